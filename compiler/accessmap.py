@@ -1,0 +1,449 @@
+"""The sendmail access map: entries, tags, and the TLS requirement grammar.
+
+An access file line is `KEY<TAB>VALUE`. This module parses one entry as a
+person writes it in the spec's `access:` list, checks it against what
+sendmail really does with it (reference section 1), and gives it back in
+one canonical form. It also owns `Requirement`, the right-hand side of
+`TLS_Srv:`, `TLS_Clt:` and `TLS_Rcpt:` lines:
+
+    [TEMP+|PERM+] (VERIFY | VERIFY:bits | ENCR:bits) [+ext{++ext}]
+
+Pure functions, no pydantic: the linter and the planner use them too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from compiler import names
+from compiler.sendmail import SRV_FEATURE_LETTERS, SSL_OPTIONS
+
+#: tag (canonical spelling) -> kind of right-hand side
+TAGS: dict[str, str] = {
+    "Connect": "action",
+    "From": "action",
+    "To": "action",
+    "Spam": "spam",
+    "GreetPause": "int",
+    "ClientRate": "int",
+    "ClientConn": "int",
+    "QGRP": "word",
+    "Compat": "compat",
+    "TLS_Srv": "requirement",
+    "TLS_Clt": "requirement",
+    "TLS_Rcpt": "requirement",
+    "Try_TLS": "try",
+    "Srv_Features": "srv_features",
+    "Clt_Features": "clt_features",
+    "TLS_Srv_Features": "session_features",
+    "TLS_Clt_Features": "session_features",
+    "CertIssuer": "cert_issuer",
+    "CertSubject": "cert_subject",
+}
+_TAG_BY_LOWER = {t.lower(): t for t in TAGS}
+#: tags whose bare form (`TAG:` with nothing after it) is a default sendmail consults
+BARE_OK = frozenset(
+    {
+        "TLS_Srv",
+        "TLS_Clt",
+        "TLS_Rcpt",
+        "Try_TLS",
+        "Srv_Features",
+        "Clt_Features",
+        "ClientRate",
+        "ClientConn",
+    }
+)
+_PEER_TAGS = frozenset(
+    {
+        "Connect",
+        "GreetPause",
+        "ClientRate",
+        "ClientConn",
+        "TLS_Srv",
+        "TLS_Clt",
+        "Try_TLS",
+        "Srv_Features",
+        "TLS_Srv_Features",
+        "TLS_Clt_Features",
+    }
+)
+_ADDRESS_TAGS = frozenset({"From", "To", "Spam", "TLS_Rcpt", "QGRP"})
+ACTIONS = ("OK", "RELAY", "REJECT", "DISCARD", "SKIP")
+_ERROR_TEXT = re.compile(r'^(ERROR:|QUARANTINE:|TEMP:|[245][0-9][0-9] )', re.IGNORECASE)
+_SMTP_CODE = re.compile(r'^"?([245][0-9][0-9])[ "]')
+_DN_ENCODED = re.compile(r"^/[!-~]*$")
+_TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_SESSION_KEYS = {k.lower(): k for k in ("Options", "CipherList", "CertFile", "KeyFile", "Flags")}
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """` (did you mean 'x'?)` when a close match exists, else ``."""
+    lowered = {c.lower(): c for c in choices}
+    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return f" (did you mean '{lowered[match[0]]}'?)" if match else ""
+
+
+# -- requirements ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What a TLS_Srv / TLS_Clt / TLS_Rcpt line demands of a session."""
+
+    level: Literal["encrypt", "verify"]
+    bits: int | None = None
+    on_failure: Literal["permanent", "temporary"] | None = None
+    cn: bool | str = False
+    subject: str | None = None  # xtext-encoded, as sendmail compares it
+    issuer: str | None = None  # xtext-encoded
+    issuer_tag: str | None = None
+
+    def render(self) -> str:
+        """The right-hand side in sendmail's syntax, extensions in a fixed order."""
+        prefix = {"permanent": "PERM+", "temporary": "TEMP+", None: ""}[self.on_failure]
+        if self.level == "verify":
+            base = "VERIFY" if self.bits is None else f"VERIFY:{self.bits}"
+        else:
+            base = f"ENCR:{self.bits if self.bits is not None else 128}"
+        exts = []
+        if self.cn is True:
+            exts.append("CN")
+        elif isinstance(self.cn, str):
+            exts.append(f"CN:{self.cn}")
+        if self.subject:
+            exts.append(f"CS:{self.subject}")
+        if self.issuer:
+            exts.append(f"CI:{self.issuer}")
+        if self.issuer_tag:
+            exts.append(f"CITag:{self.issuer_tag}")
+        return prefix + base + ("+" + "++".join(exts) if exts else "")
+
+
+def parse_requirement(rhs: str) -> Requirement:
+    """Parse a TLS requirement right-hand side; ValueError says what is wrong."""
+    text = rhs.strip()
+    on_failure: Literal["permanent", "temporary"] | None = None
+    upper = text.upper()
+    if upper.startswith("PERM+"):
+        on_failure, text = "permanent", text[5:]
+    elif upper.startswith("TEMP+"):
+        on_failure, text = "temporary", text[5:]
+    m = re.match(r"^(VERIFY|ENCR)(?::([0-9]+))?", text, re.IGNORECASE)
+    if not m:
+        word = re.split(r"[+:]", text, maxsplit=1)[0]
+        raise ValueError(
+            f"'{rhs}' is not a TLS requirement; it must start with VERIFY, VERIFY:bits"
+            f" or ENCR:bits{did_you_mean(word, ['VERIFY', 'ENCR'])}"
+        )
+    level: Literal["encrypt", "verify"] = "verify" if m.group(1).upper() == "VERIFY" else "encrypt"
+    bits = int(m.group(2)) if m.group(2) is not None else None
+    if level == "encrypt" and bits is None:
+        raise ValueError(f"'{rhs}': ENCR needs a number of bits, e.g. ENCR:128")
+    if bits is not None and not 1 <= bits <= 65535:
+        raise ValueError(f"'{rhs}': the number of bits must be between 1 and 65535")
+    rest = text[m.end() :]
+    if text[m.end() : m.end() + 1] == ":":
+        raise ValueError(f"'{rhs}': the number of bits after '{m.group(1)}:' must be digits")
+    fields: dict[str, str | bool] = {}
+    if rest:
+        if not rest.startswith("+") or rest.startswith("++"):
+            raise ValueError(
+                f"'{rhs}': after the base requirement, extensions start with one '+'"
+                " and are joined with '++'"
+            )
+        for ext in rest[1:].split("++"):
+            name, value = _parse_extension(ext, rhs)
+            if name in fields:
+                raise ValueError(f"'{rhs}' checks {name} twice")
+            fields[name] = value
+    cn = fields.get("cn", False)
+    return Requirement(
+        level=level,
+        bits=bits,
+        on_failure=on_failure,
+        cn=cn,
+        subject=_str_or_none(fields.get("subject")),
+        issuer=_str_or_none(fields.get("issuer")),
+        issuer_tag=_str_or_none(fields.get("issuer_tag")),
+    )
+
+
+def _str_or_none(value: str | bool | None) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _parse_extension(ext: str, rhs: str) -> tuple[str, str | bool]:
+    joined = ValueError(f"'{rhs}': join certificate checks with '++', not '+'")
+    if ext.upper() == "CN":
+        return "cn", True
+    head, sep, value = ext.partition(":")
+    kind = head.upper()
+    if not sep or kind not in ("CN", "CS", "CI", "CITAG"):
+        if re.match(r"^(CN|CS|CI|CITag)\+", ext, re.IGNORECASE):
+            raise joined
+        raise ValueError(
+            f"'{rhs}': unknown certificate check '{ext}'; use CN, CN:name, CS:subject,"
+            " CI:issuer or CITag:tag"
+        )
+    if not value:
+        raise ValueError(f"'{rhs}': {head}: needs a value")
+    if kind == "CN":
+        if "+" in value:
+            raise joined
+        return "cn", names.parse_hostname(value)
+    if kind == "CITAG":
+        if "+" in value:
+            raise joined
+        if not _TAG_NAME.match(value):
+            raise ValueError(f"'{rhs}': '{value}' is not a valid tag name")
+        return "issuer_tag", value
+    if re.search(r"\+(?![0-9A-Fa-f]{2})", value):
+        raise joined
+    if not _DN_ENCODED.match(value):
+        raise ValueError(
+            f"'{rhs}': a certificate name must start with '/' and be xtext-encoded"
+            " (a space is +20)"
+        )
+    return ("subject" if kind == "CS" else "issuer"), value
+
+
+# -- entries -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One line of the access file, in canonical form."""
+
+    key: str
+    value: str
+
+    @property
+    def tag(self) -> str | None:
+        """The key's tag (`TLS_Srv`), or None for an untagged key."""
+        head, sep, _ = self.key.partition(":")
+        return head if sep and head in TAGS else None
+
+    @property
+    def folded_key(self) -> str:
+        """The key as makemap stores it (lower case): two equal ones collide."""
+        return self.key.lower()
+
+    def line(self) -> str:
+        """`KEY<TAB>VALUE`."""
+        return f"{self.key}\t{self.value}"
+
+
+def check_value_text(value: str) -> None:
+    """Refuse characters that change what an access value means."""
+    for ch in value:
+        if ch in "\r\n" or ord(ch) < 0x20 and ch != "\t" or ord(ch) == 0x7F:
+            raise ValueError(f"an access value cannot contain {names.describe_char(ch)}")
+        if ch == "`":
+            raise ValueError("an access value cannot contain a back-tick")
+    if re.search(r"[ \t]#", value):
+        raise ValueError(
+            "a '#' after the value is not a comment in an access file; sendmail would"
+            " read it as part of the value"
+        )
+    if re.search(r"%(?!%)", value.replace("%%", "")):
+        raise ValueError("write a literal '%' as '%%' in an access value")
+
+
+def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
+    """Validate an access key and return it in canonical form."""
+    if not key:
+        raise ValueError("an access entry needs a key")
+    bad = names.first_unsafe(key)
+    if bad is not None:
+        raise ValueError(f"an access key cannot contain {names.describe_char(bad)}")
+    head, sep, rest = key.partition(":")
+    if sep and head.lower() == "ipv6":
+        return names.parse_ipv6(key)
+    if not sep:
+        return _plain_key(key)
+    tag = _TAG_BY_LOWER.get(head.lower())
+    if tag is None:
+        for t in issuer_tags:
+            if t.lower() == head.lower():
+                return f"{t}:{_encoded_dn(rest, key)}"
+        hint = did_you_mean(head, [*TAGS, *issuer_tags])
+        raise ValueError(f"unknown access tag '{head}:'{hint}")
+    if rest == "":
+        if tag not in BARE_OK:
+            raise ValueError(f"sendmail never consults a bare '{tag}:' default")
+        return f"{tag}:"
+    if tag == "Clt_Features":
+        raise ValueError(
+            "a keyed Clt_Features: line is looked up by the inbound client, not the"
+            " server (sendmail 8.17); use Try_TLS:<server> NO (outbound: {starttls: false})"
+        )
+    if tag in ("CertIssuer", "CertSubject"):
+        return f"{tag}:{_encoded_dn(rest, key)}"
+    if tag == "Compat":
+        return f"{tag}:{rest}"
+    if tag in _PEER_TAGS:
+        return f"{tag}:{names.parse_peer(rest)}"
+    if tag in _ADDRESS_TAGS:
+        return f"{tag}:{names.parse_recipient(rest)}"
+    return f"{tag}:{rest}"  # pragma: no cover - every tag is in a class above
+
+
+def _plain_key(key: str) -> str:
+    if "@" in key:
+        return names.parse_recipient(key)
+    return names.parse_peer(key) if key != "*" else "*"
+
+
+def _encoded_dn(dn: str, key: str) -> str:
+    if not _DN_ENCODED.match(dn):
+        raise ValueError(
+            f"'{key}': a certificate name must start with '/' and be xtext-encoded"
+            " (a space is +20)"
+        )
+    return dn
+
+
+def canonical_value(tag: str | None, value: str, issuer_tag: bool = False) -> str:
+    """Validate a right-hand side for `tag` and return it in canonical form."""
+    check_value_text(value)
+    kind = "issuer_tag" if issuer_tag else TAGS.get(tag or "", "action")
+    word = value.strip()
+    upper = word.upper()
+    if kind == "action":
+        if upper in ACTIONS:
+            return upper
+        if _ERROR_TEXT.match(word):
+            return _error_text(word)
+        raise ValueError(
+            f"'{word}' is not an access action; use OK, RELAY, REJECT, DISCARD, SKIP,"
+            f" ERROR:..., QUARANTINE:... or '### text'{did_you_mean(word, ACTIONS)}"
+        )
+    if kind == "requirement":
+        return parse_requirement(word).render()
+    if kind == "try":
+        if upper not in ("NO", "YES"):
+            raise ValueError(f"Try_TLS takes NO (or YES), not '{word}'")
+        return upper
+    if kind == "int":
+        if not word.isdigit():
+            raise ValueError(f"{tag} takes a whole number, not '{word}'")
+        return str(int(word))
+    if kind == "spam":
+        if upper not in ("FRIEND", "HATER"):
+            raise ValueError(f"Spam: takes FRIEND or HATER, not '{word}'")
+        return upper
+    if kind == "word":
+        if not re.match(r"^[A-Za-z0-9_.-]+$", word):
+            raise ValueError(f"{tag} takes a queue group name, not '{word}'")
+        return word
+    if kind == "compat":
+        if upper == "DISCARD":
+            return upper
+        if _ERROR_TEXT.match(word):
+            return _error_text(word)
+        raise ValueError(f"Compat: takes DISCARD, TEMP:... or ERROR:..., not '{word}'")
+    if kind == "srv_features":
+        return _feature_letters(word, SRV_FEATURE_LETTERS, "Srv_Features")
+    if kind == "clt_features":
+        return _feature_letters(word, "ADMSadms", "Clt_Features")
+    if kind == "session_features":
+        return _session_features(word)
+    if kind == "cert_issuer":
+        if upper not in ("RELAY", "SUBJECT"):
+            raise ValueError(f"CertIssuer: takes RELAY or SUBJECT, not '{word}'")
+        return upper
+    if kind == "cert_subject":
+        if upper != "RELAY":
+            raise ValueError(f"CertSubject: takes RELAY, not '{word}'")
+        return upper
+    if kind == "issuer_tag":
+        if upper != "OK":
+            raise ValueError(f"an issuer tag line takes OK, not '{word}'")
+        return upper
+    raise ValueError(f"unknown value kind {kind}")  # pragma: no cover
+
+
+def _error_text(word: str) -> str:
+    head, sep, rest = word.partition(":")
+    if sep and head.upper() in ("ERROR", "QUARANTINE", "TEMP"):
+        if not rest.strip():
+            raise ValueError(f"'{word}' needs a message after '{head}:'")
+        body = rest.strip()
+        m = _SMTP_CODE.match(body) or re.match(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}:([245][0-9][0-9])", body)
+        if head.upper() == "ERROR" and not m:
+            raise ValueError(f"'{word}' needs an SMTP reply code, e.g. ERROR:\"550 go away\"")
+        return f"{head.upper()}:{body}"
+    return word
+
+
+def _feature_letters(word: str, allowed: str, tag: str) -> str:
+    tokens = word.split()
+    for tok in tokens:
+        if len(tok) != 1:
+            raise ValueError(
+                f"{tag} letters must be separated by blanks ('{' '.join(tok)}', not '{tok}');"
+                " sendmail reads only the first letter of a word"
+            )
+        if tok not in allowed:
+            raise ValueError(f"'{tok}' is not a {tag} letter; use one of {' '.join(allowed)}")
+    if not tokens:
+        raise ValueError(f"{tag} needs at least one letter")
+    return " ".join(tokens)
+
+
+def _session_features(word: str) -> str:
+    parts = [p.strip() for p in word.split(";") if p.strip()]
+    if not parts:
+        raise ValueError("TLS session features need at least one key=value")
+    out = []
+    seen = set()
+    for part in parts:
+        key, sep, value = part.partition("=")
+        canon = _SESSION_KEYS.get(key.strip().lower())
+        if not sep or canon is None:
+            raise ValueError(
+                f"'{part}' is not a TLS session feature; use Options=, CipherList=,"
+                f" CertFile=, KeyFile= or Flags={did_you_mean(key, list(_SESSION_KEYS.values()))}"
+            )
+        value = value.strip()
+        if canon == "Options":
+            for opt in re.split(r"[ ,]+", value):
+                name = opt.lstrip("+-")
+                if name and name not in SSL_OPTIONS and not re.match(r"^0x[0-9a-fA-F]+$", name):
+                    raise ValueError(
+                        f"'{name}' is not an SSL option this sendmail knows"
+                        f"{did_you_mean(name, sorted(SSL_OPTIONS))}"
+                    )
+        seen.add(canon)
+        out.append(f"{canon}={value}")
+    if ("CertFile" in seen) != ("KeyFile" in seen):
+        raise ValueError("CertFile= and KeyFile= must be given together")
+    return "; ".join(out)
+
+
+def parse_entry(text: str, issuer_tags: frozenset[str] = frozenset()) -> AccessEntry:
+    """Parse one `access:` item (`KEY VALUE`) into its canonical entry."""
+    if "\n" in text or "\r" in text:
+        raise ValueError("an access entry must be one line")
+    if text != text.lstrip():
+        raise ValueError("an access entry cannot start with a blank; makemap drops such lines")
+    parts = text.strip().split(None, 1)
+    if not parts or parts[0].startswith("#"):
+        raise ValueError("an access entry needs a key and a value (comments are not entries)")
+    if len(parts) == 1:
+        raise ValueError(f"the access entry '{parts[0]}' has no value")
+    key = canonical_key(parts[0], issuer_tags)
+    head = key.partition(":")[0]
+    is_tag = head in issuer_tags and head not in TAGS
+    tag = head if head in TAGS and ":" in key else None
+    value = canonical_value(tag, parts[1].rstrip(), issuer_tag=is_tag)
+    return AccessEntry(key, value)
+
+
+def is_tag_name(name: str) -> bool:
+    """True when `name` is usable as an issuer tag (and is not a sendmail tag)."""
+    return bool(_TAG_NAME.match(name)) and name.lower() not in _TAG_BY_LOWER

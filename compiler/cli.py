@@ -1,0 +1,94 @@
+"""The `tlsc` command line. Thin: parse arguments, call the core, print, exit.
+
+Imports of the core (pydantic, ruamel.yaml) happen inside the commands, so
+`tlsc --version` and `tlsc --help` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from compiler import __version__
+
+if TYPE_CHECKING:
+    from compiler.problems import Problem
+
+FORMAT = click.Choice(["text", "json", "github"])
+
+
+def _print_problems(problems: list[Problem], fmt: str) -> None:
+    from compiler.problems import FORMATTERS, format_text
+
+    if fmt == "text":
+        color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+        sys.stderr.write(format_text(problems, color=color))
+    else:
+        sys.stdout.write(FORMATTERS[fmt](problems))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tlsc")
+def main() -> None:
+    """tlsc: compile one cluster spec into each sendmail host's STARTTLS configuration."""
+
+
+@main.command()
+@click.argument("spec", default="cluster.yaml", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=FORMAT, default="text", show_default=True)
+def validate(spec: str, fmt: str) -> None:
+    """Check SPEC and report every problem at once (exit 0 valid, 1 invalid)."""
+    from compiler.compile import compile_file
+
+    result = compile_file(spec)
+    _print_problems(result.problems, fmt)
+    if fmt == "text" and result.ok:
+        click.echo(f"{spec}: valid, {len(result.hosts)} host(s)", err=True)
+    sys.exit(0 if result.ok else 1)
+
+
+@main.command(name="compile")
+@click.argument("spec", default="cluster.yaml", type=click.Path(dir_okay=False))
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="output directory"
+)
+@click.option("--host", "host", default=None, help="only this host")
+@click.option("--format", "fmt", type=FORMAT, default="text", show_default=True)
+def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
+    """Write OUT/HOST/<path> for every managed file of every host (or --host)."""
+    from compiler.compile import compile_file, output_path
+
+    result = compile_file(spec, [host] if host else None)
+    _print_problems(result.problems, fmt)
+    if not result.ok:
+        sys.exit(1)
+    root = Path(out_dir)
+    written = 0
+    try:
+        for name, files in result.hosts.items():
+            for path, text in files.items():
+                target = output_path(root, name, path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(target.name + ".tlsc-tmp")
+                tmp.write_text(text, encoding="utf-8", newline="\n")
+                os.replace(tmp, target)
+                written += 1
+    except OSError as exc:
+        click.echo(f"tlsc: cannot write {exc.filename}: {exc.strerror}", err=True)
+        sys.exit(1)
+    if fmt == "text":
+        click.echo(f"wrote {written} file(s) for {len(result.hosts)} host(s) under {root}", err=True)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec."""
+    import json
+
+    from compiler.spec.model import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))

@@ -1,0 +1,91 @@
+"""Checks for raw m4 lines a person writes into `mc.extra`.
+
+tlsc writes every other quote itself; `extra` is the one place raw m4 enters
+a generated .mc, so each line must be self-contained: quotes opened with a
+back-tick and closed with an apostrophe, balanced, parentheses balanced
+outside quotes, no typographic quotes, no `#` comment line (it is live text
+after cf.m4), nothing that changes m4's quoting or the MAILER order.
+"""
+
+from __future__ import annotations
+
+import re
+
+TYPOGRAPHIC_QUOTES = "\u2018\u2019\u201a\u201b\u201c\u201d\u00b4\u2032\u2035"
+_REFUSED_MACROS = {
+    "changequote": "it changes m4's quote characters for the rest of the file",
+    "changecom": "it changes m4's comment character for the rest of the file",
+    "MAILER": "MAILER lines come from mc.mailers, after the STARTTLS include",
+    "divert": "tlsc controls the diversions of the file",
+    "undivert": "tlsc controls the diversions of the file",
+    "m4exit": "it stops m4 in the middle of the file",
+    "syscmd": "it runs a shell command while the .cf is built",
+    "esyscmd": "it runs a shell command while the .cf is built",
+}
+
+
+def check_line(line: str) -> list[tuple[int, str]]:
+    """Problems in one raw m4 line, as (1-based column, sentence)."""
+    problems: list[tuple[int, str]] = []
+    for i, ch in enumerate(line):
+        if ch in "\r\n" or (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F:
+            problems.append((i + 1, "an extra m4 line must be one line of printable text"))
+            return problems
+        if ch in TYPOGRAPHIC_QUOTES:
+            problems.append(
+                (i + 1, f"typographic quote '{ch}' where m4 needs ` to open or ' to close")
+            )
+            return problems
+    if line.lstrip().startswith("#"):
+        return [
+            (
+                1,
+                "a '#' line is live m4 text after cf.m4 is included; write 'dnl #' for a comment",
+            )
+        ]
+    if line.startswith("dnl"):
+        return problems
+    for name, why in _REFUSED_MACROS.items():
+        m = re.search(rf"(?<![A-Za-z0-9_]){name}\(", line)
+        if m:
+            problems.append((m.start() + 1, f"{name}() is not allowed in mc.extra: {why}"))
+    depth = 0
+    parens = 0
+    opened_at = 0
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if depth == 0 and line.startswith("dnl", i) and not _ident_before(line, i):
+            break
+        if ch == "`":
+            if depth == 0:
+                opened_at = i
+            depth += 1
+        elif ch == "'":
+            if depth == 0:
+                prev = line[i - 1] if i else ""
+                if prev in "(, ":
+                    problems.append(
+                        (i + 1, "a macro argument is opened with ' instead of a back-tick `")
+                    )
+                else:
+                    problems.append((i + 1, "an apostrophe closes a quote that was never opened"))
+                return problems
+            depth -= 1
+        elif depth == 0 and ch == "(":
+            parens += 1
+        elif depth == 0 and ch == ")":
+            parens -= 1
+            if parens < 0:
+                problems.append((i + 1, "a ')' closes a parenthesis that was never opened"))
+                return problems
+        i += 1
+    if depth > 0:
+        problems.append((opened_at + 1, "a quote opened with ` is never closed with '"))
+    elif parens > 0:
+        problems.append((len(line), "a '(' is never closed; m4 would swallow the following lines"))
+    return problems
+
+
+def _ident_before(line: str, i: int) -> bool:
+    return i > 0 and (line[i - 1].isalnum() or line[i - 1] == "_")

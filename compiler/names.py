@@ -1,0 +1,158 @@
+"""Names sendmail matches in its access map: domains, IP prefixes, addresses.
+
+Each `parse_*` function takes what a person wrote in the spec and returns the
+exact text sendmail compares against (IDNA names in ASCII, lower case, IPv6
+in `inet_ntop` form), or raises ValueError with one sentence saying why not.
+Pure functions; no pydantic, so the linter can use them too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
+_IPV4_PREFIX = re.compile(r"^[0-9]+(\.[0-9]+){0,3}$")
+_IPV6_GROUPS = re.compile(r"^[0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4}){0,6}$")
+_LOCAL_PART = re.compile(r"^[A-Za-z0-9!$&*+/=?^_{|}~.-]+$")
+#: characters that may never appear in anything tlsc writes into a file
+_UNSAFE = re.compile(r"[\x00-\x20\x7f`'\"\\#%]")
+
+
+def describe_char(ch: str) -> str:
+    """A readable name for a character in an error message."""
+    names = {
+        " ": "a space",
+        "\t": "a tab",
+        "\n": "a newline",
+        "\r": "a carriage return",
+        "`": "a back-tick",
+        "'": "an apostrophe",
+        '"': "a double quote",
+        "\\": "a backslash",
+        "#": "a '#'",
+        "%": "a '%'",
+    }
+    if ch in names:
+        return names[ch]
+    if ord(ch) < 0x20 or ord(ch) == 0x7F:
+        return f"the control character U+{ord(ch):04X}"
+    return f"'{ch}'"
+
+
+def first_unsafe(text: str, pattern: re.Pattern[str] = _UNSAFE) -> str | None:
+    """The first character of `text` matched by `pattern`, or None."""
+    m = pattern.search(text)
+    return m.group(0) if m else None
+
+
+def parse_domain(text: str) -> str:
+    """A DNS name in the ASCII form sendmail sees (IDNA, lower case, no trailing dot)."""
+    if not text:
+        raise ValueError("a domain name cannot be empty")
+    if text.startswith("."):
+        raise ValueError(
+            f"'{text}' starts with a dot; write '{text.lstrip('.')}', which already"
+            " matches the domain and every sub-domain"
+        )
+    if text.endswith("."):
+        raise ValueError(f"'{text}' ends with a dot; write '{text.rstrip('.')}'")
+    bad = first_unsafe(text)
+    if bad is not None:
+        raise ValueError(f"a domain name cannot contain {describe_char(bad)}")
+    if not text.isascii():
+        try:
+            text = text.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"'{text}' is not a valid internationalised domain name") from None
+    name = text.lower()
+    if len(name) > 253:
+        raise ValueError("a domain name cannot be longer than 253 characters")
+    for label in name.split("."):
+        if not _LABEL.match(label):
+            raise ValueError(f"'{text}' is not a valid domain name (bad label '{label}')")
+    return name
+
+
+def parse_ipv4_prefix(text: str) -> str:
+    """An IPv4 address or a prefix on an octet boundary, as sendmail matches it."""
+    if "/" in text:
+        raise ValueError(
+            f"'{text}': sendmail does not understand CIDR; write the prefix on an octet"
+            " boundary instead, e.g. '10.1' for 10.1.0.0/16"
+        )
+    if text.endswith("."):
+        raise ValueError(f"'{text}' ends with a dot, which never matches; write '{text[:-1]}'")
+    if not _IPV4_PREFIX.match(text):
+        raise ValueError(f"'{text}' is not an IPv4 address or prefix")
+    for octet in text.split("."):
+        if len(octet) > 1 and octet.startswith("0"):
+            raise ValueError(f"'{text}' has an octet with a leading zero, which never matches")
+        if int(octet) > 255:
+            raise ValueError(f"'{text}' has an octet larger than 255")
+    return text
+
+
+def parse_ipv6(text: str) -> str:
+    """`IPv6:` plus an address or a colon-group prefix, in sendmail's text form."""
+    if not text.lower().startswith("ipv6:"):
+        raise ValueError(f"'{text}' must start with 'IPv6:'")
+    rest = text[5:]
+    try:
+        return "IPv6:" + ipaddress.IPv6Address(rest).compressed
+    except ValueError:
+        pass
+    if _IPV6_GROUPS.match(rest):
+        return "IPv6:" + ":".join(format(int(g, 16), "x") for g in rest.split(":"))
+    raise ValueError(f"'{text}' is not an IPv6 address or prefix of colon groups")
+
+
+def parse_peer(text: str) -> str:
+    """A key of `domains:`: a domain, an IPv4 prefix, `IPv6:...`, or `*` (bare tag)."""
+    if text == "*":
+        return ""
+    if text.lower().startswith("ipv6:"):
+        return parse_ipv6(text)
+    if ":" in text:
+        try:
+            ipaddress.IPv6Address(text)
+        except ValueError:
+            raise ValueError(
+                f"'{text}' is not a domain, an IPv4 prefix or an 'IPv6:' address"
+            ) from None
+        raise ValueError(f"'{text}' is an IPv6 address; write 'IPv6:{text}'")
+    if "/" in text or _IPV4_PREFIX.match(text.rstrip(".")):
+        return parse_ipv4_prefix(text)
+    return parse_domain(text)
+
+
+def parse_recipient(text: str) -> str:
+    """A key of `recipients:`: `user@domain`, `user@`, a domain, or `*` (bare tag)."""
+    if text == "*":
+        return ""
+    if "@" not in text:
+        return parse_domain(text)
+    local, _, domain = text.rpartition("@")
+    if not local:
+        raise ValueError(f"'{text}' has no local part before the '@'")
+    if not _LOCAL_PART.match(local):
+        bad = first_unsafe(local) or next(
+            (c for c in local if not _LOCAL_PART.match(c)), local[0]
+        )
+        raise ValueError(f"the local part of '{text}' cannot contain {describe_char(bad)}")
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        raise ValueError(f"'{text}' has a misplaced dot in its local part")
+    return local + "@" + (parse_domain(domain) if domain else "")
+
+
+def parse_hostname(text: str) -> str:
+    """A fully qualified host name (for `fqdn:` and `cn:`)."""
+    return parse_domain(text)
+
+
+def parse_address(text: str) -> str:
+    """An IPv4 or IPv6 address (a host's `address:`)."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValueError(f"'{text}' is not an IP address") from None

@@ -1,0 +1,79 @@
+"""Problems: located findings (errors and warnings) and their output formats.
+
+A problem is a value until the edge of the program; the CLI prints it. This
+module is imported by every command, including the fast lint path, so it must
+stay free of heavy imports.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding at a place in a file. Lines and columns count from 1."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    severity: Severity
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        """The stable JSON shape: path, line, col, code, severity, message."""
+        return asdict(self)
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    """True when any problem is an error (warnings do not fail a command)."""
+    return any(p.severity == "error" for p in problems)
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems in file order, duplicates removed."""
+    return sorted(set(problems))
+
+
+def format_text(problems: Iterable[Problem], color: bool = False) -> str:
+    """`PATH:LINE:COL: error|warning: CODE message`, one a line."""
+    out = []
+    for p in problems:
+        sev: str = p.severity
+        if color:
+            sev = ("\033[1;31m" if p.severity == "error" else "\033[1;33m") + sev + "\033[0m"
+        out.append(f"{p.path}:{p.line}:{p.col}: {sev}: {p.code} {p.message}")
+    return "".join(line + "\n" for line in out)
+
+
+def format_json(problems: Iterable[Problem]) -> str:
+    """A JSON list of problem objects."""
+    return json.dumps([p.as_dict() for p in problems], indent=2) + "\n"
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def format_github(problems: Iterable[Problem]) -> str:
+    """GitHub Actions workflow annotations (`::error file=...,line=...::msg`)."""
+    out = []
+    for p in problems:
+        kind = "error" if p.severity == "error" else "warning"
+        out.append(
+            f"::{kind} file={_gh_escape(p.path, True)},line={p.line},col={p.col},"
+            f"title={_gh_escape(p.code, True)}::{_gh_escape(p.message)}"
+        )
+    return "".join(line + "\n" for line in out)
+
+
+FORMATTERS = {"text": format_text, "json": format_json, "github": format_github}

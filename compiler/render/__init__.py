@@ -1,0 +1,22 @@
+"""Renderers: pure functions from a resolved host to the exact text of each file."""
+
+from __future__ import annotations
+
+from compiler.render.access import render_access
+from compiler.render.mc import render_mc
+from compiler.render.starttls import render_starttls
+from compiler.resolve import HostConfig
+from compiler.rules import ClusterRules
+
+
+def render_host(host: HostConfig, source: str, rules: ClusterRules) -> dict[str, str]:
+    """{absolute path on the host: exact file text} for every managed file."""
+    s = host.settings
+    entries = rules.all(s.tls.request_client_cert)
+    files = {
+        s.paths.sendmail_mc: render_mc(host, source, access_in_use=bool(entries)),
+        s.paths.access: render_access(host, source, rules),
+    }
+    if s.tls.enabled:
+        files[s.paths.starttls_m4] = render_starttls(host, source)
+    return dict(sorted(files.items()))

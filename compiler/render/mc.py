@@ -1,0 +1,58 @@
+"""Render sendmail.mc from `mc:`, in a fixed, documented order.
+
+    divert header, include(cf.m4), VERSIONID, OSTYPE, DOMAIN, defines (by
+    name), FEATUREs (as listed), DAEMON_OPTIONS, extra lines, the starttls
+    include, MAILER lines.
+
+`FEATURE(\`access_db')` is added first when the host's access file has
+entries or a FEATURE reads the access map and the spec did not list it:
+without it sendmail ignores every access entry, TLS rules included.
+"""
+
+from __future__ import annotations
+
+from compiler.render import m4quote as q
+from compiler.render.header import header_lines
+from compiler.resolve import HostConfig
+from compiler.sendmail import NEEDS_ACCESS_DB
+from compiler.spec.model import Feature
+
+
+def effective_features(features: list[Feature], access_in_use: bool) -> list[Feature]:
+    """The FEATURE list, with access_db added when something needs it."""
+    names = [f.name for f in features]
+    needs = access_in_use or any(n in NEEDS_ACCESS_DB for n in names)
+    if needs and "access_db" not in names:
+        return [Feature(name="access_db"), *features]
+    return list(features)
+
+
+def _feature(feature: Feature) -> str:
+    args = [q.value(a) if a else "" for a in feature.args]
+    return q.call("FEATURE", q.name(feature.name), *args)
+
+
+def render_mc(host: HostConfig, source: str, access_in_use: bool) -> str:
+    """The exact text of the host's sendmail.mc."""
+    s = host.settings
+    mc = s.mc
+    lines = ["divert(-1)dnl"]
+    lines += [f"dnl # {text}" for text in header_lines(source, host.name, host.fqdn, "sendmail.mc")]
+    lines += [
+        "divert(0)dnl",
+        f"include({q.name(mc.cf_m4)})dnl",
+        # VERSIONID quotes its argument itself and writes it as a .cf comment line,
+        # so it takes one level of quotes and no dnl.
+        f"VERSIONID({q.name(f'tlsc {host.cluster}/{host.name}')})",
+        q.call("OSTYPE", q.name(mc.ostype)),
+    ]
+    if mc.domain:
+        lines.append(q.call("DOMAIN", q.name(mc.domain)))
+    lines += [q.define(name, mc.defines[name]) for name in sorted(mc.defines)]
+    lines += [_feature(f) for f in effective_features(mc.features, access_in_use)]
+    lines += [q.call("DAEMON_OPTIONS", q.value(opt)) for opt in mc.daemon_options]
+    lines += list(mc.extra)
+    if s.tls.enabled:
+        lines.append(f"include({q.name(s.paths.starttls_m4)})dnl")
+    lines += [q.call("MAILER", q.name(m)) for m in mc.mailers]
+    return "".join(line + "\n" for line in lines)

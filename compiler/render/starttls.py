@@ -1,0 +1,51 @@
+"""Render tls/starttls.m4: one define for each `tls:` setting, nothing else.
+
+It is included after the .mc's own defines, so what it sets wins; validation
+therefore refuses the same names in `mc.defines`. `group_readable_key`
+appends GroupReadableKeyFile to DontBlameSendmail the way Debian's file does,
+keeping whatever the .mc already put there.
+"""
+
+from __future__ import annotations
+
+from compiler.render import m4quote as q
+from compiler.render.header import header_lines
+from compiler.resolve import HostConfig
+
+_DONT_BLAME = (
+    "define(`confDONT_BLAME_SENDMAIL', ifdef(`confDONT_BLAME_SENDMAIL',"
+    " `defn(`confDONT_BLAME_SENDMAIL')`,'')``GroupReadableKeyFile'')dnl"
+)
+
+
+def render_starttls(host: HostConfig, source: str) -> str:
+    """The exact text of the host's starttls.m4."""
+    t = host.settings.tls
+    lines = ["divert(-1)dnl"]
+    what = "STARTTLS settings (tls/starttls.m4)"
+    lines += [f"dnl # {text}" for text in header_lines(source, host.name, host.fqdn, what)]
+    lines.append("divert(0)dnl")
+    paths = [
+        ("confCACERT_PATH", t.ca_cert_path),
+        ("confCACERT", t.ca_cert),
+        ("confSERVER_CERT", t.server_cert),
+        ("confSERVER_KEY", t.server_key),
+        ("confCLIENT_CERT", t.client_cert),
+        ("confCLIENT_KEY", t.client_key),
+        ("confDH_PARAMETERS", t.dh_params),
+        ("confCRL", t.crl),
+    ]
+    lines += [q.define(name, value) for name, value in paths if value]
+    if not t.request_client_cert:
+        lines.append(q.define("confTLS_SRV_OPTIONS", "V"))
+    if t.timeout:
+        lines.append(q.define("confTO_STARTTLS", t.timeout))
+    if t.cipher_list:
+        lines.append(q.define("confCIPHER_LIST", t.cipher_list))
+    if t.server_ssl_options:
+        lines.append(q.define("confSERVER_SSL_OPTIONS", " ".join(t.server_ssl_options)))
+    if t.client_ssl_options:
+        lines.append(q.define("confCLIENT_SSL_OPTIONS", " ".join(t.client_ssl_options)))
+    if t.group_readable_key:
+        lines.append(_DONT_BLAME)
+    return "".join(line + "\n" for line in lines)

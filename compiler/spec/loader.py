@@ -1,0 +1,282 @@
+"""Load a spec file into plain data, remembering where every node stood.
+
+We compose the YAML into a node graph (ruamel.yaml, with its C parser when
+installed) and convert it ourselves, so that we control exactly what YAML may
+do to a spec:
+
+* every key and value keeps its line and column, for error messages;
+* a duplicate key is an error naming both lines (YAML loaders usually keep
+  the last one silently);
+* anchors, aliases and merge keys (`<<`) work, but the expanded size is
+  computed first from the shared graph, so an alias bomb is refused at once;
+* only plain scalars, mappings and sequences are accepted; tags are not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from compiler.problems import Problem
+
+#: Largest number of nodes a spec may expand to once aliases are followed.
+#: A 50-host, 100k-entry cluster is about 0.2M nodes; a billion-laughs file
+#: is billions.
+MAX_EXPANDED_NODES = 5_000_000
+
+Loc = tuple[str | int, ...]
+
+_TAG = "tag:yaml.org,2002:"
+_MERGE = _TAG + "merge"
+
+
+@dataclass
+class LoadedSpec:
+    """A spec as plain data plus the position of every node in its file."""
+
+    source: str
+    data: dict[str, Any]
+    #: loc -> (line, col) of the value at that loc, 1-based
+    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    #: loc -> (line, col) of the mapping key that introduces that loc
+    key_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, loc: Loc, key: bool = False) -> tuple[int, int]:
+        """Best known position for `loc`: its own, else its nearest parent's."""
+        table = self.key_positions if key else self.positions
+        for n in range(len(loc), -1, -1):
+            hit = table.get(loc[:n]) or self.positions.get(loc[:n])
+            if hit:
+                return hit
+        return (1, 1)
+
+
+class SpecLoadError(Exception):
+    """The file could not be turned into data; carries the problems."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(problems[0].message if problems else "cannot load spec")
+        self.problems = problems
+
+
+def _yaml() -> YAML:
+    try:
+        return YAML(typ="safe", pure=False)
+    except Exception:  # pragma: no cover - no C extension
+        return YAML(typ="safe", pure=True)
+
+
+def _pos(node: Node) -> tuple[int, int]:
+    mark = node.start_mark
+    return (mark.line + 1, mark.column + 1)
+
+
+class _Converter:
+    def __init__(self, source: str):
+        self.source = source
+        self.positions: dict[Loc, tuple[int, int]] = {}
+        self.key_positions: dict[Loc, tuple[int, int]] = {}
+        self.problems: list[Problem] = []
+
+    def problem(self, node: Node | tuple[int, int], code: str, message: str) -> None:
+        line, col = node if isinstance(node, tuple) else _pos(node)
+        self.problems.append(Problem(self.source, line, col, code, "error", message))
+
+    # -- size check, before anything is expanded -------------------------
+    def expanded_size(self, root: Node) -> int:
+        """Node count after alias expansion, computed on the shared graph."""
+        memo: dict[int, int] = {}
+        active: set[int] = set()
+
+        def size(node: Node) -> int:
+            nid = id(node)
+            if nid in memo:
+                return memo[nid]
+            if nid in active:
+                raise _Recursive(node)
+            active.add(nid)
+            total = 1
+            if isinstance(node, MappingNode):
+                for k, v in node.value:
+                    total += size(k) + size(v)
+                    if total > MAX_EXPANDED_NODES:
+                        break
+            elif isinstance(node, SequenceNode):
+                for item in node.value:
+                    total += size(item)
+                    if total > MAX_EXPANDED_NODES:
+                        break
+            active.discard(nid)
+            memo[nid] = total
+            return total
+
+        return size(root)
+
+    # -- conversion -----------------------------------------------------
+    def convert(self, node: Node, loc: Loc) -> Any:
+        self.positions[loc] = _pos(node)
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, SequenceNode):
+            return [self.convert(item, (*loc, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            return self.mapping(node, loc)
+        self.problem(node, "Y004", "unsupported YAML node")  # pragma: no cover
+        return None
+
+    def scalar(self, node: ScalarNode) -> Any:
+        tag, value = node.tag, node.value
+        if tag == _TAG + "str" or tag == _TAG + "timestamp":
+            return value
+        if tag == _TAG + "null":
+            return None
+        if tag == _TAG + "bool":
+            return value.lower() in ("true", "yes", "on")
+        if tag == _TAG + "int":
+            text = value.replace("_", "")
+            try:
+                return int(text, 10)
+            except ValueError:
+                try:
+                    return int(text, 0)
+                except ValueError:
+                    return value
+        if tag == _TAG + "float":
+            try:
+                return float(value)
+            except ValueError:
+                return value
+        self.problem(node, "Y004", f"YAML tag {tag} is not allowed in a spec; write a plain value")
+        return value
+
+    def key_text(self, node: Node) -> str | None:
+        if isinstance(node, ScalarNode) and (
+            not node.tag.startswith("!") and not node.tag.startswith("tag:yaml.org,2002:binary")
+        ):
+            return str(node.value)
+        self.problem(node, "Y004", "a mapping key must be a plain scalar")
+        return None
+
+    def pairs(self, node: MappingNode) -> list[tuple[Node, Node, bool]]:
+        """Key/value pairs of a mapping, explicit ones first, then merged-in ones."""
+        explicit: list[tuple[Node, Node, bool]] = []
+        merged: list[tuple[Node, Node, bool]] = []
+        for knode, vnode in node.value:
+            if knode.tag != _MERGE:
+                explicit.append((knode, vnode, False))
+                continue
+            sources = vnode.value if isinstance(vnode, SequenceNode) else [vnode]
+            for src in sources:
+                if not isinstance(src, MappingNode):
+                    self.problem(src, "Y004", "a merge key (<<) must refer to a mapping")
+                    continue
+                merged.extend((k, v, True) for k, v, _ in self.pairs(src))
+        return explicit + merged
+
+    def mapping(self, node: MappingNode, loc: Loc) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        seen: dict[str, Node] = {}
+        for knode, vnode, from_merge in self.pairs(node):
+            key = self.key_text(knode)
+            if key is None:
+                continue
+            if key in seen:
+                if not from_merge:
+                    first = _pos(seen[key])
+                    self.problem(
+                        knode,
+                        "Y002",
+                        f"duplicate key '{key}'; it is already set on line {first[0]}",
+                    )
+                continue
+            seen[key] = knode
+            self.key_positions[(*loc, key)] = _pos(knode)
+            result[key] = self.convert(vnode, (*loc, key))
+        return result
+
+
+class _Recursive(Exception):
+    def __init__(self, node: Node):
+        self.node = node
+
+
+def load_text(text: str, source: str = "cluster.yaml") -> LoadedSpec:
+    """Parse spec text; raise SpecLoadError with located problems if it is not usable data."""
+    conv = _Converter(source)
+    try:
+        root = _yaml().compose(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = (exc.problem or exc.context or "invalid YAML").strip()
+        raise SpecLoadError(
+            [Problem(source, line, col, "Y001", "error", f"not valid YAML: {what}")]
+        ) from None
+    except YAMLError as exc:
+        raise SpecLoadError(
+            [Problem(source, 1, 1, "Y001", "error", f"not valid YAML: {exc}")]
+        ) from None
+    if root is None:
+        raise SpecLoadError([Problem(source, 1, 1, "Y005", "error", "the spec is empty")])
+    try:
+        size = conv.expanded_size(root)
+    except _Recursive as rec:
+        line, col = _pos(rec.node)
+        raise SpecLoadError(
+            [Problem(source, line, col, "Y003", "error", "an alias refers to itself")]
+        ) from None
+    if size > MAX_EXPANDED_NODES:
+        raise SpecLoadError(
+            [
+                Problem(
+                    source,
+                    1,
+                    1,
+                    "Y003",
+                    "error",
+                    f"aliases expand the spec to more than {MAX_EXPANDED_NODES:,} nodes;"
+                    " refusing what looks like an alias bomb",
+                )
+            ]
+        )
+    if not isinstance(root, MappingNode):
+        line, col = _pos(root)
+        raise SpecLoadError(
+            [
+                Problem(
+                    source, line, col, "Y005", "error", "the spec must be a mapping of keys to values"
+                )
+            ]
+        )
+    data = conv.convert(root, ())
+    if conv.problems:
+        raise SpecLoadError(conv.problems)
+    return LoadedSpec(source, data, conv.positions, conv.key_positions)
+
+
+def load_file(path: str | Path) -> LoadedSpec:
+    """Read and parse a spec file (UTF-8)."""
+    p = Path(path)
+    source = str(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise SpecLoadError(
+            [Problem(source, 1, 1, "Y000", "error", f"cannot read the spec: {exc.strerror}")]
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecLoadError(
+            [Problem(source, line, col, "Y001", "error", "the spec is not valid UTF-8")]
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return load_text(text, source)

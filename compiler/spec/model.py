@@ -1,0 +1,366 @@
+"""The spec, version 1, as pydantic models (see ../shared/DESIGN.md).
+
+Strict: unknown keys are errors, types are not coerced ("128" is not a
+number), and every string that ends up in a generated file is checked here so
+that no value can break out of an m4 quote or an access line. Keys of
+`domains:` and `recipients:` are kept as written; `compiler.names` gives the
+normalised access key, so two spellings of one key can be reported as
+duplicates instead of silently merging.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from compiler import accessmap, names
+from compiler.sendmail import SSL_OPTIONS
+
+
+class Model(BaseModel):
+    """Base of every spec model: strict, closed, immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _check(fn: Any) -> AfterValidator:
+    """Run `fn(value)` for validation only; keep the value as written."""
+
+    def run(value: str) -> str:
+        fn(value)
+        return value
+
+    return AfterValidator(run)
+
+
+_M4_UNSAFE = re.compile(r"[\x00-\x1f\x7f`'\u2018\u2019\u201a\u201b\u201c\u201d\u00b4]")
+_M4_ARG_REF = re.compile(r"\$[0-9#*@]")
+_PATH = re.compile(r"^(/[A-Za-z0-9._+@=:~-]+)+/?$")
+
+
+def _m4_text(value: str) -> None:
+    bad = names.first_unsafe(value, _M4_UNSAFE)
+    if bad is not None:
+        raise ValueError(
+            f"{names.describe_char(bad)} cannot stand inside an m4 quote; tlsc writes"
+            " every quote itself"
+        )
+    if _M4_ARG_REF.search(value):
+        raise ValueError("'$' followed by a digit, '#', '*' or '@' is an m4 argument reference")
+    if value != value.strip():
+        raise ValueError("a value cannot start or end with a blank (m4 would keep it)")
+    if "  " in value or "\t" in value:
+        raise ValueError("a value cannot hold tabs or runs of blanks")
+
+
+def _path(value: str) -> None:
+    bad = names.first_unsafe(value) or names.first_unsafe(value, _M4_UNSAFE)
+    if bad is not None:
+        raise ValueError(f"a path cannot contain {names.describe_char(bad)}")
+    if not value.startswith("/"):
+        raise ValueError(f"'{value}' is not an absolute path")
+    if not _PATH.match(value):
+        bad_ch = next((c for c in value if not re.match(r"[A-Za-z0-9._+@=:~/-]", c)), None)
+        if bad_ch is not None:
+            raise ValueError(f"a path cannot contain {names.describe_char(bad_ch)}")
+        raise ValueError(f"'{value}' has an empty path component")
+    if any(part in (".", "..") for part in value.split("/")):
+        raise ValueError(f"'{value}' cannot contain '.' or '..' components")
+
+
+def _word(value: str) -> None:
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", value):
+        raise ValueError(f"'{value}' must be a single word of letters, digits, '.', '_' or '-'")
+
+
+def _command(value: str) -> None:
+    bad = next((c for c in value if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    if bad is not None:
+        raise ValueError(f"a command cannot contain {names.describe_char(bad)}")
+    if not value.strip():
+        raise ValueError("a command cannot be empty; use null for none")
+
+
+def _duration(value: str) -> None:
+    if not re.match(r"^([0-9]+[smhdw]?)+$", value) or not re.match(r"^[0-9]", value):
+        raise ValueError(f"'{value}' is not a sendmail time such as 30s, 2m or 1h")
+
+
+def _cipher_list(value: str) -> None:
+    if not re.match(r"^[A-Za-z0-9!+@:,._=-]+$", value):
+        bad = next(c for c in value if not re.match(r"[A-Za-z0-9!+@:,._=-]", c))
+        raise ValueError(f"a cipher list cannot contain {names.describe_char(bad)}")
+
+
+def _ssl_option(value: str) -> None:
+    name = value[1:] if value[:1] in "+-" else value
+    if re.match(r"^0x[0-9a-fA-F]+$", name):
+        return
+    if name not in SSL_OPTIONS:
+        raise ValueError(
+            f"'{name}' is not an SSL option this sendmail knows; an unknown one stops the"
+            f" daemon from starting{accessmap.did_you_mean(name, sorted(SSL_OPTIONS))}"
+        )
+
+
+def _dh_params(value: str) -> None:
+    if value in ("1", "2", "5", "i", "none"):
+        return
+    _path(value)
+
+
+def _define_name(value: str) -> None:
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+        raise ValueError(f"'{value}' is not an m4 macro name")
+
+
+def _dn(value: str) -> None:
+    if not value.startswith("/") or "=" not in value:
+        raise ValueError(
+            f"'{value}' is not a certificate name in OpenSSL's one-line form (/C=../O=../CN=..)"
+        )
+    bad = next((c for c in value if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    if bad is not None:
+        raise ValueError(f"a certificate name cannot contain {names.describe_char(bad)}")
+    if re.search(r"\+[0-9A-F]{2}", value):
+        raise ValueError(
+            f"'{value}' looks xtext-encoded already; write the name naturally"
+            " (tlsc applies sendmail's +XX encoding)"
+        )
+
+
+def _tag_name(value: str) -> None:
+    if not accessmap.is_tag_name(value):
+        raise ValueError(
+            f"'{value}' cannot be an issuer tag: use letters, digits, '_' or '-',"
+            " and not the name of a sendmail access tag"
+        )
+
+
+def _cn(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        names.parse_hostname(value)
+        return value
+    raise ValueError("cn must be true, false or a host name")
+
+
+def _peer_rule_shorthand(value: Any) -> Any:
+    if isinstance(value, str):
+        if value not in ("may", "encrypt", "verify"):
+            raise ValueError(
+                f"'{value}' is not a rule; write may, encrypt, verify or a mapping"
+                f"{accessmap.did_you_mean(value, ['may', 'encrypt', 'verify'])}"
+            )
+        return {"require": value}
+    return value
+
+
+def _requirement_shorthand(value: Any) -> Any:
+    if isinstance(value, str):
+        if value not in ("encrypt", "verify"):
+            raise ValueError(
+                f"'{value}' is not a requirement; write encrypt, verify or a mapping"
+                f"{accessmap.did_you_mean(value, ['encrypt', 'verify'])}"
+            )
+        return {"require": value}
+    return value
+
+
+def _feature_shorthand(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+def _define_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+AbsPath = Annotated[str, _check(_path)]
+M4Text = Annotated[str, StringConstraints(min_length=1, max_length=1024), _check(_m4_text)]
+M4Arg = Annotated[str, StringConstraints(max_length=1024), _check(_m4_text)]
+Word = Annotated[str, StringConstraints(max_length=128), _check(_word)]
+Command = Annotated[str, StringConstraints(max_length=4096), _check(_command)]
+Duration = Annotated[str, _check(_duration)]
+CipherList = Annotated[str, StringConstraints(max_length=1024), _check(_cipher_list)]
+SslOption = Annotated[str, _check(_ssl_option)]
+DhParams = Annotated[str, _check(_dh_params)]
+DefineName = Annotated[str, StringConstraints(max_length=128), _check(_define_name)]
+DefineValue = Annotated[str, BeforeValidator(_define_value), _check(_m4_text)]
+HostName = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"), _check(_word)
+]
+Fqdn = Annotated[str, _check(names.parse_hostname)]
+IpAddress = Annotated[str, _check(names.parse_address)]
+PeerKey = Annotated[str, _check(names.parse_peer)]
+RecipientKey = Annotated[str, _check(names.parse_recipient)]
+DistinguishedName = Annotated[str, StringConstraints(max_length=1024), _check(_dn)]
+TagName = Annotated[str, StringConstraints(max_length=64), _check(_tag_name)]
+Bits = Annotated[int, Field(ge=1, le=65535)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Paths(Model):
+    """Where the managed files live on a host."""
+
+    sendmail_mc: AbsPath = "/etc/mail/sendmail.mc"
+    sendmail_cf: AbsPath = "/etc/mail/sendmail.cf"
+    starttls_m4: AbsPath = "/etc/mail/tls/starttls.m4"
+    access: AbsPath = "/etc/mail/access"
+    access_db: AbsPath = "/etc/mail/access.db"
+
+
+class Commands(Model):
+    """Shell commands apply runs."""
+
+    restart: Command | None = "/etc/init.d/sendmail restart"
+    after: Command | None = None
+
+
+class Tls(Model):
+    """STARTTLS settings, rendered into starttls.m4."""
+
+    enabled: bool = True
+    ca_cert_path: AbsPath | None = "/etc/ssl/certs"
+    ca_cert: AbsPath | None = "/etc/mail/tls/ca.crt"
+    server_cert: AbsPath | None = "/etc/mail/tls/sendmail-server.crt"
+    server_key: AbsPath | None = "/etc/mail/tls/sendmail-common.key"
+    client_cert: AbsPath | None = "/etc/mail/tls/sendmail-client.crt"
+    client_key: AbsPath | None = "/etc/mail/tls/sendmail-common.key"
+    dh_params: DhParams | None = "/etc/mail/tls/sendmail-common.prm"
+    crl: AbsPath | None = None
+    request_client_cert: bool = False
+    timeout: Duration | None = "2m"
+    cipher_list: CipherList | None = None
+    server_ssl_options: list[SslOption] = []
+    client_ssl_options: list[SslOption] = []
+    group_readable_key: bool = True
+
+
+class Feature(Model):
+    """A FEATURE(`name', `arg', ...) line."""
+
+    name: Word
+    args: list[M4Arg] = []
+
+
+class Mc(Model):
+    """The parts of sendmail.mc, rendered in a fixed order."""
+
+    cf_m4: AbsPath = "/usr/share/sendmail/cf/m4/cf.m4"
+    ostype: Word = "debian"
+    domain: Word | None = "debian-mta"
+    defines: dict[DefineName, DefineValue] = {}
+    features: list[Annotated[Feature, BeforeValidator(_feature_shorthand)]] = []
+    daemon_options: list[M4Text] = []
+    extra: list[Annotated[str, StringConstraints(max_length=4096)]] = []
+    mailers: list[Word] = ["local", "smtp"]
+
+
+class HostSettings(Model):
+    """Everything a host may set; `defaults:` holds one for all hosts."""
+
+    paths: Paths = Paths()
+    commands: Commands = Commands()
+    smtp_port: Port = 25
+    tls: Tls = Tls()
+    mc: Mc = Mc()
+    ownership: Literal["file", "block"] = "file"
+
+
+class Host(HostSettings):
+    """One mail host: its names plus any settings that differ from the defaults."""
+
+    fqdn: Fqdn
+    address: IpAddress | None = None
+
+
+class _RuleBase(Model):
+    min_bits: Bits | None = None
+    on_failure: Literal["permanent", "temporary"] | None = None
+    cn: Annotated[bool | str | None, BeforeValidator(_cn)] = None
+    subject: DistinguishedName | None = None
+    issuer: DistinguishedName | None = None
+    issuer_tag: TagName | None = None
+
+    def has_checks(self) -> bool:
+        """True when the rule asks for anything beyond the base level."""
+        return any(
+            v not in (None, False)
+            for v in (
+                self.min_bits,
+                self.on_failure,
+                self.cn,
+                self.subject,
+                self.issuer,
+                self.issuer_tag,
+            )
+        )
+
+
+class PeerRule(_RuleBase):
+    """TLS toward (outbound) or from (inbound) one peer."""
+
+    starttls: bool = True
+    require: Literal["may", "encrypt", "verify"] = "may"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PeerRule:
+        if not self.starttls and (self.require != "may" or self.has_checks()):
+            raise ValueError("starttls: false cannot be combined with a requirement")
+        if self.starttls and self.require == "may" and self.has_checks():
+            raise ValueError(
+                "certificate checks, min_bits and on_failure need require: encrypt or verify"
+            )
+        return self
+
+
+class Requirement(_RuleBase):
+    """A TLS_Rcpt requirement for a recipient."""
+
+    require: Literal["encrypt", "verify"]
+
+
+class DomainRule(Model):
+    """Per-peer TLS rules."""
+
+    outbound: Annotated[PeerRule, BeforeValidator(_peer_rule_shorthand)] | None = None
+    inbound: Annotated[PeerRule, BeforeValidator(_peer_rule_shorthand)] | None = None
+
+
+class Cluster(Model):
+    """A whole spec file."""
+
+    version: Literal[1]
+    cluster: Word
+    defaults: HostSettings = HostSettings()
+    hosts: Annotated[dict[HostName, Host], Field(min_length=1)]
+    domains: dict[PeerKey, DomainRule] = {}
+    recipients: dict[
+        RecipientKey, Annotated[Requirement, BeforeValidator(_requirement_shorthand)]
+    ] = {}
+    issuer_tags: dict[TagName, list[DistinguishedName]] = {}
+    access: list[Annotated[str, StringConstraints(max_length=4096)]] = []
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the spec, for editors and `tlsc schema`."""
+    schema = Cluster.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://tlsc.invalid/schemas/tlsc.schema.json"
+    schema["title"] = "tlsc cluster spec, version 1"
+    return schema

@@ -1,0 +1,415 @@
+"""Validate loaded spec data: every problem at once, each with its line and column.
+
+Two passes. The pydantic models check shape and values; their errors are
+rewritten here into one sentence each, with a did-you-mean for misspelled
+keys and choices. Then the cross-field checks that need the whole spec:
+access keys that collide after normalisation, unknown issuer tags, defines
+that starttls.m4 would override, FEATUREs sendmail does not have or lists
+in the wrong order, paths that collide.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from compiler import names
+from compiler.accessmap import did_you_mean
+from compiler.m4text import check_line
+from compiler.problems import Problem, Severity, sort_problems
+from compiler.resolve import host_overrides, resolve
+from compiler.rules import ClusterRules
+from compiler.sendmail import (
+    DOMAINS,
+    FEATURES,
+    MAILERS,
+    NEEDS_ACCESS_DB,
+    OSTYPES,
+    REFUSED_DEFINES,
+    REFUSED_FEATURES,
+    TLS_DEFINES,
+)
+from compiler.spec.loader import LoadedSpec, Loc
+from compiler.spec.model import Cluster, HostSettings, Mc
+
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "none_required": "null",
+}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+@dataclass
+class Validated:
+    """The outcome of validation: the model when there was no error, and all problems."""
+
+    cluster: Cluster | None
+    problems: list[Problem]
+    rules: ClusterRules | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return self.cluster is not None and not any(p.severity == "error" for p in self.problems)
+
+
+class _Reporter:
+    def __init__(self, loaded: LoadedSpec):
+        self.loaded = loaded
+        self.problems: list[Problem] = []
+
+    def add(
+        self, loc: Loc, code: str, message: str, key: bool = False, severity: Severity = "error"
+    ) -> None:
+        line, col = self.loaded.locate(loc, key=key)
+        self.problems.append(Problem(self.loaded.source, line, col, code, severity, message))
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class whose fields are valid at `loc` (for did-you-mean)."""
+    current: Any = Cluster
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[1]
+        elif typing.get_origin(current) is list:
+            current = typing.get_args(current)[0]
+        else:
+            return None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            models = [a for a in args if isinstance(_unwrap(a), type)]
+            tp = models[0] if len(args) == 1 or models else args[0]
+            if len(args) > 1 and not models:
+                return tp
+        else:
+            return tp
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Loc, bool]:
+    """Drop pydantic's internal loc parts; report whether it points at a key."""
+    out: list[str | int] = []
+    key = False
+    for part in loc:
+        if part == "[key]":
+            key = True
+            break
+        if isinstance(part, str) and ("[" in part or part.startswith("function-")):
+            continue
+        out.append(part)
+    return tuple(out), key
+
+
+def _lookup(data: Any, loc: Loc) -> Any:
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _pydantic_problems(exc: ValidationError, rep: _Reporter) -> None:
+    seen: set[Loc] = set()
+    for err in exc.errors(include_url=False):
+        loc, is_key = _clean_loc(err["loc"])
+        kind = err["type"]
+        where = ".".join(str(p) for p in loc) or "the spec"
+        if loc in seen and kind != "extra_forbidden":
+            continue
+        seen.add(loc)
+        if kind == "extra_forbidden":
+            name = str(loc[-1])
+            model = _model_at(loc[:-1])
+            choices = list(model.model_fields) if model else []
+            parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
+            rep.add(
+                loc, "S100", f"unknown key '{name}' in {parent}{did_you_mean(name, choices)}", True
+            )
+        elif kind == "missing":
+            parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
+            rep.add(loc[:-1], "S101", f"missing required key '{loc[-1]}' in {parent}")
+        elif kind in ("literal_error", "enum"):
+            expected = err.get("ctx", {}).get("expected", "")
+            options = re.findall(r"'([^']*)'|(\d+)", expected)
+            choices = [a or b for a, b in options]
+            given = err.get("input")
+            rep.add(
+                loc,
+                "S103",
+                f"{given!r} is not a valid value for {where}; expected {expected}"
+                f"{did_you_mean(str(given), choices)}",
+            )
+        elif kind in _TYPE_NAMES or kind.endswith("_type"):
+            expected = _TYPE_NAMES.get(kind, kind.removesuffix("_type"))
+            rep.add(
+                loc,
+                "S102",
+                f"{where} must be {expected}, not {_kind(err.get('input'))}",
+                is_key,
+            )
+        elif kind == "value_error":
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            rep.add(loc, "S104", f"{where}: {msg}" if not is_key else msg, is_key)
+        else:
+            msg = str(err["msg"])
+            rep.add(loc, "S104", f"{where}: {msg[0].lower() + msg[1:]}", is_key)
+
+
+def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
+    for name in mc.defines:
+        if name in TLS_DEFINES:
+            rep.add(
+                (*loc, "defines", name),
+                "S202",
+                f"{name} is set by {TLS_DEFINES[name]}; starttls.m4 is included later"
+                " and would override this define",
+                True,
+            )
+        elif name in REFUSED_DEFINES:
+            rep.add((*loc, "defines", name), "S203", f"{name}: {REFUSED_DEFINES[name]}", True)
+    seen: dict[str, int] = {}
+    for i, feature in enumerate(mc.features):
+        floc = (*loc, "features", i)
+        if feature.name in REFUSED_FEATURES:
+            rep.add(floc, "S205", f"FEATURE {feature.name}: {REFUSED_FEATURES[feature.name]}")
+        elif feature.name not in FEATURES:
+            rep.add(
+                floc,
+                "S204",
+                f"sendmail has no FEATURE '{feature.name}'"
+                f"{did_you_mean(feature.name, sorted(FEATURES))}",
+            )
+        if feature.name in seen:
+            rep.add(floc, "S206", f"FEATURE {feature.name} is listed twice")
+        seen.setdefault(feature.name, i)
+    if "access_db" in seen:
+        for name in NEEDS_ACCESS_DB:
+            if name in seen and seen[name] < seen["access_db"]:
+                rep.add(
+                    (*loc, "features", seen[name]),
+                    "S207",
+                    f"FEATURE {name} reads the access map and must come after access_db",
+                )
+    if mc.ostype not in OSTYPES:
+        rep.add(
+            (*loc, "ostype"),
+            "S204",
+            f"sendmail has no OSTYPE '{mc.ostype}'{did_you_mean(mc.ostype, sorted(OSTYPES))}",
+        )
+    if mc.domain and mc.domain not in DOMAINS:
+        rep.add(
+            (*loc, "domain"),
+            "S204",
+            f"sendmail-cf has no DOMAIN '{mc.domain}'{did_you_mean(mc.domain, sorted(DOMAINS))}",
+        )
+    mailers: set[str] = set()
+    for i, mailer in enumerate(mc.mailers):
+        if mailer not in MAILERS:
+            rep.add(
+                (*loc, "mailers", i),
+                "S204",
+                f"sendmail has no MAILER '{mailer}'{did_you_mean(mailer, sorted(MAILERS))}",
+            )
+        if mailer in mailers:
+            rep.add((*loc, "mailers", i), "S206", f"MAILER {mailer} is listed twice")
+        mailers.add(mailer)
+    for i, line in enumerate(mc.extra):
+        for col, message in check_line(line):
+            lline, lcol = rep.loaded.locate((*loc, "extra", i))
+            rep.problems.append(
+                Problem(rep.loaded.source, lline, lcol, "S209", "error", f"mc.extra: {message}"
+                        + (f" (column {col} of the line)" if col > 1 else ""))
+            )
+
+
+def _check_paths(settings: HostSettings, loc: Loc, rep: _Reporter) -> None:
+    seen: dict[str, str] = {}
+    for field, path in settings.paths.model_dump().items():
+        if path in seen:
+            rep.add(
+                (*loc, "paths", field),
+                "S211",
+                f"paths.{field} is the same file as paths.{seen[path]} ({path})",
+            )
+        seen.setdefault(path, field)
+
+
+def _settings_blocks(cluster: Cluster) -> Iterator[tuple[Loc, HostSettings, dict[str, Any]]]:
+    yield ("defaults",), cluster.defaults, cluster.defaults.model_dump()
+    for name in cluster.hosts:
+        overrides = host_overrides(cluster.hosts[name])
+        if overrides:
+            yield ("hosts", name), resolve(cluster, name).settings, overrides
+
+
+def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
+    for loc, settings, written in _settings_blocks(cluster):
+        if "mc" in written:
+            _check_mc(settings.mc, loc, rep)
+        if "paths" in written:
+            _check_paths(settings, loc, rep)
+
+    fqdns: dict[str, str] = {}
+    for name, host in cluster.hosts.items():
+        fqdn = names.parse_hostname(host.fqdn)
+        if fqdn in fqdns:
+            rep.add(
+                ("hosts", name, "fqdn"),
+                "S212",
+                f"host {name} has the same fqdn as host {fqdns[fqdn]} ({fqdn})",
+            )
+        fqdns.setdefault(fqdn, name)
+    lowered: dict[str, str] = {}
+    for name in cluster.hosts:
+        if name.lower() in lowered:
+            rep.add(
+                ("hosts", name),
+                "S212",
+                f"host names {lowered[name.lower()]} and {name} differ only in case",
+                True,
+            )
+        lowered.setdefault(name.lower(), name)
+
+    rules = ClusterRules(cluster)
+    _ = rules.user
+    for loc, message in rules.problems:
+        rep.add(loc, "S210", f"{'.'.join(map(str, loc))}: {message}")
+
+    tags = set(cluster.issuer_tags)
+    for key, rule in cluster.domains.items():
+        for direction in ("outbound", "inbound"):
+            peer = getattr(rule, direction)
+            if peer is not None and peer.issuer_tag and peer.issuer_tag not in tags:
+                rep.add(
+                    ("domains", key, direction, "issuer_tag"),
+                    "S201",
+                    f"issuer tag '{peer.issuer_tag}' is not defined in issuer_tags"
+                    f"{did_you_mean(peer.issuer_tag, sorted(tags))}",
+                )
+    for key, req in cluster.recipients.items():
+        if req.issuer_tag and req.issuer_tag not in tags:
+            rep.add(
+                ("recipients", key, "issuer_tag"),
+                "S201",
+                f"issuer tag '{req.issuer_tag}' is not defined in issuer_tags"
+                f"{did_you_mean(req.issuer_tag, sorted(tags))}",
+            )
+
+    _check_duplicate_keys(cluster, rules, rep)
+    _check_session_features(cluster, rules, rep)
+    return rules
+
+
+def _check_duplicate_keys(cluster: Cluster, rules: ClusterRules, rep: _Reporter) -> None:
+    for section in ("domains", "recipients"):
+        parse = names.parse_peer if section == "domains" else names.parse_recipient
+        normal: dict[str, str] = {}
+        for raw in getattr(cluster, section):
+            norm = parse(raw)
+            if norm in normal:
+                first = rep.loaded.locate((section, normal[norm]), key=True)[0]
+                rep.add(
+                    (section, raw),
+                    "S200",
+                    f"{section} key '{raw}' is the same as '{normal[norm]}' on line {first}"
+                    " (sendmail folds case and IDNA)",
+                    True,
+                )
+            normal.setdefault(norm, raw)
+    variants = {resolve(cluster, n).settings.tls.request_client_cert for n in cluster.hosts}
+    reported: set[tuple[Loc, Loc]] = set()
+    for variant in sorted(variants):
+        first_seen: dict[str, Loc] = {}
+        for item in rules.all(variant):
+            folded = item.entry.folded_key
+            if folded in first_seen:
+                other = first_seen[folded]
+                if other == item.loc or (other, item.loc) in reported:
+                    continue
+                reported.add((other, item.loc))
+                line = rep.loaded.locate(other)[0]
+                rep.add(
+                    item.loc,
+                    "S200",
+                    f"access key {item.entry.key} is also written by"
+                    f" {'.'.join(map(str, other))} on line {line}; makemap would keep only one",
+                )
+            else:
+                first_seen[folded] = item.loc
+
+
+def _check_session_features(cluster: Cluster, rules: ClusterRules, rep: _Reporter) -> None:
+    users = [e for e in rules.user if e.entry.tag in ("TLS_Srv_Features", "TLS_Clt_Features")]
+    if not users:
+        return
+    for name in cluster.hosts:
+        features = [f.name for f in resolve(cluster, name).settings.mc.features]
+        if "tls_session_features" not in features:
+            rep.add(
+                users[0].loc,
+                "S208",
+                f"{users[0].entry.tag}: entries need FEATURE tls_session_features"
+                f" (missing on host {name}); without it sendmail ignores them",
+            )
+            return
+
+
+def validate(loaded: LoadedSpec) -> Validated:
+    """Check loaded data against the spec; never raises for bad input."""
+    rep = _Reporter(loaded)
+    try:
+        cluster = Cluster.model_validate(loaded.data)
+    except ValidationError as exc:
+        _pydantic_problems(exc, rep)
+        return Validated(None, sort_problems(rep.problems))
+    rules = _check_cluster(cluster, rep)
+    problems = sort_problems(rep.problems)
+    has_error = any(p.severity == "error" for p in problems)
+    return Validated(None if has_error else cluster, problems, None if has_error else rules)
+
