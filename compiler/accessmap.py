@@ -73,8 +73,9 @@ _PEER_TAGS = frozenset(
 )
 _ADDRESS_TAGS = frozenset({"From", "To", "Spam", "TLS_Rcpt", "QGRP"})
 ACTIONS = ("OK", "RELAY", "REJECT", "DISCARD", "SKIP")
-_ERROR_TEXT = re.compile(r'^(ERROR:|QUARANTINE:|TEMP:|[245][0-9][0-9] )', re.IGNORECASE)
+_ERROR_TEXT = re.compile(r"^(ERROR:|QUARANTINE:|TEMP:|[245][0-9][0-9] )", re.IGNORECASE)
 _SMTP_CODE = re.compile(r'^"?([245][0-9][0-9])[ "]')
+_DSN_CODE = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}:([245][0-9][0-9])")
 _DN_ENCODED = re.compile(r"^/[!-~]*$")
 _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _SESSION_KEYS = {k.lower(): k for k in ("Options", "CipherList", "CertFile", "KeyFile", "Flags")}
@@ -205,8 +206,7 @@ def _parse_extension(ext: str, rhs: str) -> tuple[str, str | bool]:
         raise joined
     if not _DN_ENCODED.match(value):
         raise ValueError(
-            f"'{rhs}': a certificate name must start with '/' and be xtext-encoded"
-            " (a space is +20)"
+            f"'{rhs}': a certificate name must start with '/' and be xtext-encoded (a space is +20)"
         )
     return ("subject" if kind == "CS" else "issuer"), value
 
@@ -240,7 +240,7 @@ class AccessEntry:
 def check_value_text(value: str) -> None:
     """Refuse characters that change what an access value means."""
     for ch in value:
-        if ch in "\r\n" or ord(ch) < 0x20 and ch != "\t" or ord(ch) == 0x7F:
+        if ch in "\r\n" or (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F:
             raise ValueError(f"an access value cannot contain {names.describe_char(ch)}")
         if ch == "`":
             raise ValueError("an access value cannot contain a back-tick")
@@ -301,8 +301,7 @@ def _plain_key(key: str) -> str:
 def _encoded_dn(dn: str, key: str) -> str:
     if not _DN_ENCODED.match(dn):
         raise ValueError(
-            f"'{key}': a certificate name must start with '/' and be xtext-encoded"
-            " (a space is +20)"
+            f"'{key}': a certificate name must start with '/' and be xtext-encoded (a space is +20)"
         )
     return dn
 
@@ -373,7 +372,9 @@ def _error_text(word: str) -> str:
         if not rest.strip():
             raise ValueError(f"'{word}' needs a message after '{head}:'")
         body = rest.strip()
-        m = _SMTP_CODE.match(body) or re.match(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}:([245][0-9][0-9])", body)
+        m = _SMTP_CODE.match(body) or re.match(
+            r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}:([245][0-9][0-9])", body
+        )
         if head.upper() == "ERROR" and not m:
             raise ValueError(f"'{word}' needs an SMTP reply code, e.g. ERROR:\"550 go away\"")
         return f"{head.upper()}:{body}"

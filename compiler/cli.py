@@ -81,7 +81,9 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
         click.echo(f"tlsc: cannot write {exc.filename}: {exc.strerror}", err=True)
         sys.exit(1)
     if fmt == "text":
-        click.echo(f"wrote {written} file(s) for {len(result.hosts)} host(s) under {root}", err=True)
+        click.echo(
+            f"wrote {written} file(s) for {len(result.hosts)} host(s) under {root}", err=True
+        )
 
 
 @main.command()

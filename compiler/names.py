@@ -136,9 +136,7 @@ def parse_recipient(text: str) -> str:
     if not local:
         raise ValueError(f"'{text}' has no local part before the '@'")
     if not _LOCAL_PART.match(local):
-        bad = first_unsafe(local) or next(
-            (c for c in local if not _LOCAL_PART.match(c)), local[0]
-        )
+        bad = first_unsafe(local) or next((c for c in local if not _LOCAL_PART.match(c)), local[0])
         raise ValueError(f"the local part of '{text}' cannot contain {describe_char(bad)}")
     if local.startswith(".") or local.endswith(".") or ".." in local:
         raise ValueError(f"'{text}' has a misplaced dot in its local part")

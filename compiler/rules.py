@@ -91,7 +91,10 @@ class ClusterRules:
     def recipients(self) -> list[SourcedEntry]:
         """`TLS_Rcpt:` entries, sorted by key."""
         items = sorted(
-            ((raw, names.parse_recipient(raw), req) for raw, req in self.cluster.recipients.items()),
+            (
+                (raw, names.parse_recipient(raw), req)
+                for raw, req in self.cluster.recipients.items()
+            ),
             key=lambda t: _sort_key(t[0], t[1]),
         )
         return [

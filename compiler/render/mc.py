@@ -1,4 +1,4 @@
-"""Render sendmail.mc from `mc:`, in a fixed, documented order.
+r"""Render sendmail.mc from `mc:`, in a fixed, documented order.
 
     divert header, include(cf.m4), VERSIONID, OSTYPE, DOMAIN, defines (by
     name), FEATUREs (as listed), DAEMON_OPTIONS, extra lines, the starttls
@@ -6,7 +6,9 @@
 
 `FEATURE(\`access_db')` is added first when the host's access file has
 entries or a FEATURE reads the access map and the spec did not list it:
-without it sendmail ignores every access entry, TLS rules included.
+without it sendmail ignores every access entry, TLS rules included. When
+`paths.access_db` is not Debian's /etc/mail/access.db, the added FEATURE
+names that map, so sendmail reads the file tlsc writes.
 """
 
 from __future__ import annotations
@@ -17,13 +19,23 @@ from compiler.resolve import HostConfig
 from compiler.sendmail import NEEDS_ACCESS_DB
 from compiler.spec.model import Feature
 
+DEFAULT_ACCESS_DB = "/etc/mail/access.db"
 
-def effective_features(features: list[Feature], access_in_use: bool) -> list[Feature]:
+
+def access_map_arg(access_db: str) -> str:
+    """The access_db FEATURE argument that makes sendmail read `access_db`."""
+    return f"hash -T<TMPF> {access_db.removesuffix('.db')}"
+
+
+def effective_features(
+    features: list[Feature], access_in_use: bool, access_db: str = DEFAULT_ACCESS_DB
+) -> list[Feature]:
     """The FEATURE list, with access_db added when something needs it."""
     names = [f.name for f in features]
     needs = access_in_use or any(n in NEEDS_ACCESS_DB for n in names)
     if needs and "access_db" not in names:
-        return [Feature(name="access_db"), *features]
+        args = [] if access_db == DEFAULT_ACCESS_DB else [access_map_arg(access_db)]
+        return [Feature(name="access_db", args=args), *features]
     return list(features)
 
 
@@ -49,7 +61,9 @@ def render_mc(host: HostConfig, source: str, access_in_use: bool) -> str:
     if mc.domain:
         lines.append(q.call("DOMAIN", q.name(mc.domain)))
     lines += [q.define(name, mc.defines[name]) for name in sorted(mc.defines)]
-    lines += [_feature(f) for f in effective_features(mc.features, access_in_use)]
+    lines += [
+        _feature(f) for f in effective_features(mc.features, access_in_use, s.paths.access_db)
+    ]
     lines += [q.call("DAEMON_OPTIONS", q.value(opt)) for opt in mc.daemon_options]
     lines += list(mc.extra)
     if s.tls.enabled:

@@ -155,9 +155,8 @@ class _Converter:
         return value
 
     def key_text(self, node: Node) -> str | None:
-        if isinstance(node, ScalarNode) and (
-            not node.tag.startswith("!") and not node.tag.startswith("tag:yaml.org,2002:binary")
-        ):
+        tag = node.tag or ""
+        if isinstance(node, ScalarNode) and not tag.startswith("!") and not tag.endswith(":binary"):
             return str(node.value)
         self.problem(node, "Y004", "a mapping key must be a plain scalar")
         return None
@@ -249,7 +248,12 @@ def load_text(text: str, source: str = "cluster.yaml") -> LoadedSpec:
         raise SpecLoadError(
             [
                 Problem(
-                    source, line, col, "Y005", "error", "the spec must be a mapping of keys to values"
+                    source,
+                    line,
+                    col,
+                    "Y005",
+                    "error",
+                    "the spec must be a mapping of keys",
                 )
             ]
         )

@@ -20,9 +20,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from compiler import names
-from compiler.accessmap import did_you_mean
+from compiler.accessmap import did_you_mean, parse_entry
 from compiler.m4text import check_line
 from compiler.problems import Problem, Severity, sort_problems
+from compiler.render.mc import DEFAULT_ACCESS_DB, access_map_arg
 from compiler.resolve import host_overrides, resolve
 from compiler.rules import ClusterRules
 from compiler.sendmail import (
@@ -143,17 +144,6 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Loc, bool]:
     return tuple(out), key
 
 
-def _lookup(data: Any, loc: Loc) -> Any:
-    for part in loc:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-        else:
-            return None
-    return data
-
-
 def _pydantic_problems(exc: ValidationError, rep: _Reporter) -> None:
     seen: set[Loc] = set()
     for err in exc.errors(include_url=False):
@@ -263,8 +253,39 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
         for col, message in check_line(line):
             lline, lcol = rep.loaded.locate((*loc, "extra", i))
             rep.problems.append(
-                Problem(rep.loaded.source, lline, lcol, "S209", "error", f"mc.extra: {message}"
-                        + (f" (column {col} of the line)" if col > 1 else ""))
+                Problem(
+                    rep.loaded.source,
+                    lline,
+                    lcol,
+                    "S209",
+                    "error",
+                    f"mc.extra: {message}" + (f" (column {col} of the line)" if col > 1 else ""),
+                )
+            )
+
+
+def _check_access_map(settings: HostSettings, loc: Loc, rep: _Reporter) -> None:
+    """FEATURE(access_db) must read the map tlsc builds at paths.access_db."""
+    access_db = settings.paths.access_db
+    if not access_db.endswith(".db"):
+        rep.add(
+            (*loc, "paths", "access_db"),
+            "S213",
+            f"paths.access_db must end in .db (makemap hash writes NAME.db), not {access_db}",
+        )
+        return
+    for i, feature in enumerate(settings.mc.features):
+        if feature.name != "access_db":
+            continue
+        arg = feature.args[0] if feature.args else ""
+        stem = access_db.removesuffix(".db")
+        reads = arg.split()[-1] if arg.split() else DEFAULT_ACCESS_DB.removesuffix(".db")
+        if reads != stem:
+            rep.add(
+                (*loc, "mc", "features", i),
+                "S213",
+                f"FEATURE access_db reads {reads}.db but paths.access_db is {access_db};"
+                f" give the map as its first argument: '{access_map_arg(access_db)}'",
             )
 
 
@@ -294,6 +315,8 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
             _check_mc(settings.mc, loc, rep)
         if "paths" in written:
             _check_paths(settings, loc, rep)
+        if "paths" in written or "mc" in written:
+            _check_access_map(settings, loc, rep)
 
     fqdns: dict[str, str] = {}
     for name, host in cluster.hosts.items():
@@ -400,6 +423,21 @@ def _check_session_features(cluster: Cluster, rules: ClusterRules, rep: _Reporte
             return
 
 
+def _check_raw_access(data: dict[str, Any], rep: _Reporter) -> None:
+    """Check `access:` entries even when another part of the spec is malformed."""
+    entries, tags = data.get("access"), data.get("issuer_tags")
+    if not isinstance(entries, list):
+        return
+    tag_names = frozenset(t for t in tags if isinstance(t, str)) if isinstance(tags, dict) else None
+    for i, text in enumerate(entries):
+        if not isinstance(text, str):
+            continue
+        try:
+            parse_entry(text, tag_names or frozenset())
+        except ValueError as exc:
+            rep.add(("access", i), "S210", f"access.{i}: {exc}")
+
+
 def validate(loaded: LoadedSpec) -> Validated:
     """Check loaded data against the spec; never raises for bad input."""
     rep = _Reporter(loaded)
@@ -407,9 +445,9 @@ def validate(loaded: LoadedSpec) -> Validated:
         cluster = Cluster.model_validate(loaded.data)
     except ValidationError as exc:
         _pydantic_problems(exc, rep)
+        _check_raw_access(loaded.data, rep)
         return Validated(None, sort_problems(rep.problems))
     rules = _check_cluster(cluster, rep)
     problems = sort_problems(rep.problems)
     has_error = any(p.severity == "error" for p in problems)
     return Validated(None if has_error else cluster, problems, None if has_error else rules)
-
