@@ -20,8 +20,29 @@ if TYPE_CHECKING:
 
 FORMAT = click.Choice(["text", "json", "github"])
 
+#: Commands that live in their own modules, imported only when invoked so that
+#: `tlsc --version` and the fast paths stay fast. name -> "module:attribute".
+LAZY_COMMANDS: dict[str, str] = {}
 
-def _print_problems(problems: list[Problem], fmt: str) -> None:
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands in LAZY_COMMANDS are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            module_name, attr = LAZY_COMMANDS[cmd_name].split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+def print_problems(problems: list[Problem], fmt: str) -> None:
     from compiler.problems import FORMATTERS, format_text
 
     if fmt == "text":
@@ -31,7 +52,7 @@ def _print_problems(problems: list[Problem], fmt: str) -> None:
         sys.stdout.write(FORMATTERS[fmt](problems))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tlsc")
 def main() -> None:
     """tlsc: compile one cluster spec into each sendmail host's STARTTLS configuration."""
@@ -45,7 +66,7 @@ def validate(spec: str, fmt: str) -> None:
     from compiler.compile import compile_file
 
     result = compile_file(spec)
-    _print_problems(result.problems, fmt)
+    print_problems(result.problems, fmt)
     if fmt == "text" and result.ok:
         click.echo(f"{spec}: valid, {len(result.hosts)} host(s)", err=True)
     sys.exit(0 if result.ok else 1)
@@ -63,7 +84,7 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
     from compiler.compile import compile_file, output_path
 
     result = compile_file(spec, [host] if host else None)
-    _print_problems(result.problems, fmt)
+    print_problems(result.problems, fmt)
     if not result.ok:
         sys.exit(1)
     root = Path(out_dir)
