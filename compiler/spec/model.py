@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from compiler import accessmap, names
-from compiler.sendmail import SSL_OPTIONS
+from compiler.sendmail import DOCUMENTED_DEFINES, SSL_OPTIONS
 
 
 class Model(BaseModel):
@@ -120,8 +120,15 @@ def _dh_params(value: str) -> None:
 
 
 def _define_name(value: str) -> None:
+    if re.match(r"^conf[A-Z0-9_]+$", value) or value in DOCUMENTED_DEFINES:
+        return
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
         raise ValueError(f"'{value}' is not an m4 macro name")
+    raise ValueError(
+        f"'{value}' is neither a conf* option nor a setting cf.README documents; defining"
+        f" it could redefine an m4 or sendmail macro (write raw m4 in mc.extra)"
+        f"{accessmap.did_you_mean(value, sorted(DOCUMENTED_DEFINES))}"
+    )
 
 
 def _dn(value: str) -> None:
