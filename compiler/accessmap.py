@@ -76,8 +76,8 @@ ACTIONS = ("OK", "RELAY", "REJECT", "DISCARD", "SKIP")
 _ERROR_TEXT = re.compile(r"^(ERROR:|QUARANTINE:|TEMP:|[245][0-9][0-9] )", re.IGNORECASE)
 _SMTP_CODE = re.compile(r'^"?([245][0-9][0-9])[ "]')
 _DSN_CODE = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}:([245][0-9][0-9])")
-_DN_ENCODED = re.compile(r"^/[!-~]*$")
-_TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_DN_ENCODED = re.compile(r"^/[!-~]*\Z")
+_TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*\Z")
 _SESSION_KEYS = {k.lower(): k for k in ("Options", "CipherList", "CertFile", "KeyFile", "Flags")}
 
 
@@ -336,7 +336,7 @@ def canonical_value(tag: str | None, value: str, issuer_tag: bool = False) -> st
             raise ValueError(f"Spam: takes FRIEND or HATER, not '{word}'")
         return upper
     if kind == "word":
-        if not re.match(r"^[A-Za-z0-9_.-]+$", word):
+        if not re.match(r"^[A-Za-z0-9_.-]+\Z", word):
             raise ValueError(f"{tag} takes a queue group name, not '{word}'")
         return word
     if kind == "compat":
@@ -414,7 +414,7 @@ def _session_features(word: str) -> str:
         if canon == "Options":
             for opt in re.split(r"[ ,]+", value):
                 name = opt.lstrip("+-")
-                if name and name not in SSL_OPTIONS and not re.match(r"^0x[0-9a-fA-F]+$", name):
+                if name and name not in SSL_OPTIONS and not re.match(r"^0x[0-9a-fA-F]+\Z", name):
                     raise ValueError(
                         f"'{name}' is not an SSL option this sendmail knows"
                         f"{did_you_mean(name, sorted(SSL_OPTIONS))}"

@@ -22,7 +22,12 @@ FORMAT = click.Choice(["text", "json", "github"])
 
 #: Commands that live in their own modules, imported only when invoked so that
 #: `tlsc --version` and the fast paths stay fast. name -> "module:attribute".
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "doctor": "compiler.doctor.command:doctor",
+    "lint": "compiler.lint.command:lint",
+    "plan": "compiler.plan.command:plan",
+    "verify": "compiler.probe.command:verify",
+}
 
 
 class LazyGroup(click.Group):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler.problems import Problem
+from compiler.problems import Problem, sort_problems
 from compiler.render import render_host
 from compiler.resolve import resolve
 from compiler.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
@@ -58,12 +58,20 @@ def compile_loaded(loaded: LoadedSpec, hosts: list[str] | None = None) -> Compil
     return Compiled(loaded.source, result.problems, files)
 
 
+def _load_failed(source: str, exc: SpecLoadError) -> Compiled:
+    """The load problems, plus what validation finds in whatever data the file gave."""
+    problems = list(exc.problems)
+    if exc.partial is not None:
+        problems += validate(exc.partial).problems
+    return Compiled(source, sort_problems(problems))
+
+
 def compile_text(text: str, source: str = "cluster.yaml") -> Compiled:
     """Compile spec text (for tests and tools)."""
     try:
         loaded = load_text(text, source)
     except SpecLoadError as exc:
-        return Compiled(source, exc.problems)
+        return _load_failed(source, exc)
     return compile_loaded(loaded)
 
 
@@ -72,7 +80,7 @@ def compile_file(path: str | Path, hosts: list[str] | None = None) -> Compiled:
     try:
         loaded = load_file(path)
     except SpecLoadError as exc:
-        return Compiled(str(path), exc.problems)
+        return _load_failed(str(path), exc)
     return compile_loaded(loaded, hosts)
 
 

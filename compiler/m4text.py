@@ -20,6 +20,7 @@ _REFUSED_MACROS = {
     "undivert": "tlsc controls the diversions of the file",
     "m4exit": "it stops m4 in the middle of the file",
     "syscmd": "it runs a shell command while the .cf is built",
+    "dnl": "dnl takes no arguments; m4 warns, and a build with warnings is refused",
     "esyscmd": "it runs a shell command while the .cf is built",
 }
 
@@ -43,7 +44,7 @@ def check_line(line: str) -> list[tuple[int, str]]:
                 "a '#' line is live m4 text after cf.m4 is included; write 'dnl #' for a comment",
             )
         ]
-    if line.startswith("dnl"):
+    if _is_dnl(line, 0):
         return problems
     for name, why in _REFUSED_MACROS.items():
         m = re.search(rf"(?<![A-Za-z0-9_]){name}\(", line)
@@ -55,7 +56,7 @@ def check_line(line: str) -> list[tuple[int, str]]:
     i = 0
     while i < len(line):
         ch = line[i]
-        if depth == 0 and line.startswith("dnl", i) and not _ident_before(line, i):
+        if depth == 0 and _is_dnl(line, i):
             break
         if ch == "`":
             if depth == 0:
@@ -85,6 +86,18 @@ def check_line(line: str) -> list[tuple[int, str]]:
     elif parens > 0:
         problems.append((len(line), "a '(' is never closed; m4 would swallow the following lines"))
     return problems
+
+
+def _is_dnl(line: str, i: int) -> bool:
+    """True when the m4 token at `i` is `dnl` that discards the rest of the line.
+
+    `dnlx` is another name, and `dnl(` collects arguments (which may span lines)
+    before it discards anything.
+    """
+    if not line.startswith("dnl", i) or _ident_before(line, i):
+        return False
+    after = line[i + 3 : i + 4]
+    return not (after.isalnum() or after in ("_", "("))
 
 
 def _ident_before(line: str, i: int) -> bool:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import ipaddress
 import re
 
-_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
-_IPV4_PREFIX = re.compile(r"^[0-9]+(\.[0-9]+){0,3}$")
-_IPV6_GROUPS = re.compile(r"^[0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4}){0,6}$")
-_LOCAL_PART = re.compile(r"^[A-Za-z0-9!$&*+/=?^_{|}~.-]+$")
+_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\Z")
+_IPV4_PREFIX = re.compile(r"^[0-9]+(\.[0-9]+){0,3}\Z")
+_IPV6_GROUPS = re.compile(r"^[0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4}){0,6}\Z")
+_LOCAL_PART = re.compile(r"^[A-Za-z0-9!$&*+/=?^_{|}~.-]+\Z")
 #: characters that may never appear in anything tlsc writes into a file
 _UNSAFE = re.compile(r"[\x00-\x20\x7f`'\"\\#%]")
 
@@ -71,6 +71,10 @@ def parse_domain(text: str) -> str:
     for label in name.split("."):
         if not _LABEL.match(label):
             raise ValueError(f"'{text}' is not a valid domain name (bad label '{label}')")
+    if name.rsplit(".", 1)[-1].isdigit():
+        raise ValueError(
+            f"'{text}' is not a domain name (its last label is a number) nor an IPv4 address"
+        )
     return name
 
 

@@ -8,6 +8,7 @@ stay free of heavy imports.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Literal
@@ -41,6 +42,11 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
     return sorted(set(problems))
 
 
+def _one_line(text: str) -> str:
+    """Control characters (a newline in a quoted value) escaped, so a problem stays one line."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group(0))[1:-1], text)
+
+
 def format_text(problems: Iterable[Problem], color: bool = False) -> str:
     """`PATH:LINE:COL: error|warning: CODE message`, one a line."""
     out = []
@@ -48,7 +54,7 @@ def format_text(problems: Iterable[Problem], color: bool = False) -> str:
         sev: str = p.severity
         if color:
             sev = ("\033[1;31m" if p.severity == "error" else "\033[1;33m") + sev + "\033[0m"
-        out.append(f"{p.path}:{p.line}:{p.col}: {sev}: {p.code} {p.message}")
+        out.append(f"{p.path}:{p.line}:{p.col}: {sev}: {p.code} {_one_line(p.message)}")
     return "".join(line + "\n" for line in out)
 
 

@@ -29,6 +29,16 @@ class SourcedEntry:
     section: str  # "access", "domains", "recipients", "issuer_tags"
 
 
+def map_value_dn(dn: str) -> str:
+    """A certificate name as it must be written in an access *value*.
+
+    sendmail compares the xtext form (`+20` for a space, ...), and rewrites
+    every value it looks up (`%1` is a map argument, `%%` a literal `%`);
+    xtext leaves `%` alone, so it is doubled here. Keys are not rewritten.
+    """
+    return xtext(dn).replace("%", "%%")
+
+
 def requirement_of(rule: PeerRule | RequirementSpec) -> Requirement:
     """The sendmail requirement a spec rule asks for."""
     assert rule.require in ("encrypt", "verify")
@@ -36,9 +46,10 @@ def requirement_of(rule: PeerRule | RequirementSpec) -> Requirement:
         level=rule.require,
         bits=rule.min_bits,
         on_failure=rule.on_failure,
-        cn=rule.cn if isinstance(rule.cn, str) else bool(rule.cn),
-        subject=xtext(rule.subject) if rule.subject else None,
-        issuer=xtext(rule.issuer) if rule.issuer else None,
+        # the name as the certificate carries it: IDNA A-label, lower case
+        cn=names.parse_hostname(rule.cn) if isinstance(rule.cn, str) else bool(rule.cn),
+        subject=map_value_dn(rule.subject) if rule.subject else None,
+        issuer=map_value_dn(rule.issuer) if rule.issuer else None,
         issuer_tag=rule.issuer_tag,
     )
 

@@ -232,12 +232,36 @@ MAILERS = frozenset(
 SRV_FEATURE_LETTERS = "AaBbCcDdEehLlPpSsVvXx"
 
 #: FEATUREs that read the access map, so they must come after FEATURE(`access_db')
-NEEDS_ACCESS_DB = ("greet_pause", "ratecontrol", "conncontrol", "lookupdotdomain", "delay_checks")
+#: (their feature files print `*** ERROR: ... requires FEATURE(`access_db')` otherwise)
+NEEDS_ACCESS_DB = (
+    "greet_pause",
+    "ratecontrol",
+    "conncontrol",
+    "lookupdotdomain",
+    "delay_checks",
+    "blocklist_recipients",
+    "compat_check",
+    "queuegroup",
+)
 
-#: FEATUREs that are obsolete or break this build
+_ALWAYS_WARNS = (
+    "m4 always prints an open-relay warning for it, and tlsc refuses any .cf build that"
+    " prints something; use SMTP AUTH or certificate relaying (CertIssuer:/CertSubject:)"
+)
+
+#: FEATUREs that are obsolete or break this build (m4 prints an error or warning for them,
+#: and tlsc never installs a .cf whose build printed anything)
 REFUSED_FEATURES = {
     "tls_failures": "it has been replaced by tls.fallback_to_clear (confTLS_FALLBACK_TO_CLEAR)",
+    "blacklist_recipients": "it is deprecated (m4 warns); use blocklist_recipients",
+    "relay_mail_from": _ALWAYS_WARNS,
+    "relay_local_from": _ALWAYS_WARNS,
+    "promiscuous_relay": "it makes the host an open relay (m4 warns)",
 }
+
+#: FEATUREs whose first argument may only be `nodelay` (which needs delay_checks before
+#: them) and whose second only `terminate` (feature/ratecontrol.m4, conncontrol.m4)
+NODELAY_FEATURES = ("ratecontrol", "conncontrol")
 
 #: defines that tls: owns; starttls.m4 is included after mc.defines and would override them
 TLS_DEFINES = {

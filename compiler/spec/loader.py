@@ -15,11 +15,13 @@ do to a spec:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from compiler.problems import Problem
@@ -28,6 +30,9 @@ from compiler.problems import Problem
 #: A 50-host, 100k-entry cluster is about 0.2M nodes; a billion-laughs file
 #: is billions.
 MAX_EXPANDED_NODES = 5_000_000
+#: Deepest nesting a spec may have. A real spec is about 6 levels deep; this
+#: bound keeps every recursive walk far from Python's recursion limit.
+MAX_DEPTH = 64
 
 Loc = tuple[str | int, ...]
 
@@ -59,9 +64,13 @@ class LoadedSpec:
 class SpecLoadError(Exception):
     """The file could not be turned into data; carries the problems."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], partial: LoadedSpec | None = None):
         super().__init__(problems[0].message if problems else "cannot load spec")
         self.problems = problems
+        #: the data despite the problems (a duplicate key keeps its first value), so
+        #: that validation can still report every other problem at once; None when
+        #: the file gave no usable data
+        self.partial = partial
 
 
 def _yaml() -> YAML:
@@ -89,33 +98,44 @@ class _Converter:
 
     # -- size check, before anything is expanded -------------------------
     def expanded_size(self, root: Node) -> int:
-        """Node count after alias expansion, computed on the shared graph."""
-        memo: dict[int, int] = {}
+        """Node count after alias expansion, computed on the shared graph.
+
+        Also refuses nesting deeper than MAX_DEPTH once aliases are followed
+        (raises _TooDeep): an alias can put a deep node under another one.
+        """
+        #: id -> (expanded node count, levels of collections from the node down)
+        memo: dict[int, tuple[int, int]] = {}
         active: set[int] = set()
 
-        def size(node: Node) -> int:
+        def size(node: Node) -> tuple[int, int]:
+            if isinstance(node, ScalarNode):
+                return (1, 0)
             nid = id(node)
-            if nid in memo:
-                return memo[nid]
-            if nid in active:
-                raise _Recursive(node)
-            active.add(nid)
-            total = 1
-            if isinstance(node, MappingNode):
-                for k, v in node.value:
-                    total += size(k) + size(v)
+            found = memo.get(nid)
+            if found is None:
+                if nid in active:
+                    raise _Recursive(node)
+                if len(active) >= MAX_DEPTH:
+                    raise _TooDeep(node)
+                active.add(nid)
+                total, height = 1, 0
+                children = (
+                    chain.from_iterable(node.value) if isinstance(node, MappingNode) else node.value
+                )
+                for child in children:
+                    child_size, child_height = size(child)
+                    total += child_size
+                    if child_height > height:
+                        height = child_height
                     if total > MAX_EXPANDED_NODES:
                         break
-            elif isinstance(node, SequenceNode):
-                for item in node.value:
-                    total += size(item)
-                    if total > MAX_EXPANDED_NODES:
-                        break
-            active.discard(nid)
-            memo[nid] = total
-            return total
+                active.discard(nid)
+                found = memo[nid] = (total, height + 1)
+            if len(active) + found[1] > MAX_DEPTH:
+                raise _TooDeep(node)
+            return found
 
-        return size(root)
+        return size(root)[0]
 
     # -- conversion -----------------------------------------------------
     def convert(self, node: Node, loc: Loc) -> Any:
@@ -204,11 +224,36 @@ class _Recursive(Exception):
         self.node = node
 
 
+class _TooDeep(_Recursive):
+    pass
+
+
+def _too_deep(source: str, line: int, col: int) -> Problem:
+    return Problem(
+        source, line, col, "Y003", "error", f"the spec is nested more than {MAX_DEPTH} levels deep"
+    )
+
+
+def _check_depth(yaml: YAML, text: str, source: str) -> None:
+    """Refuse deep nesting before composing: the C composer recurses and would crash."""
+    depth = 0
+    for event in yaml.parse(text):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise SpecLoadError([_too_deep(source, mark.line + 1, mark.column + 1)])
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+
+
 def load_text(text: str, source: str = "cluster.yaml") -> LoadedSpec:
     """Parse spec text; raise SpecLoadError with located problems if it is not usable data."""
     conv = _Converter(source)
     try:
-        root = _yaml().compose(text)
+        yaml = _yaml()
+        _check_depth(yaml, text, source)
+        root = yaml.compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -220,10 +265,14 @@ def load_text(text: str, source: str = "cluster.yaml") -> LoadedSpec:
         raise SpecLoadError(
             [Problem(source, 1, 1, "Y001", "error", f"not valid YAML: {exc}")]
         ) from None
-    if root is None:
+    except RecursionError:
+        raise SpecLoadError([_too_deep(source, 1, 1)]) from None
+    if root is None or (isinstance(root, ScalarNode) and root.tag == _TAG + "null"):
         raise SpecLoadError([Problem(source, 1, 1, "Y005", "error", "the spec is empty")])
     try:
         size = conv.expanded_size(root)
+    except _TooDeep as deep:
+        raise SpecLoadError([_too_deep(source, *_pos(deep.node))]) from None
     except _Recursive as rec:
         line, col = _pos(rec.node)
         raise SpecLoadError(
@@ -258,9 +307,12 @@ def load_text(text: str, source: str = "cluster.yaml") -> LoadedSpec:
             ]
         )
     data = conv.convert(root, ())
+    loaded = LoadedSpec(source, data, conv.positions, conv.key_positions)
     if conv.problems:
-        raise SpecLoadError(conv.problems)
-    return LoadedSpec(source, data, conv.positions, conv.key_positions)
+        # duplicate keys leave whole data (the first value); other problems do not
+        whole = all(p.code == "Y002" for p in conv.problems)
+        raise SpecLoadError(conv.problems, partial=loaded if whole else None)
+    return loaded
 
 
 def load_file(path: str | Path) -> LoadedSpec:

@@ -45,7 +45,7 @@ def _check(fn: Any) -> AfterValidator:
 
 _M4_UNSAFE = re.compile(r"[\x00-\x1f\x7f`'\u2018\u2019\u201a\u201b\u201c\u201d\u00b4]")
 _M4_ARG_REF = re.compile(r"\$[0-9#*@]")
-_PATH = re.compile(r"^(/[A-Za-z0-9._+@=:~-]+)+/?$")
+_PATH = re.compile(r"^(/[A-Za-z0-9._+@=:~-]+)+/?\Z")
 
 
 def _m4_text(value: str) -> None:
@@ -79,7 +79,7 @@ def _path(value: str) -> None:
 
 
 def _word(value: str) -> None:
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", value):
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z", value):
         raise ValueError(f"'{value}' must be a single word of letters, digits, '.', '_' or '-'")
 
 
@@ -92,19 +92,21 @@ def _command(value: str) -> None:
 
 
 def _duration(value: str) -> None:
-    if not re.match(r"^([0-9]+[smhdw]?)+$", value) or not re.match(r"^[0-9]", value):
+    if not re.match(r"^([0-9]+[smhdw]?)+\Z", value) or not re.match(r"^[0-9]", value):
         raise ValueError(f"'{value}' is not a sendmail time such as 30s, 2m or 1h")
 
 
 def _cipher_list(value: str) -> None:
-    if not re.match(r"^[A-Za-z0-9!+@:,._=-]+$", value):
-        bad = next(c for c in value if not re.match(r"[A-Za-z0-9!+@:,._=-]", c))
+    if not re.match(r"^[A-Za-z0-9!+@:,._=-]+\Z", value):
+        bad = next((c for c in value if not re.match(r"[A-Za-z0-9!+@:,._=-]", c)), None)
+        if bad is None:
+            raise ValueError("a cipher list cannot be empty; use null for OpenSSL's default")
         raise ValueError(f"a cipher list cannot contain {names.describe_char(bad)}")
 
 
 def _ssl_option(value: str) -> None:
     name = value[1:] if value[:1] in "+-" else value
-    if re.match(r"^0x[0-9a-fA-F]+$", name):
+    if re.match(r"^0x[0-9a-fA-F]+\Z", name):
         return
     if name not in SSL_OPTIONS:
         raise ValueError(
@@ -120,9 +122,9 @@ def _dh_params(value: str) -> None:
 
 
 def _define_name(value: str) -> None:
-    if re.match(r"^conf[A-Z0-9_]+$", value) or value in DOCUMENTED_DEFINES:
+    if re.match(r"^conf[A-Z0-9_]+\Z", value) or value in DOCUMENTED_DEFINES:
         return
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*\Z", value):
         raise ValueError(f"'{value}' is not an m4 macro name")
     raise ValueError(
         f"'{value}' is neither a conf* option nor a setting cf.README documents; defining"

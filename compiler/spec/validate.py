@@ -31,6 +31,7 @@ from compiler.sendmail import (
     FEATURES,
     MAILERS,
     NEEDS_ACCESS_DB,
+    NODELAY_FEATURES,
     OSTYPES,
     REFUSED_DEFINES,
     REFUSED_FEATURES,
@@ -93,6 +94,21 @@ class _Reporter:
     ) -> None:
         line, col = self.loaded.locate(loc, key=key)
         self.problems.append(Problem(self.loaded.source, line, col, code, severity, message))
+
+
+class _WrittenOnly(_Reporter):
+    """Reports only on values the block wrote itself: a host's inherited `mc` values
+    were checked (and reported) where the defaults wrote them."""
+
+    def __init__(self, rep: _Reporter):
+        super().__init__(rep.loaded)
+        self.problems = rep.problems
+
+    def add(
+        self, loc: Loc, code: str, message: str, key: bool = False, severity: Severity = "error"
+    ) -> None:
+        if loc in self.loaded.positions:
+            super().add(loc, code, message, key, severity)
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -226,6 +242,17 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
                     "S207",
                     f"FEATURE {name} reads the access map and must come after access_db",
                 )
+    for name in NODELAY_FEATURES:
+        if name not in seen:
+            continue
+        args = [*mc.features[seen[name]].args, "", ""]
+        floc = (*loc, "features", seen[name])
+        if args[0].lower() not in ("", "nodelay"):
+            rep.add(floc, "S207", f"FEATURE {name}: the first argument can only be nodelay")
+        elif args[0] and seen.get("delay_checks", len(mc.features)) > seen[name]:
+            rep.add(floc, "S207", f"FEATURE {name} with nodelay needs delay_checks before it")
+        if args[1] not in ("", "terminate"):
+            rep.add(floc, "S207", f"FEATURE {name}: the second argument can only be terminate")
     if mc.ostype not in OSTYPES:
         rep.add(
             (*loc, "ostype"),
@@ -251,16 +278,10 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
         mailers.add(mailer)
     for i, line in enumerate(mc.extra):
         for col, message in check_line(line):
-            lline, lcol = rep.loaded.locate((*loc, "extra", i))
-            rep.problems.append(
-                Problem(
-                    rep.loaded.source,
-                    lline,
-                    lcol,
-                    "S209",
-                    "error",
-                    f"mc.extra: {message}" + (f" (column {col} of the line)" if col > 1 else ""),
-                )
+            rep.add(
+                (*loc, "extra", i),
+                "S209",
+                f"mc.extra: {message}" + (f" (column {col} of the line)" if col > 1 else ""),
             )
 
 
@@ -312,7 +333,7 @@ def _settings_blocks(cluster: Cluster) -> Iterator[tuple[Loc, HostSettings, dict
 def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
     for loc, settings, written in _settings_blocks(cluster):
         if "mc" in written:
-            _check_mc(settings.mc, loc, rep)
+            _check_mc(settings.mc, (*loc, "mc"), rep if loc == ("defaults",) else _WrittenOnly(rep))
         if "paths" in written:
             _check_paths(settings, loc, rep)
         if "paths" in written or "mc" in written:

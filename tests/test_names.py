@@ -1,0 +1,237 @@
+"""compiler/names.py: the exact text sendmail compares for domains, IPs and recipients."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler import names
+
+# -- domains -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("example.com", "example.com"),
+        ("Example.COM", "example.com"),
+        ("MX1.Sub.Example.Com", "mx1.sub.example.com"),
+        ("bücher.de", "xn--bcher-kva.de"),
+        ("BÜCHER.de", "xn--bcher-kva.de"),
+        ("xn--bcher-kva.de", "xn--bcher-kva.de"),
+        ("_dmarc.example.com", "_dmarc.example.com"),
+        ("a-b.example", "a-b.example"),
+        ("localhost", "localhost"),
+    ],
+)
+def test_parse_domain_normalises(written: str, key: str) -> None:
+    assert names.parse_domain(written) == key
+
+
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        ("", "cannot be empty"),
+        (".example.com", "starts with a dot; write 'example.com'"),
+        ("example.com.", "ends with a dot; write 'example.com'"),
+        ("bad domain.com", "cannot contain a space"),
+        ("x\ny.com", "cannot contain a newline"),
+        ("x\ty.com", "cannot contain a tab"),
+        ("ex`ample.com", "cannot contain a back-tick"),
+        ("it's.com", "cannot contain an apostrophe"),
+        ('a"b.com', "cannot contain a double quote"),
+        ("a#b.com", "cannot contain a '#'"),
+        ("a%b.com", "cannot contain a '%'"),
+        ("a\\b.com", "cannot contain a backslash"),
+        ("a\x00b.com", "cannot contain the control character U+0000"),
+        ("-bad.com", "(bad label '-bad')"),
+        ("bad-.com", "(bad label 'bad-')"),
+        ("a..com", "(bad label '')"),
+        ("a" * 64 + ".com", "bad label"),
+        ("[192.0.2.1]", "(bad label '[192')"),
+        (".".join(["abcdefghi"] * 26), "longer than 253 characters"),
+        ("example.123", "last label is a number"),
+    ],
+)
+def test_parse_domain_refuses(written: str, words: str) -> None:
+    with pytest.raises(ValueError) as err:
+        names.parse_domain(written)
+    assert words in str(err.value)
+
+
+def test_parse_domain_trailing_newline_is_refused() -> None:
+    # `$` in a Python regex also matches before a final newline; names must not.
+    with pytest.raises(ValueError, match="cannot contain a newline"):
+        names.parse_domain("example.com\n")
+
+
+def test_parse_hostname_is_a_domain() -> None:
+    assert names.parse_hostname("MX1.Example.NET") == "mx1.example.net"
+    with pytest.raises(ValueError, match="bad label"):
+        names.parse_hostname("mx_1..example.net")
+
+
+# -- IPv4 --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prefix", ["127", "10.1", "192.0.2", "192.0.2.10", "0", "255.255.255.255"])
+def test_ipv4_prefix_on_octet_boundary_is_kept(prefix: str) -> None:
+    assert names.parse_ipv4_prefix(prefix) == prefix
+    assert names.parse_peer(prefix) == prefix
+
+
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        ("10.0.0.0/8", "sendmail does not understand CIDR"),
+        ("192.0.2.0/24", "e.g. '10.1' for 10.1.0.0/16"),
+        ("10.0.0.", "ends with a dot, which never matches; write '10.0.0'"),
+        ("127.", "write '127'"),
+        ("192.0.2.300", "has an octet larger than 255"),
+        ("256", "has an octet larger than 255"),
+        ("010.1", "leading zero"),
+        ("10.01.2", "leading zero"),
+        ("10.1.2.3\n", "is not an IPv4 address or prefix"),
+    ],
+)
+def test_ipv4_prefix_refuses(written: str, words: str) -> None:
+    with pytest.raises(ValueError) as err:
+        names.parse_ipv4_prefix(written)
+    assert words in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        ("10.0.0.0/8", "CIDR"),
+        ("10.0.0.", "ends with a dot"),
+        ("192.0.2.300", "octet larger than 255"),
+        ("1.2.3.4.5", "last label is a number"),
+    ],
+)
+def test_parse_peer_refuses_bad_ipv4(written: str, words: str) -> None:
+    with pytest.raises(ValueError) as err:
+        names.parse_peer(written)
+    assert words in str(err.value)
+
+
+# -- IPv6 --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("IPv6:2001:DB8:0:0::1", "IPv6:2001:db8::1"),
+        ("IPv6:2001:0db8:0000:0000:0000:0000:0000:0001", "IPv6:2001:db8::1"),
+        ("ipv6:2001:db8::1", "IPv6:2001:db8::1"),
+        ("IPV6:::1", "IPv6:::1"),
+        ("IPv6:2001:0db8", "IPv6:2001:db8"),
+        ("IPv6:2001:DB8:00AB", "IPv6:2001:db8:ab"),
+        ("IPv6:fe80", "IPv6:fe80"),
+    ],
+)
+def test_ipv6_normalisation(written: str, key: str) -> None:
+    assert names.parse_ipv6(written) == key
+    assert names.parse_peer(written) == key
+
+
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        ("2001:db8::1", "must start with 'IPv6:'"),
+        ("IPv6:2001:db8:", "is not an IPv6 address or prefix of colon groups"),
+        ("IPv6:2001:db8\n", "is not an IPv6 address or prefix of colon groups"),
+        ("IPv6:12345::1", "is not an IPv6 address"),
+        ("IPv6:g::1", "is not an IPv6 address"),
+    ],
+)
+def test_ipv6_refuses(written: str, words: str) -> None:
+    with pytest.raises(ValueError) as err:
+        names.parse_ipv6(written)
+    assert words in str(err.value)
+
+
+def test_bare_ipv6_peer_suggests_the_prefix() -> None:
+    with pytest.raises(ValueError) as err:
+        names.parse_peer("2001:db8::1")
+    assert str(err.value) == "'2001:db8::1' is an IPv6 address; write 'IPv6:2001:db8::1'"
+
+
+def test_peer_with_a_colon_that_is_no_address() -> None:
+    with pytest.raises(ValueError) as err:
+        names.parse_peer("mail:example.com")
+    assert "is not a domain, an IPv4 prefix or an 'IPv6:' address" in str(err.value)
+
+
+def test_peer_star_is_the_bare_tag() -> None:
+    assert names.parse_peer("*") == ""
+    assert names.parse_recipient("*") == ""
+
+
+def test_peer_domain_goes_through_idna() -> None:
+    assert names.parse_peer("Bücher.DE") == "xn--bcher-kva.de"
+
+
+# -- recipients --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("user@example.com", "user@example.com"),
+        ("user@Example.COM", "user@example.com"),
+        ("darth+tls@bücher.de", "darth+tls@xn--bcher-kva.de"),
+        ("postmaster@", "postmaster@"),
+        ("example.com", "example.com"),
+        ("Example.ORG", "example.org"),
+        ("first.last@example.com", "first.last@example.com"),
+    ],
+)
+def test_recipient_forms(written: str, key: str) -> None:
+    assert names.parse_recipient(written) == key
+
+
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        ("@example.com", "'@example.com' has no local part before the '@'"),
+        ("us er@example.com", "the local part of 'us er@example.com' cannot contain a space"),
+        ("user\n@example.com", "cannot contain a newline"),
+        ("a@b@example.com", "cannot contain '@'"),
+        ("it's@example.com", "cannot contain an apostrophe"),
+        (".user@example.com", "misplaced dot in its local part"),
+        ("user.@example.com", "misplaced dot"),
+        ("us..er@example.com", "misplaced dot"),
+        ("user@bad..dom", "'bad..dom' is not a valid domain name (bad label '')"),
+        ("user@example.com.", "ends with a dot"),
+    ],
+)
+def test_recipient_refuses(written: str, words: str) -> None:
+    with pytest.raises(ValueError) as err:
+        names.parse_recipient(written)
+    assert words in str(err.value)
+
+
+# -- addresses and helpers ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "address"),
+    [("192.0.2.10", "192.0.2.10"), ("2001:DB8::0:1", "2001:db8::1")],
+)
+def test_parse_address(written: str, address: str) -> None:
+    assert names.parse_address(written) == address
+
+
+@pytest.mark.parametrize("written", ["192.0.2.300", "192.0.2.", "192.0.2", "10.0.0.0/8", "x"])
+def test_parse_address_refuses(written: str) -> None:
+    with pytest.raises(ValueError) as err:
+        names.parse_address(written)
+    assert str(err.value) == f"'{written}' is not an IP address"
+
+
+def test_describe_char_and_first_unsafe() -> None:
+    assert names.describe_char(" ") == "a space"
+    assert names.describe_char("\x7f") == "the control character U+007F"
+    assert names.describe_char("x") == "'x'"
+    assert names.first_unsafe("abc def`") == " "
+    assert names.first_unsafe("abc.def") is None

@@ -1,0 +1,689 @@
+"""compiler/spec/validate.py: one sentence per problem, at the spec's line and column.
+
+Positions are computed from the test text itself with `pos()`, so every
+assertion names the exact line and column a person would be sent to.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import MINIMAL_SPEC, pos, with_lines
+
+from compiler.compile import compile_loaded, compile_text
+from compiler.spec.loader import load_text
+from compiler.spec.validate import validate
+
+Found = tuple[int, int, str, str]
+
+
+def found(text: str) -> list[Found]:
+    """(line, col, code, message) of every problem in spec text."""
+    return [(p.line, p.col, p.code, p.message) for p in compile_text(text, "s.yaml").problems]
+
+
+def only(text: str) -> Found:
+    problems = found(text)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+# -- a valid spec --------------------------------------------------------------
+
+
+def test_minimal_spec_is_valid() -> None:
+    result = validate(load_text(MINIMAL_SPEC))
+    assert result.ok
+    assert result.problems == []
+    assert result.cluster is not None
+    assert list(result.cluster.hosts) == ["mx1"]
+    assert result.rules is not None
+
+
+def test_invalid_spec_has_no_model() -> None:
+    result = validate(load_text(with_lines("bogus: 1\n")))
+    assert not result.ok
+    assert result.cluster is None
+    assert result.rules is None
+
+
+# -- unknown keys (S100) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle", "message"),
+    [
+        (
+            "domains:\n  example.org:\n    outbund: encrypt\n",
+            "outbund",
+            "unknown key 'outbund' in domains.example.org (did you mean 'outbound'?)",
+        ),
+        (
+            "domain:\n  x.com: {}\n",
+            "domain:",
+            "unknown key 'domain' in the top level (did you mean 'domains'?)",
+        ),
+        (
+            "defaults:\n  tls:\n    server_crt: /a\n",
+            "server_crt",
+            "unknown key 'server_crt' in defaults.tls (did you mean 'server_cert'?)",
+        ),
+        (
+            "recipients:\n  a@b.com: {require: verify, issuer_tg: X}\n",
+            "issuer_tg",
+            "unknown key 'issuer_tg' in recipients.a@b.com (did you mean 'issuer_tag'?)",
+        ),
+        ("defaults:\n  zzzz: 1\n", "zzzz", "unknown key 'zzzz' in defaults"),
+    ],
+)
+def test_unknown_key(extra: str, needle: str, message: str) -> None:
+    text = with_lines(extra)
+    assert only(text) == (*pos(text, needle), "S100", message)
+
+
+def test_unknown_key_in_a_host() -> None:
+    text = MINIMAL_SPEC + "    adress: 192.0.2.1\n"
+    assert only(text) == (
+        *pos(text, "adress"),
+        "S100",
+        "unknown key 'adress' in hosts.mx1 (did you mean 'address'?)",
+    )
+
+
+# -- missing keys, types, choices (S101, S102, S103) ---------------------------
+
+
+def test_missing_required_key_points_at_the_mapping() -> None:
+    text = "version: 1\ncluster: test\nhosts:\n  mx1:\n    address: 192.0.2.1\n"
+    assert only(text) == (*pos(text, "address"), "S101", "missing required key 'fqdn' in hosts.mx1")
+
+
+def test_missing_top_level_key() -> None:
+    text = "version: 1\nhosts:\n  mx1: {fqdn: a.example}\n"
+    assert only(text) == (1, 1, "S101", "missing required key 'cluster' in the top level")
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle", "message"),
+    [
+        (
+            'domains:\n  example.com:\n    outbound: {require: encrypt, min_bits: "128"}\n',
+            '"128"',
+            "domains.example.com.outbound.min_bits must be a whole number, not a string",
+        ),
+        (
+            "domains:\n  example.com:\n    outbound: {require: encrypt, min_bits: 1.5}\n",
+            "1.5",
+            "domains.example.com.outbound.min_bits must be a whole number, not a decimal number",
+        ),
+        (
+            "defaults:\n  smtp_port: '25'\n",
+            "'25'",
+            "defaults.smtp_port must be a whole number, not a string",
+        ),
+        (
+            "defaults:\n  tls:\n    request_client_cert: 'yes'\n",
+            "'yes'",
+            "defaults.tls.request_client_cert must be true or false, not a string",
+        ),
+        ("domains: [a.com]\n", "[a.com]", "domains must be a mapping, not a list"),
+        ("access: Connect:127 RELAY\n", "Connect:127", "access must be a list, not a string"),
+        ("access:\n  - 127\n", "127\n", "access.0 must be a string, not a number"),
+        ("domains:\n  a.com: ~\n", "~", "domains.a.com must be a mapping, not null"),
+        (
+            "defaults:\n  tls:\n    dh_params: 2\n",
+            "2\n",
+            "defaults.tls.dh_params must be a string, not a number",
+        ),
+    ],
+)
+def test_wrong_type(extra: str, needle: str, message: str) -> None:
+    text = with_lines(extra)
+    assert only(text) == (*pos(text, needle), "S102", message)
+
+
+def test_cluster_name_must_be_a_string() -> None:
+    text = "version: 1\ncluster: true\nhosts:\n  mx1: {fqdn: a.example}\n"
+    assert only(text) == (*pos(text, "true"), "S102", "cluster must be a string, not a boolean")
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle", "message"),
+    [
+        (
+            "domains:\n  example.org:\n    outbound: {require: verfy}\n",
+            "verfy",
+            "'verfy' is not a valid value for domains.example.org.outbound.require;"
+            " expected 'may', 'encrypt' or 'verify' (did you mean 'verify'?)",
+        ),
+        (
+            "domains:\n  example.org:\n    inbound: {require: verify, on_failure: permanant}\n",
+            "permanant",
+            "'permanant' is not a valid value for domains.example.org.inbound.on_failure;"
+            " expected 'permanent' or 'temporary' (did you mean 'permanent'?)",
+        ),
+        (
+            "defaults:\n  ownership: blok\n",
+            "blok",
+            "'blok' is not a valid value for defaults.ownership; expected 'file' or 'block'"
+            " (did you mean 'block'?)",
+        ),
+    ],
+)
+def test_wrong_choice(extra: str, needle: str, message: str) -> None:
+    text = with_lines(extra)
+    assert only(text) == (*pos(text, needle), "S103", message)
+
+
+def test_wrong_version() -> None:
+    text = MINIMAL_SPEC.replace("version: 1", "version: 2")
+    assert only(text) == (1, 10, "S103", "2 is not a valid value for version; expected 1")
+
+
+# -- values (S104) -------------------------------------------------------------
+
+
+def test_rule_shorthand_with_did_you_mean() -> None:
+    text = with_lines("domains:\n  example.net:\n    outbound: verfy\n")
+    assert only(text) == (
+        *pos(text, "verfy"),
+        "S104",
+        "domains.example.net.outbound: 'verfy' is not a rule; write may, encrypt, verify or a"
+        " mapping (did you mean 'verify'?)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ('"bad domain.com"', "a domain name cannot contain a space"),
+        ('"x\\ny.com"', "a domain name cannot contain a newline"),
+        ('"10.0.0.0/8"', "'10.0.0.0/8': sendmail does not understand CIDR; write the prefix on an"),
+        ('"10.0.0."', "'10.0.0.' ends with a dot, which never matches; write '10.0.0'"),
+        ('"192.0.2.300"', "'192.0.2.300' has an octet larger than 255"),
+        ('"2001:db8::1"', "'2001:db8::1' is an IPv6 address; write 'IPv6:2001:db8::1'"),
+        ('".example.com"', "'.example.com' starts with a dot; write 'example.com'"),
+    ],
+)
+def test_bad_domain_key(key: str, message: str) -> None:
+    text = with_lines(f"domains:\n  {key}:\n    inbound: encrypt\n")
+    line, col, code, got = only(text)
+    assert (line, col, code) == (*pos(text, key), "S104")
+    assert got.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ('"@example.com"', "'@example.com' has no local part before the '@'"),
+        ('"us er@example.com"', "the local part of 'us er@example.com' cannot contain a space"),
+        ('"user@bad..dom"', "'bad..dom' is not a valid domain name (bad label '')"),
+    ],
+)
+def test_bad_recipient_key(key: str, message: str) -> None:
+    text = with_lines(f"recipients:\n  {key}: encrypt\n")
+    assert only(text) == (*pos(text, key), "S104", message)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("/etc/mail/tls/`evil.crt", "defaults.tls.server_cert: a path cannot contain a back-tick"),
+        ("/etc/mail/tls/it's.crt", "defaults.tls.server_cert: a path cannot contain an apostrophe"),
+        (
+            '"/etc/mail/tls/a\\u2019b.crt"',
+            "defaults.tls.server_cert: a path cannot contain '\u2019'",
+        ),
+        ('"/etc/mail/tls/a\\nb.crt"', "defaults.tls.server_cert: a path cannot contain a newline"),
+        ("/etc/mail/tls/a b.crt", "defaults.tls.server_cert: a path cannot contain a space"),
+        (
+            "etc/mail/server.crt",
+            "defaults.tls.server_cert: 'etc/mail/server.crt' is not an absolute path",
+        ),
+        (
+            "/etc/mail/../server.crt",
+            "defaults.tls.server_cert: '/etc/mail/../server.crt' cannot contain",
+        ),
+        (
+            "/etc/mail//server.crt",
+            "defaults.tls.server_cert: '/etc/mail//server.crt' has an empty path",
+        ),
+        ("/etc/mail/$1.crt", "defaults.tls.server_cert: a path cannot contain '$'"),
+    ],
+)
+def test_bad_path(value: str, message: str) -> None:
+    text = with_lines(f"defaults:\n  tls:\n    server_cert: {value}\n")
+    line, col, code, got = only(text)
+    assert (line, col, code) == (*pos(text, value), "S104")
+    assert got.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("192.0.2.300", "hosts.mx1.address: '192.0.2.300' is not an IP address"),
+        ("192.0.2.", "hosts.mx1.address: '192.0.2.' is not an IP address"),
+        ("10.0.0.0/8", "hosts.mx1.address: '10.0.0.0/8' is not an IP address"),
+    ],
+)
+def test_bad_host_address(value: str, message: str) -> None:
+    text = MINIMAL_SPEC + f"    address: {value}\n"
+    assert only(text) == (*pos(text, value), "S104", message)
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle", "message"),
+    [
+        (
+            "defaults:\n  tls:\n    timeout: 2x\n",
+            "2x",
+            "defaults.tls.timeout: '2x' is not a sendmail time such as 30s, 2m or 1h",
+        ),
+        (
+            "defaults:\n  tls:\n    server_ssl_options: [NO_TLSV1]\n",
+            "NO_TLSV1",
+            "defaults.tls.server_ssl_options.0: 'NO_TLSV1' is not an SSL option this sendmail"
+            " knows; an unknown one stops the daemon from starting"
+            " (did you mean 'SSL_OP_NO_TLSv1'?)",
+        ),
+        (
+            "defaults:\n  mc:\n    daemon_options: ['Name=MTA, Addr=`x']\n",
+            "'Name",
+            "defaults.mc.daemon_options.0: a back-tick cannot stand inside an m4 quote;"
+            " tlsc writes every quote itself",
+        ),
+        (
+            "defaults:\n  mc:\n    defines: {confREJECT_MSG: 'go $1 away'}\n",
+            "'go",
+            "defaults.mc.defines.confREJECT_MSG: '$' followed by a digit, '#', '*' or '@' is an m4"
+            " argument reference",
+        ),
+        (
+            "domains:\n  a.com:\n    inbound: {starttls: false, require: encrypt}\n",
+            "{starttls",
+            "domains.a.com.inbound: starttls: false cannot be combined with a requirement",
+        ),
+        (
+            "domains:\n  a.com:\n    outbound: {cn: true}\n",
+            "{cn",
+            "domains.a.com.outbound: certificate checks, min_bits and on_failure need require:"
+            " encrypt or verify",
+        ),
+        (
+            "issuer_tags:\n  MyCA: [CN=x]\n",
+            "CN=x",
+            "issuer_tags.MyCA.0: 'CN=x' is not a certificate name in OpenSSL's one-line form"
+            " (/C=../O=../CN=..)",
+        ),
+        (
+            "issuer_tags:\n  MyCA: ['/CN=a+20b']\n",
+            "'/CN",
+            "issuer_tags.MyCA.0: '/CN=a+20b' looks xtext-encoded already; write the name"
+            " naturally (tlsc applies sendmail's +XX encoding)",
+        ),
+        (
+            "defaults:\n  smtp_port: 0\n",
+            "0\n",
+            "defaults.smtp_port: input should be greater than or equal to 1",
+        ),
+    ],
+)
+def test_bad_value(extra: str, needle: str, message: str) -> None:
+    text = with_lines(extra)
+    assert only(text) == (*pos(text, needle), "S104", message)
+
+
+def test_issuer_tag_cannot_be_an_access_tag() -> None:
+    text = with_lines("issuer_tags:\n  TLS_Srv: [/CN=x]\n")
+    assert only(text) == (
+        *pos(text, "TLS_Srv"),
+        "S104",
+        "'TLS_Srv' cannot be an issuer tag: use letters, digits, '_' or '-', and not the name"
+        " of a sendmail access tag",
+    )
+
+
+# -- no value may carry a newline into a generated file ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ('defaults:\n  tls:\n    timeout: "2m\\n"\n', '"2m'),
+        ('defaults:\n  tls:\n    cipher_list: "HIGH\\n"\n', '"HIGH'),
+        ('defaults:\n  tls:\n    server_ssl_options: ["0x1\\n"]\n', '"0x1'),
+        ('defaults:\n  mc:\n    ostype: "debian\\n"\n', '"debian'),
+        ('defaults:\n  mc:\n    defines:\n      "confX\\n": y\n', '"confX'),
+        ('defaults:\n  mc:\n    features: ["use_cw_file\\n"]\n', '"use_cw_file'),
+        ('domains:\n  "10.0.0.1\\n": {inbound: encrypt}\n', '"10.0.0.1'),
+        ('domains:\n  "IPv6:2001:db8\\n": {inbound: encrypt}\n', '"IPv6'),
+        ('recipients:\n  "user\\n@example.com": encrypt\n', '"user'),
+        ('issuer_tags:\n  "MyCA\\n": [/CN=x]\n', '"MyCA'),
+        ('access:\n  - "Connect:127 RELAY\\n"\n', '"Connect'),
+    ],
+)
+def test_trailing_newline_is_refused(extra: str, needle: str) -> None:
+    text = with_lines(extra)
+    result = compile_text(text, "s.yaml")
+    assert result.hosts == {}
+    assert [(p.line, p.col) for p in result.problems] == [pos(text, needle)]
+    assert result.problems[0].severity == "error"
+
+
+def test_trailing_newline_in_the_cluster_name() -> None:
+    text = MINIMAL_SPEC.replace("cluster: test", 'cluster: "test\\n"')
+    assert only(text) == (
+        *pos(text, '"test'),
+        "S104",
+        "cluster: 'test\n' must be a single word of letters, digits, '.', '_' or '-'",
+    )
+
+
+# -- duplicate access keys (S200) ------------------------------------------------
+
+
+def test_domains_differing_in_case() -> None:
+    text = with_lines(
+        "domains:\n  Example.com:\n    outbound: encrypt\n  example.com:\n    inbound: encrypt\n"
+    )
+    first = pos(text, "Example.com")[0]
+    assert only(text) == (
+        *pos(text, "example.com"),
+        "S200",
+        f"domains key 'example.com' is the same as 'Example.com' on line {first}"
+        " (sendmail folds case and IDNA)",
+    )
+
+
+def test_domains_same_after_idna() -> None:
+    text = with_lines(
+        "domains:\n  bücher.de: {inbound: encrypt}\n  xn--bcher-kva.de: {outbound: encrypt}\n"
+    )
+    line, col, code, message = only(text)
+    assert (line, col, code) == (*pos(text, "xn--bcher-kva.de"), "S200")
+    assert f"is the same as 'bücher.de' on line {pos(text, 'bücher')[0]}" in message
+
+
+def test_rule_and_access_entry_writing_the_same_key() -> None:
+    text = with_lines(
+        "domains:\n  example.net:\n    outbound: encrypt\naccess:\n  - TLS_Srv:Example.NET VERIFY\n"
+    )
+    access_line = pos(text, "TLS_Srv")[0]
+    assert only(text) == (
+        *pos(text, "encrypt"),
+        "S200",
+        f"access key TLS_Srv:example.net is also written by access.0 on line {access_line};"
+        " makemap would keep only one",
+    )
+
+
+def test_two_access_entries_folding_to_the_same_key() -> None:
+    text = with_lines("access:\n  - Connect:Example.com RELAY\n  - connect:example.COM REJECT\n")
+    assert only(text) == (
+        *pos(text, "connect:example.COM"),
+        "S200",
+        f"access key Connect:example.com is also written by access.0 on line"
+        f" {pos(text, 'Connect:Example')[0]}; makemap would keep only one",
+    )
+
+
+def test_recipient_and_access_entry_writing_the_same_key() -> None:
+    text = with_lines(
+        "recipients:\n  user@example.com: encrypt\naccess:\n  - TLS_Rcpt:user@example.com VERIFY\n"
+    )
+    line, col, code, message = only(text)
+    assert (line, col, code) == (*pos(text, "encrypt"), "S200")
+    assert message.startswith("access key TLS_Rcpt:user@example.com is also written by access.0")
+
+
+def test_srv_features_from_a_rule_and_an_entry() -> None:
+    text = with_lines(
+        "domains:\n  laptop.example.com:\n    inbound: verify\n"
+        "access:\n  - Srv_Features:laptop.example.com V\n"
+    )
+    line, col, code, message = only(text)
+    assert (line, col, code) == (*pos(text, "verify"), "S200")
+    assert "access key Srv_Features:laptop.example.com is also written by access.0" in message
+
+
+# -- cross checks (S201-S213) ----------------------------------------------------
+
+
+def test_undefined_issuer_tag() -> None:
+    text = with_lines(
+        "domains:\n  a.com:\n    outbound: {require: verify, issuer_tag: MyCa}\n"
+        "issuer_tags:\n  MyCA: [/CN=x]\n"
+    )
+    assert only(text) == (
+        *pos(text, "MyCa}"),
+        "S201",
+        "issuer tag 'MyCa' is not defined in issuer_tags (did you mean 'MyCA'?)",
+    )
+
+
+def test_undefined_issuer_tag_in_a_recipient() -> None:
+    text = with_lines("recipients:\n  a@b.com: {require: verify, issuer_tag: Nope}\n")
+    assert only(text) == (
+        *pos(text, "Nope"),
+        "S201",
+        "issuer tag 'Nope' is not defined in issuer_tags",
+    )
+
+
+def test_define_owned_by_tls_is_refused_at_its_key() -> None:
+    text = with_lines("defaults:\n  mc:\n    defines:\n      confSERVER_CERT: /x\n")
+    assert only(text) == (
+        *pos(text, "confSERVER_CERT"),
+        "S202",
+        "confSERVER_CERT is set by tls.server_cert; starttls.m4 is included later and would"
+        " override this define",
+    )
+
+
+def test_refused_define() -> None:
+    text = with_lines("defaults:\n  mc:\n    defines:\n      confDANE: 'true'\n")
+    assert only(text) == (
+        *pos(text, "confDANE"),
+        "S203",
+        "confDANE: this sendmail is built without DANE and refuses to start with it",
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle", "code", "message"),
+    [
+        (
+            "defaults:\n  mc:\n    features: [acess_db]\n",
+            "acess_db",
+            "S204",
+            "sendmail has no FEATURE 'acess_db' (did you mean 'access_db'?)",
+        ),
+        (
+            "defaults:\n  mc:\n    ostype: debain\n",
+            "debain",
+            "S204",
+            "sendmail has no OSTYPE 'debain' (did you mean 'debian'?)",
+        ),
+        (
+            "defaults:\n  mc:\n    mailers: [local, smtpp]\n",
+            "smtpp",
+            "S204",
+            "sendmail has no MAILER 'smtpp' (did you mean 'smtp'?)",
+        ),
+        (
+            "defaults:\n  mc:\n    features: [tls_failures]\n",
+            "tls_failures",
+            "S205",
+            "FEATURE tls_failures: it has been replaced by tls.fallback_to_clear"
+            " (confTLS_FALLBACK_TO_CLEAR)",
+        ),
+        (
+            "defaults:\n  mc:\n    features: [use_cw_file, use_cw_file]\n",
+            "use_cw_file]",
+            "S206",
+            "FEATURE use_cw_file is listed twice",
+        ),
+        (
+            "defaults:\n  mc:\n    mailers: [local, smtp, local]\n",
+            "local]",
+            "S206",
+            "MAILER local is listed twice",
+        ),
+        (
+            "defaults:\n  mc:\n    features: [greet_pause, access_db]\n",
+            "greet_pause",
+            "S207",
+            "FEATURE greet_pause reads the access map and must come after access_db",
+        ),
+        (
+            "defaults:\n  mc:\n    extra: ['# a comment']\n",
+            "'# a",
+            "S209",
+            "mc.extra: a '#' line is live m4 text after cf.m4 is included; write 'dnl #' for a"
+            " comment",
+        ),
+    ],
+)
+def test_mc_checks_point_at_the_value(extra: str, needle: str, code: str, message: str) -> None:
+    text = with_lines(extra)
+    assert only(text) == (*pos(text, needle), code, message)
+
+
+def test_host_mc_problems_are_reported_where_written_and_once() -> None:
+    text = (
+        "version: 1\ncluster: test\n"
+        "defaults:\n  mc:\n    ostype: debain\n"
+        "hosts:\n  mx1:\n    fqdn: mx1.example.net\n    mc:\n      mailers: [local, smtpp]\n"
+    )
+    assert found(text) == [
+        (*pos(text, "debain"), "S204", "sendmail has no OSTYPE 'debain' (did you mean 'debian'?)"),
+        (*pos(text, "smtpp"), "S204", "sendmail has no MAILER 'smtpp' (did you mean 'smtp'?)"),
+    ]
+
+
+def test_session_features_need_the_feature() -> None:
+    text = with_lines("access:\n  - TLS_Srv_Features:example.com CipherList=HIGH\n")
+    assert only(text) == (
+        *pos(text, "TLS_Srv_Features"),
+        "S208",
+        "TLS_Srv_Features: entries need FEATURE tls_session_features (missing on host mx1);"
+        " without it sendmail ignores them",
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("Conect:127 RELAY", "access.0: unknown access tag 'Conect:' (did you mean 'Connect'?)"),
+        ("'Connect:127 RELAY # local'", "access.0: a '#' after the value is not a comment"),
+        ("Srv_Features:a.com AS", "access.0: Srv_Features letters must be separated by blanks"),
+        ("Clt_Features:a.com S", "access.0: a keyed Clt_Features: line is looked up by the"),
+        ("'Connect:x ERROR:\"550 100% sure\"'", "access.0: write a literal '%' as '%%'"),
+    ],
+)
+def test_bad_access_entry(entry: str, message: str) -> None:
+    text = with_lines(f"access:\n  - {entry}\n")
+    line, col, code, got = only(text)
+    assert (line, col, code) == (*pos(text, entry), "S210")
+    assert got.startswith(message)
+
+
+def test_access_entries_checked_even_when_the_model_fails() -> None:
+    text = with_lines("bogus: 1\naccess:\n  - Conect:127 RELAY\n")
+    assert [(p[2], p[:2]) for p in found(text)] == [
+        ("S100", pos(text, "bogus")),
+        ("S210", pos(text, "Conect")),
+    ]
+
+
+def test_paths_that_collide() -> None:
+    text = with_lines("defaults:\n  paths:\n    access: /etc/mail/sendmail.mc\n")
+    assert only(text) == (
+        *pos(text, "/etc/mail/sendmail.mc"),
+        "S211",
+        "paths.access is the same file as paths.sendmail_mc (/etc/mail/sendmail.mc)",
+    )
+
+
+def test_two_hosts_with_one_fqdn() -> None:
+    text = MINIMAL_SPEC + "  mx2:\n    fqdn: MX1.example.net\n"
+    assert only(text) == (
+        *pos(text, "MX1.example.net"),
+        "S212",
+        "host mx2 has the same fqdn as host mx1 (mx1.example.net)",
+    )
+
+
+def test_host_names_differing_in_case() -> None:
+    text = MINIMAL_SPEC + "  MX1:\n    fqdn: other.example.net\n"
+    assert only(text) == (
+        *pos(text, "MX1"),
+        "S212",
+        "host names mx1 and MX1 differ only in case",
+    )
+
+
+def test_access_db_path_must_end_in_db() -> None:
+    text = with_lines("defaults:\n  paths:\n    access_db: /etc/mail/access.map\n")
+    assert only(text) == (
+        *pos(text, "/etc/mail/access.map"),
+        "S213",
+        "paths.access_db must end in .db (makemap hash writes NAME.db), not /etc/mail/access.map",
+    )
+
+
+def test_access_db_feature_must_read_the_map_tlsc_builds() -> None:
+    text = with_lines(
+        "defaults:\n  paths:\n    access_db: /etc/mail/tls-access.db\n"
+        "  mc:\n    features: [access_db]\n"
+    )
+    assert only(text) == (
+        *pos(text, "access_db]"),
+        "S213",
+        "FEATURE access_db reads /etc/mail/access.db but paths.access_db is"
+        " /etc/mail/tls-access.db; give the map as its first argument:"
+        " 'hash -T<TMPF> /etc/mail/tls-access'",
+    )
+
+
+def test_unknown_host_for_compile() -> None:
+    loaded = load_text(MINIMAL_SPEC, "s.yaml")
+    result = compile_loaded(loaded, ["mx9"])
+    assert result.hosts == {}
+    assert [(p.line, p.col, p.code, p.message) for p in result.problems] == [
+        (*pos(MINIMAL_SPEC, "mx1:"), "S300", "no host named mx9 in the spec; hosts are mx1")
+    ]
+
+
+# -- every problem at once ---------------------------------------------------------
+
+
+def test_three_independent_errors_give_three_problems() -> None:
+    text = (
+        "version: 1\ncluster: test\n"
+        "hosts:\n  mx1:\n    fqdn: mx1.example.net\n    address: 192.0.2.300\n"
+        "domains:\n  example.org:\n    outbund: encrypt\n"
+        '  example.com:\n    outbound: {require: encrypt, min_bits: "128"}\n'
+    )
+    assert [p[:3] for p in found(text)] == [
+        (*pos(text, "192.0.2.300"), "S104"),
+        (*pos(text, "outbund"), "S100"),
+        (*pos(text, '"128"'), "S102"),
+    ]
+
+
+def test_problems_are_sorted_by_position() -> None:
+    text = with_lines(
+        "recipients:\n  '@x.com': encrypt\ndefaults:\n  smtp_port: '25'\ndomains:\n  'a b': {}\n"
+    )
+    lines = [p[0] for p in found(text)]
+    assert lines == sorted(lines)
+    assert len(lines) == 3
+
+
+def test_cross_checks_report_together() -> None:
+    text = with_lines(
+        "defaults:\n  mc:\n    ostype: debain\n    features: [acess_db]\n"
+        "domains:\n  a.com: {outbound: {require: verify, issuer_tag: Nope}}\n"
+        "  A.com: {inbound: encrypt}\n"
+    )
+    assert [p[2] for p in found(text)] == ["S204", "S204", "S201", "S200"]
