@@ -1,0 +1,88 @@
+"""An access file (the source of access.db) read the way `makemap hash` reads it.
+
+Each line is `KEY<blanks>VALUE`; `#` in column 1 starts a comment and blank
+lines are skipped. The parser keeps every line with its offsets and leaves
+judging to the A-rules, which check keys and values with the same grammar
+the compiler uses (`compiler.accessmap`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from compiler.lint.source import SourceText
+
+_ENTRY = re.compile(r"(?P<key>[^ \t]*)(?P<sep>[ \t]*)(?P<value>.*)")
+_CITAG = re.compile(r"\+\+?CITag:([A-Za-z][A-Za-z0-9_-]*)", re.IGNORECASE)
+
+#: tags whose lines are TLS rules (they all need FEATURE(`access_db') to work)
+TLS_TAGS = frozenset(
+    {
+        "tls_srv",
+        "tls_clt",
+        "tls_rcpt",
+        "try_tls",
+        "srv_features",
+        "clt_features",
+        "tls_srv_features",
+        "tls_clt_features",
+        "certissuer",
+        "certsubject",
+    }
+)
+
+
+@dataclass(frozen=True)
+class AccessLine:
+    """One entry line (not a comment, not blank), split as makemap splits it."""
+
+    number: int
+    start: int
+    raw: str
+    key: str
+    value: str
+    value_start: int
+
+    @property
+    def tag(self) -> str:
+        """The key's tag as written (`TLS_Srv`), or '' for an untagged key."""
+        head, sep, _ = self.key.partition(":")
+        return head if sep and head.lower() != "ipv6" else ""
+
+
+class AccessDocument(SourceText):
+    """The entry lines of an access file, plus the CITag names its rules use."""
+
+    def __init__(self, text: str, path: str) -> None:
+        super().__init__(text, path, "access")
+        self.entries: list[AccessLine] = []
+        for number, start in enumerate(self.line_starts, 1):
+            raw = self.line_text(number)
+            if raw.strip() == "" or raw.startswith("#"):
+                continue
+            m = _ENTRY.match(raw)
+            assert m is not None
+            self.entries.append(
+                AccessLine(
+                    number, start, raw, m["key"], m["value"].rstrip("\r"), start + m.start("value")
+                )
+            )
+        self.issuer_tags = frozenset(
+            tag for e in self.entries for tag in _CITAG.findall(e.value) if e.tag
+        )
+
+    def tls_rules(self) -> list[AccessLine]:
+        """The lines that are TLS rules."""
+        return [e for e in self.entries if e.tag.lower() in TLS_TAGS]
+
+    def rules_needing_certificates(self) -> list[AccessLine]:
+        """TLS rules that only work when sendmail has certificates (TLS_Clt, VERIFY)."""
+        return [
+            e for e in self.tls_rules() if e.tag.lower() == "tls_clt" or "VERIFY" in e.value.upper()
+        ]
+
+
+def parse_access(text: str, path: str = "access") -> AccessDocument:
+    """Read an access file."""
+    return AccessDocument(text, path)

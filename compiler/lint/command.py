@@ -1,0 +1,136 @@
+"""`tlsc lint [--format text|json|sarif|github] [--fix [--dry-run]] [--deep] FILE...`
+
+Thin: read the files, build the run's context (its access files, its m4
+files, a reader for the files a .mc refers to), lint each file, print, exit
+0 when no error was found and 1 otherwise. This path runs in pre-commit
+hooks on every commit, so it imports neither pydantic nor ruamel.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from compiler.lint.engine import LintContext, LintReport, detect_kind, lint_text
+from compiler.problems import FORMATTERS, Problem, format_text
+
+_FORMAT = click.Choice(["text", "json", "sarif", "github"])
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8", "surrogateescape")
+    except OSError:
+        return None
+
+
+def _listdir(path: str) -> list[str] | None:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return None
+
+
+def _expand(paths: tuple[str, ...]) -> list[str]:
+    """Files as given; a directory stands for its .mc, .m4 and access files."""
+    out: list[str] = []
+    for path in paths:
+        if not os.path.isdir(path):
+            out.append(path)
+            continue
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if name.endswith((".mc", ".m4")) or name == "access":
+                    out.append(os.path.join(root, name))
+    return out
+
+
+@click.command(name="lint")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=_FORMAT, default="text", show_default=True)
+@click.option("--fix", is_flag=True, help="Repair what is safe to repair and print the diff.")
+@click.option("--dry-run", is_flag=True, help="With --fix: print the diff, change nothing.")
+@click.option("--deep", is_flag=True, help="Also build with real m4/sendmail-cf and makemap.")
+def lint(files: tuple[str, ...], fmt: str, fix: bool, dry_run: bool, deep: bool) -> None:
+    """Lint sendmail .mc/.m4 files and access files (exit 0 clean, 1 errors)."""
+    if dry_run and not fix:
+        raise click.UsageError("--dry-run only goes with --fix")
+    paths = _expand(files)
+    texts: dict[str, str] = {}
+    unreadable: list[Problem] = []
+    for path in paths:
+        text = _read(path)
+        if text is None:
+            reason = "no such file" if not os.path.exists(path) else "cannot be read"
+            unreadable.append(Problem(path, 1, 1, "L000", "error", f"{path}: {reason}"))
+        else:
+            texts[path] = text
+    kinds = {path: detect_kind(path, text) for path, text in texts.items()}
+    ctx = LintContext(read=_read, listdir=_listdir)
+    from compiler.lint.access import parse_access
+
+    for path, kind in kinds.items():
+        if kind == "access":
+            ctx.access[path] = parse_access(texts[path], path)
+        else:
+            ctx.m4_paths.append(path)
+
+    reports: list[LintReport] = []
+    failed = bool(unreadable)
+    diff_out = sys.stdout if fmt == "text" else sys.stderr
+    for path, text in texts.items():
+        report = lint_text(text, path, kinds[path], ctx)
+        if fix:
+            from compiler.lint.fix import fix_text, unified_diff, write_atomic
+
+            result = fix_text(text, path, kinds[path], ctx)
+            if result.text != text:
+                diff_out.write(unified_diff(path, text, result.text))
+                if not dry_run:
+                    try:
+                        write_atomic(path, result.text.encode("utf-8", "surrogateescape"))
+                    except OSError as exc:
+                        unreadable.append(
+                            Problem(path, 1, 1, "L000", "error", f"cannot write: {exc.strerror}")
+                        )
+                        failed = True
+            failed = failed or (report.errors > 0 if dry_run else result.report.errors > 0)
+            report = result.report
+        else:
+            failed = failed or report.errors > 0
+        if deep:
+            from compiler.lint.deep import deep_check
+
+            extra = deep_check(report.doc, ctx)
+            if extra:
+                report.findings = sorted(
+                    [*report.findings, *extra], key=lambda f: (f.offset, f.code)
+                )
+                failed = failed or any(f.severity == "error" for f in extra)
+        reports.append(report)
+    _print(reports, unreadable, fmt)
+    sys.exit(1 if failed else 0)
+
+
+def _print(reports: list[LintReport], unreadable: list[Problem], fmt: str) -> None:
+    if fmt == "sarif":
+        from compiler.lint.sarif import format_sarif
+
+        sys.stdout.write(format_sarif(reports, unreadable))
+        return
+    problems = [p for r in reports for p in r.problems()] + unreadable
+    if fmt != "text":
+        sys.stdout.write(FORMATTERS[fmt](problems))
+        return
+    from compiler.lint.report import format_report, format_summary
+
+    color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+    out = [format_text(unreadable, color=color)]
+    out += [format_report(r, color=color) for r in reports if r.findings]
+    if problems:
+        out.append(format_summary(problems, len(reports) + len(unreadable)))
+    sys.stderr.write("".join(out))

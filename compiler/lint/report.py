@@ -1,0 +1,72 @@
+"""Text output for people: each problem, the line it is on, a caret, and the fix.
+
+    sendmail.mc:16:8: error: M4001 typographic quote ‘ (U+2018 ...) ...
+       16 | define(‘confCIPHER_LIST’, `HIGH:!aNULL:!MD5')dnl
+          |        ^
+      fix | define(`confCIPHER_LIST’, `HIGH:!aNULL:!MD5')dnl
+
+The first line is exactly the `PATH:LINE:COL: severity: CODE message` of
+`compiler.problems.format_text`, so tools that parse it keep working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from compiler.lint.engine import Finding, LintReport
+from compiler.problems import Problem, format_text
+
+
+def _caret(source: str, col: int, length: int) -> str:
+    # keep the source's tabs so the caret lines up under the offending text
+    prefix = "".join(ch if ch == "\t" else " " for ch in source[: col - 1])
+    width = max(1, min(length, len(source) - col + 1))
+    return prefix + "^" + "~" * (width - 1)
+
+
+def fixed_line(report: LintReport, finding: Finding) -> str | None:
+    """The finding's line after its edits, or None when they leave the line."""
+    if not finding.edits:
+        return None
+    doc = report.doc
+    line = doc.line_of(finding.offset)
+    start = doc.line_starts[line - 1]
+    end = doc.line_end(start)
+    text = doc.text[start:end]
+    for edit in sorted(finding.edits, key=lambda e: e.start, reverse=True):
+        if not start <= edit.start <= edit.end <= end:
+            return None
+        text = text[: edit.start - start] + edit.text + text[edit.end - start :]
+    return text
+
+
+def format_report(report: LintReport, color: bool = False) -> str:
+    """Every finding of one file, with its source line and fix."""
+    out: list[str] = []
+    doc = report.doc
+    for finding in report.findings:
+        line, col = doc.pos(finding.offset)
+        problem = Problem(report.path, line, col, finding.code, finding.severity, finding.message)
+        out.append(format_text([problem], color=color))
+        source = doc.line_text(line).rstrip("\r")
+        out.append(f"{line:>6} | {_visible(source)}\n")
+        out.append(f"{'':>6} | {_caret(source, col, finding.length)}\n")
+        fixed = fixed_line(report, finding)
+        if fixed is not None:
+            out.append(f"{'fix':>6} | {_visible(fixed.rstrip(chr(13)))}\n")
+    return "".join(out)
+
+
+def _visible(text: str) -> str:
+    return "".join(ch if ch >= " " or ch == "\t" else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def format_summary(problems: Iterable[Problem], files: int) -> str:
+    """`2 errors, 1 warning in 3 files`."""
+    problems = list(problems)
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+    return (
+        f"{errors} error{'s' if errors != 1 else ''}, {warnings}"
+        f" warning{'s' if warnings != 1 else ''} in {files} file{'s' if files != 1 else ''}\n"
+    )

@@ -1,0 +1,69 @@
+"""A006 invalid-key: an access key sendmail never matches, or never consults.
+
+Keys are matched by whole domain labels and by IPv4 octets: CIDR
+(`Connect:10.0.0.0/8`), a trailing dot (`Connect:127.0.0.`) or an IPv6
+address without the `IPv6:` prefix silently never match. A bare tag such
+as `GreetPause:` is a default only for TLS_Srv, TLS_Clt, TLS_Rcpt, Try_TLS,
+Srv_Features, Clt_Features, ClientRate and ClientConn; sendmail never reads
+the others (Debian's `GreetPause: 5000` is dead). A keyed Clt_Features: is
+looked up by the inbound client in 8.17, not by the server.
+
+PASS (access):
+    Connect:192.0.2	REJECT
+    Connect:IPv6:2001:db8	REJECT
+    TLS_Srv:	ENCR:128
+
+FAIL (access) at 1:1:
+    Connect:10.0.0.0/8	REJECT
+
+FAIL (access) at 1:1:
+    GreetPause:	5000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from compiler.lint.access import AccessDocument
+from compiler.lint.engine import Finding, LintContext
+from compiler.lint.rules.a002_unknown_tag import known_tag
+
+ID = "A006"
+NAME = "invalid-key"
+KIND = "access"
+
+
+def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
+    """Keys checked with the compiler's key grammar."""
+    from compiler.accessmap import BARE_OK, canonical_key
+
+    for e in doc.entries:
+        if not e.key or (e.tag and not known_tag(doc, e.tag)):
+            continue
+        head, _, rest = e.key.partition(":")
+        tag = head.lower()
+        length = len(e.key)
+        if e.tag and rest == "" and not any(t.lower() == tag for t in BARE_OK):
+            yield Finding(
+                e.start,
+                ID,
+                "warning",
+                f"sendmail never consults a bare '{head}:' default, so this line does nothing;"
+                " give it a host or address, or remove it",
+                length=length,
+            )
+            continue
+        if tag == "clt_features" and rest:
+            yield Finding(
+                e.start,
+                ID,
+                "warning",
+                "a keyed Clt_Features: line is looked up by the inbound client, not the server"
+                " (sendmail 8.17); to skip STARTTLS with a server write Try_TLS:<server> NO",
+                length=length,
+            )
+            continue
+        try:
+            canonical_key(e.key, doc.issuer_tags)
+        except ValueError as exc:
+            yield Finding(e.start, ID, "error", f"{exc}; sendmail never matches it", length=length)

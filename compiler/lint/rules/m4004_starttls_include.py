@@ -1,0 +1,115 @@
+"""M4004 starttls-include: the STARTTLS include after MAILER, or missing where TLS is configured.
+
+`include(`/etc/mail/tls/starttls.m4')dnl` belongs after the FEATUREs and
+before MAILER_DEFINITIONS and the MAILER lines: cf.README lets only LOCAL_*
+sections follow the MAILERs. It is missing when this run also lints a
+starttls.m4 that the .mc does not include, or when the access file beside
+the .mc holds TLS rules that need a certificate (TLS_Clt:, VERIFY) while the
+.mc neither includes starttls.m4 nor sets confSERVER_CERT.
+
+PASS:
+    include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+    OSTYPE(`debian')dnl
+    FEATURE(`access_db')dnl
+    include(`/etc/mail/tls/starttls.m4')dnl
+    MAILER(`local')dnl
+    MAILER(`smtp')dnl
+
+FAIL at 5:1:
+    include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+    OSTYPE(`debian')dnl
+    MAILER(`local')dnl
+    MAILER(`smtp')dnl
+    include(`/etc/mail/tls/starttls.m4')dnl
+
+FAIL at 4:1:
+    include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+    OSTYPE(`debian')dnl
+    FEATURE(`access_db')dnl
+    MAILER(`local')dnl
+    ==> access <==
+    TLS_Clt:laptop.example.com	VERIFY
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from compiler.lint.engine import Finding, LintContext
+from compiler.lint.lexer import Call, M4Document
+
+ID = "M4004"
+NAME = "starttls-include"
+KIND = "m4"
+
+
+def is_starttls(path: str) -> bool:
+    """True for a file name that is a STARTTLS settings file (starttls.m4 and kin)."""
+    name = os.path.basename(path).lower()
+    return name.endswith(".m4") and "tls" in name
+
+
+def starttls_includes(doc: M4Document) -> list[Call]:
+    """The include() calls of STARTTLS settings files."""
+    return [
+        c
+        for c in doc.top_calls("include", "sinclude")
+        if c.closed and is_starttls(doc.first_arg(c))
+    ]
+
+
+def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
+    """Include placed after MAILER, or absent while TLS is configured."""
+    mailers = doc.top_calls("MAILER")
+    first_mailer = mailers[0] if mailers else None
+    includes = starttls_includes(doc)
+    for inc in includes:
+        if first_mailer is not None and inc.start > first_mailer.start:
+            line, _ = doc.pos(first_mailer.start)
+            yield Finding(
+                inc.start,
+                ID,
+                "error",
+                f"the STARTTLS include comes after MAILER(`{doc.first_arg(first_mailer)}') at"
+                f" line {line}; move it above MAILER_DEFINITIONS and the MAILER lines",
+                length=inc.end - inc.start,
+            )
+    if includes or doc.kind != "mc" or doc.cf_m4_at is None:
+        return
+    defined = {doc.first_arg(c) for c in doc.all_calls() if c.name == "define"}
+    features = {doc.first_arg(c) for c in doc.top_calls("FEATURE")}
+    if "confSERVER_CERT" in defined or "msp" in features:
+        return  # TLS set up inline, or a submission config (its TLS is optional)
+    at = first_mailer.start if first_mailer is not None else doc.cf_m4_at
+    where = (
+        "before the MAILER lines" if first_mailer is not None else "after OSTYPE and the FEATUREs"
+    )
+    here = os.path.dirname(os.path.abspath(doc.path))
+    linted = [
+        p
+        for p in ctx.m4_paths
+        if is_starttls(p)
+        and os.path.dirname(os.path.abspath(p)) in (here, os.path.join(here, "tls"))
+    ]
+    if linted:
+        yield Finding(
+            at,
+            ID,
+            "error",
+            f"{linted[0]} is linted with this file but never included, so STARTTLS is off;"
+            f" add include(`/etc/mail/tls/{os.path.basename(linted[0])}')dnl {where}",
+        )
+        return
+    for access in ctx.access_for(doc.path):
+        needs = access.rules_needing_certificates()
+        if needs:
+            yield Finding(
+                at,
+                ID,
+                "error",
+                f"{access.path}:{needs[0].number} has a TLS rule ({needs[0].key}) that needs a"
+                " certificate, but this .mc neither includes starttls.m4 nor sets"
+                f" confSERVER_CERT; add include(`/etc/mail/tls/starttls.m4')dnl {where}",
+            )
+            return

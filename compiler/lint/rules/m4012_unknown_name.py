@@ -1,0 +1,100 @@
+"""M4012 unknown-name: FEATURE, OSTYPE, DOMAIN, MAILER or HACK naming a file sendmail-cf lacks.
+
+`FEATURE(`acces_db')` makes m4 stop with "cannot open
+`.../feature/acces_db.m4'": access_db is missing and, with it, every access
+rule. Names are checked against the installed cf tree (feature/, ostype/,
+domain/, mailer/, hack/ beside the included cf.m4) or, where sendmail-cf is
+not installed, against the Debian 8.17 lists; a close match is offered. A
+site's own DOMAIN file is only a warning when the tree is not there to
+confirm it. FEATUREs that make sendmail-cf complain (tls_failures,
+promiscuous_relay, the deprecated blacklist_recipients ...) are refused too:
+any m4 output on stderr fails the build.
+
+PASS:
+    FEATURE(`access_db', , `skip')dnl
+    OSTYPE(`debian')dnl
+    MAILER(`smtp')dnl
+
+FAIL at 1:10:
+    FEATURE(`acces_db')dnl
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from functools import partial
+
+from compiler import sendmail
+from compiler.lint.engine import Finding, LintContext
+from compiler.lint.lexer import M4Document
+from compiler.lint.suggest import hint
+
+ID = "M4012"
+NAME = "unknown-name"
+KIND = "m4"
+
+_HACKS = frozenset(
+    [
+        "cssubdomain",
+        "debian_auth",
+        "dnsblaccess",
+        "msp_nullclient",
+        "nodns",
+        "spamtrap",
+        "virthost_by_ip",
+        "xconnect",
+    ]
+)
+_DIRS = {
+    "FEATURE": ("feature", sendmail.FEATURES),
+    "OSTYPE": ("ostype", sendmail.OSTYPES),
+    "DOMAIN": ("domain", sendmail.DOMAINS),
+    "MAILER": ("mailer", sendmail.MAILERS),
+    "HACK": ("hack", _HACKS),
+}
+_REFUSED = {
+    "tls_failures": "sendmail-cf prints '*** ERROR' for it; write"
+    " define(`confTLS_FALLBACK_TO_CLEAR', `true')dnl instead",
+}
+_SIMPLE = re.compile(r"[A-Za-z0-9_.+-]+")
+DEFAULT_CF_DIR = "/usr/share/sendmail/cf"
+
+
+def cf_dir(doc: M4Document) -> str:
+    """The cf tree the .mc builds with: the directory above its included cf.m4."""
+    for call in doc.top_calls("include"):
+        path = doc.first_arg(call)
+        if path.endswith("/m4/cf.m4"):
+            return path[: -len("/m4/cf.m4")]
+    return DEFAULT_CF_DIR
+
+
+def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
+    """Names that have no file in the cf tree."""
+    base = cf_dir(doc)
+    for call in doc.top_calls(*_DIRS):
+        if not call.args or call.paren is None:
+            continue
+        name = doc.first_arg(call)
+        if not _SIMPLE.fullmatch(name):
+            continue
+        sub, known = _DIRS[call.name]
+        directory = os.path.join(base, sub)
+        listed: list[str] | None = ctx.cached(("cf", directory), partial(ctx.listdir, directory))
+        names = {n[:-3] for n in listed if n.endswith(".m4")} if listed else set(known)
+        at = doc.value_offset(call.args[0])
+        if call.name == "FEATURE" and name in sendmail.REFUSED_FEATURES:
+            why = _REFUSED.get(name, sendmail.REFUSED_FEATURES[name])
+            yield Finding(at, ID, "error", f"FEATURE(`{name}') is refused: {why}", length=len(name))
+        elif name not in names:
+            trusted = listed is not None or call.name != "DOMAIN"
+            yield Finding(
+                at,
+                ID,
+                "error" if trusted else "warning",
+                f"there is no {call.name} `{name}' ({sub}/{name}.m4 is not in the sendmail-cf"
+                f" tree), so m4 stops with 'cannot open'{hint(name, names)}",
+                length=len(name),
+            )

@@ -1,0 +1,52 @@
+"""M4017 ostype: a .mc that includes cf.m4 without exactly one OSTYPE before its MAILERs.
+
+Without OSTYPE sendmail-cf prints `*** ERROR: No system type defined (use
+OSTYPE macro)` and still exits 0, leaving a .cf without the system's paths;
+a second OSTYPE overrides the first one's settings half-way.
+
+PASS:
+    include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+    OSTYPE(`debian')dnl
+    MAILER(`smtp')dnl
+
+FAIL at 2:1:
+    include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+    MAILER(`smtp')dnl
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from compiler.lint.engine import Finding, LintContext
+from compiler.lint.lexer import M4Document
+
+ID = "M4017"
+NAME = "ostype"
+KIND = "m4"
+
+
+def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
+    """Missing or repeated OSTYPE in a complete .mc."""
+    if doc.kind != "mc" or doc.cf_m4_at is None or doc.stopped_at is not None:
+        return
+    ostypes = [c for c in doc.all_calls() if c.name == "OSTYPE" and not c.hash_line]
+    if not ostypes:
+        mailers = doc.top_calls("MAILER")
+        at = mailers[0].start if mailers else doc.cf_m4_at
+        yield Finding(
+            at,
+            ID,
+            "error",
+            "there is no OSTYPE, so sendmail-cf stops with '*** ERROR: No system type"
+            " defined'; add OSTYPE(`debian')dnl after the cf.m4 include",
+        )
+    for extra in ostypes[1:]:
+        yield Finding(
+            extra.start,
+            ID,
+            "warning",
+            f"a second OSTYPE (the first is at line {doc.line_of(ostypes[0].start)}) overrides"
+            " its settings half-way through; keep one",
+            length=extra.end - extra.start,
+        )

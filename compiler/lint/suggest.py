@@ -1,0 +1,29 @@
+"""Small helpers for messages: did-you-mean and naming odd characters."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.75) -> str | None:
+    """The closest choice to `word`, or None (case-insensitive)."""
+    import difflib  # only when a name is unknown: keeps the lint path's start fast
+
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=cutoff)
+    return lowered[match[0]] if match else None
+
+
+def hint(word: str, choices: Iterable[str], cutoff: float = 0.75) -> str:
+    """` (did you mean 'x'?)`, or ''."""
+    best = did_you_mean(word, choices, cutoff)
+    return f" (did you mean '{best}'?)" if best else ""
+
+
+def describe(ch: str) -> str:
+    """`‘ (U+2018 LEFT SINGLE QUOTATION MARK)`: a character a person can identify."""
+    name = unicodedata.name(ch, "")
+    return f"{ch} (U+{ord(ch):04X}{' ' + name if name else ''})"

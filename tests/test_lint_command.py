@@ -1,0 +1,192 @@
+"""`tlsc lint` end to end, as a subprocess: formats, exit codes, --fix, and a fast start."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lint_corpus import compiled_sources
+
+BAD = """divert(-1)dnl
+divert(0)dnl
+include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+OSTYPE(`debian')dnl
+define(\u2018confCIPHER_LIST\u2019, `HIGH:!aNULL:!MD5')dnl
+FEATURE(`access_db', , `skip')dnl
+include('/etc/mail/tls/starttls.m4')dnl
+MAILER(`local')dnl
+MAILER(`smtp')
+"""
+FIXED = """divert(-1)dnl
+divert(0)dnl
+include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+OSTYPE(`debian')dnl
+define(`confCIPHER_LIST', `HIGH:!aNULL:!MD5')dnl
+FEATURE(`access_db', , `skip')dnl
+include(`/etc/mail/tls/starttls.m4')dnl
+MAILER(`local')dnl
+MAILER(`smtp')dnl
+"""
+
+
+def tlsc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "compiler", "lint", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.fixture
+def bad(tmp_path: Path) -> Path:
+    path = tmp_path / "sendmail.mc"
+    path.write_text(BAD, encoding="utf-8")
+    return path
+
+
+def test_text_findings_show_the_line_caret_and_fix(bad: Path) -> None:
+    proc = tlsc(str(bad))
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert f"{bad}:5:8: error: M4001 typographic quote \u2018" in proc.stderr
+    at = next(i for i, line in enumerate(lines) if ":5:8: error: M4001" in line)
+    assert lines[at + 1].endswith("| define(\u2018confCIPHER_LIST\u2019, `HIGH:!aNULL:!MD5')dnl")
+    assert lines[at + 2].endswith("|        ^")
+    assert lines[at + 3].endswith("| define(`confCIPHER_LIST\u2019, `HIGH:!aNULL:!MD5')dnl")
+    assert f"{bad}:7:9: error: M4002" in proc.stderr
+    assert f"{bad}:9:15: warning: M4005" in proc.stderr
+    assert lines[-1] == "3 errors, 1 warning in 1 file"
+    assert proc.stdout == ""
+
+
+def test_json_is_the_stable_problem_list(bad: Path) -> None:
+    proc = tlsc("--format", "json", str(bad))
+    assert proc.returncode == 1
+    problems = json.loads(proc.stdout)
+    assert [(p["line"], p["col"], p["code"], p["severity"]) for p in problems] == [
+        (5, 8, "M4001", "error"),
+        (5, 24, "M4001", "error"),
+        (7, 9, "M4002", "error"),
+        (9, 15, "M4005", "warning"),
+    ]
+    assert set(problems[0]) == {"path", "line", "col", "code", "severity", "message"}
+
+
+def test_github_annotations(bad: Path) -> None:
+    proc = tlsc("--format", "github", str(bad))
+    assert proc.stdout.startswith(f"::error file={bad},line=5,col=8,title=M4001::")
+    assert "::warning file=" in proc.stdout
+
+
+def test_sarif_output(bad: Path) -> None:
+    proc = tlsc("--format", "sarif", str(bad))
+    assert proc.returncode == 1
+    sarif = json.loads(proc.stdout)
+    assert sarif["version"] == "2.1.0"
+    run = sarif["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert {"M4001", "M4002", "M4005", "A003"} <= {r["id"] for r in rules}
+    first = run["results"][0]
+    assert first["ruleId"] == "M4001" and first["level"] == "error"
+    assert rules[first["ruleIndex"]]["id"] == "M4001"
+    region = first["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (5, 8)
+    replacement = first["fixes"][0]["artifactChanges"][0]["replacements"][0]
+    assert replacement["insertedContent"]["text"] == "`"
+
+
+def test_fix_dry_run_prints_the_diff_and_changes_nothing(bad: Path) -> None:
+    proc = tlsc("--fix", "--dry-run", str(bad))
+    assert proc.returncode == 1  # the file on disk is still wrong
+    assert bad.read_text(encoding="utf-8") == BAD
+    assert "-define(\u2018confCIPHER_LIST\u2019" in proc.stdout
+    assert "+define(`confCIPHER_LIST'" in proc.stdout
+    assert "+MAILER(`smtp')dnl" in proc.stdout
+
+
+def test_fix_writes_atomically_and_keeps_the_mode(bad: Path) -> None:
+    bad.chmod(0o640)
+    proc = tlsc("--fix", str(bad))
+    assert proc.returncode == 0, proc.stderr
+    assert bad.read_text(encoding="utf-8") == FIXED
+    assert bad.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in bad.parent.iterdir()] == ["sendmail.mc"]
+    assert tlsc(str(bad)).returncode == 0
+
+
+def test_dry_run_needs_fix(bad: Path) -> None:
+    proc = tlsc("--dry-run", str(bad))
+    assert proc.returncode == 2
+    assert "--dry-run only goes with --fix" in proc.stderr
+
+
+def test_missing_file_is_an_error(tmp_path: Path) -> None:
+    proc = tlsc("--format", "json", str(tmp_path / "nope.mc"))
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)[0]["code"] == "L000"
+
+
+def test_clean_files_exit_zero_silently(tmp_path: Path) -> None:
+    path = tmp_path / "sendmail.mc"
+    path.write_text(FIXED, encoding="utf-8")
+    proc = tlsc(str(path))
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+
+
+def test_a_compiled_host_directory_lints_clean_as_one_run(tmp_path: Path) -> None:
+    """The .mc, its starttls.m4 and its access file together: cross-file rules agree."""
+    from realtools import EXAMPLES
+
+    from compiler.compile import compile_file
+
+    result = compile_file(EXAMPLES[0])
+    for host, files in result.hosts.items():
+        for path, text in files.items():
+            target = tmp_path / host / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    proc = tlsc(str(tmp_path))
+    assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def test_access_file_with_tls_rules_needs_access_db(tmp_path: Path) -> None:
+    (tmp_path / "access").write_text("TLS_Srv:secure.example.com\tENCR:128\n", encoding="utf-8")
+    mc = FIXED.replace("FEATURE(`access_db', , `skip')dnl\n", "")
+    (tmp_path / "sendmail.mc").write_text(mc, encoding="utf-8")
+    proc = tlsc("--format", "json", str(tmp_path / "sendmail.mc"))
+    codes = [p["code"] for p in json.loads(proc.stdout)]
+    assert codes == ["M4008"]
+
+
+def test_disable_comment_silences_a_rule_on_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.mc"
+    path.write_text(
+        "dnl tlsc: disable=M4005\nFEATURE(`access_db')\nFEATURE(`use_cw_file')\n", encoding="utf-8"
+    )
+    problems = json.loads(tlsc("--format", "json", str(path)).stdout)
+    assert [(p["line"], p["code"]) for p in problems] == [(3, "M4005")]
+
+
+def test_the_lint_path_imports_no_heavy_library(bad: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "compiler", "lint", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "compiler.lint.engine" in imported
+    for heavy in ("pydantic", "deepdiff", "ruamel", "ruamel.yaml", "rich", "cryptography"):
+        assert heavy not in imported, heavy
+
+
+def test_compiled_sources_are_available() -> None:
+    assert compiled_sources(), "no example compiled"

@@ -1,0 +1,95 @@
+"""`tlsc lint --deep`: real m4 and makemap messages mapped to lines, and the .cf checked."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from lint_corpus import context, needs_m4
+
+from compiler.lint.access import parse_access
+from compiler.lint.deep import deep_check
+from compiler.lint.lexer import lex
+
+BASE = Path("/work/shared/reference/sendmail-tls-harness/m4-quoting/base.mc")
+HERE = Path(__file__).resolve().parent
+INCLUDE = "include(`/etc/mail/tls/starttls.m4')dnl"
+ACCESS_DB = "FEATURE(`access_db', , `skip')dnl"
+MAILERS = "MAILER_DEFINITIONS\nMAILER(`local')dnl\nMAILER(`smtp')dnl\n"
+
+
+def base() -> str:
+    if not BASE.exists() or not Path("/etc/mail/tls/starttls.m4").exists():
+        pytest.skip("needs the reference base.mc and Debian's starttls.m4")
+    return BASE.read_text(encoding="utf-8")
+
+
+def deep(text: str, tmp_path: Path) -> list[tuple[int, str, str]]:
+    path = tmp_path / "sendmail.mc"
+    path.write_text(text, encoding="utf-8")
+    doc = lex(text, str(path), "mc")
+    return [(doc.pos(f.offset)[0], f.code, f.message) for f in deep_check(doc, context())]
+
+
+@needs_m4
+@pytest.mark.realtools
+def test_a_correct_mc_builds_clean(tmp_path: Path) -> None:
+    assert deep(base(), tmp_path) == []
+
+
+@needs_m4
+@pytest.mark.realtools
+def test_sendmail_cf_errors_point_at_the_feature_line(tmp_path: Path) -> None:
+    text = base().replace(ACCESS_DB + "\n", "").replace(MAILERS, MAILERS + ACCESS_DB + "\n")
+    found = deep(text, tmp_path)
+    line = text.split("\n").index(ACCESS_DB) + 1
+    assert (line, "M4020") in [(n, c) for n, c, _ in found]
+    assert any("FEATURE() should be before MAILER()" in m for _, _, m in found)
+
+
+@needs_m4
+@pytest.mark.realtools
+def test_errors_inside_a_feature_file_map_to_the_mc_line(tmp_path: Path) -> None:
+    text = base().replace(ACCESS_DB, "FEATURE(`ratecontrol', `nodelay', `terminate')dnl")
+    found = deep(text, tmp_path)
+    line = text.split("\n").index("FEATURE(`ratecontrol', `nodelay', `terminate')dnl") + 1
+    assert any(n == line and "requires FEATURE(`access_db')" in m for n, _, m in found), found
+
+
+@needs_m4
+@pytest.mark.realtools
+def test_m4s_own_error_is_reported(tmp_path: Path) -> None:
+    text = base().replace(INCLUDE, "include(`/etc/mail/tls/starttls.m4x')dnl")
+    found = deep(text, tmp_path)
+    line = text.split("\n").index("include(`/etc/mail/tls/starttls.m4x')dnl") + 1
+    assert any(n == line and "cannot open" in m for n, _, m in found), found
+
+
+@needs_m4
+@pytest.mark.realtools
+def test_a_value_m4_rewrote_is_caught_in_the_cf(tmp_path: Path) -> None:
+    extra = "define(`confSERVER_CERT', /etc/lower/cert.pem)dnl"
+    text = base().replace(INCLUDE, INCLUDE + "\n" + extra)
+    found = deep(text, tmp_path)
+    assert any(c == "M4021" and "/etc//cert.pem" in m for _, c, m in found), found
+
+
+@needs_m4
+@pytest.mark.realtools
+def test_an_option_that_never_reaches_the_cf(tmp_path: Path) -> None:
+    extra = "ifdef(`NOT_SET', `define(`confCRL', `/etc/mail/tls/crl.pem')')dnl"
+    text = base().replace(INCLUDE, INCLUDE + "\n" + extra)
+    found = deep(text, tmp_path)
+    assert [(c, "'O CRLFile='" in m) for _, c, m in found] == [("M4021", True)]
+
+
+@pytest.mark.realtools
+def test_makemap_complaints_map_to_lines() -> None:
+    if shutil.which("makemap") is None and not Path("/usr/sbin/makemap").exists():
+        pytest.skip("needs makemap")
+    text = "Connect:10.1.2.3\tOK\n  Connect:x\tOK\nConnect:10.1.2.3\tREJECT\n"
+    doc = parse_access(text, "access")
+    found = [(doc.pos(f.offset)[0], f.code, f.message) for f in deep_check(doc, context())]
+    assert [(n, c) for n, c, _ in found] == [(2, "A020"), (3, "A020")]
+    assert "duplicate key" in found[1][2]
