@@ -1,0 +1,51 @@
+"""Read an access file the way `makemap hash` does, tolerating anything.
+
+This is not the spec's `access:` parser (`compiler.accessmap.parse_entry`),
+which refuses what tlsc would never write. Here the input is whatever stands
+on a host, hand edits included, and the question is only what map makemap
+would build from it (reference 1.1):
+
+* empty lines and lines with `#` in column 1 are ignored;
+* a line starting with a blank is a syntax error that makemap skips;
+* the key runs to the first blank or tab, the value is the rest of the line
+  after that run of blanks, trailing blanks (and a CR) kept;
+* a key with no value is skipped;
+* keys fold to lower case, and for a key given twice the first value wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from compiler.plan.model import AccessLine
+
+_ENTRY = re.compile(r"([^ \t]+)[ \t]+(.*)", re.DOTALL)
+
+
+def parse_line(text: str, line: int) -> AccessLine | None:
+    """The entry on one line (without its newline), or None when makemap ignores it."""
+    if not text or text[0] in "# \t":
+        return None
+    m = _ENTRY.fullmatch(text)
+    if m is None or not m.group(2):
+        return None
+    return AccessLine(m.group(1), m.group(2), line)
+
+
+def parse_lines(numbered: Iterable[tuple[int, str]]) -> list[AccessLine]:
+    """Entries of (line number, line text) pairs; line ends are stripped here."""
+    out = []
+    for number, text in numbered:
+        entry = parse_line(text.removesuffix("\n"), number)
+        if entry is not None:
+            out.append(entry)
+    return out
+
+
+def read_access(text: str) -> dict[str, AccessLine]:
+    """The map makemap would build: folded key -> the first entry with that key."""
+    out: dict[str, AccessLine] = {}
+    for entry in parse_lines(enumerate(text.split("\n"), start=1)):
+        out.setdefault(entry.key.lower(), entry)
+    return out

@@ -1,0 +1,90 @@
+"""Hosts with the same changes, shown once (text and markdown; JSON lists every host).
+
+Two hosts group when the same files change in the same way: the same added
+and removed lines at the same places, the same access-map changes, actions
+and warnings. Context lines and hashes may differ, and so may the host's own
+name in tlsc's header lines (`for host colo10 (colo10.example.net)`,
+`VERSIONID(`tlsc colo/colo10')`): every host's files name it, so without
+this two hosts could never group when a header line changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from compiler.plan.model import HostPlan, PlanWarning
+
+_HOST_HEADER = re.compile(r"for host (\S+) \((\S+)\)")
+_VERSIONID = re.compile(r"(VERSIONID\(`tlsc [^/']+/)([^']+)'")
+
+
+@dataclass
+class HostGroup:
+    """Hosts whose plans are the same; `plan` is the first host's, shown for all."""
+
+    hosts: list[str]
+    plan: HostPlan
+    #: the hosts' changed lines differ in their own names (header lines) only
+    names_differ: bool = False
+
+    @property
+    def unchanged(self) -> bool:
+        """True when nothing changes and nothing needs a look."""
+        return self.plan.changes == 0 and not self.plan.warnings
+
+    def label(self) -> str:
+        """`colo10` or `colo10, colo11`."""
+        return ", ".join(self.hosts)
+
+
+def _changed_lines(diff: str) -> tuple[str, ...]:
+    return tuple(line for line in diff.split("\n")[2:] if line and line[0] != " ")
+
+
+def _normalise(host: str, lines: tuple[str, ...]) -> tuple[str, ...]:
+    def header(m: re.Match[str]) -> str:
+        return "for host <host> (<fqdn>)" if m.group(1) == host else m.group(0)
+
+    def versionid(m: re.Match[str]) -> str:
+        return m.group(1) + "<host>'" if m.group(2) == host else m.group(0)
+
+    return tuple(_VERSIONID.sub(versionid, _HOST_HEADER.sub(header, line)) for line in lines)
+
+
+def _signature(plan: HostPlan, normalise: bool) -> str:
+    files = [
+        [
+            f.path,
+            f.action,
+            _normalise(plan.host, _changed_lines(f.diff)) if normalise else _changed_lines(f.diff),
+        ]
+        for f in plan.files
+    ]
+    rest = plan.to_json()
+    return json.dumps([files, rest["access"], rest["actions"], rest["warnings"]], sort_keys=True)
+
+
+def group_hosts(hosts: list[HostPlan]) -> list[HostGroup]:
+    """Groups in order of their first host; hosts keep their order inside a group."""
+    groups: dict[str, HostGroup] = {}
+    for plan in hosts:
+        key = _signature(plan, normalise=True)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = HostGroup([plan.host], plan)
+            continue
+        group.hosts.append(plan.host)
+        if _signature(plan, False) != _signature(group.plan, False):
+            group.names_differ = True
+    return list(groups.values())
+
+
+def merged_downgrades(hosts: list[HostPlan]) -> list[tuple[list[str], PlanWarning]]:
+    """Each distinct downgrade once, with the hosts it happens on."""
+    merged: dict[PlanWarning, list[str]] = {}
+    for plan in hosts:
+        for warning in plan.downgrades:
+            merged.setdefault(warning, []).append(plan.host)
+    return [(names, warning) for warning, names in merged.items()]

@@ -1,0 +1,204 @@
+"""The plan as a pull-request comment (GitHub-flavoured markdown).
+
+The first line is a hidden marker, `<!-- tlsc-plan: SPEC -->`, so that a CI
+job can find the comment it posted before and edit it instead of adding one
+per push. Downgrades come first, then a table of hosts, then each group's
+diffs collapsed in a `<details>` block. GitHub refuses comments over 65,536
+characters, so diffs that do not fit are replaced by a line saying how to
+see them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from compiler.plan.formats.grouping import HostGroup, group_hosts, merged_downgrades
+from compiler.plan.formats.text import count_actions, printable
+from compiler.plan.model import AccessDiff, HostPlan, Plan, PlanWarning
+
+#: the size the whole comment is kept under (GitHub's limit is 65,536)
+MAX_CHARS = 60_000
+#: room kept for the lines that follow the diffs
+_RESERVE = 4_000
+MAX_DOWNGRADES_LISTED = 30
+MAX_ACCESS_LISTED = 30
+_SHORT_ACTION = {
+    "rebuild_access_db": "rebuild access.db",
+    "rebuild_sendmail_cf": "rebuild sendmail.cf",
+    "restart": "restart sendmail",
+    "run_after": "run commands.after",
+}
+
+
+def marker(spec: str) -> str:
+    """The hidden first line that identifies this spec's plan comment."""
+    return f"<!-- tlsc-plan: {spec.replace('--', '-')} -->"
+
+
+def code(text: str) -> str:
+    """`text` as an inline code span, safe whatever backticks it holds."""
+    text = printable(text).replace("|", "\\|")
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _fence(text: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _files_cell(plan: HostPlan) -> str:
+    changed = [f for f in plan.files if f.action != "unchanged"]
+    if not changed:
+        return "no changes"
+    return "<br>".join(f"{f.action} {code(f.path)}" for f in changed)
+
+
+def _access_cell(access: AccessDiff) -> str:
+    if not access:
+        return ""
+    return f"+{len(access.added)} −{len(access.removed)} ~{len(access.changed)}"
+
+
+def _warning_line(hosts: str, w: PlanWarning) -> str:
+    where = f" {code(w.path)}" if w.path else ""
+    lines = "".join(
+        f"<br>&nbsp;&nbsp;{'−' if x.side == 'before' else '+'} line {x.line}: {code(x.text)}"
+        for x in w.lines
+    )
+    return f"- **{hosts}**{where}: {w.code} {html.escape(printable(w.message))}{lines}"
+
+
+def _access_list(access: AccessDiff, created: bool) -> list[str]:
+    if not access or created:
+        return []
+    rows = (
+        [f"- added {code(a.key)} {code(a.value)}" for a in access.added]
+        + [f"- removed {code(r.key)} {code(r.value)}" for r in access.removed]
+        + [
+            f"- changed {code(c.key)}: {code(c.before.value)} → {code(c.after.value)}"
+            for c in access.changed
+        ]
+    )
+    extra = len(rows) - MAX_ACCESS_LISTED
+    out = ["", "Access map:", "", *rows[:MAX_ACCESS_LISTED]]
+    if extra > 0:
+        out.append(f"- … and {extra} more (`tlsc plan --format json` lists them all)")
+    return out
+
+
+class _Budget:
+    def __init__(self, limit: int):
+        self.left = limit
+
+    def take(self, text: str) -> bool:
+        if len(text) + _RESERVE > self.left:
+            return False
+        self.left -= len(text)
+        return True
+
+
+def _details(group: HostGroup, budget: _Budget) -> list[str]:
+    plan = group.plan
+    changed = [f for f in plan.files if f.action != "unchanged"]
+    what = ", ".join(f"{f.action} <code>{html.escape(f.path)}</code>" for f in changed)
+    summary = f"<b>{html.escape(group.label())}</b>: {what or 'warnings only'}"
+    out = ["<details>", f"<summary>{summary}</summary>", ""]
+    if len(group.hosts) > 1:
+        note = f"The same changes on {len(group.hosts)} hosts; shown for {group.hosts[0]}"
+        if group.names_differ:
+            note += " (each host's header lines name that host)"
+        out += [note + ".", ""]
+    for f in changed:
+        if not f.diff:
+            out += [f"{code(f.path)}: diff not shown (see the warnings).", ""]
+            continue
+        fence = _fence(f.diff)
+        block = f"{fence}diff\n{printable_diff(f.diff)}{fence}"
+        if budget.take(block):
+            out += [block, ""]
+        else:
+            lines = f.diff.count("\n")
+            out += [
+                f"{code(f.path)}: the diff ({lines} lines) does not fit in a comment;"
+                " run `tlsc plan` to see it.",
+                "",
+            ]
+    created = any(f.path == plan.access_path and f.action == "create" for f in plan.files)
+    out += _access_list(plan.access, created)
+    if plan.actions:
+        out += ["", "Apply would:", ""]
+        out += [f"- {html.escape(a.description)}" for a in plan.actions]
+    other = [w for w in plan.warnings if not w.downgrade]
+    if other:
+        out += ["", "Warnings:", ""]
+        out += [_warning_line(group.label(), w) for w in other]
+    out += ["", "</details>", ""]
+    return out
+
+
+def printable_diff(diff: str) -> str:
+    """A diff with control characters (but not tabs and newlines) escaped."""
+    return "\n".join(printable(line) for line in diff.split("\n"))
+
+
+def render(plan: Plan) -> str:
+    """The plan as one pull-request comment."""
+    groups = group_hosts(plan.hosts)
+    shown = [g for g in groups if not g.unchanged]
+    quiet = [h for g in groups if g.unchanged for h in g.hosts]
+    counts = count_actions(plan)
+    changed_hosts = sum(1 for h in plan.hosts if h.changes)
+    out = [
+        marker(plan.spec),
+        f"### tlsc plan for {code(plan.spec)}",
+        "",
+        f"Compared with {html.escape(plan.observed.describe())}.",
+        "",
+    ]
+    if plan.changes:
+        out.append(
+            f"**{_n(plan.changes, 'file change')} on {_n(changed_hosts, 'host')}**"
+            f" ({counts['create']} create, {counts['update']} update,"
+            f" {counts['delete']} delete); {_n(len(quiet), 'host')} unchanged."
+        )
+    else:
+        out.append(f"**No changes** on {_n(len(plan.hosts), 'host')}.")
+    downgrades = merged_downgrades(plan.hosts)
+    if downgrades:
+        verb = "weakens" if len(downgrades) == 1 else "weaken"
+        out += [
+            "",
+            "> [!CAUTION]",
+            f"> **{_n(len(downgrades), 'change')} {verb} TLS.**"
+            " `tlsc apply` will need `--allow-downgrade`.",
+            ">",
+        ]
+        out += [
+            "> " + _warning_line(", ".join(names), w)
+            for names, w in downgrades[:MAX_DOWNGRADES_LISTED]
+        ]
+        if len(downgrades) > MAX_DOWNGRADES_LISTED:
+            out.append(f"> - … and {len(downgrades) - MAX_DOWNGRADES_LISTED} more")
+    if shown:
+        out += ["", "| hosts | files | access map | apply would |", "|---|---|---|---|"]
+        for g in shown:
+            actions = "<br>".join(_SHORT_ACTION[a.action] for a in g.plan.actions)
+            out.append(
+                f"| {html.escape(g.label())} | {_files_cell(g.plan)} |"
+                f" {_access_cell(g.plan.access)} | {actions} |"
+            )
+        if quiet:
+            out.append(f"| {html.escape(', '.join(quiet))} | no changes | | |")
+        out.append("")
+    budget = _Budget(MAX_CHARS - sum(len(line) + 1 for line in out))
+    for g in shown:
+        out += _details(g, budget)
+    return "\n".join(out).rstrip("\n") + "\n"

@@ -1,0 +1,199 @@
+"""The plan for a person at a terminal.
+
+Hosts with the same changes are printed once. Diffs are printed exactly,
+unindented, so they can be copied into `patch`; colour (ANSI) only when asked
+for, which the command does only on a terminal without NO_COLOR.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import TextIO
+
+from compiler.plan.formats.grouping import HostGroup, group_hosts, merged_downgrades
+from compiler.plan.model import AccessDiff, FileChange, Plan, PlanWarning
+
+#: entries of the access map listed per group; the rest are counted
+MAX_ACCESS_LINES = 50
+
+_STYLE = {
+    "bold": "\033[1m",
+    "add": "\033[32m",
+    "del": "\033[31m",
+    "hunk": "\033[36m",
+    "warn": "\033[33m",
+    "danger": "\033[1;31m",
+    "dim": "\033[2m",
+}
+_RESET = "\033[0m"
+_ACTION_STYLE = {"create": "add", "update": "warn", "delete": "del", "unchanged": "dim"}
+
+
+class _Out:
+    def __init__(self, color: bool):
+        self.color = color
+        self.lines: list[str] = []
+
+    def style(self, text: str, style: str) -> str:
+        return f"{_STYLE[style]}{text}{_RESET}" if self.color and text else text
+
+    def add(self, text: str = "", style: str | None = None) -> None:
+        self.lines.append(self.style(text, style) if style else text)
+
+
+def want_color(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (to anything but "")."""
+    return stream.isatty() and not environ.get("NO_COLOR")
+
+
+def printable(text: str) -> str:
+    """Control characters shown as escapes, so a value cannot move the cursor."""
+    return "".join(
+        repr(ch)[1:-1] if (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F else ch for ch in text
+    )
+
+
+def count_actions(plan: Plan) -> Counter[str]:
+    """How many files would be created, updated, deleted (over all hosts)."""
+    return Counter(f.action for h in plan.hosts for f in h.files if f.action != "unchanged")
+
+
+def summary(plan: Plan) -> str:
+    """One sentence: how much changes where."""
+    if not plan.hosts:
+        return "Plan: no hosts."
+    counts = count_actions(plan)
+    changed = [h for h in plan.hosts if h.changes]
+    same = len(plan.hosts) - len(changed)
+    if not changed:
+        return f"Plan: no changes on {_n(len(plan.hosts), 'host')}."
+    return (
+        f"Plan: {_n(plan.changes, 'file change')} on {_n(len(changed), 'host')}"
+        f" ({counts['create']} to create, {counts['update']} to update,"
+        f" {counts['delete']} to delete); {_n(same, 'host')} unchanged."
+    )
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _diff(out: _Out, diff: str) -> None:
+    for number, line in enumerate(diff.rstrip("\n").split("\n")):
+        if number < 2 and line.startswith(("--- ", "+++ ")):
+            out.add(line, "bold")
+        elif line.startswith("@@"):
+            out.add(line, "hunk")
+        elif line.startswith("+"):
+            out.add(line, "add")
+        elif line.startswith("-"):
+            out.add(line, "del")
+        else:
+            out.add(line)
+
+
+def _files(out: _Out, files: list[FileChange], hashes: bool) -> None:
+    width = max((len(f.action) for f in files), default=0)
+    path_width = max((len(f.path) for f in files), default=0)
+    for f in files:
+        line = f"  {out.style(f.action.ljust(width), _ACTION_STYLE[f.action])}  {f.path}"
+        if hashes and f.action != "unchanged":
+            line = line.ljust(len(line) + path_width - len(f.path))
+            line += out.style(f"  {_short(f.before_sha256)} -> {_short(f.after_sha256)}", "dim")
+        out.add(line)
+
+
+def _short(sha: str | None) -> str:
+    return sha[:12] if sha else "(none)"
+
+
+def _access(out: _Out, access: AccessDiff, created: bool) -> None:
+    if not access:
+        return
+    out.add(
+        f"  access map: {len(access.added)} added, {len(access.removed)} removed,"
+        f" {len(access.changed)} changed"
+    )
+    if created:
+        return
+    rows = (
+        [("+", a.key, printable(a.value), "add") for a in access.added]
+        + [("-", r.key, printable(r.value), "del") for r in access.removed]
+        + [
+            ("~", c.key, f"{printable(c.before.value)} -> {printable(c.after.value)}", "warn")
+            for c in access.changed
+        ]
+    )
+    for sign, key, value, style in rows[:MAX_ACCESS_LINES]:
+        out.add(f"    {out.style(sign, style)} {printable(key)}  {value}")
+    if len(rows) > MAX_ACCESS_LINES:
+        out.add(f"    ... and {len(rows) - MAX_ACCESS_LINES} more (--format json lists them all)")
+
+
+def _warning(out: _Out, w: PlanWarning) -> None:
+    number = next((x.line for x in w.lines if x.side == "after"), None)
+    number = number or next((x.line for x in w.lines), None)
+    where = f"{w.path}:{number}: " if w.path and number else f"{w.path}: " if w.path else ""
+    kind = out.style("downgrade" if w.downgrade else "warning", "danger" if w.downgrade else "warn")
+    out.add(f"    {where}{kind}: {w.code} {printable(w.message)}")
+    for line in w.lines:
+        sign = "-" if line.side == "before" else "+"
+        out.add(f"        {sign} line {line.line}: {printable(line.text)}")
+
+
+def _group(out: _Out, group: HostGroup) -> None:
+    plan = group.plan
+    title = group.label()
+    if len(group.hosts) > 1:
+        note = f"{len(group.hosts)} hosts with the same changes; shown for {group.hosts[0]}"
+        if group.names_differ:
+            note += ", other hosts' header lines name themselves"
+        title += f" ({note})"
+    out.add(title, "bold")
+    _files(out, plan.files, hashes=len(group.hosts) == 1)
+    for f in plan.files:
+        if f.diff:
+            out.add()
+            _diff(out, f.diff)
+    if any(f.diff for f in plan.files):
+        out.add()
+    created = any(f.path == plan.access_path and f.action == "create" for f in plan.files)
+    _access(out, plan.access, created=created)
+    if plan.actions:
+        out.add("  apply would:")
+        for action in plan.actions:
+            out.add(f"    {printable(action.description)}")
+    if plan.warnings:
+        out.add("  warnings:")
+        for w in plan.warnings:
+            _warning(out, w)
+
+
+def render(plan: Plan, color: bool = False) -> str:
+    """The plan as text; `color` adds ANSI colours."""
+    out = _Out(color)
+    out.add(f"tlsc plan for {plan.spec}, compared with {plan.observed.describe()}", "bold")
+    groups = group_hosts(plan.hosts)
+    quiet = [g for g in groups if g.unchanged]
+    for group in groups:
+        if group.unchanged:
+            continue
+        out.add()
+        _group(out, group)
+    if quiet:
+        out.add()
+        names = ", ".join(h for g in quiet for h in g.hosts)
+        out.add(f"No changes: {names}", "dim")
+    out.add()
+    out.add(summary(plan), "bold")
+    downgrades = merged_downgrades(plan.hosts)
+    if downgrades:
+        hosts = {h for names, _ in downgrades for h in names}
+        verb = "weakens" if len(downgrades) == 1 else "weaken"
+        out.add(
+            f"{_n(len(downgrades), 'change')} {verb} TLS on {_n(len(hosts), 'host')}"
+            " (the downgrade lines above); tlsc apply will need --allow-downgrade.",
+            "danger",
+        )
+    return "\n".join(out.lines) + "\n"

@@ -1,0 +1,153 @@
+"""Make a plan from the command line's choices: the spec, one source of
+"what is there now", and the hosts.
+
+    --root DIR   one host's files under DIR (default /); the host is --host,
+                 or the one whose name or fqdn is this machine's
+    --state DIR  DIR/HOST/<path> for every host (a tree made by tlsc compile)
+    --base REF   the same spec file at git revision REF, compiled, every host
+
+Hosts are planned one at a time, so memory holds one host's files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler.plan.desired import DesiredSpec, desired_from_file, desired_from_text, managed_paths
+from compiler.plan.localhost import HostMatchError, match_host
+from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning
+from compiler.plan.observe import ObserveError, check_dir, read_tree, spec_at_revision
+from compiler.plan.planner import PlanError, Planner, encode
+from compiler.problems import Problem
+
+
+class SpecProblems(Exception):
+    """The spec is not valid; carries every problem."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(problems[0].message if problems else "invalid spec")
+        self.problems = problems
+
+
+@dataclass
+class PlanRequest:
+    """What to plan: the spec, where "now" comes from, which hosts (empty: all)."""
+
+    spec: str
+    root: str | None = None
+    state: str | None = None
+    base: str | None = None
+    hosts: list[str] = field(default_factory=list)
+
+    def source(self) -> tuple[str, str]:
+        """("root"|"state"|"base", location); at most one may be given."""
+        given = [
+            (kind, value)
+            for kind, value in (("root", self.root), ("state", self.state), ("base", self.base))
+            if value is not None
+        ]
+        if len(given) > 1:
+            names = " and ".join(f"--{k}" for k, _ in given)
+            raise PlanError(f"{names} cannot be combined; give one source of what is there now")
+        return given[0] if given else ("root", "/")
+
+
+def make_plan(request: PlanRequest) -> Plan:
+    """Build the plan; PlanError, ObserveError or SpecProblems say why not."""
+    kind, location = request.source()
+    try:
+        spec_bytes = Path(request.spec).read_bytes()
+    except OSError as exc:
+        raise PlanError(f"cannot read the spec {request.spec}: {exc.strerror}") from None
+    desired = desired_from_file(request.spec)
+    if not isinstance(desired, DesiredSpec):
+        raise SpecProblems(desired)
+    spec_sha = hashlib.sha256(spec_bytes).hexdigest()
+    try:
+        if kind == "root":
+            observed, hosts = Observed("root", location), _plan_root(request, desired, location)
+        elif kind == "state":
+            observed, hosts = Observed("state", location), _plan_state(request, desired, location)
+        else:
+            observed, hosts = _plan_base(request, desired, location)
+    except HostMatchError as exc:
+        raise PlanError(str(exc)) from None
+    return Plan(request.spec, spec_sha, observed, sorted(hosts, key=lambda h: h.host))
+
+
+def _chosen(request: PlanRequest, known: list[str]) -> list[str]:
+    for name in request.hosts:
+        if name not in known:
+            raise PlanError(f"no host named {name} in {request.spec}; hosts are {', '.join(known)}")
+    return sorted(set(request.hosts)) if request.hosts else known
+
+
+def _plan_root(request: PlanRequest, desired: DesiredSpec, root: str) -> list[HostPlan]:
+    if len(set(request.hosts)) > 1:
+        raise PlanError("--root holds one host's files; give one --host, or use --state")
+    if request.hosts:
+        name = _chosen(request, desired.hosts)[0]
+    else:
+        name = match_host({h: desired.config(h).fqdn for h in desired.hosts})
+    base = Path(root)
+    check_dir(base, "--root")
+    host = desired.host(name)
+    return [Planner(check_headers=True).host(host, read_tree(base, managed_paths(host.config)))]
+
+
+def _plan_state(request: PlanRequest, desired: DesiredSpec, state: str) -> list[HostPlan]:
+    base = Path(state)
+    check_dir(base, "--state")
+    planner = Planner()
+    out = []
+    for name in _chosen(request, desired.hosts):
+        host = desired.host(name)
+        plan = planner.host(host, read_tree(base / name, managed_paths(host.config)))
+        if not (base / name).is_dir():
+            plan.warnings.append(
+                PlanWarning(
+                    "P008",
+                    f"the state tree has no directory {name}/, so every file of this host"
+                    " counts as new",
+                )
+            )
+        out.append(plan)
+    return out
+
+
+def _plan_base(
+    request: PlanRequest, desired: DesiredSpec, ref: str
+) -> tuple[Observed, list[HostPlan]]:
+    at = spec_at_revision(request.spec, ref)
+    before: DesiredSpec | None = None
+    if at.text is not None:
+        loaded = desired_from_text(at.text, request.spec)
+        if not isinstance(loaded, DesiredSpec):
+            first = loaded[0]
+            raise PlanError(
+                f"{request.spec} at {ref} is not valid, so there is nothing to compare with"
+                f" (line {first.line}: {first.code} {first.message})"
+            )
+        before = loaded
+    before_hosts = before.hosts if before else []
+    planner = Planner()
+    out = []
+    for name in _chosen(request, sorted({*desired.hosts, *before_hosts})):
+        old = (
+            {p: encode(t) for p, t in before.host(name).files.items()}
+            if before and name in before_hosts
+            else {}
+        )
+        if name not in desired.hosts:
+            out.append(planner.removed_host(name, old))
+            continue
+        host = desired.host(name)
+        observed: dict[str, bytes | None] = dict.fromkeys(managed_paths(host.config))
+        observed.update(old)
+        out.append(planner.host(host, observed))
+    return Observed("base", ref, at.commit), out
+
+
+__all__ = ["ObserveError", "PlanError", "PlanRequest", "SpecProblems", "make_plan"]

@@ -1,0 +1,105 @@
+"""What is there now: a host's files under --root, a --state tree, or the spec
+at a git revision (--base), compiled.
+
+Reading never follows a guess: a missing file is absent (the plan creates
+it), while a directory where a file should be, or a file that cannot be
+read, stops the plan with one sentence.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+GIT_TIMEOUT = 120
+
+
+class ObserveError(Exception):
+    """What is there now cannot be read; the message is one sentence."""
+
+
+def read_file(path: Path) -> bytes | None:
+    """The bytes of `path`, or None when there is no such file."""
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except IsADirectoryError:
+        raise ObserveError(f"{path} is a directory where a file should be") from None
+    except OSError as exc:
+        raise ObserveError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def host_path(base: Path, path: str) -> Path:
+    """Where a host's absolute `path` lies under `base` (as DESTDIR does)."""
+    return base / path.lstrip("/")
+
+
+def read_tree(base: Path, paths: Iterable[str]) -> dict[str, bytes | None]:
+    """{path: bytes or None} for each absolute host path, read under `base`."""
+    return {p: read_file(host_path(base, p)) for p in paths}
+
+
+def check_dir(path: Path, option: str) -> None:
+    """Refuse a --root or --state that is not a directory."""
+    if not path.is_dir():
+        what = "does not exist" if not path.exists() else "is not a directory"
+        raise ObserveError(f"{option} {path} {what}")
+
+
+@dataclass(frozen=True)
+class SpecAtRevision:
+    """The spec file as it was at a git revision (text None: not there then)."""
+
+    ref: str
+    commit: str
+    text: str | None
+
+
+def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise ObserveError("--base needs git, and git is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise ObserveError(f"git {args[0]} took longer than {GIT_TIMEOUT} seconds") from None
+
+
+def spec_at_revision(spec: str | Path, ref: str) -> SpecAtRevision:
+    """Read `spec` as committed at git revision `ref` (git show REF:./NAME)."""
+    if not ref or ref.startswith("-"):
+        raise ObserveError(f"--base needs a git revision, not '{ref}'")
+    path = Path(spec).absolute()
+    cwd = path.parent
+    if not cwd.is_dir():
+        raise ObserveError(f"the directory of {spec} does not exist")
+    inside = _git(cwd, "rev-parse", "--is-inside-work-tree")
+    if inside.returncode != 0 or inside.stdout.strip() != b"true":
+        raise ObserveError(f"--base needs {spec} to be in a git work tree, and it is not")
+    found = _git(cwd, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    if found.returncode != 0:
+        raise ObserveError(
+            f"git revision '{ref}' does not exist here (in CI, fetch it first, e.g."
+            " actions/checkout with fetch-depth: 0)"
+        )
+    commit = found.stdout.decode().strip()
+    shown = _git(cwd, "show", f"{commit}:./{path.name}")
+    if shown.returncode != 0:
+        exists = _git(cwd, "cat-file", "-e", f"{commit}:./{path.name}")
+        if exists.returncode != 0:
+            return SpecAtRevision(ref, commit, None)
+        message = shown.stderr.decode(errors="replace").strip().splitlines()
+        raise ObserveError(f"git show failed: {message[-1] if message else 'no message'}")
+    try:
+        text = shown.stdout.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ObserveError(f"{spec} at {ref} is not valid UTF-8") from None
+    return SpecAtRevision(ref, commit, text.removeprefix("\ufeff"))

@@ -1,0 +1,194 @@
+"""A saved plan (`tlsc plan --out PLAN.json`) and the drift check apply runs on it.
+
+The file is the JSON plan plus what apply needs to trust it: the spec's
+SHA-256, where "now" was observed, and (already in every file entry) the hash
+of what was observed (`before_sha256`, null for an absent file) and of what
+will be written (`after_sha256`, null for a file to delete). Apply refuses
+the plan when the spec changed since, or when any file on the host no longer
+hashes to what the plan saw (`check_drift`), and it writes only bytes whose
+hash is `after_sha256`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compiler import __version__
+from compiler.plan.model import PLAN_VERSION, Plan
+
+KIND = "tlsc-saved-plan"
+
+
+class SavedPlanError(Exception):
+    """A saved plan cannot be read or used; the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file of a saved plan."""
+
+    path: str
+    action: str
+    before_sha256: str | None
+    after_sha256: str | None
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """What apply needs from a saved plan."""
+
+    spec: str
+    spec_sha256: str
+    observed_kind: str  # root, state or base
+    observed_location: str
+    tlsc_version: str
+    #: host -> its files as planned
+    hosts: dict[str, list[PlannedFile]]
+    #: the whole plan as saved (hosts, diffs, actions, warnings)
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DriftedFile:
+    """A file that is no longer what the plan saw."""
+
+    host: str
+    path: str
+    expected_sha256: str | None  # None: the plan saw no file there
+    found_sha256: str | None  # None: there is no file now
+
+    def message(self) -> str:
+        """One sentence for the person running apply."""
+        if self.expected_sha256 is None:
+            now = "now exists"
+        elif self.found_sha256 is None:
+            now = "is gone"
+        else:
+            now = "changed"
+        return f"{self.path} on {self.host} {now} since the plan was made; make a new plan"
+
+
+def saved_document(plan: Plan) -> dict[str, Any]:
+    """The JSON written by --out: the plan's JSON plus spec and observation facts."""
+    doc = plan.to_json()
+    return {
+        "version": PLAN_VERSION,
+        "kind": KIND,
+        "tlsc_version": __version__,
+        "spec": {"path": plan.spec, "sha256": plan.spec_sha256},
+        "observed": {
+            "kind": plan.observed.kind,
+            "location": plan.observed.location,
+            "commit": plan.observed.commit,
+        },
+        "changes": doc["changes"],
+        "hosts": doc["hosts"],
+    }
+
+
+def write_saved_plan(plan: Plan, path: str | Path) -> None:
+    """Write the saved plan atomically (a reader never sees half a file)."""
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tlsc-tmp")
+    data = json.dumps(saved_document(plan), indent=2) + "\n"
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SavedPlanError(f"cannot write the plan to {path}: {exc.strerror}") from None
+
+
+def _field(data: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(data, dict) or key not in data or not isinstance(data[key], kind):
+        raise SavedPlanError(f"{where} is not a tlsc saved plan: '{key}' is missing or wrong")
+    return data[key]
+
+
+def parse_saved_plan(doc: Any, where: str = "the plan") -> SavedPlan:
+    """Check a saved plan's structure and return it as values."""
+    if _field(doc, "kind", str, where) != KIND:
+        raise SavedPlanError(f"{where} is not a tlsc saved plan (save one with tlsc plan --out)")
+    version = _field(doc, "version", int, where)
+    if version != PLAN_VERSION:
+        raise SavedPlanError(
+            f"{where} is a version {version} plan and this tlsc reads version {PLAN_VERSION};"
+            " make a new plan"
+        )
+    spec = _field(doc, "spec", dict, where)
+    observed = _field(doc, "observed", dict, where)
+    hosts: dict[str, list[PlannedFile]] = {}
+    for host in _field(doc, "hosts", list, where):
+        name = _field(host, "host", str, where)
+        files = []
+        for f in _field(host, "files", list, where):
+            files.append(
+                PlannedFile(
+                    _field(f, "path", str, where),
+                    _field(f, "action", str, where),
+                    _field(f, "before_sha256", (str, type(None)), where),
+                    _field(f, "after_sha256", (str, type(None)), where),
+                )
+            )
+        hosts[name] = files
+    return SavedPlan(
+        spec=_field(spec, "path", str, where),
+        spec_sha256=_field(spec, "sha256", str, where),
+        observed_kind=_field(observed, "kind", str, where),
+        observed_location=_field(observed, "location", str, where),
+        tlsc_version=_field(doc, "tlsc_version", str, where),
+        hosts=hosts,
+        document=doc,
+    )
+
+
+def load_saved_plan(path: str | Path) -> SavedPlan:
+    """Read and check a saved plan file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SavedPlanError(f"cannot read the plan {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SavedPlanError(f"{path} is not a tlsc saved plan (not UTF-8 text)") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SavedPlanError(f"{path} is not a tlsc saved plan (not JSON: {exc.msg})") from None
+    return parse_saved_plan(doc, str(path))
+
+
+def spec_changed(saved: SavedPlan, spec_bytes: bytes) -> bool:
+    """True when the spec is no longer the one the plan was made from."""
+    return hashlib.sha256(spec_bytes).hexdigest() != saved.spec_sha256
+
+
+def _sha(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def check_drift(
+    saved: SavedPlan, observed: Mapping[str, Mapping[str, bytes | None]]
+) -> list[DriftedFile]:
+    """Files whose bytes now differ from what the plan saw.
+
+    `observed` maps host -> path -> the file's bytes now (None: absent), for
+    the hosts to check (apply passes just its own). Every file the plan lists
+    for such a host must be in the mapping; a path left out counts as absent.
+    A host the plan does not know is the caller's to refuse.
+    """
+    drifted = []
+    for host, files in sorted(observed.items()):
+        for planned in saved.hosts.get(host, []):
+            found = _sha(files.get(planned.path))
+            if found != planned.before_sha256:
+                drifted.append(DriftedFile(host, planned.path, planned.before_sha256, found))
+    return drifted

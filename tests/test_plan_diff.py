@@ -1,0 +1,163 @@
+"""compiler/plan/diff.py: unified diffs and the semantic access diff."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compiler.plan.diff import access_diff, line_opcodes, split_lines, unified_diff
+
+
+def apply_patch(a: list[str], diff: str) -> list[str]:
+    """Apply a unified diff (as written by unified_diff) to the lines of a."""
+    out: list[str] = []
+    pos = 0
+    lines = diff.split("\n")[2:]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = re.match(r"@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@", line)
+        if m:
+            start = int(m.group(1)) - (0 if m.group(2) == "0" else 1)
+            out += a[pos:start]
+            pos = start
+            i += 1
+            continue
+        if not line:
+            i += 1
+            continue
+        no_newline = i + 1 < len(lines) and lines[i + 1] == "\\ No newline at end of file"
+        text = line[1:] + ("" if no_newline else "\n")
+        if line[0] == " ":
+            assert a[pos] == text
+            out.append(text)
+            pos += 1
+        elif line[0] == "-":
+            assert a[pos] == text
+            pos += 1
+        elif line[0] == "+":
+            out.append(text)
+        i += 2 if no_newline else 1
+    return out + a[pos:]
+
+
+def test_split_lines_keeps_cr_and_form_feed_inside_lines() -> None:
+    assert split_lines("a\r\nb\x0cc\nd") == ["a\r\n", "b\x0cc\n", "d"]
+    assert split_lines("") == []
+
+
+def test_single_change_matches_difflib_exactly() -> None:
+    a = [f"line {i}\n" for i in range(40)]
+    b = list(a)
+    b[20] = "changed\n"
+    b.insert(30, "new\n")
+    expected = "".join(difflib.unified_diff(a, b, "a/f", "b/f"))
+    assert unified_diff(a, b, "a/f", "b/f") == expected
+
+
+def test_equal_files_give_no_diff() -> None:
+    a = ["x\n", "y\n"]
+    assert unified_diff(a, list(a), "a/f", "b/f") == ""
+
+
+def test_missing_final_newline_is_marked_as_git_does() -> None:
+    diff = unified_diff(["a\n", "b"], ["a\n", "b\n"], "a/f", "b/f")
+    assert diff.endswith("-b\n\\ No newline at end of file\n+b\n")
+
+
+def test_create_and_delete_ranges() -> None:
+    created = unified_diff([], ["x\n", "y\n"], "/dev/null", "b/f")
+    assert created.splitlines()[:3] == ["--- /dev/null", "+++ b/f", "@@ -0,0 +1,2 @@"]
+    deleted = unified_diff(["x\n"], [], "a/f", "/dev/null")
+    assert deleted.splitlines()[2] == "@@ -1 +0,0 @@"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a\n", "b\n", "c\n", "d\n", "e"]), max_size=30),
+    st.lists(st.sampled_from(["a\n", "b\n", "c\n", "x\n", "e"]), max_size=30),
+)
+def test_diff_applied_to_old_gives_new(a: list[str], b: list[str]) -> None:
+    # only the last line may lack its newline, as in a real file
+    a = [line if line.endswith("\n") else line + "\n" for line in a[:-1]] + a[-1:]
+    b = [line if line.endswith("\n") else line + "\n" for line in b[:-1]] + b[-1:]
+    diff = unified_diff(a, b, "a/f", "b/f")
+    assert apply_patch(a, diff) == b
+    assert (diff == "") == (a == b)
+
+
+def test_opcodes_cover_both_sides_in_order() -> None:
+    a = split_lines("h\n1\n2\n3\nt\n")
+    b = split_lines("h\n1\nX\n3\nt\n")
+    codes = line_opcodes(a, b)
+    assert codes[0] == ("equal", 0, 2, 0, 2)
+    assert codes[-1] == ("equal", 3, 5, 3, 5)
+
+
+def test_access_diff_added_removed_changed_with_old_and_new_values() -> None:
+    old = split_lines(
+        "# header\nConnect:127\tRELAY\nTLS_Srv:a.example\tVERIFY\nTry_TLS:b.example\tNO\n"
+    )
+    new = split_lines(
+        "# header2\nConnect:127\tRELAY\nTLS_Srv:a.example\tENCR:128\nTLS_Rcpt:x@y.example\tVERIFY\n"
+    )
+    diff = access_diff(old, new)
+    assert diff.to_json() == {
+        "added": [{"key": "TLS_Rcpt:x@y.example", "value": "VERIFY"}],
+        "removed": [{"key": "Try_TLS:b.example", "value": "NO"}],
+        "changed": [{"key": "TLS_Srv:a.example", "old": "VERIFY", "new": "ENCR:128"}],
+    }
+    assert diff.changed[0].before.line == 3 and diff.changed[0].after.line == 3
+
+
+def test_access_diff_ignores_moves_comments_and_key_case() -> None:
+    old = split_lines("A:1\tOK\n# one\nB:2\tOK\nTLS_Srv:x.example\tVERIFY\n")
+    new = split_lines("B:2\tOK\n# two\nA:1\tOK\ntls_srv:X.EXAMPLE\tVERIFY\n")
+    assert not access_diff(old, new)
+
+
+def test_access_diff_when_every_key_differs() -> None:
+    diff = access_diff(split_lines("A:1\tOK\n"), split_lines("B:2\tOK\n"))
+    assert [a.key for a in diff.added] == ["B:2"]
+    assert [r.key for r in diff.removed] == ["A:1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 60), max_size=60),
+    st.lists(st.tuples(st.integers(0, 59), st.sampled_from(["del", "ins", "mod"])), max_size=8),
+)
+def test_patience_anchoring_is_exact_on_mostly_unique_lines(
+    keys: list[int], edits: list[tuple[int, str]]
+) -> None:
+    a = [f"Connect:10.0.0.{k}\tRELAY\n" for k in keys]
+    b = list(a)
+    for pos, kind in edits:
+        if not b:
+            break
+        pos %= len(b)
+        if kind == "del":
+            del b[pos]
+        elif kind == "ins":
+            b.insert(pos, f"TLS_Srv:new{pos}.example\tVERIFY\n")
+        else:
+            b[pos] = b[pos].replace("RELAY", "OK")
+    diff = unified_diff(a, b, "a/f", "b/f")
+    assert apply_patch(a, diff) == b
+    changed = sum(1 for line in diff.split("\n")[2:] if line[:1] in "+-")
+    assert changed <= 2 * len(edits) + sum(1 for x in edits if x[1] == "mod")
+
+
+def test_scattered_changes_in_a_large_file_are_fast() -> None:
+    import time
+
+    a = [f"TLS_Srv:d{i}.example\tENCR:128\n" for i in range(100_000)]
+    b = [line for n, line in enumerate(a) if n % 1000]
+    b[500] = "TLS_Srv:changed.example\tVERIFY\n"
+    start = time.perf_counter()
+    diff = unified_diff(a, b, "a/f", "b/f")
+    assert time.perf_counter() - start < 2.0
+    assert diff.count("\n-TLS_Srv:") == 101 and apply_patch(a, diff) == b
