@@ -1,0 +1,195 @@
+"""`tlsc doctor`: this host's side of STARTTLS, checked offline.
+
+For the host the spec describes, it checks that the certificate, key, CA and
+DH files exist and that sendmail would accept them (files.py: sendmail's
+safefile rules), what they hold (pki.py: an unencrypted key that matches the
+certificate, expiry, the host name), that sendmail.cf and access.db were
+rebuilt after their sources changed (builds.py) and that the installed
+sendmail supports STARTTLS and reads sendmail.cf without error (binary.py).
+Each finding has a code (finding.CODES), one sentence, and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from cryptography import x509
+
+from compiler.doctor.binary import check_binary
+from compiler.doctor.builds import cf_options, check_builds
+from compiler.doctor.files import Role, SafetyRules, check_directories, check_file
+from compiler.doctor.finding import CODES, Finding
+from compiler.doctor.pki import (
+    check_dh_params,
+    check_key,
+    check_name,
+    check_validity,
+    load_certificates,
+)
+from compiler.resolve import HostConfig
+
+__all__ = ["CODES", "Finding", "diagnose"]
+
+NO_STARTTLS = "STARTTLS is not offered"
+NO_CLIENT_CERT = "no client certificate is presented when sending mail"
+SERVER_CERT = Role("the server certificate", "tls.server_cert", False, NO_STARTTLS)
+SERVER_KEY = Role("the server key", "tls.server_key", True, NO_STARTTLS)
+CA_FILE = Role("the CA file", "tls.ca_cert", False, NO_STARTTLS)
+CLIENT_CERT = Role("the client certificate", "tls.client_cert", False, NO_CLIENT_CERT, "warning")
+CLIENT_KEY = Role("the client key", "tls.client_key", True, NO_CLIENT_CERT, "warning")
+DH_PARAMS = Role(
+    "the DH parameters file",
+    "tls.dh_params",
+    False,
+    "sendmail uses its built-in DH parameters",
+    "warning",
+)
+CRL = Role("the CRL file", "tls.crl", False, "revoked certificates are not detected", "warning")
+
+#: settings without which sendmail 8.17 offers no STARTTLS (its log: "CACertPath missing")
+_REQUIRED = {
+    "server_cert": "ServerCertFile",
+    "server_key": "ServerKeyFile",
+    "ca_cert": "CACertFile",
+    "ca_cert_path": "CACertPath",
+}
+
+
+def on_disk(root: Path, path: str) -> Path:
+    """Where a host path is on this machine when the host's files live under `root`."""
+    return root / path.lstrip("/")
+
+
+def safety_rules(host: HostConfig, cf: Path) -> SafetyRules:
+    """DontBlameSendmail and TrustedUser as sendmail.cf sets them (else as the spec would)."""
+    s = host.settings
+    options: dict[str, str] | None
+    try:
+        options = cf_options(cf.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        options = None
+    if options is not None:
+        flags = options.get("DontBlameSendmail", "safe")
+        trusted = options.get("TrustedUser")
+    else:
+        flags = s.mc.defines.get("confDONT_BLAME_SENDMAIL", "safe")
+        if s.tls.enabled and s.tls.group_readable_key:
+            flags += ",GroupReadableKeyFile"
+        trusted = s.mc.defines.get("confTRUSTED_USER") or (
+            "smmta" if s.mc.domain == "debian-mta" else None
+        )
+    return SafetyRules(
+        dont_blame=frozenset(f.lower() for f in flags.replace(",", " ").split()),
+        trusted_user=trusted or None,
+        group_readable_key_setting=s.tls.group_readable_key,
+    )
+
+
+def diagnose(
+    host: HostConfig,
+    spec_path: str,
+    root: Path = Path("/"),
+    *,
+    min_days: int = 14,
+    now: dt.datetime | None = None,
+    check_sendmail: bool = True,
+) -> list[Finding]:
+    """Every finding for `host`, whose files live under `root`, in the order checked."""
+    now = now or dt.datetime.now(dt.UTC)
+    s = host.settings
+    paths = {name: on_disk(root, value) for name, value in s.paths.model_dump().items()}
+    out: list[Finding] = []
+    if s.tls.enabled:
+        rules = safety_rules(host, paths["sendmail_cf"])
+        out += _missing_settings(host, spec_path)
+        out += _tls_files(host, root, rules, now, min_days)
+    out += check_builds(host, paths)
+    if check_sendmail:
+        out += check_binary(paths["sendmail_cf"], host.fqdn)
+    return out
+
+
+def _missing_settings(host: HostConfig, spec_path: str) -> list[Finding]:
+    tls = host.settings.tls
+    return [
+        Finding(
+            spec_path,
+            "D008",
+            "error",
+            f"tls.{name} is not set for host {host.name}, so sendmail logs"
+            f" '{option} missing' and {NO_STARTTLS}",
+            f"set tls.{name} in the spec",
+        )
+        for name, option in _REQUIRED.items()
+        if getattr(tls, name) is None
+    ]
+
+
+def _tls_files(
+    host: HostConfig, root: Path, rules: SafetyRules, now: dt.datetime, min_days: int
+) -> list[Finding]:
+    tls = host.settings.tls
+    dh = tls.dh_params if tls.dh_params and tls.dh_params.startswith("/") else None
+    files = [
+        (SERVER_CERT, tls.server_cert),
+        (SERVER_KEY, tls.server_key),
+        (CA_FILE, tls.ca_cert),
+        (CLIENT_CERT, tls.client_cert),
+        (CLIENT_KEY, tls.client_key),
+        (DH_PARAMS, dh),
+        (CRL, tls.crl),
+    ]
+    out: list[Finding] = []
+    seen: set[str] = set()
+    certs: dict[str, x509.Certificate] = {}
+    for role, value in files:
+        if value is None or value in seen:
+            continue
+        seen.add(value)
+        path = on_disk(root, value)
+        found = check_directories(path, root, rules, role) + check_file(path, role, rules)
+        out += found
+        if any(f.code in ("D001", "D002") for f in found):
+            continue
+        out += _contents(role, path, host.fqdn, now, min_days, certs)
+    if tls.ca_cert_path and not on_disk(root, tls.ca_cert_path).is_dir():
+        out.append(
+            Finding(
+                str(on_disk(root, tls.ca_cert_path)),
+                "D001",
+                "warning",
+                "the CA directory (tls.ca_cert_path) does not exist, so peers are verified"
+                " against tls.ca_cert alone",
+                "create it (Debian uses /etc/ssl/certs), or point tls.ca_cert_path at it",
+            )
+        )
+    return out
+
+
+def _contents(
+    role: Role,
+    path: Path,
+    fqdn: str,
+    now: dt.datetime,
+    min_days: int,
+    certs: dict[str, x509.Certificate],
+) -> list[Finding]:
+    """What the file holds; `certs` collects the certificates for the key checks."""
+    if role in (SERVER_CERT, CLIENT_CERT, CA_FILE):
+        loaded = load_certificates(path, role)
+        if isinstance(loaded, Finding):
+            return [loaded]
+        certs[role.setting] = loaded[0]
+        out: list[Finding] = []
+        for cert in loaded if role is CA_FILE else loaded[:1]:
+            out += check_validity(path, cert, role, now, min_days)
+        if role is SERVER_CERT:
+            out += check_name(path, loaded[0], fqdn)
+        return out
+    if role in (SERVER_KEY, CLIENT_KEY):
+        paired = "tls.server_cert" if role is SERVER_KEY else "tls.client_cert"
+        return check_key(path, role, certs.get(paired))
+    if role is DH_PARAMS:
+        return check_dh_params(path, role)
+    return []

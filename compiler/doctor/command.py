@@ -1,0 +1,97 @@
+"""`tlsc doctor SPEC [--root DIR] [--host NAME]`: this host's STARTTLS setup, offline."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import click
+
+from compiler.spec.model import Cluster
+
+
+def this_host(cluster: Cluster) -> tuple[str | None, str]:
+    """The spec host whose name or fqdn is this machine's host name, or why there is none."""
+    me = socket.gethostname().rstrip(".").lower()
+    short = me.split(".")[0]
+
+    def is_me(name: str, fqdn: str) -> bool:
+        fqdn = fqdn.rstrip(".").lower()
+        return name.lower() == short or fqdn == me or ("." not in me and fqdn.split(".")[0] == me)
+
+    matches = [name for name, host in cluster.hosts.items() if is_me(name, host.fqdn)]
+    if len(matches) == 1:
+        return matches[0], ""
+    if not matches:
+        return None, f"no host in the spec is this machine ({me}); name one with --host"
+    return None, f"hosts {', '.join(matches)} all match this machine ({me}); name one with --host"
+
+
+def _fail(message: str) -> None:
+    click.echo(f"tlsc doctor: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command(name="doctor")
+@click.argument("spec", default="cluster.yaml", type=click.Path(dir_okay=False))
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, exists=True),
+    default="/",
+    show_default=True,
+    help="The host's files live under this directory (as DESTDIR).",
+)
+@click.option("--host", "host_name", default=None, help="The spec host (default: this machine).")
+@click.option(
+    "--min-days",
+    type=click.IntRange(min=0),
+    default=14,
+    show_default=True,
+    help="Warn about certificates with this many days or fewer left.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def doctor(spec: str, root: str, host_name: str | None, min_days: int, fmt: str) -> None:
+    """Check this host's STARTTLS setup offline: files, permissions, certificates, builds.
+
+    Exit 0 when nothing is wrong (warnings allowed), 1 when anything would keep
+    sendmail from offering STARTTLS as the spec says.
+    """
+    from compiler.cli import print_problems
+    from compiler.doctor import diagnose
+    from compiler.doctor.finding import format_json, format_text
+    from compiler.resolve import resolve
+    from compiler.spec.loader import SpecLoadError, load_file
+    from compiler.spec.validate import validate
+
+    if not Path(spec).is_file():
+        _fail(f"cannot read {spec}: no such file")
+    try:
+        loaded = load_file(spec)
+    except SpecLoadError as exc:
+        print_problems(exc.problems, "text")
+        sys.exit(1)
+    checked = validate(loaded)
+    if not checked.ok or checked.cluster is None:
+        print_problems(checked.problems, "text")
+        sys.exit(1)
+    cluster = checked.cluster
+    if host_name is None:
+        host_name, why = this_host(cluster)
+        if host_name is None:
+            _fail(why)
+    elif host_name not in cluster.hosts:
+        _fail(f"no host named {host_name} in {spec}; hosts are {', '.join(cluster.hosts)}")
+    assert host_name is not None
+    findings = diagnose(resolve(cluster, host_name), spec, Path(root), min_days=min_days)
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    if fmt == "json":
+        sys.stdout.write(format_json(host_name, findings))
+    else:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        sys.stdout.write(format_text(findings, color=color))
+        verdict = f"{errors} error(s), {warnings} warning(s)" if findings else "no problems found"
+        click.echo(f"tlsc doctor: {host_name}: {verdict}", err=True)
+    sys.exit(1 if errors else 0)

@@ -1,0 +1,273 @@
+"""`tlsc doctor`: each finding on a compiled, built test host (sendmail_fixture.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
+from throwaway_ca import key_pem
+
+from compiler.cli import main
+from compiler.doctor import Finding, binary, diagnose
+from compiler.doctor.command import this_host
+from compiler.resolve import resolve
+from compiler.spec.loader import load_file, load_text
+from compiler.spec.validate import validate
+
+__all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
+
+pytestmark = pytest.mark.realtools
+
+
+def doctor(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, ["doctor", *map(str, args)])
+
+
+def findings(daemon: SendmailDaemon, root: Path = Path("/")) -> list[Finding]:
+    """diagnose() on the daemon's spec host, without running the sendmail binary."""
+    cluster = validate(load_file(daemon.spec_path)).cluster
+    assert cluster is not None
+    host = resolve(cluster, daemon.host)
+    return diagnose(host, str(daemon.spec_path), root, check_sendmail=False)
+
+
+def codes(found: list[Finding]) -> list[tuple[str, str]]:
+    return [(f.code, f.path) for f in found]
+
+
+def tls(daemon: SendmailDaemon, name: str) -> Path:
+    return daemon.work / "tls" / name
+
+
+def test_healthy_host_has_no_findings(sendmail_daemon: DaemonFactory) -> None:
+    daemon = sendmail_daemon(start=False)
+    result = doctor(daemon.spec_path, "--host", daemon.host)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr == f"tlsc doctor: {daemon.host}: no problems found\n"
+    assert (
+        json.loads(doctor(daemon.spec_path, "--host", daemon.host, "--format", "json").stdout) == []
+    )
+
+
+def test_group_readable_key_fails_verify_and_doctor_names_it(
+    sendmail_daemon: DaemonFactory,
+) -> None:
+    daemon = sendmail_daemon()
+    daemon.server_key.chmod(0o640)
+    daemon.hup()
+    verify = CliRunner().invoke(main, ["verify", str(daemon.spec_path)])
+    assert verify.exit_code == 1
+    assert f"{daemon.host}: 127.0.0.1 port {daemon.port} does not offer STARTTLS" in verify.stdout
+    result = doctor(daemon.spec_path, "--host", daemon.host, "--format", "json")
+    assert result.exit_code == 1
+    [item] = json.loads(result.stdout)
+    assert item["host"] == daemon.host and item["code"] == "D005" and item["severity"] == "error"
+    assert item["path"] == str(daemon.server_key)
+    assert item["message"] == (
+        "the server key is readable by its group (mode 0640) and DontBlameSendmail lacks"
+        " GroupReadableKeyFile (tls.group_readable_key is false), so sendmail refuses it and"
+        " STARTTLS is not offered"
+    )
+    assert item["fix"] == (
+        f"chmod 600 {daemon.server_key}, or set tls.group_readable_key: true and run tlsc apply"
+    )
+    text = doctor(daemon.spec_path, "--host", daemon.host)
+    assert text.stdout.startswith(f"{daemon.server_key}: error: D005 the server key is readable")
+    assert "\n  fix: chmod 600 " in text.stdout
+    assert text.stderr == f"tlsc doctor: {daemon.host}: 1 error(s), 0 warning(s)\n"
+
+
+def test_group_readable_key_is_fine_with_group_readable_key_file(
+    sendmail_daemon: DaemonFactory,
+) -> None:
+    def allow(spec: dict[str, Any]) -> None:
+        spec["defaults"]["tls"]["group_readable_key"] = True
+
+    daemon = sendmail_daemon(edit=allow, key_mode=0o640)
+    assert findings(daemon) == []
+    daemon.server_key.chmod(0o644)
+    [found] = findings(daemon)
+    assert (found.code, found.path) == ("D005", str(daemon.server_key))
+    assert "readable by everyone (mode 0644)" in found.message
+    assert found.fix == f"chmod 640 {daemon.server_key}"
+
+
+def test_key_contents(sendmail_daemon: DaemonFactory) -> None:
+    daemon = sendmail_daemon(start=False)
+    other = daemon.ca.issue("other.tlsc.test")
+    daemon.server_key.write_bytes(other.key_pem)
+    [found] = findings(daemon)
+    assert found.code == "D011" and found.path == str(daemon.server_key)
+    assert found.message.startswith("the server key does not belong to the certificate")
+    daemon.server_key.write_bytes(key_pem(other.key, b"secret"))
+    [found] = findings(daemon)
+    assert found.code == "D010"
+    assert "is encrypted (sendmail would prompt for its pass phrase)" in found.message
+    daemon.server_key.write_bytes(b"\x30\x82garbage")
+    [found] = findings(daemon)
+    assert (found.code, found.severity) == ("D010", "error")
+    assert "is not in PEM form" in found.message
+
+
+def test_certificate_dates_and_name(sendmail_daemon: DaemonFactory) -> None:
+    daemon = sendmail_daemon(start=False, server_cert={"expired_days_ago": 1})
+    [found] = findings(daemon)
+    assert (found.code, found.severity) == ("D013", "error")
+    assert found.message.startswith("the server certificate expired on ")
+    daemon.install_server_cert(daemon.ca.issue("other.tlsc.test", days=3))
+    assert codes(findings(daemon)) == [
+        ("D014", str(daemon.server_cert)),
+        ("D015", str(daemon.server_cert)),
+    ]
+
+
+def test_missing_and_broken_files(sendmail_daemon: DaemonFactory) -> None:
+    daemon = sendmail_daemon(start=False)
+    tls(daemon, "ca.crt").unlink()
+    tls(daemon, "dh.pem").write_text("not dh\n")
+    found = findings(daemon)
+    assert [(f.code, f.severity, f.path) for f in found] == [
+        ("D001", "error", str(tls(daemon, "ca.crt"))),
+        ("D016", "warning", str(tls(daemon, "dh.pem"))),
+    ]
+    assert found[0].message == (
+        "the CA file (tls.ca_cert) does not exist, so STARTTLS is not offered"
+    )
+    tls(daemon, "dh.pem").unlink()
+    assert ("D001", "warning") in [(f.code, f.severity) for f in findings(daemon)]
+
+
+def test_permissions_owner_and_directories(sendmail_daemon: DaemonFactory) -> None:
+    daemon = sendmail_daemon(start=False)
+    daemon.server_cert.chmod(0o664)
+    os.chown(tls(daemon, "client.crt"), 65534, -1)
+    tls(daemon, "client.key").chmod(0o200)
+    (daemon.work / "tls").chmod(0o777)
+    found = findings(daemon)
+    assert [f.code for f in found if f.path == str(daemon.server_cert)] == ["D006", "D004"]
+    assert found[0].message.startswith(
+        f"the server certificate lies under {daemon.work / 'tls'}, which everyone can write"
+    )
+    client = [(f.code, f.severity) for f in found if f.path == str(tls(daemon, "client.crt"))]
+    assert ("D003", "warning") in client
+    assert ("D007", "warning") in [
+        (f.code, f.severity) for f in found if f.path == str(tls(daemon, "client.key"))
+    ]
+
+
+def test_sticky_tmp_needs_trust_sticky_bit(sendmail_daemon: DaemonFactory) -> None:
+    def untrusting(spec: dict[str, Any]) -> None:
+        del spec["defaults"]["mc"]["defines"]["confDONT_BLAME_SENDMAIL"]
+
+    daemon = sendmail_daemon(start=False, edit=untrusting)
+    found = [f for f in findings(daemon) if f.code == "D006"]
+    assert found and all("lies under /tmp, which everyone can write" in f.message for f in found)
+    assert "TrustStickyBit" in found[0].fix
+
+
+def test_stale_builds(sendmail_daemon: DaemonFactory) -> None:
+    daemon = sendmail_daemon(start=False)
+    later = time.time() + 60
+    mc = daemon.work / "sendmail.mc"
+    os.utime(mc, (later, later))
+    os.utime(daemon.work / "access", (later, later))
+    assert codes(findings(daemon)) == [
+        ("D021", str(daemon.cf)),
+        ("D022", str(daemon.work / "access.db")),
+    ]
+    (daemon.work / "access.db").unlink()
+    assert "access.db does not exist" in findings(daemon)[-1].message
+    mc.unlink()
+    [missing] = [f for f in findings(daemon) if f.code == "D001"]
+    assert (missing.path, missing.severity) == (str(mc), "warning")
+    assert missing.message == (
+        "sendmail.mc (paths.sendmail_mc) does not exist, so this host does not run what the"
+        " spec says"
+    )
+
+
+def test_cf_that_ignores_the_spec(sendmail_daemon: DaemonFactory) -> None:
+    daemon = sendmail_daemon(start=False)
+    text = daemon.cf.read_text()
+    daemon.cf.write_text(
+        text.replace(f"O ServerCertFile={daemon.server_cert}", "#O ServerCertFile")
+    )
+    [found] = findings(daemon)
+    assert found.code == "D023"
+    assert found.message.startswith(
+        f"sendmail.cf should set ServerCertFile={daemon.server_cert} (tls.server_cert) but does"
+        " not set it"
+    )
+
+
+def test_unset_ca_cert_path(sendmail_daemon: DaemonFactory) -> None:
+    def unset(spec: dict[str, Any]) -> None:
+        spec["defaults"]["tls"]["ca_cert_path"] = None
+
+    daemon = sendmail_daemon(start=False, edit=unset)
+    [found] = findings(daemon)
+    assert (found.code, found.path) == ("D008", str(daemon.spec_path))
+    assert found.message == (
+        f"tls.ca_cert_path is not set for host {daemon.host}, so sendmail logs"
+        " 'CACertPath missing' and STARTTLS is not offered"
+    )
+
+
+def test_sendmail_binary_checks(sendmail_daemon: DaemonFactory) -> None:
+    daemon = sendmail_daemon(start=False)
+    assert binary.check_binary(daemon.cf, daemon.fqdn) == []
+    with daemon.cf.open("a") as f:
+        f.write("feature(access_db)\n")
+    [found] = binary.check_binary(daemon.cf, daemon.fqdn)
+    assert found.code == "D032" and found.path.startswith(f"{daemon.cf}:")
+    assert found.message == 'sendmail reports: unknown configuration line "feature(access_db)"'
+
+
+def test_build_flags_and_missing_sendmail(monkeypatch: pytest.MonkeyPatch) -> None:
+    output = "Version 8.17.1.9\n Compiled with: DNSMAP LOG\n\t\tNEWDB STARTTLS\n\n=== SYSTEM ===\n"
+    assert binary.build_flags(output) == {"DNSMAP", "LOG", "NEWDB", "STARTTLS"}
+    assert binary.build_flags(output.replace("STARTTLS", "")) == {"DNSMAP", "LOG", "NEWDB"}
+    monkeypatch.setattr(binary, "find_sendmail", lambda: None)
+    [found] = binary.check_binary(Path("/nonexistent/sendmail.cf"), "mx.example.net")
+    assert (found.code, found.severity) == ("D031", "warning")
+
+
+def test_root_reads_the_host_files_under_a_directory(
+    sendmail_daemon: DaemonFactory, tmp_path: Path
+) -> None:
+    daemon = sendmail_daemon(start=False)
+    copy = tmp_path / "img" / daemon.work.relative_to("/")
+    shutil.copytree(daemon.work, copy, symlinks=True)
+    (tmp_path / "img").chmod(0o755)
+    assert findings(daemon, tmp_path / "img") == []
+    (copy / "tls" / "server.key").chmod(0o644)
+    [found] = findings(daemon, tmp_path / "img")
+    assert (found.code, found.path) == ("D005", str(copy / "tls" / "server.key"))
+    result = doctor(daemon.spec_path, "--host", daemon.host, "--root", tmp_path / "img")
+    assert result.exit_code == 1 and str(copy / "tls" / "server.key") in result.stdout
+
+
+def test_host_is_this_machine_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (
+        "version: 1\ncluster: c\nhosts:\n"
+        "  mx1: {fqdn: mx1.example.net}\n  mx2: {fqdn: mx2.example.net}\n"
+    )
+    cluster = validate(load_text(text, "c.yaml")).cluster
+    assert cluster is not None
+    monkeypatch.setattr("socket.gethostname", lambda: "mx2.example.net")
+    assert this_host(cluster) == ("mx2", "")
+    monkeypatch.setattr("socket.gethostname", lambda: "mx1")
+    assert this_host(cluster) == ("mx1", "")
+    monkeypatch.setattr("socket.gethostname", lambda: "vm")
+    assert this_host(cluster) == (
+        None,
+        "no host in the spec is this machine (vm); name one with --host",
+    )
