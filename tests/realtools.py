@@ -12,7 +12,8 @@ they claim once sendmail's own tools read them:
 makemap prints `WARNING: World writable directory /tmp` (and still exits 0)
 for a map whose path passes through a world-writable directory such as
 /tmp, so the scratch directories live under the repository's `build/`
-(git-ignored), created with mode 0755. Set TLSC_TEST_TMPDIR to use another
+(git-ignored), created with mode 0755, or under ~/.cache when the checkout
+itself lies below /tmp. Set TLSC_TEST_TMPDIR to use another
 base directory; it and every directory above it must not be world-writable.
 
 The spec helpers at the end build small specs as dicts and compile them from
@@ -65,20 +66,37 @@ def _world_writable_ancestor(path: Path) -> Path | None:
     return None
 
 
-def scratch_base() -> Path:
-    """A base directory makemap trusts (no world-writable directory above it)."""
-    base = Path(os.environ.get("TLSC_TEST_TMPDIR") or REPO / "build" / "test-tmp").resolve()
+def _make_safe(base: Path) -> Path | None:
+    """`base`, created 0755, if no directory at or above it is world-writable."""
+    base = base.resolve()
+    if _world_writable_ancestor(base) is not None:
+        return None
     for p in reversed([base, *base.parents]):
         if not p.exists():
             p.mkdir(mode=0o755)
             p.chmod(0o755)  # whatever the umask says
-    bad = _world_writable_ancestor(base)
-    if bad is not None:
-        raise RuntimeError(
-            f"{bad} is world-writable, so makemap would warn about every map below {base};"
-            " set TLSC_TEST_TMPDIR to a directory under a safe parent"
-        )
     return base
+
+
+def scratch_base() -> Path:
+    """A base directory makemap trusts (no world-writable directory above it).
+
+    TLSC_TEST_TMPDIR if set; else the checkout's build/test-tmp; else, for a
+    checkout below /tmp (as a CI clone may be), ~/.cache/tlsc-test-tmp.
+    """
+    env = os.environ.get("TLSC_TEST_TMPDIR")
+    candidates = [Path(env)] if env else [REPO / "build" / "test-tmp"]
+    if not env:
+        candidates.append(Path.home() / ".cache" / "tlsc-test-tmp")
+    for candidate in candidates:
+        base = _make_safe(candidate)
+        if base is not None:
+            return base
+    raise RuntimeError(
+        f"every directory tried ({', '.join(map(str, candidates))}) lies below a"
+        " world-writable one, so makemap would warn about every map there;"
+        " set TLSC_TEST_TMPDIR to a directory under a safe parent"
+    )
 
 
 @contextmanager
