@@ -16,9 +16,8 @@ from throwaway_ca import key_pem
 
 from compiler.cli import main
 from compiler.doctor import Finding, binary, diagnose
-from compiler.doctor.command import this_host
 from compiler.resolve import resolve
-from compiler.spec.loader import load_file, load_text
+from compiler.spec.loader import load_file
 from compiler.spec.validate import validate
 
 __all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
@@ -255,19 +254,17 @@ def test_root_reads_the_host_files_under_a_directory(
     assert result.exit_code == 1 and str(copy / "tls" / "server.key") in result.stdout
 
 
-def test_host_is_this_machine_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = (
+def test_host_is_this_machine_unless_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    spec = tmp_path / "c.yaml"
+    spec.write_text(
         "version: 1\ncluster: c\nhosts:\n"
         "  mx1: {fqdn: mx1.example.net}\n  mx2: {fqdn: mx2.example.net}\n"
     )
-    cluster = validate(load_text(text, "c.yaml")).cluster
-    assert cluster is not None
-    monkeypatch.setattr("socket.gethostname", lambda: "mx2.example.net")
-    assert this_host(cluster) == ("mx2", "")
-    monkeypatch.setattr("socket.gethostname", lambda: "mx1")
-    assert this_host(cluster) == ("mx1", "")
-    monkeypatch.setattr("socket.gethostname", lambda: "vm")
-    assert this_host(cluster) == (
-        None,
-        "no host in the spec is this machine (vm); name one with --host",
-    )
+    monkeypatch.setattr("compiler.localhost.machine_names", lambda: ["vm", "vm"])
+    result = doctor(spec, "--root", tmp_path)
+    assert result.exit_code == 1
+    assert "this machine (vm) matches no host in the spec; name one with --host" in result.output
+    monkeypatch.setattr("compiler.localhost.machine_names", lambda: ["mx2", "mx2.example.net"])
+    result = doctor(spec, "--root", tmp_path, "--format", "json")
+    reported = json.loads(result.stdout)
+    assert reported and {f["host"] for f in reported} == {"mx2"}

@@ -149,10 +149,10 @@ def test_root_needs_exactly_one_host(tmp_path: Path, monkeypatch: pytest.MonkeyP
     spec = write(tmp_path / "cluster.yaml", SPEC)
     with pytest.raises(PlanError, match="give one --host"):
         make_plan(PlanRequest(str(spec), root=str(tmp_path), hosts=["mx1", "mx2"]))
-    monkeypatch.setattr("compiler.plan.localhost.machine_names", lambda: ["nowhere"])
+    monkeypatch.setattr("compiler.localhost.machine_names", lambda: ["nowhere"])
     with pytest.raises(PlanError, match="matches no host"):
         make_plan(PlanRequest(str(spec), root=str(tmp_path)))
-    monkeypatch.setattr("compiler.plan.localhost.machine_names", lambda: ["mx2.example.net"])
+    monkeypatch.setattr("compiler.localhost.machine_names", lambda: ["mx2.example.net"])
     assert make_plan(PlanRequest(str(spec), root=str(tmp_path))).hosts[0].host == "mx2"
 
 

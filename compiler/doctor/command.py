@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from pathlib import Path
 
 import click
 
-from compiler.spec.model import Cluster
-
-
-def this_host(cluster: Cluster) -> tuple[str | None, str]:
-    """The spec host whose name or fqdn is this machine's host name, or why there is none."""
-    me = socket.gethostname().rstrip(".").lower()
-    short = me.split(".")[0]
-
-    def is_me(name: str, fqdn: str) -> bool:
-        fqdn = fqdn.rstrip(".").lower()
-        return name.lower() == short or fqdn == me or ("." not in me and fqdn.split(".")[0] == me)
-
-    matches = [name for name, host in cluster.hosts.items() if is_me(name, host.fqdn)]
-    if len(matches) == 1:
-        return matches[0], ""
-    if not matches:
-        return None, f"no host in the spec is this machine ({me}); name one with --host"
-    return None, f"hosts {', '.join(matches)} all match this machine ({me}); name one with --host"
+from compiler.localhost import HostMatchError, match_host
 
 
 def _fail(message: str) -> None:
@@ -78,9 +60,10 @@ def doctor(spec: str, root: str, host_name: str | None, min_days: int, fmt: str)
         sys.exit(1)
     cluster = checked.cluster
     if host_name is None:
-        host_name, why = this_host(cluster)
-        if host_name is None:
-            _fail(why)
+        try:
+            host_name = match_host({n: h.fqdn for n, h in cluster.hosts.items()})
+        except HostMatchError as exc:
+            _fail(str(exc))
     elif host_name not in cluster.hosts:
         _fail(f"no host named {host_name} in {spec}; hosts are {', '.join(cluster.hosts)}")
     assert host_name is not None

@@ -15,8 +15,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.localhost import HostMatchError, match_host
 from compiler.plan.desired import DesiredSpec, desired_from_file, desired_from_text, managed_paths
-from compiler.plan.localhost import HostMatchError, match_host
 from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning
 from compiler.plan.observe import ObserveError, check_dir, read_tree, spec_at_revision
 from compiler.plan.planner import PlanError, Planner, encode

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.plan.localhost import HostMatchError, machine_names, match_host
+from compiler.localhost import HostMatchError, machine_names, match_host
 
 HOSTS = {"mx1": "mx1.example.net", "mx2": "mx2.example.net", "relay": "out.example.net"}
 
