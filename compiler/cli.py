@@ -46,6 +46,22 @@ class LazyGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    # Usage errors exit 1, like every other error: exit 2 means "changes" to
+    # `tlsc plan --detailed-exitcode`, and no command uses click's 2 otherwise.
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            setattr(exc, "exit_code", 1)  # noqa: B010  (click declares it on the class)
+            raise
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            setattr(exc, "exit_code", 1)  # noqa: B010
+            raise
+
 
 def print_problems(problems: list[Problem], fmt: str) -> None:
     from compiler.problems import FORMATTERS, format_text

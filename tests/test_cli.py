@@ -464,3 +464,22 @@ def test_run_cli_helper(tmp_path: Path) -> None:
     spec = write_spec(tmp_path, MINIMAL_SPEC)
     rc, stdout, stderr = run_cli("validate", "--format", "json", spec.name, cwd=tmp_path)
     assert (rc, stdout, stderr) == (0, "[]\n", "")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["no-such-command"],
+        ["--no-such-option"],
+        ["validate", "--format", "xml"],
+        ["compile", "x.yaml"],  # --out is required
+        ["doctor", "--root", "/no/such/dir"],
+        ["lint", "--dry-run", "x.mc"],
+        ["plan", "--no-such-option"],
+    ],
+)
+def test_usage_errors_exit_1_never_2(args: list[str]) -> None:
+    """Exit 2 means "changes" to `plan --detailed-exitcode`; a typo must not read as that."""
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "Error:" in result.output

@@ -124,7 +124,7 @@ def test_fix_writes_atomically_and_keeps_the_mode(bad: Path) -> None:
 
 def test_dry_run_needs_fix(bad: Path) -> None:
     proc = tlsc("--dry-run", str(bad))
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert "--dry-run only goes with --fix" in proc.stderr
 
 
