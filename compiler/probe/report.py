@@ -65,7 +65,7 @@ def print_table(results: list[ProbeResult], policy: ProbePolicy, out: IO[str], c
         markup=False,  # subjects and replies may hold [brackets]
         soft_wrap=False,
     )
-    table = Table(show_lines=len(results) > 1, pad_edge=False)
+    table = Table(show_lines=len(results) > 1)
     for column in ("Target", "STARTTLS", "TLS", "Verify", "Certificate", "Expires", "Status"):
         table.add_column(column, overflow="fold")
     for r in results:
