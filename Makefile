@@ -16,12 +16,14 @@ setup: $(BIN)/.installed
 sysdeps:
 	sh scripts/install-sysdeps
 
-## demo: validate and compile the bundled example, then show one host's files
+## demo: validate, compile and lint the bundled example, then plan it against the sandbox hosts
 demo: setup
 	$(BIN)/tlsc validate examples/canit-cluster.yaml
 	rm -rf build/demo
 	$(BIN)/tlsc compile examples/canit-cluster.yaml --out build/demo
 	@for f in $$(find build/demo/colo11 -type f | sort); do echo "==> $$f"; cat $$f; done
+	$(BIN)/tlsc lint $$(find build/demo -type f | sort)
+	$(BIN)/tlsc plan examples/canit-cluster.yaml --state examples/sandbox
 
 ## test: style, types and the whole test suite (real m4 and makemap included)
 test: setup sysdeps lint typecheck unit
