@@ -6,6 +6,7 @@ OpenSSL build handles them (TLS_EC). Nothing here is meant to be secure.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
 import os
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dh, ec
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 #: RFC 7919 ffdhe2048: standard DH parameters, so tests need not generate any (slow)
@@ -32,8 +33,20 @@ _FFDHE2048_P = int(
 
 def dh_params_pem() -> bytes:
     """PEM DH parameters (RFC 7919 ffdhe2048)."""
-    params = dh.DHParameterNumbers(_FFDHE2048_P, 2).parameters()
-    return params.parameter_bytes(serialization.Encoding.PEM, serialization.ParameterFormat.PKCS3)
+
+    def der(tag: int, body: bytes) -> bytes:
+        n = len(body)
+        length = bytes([n]) if n < 0x80 else bytes([0x80 | 2]) + n.to_bytes(2, "big")
+        return bytes([tag]) + length + body
+
+    def integer(value: int) -> bytes:
+        return der(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+    b64 = base64.encodebytes(der(0x30, integer(_FFDHE2048_P) + integer(2))).replace(b"\n", b"")
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    return (
+        b"-----BEGIN DH PARAMETERS-----\n" + b"\n".join(lines) + b"\n-----END DH PARAMETERS-----\n"
+    )
 
 
 def _name(cn: str, org: str = "tlsc test") -> x509.Name:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import re
 from pathlib import Path
 
 from cryptography import x509
@@ -144,9 +146,7 @@ def check_dh_params(path: Path, role: Role) -> list[Finding]:
     data = _read(path, role, "D016")
     if isinstance(data, Finding):
         return [data]
-    try:
-        serialization.load_pem_parameters(data)
-    except (ValueError, UnsupportedAlgorithm):
+    if not _is_dh_params_pem(data):
         return [
             Finding(
                 str(path),
@@ -158,3 +158,56 @@ def check_dh_params(path: Path, role: Role) -> list[Finding]:
             )
         ]
     return []
+
+
+_DH_PEM = re.compile(
+    rb"-----BEGIN (?:X9\.42 )?DH PARAMETERS-----\s*([A-Za-z0-9+/=\s]+?)\s*"
+    rb"-----END (?:X9\.42 )?DH PARAMETERS-----"
+)
+
+
+def _der_items(data: bytes) -> list[tuple[int, bytes]] | None:
+    """The (tag, contents) of each DER element in `data`, or None if it is not DER."""
+    items = []
+    i = 0
+    while i < len(data):
+        if i + 2 > len(data):
+            return None
+        tag, length = data[i], data[i + 1]
+        i += 2
+        if length & 0x80:
+            size = length & 0x7F
+            if size == 0 or size > 4 or i + size > len(data):
+                return None
+            length = int.from_bytes(data[i : i + size], "big")
+            i += size
+        if i + length > len(data):
+            return None
+        items.append((tag, data[i : i + length]))
+        i += length
+    return items
+
+
+def _is_dh_params_pem(data: bytes) -> bool:
+    """PEM DH parameters: a SEQUENCE of INTEGERs p, g[, ...] (PKCS #3 or X9.42).
+
+    Parsed here rather than by `cryptography`, which deprecates finite-field
+    DH; sendmail (OpenSSL) still reads these files.
+    """
+    m = _DH_PEM.search(data)
+    if m is None:
+        return False
+    try:
+        der = base64.b64decode(b"".join(m.group(1).split()), validate=True)
+    except ValueError:
+        return False
+    outer = _der_items(der)
+    if outer is None or len(outer) != 1 or outer[0][0] != 0x30:
+        return False
+    inner = _der_items(outer[0][1])
+    return (
+        inner is not None
+        and len(inner) >= 2
+        and all(tag == 0x02 and body for tag, body in inner[:2])
+        and int.from_bytes(inner[0][1], "big") > 2
+    )
