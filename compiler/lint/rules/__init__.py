@@ -2,62 +2,39 @@
 
 from __future__ import annotations
 
-from compiler.lint.engine import Rule, load_rule
-from compiler.lint.rules import (
-    a001_malformed_line,
-    a002_unknown_tag,
-    a003_tls_requirement,
-    a004_duplicate_key,
-    a005_try_tls,
-    a006_invalid_key,
-    a007_invalid_value,
-    m4001_typographic_quote,
-    m4002_apostrophe_opens,
-    m4003_unbalanced_quote,
-    m4004_starttls_include,
-    m4005_missing_dnl,
-    m4006_unknown_option,
-    m4007_mailer_order,
-    m4008_access_db,
-    m4009_unbalanced_paren,
-    m4010_live_hash_comment,
-    m4011_unquoted_argument,
-    m4012_unknown_name,
-    m4013_call_syntax,
-    m4014_feature_order,
-    m4015_starttls_override,
-    m4016_changequote,
-    m4017_ostype,
-    m4018_access_db_map,
-)
+from importlib import import_module
 
-MODULES = (
-    m4001_typographic_quote,
-    m4002_apostrophe_opens,
-    m4003_unbalanced_quote,
-    m4004_starttls_include,
-    m4005_missing_dnl,
-    m4006_unknown_option,
-    m4007_mailer_order,
-    m4008_access_db,
-    m4009_unbalanced_paren,
-    m4010_live_hash_comment,
-    m4011_unquoted_argument,
-    m4012_unknown_name,
-    m4013_call_syntax,
-    m4014_feature_order,
-    m4015_starttls_override,
-    m4016_changequote,
-    m4017_ostype,
-    m4018_access_db_map,
-    a001_malformed_line,
-    a002_unknown_tag,
-    a003_tls_requirement,
-    a004_duplicate_key,
-    a005_try_tls,
-    a006_invalid_key,
-    a007_invalid_value,
+from compiler.lint.engine import Rule, load_rule
+
+#: the rule modules, in the order their findings are reported
+_NAMES = (
+    "m4001_typographic_quote",
+    "m4002_apostrophe_opens",
+    "m4003_unbalanced_quote",
+    "m4004_starttls_include",
+    "m4005_missing_dnl",
+    "m4006_unknown_option",
+    "m4007_mailer_order",
+    "m4008_access_db",
+    "m4009_unbalanced_paren",
+    "m4010_live_hash_comment",
+    "m4011_unquoted_argument",
+    "m4012_unknown_name",
+    "m4013_call_syntax",
+    "m4014_feature_order",
+    "m4015_starttls_override",
+    "m4016_changequote",
+    "m4017_ostype",
+    "m4018_access_db_map",
+    "a001_malformed_line",
+    "a002_unknown_tag",
+    "a003_tls_requirement",
+    "a004_duplicate_key",
+    "a005_try_tls",
+    "a006_invalid_key",
+    "a007_invalid_value",
 )
+MODULES = tuple(import_module(f"{__name__}.{name}") for name in _NAMES)
 
 RULES: tuple[Rule, ...] = tuple(load_rule(m) for m in MODULES)
 BY_ID = {rule.id: rule for rule in RULES}
