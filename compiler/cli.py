@@ -17,6 +17,7 @@ from compiler import __version__
 
 if TYPE_CHECKING:
     from compiler.problems import Problem
+    from compiler.spec.model import Cluster
 
 FORMAT = click.Choice(["text", "json", "github"])
 
@@ -71,6 +72,26 @@ def print_problems(problems: list[Problem], fmt: str) -> None:
         sys.stderr.write(format_text(problems, color=color))
     else:
         sys.stdout.write(FORMATTERS[fmt](problems))
+
+
+def load_cluster_or_exit(spec: str, fmt: str = "text") -> Cluster:
+    """The valid cluster of SPEC; else print every problem (as `validate` does) and exit 1."""
+    from compiler.spec.loader import SpecLoadError, load_file
+    from compiler.spec.validate import validate
+
+    try:
+        loaded = load_file(spec)
+    except SpecLoadError as exc:
+        problems = list(exc.problems)
+        if exc.partial is not None:
+            problems += validate(exc.partial).problems
+        print_problems(problems, fmt)
+        sys.exit(1)
+    checked = validate(loaded)
+    if not checked.ok or checked.cluster is None:
+        print_problems(checked.problems, fmt)
+        sys.exit(1)
+    return checked.cluster
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -40,25 +40,14 @@ def doctor(spec: str, root: str, host_name: str | None, min_days: int, fmt: str)
     Exit 0 when nothing is wrong (warnings allowed), 1 when anything would keep
     sendmail from offering STARTTLS as the spec says.
     """
-    from compiler.cli import print_problems
+    from compiler.cli import load_cluster_or_exit
     from compiler.doctor import diagnose
     from compiler.doctor.finding import format_json, format_text
     from compiler.resolve import resolve
-    from compiler.spec.loader import SpecLoadError, load_file
-    from compiler.spec.validate import validate
 
     if not Path(spec).is_file():
         _fail(f"cannot read {spec}: no such file")
-    try:
-        loaded = load_file(spec)
-    except SpecLoadError as exc:
-        print_problems(exc.problems, "text")
-        sys.exit(1)
-    checked = validate(loaded)
-    if not checked.ok or checked.cluster is None:
-        print_problems(checked.problems, "text")
-        sys.exit(1)
-    cluster = checked.cluster
+    cluster = load_cluster_or_exit(spec)
     if host_name is None:
         try:
             host_name = match_host({n: h.fqdn for n, h in cluster.hosts.items()})

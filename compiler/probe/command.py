@@ -28,21 +28,10 @@ def _is_spec(arg: str) -> bool:
 
 
 def _spec_targets(spec: str, hosts: tuple[str, ...], ca: str | None, fmt: str) -> list[Target]:
-    from compiler.cli import print_problems
+    from compiler.cli import load_cluster_or_exit
     from compiler.resolve import resolve
-    from compiler.spec.loader import SpecLoadError, load_file
-    from compiler.spec.validate import validate
 
-    try:
-        loaded = load_file(spec)
-    except SpecLoadError as exc:
-        print_problems(exc.problems, "text")
-        sys.exit(1)
-    checked = validate(loaded)
-    if not checked.ok or checked.cluster is None:
-        print_problems(checked.problems, "text")
-        sys.exit(1)
-    cluster = checked.cluster
+    cluster = load_cluster_or_exit(spec)
     unknown = [h for h in hosts if h not in cluster.hosts]
     if unknown:
         _fail(f"no host named {unknown[0]} in {spec}; hosts are {', '.join(cluster.hosts)}")
