@@ -78,6 +78,10 @@ _SMTP_CODE = re.compile(r'^"?([245][0-9][0-9])[ "]')
 _DSN_CODE = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}:([245][0-9][0-9])")
 _DN_ENCODED = re.compile(r"^/[!-~]*\Z")
 _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*\Z")
+#: control characters other than tab (newlines included), DEL and the back-tick
+_VALUE_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f`]")
+_COMMENT_AFTER_BLANK = re.compile(r"[ \t]#")
+_LONE_PERCENT = re.compile(r"%(?!%)")
 _SESSION_KEYS = {k.lower(): k for k in ("Options", "CipherList", "CertFile", "KeyFile", "Flags")}
 
 
@@ -239,17 +243,18 @@ class AccessEntry:
 
 def check_value_text(value: str) -> None:
     """Refuse characters that change what an access value means."""
-    for ch in value:
-        if ch in "\r\n" or (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F:
-            raise ValueError(f"an access value cannot contain {names.describe_char(ch)}")
+    bad = _VALUE_UNSAFE.search(value)
+    if bad is not None:
+        ch = bad.group(0)
         if ch == "`":
             raise ValueError("an access value cannot contain a back-tick")
-    if re.search(r"[ \t]#", value):
+        raise ValueError(f"an access value cannot contain {names.describe_char(ch)}")
+    if "#" in value and _COMMENT_AFTER_BLANK.search(value):
         raise ValueError(
             "a '#' after the value is not a comment in an access file; sendmail would"
             " read it as part of the value"
         )
-    if re.search(r"%(?!%)", value.replace("%%", "")):
+    if "%" in value and _LONE_PERCENT.search(value.replace("%%", "")):
         raise ValueError("write a literal '%' as '%%' in an access value")
 
 

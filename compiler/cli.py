@@ -107,10 +107,10 @@ def validate(spec: str, fmt: str) -> None:
     """Check SPEC and report every problem at once (exit 0 valid, 1 invalid)."""
     from compiler.compile import compile_file
 
-    result = compile_file(spec)
+    result = compile_file(spec, lazy=True)  # validation only: render nothing
     print_problems(result.problems, fmt)
     if fmt == "text" and result.ok:
-        click.echo(f"{spec}: valid, {len(result.hosts)} host(s)", err=True)
+        click.echo(f"{spec}: valid, {len(result.host_names)} host(s)", err=True)
     sys.exit(0 if result.ok else 1)
 
 
@@ -125,14 +125,15 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
     """Write OUT/HOST/<path> for every managed file of every host (or --host)."""
     from compiler.compile import compile_file, output_path
 
-    result = compile_file(spec, [host] if host else None)
+    # lazy: each host is rendered, written and dropped before the next one
+    result = compile_file(spec, [host] if host else None, lazy=True)
     print_problems(result.problems, fmt)
     if not result.ok:
         sys.exit(1)
     root = Path(out_dir)
     written = 0
     try:
-        for name, files in result.hosts.items():
+        for name, files in result.iter_hosts():
             for path, text in files.items():
                 target = output_path(root, name, path)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -140,12 +141,13 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
                 tmp.write_text(text, encoding="utf-8", newline="\n")
                 os.replace(tmp, target)
                 written += 1
+            del files  # before the next host is rendered
     except OSError as exc:
         click.echo(f"tlsc: cannot write {exc.filename}: {exc.strerror}", err=True)
         sys.exit(1)
     if fmt == "text":
         click.echo(
-            f"wrote {written} file(s) for {len(result.hosts)} host(s) under {root}", err=True
+            f"wrote {written} file(s) for {len(result.host_names)} host(s) under {root}", err=True
         )
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.gcpause import gc_paused
 from compiler.problems import Problem, sort_problems
 from compiler.render import render_host
 from compiler.resolve import resolve
 from compiler.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
 from compiler.spec.validate import validate
+
+HostFiles = dict[str, str]
 
 
 @dataclass
@@ -18,17 +22,36 @@ class Compiled:
 
     source: str
     problems: list[Problem]
-    #: host name -> {absolute path on the host: text}
-    hosts: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: host name -> {absolute path on the host: text}; empty when compiled with lazy=True
+    hosts: dict[str, HostFiles] = field(default_factory=dict)
+    #: the chosen hosts, in output order (also when lazy)
+    host_names: list[str] = field(default_factory=list)
+    #: renders one host; set when compiled with lazy=True
+    render: Callable[[str], HostFiles] | None = None
 
     @property
     def ok(self) -> bool:
         """True when the spec had no error and every host was rendered."""
         return not any(p.severity == "error" for p in self.problems)
 
+    def iter_hosts(self) -> Iterator[tuple[str, HostFiles]]:
+        """(host, files) for every chosen host; when lazy, each is rendered only now,
+        so a caller that writes and drops them holds one host's files at a time."""
+        if self.render is None:
+            yield from self.hosts.items()
+            return
+        for name in self.host_names:
+            yield name, self.render(name)
 
-def compile_loaded(loaded: LoadedSpec, hosts: list[str] | None = None) -> Compiled:
-    """Validate loaded data and render the chosen hosts (default: all)."""
+
+def compile_loaded(
+    loaded: LoadedSpec, hosts: list[str] | None = None, *, lazy: bool = False
+) -> Compiled:
+    """Validate loaded data and render the chosen hosts (default: all).
+
+    With `lazy`, nothing is rendered yet: `Compiled.iter_hosts()` renders each host
+    when it is reached (what `tlsc compile` does, to keep memory flat on big clusters).
+    """
     result = validate(loaded)
     if not result.ok or result.cluster is None or result.rules is None:
         return Compiled(loaded.source, result.problems)
@@ -51,11 +74,17 @@ def compile_loaded(loaded: LoadedSpec, hosts: list[str] | None = None) -> Compil
                 ),
             ],
         )
-    files = {
-        name: render_host(resolve(cluster, name), loaded.source, result.rules)
-        for name in sorted(chosen)
-    }
-    return Compiled(loaded.source, result.problems, files)
+    rules = result.rules
+
+    def render(name: str) -> HostFiles:
+        return render_host(resolve(cluster, name), loaded.source, rules)
+
+    names = sorted(chosen)
+    if lazy:
+        return Compiled(loaded.source, result.problems, {}, names, render)
+    with gc_paused():
+        files = {n: render(n) for n in names}
+    return Compiled(loaded.source, result.problems, files, names)
 
 
 def _load_failed(source: str, exc: SpecLoadError) -> Compiled:
@@ -75,13 +104,15 @@ def compile_text(text: str, source: str = "cluster.yaml") -> Compiled:
     return compile_loaded(loaded)
 
 
-def compile_file(path: str | Path, hosts: list[str] | None = None) -> Compiled:
-    """Compile a spec file."""
+def compile_file(
+    path: str | Path, hosts: list[str] | None = None, *, lazy: bool = False
+) -> Compiled:
+    """Compile a spec file (see compile_loaded for `lazy`)."""
     try:
         loaded = load_file(path)
     except SpecLoadError as exc:
         return _load_failed(str(path), exc)
-    return compile_loaded(loaded, hosts)
+    return compile_loaded(loaded, hosts, lazy=lazy)
 
 
 def output_path(out_dir: Path, host: str, path: str) -> Path:

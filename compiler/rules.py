@@ -152,6 +152,15 @@ class ClusterRules:
         self._by_cert_request[request_client_cert] = out
         return out
 
+    def count(self, request_client_cert: bool) -> int:
+        """How many entries a host's access file has."""
+        return (
+            len(self.user)
+            + len(self.domains(request_client_cert))
+            + len(self.recipients)
+            + len(self.issuer_tags)
+        )
+
     def all(self, request_client_cert: bool) -> list[SourcedEntry]:
         """Every entry of a host's access file, in file order."""
         return [*self.user, *self.domains(request_client_cert), *self.recipients, *self.issuer_tags]

@@ -280,6 +280,17 @@ TLS_DEFINES = {
     "confCLIENT_SSL_OPTIONS": "tls.client_ssl_options",
 }
 
+#: tls: settings without which sendmail offers no STARTTLS at all: with any one of them
+#: unset, 8.17 logs "STARTTLS: <Option> missing" at start and leaves STARTTLS out of its
+#: EHLO reply (each one tried with a real `sendmail -bD`; the CA file and the CA
+#: directory are both needed, either alone is not enough)
+STARTTLS_REQUIRED = {
+    "server_cert": "ServerCertFile",
+    "server_key": "ServerKeyFile",
+    "ca_cert": "CACertFile",
+    "ca_cert_path": "CACertPath",
+}
+
 #: defines this sendmail build refuses to start with
 REFUSED_DEFINES = {
     "confDANE": "this sendmail is built without DANE and refuses to start with it",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -208,11 +209,14 @@ def test_cf_that_ignores_the_spec(sendmail_daemon: DaemonFactory) -> None:
 
 
 def test_unset_ca_cert_path(sendmail_daemon: DaemonFactory) -> None:
-    def unset(spec: dict[str, Any]) -> None:
-        spec["defaults"]["tls"]["ca_cert_path"] = None
-
-    daemon = sendmail_daemon(start=False, edit=unset)
-    [found] = findings(daemon)
+    # validation refuses such a spec (S214); diagnose() still reports it for a HostConfig
+    daemon = sendmail_daemon(start=False)
+    cluster = validate(load_file(daemon.spec_path)).cluster
+    assert cluster is not None
+    host = resolve(cluster, daemon.host)
+    tls = host.settings.tls.model_copy(update={"ca_cert_path": None})
+    host = dataclasses.replace(host, settings=host.settings.model_copy(update={"tls": tls}))
+    [found] = diagnose(host, str(daemon.spec_path), check_sendmail=False)
     assert (found.code, found.path) == ("D008", str(daemon.spec_path))
     assert found.message == (
         f"tls.ca_cert_path is not set for host {daemon.host}, so sendmail logs"

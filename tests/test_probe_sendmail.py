@@ -59,6 +59,30 @@ def test_group_readable_key_stops_starttls(sendmail_daemon: DaemonFactory) -> No
     daemon.wait_for_log(rf"file {daemon.server_key} unsafe: Group readable file")
 
 
+@pytest.mark.parametrize(
+    ("macro", "option"),
+    [
+        ("confSERVER_CERT", "ServerCertFile"),
+        ("confSERVER_KEY", "ServerKeyFile"),
+        ("confCACERT", "CACertFile"),
+        ("confCACERT_PATH", "CACertPath"),
+    ],
+)
+def test_each_certificate_setting_is_needed(
+    sendmail_daemon: DaemonFactory, macro: str, option: str
+) -> None:
+    """Why validation refuses a null cert, key, CA file or CA path (S214): no STARTTLS."""
+    daemon = sendmail_daemon(start=False)
+    m4 = Path(daemon.spec["defaults"]["paths"]["starttls_m4"])
+    lines = m4.read_text().splitlines(keepends=True)
+    m4.write_text("".join(line for line in lines if f"`{macro}'" not in line))
+    daemon.build()
+    daemon.start()
+    r = probe_spec_host(daemon)
+    assert r.starttls is False
+    daemon.wait_for_log(rf"STARTTLS: {option} missing")
+
+
 def test_expired_certificate_fails_verification(sendmail_daemon: DaemonFactory) -> None:
     daemon = sendmail_daemon(server_cert={"expired_days_ago": 2})
     r = probe_spec_host(daemon)

@@ -98,7 +98,7 @@ KITCHEN: dict[str, Any] = spec(
                 "starttls_m4": "/srv/mail/tls/starttls.m4",
             },
             "mc": {"features": ["tls_session_features", "use_cw_file"]},
-            "tls": {"timeout": None, "dh_params": None, "ca_cert": None},
+            "tls": {"timeout": None, "dh_params": None, "client_cert": None},
         },
         "notls": {"fqdn": "notls.example.net", "tls": {"enabled": False}},
     },

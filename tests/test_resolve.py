@@ -121,10 +121,10 @@ def test_host_overrides_are_only_what_was_written() -> None:
 
 
 def test_explicit_null_overrides_a_default() -> None:
-    text = MINIMAL_SPEC + "    tls:\n      ca_cert: null\n"
+    text = MINIMAL_SPEC + "    tls:\n      client_cert: null\n"
     settings = resolve(cluster(text), "mx1").settings
-    assert settings.tls.ca_cert is None
-    assert settings.tls.ca_cert_path == "/etc/ssl/certs"
+    assert settings.tls.client_cert is None
+    assert settings.tls.client_key == "/etc/mail/tls/sendmail-common.key"
 
 
 def test_deep_merge() -> None:

@@ -645,6 +645,77 @@ def test_access_db_feature_must_read_the_map_tlsc_builds() -> None:
     )
 
 
+# -- STARTTLS without a certificate, key or CA (S214) ---------------------------------
+#
+# sendmail 8.17 with any one of ServerCertFile, ServerKeyFile, CACertFile or CACertPath
+# unset starts, logs "STARTTLS: <Option> missing" and leaves STARTTLS out of its EHLO
+# reply (tried with the real daemon of tests/sendmail_fixture.py).
+
+
+@pytest.mark.parametrize(
+    ("field", "option"),
+    [
+        ("server_cert", "ServerCertFile"),
+        ("server_key", "ServerKeyFile"),
+        ("ca_cert", "CACertFile"),
+        ("ca_cert_path", "CACertPath"),
+    ],
+)
+def test_host_with_starttls_needs_cert_key_and_ca(field: str, option: str) -> None:
+    text = MINIMAL_SPEC + f"    tls:\n      {field}: null\n"
+    assert only(text) == (
+        *pos(text, "tls:"),
+        "S214",
+        f"host mx1 has STARTTLS on but no tls.{field}, so sendmail logs '{option} missing'"
+        f" and offers no STARTTLS; set tls.{field}, or tls.enabled: false",
+    )
+
+
+def test_null_in_defaults_is_reported_once_at_the_defaults() -> None:
+    text = (
+        "version: 1\ncluster: c\n"
+        "defaults:\n  tls:\n    ca_cert_path: null\n"
+        "hosts:\n"
+        "  mx1: {fqdn: mx1.example.net}\n"
+        "  mx2: {fqdn: mx2.example.net, tls: {enabled: false}}\n"
+        "  mx3: {fqdn: mx3.example.net, tls: {ca_cert_path: /etc/ssl/certs}}\n"
+        "  mx4: {fqdn: mx4.example.net, tls: {request_client_cert: true}}\n"
+    )
+    assert only(text) == (
+        *pos(text, "tls:"),
+        "S214",
+        "hosts mx1 and mx4 have STARTTLS on but no tls.ca_cert_path, so sendmail logs"
+        " 'CACertPath missing' and offers no STARTTLS; set tls.ca_cert_path, or"
+        " tls.enabled: false",
+    )
+
+
+def test_many_hosts_are_counted_not_listed() -> None:
+    hosts = "".join(f"  mx{i}: {{fqdn: mx{i}.example.net}}\n" for i in range(1, 7))
+    text = "version: 1\ncluster: c\ndefaults: {tls: {server_key: null}}\nhosts:\n" + hosts
+    assert only(text)[3].startswith("hosts mx1, mx2, mx3 and 3 more have STARTTLS on but no")
+
+
+def test_no_certificate_needed_without_starttls() -> None:
+    text = with_lines(
+        "defaults:\n  tls:\n    enabled: false\n    server_cert: null\n    server_key: null\n"
+        "    ca_cert: null\n    ca_cert_path: null\n"
+    )
+    assert found(text) == []
+
+
+def test_host_enabling_starttls_over_null_defaults() -> None:
+    text = (
+        "version: 1\ncluster: c\n"
+        "defaults: {tls: {enabled: false, server_cert: null}}\n"
+        "hosts:\n"
+        "  mx1: {fqdn: mx1.example.net}\n"
+        "  mx2: {fqdn: mx2.example.net, tls: {enabled: true}}\n"
+    )
+    assert [p[:3] for p in found(text)] == [(*pos(text, "tls:"), "S214")]
+    assert found(text)[0][3].startswith("host mx2 has STARTTLS on but no tls.server_cert")
+
+
 def test_unknown_host_for_compile() -> None:
     loaded = load_text(MINIMAL_SPEC, "s.yaml")
     result = compile_loaded(loaded, ["mx9"])

@@ -28,6 +28,7 @@ from compiler.doctor.pki import (
     load_certificates,
 )
 from compiler.resolve import HostConfig
+from compiler.sendmail import STARTTLS_REQUIRED
 
 __all__ = ["CODES", "Finding", "diagnose"]
 
@@ -46,14 +47,6 @@ DH_PARAMS = Role(
     "warning",
 )
 CRL = Role("the CRL file", "tls.crl", False, "revoked certificates are not detected", "warning")
-
-#: settings without which sendmail 8.17 offers no STARTTLS (its log: "CACertPath missing")
-_REQUIRED = {
-    "server_cert": "ServerCertFile",
-    "server_key": "ServerKeyFile",
-    "ca_cert": "CACertFile",
-    "ca_cert_path": "CACertPath",
-}
 
 
 def on_disk(root: Path, path: str) -> Path:
@@ -111,6 +104,7 @@ def diagnose(
 
 
 def _missing_settings(host: HostConfig, spec_path: str) -> list[Finding]:
+    # validation refuses such a spec (S214); this guards callers that build a HostConfig
     tls = host.settings.tls
     return [
         Finding(
@@ -121,7 +115,7 @@ def _missing_settings(host: HostConfig, spec_path: str) -> list[Finding]:
             f" '{option} missing' and {NO_STARTTLS}",
             f"set tls.{name} in the spec",
         )
-        for name, option in _REQUIRED.items()
+        for name, option in STARTTLS_REQUIRED.items()
         if getattr(tls, name) is None
     ]
 

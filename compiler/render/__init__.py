@@ -12,9 +12,9 @@ from compiler.rules import ClusterRules
 def render_host(host: HostConfig, source: str, rules: ClusterRules) -> dict[str, str]:
     """{absolute path on the host: exact file text} for every managed file."""
     s = host.settings
-    entries = rules.all(s.tls.request_client_cert)
+    in_use = rules.count(s.tls.request_client_cert) > 0
     files = {
-        s.paths.sendmail_mc: render_mc(host, source, access_in_use=bool(entries)),
+        s.paths.sendmail_mc: render_mc(host, source, access_in_use=in_use),
         s.paths.access: render_access(host, source, rules),
     }
     if s.tls.enabled:

@@ -9,6 +9,8 @@ makemap). With `ownership: block` the text is the block tlsc owns, between
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from compiler.render.header import header_lines
 from compiler.resolve import HostConfig
 from compiler.rules import ClusterRules
@@ -23,17 +25,34 @@ _SECTIONS = {
     "issuer_tags": "issuer_tags: certificate issuers for CITag checks",
 }
 
+#: The entry lines below the header depend on nothing but the cluster's rules and
+#: whether the host requests client certificates, so they are rendered once per
+#: (rules, request_client_cert) and shared by every host with that variant: a large
+#: cluster's hosts would otherwise each build the same 100k lines again.
+_BODIES: WeakKeyDictionary[ClusterRules, dict[bool, str]] = WeakKeyDictionary()
+
+
+def access_body(rules: ClusterRules, request_client_cert: bool) -> str:
+    """The section comments and entry lines of an access file (no header)."""
+    bodies = _BODIES.setdefault(rules, {})
+    body = bodies.get(request_client_cert)
+    if body is None:
+        lines = []
+        section = None
+        for item in rules.all(request_client_cert):
+            if item.section != section:
+                section = item.section
+                lines.append(f"# {_SECTIONS[section]}")
+            lines.append(item.entry.line())
+        body = bodies[request_client_cert] = "".join(line + "\n" for line in lines)
+    return body
+
 
 def render_access(host: HostConfig, source: str, rules: ClusterRules) -> str:
     """The exact text of the host's access file (or of its tlsc block)."""
     s = host.settings
-    lines = [f"# {text}" for text in header_lines(source, host.name, host.fqdn, "access")]
-    section = None
-    for item in rules.all(s.tls.request_client_cert):
-        if item.section != section:
-            section = item.section
-            lines.append(f"# {_SECTIONS[section]}")
-        lines.append(item.entry.line())
+    header = header_lines(source, host.name, host.fqdn, "access")
+    text = "".join(f"# {line}\n" for line in header) + access_body(rules, s.tls.request_client_cert)
     if s.ownership == "block":
-        lines = [BLOCK_BEGIN, *lines, BLOCK_END]
-    return "".join(line + "\n" for line in lines)
+        return f"{BLOCK_BEGIN}\n{text}{BLOCK_END}\n"
+    return text

@@ -24,6 +24,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from compiler.gcpause import gc_paused
 from compiler.problems import Problem
 
 #: Largest number of nodes a spec may expand to once aliases are followed.
@@ -249,6 +250,11 @@ def _check_depth(yaml: YAML, text: str, source: str) -> None:
 
 def load_text(text: str, source: str = "cluster.yaml") -> LoadedSpec:
     """Parse spec text; raise SpecLoadError with located problems if it is not usable data."""
+    with gc_paused():
+        return _load_text(text, source)
+
+
+def _load_text(text: str, source: str) -> LoadedSpec:
     conv = _Converter(source)
     try:
         yaml = _yaml()

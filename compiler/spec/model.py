@@ -46,6 +46,15 @@ def _check(fn: Any) -> AfterValidator:
 _M4_UNSAFE = re.compile(r"[\x00-\x1f\x7f`'\u2018\u2019\u201a\u201b\u201c\u201d\u00b4]")
 _M4_ARG_REF = re.compile(r"\$[0-9#*@]")
 _PATH = re.compile(r"^(/[A-Za-z0-9._+@=:~-]+)+/?\Z")
+_PATH_CHAR = re.compile(r"[A-Za-z0-9._+@=:~/-]")
+_WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+_DURATION = re.compile(r"^([0-9]+[smhdw]?)+\Z")
+_CIPHER_LIST = re.compile(r"^[A-Za-z0-9!+@:,._=-]+\Z")
+_CIPHER_CHAR = re.compile(r"[A-Za-z0-9!+@:,._=-]")
+_HEX_NUMBER = re.compile(r"^0x[0-9a-fA-F]+\Z")
+_CONF_NAME = re.compile(r"^conf[A-Z0-9_]+\Z")
+_MACRO_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_XTEXT_ESCAPE = re.compile(r"\+[0-9A-F]{2}")
 
 
 def _m4_text(value: str) -> None:
@@ -70,7 +79,7 @@ def _path(value: str) -> None:
     if not value.startswith("/"):
         raise ValueError(f"'{value}' is not an absolute path")
     if not _PATH.match(value):
-        bad_ch = next((c for c in value if not re.match(r"[A-Za-z0-9._+@=:~/-]", c)), None)
+        bad_ch = next((c for c in value if not _PATH_CHAR.match(c)), None)
         if bad_ch is not None:
             raise ValueError(f"a path cannot contain {names.describe_char(bad_ch)}")
         raise ValueError(f"'{value}' has an empty path component")
@@ -79,7 +88,7 @@ def _path(value: str) -> None:
 
 
 def _word(value: str) -> None:
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z", value):
+    if not _WORD.match(value):
         raise ValueError(f"'{value}' must be a single word of letters, digits, '.', '_' or '-'")
 
 
@@ -92,13 +101,13 @@ def _command(value: str) -> None:
 
 
 def _duration(value: str) -> None:
-    if not re.match(r"^([0-9]+[smhdw]?)+\Z", value) or not re.match(r"^[0-9]", value):
+    if not _DURATION.match(value):
         raise ValueError(f"'{value}' is not a sendmail time such as 30s, 2m or 1h")
 
 
 def _cipher_list(value: str) -> None:
-    if not re.match(r"^[A-Za-z0-9!+@:,._=-]+\Z", value):
-        bad = next((c for c in value if not re.match(r"[A-Za-z0-9!+@:,._=-]", c)), None)
+    if not _CIPHER_LIST.match(value):
+        bad = next((c for c in value if not _CIPHER_CHAR.match(c)), None)
         if bad is None:
             raise ValueError("a cipher list cannot be empty; use null for OpenSSL's default")
         raise ValueError(f"a cipher list cannot contain {names.describe_char(bad)}")
@@ -106,7 +115,7 @@ def _cipher_list(value: str) -> None:
 
 def _ssl_option(value: str) -> None:
     name = value[1:] if value[:1] in "+-" else value
-    if re.match(r"^0x[0-9a-fA-F]+\Z", name):
+    if _HEX_NUMBER.match(name):
         return
     if name not in SSL_OPTIONS:
         raise ValueError(
@@ -122,9 +131,9 @@ def _dh_params(value: str) -> None:
 
 
 def _define_name(value: str) -> None:
-    if re.match(r"^conf[A-Z0-9_]+\Z", value) or value in DOCUMENTED_DEFINES:
+    if _CONF_NAME.match(value) or value in DOCUMENTED_DEFINES:
         return
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*\Z", value):
+    if not _MACRO_NAME.match(value):
         raise ValueError(f"'{value}' is not an m4 macro name")
     raise ValueError(
         f"'{value}' is neither a conf* option nor a setting cf.README documents; defining"
@@ -141,7 +150,7 @@ def _dn(value: str) -> None:
     bad = next((c for c in value if ord(c) < 0x20 or ord(c) == 0x7F), None)
     if bad is not None:
         raise ValueError(f"a certificate name cannot contain {names.describe_char(bad)}")
-    if re.search(r"\+[0-9A-F]{2}", value):
+    if _XTEXT_ESCAPE.search(value):
         raise ValueError(
             f"'{value}' looks xtext-encoded already; write the name naturally"
             " (tlsc applies sendmail's +XX encoding)"
@@ -209,7 +218,16 @@ CipherList = Annotated[str, StringConstraints(max_length=1024), _check(_cipher_l
 SslOption = Annotated[str, _check(_ssl_option)]
 DhParams = Annotated[str, _check(_dh_params)]
 DefineName = Annotated[str, StringConstraints(max_length=128), _check(_define_name)]
-DefineValue = Annotated[str, BeforeValidator(_define_value), _check(_m4_text)]
+DefineValue = Annotated[
+    str,
+    BeforeValidator(
+        _define_value,
+        json_schema_input_type=str
+        | Annotated[int, Field(description="written as its decimal digits")]
+        | Annotated[bool, Field(description="written as True or False")],
+    ),
+    _check(_m4_text),
+]
 HostName = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"), _check(_word)
 ]
@@ -273,8 +291,21 @@ class Mc(Model):
     cf_m4: AbsPath = "/usr/share/sendmail/cf/m4/cf.m4"
     ostype: Word = "debian"
     domain: Word | None = "debian-mta"
-    defines: dict[DefineName, DefineValue] = {}
-    features: list[Annotated[Feature, BeforeValidator(_feature_shorthand)]] = []
+    defines: dict[DefineName, DefineValue] = Field(
+        {}, description="confNAME: value; a number or true/false is written as text"
+    )
+    features: list[
+        Annotated[
+            Feature,
+            BeforeValidator(
+                _feature_shorthand,
+                json_schema_input_type=Annotated[
+                    Word, Field(description="shorthand for {name: FEATURE}")
+                ]
+                | Feature,
+            ),
+        ]
+    ] = Field([], description="FEATURE lines: a name, or {name: NAME, args: [...]}")
     daemon_options: list[M4Text] = []
     extra: list[Annotated[str, StringConstraints(max_length=4096)]] = []
     mailers: list[Word] = ["local", "smtp"]
@@ -301,7 +332,9 @@ class Host(HostSettings):
 class _RuleBase(Model):
     min_bits: Bits | None = None
     on_failure: Literal["permanent", "temporary"] | None = None
-    cn: Annotated[bool | str | None, BeforeValidator(_cn)] = None
+    cn: Annotated[
+        bool | str | None, BeforeValidator(_cn, json_schema_input_type=bool | str | None)
+    ] = None
     subject: DistinguishedName | None = None
     issuer: DistinguishedName | None = None
     issuer_tag: TagName | None = None
@@ -344,11 +377,39 @@ class Requirement(_RuleBase):
     require: Literal["encrypt", "verify"]
 
 
+#: a rule, or its level alone: `encrypt` is short for `{require: encrypt}`
+PeerRuleOrLevel = Annotated[
+    PeerRule,
+    BeforeValidator(
+        _peer_rule_shorthand,
+        json_schema_input_type=Annotated[
+            Literal["may", "encrypt", "verify"],
+            Field(description="shorthand for {require: LEVEL}"),
+        ]
+        | PeerRule,
+    ),
+]
+RequirementOrLevel = Annotated[
+    Requirement,
+    BeforeValidator(
+        _requirement_shorthand,
+        json_schema_input_type=Annotated[
+            Literal["encrypt", "verify"], Field(description="shorthand for {require: LEVEL}")
+        ]
+        | Requirement,
+    ),
+]
+
+
 class DomainRule(Model):
     """Per-peer TLS rules."""
 
-    outbound: Annotated[PeerRule, BeforeValidator(_peer_rule_shorthand)] | None = None
-    inbound: Annotated[PeerRule, BeforeValidator(_peer_rule_shorthand)] | None = None
+    outbound: PeerRuleOrLevel | None = Field(
+        None, description="TLS toward this peer: may, encrypt, verify or a mapping"
+    )
+    inbound: PeerRuleOrLevel | None = Field(
+        None, description="TLS from this peer: may, encrypt, verify or a mapping"
+    )
 
 
 class Cluster(Model):
@@ -359,9 +420,9 @@ class Cluster(Model):
     defaults: HostSettings = HostSettings()
     hosts: Annotated[dict[HostName, Host], Field(min_length=1)]
     domains: dict[PeerKey, DomainRule] = {}
-    recipients: dict[
-        RecipientKey, Annotated[Requirement, BeforeValidator(_requirement_shorthand)]
-    ] = {}
+    recipients: dict[RecipientKey, RequirementOrLevel] = Field(
+        {}, description="TLS_Rcpt per recipient: encrypt, verify or a mapping"
+    )
     issuer_tags: dict[TagName, list[DistinguishedName]] = {}
     access: list[Annotated[str, StringConstraints(max_length=4096)]] = []
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from compiler import names
 from compiler.accessmap import did_you_mean, parse_entry
+from compiler.gcpause import gc_paused
 from compiler.m4text import check_line
 from compiler.problems import Problem, Severity, sort_problems
 from compiler.render.mc import DEFAULT_ACCESS_DB, access_map_arg
@@ -35,6 +36,7 @@ from compiler.sendmail import (
     OSTYPES,
     REFUSED_DEFINES,
     REFUSED_FEATURES,
+    STARTTLS_REQUIRED,
     TLS_DEFINES,
 )
 from compiler.spec.loader import LoadedSpec, Loc
@@ -322,22 +324,67 @@ def _check_paths(settings: HostSettings, loc: Loc, rep: _Reporter) -> None:
         seen.setdefault(path, field)
 
 
-def _settings_blocks(cluster: Cluster) -> Iterator[tuple[Loc, HostSettings, dict[str, Any]]]:
+def _settings_blocks(
+    cluster: Cluster, resolved: dict[str, HostSettings]
+) -> Iterator[tuple[Loc, HostSettings, dict[str, Any]]]:
     yield ("defaults",), cluster.defaults, cluster.defaults.model_dump()
     for name in cluster.hosts:
         overrides = host_overrides(cluster.hosts[name])
         if overrides:
-            yield ("hosts", name), resolve(cluster, name).settings, overrides
+            yield ("hosts", name), resolved[name], overrides
+
+
+def _host_list(hosts: list[str]) -> str:
+    """'host a', 'hosts a and b', 'hosts a, b, c and 4 more'."""
+    if len(hosts) == 1:
+        return f"host {hosts[0]}"
+    shown = hosts[:3]
+    rest = len(hosts) - len(shown)
+    if rest:
+        return f"hosts {', '.join(shown)} and {rest} more"
+    return f"hosts {', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _check_starttls_settings(
+    cluster: Cluster, resolved: dict[str, HostSettings], rep: _Reporter
+) -> None:
+    """A host with STARTTLS on needs its certificate, key and both CA settings.
+
+    Without any one of them sendmail starts, logs "<Option> missing" and silently
+    offers no STARTTLS. The problem points at the `tls:` mapping that wrote the null.
+    """
+    missing: dict[tuple[Loc, str], list[str]] = {}
+    for name in cluster.hosts:
+        tls = resolved[name].tls
+        if not tls.enabled:
+            continue
+        written = host_overrides(cluster.hosts[name]).get("tls", {})
+        for field in STARTTLS_REQUIRED:
+            if getattr(tls, field) is None:
+                where: Loc = ("hosts", name, "tls") if field in written else ("defaults", "tls")
+                missing.setdefault((where, field), []).append(name)
+    for (where, field), hosts in missing.items():
+        verb = "has" if len(hosts) == 1 else "have"
+        rep.add(
+            where,
+            "S214",
+            f"{_host_list(hosts)} {verb} STARTTLS on but no tls.{field}, so sendmail logs"
+            f" '{STARTTLS_REQUIRED[field]} missing' and offers no STARTTLS; set tls.{field},"
+            " or tls.enabled: false",
+            True,
+        )
 
 
 def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
-    for loc, settings, written in _settings_blocks(cluster):
+    resolved = {name: resolve(cluster, name).settings for name in cluster.hosts}
+    for loc, settings, written in _settings_blocks(cluster, resolved):
         if "mc" in written:
             _check_mc(settings.mc, (*loc, "mc"), rep if loc == ("defaults",) else _WrittenOnly(rep))
         if "paths" in written:
             _check_paths(settings, loc, rep)
         if "paths" in written or "mc" in written:
             _check_access_map(settings, loc, rep)
+    _check_starttls_settings(cluster, resolved, rep)
 
     fqdns: dict[str, str] = {}
     for name, host in cluster.hosts.items():
@@ -385,12 +432,14 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
                 f"{did_you_mean(req.issuer_tag, sorted(tags))}",
             )
 
-    _check_duplicate_keys(cluster, rules, rep)
-    _check_session_features(cluster, rules, rep)
+    _check_duplicate_keys(cluster, resolved, rules, rep)
+    _check_session_features(resolved, rules, rep)
     return rules
 
 
-def _check_duplicate_keys(cluster: Cluster, rules: ClusterRules, rep: _Reporter) -> None:
+def _check_duplicate_keys(
+    cluster: Cluster, resolved: dict[str, HostSettings], rules: ClusterRules, rep: _Reporter
+) -> None:
     for section in ("domains", "recipients"):
         parse = names.parse_peer if section == "domains" else names.parse_recipient
         normal: dict[str, str] = {}
@@ -406,7 +455,7 @@ def _check_duplicate_keys(cluster: Cluster, rules: ClusterRules, rep: _Reporter)
                     True,
                 )
             normal.setdefault(norm, raw)
-    variants = {resolve(cluster, n).settings.tls.request_client_cert for n in cluster.hosts}
+    variants = {settings.tls.request_client_cert for settings in resolved.values()}
     reported: set[tuple[Loc, Loc]] = set()
     for variant in sorted(variants):
         first_seen: dict[str, Loc] = {}
@@ -428,12 +477,14 @@ def _check_duplicate_keys(cluster: Cluster, rules: ClusterRules, rep: _Reporter)
                 first_seen[folded] = item.loc
 
 
-def _check_session_features(cluster: Cluster, rules: ClusterRules, rep: _Reporter) -> None:
+def _check_session_features(
+    resolved: dict[str, HostSettings], rules: ClusterRules, rep: _Reporter
+) -> None:
     users = [e for e in rules.user if e.entry.tag in ("TLS_Srv_Features", "TLS_Clt_Features")]
     if not users:
         return
-    for name in cluster.hosts:
-        features = [f.name for f in resolve(cluster, name).settings.mc.features]
+    for name, settings in resolved.items():
+        features = [f.name for f in settings.mc.features]
         if "tls_session_features" not in features:
             rep.add(
                 users[0].loc,
@@ -461,6 +512,11 @@ def _check_raw_access(data: dict[str, Any], rep: _Reporter) -> None:
 
 def validate(loaded: LoadedSpec) -> Validated:
     """Check loaded data against the spec; never raises for bad input."""
+    with gc_paused():
+        return _validate(loaded)
+
+
+def _validate(loaded: LoadedSpec) -> Validated:
     rep = _Reporter(loaded)
     try:
         cluster = Cluster.model_validate(loaded.data)
