@@ -758,3 +758,18 @@ def test_cross_checks_report_together() -> None:
         "  A.com: {inbound: encrypt}\n"
     )
     assert [p[2] for p in found(text)] == ["S204", "S204", "S201", "S200"]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("../x", "host name '../x' must start with a letter or digit"),
+        ("a b", "host name 'a b' must start with a letter or digit"),
+        ("h" * 64, "is longer than 63 characters"),
+    ],
+)
+def test_bad_host_names_get_a_sentence_not_a_regex(name: str, message: str) -> None:
+    text = f'version: 1\ncluster: c\nhosts:\n  "{name}": {{fqdn: h1.example.net}}\n'
+    problems = compile_text(text, "c.yaml").problems
+    assert [(p.line, p.col, p.code) for p in problems] == [(4, 3, "S104")]
+    assert message in problems[0].message and "[A-Za-z" not in problems[0].message

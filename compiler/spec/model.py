@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -90,6 +91,16 @@ def _path(value: str) -> None:
 def _word(value: str) -> None:
     if not _WORD.match(value):
         raise ValueError(f"'{value}' must be a single word of letters, digits, '.', '_' or '-'")
+
+
+def _host_name(value: str) -> None:
+    if not _WORD.match(value):
+        raise ValueError(
+            f"host name '{value}' must start with a letter or digit and hold only"
+            " letters, digits, '.', '_' or '-'"
+        )
+    if len(value) > 63:
+        raise ValueError(f"host name '{value[:20]}...' is longer than 63 characters")
 
 
 def _command(value: str) -> None:
@@ -229,7 +240,11 @@ DefineValue = Annotated[
     _check(_m4_text),
 ]
 HostName = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"), _check(_word)
+    str,
+    _check(_host_name),  # a sentence, where a pattern would print the regex
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", "maxLength": 63}
+    ),
 ]
 Fqdn = Annotated[str, _check(names.parse_hostname)]
 IpAddress = Annotated[str, _check(names.parse_address)]
