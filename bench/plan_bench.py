@@ -24,8 +24,11 @@ the largest single process of the tree):
    state/ (what any plan must at least do for --state);
 4. `ansible-playbook --check --diff` of a playbook that templates the same
    files (build/ -> state/, local connection, one inventory host per mail
-   host). ansible-core comes from PyPI: found on PATH, in
-   bench/out/ansible-venv, or installed there with --install-ansible.
+   host). ansible-core is not a dependency of tlsc; install it into a venv
+   of its own (python3 -m venv /tmp/ansible-venv && /tmp/ansible-venv/bin/pip
+   install ansible-core) and point TLSC_BENCH_ANSIBLE at its
+   ansible-playbook, or have it on PATH, or let --install-ansible put it in
+   bench/out/ansible-venv. Without it: "ansible: not installed, skipped".
 """
 
 from __future__ import annotations
@@ -172,7 +175,19 @@ def setup(work: Path, hosts: int, domains: int, access: int) -> tuple[Path, Path
 
 
 def find_ansible(install: bool) -> Path | None:
-    """ansible-playbook on PATH or in bench/out/ansible-venv (made with --install-ansible)."""
+    """ansible-playbook: $TLSC_BENCH_ANSIBLE, bench/out/ansible-venv, or on PATH."""
+    given = os.environ.get("TLSC_BENCH_ANSIBLE")
+    if given:
+        path = Path(given)
+        if path.is_dir():  # a venv, or its bin directory
+            path = next(
+                (p for p in (path / "bin" / "ansible-playbook", path / "ansible-playbook")
+                 if p.exists()),
+                path / "bin" / "ansible-playbook",
+            )  # fmt: skip
+        if path.exists():
+            return path
+        print(f"TLSC_BENCH_ANSIBLE={given}: no ansible-playbook there")
     venv_bin = ANSIBLE_VENV / "bin" / "ansible-playbook"
     if venv_bin.exists():
         return venv_bin
@@ -265,7 +280,7 @@ def main() -> int:
     if not args.no_ansible:
         playbook_bin = find_ansible(args.install_ansible)
         if playbook_bin is None:
-            print("ansible-playbook not found (use --install-ansible); Ansible not measured")
+            print("ansible: not installed, skipped (set TLSC_BENCH_ANSIBLE or --install-ansible)")
         else:
             inventory, playbook = ansible_files(work, build, state, hosts)
             env = {**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_NOCOLOR": "1"}

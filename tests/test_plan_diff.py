@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.plan.diff import access_diff, line_opcodes, split_lines, unified_diff
+from compiler.plan.diff import access_diff, line_opcodes, reuse_opcodes, split_lines, unified_diff
 
 
 def apply_patch(a: list[str], diff: str) -> list[str]:
@@ -161,3 +161,38 @@ def test_scattered_changes_in_a_large_file_are_fast() -> None:
     diff = unified_diff(a, b, "a/f", "b/f")
     assert time.perf_counter() - start < 2.0
     assert diff.count("\n-TLS_Srv:") == 101 and apply_patch(a, diff) == b
+
+
+_LINES = st.lists(st.sampled_from(["a\n", "b\n", "c\n", "d\n", "e\n", "x\n"]), max_size=30)
+
+
+@given(_LINES, _LINES, st.dictionaries(st.sampled_from("abcdex"), st.sampled_from("abcdexyz")))
+@settings(max_examples=400, deadline=None)
+def test_reused_opcodes_are_always_what_a_fresh_diff_gives(
+    a: list[str], b: list[str], rename: dict[str, str]
+) -> None:
+    """Another host's files: the same lines with some renamed (as a header names its host)."""
+
+    def renamed(lines: list[str]) -> list[str]:
+        return [rename.get(line[0], line[0]) + "\n" for line in lines]
+
+    a2, b2 = renamed(a), renamed(b)
+    reused = reuse_opcodes(a, b, line_opcodes(a, b), a2, b2)
+    if reused is not None:
+        assert reused == line_opcodes(a2, b2)
+
+
+def test_opcodes_are_reused_across_hosts_only_for_a_consistent_renaming() -> None:
+    body = [f"Connect:10.0.0.{i}\tRELAY\n" for i in range(200)]
+    a = ["# access for host mx1\n", *body]
+    b = ["# access for host mx1\n", *body[:50], *body[51:], "Connect:127\tRELAY\n"]
+    codes = line_opcodes(a, b)
+    mx2 = [line.replace("mx1", "mx2") for line in a], [line.replace("mx1", "mx2") for line in b]
+    assert reuse_opcodes(a, b, codes, *mx2) == codes == line_opcodes(*mx2)
+    # the new name already stands in the file: equalities change, so diff afresh
+    clash = [body[0], *body], [body[0], *b[1:]]
+    assert reuse_opcodes(a, b, codes, *clash) is None
+    # one old line becoming two different ones is no renaming
+    split = ["# access for host mx2\n", *body], ["# access for host mx3\n", *b[1:]]
+    assert reuse_opcodes(a, b, codes, *split) is None
+    assert reuse_opcodes(a, b, codes, a[:-1], b) is None

@@ -30,7 +30,7 @@ def codes(old: str, new: str) -> list[str]:
     ],
 )
 def test_lower_level_is_d001(old: str, new: str) -> None:
-    assert codes(old, new) == ["D001"]
+    assert codes(old, new) == ["P001"]
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,7 @@ def test_lower_level_is_d001(old: str, new: str) -> None:
     ],
 )
 def test_fewer_min_bits_is_d002(old: str, new: str) -> None:
-    assert codes(old, new) == ["D002"]
+    assert codes(old, new) == ["P002"]
 
 
 @pytest.mark.parametrize(
@@ -56,13 +56,13 @@ def test_fewer_min_bits_is_d002(old: str, new: str) -> None:
     ],
 )
 def test_dropped_certificate_check_is_d004(old: str, new: str) -> None:
-    assert codes(f"TLS_Srv:a.example\t{old}\n", f"TLS_Srv:a.example\t{new}\n") == ["D004"]
+    assert codes(f"TLS_Srv:a.example\t{old}\n", f"TLS_Srv:a.example\t{new}\n") == ["P004"]
 
 
 def test_verify_with_cn_to_encrypt_without_is_two_warnings() -> None:
     assert codes("TLS_Srv:a.example\tVERIFY+CN\n", "TLS_Srv:a.example\tENCR:128\n") == [
-        "D001",
-        "D004",
+        "P001",
+        "P004",
     ]
 
 
@@ -104,7 +104,7 @@ def test_starttls_removed_from_the_mc_is_d003() -> None:
     before = "divert(0)dnl\ninclude(`/etc/mail/tls/starttls.m4')dnl\nMAILER(`smtp')dnl\n"
     after = "divert(0)dnl\nMAILER(`smtp')dnl\n"
     warning = starttls_removed("/etc/mail/sendmail.mc", before, after, "/t.m4", False)
-    assert warning is not None and warning.code == "D003"
+    assert warning is not None and warning.code == "P003"
     assert warning.lines[0].line == 2
     assert starttls_removed("/m", before, before, "/t.m4", False) is None
     assert starttls_removed("/m", None, after, "/t.m4", False) is None
@@ -117,7 +117,7 @@ def test_spec_turning_tls_off_on_a_host_is_d003(tmp_path: Path) -> None:
     )
     plan = plan_state(tmp_path, SPEC, new)
     relay = host(plan, "relay1")
-    assert {w.code for w in relay.downgrades} == {"D003"}
+    assert {w.code for w in relay.downgrades} == {"P003"}
     assert not host(plan, "mx1").warnings
 
 
@@ -128,7 +128,7 @@ def test_spec_weakening_a_domain_rule_is_flagged_in_the_plan(tmp_path: Path) -> 
     )
     plan = plan_state(tmp_path, SPEC, new)
     assert [(h, w.code) for h, w in plan.downgrades] == [
-        ("mx1", "D004"),
-        ("mx2", "D004"),
-        ("relay1", "D004"),
+        ("mx1", "P004"),
+        ("mx2", "P004"),
+        ("relay1", "P004"),
     ]

@@ -46,7 +46,7 @@ def test_json_has_exactly_the_design_shape(tmp_path: Path) -> None:
             assert set(w) == {"code", "severity", "downgrade", "message", "path", "lines"}
     mx1 = doc["hosts"][0]
     assert mx1["host"] == "mx1"
-    assert {w["code"] for w in mx1["warnings"]} == {"D001", "D004"}
+    assert {w["code"] for w in mx1["warnings"]} == {"P001", "P004"}
     assert mx1["warnings"][0]["lines"][0] == {
         "side": "before",
         "line": 10,
@@ -73,7 +73,7 @@ def test_text_prints_a_group_once_with_exact_diffs(tmp_path: Path) -> None:
     assert "-TLS_Srv:other.example.org\tENCR:128\n" in out
     assert "access map: 0 added, 0 removed, 2 changed" in out
     assert "rebuild /etc/mail/access.db from /etc/mail/access (makemap hash)" in out
-    assert "downgrade: D001 TLS for mail sent to secure.example.com weakens from verify" in out
+    assert "downgrade: P001 TLS for mail sent to secure.example.com weakens from verify" in out
     assert out.rstrip().endswith("tlsc apply will need --allow-downgrade.")
     assert "\033[" not in out
 
@@ -106,7 +106,7 @@ def test_markdown_renders_with_marker_table_and_collapsed_diffs(tmp_path: Path) 
     assert "+TLS_Srv:other.example.org\tVERIFY" in html
     assert "<table>" in html and "<td>mx1, mx2</td>" in html
     assert "[!CAUTION]" in md and "weaken TLS" in md
-    assert "D004 certificate check +CN is dropped" in md
+    assert "P004 certificate check +CN is dropped" in md
 
 
 def test_markdown_keeps_a_huge_plan_under_githubs_limit(tmp_path: Path) -> None:

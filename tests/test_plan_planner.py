@@ -42,7 +42,7 @@ def test_host_missing_from_the_state_tree_is_created(tmp_path: Path) -> None:
         "rebuild_sendmail_cf",
         "restart",
     ]
-    assert [w.code for w in mx1.warnings] == ["P008"]
+    assert [w.code for w in mx1.warnings] == ["P108"]
 
 
 def test_rule_change_updates_the_access_file_and_rebuilds_only_the_map(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_tls_switched_off_deletes_starttls_m4(tmp_path: Path) -> None:
     deleted = next(f for f in mx2.files if f.action == "delete")
     assert deleted.after_sha256 is None and deleted.diff.split("\n")[1] == "+++ /dev/null"
     assert [a.action for a in mx2.actions] == ["rebuild_sendmail_cf", "restart"]
-    assert [w.code for w in mx2.warnings] == ["D003"]
+    assert [w.code for w in mx2.warnings] == ["P003"]
 
 
 def test_restart_null_warns_that_sendmail_keeps_old_settings(tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_restart_null_warns_that_sendmail_keeps_old_settings(tmp_path: Path) -> 
     old = SPEC.replace("cluster: test", "cluster: other")  # VERSIONID line differs
     mx1 = host(plan_state(tmp_path, old, new), "mx1")
     assert [a.action for a in mx1.actions] == ["rebuild_sendmail_cf"]
-    assert "P006" in [w.code for w in mx1.warnings]
+    assert "P106" in [w.code for w in mx1.warnings]
 
 
 def block_spec() -> str:
@@ -109,7 +109,7 @@ def test_block_ownership_keeps_other_lines_and_replaces_the_block(tmp_path: Path
     assert "-TLS_Srv:other.example.org\tENCR:128" in lines
     assert not any(line[1:].startswith(("From:", "# theirs")) for line in lines if line[:1] in "+-")
     assert lines[2].startswith("@@ -4,")  # line 1 (theirs) untouched
-    assert [w.code for w in mx1.warnings] == ["D001"]
+    assert [w.code for w in mx1.warnings] == ["P001"]
 
 
 def test_block_ownership_appends_a_block_to_a_foreign_file(tmp_path: Path) -> None:
@@ -123,7 +123,7 @@ def test_block_ownership_appends_a_block_to_a_foreign_file(tmp_path: Path) -> No
         "\\ No newline at end of file",
         "+Connect:10\tRELAY",
     ]
-    assert "+# BEGIN tlsc" in change.diff and "P005" in [w.code for w in mx1.warnings]
+    assert "+# BEGIN tlsc" in change.diff and "P105" in [w.code for w in mx1.warnings]
 
 
 def test_block_ownership_refuses_broken_markers(tmp_path: Path) -> None:
@@ -142,7 +142,8 @@ def test_root_reads_one_host_and_warns_about_foreign_files(tmp_path: Path) -> No
     (mx2,) = plan.hosts
     assert plan.observed.kind == "root"
     assert actions(mx2) == {ACCESS: "create", MC: "update", TLS: "create"}
-    assert [w.code for w in mx2.warnings] == ["P001"]
+    # and no certificate is installed under root: one P005 for each the spec names
+    assert [w.code for w in mx2.warnings] == ["P101", "P005", "P005", "P005"]
 
 
 def test_root_needs_exactly_one_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -167,8 +168,8 @@ def test_secret_and_binary_files_are_never_shown(tmp_path: Path) -> None:
     tls = next(f for f in mx1.files if f.path == TLS)
     assert tls.action == "update" and tls.diff == "" and tls.before_sha256
     assert "MIIEvQ" not in repr(plan.to_json())
-    assert [w.code for w in mx1.warnings] == ["P003"]
-    assert [w.code for w in mx2.warnings] == ["P002"]
+    assert [w.code for w in mx1.warnings] == ["P103"]
+    assert [w.code for w in mx2.warnings] == ["P102"]
 
 
 def test_latin1_file_is_diffed_with_replacement_characters(tmp_path: Path) -> None:
@@ -179,7 +180,7 @@ def test_latin1_file_is_diffed_with_replacement_characters(tmp_path: Path) -> No
     mx1 = host(make_plan(PlanRequest(str(spec), state=str(state), hosts=["mx1"])), "mx1")
     change = next(f for f in mx1.files if f.path == ACCESS)
     assert "-# Z\ufffdrich" in change.diff
-    assert [w.code for w in mx1.warnings] == ["P004"]
+    assert [w.code for w in mx1.warnings] == ["P104"]
 
 
 def test_bad_sources_are_one_sentence_errors(tmp_path: Path) -> None:

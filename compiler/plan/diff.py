@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import itertools
+import operator
 from collections import Counter
 from collections.abc import Iterator
 
@@ -29,11 +30,17 @@ Opcode = tuple[str, int, int, int, int]
 
 CONTEXT = 3
 
+#: line breaks of str.splitlines other than \n (each looked for with `in`: a memchr)
+_OTHER_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
 
 def split_lines(text: str) -> list[str]:
     """Lines with their `\\n` kept, split on `\\n` only (a CR or a form feed stays in its line)."""
     if not text:
         return []
+    if not any(c in text for c in _OTHER_BREAKS):
+        # the same lines, split in C (str.splitlines also splits on these others)
+        return text.splitlines(keepends=True)
     lines = text.split("\n")
     out = [line + "\n" for line in lines[:-1]]
     if lines[-1]:
@@ -58,6 +65,54 @@ def line_opcodes(a: list[str], b: list[str]) -> list[Opcode]:
             codes.append(("equal", ai, ai + size, bj, bj + size))
         i, j = ai + size, bj + size
     return _merge_equal(codes)
+
+
+#: at most this many lines may differ for reuse_opcodes to try a renaming
+_MAX_RENAMED = 64
+
+
+def _differing(old: list[str], new: list[str]) -> list[int]:
+    """Positions where two lists of the same length hold different lines (in C, no loop)."""
+    return list(itertools.compress(range(len(new)), map(operator.ne, old, new)))
+
+
+def reuse_opcodes(
+    old_a: list[str], old_b: list[str], codes: list[Opcode], a: list[str], b: list[str]
+) -> list[Opcode] | None:
+    """`codes`, the opcodes of (old_a, old_b), when they are also those of (a, b), else None.
+
+    line_opcodes (its anchors, difflib's matcher, the junk heuristic) looks
+    only at which lines equal which. When (a, b) is (old_a, old_b) with a few
+    lines consistently renamed (one old text always becomes the same new
+    text, no two become one, and neither text occurs anywhere else), every
+    equality is the same and so is the result. Hosts' files differ so, in
+    the host name of their header lines: the planner diffs the first host's
+    100,000-line access file and checks the other hosts' in a few C scans.
+    """
+    if len(a) != len(old_a) or len(b) != len(old_b):
+        return None
+    moved_a, moved_b = _differing(old_a, a), _differing(old_b, b)
+    if len(moved_a) + len(moved_b) > _MAX_RENAMED:
+        return None
+    forward: dict[str, str] = {}
+    backward: dict[str, str] = {}
+    for old, new, moved in ((old_a, a, moved_a), (old_b, b, moved_b)):
+        for i in moved:
+            x, y = old[i], new[i]
+            if forward.setdefault(x, y) != y or backward.setdefault(y, x) != x:
+                return None
+    # a renamed text stands nowhere else: the old text only where it goes, the new
+    # text only where it comes, so it equals no line that stays
+    for seq, moved, texts in (
+        (old_a, moved_a, forward),
+        (old_b, moved_b, forward),
+        (a, moved_a, backward),
+        (b, moved_b, backward),
+    ):
+        at_moved = Counter(seq[i] for i in moved)
+        if any(seq.count(text) != at_moved[text] for text in texts):
+            return None
+    return codes
 
 
 #: below this depth of anchoring, a region without anchors goes to difflib

@@ -10,12 +10,12 @@ A peer's policy is read from the access entries that decide it:
 
 Levels rank verify > encrypt > may > none. A weakening is
 
-* D001 a lower level (verify -> encrypt -> may -> none);
-* D002 fewer minimum bits (VERIFY:128 -> VERIFY asks for none; ENCR:128 ->
+* P001 a lower level (verify -> encrypt -> may -> none);
+* P002 fewer minimum bits (VERIFY:128 -> VERIFY asks for none; ENCR:128 ->
   VERIFY raises the level and is not one);
-* D003 STARTTLS removed from a host (its include leaves sendmail.mc, or
+* P003 STARTTLS removed from a host (its include leaves sendmail.mc, or
   starttls.m4 is deleted);
-* D004 a certificate check dropped (+CN, +CN:name, +CS, +CI, +CITag).
+* P004 a certificate check dropped (+CN, +CN:name, +CS, +CI, +CITag).
 
 `PERM+` -> `TEMP+` (or either -> none) changes what a failure does, not what
 is required, and is not a downgrade; nor is any strengthening. Only keys the
@@ -137,7 +137,7 @@ def _compare(old: Policy, new: Policy, what: str) -> list[tuple[str, str]]:
     out = []
     if RANK[new.level] < RANK[old.level]:
         was, now = _LEVEL_TEXT[old.level], _LEVEL_TEXT[new.level]
-        out.append(("D001", f"TLS for {what} weakens from {was} to {now}"))
+        out.append(("P001", f"TLS for {what} weakens from {was} to {now}"))
     if old.requirement is None or new.requirement is None:
         return out
     # ENCR:128 -> VERIFY raises the level and leaves the key length to the cipher:
@@ -147,12 +147,12 @@ def _compare(old: Policy, new: Policy, what: str) -> list[tuple[str, str]]:
         old_bits, new_bits = _bits(old.requirement), _bits(new.requirement)
         now_text = f"{new_bits} bits" if new_bits else "no minimum"
         out.append(
-            ("D002", f"minimum key length for {what} drops from {old_bits} bits to {now_text}")
+            ("P002", f"minimum key length for {what} drops from {old_bits} bits to {now_text}")
         )
     for attr in _CHECKS:
         if getattr(old.requirement, attr) and not getattr(new.requirement, attr):
             check = _check_text(old.requirement, attr)
-            out.append(("D004", f"certificate check {check} is dropped for {what}"))
+            out.append(("P004", f"certificate check {check} is dropped for {what}"))
     return out
 
 
@@ -174,11 +174,11 @@ def starttls_removed(
     starttls_path: str,
     starttls_deleted: bool,
 ) -> PlanWarning | None:
-    """D003 when the host stops offering STARTTLS (its include or its starttls.m4 goes)."""
+    """P003 when the host stops offering STARTTLS (its include or its starttls.m4 goes)."""
     had = _starttls_includes(mc_before)
     if mc_after is not None and had and not _starttls_includes(mc_after):
         return PlanWarning(
-            "D003",
+            "P003",
             f"STARTTLS is removed from this host: {mc_path} no longer includes the STARTTLS"
             " settings",
             mc_path,
@@ -186,7 +186,7 @@ def starttls_removed(
         )
     if starttls_deleted:
         return PlanWarning(
-            "D003",
+            "P003",
             f"STARTTLS is removed from this host: {starttls_path} is deleted",
             starttls_path,
         )

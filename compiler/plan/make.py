@@ -7,15 +7,22 @@
     --base REF   the same spec file at git revision REF, compiled, every host
 
 Hosts are planned one at a time, so memory holds one host's files.
+
+With --root and --state the plan also reads the certificates each host's
+spec names (certificates.py) and lists their facts; with --state, a host
+directory that holds none of them is a tree of managed files only (as
+`tlsc compile` writes) and its certificates count as not observed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.localhost import HostMatchError, match_host
+from compiler.plan.certificates import certificate_warnings, host_certificates, none_present
 from compiler.plan.desired import DesiredSpec, desired_from_file, desired_from_text, managed_paths
 from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning
 from compiler.plan.observe import ObserveError, check_dir, read_tree, spec_at_revision
@@ -94,13 +101,17 @@ def _plan_root(request: PlanRequest, desired: DesiredSpec, root: str) -> list[Ho
     base = Path(root)
     check_dir(base, "--root")
     host = desired.host(name)
-    return [Planner(check_headers=True).host(host, read_tree(base, managed_paths(host.config)))]
+    plan = Planner(check_headers=True).host(host, read_tree(base, managed_paths(host.config)))
+    plan.certificates = host_certificates(host.config, base)
+    plan.warnings += certificate_warnings(plan.certificates)
+    return [plan]
 
 
 def _plan_state(request: PlanRequest, desired: DesiredSpec, state: str) -> list[HostPlan]:
     base = Path(state)
     check_dir(base, "--state")
     planner = Planner()
+    now = dt.datetime.now(dt.UTC)  # one "now" for every host's days left
     out = []
     for name in _chosen(request, desired.hosts):
         host = desired.host(name)
@@ -108,11 +119,16 @@ def _plan_state(request: PlanRequest, desired: DesiredSpec, state: str) -> list[
         if not (base / name).is_dir():
             plan.warnings.append(
                 PlanWarning(
-                    "P008",
+                    "P108",
                     f"the state tree has no directory {name}/, so every file of this host"
                     " counts as new",
                 )
             )
+        else:
+            certificates = host_certificates(host.config, base / name, now)
+            if not none_present(certificates):
+                plan.certificates = certificates
+                plan.warnings += certificate_warnings(certificates)
         out.append(plan)
     return out
 

@@ -6,7 +6,11 @@
      "before_sha256", "after_sha256", "diff"}], "access": {"added", "removed",
      "changed"}, "actions", "warnings"}]}
 
-`changes` counts files that would be created, updated or deleted.
+`changes` counts files that would be created, updated or deleted. Each host
+entry also has `"certificates"` (added to version 1 without changing its
+other fields) when the plan read the host's files (--root, --state): a list
+of {"path", "role", "subject", "issuer", "not_after", "days_left", "sha256",
+"count", "error"}; it is absent when nothing was read (--base).
 """
 
 from __future__ import annotations
@@ -19,6 +23,28 @@ PLAN_VERSION = 1
 FileAction = Literal["create", "update", "delete", "unchanged"]
 Side = Literal["before", "after"]
 ActionName = Literal["rebuild_access_db", "rebuild_sendmail_cf", "restart", "run_after"]
+
+#: Warning codes. P001-P004 mark a change that weakens TLS (apply needs
+#: --allow-downgrade); P005 a host whose STARTTLS would not work; P101-P108
+#: are notes for the reviewer (tlsc doctor's findings are D001-D032).
+DOWNGRADE_CODES = frozenset({"P001", "P002", "P003", "P004"})
+
+#: Every warning code and what it means (the README lists the same table).
+CODES = {
+    "P001": "a peer's or recipient's TLS level goes down (verify > encrypt > may > none)",
+    "P002": "fewer minimum key bits for a peer or recipient",
+    "P003": "STARTTLS removed from a host",
+    "P004": "a certificate check dropped (+CN, +CN:name, +CS, +CI, +CITag)",
+    "P005": "a certificate the spec names is missing or holds no PEM certificate",
+    "P101": "a file tlsc would replace was not written by tlsc (--root)",
+    "P102": "a binary file; its diff is not shown",
+    "P103": "a file holding private key material; its diff is not shown",
+    "P104": "a file that is not valid UTF-8; its diff shows U+FFFD",
+    "P105": "an access file with no tlsc block yet (ownership: block)",
+    "P106": "sendmail.cf changes but commands.restart is null",
+    "P107": "a host no longer in the spec (--base)",
+    "P108": "the state tree has no directory for a host (--state)",
+}
 
 
 @dataclass(frozen=True)
@@ -120,7 +146,7 @@ class WarningLine:
 
 @dataclass(frozen=True)
 class PlanWarning:
-    """Something a reviewer should look at. Downgrades (D...) weaken TLS."""
+    """Something a reviewer should look at. Downgrades (P001-P004) weaken TLS."""
 
     code: str
     message: str
@@ -130,7 +156,7 @@ class PlanWarning:
     @property
     def downgrade(self) -> bool:
         """True for a change that weakens TLS (apply needs --allow-downgrade)."""
-        return self.code.startswith("D")
+        return self.code in DOWNGRADE_CODES
 
     def to_json(self) -> dict[str, Any]:
         """{"code", "severity", "downgrade", "message", "path", "lines"}."""
@@ -141,6 +167,43 @@ class PlanWarning:
             "message": self.message,
             "path": self.path,
             "lines": [{"side": w.side, "line": w.line, "text": w.text} for w in self.lines],
+        }
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    """What a certificate file on a host says about itself; never its contents.
+
+    `role` is the spec's setting (server_cert, client_cert, ca_cert). For a
+    file holding several certificates (a CA bundle) the facts are the first
+    one's and `count` says how many. `error` says why there are no facts:
+    "missing", "not readable (...)", "not a regular file", "holds no PEM
+    certificate".
+    """
+
+    path: str
+    role: str
+    sha256: str | None = None
+    subject: str | None = None
+    issuer: str | None = None
+    not_after: str | None = None  # ISO 8601 UTC, e.g. 2027-01-31T12:00:00Z
+    days_left: int | None = None  # negative once expired
+    count: int = 0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """{"path", "role", "subject", "issuer", "not_after", "days_left", "sha256", "count",
+        "error"}."""
+        return {
+            "path": self.path,
+            "role": self.role,
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "not_after": self.not_after,
+            "days_left": self.days_left,
+            "sha256": self.sha256,
+            "count": self.count,
+            "error": self.error,
         }
 
 
@@ -155,6 +218,9 @@ class HostPlan:
     warnings: list[PlanWarning] = field(default_factory=list)
     #: which of the files is the access file (not part of the JSON)
     access_path: str | None = None
+    #: the facts of the certificates the spec names; None when the host's files were
+    #: not read (--base, or a --state directory holding none of them)
+    certificates: list[CertificateFacts] | None = None
 
     @property
     def changes(self) -> int:
@@ -167,14 +233,17 @@ class HostPlan:
         return [w for w in self.warnings if w.downgrade]
 
     def to_json(self) -> dict[str, Any]:
-        """The DESIGN shape of a host entry."""
-        return {
+        """The DESIGN shape of a host entry (plus "certificates" when they were read)."""
+        out: dict[str, Any] = {
             "host": self.host,
             "files": [f.to_json() for f in self.files],
             "access": self.access.to_json(),
             "actions": [a.to_json() for a in self.actions],
             "warnings": [w.to_json() for w in self.warnings],
         }
+        if self.certificates is not None:
+            out["certificates"] = [c.to_json() for c in self.certificates]
+        return out
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ class Planner:
         #: warn when a file tlsc would replace was not written by tlsc (--root)
         self.check_headers = check_headers
         self._access_cache: dict[object, AccessDiff] = {}
+        #: path -> the last lines diffed there and their opcodes, to reuse for the next host
+        self._last_diff: dict[str, tuple[list[str], list[str], list[d.Opcode]]] = {}
 
     # -- one file -----------------------------------------------------------
     def _compare(
@@ -101,7 +103,7 @@ class Planner:
             )
         a = d.split_lines(before_text or "")
         b = d.split_lines(after_text or "")
-        codes = d.line_opcodes(a, b)
+        codes = self._opcodes(path, a, b)
         text = d.unified_diff(
             a,
             b,
@@ -116,6 +118,15 @@ class Planner:
             FileChange(path, action, before_sha, after_sha, text), before_text, after_text, access
         )
 
+    def _opcodes(self, path: str, a: list[str], b: list[str]) -> list[d.Opcode]:
+        """line_opcodes(a, b), reusing the last host's when only header names differ."""
+        last = self._last_diff.get(path)
+        codes = d.reuse_opcodes(*last, a, b) if last is not None else None
+        if codes is None:
+            codes = d.line_opcodes(a, b)
+        self._last_diff[path] = (a, b, codes)
+        return codes
+
     def _withheld(
         self, path: str, before: bytes | None, after: bytes | None, warnings: list[PlanWarning]
     ) -> tuple[bool, bool]:
@@ -124,7 +135,7 @@ class Planner:
         if any(_PRIVATE_KEY.search(x) for x in sides):
             warnings.append(
                 PlanWarning(
-                    "P003",
+                    "P103",
                     f"{path} holds private key material; its diff is not shown (hashes only)",
                     path,
                 )
@@ -132,7 +143,7 @@ class Planner:
             return True, False
         if any(b"\0" in x for x in sides):
             warnings.append(
-                PlanWarning("P002", f"{path} is a binary file; its diff is not shown", path)
+                PlanWarning("P102", f"{path} is a binary file; its diff is not shown", path)
             )
             return True, False
         if before is not None:
@@ -141,7 +152,7 @@ class Planner:
             except UnicodeDecodeError:
                 warnings.append(
                     PlanWarning(
-                        "P004",
+                        "P104",
                         f"{path} is not valid UTF-8; the diff shows such bytes as U+FFFD",
                         path,
                     )
@@ -176,7 +187,7 @@ class Planner:
             if before_access and not spliced.replaced:
                 warnings.append(
                     PlanWarning(
-                        "P005",
+                        "P105",
                         f"{p.access} has no tlsc block yet; apply appends one after the"
                         " lines already there",
                         p.access,
@@ -197,7 +208,7 @@ class Planner:
             ):
                 warnings.append(
                     PlanWarning(
-                        "P001",
+                        "P101",
                         f"{path} was not written by tlsc; apply replaces it (keeping a backup)",
                         path,
                     )
@@ -258,7 +269,7 @@ class Planner:
             else:
                 warnings.append(
                     PlanWarning(
-                        "P006",
+                        "P106",
                         f"{p.sendmail_cf} changes, but commands.restart is null: sendmail"
                         " keeps the old settings until someone restarts it",
                         p.sendmail_cf,
@@ -285,7 +296,7 @@ class Planner:
         ]
         warnings.append(
             PlanWarning(
-                "P007",
+                "P107",
                 f"host {name} is no longer in the spec: tlsc apply no longer runs there, and"
                 " its files stay as they are until someone removes them",
             )

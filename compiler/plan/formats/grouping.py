@@ -1,4 +1,5 @@
-"""Hosts with the same changes, shown once (text and markdown; JSON lists every host).
+"""Hosts with the same changes, shown once (text and markdown; JSON lists every host);
+and certificate facts that hosts share, listed once.
 
 Two hosts group when the same files change in the same way: the same added
 and removed lines at the same places, the same access-map changes, actions
@@ -14,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from compiler.plan.model import HostPlan, PlanWarning
+from compiler.plan.model import CertificateFacts, HostPlan, PlanWarning
 
 _HOST_HEADER = re.compile(r"for host (\S+) \((\S+)\)")
 _VERSIONID = re.compile(r"(VERSIONID\(`tlsc [^/']+/)([^']+)'")
@@ -88,3 +89,33 @@ def merged_downgrades(hosts: list[HostPlan]) -> list[tuple[list[str], PlanWarnin
         for warning in plan.downgrades:
             merged.setdefault(warning, []).append(plan.host)
     return [(names, warning) for warning, names in merged.items()]
+
+
+def merged_certificates(hosts: list[HostPlan]) -> list[tuple[list[str], CertificateFacts]]:
+    """Each distinct certificate fact once (a CA file all hosts share is one row), with its
+    hosts: server certificates first, then client certificates, then CA files."""
+    merged: dict[CertificateFacts, list[str]] = {}
+    for plan in hosts:
+        for facts in plan.certificates or ():
+            merged.setdefault(facts, []).append(plan.host)
+    rows = [(names, facts) for facts, names in merged.items()]
+    return sorted(rows, key=lambda row: _ROLE_ORDER.get(row[1].role, len(_ROLE_ORDER)))
+
+
+_ROLE_ORDER = {"server_cert": 0, "client_cert": 1, "ca_cert": 2}
+
+
+def certificates_not_read(hosts: list[HostPlan]) -> list[str]:
+    """Hosts whose certificates were not read, when those of others were (--state)."""
+    if all(plan.certificates is None for plan in hosts):
+        return []
+    return [plan.host for plan in hosts if plan.certificates is None]
+
+
+def expiry_text(facts: CertificateFacts) -> str:
+    """`expires 2027-01-31 (30 days)` or `expired 2025-01-31 (3 days ago)`."""
+    date = (facts.not_after or "")[:10]
+    days = facts.days_left or 0
+    if days < 0:
+        return f"expired {date} ({-days} day{'' if days == -1 else 's'} ago)"
+    return f"expires {date} ({days} day{'' if days == 1 else 's'})"

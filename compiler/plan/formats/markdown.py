@@ -2,10 +2,10 @@
 
 The first line is a hidden marker, `<!-- tlsc-plan: SPEC -->`, so that a CI
 job can find the comment it posted before and edit it instead of adding one
-per push. Downgrades come first, then a table of hosts, then each group's
-diffs collapsed in a `<details>` block. GitHub refuses comments over 65,536
-characters, so diffs that do not fit are replaced by a line saying how to
-see them.
+per push. Downgrades come first, then a table of hosts, the certificates'
+facts (collapsed), then each group's diffs collapsed in a `<details>` block.
+GitHub refuses comments over 65,536 characters, so diffs that do not fit are
+replaced by a line saying how to see them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ from __future__ import annotations
 import html
 import re
 
-from compiler.plan.formats.grouping import HostGroup, group_hosts, merged_downgrades
+from compiler.plan.formats.grouping import (
+    HostGroup,
+    certificates_not_read,
+    expiry_text,
+    group_hosts,
+    merged_certificates,
+    merged_downgrades,
+)
 from compiler.plan.formats.text import count_actions, printable
 from compiler.plan.model import AccessDiff, HostPlan, Plan, PlanWarning
 
@@ -23,6 +30,7 @@ MAX_CHARS = 60_000
 _RESERVE = 4_000
 MAX_DOWNGRADES_LISTED = 30
 MAX_ACCESS_LISTED = 30
+MAX_CERTIFICATES_LISTED = 50
 _SHORT_ACTION = {
     "rebuild_access_db": "rebuild access.db",
     "rebuild_sendmail_cf": "rebuild sendmail.cf",
@@ -144,6 +152,51 @@ def _details(group: HostGroup, budget: _Budget) -> list[str]:
     return out
 
 
+def _certificates(plan: Plan) -> list[str]:
+    rows = merged_certificates(plan.hosts)
+    not_read = certificates_not_read(plan.hosts)
+    if not rows and not not_read:
+        return []
+    hosts = {h for names, _ in rows for h in names}
+    bad = sum(1 for _, f in rows if f.error and not f.error.startswith("not readable"))
+    expired = sum(1 for _, f in rows if f.days_left is not None and f.days_left < 0)
+    notes = [f"{bad} missing or not a certificate"] if bad else []
+    notes += [f"{expired} expired"] if expired else []
+    summary = f"Certificates: {_n(len(rows), 'file')} on {_n(len(hosts), 'host')}"
+    summary += f" ({', '.join(notes)})" if notes else ""
+    out = ["<details>", f"<summary>{html.escape(summary)}</summary>", ""]
+    if rows:
+        out += [
+            "| hosts | role | path | subject | issuer | expiry | sha256 |",
+            "|---|---|---|---|---|---|---|",
+        ]
+    for names, f in rows[:MAX_CERTIFICATES_LISTED]:
+        label = html.escape(", ".join(names))
+        if f.error:
+            sha = code(f.sha256[:12]) if f.sha256 else ""
+            out.append(
+                f"| {label} | {f.role} | {code(f.path)} | {html.escape(f.error)} | | | {sha} |"
+            )
+            continue
+        subject = code(f.subject or "") + (f" (first of {f.count})" if f.count > 1 else "")
+        out.append(
+            f"| {label} | {f.role} | {code(f.path)} | {subject} | {code(f.issuer or '')}"
+            f" | {expiry_text(f)} | {code((f.sha256 or '')[:12])} |"
+        )
+    if len(rows) > MAX_CERTIFICATES_LISTED:
+        out.append(
+            f"\n… and {len(rows) - MAX_CERTIFICATES_LISTED} more"
+            " (`tlsc plan --format json` lists them all)"
+        )
+    if not_read:
+        out += [
+            "",
+            f"Not read: {html.escape(', '.join(not_read))} (the state tree holds none of"
+            " their certificate files).",
+        ]
+    return [*out, "", "</details>", ""]
+
+
 def printable_diff(diff: str) -> str:
     """A diff with control characters (but not tabs and newlines) escaped."""
     return "\n".join(printable(line) for line in diff.split("\n"))
@@ -198,6 +251,10 @@ def render(plan: Plan) -> str:
         if quiet:
             out.append(f"| {html.escape(', '.join(quiet))} | no changes | | |")
         out.append("")
+    certificates = _certificates(plan)
+    if certificates and out[-1]:
+        out.append("")
+    out += certificates
     budget = _Budget(MAX_CHARS - sum(len(line) + 1 for line in out))
     for g in shown:
         out += _details(g, budget)

@@ -11,11 +11,20 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import TextIO
 
-from compiler.plan.formats.grouping import HostGroup, group_hosts, merged_downgrades
-from compiler.plan.model import AccessDiff, FileChange, Plan, PlanWarning
+from compiler.plan.formats.grouping import (
+    HostGroup,
+    certificates_not_read,
+    expiry_text,
+    group_hosts,
+    merged_certificates,
+    merged_downgrades,
+)
+from compiler.plan.model import AccessDiff, CertificateFacts, FileChange, Plan, PlanWarning
 
 #: entries of the access map listed per group; the rest are counted
 MAX_ACCESS_LINES = 50
+#: certificates expiring within this many days are highlighted
+SOON_DAYS = 14
 
 _STYLE = {
     "bold": "\033[1m",
@@ -170,6 +179,42 @@ def _group(out: _Out, group: HostGroup) -> None:
             _warning(out, w)
 
 
+def certificate_line(facts: CertificateFacts) -> str:
+    """One certificate's facts (or why there are none): never its contents."""
+    where = f"{facts.role}  {facts.path}"
+    if facts.error:
+        sha = f"  sha256 {_short(facts.sha256)}" if facts.sha256 else ""
+        return f"{where}  {facts.error}{sha}"
+    bundle = f" (first of {facts.count})" if facts.count > 1 else ""
+    return (
+        f"{where}  {printable(facts.subject or '')}{bundle}  issuer {printable(facts.issuer or '')}"
+        f"  {expiry_text(facts)}  sha256 {_short(facts.sha256)}"
+    )
+
+
+def _certificates(out: _Out, plan: Plan) -> None:
+    rows = merged_certificates(plan.hosts)
+    not_read = certificates_not_read(plan.hosts)
+    if not rows and not not_read:
+        return
+    out.add()
+    out.add("Certificates (subject, issuer, expiry, sha256 of the file; never contents):", "bold")
+    for hosts, facts in rows:
+        style = None
+        if facts.error and not facts.error.startswith("not readable"):
+            style = "danger"
+        elif facts.days_left is not None and facts.days_left <= SOON_DAYS:
+            style = "danger" if facts.days_left < 0 else "warn"
+        line = certificate_line(facts)
+        out.add(f"  {', '.join(hosts)}  {out.style(line, style) if style else line}")
+    if not_read:
+        out.add(
+            f"  not read: {', '.join(not_read)} (the state tree holds none of their"
+            " certificate files)",
+            "dim",
+        )
+
+
 def render(plan: Plan, color: bool = False) -> str:
     """The plan as text; `color` adds ANSI colours."""
     out = _Out(color)
@@ -185,6 +230,7 @@ def render(plan: Plan, color: bool = False) -> str:
         out.add()
         names = ", ".join(h for g in quiet for h in g.hosts)
         out.add(f"No changes: {names}", "dim")
+    _certificates(out, plan)
     out.add()
     out.add(summary(plan), "bold")
     downgrades = merged_downgrades(plan.hosts)
