@@ -26,6 +26,7 @@ FORMAT = click.Choice(["text", "json", "github"])
 LAZY_COMMANDS: dict[str, str] = {
     "doctor": "compiler.doctor.command:doctor",
     "lint": "compiler.lint.command:lint",
+    "logs": "compiler.logs.command:logs",
     "plan": "compiler.plan.command:plan",
     "verify": "compiler.probe.command:verify",
 }

@@ -1,0 +1,148 @@
+"""`tlsc logs` benchmark: prints figures, asserts nothing about speed.
+
+    python bench/logs_bench.py [--lines 1000000] [--runs 3]
+
+* generates a syslog file of `--lines` lines, one in five a STARTTLS line
+  (handshakes in both directions, cert lines, errors, ruleset rejections),
+  the rest the connect/from/to/AUTH lines around them, and its gzip;
+* runs `tlsc logs --format json` and the text summary on each in a
+  subprocess, the median of `--runs`, and prints lines per second and the
+  peak memory (max RSS) of the process;
+* cold start: `python -c pass` next to `tlsc logs` of the 54-line example;
+  and whether the logs path imported pydantic, ruamel or deepdiff (exit 1 if so).
+
+Ends with a markdown table for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "examples" / "logs" / "mail.log"
+TLSC = [sys.executable, "-m", "compiler", "logs"]
+
+SESSIONS = [
+    "STARTTLS=server, relay=mail{n}.example.org [198.51.{a}.{b}], version=TLSv1.3, "
+    "verify=NOT, cipher=TLS_AES_256_GCM_SHA384, bits=256/256",
+    "STARTTLS=server, cert-subject=, cert-issuer=, verifymsg=ok",
+    "STARTTLS=client, relay=mx{n}.example.com., version=TLSv1.2, verify=FAIL, "
+    "cipher=ECDHE-RSA-AES128-GCM-SHA256, bits=128/128",
+    "STARTTLS=server, error: accept failed=-1, reason=unexpected eof while reading, "
+    "SSL_error=1, errno=0, retry=-1, relay=[203.0.{a}.{b}]",
+    "ruleset=tls_server, arg1=SOFTWARE, relay=old{n}.example.net [192.0.{a}.{b}], "
+    "reject=403 4.7.0 TLS handshake failed.",
+]
+OTHER = [
+    "NOQUEUE: connect from mail{n}.example.org [198.51.{a}.{b}]",
+    "AUTH: available mech=DIGEST-MD5 CRAM-MD5 PLAIN LOGIN, allowed mech=EXTERNAL GSSAPI",
+    "6ASDppfv{n:06d}: from=<user{n}@example.org>, size=18230, class=0, nrcpts=1, "
+    "msgid=<{n}@example.org>, proto=ESMTPS, daemon=MTA-v4, "
+    "relay=mail{n}.example.org [198.51.{a}.{b}]",
+    "6ASDppfv{n:06d}: to=<alice@example.net>, delay=00:00:01, xdelay=00:00:00, mailer=local, "
+    "pri=48420, dsn=2.0.0, stat=Sent",
+]
+
+
+def generate(path: Path, lines: int) -> None:
+    rng = random.Random(1)
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(lines):
+            n = rng.randrange(5000)
+            pool = SESSIONS if i % 5 == 0 else OTHER
+            text = rng.choice(pool).format(n=n, a=n % 250, b=n // 250 + 1)
+            sec = i * 86400 // lines
+            f.write(
+                f"Nov 28 {sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d} colo10 "
+                f"sm-mta[{1000 + n}]: {text}\n"
+            )
+
+
+def run(argv: list[str]) -> tuple[float, int]:
+    """Wall time and max RSS (KiB) of one run."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv}: exit {proc.returncode}")
+    return elapsed, usage.ru_maxrss
+
+
+def median_run(argv: list[str], runs: int) -> tuple[float, int]:
+    results = [run(argv) for _ in range(runs)]
+    return statistics.median(t for t, _ in results), max(m for _, m in results)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    rows: list[tuple[str, float, int]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "mail.log"
+        generate(log, args.lines)
+        gz = Path(tmp) / "mail.log.1.gz"
+        # streamed, so that this process stays small: its children's RSS starts from it
+        with log.open("rb") as src, gzip.open(gz, "wb", compresslevel=6) as dst:
+            shutil.copyfileobj(src, dst)
+        size, gz_size = log.stat().st_size / 1e6, gz.stat().st_size / 1e6
+        print(f"generated: {args.lines:,} lines, {size:.0f} MB ({gz_size:.0f} MB gzip)")
+        for fmt in ("json", "text"):
+            for name, path in (("plain", log), ("gzip", gz)):
+                t, rss = median_run(
+                    [*TLSC, "--format", fmt, "--year", "2026", str(path)], args.runs
+                )
+                rows.append((f"--format {fmt}, {name}", t, rss))
+                print(
+                    f"{fmt:4} {name:5}: {t:6.2f} s  {args.lines / t:>12,.0f} lines/s  "
+                    f"max RSS {rss / 1024:.0f} MiB"
+                )
+    t_pass, _ = median_run([sys.executable, "-c", "pass"], 5)
+    t_cold_json, _ = median_run([*TLSC, "--format", "json", str(SAMPLE)], 5)
+    t_cold_text, _ = median_run([*TLSC, str(SAMPLE)], 5)
+    imports = subprocess.run(
+        [sys.executable, "-X", "importtime", *TLSC[1:], "--format", "json", str(SAMPLE)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    ).stderr
+    heavy = sorted(
+        {
+            name
+            for line in imports.splitlines()
+            if (name := line.split("|")[-1].strip().split(".")[0])
+            in ("pydantic", "deepdiff", "ruamel")
+        }
+    )
+    print(f"python -c pass:              {t_pass * 1000:6.0f} ms")
+    print(f"tlsc logs --format json, 54 lines: {t_cold_json * 1000:6.0f} ms")
+    print(f"tlsc logs (text), 54 lines:   {t_cold_text * 1000:6.0f} ms")
+    print(f"heavy imports on the logs path: {', '.join(heavy) or 'none'}")
+    print()
+    print(f"| {args.lines:,} lines | time | lines/s | max RSS |")
+    print("|---|---|---|---|")
+    for label, t, rss in rows:
+        print(f"| {label} | {t:.2f} s | {args.lines / t:,.0f} | {rss / 1024:.0f} MiB |")
+    print(f"| `python3 -c pass` | {t_pass * 1000:.0f} ms | | |")
+    print(f"| `tlsc logs --format json` of the example, cold | {t_cold_json * 1000:.0f} ms | | |")
+    print(f"| `tlsc logs` (text) of the example, cold | {t_cold_text * 1000:.0f} ms | | |")
+    return 1 if heavy else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

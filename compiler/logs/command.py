@@ -1,0 +1,193 @@
+"""`tlsc logs [--format text|json] [--since T] [--until T] [--year Y] FILE...`
+
+Thin: read each file in the order given (`-` is stdin; gzip is recognised by
+its magic bytes, so `.gz` and unsuffixed rotations alike), stream its lines
+through the parser, print one JSON object a line or a summary, exit 0 when
+every input was read and 1 when one could not be (missing, unreadable,
+damaged gzip): the others are still analysed and the output covers what was
+read. Lines that are not STARTTLS lines are skipped before they are decoded.
+This path imports neither pydantic nor ruamel.yaml nor deepdiff.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+
+import click
+
+from compiler.logs.parse import LogParser, Notice, RulesetEvent, TlsRecord, json_line
+from compiler.logs.source import InputError, ReadStats, open_input, read_lines
+from compiler.logs.syslog import YearGuess, split_syslog
+
+_FORMAT = click.Choice(["text", "json"])
+
+
+def _when(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 date or time (like 2026-11-28 or 2026-11-28T10:00)",
+            param=param,
+        ) from None
+
+
+def _comparable(a: datetime, b: datetime) -> tuple[datetime, datetime]:
+    """Both aware, or both naive (then compared as wall-clock times)."""
+    if (a.tzinfo is None) != (b.tzinfo is None):
+        return a.replace(tzinfo=None), b.replace(tzinfo=None)
+    return a, b
+
+
+def time_filter(
+    since: datetime | None, until: datetime | None
+) -> Callable[[str | None], bool] | None:
+    """A test of a record's time: since <= time < until; None when neither is given.
+
+    A line without a readable time is left out once a bound is given.
+    """
+    if since is None and until is None:
+        return None
+
+    def within(when: str | None) -> bool:
+        if when is None:
+            return False
+        try:
+            t = datetime.fromisoformat(when)
+        except ValueError:
+            return False
+        if since is not None:
+            a, b = _comparable(t, since)
+            if a < b:
+                return False
+        if until is not None:
+            a, b = _comparable(t, until)
+            if a >= b:
+                return False
+        return True
+
+    return within
+
+
+def stream_records(
+    files: tuple[str, ...],
+    on_record: Callable[[TlsRecord], None],
+    on_event: Callable[[RulesetEvent | Notice], None] | None,
+    year: int | None = None,
+) -> tuple[ReadStats, list[str]]:
+    """Feed every line of `files` to one parser; (what was read, one sentence per bad input)."""
+    parser = LogParser(on_event)
+    stats = ReadStats()
+    problems: list[str] = []
+    feed = parser.feed
+    # a second look for ruleset lines only when someone wants them (the summary)
+    ruleset = b"ruleset=t" if on_event is not None else b"STARTTLS"
+    lineno = 0
+    for path in files:
+        try:
+            with open_input(path) as (stream, modified):
+                years = YearGuess(modified, year)
+                for raw in read_lines(stream, path, stats):
+                    lineno += 1
+                    if b"STARTTLS" not in raw and ruleset not in raw:
+                        continue
+                    text = raw.decode("utf-8", "replace")
+                    for record in feed(split_syslog(text, years), text, lineno):
+                        on_record(record)
+        except InputError as exc:
+            problems.append(str(exc))
+    for record in parser.flush():
+        on_record(record)
+    stats.lines = lineno + stats.too_long
+    return stats, problems
+
+
+@click.command(name="logs")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--format", "fmt", type=_FORMAT, default="text", show_default=True)
+@click.option(
+    "--since",
+    callback=_when,
+    metavar="TIME",
+    help="Only lines at or after TIME (ISO 8601, e.g. 2026-11-28 or 2026-11-28T10:00).",
+)
+@click.option("--until", callback=_when, metavar="TIME", help="Only lines before TIME.")
+@click.option(
+    "--year",
+    type=click.IntRange(1970, 9999),
+    help="Year of classic syslog stamps, which have none [default: from each file's date].",
+)
+@click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Peers to list.")
+def logs(
+    files: tuple[str, ...],
+    fmt: str,
+    since: datetime | None,
+    until: datetime | None,
+    year: int | None,
+    top: int,
+) -> None:
+    """Analyse sendmail STARTTLS log lines in FILE... (- is stdin; gzip is unpacked).
+
+    Exit 0 when every file was read, 1 when one could not be.
+    """
+    within = time_filter(since, until)
+    try:
+        problems = _json(files, within, year) if fmt == "json" else _text(files, within, year, top)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `tlsc logs ... | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    for problem in problems:
+        click.echo(f"tlsc: {problem}", err=True)
+    sys.exit(1 if problems else 0)
+
+
+def _json(
+    files: tuple[str, ...], within: Callable[[str | None], bool] | None, year: int | None
+) -> list[str]:
+    write = sys.stdout.write
+
+    def on_record(record: TlsRecord) -> None:
+        if within is None or within(record.time):
+            write(json_line(record))
+
+    return stream_records(files, on_record, None, year)[1]
+
+
+def _text(
+    files: tuple[str, ...],
+    within: Callable[[str | None], bool] | None,
+    year: int | None,
+    top: int,
+) -> list[str]:
+    from compiler.logs.report import print_summary
+    from compiler.logs.summary import Summary
+
+    summary = Summary()
+
+    def on_record(record: TlsRecord) -> None:
+        if within is None or within(record.time):
+            summary.add(record)
+
+    def on_event(event: RulesetEvent | Notice) -> None:
+        if within is None or within(event.time):
+            summary.add_event(event)
+
+    stats, problems = stream_records(files, on_record, on_event, year)
+    if len(problems) < len(files):
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        print_summary(
+            summary,
+            sys.stdout,
+            color,
+            files=len(files) - len(problems),
+            lines=stats.lines,
+            top=top,
+        )
+    return problems

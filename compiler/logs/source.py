@@ -1,0 +1,98 @@
+"""Reading log files: `-` for stdin, gzip by its magic bytes (not only `.gz`), bounded lines."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import sys
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import BinaryIO
+
+#: a longer line is skipped (sendmail's own lines stay under a few KiB)
+MAX_LINE = 64 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(slots=True)
+class ReadStats:
+    """What reading saw: lines read (the caller counts), and lines skipped as too long."""
+
+    lines: int = 0
+    too_long: int = 0
+
+
+class InputError(Exception):
+    """An input that cannot be read (whole or in part); the message is one sentence."""
+
+
+def _name(path: str) -> str:
+    return "standard input" if path == "-" else path
+
+
+@contextmanager
+def open_input(path: str) -> Iterator[tuple[BinaryIO, date]]:
+    """The byte stream of `path` (`-`: stdin), gunzipped when it is gzip, and its date.
+
+    The date (the file's modification time) anchors the year of classic syslog stamps.
+    """
+    try:
+        raw: BinaryIO = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError(f"{path}: cannot be read: {reason.lower()}") from None
+    try:
+        try:
+            modified = date.fromtimestamp(os.fstat(raw.fileno()).st_mtime)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            modified = date.today()
+        buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
+        try:
+            head = buffered.peek(2)[:2]
+        except OSError as exc:
+            raise InputError(f"{_name(path)}: cannot be read: {exc.strerror or exc}") from None
+        if head == _GZIP_MAGIC:
+            yield io.BufferedReader(gzip.GzipFile(fileobj=buffered, mode="rb")), modified
+        else:
+            yield buffered, modified
+    finally:
+        if path != "-":
+            raw.close()
+
+
+def read_lines(stream: BinaryIO, path: str, stats: ReadStats) -> Iterator[bytes]:
+    """The lines of `stream` without their line ends; a line over MAX_LINE bytes is skipped.
+
+    `stats.too_long` counts them (`stats.lines` is the caller's to count).
+
+    Raises InputError when the stream breaks off (a damaged or truncated gzip file,
+    an I/O error); the lines before the break have been given.
+    """
+    readline = stream.readline
+    limit = MAX_LINE + 1
+    try:
+        while True:
+            line = readline(limit)
+            if not line:
+                return
+            if line[-1:] == b"\n":
+                yield line[:-2] if line[-2:-1] == b"\r" else line[:-1]
+                continue
+            if len(line) < limit:  # the last line, without a newline
+                yield line
+                return
+            while line and line[-1:] != b"\n":  # too long: skip to its end
+                line = readline(limit)
+            stats.too_long += 1
+    except (OSError, EOFError, zlib.error) as exc:
+        what = "not a valid gzip file" if isinstance(exc, gzip.BadGzipFile) else None
+        if isinstance(exc, EOFError):
+            what = "the gzip data ends early (truncated file)"
+        elif isinstance(exc, zlib.error):
+            what = "the gzip data is damaged"
+        reason = what or (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
+        raise InputError(f"{_name(path)}: {reason}") from None

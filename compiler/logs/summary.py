@@ -1,0 +1,231 @@
+"""What a mail administrator wants from a pile of STARTTLS lines, gathered in one pass.
+
+Memory grows with the number of distinct peers, ciphers and error messages,
+never with the number of lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from compiler.logs.parse import Notice, RulesetEvent, TlsRecord
+
+#: `${verify}` values (reference 5.3), one phrase each; the peer is the other end
+VERIFY_MEANING = {
+    "OK": "the peer's certificate verified against our CA certificates",
+    "TRUSTED": "the peer's certificate verified through DANE",
+    "NOT": "no certificate asked for (TLSSrvOptions V, Debian's default)",
+    "NO": "a certificate was asked for and the peer sent none",
+    "FAIL": "the peer's certificate did not verify (unknown CA, self-signed, expired); "
+    "still encrypted",
+    "DANE_FAIL": "the DANE TLSA check failed",
+    "NONE": "no STARTTLS: not offered, refused with 5xx, or Try_TLS NO",
+    "TEMP": "the peer answered STARTTLS with a temporary 4xx error",
+    "SOFTWARE": "the TLS handshake failed; the connection was dropped, mail queued",
+    "PROTOCOL": "an SMTP protocol error around STARTTLS",
+    "CLEAR": "STARTTLS switched off for a clear-text retry (TLSFallbacktoClear)",
+    "CONFIG": "a TLS_*_Features entry has a syntax error",
+    "USAGE": "a client-side STARTTLS usage error",
+    "FAILURE": "a client-side STARTTLS failure",
+}
+#: how bad a result is, for "worst first"; an error (handshake broken off) is worst
+_RANK = {
+    "OK": 0,
+    "TRUSTED": 0,
+    "NOT": 1,
+    "NO": 2,
+    "FAIL": 3,
+    "DANE_FAIL": 3,
+    "CLEAR": 4,
+    "NONE": 4,
+    "CONFIG": 5,
+    "PROTOCOL": 5,
+    "TEMP": 5,
+    "USAGE": 5,
+    "FAILURE": 6,
+    "SOFTWARE": 6,
+}
+ERROR_RESULT = "error"
+_RANK[ERROR_RESULT] = 6
+#: results of a session in which no TLS was negotiated
+NO_TLS = frozenset({"NONE", "TEMP", "SOFTWARE", "PROTOCOL", "CLEAR", "CONFIG", "USAGE", "FAILURE"})
+
+WEAK_VERSIONS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"})
+#: what old OpenSSL printed for every TLS 1.0-1.2 session: the protocol is not known
+OLD_OPENSSL_VERSION = "TLSv1/SSLv3"
+MIN_BITS = 128
+_REASON = re.compile(r"(?:^|, )reason=([^,]*)")
+_NUMBERS = re.compile(r"=-?\d+")
+#: at most this many example peers are kept per cipher or error
+_EXAMPLES = 3
+
+
+def rank(result: str | None) -> int:
+    """How bad a verify value (or "error") is: 0 verified ... 6 no TLS at all."""
+    return _RANK.get(result or "", 3)
+
+
+def error_group(error: str) -> str:
+    """The message errors are grouped by: `accept failed: <reason>`, else the text unnumbered.
+
+    `accept failed=-1, reason=unexpected eof while reading, SSL_error=1, errno=0, retry=-1`
+    -> `accept failed: unexpected eof while reading`.
+    """
+    reason = _REASON.search(error)
+    head = error.split(",", 1)[0]
+    if reason is not None:
+        return f"{_NUMBERS.sub('', head)}: {reason[1]}"
+    return error
+
+
+@dataclass(slots=True)
+class PeerStats:
+    """One peer in one direction."""
+
+    label: str
+    handshakes: int = 0
+    errors: int = 0
+    refused: int = 0
+    worst: str | None = None
+    versions: set[str] = field(default_factory=set)
+    min_bits: int | None = None
+    last_problem: str | None = None
+
+    def note(self, result: str | None) -> None:
+        if result is not None and (self.worst is None or rank(result) > rank(self.worst)):
+            self.worst = result
+
+    @property
+    def failed(self) -> bool:
+        """STARTTLS failed with this peer at least once (an error, or a no-TLS refusal)."""
+        return self.errors > 0 or (self.worst in NO_TLS)
+
+
+@dataclass(slots=True)
+class WeakCipher:
+    """Sessions with one cipher at under MIN_BITS, and a few of their peers."""
+
+    count: int = 0
+    peers: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Summary:
+    """Counts over records (handshakes and errors) and ruleset events, one pass."""
+
+    records: int = 0
+    handshakes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    refusals: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rcpt_refusals: int = 0
+    try_tls_skipped: Counter[str] = field(default_factory=Counter)
+    versions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    weak_ciphers: dict[tuple[str, str], WeakCipher] = field(default_factory=dict)
+    errors: Counter[tuple[str, str]] = field(default_factory=Counter)
+    fail_reasons: Counter[str] = field(default_factory=Counter)
+    peers: dict[tuple[str, str], PeerStats] = field(default_factory=dict)
+    notices: Counter[str] = field(default_factory=Counter)
+    hosts: Counter[str] = field(default_factory=Counter)
+    first: str | None = None
+    last: str | None = None
+
+    def _peer(self, direction: str, relay: str | None, addr: str | None) -> PeerStats:
+        key = relay or addr or "(unknown)"
+        label = f"{relay} {addr}" if relay and addr else key
+        stats = self.peers.get((direction, key))
+        if stats is None:
+            stats = self.peers[(direction, key)] = PeerStats(label)
+        elif addr and len(label) > len(stats.label):
+            stats.label = label
+        return stats
+
+    def _seen(self, time: str | None, host: str | None) -> None:
+        if time is not None:
+            if self.first is None:
+                self.first = time
+            self.last = time
+        if host is not None:
+            self.hosts[host] += 1
+
+    def add(self, r: TlsRecord) -> None:
+        """Count one record."""
+        self.records += 1
+        self._seen(r.time, r.host)
+        if r.error is not None:
+            group = error_group(r.error)
+            self.errors[(r.direction, group)] += 1
+            # a client-side `connect failed` names no peer; its ruleset=tls_server line does
+            if r.relay or r.addr:
+                peer = self._peer(r.direction, r.relay, r.addr)
+                peer.errors += 1
+                peer.note(ERROR_RESULT)
+                peer.last_problem = group
+            return
+        peer = self._peer(r.direction, r.relay, r.addr)
+        verify = r.verify or "?"
+        self.handshakes[(r.direction, verify)] += 1
+        peer.handshakes += 1
+        peer.note(verify)
+        if verify in ("FAIL", "DANE_FAIL"):
+            peer.last_problem = f"verify={verify}" + (f" ({r.verifymsg})" if r.verifymsg else "")
+            if r.verifymsg:
+                self.fail_reasons[r.verifymsg] += 1
+        if r.version is not None:
+            self.versions[(r.version, r.direction)] += 1
+            if len(peer.versions) < 8:
+                peer.versions.add(r.version)
+        bits = min((b for b in (r.bits, r.bits_max) if b is not None), default=None)
+        if bits is not None:
+            if peer.min_bits is None or bits < peer.min_bits:
+                peer.min_bits = bits
+            if bits < MIN_BITS:
+                self._weak(r, bits)
+
+    def _weak(self, r: TlsRecord, bits: int) -> None:
+        shown = f"{r.bits}/{r.bits_max}" if r.bits_max is not None else str(bits)
+        entry = self.weak_ciphers.get((r.cipher or "?", shown))
+        if entry is None:
+            entry = self.weak_ciphers[(r.cipher or "?", shown)] = WeakCipher()
+        entry.count += 1
+        if r.peer not in entry.peers and len(entry.peers) < _EXAMPLES:
+            entry.peers.append(r.peer)
+
+    def add_event(self, event: RulesetEvent | Notice) -> None:
+        """Count one ruleset rejection or configuration notice."""
+        self._seen(event.time, event.host)
+        if isinstance(event, Notice):
+            self.notices[event.text] += 1
+            return
+        if event.ruleset == "tls_rcpt":
+            self.rcpt_refusals += 1
+            return
+        if event.ruleset == "try_tls":
+            relay, addr = event.relay, event.addr
+            self.try_tls_skipped[f"{relay} {addr}" if relay and addr else relay or addr or "?"] += 1
+            return
+        peer = self._peer(event.direction, event.relay, event.addr)
+        verify = event.verify or "?"
+        self.refusals[(event.direction, verify)] += 1
+        peer.refused += 1
+        peer.note(verify)
+        peer.last_problem = f"{event.ruleset} refused verify={verify}" + (
+            f": {event.reject}" if event.reject else ""
+        )
+
+    def worst_peers(self) -> list[tuple[str, PeerStats]]:
+        """(direction, stats) of every peer, worst result first, then most problems."""
+        return sorted(
+            ((d, p) for (d, _), p in self.peers.items()),
+            key=lambda dp: (
+                -rank(dp[1].worst),
+                -(dp[1].errors + dp[1].refused),
+                -dp[1].handshakes,
+                dp[0],
+                dp[1].label,
+            ),
+        )
+
+    def failed_peers(self) -> list[tuple[str, PeerStats]]:
+        """Peers STARTTLS failed with, worst first."""
+        return [(d, p) for d, p in self.worst_peers() if p.failed]

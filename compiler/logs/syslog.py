@@ -1,0 +1,110 @@
+"""The syslog prefix of a line: time, host, program, pid and the message.
+
+Forms understood (each with or without a leading `<PRI>`):
+
+* classic RFC 3164, as rsyslog's default file format and journald's `short`:
+  `Nov 28 10:00:01 mta1 sm-mta[123]: msg` (host optional, as a raw socket
+  message has none);
+* ISO 8601, as rsyslog's high-precision format and journald's `short-iso` /
+  `short-iso-precise`: `2026-11-28T10:00:01.123456+00:00 mta1 sendmail[123]: msg`;
+* RFC 5424 on the wire: `<22>1 2026-11-28T10:00:01Z mta1 sm-mta 123 - - msg`.
+
+`time` is ISO 8601. ISO stamps are kept as logged (a `+0000` offset becomes
+`+00:00`); a classic stamp has no year and no zone, so it becomes local
+`YYYY-MM-DDTHH:MM:SS` with the year of a reference date (the file's
+modification time, or `--year`): a month after the reference month belongs
+to the year before (a December line in a log rotated in January).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_MONTH_NUMBER = {name: n for n, name in enumerate(_MONTHS, 1)}
+
+_CLASSIC = re.compile(
+    r"(?:<\d{1,3}>)?(?P<mon>" + "|".join(_MONTHS) + r") (?P<day>[ \d]?\d) "
+    r"(?P<hms>\d\d:\d\d:\d\d)(?:\.\d+)? +"
+)
+_ISO = re.compile(
+    r"(?:<\d{1,3}>)?(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?)"
+    r"(?P<zone>Z|[+-]\d\d:?\d\d)? +"
+)
+_RFC5424 = re.compile(
+    r"<\d{1,3}>1 (?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)? "
+    r"(?P<host>\S+) (?P<tag>\S+) (?P<pid>\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(?P<msg>.*)",
+    re.DOTALL,
+)
+#: after the time: an optional host (no brackets, not ending in ':'), then TAG[PID]: or TAG:
+_REST = re.compile(
+    r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:]) +)?(?P<tag>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)",
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SyslogLine:
+    """A split syslog line; `time`, `host`, `tag` and `pid` are None when the line has none."""
+
+    time: str | None
+    host: str | None
+    tag: str | None
+    pid: str | None
+    message: str
+
+
+class YearGuess:
+    """The year of classic (year-less) stamps, relative to a reference date."""
+
+    def __init__(self, reference: date, fixed: int | None = None) -> None:
+        self.reference = reference
+        self.fixed = fixed
+        self._by_month: dict[str, int] = {}
+
+    def year(self, month: str) -> int:
+        """The year of a line logged in `month` (Jan..Dec)."""
+        year = self._by_month.get(month)
+        if year is None:
+            if self.fixed is not None:
+                year = self.fixed
+            elif _MONTH_NUMBER[month] > self.reference.month:
+                year = self.reference.year - 1
+            else:
+                year = self.reference.year
+            self._by_month[month] = year
+        return year
+
+
+def _zone(zone: str | None) -> str:
+    if not zone or zone == "Z" or ":" in zone:
+        return zone or ""
+    return f"{zone[:3]}:{zone[3:]}"
+
+
+def split_syslog(line: str, years: YearGuess) -> SyslogLine | None:
+    """Split `line` (no newline) into its syslog parts; None when no known prefix starts it."""
+    if line.startswith("<") and (m5 := _RFC5424.match(line)):
+        pid = m5["pid"]
+        return SyslogLine(
+            m5["iso"] + _zone(m5["zone"]),
+            None if m5["host"] == "-" else m5["host"],
+            None if m5["tag"] == "-" else m5["tag"],
+            None if pid == "-" else pid,
+            m5["msg"],
+        )
+    m = _CLASSIC.match(line)
+    if m is not None:
+        mon = m["mon"]
+        when = f"{years.year(mon):04d}-{_MONTH_NUMBER[mon]:02d}-{int(m['day']):02d}T{m['hms']}"
+    else:
+        m = _ISO.match(line)
+        if m is None:
+            return None
+        when = m["iso"].replace(" ", "T", 1).replace(",", ".") + _zone(m["zone"])
+    rest = _REST.match(line, m.end())
+    if rest is None:
+        return SyslogLine(when, None, None, None, line[m.end() :])
+    return SyslogLine(when, rest["host"], rest["tag"], rest["pid"], rest["msg"])

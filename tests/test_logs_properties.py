@@ -1,0 +1,114 @@
+"""The log parser never raises, and every record has DESIGN's keys with the right types."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compiler.logs.parse import LogParser, Notice, RulesetEvent, TlsRecord, json_line
+from compiler.logs.summary import Summary
+from compiler.logs.syslog import YearGuess, split_syslog
+
+YEARS = YearGuess(date(2026, 11, 29))
+OPTIONAL_STR = ("time", "host", "version", "verify", "cipher", "error")
+
+prefixes = st.sampled_from(
+    [
+        "",
+        "Nov 28 10:00:01 mta1 sm-mta[1]: ",
+        "Nov  8 10:00:01 sendmail[2]: ",
+        "<22>Nov 28 10:00:01 sm-A[3]: ",
+        "2026-11-28T10:00:01.123456+00:00 mta1 sendmail[1]: ",
+        "2026-11-28T10:00:01+0000 mta1 sm-mta[1]: ",
+        "<22>1 2026-11-28T10:00:01Z mta1 sm-mta 1 - - ",
+        "Nov 28 10:00:01 mta1 sm-mta[1]: 6ASDppfv011274: ",
+    ]
+)
+pieces = st.sampled_from(
+    [
+        "STARTTLS=server, ",
+        "STARTTLS=client, ",
+        "STARTTLS=server: ",
+        "STARTTLS: ",
+        "relay=",
+        "localhost [127.0.0.1]",
+        "[",
+        "]",
+        ".",
+        ", version=",
+        "TLSv1.3",
+        ", verify=",
+        "OK",
+        ", cipher=",
+        ", bits=",
+        "256/256",
+        "/",
+        "99999999999999999999",
+        "²",
+        "error: ",
+        "accept failed=-1, reason=x",
+        "cert-subject=",
+        ", cert-issuer=",
+        ", verifymsg=",
+        "ruleset=tls_server, arg1=",
+        "ruleset=try_tls, ",
+        ", reject=",
+        "init=1",
+        "file /x unsafe: y",
+        " ",
+        ", ",
+        "=",
+        "\x00",
+        "\ufffd",
+    ]
+)
+messages = st.lists(st.one_of(pieces, st.text(max_size=8)), max_size=14).map("".join)
+lines = st.tuples(prefixes, messages).map("".join)
+
+
+def check(record: TlsRecord) -> None:
+    data = json.loads(json_line(record))
+    for key in OPTIONAL_STR:
+        assert key in data and (data[key] is None or isinstance(data[key], str))
+    assert data["direction"] in ("server", "client")
+    for key in ("bits", "bits_max"):
+        assert key in data and (data[key] is None or type(data[key]) is int)
+    for key in ("relay", "addr", "cert_subject", "cert_issuer"):
+        assert key not in data or isinstance(data[key], str)
+    assert "relay" not in data or (data["relay"] and not data["relay"].endswith("."))
+    assert "addr" not in data or data["addr"].startswith("[")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(lines, max_size=12), st.integers(min_value=1, max_value=5))
+def test_parser_never_raises_and_records_are_well_formed(batch: list[str], window: int) -> None:
+    summary = Summary()
+
+    def on_event(event: RulesetEvent | Notice) -> None:
+        summary.add_event(event)
+
+    parser = LogParser(on_event, window=window)
+    out: list[TlsRecord] = []
+    for text in batch:
+        out += parser.feed(split_syslog(text, YEARS), text)
+    out += parser.flush()
+    for record in out:
+        check(record)
+        summary.add(record)
+    summary.worst_peers()
+    assert summary.records == len(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes(data: bytes) -> None:
+    parser = LogParser()
+    for raw in data.split(b"\n"):
+        text = raw.decode("utf-8", "replace")
+        for record in parser.feed(split_syslog(text, YEARS), text):
+            check(record)
+    for record in parser.flush():
+        check(record)
