@@ -25,6 +25,7 @@ FORMAT = click.Choice(["text", "json", "github"])
 #: `tlsc --version` and the fast paths stay fast. name -> "module:attribute".
 LAZY_COMMANDS: dict[str, str] = {
     "doctor": "compiler.doctor.command:doctor",
+    "import": "compiler.importer.command:import_cmd",
     "lint": "compiler.lint.command:lint",
     "logs": "compiler.logs.command:logs",
     "plan": "compiler.plan.command:plan",

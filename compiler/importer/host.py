@@ -1,0 +1,318 @@
+"""Import one host: read ROOT/etc/mail, lint it, build the spec, prove the round trip.
+
+`import_host` does everything but print and write: it returns the spec text
+(or None when an error stops the import) with every note, error and loss.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compiler import names
+from compiler.compile import compile_text
+from compiler.importer.emit import SpecParts, emit
+from compiler.importer.notes import Notes, Where
+from compiler.importer.read_access import AccessRead, read_access
+from compiler.importer.read_mc import McRead, read_mc, valid
+from compiler.importer.read_starttls import TlsRead, resolve_tls
+from compiler.importer.roundtrip import build_pair, compare_access, compare_cf, m4_available
+from compiler.lint.engine import LintContext, lint_text
+from compiler.lint.lexer import M4Document, lex
+from compiler.spec.model import HostName, Paths, Tls, Word
+
+MC_PATH = "/etc/mail/sendmail.mc"
+#: lint codes for mistakes that make m4 read the file differently from what it says;
+#: an import of such a file would carry the misreading over, so it is refused
+MISREAD_CODES = frozenset({"M4001", "M4002", "M4003", "M4009", "M4011", "M4013", "M4016", "A001"})
+
+
+@dataclass
+class Imported:
+    """The outcome of importing one host."""
+
+    notes: Notes
+    text: str | None = None
+    parts: SpecParts | None = None
+    summary: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the spec was made (losses may still be reported)."""
+        return self.text is not None and not self.notes.errors
+
+
+class _Tree:
+    """Files of a host under ROOT: host path -> real path, with readable errors."""
+
+    def __init__(self, root: Path, notes: Notes):
+        self.root = root
+        self.notes = notes
+
+    def real(self, host_path: str) -> Path:
+        return self.root / host_path.lstrip("/")
+
+    def read(self, host_path: str, required: bool, code: str = "I003") -> str | None:
+        path = self.real(host_path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            if required:
+                self.notes.error(Where(str(path)), code, f"{path} does not exist")
+            return None
+        except OSError as exc:
+            self.notes.error(Where(str(path)), "I003", f"cannot read {path}: {exc.strerror}")
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            self.notes.error(
+                Where(str(path), line), "I003", f"{path} is not UTF-8 text (byte {exc.start})"
+            )
+            return None
+
+    def lint_reader(self, path: str) -> str | None:
+        """For the linter: paths under ROOT as they are, host paths mapped into ROOT."""
+        real = Path(path)
+        if not str(real).startswith(str(self.root)):
+            real = self.real(path)
+        try:
+            return real.read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError:
+            return None
+
+    def root_map(self, path: str) -> str | None:
+        """An include's host path mapped into ROOT, when ROOT has that file."""
+        if not path.startswith("/"):
+            path = "/etc/mail/" + path
+        real = self.real(path)
+        return str(real.resolve()) if real.is_file() else None
+
+
+def _lint(tree: _Tree, text: str, path: str, kind: str) -> None:
+    ctx = LintContext(read=tree.lint_reader)
+    report = lint_text(text, path, kind, ctx)
+    misread = False
+    for p in report.problems():
+        if p.code in MISREAD_CODES and p.severity == "error":
+            misread = True
+            tree.notes.errors.append(p)
+        else:
+            tree.notes.warnings.append(
+                p.__class__(p.path, p.line, p.col, p.code, "warning", p.message)
+            )
+    if misread:
+        tree.notes.error(
+            Where(path),
+            "I004",
+            f"m4 would read {os.path.basename(path)} differently from what it says;"
+            f" run `tlsc lint --fix {path}`, check the diff, and import again",
+        )
+
+
+def import_host(
+    root: str | Path,
+    host: str,
+    fqdn: str | None = None,
+    cluster: str | None = None,
+    check_cf: bool = True,
+) -> Imported:
+    """Read ROOT/etc/mail of one host into a spec and compare the round trip."""
+    notes = Notes()
+    result = Imported(notes)
+    root_path = Path(root)
+    if not root_path.is_dir():
+        notes.error(Where(str(root)), "I001", f"{root} is not a directory")
+        return result
+    for label, value, tp in (("host name", host, HostName), ("cluster name", cluster, Word)):
+        if value is not None and valid(tp, value):
+            notes.error(Where(str(root)), "I002", f"{label} {value!r}: {valid(tp, value)}")
+    tree = _Tree(root_path, notes)
+    mc_real = str(tree.real(MC_PATH))
+    mc_text = tree.read(MC_PATH, required=True, code="I002")
+    if mc_text is None or notes.errors:
+        return result
+    _lint(tree, mc_text, mc_real, "mc")
+    if notes.errors:
+        return result
+    doc = lex(mc_text, mc_real, "mc")
+    mc = read_mc(doc, mc_real, notes)
+    st_doc, st_real = _starttls(tree, mc)
+    tls = resolve_tls(mc, st_doc, st_real, notes)
+    access_host, access_text, access_real = _access(tree, mc)
+    request = bool(tls.settings.get("request_client_cert", False)) if tls.enabled else False
+    access = read_access(access_text or "", access_real, notes, request)
+    if access_text is not None:
+        _lint(tree, access_text, access_real, "access")
+    parts = _parts(host, fqdn, cluster, mc, tls, access, access_host, root, notes)
+    if notes.errors:
+        return result
+    text = emit(parts, lambda at: "from " + _host_label(tree, at))
+    compiled = compile_text(text, "imported.yaml")
+    if not compiled.ok:
+        for p in compiled.problems:
+            notes.error(Where(mc_real), "I090", f"the imported spec does not validate: {p.message}")
+        return result
+    files = compiled.hosts[host]
+    result.text, result.parts = text, parts
+    reported = {p.line for p in notes.losses if p.path == access_real}
+    keys = compare_access(
+        access_text or "",
+        files[parts.paths["access"]],
+        parts.ownership == "block",
+        access_real,
+        notes,
+        reported,
+    )
+    result.summary.append(f"access map: {keys} entries compared")
+    if check_cf:
+        result.summary.append(_check_cf(tree, mc_text, mc, tls, parts, files, mc_real))
+    return result
+
+
+def _host_label(tree: _Tree, at: Where) -> str:
+    try:
+        rel = Path(at.path).relative_to(tree.root)
+        return f"/{rel}:{at.line}"
+    except ValueError:
+        return str(at)
+
+
+def _starttls(tree: _Tree, mc: McRead) -> tuple[M4Document | None, str | None]:
+    if mc.starttls_include is None:
+        return None, None
+    real = str(tree.real(mc.starttls_include))
+    text = tree.read(mc.starttls_include, required=True, code="I005")
+    if text is None:
+        return None, None
+    _lint(tree, text, real, "m4")
+    if tree.notes.errors:
+        return None, None
+    return lex(text, real, "m4"), real
+
+
+def _access(tree: _Tree, mc: McRead) -> tuple[str, str | None, str]:
+    """(host path of the access source, its text or None, its real path)."""
+    stem = Paths().access
+    if mc.access_db_map:
+        words = mc.access_db_map.split()
+        if words and words[0] != "hash":
+            tree.notes.loss(
+                Where(str(tree.real(MC_PATH))),
+                "I142",
+                f"FEATURE(access_db) uses a {words[0]} map; tlsc builds access.db with"
+                " makemap hash",
+            )
+        if words and words[-1].startswith("/"):
+            stem = words[-1].removesuffix(".db")
+    text = tree.read(stem, required=False)
+    if text is None:
+        tree.notes.note(Where(str(tree.real(stem))), "no access file here; the spec has no entries")
+    return stem, text, str(tree.real(stem))
+
+
+def _parts(
+    host: str,
+    fqdn: str | None,
+    cluster: str | None,
+    mc: McRead,
+    tls: TlsRead,
+    access: AccessRead,
+    access_host: str,
+    root: str | Path,
+    notes: Notes,
+) -> SpecParts:
+    defines = {**tls.other_defines, **mc.defines}
+    if tls.dont_blame:
+        defines["confDONT_BLAME_SENDMAIL"] = tls.dont_blame
+    chosen_fqdn = fqdn or _fqdn_from(defines) or host
+    try:
+        names.parse_hostname(chosen_fqdn)
+    except ValueError as exc:
+        notes.error(Where(str(root)), "I006", f"fqdn {chosen_fqdn!r}: {exc}; give --fqdn")
+    mc_data: dict[str, Any] = {
+        "ostype": mc.ostype or "debian",
+        "domain": mc.domain,
+        "defines": defines,
+        "features": mc.features,
+        "daemon_options": mc.daemon_options,
+        "extra": [t for t, _ in mc.extra] + [t for t, _ in tls.extra],
+        "mailers": mc.mailers,
+    }
+    if mc.cf_m4:
+        mc_data["cf_m4"] = mc.cf_m4
+    paths = {"access": access_host, "access_db": access_host + ".db"}
+    if mc.starttls_include:
+        paths["starttls_m4"] = mc.starttls_include
+    if tls.enabled:
+        tls_data: dict[str, Any] = {
+            k: ([] if isinstance(v, list) else None)
+            for k, v in Tls().model_dump().items()
+            if k != "enabled"
+        }
+        tls_data.update(tls.settings)
+    else:
+        tls_data = {"enabled": False}
+    return SpecParts(
+        cluster=cluster or host,
+        host=host,
+        fqdn=chosen_fqdn,
+        paths=paths,
+        ownership=access.ownership,
+        tls=tls_data,
+        mc=mc_data,
+        extra_at=[w for _, w in mc.extra] + [w for _, w in tls.extra],
+        domains=access.domains,
+        recipients=access.recipients,
+        issuer_tags=access.issuer_tags,
+        access=[t for t, _ in access.access],
+        access_at=[w for _, w in access.access],
+        header=[
+            f"tlsc spec imported by `tlsc import {root} --host {host}`.",
+            "Comments of the original files were dropped, and settings equal to",
+            "tlsc's defaults are left out. Lines tlsc cannot model are kept verbatim",
+            "(mc.extra, access:), each with the file and line it came from.",
+        ],
+    )
+
+
+def _fqdn_from(defines: dict[str, str]) -> str | None:
+    name = defines.get("confDOMAIN_NAME")
+    if name and "$" not in name:
+        return name
+    return None
+
+
+def _check_cf(
+    tree: _Tree,
+    mc_text: str,
+    mc: McRead,
+    tls: TlsRead,
+    parts: SpecParts,
+    files: dict[str, str],
+    mc_real: str,
+) -> str:
+    cf_m4 = mc.cf_m4 or "/usr/share/sendmail/cf/m4/cf.m4"
+    missing = m4_available(tree.root_map(cf_m4) or cf_m4)
+    if missing:
+        tree.notes.warn(Where(mc_real), "I166", f"sendmail.cf was not compared: {missing}")
+        return "sendmail.cf: not compared"
+    starttls = parts.paths.get("starttls_m4", Paths().starttls_m4)
+    original, imported = build_pair(
+        mc_text,
+        None if mc.cf_m4 else cf_m4,
+        files,
+        Paths().sendmail_mc,
+        starttls,
+        tree.root_map,
+    )
+
+    def locate(conf: str) -> Where | None:
+        return mc.define_at.get(conf) or tls.set_at.get(conf)
+
+    if compare_cf(original, imported, mc_real, locate, tree.notes):
+        return "sendmail.cf: same options, maps, mailers and rulesets"
+    return "sendmail.cf: differs"

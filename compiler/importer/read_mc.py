@@ -1,0 +1,356 @@
+"""sendmail.mc -> the spec's `mc:` and `paths:`, plus the TLS defines it holds.
+
+Each statement is modelled when tlsc renders it the same way (OSTYPE,
+DOMAIN, a define set once, FEATUREs, DAEMON_OPTIONS, MAILERs, the cf.m4 and
+starttls includes); anything else that m4 would act on is kept verbatim in
+`mc.extra`, in file order. tlsc writes its own header, VERSIONID and
+comments, so comments, blank lines and VERSIONID are dropped. Moving a
+statement into tlsc's fixed order can change what m4 builds; the round trip
+(`roundtrip.py`) builds both with real m4 and reports any difference.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from compiler.importer.notes import Notes, Where
+from compiler.importer.statements import Statement, inert, statements
+from compiler.lint.lexer import Arg, Call, M4Document
+from compiler.lint.m4names import BUILTINS, CF_MACROS
+from compiler.lint.rules.m4004_starttls_include import is_starttls
+from compiler.m4text import check_line
+from compiler.sendmail import (
+    DOMAINS,
+    FEATURES,
+    MAILERS,
+    OSTYPES,
+    REFUSED_DEFINES,
+    REFUSED_FEATURES,
+    TLS_DEFINES,
+)
+from compiler.spec.model import AbsPath, DefineName, DefineValue, M4Arg, M4Text
+
+#: defines tls: owns (starttls.m4 renders them); DontBlameSendmail carries group_readable_key
+TLS_NAMES = frozenset(TLS_DEFINES) | {"confDONT_BLAME_SENDMAIL"}
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9_.:/+@=-]*\Z")
+_MACRO_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class TlsDefine:
+    """A define or undefine of a name tls: owns, in the order m4 meets it."""
+
+    name: str
+    value: str | None  # None: undefine, or a value that could not be read
+    raw: str  # the value argument as written (DontBlameSendmail appends with defn)
+    where: Where
+    readable: bool = True
+    text: str | None = None  # the statement as one line, to keep it verbatim
+
+
+@dataclass
+class McRead:
+    """What the .mc says, in spec terms."""
+
+    cf_m4: str | None = None
+    ostype: str | None = None
+    domain: str | None = None
+    defines: dict[str, str] = field(default_factory=dict)
+    features: list[dict[str, Any]] = field(default_factory=list)
+    daemon_options: list[str] = field(default_factory=list)
+    extra: list[tuple[str, Where]] = field(default_factory=list)
+    mailers: list[str] = field(default_factory=list)
+    starttls_include: str | None = None
+    #: TLS defines before the starttls include, and after it
+    tls_before: list[TlsDefine] = field(default_factory=list)
+    tls_after: list[TlsDefine] = field(default_factory=list)
+    #: the first argument of FEATURE(access_db), when given
+    access_db_map: str | None = None
+    #: where each modelled define came from (for the round-trip report)
+    define_at: dict[str, Where] = field(default_factory=dict)
+
+
+def valid(tp: Any, value: object) -> str | None:
+    """None when `value` passes the spec type `tp`, else the validator's sentence."""
+    try:
+        TypeAdapter(tp).validate_python(value, strict=True)
+    except ValidationError as exc:
+        msg = str(exc.errors(include_url=False)[0]["msg"])
+        return msg.removeprefix("Value error, ")
+    return None
+
+
+def plain_value(doc: M4Document, arg: Arg) -> str | None:
+    """The value m4 gives an argument, when reading it needs no macro expansion."""
+    text = doc.arg_text(arg)
+    if text == "":
+        return ""
+    if doc.arg_quoted(arg):
+        value = doc.arg_value(arg)
+        return None if "`" in value or "'" in value else value
+    if not _PLAIN_WORD.match(text):
+        return None
+    for word in _MACRO_WORD.findall(text):
+        if word in BUILTINS or word in CF_MACROS or word in doc_defined(doc):
+            return None
+    return text
+
+
+def doc_defined(doc: M4Document) -> set[str]:
+    """Names the file itself defines (an unquoted one of them would expand)."""
+    return {doc.first_arg(c) for c in doc.top_calls("define", "pushdef") if c.args}
+
+
+@dataclass
+class _Pending:
+    """A define/undefine of an ordinary name, decided once the whole file is read."""
+
+    name: str
+    value: str | None
+    stmt: Statement
+    index: int  # position in the extra list where it goes when kept verbatim
+
+
+class _McReader:
+    def __init__(self, doc: M4Document, path: str, notes: Notes):
+        self.doc = doc
+        self.path = path
+        self.notes = notes
+        self.out = McRead()
+        self.after_cf = False
+        self.after_mailer: Where | None = None
+        self.pending: list[_Pending] = []
+        self.extra_slots: list[tuple[str, Where] | _Pending] = []
+
+    def where(self, stmt: Statement) -> Where:
+        return Where(self.path, stmt.line, stmt.col)
+
+    def run(self) -> McRead:
+        for stmt in statements(self.doc):
+            if stmt.kind == "blank":
+                continue
+            if stmt.kind == "comment":
+                self.notes.drop(f"comment lines in {os.path.basename(self.path)}")
+                continue
+            if stmt.kind == "raw":
+                self.raw(stmt)
+                continue
+            assert stmt.call is not None
+            self.call(stmt, stmt.call)
+        self.decide_defines()
+        if self.out.ostype is None:
+            self.notes.loss(
+                Where(self.path),
+                "I110",
+                "the .mc has no OSTYPE; tlsc always writes OSTYPE(`debian'), so the built"
+                " .cf differs",
+            )
+        return self.out
+
+    # -- statements ----------------------------------------------------------
+
+    def raw(self, stmt: Statement) -> None:
+        if inert(self.doc, stmt):
+            self.notes.drop(f"comment lines in {os.path.basename(self.path)}")
+            return
+        self.keep(stmt)
+
+    def keep(self, stmt: Statement, why: str = "") -> None:
+        """Keep the statement verbatim in mc.extra (or report it lost)."""
+        at = self.where(stmt)
+        if stmt.oneline is None:
+            self.notes.loss(
+                at,
+                "I111",
+                "this statement spans several lines with a line break inside a quote;"
+                " mc.extra holds single lines, so it cannot be carried over",
+            )
+            return
+        text = stmt.oneline.rstrip()
+        problems = check_line(text)
+        if problems:
+            col, message = problems[0]
+            self.notes.loss(
+                Where(at.path, at.line, col if not stmt.multiline else at.col),
+                "I112",
+                f"cannot keep this line in mc.extra: {message}",
+            )
+            return
+        self.extra_slots.append((text, at))
+        self.notes.keep(at, "mc.extra" + (f" ({why})" if why else ""))
+
+    def call(self, stmt: Statement, call: Call) -> None:
+        name = call.name
+        doc = self.doc
+        at = self.where(stmt)
+        first = doc.first_arg(call) if call.args else ""
+        if name in ("include", "sinclude") and call.args:
+            self.include(stmt, first)
+        elif name == "divert" and not self.after_cf:
+            self.notes.drop("divert() header lines")
+        elif name == "VERSIONID":
+            self.notes.drop("VERSIONID lines (tlsc writes its own)")
+        elif name in ("define", "undefine") and call.args and _MACRO_WORD.fullmatch(first):
+            self.define(stmt, call, first)
+        elif name == "OSTYPE" and self.out.ostype is None and self.simple(call, OSTYPES):
+            self.out.ostype = first
+        elif name == "DOMAIN" and self.out.domain is None and self.simple(call, DOMAINS):
+            self.out.domain = first
+        elif name == "FEATURE" and call.args:
+            self.feature(stmt, call, first)
+        elif name == "DAEMON_OPTIONS" and len(call.args) == 1:
+            self.daemon_options(stmt, call)
+        elif name == "MAILER":
+            if self.simple(call, MAILERS) and first not in self.out.mailers:
+                self.out.mailers.append(first)
+                self.after_mailer = self.after_mailer or at
+            else:
+                self.notes.loss(at, "I113", f"MAILER line tlsc cannot write: {stmt.text.strip()}")
+        else:
+            self.keep(stmt)
+
+    def simple(self, call: Call, known: frozenset[str]) -> bool:
+        """One quoted argument naming something sendmail-cf has."""
+        if len(call.args) != 1 or not self.doc.arg_quoted(call.args[0]):
+            return False
+        return self.doc.first_arg(call) in known
+
+    def include(self, stmt: Statement, target: str) -> None:
+        at = self.where(stmt)
+        if os.path.basename(target) == "cf.m4" and self.out.cf_m4 is None:
+            self.after_cf = True
+            problem = valid(AbsPath, target)
+            if problem:
+                self.notes.loss(at, "I114", f"the cf.m4 include: {problem}")
+            else:
+                self.out.cf_m4 = target
+            return
+        if is_starttls(target) and self.out.starttls_include is None:
+            problem = valid(AbsPath, target)
+            if problem:
+                self.notes.loss(at, "I114", f"the STARTTLS include: {problem}")
+                return
+            self.out.starttls_include = target
+            if self.after_mailer:
+                self.notes.note(at, "the STARTTLS include moves before the MAILER lines")
+            return
+        self.keep(stmt)
+
+    def define(self, stmt: Statement, call: Call, name: str) -> None:
+        at = self.where(stmt)
+        if name in REFUSED_DEFINES:
+            self.notes.error(
+                at, "I120", f"{name}: {REFUSED_DEFINES[name]}; remove it and import again"
+            )
+            return
+        value: str | None = None
+        readable = True
+        raw = ""
+        if call.name == "define":
+            if len(call.args) > 1:
+                raw = self.doc.arg_text(call.args[1])
+                value = plain_value(self.doc, call.args[1])
+                readable = value is not None
+            else:
+                value = ""
+        if name in TLS_NAMES:
+            event = TlsDefine(name, value, raw, at, readable, stmt.oneline)
+            (self.out.tls_after if self.out.starttls_include else self.out.tls_before).append(event)
+            return
+        pending = _Pending(name, value if readable else None, stmt, len(self.extra_slots))
+        if call.name == "undefine" or not readable:
+            pending.value = None
+        self.pending.append(pending)
+        self.extra_slots.append(pending)
+
+    def feature(self, stmt: Statement, call: Call, name: str) -> None:
+        doc = self.doc
+        args = [plain_value(doc, a) for a in call.args[1:]]
+        while args and args[-1] == "" and not doc.arg_text(call.args[len(args)]):
+            args.pop()  # FEATURE(`x', ) is FEATURE(`x')
+        seen = [f["name"] for f in self.out.features]
+        ok = (
+            doc.arg_quoted(call.args[0])
+            and name in FEATURES
+            and name not in REFUSED_FEATURES
+            and name not in seen
+            and all(a is not None and valid(M4Arg, a) is None for a in args)
+        )
+        if not ok:
+            self.keep(stmt)
+            return
+        clean = [a for a in args if a is not None]
+        self.out.features.append({"name": name, "args": clean})
+        if name == "access_db" and clean:
+            self.out.access_db_map = clean[0]
+
+    def daemon_options(self, stmt: Statement, call: Call) -> None:
+        value = plain_value(self.doc, call.args[0])
+        if value is None:
+            self.keep(stmt)
+            return
+        normal = " ".join(value.split())
+        if valid(M4Text, normal) is not None:
+            self.keep(stmt)
+            return
+        if normal != value:
+            self.notes.note(
+                self.where(stmt),
+                "DAEMON_OPTIONS: runs of blanks written as one (sendmail ignores them)",
+            )
+        self.out.daemon_options.append(normal)
+
+    # -- defines ----------------------------------------------------------------
+
+    def decide_defines(self) -> None:
+        """A name defined once with a plain value is a define; anything else stays verbatim."""
+        by_name: dict[str, list[_Pending]] = {}
+        for p in self.pending:
+            by_name.setdefault(p.name, []).append(p)
+        modelled: set[int] = set()
+        for name, group in by_name.items():
+            p = group[0]
+            if len(group) != 1 or p.value is None or p.stmt.call is None:
+                continue
+            if p.stmt.call.name != "define":
+                continue
+            if valid(DefineName, name) or valid(DefineValue, p.value):
+                continue
+            if self.before_cf(p):
+                continue
+            self.out.defines[name] = p.value
+            self.out.define_at[name] = self.where(p.stmt)
+            modelled.add(id(p))
+        for slot in self.extra_slots:
+            if isinstance(slot, _Pending):
+                if id(slot) not in modelled:
+                    self.keep_pending(slot)
+            else:
+                self.out.extra.append(slot)
+
+    def before_cf(self, p: _Pending) -> bool:
+        cf = self.doc.cf_m4_at
+        return cf is not None and p.stmt.start < cf
+
+    def keep_pending(self, p: _Pending) -> None:
+        before = len(self.out.extra)
+        mark = len(self.notes.verbatim)
+        saved, self.extra_slots = self.extra_slots, []
+        self.keep(p.stmt)
+        kept, self.extra_slots = self.extra_slots, saved
+        self.out.extra.extend(s for s in kept if not isinstance(s, _Pending))
+        if self.before_cf(p) and len(self.out.extra) > before:
+            self.notes.verbatim[mark] = (
+                self.notes.verbatim[mark][0],
+                "mc.extra (it stood before the cf.m4 include; tlsc writes it after)",
+            )
+
+
+def read_mc(doc: M4Document, path: str, notes: Notes) -> McRead:
+    """Read a lexed sendmail.mc into spec terms, noting what is kept verbatim or lost."""
+    return _McReader(doc, path, notes).run()

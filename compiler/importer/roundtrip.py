@@ -1,0 +1,286 @@
+"""The round trip: compile the imported spec and compare it with what the host has.
+
+* access: both files are read as `makemap hash` reads them (keys folded, the
+  first of two equal keys kept) and compared entry by entry. A value tlsc
+  spells differently but sendmail reads the same (`relay` -> `RELAY`,
+  trailing blanks) is a note; a missing, added or changed entry is a loss.
+  With `ownership: block` the compiled block is spliced into the original
+  file first, as apply does.
+* sendmail.cf: the original .mc (its includes pointed into ROOT) and the
+  compiled .mc + starttls.m4 are built with the real m4 and cf.m4
+  (`m4 -D_NO_MAKEINFO_`), and the two .cf files compared without comment
+  and blank lines: every `O` option by name and value, and every other line
+  (classes, maps, mailers, rulesets) in order. DontBlameSendmail is compared
+  as a set of flags, DaemonPortOptions without blanks after commas, SSL
+  options as a list of names: sendmail reads those spellings the same.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from compiler.accessmap import canonical_value
+from compiler.importer.notes import Notes, Where
+from compiler.importer.read_access import Entry, map_entries
+from compiler.lint.lexer import lex
+from compiler.plan.ownership import BlockError, splice_block
+
+M4_TIMEOUT = 60
+MAX_LINES_REPORTED = 20
+_PROTO_OPTION = re.compile(r"^_OPTION\(([^,]+), `([A-Za-z0-9_]+)'", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Build:
+    """One m4 build: the .cf text and what m4 printed on stderr."""
+
+    rc: int
+    cf: str
+    stderr: str
+
+
+# -- access -------------------------------------------------------------------
+
+
+def access_map(text: str) -> dict[str, Entry]:
+    """folded key -> entry, as makemap loads the file."""
+    lines = list(enumerate(text.split("\n"), start=1))
+    return {e.key.lower(): e for e in map_entries(lines, "access", Notes())}
+
+
+def _same_meaning(key: str, a: str, b: str) -> bool:
+    """True when sendmail reads both values the same for this key's tag."""
+    head, sep, _ = key.partition(":")
+    from compiler.accessmap import TAGS
+
+    tag = next((t for t in TAGS if t.lower() == head.lower()), None) if sep else None
+    try:
+        return canonical_value(tag, a.strip()) == canonical_value(tag, b.strip())
+    except ValueError:
+        return a.strip() == b.strip()
+
+
+def compare_access(
+    original: str, compiled: str, block: bool, path: str, notes: Notes, reported: set[int]
+) -> int:
+    """Report every difference between the two maps; returns the number of keys compared."""
+    if block:
+        try:
+            compiled = splice_block(original, compiled, path).text
+        except BlockError as exc:
+            notes.loss(Where(path), "I150", str(exc))
+            return 0
+    before = access_map(original)
+    after = access_map(compiled)
+    for folded, e in before.items():
+        at = Where(path, e.line)
+        new = after.get(folded)
+        if new is None:
+            if e.line not in reported:
+                notes.loss(
+                    at,
+                    "I151",
+                    f"{e.key} {e.value.strip()} is not in the imported spec's access map",
+                )
+        elif new.value != e.value:
+            if _same_meaning(e.key, e.value, new.value):
+                if new.value != e.value.rstrip():
+                    notes.note(at, f"{e.key}: value written as {new.value!r} (same meaning)")
+            else:
+                notes.loss(
+                    at,
+                    "I152",
+                    f"{e.key}: the value changes from {e.value.strip()!r} to {new.value!r}",
+                )
+    for folded, e in after.items():
+        if folded not in before:
+            notes.loss(
+                Where(path),
+                "I153",
+                f"the imported spec adds the entry {e.key} {e.value} to the access map",
+            )
+    return len(before)
+
+
+# -- m4 -----------------------------------------------------------------------
+
+
+def point_includes(mc_text: str, mapper: Callable[[str], str | None]) -> str:
+    """The .mc with each include() argument that `mapper` maps replaced by the new path."""
+    doc = lex(mc_text, "sendmail.mc", "mc")
+    out = mc_text
+    for call in sorted(doc.top_calls("include", "sinclude"), key=lambda c: -c.start):
+        if not call.args or not call.closed:
+            continue
+        new = mapper(doc.first_arg(call))
+        if new is not None:
+            arg = call.args[0]
+            out = out[: arg.start] + f"`{new}'" + out[arg.end :]
+    return out
+
+
+def m4_available(cf_m4: str) -> str | None:
+    """None when m4 and cf.m4 are here, else what is missing."""
+    if shutil.which("m4") is None:
+        return "GNU m4 is not installed"
+    if not os.path.exists(cf_m4):
+        return f"sendmail-cf is not installed ({cf_m4} is missing)"
+    return None
+
+
+def m4_build(mc_text: str, cf_m4: str | None, workdir: Path) -> Build:
+    """Build a .cf as tlsc apply does (`m4 -D_NO_MAKEINFO_`); cf_m4 prepended when given."""
+    mc_file = workdir / "build.mc"
+    mc_file.write_bytes(mc_text.encode("utf-8", "surrogateescape"))
+    argv = ["m4", "-D_NO_MAKEINFO_"] + ([cf_m4] if cf_m4 else []) + [mc_file.name]
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=workdir,
+            capture_output=True,
+            env={**os.environ, "LC_ALL": "C"},
+            timeout=M4_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return Build(1, "", f"m4 did not finish in {M4_TIMEOUT} s")
+    return Build(proc.returncode, _decode(proc.stdout), _decode(proc.stderr))
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _shown(values: list[str] | None) -> str:
+    return "not set" if values is None else " and ".join(repr(v) for v in values)
+
+
+@cache
+def proto_options(proto: str = "/usr/share/sendmail/cf/m4/proto.m4") -> dict[str, str]:
+    """sendmail option name -> conf macro, from proto.m4's _OPTION lines."""
+    try:
+        text = Path(proto).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    return {opt.strip(): conf for opt, conf in _PROTO_OPTION.findall(text)}
+
+
+def _normal_option(name: str, value: str) -> str:
+    if name == "DontBlameSendmail":
+        return ",".join(sorted({t.lower() for t in re.split(r"[\s,]+", value) if t}))
+    if name in ("DaemonPortOptions", "ClientPortOptions"):
+        return ",".join(p.strip() for p in value.split(","))
+    if name in ("ServerSSLOptions", "ClientSSLOptions"):
+        return " ".join(t for t in re.split(r"[\s,]+", value) if t)
+    return value
+
+
+def cf_view(cf: str) -> tuple[dict[str, list[str]], list[tuple[int, str]]]:
+    """(option name -> normalised values, other (line number, line)) of a .cf."""
+    options: dict[str, list[str]] = {}
+    rest: list[tuple[int, str]] = []
+    for number, raw in enumerate(cf.split("\n"), start=1):
+        line = raw.rstrip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("O "):
+            name, _, value = line[2:].partition("=")
+            options.setdefault(name, []).append(_normal_option(name, value))
+        else:
+            rest.append((number, line))
+    return options, rest
+
+
+def _stderr_lines(text: str) -> set[str]:
+    return {re.sub(r"^m4:[^:]*:\d+: ", "", line) for line in text.splitlines() if line.strip()}
+
+
+def compare_cf(
+    original: Build,
+    imported: Build,
+    mc_path: str,
+    locate: Callable[[str], Where | None],
+    notes: Notes,
+) -> bool:
+    """Report every difference between the two builds; True when they agree."""
+    mc = Where(mc_path)
+    ok = True
+    if original.stderr.strip():
+        first = original.stderr.strip().splitlines()[0]
+        notes.warn(mc, "I160", f"the original .mc does not build cleanly with m4: {first}")
+    new_errors = _stderr_lines(imported.stderr) - _stderr_lines(original.stderr)
+    for line in sorted(new_errors):
+        ok = False
+        notes.loss(mc, "I161", f"m4 prints for the imported spec's .mc: {line}")
+    before_opts, before_rest = cf_view(original.cf)
+    after_opts, after_rest = cf_view(imported.cf)
+    conf_of = proto_options()
+    for name in sorted(set(before_opts) | set(after_opts)):
+        a, b = before_opts.get(name), after_opts.get(name)
+        if a == b:
+            continue
+        ok = False
+        at = locate(conf_of.get(name, "")) or mc
+        notes.loss(
+            at,
+            "I162",
+            f"sendmail.cf option {name}: the original build has {_shown(a)},"
+            f" the imported spec gives {_shown(b)}",
+        )
+    matcher = difflib.SequenceMatcher(
+        a=[t for _, t in before_rest], b=[t for _, t in after_rest], autojunk=False
+    )
+    reported = 0
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        ok = False
+        for number, text in before_rest[i1:i2]:
+            reported += 1
+            if reported <= MAX_LINES_REPORTED:
+                notes.loss(
+                    mc,
+                    "I163",
+                    f"sendmail.cf line {number} of the original build, {text!r},"
+                    " is missing from the imported spec's build",
+                )
+        for _, text in after_rest[j1:j2]:
+            reported += 1
+            if reported <= MAX_LINES_REPORTED:
+                notes.loss(mc, "I164", f"the imported spec's sendmail.cf adds the line {text!r}")
+    if reported > MAX_LINES_REPORTED:
+        notes.loss(mc, "I165", f"... and {reported - MAX_LINES_REPORTED} more differing .cf lines")
+    return ok
+
+
+def build_pair(
+    original_mc: str,
+    original_cf_m4: str | None,
+    compiled: dict[str, str],
+    mc_path: str,
+    starttls_path: str,
+    root_map: Callable[[str], str | None],
+) -> tuple[Build, Build]:
+    """Build the original .mc and the compiled one, each with its own includes."""
+    with tempfile.TemporaryDirectory(prefix="tlsc-import-") as tmp:
+        work = Path(tmp)
+        st = compiled.get(starttls_path)
+        st_file = work / "starttls.m4"
+        if st is not None:
+            st_file.write_text(st, encoding="utf-8")
+
+        def compiled_map(path: str) -> str | None:
+            return str(st_file) if path == starttls_path and st is not None else root_map(path)
+
+        original = m4_build(point_includes(original_mc, root_map), original_cf_m4, work)
+        imported = m4_build(point_includes(compiled[mc_path], compiled_map), None, work)
+    return original, imported

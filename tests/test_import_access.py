@@ -1,0 +1,146 @@
+"""access -> domains/recipients/issuer_tags/access (compiler/importer/read_access.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from import_helpers import ACCESS, imported, makemap_dump, messages, recompiled, tree
+
+from compiler.importer.notes import Notes
+from compiler.importer.read_access import AccessRead, read_access
+
+EVERY_FORM = """\
+# TLS rules in every form sendmail knows
+
+TLS_Srv:	ENCR:112
+TLS_Srv:secure.example.com	ENCR:128
+TLS_Srv:bank.example.com	ENCR:256
+TLS_Srv:verify.example	VERIFY
+TLS_Srv:bits.example	VERIFY:192
+TLS_Srv:perm.example	PERM+VERIFY
+TLS_Srv:temp.example	TEMP+ENCR:128
+TLS_Srv:cn.example	VERIFY+CN
+TLS_Srv:cnname.example	VERIFY+CN:mx.cnname.example
+TLS_Srv:cs.example	VERIFY+CS:/C=DE/O=Research+20Partner+20e.V./CN=mx.cs.example
+TLS_Srv:ci.example	VERIFY+CI:/C=US/O=Example+20Trust+20+28Test+29/CN=CA
+TLS_Srv:tag.example	VERIFY+CN++CITag:MyCA
+TLS_Clt:192.0.2	ENCR:128
+TLS_Clt:laptop.example.com	PERM+VERIFY:112
+Srv_Features:laptop.example.com	v
+TLS_Clt:IPv6:2001:db8:100	ENCR:128
+Try_TLS:IPv6:2001:db8::53	NO
+Try_TLS:broken.example	NO
+Srv_Features:printers.example	S
+TLS_Rcpt:	ENCR:128
+TLS_Rcpt:ceo@example.org	ENCR:112+CN:smtp.example.org
+TLS_Rcpt:legal.example.org	VERIFY
+MyCA:/C=US/ST=CA/O=safe+20and+20sound/CN=example.net/	OK
+Connect:127	RELAY
+"""
+
+
+def read(text: str, request: bool = False) -> tuple[Notes, AccessRead]:
+    notes = Notes()
+    return notes, read_access(text, "access", notes, request)
+
+
+def test_every_tls_form_becomes_a_rule() -> None:
+    notes, out = read(EVERY_FORM)
+    assert notes.losses == [] and notes.errors == []
+    d = out.domains
+    assert d["*"] == {"outbound": {"require": "encrypt", "min_bits": 112}}
+    assert d["secure.example.com"] == {"outbound": "encrypt"}
+    assert d["bits.example"] == {"outbound": {"require": "verify", "min_bits": 192}}
+    assert d["perm.example"] == {"outbound": {"require": "verify", "on_failure": "permanent"}}
+    assert d["cnname.example"]["outbound"]["cn"] == "mx.cnname.example"
+    assert (
+        d["cs.example"]["outbound"]["subject"] == "/C=DE/O=Research Partner e.V./CN=mx.cs.example"
+    )
+    assert d["ci.example"]["outbound"]["issuer"] == "/C=US/O=Example Trust (Test)/CN=CA"
+    assert d["tag.example"]["outbound"] == {"require": "verify", "cn": True, "issuer_tag": "MyCA"}
+    assert d["laptop.example.com"] == {
+        "inbound": {"require": "verify", "min_bits": 112, "on_failure": "permanent"}
+    }
+    assert d["IPv6:2001:db8:100"] == {"inbound": "encrypt"}
+    assert d["IPv6:2001:db8::53"] == {"outbound": {"starttls": False}}
+    assert d["printers.example"] == {"inbound": {"starttls": False}}
+    r = out.recipients
+    assert r == {
+        "*": "encrypt",
+        "ceo@example.org": {"require": "encrypt", "min_bits": 112, "cn": "smtp.example.org"},
+        "legal.example.org": "verify",
+    }
+    assert out.issuer_tags == {"MyCA": ["/C=US/ST=CA/O=safe and sound/CN=example.net/"]}
+    assert [t for t, _ in out.access] == ["Connect:127 RELAY"]
+    assert notes.dropped == {"comment lines in access": 1}
+
+
+@pytest.mark.realtools
+def test_every_tls_form_round_trips_through_real_makemap(tmp_path: Path) -> None:
+    result = imported(tree(tmp_path, EVERY_FORM))
+    assert not result.notes.losses, messages(result)
+    files = recompiled(result).hosts["h1"]
+    assert makemap_dump(files[ACCESS]) == makemap_dump(EVERY_FORM)
+
+
+def test_verify_without_its_srv_features_line_stays_verbatim() -> None:
+    """tlsc would add `Srv_Features:KEY v`; the original has none, so no rule."""
+    _notes, out = read("TLS_Clt:laptop.example.com\tVERIFY\n")
+    assert out.domains == {}
+    assert [t for t, _ in out.access] == ["TLS_Clt:laptop.example.com VERIFY"]
+    _, asked = read("TLS_Clt:laptop.example.com\tVERIFY\n", request=True)
+    assert asked.domains == {"laptop.example.com": {"inbound": "verify"}}
+
+
+def test_makemap_reading_comments_blanks_duplicates_and_crlf() -> None:
+    text = (
+        "# header\r\n\r\nConnect:127\tRELAY\r\n  Connect:10\tRELAY\r\n"
+        "Connect:127\tREJECT\r\nConnect:nothing\r\nconnect:192.0.2   relay   \r\n"
+    )
+    notes, out = read(text)
+    assert [t for t, _ in out.access] == ["Connect:127 RELAY", "Connect:192.0.2 RELAY"]
+    said = " ".join(m for _, m in notes.info)
+    assert "CRLF" in said and "starts with a blank" in said
+    assert "repeats line 3" in said and "without a value" in said
+
+
+def test_a_tag_line_is_verbatim_when_its_name_does_not_reencode() -> None:
+    # a bare '+' (not +XX): sendmail would have written +2B; decoding would change the key
+    _notes, out = read("MyCA:/O=a+b/CN=x\tOK\nTLS_Srv:x.example\tVERIFY+CITag:MyCA\n")
+    assert out.issuer_tags == {"MyCA": []}
+    assert out.domains == {"x.example": {"outbound": {"require": "verify", "issuer_tag": "MyCA"}}}
+    assert [t for t, _ in out.access] == ["MyCA:/O=a+b/CN=x OK"]
+
+
+def test_a_line_tlsc_refuses_is_a_loss_with_its_line() -> None:
+    notes, _out = read("Connect:127\tRELAY\nTLS_Srv:.example.com\tENCR:128\nGreetPause:\t5000\n")
+    assert [(p.line, p.code) for p in notes.losses] == [(2, "I141"), (3, "I141")]
+    assert "starts with a dot" in notes.losses[0].message
+
+
+def test_block_markers_import_only_the_block() -> None:
+    text = "Connect:10\tRELAY\n# BEGIN tlsc\nTLS_Srv:a.example\tENCR:128\n# END tlsc\n"
+    _notes, out = read(text)
+    assert out.ownership == "block"
+    assert out.domains == {"a.example": {"outbound": "encrypt"}} and out.access == []
+
+
+def test_broken_block_markers_are_an_error() -> None:
+    notes, _ = read("# BEGIN tlsc\nTLS_Srv:a.example\tENCR:128\n")
+    assert [p.code for p in notes.errors] == ["I140"]
+
+
+@pytest.mark.realtools
+def test_block_round_trip_keeps_the_lines_outside(tmp_path: Path) -> None:
+    text = "Connect:10\tRELAY\n# BEGIN tlsc\nTLS_Srv:a.example\tENCR:128\n# END tlsc\nTo:x\tOK\n"
+    result = imported(tree(tmp_path, text))
+    assert not result.notes.losses, messages(result)
+    assert result.text is not None and "ownership: block" in result.text
+
+
+def test_normalised_values_are_notes_and_changed_ones_losses(tmp_path: Path) -> None:
+    result = imported(tree(tmp_path, "Connect:127\trelay\nTLS_Srv:x.example\tencr:128\n"))
+    assert result.notes.losses == []
+    said = [m for _, m in result.notes.info]
+    assert any("'RELAY' (same meaning)" in m for m in said)

@@ -1,0 +1,90 @@
+"""`tlsc import` on the command line: output, refusals, exit codes, nothing written on error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import run_cli
+from import_helpers import PLAIN_MC, tree
+from realtools import REPO
+
+from compiler.cli import main
+from compiler.compile import compile_file
+
+FIXTURE = REPO / "examples" / "import"
+
+
+def tlsc(*args: object) -> tuple[int, str, str]:
+    """Run tlsc in-process (a subprocess costs ~0.7 s); (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(main, [str(a) for a in args], env={"NO_COLOR": "1"})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.realtools
+def test_fixture_to_stdout_with_a_summary_on_stderr() -> None:
+    rc, out, err = run_cli("import", FIXTURE, "--host", "mail")
+    assert rc == 0, err
+    assert out.startswith("# tlsc spec imported by `tlsc import")
+    assert "version: 1\ncluster: mail\n" in out
+    assert "imported host mail (mail.example.org):" in err
+    assert "kept verbatim in mc.extra: 9 line(s) (sendmail.mc:11, 27," in err
+    assert "round trip: sendmail.cf: same options, maps, mailers and rulesets" in err
+    assert err.rstrip().endswith("lost: nothing")
+
+
+@pytest.mark.realtools
+def test_out_file_is_written_once_and_compiles(tmp_path: Path) -> None:
+    spec = tmp_path / "cluster.yaml"
+    rc, out, err = tlsc("import", FIXTURE, "--host", "mail", "--out", spec)
+    assert rc == 0 and out == "" and "wrote" in err
+    assert compile_file(spec).ok
+    before = spec.read_text()
+    rc, _, err = tlsc("import", FIXTURE, "--host", "mail", "--out", spec)
+    assert rc == 1 and "exists; use --force" in err
+    rc, _, _ = tlsc("import", FIXTURE, "--host", "mail", "--cluster", "x", "--out", spec, "--force")
+    assert rc == 0 and spec.read_text() != before
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda p: p / "missing", "is not a directory"),
+        (lambda p: p, "sendmail.mc does not exist"),
+        (
+            lambda p: tree(p, mc=PLAIN_MC.replace("`debian'", "‘debian’")),
+            "M4001 typographic quote",
+        ),
+        (lambda p: tree(p, starttls=None), "starttls.m4 does not exist"),
+    ],
+)
+def test_bad_inputs_exit_1_with_one_sentence_and_write_nothing(
+    tmp_path: Path, setup: object, message: str
+) -> None:
+    root = setup(tmp_path)  # type: ignore[operator]
+    out = tmp_path / "out.yaml"
+    rc, stdout, err = tlsc("import", root, "--host", "h1", "--out", out)
+    assert rc == 1
+    assert message in err and "Traceback" not in err
+    assert "nothing written" in err
+    assert not out.exists() and stdout == ""
+
+
+@pytest.mark.realtools
+def test_a_loss_writes_nothing_unless_allowed(tmp_path: Path) -> None:
+    root = tree(tmp_path / "r", "Connect:127\tRELAY\nGreetPause:\t5000\n")
+    out = tmp_path / "out.yaml"
+    rc, _, err = tlsc("import", root, "--host", "h1", "--out", out)
+    assert rc == 1 and not out.exists()
+    assert "access:2:1: error: I141 cannot carry over GreetPause:" in err
+    assert "--allow-loss writes the spec anyway" in err
+    rc, _, err = tlsc("import", root, "--host", "h1", "--out", out, "--allow-loss")
+    assert rc == 0 and out.exists()
+    assert "lost: 1 difference(s)" in err
+
+
+def test_bad_host_name_is_refused(tmp_path: Path) -> None:
+    rc, _, err = tlsc("import", tree(tmp_path), "--host", "bad name")
+    assert rc == 1 and "host name 'bad name'" in err
