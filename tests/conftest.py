@@ -11,6 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hypothesis import settings
+
+# Property tests draw the same examples on every run, so CI cannot flake on a
+# lucky draw; `HYPOTHESIS_PROFILE=explore make test` draws fresh ones to hunt.
+settings.register_profile("repeatable", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", deadline=None, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
 #: The smallest spec that is valid: one host, everything else defaulted.
 MINIMAL_SPEC = """\
 version: 1

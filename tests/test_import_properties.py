@@ -32,7 +32,13 @@ def _view(text: str) -> dict[str, str]:
 @settings(
     max_examples=10,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=True,  # the same examples on every run: CI must not flake
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,  # most generated specs are invalid or move paths
+    ],
 )
 @given(specs(clean=True))
 def test_compile_import_compile_is_a_fixed_point(data: dict[str, Any]) -> None:
