@@ -24,6 +24,7 @@ FORMAT = click.Choice(["text", "json", "github"])
 #: Commands that live in their own modules, imported only when invoked so that
 #: `tlsc --version` and the fast paths stay fast. name -> "module:attribute".
 LAZY_COMMANDS: dict[str, str] = {
+    "apply": "compiler.apply.command:apply",
     "doctor": "compiler.doctor.command:doctor",
     "import": "compiler.importer.command:import_cmd",
     "lint": "compiler.lint.command:lint",

@@ -396,7 +396,10 @@ def sendmail_daemon(throwaway_ca: ThrowawayCA) -> Iterator[DaemonFactory]:
     `greet_pause()`); `server_cert` is a dict of ThrowawayCA.issue() arguments
     (default: CN and SANs the host's fqdn and 127.0.0.1, valid 30 days);
     `key_mode` is the server key's mode; `start=False` only writes and builds
-    the files (for offline checks).
+    the files (for offline checks); `base` is where the work directory is
+    made (default /tmp; tlsc apply's tests pass realtools.scratch_base(),
+    since makemap warns about maps below world-writable /tmp, and apply
+    counts any makemap message as a failure).
     """
     reason = missing_tools()
     if reason:
@@ -409,8 +412,9 @@ def sendmail_daemon(throwaway_ca: ThrowawayCA) -> Iterator[DaemonFactory]:
         server_cert: dict[str, Any] | None = None,
         key_mode: int = 0o600,
         start: bool = True,
+        base: Path | None = None,
     ) -> SendmailDaemon:
-        work = Path(tempfile.mkdtemp(prefix="tlsc-sm-", dir="/tmp"))
+        work = Path(tempfile.mkdtemp(prefix="tlsc-sm-", dir=base or "/tmp"))
         works.append(work)
         work.chmod(0o755)
         spec = fixture_spec(work, free_port())

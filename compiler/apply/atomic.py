@@ -1,0 +1,139 @@
+"""Replacing a file so that a reader (or a crash) sees the old bytes or the new, never a mix.
+
+Each file is written to a temp file in its own directory, flushed to disk,
+given the owner, group and mode of the file it replaces, renamed over it, and
+then the directory itself is flushed, so the rename survives a power cut.
+Temp files have fixed names (`.NAME.tlsc-new`): apply holds the host's lock
+while it writes them, and the next apply removes any a crash left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+TEMP_SUFFIX = ".tlsc-new"
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    """Owner, group and mode to give a file."""
+
+    uid: int
+    gid: int
+    mode: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileMeta:
+        """The metadata of an existing file."""
+        return cls(st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
+
+
+def temp_path(path: Path) -> Path:
+    """The fixed temp name beside `path`: `.NAME.tlsc-new`."""
+    return path.with_name(f".{path.name}{TEMP_SUFFIX}")
+
+
+def existing_meta(path: Path) -> FileMeta | None:
+    """The metadata of `path`, or None when there is no such file."""
+    try:
+        return FileMeta.of(path.stat())
+    except FileNotFoundError:
+        return None
+
+
+def fsync_dir(directory: Path) -> None:
+    """Flush a directory's entries (a rename in it) to disk."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_parents(path: Path, mode: int = 0o755) -> None:
+    """Create the missing directories above `path` with `mode` (not the umask's)."""
+    missing = [p for p in reversed(path.parents) if not p.exists()]
+    for directory in missing:
+        directory.mkdir(mode=mode)
+        directory.chmod(mode)
+    if missing:
+        fsync_dir(missing[0].parent)
+
+
+def set_meta(fd: int, meta: FileMeta) -> None:
+    """Give an open file `meta`'s owner, group and mode (owner only when it differs)."""
+    st = os.fstat(fd)
+    if (st.st_uid, st.st_gid) != (meta.uid, meta.gid):
+        os.fchown(fd, meta.uid, meta.gid)
+    os.fchmod(fd, meta.mode)
+
+
+def install(temp: Path, target: Path) -> None:
+    """Rename a finished temp file over `target` and flush the directory."""
+    os.replace(temp, target)
+    fsync_dir(target.parent)
+
+
+def write_atomic(
+    target: Path,
+    data: bytes,
+    default_mode: int,
+    mtime_ns: int | None = None,
+    meta: FileMeta | None = None,
+) -> None:
+    """Replace `target` with `data`, keeping its owner, group and mode.
+
+    A new file gets `default_mode`, this process's owner and the group the
+    directory gives (Debian's /etc/mail is setgid smmsp). `meta` overrides
+    both; `mtime_ns` sets the modification time (a restore keeps the old one).
+    """
+    make_parents(target)
+    meta = meta or existing_meta(target)
+    temp = temp_path(target)
+    temp.unlink(missing_ok=True)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if meta is not None:
+                set_meta(fd, meta)
+            else:
+                os.fchmod(fd, default_mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if mtime_ns is not None:
+            os.utime(temp, ns=(mtime_ns, mtime_ns))
+        install(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+
+
+def remove(target: Path) -> bool:
+    """Delete `target` durably; False when it was not there."""
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return False
+    fsync_dir(target.parent)
+    return True
+
+
+def clean_temps(paths: Iterable[Path]) -> list[Path]:
+    """Remove temp files a crashed apply left beside `paths`; the ones removed."""
+    removed = []
+    for path in paths:
+        for leftover in (temp_path(path), Path(f"{temp_path(path)}.db")):
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                leftover.unlink()
+                removed.append(leftover)
+    return removed

@@ -1,0 +1,189 @@
+"""The backup of what apply replaces, and putting it back.
+
+A backup is a directory `BASE/<UTC time>/` (BASE: /var/backups/tlsc, under
+--root when given) holding each file apply is about to change, at its host
+path below `files/`, and `manifest.json`: for each file whether it existed,
+its SHA-256, owner, group, mode and modification time. The manifest is
+written last, so a backup without one is incomplete and never restored
+from. Only the newest `keep` complete backups are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.apply.atomic import FileMeta, fsync_dir, remove, write_atomic
+
+MANIFEST = "manifest.json"
+_STAMP = re.compile(r"^\d{8}T\d{6}\.\d{6}Z(-\d+)?$")
+
+
+class BackupError(Exception):
+    """A backup cannot be made or used; the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class SavedFile:
+    """One file as it was before apply touched it."""
+
+    path: str  # the host path
+    existed: bool
+    sha256: str | None = None
+    uid: int = 0
+    gid: int = 0
+    mode: int = 0
+    mtime_ns: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        """The manifest entry."""
+        return {
+            "path": self.path,
+            "existed": self.existed,
+            "sha256": self.sha256,
+            "uid": self.uid,
+            "gid": self.gid,
+            "mode": f"{self.mode:04o}",
+            "mtime_ns": self.mtime_ns,
+        }
+
+
+@dataclass(frozen=True)
+class Backup:
+    """A complete backup directory and what it holds."""
+
+    directory: Path
+    files: tuple[SavedFile, ...]
+
+    def stored(self, path: str) -> Path:
+        """Where the saved bytes of host path `path` are."""
+        return self.directory / "files" / path.lstrip("/")
+
+
+def _stamp(now: dt.datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def _make_dir(base: Path) -> Path:
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    name = _stamp(dt.datetime.now(dt.UTC))
+    for n in range(100):
+        candidate = base / (name if n == 0 else f"{name}-{n}")
+        try:
+            candidate.mkdir(mode=0o700)
+            return candidate
+        except FileExistsError:
+            continue
+    raise BackupError(f"cannot make a fresh backup directory under {base}")
+
+
+def _copy(src: Path, dst: Path) -> str:
+    """Copy src to dst with fsync; the SHA-256 of what was copied."""
+    dst.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with src.open("rb") as fin, open(dst, "xb") as fout:
+        while chunk := fin.read(1 << 20):
+            digest.update(chunk)
+            fout.write(chunk)
+        fout.flush()
+        os.fsync(fout.fileno())
+    return digest.hexdigest()
+
+
+def make_backup(base: Path, files: Mapping[str, Path], about: Mapping[str, object]) -> Backup:
+    """Save each host path's file (`files`: host path -> where it is on this machine)."""
+    try:
+        directory = _make_dir(base)
+        saved = []
+        for path, on_disk in sorted(files.items()):
+            try:
+                st = on_disk.stat()
+            except FileNotFoundError:
+                saved.append(SavedFile(path, False))
+                continue
+            if not on_disk.is_file():
+                raise BackupError(f"{on_disk} is not a regular file; nothing was changed")
+            sha = _copy(on_disk, directory / "files" / path.lstrip("/"))
+            meta = FileMeta.of(st)
+            saved.append(SavedFile(path, True, sha, meta.uid, meta.gid, meta.mode, st.st_mtime_ns))
+        manifest = {"version": 1, **about, "files": [f.to_json() for f in saved]}
+        write_atomic(directory / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode(), 0o600)
+        fsync_dir(directory.parent)
+    except OSError as exc:
+        raise BackupError(
+            f"cannot write the backup under {base}: {exc.strerror or exc}; nothing was changed"
+        ) from None
+    return Backup(directory, tuple(saved))
+
+
+def restore(backup: Backup, on_disk: Mapping[str, Path]) -> list[str]:
+    """Put every saved file back byte for byte (and delete the ones that did not exist).
+
+    Returns the host paths whose bytes were not what the backup holds before
+    the restore (the ones actually put back). Raises BackupError when a saved
+    copy does not match its manifest hash; OSError from the file system.
+    """
+    changed = []
+    for saved in backup.files:
+        target = on_disk[saved.path]
+        if not saved.existed:
+            if remove(target):
+                changed.append(saved.path)
+            continue
+        data = backup.stored(saved.path).read_bytes()
+        if hashlib.sha256(data).hexdigest() != saved.sha256:
+            raise BackupError(f"the backup of {saved.path} in {backup.directory} is damaged")
+        try:
+            current = target.read_bytes()
+        except FileNotFoundError:
+            current = None
+        meta = FileMeta(saved.uid, saved.gid, saved.mode)
+        if current == data:
+            st = target.stat()
+            if FileMeta.of(st) == meta and st.st_mtime_ns == saved.mtime_ns:
+                continue
+        write_atomic(target, data, saved.mode, mtime_ns=saved.mtime_ns, meta=meta)
+        changed.append(saved.path)
+    return changed
+
+
+def load_backup(directory: Path) -> Backup:
+    """Read a backup directory's manifest."""
+    try:
+        doc = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        files = tuple(
+            SavedFile(
+                f["path"],
+                bool(f["existed"]),
+                f["sha256"],
+                int(f["uid"]),
+                int(f["gid"]),
+                int(f["mode"], 8),
+                int(f["mtime_ns"]),
+            )
+            for f in doc["files"]
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BackupError(f"{directory} is not a complete tlsc backup ({exc})") from None
+    return Backup(directory, files)
+
+
+def prune(base: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` (at least 1) complete backups under `base`."""
+    try:
+        entries = sorted(
+            p for p in base.iterdir() if _STAMP.match(p.name) and (p / MANIFEST).is_file()
+        )
+    except FileNotFoundError:
+        return []
+    old = entries[: max(len(entries) - max(keep, 1), 0)]
+    for directory in old:
+        shutil.rmtree(directory, ignore_errors=True)
+    return old

@@ -1,0 +1,194 @@
+"""Rebuilding sendmail.cf and access.db with sendmail's own tools, never half-done.
+
+tlsc runs m4 and makemap itself rather than `make -C /etc/mail`: m4 exits 0
+on many errors and Debian's Makefile installs a truncated sendmail.cf when
+it fails. So any m4 output on stderr is a failure, and each build goes to a
+temp file beside its target that is renamed over it only when it is whole.
+A map lookup during an apply therefore always meets a whole access.db.
+
+Under --root DIR the .mc's include of a managed file (starttls.m4) is read
+from below DIR; cf.m4 and the rest of sendmail-cf are tools, taken from
+this machine like m4 and makemap themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from compiler.apply.atomic import FileMeta, existing_meta, install, set_meta, temp_path
+
+TOOL_TIMEOUT = 300
+#: an include line as tlsc writes it: include(`PATH')dnl
+_INCLUDE = re.compile(rb"^include\(`([^`']*)'\)dnl$", re.MULTILINE)
+#: sendmail.cf as Debian installs it (Makefile: chmod 0644)
+CF_MODE = 0o644
+
+
+class BuildError(Exception):
+    """A build failed; the message is one sentence, with the tool's first complaint."""
+
+
+def _first_line(text: bytes) -> str:
+    for line in text.decode("utf-8", "replace").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "LC_ALL": "C"}
+
+
+def rooted_includes(mc: bytes, rooted: Mapping[str, Path]) -> bytes:
+    """The .mc with each include of a host path in `rooted` pointed at where it is here."""
+
+    def point(match: re.Match[bytes]) -> bytes:
+        path = match.group(1).decode("utf-8", "surrogateescape")
+        if path not in rooted:
+            return match.group(0)
+        return b"include(`" + os.fsencode(rooted[path]) + b"')dnl"
+
+    return _INCLUDE.sub(point, mc)
+
+
+def _finish(temp: Path, target: Path, meta: FileMeta | None, default_mode: int) -> None:
+    fd = os.open(temp, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if meta is not None:
+            set_meta(fd, meta)
+        else:
+            os.fchmod(fd, default_mode)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    install(temp, target)
+
+
+def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path]) -> None:
+    """m4 `mc` into a temp .cf beside `cf`, then rename it into place.
+
+    `rooted` maps host paths the .mc may include to where they are on this
+    machine (empty when the root is /). The .cf keeps the owner, group and
+    mode of the one it replaces; a new one is 0644.
+    """
+    try:
+        source = mc.read_bytes()
+    except OSError as exc:
+        raise BuildError(f"cannot read {mc}: {exc.strerror}") from None
+    text = rooted_includes(source, rooted) if rooted else source
+    temp = temp_path(cf)
+    temp.unlink(missing_ok=True)
+    try:
+        with open(temp, "xb") as out:
+            proc = subprocess.run(
+                ["m4", "-D_NO_MAKEINFO_", "-"],
+                input=text,
+                stdout=out,
+                stderr=subprocess.PIPE,
+                cwd=mc.parent,
+                env=_env(),
+                timeout=TOOL_TIMEOUT,
+                check=False,
+            )
+        if proc.returncode != 0 or proc.stderr:
+            said = _first_line(proc.stderr) or "no message"
+            raise BuildError(
+                f"m4 could not build {cf.name} from {mc} (exit {proc.returncode}): {said}"
+            )
+        _finish(temp, cf, existing_meta(cf), CF_MODE)
+    except FileNotFoundError as exc:
+        raise BuildError(f"cannot run m4: {exc.strerror}") from None
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"m4 did not finish within {TOOL_TIMEOUT} s") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def db_temp(db: Path) -> tuple[Path, Path]:
+    """(the map name makemap is given, the file it writes) for a temp build of `db`."""
+    stem = temp_path(db)
+    return stem, Path(f"{stem}.db")
+
+
+def build_access_db(
+    access: Path, db: Path, cf: Path | None, pause: Callable[[str], None] | None = None
+) -> None:
+    """makemap hash `access` into a temp db beside `db`, then rename it into place.
+
+    Run as root, makemap makes the db 0640 and owned by sendmail.cf's
+    TrustedUser (`cf` is passed with -C when it exists); an existing db's
+    owner, group and mode are kept. Any non-zero exit or message fails.
+    """
+    stem, built = db_temp(db)
+    built.unlink(missing_ok=True)
+    argv = ["makemap"]
+    if cf is not None and cf.exists():
+        argv += ["-C", str(cf)]
+    argv += ["hash", str(stem)]
+    try:
+        with access.open("rb") as src:
+            proc = subprocess.run(
+                argv,
+                stdin=src,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=_env(),
+                timeout=TOOL_TIMEOUT,
+                check=False,
+            )
+        if proc.returncode != 0 or proc.stdout.strip():
+            said = _first_line(proc.stdout).replace(str(stem), str(access)) or "no message"
+            raise BuildError(
+                f"makemap could not build {db.name} from {access} (exit {proc.returncode}): {said}"
+            )
+        if not built.is_file():
+            raise BuildError(f"makemap exited 0 but wrote no {built}")
+        if pause is not None:
+            pause("build-access.built")
+        _finish(built, db, existing_meta(db), 0o640)
+    except FileNotFoundError as exc:
+        raise BuildError(f"cannot run makemap: {exc.strerror} ({exc.filename})") from None
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"makemap did not finish within {TOOL_TIMEOUT} s") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            built.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            stem.unlink()
+
+
+def run_command(command: str, cwd: Path, env: Mapping[str, str], timeout: float) -> str | None:
+    """Run a spec command with /bin/sh; None on success, else one sentence why not.
+
+    Its output goes to a temp file, not a pipe: a restart command whose daemon
+    keeps the inherited descriptor open would otherwise never seem to end.
+    """
+    with tempfile.TemporaryFile() as out:
+        try:
+            proc = subprocess.run(
+                ["/bin/sh", "-c", command],
+                cwd=cwd,
+                env={**os.environ, **env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return f"'{command}' did not finish within {timeout:g} s"
+        except OSError as exc:
+            return f"cannot run '{command}': {exc.strerror}"
+        if proc.returncode == 0:
+            return None
+        out.seek(0)
+        lines = [x for x in out.read().decode("utf-8", "replace").splitlines() if x.strip()]
+    said = f": {lines[-1].strip()}" if lines else ""
+    return f"'{command}' exited {proc.returncode}{said}"

@@ -1,0 +1,97 @@
+"""The host's apply lock: one apply at a time, and never a lock left behind by a crash.
+
+`fcntl.flock` on a lock file beside the managed files: the kernel releases
+the lock when the process holding it dies, however it dies (kill -9
+included), so a stale lock cannot block the next apply. The file itself
+stays; it holds the pid and start time of the holder, for the message a
+waiting apply prints. The descriptor is close-on-exec, so commands apply
+runs (restart, after) never inherit the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from compiler.apply.atomic import make_parents
+
+LOCK_NAME = ".tlsc-apply.lock"
+POLL_SECONDS = 0.05
+
+
+class LockError(Exception):
+    """The lock could not be taken; the message is one sentence."""
+
+
+def holder(path: Path) -> str:
+    """Who holds the lock, as its file says: 'pid 123 (since 2024-...)', or 'another apply'."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").split()
+    except OSError:
+        return "another apply"
+    if len(text) >= 2 and text[0].isdigit():
+        return f"pid {text[0]} (since {text[1]})"
+    return "another apply"
+
+
+class ApplyLock:
+    """An exclusive lock on `path`, taken with `acquire` and dropped with `release`."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float, waiting: Callable[[str], None] | None = None) -> None:
+        """Take the lock, waiting up to `timeout` seconds; LockError when it stays taken.
+
+        `waiting(who)` is called once if the lock is busy at first.
+        """
+        try:
+            make_parents(self.path)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise LockError(f"cannot open the lock file {self.path}: {exc.strerror}") from None
+        deadline = time.monotonic() + max(timeout, 0.0)
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise LockError(f"cannot lock {self.path}: {exc.strerror}") from None
+            if time.monotonic() >= deadline:
+                who = holder(self.path)
+                os.close(fd)
+                raise LockError(
+                    f"another tlsc apply holds the lock {self.path} ({who}); waited"
+                    f" {timeout:g} s (--lock-timeout)"
+                )
+            if not told and waiting is not None:
+                waiting(holder(self.path))
+                told = True
+            time.sleep(POLL_SECONDS)
+        self._fd = fd
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {stamp}\n".encode(), 0)
+
+    def release(self) -> None:
+        """Drop the lock (the file stays, so two applies never race on creating it)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            os.close(fd)
+
+    @property
+    def held(self) -> bool:
+        """True while this object holds the lock."""
+        return self._fd is not None

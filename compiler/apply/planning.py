@@ -1,0 +1,121 @@
+"""Step "load" and "plan": choose this host, and compare the spec with its files under the root.
+
+The plan is made by compiler.plan's own pieces (the same Planner, with
+--root semantics, as `tlsc plan --root`), and apply keeps what it needs to
+act on it: the exact bytes each file gets, checked against the plan's
+after_sha256, so apply writes precisely what the plan showed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.localhost import HostMatchError, match_host
+from compiler.plan.desired import DesiredHost, DesiredSpec, desired_from_file, desired_from_text
+from compiler.plan.desired import managed_paths as plan_managed_paths
+from compiler.plan.make import SpecProblems
+from compiler.plan.model import HostPlan, Observed, Plan
+from compiler.plan.observe import check_dir, host_path, read_tree
+from compiler.plan.ownership import BlockError, splice_block
+from compiler.plan.planner import PlanError, Planner, decode, encode, sha256
+from compiler.resolve import HostConfig
+
+
+@dataclass(frozen=True)
+class LoadedHost:
+    """The valid spec, its bytes, and the chosen host rendered."""
+
+    spec: str
+    spec_bytes: bytes
+    desired: DesiredHost
+
+    @property
+    def config(self) -> HostConfig:
+        """The host's resolved configuration."""
+        return self.desired.config
+
+
+@dataclass(frozen=True)
+class HostState:
+    """The plan for the host, what was observed, and the bytes each changed file gets."""
+
+    plan: Plan
+    host: HostPlan
+    observed: dict[str, bytes | None]
+    #: path -> new bytes (None: delete), for every file the plan changes
+    writes: dict[str, bytes | None]
+
+
+def load_host(spec: str, host: str | None) -> LoadedHost:
+    """Read and validate the spec and pick the host (--host, else this machine)."""
+    try:
+        spec_bytes = Path(spec).read_bytes()
+    except OSError as exc:
+        raise PlanError(f"cannot read the spec {spec}: {exc.strerror}") from None
+    try:
+        text = spec_bytes.decode("utf-8").removeprefix("\ufeff")
+        desired = desired_from_text(text, spec)
+    except UnicodeDecodeError:
+        desired = desired_from_file(spec)  # reports where the bad byte is
+    if not isinstance(desired, DesiredSpec):
+        raise SpecProblems(desired)
+    if host is not None:
+        if host not in desired.hosts:
+            raise PlanError(f"no host named {host} in {spec}; hosts are {', '.join(desired.hosts)}")
+        name = host
+    else:
+        try:
+            name = match_host({h: desired.config(h).fqdn for h in desired.hosts})
+        except HostMatchError as exc:
+            raise PlanError(str(exc)) from None
+    return LoadedHost(spec, spec_bytes, desired.host(name))
+
+
+def on_disk(root: Path, path: str) -> Path:
+    """Where host path `path` is on this machine."""
+    return host_path(root, path)
+
+
+def managed_paths(config: HostConfig) -> tuple[str, ...]:
+    """The files apply writes (the plan's managed files)."""
+    return plan_managed_paths(config)
+
+
+def plan_host(loaded: LoadedHost, root: Path) -> HostState:
+    """Observe the host's files under `root` and plan them."""
+    check_dir(root, "--root")
+    config = loaded.config
+    observed = read_tree(root, managed_paths(config))
+    host = Planner(check_headers=True).host(loaded.desired, observed)
+    plan = Plan(
+        loaded.spec,
+        hashlib.sha256(loaded.spec_bytes).hexdigest(),
+        Observed("root", str(root)),
+        [host],
+    )
+    return HostState(plan, host, observed, _writes(loaded.desired, host, observed))
+
+
+def _writes(
+    desired: DesiredHost, host: HostPlan, observed: dict[str, bytes | None]
+) -> dict[str, bytes | None]:
+    s = desired.config.settings
+    out: dict[str, bytes | None] = {}
+    for change in host.files:
+        if change.action == "unchanged":
+            continue
+        text = desired.files.get(change.path)
+        if text is not None and s.ownership == "block" and change.path == s.paths.access:
+            try:
+                text = splice_block(decode(observed.get(change.path)), text, change.path).text
+            except BlockError as exc:  # the planner already refused this; be sure
+                raise PlanError(str(exc)) from None
+        data = None if text is None else encode(text)
+        if (None if data is None else sha256(data)) != change.after_sha256:
+            raise PlanError(
+                f"the bytes for {change.path} do not match the plan's hash; nothing was changed"
+            )
+        out[change.path] = data
+    return out

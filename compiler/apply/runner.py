@@ -1,0 +1,617 @@
+"""The apply itself: the steps of compiler.apply in order, and the rollback.
+
+Errors inside a step are values until here: each step either finishes or
+raises `_Failed` with one sentence; the runner turns that into a rollback
+(from the first change on) or a refusal (before it), and the command only
+prints the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler.apply import hooks
+from compiler.apply.atomic import clean_temps, remove, write_atomic
+from compiler.apply.backup import Backup, BackupError, make_backup, prune, restore
+from compiler.apply.build import BuildError, build_access_db, build_cf, run_command
+from compiler.apply.lock import LOCK_NAME, ApplyLock, LockError
+from compiler.apply.pending import PENDING_NAME, Pending, clear_pending, read_pending, write_pending
+from compiler.apply.planning import HostState, LoadedHost, load_host, on_disk, plan_host
+from compiler.apply.report import ApplyReport, Result, Status, Step
+from compiler.apply.verify import Expectation, describe, probe_until, target_for
+from compiler.plan.make import SpecProblems
+from compiler.plan.model import Plan
+from compiler.plan.observe import ObserveError
+from compiler.plan.planner import PlanError, sha256
+from compiler.plan.saved import SavedPlanError, check_drift, load_saved_plan, spec_changed
+from compiler.probe import ProbeResult
+
+#: modes of new files (an existing file keeps its own): Debian's, see the README
+NEW_FILE_MODES = {"sendmail_mc": 0o644, "starttls_m4": 0o644, "access": 0o640}
+DEFAULT_BACKUP_DIR = "/var/backups/tlsc"
+
+
+@dataclass
+class ApplyOptions:
+    """The command line's choices."""
+
+    spec: str
+    root: Path = Path("/")
+    host: str | None = None
+    plan_file: str | None = None
+    yes: bool = False
+    allow_downgrade: bool = False
+    no_restart: bool = False
+    #: skip step 6 (for a host whose sendmail does not run yet; the benchmark)
+    no_verify: bool = False
+    lock_timeout: float = 60.0
+    #: default: ROOT/var/backups/tlsc
+    backup_dir: Path | None = None
+    keep_backups: int = 10
+    #: how long verify retries while sendmail is not answering yet
+    verify_wait: float = 10.0
+    command_timeout: float = 300.0
+    #: shows the plan to the person (text output only)
+    show_plan: Callable[[Plan, list[str]], None] = lambda _plan, _extra: None
+    #: asks "apply?"; None when there is no terminal to ask on
+    confirm: Callable[[str], bool] | None = None
+    #: called as each step ends
+    progress: Callable[[Step], None] = lambda _step: None
+    #: called once when the lock is busy
+    waiting: Callable[[str], None] = lambda _who: None
+
+
+class _Failed(Exception):
+    """A step failed; the message is one phrase saying what."""
+
+
+class _Refused(Exception):
+    """Nothing was changed and nothing will be; the message is one sentence."""
+
+
+@dataclass
+class _Work:
+    """What this apply will do beyond writing the plan's files, and why."""
+
+    rebuild_cf: bool = False
+    rebuild_access: bool = False
+    restart: bool = False
+    run_after: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+
+class Apply:
+    """One run of `tlsc apply`."""
+
+    def __init__(self, options: ApplyOptions):
+        self.o = options
+        #: absolute, since m4 runs in the .mc's directory and reads rooted includes
+        self.root = Path(os.path.abspath(options.root))
+        self.report = ApplyReport(spec=options.spec, root=str(options.root))
+        self.lock: ApplyLock | None = None
+        self.loaded: LoadedHost | None = None
+        self.state: HostState | None = None
+        self.backup: Backup | None = None
+        self.baseline: ProbeResult | None = None
+        self.restart_attempted = False
+        self.pending_path: Path | None = None
+        self.verified = ""
+
+    # -- steps ------------------------------------------------------------------
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[list[str]]:
+        """Time a step; the body appends its detail; _Failed marks it failed."""
+        hooks.pause_at(name)
+        detail: list[str] = []
+        start = time.monotonic()
+        try:
+            yield detail
+        except (_Failed, _Refused) as exc:
+            self._record(name, "failed", start, str(exc))
+            raise
+        self._record(name, "ok", start, "; ".join(detail))
+
+    def skip(self, name: str, why: str) -> None:
+        """Record a step that did not run, and why."""
+        self._record(name, "skipped", time.monotonic(), why)
+
+    def _record(self, name: str, status: Status, start: float, detail: str) -> None:
+        step = Step(name, status, time.monotonic() - start, detail)
+        self.report.steps.append(step)
+        self.o.progress(step)
+
+    # -- the run ------------------------------------------------------------------
+
+    def run(self) -> ApplyReport:
+        """Apply, and return the report (never raises for anything the host does)."""
+        started = time.monotonic()
+        try:
+            self._run()
+        except SpecProblems as exc:
+            self.report.problems = exc.problems
+            self._end("refused", f"{self.o.spec} is not valid; nothing was changed")
+        except _Refused as exc:
+            self._end("refused", str(exc))
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+            self.report.seconds = time.monotonic() - started
+        return self.report
+
+    def _end(self, result: Result, message: str) -> None:
+        self.report.result = result
+        self.report.message = message
+
+    def _run(self) -> None:
+        with self.step("load") as detail:
+            try:
+                self.loaded = load_host(self.o.spec, self.o.host)
+            except PlanError as exc:
+                raise _Refused(str(exc)) from None
+            config = self.loaded.config
+            self.report.host = config.name
+            detail.append(f"host {config.name} ({config.fqdn})")
+        paths = config.settings.paths
+        lock_dir = on_disk(self.root, os.path.dirname(paths.sendmail_mc))
+        self.pending_path = lock_dir / PENDING_NAME
+        if not self.root.is_dir():
+            raise _Refused(f"--root {self.root} is not a directory")
+        with self.step("lock") as detail:
+            self.lock = ApplyLock(lock_dir / LOCK_NAME)
+            try:
+                self.lock.acquire(self.o.lock_timeout, self.o.waiting)
+            except LockError as exc:
+                self.lock = None
+                raise _Refused(str(exc)) from None
+            detail.append(str(self.lock.path))
+            leftovers = clean_temps(self._disk(p) for p in self._all_paths())
+            if leftovers:
+                detail.append(f"removed {len(leftovers)} temp file(s) an interrupted apply left")
+        pending = read_pending(self.pending_path)
+        with self.step("plan") as detail:
+            try:
+                self.state = plan_host(self.loaded, self.root)
+            except (PlanError, ObserveError) as exc:
+                raise _Refused(str(exc)) from None
+            self.report.plan = self.state.host
+            if self.o.plan_file is not None:
+                self._check_saved_plan()
+                detail.append(f"the saved plan {self.o.plan_file} still holds")
+            work = self._work(pending)
+            changes = self.state.host.changes
+            detail.append(f"{changes} file(s) to change")
+            detail.extend(work.reasons)
+        if not changes and not (work.rebuild_cf or work.rebuild_access or work.restart):
+            self._end(
+                "unchanged",
+                f"{config.name} already matches {self.o.spec}; nothing to do",
+            )
+            return
+        self._confirm(work)
+        self._apply(work)
+
+    # -- what to do ---------------------------------------------------------------
+
+    def _disk(self, path: str) -> Path:
+        return on_disk(self.root, path)
+
+    def _all_paths(self) -> list[str]:
+        assert self.loaded is not None
+        p = self.loaded.config.settings.paths
+        return [p.sendmail_mc, p.starttls_m4, p.access, p.sendmail_cf, p.access_db]
+
+    def _mtime(self, path: str) -> float | None:
+        try:
+            return self._disk(path).stat().st_mtime
+        except OSError:
+            return None
+
+    def _work(self, pending: Pending | None) -> _Work:
+        assert self.loaded is not None and self.state is not None
+        s = self.loaded.config.settings
+        p = s.paths
+        changed = {f.path for f in self.state.host.files if f.action != "unchanged"}
+        w = _Work()
+        will_have_mc = self.state.writes.get(p.sendmail_mc, b"") is not None
+        if changed & {p.sendmail_mc, p.starttls_m4}:
+            w.rebuild_cf = True
+        else:
+            cf_time = self._mtime(p.sendmail_cf)
+            sources = [t for t in (self._mtime(p.sendmail_mc), self._mtime(p.starttls_m4)) if t]
+            if cf_time is None:
+                w.rebuild_cf = True
+                w.reasons.append(f"{p.sendmail_cf} is missing")
+            elif any(t > cf_time for t in sources):
+                w.rebuild_cf = True
+                w.reasons.append(f"{p.sendmail_cf} is older than its sources")
+        if p.access in changed:
+            w.rebuild_access = True
+        else:
+            db_time, src_time = self._mtime(p.access_db), self._mtime(p.access)
+            if db_time is None:
+                w.rebuild_access = True
+                w.reasons.append(f"{p.access_db} is missing")
+            elif src_time is not None and src_time > db_time:
+                w.rebuild_access = True
+                w.reasons.append(f"{p.access_db} is older than {p.access}")
+        if pending is not None:
+            w.reasons.append(
+                f"an apply started {pending.started} (pid {pending.pid}) did not finish;"
+                " finishing its rebuilds and restart"
+            )
+            w.rebuild_cf |= pending.rebuild_cf
+            w.rebuild_access |= pending.rebuild_access
+            w.restart |= pending.restart
+        w.rebuild_cf = w.rebuild_cf and will_have_mc
+        w.restart = (w.restart or w.rebuild_cf) and bool(s.commands.restart)
+        w.run_after = bool(s.commands.after) and bool(changed or w.rebuild_cf or w.rebuild_access)
+        return w
+
+    def _check_saved_plan(self) -> None:
+        assert self.state is not None and self.loaded is not None
+        name = self.loaded.config.name
+        where = self.o.plan_file
+        try:
+            saved = load_saved_plan(str(where))
+        except SavedPlanError as exc:
+            raise _Refused(str(exc)) from None
+        if spec_changed(saved, self.loaded.spec_bytes):
+            raise _Refused(
+                f"{self.o.spec} changed since the plan {where} was made; make a new plan"
+            )
+        if name not in saved.hosts:
+            raise _Refused(f"the plan {where} has no host {name}; make a plan for this host")
+        drifted = check_drift(saved, {name: self.state.observed})
+        if drifted:
+            more = f" (and {len(drifted) - 1} more)" if len(drifted) > 1 else ""
+            raise _Refused(f"refusing the plan {where}: {drifted[0].message()}{more}")
+        now = {f.path: f.after_sha256 for f in self.state.host.files}
+        then = {f.path: f.after_sha256 for f in saved.hosts[name]}
+        if now != then:
+            raise _Refused(
+                f"the plan {where} would write other bytes than this tlsc makes from the same"
+                " spec (another tlsc version?); make a new plan"
+            )
+
+    def _confirm(self, work: _Work) -> None:
+        assert self.state is not None
+        host = self.state.host
+        extra = list(work.reasons)
+        with self.step("confirm") as detail:
+            if host.downgrades and not self.o.allow_downgrade:
+                codes = ", ".join(sorted({w.code for w in host.downgrades}))
+                raise _Refused(
+                    f"the plan weakens TLS ({len(host.downgrades)} downgrade(s): {codes});"
+                    " nothing was changed; apply it with --allow-downgrade if that is intended"
+                )
+            self.o.show_plan(self.state.plan, extra)
+            if self.o.yes:
+                detail.append("--yes")
+                return
+            if self.o.confirm is None:
+                raise _Refused(
+                    "there is no terminal to ask for confirmation on; nothing was changed;"
+                    " run with --yes to apply without asking"
+                )
+            if not self.o.confirm(f"Apply these changes to {host.host}?"):
+                raise _Refused("not confirmed; nothing was changed")
+            detail.append("confirmed")
+
+    # -- the changes ----------------------------------------------------------------
+
+    def _expect(self) -> Expectation:
+        assert self.loaded is not None
+        return Expectation(tls=self.loaded.config.settings.tls.enabled)
+
+    def _apply(self, work: _Work) -> None:
+        assert self.loaded is not None and self.state is not None
+        config = self.loaded.config
+        target = target_for(config, self.root)
+        if self.o.no_verify:
+            self.skip("baseline", "--no-verify")
+        else:
+            with self.step("baseline") as detail:
+                self.baseline, _ = probe_until(target, Expectation(tls=False), 0.0)
+                detail.append(describe(self.baseline))
+        try:
+            with self.step("backup") as detail:
+                self.backup = self._make_backup(work)
+                self.report.backup = str(self.backup.directory)
+                detail.append(str(self.backup.directory))
+        except _Failed as exc:
+            self._end("failed", f"{exc}; nothing was changed")
+            return
+        try:
+            self._forward(work)
+        except _Failed as exc:
+            self._rollback(str(exc))
+            return
+        except KeyboardInterrupt:
+            self._record("interrupted", "failed", time.monotonic(), "interrupted")
+            self._rollback("apply was interrupted")
+            return
+        except Exception as exc:  # whatever broke, the host goes back
+            self._record("error", "failed", time.monotonic(), repr(exc))
+            self._rollback(f"apply failed unexpectedly ({exc!r})")
+            return
+        assert self.pending_path is not None
+        clear_pending(self.pending_path)
+        self._prune()
+        self._end("applied", self._applied_message(work))
+
+    def _make_backup(self, work: _Work) -> Backup:
+        assert self.loaded is not None and self.state is not None and self.pending_path
+        p = self.loaded.config.settings.paths
+        paths = set(self.state.writes)
+        if work.rebuild_cf:
+            paths.add(p.sendmail_cf)
+        if work.rebuild_access:
+            paths.add(p.access_db)
+        base = self.o.backup_dir or on_disk(self.root, DEFAULT_BACKUP_DIR)
+        about = {
+            "host": self.loaded.config.name,
+            "spec": self.o.spec,
+            "spec_sha256": self.state.plan.spec_sha256,
+            "root": str(self.root),
+        }
+        try:
+            backup = make_backup(base, {x: self._disk(x) for x in sorted(paths)}, about)
+            write_pending(
+                self.pending_path,
+                Pending(
+                    os.getpid(),
+                    dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    self.loaded.config.name,
+                    str(backup.directory),
+                    work.rebuild_cf,
+                    work.rebuild_access,
+                    work.restart,
+                ),
+            )
+        except BackupError as exc:
+            raise _Failed(str(exc).removesuffix("; nothing was changed")) from None
+        except OSError as exc:
+            raise _Failed(
+                f"cannot record the apply in {self.pending_path}: {exc.strerror}"
+            ) from None
+        return backup
+
+    def _forward(self, work: _Work) -> None:
+        assert self.loaded is not None and self.state is not None
+        s = self.loaded.config.settings
+        with self.step("write") as detail:
+            self._write_files(detail)
+        self._build(work)
+        env = {"TLSC_HOST": self.loaded.config.name, "TLSC_ROOT": str(self.root)}
+        if not work.restart:
+            why = (
+                "sendmail.cf did not change"
+                if not work.rebuild_cf
+                else "commands.restart is null: sendmail keeps its old settings until restarted"
+            )
+            self.skip("restart", why)
+        elif self.o.no_restart:
+            self.skip(
+                "restart",
+                "--no-restart: sendmail.cf changed; the change takes effect when sendmail"
+                " next restarts",
+            )
+        else:
+            with self.step("restart") as detail:
+                assert s.commands.restart is not None
+                self.restart_attempted = True
+                failed = run_command(s.commands.restart, self.root, env, self.o.command_timeout)
+                if failed:
+                    raise _Failed(f"the restart command failed: {failed}")
+                self.report.restarted = True
+                detail.append(s.commands.restart)
+        if work.run_after and s.commands.after:
+            with self.step("after") as detail:
+                failed = run_command(s.commands.after, self.root, env, self.o.command_timeout)
+                if failed:
+                    raise _Failed(f"commands.after failed: {failed}")
+                detail.append(s.commands.after)
+        else:
+            self.skip("after", "commands.after is not set" if not s.commands.after else "")
+        if self.o.no_verify:
+            self.skip("verify", "--no-verify")
+            return
+        with self.step("verify") as detail:
+            expect = self._expect()
+            if work.rebuild_cf and not self.report.restarted:
+                # sendmail still runs its old sendmail.cf: it must answer as it did before
+                expect = self._baseline_expectation() or expect
+            result, failure = probe_until(
+                target_for(self.loaded.config, self.root), expect, self.o.verify_wait
+            )
+            self.report.verify = result.as_dict()
+            if failure is not None:
+                before = ""
+                if self.baseline is not None and expect.failure(self.baseline) is not None:
+                    before = " (it did not before the apply either)"
+                raise _Failed(f"verify failed: {failure}{before}")
+            self.verified = describe(result)
+            detail.append(self.verified)
+
+    def _write_files(self, detail: list[str]) -> None:
+        assert self.loaded is not None and self.state is not None
+        p = self.loaded.config.settings.paths
+        modes = {
+            p.sendmail_mc: NEW_FILE_MODES["sendmail_mc"],
+            p.starttls_m4: NEW_FILE_MODES["starttls_m4"],
+            p.access: NEW_FILE_MODES["access"],
+        }
+        befores = {f.path: f.before_sha256 for f in self.state.host.files}
+        for n, (path, data) in enumerate(sorted(self.state.writes.items())):
+            target = self._disk(path)
+            try:
+                current = target.read_bytes()
+            except FileNotFoundError:
+                current = None
+            except OSError as exc:
+                raise _Failed(f"cannot read {target}: {exc.strerror}") from None
+            if (None if current is None else sha256(current)) != befores.get(path):
+                raise _Failed(f"{target} changed while apply ran (someone else edits it)")
+            try:
+                if data is None:
+                    remove(target)
+                    detail.append(f"deleted {path}")
+                else:
+                    write_atomic(target, data, modes.get(path, 0o644))
+                    detail.append(f"wrote {path}")
+            except OSError as exc:
+                raise _Failed(f"cannot write {target}: {exc.strerror or exc}") from None
+            if n == 0:
+                hooks.pause_at("write.partial")
+
+    def _build(self, work: _Work) -> None:
+        assert self.loaded is not None
+        p = self.loaded.config.settings.paths
+        if work.rebuild_cf:
+            with self.step("build-cf") as detail:
+                rooted = {}
+                if self.root.resolve() != Path("/"):
+                    rooted = {x: self._disk(x) for x in (p.starttls_m4, p.access, p.sendmail_mc)}
+                try:
+                    build_cf(self._disk(p.sendmail_mc), self._disk(p.sendmail_cf), rooted)
+                except BuildError as exc:
+                    raise _Failed(str(exc)) from None
+                except OSError as exc:
+                    raise _Failed(f"cannot install {p.sendmail_cf}: {exc.strerror}") from None
+                self.report.rebuilt.append(p.sendmail_cf)
+                detail.append(f"m4 {p.sendmail_mc} > {p.sendmail_cf}")
+        else:
+            self.skip("build-cf", "sendmail.mc and starttls.m4 did not change")
+        if work.rebuild_access:
+            with self.step("build-access") as detail:
+                try:
+                    build_access_db(
+                        self._disk(p.access),
+                        self._disk(p.access_db),
+                        self._disk(p.sendmail_cf),
+                        hooks.pause_at,
+                    )
+                except BuildError as exc:
+                    raise _Failed(str(exc)) from None
+                except OSError as exc:
+                    raise _Failed(f"cannot install {p.access_db}: {exc.strerror}") from None
+                self.report.rebuilt.append(p.access_db)
+                detail.append(f"makemap hash {p.access_db} < {p.access}")
+        else:
+            self.skip("build-access", "the access file did not change")
+
+    # -- rollback -------------------------------------------------------------------
+
+    def _baseline_expectation(self) -> Expectation | None:
+        b = self.baseline
+        if b is None or b.greeting is None or not b.greeting.startswith("220"):
+            return None
+        return Expectation(tls=b.handshake_ok)
+
+    def _failed_step(self, name: str, start: float, why: str) -> None:
+        self._record(name, "failed", start, why)
+
+    def _rollback(self, failure: str) -> None:
+        assert self.loaded is not None and self.backup is not None and self.pending_path
+        s = self.loaded.config.settings
+        name = self.loaded.config.name
+        backup = self.backup.directory
+        hooks.pause_at("rollback")
+        start = time.monotonic()
+        try:
+            files = {f.path: self._disk(f.path) for f in self.backup.files}
+            restored = restore(self.backup, files)
+        except (BackupError, OSError) as exc:
+            why = str(exc) if isinstance(exc, BackupError) else (exc.strerror or str(exc))
+            self._failed_step("rollback", start, why)
+            self._end(
+                "failed",
+                f"{failure}, and restoring the files from {backup} failed ({why}), so some"
+                " files may be new and some old; the next tlsc apply rebuilds and restarts",
+            )
+            return
+        self._record("rollback", "ok", start, f"restored {len(restored)} file(s) from {backup}")
+        env = {"TLSC_HOST": name, "TLSC_ROOT": str(self.root)}
+        if self.restart_attempted and s.commands.restart:
+            hooks.pause_at("rollback-restart")
+            start = time.monotonic()
+            failed = run_command(s.commands.restart, self.root, env, self.o.command_timeout)
+            if failed:
+                self._failed_step("rollback-restart", start, failed)
+                self._end(
+                    "failed",
+                    f"{failure}; the files are back from {backup}, but restarting sendmail"
+                    f" with them failed too ({failed}), so sendmail may not be running; the"
+                    " next tlsc apply restarts it",
+                )
+                return
+            self.report.restarted = True
+            self._record("rollback-restart", "ok", start, s.commands.restart)
+        else:
+            self.skip("rollback-restart", "sendmail was not restarted")
+        verified = "not verified: --no-verify"
+        expect = self._baseline_expectation()
+        if self.o.no_verify:
+            self.skip("rollback-verify", "--no-verify")
+        elif expect is None:
+            verified = "sendmail did not answer before the apply either"
+            self.skip("rollback-verify", verified)
+        else:
+            hooks.pause_at("rollback-verify")
+            start = time.monotonic()
+            target = target_for(self.loaded.config, self.root)
+            result, problem = probe_until(target, expect, self.o.verify_wait)
+            self.report.verify = result.as_dict()
+            if problem is not None:
+                self._failed_step("rollback-verify", start, problem)
+                self._end(
+                    "failed",
+                    f"{failure}; the files are back from {backup}, but sendmail does not"
+                    f" answer as it did before the apply ({problem})",
+                )
+                return
+            verified = f"verified: {describe(result)}"
+            self._record("rollback-verify", "ok", start, describe(result))
+        clear_pending(self.pending_path)
+        self._end(
+            "rolled-back",
+            f"{failure}; every file is restored from {backup} and {name} is back where it"
+            f" was ({verified})",
+        )
+
+    # -- endings --------------------------------------------------------------------
+
+    def _prune(self) -> None:
+        base = self.o.backup_dir or on_disk(self.root, DEFAULT_BACKUP_DIR)
+        prune(base, self.o.keep_backups)
+
+    def _applied_message(self, work: _Work) -> str:
+        assert self.loaded is not None and self.state is not None
+        name = self.loaded.config.name
+        done = []
+        n = len(self.state.writes)
+        if n:
+            done.append(f"wrote {n} file{'s' if n != 1 else ''}")
+        if self.report.rebuilt:
+            done.append("rebuilt " + " and ".join(os.path.basename(x) for x in self.report.rebuilt))
+        if self.report.restarted:
+            done.append("restarted sendmail")
+        elif work.rebuild_cf:
+            done.append(
+                "did not restart sendmail, so the new sendmail.cf takes effect at its next restart"
+            )
+        if self.verified:
+            done.append(f"verified: {self.verified}")
+        return f"Applied {self.o.spec} to {name}: " + ", ".join(done)
+
+
+def run_apply(options: ApplyOptions) -> ApplyReport:
+    """Run one apply with `options`."""
+    return Apply(options).run()

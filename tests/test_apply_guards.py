@@ -1,0 +1,322 @@
+"""tlsc apply's guards: a stale saved plan, the lock, --root, confirmation, downgrades,
+an invalid spec, host matching, file modes and backup retention.
+
+Most run against a scratch root with --no-verify (no daemon); the --root test
+verifies against a real test daemon."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apply_helpers import apply_host
+from conftest import cli_command, cli_env, run_cli
+from realtools import scratch_dir
+from sendmail_fixture import DaemonFactory, sendmail_daemon, throwaway_ca
+
+__all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
+
+pytestmark = pytest.mark.realtools
+
+SPEC = """\
+version: 1
+cluster: guards
+defaults:
+  commands: {{restart: "echo restart >> restarts.log"}}
+  smtp_port: {port}
+hosts:
+  h1: {{fqdn: h1.example.net, address: 127.0.0.1}}
+domains:
+  secure.example.com: {{outbound: {level}}}
+access:
+  - Connect:127 RELAY
+"""
+
+
+@pytest.fixture
+def root() -> Iterator[Path]:
+    with scratch_dir("apply-root") as path:
+        yield path
+
+
+def spec(root: Path, level: str = "encrypt", port: int = 25, name: str = "spec.yaml") -> Path:
+    path = root.parent / f"{root.name}-{name}"
+    path.write_text(SPEC.format(level=level, port=port), encoding="utf-8")
+    return path
+
+
+def apply(spec_path: Path, root: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    rc, out, err = run_cli(
+        "apply", spec_path, "--root", root, "--host", "h1", "--format", "json", *args
+    )
+    return rc, json.loads(out), err
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "var/backups" not in str(p) and not p.name.startswith(".")
+    }
+
+
+@pytest.fixture(autouse=True)
+def _spec_cleanup(root: Path) -> Iterator[None]:
+    yield
+    for p in root.parent.glob(f"{root.name}-*"):
+        p.unlink()
+
+
+def test_saved_plan_refused_when_stale(root: Path) -> None:
+    s = spec(root)
+    assert apply(s, root, "--yes", "--no-verify")[0] == 0
+    s = spec(root, level="verify")
+    plan = root.parent / f"{root.name}-plan.json"
+    rc, _out, err = run_cli("plan", s, "--root", root, "--host", "h1", "--out", plan)
+    assert rc == 0, err
+    access = root / "etc/mail/access"
+    good = access.read_bytes()
+
+    # the host drifted: refused, naming the file, and nothing changed
+    access.write_bytes(good + b"Connect:10.1.2.3\tREJECT\n")
+    before = files(root)
+    rc, report, _ = apply(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert rc == 1 and report["result"] == "refused"
+    assert report["message"] == (
+        f"refusing the plan {plan}: /etc/mail/access on h1 changed since the plan was made;"
+        " make a new plan"
+    )
+    assert files(root) == before and report["backup"] is None
+
+    # the spec changed: refused
+    access.write_bytes(good)
+    s.write_text(s.read_text() + "# edited\n")
+    rc, report, _ = apply(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert rc == 1 and report["result"] == "refused"
+    assert "changed since the plan" in report["message"] and str(s) in report["message"]
+
+    # as planned: applied
+    s = spec(root, level="verify")
+    rc, report, _ = apply(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    assert b"TLS_Srv:secure.example.com\tVERIFY" in access.read_bytes()
+
+
+def _paused(spec_path: Path, root: Path, marker: Path) -> subprocess.Popen[str]:
+    env = {**cli_env(), "TLSC_APPLY_PAUSE_AT": "write", "TLSC_APPLY_PAUSE_FILE": str(marker)}
+    proc = subprocess.Popen(
+        cli_command(
+            "apply",
+            spec_path,
+            "--root",
+            root,
+            "--host",
+            "h1",
+            "--yes",
+            "--no-verify",
+            "--format",
+            "json",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+    return proc
+
+
+def test_concurrent_applies_are_serialised(root: Path) -> None:
+    s = spec(root)
+    marker = root.parent / f"{root.name}-paused"
+    first = _paused(s, root, marker)
+    try:
+        # a second apply that will not wait fails at once, naming the holder
+        rc, report, _ = apply(s, root, "--yes", "--no-verify", "--lock-timeout", "0.2")
+        assert rc == 1 and report["result"] == "refused"
+        assert (
+            f"holds the lock {root}/etc/mail/.tlsc-apply.lock (pid {first.pid}"
+            in (report["message"])
+        )
+        assert not (root / "etc/mail/access").exists()
+        # a third waits, and runs after the first: it finds nothing left to do
+        third = subprocess.Popen(
+            cli_command(
+                "apply",
+                s,
+                "--root",
+                root,
+                "--host",
+                "h1",
+                "--yes",
+                "--no-verify",
+                "--format",
+                "json",
+                "--lock-timeout",
+                "30",
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=cli_env(),
+        )
+        assert third.stderr is not None
+        waiting = third.stderr.readline()  # printed once it finds the lock taken
+        assert waiting.startswith(f"tlsc apply: waiting for the lock (pid {first.pid}")
+        assert third.poll() is None
+        marker.unlink()
+        out1, _ = first.communicate(timeout=60)
+        out3, _ = third.communicate(timeout=60)
+    finally:
+        for proc in (first,):
+            if proc.poll() is None:
+                proc.kill()
+    r1, r3 = json.loads(out1), json.loads(out3)
+    assert first.returncode == 0 and r1["result"] == "applied"
+    assert third.returncode == 0 and r3["result"] == "unchanged", r3["message"]
+    assert r3["steps"][1]["name"] == "lock"
+
+
+def _tree(path: Path) -> dict[str, tuple[int, int]]:
+    out = {}
+    for p in [path, *path.rglob("*")] if path.exists() else []:
+        st = p.lstat()
+        out[str(p)] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
+def test_root_writes_nothing_outside(sendmail_daemon: DaemonFactory) -> None:
+    daemon = apply_host(sendmail_daemon).daemon  # verify probes it (STARTTLS on)
+    with scratch_dir("apply-parent") as parent:
+        root = parent / "root"
+        root.mkdir(mode=0o755)
+        sibling = parent / "sibling"
+        sibling.mkdir(mode=0o755)
+        (sibling / "file").write_text("untouched\n")
+        s = parent / "spec.yaml"
+        s.write_text(
+            SPEC.format(level="encrypt", port=daemon.port).replace(
+                'echo restart >> restarts.log"}',
+                'touch restarted-here"}\n  tls: {server_cert: /etc/mail/tls/rooted.crt}',
+            )
+        )
+        watched = [sibling, Path("/etc/mail"), Path("/var/backups"), Path("/etc/mail/tls")]
+        outside = {str(p): _tree(p) for p in watched}
+        parent_entries = sorted(os.listdir(parent))
+        rc, report, err = apply(s, root, "--yes")
+        assert rc == 0, (report["message"], err)
+        assert report["verify"]["starttls"] is True
+        assert {str(p): _tree(p) for p in watched} == outside
+        assert sorted(os.listdir(parent)) == parent_entries
+        for name in ("sendmail.mc", "tls/starttls.m4", "access", "access.db", "sendmail.cf"):
+            assert (root / "etc/mail" / name).is_file(), name
+        assert (root / "etc/mail/.tlsc-apply.lock").is_file()
+        assert (root / "restarted-here").is_file()  # commands run with the root as cwd
+        [backup] = (root / "var/backups/tlsc").iterdir()
+        assert (backup / "manifest.json").is_file()
+        # m4 read the starttls.m4 under the root, not this machine's /etc/mail/tls
+        cf = (root / "etc/mail/sendmail.cf").read_text()
+        assert "O ServerCertFile=/etc/mail/tls/rooted.crt\n" in cf
+
+
+def test_no_terminal_no_yes_is_refused(root: Path) -> None:
+    rc, report, _ = apply(spec(root), root, "--no-verify")
+    assert rc == 1 and report["result"] == "refused"
+    assert "no terminal to ask for confirmation" in report["message"]
+    assert "--yes" in report["message"]
+    assert files(root) == {}
+
+
+def test_downgrade_needs_allow_downgrade(root: Path) -> None:
+    assert apply(spec(root, "verify"), root, "--yes", "--no-verify")[0] == 0
+    before = files(root)
+    rc, report, _ = apply(spec(root, "encrypt"), root, "--yes", "--no-verify")
+    assert rc == 1 and report["result"] == "refused"
+    assert "weakens TLS" in report["message"] and "--allow-downgrade" in report["message"]
+    assert files(root) == before
+    rc, report, _ = apply(spec(root, "encrypt"), root, "--yes", "--no-verify", "--allow-downgrade")
+    assert rc == 0 and report["result"] == "applied"
+
+
+def test_invalid_spec_reports_problems(root: Path) -> None:
+    bad = root.parent / f"{root.name}-bad.yaml"
+    bad.write_text(SPEC.format(level="encrpt", port=25))
+    rc, _out, err = run_cli("apply", bad, "--root", root, "--yes")
+    assert rc == 1
+    # the problem as validate prints it: FILE:LINE:COL: error: CODE sentence
+    assert re.search(rf"^{re.escape(str(bad))}:9:\d+: error: S10\d ", err, re.MULTILINE), err
+    assert err.rstrip().endswith(f"tlsc apply: {bad} is not valid; nothing was changed.")
+    assert "Traceback" not in err and files(root) == {}
+
+
+def test_host_must_match_this_machine(root: Path) -> None:
+    rc, _out, err = run_cli("apply", spec(root), "--root", root, "--yes")
+    assert rc == 1
+    assert "matches no host in the spec; name one with --host" in err
+    assert "Traceback" not in err
+
+
+def test_usage_error_exits_1(root: Path) -> None:
+    rc, _, err = run_cli("apply", spec(root), "--no-such-option")
+    assert rc == 1 and "No such option" in err
+
+
+def test_modes_new_and_kept(root: Path) -> None:
+    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    mail = root / "etc/mail"
+    modes = {
+        n: (mail / n).stat().st_mode & 0o7777
+        for n in ("sendmail.mc", "tls/starttls.m4", "access", "sendmail.cf", "access.db")
+    }
+    assert modes == {
+        "sendmail.mc": 0o644,
+        "tls/starttls.m4": 0o644,
+        "access": 0o640,
+        "sendmail.cf": 0o644,
+        "access.db": 0o640,
+    }
+    (mail / "access").chmod(0o600)
+    os.chown(mail / "access", 65534, 65534)
+    (mail / "access.db").chmod(0o644)
+    assert apply(spec(root, "verify"), root, "--yes", "--no-verify")[0] == 0
+    st = (mail / "access").stat()
+    assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o600, 65534, 65534)
+    assert (mail / "access.db").stat().st_mode & 0o7777 == 0o644
+
+
+def test_backups_keep_the_last_n(root: Path) -> None:
+    for level in ("may", "encrypt", "verify"):
+        rc, report, _ = apply(
+            spec(root, level), root, "--yes", "--no-verify", "--keep-backups", "2"
+        )
+        assert rc == 0, report["message"]
+    backups = sorted((root / "var/backups/tlsc").iterdir())
+    assert len(backups) == 2
+    manifest = json.loads((backups[-1] / "manifest.json").read_text())
+    saved = {f["path"]: f for f in manifest["files"]}
+    assert saved["/etc/mail/access"]["existed"] is True
+    stored = backups[-1] / "files/etc/mail/access"
+    assert b"TLS_Srv:secure.example.com\tENCR:128" in stored.read_bytes()
+
+
+def test_missing_access_db_is_rebuilt(root: Path) -> None:
+    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    (root / "etc/mail/access.db").unlink()
+    rc, report, _ = apply(spec(root), root, "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    names = {s["name"]: s["status"] for s in report["steps"]}
+    assert names["build-access"] == "ok" and names["build-cf"] == "skipped"
+    assert (root / "etc/mail/access.db").is_file()
+    assert not (root / "restarts.log").read_text().count("\n") > 1

@@ -1,0 +1,238 @@
+"""Unit tests of tlsc apply's parts: the lock, atomic writes, backups, the journal, the hook."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from compiler.apply import hooks
+from compiler.apply.atomic import clean_temps, temp_path, write_atomic
+from compiler.apply.backup import BackupError, load_backup, make_backup, prune, restore
+from compiler.apply.build import db_temp, rooted_includes, run_command
+from compiler.apply.lock import ApplyLock, LockError
+from compiler.apply.pending import Pending, clear_pending, read_pending, write_pending
+from compiler.apply.report import ApplyReport, Step
+
+# -- lock ----------------------------------------------------------------------
+
+
+def test_lock_excludes_a_second_holder(tmp_path: Path) -> None:
+    path = tmp_path / "etc" / ".tlsc-apply.lock"
+    first = ApplyLock(path)
+    first.acquire(0)
+    assert first.held and path.read_text().split()[0] == str(os.getpid())
+    second = ApplyLock(path)
+    waited: list[str] = []
+    start = time.monotonic()
+    with pytest.raises(LockError) as err:
+        second.acquire(0.2, waited.append)
+    assert time.monotonic() - start >= 0.2
+    assert f"(pid {os.getpid()} (since " in str(err.value)
+    assert "--lock-timeout" in str(err.value)
+    assert waited and waited[0].startswith(f"pid {os.getpid()}")
+    first.release()
+    second.acquire(0)
+    assert second.held
+    second.release()
+
+
+def test_lock_is_released_when_its_holder_is_killed(tmp_path: Path) -> None:
+    path = tmp_path / ".tlsc-apply.lock"
+    code = (
+        "import sys, time; from pathlib import Path; from compiler.apply.lock import ApplyLock;"
+        f"ApplyLock(Path({str(path)!r})).acquire(0); print('locked', flush=True); time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "locked\n"
+    with pytest.raises(LockError):
+        ApplyLock(path).acquire(0)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    lock = ApplyLock(path)
+    lock.acquire(0)  # the kernel dropped the dead holder's lock
+    lock.release()
+    proc.stdout.close()
+
+
+def test_lock_is_not_inherited_by_commands(tmp_path: Path) -> None:
+    lock = ApplyLock(tmp_path / "l")
+    lock.acquire(0)
+    # a command apply runs (and any daemon it starts) must not keep the lock alive
+    script = (
+        f"{sys.executable} -c \"import fcntl, os; fd = os.open('{tmp_path / 'l'}', os.O_RDWR);"
+        ' fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)" && echo free || echo busy'
+    )
+    out = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "busy"  # still ours (flock conflicts across descriptors)
+    assert lock._fd is not None and not os.get_inheritable(lock._fd)
+    lock.release()
+
+
+# -- atomic writes --------------------------------------------------------------
+
+
+def test_write_atomic_new_file_gets_default_mode(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "access"
+    write_atomic(target, b"x\n", 0o640)
+    assert target.read_bytes() == b"x\n"
+    assert target.stat().st_mode & 0o7777 == 0o640
+    assert target.parent.stat().st_mode & 0o777 == 0o755
+    assert not temp_path(target).exists()
+
+
+def test_write_atomic_keeps_owner_group_mode(tmp_path: Path) -> None:
+    target = tmp_path / "sendmail.mc"
+    target.write_bytes(b"old\n")
+    target.chmod(0o604)
+    if os.geteuid() == 0:
+        os.chown(target, 65534, 65534)
+    inode = target.stat().st_ino
+    write_atomic(target, b"new\n", 0o644)
+    st = target.stat()
+    assert target.read_bytes() == b"new\n" and st.st_mode & 0o7777 == 0o604
+    assert st.st_ino != inode  # replaced by rename, never rewritten in place
+    if os.geteuid() == 0:
+        assert (st.st_uid, st.st_gid) == (65534, 65534)
+
+
+def test_write_atomic_failure_leaves_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "f"
+    target.write_bytes(b"old")
+    with pytest.raises(TypeError):  # fails after the temp file is written
+        write_atomic(target, b"new", 0o644, mtime_ns="x")  # type: ignore[arg-type]
+    assert target.read_bytes() == b"old" and not temp_path(target).exists()
+
+
+def test_clean_temps_removes_leftovers(tmp_path: Path) -> None:
+    mc, db = tmp_path / "sendmail.mc", tmp_path / "access.db"
+    temp_path(mc).write_bytes(b"half")
+    stem, built = db_temp(db)
+    built.write_bytes(b"half a map")
+    removed = clean_temps([mc, db])
+    assert sorted(removed) == sorted([temp_path(mc), built])
+    assert stem == temp_path(db) and built.name == ".access.db.tlsc-new.db"
+    assert clean_temps([mc, db]) == []
+
+
+# -- backups ---------------------------------------------------------------------
+
+
+def test_backup_and_restore_byte_for_byte(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    a = root / "etc/mail/access"
+    a.parent.mkdir(parents=True)
+    a.write_bytes(b"old access\n")
+    a.chmod(0o600)
+    os.utime(a, ns=(1_000_000_000, 1_000_000_000))
+    files = {"/etc/mail/access": a, "/etc/mail/new": root / "etc/mail/new"}
+    backup = make_backup(tmp_path / "backups", files, {"host": "h1"})
+    assert load_backup(backup.directory) == backup
+    assert backup.directory.stat().st_mode & 0o777 == 0o700
+    write_atomic(a, b"new access\n", 0o644)
+    write_atomic(files["/etc/mail/new"], b"created\n", 0o644)
+    restored = restore(backup, files)
+    assert sorted(restored) == ["/etc/mail/access", "/etc/mail/new"]
+    assert a.read_bytes() == b"old access\n" and a.stat().st_mode & 0o777 == 0o600
+    assert a.stat().st_mtime_ns == 1_000_000_000
+    assert not files["/etc/mail/new"].exists()
+    assert restore(backup, files) == []  # already back: nothing to do
+
+
+def test_damaged_backup_is_not_restored(tmp_path: Path) -> None:
+    f = tmp_path / "f"
+    f.write_bytes(b"old")
+    backup = make_backup(tmp_path / "b", {"/f": f}, {})
+    backup.stored("/f").write_bytes(b"tampered")
+    f.write_bytes(b"new")
+    with pytest.raises(BackupError, match="damaged"):
+        restore(backup, {"/f": f})
+    assert f.read_bytes() == b"new"
+
+
+def test_prune_keeps_the_newest(tmp_path: Path) -> None:
+    base = tmp_path / "b"
+    f = tmp_path / "f"
+    f.write_bytes(b"x")
+    made = [make_backup(base, {"/f": f}, {}).directory for _ in range(4)]
+    (base / "not-a-backup").mkdir()
+    (base / "20990101T000000.000000Z").mkdir()  # incomplete: no manifest, never counted
+    removed = prune(base, 2)
+    assert removed == made[:2]
+    assert sorted(p.name for p in base.iterdir()) == sorted(
+        [made[2].name, made[3].name, "not-a-backup", "20990101T000000.000000Z"]
+    )
+
+
+# -- the rest ----------------------------------------------------------------------
+
+
+def test_rooted_includes() -> None:
+    mc = b"include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\ninclude(`/etc/mail/tls/starttls.m4')dnl\n"
+    out = rooted_includes(mc, {"/etc/mail/tls/starttls.m4": Path("/r/etc/mail/tls/starttls.m4")})
+    assert out == (
+        b"include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n"
+        b"include(`/r/etc/mail/tls/starttls.m4')dnl\n"
+    )
+
+
+def test_pending_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / ".tlsc-apply.pending"
+    assert read_pending(path) is None
+    p = Pending(12, "2024-01-01T00:00:00Z", "h1", "/b", True, False, True)
+    write_pending(path, p)
+    assert read_pending(path) == p
+    path.write_text("{not json")
+    damaged = read_pending(path)
+    assert damaged is not None and damaged.rebuild_cf and damaged.rebuild_access
+    clear_pending(path)
+    assert not path.exists()
+    clear_pending(path)
+
+
+def test_run_command_reports_exit_and_last_line(tmp_path: Path) -> None:
+    assert run_command("true", tmp_path, {}, 5) is None
+    said = run_command("echo one; echo two >&2; exit 3", tmp_path, {}, 5)
+    assert said == "'echo one; echo two >&2; exit 3' exited 3: two"
+    assert run_command("sleep 5", tmp_path, {}, 0.2) == "'sleep 5' did not finish within 0.2 s"
+    run_command('echo "$TLSC_HOST" > out', tmp_path, {"TLSC_HOST": "h1"}, 5)
+    assert (tmp_path / "out").read_text() == "h1\n"
+
+
+def test_pause_hook_waits_until_the_marker_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "paused"
+    monkeypatch.setenv(hooks.ENV_AT, "write,verify")
+    monkeypatch.setenv(hooks.ENV_FILE, str(marker))
+    hooks.pause_at("backup")  # not asked for: returns at once
+    assert not marker.exists()
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (hooks.pause_at("write"), done.set()))
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert marker.read_text() == f"{os.getpid()} write\n"
+    assert not done.wait(0.1)
+    marker.unlink()
+    assert done.wait(5)
+    thread.join()
+
+
+def test_report_json_shape() -> None:
+    report = ApplyReport(spec="s.yaml", root="/", host="h1", result="unchanged", message="m")
+    report.steps.append(Step("load", "ok", 0.0123456789, "host h1"))
+    doc = report.to_json()
+    assert doc["version"] == 1 and doc["result"] == "unchanged" and report.exit_code == 0
+    assert doc["steps"] == [
+        {"name": "load", "status": "ok", "seconds": 0.012346, "detail": "host h1"}
+    ]
+    assert set(doc) >= {"host", "spec", "root", "message", "changes", "files", "backup", "verify"}
+    assert ApplyReport(spec="s", root="/", result="rolled-back").exit_code == 1
