@@ -11,24 +11,13 @@ test's failure injection: the rollback's restart then works).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sys
 import time
 from pathlib import Path
 
-
-def listening_inodes(port: int) -> set[str]:
-    """As sendmail_fixture.listening_inodes (not imported: it pulls in tlsc and pydantic)."""
-    inodes: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(FileNotFoundError), open(table, encoding="ascii") as f:
-            for line in f.readlines()[1:]:
-                parts = line.split()
-                if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(parts[9])
-    return inodes
+from netinfo import listening_inodes
 
 
 def main() -> int:

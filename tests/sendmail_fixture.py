@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from netinfo import listening_inodes
 from ruamel.yaml import YAML
 from throwaway_ca import Issued, ThrowawayCA, dh_params_pem
 
@@ -81,18 +82,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def listening_inodes(port: int) -> set[str]:
-    """Inodes of the sockets listening on `port` (from /proc/net/tcp, no connection made)."""
-    inodes: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(FileNotFoundError), open(table, encoding="ascii") as f:
-            for line in f.readlines()[1:]:
-                parts = line.split()
-                if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(parts[9])
-    return inodes
 
 
 def fixture_spec(work: Path, port: int, example: Path = EXAMPLE) -> dict[str, Any]:

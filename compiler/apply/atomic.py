@@ -102,20 +102,35 @@ def write_atomic(
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            if meta is not None:
-                set_meta(fd, meta)
-            else:
-                os.fchmod(fd, default_mode)
-            os.fsync(fd)
         finally:
             os.close(fd)
-        if mtime_ns is not None:
-            os.utime(temp, ns=(mtime_ns, mtime_ns))
-        install(temp, target)
+        finish(temp, target, meta, default_mode, mtime_ns)
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
+
+
+def finish(
+    temp: Path,
+    target: Path,
+    meta: FileMeta | None,
+    default_mode: int,
+    mtime_ns: int | None = None,
+) -> None:
+    """Give a written temp file `meta` (or `default_mode`), flush it, rename it over `target`."""
+    fd = os.open(temp, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if meta is not None:
+            set_meta(fd, meta)
+        else:
+            os.fchmod(fd, default_mode)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if mtime_ns is not None:
+        os.utime(temp, ns=(mtime_ns, mtime_ns))
+    install(temp, target)
 
 
 def remove(target: Path) -> bool:

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from compiler.apply.atomic import FileMeta, existing_meta, install, set_meta, temp_path
+from compiler.apply.atomic import existing_meta, finish, temp_path
 
 TOOL_TIMEOUT = 300
 #: an include line as tlsc writes it: include(`PATH')dnl
@@ -57,19 +57,6 @@ def rooted_includes(mc: bytes, rooted: Mapping[str, Path]) -> bytes:
     return _INCLUDE.sub(point, mc)
 
 
-def _finish(temp: Path, target: Path, meta: FileMeta | None, default_mode: int) -> None:
-    fd = os.open(temp, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if meta is not None:
-            set_meta(fd, meta)
-        else:
-            os.fchmod(fd, default_mode)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    install(temp, target)
-
-
 def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path]) -> None:
     """m4 `mc` into a temp .cf beside `cf`, then rename it into place.
 
@@ -101,7 +88,7 @@ def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path]) -> None:
             raise BuildError(
                 f"m4 could not build {cf.name} from {mc} (exit {proc.returncode}): {said}"
             )
-        _finish(temp, cf, existing_meta(cf), CF_MODE)
+        finish(temp, cf, existing_meta(cf), CF_MODE)
     except FileNotFoundError as exc:
         raise BuildError(f"cannot run m4: {exc.strerror}") from None
     except subprocess.TimeoutExpired:
@@ -152,7 +139,7 @@ def build_access_db(
             raise BuildError(f"makemap exited 0 but wrote no {built}")
         if pause is not None:
             pause("build-access.built")
-        _finish(built, db, existing_meta(db), 0o640)
+        finish(built, db, existing_meta(db), 0o640)
     except FileNotFoundError as exc:
         raise BuildError(f"cannot run makemap: {exc.strerror} ({exc.filename})") from None
     except subprocess.TimeoutExpired:

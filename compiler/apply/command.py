@@ -21,18 +21,7 @@ if TYPE_CHECKING:
     from compiler.plan.model import Plan
 
 
-class _ApplyCommand(click.Command):
-    """A click command whose usage errors exit 1, as every tlsc error does."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            setattr(exc, "exit_code", 1)  # noqa: B010  (click declares it on the class)
-            raise
-
-
-@click.command(cls=_ApplyCommand)
+@click.command()
 @click.argument("spec", default="cluster.yaml", type=click.Path(dir_okay=False))
 @click.option("--host", default=None, help="the spec's host to apply (default: this machine's)")
 @click.option(

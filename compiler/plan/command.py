@@ -17,24 +17,12 @@ import click
 from compiler.plan.formats import FORMATS
 
 
-class _PlanCommand(click.Command):
-    """A click command whose usage errors exit 1 (2 means "changes" here)."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            # click declares exit_code on the class; this instance exits 1.
-            setattr(exc, "exit_code", 1)  # noqa: B010
-            raise
-
-
 def _fail(message: str) -> None:
     click.echo(f"tlsc plan: {message}", err=True)
     sys.exit(1)
 
 
-@click.command(cls=_PlanCommand)
+@click.command()
 @click.argument("spec", default="cluster.yaml", type=click.Path(dir_okay=False))
 @click.option(
     "--root",
