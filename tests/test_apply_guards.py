@@ -320,3 +320,45 @@ def test_missing_access_db_is_rebuilt(root: Path) -> None:
     assert names["build-access"] == "ok" and names["build-cf"] == "skipped"
     assert (root / "etc/mail/access.db").is_file()
     assert not (root / "restarts.log").read_text().count("\n") > 1
+
+
+def test_no_restart_when_the_rebuilt_cf_is_the_same(root: Path) -> None:
+    # the spec's file name is in the .mc's and starttls.m4's `dnl #` header only:
+    # both files change, m4 runs, and sendmail.cf comes out byte for byte the same,
+    # so sendmail is not restarted (DESIGN: restart only when sendmail.cf changed)
+    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    cf = root / "etc/mail/sendmail.cf"
+    before = cf.read_bytes()
+    assert (root / "restarts.log").read_text() == "restart\n"
+    renamed = spec(root, name="renamed.yaml")
+    rc, report, _ = apply(renamed, root, "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    names = {s["name"]: (s["status"], s["detail"]) for s in report["steps"]}
+    assert names["write"][0] == "ok" and "sendmail.mc" in names["write"][1]
+    assert names["build-cf"][0] == "ok"
+    assert names["restart"] == ("skipped", "sendmail.cf came out the same as before")
+    assert report["restarted"] is False
+    assert "restarted sendmail" not in report["message"]
+    assert "next restart" not in report["message"]
+    assert cf.read_bytes() == before
+    assert (root / "restarts.log").read_text() == "restart\n"
+    # and the next apply has nothing to do (the .cf is newer than its sources)
+    rc, report, _ = apply(renamed, root, "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "unchanged", report["message"]
+
+
+def test_root_with_a_symlink_out_is_refused_before_anything_is_written(root: Path) -> None:
+    # an image under --root whose etc/mail is an absolute link (/srv/mail in the
+    # image) would make apply write on this machine: refused, and nothing is
+    # created out there, not even the lock file
+    with scratch_dir("apply-outside") as outside:
+        (root / "etc").mkdir()
+        (root / "etc/mail").symlink_to(outside, target_is_directory=True)
+        rc, report, _ = apply(spec(root), root, "--yes", "--no-verify")
+        assert rc == 1 and report["result"] == "refused"
+        assert report["message"] == (
+            f"{root / 'etc/mail/sendmail.mc'} leads out of {root} through a symbolic link;"
+            " nothing there is read or written through it"
+        )
+        assert list(outside.iterdir()) == []
+        assert not (root / "var").exists()

@@ -75,6 +75,34 @@ def test_lock_is_not_inherited_by_commands(tmp_path: Path) -> None:
     lock.release()
 
 
+def test_lock_never_follows_a_planted_symlink(tmp_path: Path) -> None:
+    # a lock file that is a symlink (to /etc/passwd, say) must not be opened,
+    # truncated or written through: apply refuses and the target keeps its bytes
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    path = tmp_path / "etc" / ".tlsc-apply.lock"
+    path.parent.mkdir()
+    path.symlink_to(victim)
+    with pytest.raises(LockError) as err:
+        ApplyLock(path).acquire(0)
+    assert str(path) in str(err.value) and "symbolic link" in str(err.value)
+    assert victim.read_bytes() == b"root:x:0:0:root:/root:/bin/bash\n"
+    # a dangling one is not created through either
+    path.unlink()
+    path.symlink_to(tmp_path / "created")
+    with pytest.raises(LockError):
+        ApplyLock(path).acquire(0)
+    assert not (tmp_path / "created").exists()
+
+
+def test_lock_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    path = tmp_path / ".tlsc-apply.lock"
+    os.mkfifo(path)  # opening a FIFO for writing would block forever
+    with pytest.raises(LockError) as err:
+        ApplyLock(path).acquire(0)
+    assert "not a regular file" in str(err.value)
+
+
 # -- atomic writes --------------------------------------------------------------
 
 
@@ -135,6 +163,9 @@ def test_backup_and_restore_byte_for_byte(tmp_path: Path) -> None:
     backup = make_backup(tmp_path / "backups", files, {"host": "h1"})
     assert load_backup(backup.directory) == backup
     assert backup.directory.stat().st_mode & 0o777 == 0o700
+    # the saved copy of the 0600 access file is 0600 too, whatever the umask
+    # (the backup must stay private if its directory is ever copied or opened up)
+    assert backup.stored("/etc/mail/access").stat().st_mode & 0o777 == 0o600
     write_atomic(a, b"new access\n", 0o644)
     write_atomic(files["/etc/mail/new"], b"created\n", 0o644)
     restored = restore(backup, files)

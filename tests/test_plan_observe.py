@@ -106,3 +106,47 @@ def test_read_tree_maps_host_paths_under_a_directory(tmp_path: Path) -> None:
         "/etc/mail/access": b"x\n",
         "/etc/mail/nope": None,
     }
+
+
+def test_read_tree_refuses_a_symlink_that_leads_out_of_the_directory(tmp_path: Path) -> None:
+    # a --state tree in a pull request (or an image under --root) must not make
+    # the plan print a file of the machine that runs it: /proc/self/environ, a key
+    secret = write(tmp_path / "outside/secret.key", "-----BEGIN PRIVATE KEY-----\n")
+    state = tmp_path / "state"
+    write(state / "etc/mail/sendmail.mc", "dnl\n")
+    (state / "etc/mail/access").symlink_to(secret)
+    with pytest.raises(ObserveError) as err:
+        read_tree(state, ["/etc/mail/access", "/etc/mail/sendmail.mc"])
+    assert str(err.value) == (
+        f"{state / 'etc/mail/access'} leads out of {state} through a symbolic link;"
+        " nothing there is read or written through it"
+    )
+    # a directory on the way counts the same (the file need not exist yet)
+    (state / "etc/mail/tls").symlink_to(tmp_path / "outside", target_is_directory=True)
+    with pytest.raises(ObserveError, match="leads out of"):
+        read_tree(state, ["/etc/mail/tls/starttls.m4"])
+    # a link that stays inside is followed, and / holds everything
+    (state / "etc/mail/access").unlink()
+    (state / "etc/mail/access").symlink_to("sendmail.mc")
+    assert read_tree(state, ["/etc/mail/access"]) == {"/etc/mail/access": b"dnl\n"}
+
+
+def test_plan_state_with_a_symlink_out_prints_nothing_of_it(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    secret = write(tmp_path / "secret", "TOPSECRET\n")
+    spec = write(tmp_path / "cluster.yaml", SPEC)
+    state = tmp_path / "state"
+    (state / "mx1/etc/mail").mkdir(parents=True)
+    (state / "mx1/etc/mail/access").symlink_to(secret)
+    rc, out, err = run_cli("plan", spec, "--state", state, "--format", "json")
+    assert rc == 1 and "TOPSECRET" not in out + err
+    assert "through a symbolic link" in err
+
+
+def test_read_file_refuses_a_fifo_instead_of_hanging(tmp_path: Path) -> None:
+    (tmp_path / "etc/mail").mkdir(parents=True)
+    os.mkfifo(tmp_path / "etc/mail/access")  # reading would wait for a writer forever
+    with pytest.raises(ObserveError) as err:
+        read_tree(tmp_path, ["/etc/mail/access"])
+    assert str(err.value) == f"{tmp_path / 'etc/mail/access'} is not a regular file"

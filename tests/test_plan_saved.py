@@ -103,6 +103,8 @@ def test_managed_paths_are_what_the_plan_lists(tmp_path: Path) -> None:
         ('{"kind": "other"}', "not a tlsc saved plan"),
         ('{"kind": "tlsc-saved-plan", "version": 9}', "version 9 plan"),
         ('{"kind": "tlsc-saved-plan", "version": 1, "spec": {}}', "'observed' is missing"),
+        ("[" * 100_000, "nested too deeply"),
+        ('{"kind": "tlsc-saved-plan", "version": true}', "'version' is missing or wrong"),
     ],
 )
 def test_bad_plan_files_are_refused(tmp_path: Path, content: str, message: str) -> None:
@@ -111,3 +113,15 @@ def test_bad_plan_files_are_refused(tmp_path: Path, content: str, message: str) 
         load_saved_plan(path)
     with pytest.raises(SavedPlanError, match="cannot read"):
         load_saved_plan(tmp_path / "missing.json")
+
+
+def test_saved_plan_temp_file_is_never_written_through_a_symlink(tmp_path: Path) -> None:
+    victim = write(tmp_path / "victim", "precious\n")
+    out = tmp_path / "plan.json"
+    (tmp_path / "plan.json.tlsc-tmp").symlink_to(victim)
+    spec = write(tmp_path / "cluster.yaml", CHANGED)
+    state = compile_to(SPEC, tmp_path / "state")
+    write_saved_plan(make_plan(PlanRequest(str(spec), state=str(state))), out)
+    assert victim.read_text() == "precious\n"
+    assert load_saved_plan(out).spec == str(spec)
+    assert not (tmp_path / "plan.json.tlsc-tmp").exists()

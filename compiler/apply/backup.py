@@ -88,7 +88,9 @@ def _copy(src: Path, dst: Path) -> str:
     """Copy src to dst with fsync; the SHA-256 of what was copied."""
     dst.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    with src.open("rb") as fin, open(dst, "xb") as fout:
+    # 0600: the copy may hold the access file (Debian: 0640 root:smmsp) or sendmail.cf
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    with src.open("rb") as fin, os.fdopen(fd, "wb") as fout:
         while chunk := fin.read(1 << 20):
             digest.update(chunk)
             fout.write(chunk)

@@ -57,12 +57,14 @@ def rooted_includes(mc: bytes, rooted: Mapping[str, Path]) -> bytes:
     return _INCLUDE.sub(point, mc)
 
 
-def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path]) -> None:
+def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path]) -> bool:
     """m4 `mc` into a temp .cf beside `cf`, then rename it into place.
 
     `rooted` maps host paths the .mc may include to where they are on this
     machine (empty when the root is /). The .cf keeps the owner, group and
-    mode of the one it replaces; a new one is 0644.
+    mode of the one it replaces; a new one is 0644. Returns whether the
+    installed .cf differs from the one it replaced (a change of comments in
+    the .mc gives the same .cf, and then sendmail need not restart).
     """
     try:
         source = mc.read_bytes()
@@ -88,7 +90,12 @@ def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path]) -> None:
             raise BuildError(
                 f"m4 could not build {cf.name} from {mc} (exit {proc.returncode}): {said}"
             )
+        try:
+            changed = temp.read_bytes() != cf.read_bytes()
+        except FileNotFoundError:
+            changed = True
         finish(temp, cf, existing_meta(cf), CF_MODE)
+        return changed
     except FileNotFoundError as exc:
         raise BuildError(f"cannot run m4: {exc.strerror}") from None
     except subprocess.TimeoutExpired:

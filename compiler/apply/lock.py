@@ -15,6 +15,7 @@ import datetime as dt
 import errno
 import fcntl
 import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,16 +48,35 @@ class ApplyLock:
         self.path = path
         self._fd: int | None = None
 
+    def _open(self) -> int:
+        """Open (or create) the lock file itself: never through a symlink, never a non-file.
+
+        A planted `.tlsc-apply.lock -> /etc/passwd` must not be truncated and
+        written through, and a FIFO or device must not be written to.
+        """
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+        try:
+            make_parents(self.path)
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise LockError(
+                    f"the lock file {self.path} is a symbolic link; remove it (tlsc makes its own)"
+                ) from None
+            raise LockError(f"cannot open the lock file {self.path}: {exc.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise LockError(
+                f"the lock file {self.path} is not a regular file; remove it (tlsc makes its own)"
+            )
+        return fd
+
     def acquire(self, timeout: float, waiting: Callable[[str], None] | None = None) -> None:
         """Take the lock, waiting up to `timeout` seconds; LockError when it stays taken.
 
         `waiting(who)` is called once if the lock is busy at first.
         """
-        try:
-            make_parents(self.path)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise LockError(f"cannot open the lock file {self.path}: {exc.strerror}") from None
+        fd = self._open()
         deadline = time.monotonic() + max(timeout, 0.0)
         told = False
         while True:

@@ -27,7 +27,7 @@ from compiler.apply.report import ApplyReport, Result, Status, Step
 from compiler.apply.verify import Expectation, describe, probe_until, target_for
 from compiler.plan.make import SpecProblems
 from compiler.plan.model import Plan
-from compiler.plan.observe import ObserveError
+from compiler.plan.observe import ObserveError, check_inside
 from compiler.plan.planner import PlanError, sha256
 from compiler.plan.saved import SavedPlanError, check_drift, load_saved_plan, spec_changed
 from compiler.probe import ProbeResult
@@ -82,6 +82,8 @@ class _Work:
     rebuild_cf: bool = False
     rebuild_access: bool = False
     restart: bool = False
+    #: an interrupted apply may have installed a new sendmail.cf without restarting
+    restart_pending: bool = False
     run_after: bool = False
     reasons: list[str] = field(default_factory=list)
 
@@ -100,6 +102,8 @@ class Apply:
         self.backup: Backup | None = None
         self.baseline: ProbeResult | None = None
         self.restart_attempted = False
+        #: whether build-cf installed other bytes than sendmail.cf held before
+        self.cf_changed = False
         self.pending_path: Path | None = None
         self.verified = ""
 
@@ -163,6 +167,7 @@ class Apply:
         self.pending_path = lock_dir / PENDING_NAME
         if not self.root.is_dir():
             raise _Refused(f"--root {self.root} is not a directory")
+        self._check_inside(lock_dir)
         with self.step("lock") as detail:
             self.lock = ApplyLock(lock_dir / LOCK_NAME)
             try:
@@ -201,6 +206,18 @@ class Apply:
 
     def _disk(self, path: str) -> Path:
         return on_disk(self.root, path)
+
+    def _check_inside(self, lock_dir: Path) -> None:
+        """Refuse when a symbolic link would take a write out of --root (before the lock)."""
+        places = [self._disk(p) for p in self._all_paths()]
+        places += [lock_dir / LOCK_NAME, lock_dir / PENDING_NAME]
+        if self.o.backup_dir is None:
+            places.append(on_disk(self.root, DEFAULT_BACKUP_DIR))
+        try:
+            for place in places:
+                check_inside(self.root, place)
+        except ObserveError as exc:
+            raise _Refused(str(exc)) from None
 
     def _all_paths(self) -> list[str]:
         assert self.loaded is not None
@@ -249,6 +266,7 @@ class Apply:
             w.rebuild_cf |= pending.rebuild_cf
             w.rebuild_access |= pending.rebuild_access
             w.restart |= pending.restart
+            w.restart_pending = pending.restart
         w.rebuild_cf = w.rebuild_cf and will_have_mc
         w.restart = (w.restart or w.rebuild_cf) and bool(s.commands.restart)
         w.run_after = bool(s.commands.after) and bool(changed or w.rebuild_cf or w.rebuild_access)
@@ -390,7 +408,9 @@ class Apply:
             self._write_files(detail)
         self._build(work)
         env = {"TLSC_HOST": self.loaded.config.name, "TLSC_ROOT": str(self.root)}
-        if not work.restart:
+        if work.restart and work.rebuild_cf and not self.cf_changed and not work.restart_pending:
+            self.skip("restart", "sendmail.cf came out the same as before")
+        elif not work.restart:
             why = (
                 "sendmail.cf did not change"
                 if not work.rebuild_cf
@@ -480,13 +500,17 @@ class Apply:
                 if self.root.resolve() != Path("/"):
                     rooted = {x: self._disk(x) for x in (p.starttls_m4, p.access, p.sendmail_mc)}
                 try:
-                    build_cf(self._disk(p.sendmail_mc), self._disk(p.sendmail_cf), rooted)
+                    self.cf_changed = build_cf(
+                        self._disk(p.sendmail_mc), self._disk(p.sendmail_cf), rooted
+                    )
                 except BuildError as exc:
                     raise _Failed(str(exc)) from None
                 except OSError as exc:
                     raise _Failed(f"cannot install {p.sendmail_cf}: {exc.strerror}") from None
                 self.report.rebuilt.append(p.sendmail_cf)
                 detail.append(f"m4 {p.sendmail_mc} > {p.sendmail_cf}")
+                if not self.cf_changed:
+                    detail.append("the same bytes as before")
         else:
             self.skip("build-cf", "sendmail.mc and starttls.m4 did not change")
         if work.rebuild_access:
@@ -603,6 +627,8 @@ class Apply:
             done.append("rebuilt " + " and ".join(os.path.basename(x) for x in self.report.rebuilt))
         if self.report.restarted:
             done.append("restarted sendmail")
+        elif work.rebuild_cf and not self.cf_changed:
+            done.append("did not restart sendmail, as sendmail.cf came out the same")
         elif work.rebuild_cf:
             done.append(
                 "did not restart sendmail, so the new sendmail.cf takes effect at its next restart"

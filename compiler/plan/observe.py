@@ -8,6 +8,8 @@ read, stops the plan with one sentence.
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,13 +25,23 @@ class ObserveError(Exception):
 def read_file(path: Path) -> bytes | None:
     """The bytes of `path`, or None when there is no such file."""
     try:
-        return path.read_bytes()
+        # O_NONBLOCK: a FIFO planted where a file should be must not hang the read
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except IsADirectoryError:
-        raise ObserveError(f"{path} is a directory where a file should be") from None
     except OSError as exc:
         raise ObserveError(f"cannot read {path}: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise ObserveError(f"{path} is a directory where a file should be")
+        raise ObserveError(f"{path} is not a regular file")
+    with os.fdopen(fd, "rb") as f:
+        try:
+            return f.read()
+        except OSError as exc:
+            raise ObserveError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def host_path(base: Path, path: str) -> Path:
@@ -37,9 +49,32 @@ def host_path(base: Path, path: str) -> Path:
     return base / path.lstrip("/")
 
 
+def check_inside(base: Path, path: Path) -> None:
+    """Refuse `path` when a symbolic link on it leads out of `base`.
+
+    A --state tree from a pull request, or an image under --root, could
+    otherwise make a plan print (and apply write) a file of the machine that
+    runs tlsc. Links that stay inside `base` are fine; so is anything under /.
+    """
+    top = Path(os.path.realpath(base))
+    if top == Path("/"):
+        return
+    real = Path(os.path.realpath(path))
+    if real != top and top not in real.parents:
+        raise ObserveError(
+            f"{path} leads out of {base} through a symbolic link;"
+            " nothing there is read or written through it"
+        )
+
+
 def read_tree(base: Path, paths: Iterable[str]) -> dict[str, bytes | None]:
     """{path: bytes or None} for each absolute host path, read under `base`."""
-    return {p: read_file(host_path(base, p)) for p in paths}
+    out = {}
+    for p in paths:
+        on_disk = host_path(base, p)
+        check_inside(base, on_disk)
+        out[p] = read_file(on_disk)
+    return out
 
 
 def check_dir(path: Path, option: str) -> None:

@@ -98,7 +98,8 @@ def write_saved_plan(plan: Plan, path: str | Path) -> None:
     tmp = target.with_name(target.name + ".tlsc-tmp")
     data = json.dumps(saved_document(plan), indent=2) + "\n"
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        tmp.unlink(missing_ok=True)  # a leftover, or a planted symlink: never written through
+        with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -109,9 +110,17 @@ def write_saved_plan(plan: Plan, path: str | Path) -> None:
 
 
 def _field(data: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if not isinstance(data, dict) or key not in data or not isinstance(data[key], kind):
+    if not isinstance(data, dict) or key not in data:
+        raise SavedPlanError(f"{where} is not a tlsc saved plan: '{key}' is missing or wrong")
+    value = data[key]
+    # JSON true/false are Python bools, and bool is an int: not a version number
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _kinds(kind)):
         raise SavedPlanError(f"{where} is not a tlsc saved plan: '{key}' is missing or wrong")
     return data[key]
+
+
+def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
 
 
 def parse_saved_plan(doc: Any, where: str = "the plan") -> SavedPlan:
@@ -163,6 +172,8 @@ def load_saved_plan(path: str | Path) -> SavedPlan:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SavedPlanError(f"{path} is not a tlsc saved plan (not JSON: {exc.msg})") from None
+    except RecursionError:
+        raise SavedPlanError(f"{path} is not a tlsc saved plan (JSON nested too deeply)") from None
     return parse_saved_plan(doc, str(path))
 
 
