@@ -78,8 +78,9 @@ _SMTP_CODE = re.compile(r'^"?([245][0-9][0-9])[ "]')
 _DSN_CODE = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}:([245][0-9][0-9])")
 _DN_ENCODED = re.compile(r"^/[!-~]*\Z")
 _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*\Z")
-#: control characters other than tab (newlines included), DEL and the back-tick
-_VALUE_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f`]")
+#: control characters other than tab (newlines included), DEL, C1 controls, the Unicode
+#: line and paragraph separators (line breaks to an editor) and the back-tick
+_VALUE_UNSAFE = re.compile(rf"[\x00-\x08\x0a-\x1f\x7f{names.LINE_BREAKS_BEYOND_ASCII}`]")
 _COMMENT_AFTER_BLANK = re.compile(r"[ \t]#")
 _LONE_PERCENT = re.compile(r"%(?!%)")
 _SESSION_KEYS = {k.lower(): k for k in ("Options", "CipherList", "CertFile", "KeyFile", "Flags")}

@@ -22,6 +22,11 @@ _REFUSED_MACROS = {
     "syscmd": "it runs a shell command while the .cf is built",
     "dnl": "dnl takes no arguments; m4 warns, and a build with warnings is refused",
     "esyscmd": "it runs a shell command while the .cf is built",
+    "indir": "it calls any macro by name, the ones refused here included",
+    "builtin": "it calls any m4 builtin by name, the ones refused here included",
+    "debugfile": "it writes m4's trace output into a file while the .cf is built",
+    "mkstemp": "it creates a file while the .cf is built",
+    "maketemp": "it creates a file while the .cf is built",
 }
 
 
@@ -29,7 +34,7 @@ def check_line(line: str) -> list[tuple[int, str]]:
     """Problems in one raw m4 line, as (1-based column, sentence)."""
     problems: list[tuple[int, str]] = []
     for i, ch in enumerate(line):
-        if ch in "\r\n" or (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F:
+        if ch in "\r\n\u2028\u2029" or (ord(ch) < 0x20 and ch != "\t") or 0x7F <= ord(ch) <= 0x9F:
             problems.append((i + 1, "an extra m4 line must be one line of printable text"))
             return problems
         if ch in TYPOGRAPHIC_QUOTES:
@@ -46,10 +51,14 @@ def check_line(line: str) -> list[tuple[int, str]]:
         ]
     if _is_dnl(line, 0):
         return problems
+    # quotes removed too: `sys'`cmd(...)' is syscmd(...) once a macro body is rescanned
+    unquoted = line.replace("`", "").replace("'", "")
     for name, why in _REFUSED_MACROS.items():
-        m = re.search(rf"(?<![A-Za-z0-9_]){name}\(", line)
-        if m:
-            problems.append((m.start() + 1, f"{name}() is not allowed in mc.extra: {why}"))
+        pattern = rf"(?<![A-Za-z0-9_]){name}\("
+        m = re.search(pattern, line)
+        if m or re.search(pattern, unquoted):
+            col = m.start() + 1 if m else 1
+            problems.append((col, f"{name}() is not allowed in mc.extra: {why}"))
     depth = 0
     parens = 0
     opened_at = 0

@@ -16,7 +16,10 @@ _IPV4_PREFIX = re.compile(r"^[0-9]+(\.[0-9]+){0,3}\Z")
 _IPV6_GROUPS = re.compile(r"^[0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4}){0,6}\Z")
 _LOCAL_PART = re.compile(r"^[A-Za-z0-9!$&*+/=?^_{|}~.-]+\Z")
 #: characters that may never appear in anything tlsc writes into a file
-_UNSAFE = re.compile(r"[\x00-\x20\x7f`'\"\\#%]")
+_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029`'\"\\#%]")
+#: line breaks of str.splitlines() and of editors beyond the ASCII ones: C1 controls
+#: (NEL is U+0085), the line and the paragraph separator
+LINE_BREAKS_BEYOND_ASCII = "\x80-\x9f\u2028\u2029"
 
 
 def describe_char(ch: str) -> str:
@@ -35,7 +38,11 @@ def describe_char(ch: str) -> str:
     }
     if ch in names:
         return names[ch]
-    if ord(ch) < 0x20 or ord(ch) == 0x7F:
+    if ch == "\u2028":
+        return "the line separator U+2028"
+    if ch == "\u2029":
+        return "the paragraph separator U+2029"
+    if ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
         return f"the control character U+{ord(ch):04X}"
     return f"'{ch}'"
 
@@ -98,14 +105,36 @@ def parse_ipv4_prefix(text: str) -> str:
 
 
 def parse_ipv6(text: str) -> str:
-    """`IPv6:` plus an address or a colon-group prefix, in sendmail's text form."""
+    """`IPv6:` plus an address or a colon-group prefix, in sendmail's text form.
+
+    sendmail built with IPV6_FULL (Debian's is; `sendmail -d0.1` lists it)
+    leaves UseCompressedIPv6Addresses off and writes `${client_addr}` and
+    `${server_addr}` as eight `%x` groups (libsm's sm_inet6_ntop): `::1` is
+    `0:0:0:0:0:0:0:1`. A compressed key never matches, so an address is
+    written uncompressed; an IPv4-mapped one is looked up as plain IPv4.
+    """
     if not text.lower().startswith("ipv6:"):
         raise ValueError(f"'{text}' must start with 'IPv6:'")
     rest = text[5:]
     try:
-        return "IPv6:" + ipaddress.IPv6Address(rest).compressed
+        address = ipaddress.IPv6Address(rest)
     except ValueError:
         pass
+    else:
+        if address.ipv4_mapped is not None:
+            raise ValueError(
+                f"'{text}' is an IPv4-mapped address, which sendmail looks up as"
+                f" {address.ipv4_mapped}; write '{address.ipv4_mapped}'"
+            )
+        if rest.endswith("::"):
+            prefix = rest.rstrip(":") or "0"
+            raise ValueError(
+                f"'{text}' ends with '::'; sendmail compares uncompressed addresses, so write"
+                f" the net as its leading groups (e.g. 'IPv6:{prefix}') or the one address"
+                f" in full"
+            )
+        groups = address.exploded.split(":")
+        return "IPv6:" + ":".join(format(int(g, 16), "x") for g in groups)
     if _IPV6_GROUPS.match(rest):
         return "IPv6:" + ":".join(format(int(g, 16), "x") for g in rest.split(":"))
     raise ValueError(f"'{text}' is not an IPv6 address or prefix of colon groups")

@@ -43,8 +43,16 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
 
 
 def _one_line(text: str) -> str:
-    """Control characters (a newline in a quoted value) escaped, so a problem stays one line."""
-    return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group(0))[1:-1], text)
+    """Control characters (a newline in a quoted value) escaped, so a problem stays one line.
+
+    C1 controls (NEL) and the Unicode line and paragraph separators too: terminals,
+    editors and str.splitlines() break lines there.
+    """
+    return re.sub(
+        r"[\x00-\x1f\x7f-\x9f\u2028\u2029]",
+        lambda m: m.group(0).encode("unicode_escape").decode("ascii"),
+        text,
+    )
 
 
 def format_text(problems: Iterable[Problem], color: bool = False) -> str:

@@ -142,7 +142,7 @@ def test_requirement_errors(text: str, message: str) -> None:
         ("Connect:127\tRELAY", "Connect:127\tRELAY"),
         ("CONNECT:192.0.2   reject", "Connect:192.0.2\tREJECT"),
         ("Connect:Example.COM OK", "Connect:example.com\tOK"),
-        ("Connect:IPv6:2001:DB8::1 OK", "Connect:IPv6:2001:db8::1\tOK"),
+        ("Connect:IPv6:2001:DB8::1 OK", "Connect:IPv6:2001:db8:0:0:0:0:0:1\tOK"),
         ("tls_srv:Example.COM encr:256", "TLS_Srv:example.com\tENCR:256"),
         ("TLS_Srv: verify", "TLS_Srv:\tVERIFY"),
         ("TLS_Clt:192.0.2 PERM+VERIFY:112", "TLS_Clt:192.0.2\tPERM+VERIFY:112"),
@@ -228,6 +228,10 @@ def test_entry_tag_and_folded_key() -> None:
         ("TLS_Srv_Features:x CertFile=/a", "CertFile= and KeyFile= must be given together"),
         ("TLS_Srv_Features:x Options=NO_TLS", "is not an SSL option this sendmail knows"),
         ("QGRP:user@ fast\x7f", "cannot contain the control character U+007F"),
+        # line breaks to an editor or to Python's splitlines(), though not to makemap
+        ('Connect:x ERROR:"550 a\u2028b"', "cannot contain the line separator U+2028"),
+        ('Connect:x ERROR:"550 a\u2029b"', "cannot contain the paragraph separator U+2029"),
+        ('Connect:x ERROR:"550 a\x85b"', "cannot contain the control character U+0085"),
     ],
 )
 def test_entry_errors(written: str, message: str) -> None:

@@ -388,6 +388,21 @@ def test_text_format_keeps_a_problem_on_one_line(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(("written", "shown"), [("\\u2028", "\\u2028"), ("\\x85", "\\x85")])
+def test_text_format_escapes_unicode_line_breaks_too(
+    tmp_path: Path, written: str, shown: str
+) -> None:
+    text = MINIMAL_SPEC.replace("cluster: test", f'cluster: "a{written}b"')
+    spec = write_spec(tmp_path, text)
+    result = CliRunner().invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{spec}:2:10: error: S104 cluster: 'a{shown}b' must be a single word of letters, digits,"
+        " '.', '_' or '-'\n"
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_compile_json_format_on_bad_input(tmp_path: Path) -> None:
     spec = write_spec(tmp_path, THREE)
     out = tmp_path / "out"

@@ -29,7 +29,7 @@ TLS_Clt:192.0.2	ENCR:128
 TLS_Clt:laptop.example.com	PERM+VERIFY:112
 Srv_Features:laptop.example.com	v
 TLS_Clt:IPv6:2001:db8:100	ENCR:128
-Try_TLS:IPv6:2001:db8::53	NO
+Try_TLS:IPv6:2001:db8:0:0:0:0:0:53	NO
 Try_TLS:broken.example	NO
 Srv_Features:printers.example	S
 TLS_Rcpt:	ENCR:128
@@ -63,7 +63,8 @@ def test_every_tls_form_becomes_a_rule() -> None:
         "inbound": {"require": "verify", "min_bits": 112, "on_failure": "permanent"}
     }
     assert d["IPv6:2001:db8:100"] == {"inbound": "encrypt"}
-    assert d["IPv6:2001:db8::53"] == {"outbound": {"starttls": False}}
+    # written in the uncompressed form sendmail compares (IPV6_FULL)
+    assert d["IPv6:2001:db8:0:0:0:0:0:53"] == {"outbound": {"starttls": False}}
     assert d["printers.example"] == {"inbound": {"starttls": False}}
     r = out.recipients
     assert r == {
@@ -144,3 +145,16 @@ def test_normalised_values_are_notes_and_changed_ones_losses(tmp_path: Path) -> 
     assert result.notes.losses == []
     said = [m for _, m in result.notes.info]
     assert any("'RELAY' (same meaning)" in m for m in said)
+
+
+def test_a_compressed_ipv6_key_is_reported_as_a_change_of_meaning(tmp_path: Path) -> None:
+    """sendmail built with IPV6_FULL (Debian's) never matches `IPv6:...::...` keys:
+    the spec writes the uncompressed key, which does match, and says so."""
+    result = imported(tree(tmp_path, "Connect:IPv6:::1\tRELAY\nTry_TLS:IPv6:2001:db8::53\tNO\n"))
+    assert [(p.code, p.line) for p in result.notes.losses] == [("I154", 1), ("I154", 2)]
+    assert any("writes Connect:IPv6:0:0:0:0:0:0:0:1, which does" in m for m in messages(result))
+    files = recompiled(result).hosts["h1"]
+    assert makemap_dump(files[ACCESS]) == [
+        "connect:ipv6:0:0:0:0:0:0:0:1\tRELAY",
+        "try_tls:ipv6:2001:db8:0:0:0:0:0:53\tNO",
+    ]

@@ -107,8 +107,11 @@ def test_debian_default_round_trips_but_for_its_dead_greetpause_line(
     write_tree(tmp_path, dict(files))
     result = imported(tmp_path, "deb")
     assert result.notes.errors == []
-    # Debian ships `GreetPause: 5000`, a bare default sendmail never consults
-    assert [(p.code, p.line) for p in result.notes.losses] == [("I141", 105)]
+    # Debian ships `GreetPause: 5000`, a bare default sendmail never consults, and
+    # four `IPv6:::1` keys that its IPV6_FULL build never matches (it compares
+    # 0:0:0:0:0:0:0:1); the spec writes those in the form that matches
+    losses = sorted((p.code, p.line) for p in result.notes.losses)
+    assert losses == [("I141", 105), ("I154", 80), ("I154", 81), ("I154", 82), ("I154", 83)]
     assert result.summary[-1] == "sendmail.cf: same options, maps, mailers and rulesets"
     parts = result.parts
     assert parts is not None
@@ -119,5 +122,9 @@ def test_debian_default_round_trips_but_for_its_dead_greetpause_line(
     else:
         assert parts.tls == {"enabled": False}
     again = recompiled(result).hosts["deb"]
-    before = [x for x in makemap_dump(files[ACCESS]) if not x.startswith("greetpause:\t")]
-    assert makemap_dump(again[ACCESS]) == before
+    before = [
+        x.replace("ipv6:::1\t", "ipv6:0:0:0:0:0:0:0:1\t")
+        for x in makemap_dump(files[ACCESS])
+        if not x.startswith("greetpause:\t")
+    ]
+    assert makemap_dump(again[ACCESS]) == sorted(before)

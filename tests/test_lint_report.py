@@ -30,6 +30,14 @@ def test_caret_keeps_tabs_and_spans_the_text() -> None:
     assert out[2] == "       | \t^~~~~~~"
 
 
+def test_source_line_escapes_unicode_line_breaks() -> None:
+    """A shown line holding U+2028 or NEL must not break into two for the reader."""
+    out = report_for("define(`confX', `a\u2028b\x85c')dnl\n")
+    assert "M4006" in out
+    assert "\u2028" not in out and "\x85" not in out
+    assert "     1 | define(`confX', `a\\u2028b\\x85c')dnl" in out.split("\n")
+
+
 def test_findings_without_a_repair_show_no_fix_line() -> None:
     out = report_for("define(`confREJECT_MSG', `550 We don't')dnl\n").splitlines()
     assert len(out) == 3 and "M4003" in out[0]

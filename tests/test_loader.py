@@ -277,6 +277,23 @@ def test_not_yaml(text: str, needle: str | None, message: str) -> None:
         assert (problem.line, problem.col) == pos(text, needle)
 
 
+@pytest.mark.parametrize(
+    ("text", "needle", "shown"),
+    [
+        ("version: 1\ncluster: a\x00b\n", "\x00", "U+0000"),
+        ("version: 1\ncluster: ab\x07\n", "\x07", "U+0007"),
+        ("version: 1\ncluster: \ufffe\n", "\ufffe", "U+FFFE"),
+    ],
+)
+def test_a_character_yaml_refuses_is_located_in_one_sentence(
+    text: str, needle: str, shown: str
+) -> None:
+    problem = one_problem(text)
+    assert problem.code == "Y001"
+    assert (problem.line, problem.col) == pos(text, needle)
+    assert problem.message == f"not valid YAML: the character {shown} is not allowed in YAML"
+
+
 def test_unclosed_flow_sequence_position() -> None:
     problem = one_problem("version: 1\nhosts: [a, b\n")
     assert (problem.line, problem.col) == (3, 1)

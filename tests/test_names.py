@@ -120,10 +120,12 @@ def test_parse_peer_refuses_bad_ipv4(written: str, words: str) -> None:
 @pytest.mark.parametrize(
     ("written", "key"),
     [
-        ("IPv6:2001:DB8:0:0::1", "IPv6:2001:db8::1"),
-        ("IPv6:2001:0db8:0000:0000:0000:0000:0000:0001", "IPv6:2001:db8::1"),
-        ("ipv6:2001:db8::1", "IPv6:2001:db8::1"),
-        ("IPV6:::1", "IPv6:::1"),
+        # sendmail (IPV6_FULL, as Debian builds it) compares uncompressed groups
+        ("IPv6:2001:DB8:0:0::1", "IPv6:2001:db8:0:0:0:0:0:1"),
+        ("IPv6:2001:0db8:0000:0000:0000:0000:0000:0001", "IPv6:2001:db8:0:0:0:0:0:1"),
+        ("ipv6:2001:db8::1", "IPv6:2001:db8:0:0:0:0:0:1"),
+        ("IPV6:::1", "IPv6:0:0:0:0:0:0:0:1"),
+        ("IPv6:fe80::1:0:0:0", "IPv6:fe80:0:0:0:1:0:0:0"),
         ("IPv6:2001:0db8", "IPv6:2001:db8"),
         ("IPv6:2001:DB8:00AB", "IPv6:2001:db8:ab"),
         ("IPv6:fe80", "IPv6:fe80"),
@@ -142,6 +144,9 @@ def test_ipv6_normalisation(written: str, key: str) -> None:
         ("IPv6:2001:db8\n", "is not an IPv6 address or prefix of colon groups"),
         ("IPv6:12345::1", "is not an IPv6 address"),
         ("IPv6:g::1", "is not an IPv6 address"),
+        ("IPv6:2001:db8::", "ends with '::'; sendmail compares uncompressed addresses"),
+        ("IPv6:::", "ends with '::'"),
+        ("IPv6:::ffff:192.0.2.1", "sendmail looks up as 192.0.2.1; write '192.0.2.1'"),
     ],
 )
 def test_ipv6_refuses(written: str, words: str) -> None:

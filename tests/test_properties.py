@@ -490,8 +490,12 @@ def norm_recipient(key: str) -> str:
 
 
 def xtext(text: str) -> str:
+    # X509_NAME_oneline (what sendmail xtextifies) writes bytes outside ' '..'~' as \xHH
+    oneline = b"".join(
+        b"\\x%02X" % b if b < 0x20 or b > 0x7E else bytes([b]) for b in text.encode("utf-8")
+    )
     out = []
-    for byte in text.encode("utf-8"):
+    for byte in oneline:
         if byte < 0x21 or byte > 0x7E or chr(byte) in '+\\(<>")':
             out.append(f"+{byte:02X}")
         else:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -195,7 +198,8 @@ def test_star_may_writes_nothing() -> None:
         ("192.0.2", "192.0.2"),
         ("10", "10"),
         ("192.0.2.25", "192.0.2.25"),
-        ("IPv6:2001:DB8:0:0:0:0:0:1", "IPv6:2001:db8::1"),
+        ("IPv6:2001:DB8:0:0:0:0:0:1", "IPv6:2001:db8:0:0:0:0:0:1"),
+        ("IPv6:2001:db8::1", "IPv6:2001:db8:0:0:0:0:0:1"),
         ("bücher.example", "xn--bcher-kva.example"),
     ],
 )
@@ -282,9 +286,11 @@ def test_issuer_tag_lines_are_tag_colon_xtext_dn_ok() -> None:
         ("/CN=<q>", "/CN=+3Cq+3E"),
         ('/CN="q"', "/CN=+22q+22"),
         ("/CN=back\\slash", "/CN=back+5Cslash"),
-        ("/CN=tab\there", "/CN=tab+09here"),
-        ("/O=Société", "/O=Soci+C3+A9t+C3+A9"),
-        ("/O=東京", "/O=+E6+9D+B1+E4+BA+AC"),
+        # OpenSSL's X509_NAME_oneline, which sendmail calls before xtextify, writes a
+        # byte outside ' '..'~' as \xHH; xtext then encodes the backslash
+        ("/CN=tab\there", "/CN=tab+5Cx09here"),
+        ("/O=Société", "/O=Soci+5CxC3+5CxA9t+5CxC3+5CxA9"),
+        ("/O=東京", "/O=+5CxE6+5Cx9D+5CxB1+5CxE4+5CxBA+5CxAC"),
         ("/CN=plain.example/emailAddress=a@b", "/CN=plain.example/emailAddress=a@b"),
     ],
 )
@@ -295,7 +301,7 @@ def test_xtext_encoding(natural: str, encoded: str) -> None:
 
 def test_xtext_reaches_the_access_file_in_subject_issuer_and_tag_lines() -> None:
     dn = "/C=DE/O=Société (Test+1)/CN=Root CA"
-    enc = "/C=DE/O=Soci+C3+A9t+C3+A9+20+28Test+2B1+29/CN=Root+20CA"
+    enc = "/C=DE/O=Soci+5CxC3+5CxA9t+5CxC3+5CxA9+20+28Test+2B1+29/CN=Root+20CA"
     data = spec(
         domains={"p.example": {"outbound": {"require": "verify", "subject": dn, "issuer": dn}}},
         issuer_tags={"Tag": [dn]},
@@ -304,6 +310,34 @@ def test_xtext_reaches_the_access_file_in_subject_issuer_and_tag_lines() -> None
         f"TLS_Srv:p.example\tVERIFY+CS:{enc}++CI:{enc}",
         f"Tag:{enc}\tOK",
     ]
+
+
+def _sendmail_xtextify(raw: bytes) -> str:
+    """sendmail's xtextify(buf, "<>\\")"), written independently of compiler.xtext."""
+    return "".join(
+        f"+{b:02X}" if b < 0x21 or b > 0x7E or chr(b) in '+\\()<>"' else chr(b) for b in raw
+    )
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl")
+def test_xtext_is_what_sendmail_makes_of_a_real_certificate_name(tmp_path: Path) -> None:
+    """sendmail's ${cert_subject} is xtextify(X509_NAME_oneline(subject)); the compat
+    name option prints X509_NAME_oneline, non-ASCII bytes as \\xHH."""
+    natural = "/C=DE/O=Bücher & Söhne (Test)/CN=mx.example"
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-utf8", "-days", "1",
+         "-subj", natural, "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    shown = subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-noout", "-subject", "-nameopt", "compat"],
+        check=True, capture_output=True,
+    ).stdout.strip()  # fmt: skip
+    oneline = shown.removeprefix(b"subject=")
+    assert b"\\xC3\\xBC" in oneline
+    assert xtext(natural) == _sendmail_xtextify(oneline)
 
 
 # -- user entries, sections, order ------------------------------------------------

@@ -179,6 +179,20 @@ def test_wrong_version() -> None:
     assert only(text) == (1, 10, "S103", "2 is not a valid value for version; expected 1")
 
 
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        # True == 1 and 1.0 == 1 in Python: strict means no type is coerced
+        ("true", "version must be the number 1, not a boolean"),
+        ("1.0", "version must be the number 1, not a decimal number"),
+        ('"1"', "version must be the number 1, not a string"),
+    ],
+)
+def test_version_is_the_number_one_and_nothing_equal_to_it(written: str, message: str) -> None:
+    text = MINIMAL_SPEC.replace("version: 1", f"version: {written}")
+    assert only(text) == (1, 10, "S102", message)
+
+
 # -- values (S104) -------------------------------------------------------------
 
 
@@ -369,6 +383,27 @@ def test_trailing_newline_is_refused(extra: str, needle: str) -> None:
     assert result.problems[0].severity == "error"
 
 
+@pytest.mark.parametrize("brk", ["\\u2028", "\\u2029", "\\x85"])
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ('defaults:\n  mc:\n    defines: {confREJECT_MSG: "550 go{brk}away"}\n', '"550'),
+        ('defaults:\n  mc:\n    features: [{name: greet_pause, args: ["1{brk}0"]}]\n', '"1'),
+        ('defaults:\n  mc:\n    daemon_options: ["Port=smtp,{brk}Addr=::1"]\n', '"Port'),
+        ("defaults:\n  mc:\n    extra: [\"define(`confX', `a{brk}b')dnl\"]\n", '"define'),
+        ('access:\n  - "Connect:10 ERROR:\\"550 a{brk}b\\""\n', '"Connect'),
+    ],
+)
+def test_unicode_line_breaks_are_refused(extra: str, needle: str, brk: str) -> None:
+    """U+2028, U+2029 and NEL break a line for editors and str.splitlines(), and an
+    editor may offer to "fix" them: no value may write one into a generated file."""
+    text = with_lines(extra.replace("{brk}", brk))
+    result = compile_text(text, "s.yaml")
+    assert result.hosts == {}
+    assert [(p.line, p.col) for p in result.problems] == [pos(text, needle)]
+    assert result.problems[0].severity == "error"
+
+
 def test_trailing_newline_in_the_cluster_name() -> None:
     text = MINIMAL_SPEC.replace("cluster: test", 'cluster: "test\\n"')
     assert only(text) == (
@@ -548,6 +583,25 @@ def test_mc_checks_point_at_the_value(extra: str, needle: str, code: str, messag
     assert only(text) == (*pos(text, needle), code, message)
 
 
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        # each of these ran a command or wrote a file while m4 built the .cf (as root)
+        ("indir(`syscmd', `touch /tmp/x')dnl", "indir"),
+        ("builtin(`syscmd', `touch /tmp/x')dnl", "builtin"),
+        ("define(`x', `sys'`cmd(`touch /tmp/x')')x`'dnl", "syscmd"),
+        ("debugfile(`/etc/passwd')traceon(`define')dnl", "debugfile"),
+        ("mkstemp(`/tmp/xXXXXXX')dnl", "mkstemp"),
+        ("maketemp(`/tmp/xXXXXXX')dnl", "maketemp"),
+    ],
+)
+def test_extra_refuses_m4_side_effects_also_when_spelled_around(line: str, name: str) -> None:
+    text = with_lines(f'defaults:\n  mc:\n    extra: ["{line}"]\n')
+    (_line, _col, code, message) = only(text)
+    assert code == "S209"
+    assert f"mc.extra: {name}() is not allowed in mc.extra" in message
+
+
 def test_host_mc_problems_are_reported_where_written_and_once() -> None:
     text = (
         "version: 1\ncluster: test\n"
@@ -602,6 +656,39 @@ def test_paths_that_collide() -> None:
         "S211",
         "paths.access is the same file as paths.sendmail_mc (/etc/mail/sendmail.mc)",
     )
+
+
+def test_a_path_that_is_the_directory_of_another() -> None:
+    """compile and apply would write a file where a directory must be (or the reverse)."""
+    text = with_lines(
+        "defaults:\n  paths:\n    access: /etc/mail/tls\n    access_db: /etc/mail/tls.db\n"
+    )
+    assert only(text) == (
+        *pos(text, "/etc/mail/tls\n"),
+        "S211",
+        "paths.access (/etc/mail/tls) is a directory of paths.starttls_m4"
+        " (/etc/mail/tls/starttls.m4); a path cannot be both a file and a directory",
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ("  paths:\n    sendmail_mc: /etc/mail/sendmail.mc/\n", "/etc/mail/sendmail.mc/"),
+        ("  paths:\n    access: /etc/mail/access/\n", "/etc/mail/access/"),
+        ("  tls:\n    server_cert: /etc/mail/tls/server.crt/\n", "/etc/mail/tls/server.crt/"),
+        ("  mc:\n    cf_m4: /usr/share/sendmail/cf/m4/cf.m4/\n", "/usr/share/sendmail/cf"),
+    ],
+)
+def test_a_file_path_cannot_end_with_a_slash(extra: str, needle: str) -> None:
+    text = with_lines("defaults:\n" + extra)
+    line, col, code, message = only(text)
+    assert ((line, col), code) == (pos(text, needle), "S104")
+    assert message.endswith("names a file, so it cannot end with '/'"), message
+
+
+def test_a_directory_path_may_end_with_a_slash() -> None:
+    assert found(with_lines("defaults:\n  tls:\n    ca_cert_path: /etc/ssl/certs/\n")) == []
 
 
 def test_two_hosts_with_one_fqdn() -> None:

@@ -3,7 +3,9 @@
 * access: both files are read as `makemap hash` reads them (keys folded, the
   first of two equal keys kept) and compared entry by entry. A value tlsc
   spells differently but sendmail reads the same (`relay` -> `RELAY`,
-  trailing blanks) is a note; a missing, added or changed entry is a loss.
+  trailing blanks) is a note; a missing, added or changed entry is a loss,
+  and so is a compressed IPv6 key (`IPv6:::1`, which Debian's IPV6_FULL
+  sendmail never matches) that the spec writes in the form that matches.
   With `ownership: block` the compiled block is spliced into the original
   file first, as apply does.
 * sendmail.cf: the original .mc (its includes pointed into ROOT) and the
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from compiler import names
 from compiler.accessmap import canonical_value
 from compiler.importer.notes import Notes, Where
 from compiler.importer.read_access import Entry, map_entries
@@ -81,10 +84,21 @@ def compare_access(
             return 0
     before = access_map(original)
     after = access_map(compiled)
+    rewritten: set[str] = set()
     for folded, e in before.items():
         at = Where(path, e.line)
         new = after.get(folded)
-        if new is None:
+        full = None if new is not None else _uncompressed_ipv6_key(e.key)
+        if full is not None and full.lower() in after and full.lower() not in before:
+            rewritten.add(full.lower())
+            notes.loss(
+                at,
+                "I154",
+                f"{e.key}: sendmail (built with IPV6_FULL) compares uncompressed IPv6"
+                f" addresses, so this key never matched; the imported spec writes {full},"
+                " which does",
+            )
+        elif new is None:
             if e.line not in reported:
                 notes.loss(
                     at,
@@ -102,13 +116,26 @@ def compare_access(
                     f"{e.key}: the value changes from {e.value.strip()!r} to {new.value!r}",
                 )
     for folded, e in after.items():
-        if folded not in before:
+        if folded not in before and folded not in rewritten:
             notes.loss(
                 Where(path),
                 "I153",
                 f"the imported spec adds the entry {e.key} {e.value} to the access map",
             )
     return len(before)
+
+
+def _uncompressed_ipv6_key(key: str) -> str | None:
+    """`Connect:IPv6:::1` as tlsc writes it (`Connect:IPv6:0:0:0:0:0:0:0:1`), else None."""
+    head, sep, rest = key.partition(":")
+    prefix, address = (f"{head}:", rest) if sep and head.lower() != "ipv6" else ("", key)
+    if not address.lower().startswith("ipv6:"):
+        return None
+    try:
+        full = prefix + names.parse_ipv6(address)
+    except ValueError:
+        return None
+    return full if full.lower() != key.lower() else None
 
 
 # -- m4 -----------------------------------------------------------------------

@@ -58,7 +58,14 @@ def format_report(report: LintReport, color: bool = False) -> str:
 
 
 def _visible(text: str) -> str:
-    return "".join(ch if ch >= " " or ch == "\t" else f"\\x{ord(ch):02x}" for ch in text)
+    # control characters, and the line breaks of editors and terminals beyond ASCII
+    # (C1 controls such as NEL, U+2028, U+2029), so one source line stays one line
+    return "".join(
+        ch
+        if ch == "\t" or (ch >= " " and not "\x7f" <= ch <= "\x9f" and ch not in "\u2028\u2029")
+        else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
 
 
 def format_summary(problems: Iterable[Problem], files: int) -> str:

@@ -23,6 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from compiler.gcpause import gc_paused
 from compiler.problems import Problem
@@ -267,6 +268,13 @@ def _load_text(text: str, source: str) -> LoadedSpec:
         raise SpecLoadError(
             [Problem(source, line, col, "Y001", "error", f"not valid YAML: {what}")]
         ) from None
+    except ReaderError as exc:
+        # a character YAML refuses: name it and place it, in one sentence
+        before = text[: max(exc.position, 0)]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1])
+        message = f"not valid YAML: the character U+{char:04X} is not allowed in YAML"
+        raise SpecLoadError([Problem(source, line, col, "Y001", "error", message)]) from None
     except YAMLError as exc:
         raise SpecLoadError(
             [Problem(source, 1, 1, "Y001", "error", f"not valid YAML: {exc}")]

@@ -23,6 +23,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from compiler import accessmap, names
 from compiler.sendmail import DOCUMENTED_DEFINES, SSL_OPTIONS
@@ -44,7 +45,9 @@ def _check(fn: Any) -> AfterValidator:
     return AfterValidator(run)
 
 
-_M4_UNSAFE = re.compile(r"[\x00-\x1f\x7f`'\u2018\u2019\u201a\u201b\u201c\u201d\u00b4]")
+_M4_UNSAFE = re.compile(
+    rf"[\x00-\x1f\x7f{names.LINE_BREAKS_BEYOND_ASCII}`'\u2018\u2019\u201a\u201b\u201c\u201d\u00b4]"
+)
 _M4_ARG_REF = re.compile(r"\$[0-9#*@]")
 _PATH = re.compile(r"^(/[A-Za-z0-9._+@=:~-]+)+/?\Z")
 _PATH_CHAR = re.compile(r"[A-Za-z0-9._+@=:~/-]")
@@ -60,6 +63,11 @@ _XTEXT_ESCAPE = re.compile(r"\+[0-9A-F]{2}")
 
 def _m4_text(value: str) -> None:
     bad = names.first_unsafe(value, _M4_UNSAFE)
+    if bad is not None and (bad in "\u2028\u2029" or 0x80 <= ord(bad) <= 0x9F):
+        raise ValueError(
+            f"a value cannot contain {names.describe_char(bad)}: editors and Python's"
+            " splitlines() break the line there"
+        )
     if bad is not None:
         raise ValueError(
             f"{names.describe_char(bad)} cannot stand inside an m4 quote; tlsc writes"
@@ -86,6 +94,12 @@ def _path(value: str) -> None:
         raise ValueError(f"'{value}' has an empty path component")
     if any(part in (".", "..") for part in value.split("/")):
         raise ValueError(f"'{value}' cannot contain '.' or '..' components")
+
+
+def _file_path(value: str) -> None:
+    _path(value)
+    if value.endswith("/"):
+        raise ValueError(f"'{value}' names a file, so it cannot end with '/'")
 
 
 def _word(value: str) -> None:
@@ -138,7 +152,7 @@ def _ssl_option(value: str) -> None:
 def _dh_params(value: str) -> None:
     if value in ("1", "2", "5", "i", "none"):
         return
-    _path(value)
+    _file_path(value)
 
 
 def _define_name(value: str) -> None:
@@ -211,6 +225,13 @@ def _feature_shorthand(value: Any) -> Any:
     return {"name": value} if isinstance(value, str) else value
 
 
+def _version_number(value: Any) -> Any:
+    # Literal[1] alone takes true and 1.0 (both == 1 in Python); strict takes neither
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise PydanticCustomError("version_type", "version must be the number 1")
+    return value
+
+
 def _define_value(value: Any) -> Any:
     if isinstance(value, bool):
         return "True" if value else "False"
@@ -220,6 +241,7 @@ def _define_value(value: Any) -> Any:
 
 
 AbsPath = Annotated[str, _check(_path)]
+FilePath = Annotated[str, _check(_file_path)]
 M4Text = Annotated[str, StringConstraints(min_length=1, max_length=1024), _check(_m4_text)]
 M4Arg = Annotated[str, StringConstraints(max_length=1024), _check(_m4_text)]
 Word = Annotated[str, StringConstraints(max_length=128), _check(_word)]
@@ -259,11 +281,11 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 class Paths(Model):
     """Where the managed files live on a host."""
 
-    sendmail_mc: AbsPath = "/etc/mail/sendmail.mc"
-    sendmail_cf: AbsPath = "/etc/mail/sendmail.cf"
-    starttls_m4: AbsPath = "/etc/mail/tls/starttls.m4"
-    access: AbsPath = "/etc/mail/access"
-    access_db: AbsPath = "/etc/mail/access.db"
+    sendmail_mc: FilePath = "/etc/mail/sendmail.mc"
+    sendmail_cf: FilePath = "/etc/mail/sendmail.cf"
+    starttls_m4: FilePath = "/etc/mail/tls/starttls.m4"
+    access: FilePath = "/etc/mail/access"
+    access_db: FilePath = "/etc/mail/access.db"
 
 
 class Commands(Model):
@@ -278,13 +300,13 @@ class Tls(Model):
 
     enabled: bool = True
     ca_cert_path: AbsPath | None = "/etc/ssl/certs"
-    ca_cert: AbsPath | None = "/etc/mail/tls/ca.crt"
-    server_cert: AbsPath | None = "/etc/mail/tls/sendmail-server.crt"
-    server_key: AbsPath | None = "/etc/mail/tls/sendmail-common.key"
-    client_cert: AbsPath | None = "/etc/mail/tls/sendmail-client.crt"
-    client_key: AbsPath | None = "/etc/mail/tls/sendmail-common.key"
+    ca_cert: FilePath | None = "/etc/mail/tls/ca.crt"
+    server_cert: FilePath | None = "/etc/mail/tls/sendmail-server.crt"
+    server_key: FilePath | None = "/etc/mail/tls/sendmail-common.key"
+    client_cert: FilePath | None = "/etc/mail/tls/sendmail-client.crt"
+    client_key: FilePath | None = "/etc/mail/tls/sendmail-common.key"
     dh_params: DhParams | None = "/etc/mail/tls/sendmail-common.prm"
-    crl: AbsPath | None = None
+    crl: FilePath | None = None
     request_client_cert: bool = False
     timeout: Duration | None = "2m"
     cipher_list: CipherList | None = None
@@ -303,7 +325,7 @@ class Feature(Model):
 class Mc(Model):
     """The parts of sendmail.mc, rendered in a fixed order."""
 
-    cf_m4: AbsPath = "/usr/share/sendmail/cf/m4/cf.m4"
+    cf_m4: FilePath = "/usr/share/sendmail/cf/m4/cf.m4"
     ostype: Word = "debian"
     domain: Word | None = "debian-mta"
     defines: dict[DefineName, DefineValue] = Field(
@@ -430,7 +452,9 @@ class DomainRule(Model):
 class Cluster(Model):
     """A whole spec file."""
 
-    version: Literal[1]
+    version: Annotated[
+        Literal[1], BeforeValidator(_version_number, json_schema_input_type=Literal[1])
+    ]
     cluster: Word
     defaults: HostSettings = HostSettings()
     hosts: Annotated[dict[HostName, Host], Field(min_length=1)]

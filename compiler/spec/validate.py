@@ -51,6 +51,7 @@ _TYPE_NAMES = {
     "model_type": "a mapping",
     "model_attributes_type": "a mapping",
     "none_required": "null",
+    "version_type": "the number 1",
 }
 
 
@@ -314,7 +315,8 @@ def _check_access_map(settings: HostSettings, loc: Loc, rep: _Reporter) -> None:
 
 def _check_paths(settings: HostSettings, loc: Loc, rep: _Reporter) -> None:
     seen: dict[str, str] = {}
-    for field, path in settings.paths.model_dump().items():
+    paths = settings.paths.model_dump()
+    for field, path in paths.items():
         if path in seen:
             rep.add(
                 (*loc, "paths", field),
@@ -322,6 +324,15 @@ def _check_paths(settings: HostSettings, loc: Loc, rep: _Reporter) -> None:
                 f"paths.{field} is the same file as paths.{seen[path]} ({path})",
             )
         seen.setdefault(path, field)
+        # compile and apply write each file under its directories: no file may be one
+        under = next((f for f, p in paths.items() if p.startswith(path + "/")), None)
+        if under is not None:
+            rep.add(
+                (*loc, "paths", field),
+                "S211",
+                f"paths.{field} ({path}) is a directory of paths.{under} ({paths[under]});"
+                " a path cannot be both a file and a directory",
+            )
 
 
 def _settings_blocks(

@@ -2,7 +2,9 @@
 
 Keys are matched by whole domain labels and by IPv4 octets: CIDR
 (`Connect:10.0.0.0/8`), a trailing dot (`Connect:127.0.0.`) or an IPv6
-address without the `IPv6:` prefix silently never match. A bare tag such
+address without the `IPv6:` prefix silently never match, and so does a
+compressed IPv6 key (`IPv6:::1`): Debian's sendmail is built with
+IPV6_FULL and compares `IPv6:0:0:0:0:0:0:0:1`. A bare tag such
 as `GreetPause:` is a default only for TLS_Srv, TLS_Clt, TLS_Rcpt, Try_TLS,
 Srv_Features, Clt_Features, ClientRate and ClientConn; sendmail never reads
 the others (Debian's `GreetPause: 5000` is dead). A keyed Clt_Features: is
@@ -18,6 +20,9 @@ FAIL (access) at 1:1:
 
 FAIL (access) at 1:1:
     GreetPause:	5000
+
+FAIL (access) at 1:1:
+    Connect:IPv6:::1	RELAY
 """
 
 from __future__ import annotations
@@ -64,6 +69,17 @@ def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
             )
             continue
         try:
-            canonical_key(e.key, doc.issuer_tags)
+            canon = canonical_key(e.key, doc.issuer_tags)
         except ValueError as exc:
             yield Finding(e.start, ID, "error", f"{exc}; sendmail never matches it", length=length)
+            continue
+        if "ipv6:" in e.key.lower() and canon.lower() != e.key.lower():
+            yield Finding(
+                e.start,
+                ID,
+                "warning",
+                "sendmail (built with IPV6_FULL, as Debian's is) compares IPv6 addresses"
+                f" as eight groups without '::' or leading zeros, so this key never matches;"
+                f" write {canon}",
+                length=length,
+            )
