@@ -29,6 +29,25 @@ _REFUSED_MACROS = {
     "maketemp": "it creates a file while the .cf is built",
 }
 
+# Switched off by the generated .mc itself before its extra lines, so that no
+# spelling of these names (`e()cmd` joins into `esyscmd` when m4 rescans) can
+# run a command, make a file or stop m4 early while the .cf is built. sendmail's
+# cf files use none of them after cf.m4 (cfhead.m4's syscmd runs at the include).
+SWITCHED_OFF = (
+    "syscmd",
+    "esyscmd",
+    "maketemp",
+    "mkstemp",
+    "debugfile",
+    "m4exit",
+    "indir",
+    "builtin",
+)
+SWITCH_OFF_COMMENT = "dnl # tlsc: m4 builtins that run commands or make files are off from here"
+SWITCH_OFF_LINE = "".join(f"undefine(`{name}')" for name in SWITCHED_OFF) + "dnl"
+# a mention of these names anywhere, as in defn(`esyscmd'), is refused too
+_REFUSED_BY_NAME = (*SWITCHED_OFF, "changequote", "changecom")
+
 
 def check_line(line: str) -> list[tuple[int, str]]:
     """Problems in one raw m4 line, as (1-based column, sentence)."""
@@ -53,12 +72,7 @@ def check_line(line: str) -> list[tuple[int, str]]:
         return problems
     # quotes removed too: `sys'`cmd(...)' is syscmd(...) once a macro body is rescanned
     unquoted = line.replace("`", "").replace("'", "")
-    for name, why in _REFUSED_MACROS.items():
-        pattern = rf"(?<![A-Za-z0-9_]){name}\("
-        m = re.search(pattern, line)
-        if m or re.search(pattern, unquoted):
-            col = m.start() + 1 if m else 1
-            problems.append((col, f"{name}() is not allowed in mc.extra: {why}"))
+    problems += _refused_macro(line, unquoted)
     depth = 0
     parens = 0
     opened_at = 0
@@ -95,6 +109,22 @@ def check_line(line: str) -> list[tuple[int, str]]:
     elif parens > 0:
         problems.append((len(line), "a '(' is never closed; m4 would swallow the following lines"))
     return problems
+
+
+def _refused_macro(line: str, unquoted: str) -> list[tuple[int, str]]:
+    """The first refused macro the line calls, else the first it names."""
+    for name, why in _REFUSED_MACROS.items():
+        m = re.search(rf"(?<![A-Za-z0-9_]){name}\(", line)
+        if m or re.search(rf"(?<![A-Za-z0-9_]){name}\(", unquoted):
+            return [(m.start() + 1 if m else 1, f"{name}() is not allowed in mc.extra: {why}")]
+    for name in _REFUSED_BY_NAME:
+        bare = rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])"
+        m = re.search(bare, line)
+        if m or re.search(bare, unquoted):
+            why = _REFUSED_MACROS[name]
+            col = m.start() + 1 if m else 1
+            return [(col, f"{name} is not allowed in mc.extra, not even by name: {why}")]
+    return []
 
 
 def _is_dnl(line: str, i: int) -> bool:

@@ -599,7 +599,8 @@ MC_LINE = re.compile(
     r"|(OSTYPE|DOMAIN|MAILER)\(`[A-Za-z0-9._-]+'\)dnl"
     r"|define\(`[A-Za-z_][A-Za-z0-9_]*', ``[^`'\n]*''\)dnl"
     r"|FEATURE\(`[A-Za-z0-9._-]+'(, (``[^`'\n]*'')?)*\)dnl"
-    r"|DAEMON_OPTIONS\(``[^`'\n]*''\)dnl)$"
+    r"|DAEMON_OPTIONS\(``[^`'\n]*''\)dnl"
+    r"|(undefine\(`(syscmd|esyscmd|maketemp|mkstemp|debugfile|m4exit|indir|builtin)'\))+dnl)$"
 )
 
 
@@ -677,6 +678,7 @@ def check_m4_files(files: dict[str, str], data: dict[str, Any], host: str) -> No
         + auto
         + len(mc.get("daemon_options") or [])
         + len(extra)
+        + (2 if extra else 0)  # the switch-off comment and line before extra lines
         + enabled
         + 2  # MAILER local, smtp
     )

@@ -561,3 +561,33 @@ def test_extra_dnl_comments_are_accepted_and_change_nothing(line: str) -> None:
     assert result.ok == (not line.startswith("dnl(")), result.problems
     if result.ok:
         assert _build_with_extra(line) == _build_with_extra(None)
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    "line",
+    [
+        # names split so that no text check can see them: m4 joins `esys' and `cmd'
+        # when it rescans, so only switching the builtins off stops these
+        "define(`e', `esys')e()cmd(`touch {marker}')dnl",
+        "define(`s', `sys')s()cmd(`touch {marker}')dnl",
+        "define(`m', `mkst')m()emp(`{marker}XXXXXX')dnl",
+    ],
+)
+def test_extra_lines_cannot_run_commands_whatever_the_spelling(line: str) -> None:
+    files = compile_dict(spec(defaults={"mc": {"extra": ["dnl"]}})).hosts["h1"]
+    mc = files["/etc/mail/sendmail.mc"]
+    switch_off = next(x for x in mc.splitlines() if x.startswith("undefine(`syscmd')"))
+    with scratch_dir("m4-switched-off") as tmp:
+        marker = tmp / "ran"
+        evil = line.format(marker=marker)
+        unguarded = mc.replace(switch_off, evil)
+        m4_build(unguarded, files["/etc/mail/tls/starttls.m4"], tmp)
+        # the control: without the switch-off line the command really runs
+        assert list(tmp.glob("ran*")), "the injected line did not run: the test proves nothing"
+        for made in tmp.glob("ran*"):
+            made.unlink()
+        m4_build(
+            mc.replace(switch_off, f"{switch_off}\n{evil}"), files["/etc/mail/tls/starttls.m4"], tmp
+        )
+        assert not list(tmp.glob("ran*"))

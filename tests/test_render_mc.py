@@ -71,6 +71,9 @@ def test_full_text_in_the_documented_order() -> None:
         "FEATURE(`greet_pause', ``1000'')dnl\n"
         "FEATURE(`use_cw_file')dnl\n"
         "DAEMON_OPTIONS(``Family=inet, Name=MTA-v4, Port=smtp'')dnl\n"
+        "dnl # tlsc: m4 builtins that run commands or make files are off from here\n"
+        "undefine(`syscmd')undefine(`esyscmd')undefine(`maketemp')undefine(`mkstemp')"
+        "undefine(`debugfile')undefine(`m4exit')undefine(`indir')undefine(`builtin')dnl\n"
         "dnl # local tweak\n"
         "define(`confFOO', `bar')dnl\n"
         "include(`/etc/mail/tls/starttls.m4')dnl\n"
@@ -113,6 +116,8 @@ def test_order_of_kinds_of_lines() -> None:
         "define",
         "FEATURE",
         "DAEMON_OPTIONS",
+        "raw",  # the comment on the next line
+        "undefine",  # m4 builtins that run commands switched off before extra lines
         "raw",  # the dnl # extra line
         "define",  # the extra define, after DAEMON_OPTIONS
         "include-starttls",

@@ -602,6 +602,21 @@ def test_extra_refuses_m4_side_effects_also_when_spelled_around(line: str, name:
     assert f"mc.extra: {name}() is not allowed in mc.extra" in message
 
 
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("define(`x', defn(`esyscmd'))x(`touch /tmp/x')dnl", "esyscmd"),
+        ("pushdef(`x', defn(`sys'`cmd'))dnl", "syscmd"),
+        ("define(`q', defn(`changequote'))dnl", "changequote"),
+    ],
+)
+def test_extra_refuses_the_names_of_m4_side_effects(line: str, name: str) -> None:
+    text = with_lines(f'defaults:\n  mc:\n    extra: ["{line}"]\n')
+    (_line, _col, code, message) = only(text)
+    assert code == "S209"
+    assert f"mc.extra: {name} is not allowed in mc.extra, not even by name" in message
+
+
 def test_host_mc_problems_are_reported_where_written_and_once() -> None:
     text = (
         "version: 1\ncluster: test\n"

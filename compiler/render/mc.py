@@ -1,8 +1,9 @@
 r"""Render sendmail.mc from `mc:`, in a fixed, documented order.
 
     divert header, include(cf.m4), VERSIONID, OSTYPE, DOMAIN, defines (by
-    name), FEATUREs (as listed), DAEMON_OPTIONS, extra lines, the starttls
-    include, MAILER lines.
+    name), FEATUREs (as listed), DAEMON_OPTIONS, extra lines (after a line
+    that undefines the m4 builtins that run commands or make files), the
+    starttls include, MAILER lines.
 
 `FEATURE(\`access_db')` is added first when the host's access file has
 entries or a FEATURE reads the access map and the spec did not list it:
@@ -13,6 +14,7 @@ names that map, so sendmail reads the file tlsc writes.
 
 from __future__ import annotations
 
+from compiler.m4text import SWITCH_OFF_COMMENT, SWITCH_OFF_LINE
 from compiler.render import m4quote as q
 from compiler.render.header import header_lines
 from compiler.resolve import HostConfig
@@ -65,6 +67,8 @@ def render_mc(host: HostConfig, source: str, access_in_use: bool) -> str:
         _feature(f) for f in effective_features(mc.features, access_in_use, s.paths.access_db)
     ]
     lines += [q.call("DAEMON_OPTIONS", q.value(opt)) for opt in mc.daemon_options]
+    if mc.extra:
+        lines += [SWITCH_OFF_COMMENT, SWITCH_OFF_LINE]
     lines += list(mc.extra)
     if s.tls.enabled:
         lines.append(f"include({q.name(s.paths.starttls_m4)})dnl")
