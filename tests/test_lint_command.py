@@ -157,6 +157,14 @@ def test_a_compiled_host_directory_lints_clean_as_one_run(tmp_path: Path) -> Non
     assert (proc.returncode, proc.stderr) == (0, "")
 
 
+def test_a_directory_with_nothing_to_lint_says_so(tmp_path: Path) -> None:
+    (tmp_path / "README").write_text("not sendmail\n", encoding="utf-8")
+    proc = tlsc("--format", "json", str(tmp_path))
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout) == []
+    assert proc.stderr == f"{tmp_path}: warning: no .mc, .m4 or access file found to lint\n"
+
+
 def test_access_file_with_tls_rules_needs_access_db(tmp_path: Path) -> None:
     (tmp_path / "access").write_text("TLS_Srv:secure.example.com\tENCR:128\n", encoding="utf-8")
     mc = FIXED.replace("FEATURE(`access_db', , `skip')dnl\n", "")

@@ -41,11 +41,16 @@ def _expand(paths: tuple[str, ...]) -> list[str]:
         if not os.path.isdir(path):
             out.append(path)
             continue
+        before = len(out)
         for root, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if name.endswith((".mc", ".m4")) or name == "access":
                     out.append(os.path.join(root, name))
+        if len(out) == before:
+            # not an error (a pre-commit run may pass a directory with nothing
+            # to lint), but never a silent "clean"
+            sys.stderr.write(f"{path}: warning: no .mc, .m4 or access file found to lint\n")
     return out
 
 
