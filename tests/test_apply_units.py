@@ -227,6 +227,25 @@ def test_pending_round_trip(tmp_path: Path) -> None:
     clear_pending(path)
 
 
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "directory"])
+def test_a_journal_that_is_not_a_regular_file_counts_as_damaged(
+    tmp_path: Path, kind: str
+) -> None:
+    """Never blocks on a FIFO, never reads through a symlink: redo every rebuild."""
+    path = tmp_path / ".tlsc-apply.pending"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "symlink":
+        target = tmp_path / "elsewhere"
+        write_pending(target, Pending(1, "x", "h1", "/b", False, False, False))
+        path.symlink_to(target)
+    else:
+        path.mkdir()
+    damaged = read_pending(path)
+    assert damaged is not None
+    assert (damaged.rebuild_cf, damaged.rebuild_access, damaged.restart) == (True, True, True)
+
+
 def test_run_command_reports_exit_and_last_line(tmp_path: Path) -> None:
     assert run_command("true", tmp_path, {}, 5) is None
     said = run_command("echo one; echo two >&2; exit 3", tmp_path, {}, 5)

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from compiler.apply.atomic import remove, write_atomic
 
 PENDING_NAME = ".tlsc-apply.pending"
+_MAX_JOURNAL = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,24 @@ def write_pending(path: Path, pending: Pending) -> None:
 
 
 def read_pending(path: Path) -> Pending | None:
-    """The journal an interrupted apply left, or None. A damaged one means: redo everything."""
+    """The journal an interrupted apply left, or None. A damaged one means: redo everything.
+
+    Never follows a symlink nor blocks on a FIFO: anything but a regular file
+    there counts as damaged.
+    """
+    text = ""
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
+    except OSError:
+        fd = -1  # a symlink (ELOOP) or unreadable: damaged
+    if fd >= 0:
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                text = os.read(fd, _MAX_JOURNAL).decode("utf-8", "replace")
+        finally:
+            os.close(fd)
     with contextlib.suppress(ValueError, TypeError, KeyError):
         doc = json.loads(text)
         return Pending(
