@@ -173,7 +173,9 @@ HOSTILE: dict[str, Any] = spec(
                 "confDEF_CHAR_SET": "lower(X)",
                 "confRELAY_MSG": '"550 no relay dnl # here"',
             },
-            "features": [{"name": "greet_pause", "args": ["divnum"]}],
+            "features": [
+                {"name": "virtusertable", "args": ["hash -o /etc/lower/dnl/divnum/virtusertable"]}
+            ],
             "daemon_options": ["Family=inet, Name=dnl, Port=smtp, Addr=127.0.0.1"],
         },
     },
@@ -257,6 +259,9 @@ def test_hostile_values_reach_the_cf_exactly_as_written() -> None:
     assert "Family=inet, Name=dnl, Port=smtp, Addr=127.0.0.1" in opts["DaemonPortOptions"]
     assert [x for x in cf.split("\n") if x.startswith("Kaccess ")] == [
         "Kaccess hash -T<TMPF> /etc/lower/dnl/divnum/access"
+    ]
+    assert [x for x in cf.split("\n") if x.startswith("Kvirtuser ")] == [
+        "Kvirtuser hash -o /etc/lower/dnl/divnum/virtusertable"
     ]
     assert '"550 no relay dnl # here"' in cf
     check_cf(cf, files, settings, "include", "dnl")
@@ -490,6 +495,9 @@ FEATURE_CASES = [
     ["access_db", {"name": "conncontrol", "args": ["delay"]}],
     ["access_db", "relay_local_from"],
     ["promiscuous_relay"],
+    ["access_db", {"name": "delay_checks", "args": ["strict"]}],
+    ["access_db", {"name": "delay_checks", "args": ["Friend"]}],
+    ["access_db", {"name": "greet_pause", "args": ["5000"]}],
 ]
 
 

@@ -570,6 +570,19 @@ def test_refused_define() -> None:
             "FEATURE greet_pause reads the access map and must come after access_db",
         ),
         (
+            "defaults:\n  mc:\n    features: [access_db, {name: greet_pause, args: ['1s']}]\n",
+            "{name: greet",
+            "S207",
+            "FEATURE greet_pause: the argument is the pause in milliseconds, a whole number"
+            " such as 1000, not '1s'",
+        ),
+        (
+            "defaults:\n  mc:\n    features: [{name: delay_checks, args: [strict]}]\n",
+            "{name: delay",
+            "S207",
+            "FEATURE delay_checks: the argument can only be friend or hater, not 'strict'",
+        ),
+        (
             "defaults:\n  mc:\n    extra: ['# a comment']\n",
             "'# a",
             "S209",

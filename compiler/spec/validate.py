@@ -256,6 +256,23 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
             rep.add(floc, "S207", f"FEATURE {name} with nodelay needs delay_checks before it")
         if args[1] not in ("", "terminate"):
             rep.add(floc, "S207", f"FEATURE {name}: the second argument can only be terminate")
+    if "greet_pause" in seen:
+        arg = next(iter(mc.features[seen["greet_pause"]].args), "")
+        if arg and not arg.isdigit():
+            rep.add(
+                (*loc, "features", seen["greet_pause"]),
+                "S207",
+                f"FEATURE greet_pause: the argument is the pause in milliseconds,"
+                f" a whole number such as 1000, not '{arg}'",
+            )
+    if "delay_checks" in seen:
+        arg = next(iter(mc.features[seen["delay_checks"]].args), "")
+        if arg and arg[0].lower() not in "fh":  # cf reads only the first letter
+            rep.add(
+                (*loc, "features", seen["delay_checks"]),
+                "S207",
+                f"FEATURE delay_checks: the argument can only be friend or hater, not '{arg}'",
+            )
     if mc.ostype not in OSTYPES:
         rep.add(
             (*loc, "ostype"),
