@@ -228,9 +228,7 @@ def test_pending_round_trip(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["fifo", "symlink", "directory"])
-def test_a_journal_that_is_not_a_regular_file_counts_as_damaged(
-    tmp_path: Path, kind: str
-) -> None:
+def test_a_journal_that_is_not_a_regular_file_counts_as_damaged(tmp_path: Path, kind: str) -> None:
     """Never blocks on a FIFO, never reads through a symlink: redo every rebuild."""
     path = tmp_path / ".tlsc-apply.pending"
     if kind == "fifo":
