@@ -597,37 +597,26 @@ def test_mc_checks_point_at_the_value(extra: str, needle: str, code: str, messag
 
 
 @pytest.mark.parametrize(
-    ("line", "name"),
+    ("line", "refused"),
     [
         # each of these ran a command or wrote a file while m4 built the .cf (as root)
-        ("indir(`syscmd', `touch /tmp/x')dnl", "indir"),
-        ("builtin(`syscmd', `touch /tmp/x')dnl", "builtin"),
-        ("define(`x', `sys'`cmd(`touch /tmp/x')')x`'dnl", "syscmd"),
-        ("debugfile(`/etc/passwd')traceon(`define')dnl", "debugfile"),
-        ("mkstemp(`/tmp/xXXXXXX')dnl", "mkstemp"),
-        ("maketemp(`/tmp/xXXXXXX')dnl", "maketemp"),
+        ("indir(`syscmd', `touch /tmp/x')dnl", "indir() is not allowed"),
+        ("builtin(`syscmd', `touch /tmp/x')dnl", "builtin() is not allowed"),
+        ("define(`x', `sys'`cmd(`touch /tmp/x')')x`'dnl", "syscmd() is not allowed"),
+        ("debugfile(`/etc/passwd')traceon(`define')dnl", "debugfile() is not allowed"),
+        ("mkstemp(`/tmp/xXXXXXX')dnl", "mkstemp() is not allowed"),
+        ("maketemp(`/tmp/xXXXXXX')dnl", "maketemp() is not allowed"),
+        # or would once the builtin is called by another name
+        ("define(`x', defn(`esyscmd'))x(`touch /tmp/x')dnl", "esyscmd is not allowed"),
+        ("pushdef(`x', defn(`sys'`cmd'))dnl", "syscmd is not allowed"),
+        ("define(`q', defn(`changequote'))dnl", "changequote is not allowed"),
     ],
 )
-def test_extra_refuses_m4_side_effects_also_when_spelled_around(line: str, name: str) -> None:
+def test_extra_refuses_m4_side_effects_also_when_spelled_around(line: str, refused: str) -> None:
     text = with_lines(f'defaults:\n  mc:\n    extra: ["{line}"]\n')
     (_line, _col, code, message) = only(text)
     assert code == "S209"
-    assert f"mc.extra: {name}() is not allowed in mc.extra" in message
-
-
-@pytest.mark.parametrize(
-    ("line", "name"),
-    [
-        ("define(`x', defn(`esyscmd'))x(`touch /tmp/x')dnl", "esyscmd"),
-        ("pushdef(`x', defn(`sys'`cmd'))dnl", "syscmd"),
-        ("define(`q', defn(`changequote'))dnl", "changequote"),
-    ],
-)
-def test_extra_refuses_the_names_of_m4_side_effects(line: str, name: str) -> None:
-    text = with_lines(f'defaults:\n  mc:\n    extra: ["{line}"]\n')
-    (_line, _col, code, message) = only(text)
-    assert code == "S209"
-    assert f"mc.extra: {name} is not allowed in mc.extra, not even by name" in message
+    assert message.startswith(f"mc.extra: {refused} in mc.extra")
 
 
 def test_host_mc_problems_are_reported_where_written_and_once() -> None:
