@@ -26,6 +26,7 @@ _NAMES = (
     "m4016_changequote",
     "m4017_ostype",
     "m4018_access_db_map",
+    "m4019_shell_command",
     "a001_malformed_line",
     "a002_unknown_tag",
     "a003_tls_requirement",
