@@ -877,3 +877,58 @@ def test_bad_host_names_get_a_sentence_not_a_regex(name: str, message: str) -> N
     problems = compile_text(text, "c.yaml").problems
     assert [(p.line, p.col, p.code) for p in problems] == [(4, 3, "S104")]
     assert message in problems[0].message and "[A-Za-z" not in problems[0].message
+
+
+# -- every problem at once: the cross-field checks run past model errors -------------------
+
+BROKEN_HOST = """version: 1
+cluster: test
+hosts:
+  mx1:
+    fqdn: mx1.example.net
+    smtp_port: twenty-five
+    mc:
+      features: [use_cw_file, use_cw_file]
+  mx2:
+    fqdn: mx2.example.net
+    mc:
+      mailers: [local, smtp, local]
+domains:
+  example.com: {outbound: verify}
+  EXAMPLE.com: {outbound: encrypt}
+recipients:
+  postmaster@example.org: {require: verify, issuer_tag: NoSuchTag}
+access:
+  - "Connect:192.0.2.1 RELAY"
+  - "Connect:192.0.2.1 REJECT"
+  - "Bogus:192.0.2.2 RELAY"
+"""
+
+
+def test_a_model_error_does_not_hide_the_cross_field_problems() -> None:
+    text = BROKEN_HOST
+    codes = {(line, code) for line, _col, code, _msg in found(text)}
+    assert codes == {
+        (pos(text, "twenty-five")[0], "S102"),
+        (pos(text, "local]")[0], "S206"),  # in mx2, which is intact
+        (pos(text, "example.com")[0], "S200"),  # TLS_Srv:example.com written twice
+        (pos(text, "EXAMPLE.com")[0], "S200"),  # and the keys themselves
+        (pos(text, "NoSuchTag")[0], "S201"),
+        (pos(text, '"Connect:192.0.2.1 REJECT')[0], "S200"),
+        (pos(text, '"Bogus')[0], "S210"),
+    }
+    # each finding once, though the raw access check and the second pass both see Bogus:
+    assert len(found(text)) == len(set(found(text)))
+
+
+def test_nothing_is_reported_from_a_block_that_lost_a_value() -> None:
+    """mx1's duplicate FEATURE is real but mx1 lost smtp_port: its block is not judged yet."""
+    lines = [line for line, _c, code, _m in found(BROKEN_HOST) if code == "S206"]
+    assert lines == [pos(BROKEN_HOST, "local]")[0]]
+
+
+def test_broken_defaults_silence_the_hosts_they_merge_into() -> None:
+    text = with_lines(
+        "defaults:\n  mc:\n    features: [{name: greet_pause, args: 1000}]\n"
+    ).replace("fqdn: mx1.example.net", "fqdn: mx1.example.net\n    mc: {mailers: [smtp, smtp]}")
+    assert [code for _l, _c, code, _m in found(text)] == ["S102"]

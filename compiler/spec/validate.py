@@ -5,15 +5,18 @@ rewritten here into one sentence each, with a did-you-mean for misspelled
 keys and choices. Then the cross-field checks that need the whole spec:
 access keys that collide after normalisation, unknown issuer tags, defines
 that starttls.m4 would override, FEATUREs sendmail does not have or lists
-in the wrong order, paths that collide.
+in the wrong order, paths that collide. When the models refuse something,
+the second pass still runs on the spec with the refused parts left out, and
+keeps the findings that leaving things out cannot cause.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,13 +91,16 @@ class Validated:
 
 
 class _Reporter:
-    def __init__(self, loaded: LoadedSpec):
+    def __init__(self, loaded: LoadedSpec, keep: Callable[[Loc, str], bool] | None = None):
         self.loaded = loaded
         self.problems: list[Problem] = []
+        self.keep = keep
 
     def add(
         self, loc: Loc, code: str, message: str, key: bool = False, severity: Severity = "error"
     ) -> None:
+        if self.keep is not None and not self.keep(loc, code):
+            return
         line, col = self.loaded.locate(loc, key=key)
         self.problems.append(Problem(self.loaded.source, line, col, code, severity, message))
 
@@ -104,7 +110,7 @@ class _WrittenOnly(_Reporter):
     were checked (and reported) where the defaults wrote them."""
 
     def __init__(self, rep: _Reporter):
-        super().__init__(rep.loaded)
+        super().__init__(rep.loaded, rep.keep)
         self.problems = rep.problems
 
     def add(
@@ -551,8 +557,89 @@ def _validate(loaded: LoadedSpec) -> Validated:
     except ValidationError as exc:
         _pydantic_problems(exc, rep)
         _check_raw_access(loaded.data, rep)
-        return Validated(None, sort_problems(rep.problems))
+        _second_pass_anyway(loaded, exc, rep)
+        # the second pass may find again what _check_raw_access found
+        return Validated(None, sort_problems(list(dict.fromkeys(rep.problems))))
     rules = _check_cluster(cluster, rep)
     problems = sort_problems(rep.problems)
     has_error = any(p.severity == "error" for p in problems)
     return Validated(None if has_error else cluster, problems, None if has_error else rules)
+
+
+# -- the second pass when the first found errors ------------------------------------------
+
+#: checks whose findings stay true when a broken part of the spec is left out:
+#: leaving entries out never makes two keys collide, a FEATURE list wrong, ...
+_STILL_TRUE = frozenset({"S200", "S201", "S204", "S205", "S206", "S207", "S209", "S210", "S212"})
+_MAX_ROUNDS = 8
+
+
+def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter) -> None:
+    """Run the cross-field checks on the spec with its broken parts left out.
+
+    Every problem at once: a type error in one host must not hide a duplicate
+    access key elsewhere. Each value the models refused is removed (its
+    mapping entry, or the list holding it, so that no list index moves);
+    what then fails is removed in turn, a few rounds at most. Only findings
+    that leaving things out cannot cause are kept, and none from a block that
+    lost something (a host, the defaults, a top-level section).
+    """
+    data = copy.deepcopy(loaded.data)
+    pruned: set[Loc] = set()
+    errors = exc.errors(include_url=False)
+    cluster: Cluster | None = None
+    for _ in range(_MAX_ROUNDS):
+        for err in errors:
+            loc, _key = _clean_loc(err["loc"])
+            if err["type"] == "missing":
+                loc = loc[:-1]
+            removed = _remove(data, loc)
+            if removed is None:
+                return
+            pruned.add(removed)
+        try:
+            cluster = Cluster.model_validate(data)
+            break
+        except ValidationError as again:
+            errors = again.errors(include_url=False)
+    if cluster is None:
+        return
+    blocks = {_block(loc) for loc in pruned}
+
+    def keep(loc: Loc, code: str) -> bool:
+        if code not in _STILL_TRUE or _block(loc) in blocks:
+            return False
+        if loc[:1] == ("hosts",) and ("defaults",) in blocks:
+            return False  # the hosts' settings were merged from the broken defaults
+        return not (code == "S201" and ("issuer_tags",) in blocks)
+
+    _check_cluster(cluster, _Shared(rep, keep))
+
+
+class _Shared(_Reporter):
+    """A reporter adding to another one's problems, through a filter."""
+
+    def __init__(self, rep: _Reporter, keep: Callable[[Loc, str], bool]):
+        super().__init__(rep.loaded, keep)
+        self.problems = rep.problems
+
+
+def _block(loc: Loc) -> Loc:
+    """The part of the spec a location belongs to: a host, or a top-level key."""
+    return loc[:2] if loc[:1] == ("hosts",) else loc[:1]
+
+
+def _remove(data: Any, loc: Loc) -> Loc | None:
+    """Remove the mapping entry at `loc`, or the nearest one holding it; None at the top."""
+    for end in range(len(loc), 0, -1):
+        parent = data
+        for part in loc[: end - 1]:
+            try:
+                parent = parent[part]
+            except (KeyError, IndexError, TypeError):
+                parent = None
+                break
+        if isinstance(parent, dict) and loc[end - 1] in parent:
+            del parent[loc[end - 1]]
+            return loc[:end]
+    return None
