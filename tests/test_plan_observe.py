@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 from pathlib import Path
@@ -10,7 +11,13 @@ import pytest
 from plan_helpers import SPEC, actions, host, write
 
 from compiler.plan.make import PlanRequest, make_plan
-from compiler.plan.observe import ObserveError, read_tree, spec_at_revision
+from compiler.plan.observe import (
+    ObserveError,
+    read_tree,
+    resolve_link,
+    resolve_tree,
+    spec_at_revision,
+)
 from compiler.plan.planner import PlanError
 
 
@@ -150,3 +157,74 @@ def test_read_file_refuses_a_fifo_instead_of_hanging(tmp_path: Path) -> None:
     with pytest.raises(ObserveError) as err:
         read_tree(tmp_path, ["/etc/mail/access"])
     assert str(err.value) == f"{tmp_path / 'etc/mail/access'} is not a regular file"
+
+
+def test_resolve_link_follows_links_that_stay_inside(tmp_path: Path) -> None:
+    mail = tmp_path / "etc/mail"
+    shared = write(tmp_path / "etc/shared/access", "x\n")
+    write(mail / "sendmail.mc", "dnl\n")
+    # a regular file, and a path with nothing there, are themselves
+    assert resolve_link(tmp_path, mail / "sendmail.mc") == mail / "sendmail.mc"
+    assert resolve_link(tmp_path, mail / "nothing") == mail / "nothing"
+    assert resolve_link(tmp_path, tmp_path / "no/such/dir/file") == tmp_path / "no/such/dir/file"
+    # relative, absolute, and a chain through both
+    (mail / "access").symlink_to("../shared/access")
+    assert resolve_link(tmp_path, mail / "access") == shared
+    (mail / "abs").symlink_to(shared)
+    (mail / "chain").symlink_to("abs")
+    assert resolve_link(tmp_path, mail / "chain") == shared
+    # a dangling link ends where the file is to be created
+    (mail / "dangling").symlink_to("../new/access")
+    assert resolve_link(tmp_path, mail / "dangling") == tmp_path / "etc/new/access"
+    # ".." in a link counts from the directory the link really lies in
+    (tmp_path / "srv/mail").mkdir(parents=True)
+    (tmp_path / "etc/alias").symlink_to(tmp_path / "srv/mail", target_is_directory=True)
+    (tmp_path / "srv/mail/access").symlink_to("../access.real")
+    assert resolve_link(tmp_path, tmp_path / "etc/alias/access") == tmp_path / "srv/access.real"
+    # resolve_tree maps host paths to those ends, and read_tree reads them
+    assert resolve_tree(tmp_path, ["/etc/mail/access", "/etc/mail/sendmail.mc"]) == {
+        "/etc/mail/access": shared,
+        "/etc/mail/sendmail.mc": mail / "sendmail.mc",
+    }
+    assert read_tree(tmp_path, ["/etc/mail/dangling"]) == {"/etc/mail/dangling": None}
+
+
+@pytest.mark.parametrize("links", [["a", "b", "a"], ["a", "a"], [f"l{n}" for n in range(50)]])
+def test_resolve_link_refuses_a_loop_naming_the_path(tmp_path: Path, links: list[str]) -> None:
+    for here, there in itertools.pairwise(links):
+        if not (tmp_path / here).is_symlink():
+            (tmp_path / here).symlink_to(there)
+    with pytest.raises(ObserveError) as err:
+        resolve_link(tmp_path, tmp_path / links[0])
+    assert str(err.value) == (
+        f"{tmp_path / links[0]} is a loop of symbolic links (or a chain of more than 40);"
+        " nothing is read or written through it"
+    )
+    with pytest.raises(ObserveError, match="loop of symbolic links"):
+        read_tree(tmp_path, [f"/{links[0]}"])
+
+
+def test_resolve_link_refuses_a_hop_outside_even_when_it_comes_back(tmp_path: Path) -> None:
+    base = tmp_path / "root"
+    write(base / "etc/mail/real", "x\n")
+    (tmp_path / "hop").symlink_to(base / "etc/mail/real")
+    (base / "etc/mail/access").symlink_to(tmp_path / "hop")
+    with pytest.raises(ObserveError) as err:
+        resolve_link(base, base / "etc/mail/access")
+    assert str(err.value) == (
+        f"{base / 'etc/mail/access'} leads out of {base} through a symbolic link;"
+        " nothing there is read or written through it"
+    )
+    # under / everything is inside
+    assert resolve_link(Path("/"), base / "etc/mail/access") == base / "etc/mail/real"
+
+
+def test_resolve_tree_refuses_two_paths_that_are_one_file(tmp_path: Path) -> None:
+    write(tmp_path / "etc/mail/access", "x\n")
+    (tmp_path / "etc/mail/access.db").symlink_to("access")
+    with pytest.raises(ObserveError) as err:
+        resolve_tree(tmp_path, ["/etc/mail/access", "/etc/mail/access.db"])
+    assert str(err.value) == (
+        f"{tmp_path / 'etc/mail/access'} and {tmp_path / 'etc/mail/access.db'} are the same"
+        " file through a symbolic link; tlsc manages each as a file of its own"
+    )

@@ -5,6 +5,11 @@ given the owner, group and mode of the file it replaces, renamed over it, and
 then the directory itself is flushed, so the rename survives a power cut.
 Temp files have fixed names (`.NAME.tlsc-new`): apply holds the host's lock
 while it writes them, and the next apply removes any a crash left behind.
+
+Every path here is the file itself: a symbolic link at `target` would be
+replaced, not followed, so apply first resolves a managed path that is a
+link to the file it leads to (compiler.plan.observe.resolve_link) and
+writes, backs up and restores that file, in that file's directory.
 """
 
 from __future__ import annotations

@@ -57,11 +57,14 @@ def rooted_includes(mc: bytes, rooted: Mapping[str, Path]) -> bytes:
     return _INCLUDE.sub(point, mc)
 
 
-def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path]) -> bool:
+def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path], cwd: Path | None = None) -> bool:
     """m4 `mc` into a temp .cf beside `cf`, then rename it into place.
 
     `rooted` maps host paths the .mc may include to where they are on this
-    machine (empty when the root is /). The .cf keeps the owner, group and
+    machine (empty when the root is /). m4 runs in `cwd` (default: the .mc's
+    directory; for a .mc that is a symbolic link, the link's, as `make -C
+    /etc/mail` would). `cf` is the file itself (the end of a symbolic link
+    sendmail reads it through). The .cf keeps the owner, group and
     mode of the one it replaces; a new one is 0644. Returns whether the
     installed .cf differs from the one it replaced (a change of comments in
     the .mc gives the same .cf, and then sendmail need not restart).
@@ -80,7 +83,7 @@ def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path]) -> bool:
                 input=text,
                 stdout=out,
                 stderr=subprocess.PIPE,
-                cwd=mc.parent,
+                cwd=cwd or mc.parent,
                 env=_env(),
                 timeout=TOOL_TIMEOUT,
                 check=False,
@@ -115,6 +118,9 @@ def build_access_db(
     access: Path, db: Path, cf: Path | None, pause: Callable[[str], None] | None = None
 ) -> None:
     """makemap hash `access` into a temp db beside `db`, then rename it into place.
+
+    `db` is the file itself: when the path sendmail.cf names is a symbolic
+    link, its end, so sendmail opening the link finds the new map.
 
     Run as root, makemap makes the db 0640 and owned by sendmail.cf's
     TrustedUser (`cf` is passed with -C when it exists); an existing db's

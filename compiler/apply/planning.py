@@ -9,15 +9,17 @@ after_sha256, so apply writes precisely what the plan showed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.localhost import HostMatchError, match_host
 from compiler.plan.desired import DesiredHost, DesiredSpec, desired_from_file, desired_from_text
 from compiler.plan.desired import managed_paths as plan_managed_paths
+from compiler.plan.links import note_links
 from compiler.plan.make import SpecProblems
 from compiler.plan.model import HostPlan, Observed, Plan
-from compiler.plan.observe import check_dir, host_path, read_tree
+from compiler.plan.observe import check_dir, host_path, read_files
 from compiler.plan.ownership import BlockError, splice_block
 from compiler.plan.planner import PlanError, Planner, decode, encode, sha256
 from compiler.resolve import HostConfig
@@ -83,12 +85,18 @@ def managed_paths(config: HostConfig) -> tuple[str, ...]:
     return plan_managed_paths(config)
 
 
-def plan_host(loaded: LoadedHost, root: Path) -> HostState:
-    """Observe the host's files under `root` and plan them."""
+def plan_host(loaded: LoadedHost, root: Path, files: Mapping[str, Path]) -> HostState:
+    """Observe the host's files under `root` and plan them.
+
+    `files` maps each path apply writes (links.written_paths) to the file it
+    writes there (observe.resolve_tree): the end of a symbolic link is what
+    is read now, as it is what apply writes, backs up and restores.
+    """
     check_dir(root, "--root")
     config = loaded.config
-    observed = read_tree(root, managed_paths(config))
+    observed = read_files({p: files[p] for p in managed_paths(config)})
     host = Planner(check_headers=True).host(loaded.desired, observed)
+    note_links(host, config, root, files)
     plan = Plan(
         loaded.spec,
         hashlib.sha256(loaded.spec_bytes).hexdigest(),

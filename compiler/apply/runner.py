@@ -25,11 +25,18 @@ from compiler.apply.pending import PENDING_NAME, Pending, clear_pending, read_pe
 from compiler.apply.planning import HostState, LoadedHost, load_host, on_disk, plan_host
 from compiler.apply.report import ApplyReport, Result, Status, Step
 from compiler.apply.verify import Expectation, describe, probe_until, target_for
+from compiler.plan.links import link_ends
 from compiler.plan.make import SpecProblems
 from compiler.plan.model import Plan
-from compiler.plan.observe import ObserveError, check_inside
+from compiler.plan.observe import ObserveError, check_inside, resolve_tree
 from compiler.plan.planner import PlanError, sha256
-from compiler.plan.saved import SavedPlanError, check_drift, load_saved_plan, spec_changed
+from compiler.plan.saved import (
+    SavedPlanError,
+    check_drift,
+    check_links,
+    load_saved_plan,
+    spec_changed,
+)
 from compiler.probe import ProbeResult
 
 #: modes of new files (an existing file keeps its own): Debian's, see the README
@@ -106,6 +113,9 @@ class Apply:
         self.cf_changed = False
         self.pending_path: Path | None = None
         self.verified = ""
+        #: host path -> the file apply reads, writes, backs up and restores for it: the
+        #: path under the root, or where its symbolic links lead (resolved once, here)
+        self.files: dict[str, Path] = {}
 
     # -- steps ------------------------------------------------------------------
 
@@ -176,13 +186,14 @@ class Apply:
                 self.lock = None
                 raise _Refused(str(exc)) from None
             detail.append(str(self.lock.path))
-            leftovers = clean_temps(self._disk(p) for p in self._all_paths())
+            places = {self._disk(p) for p in self._all_paths()} | set(self.files.values())
+            leftovers = clean_temps(sorted(places))
             if leftovers:
                 detail.append(f"removed {len(leftovers)} temp file(s) an interrupted apply left")
         pending = read_pending(self.pending_path)
         with self.step("plan") as detail:
             try:
-                self.state = plan_host(self.loaded, self.root)
+                self.state = plan_host(self.loaded, self.root, self.files)
             except (PlanError, ObserveError) as exc:
                 raise _Refused(str(exc)) from None
             self.report.plan = self.state.host
@@ -205,15 +216,21 @@ class Apply:
     # -- what to do ---------------------------------------------------------------
 
     def _disk(self, path: str) -> Path:
+        """Where host path `path` is under the root (a symbolic link is not followed)."""
         return on_disk(self.root, path)
 
+    def _file(self, path: str) -> Path:
+        """The file apply writes for host path `path`: the end of its links, if any."""
+        return self.files[path]
+
     def _check_inside(self, lock_dir: Path) -> None:
-        """Refuse when a symbolic link would take a write out of --root (before the lock)."""
-        places = [self._disk(p) for p in self._all_paths()]
-        places += [lock_dir / LOCK_NAME, lock_dir / PENDING_NAME]
+        """Refuse when a symbolic link would take a write out of --root or loops (before
+        the lock), and settle which file each path's links lead to."""
+        places = [lock_dir / LOCK_NAME, lock_dir / PENDING_NAME]
         if self.o.backup_dir is None:
             places.append(on_disk(self.root, DEFAULT_BACKUP_DIR))
         try:
+            self.files = resolve_tree(self.root, self._all_paths())
             for place in places:
                 check_inside(self.root, place)
         except ObserveError as exc:
@@ -226,7 +243,7 @@ class Apply:
 
     def _mtime(self, path: str) -> float | None:
         try:
-            return self._disk(path).stat().st_mtime
+            return self._file(path).stat().st_mtime
         except OSError:
             return None
 
@@ -286,10 +303,11 @@ class Apply:
             )
         if name not in saved.hosts:
             raise _Refused(f"the plan {where} has no host {name}; make a plan for this host")
-        drifted = check_drift(saved, {name: self.state.observed})
+        drifted = [d.message() for d in check_drift(saved, {name: self.state.observed})]
+        drifted += check_links(saved, name, link_ends(self.root, self.files))
         if drifted:
             more = f" (and {len(drifted) - 1} more)" if len(drifted) > 1 else ""
-            raise _Refused(f"refusing the plan {where}: {drifted[0].message()}{more}")
+            raise _Refused(f"refusing the plan {where}: {drifted[0]}{more}")
         now = {f.path: f.after_sha256 for f in self.state.host.files}
         then = {f.path: f.after_sha256 for f in saved.hosts[name]}
         if now != then:
@@ -380,7 +398,7 @@ class Apply:
             "root": str(self.root),
         }
         try:
-            backup = make_backup(base, {x: self._disk(x) for x in sorted(paths)}, about)
+            backup = make_backup(base, {x: self._file(x) for x in sorted(paths)}, about)
             write_pending(
                 self.pending_path,
                 Pending(
@@ -470,7 +488,7 @@ class Apply:
         }
         befores = {f.path: f.before_sha256 for f in self.state.host.files}
         for n, (path, data) in enumerate(sorted(self.state.writes.items())):
-            target = self._disk(path)
+            target = self._file(path)
             try:
                 current = target.read_bytes()
             except FileNotFoundError:
@@ -498,10 +516,13 @@ class Apply:
             with self.step("build-cf") as detail:
                 rooted = {}
                 if self.root.resolve() != Path("/"):
-                    rooted = {x: self._disk(x) for x in (p.starttls_m4, p.access, p.sendmail_mc)}
+                    rooted = {x: self._file(x) for x in (p.starttls_m4, p.access, p.sendmail_mc)}
                 try:
                     self.cf_changed = build_cf(
-                        self._disk(p.sendmail_mc), self._disk(p.sendmail_cf), rooted
+                        self._file(p.sendmail_mc),
+                        self._file(p.sendmail_cf),
+                        rooted,
+                        cwd=self._disk(p.sendmail_mc).parent,
                     )
                 except BuildError as exc:
                     raise _Failed(str(exc)) from None
@@ -517,9 +538,9 @@ class Apply:
             with self.step("build-access") as detail:
                 try:
                     build_access_db(
-                        self._disk(p.access),
-                        self._disk(p.access_db),
-                        self._disk(p.sendmail_cf),
+                        self._file(p.access),
+                        self._file(p.access_db),
+                        self._file(p.sendmail_cf),
                         hooks.pause_at,
                     )
                 except BuildError as exc:
@@ -550,7 +571,7 @@ class Apply:
         hooks.pause_at("rollback")
         start = time.monotonic()
         try:
-            files = {f.path: self._disk(f.path) for f in self.backup.files}
+            files = {f.path: self._file(f.path) for f in self.backup.files}
             restored = restore(self.backup, files)
         except (BackupError, OSError) as exc:
             why = str(exc) if isinstance(exc, BackupError) else (exc.strerror or str(exc))

@@ -24,8 +24,16 @@ from pathlib import Path
 from compiler.localhost import HostMatchError, match_host
 from compiler.plan.certificates import certificate_warnings, host_certificates, none_present
 from compiler.plan.desired import DesiredSpec, desired_from_file, desired_from_text, managed_paths
+from compiler.plan.links import note_links, written_paths
 from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning
-from compiler.plan.observe import ObserveError, check_dir, read_tree, spec_at_revision
+from compiler.plan.observe import (
+    ObserveError,
+    check_dir,
+    read_files,
+    read_tree,
+    resolve_tree,
+    spec_at_revision,
+)
 from compiler.plan.planner import PlanError, Planner, encode
 from compiler.problems import Problem
 
@@ -101,7 +109,10 @@ def _plan_root(request: PlanRequest, desired: DesiredSpec, root: str) -> list[Ho
     base = Path(root)
     check_dir(base, "--root")
     host = desired.host(name)
-    plan = Planner(check_headers=True).host(host, read_tree(base, managed_paths(host.config)))
+    files = resolve_tree(base, written_paths(host.config))
+    observed = read_files({p: files[p] for p in managed_paths(host.config)})
+    plan = Planner(check_headers=True).host(host, observed)
+    note_links(plan, host.config, base, files)
     plan.certificates = host_certificates(host.config, base)
     plan.warnings += certificate_warnings(plan.certificates)
     return [plan]

@@ -25,7 +25,7 @@ Side = Literal["before", "after"]
 ActionName = Literal["rebuild_access_db", "rebuild_sendmail_cf", "restart", "run_after"]
 
 #: Warning codes. P001-P004 mark a change that weakens TLS (apply needs
-#: --allow-downgrade); P005 a host whose STARTTLS would not work; P101-P108
+#: --allow-downgrade); P005 a host whose STARTTLS would not work; P101-P109
 #: are notes for the reviewer (tlsc doctor's findings are D001-D032).
 DOWNGRADE_CODES = frozenset({"P001", "P002", "P003", "P004"})
 
@@ -44,6 +44,7 @@ CODES = {
     "P106": "sendmail.cf changes but commands.restart is null",
     "P107": "a host no longer in the spec (--base)",
     "P108": "the state tree has no directory for a host (--state)",
+    "P109": "a file apply writes is a symbolic link; apply writes the file it leads to (--root)",
 }
 
 
@@ -221,6 +222,10 @@ class HostPlan:
     #: the facts of the certificates the spec names; None when the host's files were
     #: not read (--base, or a --state directory holding none of them)
     certificates: list[CertificateFacts] | None = None
+    #: path -> the host path its symbolic links lead to, for the files that are links;
+    #: None when the host's files were not read (--state, --base). Not part of the JSON
+    #: plan; a saved plan keeps it, and apply refuses the plan once a link leads elsewhere.
+    links: dict[str, str] | None = None
 
     @property
     def changes(self) -> int:

@@ -4,18 +4,26 @@ at a git revision (--base), compiled.
 Reading never follows a guess: a missing file is absent (the plan creates
 it), while a directory where a file should be, or a file that cannot be
 read, stops the plan with one sentence.
+
+A managed file that is a symbolic link (a chain of them, or one that
+dangles) stands for the file at its end: that file is read, and apply
+writes it, so the link stays as the admin made it. Every link on the way
+must stay inside the base directory; a loop is refused.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 GIT_TIMEOUT = 120
+#: the most symbolic links a chain may hold (Linux's MAXSYMLINKS)
+MAX_LINKS = 40
 
 
 class ObserveError(Exception):
@@ -61,20 +69,82 @@ def check_inside(base: Path, path: Path) -> None:
         return
     real = Path(os.path.realpath(path))
     if real != top and top not in real.parents:
-        raise ObserveError(
-            f"{path} leads out of {base} through a symbolic link;"
-            " nothing there is read or written through it"
-        )
+        raise _outside(base, path)
+
+
+def _outside(base: Path, path: Path) -> ObserveError:
+    return ObserveError(
+        f"{path} leads out of {base} through a symbolic link;"
+        " nothing there is read or written through it"
+    )
+
+
+def _follow(link: Path, text: str) -> Path:
+    """Where the link at `link` whose contents are `text` leads, one step on."""
+    head, name = os.path.split(text)
+    directory = Path(os.path.realpath(link.parent / head if head else link.parent))
+    if name in ("", ".", ".."):
+        return Path(os.path.realpath(directory / name))
+    return directory / name
+
+
+def resolve_link(base: Path, path: Path) -> Path:
+    """The file a write to `path` replaces: `path` itself, or the end of its symbolic links.
+
+    The end need not exist (a dangling link: apply creates the file there).
+    Every link on the way must lie inside `base`, as its end must; a loop,
+    or a chain longer than the kernel follows, is refused.
+    """
+    top = Path(os.path.realpath(base))
+    current, seen = path, [Path(os.path.realpath(path.parent)) / path.name]
+    while True:
+        try:
+            text = os.readlink(current)
+        except OSError as exc:
+            if exc.errno in (errno.EINVAL, errno.ENOENT, errno.ENOTDIR):
+                return current  # not a link, or nothing there
+            raise ObserveError(f"cannot read {current}: {exc.strerror}") from None
+        current = _follow(current, text)
+        if current in seen or len(seen) > MAX_LINKS:
+            raise ObserveError(
+                f"{path} is a loop of symbolic links (or a chain of more than {MAX_LINKS});"
+                " nothing is read or written through it"
+            )
+        if top != Path("/") and top not in current.parents:
+            raise _outside(base, path)
+        seen.append(current)
+
+
+def resolve_tree(base: Path, paths: Iterable[str]) -> dict[str, Path]:
+    """{path: the file to read and write} for each absolute host path under `base`.
+
+    Refuses a path whose links lead out of `base` or loop, and two paths that
+    are one file (through a link, tlsc would write it twice).
+    """
+    out: dict[str, Path] = {}
+    real: dict[Path, str] = {}
+    for p in paths:
+        on_disk = host_path(base, p)
+        check_inside(base, on_disk)
+        target = resolve_link(base, on_disk)
+        same = real.setdefault(Path(os.path.realpath(target)), p)
+        if same != p:
+            raise ObserveError(
+                f"{host_path(base, same)} and {on_disk} are the same file through a symbolic"
+                " link; tlsc manages each as a file of its own"
+            )
+        out[p] = target
+    return out
+
+
+def read_files(files: Mapping[str, Path]) -> dict[str, bytes | None]:
+    """{path: bytes or None} for each host path's file (made by resolve_tree)."""
+    return {p: read_file(target) for p, target in files.items()}
 
 
 def read_tree(base: Path, paths: Iterable[str]) -> dict[str, bytes | None]:
     """{path: bytes or None} for each absolute host path, read under `base`."""
-    out = {}
-    for p in paths:
-        on_disk = host_path(base, p)
-        check_inside(base, on_disk)
-        out[p] = read_file(on_disk)
-    return out
+    return read_files(resolve_tree(base, paths))
 
 
 def check_dir(path: Path, option: str) -> None:

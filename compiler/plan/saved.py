@@ -3,10 +3,13 @@
 The file is the JSON plan plus what apply needs to trust it: the spec's
 SHA-256, where "now" was observed, and (already in every file entry) the hash
 of what was observed (`before_sha256`, null for an absent file) and of what
-will be written (`after_sha256`, null for a file to delete). Apply refuses
-the plan when the spec changed since, or when any file on the host no longer
-hashes to what the plan saw (`check_drift`), and it writes only bytes whose
-hash is `after_sha256`.
+will be written (`after_sha256`, null for a file to delete). A plan made
+with --root also keeps, per host, `links`: {path: the host path its symbolic
+links lead to} for each file apply writes that is a link. Apply refuses
+the plan when the spec changed since, when any file on the host no longer
+hashes to what the plan saw (`check_drift`), or when a link leads elsewhere
+than it did (`check_links`), and it writes only bytes whose hash is
+`after_sha256`.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class SavedPlan:
     tlsc_version: str
     #: host -> its files as planned
     hosts: dict[str, list[PlannedFile]]
+    #: host -> {path: where its symbolic links led}; only hosts whose files were read
+    links: dict[str, dict[str, str]]
     #: the whole plan as saved (hosts, diffs, actions, warnings)
     document: dict[str, Any]
 
@@ -77,6 +82,9 @@ class DriftedFile:
 def saved_document(plan: Plan) -> dict[str, Any]:
     """The JSON written by --out: the plan's JSON plus spec and observation facts."""
     doc = plan.to_json()
+    for host, entry in zip(plan.hosts, doc["hosts"], strict=True):
+        if host.links is not None:
+            entry["links"] = dict(host.links)
     return {
         "version": PLAN_VERSION,
         "kind": KIND,
@@ -136,8 +144,14 @@ def parse_saved_plan(doc: Any, where: str = "the plan") -> SavedPlan:
     spec = _field(doc, "spec", dict, where)
     observed = _field(doc, "observed", dict, where)
     hosts: dict[str, list[PlannedFile]] = {}
+    links: dict[str, dict[str, str]] = {}
     for host in _field(doc, "hosts", list, where):
         name = _field(host, "host", str, where)
+        if "links" in host:
+            found = _field(host, "links", dict, where)
+            if not all(isinstance(v, str) for v in found.values()):
+                raise SavedPlanError(f"{where} is not a tlsc saved plan: 'links' is wrong")
+            links[name] = found
         files = []
         for f in _field(host, "files", list, where):
             files.append(
@@ -156,6 +170,7 @@ def parse_saved_plan(doc: Any, where: str = "the plan") -> SavedPlan:
         observed_location=_field(observed, "location", str, where),
         tlsc_version=_field(doc, "tlsc_version", str, where),
         hosts=hosts,
+        links=links,
         document=doc,
     )
 
@@ -203,3 +218,27 @@ def check_drift(
             if found != planned.before_sha256:
                 drifted.append(DriftedFile(host, planned.path, planned.before_sha256, found))
     return drifted
+
+
+def check_links(saved: SavedPlan, host: str, links: Mapping[str, str]) -> list[str]:
+    """Why the plan no longer holds because a symbolic link leads elsewhere (one sentence each).
+
+    `links` is what link_ends says now for `host`. A plan that recorded no
+    links for the host (made with --state or --base) is not checked here.
+    """
+    then = saved.links.get(host)
+    if then is None:
+        return []
+    out = []
+    for path in sorted(set(then) | set(links)):
+        old, new = then.get(path), links.get(path)
+        if old == new:
+            continue
+        if new is None:
+            now = f"is no longer a symbolic link (it led to {old} when the plan was made)"
+        elif old is None:
+            now = f"became a symbolic link to {new} since the plan was made"
+        else:
+            now = f"is a symbolic link to {new} now, to {old} when the plan was made"
+        out.append(f"{path} on {host} {now}; make a new plan")
+    return out

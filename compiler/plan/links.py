@@ -1,0 +1,56 @@
+"""Managed files that are symbolic links: which file apply writes, and the P109 note.
+
+observe.resolve_tree finds, for each host path, the file at the end of its
+links; this module names those ends as host paths (for the reviewer and for
+a saved plan, which apply refuses once a link leads elsewhere) and notes
+each link whose end apply will write.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from compiler.plan.model import HostPlan, PlanWarning
+from compiler.plan.observe import host_path
+from compiler.resolve import HostConfig
+
+
+def written_paths(config: HostConfig) -> tuple[str, ...]:
+    """Every file apply may write on a host: the managed files, sendmail.cf and access.db."""
+    p = config.settings.paths
+    return tuple(sorted({p.sendmail_mc, p.starttls_m4, p.access, p.sendmail_cf, p.access_db}))
+
+
+def link_ends(base: Path, files: Mapping[str, Path]) -> dict[str, str]:
+    """{path: the host path its links lead to}, for each path of `files` that is a link."""
+    top = Path(os.path.realpath(base))
+    return {
+        path: "/" + str(target.relative_to(top))
+        for path, target in sorted(files.items())
+        if target != host_path(base, path)
+    }
+
+
+def note_links(plan: HostPlan, config: HostConfig, base: Path, files: Mapping[str, Path]) -> None:
+    """Record `files`' links on `plan`, with a P109 note for each one apply writes through."""
+    p = config.settings.paths
+    plan.links = link_ends(base, files)
+    actions = {f.path: f.action for f in plan.files if f.action != "unchanged"}
+    rebuilds = {a.action for a in plan.actions}
+    if "rebuild_access_db" in rebuilds:
+        actions[p.access_db] = "update"
+    if "rebuild_sendmail_cf" in rebuilds:
+        actions[p.sendmail_cf] = "update"
+    for path, end in plan.links.items():
+        action = actions.get(path)
+        if action is None:
+            continue
+        if action == "delete":
+            what = f"; apply deletes {end} and keeps the link"
+        elif files[path].exists():
+            what = f"; apply writes {end} and keeps the link"
+        else:
+            what = f", which does not exist yet; apply creates {end} and keeps the link"
+        plan.warnings.append(PlanWarning("P109", f"{path} is a symbolic link to {end}{what}", path))

@@ -1,0 +1,317 @@
+"""tlsc apply on a host whose managed files are symbolic links that stay inside --root.
+
+The link stays as the admin made it and the file it leads to is what apply
+writes (atomically, in that file's directory, keeping its owner, group and
+mode), backs up and restores; access.db and sendmail.cf likewise, since
+sendmail opens them through the link. Chains and dangling links are
+followed; a loop, or a link out of the root, is refused before anything is
+written. Real m4 and makemap, --no-verify (no daemon)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apply_helpers import db_dump
+from conftest import cli_command, cli_env, run_cli
+from realtools import scratch_dir
+
+pytestmark = pytest.mark.realtools
+
+SPEC = """\
+version: 1
+cluster: links
+defaults:
+  commands: {{restart: "{restart}"}}
+  mc: {{defines: {{confTO_IDENT: "{ident}"}}}}
+hosts:
+  h1: {{fqdn: h1.example.net, address: 127.0.0.1}}
+domains:
+  secure.example.com: {{outbound: {level}}}
+access:
+  - Connect:127 RELAY
+"""
+
+
+@pytest.fixture
+def root() -> Iterator[Path]:
+    with scratch_dir("apply-links") as path:
+        yield path
+
+
+def spec(
+    root: Path, level: str = "encrypt", ident: str = "5s", restart: str = "echo restart >> log"
+) -> Path:
+    path = root.parent / f"{root.name}-spec.yaml"
+    path.write_text(SPEC.format(level=level, ident=ident, restart=restart), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _spec_cleanup(root: Path) -> Iterator[None]:
+    yield
+    for p in root.parent.glob(f"{root.name}-*"):
+        p.unlink()
+
+
+def apply(spec_path: Path, root: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    rc, out, err = run_cli(
+        "apply", spec_path, "--root", root, "--host", "h1", "--format", "json", *args
+    )
+    assert out, err
+    return rc, json.loads(out)
+
+
+def plan_json(spec_path: Path, root: Path, *args: str) -> dict[str, Any]:
+    rc, out, err = run_cli(
+        "plan", spec_path, "--root", root, "--host", "h1", "--format", "json", *args
+    )
+    assert rc == 0, err
+    host: dict[str, Any] = json.loads(out)["hosts"][0]
+    return host
+
+
+def relink(root: Path, path: str, target: str, link_text: str, mode: int | None = None) -> Path:
+    """Move root/path to root/target and leave a link with `link_text` in its place."""
+    at, end = root / path, root / target
+    end.parent.mkdir(parents=True, exist_ok=True)
+    at.rename(end)
+    if mode is not None:
+        end.chmod(mode)
+    at.symlink_to(link_text)
+    return end
+
+
+def leftovers(*directories: Path) -> list[Path]:
+    return [p for d in directories for p in d.iterdir() if "tlsc-new" in p.name]
+
+
+def test_apply_writes_through_links_and_keeps_them(root: Path) -> None:
+    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    mail = root / "etc/mail"
+    shared = relink(root, "etc/mail/access", "etc/mail/shared/access", "shared/access", 0o600)
+    site_db = relink(root, "etc/mail/access.db", "etc/site/access.db", "../site/access.db")
+    old_access = shared.read_bytes()
+    s = spec(root, level="verify")
+
+    # the plan names both links and the files apply writes
+    host = plan_json(s, root)
+    notes = {w["path"]: w["message"] for w in host["warnings"] if w["code"] == "P109"}
+    assert notes == {
+        "/etc/mail/access": "/etc/mail/access is a symbolic link to /etc/mail/shared/access;"
+        " apply writes /etc/mail/shared/access and keeps the link",
+        "/etc/mail/access.db": "/etc/mail/access.db is a symbolic link to /etc/site/access.db;"
+        " apply writes /etc/site/access.db and keeps the link",
+    }
+    # the observed hash is the target's
+    access_entry = next(f for f in host["files"] if f["path"] == "/etc/mail/access")
+    assert access_entry["action"] == "update"
+    assert access_entry["before_sha256"] == hashlib.sha256(old_access).hexdigest()
+    rc, text, _ = run_cli("plan", s, "--root", root, "--host", "h1")
+    assert rc == 0 and "P109" in text and "/etc/mail/shared/access" in text
+
+    rc, report = apply(s, root, "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    assert os.readlink(mail / "access") == "shared/access"
+    assert os.readlink(mail / "access.db") == "../site/access.db"
+    assert b"TLS_Srv:secure.example.com\tVERIFY" in shared.read_bytes()
+    assert shared.stat().st_mode & 0o777 == 0o600
+    assert "tls_srv:secure.example.com\tVERIFY" in db_dump(site_db)
+    assert leftovers(mail, shared.parent, site_db.parent) == []
+    # the backup holds the target's old bytes under the link's host path
+    backup = Path(report["backup"])
+    assert (backup / "files/etc/mail/access").read_bytes() == old_access
+    # and nothing is left to do
+    rc, report = apply(s, root, "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "unchanged", report["message"]
+
+
+def test_rollback_restores_the_files_links_lead_to(root: Path) -> None:
+    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    mail = root / "etc/mail"
+    shared = relink(root, "etc/mail/access", "etc/shared/access", "../shared/access", 0o604)
+    db = relink(root, "etc/mail/access.db", "etc/shared/access.db", "../shared/access.db")
+    mc = relink(root, "etc/mail/sendmail.mc", "etc/shared/sendmail.mc", "../shared/sendmail.mc")
+    cf = relink(root, "etc/mail/sendmail.cf", "etc/shared/sendmail.cf", "../shared/sendmail.cf")
+    files = (shared, db, mc, cf)
+    before = {p: (p.read_bytes(), p.stat().st_mode, p.stat().st_mtime_ns) for p in files}
+    # a new define changes sendmail.mc and sendmail.cf, so the restart runs: it fails
+    # once, and the rollback's restart succeeds
+    once = "if [ -e failed ]; then true; else touch failed; echo no >&2; exit 3; fi"
+    s = spec(root, level="verify", ident="0s", restart=once)
+    rc, report = apply(s, root, "--yes", "--no-verify")
+    assert rc == 1 and report["result"] == "rolled-back", report["message"]
+    assert report["message"].startswith("the restart command failed")
+    names = {x["name"]: x["status"] for x in report["steps"]}
+    assert names["write"] == names["build-cf"] == names["build-access"] == "ok"
+    for link in ("access", "access.db", "sendmail.cf", "sendmail.mc"):
+        assert (mail / link).is_symlink(), link
+    for p, (data, mode, mtime) in before.items():
+        assert (p.read_bytes(), p.stat().st_mode, p.stat().st_mtime_ns) == (data, mode, mtime), p
+    assert shared.stat().st_mode & 0o777 == 0o604
+    assert leftovers(mail, shared.parent) == []
+
+
+def test_a_chain_of_links_is_followed_to_its_end(root: Path) -> None:
+    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    end = relink(root, "etc/mail/access", "srv/mail/access", "hop1")
+    (root / "etc/mail/hop1").symlink_to("../hop2")
+    (root / "etc/hop2").symlink_to(root / "srv/mail/access")  # absolute, inside the root
+    rc, report = apply(spec(root, level="verify"), root, "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    assert b"VERIFY" in end.read_bytes()
+    assert [p.is_symlink() for p in (root / "etc/mail/access", root / "etc/hop2")] == [True, True]
+    assert (root / "etc/mail/access").read_bytes() == end.read_bytes()
+
+
+def test_a_dangling_link_gets_its_file_created(root: Path) -> None:
+    mail = root / "etc/mail"
+    mail.mkdir(parents=True)
+    (mail / "access").symlink_to("../../shared/new/access")
+    host = plan_json(spec(root), root)
+    assert [w["message"] for w in host["warnings"] if w["code"] == "P109"] == [
+        "/etc/mail/access is a symbolic link to /shared/new/access, which does not exist yet;"
+        " apply creates /shared/new/access and keeps the link"
+    ]
+    rc, report = apply(spec(root), root, "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    created = root / "shared/new/access"
+    assert (mail / "access").is_symlink() and created.is_file()
+    assert created.stat().st_mode & 0o777 == 0o640
+    assert b"Connect:127\tRELAY" in created.read_bytes()
+
+
+def test_a_loop_of_links_is_refused_naming_the_path(root: Path) -> None:
+    mail = root / "etc/mail"
+    mail.mkdir(parents=True)
+    (mail / "access").symlink_to("access.2")
+    (mail / "access.2").symlink_to("access")
+    rc, report = apply(spec(root), root, "--yes", "--no-verify")
+    assert rc == 1 and report["result"] == "refused"
+    assert report["message"] == (
+        f"{mail / 'access'} is a loop of symbolic links (or a chain of more than 40);"
+        " nothing is read or written through it"
+    )
+    assert sorted(p.name for p in mail.iterdir()) == ["access", "access.2"]
+    assert not (root / "var").exists()
+    rc, _out, err = run_cli("plan", spec(root), "--root", root, "--host", "h1")
+    assert rc == 1 and "is a loop of symbolic links" in err
+
+
+def test_links_out_of_the_root_are_still_refused(root: Path) -> None:
+    with scratch_dir("apply-links-outside") as outside:
+        victim = outside / "access"
+        victim.write_bytes(b"precious\n")
+        mail = root / "etc/mail"
+        mail.mkdir(parents=True)
+        (mail / "access").symlink_to(victim)
+        rc, report = apply(spec(root), root, "--yes", "--no-verify")
+        assert rc == 1 and report["result"] == "refused"
+        assert report["message"] == (
+            f"{mail / 'access'} leads out of {root} through a symbolic link;"
+            " nothing there is read or written through it"
+        )
+        # out and back in again counts the same: a link outside is not the root's to trust
+        (mail / "access").unlink()
+        (outside / "hop").symlink_to(root / "etc/mail/real")
+        (mail / "access").symlink_to(outside / "hop")
+        rc, report = apply(spec(root), root, "--yes", "--no-verify")
+        assert rc == 1 and "leads out of" in report["message"]
+        assert victim.read_bytes() == b"precious\n"
+        assert sorted(p.name for p in outside.iterdir()) == ["access", "hop"]
+        assert sorted(p.name for p in mail.iterdir()) == ["access"]
+
+
+def test_a_saved_plan_is_refused_when_a_link_leads_elsewhere(root: Path) -> None:
+    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    mail = root / "etc/mail"
+    shared = relink(root, "etc/mail/access", "etc/mail/shared/access", "shared/access")
+    s = spec(root, level="verify")
+    plan = root.parent / f"{root.name}-plan.json"
+    rc, _out, err = run_cli("plan", s, "--root", root, "--host", "h1", "--out", plan)
+    assert rc == 0, err
+    assert json.loads(plan.read_text())["hosts"][0]["links"] == {
+        "/etc/mail/access": "/etc/mail/shared/access"
+    }
+    # the file the link leads to drifted
+    good = shared.read_bytes()
+    shared.write_bytes(good + b"Connect:10.1.2.3\tREJECT\n")
+    rc, report = apply(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert rc == 1 and report["message"] == (
+        f"refusing the plan {plan}: /etc/mail/access on h1 changed since the plan was made;"
+        " make a new plan"
+    )
+    # the same bytes, but the link now leads to another file
+    shared.write_bytes(good)
+    other = mail / "other/access"
+    other.parent.mkdir()
+    other.write_bytes(good)
+    (mail / "access").unlink()
+    (mail / "access").symlink_to("other/access")
+    rc, report = apply(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert rc == 1 and report["message"] == (
+        f"refusing the plan {plan}: /etc/mail/access on h1 is a symbolic link to"
+        " /etc/mail/other/access now, to /etc/mail/shared/access when the plan was made;"
+        " make a new plan"
+    )
+    assert other.read_bytes() == shared.read_bytes() == good
+    # back as planned: applied through the link
+    (mail / "access").unlink()
+    (mail / "access").symlink_to("shared/access")
+    rc, report = apply(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    assert b"VERIFY" in shared.read_bytes() and other.read_bytes() == good
+
+
+def test_kill_9_mid_write_leaves_the_link_and_a_whole_file(root: Path) -> None:
+    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    mail = root / "etc/mail"
+    shared = relink(root, "etc/mail/access", "etc/shared/access", "../shared/access")
+    old = shared.read_bytes()
+    s = spec(root, level="verify")
+    marker = root.parent / f"{root.name}-paused"
+    pause = {"TLSC_APPLY_PAUSE_AT": "write.partial", "TLSC_APPLY_PAUSE_FILE": str(marker)}
+    env = {**cli_env(), **pause}
+    argv = cli_command("apply", s, "--root", root, "--host", "h1", "--yes", "--no-verify")
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 30
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    marker.unlink()
+    # /etc/mail/access is the first file written: wholly new, through the link
+    assert (mail / "access").is_symlink() and shared.read_bytes() != old
+    assert b"TLS_Srv:secure.example.com\tVERIFY" in shared.read_bytes()
+    rc, report = apply(s, root, "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    assert (mail / "access").is_symlink() and b"VERIFY" in shared.read_bytes()
+    assert leftovers(mail, shared.parent) == []
+
+
+def test_a_file_deleted_through_its_link_comes_back_through_it(root: Path) -> None:
+    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    tls = root / "etc/mail/tls"
+    end = relink(
+        root, "etc/mail/tls/starttls.m4", "etc/shared/starttls.m4", "../../shared/starttls.m4"
+    )
+    tls_off = "h1.example.net, tls: {enabled: false}, address"
+    text = spec(root).read_text().replace("h1.example.net, address", tls_off)
+    off = root.parent / f"{root.name}-off.yaml"
+    off.write_text(text, encoding="utf-8")
+    rc, report = apply(off, root, "--yes", "--no-verify", "--allow-downgrade")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    # the file is gone, the (now dangling) link stays for the next apply to write through
+    assert (tls / "starttls.m4").is_symlink() and not end.exists()
+    rc, report = apply(spec(root), root, "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    assert (tls / "starttls.m4").is_symlink() and b"STARTTLS" in end.read_bytes().upper()
