@@ -932,3 +932,41 @@ def test_broken_defaults_silence_the_hosts_they_merge_into() -> None:
         "defaults:\n  mc:\n    features: [{name: greet_pause, args: 1000}]\n"
     ).replace("fqdn: mx1.example.net", "fqdn: mx1.example.net\n    mc: {mailers: [smtp, smtp]}")
     assert [code for _l, _c, code, _m in found(text)] == ["S102"]
+
+
+# -- S215: a recipient rule toward a domain with STARTTLS turned off ------------------------
+
+NEVER_TLS = "domains:\n  legacy.example.com: {outbound: {starttls: false}}\n"
+
+
+@pytest.mark.parametrize(
+    "recipient", ["ceo@legacy.example.com", "ops@mx.legacy.example.com", "postmaster@"]
+)
+def test_recipient_rule_where_starttls_is_off_warns(recipient: str) -> None:
+    text = with_lines(f"{NEVER_TLS}recipients:\n  {recipient}: encrypt\n")
+    result = compile_text(text, "s.yaml")
+    assert result.ok  # a warning: the spec still compiles
+    (problem,) = result.problems
+    assert (problem.line, problem.col) == pos(text, recipient)
+    assert (problem.code, problem.severity) == ("S215", "warning")
+    assert problem.message == (
+        f"recipients key '{recipient}' requires encrypt but domains.legacy.example.com turns"
+        " STARTTLS off (Try_TLS NO), so sendmail bounces such mail for good instead of"
+        " deferring it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("domains", "warned"),
+    [
+        (NEVER_TLS, []),  # other domains
+        ("domains:\n  legacy.example.com: {outbound: encrypt}\n", []),  # TLS on: it defers
+        ("domains:\n  example.com: {outbound: {starttls: false}}\n", ["example.com: verify"]),
+    ],
+)
+def test_only_recipients_under_a_domain_without_starttls_warn(
+    domains: str, warned: list[str]
+) -> None:
+    text = with_lines(f"{domains}recipients:\n  ceo@example.org: encrypt\n  example.com: verify\n")
+    problems = compile_text(text, "s.yaml").problems
+    assert [(p.code, p.line) for p in problems] == [("S215", pos(text, w)[0]) for w in warned]

@@ -468,7 +468,39 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
 
     _check_duplicate_keys(cluster, resolved, rules, rep)
     _check_session_features(resolved, rules, rep)
+    _check_bounce_instead_of_defer(cluster, rep)
     return rules
+
+
+def _check_bounce_instead_of_defer(cluster: Cluster, rep: _Reporter) -> None:
+    """A recipient rule toward a domain tlsc tells sendmail never to try STARTTLS with.
+
+    Seen with a real sendmail (tests/test_rules_sendmail.py): with `Try_TLS NO`
+    the TLS_Rcpt check fails and sendmail bounces the recipient for good
+    (dsn=5.5.2), where a server that merely lacks STARTTLS gets it deferred.
+    """
+    never = {
+        names.parse_peer(key): key
+        for key, rule in cluster.domains.items()
+        if rule.outbound is not None and not rule.outbound.starttls
+    }
+    if not never:
+        return
+    for raw, req in cluster.recipients.items():
+        domain = names.parse_recipient(raw).rpartition("@")[2]
+        for peer, key in never.items():
+            if domain and peer and domain != peer and not domain.endswith("." + peer):
+                continue
+            rep.add(
+                ("recipients", raw),
+                "S215",
+                f"recipients key '{raw}' requires {req.require} but domains.{key} turns"
+                " STARTTLS off (Try_TLS NO), so sendmail bounces such mail for good"
+                " instead of deferring it",
+                True,
+                "warning",
+            )
+            break
 
 
 def _check_duplicate_keys(
