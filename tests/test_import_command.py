@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -88,3 +90,65 @@ def test_a_loss_writes_nothing_unless_allowed(tmp_path: Path) -> None:
 def test_bad_host_name_is_refused(tmp_path: Path) -> None:
     rc, _, err = tlsc("import", tree(tmp_path), "--host", "bad name")
     assert rc == 1 and "host name 'bad name'" in err
+
+
+# -- --format json ----------------------------------------------------------------------
+
+REPORT_KEYS = {
+    "version", "result", "message", "out", "spec", "host", "fqdn", "imported",
+    "kept", "dropped", "notes", "round_trip", "problems",
+}  # fmt: skip
+
+
+@pytest.mark.realtools
+def test_json_report_holds_the_spec_and_what_was_carried_over() -> None:
+    rc, out, err = tlsc("import", FIXTURE, "--host", "mail", "--format", "json")
+    assert (rc, err) == (0, "")
+    report = json.loads(out)
+    assert set(report) == REPORT_KEYS
+    assert (report["version"], report["result"], report["message"]) == (1, "written", None)
+    assert (report["host"], report["fqdn"]) == ("mail", "mail.example.org")
+    assert report["spec"].startswith("# tlsc spec imported by `tlsc import")
+    assert compile_file_text(report["spec"]).ok
+    assert report["imported"]["mailers"] == ["local", "smtp"]
+    assert report["imported"]["domains"] == 7 and report["imported"]["tls"] is True
+    assert {"path": f"{FIXTURE}/etc/mail/sendmail.mc", "line": 27, "into": "mc.extra"} in (
+        report["kept"]
+    )
+    assert report["round_trip"][-1] == "sendmail.cf: same options, maps, mailers and rulesets"
+    assert report["problems"] == []
+
+
+@pytest.mark.realtools
+def test_json_report_of_a_loss_has_the_problem_and_no_spec(tmp_path: Path) -> None:
+    root = tree(tmp_path / "r", "Connect:127\tRELAY\nGreetPause:\t5000\n")
+    out = tmp_path / "out.yaml"
+    rc, stdout, err = tlsc("import", root, "--host", "h1", "--out", out, "--format", "json")
+    assert rc == 1 and err == "" and not out.exists()
+    report = json.loads(stdout)
+    assert report["result"] == "failed" and report["spec"] is None
+    assert report["message"].endswith("nothing written (--allow-loss writes the spec anyway)")
+    assert [(p["line"], p["code"], p["severity"]) for p in report["problems"]] == [
+        (2, "A006", "warning"),  # the linter's view of the line, then the loss
+        (2, "I141", "error"),
+    ]
+    rc, stdout, _ = tlsc(
+        "import", root, "--host", "h1", "--out", out, "--format", "json", "--allow-loss"
+    )
+    report = json.loads(stdout)
+    assert rc == 0 and out.exists()
+    assert (report["result"], report["out"], report["spec"]) == ("written", str(out), None)
+
+
+def test_json_report_of_a_refusal(tmp_path: Path) -> None:
+    rc, stdout, err = tlsc("import", tmp_path / "missing", "--host", "h1", "--format", "json")
+    assert rc == 1 and err == ""
+    report = json.loads(stdout)
+    assert report["result"] == "failed" and report["message"] == "nothing written"
+    assert "is not a directory" in report["problems"][0]["message"]
+
+
+def compile_file_text(text: str) -> Any:
+    from compiler.compile import compile_text
+
+    return compile_text(text, "imported.yaml")

@@ -1,15 +1,22 @@
-"""`tlsc import ROOT --host NAME [--fqdn F] [--cluster C] [--out FILE] [--force] [--allow-loss]`
+"""`tlsc import ROOT --host NAME [--fqdn F] [--cluster C] [--out FILE] [--force] [--allow-loss]
+[--format text|json]`
 
 Thin: import the host (`host.import_host`), print problems and a summary on
-stderr, write the spec to --out (atomically) or stdout. Exit 0 when the spec
-was written, 1 otherwise. Nothing is written when the import fails, or when
-the round trip lost something and --allow-loss was not given.
+stderr, write the spec to --out (atomically) or stdout; with --format json,
+one report object on stdout instead (the spec inside it unless --out is
+given). Exit 0 when the spec was written, 1 otherwise. Nothing is written
+when the import fails, or when the round trip lost something and
+--allow-loss was not given.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sys
+import tempfile
+from typing import Any, NoReturn
 
 import click
 
@@ -28,6 +35,14 @@ from compiler.problems import format_text
 @click.option(
     "--allow-loss", is_flag=True, help="write the spec even if the round trip is not exact"
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object on stdout, the spec in it unless --out is given",
+)
 def import_cmd(
     root: str,
     host: str,
@@ -36,6 +51,7 @@ def import_cmd(
     out_file: str | None,
     force: bool,
     allow_loss: bool,
+    fmt: str,
 ) -> None:
     """Read an existing /etc/mail under ROOT into a tlsc spec for host NAME.
 
@@ -44,37 +60,113 @@ def import_cmd(
     reported with the original file and line.
     """
     if out_file and os.path.exists(out_file) and not force:
-        click.echo(f"tlsc import: {out_file} exists; use --force to overwrite it", err=True)
-        sys.exit(1)
+        _finish(fmt, None, out_file, f"{out_file} exists; use --force to overwrite it")
     result = import_host(root, host, fqdn, cluster)
-    color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
     notes = result.notes
-    sys.stderr.write(format_text(notes.errors, color=color))
-    sys.stderr.write(format_text(sorted(notes.warnings), color=color))
-    sys.stderr.write(format_text(sorted(notes.losses), color=color))
+    if fmt == "text":
+        color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+        sys.stderr.write(format_text(notes.errors, color=color))
+        sys.stderr.write(format_text(sorted(notes.warnings), color=color))
+        sys.stderr.write(format_text(sorted(notes.losses), color=color))
     if not result.ok or result.text is None:
-        click.echo("tlsc import: nothing written", err=True)
-        sys.exit(1)
-    sys.stderr.write(summary(result))
+        _finish(fmt, result, out_file, "nothing written")
+    if fmt == "text":
+        sys.stderr.write(summary(result))
     if notes.losses and not allow_loss:
-        click.echo(
-            f"tlsc import: {len(notes.losses)} difference(s) could not be carried over;"
+        _finish(
+            fmt,
+            result,
+            out_file,
+            f"{len(notes.losses)} difference(s) could not be carried over;"
             " nothing written (--allow-loss writes the spec anyway)",
-            err=True,
         )
-        sys.exit(1)
     if out_file is None:
-        sys.stdout.write(result.text)
-        return
+        if fmt == "text":
+            sys.stdout.write(result.text)
+            return
+        _finish(fmt, result, None, None)
     try:
-        tmp = out_file + ".tlsc-tmp"
-        with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(result.text)
-        os.replace(tmp, out_file)
+        atomic_write_text(out_file, result.text)
     except OSError as exc:
-        click.echo(f"tlsc import: cannot write {out_file}: {exc.strerror}", err=True)
-        sys.exit(1)
-    click.echo(f"tlsc import: wrote {out_file}", err=True)
+        _finish(fmt, result, out_file, f"cannot write {out_file}: {exc.strerror}")
+    _finish(fmt, result, out_file, None)
+
+
+def _finish(
+    fmt: str, result: Imported | None, out_file: str | None, failure: str | None
+) -> NoReturn:
+    """Say how the import ended (a sentence on stderr, or the JSON report) and exit."""
+    if fmt == "json":
+        sys.stdout.write(json.dumps(report(result, out_file, failure), indent=2) + "\n")
+    elif failure is not None:
+        click.echo(f"tlsc import: {failure}", err=True)
+    elif out_file is not None:
+        click.echo(f"tlsc import: wrote {out_file}", err=True)
+    sys.exit(1 if failure is not None else 0)
+
+
+def report(result: Imported | None, out_file: str | None, failure: str | None) -> dict[str, Any]:
+    """The JSON report: what was imported, kept, dropped, checked and lost; the spec."""
+    out: dict[str, Any] = {
+        "version": 1,
+        "result": "failed" if failure is not None else "written",
+        "message": failure,
+        "out": out_file,
+        "spec": None,
+        "host": None,
+        "fqdn": None,
+        "imported": None,
+        "kept": [],
+        "dropped": {},
+        "notes": [],
+        "round_trip": [],
+        "problems": [],
+    }
+    if result is None:
+        return out
+    notes = result.notes
+    out["problems"] = [p.as_dict() for p in [*notes.errors, *sorted(notes.warnings)]]
+    out["problems"] += [p.as_dict() for p in sorted(notes.losses)]
+    out["kept"] = [{"path": at.path, "line": at.line, "into": into} for at, into in notes.verbatim]
+    out["dropped"] = dict(sorted(notes.dropped.items()))
+    out["notes"] = [{"path": at.path, "line": at.line, "message": m} for at, m in notes.info]
+    out["round_trip"] = list(result.summary)
+    if failure is None and out_file is None:
+        out["spec"] = result.text
+    parts = result.parts
+    if parts is not None:
+        out["host"], out["fqdn"] = parts.host, parts.fqdn
+        mc = parts.mc
+        out["imported"] = {
+            "defines": len(mc["defines"]),
+            "features": len(mc["features"]),
+            "daemon_options": len(mc["daemon_options"]),
+            "mailers": list(mc["mailers"]),
+            "tls": parts.tls != {"enabled": False},
+            "domains": len(parts.domains),
+            "recipients": len(parts.recipients),
+            "issuers": sum(map(len, parts.issuer_tags.values())),
+            "access": len(parts.access),
+            "ownership": parts.ownership,
+        }
+    return out
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write `path` whole or not at all: a temp file beside it, fsync, rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tlsc-import-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def summary(result: Imported) -> str:
