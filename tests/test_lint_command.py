@@ -165,6 +165,17 @@ def test_a_directory_with_nothing_to_lint_says_so(tmp_path: Path) -> None:
     assert proc.stderr == f"{tmp_path}: warning: no .mc, .m4 or access file found to lint\n"
 
 
+def test_a_binary_file_is_one_error_not_a_screenful(tmp_path: Path) -> None:
+    path = tmp_path / "sendmail.mc"
+    path.write_bytes(b"divert(-1)dnl\n\x7fELF\x00\x01`" + bytes(range(256)) * 8)
+    proc = tlsc(str(path))
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        f"{path}:2:1: error: L000 {path}: a binary file (it holds NUL bytes), not an .mc, .m4"
+        " or access file\n1 error, 0 warnings in 1 file\n"
+    )
+
+
 def test_access_file_with_tls_rules_needs_access_db(tmp_path: Path) -> None:
     (tmp_path / "access").write_text("TLS_Srv:secure.example.com\tENCR:128\n", encoding="utf-8")
     mc = FIXED.replace("FEATURE(`access_db', , `skip')dnl\n", "")

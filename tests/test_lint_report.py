@@ -38,6 +38,24 @@ def test_source_line_escapes_unicode_line_breaks() -> None:
     assert "     1 | define(`confX', `a\\u2028b\\x85c')dnl" in out.split("\n")
 
 
+def test_a_long_line_is_cut_around_the_finding_and_the_caret_still_points_at_it() -> None:
+    value = "x" * 300
+    text = f"define(`confCIPHER_LIST', `{value}')define('confDOMAIN_NAME', `y')dnl\n"
+    lines = report_for(text).splitlines()
+    assert lines[0].startswith(f"x.mc:1:{text.index(chr(39) + 'confDOMAIN') + 1}: error: M4002")
+    shown, caret, fix = lines[1][9:], lines[2][9:], lines[3][9:]
+    assert shown.startswith("…x") and len(shown) <= 102
+    assert shown[caret.index("^")] == "'"  # the apostrophe that opens confDOMAIN_NAME
+    assert fix[caret.index("^")] == "`"
+
+
+def test_escaped_characters_keep_the_caret_under_the_finding() -> None:
+    text = "define(`confCIPHER_LIST', `a\x01b')define('confDOMAIN_NAME', `y')dnl\n"
+    out = report_for(text).splitlines()
+    assert out[1] == "     1 | " + text.rstrip().replace("\x01", "\\x01")
+    assert out[1].index("'confDOMAIN") == out[2].index("^")
+
+
 def test_findings_without_a_repair_show_no_fix_line() -> None:
     out = report_for("define(`confREJECT_MSG', `550 We don't')dnl\n").splitlines()
     assert len(out) == 3 and "M4003" in out[0]

@@ -72,6 +72,10 @@ def lint(files: tuple[str, ...], fmt: str, fix: bool, dry_run: bool, deep: bool)
         if text is None:
             reason = "no such file" if not os.path.exists(path) else "cannot be read"
             unreadable.append(Problem(path, 1, 1, "L000", "error", f"{path}: {reason}"))
+        elif "\x00" in text:
+            line = text.count("\n", 0, text.index("\x00")) + 1
+            message = f"{path}: a binary file (it holds NUL bytes), not an .mc, .m4 or access file"
+            unreadable.append(Problem(path, line, 1, "L000", "error", message))
         else:
             texts[path] = text
     kinds = {path: detect_kind(path, text) for path, text in texts.items()}

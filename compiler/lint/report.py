@@ -16,12 +16,30 @@ from collections.abc import Iterable
 from compiler.lint.engine import Finding, LintReport
 from compiler.problems import Problem, format_text
 
+#: the most columns of a source line shown; a longer line is cut around the finding
+WIDTH = 100
 
-def _caret(source: str, col: int, length: int) -> str:
+
+def _excerpt(source: str, col: int, length: int) -> tuple[str, str, int]:
+    """The line as shown (escaped, cut to WIDTH around `col`), its caret line, and the cut."""
+    pieces = [_visible(ch) for ch in source]
+    full = "".join(pieces)
+    at = sum(map(len, pieces[: col - 1]))
+    span = max(1, sum(map(len, pieces[col - 1 : col - 1 + max(1, length)])))
+    start = 0 if len(full) <= WIDTH else max(0, min(at - WIDTH // 3, len(full) - WIDTH))
+    shown = _cut(full, start)
     # keep the source's tabs so the caret lines up under the offending text
-    prefix = "".join(ch if ch == "\t" else " " for ch in source[: col - 1])
-    width = max(1, min(length, len(source) - col + 1))
-    return prefix + "^" + "~" * (width - 1)
+    lead = "…" if start else ""
+    prefix = lead + "".join(ch if ch == "\t" else " " for ch in full[start:at])
+    caret = prefix + "^" + "~" * (min(span, WIDTH - (at - start)) - 1)
+    return shown, caret, start
+
+
+def _cut(full: str, start: int) -> str:
+    if len(full) <= WIDTH and not start:
+        return full
+    end = start + WIDTH
+    return ("…" if start else "") + full[start:end] + ("…" if end < len(full) else "")
 
 
 def fixed_line(report: LintReport, finding: Finding) -> str | None:
@@ -49,11 +67,12 @@ def format_report(report: LintReport, color: bool = False) -> str:
         problem = Problem(report.path, line, col, finding.code, finding.severity, finding.message)
         out.append(format_text([problem], color=color))
         source = doc.line_text(line).rstrip("\r")
-        out.append(f"{line:>6} | {_visible(source)}\n")
-        out.append(f"{'':>6} | {_caret(source, col, finding.length)}\n")
+        shown, caret, start = _excerpt(source, col, finding.length)
+        out.append(f"{line:>6} | {shown}\n")
+        out.append(f"{'':>6} | {caret}\n")
         fixed = fixed_line(report, finding)
         if fixed is not None:
-            out.append(f"{'fix':>6} | {_visible(fixed.rstrip(chr(13)))}\n")
+            out.append(f"{'fix':>6} | {_cut(_visible(fixed.rstrip(chr(13))), start)}\n")
     return "".join(out)
 
 
