@@ -6,8 +6,12 @@ assertion names the exact line and column a person would be sent to.
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import pytest
 from conftest import MINIMAL_SPEC, pos, with_lines
+from realtools import compile_dict
 
 from compiler.compile import compile_loaded, compile_text
 from compiler.spec.loader import load_text
@@ -970,3 +974,36 @@ def test_only_recipients_under_a_domain_without_starttls_warn(
     text = with_lines(f"{domains}recipients:\n  ceo@example.org: encrypt\n  example.com: verify\n")
     problems = compile_text(text, "s.yaml").problems
     assert [(p.code, p.line) for p in problems] == [("S215", pos(text, w)[0]) for w in warned]
+
+
+def _leaves(data: Any, loc: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(data, dict):
+        return [leaf for k, v in data.items() for leaf in _leaves(v, (*loc, k))]
+    if isinstance(data, list):
+        return [leaf for i, v in enumerate(data) for leaf in _leaves(v, (*loc, i))]
+    return [loc]
+
+
+def _large_example() -> dict[str, Any]:
+    from realtools import EXAMPLES
+
+    from compiler.spec.loader import load_file
+
+    return load_file(next(p for p in EXAMPLES if p.stem == "large-cluster")).data
+
+
+LARGE = _large_example()
+
+
+@pytest.mark.parametrize("leaf", _leaves(LARGE), ids=lambda loc: ".".join(map(str, loc)))
+def test_a_broken_value_brings_no_second_pass_error_of_its_own(leaf: tuple[Any, ...]) -> None:
+    """The example is valid; break one value and only the models may complain about it."""
+    data = copy.deepcopy(LARGE)
+    parent = data
+    for part in leaf[:-1]:
+        parent = parent[part]
+    parent[leaf[-1]] = [[{"not": "a value"}]]
+    problems = compile_dict(data).problems
+    errors = [(p.code, p.message) for p in problems if p.severity == "error"]
+    assert errors, "the broken value was accepted"
+    assert all(code in ("S100", "S101", "S102", "S103", "S104") for code, _m in errors), errors
