@@ -1007,3 +1007,36 @@ def test_a_broken_value_brings_no_second_pass_error_of_its_own(leaf: tuple[Any, 
     errors = [(p.code, p.message) for p in problems if p.severity == "error"]
     assert errors, "the broken value was accepted"
     assert all(code in ("S100", "S101", "S102", "S103", "S104") for code, _m in errors), errors
+
+
+# -- S216: compressed IPv6 comparison while tlsc writes full IPv6 keys -----------------------
+
+
+@pytest.mark.parametrize("value", ["True", "yes", "", "t"])
+def test_compressed_ipv6_option_with_ipv6_keys_is_refused(value: str) -> None:
+    text = with_lines(
+        f'defaults:\n  mc:\n    defines: {{confUSE_COMPRESSED_IPV6_ADDRESSES: "{value}"}}\n'
+        'domains:\n  "IPv6:2001:db8::1": {inbound: encrypt}\n'
+    )
+    line, _col, code, message = only(text)
+    assert (line, code) == (pos(text, "confUSE")[0], "S216")
+    assert message == (
+        "confUSE_COMPRESSED_IPV6_ADDRESSES makes sendmail compare IPv6 addresses compressed"
+        " (IPv6:::1) on host mx1, but tlsc writes IPv6 keys in full"
+        " (TLS_Clt:IPv6:2001:db8:0:0:0:0:0:1, from domains.IPv6:2001:db8::1.inbound), so they"
+        " would never match; remove the define"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "keys"),
+    [
+        ("False", 'domains:\n  "IPv6:2001:db8::1": {inbound: encrypt}\n'),
+        ("True", "access:\n  - Connect:127 OK\n"),
+    ],
+)
+def test_compressed_ipv6_option_off_or_without_ipv6_keys_is_fine(value: str, keys: str) -> None:
+    text = with_lines(
+        f'defaults:\n  mc:\n    defines: {{confUSE_COMPRESSED_IPV6_ADDRESSES: "{value}"}}\n{keys}'
+    )
+    assert found(text) == []

@@ -469,7 +469,52 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
     _check_duplicate_keys(cluster, resolved, rules, rep)
     _check_session_features(resolved, rules, rep)
     _check_bounce_instead_of_defer(cluster, rep)
+    _check_compressed_ipv6(cluster, resolved, rules, rep)
     return rules
+
+
+def _check_compressed_ipv6(
+    cluster: Cluster, resolved: dict[str, HostSettings], rules: ClusterRules, rep: _Reporter
+) -> None:
+    """UseCompressedIPv6Addresses on, while tlsc writes IPv6 keys in sendmail's full form.
+
+    Debian's sendmail (IPV6_FULL) compares `IPv6:0:0:0:0:0:0:0:1`; with the option
+    on it compares `IPv6:::1`, and every key tlsc wrote would silently stop matching.
+    """
+    name = "confUSE_COMPRESSED_IPV6_ADDRESSES"
+    on = [
+        host
+        for host, settings in resolved.items()
+        if name in settings.mc.defines and _sendmail_true(settings.mc.defines[name])
+    ]
+    if not on:
+        return
+    ipv6 = next(
+        (
+            item
+            for variant in (False, True)
+            for item in rules.all(variant)
+            if ":ipv6:" in item.entry.folded_key or item.entry.folded_key.startswith("ipv6:")
+        ),
+        None,
+    )
+    if ipv6 is None:
+        return
+    host = on[0]
+    written = ("hosts", host, "mc", "defines", name)
+    loc = written if written in rep.loaded.positions else ("defaults", "mc", "defines", name)
+    rep.add(
+        loc,
+        "S216",
+        f"{name} makes sendmail compare IPv6 addresses compressed (IPv6:::1) on host {host},"
+        f" but tlsc writes IPv6 keys in full ({ipv6.entry.key}, from"
+        f" {'.'.join(map(str, ipv6.loc))}), so they would never match; remove the define",
+    )
+
+
+def _sendmail_true(value: str) -> bool:
+    """sendmail's reading of a boolean option: empty, or starting with t or y, is true."""
+    return value.strip()[:1] in ("", "t", "T", "y", "Y")
 
 
 def _check_bounce_instead_of_defer(cluster: Cluster, rep: _Reporter) -> None:

@@ -4,7 +4,9 @@ Keys are matched by whole domain labels and by IPv4 octets: CIDR
 (`Connect:10.0.0.0/8`), a trailing dot (`Connect:127.0.0.`) or an IPv6
 address without the `IPv6:` prefix silently never match, and so does a
 compressed IPv6 key (`IPv6:::1`): Debian's sendmail is built with
-IPV6_FULL and compares `IPv6:0:0:0:0:0:0:0:1`. A bare tag such
+IPV6_FULL and compares `IPv6:0:0:0:0:0:0:0:1` (unless a .mc of the run, or
+the sendmail.mc beside the access file, turns on
+confUSE_COMPRESSED_IPV6_ADDRESSES). A bare tag such
 as `GreetPause:` is a default only for TLS_Srv, TLS_Clt, TLS_Rcpt, Try_TLS,
 Srv_Features, Clt_Features, ClientRate and ClientConn; sendmail never reads
 the others (Debian's `GreetPause: 5000` is dead). A keyed Clt_Features: is
@@ -23,10 +25,17 @@ FAIL (access) at 1:1:
 
 FAIL (access) at 1:1:
     Connect:IPv6:::1	RELAY
+
+PASS (access):
+    Connect:IPv6:::1	RELAY
+    ==> sendmail.mc <==
+    define(`confUSE_COMPRESSED_IPV6_ADDRESSES', `True')dnl
 """
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 
 from compiler.lint.access import AccessDocument
@@ -73,7 +82,11 @@ def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
         except ValueError as exc:
             yield Finding(e.start, ID, "error", f"{exc}; sendmail never matches it", length=length)
             continue
-        if "ipv6:" in e.key.lower() and canon.lower() != e.key.lower():
+        if (
+            "ipv6:" in e.key.lower()
+            and canon.lower() != e.key.lower()
+            and not ctx.cached(("compressed-ipv6", doc.path), lambda: _compressed_ipv6(doc, ctx))
+        ):
             yield Finding(
                 e.start,
                 ID,
@@ -83,3 +96,20 @@ def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
                 f" write {canon}",
                 length=length,
             )
+
+
+_COMPRESSED = re.compile(
+    r"define\(\s*`?confUSE_COMPRESSED_IPV6_ADDRESSES'?\s*(?:,\s*`*([^`')]*))?'*\s*\)"
+)
+
+
+def _compressed_ipv6(doc: AccessDocument, ctx: LintContext) -> bool:
+    """True when a .mc of the run (or the access file's sibling sendmail.mc) turns
+    UseCompressedIPv6Addresses on: sendmail then compares `IPv6:::1` after all."""
+    sibling = os.path.join(os.path.dirname(doc.path), "sendmail.mc")
+    for path in dict.fromkeys([*ctx.m4_paths, sibling]):
+        text = ctx.read(path) or ""
+        for m in _COMPRESSED.finditer(text):
+            if (m[1] or "").strip()[:1] in ("", "t", "T", "y", "Y"):
+                return True
+    return False
