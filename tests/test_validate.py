@@ -938,6 +938,40 @@ def test_broken_defaults_silence_the_hosts_they_merge_into() -> None:
     assert [code for _l, _c, code, _m in found(text)] == ["S102"]
 
 
+def test_an_issuer_tag_that_lost_a_value_makes_no_access_entry_unknown() -> None:
+    """The tag is in the file: only its second name is broken, so the access entry
+    naming the tag is fine (the second pass, without the tag, must not say otherwise)."""
+    text = with_lines(
+        "issuer_tags:\n  CorpCA: ['/CN=Corp CA', 5]\naccess:\n  - 'CorpCA:/CN=x OK'\n"
+    )
+    assert [code for _l, _c, code, _m in found(text)] == ["S102"]
+
+
+@pytest.mark.parametrize(
+    ("defaults", "host"),
+    [
+        ("tls: {request_client_cert: 'yes'}", ""),
+        ("tls: {}", "tls: {request_client_cert: 1}"),
+        ("tls: {request_client_cert: true}", "tls: verify"),
+    ],
+)
+def test_a_broken_request_client_cert_makes_no_duplicate_of_its_own(
+    defaults: str, host: str
+) -> None:
+    """Srv_Features:KEY v is written only for hosts that do not request client
+    certificates: with request_client_cert broken (left out: false, or the defaults'
+    value) the second pass must not report the user's own Srv_Features entry as
+    written twice."""
+    text = with_lines(
+        f"defaults:\n  {defaults}\n",
+        "domains:\n  x.example.com: {inbound: verify}\n",
+        "access:\n  - 'Srv_Features:x.example.com v'\n",
+    )
+    if host:
+        text = text.replace("fqdn: mx1.example.net", f"fqdn: mx1.example.net\n    {host}")
+    assert [code for _l, _c, code, _m in found(text)] == ["S102"]
+
+
 # -- S215: a recipient rule toward a domain with STARTTLS turned off ------------------------
 
 NEVER_TLS = "domains:\n  legacy.example.com: {outbound: {starttls: false}}\n"

@@ -682,13 +682,19 @@ def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter
     if cluster is None:
         return
     blocks = {_block(loc) for loc in pruned}
+    # a host that lost its request_client_cert gets another value from the defaults
+    # (or false), and Srv_Features:KEY v entries exist only for hosts without it
+    variant_moved = any(_may_set_client_cert(loc) for loc in pruned)
 
     def keep(loc: Loc, code: str) -> bool:
         if code not in _STILL_TRUE or _block(loc) in blocks:
             return False
         if loc[:1] == ("hosts",) and ("defaults",) in blocks:
             return False  # the hosts' settings were merged from the broken defaults
-        return not (code == "S201" and ("issuer_tags",) in blocks)
+        if code == "S200" and variant_moved:
+            return False
+        # without a tag that lost a value, an access entry naming it looks unknown
+        return not (code in ("S201", "S210") and ("issuer_tags",) in blocks)
 
     _check_cluster(cluster, _Shared(rep, keep))
 
@@ -699,6 +705,15 @@ class _Shared(_Reporter):
     def __init__(self, rep: _Reporter, keep: Callable[[Loc, str], bool]):
         super().__init__(rep.loaded, keep)
         self.problems = rep.problems
+
+
+def _may_set_client_cert(loc: Loc) -> bool:
+    """True when removing `loc` may change a host's tls.request_client_cert."""
+    block = _block(loc)
+    if loc == block and block[:1] == ("hosts",):
+        return False  # a host left out entirely writes no access file
+    target = (*block, "tls", "request_client_cert")
+    return loc[: len(target)] == target[: len(loc)]
 
 
 def _block(loc: Loc) -> Loc:
