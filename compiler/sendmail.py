@@ -291,6 +291,23 @@ STARTTLS_REQUIRED = {
     "ca_cert_path": "CACertPath",
 }
 
+#: defines whose value sendmail's cf files expand twice (found with the real m4:
+#: `O HelpFile=ifdef(`HELP_FILE', HELP_FILE, ...)`, mailer flags through CONCAT,
+#: ...), so the second quote level tlsc writes does not keep an m4 call in them
+#: from running while the .cf is built. FEATURE arguments are rescanned as well.
+RESCANNED_DEFINES = frozenset(
+    {
+        "HELP_FILE",
+        "QUEUE_DIR",
+        "SMTP_MAILER_FLAGS",
+        "MAIL11_MAILER_FLAGS",
+        "QPAGE_MAILER_FLAGS",
+        "USENET_MAILER_FLAGS",
+        "confCT_FILE",
+        "confLOCAL_MAILER",
+    }
+)
+
 #: defines this sendmail build refuses to start with
 REFUSED_DEFINES = {
     "confDANE": "this sendmail is built without DANE and refuses to start with it",

@@ -39,6 +39,7 @@ from compiler.sendmail import (
     OSTYPES,
     REFUSED_DEFINES,
     REFUSED_FEATURES,
+    RESCANNED_DEFINES,
     STARTTLS_REQUIRED,
     TLS_DEFINES,
 )
@@ -228,6 +229,8 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
             )
         elif name in REFUSED_DEFINES:
             rep.add((*loc, "defines", name), "S203", f"{name}: {REFUSED_DEFINES[name]}", True)
+        if name in RESCANNED_DEFINES:
+            _check_rescanned(mc.defines[name], (*loc, "defines", name), name, rep)
     seen: dict[str, int] = {}
     for i, feature in enumerate(mc.features):
         floc = (*loc, "features", i)
@@ -240,6 +243,8 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
                 f"sendmail has no FEATURE '{feature.name}'"
                 f"{did_you_mean(feature.name, sorted(FEATURES))}",
             )
+        for n, arg in enumerate(feature.args, 1):
+            _check_rescanned(arg, floc, f"FEATURE {feature.name} argument {n}", rep)
         if feature.name in seen:
             rep.add(floc, "S206", f"FEATURE {feature.name} is listed twice")
         seen.setdefault(feature.name, i)
@@ -309,6 +314,23 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
                 "S209",
                 f"mc.extra: {message}" + (f" (column {col} of the line)" if col > 1 else ""),
             )
+
+
+#: an m4 macro call: a name followed at once by '(' (m4 calls `name (` without arguments)
+_M4_CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\(")
+
+
+def _check_rescanned(value: str, loc: Loc, what: str, rep: _Reporter) -> None:
+    """A value sendmail's cf files rescan cannot hold an m4 macro call (S217)."""
+    call = _M4_CALL.search(value)
+    if call is not None:
+        rep.add(
+            loc,
+            "S217",
+            f"{what} holds the m4 call '{call.group()}': sendmail's cf files rescan this"
+            " value while the .cf is built, so m4 would run it (esyscmd( runs a shell"
+            " command); write no name directly before '('",
+        )
 
 
 def _check_access_map(settings: HostSettings, loc: Loc, rep: _Reporter) -> None:
@@ -647,7 +669,9 @@ def _validate(loaded: LoadedSpec) -> Validated:
 
 #: checks whose findings stay true when a broken part of the spec is left out:
 #: leaving entries out never makes two keys collide, a FEATURE list wrong, ...
-_STILL_TRUE = frozenset({"S200", "S201", "S204", "S205", "S206", "S207", "S209", "S210", "S212"})
+_STILL_TRUE = frozenset(
+    {"S200", "S201", "S204", "S205", "S206", "S207", "S209", "S210", "S212", "S217"}
+)
 _MAX_ROUNDS = 8
 
 
