@@ -11,7 +11,7 @@ everything as usual; only cycles wait until the pause ends.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -25,3 +25,27 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextmanager
+def gc_settling() -> Iterator[Callable[[], None]]:
+    """A block whose `settle()` takes every object made so far out of the collector's scans.
+
+    For a big spec that stays alive while long work is done with it: a plan
+    diffs hosts' files after the spec is built, and each full collection would
+    rescan the spec's millions of objects for nothing. `settle()` freezes them
+    (gc.freeze) while the collector keeps running for everything made after;
+    they return to its care when the block ends. When something else has
+    frozen objects already, the block leaves the freeze alone.
+    """
+    owner = gc.get_freeze_count() == 0
+
+    def settle() -> None:
+        if owner:
+            gc.freeze()
+
+    try:
+        yield settle
+    finally:
+        if owner:
+            gc.unfreeze()

@@ -8,7 +8,15 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.plan.diff import access_diff, line_opcodes, reuse_opcodes, split_lines, unified_diff
+from compiler.plan.diff import (
+    HEAD_LINES,
+    access_diff,
+    diff_texts,
+    line_opcodes,
+    reuse_opcodes,
+    split_lines,
+    unified_diff,
+)
 
 
 def apply_patch(a: list[str], diff: str) -> list[str]:
@@ -196,3 +204,45 @@ def test_opcodes_are_reused_across_hosts_only_for_a_consistent_renaming() -> Non
     split = ["# access for host mx2\n", *body], ["# access for host mx3\n", *b[1:]]
     assert reuse_opcodes(a, b, codes, *split) is None
     assert reuse_opcodes(a, b, codes, a[:-1], b) is None
+
+
+@given(
+    _LINES,
+    _LINES,
+    st.dictionaries(st.sampled_from("abcdex"), st.sampled_from("abcdexyz")),
+    st.sampled_from(["", "a", "x"]),
+    st.integers(1, 4),
+)
+@settings(max_examples=400, deadline=None)
+def test_diffing_texts_after_another_pair_gives_what_a_fresh_diff_gives(
+    a: list[str], b: list[str], rename: dict[str, str], tail: str, head: int
+) -> None:
+    """A host's texts after another host's: only the heads are split when the rest is equal."""
+
+    def renamed(lines: list[str]) -> list[str]:
+        return [rename.get(line[0], line[0]) + "\n" for line in lines]
+
+    first = diff_texts("".join(a) + tail, "".join(b), head=head)
+    for a_text, b_text in (
+        ("".join(renamed(a[:head])) + "".join(a[head:]) + tail, "".join(renamed(b))),
+        ("".join(renamed(a)) + tail, "".join(renamed(b[:head])) + "".join(b[head:])),
+    ):
+        second = diff_texts(a_text, b_text, first, head=head)
+        assert second.a == split_lines(a_text) and second.b == split_lines(b_text)
+        assert second.codes == line_opcodes(second.a, second.b)
+
+
+def test_a_long_text_whose_head_alone_is_renamed_is_not_split_again() -> None:
+    body = "".join(f"Connect:10.0.{i // 256}.{i % 256}\tRELAY\n" for i in range(500))
+    a, b = f"# host mx1\n{body}", f"# host mx1\n{body}Connect:127\tRELAY\n"
+    first = diff_texts(a, b)
+    second = diff_texts(a.replace("mx1", "mx2"), b.replace("mx1", "mx2"), first)
+    assert second.codes is first.codes
+    assert second.a[HEAD_LINES:] == first.a[HEAD_LINES:]
+    assert all(x is y for x, y in zip(second.b[HEAD_LINES:], first.b[HEAD_LINES:], strict=True))
+    assert second.a[0] == "# host mx2\n"
+    # the new name already stands further down: equalities change, so it is diffed afresh
+    a, b = a + "# host mx2\n", b + "# host mx2\n"
+    first = diff_texts(a, b)
+    clash = diff_texts(a.replace("mx1", "mx2", 1), b.replace("mx1", "mx2", 1), first)
+    assert clash.codes == line_opcodes(clash.a, clash.b) and clash.codes is not first.codes

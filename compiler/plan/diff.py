@@ -22,6 +22,7 @@ import itertools
 import operator
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from compiler.plan.accessfile import parse_lines
 from compiler.plan.model import AccessChanged, AccessDiff, AccessLine
@@ -92,27 +93,121 @@ def reuse_opcodes(
     if len(a) != len(old_a) or len(b) != len(old_b):
         return None
     moved_a, moved_b = _differing(old_a, a), _differing(old_b, b)
-    if len(moved_a) + len(moved_b) > _MAX_RENAMED:
+    if not _renamed(old_a, old_b, a, b, moved_a, moved_b, ("", "")):
         return None
+    return codes
+
+
+def _renamed(
+    old_a: list[str],
+    old_b: list[str],
+    a: list[str],
+    b: list[str],
+    moved_a: list[int],
+    moved_b: list[int],
+    rests: tuple[str, str],
+) -> bool:
+    """True when the lines at `moved_a` / `moved_b` are a consistent renaming (see
+    reuse_opcodes) of lists whose other lines are equal.
+
+    `rests` is the text that follows the lists on each side, the same on the
+    old and the new side: a renamed text may not stand there either.
+    """
+    if len(moved_a) + len(moved_b) > _MAX_RENAMED:
+        return False
     forward: dict[str, str] = {}
     backward: dict[str, str] = {}
     for old, new, moved in ((old_a, a, moved_a), (old_b, b, moved_b)):
         for i in moved:
             x, y = old[i], new[i]
             if forward.setdefault(x, y) != y or backward.setdefault(y, x) != x:
-                return None
+                return False
     # a renamed text stands nowhere else: the old text only where it goes, the new
     # text only where it comes, so it equals no line that stays
-    for seq, moved, texts in (
-        (old_a, moved_a, forward),
-        (old_b, moved_b, forward),
-        (a, moved_a, backward),
-        (b, moved_b, backward),
+    rest_a, rest_b = rests
+    for seq, moved, texts, rest in (
+        (old_a, moved_a, forward, rest_a),
+        (old_b, moved_b, forward, rest_b),
+        (a, moved_a, backward, rest_a),
+        (b, moved_b, backward, rest_b),
     ):
         at_moved = Counter(seq[i] for i in moved)
-        if any(seq.count(text) != at_moved[text] for text in texts):
+        if any(seq.count(text) != at_moved[text] or _has_line(rest, text) for text in texts):
+            return False
+    return True
+
+
+def _has_line(text: str, line: str) -> bool:
+    """True when `line` (ending in `\\n`) is one of the lines of `text` (a string search)."""
+    return text.startswith(line) or "\n" + line in text
+
+
+#: the lines a text's head holds; the planner compares what follows them as one string
+HEAD_LINES = 64
+
+
+def head_end(text: str, lines: int = HEAD_LINES) -> int:
+    """Where `text` goes on after its first `lines` lines, or -1 when it has no more."""
+    end = 0
+    for _ in range(lines):
+        end = text.find("\n", end) + 1
+        if not end:
+            return -1
+    return end
+
+
+@dataclass(frozen=True)
+class Diffed:
+    """Two texts split into lines and the opcodes between them, with what follows
+    each text's head (None: a short text) for the next pair to be checked against."""
+
+    a: list[str]
+    b: list[str]
+    codes: list[Opcode]
+    rests: tuple[str, str] | None
+
+
+def diff_texts(
+    a_text: str, b_text: str, last: Diffed | None = None, head: int = HEAD_LINES
+) -> Diffed:
+    """Split and diff two texts; `last` is another pair diffed this way (another host's).
+
+    When both texts go on after their first `head` lines exactly as last's
+    do, only the heads are split and compared: the lines that follow are
+    last's own (shared, not split again), and when the heads are last's
+    with a consistent renaming, so are the opcodes (reuse_opcodes). A host's
+    100,000-line access file then costs a string comparison, not a split and
+    a scan of every line. Otherwise the texts are split and diffed afresh
+    (still reusing last's opcodes when reuse_opcodes allows).
+    """
+    if last is not None and last.rests is not None:
+        reused = _reuse_heads(a_text, b_text, last, head)
+        if reused is not None:
+            return reused
+    a, b = split_lines(a_text), split_lines(b_text)
+    codes = reuse_opcodes(last.a, last.b, last.codes, a, b) if last is not None else None
+    if codes is None:
+        codes = line_opcodes(a, b)
+    ends = head_end(a_text, head), head_end(b_text, head)
+    rests = None if min(ends) < 0 else (a_text[ends[0] :], b_text[ends[1] :])
+    return Diffed(a, b, codes, rests)
+
+
+def _reuse_heads(a_text: str, b_text: str, last: Diffed, head: int) -> Diffed | None:
+    """diff_texts' shortcut: the same result, or None when it does not apply."""
+    assert last.rests is not None
+    heads: list[list[str]] = []
+    for text, rest in zip((a_text, b_text), last.rests, strict=True):
+        end = head_end(text, head)
+        if end < 0 or len(text) - end != len(rest) or not text.startswith(rest, end):
             return None
-    return codes
+        heads.append([line + "\n" for line in text[: end - 1].split("\n")])
+    head_a, head_b = heads
+    old_a, old_b = last.a[:head], last.b[:head]
+    moved_a, moved_b = _differing(old_a, head_a), _differing(old_b, head_b)
+    if not _renamed(old_a, old_b, head_a, head_b, moved_a, moved_b, last.rests):
+        return None
+    return Diffed(head_a + last.a[head:], head_b + last.b[head:], last.codes, last.rests)
 
 
 #: below this depth of anchoring, a region without anchors goes to difflib
@@ -153,10 +248,10 @@ def _match(
     tail = (i, j, ahi - i) if i < ahi else None
     ahi, bhi = i, j
     if alo < ahi and blo < bhi:
-        anchors = _unique_lcs(a, b, alo, ahi, blo, bhi) if depth < _MAX_DEPTH else []
-        if anchors:
+        anchors = _unique_lcs(a, b, alo, ahi, blo, bhi) if depth < _MAX_DEPTH else ([], [])
+        if anchors[0]:
             pi, pj = alo, blo
-            for ai, bj in anchors:
+            for ai, bj, n in _runs(*anchors):
                 if pi < ai or pj < bj:
                     _match(a, b, pi, ai, pj, bj, blocks, depth + 1)
                 if (
@@ -165,10 +260,10 @@ def _match(
                     and blocks[-1][1] + blocks[-1][2] == bj
                 ):
                     last = blocks[-1]
-                    blocks[-1] = (last[0], last[1], last[2] + 1)
+                    blocks[-1] = (last[0], last[1], last[2] + n)
                 else:
-                    blocks.append((ai, bj, 1))
-                pi, pj = ai + 1, bj + 1
+                    blocks.append((ai, bj, n))
+                pi, pj = ai + n, bj + n
             _match(a, b, pi, ahi, pj, bhi, blocks, depth + 1)
         else:
             big = (ahi - alo) + (bhi - blo) > _AUTOJUNK_ABOVE
@@ -179,26 +274,36 @@ def _match(
         blocks.append(tail)
 
 
+def _runs(ai: list[int], bj: list[int]) -> list[tuple[int, int, int]]:
+    """Anchor pairs (ai[k], bj[k]) as runs (i, j, n) of pairs that follow each other
+    on both sides; the breaks between runs are found in C, not pair by pair."""
+    one = itertools.repeat(1)
+    step_a = map(operator.ne, map(operator.sub, ai[1:], ai), one)
+    step_b = map(operator.ne, map(operator.sub, bj[1:], bj), one)
+    starts = [0, *itertools.compress(range(1, len(ai)), map(operator.or_, step_a, step_b)), len(ai)]
+    return [(ai[k], bj[k], m - k) for k, m in itertools.pairwise(starts)]
+
+
 def _unique_lcs(
     a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: int
-) -> list[tuple[int, int]]:
-    """Pairs (i, j) of lines unique in both ranges, along their longest increasing run."""
+) -> tuple[list[int], list[int]]:
+    """Lines unique in both ranges, paired along their longest increasing run: (i's, j's)."""
     a_part, b_part = a[alo:ahi], b[blo:bhi]
-    count_a, count_b = Counter(a_part), Counter(b_part)
-    where_a = {line: i for i, line in enumerate(a_part, start=alo) if count_a[line] == 1}
-    pairs = [
-        (where_a[line], j)
-        for j, line in enumerate(b_part, start=blo)
-        if count_b[line] == 1 and line in where_a
-    ]
-    # pairs run in order of j; usually i increases too (nothing moved) and they are the answer
-    if all(x[0] < y[0] for x, y in itertools.pairwise(pairs)):
-        return pairs
+    where_a = _unique_positions(a_part, alo)
+    where_b = _unique_positions(b_part, blo)
+    common = where_a.keys() & where_b.keys()
+    # in order of j: the unique lines of b that a has once too
+    shared = list(itertools.compress(b_part, map(common.__contains__, b_part)))
+    i_list = list(map(where_a.__getitem__, shared))
+    j_list = list(map(where_b.__getitem__, shared))
+    # usually i increases too (nothing moved) and they are the answer
+    if all(map(operator.lt, i_list, i_list[1:])):
+        return i_list, j_list
     # patience sorting: the longest run of pairs whose i also increases
     tops: list[int] = []  # i of the last pair of the best run of each length
     ends: list[int] = []  # index in pairs of that pair
-    back = [-1] * len(pairs)
-    for k, (i, _) in enumerate(pairs):
+    back = [-1] * len(i_list)
+    for k, i in enumerate(i_list):
         n = bisect.bisect_left(tops, i)
         if n == len(tops):
             tops.append(i)
@@ -210,10 +315,19 @@ def _unique_lcs(
     out = []
     k = ends[-1] if ends else -1
     while k >= 0:
-        out.append(pairs[k])
+        out.append(k)
         k = back[k]
     out.reverse()
-    return out
+    return [i_list[k] for k in out], [j_list[k] for k in out]
+
+
+def _unique_positions(lines: list[str], start: int) -> dict[str, int]:
+    """{line: its position} for each line that occurs once in `lines` (counted from `start`)."""
+    where = dict(zip(lines, range(start, start + len(lines)), strict=True))
+    if len(where) < len(lines):
+        for line in [line for line, n in Counter(lines).items() if n > 1]:
+            del where[line]
+    return where
 
 
 def _merge_equal(codes: list[Opcode]) -> list[Opcode]:

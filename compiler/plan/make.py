@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.gcpause import gc_settling
 from compiler.localhost import HostMatchError, match_host
 from compiler.plan.certificates import certificate_warnings, host_certificates, none_present
 from compiler.plan.desired import DesiredSpec, desired_from_file, desired_from_text, managed_paths
@@ -36,6 +38,8 @@ from compiler.plan.observe import (
 )
 from compiler.plan.planner import PlanError, Planner, encode
 from compiler.problems import Problem
+
+_BOM = "\ufeff".encode()
 
 
 class SpecProblems(Exception):
@@ -70,7 +74,16 @@ class PlanRequest:
 
 
 def make_plan(request: PlanRequest) -> Plan:
-    """Build the plan; PlanError, ObserveError or SpecProblems say why not."""
+    """Build the plan; PlanError, ObserveError or SpecProblems say why not.
+
+    Each spec, once built, is settled (gcpause.gc_settling): the collector
+    stops rescanning its objects while the hosts are diffed.
+    """
+    with gc_settling() as settle:
+        return _make_plan(request, settle)
+
+
+def _make_plan(request: PlanRequest, settle: Callable[[], None]) -> Plan:
     kind, location = request.source()
     try:
         spec_bytes = Path(request.spec).read_bytes()
@@ -79,6 +92,7 @@ def make_plan(request: PlanRequest) -> Plan:
     desired = desired_from_file(request.spec)
     if not isinstance(desired, DesiredSpec):
         raise SpecProblems(desired)
+    settle()
     spec_sha = hashlib.sha256(spec_bytes).hexdigest()
     try:
         if kind == "root":
@@ -86,7 +100,7 @@ def make_plan(request: PlanRequest) -> Plan:
         elif kind == "state":
             observed, hosts = Observed("state", location), _plan_state(request, desired, location)
         else:
-            observed, hosts = _plan_base(request, desired, location)
+            observed, hosts = _plan_base(request, desired, spec_bytes, location, settle)
     except HostMatchError as exc:
         raise PlanError(str(exc)) from None
     return Plan(request.spec, spec_sha, observed, sorted(hosts, key=lambda h: h.host))
@@ -145,11 +159,17 @@ def _plan_state(request: PlanRequest, desired: DesiredSpec, state: str) -> list[
 
 
 def _plan_base(
-    request: PlanRequest, desired: DesiredSpec, ref: str
+    request: PlanRequest,
+    desired: DesiredSpec,
+    spec_bytes: bytes,
+    ref: str,
+    settle: Callable[[], None],
 ) -> tuple[Observed, list[HostPlan]]:
     at = spec_at_revision(request.spec, ref)
     before: DesiredSpec | None = None
-    if at.text is not None:
+    if at.text is not None and at.text.encode("utf-8") == spec_bytes.removeprefix(_BOM):
+        before = desired  # the spec did not change: the same text validates the same
+    elif at.text is not None:
         loaded = desired_from_text(at.text, request.spec)
         if not isinstance(loaded, DesiredSpec):
             first = loaded[0]
@@ -158,6 +178,7 @@ def _plan_base(
                 f" (line {first.line}: {first.code} {first.message})"
             )
         before = loaded
+        settle()
     before_hosts = before.hosts if before else []
     planner = Planner()
     out = []

@@ -69,8 +69,8 @@ class Planner:
         #: warn when a file tlsc would replace was not written by tlsc (--root)
         self.check_headers = check_headers
         self._access_cache: dict[object, AccessDiff] = {}
-        #: path -> the last lines diffed there and their opcodes, to reuse for the next host
-        self._last_diff: dict[str, tuple[list[str], list[str], list[d.Opcode]]] = {}
+        #: path -> the last texts diffed there (lines, opcodes), to reuse for the next host
+        self._last_diff: dict[str, d.Diffed] = {}
 
     # -- one file -----------------------------------------------------------
     def _compare(
@@ -101,9 +101,9 @@ class Planner:
             return _Compared(
                 FileChange(path, action, before_sha, after_sha, ""), before_text, after_text
             )
-        a = d.split_lines(before_text or "")
-        b = d.split_lines(after_text or "")
-        codes = self._opcodes(path, a, b)
+        diffed = d.diff_texts(before_text or "", after_text or "", self._last_diff.get(path))
+        self._last_diff[path] = diffed
+        a, b, codes = diffed.a, diffed.b, diffed.codes
         text = d.unified_diff(
             a,
             b,
@@ -117,15 +117,6 @@ class Planner:
         return _Compared(
             FileChange(path, action, before_sha, after_sha, text), before_text, after_text, access
         )
-
-    def _opcodes(self, path: str, a: list[str], b: list[str]) -> list[d.Opcode]:
-        """line_opcodes(a, b), reusing the last host's when only header names differ."""
-        last = self._last_diff.get(path)
-        codes = d.reuse_opcodes(*last, a, b) if last is not None else None
-        if codes is None:
-            codes = d.line_opcodes(a, b)
-        self._last_diff[path] = (a, b, codes)
-        return codes
 
     def _withheld(
         self, path: str, before: bytes | None, after: bytes | None, warnings: list[PlanWarning]
