@@ -29,10 +29,11 @@ _REFUSED_MACROS = {
     "maketemp": "it creates a file while the .cf is built",
 }
 
-# Switched off by the generated .mc itself before its extra lines, so that no
-# spelling of these names (`e()cmd` joins into `esyscmd` when m4 rescans) can
-# run a command, make a file or stop m4 early while the .cf is built. sendmail's
-# cf files use none of them after cf.m4 (cfhead.m4's syscmd runs at the include).
+# Switched off by the generated .mc itself right after the cf.m4 include, so that
+# no spelling of these names (`e()cmd` joins into `esyscmd` when m4 rescans), in
+# an extra line, a FEATURE argument or a rescanned define, can run a command,
+# make a file or stop m4 early while the .cf is built. sendmail's cf files use
+# none of them after that (cfhead.m4's syscmd runs during the include).
 SWITCHED_OFF = (
     "syscmd",
     "esyscmd",
@@ -43,7 +44,7 @@ SWITCHED_OFF = (
     "indir",
     "builtin",
 )
-SWITCH_OFF_COMMENT = "dnl # tlsc: m4 builtins that run commands or make files are off from here"
+SWITCH_OFF_COMMENT = "dnl # tlsc: m4 builtins that run commands or make files are off from here on"
 SWITCH_OFF_LINE = "".join(f"undefine(`{name}')" for name in SWITCHED_OFF) + "dnl"
 # a mention of these names anywhere, as in defn(`esyscmd'), is refused too
 _REFUSED_BY_NAME = (*SWITCHED_OFF, "changequote", "changecom")

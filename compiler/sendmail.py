@@ -308,6 +308,30 @@ RESCANNED_DEFINES = frozenset(
     }
 )
 
+#: FEATUREs whose files rescan their arguments: with the real m4, a macro name
+#: such as `dnl` in the argument silently changed the .cf or broke the build
+#: (tests/test_rescanned_values.py finds this set again and compares)
+RESCANNED_FEATURE_ARGS = frozenset(
+    {
+        "always_add_domain",
+        "bcc",
+        "bestmx_is_local",
+        "conncontrol",
+        "dnsbl",
+        "domainmap",
+        "enhdnsbl",
+        "local_lmtp",
+        "local_procmail",
+        "msp",
+        "nocanonify",
+        "nullclient",
+        "prefixmod",
+        "ratecontrol",
+        "rhsbl",
+        "smrsh",
+    }
+)
+
 #: defines this sendmail build refuses to start with
 REFUSED_DEFINES = {
     "confDANE": "this sendmail is built without DANE and refuses to start with it",

@@ -672,13 +672,12 @@ def check_m4_files(files: dict[str, str], data: dict[str, Any], host: str) -> No
     )
     want = (
         5  # divert, 3 header lines, divert
-        + 4  # include cf.m4, VERSIONID, OSTYPE, DOMAIN
+        + 6  # include cf.m4, the switch-off comment and line, VERSIONID, OSTYPE, DOMAIN
         + len(mc.get("defines") or {})
         + len(features)
         + auto
         + len(mc.get("daemon_options") or [])
         + len(extra)
-        + (2 if extra else 0)  # the switch-off comment and line before extra lines
         + enabled
         + 2  # MAILER local, smtp
     )

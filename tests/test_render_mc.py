@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from realtools import compile_dict, render, spec
 
+from compiler.m4text import SWITCH_OFF_COMMENT, SWITCH_OFF_LINE
 from compiler.render import m4quote
 
 MC = "/etc/mail/sendmail.mc"
@@ -62,6 +63,9 @@ def test_full_text_in_the_documented_order() -> None:
         "dnl # change the spec and run tlsc apply.\n"
         "divert(0)dnl\n"
         "include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n"
+        "dnl # tlsc: m4 builtins that run commands or make files are off from here on\n"
+        "undefine(`syscmd')undefine(`esyscmd')undefine(`maketemp')undefine(`mkstemp')"
+        "undefine(`debugfile')undefine(`m4exit')undefine(`indir')undefine(`builtin')dnl\n"
         "VERSIONID(`tlsc c1/h1')\n"
         "OSTYPE(`debian')dnl\n"
         "DOMAIN(`debian-mta')dnl\n"
@@ -71,9 +75,6 @@ def test_full_text_in_the_documented_order() -> None:
         "FEATURE(`greet_pause', ``1000'')dnl\n"
         "FEATURE(`use_cw_file')dnl\n"
         "DAEMON_OPTIONS(``Family=inet, Name=MTA-v4, Port=smtp'')dnl\n"
-        "dnl # tlsc: m4 builtins that run commands or make files are off from here\n"
-        "undefine(`syscmd')undefine(`esyscmd')undefine(`maketemp')undefine(`mkstemp')"
-        "undefine(`debugfile')undefine(`m4exit')undefine(`indir')undefine(`builtin')dnl\n"
         "dnl # local tweak\n"
         "define(`confFOO', `bar')dnl\n"
         "include(`/etc/mail/tls/starttls.m4')dnl\n"
@@ -86,6 +87,8 @@ def test_full_text_in_the_documented_order() -> None:
 def test_minimal_spec_text() -> None:
     assert body(spec()) == [
         "include(`/usr/share/sendmail/cf/m4/cf.m4')dnl",
+        SWITCH_OFF_COMMENT,
+        SWITCH_OFF_LINE,
         "VERSIONID(`tlsc c1/h1')",
         "OSTYPE(`debian')dnl",
         "DOMAIN(`debian-mta')dnl",
@@ -110,14 +113,14 @@ def kinds(lines: list[str]) -> list[str]:
 def test_order_of_kinds_of_lines() -> None:
     assert kinds(body(full())) == [
         "include-cf",
+        "raw",  # the switch-off comment
+        "undefine",  # m4 builtins that run commands or make files, off from here on
         "VERSIONID",
         "OSTYPE",
         "DOMAIN",
         "define",
         "FEATURE",
         "DAEMON_OPTIONS",
-        "raw",  # the comment on the next line
-        "undefine",  # m4 builtins that run commands switched off before extra lines
         "raw",  # the dnl # extra line
         "define",  # the extra define, after DAEMON_OPTIONS
         "include-starttls",

@@ -4,34 +4,45 @@ Two quote levels keep a `conf*` option value as written (render/m4quote.py),
 but feature files rescan their arguments (`FEATURE(`bcc', ...)` hands its
 argument to `ifelse` unquoted) and a few defines are expanded twice
 (`O HelpFile=ifdef(`HELP_FILE', HELP_FILE, ...)`). A call written there runs
-while the .cf is built: `esyscmd(...)` runs a shell command as root, before
-the line that switches the builtins off (which stands before mc.extra only).
-So validation refuses `NAME(` in those values (S217).
+while the .cf is built: `esyscmd(...)` ran a shell command as root. The .mc
+now switches those builtins off right after the cf.m4 include, the defines
+that are expanded twice get a third quote level, and validation refuses
+`NAME(` in those values and macro names in the arguments of the FEATUREs
+that rescan them (S217), each proved here with the real m4.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from realtools import compile_dict, m4_build, scratch_dir, spec
 
+from compiler.m4text import SWITCH_OFF_LINE
 from compiler.render import m4quote
-from compiler.sendmail import RESCANNED_DEFINES
+from compiler.sendmail import (
+    FEATURES,
+    REFUSED_FEATURES,
+    RESCANNED_DEFINES,
+    RESCANNED_FEATURE_ARGS,
+)
 
 CALL = "esyscmd(touch {marker})"
 
 
-def _built_runs(mc: dict[str, Any], placeholder: str, tmp: Path) -> bool:
+def _built_runs(mc: dict[str, Any], placeholder: str, tmp: Path, guarded: bool) -> bool:
     """Build the .mc of `mc` with `placeholder` replaced by a command-running call."""
     files = compile_dict(spec(defaults={"mc": mc})).hosts["h1"]
-    marker = tmp / "ran"
+    marker = tmp / ("ran-guarded" if guarded else "ran")
     text = files["/etc/mail/sendmail.mc"]
     quoted = m4quote.value(placeholder)
     assert quoted in text
     evil = text.replace(quoted, m4quote.value(CALL.format(marker=marker)))
+    if not guarded:
+        evil = evil.replace(SWITCH_OFF_LINE + "\n", "")
     m4_build(evil, files["/etc/mail/tls/starttls.m4"], tmp)
     return marker.exists()
 
@@ -40,26 +51,101 @@ CASES = [
     {"features": [{"name": "bcc", "args": ["PLACEHOLDER"]}]},
     {"features": [{"name": "nocanonify", "args": ["PLACEHOLDER"]}]},
     {"features": [{"name": "local_procmail", "args": ["", "PLACEHOLDER"]}]},
-    {"defines": {"HELP_FILE": "PLACEHOLDER"}},
     {"defines": {"SMTP_MAILER_FLAGS": "PLACEHOLDER"}},
-    {"defines": {"QUEUE_DIR": "PLACEHOLDER"}, "extra": ["dnl"]},
 ]
 
 
 @pytest.mark.realtools
 @pytest.mark.parametrize("mc", CASES, ids=lambda mc: str(mc)[:40])
-def test_a_macro_call_in_a_rescanned_value_is_refused(mc: dict[str, Any]) -> None:
+def test_a_macro_call_in_a_rescanned_value_is_inert_and_refused(mc: dict[str, Any]) -> None:
     with scratch_dir("rescanned") as tmp:
-        # the control: the real m4 runs the command from this place of the .mc
-        # (QUEUE_DIR with mc.extra: proto.m4 writes it after the switch-off line)
-        runs = _built_runs(mc, "PLACEHOLDER", tmp)
-    assert runs == ("extra" not in mc)
+        # the control: without the switch-off line the real m4 runs the command
+        assert _built_runs(mc, "PLACEHOLDER", tmp, guarded=False)
+        assert not _built_runs(mc, "PLACEHOLDER", tmp, guarded=True)
     text = str(mc).replace("PLACEHOLDER", CALL.format(marker="/tmp/x"))
     evil = ast.literal_eval(text)
     result = compile_dict(spec(defaults={"mc": evil}))
     assert not result.ok
     assert [p.code for p in result.problems] == ["S217"], result.problems
     assert "esyscmd(" in result.problems[0].message
+
+
+@pytest.mark.parametrize("name", sorted(RESCANNED_DEFINES))
+def test_a_call_in_any_rescanned_define_is_refused(name: str) -> None:
+    result = compile_dict(spec(defaults={"mc": {"defines": {name: "esyscmd(id)"}}}))
+    assert [p.code for p in result.problems] == ["S217"], result.problems
+
+
+BASE_MC = (
+    "divert(-1)dnl\ndivert(0)dnl\ninclude(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n"
+    "OSTYPE(`debian')dnl\nFEATURE(`access_db')dnl\n{lines}\nMAILER(`local')dnl\n"
+    "MAILER(`smtp')dnl\n"
+)
+
+
+def _m4(text: str) -> str:
+    proc = subprocess.run(
+        ["m4", "-D_NO_MAKEINFO_", "-"], input=text, capture_output=True, text=True, check=False
+    )
+    return proc.stdout + proc.stderr
+
+
+@pytest.mark.realtools
+def test_the_features_that_rescan_their_arguments_are_the_listed_ones() -> None:
+    """For every FEATURE: does a macro name in its argument change what m4 makes?"""
+
+    def build(feature: str, arg: str) -> str:
+        line = m4quote.call("FEATURE", m4quote.name(feature), m4quote.value(arg))
+        return _m4(BASE_MC.format(lines=line)).replace(arg, "ARG")
+
+    found = {
+        feature
+        for feature in sorted(FEATURES - set(REFUSED_FEATURES) - {"access_db"})
+        if build(feature, "/etc/mail/dnl/lower/divnum") != build(feature, "/etc/mail/plain")
+    }
+    assert found == RESCANNED_FEATURE_ARGS - {"access_db"}
+
+
+@pytest.mark.parametrize(
+    ("feature", "arg", "refused"),
+    [
+        ("dnsbl", "dnl.example.org", "dnl"),
+        ("local_procmail", "/usr/lower/procmail", "lower"),
+        ("bcc", "_ARG_", "_ARG_"),
+        ("rhsbl", "confFOO.example", "confFOO"),
+        ("virtusertable", "hash -o /etc/lower/dnl/virtusertable", None),  # read once
+        ("dnsbl", "bl.spamcop.net", None),
+    ],
+)
+def test_macro_names_in_rescanned_feature_arguments_are_refused(
+    feature: str, arg: str, refused: str | None
+) -> None:
+    result = compile_dict(spec(defaults={"mc": {"features": [{"name": feature, "args": [arg]}]}}))
+    messages = [p.message for p in result.problems if p.code == "S217"]
+    if refused is None:
+        assert messages == []
+    else:
+        assert messages == [
+            f"FEATURE {feature} argument 1 holds '{refused}', a name m4 expands when sendmail's"
+            " cf files rescan this value, so sendmail would get something else than written"
+        ]
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    ("name", "option"),
+    [("HELP_FILE", "O HelpFile="), ("QUEUE_DIR", "O QueueDirectory="), ("confCT_FILE", "Ft")],
+)
+def test_defines_expanded_twice_reach_the_cf_as_written(name: str, option: str) -> None:
+    value = "/srv/lower/dnl/divnum/x"
+    mc = {"defines": {name: value}, "features": ["use_ct_file"]}
+    files = compile_dict(spec(defaults={"mc": mc})).hosts["h1"]
+    with scratch_dir("rescanned-define") as tmp:
+        rc, cf, err = m4_build(
+            files["/etc/mail/sendmail.mc"], files["/etc/mail/tls/starttls.m4"], tmp
+        )
+    assert (rc, err) == (0, "")
+    assert f"{option}{value}" in cf.splitlines()
 
 
 @pytest.mark.parametrize(

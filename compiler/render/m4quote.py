@@ -7,6 +7,8 @@ writes the .cf: with one level of quotes, a path such as
 `/etc/lower/cert.pem` comes out as `/etc//cert.pem` (`lower` is a cf macro)
 and `/srv/dnl/crl.pem` eats the rest of the line. The second level is
 consumed by that rescan, so the value reaches the .cf exactly as written.
+A few defines are rescanned once more (`O HelpFile=ifdef(`HELP_FILE',
+HELP_FILE, ...)`); they get a third level (`TRIPLE_QUOTED`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ def call(macro: str, *args: str) -> str:
     return f"{macro}({', '.join(args)})dnl"
 
 
+#: defines sendmail's cf files expand twice before writing them (each checked
+#: with the real m4: with two quote levels `/srv/lower/help` came out `/srv//help`)
+TRIPLE_QUOTED = frozenset({"HELP_FILE", "QUEUE_DIR", "confCT_FILE"})
+
+
 def define(macro: str, text: str) -> str:
-    """define(`macro', ``text'')dnl."""
-    return call("define", name(macro), value(text))
+    """define(`macro', ``text'')dnl, with a third quote level where the cf rescans twice."""
+    quoted = f"`{value(text)}'" if macro in TRIPLE_QUOTED else value(text)
+    return call("define", name(macro), quoted)

@@ -1,9 +1,9 @@
 r"""Render sendmail.mc from `mc:`, in a fixed, documented order.
 
-    divert header, include(cf.m4), VERSIONID, OSTYPE, DOMAIN, defines (by
-    name), FEATUREs (as listed), DAEMON_OPTIONS, extra lines (after a line
-    that undefines the m4 builtins that run commands or make files), the
-    starttls include, MAILER lines.
+    divert header, include(cf.m4), the switch-off line, VERSIONID, OSTYPE, DOMAIN, defines (by
+    name), FEATUREs (as listed), DAEMON_OPTIONS, extra lines, the starttls
+    include, MAILER lines. Right after the cf.m4 include, one line undefines
+    the m4 builtins that run commands or make files.
 
 `FEATURE(\`access_db')` is added first when the host's access file has
 entries or a FEATURE reads the access map and the spec did not list it:
@@ -55,6 +55,10 @@ def render_mc(host: HostConfig, source: str, access_in_use: bool) -> str:
     lines += [
         "divert(0)dnl",
         f"include({q.name(mc.cf_m4)})dnl",
+        # cf.m4's own syscmd has run; from here nothing may run a command or make a
+        # file: FEATURE arguments and some defines are rescanned, extra lines are raw m4
+        SWITCH_OFF_COMMENT,
+        SWITCH_OFF_LINE,
         # VERSIONID quotes its argument itself and writes it as a .cf comment line,
         # so it takes one level of quotes and no dnl.
         f"VERSIONID({q.name(f'tlsc {host.cluster}/{host.name}')})",
@@ -67,8 +71,6 @@ def render_mc(host: HostConfig, source: str, access_in_use: bool) -> str:
         _feature(f) for f in effective_features(mc.features, access_in_use, s.paths.access_db)
     ]
     lines += [q.call("DAEMON_OPTIONS", q.value(opt)) for opt in mc.daemon_options]
-    if mc.extra:
-        lines += [SWITCH_OFF_COMMENT, SWITCH_OFF_LINE]
     lines += list(mc.extra)
     if s.tls.enabled:
         lines.append(f"include({q.name(s.paths.starttls_m4)})dnl")

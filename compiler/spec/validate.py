@@ -25,8 +25,10 @@ from pydantic import BaseModel, ValidationError
 from compiler import names
 from compiler.accessmap import did_you_mean, parse_entry
 from compiler.gcpause import gc_paused
+from compiler.lint.m4names import BUILTINS_BARE, CF_MACROS
 from compiler.m4text import check_line
 from compiler.problems import Problem, Severity, sort_problems
+from compiler.render.m4quote import TRIPLE_QUOTED
 from compiler.render.mc import DEFAULT_ACCESS_DB, access_map_arg
 from compiler.resolve import host_overrides, resolve
 from compiler.rules import ClusterRules
@@ -40,6 +42,7 @@ from compiler.sendmail import (
     REFUSED_DEFINES,
     REFUSED_FEATURES,
     RESCANNED_DEFINES,
+    RESCANNED_FEATURE_ARGS,
     STARTTLS_REQUIRED,
     TLS_DEFINES,
 )
@@ -230,7 +233,8 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
         elif name in REFUSED_DEFINES:
             rep.add((*loc, "defines", name), "S203", f"{name}: {REFUSED_DEFINES[name]}", True)
         if name in RESCANNED_DEFINES:
-            _check_rescanned(mc.defines[name], (*loc, "defines", name), name, rep)
+            words = name not in TRIPLE_QUOTED  # a third quote level keeps those literal
+            _check_rescanned(mc.defines[name], (*loc, "defines", name), name, rep, words)
     seen: dict[str, int] = {}
     for i, feature in enumerate(mc.features):
         floc = (*loc, "features", i)
@@ -243,8 +247,9 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
                 f"sendmail has no FEATURE '{feature.name}'"
                 f"{did_you_mean(feature.name, sorted(FEATURES))}",
             )
+        words = feature.name in RESCANNED_FEATURE_ARGS
         for n, arg in enumerate(feature.args, 1):
-            _check_rescanned(arg, floc, f"FEATURE {feature.name} argument {n}", rep)
+            _check_rescanned(arg, floc, f"FEATURE {feature.name} argument {n}", rep, words)
         if feature.name in seen:
             rep.add(floc, "S206", f"FEATURE {feature.name} is listed twice")
         seen.setdefault(feature.name, i)
@@ -320,8 +325,17 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
 _M4_CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\(")
 
 
-def _check_rescanned(value: str, loc: Loc, what: str, rep: _Reporter) -> None:
-    """A value sendmail's cf files rescan cannot hold an m4 macro call (S217)."""
+_M4_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _check_rescanned(value: str, loc: Loc, what: str, rep: _Reporter, words: bool = True) -> None:
+    """A value sendmail's cf files rescan holds no m4 call, nor (`words`) a macro name (S217).
+
+    With the real m4, `dnl` in a dnsbl FEATURE's argument silently cut the
+    zone name, and in local_procmail's broke the build; calls are refused in
+    every FEATURE argument (the switch-off line already makes the dangerous
+    ones inert; this says so at validation, with a line number).
+    """
     call = _M4_CALL.search(value)
     if call is not None:
         rep.add(
@@ -331,6 +345,26 @@ def _check_rescanned(value: str, loc: Loc, what: str, rep: _Reporter) -> None:
             " value while the .cf is built, so m4 would run it (esyscmd( runs a shell"
             " command); write no name directly before '('",
         )
+        return
+    word = next((w for w in _M4_WORD.findall(value) if words and _expands(w)), None)
+    if word is not None:
+        rep.add(
+            loc,
+            "S217",
+            f"{what} holds '{word}', a name m4 expands when sendmail's cf files rescan this"
+            " value, so sendmail would get something else than written",
+        )
+
+
+def _expands(word: str) -> bool:
+    """True for a word m4 replaces even without arguments once cf.m4 is loaded."""
+    return (
+        word in BUILTINS_BARE
+        or word in CF_MACROS
+        or word.startswith("_")
+        or re.fullmatch(r"conf[A-Z0-9_]+", word) is not None
+        or (re.fullmatch(r"[A-Z0-9_]+", word) is not None and "_" in word)
+    )
 
 
 def _check_access_map(settings: HostSettings, loc: Loc, rep: _Reporter) -> None:
