@@ -14,12 +14,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from conftest import cli_command, cli_env
-from realtools import scratch_base
+from conftest import cli_command, cli_env, run_cli
+from realtools import scratch_base, scratch_dir
 from ruamel.yaml import YAML
 from sendmail_fixture import DaemonFactory, SendmailDaemon
 
@@ -192,3 +193,24 @@ def apply_host(factory: DaemonFactory, **kwargs: Any) -> ApplyHost:
 def steps(report: dict[str, Any]) -> dict[str, str]:
     """name -> status of a report's steps."""
     return {s["name"]: s["status"] for s in report["steps"]}
+
+
+@contextmanager
+def scratch_root(name: str) -> Iterator[Path]:
+    """A host root for `--root` in a scratch directory; spec files written beside it
+    (`ROOT-*`) are removed with it."""
+    with scratch_dir(name) as root:
+        try:
+            yield root
+        finally:
+            for p in root.parent.glob(f"{root.name}-*"):
+                p.unlink()
+
+
+def apply_json(spec_path: Path, root: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    """`tlsc apply SPEC --root ROOT --host h1 --format json ARGS`: (exit code, report, stderr)."""
+    rc, out, err = run_cli(
+        "apply", spec_path, "--root", root, "--host", "h1", "--format", "json", *args
+    )
+    assert out, err
+    return rc, json.loads(out), err

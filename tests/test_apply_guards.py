@@ -13,10 +13,9 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from apply_helpers import apply_host
+from apply_helpers import apply_host, apply_json, scratch_root
 from conftest import cli_command, cli_env, run_cli
 from realtools import scratch_dir
 from sendmail_fixture import DaemonFactory, sendmail_daemon, throwaway_ca
@@ -42,7 +41,7 @@ access:
 
 @pytest.fixture
 def root() -> Iterator[Path]:
-    with scratch_dir("apply-root") as path:
+    with scratch_root("apply-root") as path:
         yield path
 
 
@@ -50,13 +49,6 @@ def spec(root: Path, level: str = "encrypt", port: int = 25, name: str = "spec.y
     path = root.parent / f"{root.name}-{name}"
     path.write_text(SPEC.format(level=level, port=port), encoding="utf-8")
     return path
-
-
-def apply(spec_path: Path, root: Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    rc, out, err = run_cli(
-        "apply", spec_path, "--root", root, "--host", "h1", "--format", "json", *args
-    )
-    return rc, json.loads(out), err
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -67,16 +59,9 @@ def files(root: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.fixture(autouse=True)
-def _spec_cleanup(root: Path) -> Iterator[None]:
-    yield
-    for p in root.parent.glob(f"{root.name}-*"):
-        p.unlink()
-
-
 def test_saved_plan_refused_when_stale(root: Path) -> None:
     s = spec(root)
-    assert apply(s, root, "--yes", "--no-verify")[0] == 0
+    assert apply_json(s, root, "--yes", "--no-verify")[0] == 0
     s = spec(root, level="verify")
     plan = root.parent / f"{root.name}-plan.json"
     rc, _out, err = run_cli("plan", s, "--root", root, "--host", "h1", "--out", plan)
@@ -87,7 +72,7 @@ def test_saved_plan_refused_when_stale(root: Path) -> None:
     # the host drifted: refused, naming the file, and nothing changed
     access.write_bytes(good + b"Connect:10.1.2.3\tREJECT\n")
     before = files(root)
-    rc, report, _ = apply(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
     assert rc == 1 and report["result"] == "refused"
     assert report["message"] == (
         f"refusing the plan {plan}: /etc/mail/access on h1 changed since the plan was made;"
@@ -98,13 +83,13 @@ def test_saved_plan_refused_when_stale(root: Path) -> None:
     # the spec changed: refused
     access.write_bytes(good)
     s.write_text(s.read_text() + "# edited\n")
-    rc, report, _ = apply(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
     assert rc == 1 and report["result"] == "refused"
     assert "changed since the plan" in report["message"] and str(s) in report["message"]
 
     # as planned: applied
     s = spec(root, level="verify")
-    rc, report, _ = apply(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "applied", report["message"]
     assert b"TLS_Srv:secure.example.com\tVERIFY" in access.read_bytes()
 
@@ -143,7 +128,7 @@ def test_concurrent_applies_are_serialised(root: Path) -> None:
     first = _paused(s, root, marker)
     try:
         # a second apply that will not wait fails at once, naming the holder
-        rc, report, _ = apply(s, root, "--yes", "--no-verify", "--lock-timeout", "0.2")
+        rc, report, _ = apply_json(s, root, "--yes", "--no-verify", "--lock-timeout", "0.2")
         assert rc == 1 and report["result"] == "refused"
         assert (
             f"holds the lock {root}/etc/mail/.tlsc-apply.lock (pid {first.pid}"
@@ -215,7 +200,7 @@ def test_root_writes_nothing_outside(sendmail_daemon: DaemonFactory) -> None:
         watched = [sibling, Path("/etc/mail"), Path("/var/backups"), Path("/etc/mail/tls")]
         outside = {str(p): _tree(p) for p in watched}
         parent_entries = sorted(os.listdir(parent))
-        rc, report, err = apply(s, root, "--yes")
+        rc, report, err = apply_json(s, root, "--yes")
         assert rc == 0, (report["message"], err)
         assert report["verify"]["starttls"] is True
         assert {str(p): _tree(p) for p in watched} == outside
@@ -232,7 +217,7 @@ def test_root_writes_nothing_outside(sendmail_daemon: DaemonFactory) -> None:
 
 
 def test_no_terminal_no_yes_is_refused(root: Path) -> None:
-    rc, report, _ = apply(spec(root), root, "--no-verify")
+    rc, report, _ = apply_json(spec(root), root, "--no-verify")
     assert rc == 1 and report["result"] == "refused"
     assert "no terminal to ask for confirmation" in report["message"]
     assert "--yes" in report["message"]
@@ -240,13 +225,15 @@ def test_no_terminal_no_yes_is_refused(root: Path) -> None:
 
 
 def test_downgrade_needs_allow_downgrade(root: Path) -> None:
-    assert apply(spec(root, "verify"), root, "--yes", "--no-verify")[0] == 0
+    assert apply_json(spec(root, "verify"), root, "--yes", "--no-verify")[0] == 0
     before = files(root)
-    rc, report, _ = apply(spec(root, "encrypt"), root, "--yes", "--no-verify")
+    rc, report, _ = apply_json(spec(root, "encrypt"), root, "--yes", "--no-verify")
     assert rc == 1 and report["result"] == "refused"
     assert "weakens TLS" in report["message"] and "--allow-downgrade" in report["message"]
     assert files(root) == before
-    rc, report, _ = apply(spec(root, "encrypt"), root, "--yes", "--no-verify", "--allow-downgrade")
+    rc, report, _ = apply_json(
+        spec(root, "encrypt"), root, "--yes", "--no-verify", "--allow-downgrade"
+    )
     assert rc == 0 and report["result"] == "applied"
 
 
@@ -274,7 +261,7 @@ def test_usage_error_exits_1(root: Path) -> None:
 
 
 def test_modes_new_and_kept(root: Path) -> None:
-    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     mail = root / "etc/mail"
     modes = {
         n: (mail / n).stat().st_mode & 0o7777
@@ -290,7 +277,7 @@ def test_modes_new_and_kept(root: Path) -> None:
     (mail / "access").chmod(0o600)
     os.chown(mail / "access", 65534, 65534)
     (mail / "access.db").chmod(0o644)
-    assert apply(spec(root, "verify"), root, "--yes", "--no-verify")[0] == 0
+    assert apply_json(spec(root, "verify"), root, "--yes", "--no-verify")[0] == 0
     st = (mail / "access").stat()
     assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o600, 65534, 65534)
     assert (mail / "access.db").stat().st_mode & 0o7777 == 0o644
@@ -298,7 +285,7 @@ def test_modes_new_and_kept(root: Path) -> None:
 
 def test_backups_keep_the_last_n(root: Path) -> None:
     for level in ("may", "encrypt", "verify"):
-        rc, report, _ = apply(
+        rc, report, _ = apply_json(
             spec(root, level), root, "--yes", "--no-verify", "--keep-backups", "2"
         )
         assert rc == 0, report["message"]
@@ -312,9 +299,9 @@ def test_backups_keep_the_last_n(root: Path) -> None:
 
 
 def test_missing_access_db_is_rebuilt(root: Path) -> None:
-    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     (root / "etc/mail/access.db").unlink()
-    rc, report, _ = apply(spec(root), root, "--yes", "--no-verify")
+    rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "applied", report["message"]
     names = {s["name"]: s["status"] for s in report["steps"]}
     assert names["build-access"] == "ok" and names["build-cf"] == "skipped"
@@ -326,12 +313,12 @@ def test_no_restart_when_the_rebuilt_cf_is_the_same(root: Path) -> None:
     # the spec's file name is in the .mc's and starttls.m4's `dnl #` header only:
     # both files change, m4 runs, and sendmail.cf comes out byte for byte the same,
     # so sendmail is not restarted (DESIGN: restart only when sendmail.cf changed)
-    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     cf = root / "etc/mail/sendmail.cf"
     before = cf.read_bytes()
     assert (root / "restarts.log").read_text() == "restart\n"
     renamed = spec(root, name="renamed.yaml")
-    rc, report, _ = apply(renamed, root, "--yes", "--no-verify")
+    rc, report, _ = apply_json(renamed, root, "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "applied", report["message"]
     names = {s["name"]: (s["status"], s["detail"]) for s in report["steps"]}
     assert names["write"][0] == "ok" and "sendmail.mc" in names["write"][1]
@@ -343,7 +330,7 @@ def test_no_restart_when_the_rebuilt_cf_is_the_same(root: Path) -> None:
     assert cf.read_bytes() == before
     assert (root / "restarts.log").read_text() == "restart\n"
     # and the next apply has nothing to do (the .cf is newer than its sources)
-    rc, report, _ = apply(renamed, root, "--yes", "--no-verify")
+    rc, report, _ = apply_json(renamed, root, "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "unchanged", report["message"]
 
 
@@ -354,7 +341,7 @@ def test_root_with_a_symlink_out_is_refused_before_anything_is_written(root: Pat
     with scratch_dir("apply-outside") as outside:
         (root / "etc").mkdir()
         (root / "etc/mail").symlink_to(outside, target_is_directory=True)
-        rc, report, _ = apply(spec(root), root, "--yes", "--no-verify")
+        rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify")
         assert rc == 1 and report["result"] == "refused"
         assert report["message"] == (
             f"{root / 'etc/mail/sendmail.mc'} leads out of {root} through a symbolic link;"

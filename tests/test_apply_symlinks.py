@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_helpers import db_dump
+from apply_helpers import apply_json, db_dump, scratch_root
 from conftest import cli_command, cli_env, run_cli
 from realtools import scratch_dir
 
@@ -43,7 +43,7 @@ access:
 
 @pytest.fixture
 def root() -> Iterator[Path]:
-    with scratch_dir("apply-links") as path:
+    with scratch_root("apply-links") as path:
         yield path
 
 
@@ -53,21 +53,6 @@ def spec(
     path = root.parent / f"{root.name}-spec.yaml"
     path.write_text(SPEC.format(level=level, ident=ident, restart=restart), encoding="utf-8")
     return path
-
-
-@pytest.fixture(autouse=True)
-def _spec_cleanup(root: Path) -> Iterator[None]:
-    yield
-    for p in root.parent.glob(f"{root.name}-*"):
-        p.unlink()
-
-
-def apply(spec_path: Path, root: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    rc, out, err = run_cli(
-        "apply", spec_path, "--root", root, "--host", "h1", "--format", "json", *args
-    )
-    assert out, err
-    return rc, json.loads(out)
 
 
 def plan_json(spec_path: Path, root: Path, *args: str) -> dict[str, Any]:
@@ -95,7 +80,7 @@ def leftovers(*directories: Path) -> list[Path]:
 
 
 def test_apply_writes_through_links_and_keeps_them(root: Path) -> None:
-    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     mail = root / "etc/mail"
     shared = relink(root, "etc/mail/access", "etc/mail/shared/access", "shared/access", 0o600)
     site_db = relink(root, "etc/mail/access.db", "etc/site/access.db", "../site/access.db")
@@ -118,7 +103,7 @@ def test_apply_writes_through_links_and_keeps_them(root: Path) -> None:
     rc, text, _ = run_cli("plan", s, "--root", root, "--host", "h1")
     assert rc == 0 and "P109" in text and "/etc/mail/shared/access" in text
 
-    rc, report = apply(s, root, "--yes", "--no-verify")
+    rc, report, _ = apply_json(s, root, "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "applied", report["message"]
     assert os.readlink(mail / "access") == "shared/access"
     assert os.readlink(mail / "access.db") == "../site/access.db"
@@ -130,12 +115,12 @@ def test_apply_writes_through_links_and_keeps_them(root: Path) -> None:
     backup = Path(report["backup"])
     assert (backup / "files/etc/mail/access").read_bytes() == old_access
     # and nothing is left to do
-    rc, report = apply(s, root, "--yes", "--no-verify")
+    rc, report, _ = apply_json(s, root, "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "unchanged", report["message"]
 
 
 def test_rollback_restores_the_files_links_lead_to(root: Path) -> None:
-    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     mail = root / "etc/mail"
     shared = relink(root, "etc/mail/access", "etc/shared/access", "../shared/access", 0o604)
     db = relink(root, "etc/mail/access.db", "etc/shared/access.db", "../shared/access.db")
@@ -147,7 +132,7 @@ def test_rollback_restores_the_files_links_lead_to(root: Path) -> None:
     # once, and the rollback's restart succeeds
     once = "if [ -e failed ]; then true; else touch failed; echo no >&2; exit 3; fi"
     s = spec(root, level="verify", ident="0s", restart=once)
-    rc, report = apply(s, root, "--yes", "--no-verify")
+    rc, report, _ = apply_json(s, root, "--yes", "--no-verify")
     assert rc == 1 and report["result"] == "rolled-back", report["message"]
     assert report["message"].startswith("the restart command failed")
     names = {x["name"]: x["status"] for x in report["steps"]}
@@ -161,11 +146,11 @@ def test_rollback_restores_the_files_links_lead_to(root: Path) -> None:
 
 
 def test_a_chain_of_links_is_followed_to_its_end(root: Path) -> None:
-    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     end = relink(root, "etc/mail/access", "srv/mail/access", "hop1")
     (root / "etc/mail/hop1").symlink_to("../hop2")
     (root / "etc/hop2").symlink_to(root / "srv/mail/access")  # absolute, inside the root
-    rc, report = apply(spec(root, level="verify"), root, "--yes", "--no-verify")
+    rc, report, _ = apply_json(spec(root, level="verify"), root, "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "applied", report["message"]
     assert b"VERIFY" in end.read_bytes()
     assert [p.is_symlink() for p in (root / "etc/mail/access", root / "etc/hop2")] == [True, True]
@@ -181,7 +166,7 @@ def test_a_dangling_link_gets_its_file_created(root: Path) -> None:
         "/etc/mail/access is a symbolic link to /shared/new/access, which does not exist yet;"
         " apply creates /shared/new/access and keeps the link"
     ]
-    rc, report = apply(spec(root), root, "--yes", "--no-verify")
+    rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "applied", report["message"]
     created = root / "shared/new/access"
     assert (mail / "access").is_symlink() and created.is_file()
@@ -194,7 +179,7 @@ def test_a_loop_of_links_is_refused_naming_the_path(root: Path) -> None:
     mail.mkdir(parents=True)
     (mail / "access").symlink_to("access.2")
     (mail / "access.2").symlink_to("access")
-    rc, report = apply(spec(root), root, "--yes", "--no-verify")
+    rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify")
     assert rc == 1 and report["result"] == "refused"
     assert report["message"] == (
         f"{mail / 'access'} is a loop of symbolic links (or a chain of more than 40);"
@@ -213,7 +198,7 @@ def test_links_out_of_the_root_are_still_refused(root: Path) -> None:
         mail = root / "etc/mail"
         mail.mkdir(parents=True)
         (mail / "access").symlink_to(victim)
-        rc, report = apply(spec(root), root, "--yes", "--no-verify")
+        rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify")
         assert rc == 1 and report["result"] == "refused"
         assert report["message"] == (
             f"{mail / 'access'} leads out of {root} through a symbolic link;"
@@ -223,7 +208,7 @@ def test_links_out_of_the_root_are_still_refused(root: Path) -> None:
         (mail / "access").unlink()
         (outside / "hop").symlink_to(root / "etc/mail/real")
         (mail / "access").symlink_to(outside / "hop")
-        rc, report = apply(spec(root), root, "--yes", "--no-verify")
+        rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify")
         assert rc == 1 and "leads out of" in report["message"]
         assert victim.read_bytes() == b"precious\n"
         assert sorted(p.name for p in outside.iterdir()) == ["access", "hop"]
@@ -231,7 +216,7 @@ def test_links_out_of_the_root_are_still_refused(root: Path) -> None:
 
 
 def test_a_saved_plan_is_refused_when_a_link_leads_elsewhere(root: Path) -> None:
-    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     mail = root / "etc/mail"
     shared = relink(root, "etc/mail/access", "etc/mail/shared/access", "shared/access")
     s = spec(root, level="verify")
@@ -244,7 +229,7 @@ def test_a_saved_plan_is_refused_when_a_link_leads_elsewhere(root: Path) -> None
     # the file the link leads to drifted
     good = shared.read_bytes()
     shared.write_bytes(good + b"Connect:10.1.2.3\tREJECT\n")
-    rc, report = apply(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
     assert rc == 1 and report["message"] == (
         f"refusing the plan {plan}: /etc/mail/access on h1 changed since the plan was made;"
         " make a new plan"
@@ -256,7 +241,7 @@ def test_a_saved_plan_is_refused_when_a_link_leads_elsewhere(root: Path) -> None
     other.write_bytes(good)
     (mail / "access").unlink()
     (mail / "access").symlink_to("other/access")
-    rc, report = apply(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
     assert rc == 1 and report["message"] == (
         f"refusing the plan {plan}: /etc/mail/access on h1 is a symbolic link to"
         " /etc/mail/other/access now, to /etc/mail/shared/access when the plan was made;"
@@ -266,13 +251,13 @@ def test_a_saved_plan_is_refused_when_a_link_leads_elsewhere(root: Path) -> None
     # back as planned: applied through the link
     (mail / "access").unlink()
     (mail / "access").symlink_to("shared/access")
-    rc, report = apply(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "applied", report["message"]
     assert b"VERIFY" in shared.read_bytes() and other.read_bytes() == good
 
 
 def test_kill_9_mid_write_leaves_the_link_and_a_whole_file(root: Path) -> None:
-    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     mail = root / "etc/mail"
     shared = relink(root, "etc/mail/access", "etc/shared/access", "../shared/access")
     old = shared.read_bytes()
@@ -292,14 +277,14 @@ def test_kill_9_mid_write_leaves_the_link_and_a_whole_file(root: Path) -> None:
     # /etc/mail/access is the first file written: wholly new, through the link
     assert (mail / "access").is_symlink() and shared.read_bytes() != old
     assert b"TLS_Srv:secure.example.com\tVERIFY" in shared.read_bytes()
-    rc, report = apply(s, root, "--yes", "--no-verify")
+    rc, report, _ = apply_json(s, root, "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "applied", report["message"]
     assert (mail / "access").is_symlink() and b"VERIFY" in shared.read_bytes()
     assert leftovers(mail, shared.parent) == []
 
 
 def test_a_file_deleted_through_its_link_comes_back_through_it(root: Path) -> None:
-    assert apply(spec(root), root, "--yes", "--no-verify")[0] == 0
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     tls = root / "etc/mail/tls"
     end = relink(
         root, "etc/mail/tls/starttls.m4", "etc/shared/starttls.m4", "../../shared/starttls.m4"
@@ -308,10 +293,10 @@ def test_a_file_deleted_through_its_link_comes_back_through_it(root: Path) -> No
     text = spec(root).read_text().replace("h1.example.net, address", tls_off)
     off = root.parent / f"{root.name}-off.yaml"
     off.write_text(text, encoding="utf-8")
-    rc, report = apply(off, root, "--yes", "--no-verify", "--allow-downgrade")
+    rc, report, _ = apply_json(off, root, "--yes", "--no-verify", "--allow-downgrade")
     assert rc == 0 and report["result"] == "applied", report["message"]
     # the file is gone, the (now dangling) link stays for the next apply to write through
     assert (tls / "starttls.m4").is_symlink() and not end.exists()
-    rc, report = apply(spec(root), root, "--yes", "--no-verify")
+    rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "applied", report["message"]
     assert (tls / "starttls.m4").is_symlink() and b"STARTTLS" in end.read_bytes().upper()
