@@ -46,8 +46,10 @@ def test_out_file_is_written_once_and_compiles(tmp_path: Path) -> None:
     before = spec.read_text()
     rc, _, err = tlsc("import", FIXTURE, "--host", "mail", "--out", spec)
     assert rc == 1 and "exists; use --force" in err
+    spec.chmod(0o600)
     rc, _, _ = tlsc("import", FIXTURE, "--host", "mail", "--cluster", "x", "--out", spec, "--force")
     assert rc == 0 and spec.read_text() != before
+    assert spec.stat().st_mode & 0o777 == 0o600  # --force keeps the mode of what it replaces
 
 
 @pytest.mark.parametrize(

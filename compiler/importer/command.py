@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import sys
 import tempfile
 from typing import Any, NoReturn
@@ -153,7 +154,14 @@ def report(result: Imported | None, out_file: str | None, failure: str | None) -
 
 
 def atomic_write_text(path: str, text: str) -> None:
-    """Write `path` whole or not at all: a temp file beside it, fsync, rename."""
+    """Write `path` whole or not at all: a temp file beside it, fsync, rename.
+
+    A file replaced with --force keeps its mode (a spec may be kept 0600).
+    """
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = 0o644
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tlsc-import-", dir=directory)
     try:
@@ -161,7 +169,7 @@ def atomic_write_text(path: str, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
