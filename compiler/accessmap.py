@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from compiler import names
@@ -443,12 +444,39 @@ def parse_entry(text: str, issuer_tags: frozenset[str] = frozenset()) -> AccessE
         raise ValueError("an access entry needs a key and a value (comments are not entries)")
     if len(parts) == 1:
         raise ValueError(f"the access entry '{parts[0]}' has no value")
-    key = canonical_key(parts[0], issuer_tags)
+    key = parts[0] if _already_canonical(parts[0]) else canonical_key(parts[0], issuer_tags)
     head = key.partition(":")[0]
     is_tag = head in issuer_tags and head not in TAGS
     tag = head if head in TAGS and ":" in key else None
-    value = canonical_value(tag, parts[1].rstrip(), issuer_tag=is_tag)
+    value = _cached_value(tag, parts[1].rstrip(), is_tag)
     return AccessEntry(key, value)
+
+
+# -- fast paths for big access lists (tests/test_accessmap_fast.py holds them to
+# -- canonical_key and canonical_value) ------------------------------------------
+
+#: canonical_value is pure, and a big access list repeats a few values (RELAY,
+#: REJECT, ENCR:128, ...) many times; a ValueError is not cached but raised anew
+_cached_value = lru_cache(maxsize=8192)(canonical_value)
+
+_FAST_PEER = names.CANONICAL_PEER
+_FAST_RECIPIENT = names.CANONICAL_RECIPIENT
+#: a key without a tag: a peer, or an address with an '@' (a domain is both)
+_FAST_PLAIN = re.compile(f"{names.CANONICAL_PEER.pattern}|{names.CANONICAL_RECIPIENT.pattern}")
+
+
+def _already_canonical(key: str) -> bool:
+    """True when canonical_key surely gives `key` back unchanged (False: ask it)."""
+    if len(key) > 253:
+        return False
+    head, sep, rest = key.partition(":")
+    if not sep:
+        return _FAST_PLAIN.match(key) is not None
+    if head in _PEER_TAGS:
+        return _FAST_PEER.match(rest) is not None
+    if head in _ADDRESS_TAGS:
+        return _FAST_RECIPIENT.match(rest) is not None
+    return False
 
 
 def is_tag_name(name: str) -> bool:

@@ -15,6 +15,20 @@ _LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\Z")
 _IPV4_PREFIX = re.compile(r"^[0-9]+(\.[0-9]+){0,3}\Z")
 _IPV6_GROUPS = re.compile(r"^[0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4}){0,6}\Z")
 _LOCAL_PART = re.compile(r"^[A-Za-z0-9!$&*+/=?^_{|}~.-]+\Z")
+# Fast paths: text these match, parse_domain, parse_peer and parse_recipient give back
+# unchanged if it is at most 253 characters long (tests/test_accessmap_fast.py).
+_CANONICAL_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_CANONICAL_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+#: lower-case ASCII labels, the last one not all digits
+_CANONICAL_NAME = rf"(?:{_CANONICAL_LABEL}\.)*(?=[a-z0-9_-]*[a-z_-]){_CANONICAL_LABEL}"
+_CANONICAL_IPV4 = rf"{_CANONICAL_OCTET}(?:\.{_CANONICAL_OCTET}){{0,3}}"
+_CANONICAL_ATOM = r"[A-Za-z0-9!$&*+/=?^_{|}~-]+"
+_CANONICAL_LOCAL = rf"{_CANONICAL_ATOM}(?:\.{_CANONICAL_ATOM})*@"
+CANONICAL_DOMAIN = re.compile(rf"{_CANONICAL_NAME}\Z")
+CANONICAL_PEER = re.compile(rf"(?:{_CANONICAL_NAME}|{_CANONICAL_IPV4})\Z")
+CANONICAL_RECIPIENT = re.compile(
+    rf"(?:{_CANONICAL_LOCAL}(?:{_CANONICAL_NAME})?|{_CANONICAL_NAME})\Z"
+)
 #: characters that may never appear in anything tlsc writes into a file
 _UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029`'\"\\#%]")
 #: line breaks of str.splitlines() and of editors beyond the ASCII ones: C1 controls
@@ -55,6 +69,8 @@ def first_unsafe(text: str, pattern: re.Pattern[str] = _UNSAFE) -> str | None:
 
 def parse_domain(text: str) -> str:
     """A DNS name in the ASCII form sendmail sees (IDNA, lower case, no trailing dot)."""
+    if len(text) <= 253 and CANONICAL_DOMAIN.match(text):
+        return text
     if not text:
         raise ValueError("a domain name cannot be empty")
     if text.startswith("."):
@@ -142,6 +158,8 @@ def parse_ipv6(text: str) -> str:
 
 def parse_peer(text: str) -> str:
     """A key of `domains:`: a domain, an IPv4 prefix, `IPv6:...`, or `*` (bare tag)."""
+    if len(text) <= 253 and CANONICAL_PEER.match(text):
+        return text
     if text == "*":
         return ""
     if text.lower().startswith("ipv6:"):
