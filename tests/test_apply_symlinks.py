@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import select
 import signal
 import subprocess
 import time
@@ -300,3 +301,64 @@ def test_a_file_deleted_through_its_link_comes_back_through_it(root: Path) -> No
     rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "applied", report["message"]
     assert (tls / "starttls.m4").is_symlink() and b"STARTTLS" in end.read_bytes().upper()
+
+
+def _wait_for_line(proc: subprocess.Popen[str], text: str, deadline: float) -> str:
+    """Read `proc`'s stderr until a line holding `text` (apply says when it waits)."""
+    assert proc.stderr is not None
+    while True:
+        ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"no line with {text!r} in time"
+        line = proc.stderr.readline()
+        assert line, f"stderr ended before a line with {text!r}"
+        if text in line:
+            return line
+
+
+def test_a_link_changed_while_apply_waits_for_the_lock_is_followed_to_its_new_end(
+    root: Path,
+) -> None:
+    """Links are settled again once the lock is held: the write goes where the link
+    leads then, not where it led when this apply started waiting."""
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
+    mail = root / "etc/mail"
+    old = relink(root, "etc/mail/access", "etc/mail/old/access", "old/access")
+    s = spec(root, level="verify")
+    marker = root.parent / f"{root.name}-paused"
+    argv = cli_command("apply", s, "--root", root, "--host", "h1", "--yes", "--no-verify")
+    pause = {**cli_env(), "TLSC_APPLY_PAUSE_AT": "write", "TLSC_APPLY_PAUSE_FILE": str(marker)}
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    first = subprocess.Popen(argv, env=pause, stdin=subprocess.DEVNULL, **pipes)
+    second = None
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.01)
+        second = subprocess.Popen(
+            [*argv, "--lock-timeout", "30", "--format", "json"],
+            env=cli_env(),
+            stdin=subprocess.DEVNULL,
+            **pipes,
+        )
+        # it has settled its links and now waits for the first one's lock
+        _wait_for_line(second, "waiting for the lock", deadline)
+        # the admin moves the shared file while the second apply waits
+        new = mail / "new/access"
+        new.parent.mkdir()
+        new.write_bytes(old.read_bytes())
+        (mail / "access").unlink()
+        (mail / "access").symlink_to("new/access")
+        marker.unlink()
+        assert first.wait(30) == 0, first.communicate()
+        out, err = second.communicate(timeout=30)
+        report = json.loads(out)
+        assert second.returncode == 0 and report["result"] == "applied", (report, err)
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert os.readlink(mail / "access") == "new/access"
+    assert b"TLS_Srv:secure.example.com\tVERIFY" in new.read_bytes()
+    assert b"TLS_Srv:secure.example.com\tVERIFY" in old.read_bytes()  # the first apply's

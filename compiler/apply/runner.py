@@ -186,6 +186,9 @@ class Apply:
                 self.lock = None
                 raise _Refused(str(exc)) from None
             detail.append(str(self.lock.path))
+            # settled again under the lock: a link changed while this apply waited
+            # must not send the write, the backup or the rollback to the old file
+            self._resolve_links()
             places = {self._disk(p) for p in self._all_paths()} | set(self.files.values())
             leftovers = clean_temps(sorted(places))
             if leftovers:
@@ -229,10 +232,17 @@ class Apply:
         places = [lock_dir / LOCK_NAME, lock_dir / PENDING_NAME]
         if self.o.backup_dir is None:
             places.append(on_disk(self.root, DEFAULT_BACKUP_DIR))
+        self._resolve_links()
         try:
-            self.files = resolve_tree(self.root, self._all_paths())
             for place in places:
                 check_inside(self.root, place)
+        except ObserveError as exc:
+            raise _Refused(str(exc)) from None
+
+    def _resolve_links(self) -> None:
+        """Which file each managed path's links lead to (refused: out of --root, a loop)."""
+        try:
+            self.files = resolve_tree(self.root, self._all_paths())
         except ObserveError as exc:
             raise _Refused(str(exc)) from None
 
