@@ -11,18 +11,16 @@ when the import fails, or when the round trip lost something and
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import stat
 import sys
-import tempfile
 from typing import Any, NoReturn
 
 import click
 
 from compiler.importer.host import Imported, import_host
 from compiler.importer.notes import Notes, Where
+from compiler.lint.fix import write_atomic
 from compiler.problems import format_text
 
 
@@ -87,7 +85,8 @@ def import_cmd(
             return
         _finish(fmt, result, None, None)
     try:
-        atomic_write_text(out_file, result.text)
+        # a file replaced with --force keeps its mode (a spec may be kept 0600)
+        write_atomic(out_file, result.text.encode("utf-8"))
     except OSError as exc:
         _finish(fmt, result, out_file, f"cannot write {out_file}: {exc.strerror}")
     _finish(fmt, result, out_file, None)
@@ -151,30 +150,6 @@ def report(result: Imported | None, out_file: str | None, failure: str | None) -
             "ownership": parts.ownership,
         }
     return out
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Write `path` whole or not at all: a temp file beside it, fsync, rename.
-
-    A file replaced with --force keeps its mode (a spec may be kept 0600).
-    """
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        mode = 0o644
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tlsc-import-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def summary(result: Imported) -> str:

@@ -85,11 +85,15 @@ def unified_diff(path: str, before: str, after: str) -> str:
     )
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write beside the file, fsync, rename over it; keep the file's mode."""
+def write_atomic(path: str, data: bytes, new_mode: int = 0o644) -> None:
+    """Write beside the file, fsync, rename over it; keep the file's mode
+    (`new_mode` when there is no file yet)."""
     directory = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=".tlsc-fix-", dir=directory)
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = new_mode
+    fd, tmp = tempfile.mkstemp(prefix=".tlsc-write-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
