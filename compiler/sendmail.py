@@ -446,3 +446,8 @@ DOCUMENTED_DEFINES = frozenset(
         "_CERT_REGEX_SUBJECT_",
     }
 )
+
+
+def option_true(value: str) -> bool:
+    """sendmail's reading of a boolean option: empty, or starting with t or y, is true."""
+    return value.strip()[:1] in ("", "t", "T", "y", "Y")

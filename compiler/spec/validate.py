@@ -45,6 +45,7 @@ from compiler.sendmail import (
     RESCANNED_FEATURE_ARGS,
     STARTTLS_REQUIRED,
     TLS_DEFINES,
+    option_true,
 )
 from compiler.spec.loader import LoadedSpec, Loc
 from compiler.spec.model import Cluster, HostSettings, Mc
@@ -109,13 +110,20 @@ class _Reporter:
         self.problems.append(Problem(self.loaded.source, line, col, code, severity, message))
 
 
-class _WrittenOnly(_Reporter):
+class _Shared(_Reporter):
+    """A reporter adding to another one's problems, through a filter."""
+
+    def __init__(self, rep: _Reporter, keep: Callable[[Loc, str], bool] | None):
+        super().__init__(rep.loaded, keep)
+        self.problems = rep.problems
+
+
+class _WrittenOnly(_Shared):
     """Reports only on values the block wrote itself: a host's inherited `mc` values
     were checked (and reported) where the defaults wrote them."""
 
     def __init__(self, rep: _Reporter):
-        super().__init__(rep.loaded, rep.keep)
-        self.problems = rep.problems
+        super().__init__(rep, rep.keep)
 
     def add(
         self, loc: Loc, code: str, message: str, key: bool = False, severity: Severity = "error"
@@ -541,7 +549,7 @@ def _check_compressed_ipv6(
     on = [
         host
         for host, settings in resolved.items()
-        if name in settings.mc.defines and _sendmail_true(settings.mc.defines[name])
+        if name in settings.mc.defines and option_true(settings.mc.defines[name])
     ]
     if not on:
         return
@@ -566,11 +574,6 @@ def _check_compressed_ipv6(
         f" but tlsc writes IPv6 keys in full ({ipv6.entry.key}, from"
         f" {'.'.join(map(str, ipv6.loc))}), so they would never match; remove the define",
     )
-
-
-def _sendmail_true(value: str) -> bool:
-    """sendmail's reading of a boolean option: empty, or starting with t or y, is true."""
-    return value.strip()[:1] in ("", "t", "T", "y", "Y")
 
 
 def _check_bounce_instead_of_defer(cluster: Cluster, rep: _Reporter) -> None:
@@ -755,14 +758,6 @@ def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter
         return not (code in ("S201", "S210") and ("issuer_tags",) in blocks)
 
     _check_cluster(cluster, _Shared(rep, keep))
-
-
-class _Shared(_Reporter):
-    """A reporter adding to another one's problems, through a filter."""
-
-    def __init__(self, rep: _Reporter, keep: Callable[[Loc, str], bool]):
-        super().__init__(rep.loaded, keep)
-        self.problems = rep.problems
 
 
 def _may_set_client_cert(loc: Loc) -> bool:

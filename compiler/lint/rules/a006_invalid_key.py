@@ -41,6 +41,7 @@ from collections.abc import Iterator
 from compiler.lint.access import AccessDocument
 from compiler.lint.engine import Finding, LintContext
 from compiler.lint.rules.a002_unknown_tag import known_tag
+from compiler.sendmail import option_true
 
 ID = "A006"
 NAME = "invalid-key"
@@ -110,6 +111,6 @@ def _compressed_ipv6(doc: AccessDocument, ctx: LintContext) -> bool:
     for path in dict.fromkeys([*ctx.m4_paths, sibling]):
         text = ctx.read(path) or ""
         for m in _COMPRESSED.finditer(text):
-            if (m[1] or "").strip()[:1] in ("", "t", "T", "y", "Y"):
+            if option_true(m[1] or ""):
                 return True
     return False
