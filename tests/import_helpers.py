@@ -67,7 +67,13 @@ def tree(
 
 def imported(root: Path, host: str = "h1", **kw: str) -> Imported:
     """import_host with a default fqdn."""
-    return import_host(root, host, kw.get("fqdn", f"{host}.example.net"), kw.get("cluster"))
+    return import_host(
+        root,
+        host,
+        kw.get("fqdn", f"{host}.example.net"),
+        kw.get("cluster"),
+        ownership=kw.get("ownership", "file"),
+    )
 
 
 def recompiled(result: Imported, source: str = "imported.yaml") -> Compiled:

@@ -27,7 +27,7 @@ def tlsc(*args: object) -> tuple[int, str, str]:
 
 @pytest.mark.realtools
 def test_fixture_to_stdout_with_a_summary_on_stderr() -> None:
-    rc, out, err = run_cli("import", FIXTURE, "--host", "mail")
+    rc, out, err = run_cli("import", FIXTURE, "--host", "mail", "--ownership", "file")
     assert rc == 0, err
     assert out.startswith("# tlsc spec imported by `tlsc import")
     assert "version: 1\ncluster: mail\n" in out
@@ -40,14 +40,26 @@ def test_fixture_to_stdout_with_a_summary_on_stderr() -> None:
 @pytest.mark.realtools
 def test_out_file_is_written_once_and_compiles(tmp_path: Path) -> None:
     spec = tmp_path / "cluster.yaml"
-    rc, out, err = tlsc("import", FIXTURE, "--host", "mail", "--out", spec)
+    rc, out, err = tlsc("import", FIXTURE, "--host", "mail", "--ownership", "file", "--out", spec)
     assert rc == 0 and out == "" and "wrote" in err
     assert compile_file(spec).ok
     before = spec.read_text()
-    rc, _, err = tlsc("import", FIXTURE, "--host", "mail", "--out", spec)
+    rc, _, err = tlsc("import", FIXTURE, "--host", "mail", "--ownership", "file", "--out", spec)
     assert rc == 1 and "exists; use --force" in err
     spec.chmod(0o600)
-    rc, _, _ = tlsc("import", FIXTURE, "--host", "mail", "--cluster", "x", "--out", spec, "--force")
+    rc, _, _ = tlsc(
+        "import",
+        FIXTURE,
+        "--host",
+        "mail",
+        "--ownership",
+        "file",
+        "--cluster",
+        "x",
+        "--out",
+        spec,
+        "--force",
+    )
     assert rc == 0 and spec.read_text() != before
     assert spec.stat().st_mode & 0o777 == 0o600  # --force keeps the mode of what it replaces
 
@@ -69,7 +81,7 @@ def test_bad_inputs_exit_1_with_one_sentence_and_write_nothing(
 ) -> None:
     root = setup(tmp_path)  # type: ignore[operator]
     out = tmp_path / "out.yaml"
-    rc, stdout, err = tlsc("import", root, "--host", "h1", "--out", out)
+    rc, stdout, err = tlsc("import", root, "--host", "h1", "--ownership", "file", "--out", out)
     assert rc == 1
     assert message in err and "Traceback" not in err
     assert "nothing written" in err
@@ -78,13 +90,15 @@ def test_bad_inputs_exit_1_with_one_sentence_and_write_nothing(
 
 @pytest.mark.realtools
 def test_a_loss_writes_nothing_unless_allowed(tmp_path: Path) -> None:
-    root = tree(tmp_path / "r", "Connect:127\tRELAY\nGreetPause:\t5000\n")
+    root = tree(tmp_path / "r", "Connect:127\tRELAY\nTLS_Srv:.example.com\tENCR:128\n")
     out = tmp_path / "out.yaml"
-    rc, _, err = tlsc("import", root, "--host", "h1", "--out", out)
+    rc, _, err = tlsc("import", root, "--host", "h1", "--ownership", "file", "--out", out)
     assert rc == 1 and not out.exists()
-    assert "access:2:1: error: I141 cannot carry over GreetPause:" in err
+    assert "access:2:1: error: I141 cannot carry over TLS_Srv:.example.com" in err
     assert "--allow-loss writes the spec anyway" in err
-    rc, _, err = tlsc("import", root, "--host", "h1", "--out", out, "--allow-loss")
+    rc, _, err = tlsc(
+        "import", root, "--host", "h1", "--ownership", "file", "--out", out, "--allow-loss"
+    )
     assert rc == 0 and out.exists()
     assert "lost: 1 difference(s)" in err
 
@@ -104,7 +118,9 @@ REPORT_KEYS = {
 
 @pytest.mark.realtools
 def test_json_report_holds_the_spec_and_what_was_carried_over() -> None:
-    rc, out, err = tlsc("import", FIXTURE, "--host", "mail", "--format", "json")
+    rc, out, err = tlsc(
+        "import", FIXTURE, "--host", "mail", "--ownership", "file", "--format", "json"
+    )
     assert (rc, err) == (0, "")
     report = json.loads(out)
     assert set(report) == REPORT_KEYS
@@ -123,9 +139,11 @@ def test_json_report_holds_the_spec_and_what_was_carried_over() -> None:
 
 @pytest.mark.realtools
 def test_json_report_of_a_loss_has_the_problem_and_no_spec(tmp_path: Path) -> None:
-    root = tree(tmp_path / "r", "Connect:127\tRELAY\nGreetPause:\t5000\n")
+    root = tree(tmp_path / "r", "Connect:127\tRELAY\nTLS_Srv:.example.com\tENCR:128\n")
     out = tmp_path / "out.yaml"
-    rc, stdout, err = tlsc("import", root, "--host", "h1", "--out", out, "--format", "json")
+    rc, stdout, err = tlsc(
+        "import", root, "--host", "h1", "--ownership", "file", "--out", out, "--format", "json"
+    )
     assert rc == 1 and err == "" and not out.exists()
     report = json.loads(stdout)
     assert report["result"] == "failed" and report["spec"] is None
@@ -135,7 +153,17 @@ def test_json_report_of_a_loss_has_the_problem_and_no_spec(tmp_path: Path) -> No
         (2, "I141", "error"),
     ]
     rc, stdout, _ = tlsc(
-        "import", root, "--host", "h1", "--out", out, "--format", "json", "--allow-loss"
+        "import",
+        root,
+        "--host",
+        "h1",
+        "--ownership",
+        "file",
+        "--out",
+        out,
+        "--format",
+        "json",
+        "--allow-loss",
     )
     report = json.loads(stdout)
     assert rc == 0 and out.exists()
@@ -143,7 +171,9 @@ def test_json_report_of_a_loss_has_the_problem_and_no_spec(tmp_path: Path) -> No
 
 
 def test_json_report_of_a_refusal(tmp_path: Path) -> None:
-    rc, stdout, err = tlsc("import", tmp_path / "missing", "--host", "h1", "--format", "json")
+    rc, stdout, err = tlsc(
+        "import", tmp_path / "missing", "--host", "h1", "--ownership", "file", "--format", "json"
+    )
     assert rc == 1 and err == ""
     report = json.loads(stdout)
     assert report["result"] == "failed" and report["message"] == "nothing written"

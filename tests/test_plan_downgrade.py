@@ -103,11 +103,11 @@ def test_warning_names_the_lines_on_both_sides() -> None:
 def test_starttls_removed_from_the_mc_is_d003() -> None:
     before = "divert(0)dnl\ninclude(`/etc/mail/tls/starttls.m4')dnl\nMAILER(`smtp')dnl\n"
     after = "divert(0)dnl\nMAILER(`smtp')dnl\n"
-    warning = starttls_removed("/etc/mail/sendmail.mc", before, after, "/t.m4", False)
+    warning = starttls_removed("/etc/mail/sendmail.mc", before, after)
     assert warning is not None and warning.code == "P003"
     assert warning.lines[0].line == 2
-    assert starttls_removed("/m", before, before, "/t.m4", False) is None
-    assert starttls_removed("/m", None, after, "/t.m4", False) is None
+    assert starttls_removed("/m", before, before) is None
+    assert starttls_removed("/m", None, after) is None
 
 
 def test_spec_turning_tls_off_on_a_host_is_d003(tmp_path: Path) -> None:

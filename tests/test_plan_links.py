@@ -75,17 +75,18 @@ def test_plan_notes_a_link_it_writes_through(tmp_path: Path) -> None:
     assert "P109" in codes
 
 
-def test_plan_notes_a_delete_through_a_link(tmp_path: Path) -> None:
+def test_tls_off_leaves_a_linked_starttls_m4_alone(tmp_path: Path) -> None:
     root = compile_to(SPEC, tmp_path / "state") / "mx1"
     tls = root / "etc/mail/tls"
     (tls / "starttls.m4").rename(tls / "starttls.m4.real")
     (tls / "starttls.m4").symlink_to("starttls.m4.real")
     spec = write(tmp_path / "cluster.yaml", TLS_OFF)
     mx1 = host(make_plan(PlanRequest(str(spec), root=str(root), hosts=["mx1"])), "mx1")
-    assert [w.message for w in mx1.warnings if w.code == "P109"] == [
-        "/etc/mail/tls/starttls.m4 is a symbolic link to /etc/mail/tls/starttls.m4.real;"
-        " apply deletes /etc/mail/tls/starttls.m4.real and keeps the link"
+    # nothing is deleted, through a link or not: the unused file stays (P108)
+    assert [w.path for w in mx1.warnings if w.code in ("P108", "P109")] == [
+        "/etc/mail/tls/starttls.m4"
     ]
+    assert [f.action for f in mx1.files if f.path.endswith("starttls.m4")] == ["unchanged"]
 
 
 def test_state_and_base_plans_record_no_links(tmp_path: Path) -> None:

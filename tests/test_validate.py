@@ -168,7 +168,7 @@ def test_cluster_name_must_be_a_string() -> None:
         (
             "defaults:\n  ownership: blok\n",
             "blok",
-            "'blok' is not a valid value for defaults.ownership; expected 'file' or 'block'"
+            "'blok' is not a valid value for defaults.ownership; expected 'file', 'block' or 'tls'"
             " (did you mean 'block'?)",
         ),
     ],

@@ -20,7 +20,7 @@ from compiler.plan.links import note_links
 from compiler.plan.make import SpecProblems
 from compiler.plan.model import HostPlan, Observed, Plan
 from compiler.plan.observe import check_dir, host_path, read_files
-from compiler.plan.ownership import BlockError, splice_block
+from compiler.plan.ownership import BlockError, settle
 from compiler.plan.planner import PlanError, Planner, decode, encode, sha256
 from compiler.resolve import HostConfig
 
@@ -109,17 +109,15 @@ def plan_host(loaded: LoadedHost, root: Path, files: Mapping[str, Path]) -> Host
 def _writes(
     desired: DesiredHost, host: HostPlan, observed: dict[str, bytes | None]
 ) -> dict[str, bytes | None]:
-    s = desired.config.settings
     out: dict[str, bytes | None] = {}
+    try:
+        files = settle(desired.config, desired.files, {k: decode(v) for k, v in observed.items()})
+    except BlockError as exc:  # the planner already refused this; be sure
+        raise PlanError(str(exc)) from None
     for change in host.files:
         if change.action == "unchanged":
             continue
-        text = desired.files.get(change.path)
-        if text is not None and s.ownership == "block" and change.path == s.paths.access:
-            try:
-                text = splice_block(decode(observed.get(change.path)), text, change.path).text
-            except BlockError as exc:  # the planner already refused this; be sure
-                raise PlanError(str(exc)) from None
+        text = files.files.get(change.path)
         data = None if text is None else encode(text)
         if (None if data is None else sha256(data)) != change.after_sha256:
             raise PlanError(

@@ -1,5 +1,5 @@
 """`tlsc import ROOT --host NAME [--fqdn F] [--cluster C] [--out FILE] [--force] [--allow-loss]
-[--format text|json]`
+[--ownership auto|tls|file] [--format text|json]`
 
 Thin: import the host (`host.import_host`), print problems and a summary on
 stderr, write the spec to --out (atomically) or stdout; with --format json,
@@ -35,6 +35,14 @@ from compiler.problems import format_text
     "--allow-loss", is_flag=True, help="write the spec even if the round trip is not exact"
 )
 @click.option(
+    "--ownership",
+    type=click.Choice(["auto", "tls", "file"]),
+    default="auto",
+    show_default=True,
+    help="tls: adopt the host, its files stay as they are and tlsc owns only what STARTTLS"
+    " needs; file: tlsc owns the files whole; auto: file for files tlsc wrote, else tls",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json"]),
@@ -50,6 +58,7 @@ def import_cmd(
     out_file: str | None,
     force: bool,
     allow_loss: bool,
+    ownership: str,
     fmt: str,
 ) -> None:
     """Read an existing /etc/mail under ROOT into a tlsc spec for host NAME.
@@ -60,7 +69,9 @@ def import_cmd(
     """
     if out_file and os.path.exists(out_file) and not force:
         _finish(fmt, None, out_file, f"{out_file} exists; use --force to overwrite it")
-    result = import_host(root, host, fqdn, cluster)
+    result = import_host(
+        root, host, fqdn, cluster, ownership=None if ownership == "auto" else ownership
+    )
     notes = result.notes
     if fmt == "text":
         color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
@@ -138,10 +149,10 @@ def report(result: Imported | None, out_file: str | None, failure: str | None) -
         out["host"], out["fqdn"] = parts.host, parts.fqdn
         mc = parts.mc
         out["imported"] = {
-            "defines": len(mc["defines"]),
-            "features": len(mc["features"]),
-            "daemon_options": len(mc["daemon_options"]),
-            "mailers": list(mc["mailers"]),
+            "defines": len(mc.get("defines", ())),
+            "features": len(mc.get("features", ())),
+            "daemon_options": len(mc.get("daemon_options", ())),
+            "mailers": list(mc.get("mailers", ())),
             "tls": parts.tls != {"enabled": False},
             "domains": len(parts.domains),
             "recipients": len(parts.recipients),
@@ -158,10 +169,15 @@ def summary(result: Imported) -> str:
     notes: Notes = result.notes
     assert parts is not None
     mc = parts.mc
+    mc_line = (
+        "  mc: the host's own (ownership: tls); tlsc owns only its STARTTLS include"
+        if parts.ownership == "tls"
+        else f"  mc: {len(mc['defines'])} define(s), {len(mc['features'])} feature(s),"
+        f" {len(mc['daemon_options'])} daemon option(s), mailers {', '.join(mc['mailers'])}"
+    )
     lines = [
         f"imported host {parts.host} ({parts.fqdn}):",
-        f"  mc: {len(mc['defines'])} define(s), {len(mc['features'])} feature(s),"
-        f" {len(mc['daemon_options'])} daemon option(s), mailers {', '.join(mc['mailers'])}",
+        mc_line,
         "  tls: "
         + (
             "disabled (no starttls include)"
@@ -171,7 +187,7 @@ def summary(result: Imported) -> str:
         f"  access: {len(parts.domains)} domain rule(s), {len(parts.recipients)} recipient"
         f" rule(s), {sum(map(len, parts.issuer_tags.values()))} issuer(s),"
         f" {len(parts.access)} other entr{'y' if len(parts.access) == 1 else 'ies'}"
-        + (" (ownership: block)" if parts.ownership == "block" else ""),
+        + (f" (ownership: {parts.ownership})" if parts.ownership != "file" else ""),
     ]
     kept: dict[str, list[Where]] = {}
     for at, where in notes.verbatim:

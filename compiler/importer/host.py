@@ -21,6 +21,9 @@ from compiler.importer.read_starttls import TlsRead, resolve_tls
 from compiler.importer.roundtrip import build_pair, compare_access, compare_cf, m4_available
 from compiler.lint.engine import LintContext, lint_text
 from compiler.lint.lexer import M4Document, lex
+from compiler.plan.desired import DesiredSpec, desired_from_text
+from compiler.plan.ownership import TLSC_HEADER, BlockError, settle
+from compiler.plan.planner import decode
 from compiler.spec.model import HostName, Paths, Tls, Word
 
 MC_PATH = "/etc/mail/sendmail.mc"
@@ -74,6 +77,13 @@ class _Tree:
             )
             return None
 
+    def read_bytes(self, host_path: str) -> bytes | None:
+        """The file's bytes, or None when it cannot be read (read() reports why)."""
+        try:
+            return self.real(host_path).read_bytes()
+        except OSError:
+            return None
+
     def lint_reader(self, path: str) -> str | None:
         """For the linter: paths under ROOT as they are, host paths mapped into ROOT."""
         real = Path(path)
@@ -119,8 +129,14 @@ def import_host(
     fqdn: str | None = None,
     cluster: str | None = None,
     check_cf: bool = True,
+    ownership: str | None = None,
 ) -> Imported:
-    """Read ROOT/etc/mail of one host into a spec and compare the round trip."""
+    """Read ROOT/etc/mail of one host into a spec and compare the round trip.
+
+    `ownership` None picks: `file` for files tlsc wrote (they carry its header),
+    else `tls` -- the host is adopted: its files stay as they are, and tlsc owns
+    only what STARTTLS needs, so the first plan is empty.
+    """
     notes = Notes()
     result = Imported(notes)
     root_path = Path(root)
@@ -138,16 +154,22 @@ def import_host(
     _lint(tree, mc_text, mc_real, "mc")
     if notes.errors:
         return result
+    if ownership is None:
+        ownership = "file" if TLSC_HEADER in mc_text[:4096] else "tls"
+    adopt = ownership == "tls"
     doc = lex(mc_text, mc_real, "mc")
-    mc = read_mc(doc, mc_real, notes)
+    # adopted, the .mc stays the host's: what tlsc could not model in it is no loss
+    mc = read_mc(doc, mc_real, _mc_only(notes) if adopt else notes)
     st_doc, st_real = _starttls(tree, mc)
     tls = resolve_tls(mc, st_doc, st_real, notes)
     access_host, access_text, access_real = _access(tree, mc)
     request = bool(tls.settings.get("request_client_cert", False)) if tls.enabled else False
-    access = read_access(access_text or "", access_real, notes, request)
+    access = read_access(access_text or "", access_real, notes, request, others=not adopt)
     if access_text is not None:
         _lint(tree, access_text, access_real, "access")
     parts = _parts(host, fqdn, cluster, mc, tls, access, access_host, root, notes)
+    if adopt:
+        _adopt(parts, tls, notes, mc_real)
     if notes.errors:
         return result
     text = emit(parts, lambda at: "from " + _host_label(tree, at))
@@ -158,7 +180,13 @@ def import_host(
         return result
     files = compiled.hosts[host]
     result.text, result.parts = text, parts
+    if adopt:
+        settled = _settled(text, host, tree, {**Paths().model_dump(), **parts.paths}, notes)
+        if settled is None:
+            return result
+        files = settled
     reported = {p.line for p in notes.losses if p.path == access_real}
+    reported |= {at.line for at in access.left_out}
     keys = compare_access(
         access_text or "",
         files[parts.paths["access"]],
@@ -171,6 +199,64 @@ def import_host(
     if check_cf:
         result.summary.append(_check_cf(tree, mc_text, mc, tls, parts, files, mc_real))
     return result
+
+
+def _mc_only(notes: Notes) -> Notes:
+    """Notes for reading an adopted .mc: its errors count, nothing else is reported."""
+    scratch = Notes()
+    scratch.errors = notes.errors
+    return scratch
+
+
+def _adopt(parts: SpecParts, tls: TlsRead, notes: Notes, mc_real: str) -> None:
+    """Make `parts` an adopted host's: ownership tls, no mc:, no access: of its own."""
+    parts.ownership = "tls"
+    for what in [w for w in notes.dropped if w.startswith("comment lines in")]:
+        del notes.dropped[what]  # they stay in the host's files
+    parts.mc = {}
+    parts.extra_at = []
+    parts.access, parts.access_at = [], []
+    for text, at in tls.extra:
+        notes.loss(at, "I137", f"with ownership: tls tlsc's starttls.m4 would not hold {text}")
+    for name in tls.other_defines:
+        at = tls.set_at.get(name, Where(mc_real))
+        notes.loss(at, "I137", f"with ownership: tls tlsc's starttls.m4 would not define {name}")
+    if tls.dont_blame:
+        notes.loss(
+            Where(mc_real),
+            "I137",
+            f"with ownership: tls tlsc's starttls.m4 would not set DontBlameSendmail"
+            f" {tls.dont_blame}",
+        )
+    notes.note(
+        Where(mc_real),
+        "ownership: tls -- sendmail.mc and the access file stay as they are; tlsc owns only"
+        " the STARTTLS include, starttls.m4 and its own block of the access file",
+    )
+    parts.header = [
+        "tlsc spec imported by `tlsc import`. ownership: tls -- the host's files stay",
+        "as they are; tlsc owns only the STARTTLS include of sendmail.mc, starttls.m4",
+        "and the tlsc block of the access file. Settings equal to tlsc's defaults are",
+        "left out.",
+    ]
+
+
+def _settled(
+    text: str, host: str, tree: _Tree, paths: dict[str, str], notes: Notes
+) -> dict[str, str] | None:
+    """The adopted host's files as tlsc would leave them (its parts spliced into the originals)."""
+    desired = desired_from_text(text, "imported.yaml")
+    assert isinstance(desired, DesiredSpec)  # compile_text just accepted the same text
+    config = desired.config(host)
+    observed: dict[str, str | None] = {}
+    for key in ("sendmail_mc", "access", "starttls_m4"):
+        data = tree.read_bytes(paths[key])
+        observed[paths[key]] = None if data is None else decode(data)
+    try:
+        return settle(config, desired.host(host).files, observed).files
+    except BlockError as exc:
+        notes.error(Where(str(tree.real(paths["sendmail_mc"]))), "I091", str(exc))
+        return None
 
 
 def _host_label(tree: _Tree, at: Where) -> str:

@@ -59,6 +59,8 @@ class AccessRead:
     """The access file in spec terms."""
 
     ownership: str = "file"
+    #: lines left out on purpose (sendmail never reads them): no loss
+    left_out: list[Where] = field(default_factory=list)
     domains: dict[str, dict[str, Any]] = field(default_factory=dict)
     recipients: dict[str, Any] = field(default_factory=dict)
     issuer_tags: dict[str, list[str]] = field(default_factory=dict)
@@ -165,7 +167,16 @@ def shorthand(rule: dict[str, Any]) -> Any:
 
 
 class _AccessReader:
-    def __init__(self, entries: list[Entry], path: str, notes: Notes, request_client_cert: bool):
+    def __init__(
+        self,
+        entries: list[Entry],
+        path: str,
+        notes: Notes,
+        request_client_cert: bool,
+        others: bool = True,
+    ):
+        #: False: entries that are not TLS rules stay the host's (ownership: tls)
+        self.others = others
         self.entries = entries
         self.path = path
         self.notes = notes
@@ -195,9 +206,21 @@ class _AccessReader:
         for e in self.entries:
             if e.line in self.used:
                 continue
+            if not self.others:
+                self.notes.keep(self.at(e), "the host's access file (ownership: tls)")
+                continue
             try:
                 entry = parse_entry(f"{e.key} {e.value.rstrip()}", tag_names)
             except ValueError as exc:
+                if "never consults" in str(exc):
+                    # a line sendmail never reads: leaving it out changes nothing
+                    self.notes.note(
+                        self.at(e),
+                        f"{e.key} {e.value.strip()} left out: {exc}, so it never matched",
+                    )
+                    self.notes.drop("access lines sendmail never consults")
+                    self.out.left_out.append(self.at(e))
+                    continue
                 self.notes.loss(self.at(e), "I141", f"cannot carry over {e.key}: {exc}")
                 continue
             self.out.access.append((f"{entry.key} {entry.value}", self.at(e)))
@@ -282,12 +305,18 @@ class _AccessReader:
                 self.used.add(e.line)
 
 
-def read_access(text: str, path: str, notes: Notes, request_client_cert: bool) -> AccessRead:
-    """Read an access file into spec terms, noting what is kept verbatim or lost."""
+def read_access(
+    text: str, path: str, notes: Notes, request_client_cert: bool, others: bool = True
+) -> AccessRead:
+    """Read an access file into spec terms, noting what is kept verbatim or lost.
+
+    With `others` False (ownership: tls) only the TLS rules are read; every other
+    line stays the host's and is not carried into the spec.
+    """
     if "\r\n" in text:
         notes.note(Where(path), "CRLF line endings: tlsc writes LF (the CR was part of values)")
     ownership, lines = block_lines(text, path, notes)
     entries = map_entries(lines, path, notes)
-    out = _AccessReader(entries, path, notes, request_client_cert).run()
+    out = _AccessReader(entries, path, notes, request_client_cert, others).run()
     out.ownership = ownership
     return out

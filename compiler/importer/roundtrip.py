@@ -91,12 +91,11 @@ def compare_access(
         full = None if new is not None else _uncompressed_ipv6_key(e.key)
         if full is not None and full.lower() in after and full.lower() not in before:
             rewritten.add(full.lower())
-            notes.loss(
+            notes.note(
                 at,
-                "I154",
-                f"{e.key}: sendmail (built with IPV6_FULL) compares uncompressed IPv6"
-                f" addresses, so this key never matched; the imported spec writes {full},"
-                " which does",
+                f"I154 {e.key} is written {full}: sendmail (built with IPV6_FULL) compares"
+                f" uncompressed IPv6 addresses; before, no entry matched {_ipv6_address(full)}"
+                f" this way; now `{full} {e.value.strip()}` does",
             )
         elif new is None:
             if e.line not in reported:
@@ -123,6 +122,17 @@ def compare_access(
                 f"the imported spec adds the entry {e.key} {e.value} to the access map",
             )
     return len(before)
+
+
+def _ipv6_address(key: str) -> str:
+    """The address of an `IPv6:` key, as a person writes it (`::1`)."""
+    import ipaddress
+
+    address = key[key.lower().rindex("ipv6:") + 5 :]
+    try:
+        return str(ipaddress.IPv6Address(address))
+    except ValueError:
+        return address
 
 
 def _uncompressed_ipv6_key(key: str) -> str | None:

@@ -13,8 +13,8 @@ Levels rank verify > encrypt > may > none. A weakening is
 * P001 a lower level (verify -> encrypt -> may -> none);
 * P002 fewer minimum bits (VERIFY:128 -> VERIFY asks for none; ENCR:128 ->
   VERIFY raises the level and is not one);
-* P003 STARTTLS removed from a host (its include leaves sendmail.mc, or
-  starttls.m4 is deleted);
+* P003 STARTTLS removed from a host (its include leaves sendmail.mc, so the
+  built sendmail.cf loses it);
 * P004 a certificate check dropped (+CN, +CN:name, +CS, +CI, +CITag).
 
 `PERM+` -> `TEMP+` (or either -> none) changes what a failure does, not what
@@ -171,10 +171,12 @@ def starttls_removed(
     mc_path: str,
     mc_before: str | None,
     mc_after: str | None,
-    starttls_path: str,
-    starttls_deleted: bool,
 ) -> PlanWarning | None:
-    """P003 when the host stops offering STARTTLS (its include or its starttls.m4 goes)."""
+    """P003 when the host stops offering STARTTLS: the include leaves sendmail.mc.
+
+    That is what the built sendmail.cf loses; starttls.m4 itself is never deleted
+    (an unused one does nothing, plan/ownership.py), so it is never the sign.
+    """
     had = _starttls_includes(mc_before)
     if mc_after is not None and had and not _starttls_includes(mc_after):
         return PlanWarning(
@@ -183,11 +185,5 @@ def starttls_removed(
             " settings",
             mc_path,
             tuple(WarningLine("before", n, line) for n, line in had),
-        )
-    if starttls_deleted:
-        return PlanWarning(
-            "P003",
-            f"STARTTLS is removed from this host: {starttls_path} is deleted",
-            starttls_path,
         )
     return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from compiler.render.access import render_access
-from compiler.render.mc import render_mc
+from compiler.render.mc import mc_block, render_mc
 from compiler.render.starttls import render_starttls
 from compiler.resolve import HostConfig
 from compiler.rules import ClusterRules
@@ -13,10 +13,15 @@ def render_host(host: HostConfig, source: str, rules: ClusterRules) -> dict[str,
     """{absolute path on the host: exact file text} for every managed file."""
     s = host.settings
     in_use = rules.count(s.tls.request_client_cert) > 0
-    files = {
-        s.paths.sendmail_mc: render_mc(host, source, access_in_use=in_use),
-        s.paths.access: render_access(host, source, rules),
-    }
+    # with ownership: tls the host's sendmail.mc is kept and only the STARTTLS include
+    # is tlsc's; the planner splices it in (plan/ownership.py)
+    if s.ownership != "tls":
+        mc = render_mc(host, source, access_in_use=in_use)
+    else:
+        mc = mc_block(s.paths.starttls_m4) if s.tls.enabled else ""
+    files = {s.paths.access: render_access(host, source, rules)}
+    if mc:
+        files[s.paths.sendmail_mc] = mc
     if s.tls.enabled:
         files[s.paths.starttls_m4] = render_starttls(host, source)
     return dict(sorted(files.items()))

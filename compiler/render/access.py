@@ -53,6 +53,6 @@ def render_access(host: HostConfig, source: str, rules: ClusterRules) -> str:
     s = host.settings
     header = header_lines(source, host.name, host.fqdn, "access")
     text = "".join(f"# {line}\n" for line in header) + access_body(rules, s.tls.request_client_cert)
-    if s.ownership == "block":
+    if s.ownership in ("block", "tls"):
         return f"{BLOCK_BEGIN}\n{text}{BLOCK_END}\n"
     return text

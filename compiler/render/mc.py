@@ -22,6 +22,14 @@ from compiler.sendmail import NEEDS_ACCESS_DB
 from compiler.spec.model import Feature
 
 DEFAULT_ACCESS_DB = "/etc/mail/access.db"
+#: the markers of the lines tlsc owns in a host's own sendmail.mc (ownership: tls)
+MC_BEGIN = "dnl # BEGIN tlsc"
+MC_END = "dnl # END tlsc"
+
+
+def mc_block(starttls_path: str) -> str:
+    """The lines tlsc owns in a host's own sendmail.mc: the STARTTLS include, marked."""
+    return f"{MC_BEGIN}\ninclude({q.name(starttls_path)})dnl\n{MC_END}\n"
 
 
 def access_map_arg(access_db: str) -> str:

@@ -356,7 +356,12 @@ class HostSettings(Model):
     smtp_port: Port = 25
     tls: Tls = Tls()
     mc: Mc = Mc()
-    ownership: Literal["file", "block"] = "file"
+    ownership: Literal["file", "block", "tls"] = Field(
+        "file",
+        description="file: tlsc owns its files whole; block: only the tlsc block of the"
+        " access file; tls: only what STARTTLS needs (the access block, the STARTTLS"
+        " include of sendmail.mc, starttls.m4), the rest stays the host's",
+    )
 
 
 class Host(HostSettings):

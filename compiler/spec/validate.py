@@ -473,6 +473,26 @@ def _check_starttls_settings(
         )
 
 
+def _check_tls_ownership(
+    cluster: Cluster, resolved: dict[str, HostSettings], rep: _Reporter
+) -> None:
+    """With ownership: tls the host's sendmail.mc is its own: an `mc:` would do nothing."""
+    where: dict[Loc, list[str]] = {}
+    for name in cluster.hosts:
+        if resolved[name].ownership != "tls" or resolved[name].mc == Mc():
+            continue
+        own = "mc" in host_overrides(cluster.hosts[name])
+        where.setdefault(("hosts", name, "mc") if own else ("defaults", "mc"), []).append(name)
+    for loc, hosts in where.items():
+        rep.add(
+            loc,
+            "S218",
+            f"{_host_list(hosts)} {'has' if len(hosts) == 1 else 'have'} ownership: tls, so"
+            " sendmail.mc stays the host's own and tlsc writes only its STARTTLS include;"
+            " this mc: would do nothing -- remove it, or set ownership: file",
+        )
+
+
 def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
     resolved = {name: resolve(cluster, name).settings for name in cluster.hosts}
     for loc, settings, written in _settings_blocks(cluster, resolved):
@@ -483,6 +503,7 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
         if "paths" in written or "mc" in written:
             _check_access_map(settings, loc, rep)
     _check_starttls_settings(cluster, resolved, rep)
+    _check_tls_ownership(cluster, resolved, rep)
 
     fqdns: dict[str, str] = {}
     for name, host in cluster.hosts.items():
