@@ -296,7 +296,7 @@ def test_a_file_gone_behind_its_link_comes_back_through_it(root: Path) -> None:
     off.write_text(text, encoding="utf-8")
     rc, report, _ = apply_json(off, root, "--yes", "--no-verify", "--allow-downgrade")
     assert rc == 0 and report["result"] == "applied", report["message"]
-    # STARTTLS off: the file no include names is left alone, link and all (P108)
+    # STARTTLS off: the file no include names is left alone, link and all (P110)
     assert (tls / "starttls.m4").is_symlink() and end.exists()
     end.unlink()  # someone removes it: the dangling link stays for apply to write through
     rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify")

@@ -83,7 +83,7 @@ def test_a_stock_host_imports_in_one_command_and_plans_empty(
     assert rc == 0, out + err
     assert "P003" not in out and "delete" not in out
     if not vendor_include:
-        assert "P108" in out  # the unused starttls.m4 is reported and left alone
+        assert "P110" in out  # the unused starttls.m4 is reported and left alone
     assert snapshot(etc) == before
 
 

@@ -82,8 +82,8 @@ def test_tls_off_leaves_a_linked_starttls_m4_alone(tmp_path: Path) -> None:
     (tls / "starttls.m4").symlink_to("starttls.m4.real")
     spec = write(tmp_path / "cluster.yaml", TLS_OFF)
     mx1 = host(make_plan(PlanRequest(str(spec), root=str(root), hosts=["mx1"])), "mx1")
-    # nothing is deleted, through a link or not: the unused file stays (P108)
-    assert [w.path for w in mx1.warnings if w.code in ("P108", "P109")] == [
+    # nothing is deleted, through a link or not: the unused file stays (P110)
+    assert [w.path for w in mx1.warnings if w.code in ("P110", "P109")] == [
         "/etc/mail/tls/starttls.m4"
     ]
     assert [f.action for f in mx1.files if f.path.endswith("starttls.m4")] == ["unchanged"]

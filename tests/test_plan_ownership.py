@@ -1,10 +1,13 @@
-"""compiler/plan/ownership.py: splicing tlsc's block into a host's access file."""
+"""compiler/plan/ownership.py: splicing tlsc's parts into a host's own files."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from compiler.plan.ownership import BlockError, splice_block
+from compiler.plan.ownership import BlockError, splice_block, splice_mc, splice_tls_access
+from compiler.render.mc import mc_block
 
 BLOCK = "# BEGIN tlsc\nTLS_Srv:a.example\tVERIFY\n# END tlsc\n"
 
@@ -42,3 +45,100 @@ def test_block_is_appended_when_absent() -> None:
 def test_broken_markers_are_refused(observed: str, message: str) -> None:
     with pytest.raises(BlockError, match=message):
         splice_block(observed, BLOCK, "/etc/mail/access")
+
+
+# -- ownership: tls -------------------------------------------------------------------
+
+TLS_PATH = "/etc/mail/tls/starttls.m4"
+INCLUDE = f"include(`{TLS_PATH}')dnl\n"
+MC_HEAD = "divert(0)dnl\ninclude(`/usr/share/sendmail/cf/m4/cf.m4')dnl\nOSTYPE(`debian')dnl\n"
+MAILERS = "dnl # mailers\nMAILER_DEFINITIONS\nMAILER(`local')dnl\nMAILER(`smtp')dnl\n"
+MARKED = mc_block(TLS_PATH)
+
+
+def test_the_include_block_goes_right_before_the_first_mailer_line() -> None:
+    mc = MC_HEAD + "FEATURE(`access_db')dnl\n" + MAILERS
+    out = splice_mc(mc, TLS_PATH, True, "sendmail.mc")
+    assert out == MC_HEAD + "FEATURE(`access_db')dnl\ndnl # mailers\n" + MARKED + MAILERS[14:]
+    # the host's bytes are all still there, in order; only the block was added
+    assert out.replace(MARKED, "") == mc
+
+
+@pytest.mark.parametrize(
+    "mc",
+    [
+        MC_HEAD + INCLUDE + MAILERS,  # the vendor page's line, where it belongs
+        MC_HEAD + "include(`/etc/mail/tls/starttls.m4')dnl # TLS\n" + MAILERS,
+        MC_HEAD + "dnl # BEGIN tlsc\n" + INCLUDE + "dnl # END tlsc\n" + MAILERS,
+        MC_HEAD + "FEATURE(`x')dnl\n",  # no MAILER at all: the end will do
+    ],
+    ids=["vendor-line", "trailing-comment", "tlsc-block", "no-mailer"],
+)
+def test_a_host_that_already_has_it_is_left_alone(mc: str) -> None:
+    if "MAILER" not in mc:
+        mc = splice_mc(mc, TLS_PATH, True, "sendmail.mc")
+        assert mc.endswith(MARKED)
+    assert splice_mc(mc, TLS_PATH, True, "sendmail.mc") == mc
+
+
+def test_an_include_after_the_mailers_is_moved_before_them() -> None:
+    mc = MC_HEAD + MAILERS + INCLUDE
+    out = splice_mc(mc, TLS_PATH, True, "sendmail.mc")
+    assert out == MC_HEAD + "dnl # mailers\n" + MARKED + MAILERS[14:]
+
+
+def test_tls_off_takes_out_every_include_of_the_file_and_nothing_else() -> None:
+    other = "include(`/etc/mail/m4/dialup.m4')dnl\n"
+    mc = MC_HEAD + other + INCLUDE + "dnl # BEGIN tlsc\n" + INCLUDE + "dnl # END tlsc\n" + MAILERS
+    assert splice_mc(mc, TLS_PATH, False, "sendmail.mc") == MC_HEAD + other + MAILERS
+    plain = MC_HEAD + other + MAILERS
+    assert splice_mc(plain, TLS_PATH, False, "sendmail.mc") is plain
+    # a commented-out include is not an include
+    commented = MC_HEAD + "dnl " + INCLUDE + MAILERS
+    assert splice_mc(commented, TLS_PATH, False, "sendmail.mc") == commented
+
+
+def test_broken_mc_markers_stop_the_plan() -> None:
+    with pytest.raises(BlockError, match=r"markers that do not pair up \(lines 4\)"):
+        splice_mc(MC_HEAD + "dnl # BEGIN tlsc\n" + MAILERS, TLS_PATH, True, "sendmail.mc")
+
+
+def test_tls_access_leaves_a_file_alone_until_there_is_something_to_own() -> None:
+    empty_block = "# BEGIN tlsc\n# access for host h1.\n# END tlsc\n"
+    host = "# Debian's comments\nConnect:127\tRELAY\n"
+    assert splice_tls_access(host, empty_block, "access").text is host
+    # once there is a block, it is kept (and emptied) rather than left stale
+    had = host + "# BEGIN tlsc\nTLS_Srv:a.example\tENCR:128\n# END tlsc\n"
+    assert splice_tls_access(had, empty_block, "access").text == host + empty_block
+
+
+def test_tls_access_takes_over_host_lines_for_the_keys_it_writes() -> None:
+    host = "Connect:127\tRELAY\nTLS_Srv:a.example\tENCR:112\ntls_srv:b.example\tVERIFY\n"
+    block = "# BEGIN tlsc\nTLS_Srv:A.example\tENCR:128\n# END tlsc\n"
+    out = splice_tls_access(host, block, "access").text
+    assert out == "Connect:127\tRELAY\ntls_srv:b.example\tVERIFY\n" + block
+
+
+@given(
+    before=st.lists(st.sampled_from(["dnl # c\n", "FEATURE(`x')dnl\n", INCLUDE, "\n"]), max_size=4),
+    after=st.lists(st.sampled_from(["MAILER(`smtp')dnl\n", INCLUDE, "dnl # c\n"]), max_size=4),
+    enabled=st.booleans(),
+)
+def test_splicing_twice_changes_nothing_more(
+    before: list[str], after: list[str], enabled: bool
+) -> None:
+    mc = MC_HEAD + "".join(before) + "".join(after)
+    once = splice_mc(mc, TLS_PATH, enabled, "sendmail.mc")
+    assert splice_mc(once, TLS_PATH, enabled, "sendmail.mc") == once
+    assert once.count(f"include(`{TLS_PATH}')") == (1 if enabled else 0)
+    if enabled and "MAILER(" in once:
+        assert once.index(f"include(`{TLS_PATH}')") < once.index("MAILER(")
+
+
+def test_a_tls_option_in_the_hosts_own_mc_is_named() -> None:
+    from compiler.plan.ownership import _own_tls_defines
+
+    mc = MC_HEAD + INCLUDE + "define(`confSERVER_CERT', `/x.pem')dnl\n" + MAILERS
+    [warning] = _own_tls_defines(mc, "/etc/mail/sendmail.mc")
+    assert warning.code == "P111" and "confSERVER_CERT" in warning.message
+    assert _own_tls_defines(MC_HEAD + INCLUDE + MAILERS, "/etc/mail/sendmail.mc") == []

@@ -71,7 +71,7 @@ def test_rule_change_updates_the_access_file_and_rebuilds_only_the_map(tmp_path:
 
 def test_tls_switched_off_leaves_starttls_m4_alone(tmp_path: Path) -> None:
     """The include leaves the .mc (P003: the built .cf loses STARTTLS); the file it
-    named is no longer used and is never deleted (P108): a distribution's scripts
+    named is no longer used and is never deleted (P110): a distribution's scripts
     (Debian's update_tls) would only make it again."""
     new = SPEC.replace(
         "mx2: {fqdn: mx2.example.net}", "mx2: {fqdn: mx2.example.net, tls: {enabled: false}}"
@@ -79,7 +79,7 @@ def test_tls_switched_off_leaves_starttls_m4_alone(tmp_path: Path) -> None:
     mx2 = host(plan_state(tmp_path, SPEC, new), "mx2")
     assert actions(mx2) == {ACCESS: "unchanged", MC: "update", TLS: "unchanged"}
     assert [a.action for a in mx2.actions] == ["rebuild_sendmail_cf", "restart"]
-    assert [w.code for w in mx2.warnings] == ["P108", "P003"]
+    assert [w.code for w in mx2.warnings] == ["P110", "P003"]
 
 
 def test_restart_null_warns_that_sendmail_keeps_old_settings(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ before the MAILER lines, else a marked `dnl # BEGIN tlsc` block); the rest of
 the .mc is the host's. starttls.m4 is written while STARTTLS is on, unless the
 host's own file already says exactly what the spec says.
 
-In every mode a starttls.m4 the spec no longer uses is left alone (P108):
+In every mode a starttls.m4 the spec no longer uses is left alone (P110):
 tlsc never deletes a file that nothing includes.
 """
 
@@ -218,6 +218,27 @@ def starttls_says(observed: str, path: str, tls: Tls) -> bool:
     return have == want
 
 
+def _own_tls_defines(mc: str, path: str) -> list[PlanWarning]:
+    """P111 for each TLS option the host's own .mc sets itself (it may win over tlsc's)."""
+    from compiler.lint.lexer import lex
+    from compiler.sendmail import TLS_DEFINES
+
+    doc = lex(mc, path, "mc")
+    names = sorted(
+        {doc.first_arg(c) for c in doc.top_calls("define", "undefine")} & set(TLS_DEFINES)
+    )
+    return [
+        PlanWarning(
+            "P111",
+            f"{path} sets {name} itself; with ownership: tls that is the host's line, and"
+            " where it follows the STARTTLS include it wins over tlsc's starttls.m4 --"
+            " move the setting into the spec's tls:",
+            path,
+        )
+        for name in names
+    ]
+
+
 @dataclass(frozen=True)
 class Settled:
     """The bytes tlsc writes on a host, as text, and what the plan should say about them."""
@@ -262,6 +283,8 @@ def settle(
                 " sendmail.mc is kept and only its STARTTLS include is tlsc's"
             )
         files[p.sendmail_mc] = splice_mc(mc, p.starttls_m4, s.tls.enabled, p.sendmail_mc)
+        if s.tls.enabled:
+            warnings += _own_tls_defines(files[p.sendmail_mc], p.sendmail_mc)
         tls_file = observed.get(p.starttls_m4)
         if (
             s.tls.enabled
@@ -274,7 +297,7 @@ def settle(
         files[p.starttls_m4] = observed[p.starttls_m4] or ""
         warnings.append(
             PlanWarning(
-                "P108",
+                "P110",
                 f"{p.starttls_m4} is left as it is: STARTTLS is off in the spec, so no"
                 " include names it and it does nothing",
                 p.starttls_m4,
