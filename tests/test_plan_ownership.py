@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -142,3 +144,21 @@ def test_a_tls_option_in_the_hosts_own_mc_is_named() -> None:
     [warning] = _own_tls_defines(mc, "/etc/mail/sendmail.mc")
     assert warning.code == "P111" and "confSERVER_CERT" in warning.message
     assert _own_tls_defines(MC_HEAD + INCLUDE + MAILERS, "/etc/mail/sendmail.mc") == []
+
+
+def test_a_pull_request_plan_compares_tlscs_part_of_an_adopted_mc(tmp_path: Path) -> None:
+    """`plan --base`/`--state` see what a spec compiled to, not a host: an adopted
+    host's .mc there is tlsc's part alone, compared as such, never refused."""
+    from plan_helpers import host, plan_state
+
+    old = (
+        "version: 1\ncluster: c\nhosts:\n"
+        "  h1: {fqdn: h1.example.net, ownership: tls, tls: {enabled: false}}\n"
+    )
+    new = old.replace("tls: {enabled: false}", "tls: {ca_cert: /etc/mail/tls/ca.crt}")
+    assert {f.action for f in host(plan_state(tmp_path / "a", old, old), "h1").files} <= {
+        "unchanged"
+    }
+    h1 = host(plan_state(tmp_path / "b", old, new), "h1")
+    mc = next(f for f in h1.files if f.path == "/etc/mail/sendmail.mc")
+    assert mc.action == "create" and "+include(`/etc/mail/tls/starttls.m4')dnl" in mc.diff

@@ -248,7 +248,10 @@ class Settled:
 
 
 def settle(
-    config: HostConfig, rendered: dict[str, str], observed: Mapping[str, str | None]
+    config: HostConfig,
+    rendered: dict[str, str],
+    observed: Mapping[str, str | None],
+    host_files: bool = True,
 ) -> Settled:
     """What tlsc writes on a host once its ownership is applied to the files there.
 
@@ -256,6 +259,10 @@ def settle(
     in part); `observed` maps each managed path to its text (None: absent).
     A starttls.m4 that the spec no longer uses is never deleted: no include
     names it, so it does nothing, and a distribution's scripts may own it.
+
+    `host_files` False: `observed` is not a host's files but what a spec
+    compiled to (`plan --base`, `--state`): a missing sendmail.mc of a host
+    with ownership: tls is then compared as tlsc's part alone, not refused.
     """
     s = config.settings
     p = s.paths
@@ -277,12 +284,16 @@ def settle(
             )
     if s.ownership == "tls":
         mc = observed.get(p.sendmail_mc)
+        if mc is None and not host_files:
+            mc = ""
         if mc is None:
             raise BlockError(
                 f"{p.sendmail_mc} does not exist; with ownership: tls the host's own"
                 " sendmail.mc is kept and only its STARTTLS include is tlsc's"
             )
         files[p.sendmail_mc] = splice_mc(mc, p.starttls_m4, s.tls.enabled, p.sendmail_mc)
+        if not files[p.sendmail_mc] and observed.get(p.sendmail_mc) is None:
+            del files[p.sendmail_mc]  # a compiled spec's tls host with nothing in its .mc
         if s.tls.enabled:
             warnings += _own_tls_defines(files[p.sendmail_mc], p.sendmail_mc)
         tls_file = observed.get(p.starttls_m4)

@@ -169,7 +169,12 @@ class Planner:
         p = s.paths
         warnings: list[PlanWarning] = []
         try:
-            settled = settle(config, desired.files, {k: decode(v) for k, v in observed.items()})
+            settled = settle(
+                config,
+                desired.files,
+                {k: decode(v) for k, v in observed.items()},
+                host_files=self.check_headers,
+            )
         except BlockError as exc:
             raise PlanError(f"host {config.name}: {exc}") from None
         files = settled.files
