@@ -39,6 +39,7 @@ from compiler.spec.model import AbsPath, DefineName, DefineValue, M4Arg, M4Text
 TLS_NAMES = frozenset(TLS_DEFINES) | {"confDONT_BLAME_SENDMAIL"}
 _PLAIN_WORD = re.compile(r"^[A-Za-z0-9_.:/+@=-]*\Z")
 _MACRO_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CONF_WORD = re.compile(r"conf[A-Z0-9_]+")
 
 
 @dataclass(frozen=True)
@@ -86,19 +87,34 @@ def valid(tp: Any, value: object) -> str | None:
 
 
 def plain_value(doc: M4Document, arg: Arg) -> str | None:
-    """The value m4 gives an argument, when reading it needs no macro expansion."""
+    """The value m4 gives an argument, when reading it needs no macro expansion.
+
+    A quoted argument is its text without the quotes. An unquoted one
+    (`OSTYPE(linux)`) is its own value when it is a plain word holding no
+    name m4 would expand: no builtin, no cf macro, nothing the file defines,
+    no `_NAME` or `confNAME` (cf.m4 and the OSTYPE files define such names).
+    m4 skips the blanks before an unquoted argument but keeps those after it,
+    so `OSTYPE(linux )` is not read either.
+    """
     text = doc.arg_text(arg)
     if text == "":
         return ""
     if doc.arg_quoted(arg):
         value = doc.arg_value(arg)
         return None if "`" in value or "'" in value else value
-    if not _PLAIN_WORD.match(text):
+    if not _PLAIN_WORD.match(text) or doc.text[arg.end - 1] in " \t\r\n":
+        return None
+    if any(c.start >= arg.start and c.end <= arg.end for c in doc.calls if c.parent is not None):
         return None
     for word in _MACRO_WORD.findall(text):
-        if word in BUILTINS or word in CF_MACROS or word in doc_defined(doc):
+        if word in BUILTINS or word in CF_MACROS or word in doc_defined(doc) or _cf_name(word):
             return None
     return text
+
+
+def _cf_name(word: str) -> bool:
+    """A name cf.m4 or an OSTYPE/DOMAIN file may have defined (`_ARG_`, `confEBINDIR`)."""
+    return word.startswith("_") or _CONF_WORD.fullmatch(word) is not None
 
 
 def doc_defined(doc: M4Document) -> set[str]:
@@ -199,29 +215,34 @@ class _McReader:
         elif name == "VERSIONID":
             self.notes.drop("VERSIONID lines (tlsc writes its own)")
         elif name in ("define", "undefine") and call.args and _MACRO_WORD.fullmatch(first):
-            self.define(stmt, call, first)
-        elif name == "OSTYPE" and self.out.ostype is None and self.simple(call, OSTYPES):
-            self.out.ostype = first
-        elif name == "DOMAIN" and self.out.domain is None and self.simple(call, DOMAINS):
-            self.out.domain = first
+            if first in TLS_DEFINES or plain_value(doc, call.args[0]) == first:
+                self.define(stmt, call, first)
+            else:  # an unquoted name that may be a macro already: m4 would expand it
+                self.keep(stmt)
+        elif name == "OSTYPE" and self.out.ostype is None and (os_ := self.simple(call, OSTYPES)):
+            self.out.ostype = os_
+        elif name == "DOMAIN" and self.out.domain is None and (dom := self.simple(call, DOMAINS)):
+            self.out.domain = dom
         elif name == "FEATURE" and call.args:
-            self.feature(stmt, call, first)
+            self.feature(stmt, call)
         elif name == "DAEMON_OPTIONS" and len(call.args) == 1:
             self.daemon_options(stmt, call)
         elif name == "MAILER":
-            if self.simple(call, MAILERS) and first not in self.out.mailers:
-                self.out.mailers.append(first)
+            mailer = self.simple(call, MAILERS)
+            if mailer is not None and mailer not in self.out.mailers:
+                self.out.mailers.append(mailer)
                 self.after_mailer = self.after_mailer or at
             else:
                 self.notes.loss(at, "I113", f"MAILER line tlsc cannot write: {stmt.text.strip()}")
         else:
             self.keep(stmt)
 
-    def simple(self, call: Call, known: frozenset[str]) -> bool:
-        """One quoted argument naming something sendmail-cf has."""
-        if len(call.args) != 1 or not self.doc.arg_quoted(call.args[0]):
-            return False
-        return self.doc.first_arg(call) in known
+    def simple(self, call: Call, known: frozenset[str]) -> str | None:
+        """The one argument, quoted or a plain word, when it names something sendmail-cf has."""
+        if len(call.args) != 1:
+            return None
+        value = plain_value(self.doc, call.args[0])
+        return value if value is not None and value in known else None
 
     def include(self, stmt: Statement, target: str) -> None:
         at = self.where(stmt)
@@ -271,14 +292,15 @@ class _McReader:
         self.pending.append(pending)
         self.extra_slots.append(pending)
 
-    def feature(self, stmt: Statement, call: Call, name: str) -> None:
+    def feature(self, stmt: Statement, call: Call) -> None:
         doc = self.doc
+        name = plain_value(doc, call.args[0])
         args = [plain_value(doc, a) for a in call.args[1:]]
         while args and args[-1] == "" and not doc.arg_text(call.args[len(args)]):
             args.pop()  # FEATURE(`x', ) is FEATURE(`x')
         seen = [f["name"] for f in self.out.features]
         ok = (
-            doc.arg_quoted(call.args[0])
+            name is not None
             and name in FEATURES
             and name not in REFUSED_FEATURES
             and name not in seen
@@ -287,6 +309,7 @@ class _McReader:
         if not ok:
             self.keep(stmt)
             return
+        assert name is not None
         clean = [a for a in args if a is not None]
         self.out.features.append({"name": name, "args": clean})
         if name == "access_db" and clean:

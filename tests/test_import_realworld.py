@@ -1,0 +1,124 @@
+"""Real-world .mc/.m4 shapes that m4 builds fine must import (issue 10).
+
+Each class is checked with the import's own round trip, which builds the
+original and the imported .mc with the real m4 and cf.m4 and loads the
+access maps with real makemap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from import_helpers import (
+    ACCESS,
+    PLAIN_MC,
+    imported,
+    messages,
+)
+from import_helpers import tree as make_tree
+
+BSD_HEAD = "include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n"
+
+
+def _clean(result: object) -> None:
+    from compiler.importer.host import Imported
+
+    assert isinstance(result, Imported)
+    assert not result.notes.errors and not result.notes.losses, messages(result)
+    assert result.summary[-1] == "sendmail.cf: same options, maps, mailers and rulesets"
+
+
+# -- 1. unquoted macro arguments ------------------------------------------------
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    ("line", "key", "value"),
+    [
+        ("OSTYPE(linux)dnl", "ostype", "linux"),
+        ("OSTYPE(bsd4.4)dnl", "ostype", "bsd4.4"),
+        ("OSTYPE( linux)dnl", "ostype", "linux"),  # m4 skips blanks before an argument
+        ("DOMAIN(generic)dnl", "domain", "generic"),
+        ("FEATURE(use_cw_file)dnl", "features", [{"name": "use_cw_file", "args": []}]),
+        ("FEATURE(nouucp, reject)dnl", "features", [{"name": "nouucp", "args": ["reject"]}]),
+        ("FEATURE(`nouucp', reject)dnl", "features", [{"name": "nouucp", "args": ["reject"]}]),
+        ("MAILER(procmail)dnl", "mailers", ["local", "smtp", "procmail"]),
+    ],
+)
+def test_unquoted_plain_word_arguments_are_their_own_value(
+    tmp_path: Path, line: str, key: str, value: object
+) -> None:
+    if key == "ostype":
+        mc = BSD_HEAD + line + "\nMAILER(local)dnl\nMAILER(smtp)dnl\n"
+    else:
+        mc = BSD_HEAD + "OSTYPE(linux)dnl\n" + line + "\nMAILER(local)dnl\nMAILER(smtp)dnl\n"
+        if key == "mailers":
+            mc = BSD_HEAD + "OSTYPE(linux)dnl\nMAILER(local)dnl\nMAILER(smtp)dnl\n" + line + "\n"
+    result = imported(make_tree(tmp_path, mc=mc, starttls=None))
+    _clean(result)
+    assert result.parts is not None
+    got = result.parts.mc[key]
+    if key == "features":
+        got = [f for f in got if f["name"] != "access_db"]
+    assert got == value
+    assert result.parts.mc["extra"] == []
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    "line",
+    [
+        # linux.m4 defines confEBINDIR: an unquoted name is replaced by its value
+        "define(confEBINDIR, `/usr/local/sbin')dnl",
+        "define(confTO_IDENT, 10s)dnl",
+        # a word starting with _ may be one of cf.m4's own macros
+        "define(`confTO_QUIT', _X_)dnl",
+        # a cf macro in an unquoted argument
+        "FEATURE(`mailertable', `hash -o /etc/mail/mt' DOL)dnl",
+    ],
+)
+def test_unquoted_arguments_m4_may_expand_are_kept_verbatim(tmp_path: Path, line: str) -> None:
+    mc = BSD_HEAD + "OSTYPE(linux)dnl\n" + line + "\nMAILER(local)dnl\nMAILER(smtp)dnl\n"
+    result = imported(make_tree(tmp_path, mc=mc, starttls=None))
+    _clean(result)
+    assert result.parts is not None
+    assert result.parts.mc["extra"] == [line]
+    assert result.parts.mc["defines"] == {}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "define(`WHICH', `generic')dnl\nDOMAIN(WHICH)dnl",  # the file defines the word
+    ],
+)
+def test_unquoted_arguments_m4_expands_are_refused(tmp_path: Path, line: str) -> None:
+    mc = BSD_HEAD + "OSTYPE(linux)dnl\n" + line + "\nMAILER(local)dnl\nMAILER(smtp)dnl\n"
+    result = imported(make_tree(tmp_path, mc=mc, starttls=None))
+    assert result.text is None
+    assert "M4011" in [p.code for p in result.notes.errors]
+
+
+# -- 2. an access_db map named with its .db ---------------------------------------
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "hash -T<TMPF> -o /etc/mail/access.db",
+        "hash -o /etc/mail/access.db",
+        "hash /etc/mail/access",
+        "hash -T<TMPF> -o /etc/mail/access",
+    ],
+)
+def test_access_db_map_is_read_as_sendmail_names_it(tmp_path: Path, arg: str) -> None:
+    mc = PLAIN_MC.replace("FEATURE(`access_db', , `skip')", f"FEATURE(`access_db', `{arg}')")
+    access = "Connect:10.1.2.3\tRELAY\nTLS_Srv:example.com\tVERIFY\n"
+    result = imported(make_tree(tmp_path, access, mc=mc))
+    _clean(result)
+    assert result.parts is not None
+    assert result.parts.paths.get("access", ACCESS) == ACCESS
+    assert result.parts.paths.get("access_db", ACCESS + ".db") == ACCESS + ".db"
+    assert result.summary[0] == "access map: 2 entries compared"
