@@ -122,3 +122,40 @@ def test_access_db_map_is_read_as_sendmail_names_it(tmp_path: Path, arg: str) ->
     assert result.parts.paths.get("access", ACCESS) == ACCESS
     assert result.parts.paths.get("access_db", ACCESS + ".db") == ACCESS + ".db"
     assert result.summary[0] == "access map: 2 entries compared"
+
+
+# -- 3. Debian's starttls.m4: the packaged one and the generated one ----------------
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+GENERATED_STARTTLS = (FIXTURES / "debian-generated-starttls.m4").read_text()
+SRV_V = "define(`confTLS_SRV_OPTIONS', `V')dnl   # <= EDIT\n"
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    ("srv_line", "asks"),
+    [
+        (SRV_V, False),  # what update_tlsm4 writes
+        ("define(`confTLS_SRV_OPTIONS', `')dnl          # do not request user certs\n", True),
+        ("define(`confTLS_SRV_OPTIONS', ` V')dnl\n", False),  # readcf.c skips blanks
+        ("", True),  # not defined at all
+    ],
+)
+def test_debian_starttls_shapes_import_cleanly(tmp_path: Path, srv_line: str, asks: bool) -> None:
+    st = GENERATED_STARTTLS.replace(SRV_V, srv_line)
+    result = imported(make_tree(tmp_path, mc=PLAIN_MC, starttls=st))
+    _clean(result)
+    assert result.parts is not None
+    tls = result.parts.tls
+    assert tls["request_client_cert"] is asks
+    assert tls["crl"] is None  # defined empty, then undefined
+    assert tls["group_readable_key"] is True and tls["timeout"] == "2m"
+    assert tls["ca_cert"] == "/etc/mail/tls/sendmail-server.crt"
+
+
+def test_an_unknown_tls_srv_options_value_is_a_loss_not_a_crash(tmp_path: Path) -> None:
+    st = GENERATED_STARTTLS.replace(SRV_V, "define(`confTLS_SRV_OPTIONS', `V,C')dnl\n")
+    result = imported(make_tree(tmp_path, mc=PLAIN_MC, starttls=st))
+    assert [p.code for p in result.notes.errors] == []
+    assert "I135" in [p.code for p in result.notes.losses]
+    assert result.parts is not None and result.parts.tls["request_client_cert"] is False

@@ -211,9 +211,13 @@ def _settings(state: dict[str, TlsDefine | None], out: TlsRead, notes: Notes) ->
             continue
         value = e.value if e is not None else None
         if name == "confTLS_SRV_OPTIONS":
-            if value in (None, "V"):
-                s["request_client_cert"] = value is None
-            else:
+            # sendmail (readcf.c) reads the letters V and C, skipping blanks and commas;
+            # an empty value sets no flag, so the server asks for a certificate (Debian's
+            # packaged starttls.m4 defines it empty)
+            s["request_client_cert"] = "V" not in (value or "")
+            if value is not None and value.strip(" \t,") in ("", "V"):
+                continue
+            if value is not None:
                 assert e is not None
                 notes.loss(
                     e.where,

@@ -206,6 +206,8 @@ def _normal_option(name: str, value: str) -> str:
         return ",".join(sorted({t.lower() for t in re.split(r"[\s,]+", value) if t}))
     if name in ("DaemonPortOptions", "ClientPortOptions"):
         return ",".join(p.strip() for p in value.split(","))
+    if name == "TLSSrvOptions":  # readcf.c: letters, blanks and commas ignored
+        return "".join(sorted({c for c in value if c not in " \t,"}))
     if name in ("ServerSSLOptions", "ClientSSLOptions"):
         return " ".join(t for t in re.split(r"[\s,]+", value) if t)
     return value
@@ -221,7 +223,10 @@ def cf_view(cf: str) -> tuple[dict[str, list[str]], list[tuple[int, str]]]:
             continue
         if line.startswith("O "):
             name, _, value = line[2:].partition("=")
-            options.setdefault(name, []).append(_normal_option(name, value))
+            normal = _normal_option(name, value)
+            if name == "TLSSrvOptions" and not normal:
+                continue  # no flag: what sendmail does without the option
+            options.setdefault(name, []).append(normal)
         else:
             rest.append((number, line))
     return options, rest
