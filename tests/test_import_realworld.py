@@ -159,3 +159,55 @@ def test_an_unknown_tls_srv_options_value_is_a_loss_not_a_crash(tmp_path: Path) 
     assert [p.code for p in result.notes.errors] == []
     assert "I135" in [p.code for p in result.notes.losses]
     assert result.parts is not None and result.parts.tls["request_client_cert"] is False
+
+
+# -- 5. K lines are compared by map name ----------------------------------------------
+
+CF_HEAD = "V10/Berkeley\nKaccess hash -T<TMPF> /etc/mail/access\nSParse0\nR$*\t$@ $1\n"
+
+
+@pytest.mark.parametrize(
+    ("imported_cf", "codes"),
+    [
+        # the same maps in another order, before or after other lines
+        (
+            "V10/Berkeley\nKvirtuser hash -o /etc/mail/v\nKaccess hash -T<TMPF> /etc/mail/access"
+            "\nSParse0\nR$*\t$@ $1\n",
+            [],
+        ),
+        (
+            "V10/Berkeley\nSParse0\nR$*\t$@ $1\nKaccess hash -T<TMPF> /etc/mail/access\n"
+            "Kvirtuser hash -o /etc/mail/v\n",
+            [],
+        ),
+        # a map changed, lost or added is still a difference
+        (CF_HEAD + "Kvirtuser hash -o /etc/mail/other\n", ["I163", "I164"]),
+        (CF_HEAD, ["I163"]),
+        (CF_HEAD + "Kvirtuser hash -o /etc/mail/v\nKmailertable hash /etc/mail/mt\n", ["I164"]),
+    ],
+)
+def test_k_lines_are_compared_by_name_not_position(imported_cf: str, codes: list[str]) -> None:
+    from compiler.importer.notes import Notes
+    from compiler.importer.roundtrip import Build, compare_cf
+
+    original = Build(0, CF_HEAD + "Kvirtuser hash -o /etc/mail/v\n", "")
+    notes = Notes()
+    same = compare_cf(original, Build(0, imported_cf, ""), "sendmail.mc", lambda _: None, notes)
+    assert sorted(p.code for p in notes.losses) == codes
+    assert same is (codes == [])
+
+
+@pytest.mark.realtools
+def test_a_map_that_only_moves_in_the_built_cf_is_no_loss(tmp_path: Path) -> None:
+    # the FEATURE m4 must expand stays verbatim in mc.extra, so it moves after the
+    # modelled FEATURE(`mailertable') and its K line after mailertable's
+    mc = PLAIN_MC.replace(
+        "FEATURE(",
+        "define(`VIRTMAP', `hash -o /etc/mail/virtusertable')dnl\n"
+        "FEATURE(`virtusertable', VIRTMAP)dnl\nFEATURE(`mailertable')dnl\nFEATURE(",
+        1,
+    )
+    result = imported(make_tree(tmp_path, mc=mc))
+    _clean(result)
+    assert result.parts is not None
+    assert "FEATURE(`virtusertable', VIRTMAP)dnl" in result.parts.mc["extra"]
