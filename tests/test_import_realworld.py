@@ -7,12 +7,14 @@ access maps with real makemap.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from import_helpers import (
     ACCESS,
     PLAIN_MC,
+    PLAIN_STARTTLS,
     imported,
     messages,
 )
@@ -211,3 +213,60 @@ def test_a_map_that_only_moves_in_the_built_cf_is_no_loss(tmp_path: Path) -> Non
     _clean(result)
     assert result.parts is not None
     assert "FEATURE(`virtusertable', VIRTMAP)dnl" in result.parts.mc["extra"]
+
+
+# -- 6. TLS paths spelled with a helper macro (CERT_DIR) -------------------------------
+
+CERT_DIR = "define(`CERT_DIR', `/etc/mail/certs')dnl\n"
+
+
+def _with_cert_dir(where: str, uses: dict[str, str]) -> tuple[str, str]:
+    st = PLAIN_STARTTLS
+    for conf, value in uses.items():
+        st = re.sub(rf"define\(`{conf}', `[^']*'\)dnl", f"define(`{conf}', `{value}')dnl", st)
+    mc = PLAIN_MC
+    if where == "starttls":
+        st = CERT_DIR + st
+    else:
+        mc = PLAIN_MC.replace("FEATURE(", CERT_DIR + "FEATURE(", 1)
+    return mc, st
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize("where", ["starttls", "mc"])
+@pytest.mark.parametrize(
+    "uses",
+    [
+        {"confSERVER_CERT": "CERT_DIR/host.pem"},
+        {"confSERVER_KEY": "CERT_DIR/host.key", "confCLIENT_KEY": "CERT_DIR/host.key"},
+        {"confCACERT_PATH": "CERT_DIR", "confCACERT": "CERT_DIR/ca.pem"},
+    ],
+)
+def test_tls_paths_under_a_helper_macro_are_expanded(
+    tmp_path: Path, where: str, uses: dict[str, str]
+) -> None:
+    mc, st = _with_cert_dir(where, uses)
+    result = imported(make_tree(tmp_path, mc=mc, starttls=st))
+    _clean(result)
+    assert result.parts is not None
+    from compiler.importer.read_starttls import _SCALARS
+
+    for conf, value in uses.items():
+        key = _SCALARS[conf][0]
+        assert result.parts.tls[key] == value.replace("CERT_DIR", "/etc/mail/certs")
+    assert CERT_DIR.strip() in result.parts.mc["extra"]
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    "helper",
+    [
+        CERT_DIR + "define(`CERT_DIR', `/etc/mail/other')dnl\n",  # which one holds?
+        "define(`CERT_DIR', `BASE/certs')dnl\n",  # needs a further expansion
+    ],
+)
+def test_an_ambiguous_helper_is_not_expanded(tmp_path: Path, helper: str) -> None:
+    _mc, st = _with_cert_dir("starttls", {"confSERVER_CERT": "CERT_DIR/host.pem"})
+    st = st.replace(CERT_DIR, helper)
+    result = imported(make_tree(tmp_path, starttls=st))
+    assert "I136" in [p.code for p in result.notes.losses], messages(result)

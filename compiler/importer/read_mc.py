@@ -74,6 +74,9 @@ class McRead:
     access_db_map: str | None = None
     #: where each modelled define came from (for the round-trip report)
     define_at: dict[str, Where] = field(default_factory=dict)
+    #: every define (its plain value, or None) and undefine of other names, in order:
+    #: TLS values that name them (`CERT_DIR/host.pem') are expanded with them
+    macros: dict[str, list[str | None]] = field(default_factory=dict)
 
 
 def valid(tp: Any, value: object) -> str | None:
@@ -289,6 +292,7 @@ class _McReader:
         pending = _Pending(name, value if readable else None, stmt, len(self.extra_slots))
         if call.name == "undefine" or not readable:
             pending.value = None
+        self.out.macros.setdefault(name, []).append(pending.value)
         self.pending.append(pending)
         self.extra_slots.append(pending)
 
