@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 from import_helpers import (
     ACCESS,
+    MC,
     PLAIN_MC,
     PLAIN_STARTTLS,
+    STARTTLS,
     imported,
     messages,
+    write_tree,
 )
 from import_helpers import tree as make_tree
 
@@ -270,3 +273,51 @@ def test_an_ambiguous_helper_is_not_expanded(tmp_path: Path, helper: str) -> Non
     st = st.replace(CERT_DIR, helper)
     result = imported(make_tree(tmp_path, starttls=st))
     assert "I136" in [p.code for p in result.notes.losses], messages(result)
+
+
+# -- 4. Latin-1 files -----------------------------------------------------------------
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "dnl # maintained by Jos\xe9 Mu\xf1oz\n",
+        "divert(-1)\n# Fran\xe7ois, 2004\ndivert(0)dnl\n",
+        "dnl \xa9 \xc9cole\n",
+    ],
+)
+@pytest.mark.parametrize("where", ["mc", "starttls", "access"])
+def test_latin1_files_import_and_keep_their_bytes(tmp_path: Path, comment: str, where: str) -> None:
+    access = "Connect:10.1.2.3\tRELAY\nTLS_Srv:example.com\tVERIFY\n"
+    files: dict[str, str | bytes] = {MC: PLAIN_MC, STARTTLS: PLAIN_STARTTLS, ACCESS: access}
+    if where == "mc":
+        files[MC] = (comment + PLAIN_MC).encode("latin-1")
+    elif where == "starttls":
+        files[STARTTLS] = (comment + PLAIN_STARTTLS).encode("latin-1")
+    else:
+        lines = "".join("# " + line + "\n" for line in comment.splitlines())
+        files[ACCESS] = (lines + access).encode("latin-1")
+    result = imported(write_tree(tmp_path, files))
+    _clean(result)
+    assert any("not UTF-8" in m for _, m in result.notes.info)
+    assert result.parts is not None and result.parts.domains
+
+
+@pytest.mark.realtools
+def test_a_kept_line_with_latin1_bytes_is_a_clear_loss(tmp_path: Path) -> None:
+    mc = PLAIN_MC + "LOCAL_CONFIG\nDj\xe9.example\n"
+    access = 'Connect:10.1.2.3\tRELAY\nFrom:spam@x.example\tERROR:"550 D\xe9sol\xe9"\n'
+    files: dict[str, str | bytes] = {
+        MC: mc.encode("latin-1"),
+        STARTTLS: PLAIN_STARTTLS,
+        ACCESS: access.encode("latin-1"),
+    }
+    result = imported(write_tree(tmp_path, files))
+    assert result.text is not None and not result.notes.errors
+    lost = [(p.code, Path(p.path).name, p.line) for p in result.notes.losses if p.code == "I115"]
+    assert sorted(lost) == [("I115", "access", 2), ("I115", "sendmail.mc", 9)]
+    assert "0xE9" in result.notes.losses[0].message
+    assert not [p for p in result.notes.losses if p.code == "I151"]  # reported once
+    assert "LOCAL_CONFIG" in result.text and "Dj" not in result.text
+    assert all(w.line != 9 for w, _ in result.notes.verbatim)

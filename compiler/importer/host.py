@@ -68,11 +68,14 @@ class _Tree:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
+            # Latin-1 and other 8-bit files: each byte that is not UTF-8 becomes a lone
+            # surrogate, so the m4 builds write the file's own bytes back (see _utf8_only)
             line = data[: exc.start].count(b"\n") + 1
-            self.notes.error(
-                Where(str(path), line), "I003", f"{path} is not UTF-8 text (byte {exc.start})"
+            self.notes.note(
+                Where(str(path), line),
+                f"{path} is not UTF-8 (byte {exc.start}); read byte for byte",
             )
-            return None
+            return data.decode("utf-8", "surrogateescape")
 
     def lint_reader(self, path: str) -> str | None:
         """For the linter: paths under ROOT as they are, host paths mapped into ROOT."""
@@ -233,13 +236,15 @@ def _parts(
         names.parse_hostname(chosen_fqdn)
     except ValueError as exc:
         notes.error(Where(str(root)), "I006", f"fqdn {chosen_fqdn!r}: {exc}; give --fqdn")
+    extra = _utf8_only([*mc.extra, *tls.extra], notes)
+    access_lines = _utf8_only(access.access, notes)
     mc_data: dict[str, Any] = {
         "ostype": mc.ostype or "debian",
         "domain": mc.domain,
         "defines": defines,
         "features": mc.features,
         "daemon_options": mc.daemon_options,
-        "extra": [t for t, _ in mc.extra] + [t for t, _ in tls.extra],
+        "extra": [t for t, _ in extra],
         "mailers": mc.mailers,
     }
     if mc.cf_m4:
@@ -264,12 +269,12 @@ def _parts(
         ownership=access.ownership,
         tls=tls_data,
         mc=mc_data,
-        extra_at=[w for _, w in mc.extra] + [w for _, w in tls.extra],
+        extra_at=[w for _, w in extra],
         domains=access.domains,
         recipients=access.recipients,
         issuer_tags=access.issuer_tags,
-        access=[t for t, _ in access.access],
-        access_at=[w for _, w in access.access],
+        access=[t for t, _ in access_lines],
+        access_at=[w for _, w in access_lines],
         header=[
             f"tlsc spec imported by `tlsc import {root} --host {host}`.",
             "Comments of the original files were dropped, and settings equal to",
@@ -277,6 +282,26 @@ def _parts(
             "(mc.extra, access:), each with the file and line it came from.",
         ],
     )
+
+
+def _utf8_only(lines: list[tuple[str, Where]], notes: Notes) -> list[tuple[str, Where]]:
+    """The verbatim lines the spec (UTF-8 YAML) can carry; a line holding bytes that are
+    not UTF-8 (a Latin-1 name) is reported lost rather than written with other bytes."""
+    kept = []
+    for text, at in lines:
+        bad = next((i for i, ch in enumerate(text) if "\udc80" <= ch <= "\udcff"), None)
+        if bad is None:
+            kept.append((text, at))
+            continue
+        byte = ord(text[bad]) - 0xDC00
+        notes.verbatim = [(w, to) for w, to in notes.verbatim if w != at]
+        notes.loss(
+            Where(at.path, at.line, bad + 1),
+            "I115",
+            f"this line holds the byte 0x{byte:02X}, which is not UTF-8; the spec is UTF-8"
+            " text and cannot keep the line byte for byte (write it in UTF-8 or ASCII)",
+        )
+    return kept
 
 
 def _fqdn_from(defines: dict[str, str]) -> str | None:
