@@ -321,3 +321,32 @@ def test_a_kept_line_with_latin1_bytes_is_a_clear_loss(tmp_path: Path) -> None:
     assert not [p for p in result.notes.losses if p.code == "I151"]  # reported once
     assert "LOCAL_CONFIG" in result.text and "Dj" not in result.text
     assert all(w.line != 9 for w, _ in result.notes.verbatim)
+
+
+# -- 7. another system's cf.m4 path ---------------------------------------------------
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    "cf_m4",
+    [
+        "/usr/share/sendmail-cf/m4/cf.m4",  # Red Hat, Fedora, SUSE
+        "/usr/lib/mail/m4/cf.m4",  # Solaris
+        "/usr/local/share/sendmail/cf/m4/cf.m4",
+    ],
+)
+@pytest.mark.parametrize("in_root", [False, True])
+def test_another_systems_cf_m4_path_imports_and_round_trips(
+    tmp_path: Path, cf_m4: str, in_root: bool
+) -> None:
+    mc = PLAIN_MC.replace("/usr/share/sendmail/cf/m4/cf.m4", cf_m4)
+    root = make_tree(tmp_path, mc=mc)
+    if in_root:  # a copy of the host with its cf tree: the round trip uses that one
+        tree_dir = root / cf_m4.lstrip("/").removesuffix("/m4/cf.m4")
+        tree_dir.parent.mkdir(parents=True)
+        tree_dir.symlink_to("/usr/share/sendmail/cf")
+    result = imported(root)
+    _clean(result)
+    assert result.parts is not None and result.parts.mc["cf_m4"] == cf_m4
+    assert (f"{cf_m4} is not here" in " ".join(m for _, m in result.notes.info)) is not in_root
+    assert result.text is not None and f"cf_m4: {cf_m4}" in result.text

@@ -24,6 +24,8 @@ from compiler.lint.lexer import M4Document, lex
 from compiler.spec.model import HostName, Paths, Tls, Word
 
 MC_PATH = "/etc/mail/sendmail.mc"
+#: the cf tree of this machine (Debian's sendmail-cf), for the round trip's m4 builds
+LOCAL_CF_M4 = "/usr/share/sendmail/cf/m4/cf.m4"
 #: lint codes for mistakes that make m4 read the file differently from what it says;
 #: an import of such a file would carry the misreading over, so it is refused
 MISREAD_CODES = frozenset({"M4001", "M4002", "M4003", "M4009", "M4011", "M4013", "M4016", "A001"})
@@ -320,19 +322,32 @@ def _check_cf(
     files: dict[str, str],
     mc_real: str,
 ) -> str:
-    cf_m4 = mc.cf_m4 or "/usr/share/sendmail/cf/m4/cf.m4"
-    missing = m4_available(tree.root_map(cf_m4) or cf_m4)
+    cf_m4 = mc.cf_m4 or LOCAL_CF_M4
+    local = tree.root_map(cf_m4) or cf_m4
+    if local != LOCAL_CF_M4 and not os.path.exists(local) and os.path.exists(LOCAL_CF_M4):
+        # another system's cf tree (Red Hat's /usr/share/sendmail-cf) that neither ROOT
+        # nor this machine has: build both with the cf tree here
+        tree.notes.note(
+            Where(mc_real),
+            f"{cf_m4} is not here; the round trip builds with {LOCAL_CF_M4}",
+        )
+        local = LOCAL_CF_M4
+    missing = m4_available(local)
     if missing:
         tree.notes.warn(Where(mc_real), "I166", f"sendmail.cf was not compared: {missing}")
         return "sendmail.cf: not compared"
+
+    def mapper(path: str) -> str | None:
+        return tree.root_map(path) or (local if path == cf_m4 else None)
+
     starttls = parts.paths.get("starttls_m4", Paths().starttls_m4)
     original, imported = build_pair(
         mc_text,
-        None if mc.cf_m4 else cf_m4,
+        None if mc.cf_m4 else local,
         files,
         Paths().sendmail_mc,
         starttls,
-        tree.root_map,
+        mapper,
     )
 
     def locate(conf: str) -> Where | None:
