@@ -350,3 +350,52 @@ def test_another_systems_cf_m4_path_imports_and_round_trips(
     assert result.parts is not None and result.parts.mc["cf_m4"] == cf_m4
     assert (f"{cf_m4} is not here" in " ".join(m for _, m in result.notes.info)) is not in_root
     assert result.text is not None and f"cf_m4: {cf_m4}" in result.text
+
+
+# -- 8. ROOT may be the host's /, a copy of it, or an /etc/mail directory -------------
+
+
+def _host_files() -> dict[str, str | bytes]:
+    mc = PLAIN_MC.replace("MAILER(`local')", "HACK(`cssubdomain')dnl\nMAILER(`local')")
+    return {
+        MC: mc,
+        STARTTLS: PLAIN_STARTTLS,
+        ACCESS: "Connect:10.1.2.3\tRELAY\nTLS_Srv:example.com\tVERIFY\n",
+    }
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "host",  # ROOT is a copy of the host's /
+        "etc/mail",  # ROOT is that copy's etc/mail
+        "backup/mail",  # a copy of /etc/mail named mail
+        "mail-2024",  # a copy of /etc/mail under another name
+    ],
+)
+def test_root_may_be_an_etc_mail_directory(tmp_path: Path, layout: str) -> None:
+    files = _host_files()
+    if layout in ("host", "etc/mail"):
+        write_tree(tmp_path, files)
+        root = tmp_path if layout == "host" else tmp_path / "etc" / "mail"
+    else:
+        root = tmp_path / layout
+        write_tree(root, {k.removeprefix("/etc/mail"): v for k, v in files.items()})
+    result = imported(root)
+    _clean(result)
+    assert result.parts is not None
+    assert result.parts.domains == {"example.com": {"outbound": "verify"}}
+    assert result.parts.tls["ca_cert"] == "/etc/mail/tls/ca.crt"  # starttls.m4 was read
+    assert result.summary[0] == "access map: 2 entries compared"
+    assert result.text is not None and "# from /etc/mail/sendmail.mc:6" in result.text
+
+
+def test_an_etc_mail_copy_cannot_hold_files_outside_etc_mail(tmp_path: Path) -> None:
+    files = _host_files()
+    mc = str(files[MC]).replace("/etc/mail/tls/starttls.m4", "/usr/local/etc/starttls.m4")
+    write_tree(tmp_path / "mail", {"/sendmail.mc": mc})
+    result = imported(tmp_path / "mail")
+    assert result.text is None
+    assert [p.code for p in result.notes.errors] == ["I005"]
+    assert "outside /etc/mail" in result.notes.errors[0].message

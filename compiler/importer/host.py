@@ -46,18 +46,67 @@ class Imported:
         return self.text is not None and not self.notes.errors
 
 
-class _Tree:
-    """Files of a host under ROOT: host path -> real path, with readable errors."""
+ETC_MAIL = "/etc/mail/"
 
-    def __init__(self, root: Path, notes: Notes):
+
+def host_root(root: Path) -> tuple[Path, bool]:
+    """(the host's `/` for ROOT, True when ROOT holds only the host's /etc/mail).
+
+    ROOT is a host's `/` (or a copy of it), or an /etc/mail directory itself: one
+    holding sendmail.mc that is named `mail` or has no etc/mail/sendmail.mc. An
+    `.../etc/mail` is read as the tree above it (`/etc/mail` is `/`).
+    """
+    if not (root / "sendmail.mc").is_file():
+        return root, False
+    if root.name != "mail" and (root / "etc/mail/sendmail.mc").is_file():
+        return root, False
+    real = root.resolve()
+    if real.name == "mail" and real.parent.name == "etc":
+        return real.parent.parent, False
+    return root, True
+
+
+class _Tree:
+    """Files of a host under ROOT: host path -> real path, with readable errors.
+
+    With `etc_mail_only`, ROOT is a copy of the host's /etc/mail: paths under
+    /etc/mail map into it, and other paths are not there.
+    """
+
+    def __init__(self, root: Path, notes: Notes, etc_mail_only: bool = False):
         self.root = root
         self.notes = notes
+        self.etc_mail_only = etc_mail_only
+
+    def outside(self, host_path: str) -> bool:
+        """True for a host path this ROOT does not hold (outside a copied /etc/mail)."""
+        return self.etc_mail_only and not host_path.startswith(ETC_MAIL)
 
     def real(self, host_path: str) -> Path:
+        if self.etc_mail_only:
+            if self.outside(host_path):
+                return Path(host_path)  # only named in messages: read() and friends check
+            return self.root / host_path.removeprefix(ETC_MAIL)
         return self.root / host_path.lstrip("/")
+
+    def host_path(self, real: str) -> str | None:
+        """The host path of a file under ROOT, or None."""
+        try:
+            rel = Path(real).relative_to(self.root)
+        except ValueError:
+            return None
+        return (ETC_MAIL if self.etc_mail_only else "/") + str(rel)
 
     def read(self, host_path: str, required: bool, code: str = "I003") -> str | None:
         path = self.real(host_path)
+        if self.outside(host_path):
+            if required:
+                self.notes.error(
+                    Where(host_path),
+                    code,
+                    f"{host_path} is outside /etc/mail, and {self.root} holds only /etc/mail",
+                )
+            return None
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -83,6 +132,8 @@ class _Tree:
         """For the linter: paths under ROOT as they are, host paths mapped into ROOT."""
         real = Path(path)
         if not str(real).startswith(str(self.root)):
+            if self.outside(path):
+                return None
             real = self.real(path)
         try:
             return real.read_text(encoding="utf-8", errors="surrogateescape")
@@ -93,6 +144,8 @@ class _Tree:
         """An include's host path mapped into ROOT, when ROOT has that file."""
         if not path.startswith("/"):
             path = "/etc/mail/" + path
+        if self.outside(path):
+            return None
         real = self.real(path)
         return str(real.resolve()) if real.is_file() else None
 
@@ -135,7 +188,8 @@ def import_host(
     for label, value, tp in (("host name", host, HostName), ("cluster name", cluster, Word)):
         if value is not None and valid(tp, value):
             notes.error(Where(str(root)), "I002", f"{label} {value!r}: {valid(tp, value)}")
-    tree = _Tree(root_path, notes)
+    root_path, etc_mail_only = host_root(root_path)
+    tree = _Tree(root_path, notes, etc_mail_only)
     mc_real = str(tree.real(MC_PATH))
     mc_text = tree.read(MC_PATH, required=True, code="I002")
     if mc_text is None or notes.errors:
@@ -179,11 +233,8 @@ def import_host(
 
 
 def _host_label(tree: _Tree, at: Where) -> str:
-    try:
-        rel = Path(at.path).relative_to(tree.root)
-        return f"/{rel}:{at.line}"
-    except ValueError:
-        return str(at)
+    host_path = tree.host_path(at.path)
+    return f"{host_path}:{at.line}" if host_path is not None else str(at)
 
 
 def _starttls(tree: _Tree, mc: McRead) -> tuple[M4Document | None, str | None]:
