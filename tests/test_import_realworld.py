@@ -19,6 +19,7 @@ from import_helpers import (
     STARTTLS,
     imported,
     messages,
+    recompiled,
     write_tree,
 )
 from import_helpers import tree as make_tree
@@ -399,3 +400,58 @@ def test_an_etc_mail_copy_cannot_hold_files_outside_etc_mail(tmp_path: Path) -> 
     assert result.text is None
     assert [p.code for p in result.notes.errors] == ["I005"]
     assert "outside /etc/mail" in result.notes.errors[0].message
+
+
+# -- 9. smtp_port from the MTA daemon's Port= -----------------------------------------
+
+MSP = "DAEMON_OPTIONS(`Family=inet, Name=MSP-v4, Port=submission, M=Ea, Addr=127.0.0.1')dnl"
+
+
+def _daemons(*options: str) -> str:
+    lines = "".join(f"DAEMON_OPTIONS(`{o}')dnl\n" for o in options)
+    return PLAIN_MC.replace("FEATURE(", lines + "FEATURE(", 1)
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    ("options", "port"),
+    [
+        ([], None),  # sendmail's own MTA daemon on 25
+        (["Family=inet, Name=MTA-v4, Port=smtp, Addr=127.0.0.1"], None),
+        (["Family=inet, Name=MTA-v4, Port=25"], None),
+        (["Family=inet, Name=MTA-v4, Port=2525"], 2525),
+        (["Port=2525, Name=MTA"], 2525),
+        (["Name=MTA-v4, Family=inet, Port=2525", "Name=MTA-v6, Family=inet6, Port=2525"], 2525),
+        (["Name=MTA, Port=2525", "Name=MSA, Port=587, M=Ea"], 2525),
+        (["Name=MTA, Port=2525", "Name=TLSMTA, Port=smtps, M=s"], 2525),
+        (["Name=MTA, Port=2525", "Name=MSA, Port=submission"], 2525),
+        (["Name=MTA, Port=2525", "Name=Other, Port=1587, M=a"], 2525),  # AUTH only
+        (["Name=MTA, Port=2525", "Name=MTA2, Port=2526"], None),  # which one?
+        (["Name=MTA, Port=mysmtp"], None),  # a local /etc/services name
+        (["Name=MSP-v4, Port=submission, M=Ea"], None),  # no MTA listener
+    ],
+)
+def test_smtp_port_is_the_mta_daemons_port(
+    tmp_path: Path, options: list[str], port: int | None
+) -> None:
+    result = imported(make_tree(tmp_path, mc=_daemons(*options)))
+    if "mysmtp" in " ".join(options):  # m4 builds it; only sendmail would look it up
+        assert result.parts is not None, messages(result)
+    else:
+        _clean(result)
+    assert result.parts is not None
+    assert result.parts.smtp_port == port
+    text = result.text or ""
+    assert (f"smtp_port: {port}" in text) is (port is not None)
+    if port is not None:
+        again = recompiled(result)
+        assert again.ok
+
+
+def test_an_unread_daemon_options_line_leaves_smtp_port_alone(tmp_path: Path) -> None:
+    mc = _daemons("Name=MTA, Port=2525").replace(
+        "FEATURE(", "DAEMON_OPTIONS(`Name=MTA2, Port=`'2526')dnl\nFEATURE(", 1
+    )
+    result = imported(make_tree(tmp_path, mc=mc))
+    assert result.parts is not None and result.parts.smtp_port is None, messages(result)
+    assert any("kept verbatim: smtp_port" in m for _, m in result.notes.info)

@@ -318,6 +318,7 @@ def _parts(
         cluster=cluster or host,
         host=host,
         fqdn=chosen_fqdn,
+        smtp_port=mc.smtp_port,
         paths=paths,
         ownership=access.ownership,
         tls=tls_data,

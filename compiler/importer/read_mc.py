@@ -74,6 +74,10 @@ class McRead:
     access_db_map: str | None = None
     #: where each modelled define came from (for the round-trip report)
     define_at: dict[str, Where] = field(default_factory=dict)
+    #: the MTA daemon's port, for the spec's smtp_port, when DAEMON_OPTIONS name one port
+    smtp_port: int | None = None
+    #: DAEMON_OPTIONS lines kept verbatim (their ports cannot be read)
+    daemon_unread: list[Where] = field(default_factory=list)
     #: every define (its plain value, or None) and undefine of other names, in order:
     #: TLS values that name them (`CERT_DIR/host.pem') are expanded with them
     macros: dict[str, list[str | None]] = field(default_factory=dict)
@@ -125,6 +129,54 @@ def doc_defined(doc: M4Document) -> set[str]:
     return {doc.first_arg(c) for c in doc.top_calls("define", "pushdef") if c.args}
 
 
+#: /etc/services names sendmail resolves with getservbyname(3) (daemon.c)
+SERVICES = {
+    "smtp": 25,
+    "mail": 25,
+    "submission": 587,
+    "submissions": 465,
+    "smtps": 465,
+    "ssmtp": 465,
+}
+
+
+def daemon_fields(option: str) -> dict[str, str]:
+    """KEY=VALUE fields of one DaemonPortOptions value, keyed by the first letter of the
+    key, upper-cased: sendmail reads a key by its first letter (Port=, P=, port=)."""
+    out: dict[str, str] = {}
+    for part in option.split(","):
+        key, sep, value = part.strip().partition("=")
+        if sep and key:
+            out[key[0].upper()] = value.strip()
+    return out
+
+
+def mta_ports(options: list[str]) -> tuple[set[int], list[str]]:
+    """(ports of the MTA listeners, Port= names that are not known) of DAEMON_OPTIONS.
+
+    Submission daemons are left out: Name=MSA/MSP, M= with `a` (AUTH required) or
+    `s` (SMTPS), Port=submission/587 or smtps/465; so are Family=local sockets.
+    Without DAEMON_OPTIONS sendmail's one daemon is the MTA on port 25.
+    """
+    ports: set[int] = set()
+    unknown: list[str] = []
+    for option in options:
+        f = daemon_fields(option)
+        if f.get("F", "inet").lower() in ("local", "unix"):
+            continue
+        name = f.get("N", "").upper()
+        port_text = f.get("P", "smtp")
+        port = int(port_text) if port_text.isdigit() else SERVICES.get(port_text.lower())
+        mods = f.get("M", "")
+        if name.startswith(("MSA", "MSP")) or "a" in mods or "s" in mods or port in (587, 465):
+            continue
+        if port is None:
+            unknown.append(port_text)
+        else:
+            ports.add(port)
+    return ports, unknown
+
+
 @dataclass
 class _Pending:
     """A define/undefine of an ordinary name, decided once the whole file is read."""
@@ -162,6 +214,7 @@ class _McReader:
             assert stmt.call is not None
             self.call(stmt, stmt.call)
         self.decide_defines()
+        self.smtp_port()
         if self.out.ostype is None:
             self.notes.loss(
                 Where(self.path),
@@ -228,7 +281,7 @@ class _McReader:
             self.out.domain = dom
         elif name == "FEATURE" and call.args:
             self.feature(stmt, call)
-        elif name == "DAEMON_OPTIONS" and len(call.args) == 1:
+        elif name == "DAEMON_OPTIONS":
             self.daemon_options(stmt, call)
         elif name == "MAILER":
             mailer = self.simple(call, MAILERS)
@@ -320,12 +373,14 @@ class _McReader:
             self.out.access_db_map = clean[0]
 
     def daemon_options(self, stmt: Statement, call: Call) -> None:
-        value = plain_value(self.doc, call.args[0])
+        value = plain_value(self.doc, call.args[0]) if len(call.args) == 1 else None
         if value is None:
+            self.out.daemon_unread.append(self.where(stmt))
             self.keep(stmt)
             return
         normal = " ".join(value.split())
         if valid(M4Text, normal) is not None:
+            self.out.daemon_unread.append(self.where(stmt))
             self.keep(stmt)
             return
         if normal != value:
@@ -334,6 +389,26 @@ class _McReader:
                 "DAEMON_OPTIONS: runs of blanks written as one (sendmail ignores them)",
             )
         self.out.daemon_options.append(normal)
+
+    def smtp_port(self) -> None:
+        """smtp_port (the port verify probes) from the MTA daemon's Port=, when unambiguous."""
+        ports, unknown = mta_ports(self.out.daemon_options)
+        if self.out.daemon_unread:
+            why = "a DAEMON_OPTIONS line is kept verbatim"
+        elif unknown:
+            why = f"DAEMON_OPTIONS Port={unknown[0]} names a service tlsc does not resolve"
+        elif len(ports) > 1:
+            why = f"the MTA listens on ports {', '.join(str(p) for p in sorted(ports))}"
+        elif ports and ports != {25}:
+            self.out.smtp_port = next(iter(ports))
+            self.notes.note(
+                Where(self.path), f"smtp_port: {self.out.smtp_port}, the MTA daemon's port"
+            )
+            return
+        else:
+            return
+        at = self.out.daemon_unread[0] if self.out.daemon_unread else Where(self.path)
+        self.notes.note(at, f"{why}: smtp_port (the port verify probes) stays 25")
 
     # -- defines ----------------------------------------------------------------
 
