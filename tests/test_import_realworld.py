@@ -455,3 +455,38 @@ def test_an_unread_daemon_options_line_leaves_smtp_port_alone(tmp_path: Path) ->
     result = imported(make_tree(tmp_path, mc=mc))
     assert result.parts is not None and result.parts.smtp_port is None, messages(result)
     assert any("kept verbatim: smtp_port" in m for _, m in result.notes.info)
+
+
+# -- whole files of the shapes other systems ship ------------------------------------
+
+REAL_WORLD = {
+    "redhat": (FIXTURES / "redhat-sendmail.mc").read_text(),
+    "bsd": (FIXTURES / "bsd-sendmail.mc").read_text(),
+    # Slackware builds in the cf/cf directory of its cf tree
+    "slackware": (FIXTURES / "bsd-sendmail.mc")
+    .read_text()
+    .replace("/usr/share/sendmail/cf/m4/cf.m4", "../m4/cf.m4"),
+}
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize("shape", sorted(REAL_WORLD))
+def test_other_systems_sendmail_mc_imports_cleanly(tmp_path: Path, shape: str) -> None:
+    access = "Connect:127.0.0.1\tRELAY\nTLS_Srv:example.com\tVERIFY\n"
+    result = imported(make_tree(tmp_path, access, mc=REAL_WORLD[shape], starttls=None))
+    _clean(result)
+    assert result.parts is not None
+    mc = result.parts.mc
+    assert mc["ostype"] == ("linux" if shape == "redhat" else "bsd4.4")
+    assert result.parts.domains == {"example.com": {"outbound": "verify"}}
+    names = [f["name"] for f in mc["features"]]
+    assert "access_db" in names and "mailertable" in names
+    if shape == "redhat":
+        assert mc["cf_m4"] == "/usr/share/sendmail-cf/m4/cf.m4"
+        assert mc["mailers"] == ["smtp", "procmail"]
+        assert result.parts.smtp_port is None
+    else:
+        assert mc["domain"] == "generic" and mc["mailers"] == ["local", "smtp"]
+        assert result.parts.smtp_port == 2525
+        assert ("cf_m4" in mc) is (shape == "bsd")
+    assert recompiled(result).ok

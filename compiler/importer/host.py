@@ -390,12 +390,13 @@ def _check_cf(
         return "sendmail.cf: not compared"
 
     def mapper(path: str) -> str | None:
-        return tree.root_map(path) or (local if path == cf_m4 else None)
+        relative_cf = not path.startswith("/") and path.endswith("m4/cf.m4")
+        return tree.root_map(path) or (local if path == cf_m4 or relative_cf else None)
 
     starttls = parts.paths.get("starttls_m4", Paths().starttls_m4)
     original, imported = build_pair(
         mc_text,
-        None if mc.cf_m4 else local,
+        None if mc.cf_m4_included else local,
         files,
         Paths().sendmail_mc,
         starttls,

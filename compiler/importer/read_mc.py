@@ -59,6 +59,7 @@ class McRead:
     """What the .mc says, in spec terms."""
 
     cf_m4: str | None = None
+    cf_m4_included: bool = False  # also when cf_m4 is not kept (a relative include)
     ostype: str | None = None
     domain: str | None = None
     defines: dict[str, str] = field(default_factory=dict)
@@ -304,6 +305,15 @@ class _McReader:
         at = self.where(stmt)
         if os.path.basename(target) == "cf.m4" and self.out.cf_m4 is None:
             self.after_cf = True
+            self.out.cf_m4_included = True
+            if target.endswith("m4/cf.m4") and not target.startswith("/"):
+                # Slackware's `../m4/cf.m4': built in the cf/cf directory of a cf tree
+                self.notes.note(
+                    at,
+                    f"`{target}' names the cf.m4 of the cf tree the .mc was built in;"
+                    " the spec includes this system's (mc.cf_m4)",
+                )
+                return
             problem = valid(AbsPath, target)
             if problem:
                 self.notes.loss(at, "I114", f"the cf.m4 include: {problem}")
