@@ -490,3 +490,33 @@ def test_other_systems_sendmail_mc_imports_cleanly(tmp_path: Path, shape: str) -
         assert result.parts.smtp_port == 2525
         assert ("cf_m4" in mc) is (shape == "bsd")
     assert recompiled(result).ok
+
+
+@pytest.mark.parametrize(
+    ("where", "old", "new", "code"),
+    [
+        (
+            MC,
+            "FEATURE(",
+            "define(`confSMTP_LOGIN_MSG', `$j Bienvenue \xe0 Montr\xe9al')dnl\nFEATURE(",
+            "I115",
+        ),
+        (MC, "FEATURE(", "define(`confCW_FILE', `/etc/mail/h\xf4tes')dnl\nFEATURE(", "I115"),
+        (STARTTLS, "sendmail-client.crt", "caf\xe9.crt", "I136"),
+        (ACCESS, "example.com", "caf\xe9.example", "I141"),
+    ],
+)
+def test_latin1_values_are_losses_never_crashes(
+    tmp_path: Path, where: str, old: str, new: str, code: str
+) -> None:
+    files: dict[str, str] = {
+        MC: PLAIN_MC,
+        STARTTLS: PLAIN_STARTTLS,
+        ACCESS: "TLS_Srv:example.com\tVERIFY\nConnect:10.1.2.3\tRELAY\n",
+    }
+    files[where] = files[where].replace(old, new, 1)
+    result = imported(write_tree(tmp_path, {k: v.encode("latin-1") for k, v in files.items()}))
+    assert result.notes.errors == [], messages(result)
+    assert code in [p.code for p in result.notes.losses]
+    assert result.text is not None
+    result.text.encode("utf-8")  # no lone surrogate reached the spec

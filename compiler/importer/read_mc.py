@@ -40,6 +40,7 @@ TLS_NAMES = frozenset(TLS_DEFINES) | {"confDONT_BLAME_SENDMAIL"}
 _PLAIN_WORD = re.compile(r"^[A-Za-z0-9_.:/+@=-]*\Z")
 _MACRO_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONF_WORD = re.compile(r"conf[A-Z0-9_]+")
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ class McRead:
 
 def valid(tp: Any, value: object) -> str | None:
     """None when `value` passes the spec type `tp`, else the validator's sentence."""
+    if isinstance(value, str) and _NOT_UTF8.search(value):
+        # a byte of a Latin-1 file, read with surrogateescape
+        return "it holds a byte that is not UTF-8, and the spec is UTF-8 text"
     try:
         TypeAdapter(tp).validate_python(value, strict=True)
     except ValidationError as exc:
