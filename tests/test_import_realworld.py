@@ -24,13 +24,15 @@ from import_helpers import (
 )
 from import_helpers import tree as make_tree
 
+from compiler.importer.host import Imported
+from compiler.importer.notes import Notes
+from compiler.importer.roundtrip import Build, compare_cf
+
 BSD_HEAD = "include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n"
 
 
-def _clean(result: object) -> None:
-    from compiler.importer.host import Imported
-
-    assert isinstance(result, Imported)
+def _clean(result: Imported) -> None:
+    """No error, no loss, and the two sendmail.cf builds agree."""
     assert not result.notes.errors and not result.notes.losses, messages(result)
     assert result.summary[-1] == "sendmail.cf: same options, maps, mailers and rulesets"
 
@@ -193,9 +195,6 @@ CF_HEAD = "V10/Berkeley\nKaccess hash -T<TMPF> /etc/mail/access\nSParse0\nR$*\t$
     ],
 )
 def test_k_lines_are_compared_by_name_not_position(imported_cf: str, codes: list[str]) -> None:
-    from compiler.importer.notes import Notes
-    from compiler.importer.roundtrip import Build, compare_cf
-
     original = Build(0, CF_HEAD + "Kvirtuser hash -o /etc/mail/v\n", "")
     notes = Notes()
     same = compare_cf(original, Build(0, imported_cf, ""), "sendmail.mc", lambda _: None, notes)
@@ -222,6 +221,13 @@ def test_a_map_that_only_moves_in_the_built_cf_is_no_loss(tmp_path: Path) -> Non
 # -- 6. TLS paths spelled with a helper macro (CERT_DIR) -------------------------------
 
 CERT_DIR = "define(`CERT_DIR', `/etc/mail/certs')dnl\n"
+TLS_KEYS = {
+    "confSERVER_CERT": "server_cert",
+    "confSERVER_KEY": "server_key",
+    "confCLIENT_KEY": "client_key",
+    "confCACERT_PATH": "ca_cert_path",
+    "confCACERT": "ca_cert",
+}
 
 
 def _with_cert_dir(where: str, uses: dict[str, str]) -> tuple[str, str]:
@@ -253,10 +259,8 @@ def test_tls_paths_under_a_helper_macro_are_expanded(
     result = imported(make_tree(tmp_path, mc=mc, starttls=st))
     _clean(result)
     assert result.parts is not None
-    from compiler.importer.read_starttls import _SCALARS
-
     for conf, value in uses.items():
-        key = _SCALARS[conf][0]
+        key = TLS_KEYS[conf]
         assert result.parts.tls[key] == value.replace("CERT_DIR", "/etc/mail/certs")
     assert CERT_DIR.strip() in result.parts.mc["extra"]
 
