@@ -161,6 +161,19 @@ def test_debian_starttls_shapes_import_cleanly(tmp_path: Path, srv_line: str, as
     assert tls["ca_cert"] == "/etc/mail/tls/sendmail-server.crt"
 
 
+PACKAGED_STARTTLS = Path("/usr/share/sendmail/examples/tls/starttls.m4")
+
+
+@pytest.mark.realtools
+@pytest.mark.skipif(not PACKAGED_STARTTLS.exists(), reason="Debian's sendmail-base is missing")
+def test_debians_packaged_starttls_m4_imports_cleanly(tmp_path: Path) -> None:
+    # the template update_tls installs: `define(`confTLS_SRV_OPTIONS', `')'
+    st = PACKAGED_STARTTLS.read_text(encoding="utf-8", errors="surrogateescape")
+    result = imported(make_tree(tmp_path, mc=PLAIN_MC, starttls=st))
+    _clean(result)
+    assert result.parts is not None and result.parts.tls["request_client_cert"] is True
+
+
 def test_an_unknown_tls_srv_options_value_is_a_loss_not_a_crash(tmp_path: Path) -> None:
     st = GENERATED_STARTTLS.replace(SRV_V, "define(`confTLS_SRV_OPTIONS', `V,C')dnl\n")
     result = imported(make_tree(tmp_path, mc=PLAIN_MC, starttls=st))
