@@ -1074,3 +1074,13 @@ def test_compressed_ipv6_option_off_or_without_ipv6_keys_is_fine(value: str, key
         f'defaults:\n  mc:\n    defines: {{confUSE_COMPRESSED_IPV6_ADDRESSES: "{value}"}}\n{keys}'
     )
     assert found(text) == []
+
+
+@pytest.mark.parametrize(
+    "arg",
+    ["hash -T<TMPF> -o /etc/mail/access.db", "hash -o /etc/mail/access", "hash /etc/mail/access"],
+)
+def test_access_db_feature_naming_the_map_with_or_without_db_is_the_same_map(arg: str) -> None:
+    # sendmail (map.c db_map_open) and makemap add .db only to a name not ending in .db
+    text = with_lines(f"defaults:\n  mc:\n    features: [{{name: access_db, args: ['{arg}']}}]\n")
+    assert found(text) == []

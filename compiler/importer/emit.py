@@ -41,6 +41,7 @@ class SpecParts:
     access: list[str] = field(default_factory=list)
     access_at: list[Where] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
+    smtp_port: int | None = None
 
 
 def _non_default(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
@@ -53,6 +54,8 @@ def settings(parts: SpecParts) -> dict[str, Any]:
     paths = _non_default(parts.paths, Paths().model_dump())
     if paths:
         out["paths"] = {k: paths[k] for k in Paths.model_fields if k in paths}
+    if parts.smtp_port not in (None, 25):
+        out["smtp_port"] = parts.smtp_port
     tls = _non_default(parts.tls, Tls().model_dump())
     if tls:
         out["tls"] = {k: tls[k] for k in Tls.model_fields if k in tls}

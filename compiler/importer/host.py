@@ -27,6 +27,8 @@ from compiler.plan.planner import decode
 from compiler.spec.model import HostName, Paths, Tls, Word
 
 MC_PATH = "/etc/mail/sendmail.mc"
+#: the cf tree of this machine (Debian's sendmail-cf), for the round trip's m4 builds
+LOCAL_CF_M4 = "/usr/share/sendmail/cf/m4/cf.m4"
 #: lint codes for mistakes that make m4 read the file differently from what it says;
 #: an import of such a file would carry the misreading over, so it is refused
 MISREAD_CODES = frozenset({"M4001", "M4002", "M4003", "M4009", "M4011", "M4013", "M4016", "A001"})
@@ -47,18 +49,67 @@ class Imported:
         return self.text is not None and not self.notes.errors
 
 
-class _Tree:
-    """Files of a host under ROOT: host path -> real path, with readable errors."""
+ETC_MAIL = "/etc/mail/"
 
-    def __init__(self, root: Path, notes: Notes):
+
+def host_root(root: Path) -> tuple[Path, bool]:
+    """(the host's `/` for ROOT, True when ROOT holds only the host's /etc/mail).
+
+    ROOT is a host's `/` (or a copy of it), or an /etc/mail directory itself: one
+    holding sendmail.mc that is named `mail` or has no etc/mail/sendmail.mc. An
+    `.../etc/mail` is read as the tree above it (`/etc/mail` is `/`).
+    """
+    if not (root / "sendmail.mc").is_file():
+        return root, False
+    if root.name != "mail" and (root / "etc/mail/sendmail.mc").is_file():
+        return root, False
+    real = root.resolve()
+    if real.name == "mail" and real.parent.name == "etc":
+        return real.parent.parent, False
+    return root, True
+
+
+class _Tree:
+    """Files of a host under ROOT: host path -> real path, with readable errors.
+
+    With `etc_mail_only`, ROOT is a copy of the host's /etc/mail: paths under
+    /etc/mail map into it, and other paths are not there.
+    """
+
+    def __init__(self, root: Path, notes: Notes, etc_mail_only: bool = False):
         self.root = root
         self.notes = notes
+        self.etc_mail_only = etc_mail_only
+
+    def outside(self, host_path: str) -> bool:
+        """True for a host path this ROOT does not hold (outside a copied /etc/mail)."""
+        return self.etc_mail_only and not host_path.startswith(ETC_MAIL)
 
     def real(self, host_path: str) -> Path:
+        if self.etc_mail_only:
+            if self.outside(host_path):
+                return Path(host_path)  # only named in messages: read() and friends check
+            return self.root / host_path.removeprefix(ETC_MAIL)
         return self.root / host_path.lstrip("/")
+
+    def host_path(self, real: str) -> str | None:
+        """The host path of a file under ROOT, or None."""
+        try:
+            rel = Path(real).relative_to(self.root)
+        except ValueError:
+            return None
+        return (ETC_MAIL if self.etc_mail_only else "/") + str(rel)
 
     def read(self, host_path: str, required: bool, code: str = "I003") -> str | None:
         path = self.real(host_path)
+        if self.outside(host_path):
+            if required:
+                self.notes.error(
+                    Where(host_path),
+                    code,
+                    f"{host_path} is outside /etc/mail, and {self.root} holds only /etc/mail",
+                )
+            return None
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -71,11 +122,14 @@ class _Tree:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
+            # Latin-1 and other 8-bit files: each byte that is not UTF-8 becomes a lone
+            # surrogate, so the m4 builds write the file's own bytes back (see _utf8_only)
             line = data[: exc.start].count(b"\n") + 1
-            self.notes.error(
-                Where(str(path), line), "I003", f"{path} is not UTF-8 text (byte {exc.start})"
+            self.notes.note(
+                Where(str(path), line),
+                f"{path} is not UTF-8 (byte {exc.start}); read byte for byte",
             )
-            return None
+            return data.decode("utf-8", "surrogateescape")
 
     def read_bytes(self, host_path: str) -> bytes | None:
         """The file's bytes, or None when it cannot be read (read() reports why)."""
@@ -88,6 +142,8 @@ class _Tree:
         """For the linter: paths under ROOT as they are, host paths mapped into ROOT."""
         real = Path(path)
         if not str(real).startswith(str(self.root)):
+            if self.outside(path):
+                return None
             real = self.real(path)
         try:
             return real.read_text(encoding="utf-8", errors="surrogateescape")
@@ -98,6 +154,8 @@ class _Tree:
         """An include's host path mapped into ROOT, when ROOT has that file."""
         if not path.startswith("/"):
             path = "/etc/mail/" + path
+        if self.outside(path):
+            return None
         real = self.real(path)
         return str(real.resolve()) if real.is_file() else None
 
@@ -146,7 +204,8 @@ def import_host(
     for label, value, tp in (("host name", host, HostName), ("cluster name", cluster, Word)):
         if value is not None and valid(tp, value):
             notes.error(Where(str(root)), "I002", f"{label} {value!r}: {valid(tp, value)}")
-    tree = _Tree(root_path, notes)
+    root_path, etc_mail_only = host_root(root_path)
+    tree = _Tree(root_path, notes, etc_mail_only)
     mc_real = str(tree.real(MC_PATH))
     mc_text = tree.read(MC_PATH, required=True, code="I002")
     if mc_text is None or notes.errors:
@@ -260,11 +319,8 @@ def _settled(
 
 
 def _host_label(tree: _Tree, at: Where) -> str:
-    try:
-        rel = Path(at.path).relative_to(tree.root)
-        return f"/{rel}:{at.line}"
-    except ValueError:
-        return str(at)
+    host_path = tree.host_path(at.path)
+    return f"{host_path}:{at.line}" if host_path is not None else str(at)
 
 
 def _starttls(tree: _Tree, mc: McRead) -> tuple[M4Document | None, str | None]:
@@ -319,13 +375,15 @@ def _parts(
         names.parse_hostname(chosen_fqdn)
     except ValueError as exc:
         notes.error(Where(str(root)), "I006", f"fqdn {chosen_fqdn!r}: {exc}; give --fqdn")
+    extra = _utf8_only([*mc.extra, *tls.extra], notes)
+    access_lines = _utf8_only(access.access, notes)
     mc_data: dict[str, Any] = {
         "ostype": mc.ostype or "debian",
         "domain": mc.domain,
         "defines": defines,
         "features": mc.features,
         "daemon_options": mc.daemon_options,
-        "extra": [t for t, _ in mc.extra] + [t for t, _ in tls.extra],
+        "extra": [t for t, _ in extra],
         "mailers": mc.mailers,
     }
     if mc.cf_m4:
@@ -346,16 +404,17 @@ def _parts(
         cluster=cluster or host,
         host=host,
         fqdn=chosen_fqdn,
+        smtp_port=mc.smtp_port,
         paths=paths,
         ownership=access.ownership,
         tls=tls_data,
         mc=mc_data,
-        extra_at=[w for _, w in mc.extra] + [w for _, w in tls.extra],
+        extra_at=[w for _, w in extra],
         domains=access.domains,
         recipients=access.recipients,
         issuer_tags=access.issuer_tags,
-        access=[t for t, _ in access.access],
-        access_at=[w for _, w in access.access],
+        access=[t for t, _ in access_lines],
+        access_at=[w for _, w in access_lines],
         header=[
             f"tlsc spec imported by `tlsc import {root} --host {host}`.",
             "Comments of the original files were dropped, and settings equal to",
@@ -363,6 +422,26 @@ def _parts(
             "(mc.extra, access:), each with the file and line it came from.",
         ],
     )
+
+
+def _utf8_only(lines: list[tuple[str, Where]], notes: Notes) -> list[tuple[str, Where]]:
+    """The verbatim lines the spec (UTF-8 YAML) can carry; a line holding bytes that are
+    not UTF-8 (a Latin-1 name) is reported lost rather than written with other bytes."""
+    kept = []
+    for text, at in lines:
+        bad = next((i for i, ch in enumerate(text) if "\udc80" <= ch <= "\udcff"), None)
+        if bad is None:
+            kept.append((text, at))
+            continue
+        byte = ord(text[bad]) - 0xDC00
+        notes.verbatim = [(w, to) for w, to in notes.verbatim if w != at]
+        notes.loss(
+            Where(at.path, at.line, bad + 1),
+            "I115",
+            f"this line holds the byte 0x{byte:02X}, which is not UTF-8; the spec is UTF-8"
+            " text and cannot keep the line byte for byte (write it in UTF-8 or ASCII)",
+        )
+    return kept
 
 
 def _fqdn_from(defines: dict[str, str]) -> str | None:
@@ -381,19 +460,33 @@ def _check_cf(
     files: dict[str, str],
     mc_real: str,
 ) -> str:
-    cf_m4 = mc.cf_m4 or "/usr/share/sendmail/cf/m4/cf.m4"
-    missing = m4_available(tree.root_map(cf_m4) or cf_m4)
+    cf_m4 = mc.cf_m4 or LOCAL_CF_M4
+    local = tree.root_map(cf_m4) or cf_m4
+    if local != LOCAL_CF_M4 and not os.path.exists(local) and os.path.exists(LOCAL_CF_M4):
+        # another system's cf tree (Red Hat's /usr/share/sendmail-cf) that neither ROOT
+        # nor this machine has: build both with the cf tree here
+        tree.notes.note(
+            Where(mc_real),
+            f"{cf_m4} is not here; the round trip builds with {LOCAL_CF_M4}",
+        )
+        local = LOCAL_CF_M4
+    missing = m4_available(local)
     if missing:
         tree.notes.warn(Where(mc_real), "I166", f"sendmail.cf was not compared: {missing}")
         return "sendmail.cf: not compared"
+
+    def mapper(path: str) -> str | None:
+        relative_cf = not path.startswith("/") and path.endswith("m4/cf.m4")
+        return tree.root_map(path) or (local if path == cf_m4 or relative_cf else None)
+
     starttls = parts.paths.get("starttls_m4", Paths().starttls_m4)
     original, imported = build_pair(
         mc_text,
-        None if mc.cf_m4 else cf_m4,
+        None if mc.cf_m4_included else local,
         files,
         Paths().sendmail_mc,
         starttls,
-        tree.root_map,
+        mapper,
     )
 
     def locate(conf: str) -> Where | None:

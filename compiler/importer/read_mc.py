@@ -39,6 +39,8 @@ from compiler.spec.model import AbsPath, DefineName, DefineValue, M4Arg, M4Text
 TLS_NAMES = frozenset(TLS_DEFINES) | {"confDONT_BLAME_SENDMAIL"}
 _PLAIN_WORD = re.compile(r"^[A-Za-z0-9_.:/+@=-]*\Z")
 _MACRO_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CONF_WORD = re.compile(r"conf[A-Z0-9_]+")
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class McRead:
     """What the .mc says, in spec terms."""
 
     cf_m4: str | None = None
+    cf_m4_included: bool = False  # also when cf_m4 is not kept (a relative include)
     ostype: str | None = None
     domain: str | None = None
     defines: dict[str, str] = field(default_factory=dict)
@@ -73,10 +76,20 @@ class McRead:
     access_db_map: str | None = None
     #: where each modelled define came from (for the round-trip report)
     define_at: dict[str, Where] = field(default_factory=dict)
+    #: the MTA daemon's port, for the spec's smtp_port, when DAEMON_OPTIONS name one port
+    smtp_port: int | None = None
+    #: DAEMON_OPTIONS lines kept verbatim (their ports cannot be read)
+    daemon_unread: list[Where] = field(default_factory=list)
+    #: every define (its plain value, or None) and undefine of other names, in order:
+    #: TLS values that name them (`CERT_DIR/host.pem') are expanded with them
+    macros: dict[str, list[str | None]] = field(default_factory=dict)
 
 
 def valid(tp: Any, value: object) -> str | None:
     """None when `value` passes the spec type `tp`, else the validator's sentence."""
+    if isinstance(value, str) and _NOT_UTF8.search(value):
+        # a byte of a Latin-1 file, read with surrogateescape
+        return "it holds a byte that is not UTF-8, and the spec is UTF-8 text"
     try:
         TypeAdapter(tp).validate_python(value, strict=True)
     except ValidationError as exc:
@@ -86,24 +99,87 @@ def valid(tp: Any, value: object) -> str | None:
 
 
 def plain_value(doc: M4Document, arg: Arg) -> str | None:
-    """The value m4 gives an argument, when reading it needs no macro expansion."""
+    """The value m4 gives an argument, when reading it needs no macro expansion.
+
+    A quoted argument is its text without the quotes. An unquoted one
+    (`OSTYPE(linux)`) is its own value when it is a plain word holding no
+    name m4 would expand: no builtin, no cf macro, nothing the file defines,
+    no `_NAME` or `confNAME` (cf.m4 and the OSTYPE files define such names).
+    m4 skips the blanks before an unquoted argument but keeps those after it,
+    so `OSTYPE(linux )` is not read either.
+    """
     text = doc.arg_text(arg)
     if text == "":
         return ""
     if doc.arg_quoted(arg):
         value = doc.arg_value(arg)
         return None if "`" in value or "'" in value else value
-    if not _PLAIN_WORD.match(text):
+    if not _PLAIN_WORD.match(text) or doc.text[arg.end - 1] in " \t\r\n":
+        return None
+    if any(c.start >= arg.start and c.end <= arg.end for c in doc.calls if c.parent is not None):
         return None
     for word in _MACRO_WORD.findall(text):
-        if word in BUILTINS or word in CF_MACROS or word in doc_defined(doc):
+        if word in BUILTINS or word in CF_MACROS or word in doc_defined(doc) or _cf_name(word):
             return None
     return text
+
+
+def _cf_name(word: str) -> bool:
+    """A name cf.m4 or an OSTYPE/DOMAIN file may have defined (`_ARG_`, `confEBINDIR`)."""
+    return word.startswith("_") or _CONF_WORD.fullmatch(word) is not None
 
 
 def doc_defined(doc: M4Document) -> set[str]:
     """Names the file itself defines (an unquoted one of them would expand)."""
     return {doc.first_arg(c) for c in doc.top_calls("define", "pushdef") if c.args}
+
+
+#: /etc/services names sendmail resolves with getservbyname(3) (daemon.c)
+SERVICES = {
+    "smtp": 25,
+    "mail": 25,
+    "submission": 587,
+    "submissions": 465,
+    "smtps": 465,
+    "ssmtp": 465,
+}
+
+
+def daemon_fields(option: str) -> dict[str, str]:
+    """KEY=VALUE fields of one DaemonPortOptions value, keyed by the first letter of the
+    key, upper-cased: sendmail reads a key by its first letter (Port=, P=, port=)."""
+    out: dict[str, str] = {}
+    for part in option.split(","):
+        key, sep, value = part.strip().partition("=")
+        if sep and key:
+            out[key[0].upper()] = value.strip()
+    return out
+
+
+def mta_ports(options: list[str]) -> tuple[set[int], list[str]]:
+    """(ports of the MTA listeners, Port= names that are not known) of DAEMON_OPTIONS.
+
+    Submission daemons are left out: Name=MSA/MSP, M= with `a` (AUTH required) or
+    `s` (SMTPS), Port=submission/587 or smtps/465; so are Family=local sockets.
+    Without DAEMON_OPTIONS sendmail's one daemon is the MTA on port 25.
+    """
+    ports: set[int] = set()
+    unknown: list[str] = []
+    for option in options:
+        f = daemon_fields(option)
+        if f.get("F", "inet").lower() in ("local", "unix"):
+            continue
+        name = f.get("N", "").upper()
+        port_text = f.get("P", "smtp")
+        port = int(port_text) if port_text.isdigit() else SERVICES.get(port_text.lower())
+        mods = f.get("M", "")
+        if name.startswith(("MSA", "MSP")) or "a" in mods or "s" in mods or port in (587, 465):
+            continue
+        if port is None:
+            unknown.append(port_text)
+        else:
+            ports.add(port)
+    return ports, unknown
 
 
 @dataclass
@@ -143,6 +219,7 @@ class _McReader:
             assert stmt.call is not None
             self.call(stmt, stmt.call)
         self.decide_defines()
+        self.smtp_port()
         if self.out.ostype is None:
             self.notes.loss(
                 Where(self.path),
@@ -199,34 +276,48 @@ class _McReader:
         elif name == "VERSIONID":
             self.notes.drop("VERSIONID lines (tlsc writes its own)")
         elif name in ("define", "undefine") and call.args and _MACRO_WORD.fullmatch(first):
-            self.define(stmt, call, first)
-        elif name == "OSTYPE" and self.out.ostype is None and self.simple(call, OSTYPES):
-            self.out.ostype = first
-        elif name == "DOMAIN" and self.out.domain is None and self.simple(call, DOMAINS):
-            self.out.domain = first
+            if first in TLS_DEFINES or plain_value(doc, call.args[0]) == first:
+                self.define(stmt, call, first)
+            else:  # an unquoted name that may be a macro already: m4 would expand it
+                self.keep(stmt)
+        elif name == "OSTYPE" and self.out.ostype is None and (os_ := self.simple(call, OSTYPES)):
+            self.out.ostype = os_
+        elif name == "DOMAIN" and self.out.domain is None and (dom := self.simple(call, DOMAINS)):
+            self.out.domain = dom
         elif name == "FEATURE" and call.args:
-            self.feature(stmt, call, first)
-        elif name == "DAEMON_OPTIONS" and len(call.args) == 1:
+            self.feature(stmt, call)
+        elif name == "DAEMON_OPTIONS":
             self.daemon_options(stmt, call)
         elif name == "MAILER":
-            if self.simple(call, MAILERS) and first not in self.out.mailers:
-                self.out.mailers.append(first)
+            mailer = self.simple(call, MAILERS)
+            if mailer is not None and mailer not in self.out.mailers:
+                self.out.mailers.append(mailer)
                 self.after_mailer = self.after_mailer or at
             else:
                 self.notes.loss(at, "I113", f"MAILER line tlsc cannot write: {stmt.text.strip()}")
         else:
             self.keep(stmt)
 
-    def simple(self, call: Call, known: frozenset[str]) -> bool:
-        """One quoted argument naming something sendmail-cf has."""
-        if len(call.args) != 1 or not self.doc.arg_quoted(call.args[0]):
-            return False
-        return self.doc.first_arg(call) in known
+    def simple(self, call: Call, known: frozenset[str]) -> str | None:
+        """The one argument, quoted or a plain word, when it names something sendmail-cf has."""
+        if len(call.args) != 1:
+            return None
+        value = plain_value(self.doc, call.args[0])
+        return value if value is not None and value in known else None
 
     def include(self, stmt: Statement, target: str) -> None:
         at = self.where(stmt)
         if os.path.basename(target) == "cf.m4" and self.out.cf_m4 is None:
             self.after_cf = True
+            self.out.cf_m4_included = True
+            if target.endswith("m4/cf.m4") and not target.startswith("/"):
+                # Slackware's `../m4/cf.m4': built in the cf/cf directory of a cf tree
+                self.notes.note(
+                    at,
+                    f"`{target}' names the cf.m4 of the cf tree the .mc was built in;"
+                    " the spec includes this system's (mc.cf_m4)",
+                )
+                return
             problem = valid(AbsPath, target)
             if problem:
                 self.notes.loss(at, "I114", f"the cf.m4 include: {problem}")
@@ -268,17 +359,19 @@ class _McReader:
         pending = _Pending(name, value if readable else None, stmt, len(self.extra_slots))
         if call.name == "undefine" or not readable:
             pending.value = None
+        self.out.macros.setdefault(name, []).append(pending.value)
         self.pending.append(pending)
         self.extra_slots.append(pending)
 
-    def feature(self, stmt: Statement, call: Call, name: str) -> None:
+    def feature(self, stmt: Statement, call: Call) -> None:
         doc = self.doc
+        name = plain_value(doc, call.args[0])
         args = [plain_value(doc, a) for a in call.args[1:]]
         while args and args[-1] == "" and not doc.arg_text(call.args[len(args)]):
             args.pop()  # FEATURE(`x', ) is FEATURE(`x')
         seen = [f["name"] for f in self.out.features]
         ok = (
-            doc.arg_quoted(call.args[0])
+            name is not None
             and name in FEATURES
             and name not in REFUSED_FEATURES
             and name not in seen
@@ -287,18 +380,21 @@ class _McReader:
         if not ok:
             self.keep(stmt)
             return
+        assert name is not None
         clean = [a for a in args if a is not None]
         self.out.features.append({"name": name, "args": clean})
         if name == "access_db" and clean:
             self.out.access_db_map = clean[0]
 
     def daemon_options(self, stmt: Statement, call: Call) -> None:
-        value = plain_value(self.doc, call.args[0])
+        value = plain_value(self.doc, call.args[0]) if len(call.args) == 1 else None
         if value is None:
+            self.out.daemon_unread.append(self.where(stmt))
             self.keep(stmt)
             return
         normal = " ".join(value.split())
         if valid(M4Text, normal) is not None:
+            self.out.daemon_unread.append(self.where(stmt))
             self.keep(stmt)
             return
         if normal != value:
@@ -307,6 +403,26 @@ class _McReader:
                 "DAEMON_OPTIONS: runs of blanks written as one (sendmail ignores them)",
             )
         self.out.daemon_options.append(normal)
+
+    def smtp_port(self) -> None:
+        """smtp_port (the port verify probes) from the MTA daemon's Port=, when unambiguous."""
+        ports, unknown = mta_ports(self.out.daemon_options)
+        if self.out.daemon_unread:
+            why = "a DAEMON_OPTIONS line is kept verbatim"
+        elif unknown:
+            why = f"DAEMON_OPTIONS Port={unknown[0]} names a service tlsc does not resolve"
+        elif len(ports) > 1:
+            why = f"the MTA listens on ports {', '.join(str(p) for p in sorted(ports))}"
+        elif ports and ports != {25}:
+            self.out.smtp_port = next(iter(ports))
+            self.notes.note(
+                Where(self.path), f"smtp_port: {self.out.smtp_port}, the MTA daemon's port"
+            )
+            return
+        else:
+            return
+        at = self.out.daemon_unread[0] if self.out.daemon_unread else Where(self.path)
+        self.notes.note(at, f"{why}: smtp_port (the port verify probes) stays 25")
 
     # -- defines ----------------------------------------------------------------
 

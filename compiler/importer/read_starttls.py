@@ -21,8 +21,17 @@ from compiler.importer.notes import Notes, Where
 from compiler.importer.read_mc import McRead, TlsDefine, plain_value, valid
 from compiler.importer.statements import inert, statements
 from compiler.lint.lexer import Call, M4Document
+from compiler.m4text import check_line
 from compiler.sendmail import REFUSED_DEFINES, TLS_DEFINES
-from compiler.spec.model import AbsPath, CipherList, DefineValue, DhParams, Duration, SslOption
+from compiler.spec.model import (
+    AbsPath,
+    CipherList,
+    DefineName,
+    DefineValue,
+    DhParams,
+    Duration,
+    SslOption,
+)
 
 GROUP_READABLE = "GroupReadableKeyFile"
 _BLAME = "confDONT_BLAME_SENDMAIL"
@@ -31,6 +40,7 @@ _DEFN = re.compile(
     r"|defn\(`confDONT_BLAME_SENDMAIL'\)"
 )
 _DNL = re.compile(r"\bdnl\b[^\n]*\n?")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PATHS = {
     "confCACERT_PATH": "ca_cert_path",
     "confCACERT": "ca_cert",
@@ -65,6 +75,8 @@ class TlsRead:
     extra: list[tuple[str, Where]] = field(default_factory=list)
     #: where the value in effect of each TLS define was set
     set_at: dict[str, Where] = field(default_factory=dict)
+    #: defines and undefines of other names in starttls.m4 (see McRead.macros)
+    macros: dict[str, list[str | None]] = field(default_factory=dict)
 
 
 def starttls_defines(doc: M4Document, path: str, notes: Notes, out: TlsRead) -> list[TlsDefine]:
@@ -131,12 +143,43 @@ def _event(doc: M4Document, call: Call, path: str, notes: Notes, out: TlsRead) -
             value = ""
     if name in TLS_DEFINES or name == _BLAME:
         return [TlsDefine(name, value, raw, at, readable)]
-    if call.name == "define" and value and valid(DefineValue, value) is None:
+    out.macros.setdefault(name, []).append(value if call.name == "define" and readable else None)
+    if (
+        call.name == "define"
+        and value
+        and valid(DefineValue, value) is None
+        and valid(DefineName, name) is None
+    ):
         out.other_defines[name] = value
         notes.note(at, f"{name} moves from starttls.m4 to mc.defines")
+        return []
+    line = doc.text[call.start : call.end]
+    if "\n" not in line and check_line(line + "dnl") == []:
+        out.extra.append((line + "dnl", at))  # a helper such as CERT_DIR: kept as it is
+        notes.keep(at, "mc.extra (moved from starttls.m4)")
     else:
         notes.loss(at, "I131", f"cannot carry over this {call.name} of {name} in starttls.m4")
     return []
+
+
+def expand_helpers(value: str, macros: dict[str, list[str | None]]) -> str | None:
+    """`value` with the names it holds that are defined once, with a plain value, replaced
+    by that value, as m4 does when proto.m4 (run at the end of input) writes the option;
+    None when nothing was replaced or a replaced value holds further names."""
+    changed = False
+
+    def one(m: re.Match[str]) -> str:
+        nonlocal changed
+        found = macros.get(m.group())
+        if found is None or len(found) != 1 or found[0] is None:
+            return m.group()
+        changed = True
+        return found[0]
+
+    out = _WORD.sub(one, value)
+    if not changed or any(w in macros for w in _WORD.findall(out)):
+        return None
+    return out
 
 
 def resolve_tls(
@@ -180,7 +223,11 @@ def resolve_tls(
                 f"{e.name} here is overridden by {e.where}; the spec keeps the later value",
             )
         state[e.name] = e if (e.value is not None or not e.readable) else None
-    _settings(state, out, notes)
+    macros: dict[str, list[str | None]] = {}
+    for source in (mc.macros, out.macros):
+        for name, values in source.items():
+            macros.setdefault(name, []).extend(values)
+    _settings(state, out, notes, macros)
     flags = [*(explicit or []), *appended]
     out.settings["group_readable_key"] = GROUP_READABLE in flags
     rest = [f for f in flags if f != GROUP_READABLE]
@@ -200,7 +247,12 @@ def _tokens(text: str) -> list[str]:
     return [t for t in re.split(r"[\s,`']+", text) if t]
 
 
-def _settings(state: dict[str, TlsDefine | None], out: TlsRead, notes: Notes) -> None:
+def _settings(
+    state: dict[str, TlsDefine | None],
+    out: TlsRead,
+    notes: Notes,
+    macros: dict[str, list[str | None]],
+) -> None:
     s = out.settings
     for name in TLS_DEFINES:
         e = state.get(name)
@@ -210,10 +262,18 @@ def _settings(state: dict[str, TlsDefine | None], out: TlsRead, notes: Notes) ->
             notes.loss(e.where, "I134", f"cannot read the value of {name} (it needs m4 to expand)")
             continue
         value = e.value if e is not None else None
+        expanded = expand_helpers(value, macros) if value else None
+        if expanded is not None and e is not None:
+            notes.note(e.where, f"{name} `{value}' is {expanded} once m4 expands it")
+            value = expanded
         if name == "confTLS_SRV_OPTIONS":
-            if value in (None, "V"):
-                s["request_client_cert"] = value is None
-            else:
+            # sendmail (readcf.c) reads the letters V and C, skipping blanks and commas;
+            # an empty value sets no flag, so the server asks for a certificate (Debian's
+            # packaged starttls.m4 defines it empty)
+            s["request_client_cert"] = "V" not in (value or "")
+            if value is not None and value.strip(" \t,") in ("", "V"):
+                continue
+            if value is not None:
                 assert e is not None
                 notes.loss(
                     e.where,

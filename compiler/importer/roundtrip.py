@@ -11,8 +11,9 @@
 * sendmail.cf: the original .mc (its includes pointed into ROOT) and the
   compiled .mc + starttls.m4 are built with the real m4 and cf.m4
   (`m4 -D_NO_MAKEINFO_`), and the two .cf files compared without comment
-  and blank lines: every `O` option by name and value, and every other line
-  (classes, maps, mailers, rulesets) in order. DontBlameSendmail is compared
+  and blank lines: every `O` option by name and value, every `K` map by name
+  (sendmail declares maps by name, so a K line that only moved is the same),
+  and every other line (classes, mailers, rulesets) in order. DontBlameSendmail is compared
   as a set of flags, DaemonPortOptions without blanks after commas, SSL
   options as a list of names: sendmail reads those spellings the same.
 """
@@ -216,6 +217,8 @@ def _normal_option(name: str, value: str) -> str:
         return ",".join(sorted({t.lower() for t in re.split(r"[\s,]+", value) if t}))
     if name in ("DaemonPortOptions", "ClientPortOptions"):
         return ",".join(p.strip() for p in value.split(","))
+    if name == "TLSSrvOptions":  # readcf.c: letters, blanks and commas ignored
+        return "".join(sorted({c for c in value if c not in " \t,"}))
     if name in ("ServerSSLOptions", "ClientSSLOptions"):
         return " ".join(t for t in re.split(r"[\s,]+", value) if t)
     return value
@@ -231,14 +234,42 @@ def cf_view(cf: str) -> tuple[dict[str, list[str]], list[tuple[int, str]]]:
             continue
         if line.startswith("O "):
             name, _, value = line[2:].partition("=")
-            options.setdefault(name, []).append(_normal_option(name, value))
+            normal = _normal_option(name, value)
+            if name == "TLSSrvOptions" and not normal:
+                continue  # no flag: what sendmail does without the option
+            options.setdefault(name, []).append(normal)
         else:
             rest.append((number, line))
     return options, rest
 
 
+_MAP_LINE = re.compile(r"^K\s*(\S+)")
+
+
+def _split_maps(
+    lines: list[tuple[int, str]],
+) -> tuple[dict[str, list[tuple[int, str]]], list[tuple[int, str]]]:
+    """(map name -> its K lines, the other lines): sendmail declares a map by name,
+    wherever its K line stands, so K lines are compared by name, not by position."""
+    maps: dict[str, list[tuple[int, str]]] = {}
+    rest: list[tuple[int, str]] = []
+    for number, text in lines:
+        m = _MAP_LINE.match(text)
+        if m:
+            maps.setdefault(m.group(1), []).append((number, text))
+        else:
+            rest.append((number, text))
+    return maps, rest
+
+
 def _stderr_lines(text: str) -> set[str]:
-    return {re.sub(r"^m4:[^:]*:\d+: ", "", line) for line in text.splitlines() if line.strip()}
+    """m4's messages without file:line, and without quotes: sendmail-cf's warnings echo
+    an argument as quoted in the .mc (`hash /x' vs ``hash /x''), which m4 reads the same."""
+    return {
+        re.sub(r"^m4:[^:]*:\d+: ", "", line).replace("`", "").replace("'", "")
+        for line in text.splitlines()
+        if line.strip()
+    }
 
 
 def compare_cf(
@@ -273,10 +304,39 @@ def compare_cf(
             f"sendmail.cf option {name}: the original build has {_shown(a)},"
             f" the imported spec gives {_shown(b)}",
         )
+    before_maps, before_rest = _split_maps(before_rest)
+    after_maps, after_rest = _split_maps(after_rest)
     matcher = difflib.SequenceMatcher(
         a=[t for _, t in before_rest], b=[t for _, t in after_rest], autojunk=False
     )
     reported = 0
+    for name in sorted(set(before_maps) | set(after_maps)):
+        old = before_maps.get(name, [])
+        new = after_maps.get(name, [])
+        if sorted(t for _, t in old) == sorted(t for _, t in new):
+            continue
+        ok = False
+        unmatched_new = [t for _, t in new]
+        for number, text in old:
+            if text in unmatched_new:
+                unmatched_new.remove(text)
+                continue
+            reported += 1
+            if reported <= MAX_LINES_REPORTED:
+                notes.loss(
+                    mc,
+                    "I163",
+                    f"sendmail.cf line {number} of the original build, {text!r},"
+                    " is missing from the imported spec's build",
+                )
+        unmatched_old = [t for _, t in old]
+        for _, text in new:
+            if text in unmatched_old:
+                unmatched_old.remove(text)
+                continue
+            reported += 1
+            if reported <= MAX_LINES_REPORTED:
+                notes.loss(mc, "I164", f"the imported spec's sendmail.cf adds the line {text!r}")
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             continue

@@ -389,13 +389,14 @@ def _check_access_map(settings: HostSettings, loc: Loc, rep: _Reporter) -> None:
         if feature.name != "access_db":
             continue
         arg = feature.args[0] if feature.args else ""
-        stem = access_db.removesuffix(".db")
-        reads = arg.split()[-1] if arg.split() else DEFAULT_ACCESS_DB.removesuffix(".db")
-        if reads != stem:
+        reads = arg.split()[-1] if arg.split() else DEFAULT_ACCESS_DB
+        if not reads.endswith(".db"):  # sendmail adds .db unless the name ends in it (map.c)
+            reads += ".db"
+        if reads != access_db:
             rep.add(
                 (*loc, "mc", "features", i),
                 "S213",
-                f"FEATURE access_db reads {reads}.db but paths.access_db is {access_db};"
+                f"FEATURE access_db reads {reads} but paths.access_db is {access_db};"
                 f" give the map as its first argument: '{access_map_arg(access_db)}'",
             )
 
