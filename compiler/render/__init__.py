@@ -12,6 +12,7 @@ from compiler.rules import ClusterRules
 def render_host(host: HostConfig, source: str, rules: ClusterRules) -> dict[str, str]:
     """{absolute path on the host: exact file text} for every managed file."""
     s = host.settings
+    rules = rules.for_host(host.name)
     in_use = rules.count(s.tls.request_client_cert) > 0
     files = {
         s.paths.sendmail_mc: render_mc(host, source, access_in_use=in_use),
