@@ -183,6 +183,19 @@ def test_bad_arguments_exit_1_with_one_sentence_and_write_nothing(
     assert not out.exists()
 
 
+@pytest.mark.realtools
+def test_a_merged_spec_that_does_not_validate_writes_nothing(
+    state: tuple[Path, dict[str, dict[str, str]]],
+) -> None:
+    base, _ = state
+    out = base / "twice.yaml"
+    rc, _, err = tlsc("import", f"a={base / 'mx1'}", f"b={base / 'mx1'}", "--out", out)
+    assert rc == 1
+    assert "S212 host b has the same fqdn as host a (mx1.example.net)" in err
+    assert err.rstrip().endswith("the merged spec failed its check; nothing written")
+    assert not out.exists()
+
+
 def test_a_host_that_fails_to_import_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     out = tmp_path / "out.yaml"

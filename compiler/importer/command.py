@@ -278,7 +278,7 @@ def _import_several(
     if failed:
         finish(result, f"{', '.join(failed)} could not be imported; nothing written")
     if result.errors or result.text is None:
-        finish(result, "the merged spec does not reproduce every host; nothing written")
+        finish(result, "the merged spec failed its check; nothing written")
     if losses and not allow_loss:
         finish(
             result,
