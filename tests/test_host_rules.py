@@ -121,3 +121,24 @@ def test_host_access_entries_are_checked() -> None:
     assert [p.code for p in problems] == ["S210"]
     assert problems[0].message.startswith("hosts.mx2.access.0: ")
     assert problems[0].line == pos(text, "Connect:192.0.2.9 BOGUS")[0]
+
+
+def test_checks_that_need_the_whole_rule_set_run_on_each_hosts_rules() -> None:
+    text = """\
+version: 1
+cluster: c
+hosts:
+  mx1: {fqdn: mx1.example.net}
+  mx2:
+    fqdn: mx2.example.net
+    recipients: {a@legacy.example: encrypt}
+    access: ["TLS_Srv_Features:example.com CipherList=HIGH"]
+domains:
+  legacy.example: {outbound: {starttls: false}}
+"""
+    problems = [(p.code, p.line, p.message) for p in compile_text(text, "s.yaml").problems]
+    assert [(c, line) for c, line, _ in problems] == [
+        ("S215", pos(text, "a@legacy.example")[0]),
+        ("S208", pos(text, "TLS_Srv_Features")[0]),
+    ]
+    assert "missing on host mx2" in problems[1][2]

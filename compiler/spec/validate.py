@@ -31,7 +31,7 @@ from compiler.problems import Problem, Severity, sort_problems
 from compiler.render.m4quote import TRIPLE_QUOTED
 from compiler.render.mc import DEFAULT_ACCESS_DB, access_map_arg
 from compiler.resolve import host_overrides, resolve
-from compiler.rules import ClusterRules
+from compiler.rules import ClusterRules, SourcedEntry
 from compiler.sendmail import (
     DOMAINS,
     FEATURES,
@@ -559,14 +559,25 @@ def _check_compressed_ipv6(
         for host, settings in resolved.items()
         if name in settings.mc.defines and option_true(settings.mc.defines[name])
     ]
-    found = (
-        (host, item)
-        for host in on
-        for variant in (False, True)
-        for item in by_host[host].all(variant)
-        if ":ipv6:" in item.entry.folded_key or item.entry.folded_key.startswith("ipv6:")
-    )
-    host, ipv6 = next(found, (None, None))
+    seen: set[int] = set()
+    host, ipv6 = None, None
+    for candidate in on:
+        rules = by_host[candidate]
+        if id(rules) in seen:
+            continue  # hosts share their rules: look at each set once
+        seen.add(id(rules))
+        ipv6 = next(
+            (
+                item
+                for variant in (False, True)
+                for item in rules.all(variant)
+                if ":ipv6:" in item.entry.folded_key or item.entry.folded_key.startswith("ipv6:")
+            ),
+            None,
+        )
+        if ipv6 is not None:
+            host = candidate
+            break
     if host is None or ipv6 is None:
         return
     written = ("hosts", host, "mc", "defines", name)
@@ -673,10 +684,14 @@ def _check_duplicate_keys(
 def _check_session_features(
     resolved: dict[str, HostSettings], by_host: dict[str, ClusterRules], rep: _Reporter
 ) -> None:
+    found: dict[int, list[SourcedEntry]] = {}  # per set of rules, not per host: big clusters
     for name, settings in resolved.items():
-        users = [
-            e for e in by_host[name].user if e.entry.tag in ("TLS_Srv_Features", "TLS_Clt_Features")
-        ]
+        rules = by_host[name]
+        users = found.get(id(rules))
+        if users is None:
+            users = found[id(rules)] = [
+                e for e in rules.user if e.entry.tag in ("TLS_Srv_Features", "TLS_Clt_Features")
+            ]
         if not users:
             continue
         features = [f.name for f in settings.mc.features]
