@@ -4,18 +4,21 @@ Each entry remembers where in the spec it came from, so that validation can
 name both lines of a collision and the planner can explain a change. The
 `domains:`, `recipients:` and `issuer_tags:` entries are the same for every
 host except `Srv_Features:KEY v`, which only hosts that do not request client
-certificates need (DESIGN, "Meaning of a rule").
+certificates need (DESIGN, "Meaning of a rule"), and except what a host adds
+or replaces with rules of its own (`hosts.NAME.domains:` and the like).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from compiler import names
 from compiler.accessmap import AccessEntry, Requirement, parse_entry
 from compiler.spec.loader import Loc
-from compiler.spec.model import Cluster, PeerRule
+from compiler.spec.model import Cluster, Host, PeerRule
 from compiler.spec.model import Requirement as RequirementSpec
 from compiler.xtext import xtext
 
@@ -78,57 +81,111 @@ def _sort_key(raw: str, normalised: str) -> tuple[int, str, str]:
     return (0 if raw == "*" else 1, normalised, raw)
 
 
-class ClusterRules:
-    """All access entries a cluster defines, computed once and shared by its hosts."""
+#: (key as written, normalised key, rule, where the key is in the spec)
+_Keyed = tuple[str, str, Any, Loc]
 
-    def __init__(self, cluster: Cluster):
+
+def has_own_rules(host: Host) -> bool:
+    """True when a host has TLS rules or access entries of its own."""
+    return bool(host.domains or host.recipients or host.issuer_tags or host.access)
+
+
+def _merged(
+    top: dict[str, Any], own: dict[str, Any], parse: Callable[[str], str], prefix: Loc, section: str
+) -> list[_Keyed]:
+    """The cluster's keys and the host's, sorted; a host's key replaces the cluster's
+    key with the same access key (two spellings on one level both stay, for S200)."""
+    mine: list[_Keyed] = [
+        (raw, parse(raw), value, (*prefix, section, raw)) for raw, value in own.items()
+    ]
+    replaced = {norm for _, norm, _, _ in mine}
+    out: list[_Keyed] = [(raw, parse(raw), value, (section, raw)) for raw, value in top.items()]
+    out = [t for t in out if t[1] not in replaced] + mine
+    return sorted(out, key=lambda t: _sort_key(t[0], t[1]))
+
+
+class ClusterRules:
+    """All access entries a cluster defines, computed once and shared by its hosts.
+
+    With `host`, the entries of that host: the cluster's rules with the host's own
+    `domains:`/`recipients:`/`issuer_tags:` merged in (a host's key replaces the
+    cluster's) and its `access:` entries after the cluster's. `for_host` gives
+    the rules object of a host: this one for every host without rules of its own.
+    """
+
+    def __init__(self, cluster: Cluster, host: str | None = None):
         self.cluster = cluster
-        self.tag_names = frozenset(cluster.issuer_tags)
+        self.host = host
+        own = cluster.hosts[host] if host is not None else None
+        prefix: Loc = ("hosts", host) if host is not None else ()
+        tags: dict[str, tuple[list[str], Loc]] = {
+            tag: (dns, ("issuer_tags", tag)) for tag, dns in cluster.issuer_tags.items()
+        }
+        access: list[tuple[str, Loc]] = [(t, ("access", i)) for i, t in enumerate(cluster.access)]
+        if own is not None:
+            tags.update(
+                (tag, (dns, (*prefix, "issuer_tags", tag))) for tag, dns in own.issuer_tags.items()
+            )
+            access += [(t, (*prefix, "access", i)) for i, t in enumerate(own.access)]
+        #: tag -> (issuer names, where the tag is in the spec)
+        self.tags = tags
+        self.tag_names = frozenset(tags)
+        self._access = access
+        #: `domains:` keys in file order of the access file, each with its rule and place
+        self.domain_items: list[_Keyed] = _merged(
+            cluster.domains, own.domains if own else {}, names.parse_peer, prefix, "domains"
+        )
+        #: `recipients:` keys likewise
+        self.recipient_items: list[_Keyed] = _merged(
+            cluster.recipients,
+            own.recipients if own else {},
+            names.parse_recipient,
+            prefix,
+            "recipients",
+        )
         self.problems: list[tuple[Loc, str]] = []
         self._by_cert_request: dict[bool, list[SourcedEntry]] = {}
+        self._hosts: dict[str, ClusterRules] = {}
+
+    def for_host(self, name: str) -> ClusterRules:
+        """The rules of host `name` (self when it has none of its own)."""
+        if self.host is not None or not has_own_rules(self.cluster.hosts[name]):
+            return self
+        rules = self._hosts.get(name)
+        if rules is None:
+            rules = self._hosts[name] = ClusterRules(self.cluster, name)
+        return rules
 
     @cached_property
     def user(self) -> list[SourcedEntry]:
         """The `access:` entries, parsed, in the order written."""
         out = []
-        for i, text in enumerate(self.cluster.access):
+        for text, loc in self._access:
             try:
-                out.append(SourcedEntry(parse_entry(text, self.tag_names), ("access", i), "access"))
+                out.append(SourcedEntry(parse_entry(text, self.tag_names), loc, "access"))
             except ValueError as exc:
-                self.problems.append((("access", i), str(exc)))
+                self.problems.append((loc, str(exc)))
         return out
 
     @cached_property
     def recipients(self) -> list[SourcedEntry]:
         """`TLS_Rcpt:` entries, sorted by key."""
-        items = sorted(
-            (
-                (raw, names.parse_recipient(raw), req)
-                for raw, req in self.cluster.recipients.items()
-            ),
-            key=lambda t: _sort_key(t[0], t[1]),
-        )
         return [
             SourcedEntry(
-                AccessEntry(f"TLS_Rcpt:{norm}", requirement_of(req).render()),
-                ("recipients", raw),
-                "recipients",
+                AccessEntry(f"TLS_Rcpt:{norm}", requirement_of(req).render()), loc, "recipients"
             )
-            for raw, norm, req in items
+            for _raw, norm, req, loc in self.recipient_items
         ]
 
     @cached_property
     def issuer_tags(self) -> list[SourcedEntry]:
         """`TAG:issuer OK` entries for CITag lookups."""
         out = []
-        for tag in sorted(self.cluster.issuer_tags):
-            for i, dn in enumerate(self.cluster.issuer_tags[tag]):
+        for tag in sorted(self.tags):
+            dns, loc = self.tags[tag]
+            for i, dn in enumerate(dns):
                 out.append(
-                    SourcedEntry(
-                        AccessEntry(f"{tag}:{xtext(dn)}", "OK"),
-                        ("issuer_tags", tag, i),
-                        "issuer_tags",
-                    )
+                    SourcedEntry(AccessEntry(f"{tag}:{xtext(dn)}", "OK"), (*loc, i), "issuer_tags")
                 )
         return out
 
@@ -137,18 +194,14 @@ class ClusterRules:
         cached = self._by_cert_request.get(request_client_cert)
         if cached is not None:
             return cached
-        items = sorted(
-            ((raw, names.parse_peer(raw), rule) for raw, rule in self.cluster.domains.items()),
-            key=lambda t: _sort_key(t[0], t[1]),
-        )
         out = []
-        for raw, norm, rule in items:
+        for _raw, norm, rule, loc in self.domain_items:
             for direction in ("outbound", "inbound"):
                 peer_rule = getattr(rule, direction)
                 if peer_rule is None:
                     continue
                 for entry in peer_entries(norm, peer_rule, direction, request_client_cert):
-                    out.append(SourcedEntry(entry, ("domains", raw, direction), "domains"))
+                    out.append(SourcedEntry(entry, (*loc, direction), "domains"))
         self._by_cert_request[request_client_cert] = out
         return out
 

@@ -6,5 +6,6 @@ read_access   access -> domains:, recipients:, issuer_tags:, access:
 emit          the spec as human-quality YAML (ruamel.yaml)
 roundtrip     compile the spec, compare access maps and real-m4 .cf builds
 host          reads one host's tree and runs the steps above
+cluster       several hosts into one spec: shared values to defaults:, the rest per host
 command       the click command
 """

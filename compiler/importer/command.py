@@ -1,5 +1,6 @@
 """`tlsc import ROOT --host NAME [--fqdn F] [--cluster C] [--out FILE] [--force] [--allow-loss]
-[--ownership auto|tls|file] [--format text|json]`
+[--ownership auto|tls|file] [--format text|json]`, and `tlsc import NAME=ROOT [NAME=ROOT ...]
+[--cluster C] ...` for several hosts in one spec (`cluster.import_cluster`).
 
 Thin: import the host (`host.import_host`), print problems and a summary on
 stderr, write the spec to --out (atomically) or stdout; with --format json,
@@ -18,6 +19,12 @@ from typing import Any, NoReturn
 
 import click
 
+from compiler.importer.cluster import (
+    ClusterImport,
+    HostArgumentError,
+    import_cluster,
+    parse_host_args,
+)
 from compiler.importer.host import Imported, import_host
 from compiler.importer.notes import Notes, Where
 from compiler.lint.fix import write_atomic
@@ -25,10 +32,14 @@ from compiler.problems import format_text
 
 
 @click.command(name="import")
-@click.argument("root", type=click.Path())
-@click.option("--host", "host", required=True, help="the host's name in the spec")
+@click.argument("roots", nargs=-1, required=True, metavar="ROOT | NAME=ROOT...")
+@click.option("--host", "host", default=None, help="the host's name in the spec (one ROOT)")
 @click.option("--fqdn", default=None, help="the host's fqdn (default: confDOMAIN_NAME, else NAME)")
-@click.option("--cluster", default=None, help="the cluster name (default: the host name)")
+@click.option(
+    "--cluster",
+    default=None,
+    help="the cluster name (default: the host name, or the hosts' common prefix)",
+)
 @click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False), help="spec file")
 @click.option("--force", is_flag=True, help="overwrite --out if it exists")
 @click.option(
@@ -51,8 +62,8 @@ from compiler.problems import format_text
     help="json: one object on stdout, the spec in it unless --out is given",
 )
 def import_cmd(
-    root: str,
-    host: str,
+    roots: tuple[str, ...],
+    host: str | None,
     fqdn: str | None,
     cluster: str | None,
     out_file: str | None,
@@ -61,17 +72,30 @@ def import_cmd(
     ownership: str,
     fmt: str,
 ) -> None:
-    """Read an existing /etc/mail under ROOT into a tlsc spec for host NAME.
+    """Read an existing /etc/mail under ROOT into a tlsc spec for host NAME, or
+    several hosts (NAME=ROOT each) into one spec.
 
     The spec is compiled again and compared with the original files (access
     map entry by entry, sendmail.cf built with real m4); every difference is
-    reported with the original file and line.
+    reported with the original file and line. With several hosts, what all
+    share goes to defaults: and the top-level rules, the rest stays per host,
+    and each host's compiled files must equal those of its own import.
     """
+    if host is None:
+        _import_several(
+            roots, fqdn, cluster, out_file, force, allow_loss, fmt, _ownership(ownership)
+        )
+    if len(roots) != 1:
+        _finish(
+            fmt,
+            None,
+            out_file,
+            "--host names one host: give one ROOT, or NAME=ROOT per host without --host",
+        )
+    root = roots[0]
     if out_file and os.path.exists(out_file) and not force:
         _finish(fmt, None, out_file, f"{out_file} exists; use --force to overwrite it")
-    result = import_host(
-        root, host, fqdn, cluster, ownership=None if ownership == "auto" else ownership
-    )
+    result = import_host(root, host, fqdn, cluster, ownership=_ownership(ownership))
     notes = result.notes
     if fmt == "text":
         color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
@@ -215,3 +239,111 @@ def _places(places: list[Where]) -> str:
     return "; ".join(
         f"{name}:" + ", ".join(map(str, sorted(lines))) for name, lines in by_file.items()
     )
+
+
+def _ownership(choice: str) -> str | None:
+    """--ownership as import_host takes it (None: decide from the files)."""
+    return None if choice == "auto" else choice
+
+
+def _import_several(
+    args: tuple[str, ...],
+    fqdn: str | None,
+    cluster: str | None,
+    out_file: str | None,
+    force: bool,
+    allow_loss: bool,
+    fmt: str,
+    ownership: str | None,
+) -> NoReturn:
+    """`tlsc import NAME=ROOT...`: one spec for every host; exits."""
+
+    def finish(result: ClusterImport | None, failure: str | None) -> NoReturn:
+        if fmt == "json":
+            text = json.dumps(cluster_report(result, out_file, failure), indent=2)
+            sys.stdout.write(text + "\n")
+        elif failure is not None:
+            click.echo(f"tlsc import: {failure}", err=True)
+        elif out_file is not None:
+            click.echo(f"tlsc import: wrote {out_file}", err=True)
+        sys.exit(1 if failure is not None else 0)
+
+    if fqdn is not None:
+        finish(
+            None,
+            "--fqdn goes with --host; with NAME=ROOT each fqdn is the host's"
+            " confDOMAIN_NAME, else its NAME",
+        )
+    try:
+        hosts = parse_host_args(list(args))
+    except HostArgumentError as exc:
+        finish(None, f"{exc}; nothing written")
+    if out_file and os.path.exists(out_file) and not force:
+        finish(None, f"{out_file} exists; use --force to overwrite it")
+    result = import_cluster(hosts, cluster, ownership=ownership)
+    losses = sum(len(r.notes.losses) for r in result.hosts.values())
+    if fmt == "text":
+        color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+        for r in result.hosts.values():
+            notes = r.notes
+            sys.stderr.write(format_text(notes.errors, color=color))
+            sys.stderr.write(format_text(sorted(notes.warnings), color=color))
+            sys.stderr.write(format_text(sorted(notes.losses), color=color))
+        for name, r in result.hosts.items():
+            if r.ok and r.text is not None:
+                sys.stderr.write(summary(r))
+                if name in result.checked:
+                    sys.stderr.write(f"  merged: {result.checked[name]}\n")
+        for error in result.errors:
+            click.echo(f"tlsc import: {error}", err=True)
+    failed = [n for n, r in result.hosts.items() if not r.ok or r.text is None]
+    if failed:
+        finish(result, f"{', '.join(failed)} could not be imported; nothing written")
+    if result.errors or result.text is None:
+        finish(result, "the merged spec failed its check; nothing written")
+    if losses and not allow_loss:
+        finish(
+            result,
+            f"{losses} difference(s) could not be carried over;"
+            " nothing written (--allow-loss writes the spec anyway)",
+        )
+    if out_file is None:
+        if fmt == "text":
+            sys.stdout.write(result.text)
+            sys.exit(0)
+        finish(result, None)
+    try:
+        write_atomic(out_file, result.text.encode("utf-8"))
+    except OSError as exc:
+        finish(result, f"cannot write {out_file}: {exc.strerror}")
+    finish(result, None)
+
+
+def cluster_report(
+    result: ClusterImport | None, out_file: str | None, failure: str | None
+) -> dict[str, Any]:
+    """The JSON report of a several-host import: one single-host report per host."""
+    out: dict[str, Any] = {
+        "version": 1,
+        "result": "failed" if failure is not None else "written",
+        "message": failure,
+        "out": out_file,
+        "spec": None,
+        "cluster": None,
+        "hosts": {},
+        "problems": [],
+    }
+    if result is None:
+        return out
+    out["cluster"] = result.cluster
+    if failure is None and out_file is None:
+        out["spec"] = result.text
+    out["problems"] = list(result.errors)
+    for name, r in result.hosts.items():
+        one = report(r, None, None if r.ok else "not imported")
+        for key in ("version", "out", "spec"):
+            del one[key]
+        one["result"] = "imported" if r.ok else "failed"
+        one["merged"] = result.checked.get(name)
+        out["hosts"][name] = one
+    return out

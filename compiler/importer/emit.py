@@ -133,49 +133,91 @@ def _block(value: Any) -> Any:
     return value
 
 
-def _commented_seq(
-    items: list[Any], where: list[Where], label: Callable[[Where], str], indent: int
-) -> Any:
+def _commented_seq(items: list[Any], labels: list[str], indent: int) -> Any:
     """A block list whose items carry aligned `# from FILE:LINE` comments."""
     seq = CommentedSeq(items)
     width = max((len(repr(x)) for x in items), default=0)
-    for i, at in enumerate(where):
-        seq.yaml_add_eol_comment(label(at), i, column=min(indent + 2 + width + 2, 100))
+    for i, text in enumerate(labels):
+        seq.yaml_add_eol_comment(text, i, column=min(indent + 2 + width + 2, 100))
     return seq
+
+
+#: where a list's items came from, by the list's place in the spec: ("access",) ->
+#: ["from /etc/mail/access:3", ...]
+Labels = dict[tuple[str, ...], list[str]]
 
 
 def emit(parts: SpecParts, label: Callable[[Where], str]) -> str:
     """The spec text; `label` names a source line in a comment (`/etc/mail/access:12`)."""
-    data = spec_data(parts)
-    root = CommentedMap()
-    root["version"] = 1
-    root["cluster"] = parts.cluster
-    if "defaults" in data:
-        defaults = CommentedMap()
-        for key, value in data["defaults"].items():
-            if key == "mc":
-                defaults[key] = _mc(value, parts, label)
-            else:
-                defaults[key] = _block(value)
-        root["defaults"] = defaults
-    root["hosts"] = CommentedMap({parts.host: _flow(data["hosts"][parts.host])})
+    labels: Labels = {
+        ("defaults", "mc", "extra"): [label(at) for at in parts.extra_at],
+        ("access",): [label(at) for at in parts.access_at],
+    }
+    return emit_data(spec_data(parts), labels, parts.header)
+
+
+_RULE_KEYS = ("domains", "recipients", "issuer_tags", "access")
+
+
+def _settings_map(
+    settings: dict[str, Any], labels: Labels, at: tuple[str, ...], out: CommentedMap
+) -> CommentedMap:
+    """`defaults:` or a host's settings, with mc: written key by key."""
+    for key, value in settings.items():
+        if key == "mc":
+            out[key] = _mc(value, labels.get((*at, "mc", "extra"), []), 2 * len(at) + 2)
+        else:
+            out[key] = _block(value)
+    return out
+
+
+def _rules(data: dict[str, Any], labels: Labels, at: tuple[str, ...], out: CommentedMap) -> None:
+    """`domains:`, `recipients:`, `issuer_tags:` and `access:` (top level or a host's)."""
     if "domains" in data:
-        root["domains"] = CommentedMap((k, _block(v)) for k, v in data["domains"].items())
-        root.yaml_set_comment_before_after_key(
-            "domains", before="TLS rules per peer (TLS_Srv, TLS_Clt, Try_TLS, Srv_Features)"
+        out["domains"] = CommentedMap((k, _block(v)) for k, v in data["domains"].items())
+        out.yaml_set_comment_before_after_key(
+            "domains",
+            before="TLS rules per peer (TLS_Srv, TLS_Clt, Try_TLS, Srv_Features)",
+            indent=2 * len(at),
         )
     if "recipients" in data:
-        root["recipients"] = CommentedMap((k, _block(v)) for k, v in data["recipients"].items())
+        out["recipients"] = CommentedMap((k, _block(v)) for k, v in data["recipients"].items())
     if "issuer_tags" in data:
-        root["issuer_tags"] = CommentedMap(
+        out["issuer_tags"] = CommentedMap(
             (k, CommentedSeq(v)) for k, v in data["issuer_tags"].items()
         )
     if "access" in data:
-        root["access"] = _commented_seq(list(data["access"]), parts.access_at, label, 2)
-        root.yaml_set_comment_before_after_key(
-            "access", before="every other line of the access file, in file order"
+        out["access"] = _commented_seq(
+            list(data["access"]), labels.get((*at, "access"), []), 2 * len(at) + 2
         )
-    root.yaml_set_start_comment("\n".join(parts.header))
+        out.yaml_set_comment_before_after_key(
+            "access",
+            before="every other line of the access file, in file order",
+            indent=2 * len(at),
+        )
+
+
+def emit_data(data: dict[str, Any], labels: Labels, header: list[str]) -> str:
+    """Spec data (as spec_data() makes it, or a merged cluster's) as commented YAML."""
+    root = CommentedMap()
+    root["version"] = 1
+    root["cluster"] = data["cluster"]
+    if "defaults" in data:
+        root["defaults"] = _settings_map(data["defaults"], labels, ("defaults",), CommentedMap())
+    hosts = CommentedMap()
+    for name, host in data["hosts"].items():
+        if set(host) <= {"fqdn", "address"}:
+            hosts[name] = _flow(host)
+            continue
+        at = ("hosts", name)
+        entry = CommentedMap((k, host[k]) for k in ("fqdn", "address") if k in host)
+        settings = {k: v for k, v in host.items() if k not in (*_RULE_KEYS, "fqdn", "address")}
+        _settings_map(settings, labels, at, entry)
+        _rules(host, labels, at, entry)
+        hosts[name] = entry
+    root["hosts"] = hosts
+    _rules(data, labels, (), root)
+    root.yaml_set_start_comment("\n".join(header))
     yaml = YAML()
     yaml.representer.add_representer(
         type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null")
@@ -187,7 +229,7 @@ def emit(parts: SpecParts, label: Callable[[Where], str]) -> str:
     return buf.getvalue()
 
 
-def _mc(mc: dict[str, Any], parts: SpecParts, label: Callable[[Where], str]) -> CommentedMap:
+def _mc(mc: dict[str, Any], extra_labels: list[str], indent: int) -> CommentedMap:
     out = CommentedMap()
     for key, value in mc.items():
         if key == "defines":
@@ -195,11 +237,11 @@ def _mc(mc: dict[str, Any], parts: SpecParts, label: Callable[[Where], str]) -> 
         elif key == "features":
             out[key] = CommentedSeq(f["name"] if not f.get("args") else _flow(f) for f in value)
         elif key == "extra":
-            out[key] = _commented_seq(list(value), parts.extra_at, label, 6)
+            out[key] = _commented_seq(list(value), extra_labels, indent + 2)
         else:
             out[key] = _block(value)
     if "extra" in out:
         out.yaml_set_comment_before_after_key(
-            "extra", before="raw m4 kept verbatim, in file order", indent=4
+            "extra", before="raw m4 kept verbatim, in file order", indent=indent
         )
     return out

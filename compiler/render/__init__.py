@@ -12,6 +12,7 @@ from compiler.rules import ClusterRules
 def render_host(host: HostConfig, source: str, rules: ClusterRules) -> dict[str, str]:
     """{absolute path on the host: exact file text} for every managed file."""
     s = host.settings
+    rules = rules.for_host(host.name)
     in_use = rules.count(s.tls.request_client_cert) > 0
     # with ownership: tls the host's sendmail.mc is kept and only the STARTTLS include
     # is tlsc's; the planner splices it in (plan/ownership.py)

@@ -364,13 +364,6 @@ class HostSettings(Model):
     )
 
 
-class Host(HostSettings):
-    """One mail host: its names plus any settings that differ from the defaults."""
-
-    fqdn: Fqdn
-    address: IpAddress | None = None
-
-
 class _RuleBase(Model):
     min_bits: Bits | None = None
     on_failure: Literal["permanent", "temporary"] | None = None
@@ -451,6 +444,30 @@ class DomainRule(Model):
     )
     inbound: PeerRuleOrLevel | None = Field(
         None, description="TLS from this peer: may, encrypt, verify or a mapping"
+    )
+
+
+class Host(HostSettings):
+    """One mail host: its names, any settings that differ from the defaults, and any
+    TLS rules or access entries of its own (on top of the cluster's)."""
+
+    fqdn: Fqdn
+    address: IpAddress | None = None
+    domains: dict[PeerKey, DomainRule] = Field(
+        {},
+        description="rules for this host only; a key the cluster's domains: has too"
+        " (same access key) is replaced on this host, {} removes it",
+    )
+    recipients: dict[RecipientKey, RequirementOrLevel] = Field(
+        {},
+        description="TLS_Rcpt rules for this host only; a key the cluster's recipients:"
+        " has too is replaced on this host",
+    )
+    issuer_tags: dict[TagName, list[DistinguishedName]] = Field(
+        {}, description="issuer tags for this host only; a tag the cluster has too is replaced"
+    )
+    access: list[Annotated[str, StringConstraints(max_length=4096)]] = Field(
+        [], description="access entries for this host only, after the cluster's access:"
     )
 
 

@@ -31,7 +31,7 @@ from compiler.problems import Problem, Severity, sort_problems
 from compiler.render.m4quote import TRIPLE_QUOTED
 from compiler.render.mc import DEFAULT_ACCESS_DB, access_map_arg
 from compiler.resolve import host_overrides, resolve
-from compiler.rules import ClusterRules
+from compiler.rules import ClusterRules, SourcedEntry
 from compiler.sendmail import (
     DOMAINS,
     FEATURES,
@@ -528,39 +528,47 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
         lowered.setdefault(name.lower(), name)
 
     rules = ClusterRules(cluster)
-    _ = rules.user
-    for loc, message in rules.problems:
+    # every distinct set of rules a host gets: the cluster's, and one per host with its own
+    # (the cluster's alone are not checked when every host has its own: a cluster entry
+    # may name an issuer tag that each host defines)
+    by_host = {name: rules.for_host(name) for name in cluster.hosts}
+    rule_sets = list({id(r): r for r in by_host.values()}.values())
+    parse_problems: dict[tuple[Loc, str], None] = {}
+    for rule_set in rule_sets:
+        _ = rule_set.user
+        parse_problems.update(dict.fromkeys(rule_set.problems))
+    for loc, message in parse_problems:
         rep.add(loc, "S210", f"{'.'.join(map(str, loc))}: {message}")
 
-    tags = set(cluster.issuer_tags)
-    for key, rule in cluster.domains.items():
-        for direction in ("outbound", "inbound"):
-            peer = getattr(rule, direction)
-            if peer is not None and peer.issuer_tag and peer.issuer_tag not in tags:
-                rep.add(
-                    ("domains", key, direction, "issuer_tag"),
-                    "S201",
-                    f"issuer tag '{peer.issuer_tag}' is not defined in issuer_tags"
-                    f"{did_you_mean(peer.issuer_tag, sorted(tags))}",
-                )
-    for key, req in cluster.recipients.items():
-        if req.issuer_tag and req.issuer_tag not in tags:
-            rep.add(
-                ("recipients", key, "issuer_tag"),
-                "S201",
-                f"issuer tag '{req.issuer_tag}' is not defined in issuer_tags"
-                f"{did_you_mean(req.issuer_tag, sorted(tags))}",
-            )
+    unknown_tags: dict[Loc, str] = {}
+    for rule_set in rule_sets:
+        tags = rule_set.tag_names
+        for _raw, _norm, rule, loc in rule_set.domain_items:
+            for direction in ("outbound", "inbound"):
+                peer = getattr(rule, direction)
+                if peer is not None and peer.issuer_tag and peer.issuer_tag not in tags:
+                    unknown_tags.setdefault(
+                        (*loc, direction, "issuer_tag"), _unknown_tag(peer.issuer_tag, tags)
+                    )
+        for _raw, _norm, req, loc in rule_set.recipient_items:
+            if req.issuer_tag and req.issuer_tag not in tags:
+                unknown_tags.setdefault((*loc, "issuer_tag"), _unknown_tag(req.issuer_tag, tags))
+    for loc, message in unknown_tags.items():
+        rep.add(loc, "S201", message)
 
-    _check_duplicate_keys(cluster, resolved, rules, rep)
-    _check_session_features(resolved, rules, rep)
-    _check_bounce_instead_of_defer(cluster, rep)
-    _check_compressed_ipv6(cluster, resolved, rules, rep)
+    _check_duplicate_keys(cluster, resolved, by_host, rep)
+    _check_session_features(resolved, by_host, rep)
+    _check_bounce_instead_of_defer(rule_sets, rep)
+    _check_compressed_ipv6(resolved, by_host, rep)
     return rules
 
 
+def _unknown_tag(tag: str, tags: frozenset[str]) -> str:
+    return f"issuer tag '{tag}' is not defined in issuer_tags{did_you_mean(tag, sorted(tags))}"
+
+
 def _check_compressed_ipv6(
-    cluster: Cluster, resolved: dict[str, HostSettings], rules: ClusterRules, rep: _Reporter
+    resolved: dict[str, HostSettings], by_host: dict[str, ClusterRules], rep: _Reporter
 ) -> None:
     """UseCompressedIPv6Addresses on, while tlsc writes IPv6 keys in sendmail's full form.
 
@@ -573,20 +581,27 @@ def _check_compressed_ipv6(
         for host, settings in resolved.items()
         if name in settings.mc.defines and option_true(settings.mc.defines[name])
     ]
-    if not on:
+    seen: set[int] = set()
+    host, ipv6 = None, None
+    for candidate in on:
+        rules = by_host[candidate]
+        if id(rules) in seen:
+            continue  # hosts share their rules: look at each set once
+        seen.add(id(rules))
+        ipv6 = next(
+            (
+                item
+                for variant in (False, True)
+                for item in rules.all(variant)
+                if ":ipv6:" in item.entry.folded_key or item.entry.folded_key.startswith("ipv6:")
+            ),
+            None,
+        )
+        if ipv6 is not None:
+            host = candidate
+            break
+    if host is None or ipv6 is None:
         return
-    ipv6 = next(
-        (
-            item
-            for variant in (False, True)
-            for item in rules.all(variant)
-            if ":ipv6:" in item.entry.folded_key or item.entry.folded_key.startswith("ipv6:")
-        ),
-        None,
-    )
-    if ipv6 is None:
-        return
-    host = on[0]
     written = ("hosts", host, "mc", "defines", name)
     loc = written if written in rep.loaded.positions else ("defaults", "mc", "defines", name)
     rep.add(
@@ -598,84 +613,109 @@ def _check_compressed_ipv6(
     )
 
 
-def _check_bounce_instead_of_defer(cluster: Cluster, rep: _Reporter) -> None:
+def _check_bounce_instead_of_defer(rule_sets: list[ClusterRules], rep: _Reporter) -> None:
     """A recipient rule toward a domain tlsc tells sendmail never to try STARTTLS with.
 
     Seen with a real sendmail (tests/test_rules_sendmail.py): with `Try_TLS NO`
     the TLS_Rcpt check fails and sendmail bounces the recipient for good
     (dsn=5.5.2), where a server that merely lacks STARTTLS gets it deferred.
+    Checked on the rules each host gets (the cluster's with the host's own).
     """
-    never = {
-        names.parse_peer(key): key
-        for key, rule in cluster.domains.items()
-        if rule.outbound is not None and not rule.outbound.starttls
-    }
-    if not never:
-        return
-    for raw, req in cluster.recipients.items():
-        domain = names.parse_recipient(raw).rpartition("@")[2]
-        for peer, key in never.items():
-            if domain and peer and domain != peer and not domain.endswith("." + peer):
+    reported: set[Loc] = set()
+    for rules in rule_sets:
+        never = {
+            norm: loc[-1]
+            for _raw, norm, rule, loc in rules.domain_items
+            if rule.outbound is not None and not rule.outbound.starttls
+        }
+        if not never:
+            continue
+        for raw, norm, req, loc in rules.recipient_items:
+            if loc in reported:
                 continue
-            rep.add(
-                ("recipients", raw),
-                "S215",
-                f"recipients key '{raw}' requires {req.require} but domains.{key} turns"
-                " STARTTLS off (Try_TLS NO), so sendmail bounces such mail for good"
-                " instead of deferring it",
-                True,
-                "warning",
-            )
-            break
+            domain = norm.rpartition("@")[2]
+            for peer, key in never.items():
+                if domain and peer and domain != peer and not domain.endswith("." + peer):
+                    continue
+                reported.add(loc)
+                rep.add(
+                    loc,
+                    "S215",
+                    f"recipients key '{raw}' requires {req.require} but domains.{key} turns"
+                    " STARTTLS off (Try_TLS NO), so sendmail bounces such mail for good"
+                    " instead of deferring it",
+                    True,
+                    "warning",
+                )
+                break
 
 
 def _check_duplicate_keys(
-    cluster: Cluster, resolved: dict[str, HostSettings], rules: ClusterRules, rep: _Reporter
+    cluster: Cluster,
+    resolved: dict[str, HostSettings],
+    by_host: dict[str, ClusterRules],
+    rep: _Reporter,
 ) -> None:
-    for section in ("domains", "recipients"):
-        parse = names.parse_peer if section == "domains" else names.parse_recipient
-        normal: dict[str, str] = {}
-        for raw in getattr(cluster, section):
-            norm = parse(raw)
-            if norm in normal:
-                first = rep.loaded.locate((section, normal[norm]), key=True)[0]
-                rep.add(
-                    (section, raw),
-                    "S200",
-                    f"{section} key '{raw}' is the same as '{normal[norm]}' on line {first}"
-                    " (sendmail folds case and IDNA)",
-                    True,
-                )
-            normal.setdefault(norm, raw)
-    variants = {settings.tls.request_client_cert for settings in resolved.values()}
+    blocks: list[tuple[Loc, Any]] = [((), cluster)]
+    blocks += [(("hosts", name), host) for name, host in cluster.hosts.items()]
+    for prefix, block in blocks:
+        for section in ("domains", "recipients"):
+            parse = names.parse_peer if section == "domains" else names.parse_recipient
+            normal: dict[str, str] = {}
+            for raw in getattr(block, section):
+                norm = parse(raw)
+                if norm in normal:
+                    first = rep.loaded.locate((*prefix, section, normal[norm]), key=True)[0]
+                    rep.add(
+                        (*prefix, section, raw),
+                        "S200",
+                        f"{section} key '{raw}' is the same as '{normal[norm]}' on line {first}"
+                        " (sendmail folds case and IDNA)",
+                        True,
+                    )
+                normal.setdefault(norm, raw)
+    # each set of rules with the client-certificate variants of the hosts that get it
+    variants: dict[int, tuple[ClusterRules, set[bool]]] = {}
+    for name, rules in by_host.items():
+        variants.setdefault(id(rules), (rules, set()))[1].add(
+            resolved[name].tls.request_client_cert
+        )
     reported: set[tuple[Loc, Loc]] = set()
-    for variant in sorted(variants):
-        first_seen: dict[str, Loc] = {}
-        for item in rules.all(variant):
-            folded = item.entry.folded_key
-            if folded in first_seen:
-                other = first_seen[folded]
-                if other == item.loc or (other, item.loc) in reported:
-                    continue
-                reported.add((other, item.loc))
-                line = rep.loaded.locate(other)[0]
-                rep.add(
-                    item.loc,
-                    "S200",
-                    f"access key {item.entry.key} is also written by"
-                    f" {'.'.join(map(str, other))} on line {line}; makemap would keep only one",
-                )
-            else:
-                first_seen[folded] = item.loc
+    for rules, wanted in variants.values():
+        for variant in sorted(wanted):
+            first_seen: dict[str, Loc] = {}
+            for item in rules.all(variant):
+                folded = item.entry.folded_key
+                if folded in first_seen:
+                    other = first_seen[folded]
+                    if other == item.loc or (other, item.loc) in reported:
+                        continue
+                    reported.add((other, item.loc))
+                    line = rep.loaded.locate(other)[0]
+                    rep.add(
+                        item.loc,
+                        "S200",
+                        f"access key {item.entry.key} is also written by"
+                        f" {'.'.join(map(str, other))} on line {line}; makemap would keep"
+                        " only one",
+                    )
+                else:
+                    first_seen[folded] = item.loc
 
 
 def _check_session_features(
-    resolved: dict[str, HostSettings], rules: ClusterRules, rep: _Reporter
+    resolved: dict[str, HostSettings], by_host: dict[str, ClusterRules], rep: _Reporter
 ) -> None:
-    users = [e for e in rules.user if e.entry.tag in ("TLS_Srv_Features", "TLS_Clt_Features")]
-    if not users:
-        return
+    found: dict[int, list[SourcedEntry]] = {}  # per set of rules, not per host: big clusters
     for name, settings in resolved.items():
+        rules = by_host[name]
+        users = found.get(id(rules))
+        if users is None:
+            users = found[id(rules)] = [
+                e for e in rules.user if e.entry.tag in ("TLS_Srv_Features", "TLS_Clt_Features")
+            ]
+        if not users:
+            continue
         features = [f.name for f in settings.mc.features]
         if "tls_session_features" not in features:
             rep.add(
