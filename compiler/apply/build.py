@@ -133,9 +133,10 @@ def world_writable_dir(db: Path) -> Path | None:
 def world_writable_refusal(db: Path, directory: Path) -> str:
     """The sentence for a map makemap will not build quietly below `directory`."""
     return (
-        f"cannot build {db}: makemap refuses maps below the world-writable directory"
-        f" {directory} (sendmail's safety check against map tampering, sticky bit or not);"
-        " stage under a directory that is not world-writable, e.g. ~/.cache/tlsc"
+        f"cannot build {db}: makemap warns about a map below the world-writable directory"
+        f" {directory} (sendmail's safety check against map tampering, sticky bit or not)"
+        " and tlsc installs no map makemap complains about; stage under a directory that"
+        " is not world-writable, e.g. ~/.cache/tlsc"
     )
 
 
