@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,8 @@ from apply_helpers import apply_host, apply_json, scratch_root
 from conftest import cli_command, cli_env, run_cli
 from realtools import scratch_dir
 from sendmail_fixture import DaemonFactory, sendmail_daemon, throwaway_ca
+
+from compiler.apply.build import BuildError, build_access_db, world_writable_refusal
 
 __all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
 
@@ -349,3 +353,43 @@ def test_root_with_a_symlink_out_is_refused_before_anything_is_written(root: Pat
         )
         assert list(outside.iterdir()) == []
         assert not (root / "var").exists()
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o1777])
+def test_world_writable_staging_is_refused_before_anything_is_written(mode: int) -> None:
+    # makemap (8.17.1.9, as root) warns "World writable directory /tmp" for every such
+    # directory above the map, sticky bit or not, and exits 0: refuse before writing
+    staging = Path(tempfile.mkdtemp(prefix="tlsc-ww-", dir="/tmp"))
+    try:
+        staging.chmod(mode)
+        root = staging / "root"
+        root.mkdir()
+        spec_path = staging / "spec.yaml"
+        spec_path.write_text(SPEC.format(level="encrypt", port=25), encoding="utf-8")
+        rc, report, _ = apply_json(spec_path, root, "--yes", "--no-verify")
+        assert rc == 1 and report["result"] == "refused"
+        db = root / "etc/mail/access.db"
+        assert report["message"] == (
+            f"cannot build {db}: makemap warns about a map below the world-writable"
+            " directory /tmp (sendmail's safety check against map tampering, sticky bit or"
+            " not) and tlsc installs no map makemap complains about; stage under a directory"
+            " that is not world-writable, e.g. ~/.cache/tlsc"
+        )
+        assert files(root) == {}
+        assert not (root / "var").exists()
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def test_makemap_warning_on_a_world_writable_directory_is_explained() -> None:
+    staging = Path(tempfile.mkdtemp(prefix="tlsc-ww-", dir="/tmp"))
+    try:
+        staging.chmod(0o1777)
+        access = staging / "access"
+        access.write_text("Connect:127 RELAY\n", encoding="utf-8")
+        with pytest.raises(BuildError) as caught:
+            build_access_db(access, staging / "access.db", None)
+        assert str(caught.value) == world_writable_refusal(staging / "access.db", Path("/tmp"))
+        assert sorted(p.name for p in staging.iterdir()) == ["access"]
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

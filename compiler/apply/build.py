@@ -114,6 +114,32 @@ def db_temp(db: Path) -> tuple[Path, Path]:
     return stem, Path(f"{stem}.db")
 
 
+def world_writable_dir(db: Path) -> Path | None:
+    """The topmost existing world-writable directory above `db`, None when there is none.
+
+    makemap (sendmail's safefile check, sticky bit or not) warns about each such
+    directory above the map it writes, and tlsc takes any makemap message as a failure.
+    """
+    for parent in reversed(Path(os.path.abspath(db)).parents):
+        try:
+            mode = parent.stat().st_mode
+        except OSError:
+            break
+        if mode & 0o002:
+            return parent
+    return None
+
+
+def world_writable_refusal(db: Path, directory: Path) -> str:
+    """The sentence for a map makemap will not build quietly below `directory`."""
+    return (
+        f"cannot build {db}: makemap warns about a map below the world-writable directory"
+        f" {directory} (sendmail's safety check against map tampering, sticky bit or not)"
+        " and tlsc installs no map makemap complains about; stage under a directory that"
+        " is not world-writable, e.g. ~/.cache/tlsc"
+    )
+
+
 def build_access_db(
     access: Path, db: Path, cf: Path | None, pause: Callable[[str], None] | None = None
 ) -> None:
@@ -143,6 +169,9 @@ def build_access_db(
                 timeout=TOOL_TIMEOUT,
                 check=False,
             )
+        unsafe = world_writable_dir(db)
+        if unsafe is not None and b"World writable directory" in proc.stdout:
+            raise BuildError(world_writable_refusal(db, unsafe))
         if proc.returncode != 0 or proc.stdout.strip():
             said = _first_line(proc.stdout).replace(str(stem), str(access)) or "no message"
             raise BuildError(

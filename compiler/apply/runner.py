@@ -19,7 +19,14 @@ from pathlib import Path
 from compiler.apply import hooks
 from compiler.apply.atomic import clean_temps, remove, write_atomic
 from compiler.apply.backup import Backup, BackupError, make_backup, prune, restore
-from compiler.apply.build import BuildError, build_access_db, build_cf, run_command
+from compiler.apply.build import (
+    BuildError,
+    build_access_db,
+    build_cf,
+    run_command,
+    world_writable_dir,
+    world_writable_refusal,
+)
 from compiler.apply.lock import LOCK_NAME, ApplyLock, LockError
 from compiler.apply.pending import PENDING_NAME, Pending, clear_pending, read_pending, write_pending
 from compiler.apply.planning import HostState, LoadedHost, load_host, on_disk, plan_host
@@ -204,6 +211,12 @@ class Apply:
                 self._check_saved_plan()
                 detail.append(f"the saved plan {self.o.plan_file} still holds")
             work = self._work(pending)
+            if work.rebuild_access:
+                # makemap would fail only after the files were written: refuse now
+                db = self._file(paths.access_db)
+                unsafe = world_writable_dir(db)
+                if unsafe is not None:
+                    raise _Refused(world_writable_refusal(db, unsafe))
             changes = self.state.host.changes
             detail.append(f"{changes} file(s) to change")
             detail.extend(work.reasons)

@@ -15,8 +15,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.representer import RoundTripRepresenter
 
 from compiler.importer.notes import Where
+from compiler.spec.loader import is_bool_word
 from compiler.spec.model import Mc, Paths, Tls
 
 #: a short mapping is written in flow style ({outbound: encrypt}) below this width
@@ -222,11 +225,22 @@ def emit_data(data: dict[str, Any], labels: Labels, header: list[str]) -> str:
     yaml.representer.add_representer(
         type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null")
     )
+    yaml.representer.add_representer(str, _represent_text)
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     buf = io.StringIO()
     yaml.dump(root, buf)
     return buf.getvalue()
+
+
+def _represent_text(r: RoundTripRepresenter, text: str) -> ScalarNode:
+    """Text as ruamel writes it, but `yes`, `off`, ... quoted: tlsc refuses them unquoted."""
+    node: ScalarNode
+    if is_bool_word(text):
+        node = r.represent_scalar("tag:yaml.org,2002:str", text, style="'")
+    else:
+        node = r.represent_str(text)
+    return node
 
 
 def _mc(mc: dict[str, Any], extra_labels: list[str], indent: int) -> CommentedMap:

@@ -9,7 +9,10 @@ do to a spec:
   the last one silently);
 * anchors, aliases and merge keys (`<<`) work, but the expanded size is
   computed first from the shared graph, so an alias bomb is refused at once;
-* only plain scalars, mappings and sequences are accepted; tags are not.
+* only plain scalars, mappings and sequences are accepted; tags are not;
+* an unquoted YAML 1.1 boolean word (`yes`, `off`, ...) is a string in YAML
+  1.2, so its location is kept: validation refuses it where a boolean may
+  have been meant, and accepts the quoted word as the text.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ Loc = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
 _MERGE = _TAG + "merge"
+#: YAML 1.1's booleans besides true and false (any case); YAML 1.2 reads them as text
+BOOL_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 
 @dataclass
@@ -52,6 +57,9 @@ class LoadedSpec:
     positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     #: loc -> (line, col) of the mapping key that introduces that loc
     key_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    #: locs of values written as unquoted YAML 1.1 booleans (`yes`, `Off`, ...),
+    #: which YAML 1.2 reads as strings
+    bool_words: set[Loc] = field(default_factory=set)
 
     def locate(self, loc: Loc, key: bool = False) -> tuple[int, int]:
         """Best known position for `loc`: its own, else its nearest parent's."""
@@ -82,6 +90,11 @@ def _yaml() -> YAML:
         return YAML(typ="safe", pure=True)
 
 
+def is_bool_word(text: str) -> bool:
+    """True for yes, no, on, off, y and n in any case."""
+    return len(text) <= 3 and text.lower() in BOOL_WORDS
+
+
 def _pos(node: Node) -> tuple[int, int]:
     mark = node.start_mark
     return (mark.line + 1, mark.column + 1)
@@ -92,6 +105,7 @@ class _Converter:
         self.source = source
         self.positions: dict[Loc, tuple[int, int]] = {}
         self.key_positions: dict[Loc, tuple[int, int]] = {}
+        self.bool_words: set[Loc] = set()
         self.problems: list[Problem] = []
 
     def problem(self, node: Node | tuple[int, int], code: str, message: str) -> None:
@@ -143,7 +157,11 @@ class _Converter:
     def convert(self, node: Node, loc: Loc) -> Any:
         self.positions[loc] = _pos(node)
         if isinstance(node, ScalarNode):
-            return self.scalar(node)
+            value = self.scalar(node)
+            # plain style is '' from the C parser and None from the pure one
+            if not node.style and isinstance(value, str) and is_bool_word(value):
+                self.bool_words.add(loc)
+            return value
         if isinstance(node, SequenceNode):
             return [self.convert(item, (*loc, i)) for i, item in enumerate(node.value)]
         if isinstance(node, MappingNode):
@@ -321,7 +339,7 @@ def _load_text(text: str, source: str) -> LoadedSpec:
             ]
         )
     data = conv.convert(root, ())
-    loaded = LoadedSpec(source, data, conv.positions, conv.key_positions)
+    loaded = LoadedSpec(source, data, conv.positions, conv.key_positions, conv.bool_words)
     if conv.problems:
         # duplicate keys leave whole data (the first value); other problems do not
         whole = all(p.code == "Y002" for p in conv.problems)

@@ -47,7 +47,8 @@ from compiler.sendmail import (
     TLS_DEFINES,
     option_true,
 )
-from compiler.spec.loader import LoadedSpec, Loc
+from compiler.spec.booleans import bool_word_problems
+from compiler.spec.loader import LoadedSpec, Loc, is_bool_word
 from compiler.spec.model import Cluster, HostSettings, Mc
 
 _TYPE_NAMES = {
@@ -181,8 +182,8 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Loc, bool]:
     return tuple(out), key
 
 
-def _pydantic_problems(exc: ValidationError, rep: _Reporter) -> None:
-    seen: set[Loc] = set()
+def _pydantic_problems(exc: ValidationError, rep: _Reporter, seen: set[Loc]) -> None:
+    """One sentence per refused value; none again at a loc in `seen` (already reported)."""
     for err in exc.errors(include_url=False):
         loc, is_key = _clean_loc(err["loc"])
         kind = err["type"]
@@ -211,6 +212,17 @@ def _pydantic_problems(exc: ValidationError, rep: _Reporter) -> None:
                 "S103",
                 f"{given!r} is not a valid value for {where}; expected {expected}"
                 f"{did_you_mean(str(given), choices)}",
+            )
+        elif (
+            kind == "bool_type"
+            and isinstance(given := err.get("input"), str)
+            and is_bool_word(given)
+        ):
+            rep.add(
+                loc,
+                "S102",
+                f"{where} must be true or false, not the text '{given}', which YAML 1.2"
+                " does not read as a boolean; write true or false",
             )
         elif kind in _TYPE_NAMES or kind.endswith("_type"):
             expected = _TYPE_NAMES.get(kind, kind.removesuffix("_type"))
@@ -750,10 +762,13 @@ def validate(loaded: LoadedSpec) -> Validated:
 
 def _validate(loaded: LoadedSpec) -> Validated:
     rep = _Reporter(loaded)
+    words = bool_word_problems(loaded)
+    for loc, message in words:
+        rep.add(loc, "S102", message)
     try:
         cluster = Cluster.model_validate(loaded.data)
     except ValidationError as exc:
-        _pydantic_problems(exc, rep)
+        _pydantic_problems(exc, rep, {loc for loc, _ in words})
         _check_raw_access(loaded.data, rep)
         _second_pass_anyway(loaded, exc, rep)
         # the second pass may find again what _check_raw_access found
