@@ -108,10 +108,21 @@ def test_broken_mc_markers_stop_the_plan() -> None:
 def test_tls_access_leaves_a_file_alone_until_there_is_something_to_own() -> None:
     empty_block = "# BEGIN tlsc\n# access for host h1.\n# END tlsc\n"
     host = "# Debian's comments\nConnect:127\tRELAY\n"
-    assert splice_tls_access(host, empty_block, "access").text is host
+    assert splice_tls_access(host, empty_block, "access").text == host
     # once there is a block, it is kept (and emptied) rather than left stale
     had = host + "# BEGIN tlsc\nTLS_Srv:a.example\tENCR:128\n# END tlsc\n"
     assert splice_tls_access(had, empty_block, "access").text == host + empty_block
+
+
+def test_tls_access_keeps_a_host_line_that_already_says_what_the_block_would() -> None:
+    """An adopted host's own TLS rule stays where it is: no block while nothing is missing."""
+    host = "# rules\nTLS_Srv:a.example ENCR:128\nConnect:127\tRELAY\n"
+    block = "# BEGIN tlsc\n# domains\nTLS_Srv:a.example\tENCR:128\n# END tlsc\n"
+    assert splice_tls_access(host, block, "access").text == host
+    more = block.replace("# END", "TLS_Srv:b.example\tVERIFY\n# END")
+    out = splice_tls_access(host, more, "access").text
+    assert out == host + "# BEGIN tlsc\n# domains\nTLS_Srv:b.example\tVERIFY\n# END tlsc\n"
+    assert splice_tls_access(out, more, "access").text == out  # and it stays so
 
 
 def test_tls_access_takes_over_host_lines_for_the_keys_it_writes() -> None:

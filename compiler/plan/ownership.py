@@ -165,27 +165,55 @@ def splice_mc(observed: str, starttls_path: str, enabled: bool, path: str) -> st
 
 
 def splice_tls_access(observed: str | None, block: str, path: str) -> Spliced:
-    """`splice_block`, also taking out host lines (outside the block) whose key the block writes.
+    """The host's access file with the entries tlsc owns as the spec wants them.
 
-    A host's own `TLS_Srv:peer ...` line outside the block would be a second entry
-    for a key tlsc now writes (makemap keeps one of the two); the rule lives in the
-    spec, so the host's copy goes.
+    A host line outside the block whose key the block writes is tlsc's too: kept
+    where it is when it already says exactly what the block would (so an adopted
+    host's own TLS rules stay put), taken out otherwise (the block's entry would
+    be a second one for the key, and makemap keeps one of the two). The block is
+    then written with the entries still missing -- and not at all while none are
+    missing and the file has no block yet.
     """
-    owned = {k.lower() for k in _keys(block.splitlines())}
-    if not owned and observed and not _marker_lines(observed.splitlines(), BLOCK_BEGIN):
-        return Spliced(observed, False)  # nothing to own yet: the file stays as it is
-    spliced = splice_block(observed, block, path)
-    if not owned or not observed:
-        return spliced
-    lines = spliced.text.splitlines(keepends=True)
-    begin = _marker_lines(lines, BLOCK_BEGIN)[0]
-    end = _marker_lines(lines, BLOCK_END)[0]
-    out = [
-        line
-        for i, line in enumerate(lines)
-        if begin <= i <= end or next(iter(_keys([line])), "").lower() not in owned
-    ]
-    return Spliced("".join(out), spliced.replaced)
+    wanted = _entries(block.splitlines(keepends=True))
+    lines = (observed or "").splitlines(keepends=True)
+    span = _block_span(lines, BLOCK_BEGIN, BLOCK_END, path)
+    keep: list[str] = []
+    satisfied: set[int] = set()
+    for i, line in enumerate(lines):
+        if span is not None and span[0] <= i <= span[1]:
+            keep.append(line)
+            continue
+        entry = _entry(line)
+        if entry is None or entry[0] not in wanted:
+            keep.append(line)
+            continue
+        at, value = wanted[entry[0]]
+        if value == entry[1] and at not in satisfied:
+            satisfied.add(at)
+            keep.append(line)
+    block_lines = [x for i, x in enumerate(block.splitlines(keepends=True)) if i not in satisfied]
+    rest = "".join(keep)
+    missing = len(wanted) - len(satisfied)
+    if not missing and span is None and observed:
+        return Spliced(rest, False)  # nothing to add: the file stays the host's
+    return splice_block(rest, "".join(block_lines), path)
+
+
+def _entry(line: str) -> tuple[str, str] | None:
+    """(folded key, value) of an access line, None for a comment or blank line."""
+    if not line.strip() or line.startswith("#") or line[0] in " \t":
+        return None
+    key, _, value = line.strip().partition("\t") if "\t" in line else line.strip().partition(" ")
+    return key.lower(), value.strip()
+
+
+def _entries(lines: list[str]) -> dict[str, tuple[int, str]]:
+    out: dict[str, tuple[int, str]] = {}
+    for i, line in enumerate(lines):
+        entry = _entry(line)
+        if entry is not None:
+            out.setdefault(entry[0], (i, entry[1]))
+    return out
 
 
 def _keys(lines: list[str]) -> list[str]:
