@@ -1,0 +1,129 @@
+"""Lint severity follows what the real m4 builds.
+
+A lint error means the .cf is wrong or not what the author meant: m4 fails,
+prints an error, or builds something other than the text says. Whatever m4
+builds as written is at most a warning. Each case here is built with GNU m4
+and the installed sendmail-cf (`m4 -D_NO_MAKEINFO_`), and the rule's
+severity is checked against the build: "error" iff m4 failed, printed an
+error, or the .cf differs from what the text says.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lint_corpus import CF_M4, context, needs_m4, new_scratch
+
+from compiler.lint.engine import LintContext, lint_text
+from compiler.lint.m4names import DEPRECATED_ALIASES, ERROR_FEATURES
+from compiler.sendmail import REFUSED_FEATURES
+
+CF_DIR = CF_M4.parent.parent
+HEAD = f"divert(-1)dnl\ndivert(0)dnl\ninclude(`{CF_M4}')dnl\n"
+OSTYPE = "OSTYPE(`debian')dnl\n"
+MAILERS = "MAILER(`local')dnl\nMAILER(`smtp')dnl\n"
+#: what a sendmail-cf errprint of an error looks like (m4's own errors start with m4:)
+_ERROR = re.compile(r"ERROR|^m4:", re.MULTILINE)
+
+pytestmark = [needs_m4, pytest.mark.realtools]
+
+
+@pytest.fixture(scope="module")
+def scratch() -> Iterator[Path]:
+    directory = new_scratch()
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def build(text: str, directory: Path) -> tuple[int, str, str]:
+    """(rc, .cf, stderr) of real m4 on the .mc text."""
+    (directory / "sev.mc").write_text(text, encoding="utf-8")
+    proc = subprocess.run(
+        ["m4", "-D_NO_MAKEINFO_", "sev.mc"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LC_ALL": "C"},
+        timeout=60,
+        check=False,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def severities(text: str, code: str, ctx: LintContext | None = None) -> set[str]:
+    """The severities of `code`'s findings in the .mc text."""
+    report = lint_text(text, "/nonexistent/sev.mc", "mc", ctx or context())
+    return {p.severity for p in report.problems() if p.code == code}
+
+
+def without_versionids(cf: str) -> list[str]:
+    """The .cf's lines without VERSIONID comments and blank lines."""
+    return [line for line in cf.split("\n") if line.strip() and not line.startswith("#####")]
+
+
+# -- deprecated aliases in the cf tree (M4012) ----------------------------------
+
+
+def deprecated_in_tree() -> dict[tuple[str, str], str]:
+    """Every cf-tree file that says it is deprecated, with the file it builds instead."""
+    found: dict[tuple[str, str], str] = {}
+    for macro, sub in (("FEATURE", "feature"), ("OSTYPE", "ostype"), ("MAILER", "mailer")):
+        for path in sorted((CF_DIR / sub).glob("*.m4")):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if not re.search(r"errprint\(`[^']*deprecated", text):
+                continue
+            m = re.search(rf"^{macro}\(`?([\w.+-]+)'?\)", text, re.MULTILINE) or re.search(
+                rf"include\(_CF_DIR_`'{sub}/([\w.+-]+)\.m4\)", text
+            )
+            assert m, f"{path} is deprecated but names no replacement"
+            found[(macro, path.name[:-3])] = m.group(1)
+    return found
+
+
+DEPRECATED = sorted(deprecated_in_tree()) if CF_DIR.exists() else []
+
+
+def test_the_deprecated_table_is_the_cf_trees() -> None:
+    assert deprecated_in_tree() == DEPRECATED_ALIASES
+    assert ("FEATURE", "blacklist_recipients") in DEPRECATED_ALIASES
+
+
+def _use(macro: str, name: str, quoted: bool = True) -> str:
+    arg = f"`{name}'" if quoted else name
+    if macro == "OSTYPE":
+        return HEAD + f"OSTYPE({arg})dnl\nFEATURE(`access_db')dnl\n" + MAILERS
+    return HEAD + OSTYPE + f"FEATURE(`access_db')dnl\n{macro}({arg})dnl\n" + MAILERS
+
+
+@pytest.mark.parametrize("quoted", [True, False], ids=["quoted", "bare"])
+@pytest.mark.parametrize("alias", DEPRECATED, ids=[f"{m}-{n}" for m, n in DEPRECATED])
+def test_a_deprecated_alias_builds_the_modern_file_and_is_a_warning(
+    alias: tuple[str, str], quoted: bool, scratch: Path
+) -> None:
+    macro, name = alias
+    modern = DEPRECATED_ALIASES[alias]
+    rc, cf, err = build(_use(macro, name, quoted), scratch)
+    rc_new, cf_new, err_new = build(_use(macro, modern), scratch)
+    assert rc == rc_new == 0 and err_new == ""
+    assert "deprecated" in err and not _ERROR.search(err), err
+    assert without_versionids(cf) == without_versionids(cf_new)
+    report = lint_text(_use(macro, name, quoted), "/nonexistent/sev.mc", "mc", context())
+    found = [p for p in report.problems() if p.code == "M4012"]
+    assert [p.severity for p in found] == ["warning"], found
+    assert f"{macro}(`{modern}')" in found[0].message
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_FEATURES))
+def test_a_refused_feature_is_an_error_iff_sendmail_cf_prints_one(name: str, scratch: Path) -> None:
+    text = HEAD + OSTYPE + f"FEATURE(`access_db')dnl\nFEATURE(`{name}')dnl\n" + MAILERS
+    rc, _, err = build(text, scratch)
+    assert rc == 0 and err, err  # every one of them prints something
+    failed = bool(_ERROR.search(err))
+    assert failed == (name in ERROR_FEATURES)
+    assert severities(text, "M4012") == {"error" if failed else "warning"}
