@@ -127,3 +127,37 @@ def test_a_refused_feature_is_an_error_iff_sendmail_cf_prints_one(name: str, scr
     failed = bool(_ERROR.search(err))
     assert failed == (name in ERROR_FEATURES)
     assert severities(text, "M4012") == {"error" if failed else "warning"}
+
+
+# -- OSTYPE (M4017) -------------------------------------------------------------
+
+_MSP = "FEATURE(`msp', `[127.0.0.1]')dnl\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "define(`__OSTYPE__',`')dnl\n" + _MSP,  # sendmail's cf/cf/submit.mc
+        _MSP,
+        OSTYPE + _MSP,
+        "define(`__OSTYPE__', `debian')dnl\n" + MAILERS,
+        MAILERS,
+        OSTYPE + MAILERS,
+    ],
+    ids=["submit-idiom", "msp-bare", "msp-ostype", "define-mta", "mta-bare", "mta-ostype"],
+)
+def test_a_missing_ostype_is_an_error_iff_proto_m4_complains(body: str, scratch: Path) -> None:
+    text = HEAD + body
+    rc, _, err = build(text, scratch)
+    failed = rc != 0 or bool(_ERROR.search(err))
+    assert failed == ("OSTYPE" not in body and "__OSTYPE__" not in body), err
+    assert severities(text, "M4017") == ({"error"} if failed else set())
+
+
+def test_sendmails_own_submit_mc_builds_and_lints_clean(scratch: Path) -> None:
+    submit = CF_DIR / "cf" / "submit.mc"
+    if not submit.exists():
+        pytest.skip("no cf/cf/submit.mc in this sendmail-cf")
+    text = HEAD + submit.read_text(encoding="utf-8")
+    assert build(text, scratch)[0::2] == (0, "")
+    assert severities(text, "M4017") == set()
