@@ -161,3 +161,87 @@ def test_sendmails_own_submit_mc_builds_and_lints_clean(scratch: Path) -> None:
     text = HEAD + submit.read_text(encoding="utf-8")
     assert build(text, scratch)[0::2] == (0, "")
     assert severities(text, "M4017") == set()
+
+
+# -- after the MAILER lines (M4004, M4007) ----------------------------------------
+
+#: a starttls.m4 as tlsc writes it: option defines only
+STARTTLS = """divert(-1)dnl
+divert(0)dnl
+define(`confCACERT_PATH', ``/etc/ssl/certs'')dnl
+define(`confCACERT', ``/etc/mail/tls/ca.crt'')dnl
+define(`confSERVER_CERT', ``/etc/mail/tls/server.crt'')dnl
+define(`confSERVER_KEY', ``/etc/mail/tls/server.key'')dnl
+define(`confCLIENT_CERT', ``/etc/mail/tls/client.crt'')dnl
+define(`confCLIENT_KEY', ``/etc/mail/tls/client.key'')dnl
+define(`confTLS_SRV_OPTIONS', ``V'')dnl
+define(`confTO_STARTTLS', ``2m'')dnl
+"""
+_DBS = "ifdef(`confDONT_BLAME_SENDMAIL', `defn(`confDONT_BLAME_SENDMAIL')`,'')"
+STARTTLS += f"define(`confDONT_BLAME_SENDMAIL', {_DBS}``GroupReadableKeyFile'')dnl\n"
+#: a starttls-named file that also sets a mailer flag
+STARTTLS_FLAGS = STARTTLS + "define(`SMTP_MAILER_FLAGS', `e')dnl\n"
+ACCESS = "FEATURE(`access_db')dnl\n"
+
+
+def _order_case(body: str, late: bool) -> str:
+    return HEAD + OSTYPE + ACCESS + (MAILERS + body if late else body + MAILERS)
+
+
+def _judge(body: str, code: str, scratch: Path, ctx: LintContext | None = None) -> None:
+    """Build `body` before and after the MAILERs: the rule's severity after them is
+    "error" iff the late build fails, prints an error or builds another .cf."""
+    rc_early, cf_early, err_early = build(_order_case(body, False), scratch)
+    assert rc_early == 0 and err_early == "", err_early
+    rc, cf, err = build(_order_case(body, True), scratch)
+    differs = rc != 0 or bool(_ERROR.search(err)) or cf != cf_early
+    found = severities(_order_case(body, True), code, ctx)
+    assert found == {"error" if differs else "warning"}, (body, differs, found)
+    assert severities(_order_case(body, False), code, ctx) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "identical"), [(STARTTLS, True), (STARTTLS_FLAGS, False)], ids=["options", "flags"]
+)
+def test_starttls_include_after_mailer_is_an_error_iff_the_cf_differs(
+    text: str, identical: bool, scratch: Path
+) -> None:
+    path = scratch / "starttls.m4"
+    path.write_text(text, encoding="utf-8")
+    include = f"include(`{path}')dnl\n"
+    _, early, _ = build(_order_case(include, False), scratch)
+    _, late, _ = build(_order_case(include, True), scratch)
+    assert (early == late) == identical
+    _judge(include, "M4004", scratch)
+
+
+#: defines and calls whose place after the MAILERs M4007 judges
+LATE_CASES = [
+    "define(`confSERVER_CERT', `/etc/mail/tls/server.crt')dnl\n",
+    "define(`confTLS_SRV_OPTIONS', `V')dnl\n",
+    "define(`confDONT_BLAME_SENDMAIL', `GroupReadableKeyFile')dnl\n",
+    "define(`confPRIVACY_FLAGS', `goaway')dnl\n",
+    "define(`confUSERDB_SPEC', `/etc/mail/userdb.db')dnl\n",
+    "define(`SMTP_MAILER_FLAGS', `e')dnl\n",
+    "define(`LOCAL_MAILER_PATH', `/usr/bin/procmail')dnl\n",
+    "define(`SMTP_MAILER_MAX', `1000000')dnl\n",
+    "define(`ESMTP_MAILER_ARGS', `TCP $h 2525')dnl\n",
+    "MODIFY_MAILER_FLAGS(`SMTP', `+e')dnl\n",
+    "MODIFY_MAILER_FLAGS(`ESMTP', `+e')dnl\n",
+    "FEATURE(`use_cw_file')dnl\n",
+    "DOMAIN(`generic')dnl\n",
+]
+_DEBIAN_DOMAIN = CF_DIR / "domain" / "debian-mta.m4"
+if _DEBIAN_DOMAIN.exists():
+    LATE_CASES.append("DOMAIN(`debian-mta')dnl\n")
+
+
+@pytest.mark.parametrize("body", LATE_CASES, ids=[b.split("'")[0] for b in LATE_CASES])
+def test_a_call_after_mailer_is_an_error_iff_the_cf_differs(body: str, scratch: Path) -> None:
+    _judge(body, "M4007", scratch)
+
+
+@pytest.mark.parametrize("body", LATE_CASES[:9], ids=[b.split("'")[0] for b in LATE_CASES[:9]])
+def test_without_the_cf_tree_the_mailer_name_pattern_agrees(body: str, scratch: Path) -> None:
+    """Where sendmail-cf is not installed, the name pattern stands in for mailer/*.m4."""
+    _judge(body, "M4007", scratch, LintContext())
