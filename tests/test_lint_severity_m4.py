@@ -245,3 +245,56 @@ def test_a_call_after_mailer_is_an_error_iff_the_cf_differs(body: str, scratch: 
 def test_without_the_cf_tree_the_mailer_name_pattern_agrees(body: str, scratch: Path) -> None:
     """Where sendmail-cf is not installed, the name pattern stands in for mailer/*.m4."""
     _judge(body, "M4007", scratch, LintContext())
+
+
+# -- --deep (M4020): foreign cf trees, sendmail-cf's warnings ---------------------
+
+#: a Red Hat style sendmail.mc (its cf.m4 lives in /usr/share/sendmail-cf)
+REDHAT_MC = """divert(-1)dnl
+include(`/usr/share/sendmail-cf/m4/cf.m4')dnl
+VERSIONID(`setup for linux')dnl
+OSTYPE(`linux')dnl
+define(`confDEF_USER_ID', ``8:12'')dnl
+define(`confSERVER_CERT', `/etc/pki/tls/certs/sendmail.pem')dnl
+FEATURE(`access_db', `hash -T<TMPF> -o /etc/mail/access.db')dnl
+FEATURE(`blocklist_recipients')dnl
+MAILER(smtp)dnl
+MAILER(procmail)dnl
+"""
+
+
+def _deep(text: str, directory: Path) -> list[tuple[int, str, str, str]]:
+    from compiler.lint.deep import deep_check
+    from compiler.lint.lexer import lex
+
+    path = directory / "sendmail.mc"
+    path.write_text(text, encoding="utf-8")
+    doc = lex(text, str(path), "mc")
+    return [
+        (doc.pos(f.offset)[0], f.code, f.severity, f.message) for f in deep_check(doc, context())
+    ]
+
+
+@pytest.mark.parametrize(
+    "cf_m4", ["/usr/share/sendmail-cf/m4/cf.m4", "../m4/cf.m4"], ids=["redhat", "relative"]
+)
+def test_deep_builds_a_foreign_mc_with_the_local_cf_tree(cf_m4: str, scratch: Path) -> None:
+    if Path(cf_m4).is_absolute() and Path(cf_m4).exists():
+        pytest.skip(f"{cf_m4} exists here")
+    directory = scratch / "cf"
+    directory.mkdir(exist_ok=True)
+    found = _deep(REDHAT_MC.replace("/usr/share/sendmail-cf/m4/cf.m4", cf_m4), directory)
+    notes = [f for f in found if "local sendmail-cf tree" in f[3]]
+    assert [(n[0], n[2]) for n in notes] == [(2, "warning")], found
+    assert cf_m4 in notes[0][3]
+    assert [f for f in found if f not in notes] == [], found  # built, and the .cf checked
+
+
+def test_deep_reports_sendmail_cf_warnings_as_warnings_and_errors_as_errors(
+    scratch: Path,
+) -> None:
+    warned = _deep(_use("FEATURE", "blacklist_recipients"), scratch)
+    assert [(c, s) for _, c, s, _ in warned] == [("M4020", "warning")], warned
+    assert "is deprecated" in warned[0][3]
+    failed = _deep(HEAD + MAILERS, scratch)
+    assert ("M4020", "error") in [(c, s) for _, c, s, _ in failed], failed
