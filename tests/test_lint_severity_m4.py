@@ -298,3 +298,115 @@ def test_deep_reports_sendmail_cf_warnings_as_warnings_and_errors_as_errors(
     assert "is deprecated" in warned[0][3]
     failed = _deep(HEAD + MAILERS, scratch)
     assert ("M4020", "error") in [(c, s) for _, c, s, _ in failed], failed
+
+
+# -- the audit: every rule's severity against real m4 ------------------------------
+
+_TLS = "define(`confSERVER_CERT', `/etc/mail/tls/server.crt')dnl\n"
+_GREET = "FEATURE(`greet_pause', `1000')dnl\n"
+_RATE = "FEATURE(`ratecontrol', `nodelay', `terminate')dnl\nFEATURE(`delay_checks')dnl\n"
+
+#: (rule, .mc body after the cf.m4 include, the body as its author meant it or None).
+#: The rule's finding is "error" iff m4 fails or prints an error, or (where the
+#: author's intent can be written down) the .cf differs from the intended body's,
+#: blank lines aside.
+AUDIT = [
+    (
+        "M4001",
+        "define(\u2018confSERVER_CERT\u2019, \u2018/x.crt\u2019)dnl\n",
+        "define(`confSERVER_CERT', `/x.crt')dnl\n",
+    ),
+    (
+        "M4002",
+        "define('confSERVER_CERT', `/x.crt')dnl\n",
+        "define(`confSERVER_CERT', `/x.crt')dnl\n",
+    ),
+    (
+        "M4003",
+        "define(`confSMTP_LOGIN_MSG', `$j Sendmail; it's ready')dnl\n",
+        "changequote([,])define([confSMTP_LOGIN_MSG], [$j Sendmail; it's ready])changequote`'dnl\n",
+    ),
+    ("M4005", "FEATURE(`use_cw_file')dnI\n", "FEATURE(`use_cw_file')dnl\n"),
+    ("M4005", "FEATURE(`use_cw_file')\n", "FEATURE(`use_cw_file')dnl\n"),
+    ("M4006", "define(`confCIPHERLIST', `HIGH')dnl\n", None),
+    ("M4007", MAILERS + _TLS, _TLS + MAILERS),
+    (
+        "M4007",
+        MAILERS + "define(`SMTP_MAILER_FLAGS', `e')dnl\n",
+        "define(`SMTP_MAILER_FLAGS', `e')dnl\n" + MAILERS,
+    ),
+    ("M4007", MAILERS + "FEATURE(`use_cw_file')dnl\n", "FEATURE(`use_cw_file')dnl\n" + MAILERS),
+    (
+        "M4009",
+        "define(`confCRL', /srv/dnl/crl.pem)dnl\n",
+        "define(`confCRL', `/srv/dnl/crl.pem')dnl\n",
+    ),
+    ("M4009", "FEATURE(`use_cw_file'))dnl\n", "FEATURE(`use_cw_file')dnl\n"),
+    (
+        "M4010",
+        "# we used to have FEATURE(`use_cw_file') here\n",
+        "dnl # we used to have FEATURE(`use_cw_file') here\n",
+    ),
+    (
+        "M4011",
+        "define(`confSERVER_CERT', /etc/lower/cert.pem)dnl\n",
+        "define(`confSERVER_CERT', ``/etc/lower/cert.pem'')dnl\n",
+    ),
+    ("M4012", "FEATURE(`acces_db')dnl\n", None),
+    (
+        "M4012",
+        ACCESS + "FEATURE(`blacklist_recipients')dnl\n",
+        ACCESS + "FEATURE(`blocklist_recipients')dnl\n",
+    ),
+    ("M4012", "FEATURE(`promiscuous_relay')dnl\n", None),
+    ("M4012", "FEATURE(`tls_failures')dnl\n", None),
+    ("M4013", "FEATURE (`use_cw_file')dnl\n", "FEATURE(`use_cw_file')dnl\n"),
+    ("M4013", "feature(`use_cw_file')dnl\n", "FEATURE(`use_cw_file')dnl\n"),
+    ("M4014", _GREET + ACCESS, ACCESS + _GREET),
+    ("M4014", _GREET, None),
+    ("M4014", _RATE + ACCESS, ACCESS + _RATE.split("\n", 1)[1] + _RATE.split("\n", 1)[0] + "\n"),
+    (
+        "M4016",
+        "changequote([,])dnl\n" + "define([confSERVER_CERT], [/x.crt])dnl\n"
+        "changequote([`],['])dnl\n",
+        None,
+    ),
+    (
+        "M4018",
+        "FEATURE(`access_db', `hash /etc/mail/access')dnl\n",
+        "FEATURE(`access_db', `hash -T<TMPF> /etc/mail/access')dnl\n",
+    ),
+    ("M4019", "define(`confSERVER_CERT', esyscmd(`printf /x.crt'))dnl\n", None),
+]
+
+
+def _audit_mc(body: str) -> str:
+    mailers = "" if "MAILER(" in body else MAILERS
+    return HEAD + OSTYPE + body + mailers
+
+
+def _cf_lines(cf: str) -> list[str]:
+    """The .cf's lines as sendmail reads them: blank lines, VERSIONID comments and runs
+    of blanks inside a line (`hash -T<TMPF>  /etc/mail/access`) do not matter."""
+    return [
+        re.sub(r"(?<=\S)[ \t]{2,}", " ", line)
+        for line in cf.split("\n")
+        if line.strip() and not line.startswith("#####")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "body", "intended"), AUDIT, ids=[f"{c}-{k}" for k, (c, _, _) in enumerate(AUDIT)]
+)
+def test_rule_severity_follows_the_real_m4_build(
+    code: str, body: str, intended: str | None, scratch: Path
+) -> None:
+    rc, cf, err = build(_audit_mc(body), scratch)
+    wrong = rc != 0 or bool(_ERROR.search(err))
+    if intended is not None:
+        rc_meant, cf_meant, err_meant = build(_audit_mc(intended), scratch)
+        assert rc_meant == 0 and not _ERROR.search(err_meant), err_meant
+        wrong = wrong or _cf_lines(cf) != _cf_lines(cf_meant)
+    found = severities(_audit_mc(body), code)
+    assert found, f"{code} does not report {body!r}"
+    assert found == {"error" if wrong else "warning"}, (code, body, wrong, found, err)
