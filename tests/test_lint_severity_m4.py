@@ -410,3 +410,32 @@ def test_rule_severity_follows_the_real_m4_build(
     found = severities(_audit_mc(body), code)
     assert found, f"{code} does not report {body!r}"
     assert found == {"error" if wrong else "warning"}, (code, body, wrong, found, err)
+
+
+def _names_read_by(*mailers: str) -> list[str]:
+    """The macro names the mailer files read (what a define could set)."""
+    names: set[str] = set()
+    for mailer in mailers:
+        path = CF_DIR / "mailer" / f"{mailer}.m4"
+        text = "\n".join(
+            line
+            for line in path.read_text(encoding="utf-8", errors="replace").split("\n")
+            if not line.startswith("#")
+        )
+        names |= set(re.findall(r"\b(conf[A-Z0-9_]+|_?[A-Z][A-Z0-9]*_[A-Z0-9_]+)\b", text))
+    sections = {"LOCAL_CONFIG", "LOCAL_RULE_0", "LOCAL_NET_CONFIG", "MAILER_DEFINITIONS"}
+    return sorted(names - sections)
+
+
+MAILER_NAMES = _names_read_by("local", "smtp") if CF_DIR.exists() else []
+
+
+@pytest.mark.parametrize("name", MAILER_NAMES)
+def test_every_name_the_mailer_files_read_is_judged_by_the_build(name: str, scratch: Path) -> None:
+    """A define after MAILER(local)/MAILER(smtp) of each name those files read."""
+    body = f"define(`{name}', `1')dnl\n"
+    _, cf_early, _ = build(_order_case(body, False), scratch)
+    _, cf_late, _ = build(_order_case(body, True), scratch)
+    expected = {"error" if cf_early != cf_late else "warning"}
+    for ctx in (context(), LintContext()):  # the cf tree, and the pattern without it
+        assert severities(_order_case(body, True), "M4007", ctx) == expected, (name, ctx)

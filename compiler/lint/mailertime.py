@@ -7,8 +7,11 @@ nothing, and the .cf is not what the .mc says. Every other option (confSERVER_CE
 and the rest of proto.m4's _OPTION list) is read by proto.m4 at the end of
 input, so a define after the MAILERs builds the very same .cf; only the
 convention (cf.README, other tools) wants it above them. The mailer files
-are read from the cf tree; where it is not installed, a name pattern taken
-from Debian's 8.17 mailer files stands in (the tests check it against them).
+are read from the cf tree (a name a mailer file sets itself, unguarded, does
+not count: its define there wins); where the tree is not installed, a name
+pattern taken from Debian's 8.17 mailer files stands in. The tests build a
+define of every name mailer/local.m4 and smtp.m4 read, before and after the
+MAILERs, and check both ways of judging against real m4.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from compiler.lint.lexer import M4Document
 
 #: the names Debian 8.17's mailer/*.m4 read, for when the cf tree is not installed
 FALLBACK = re.compile(
-    r"[A-Z0-9]+_(?:MAILER|SHELL)_[A-Z_]+|_?[A-Z0-9]+_QGRP|_DEF_[A-Z0-9_]+_FLAGS|confUSERDB_SPEC"
+    r"[A-Z0-9_]+_(?:MAILER|SHELL)_[A-Z_]+|[A-Z0-9]+_PROG_QGRP|_DEF_[A-Z0-9_]+_FLAGS"
+    r"|(?:BITNET|UUCP)_RELAY|UUCP_MAX_SIZE|(?:PROCMAIL|SSH)_PATH|SSH_REMOTE_COMMAND"
+    r"|_(?:ALL_MASQUERADE|ALWAYS_ADD_DOMAIN|LOCAL_LMTP|LOCAL_NO_MASQUERADE|NO_UUCP)_"
+    r"|_USE_DECNET_SYNTAX_|confUSERDB_SPEC"
 )
 _DEFINES = ("define", "pushdef", "undefine", "popdef")
 
@@ -40,12 +46,17 @@ def mailer_texts(doc: M4Document, ctx: LintContext, base: str, before: int) -> l
 
 
 def read_by(name: str, texts: Iterable[str | None]) -> bool:
-    """True when one of the mailer files (None: unknown, use the pattern) reads `name`."""
+    """True when one of the mailer files (None: unknown, use the pattern) reads `name`
+    and does not set it itself."""
     for text in texts:
         if text is None:
             if FALLBACK.fullmatch(name):
                 return True
-        elif re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text):
+        # a name the file sets itself, unguarded (define(`_SMTP_QGRP', ...) at the
+        # start of a line), overrides any earlier define: the place does not matter
+        elif re.search(
+            rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text
+        ) and not re.search(rf"^define\(`{re.escape(name)}'", text, re.MULTILINE):
             return True
     return False
 
