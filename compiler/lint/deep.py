@@ -50,7 +50,7 @@ STDIN = "stdin"
 FOREIGN_CF_M4 = {
     "/usr/share/sendmail-cf/m4/cf.m4": "Red Hat, Fedora",
     "/usr/share/sendmail/cf/m4/cf.m4": "Debian, FreeBSD, Slackware",
-    "../m4/cf.m4": "the sendmail distribution's cf/cf directory (FreeBSD, OpenBSD)",
+    "../m4/cf.m4": "the sendmail distribution's cf/cf files and FreeBSD, OpenBSD",
     "/etc/mail/cf/m4/cf.m4": "Solaris",
 }
 _NOTICE = re.compile(r"^(?:\*\*\* )?(?:WARNING|NOTE)\b")
@@ -119,7 +119,7 @@ def _substitute(doc: M4Document) -> tuple[str, str, Finding | None]:
     arg = call.args[0]
     text = doc.text[: arg.start] + f"`{local}'" + doc.text[arg.end :]
     known = FOREIGN_CF_M4.get(path)
-    whose = f", {known}'s location" if known else ""
+    whose = f" (where {known} keep it)" if known else ""
     note = Finding(
         arg.start,
         "M4020",
