@@ -4,11 +4,16 @@ A `.mc` goes through GNU m4 with sendmail's cf.m4 (`m4 -D_NO_MAKEINFO_`),
 traced so that every message can be pinned to a line of the .mc: m4's own
 errors carry file and line; sendmail-cf's `*** ERROR`/`*** WARNING` come
 from errprint, whose trace says where it was called (inside a FEATURE file,
-the .mc line that included it). Any output on stderr is a failure (M4020),
-as it is for `tlsc apply`. Then the built .cf is checked for the TLS options
-the .mc (and the starttls.m4 it includes) asks for (M4021). An access file
-goes through `makemap hash` into a scratch map, and each complaint is mapped
-to its line (A020).
+the .mc line that included it). Lint severity follows what m4 builds: m4's
+own errors, a failed build and sendmail-cf's `*** ERROR` (and its other
+complaints) are errors (M4020); sendmail-cf's `WARNING`/`NOTE` lines, for a
+.cf built as written, are warnings (`tlsc apply` still refuses any output on
+stderr). A .mc written for another system's sendmail-cf (Red Hat's
+/usr/share/sendmail-cf/m4/cf.m4, the distribution's relative ../m4/cf.m4)
+is built with the local cf tree in its place, and a note says so. Then
+the built .cf is checked for the TLS options the .mc (and the starttls.m4
+it includes) asks for (M4021). An access file goes through `makemap hash`
+into a scratch map, and each complaint is mapped to its line (A020).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass
 from compiler.lint.engine import Finding, LintContext
 from compiler.lint.lexer import Call, M4Document
 from compiler.lint.rules.m4004_starttls_include import is_starttls
-from compiler.lint.rules.m4012_unknown_name import cf_dir
+from compiler.lint.rules.m4012_unknown_name import DEFAULT_CF_DIR, cf_dir
 from compiler.lint.source import SourceText
 from compiler.sendmail import TLS_DEFINES
 
@@ -41,6 +46,14 @@ TLS_OPTIONS = frozenset(TLS_DEFINES) | {
     "confRAND_FILE",
 }
 STDIN = "stdin"
+#: where other systems keep sendmail-cf's cf.m4; --deep builds with the local tree instead
+FOREIGN_CF_M4 = {
+    "/usr/share/sendmail-cf/m4/cf.m4": "Red Hat, Fedora",
+    "/usr/share/sendmail/cf/m4/cf.m4": "Debian, FreeBSD, Slackware",
+    "../m4/cf.m4": "the sendmail distribution's cf/cf files and FreeBSD, OpenBSD",
+    "/etc/mail/cf/m4/cf.m4": "Solaris",
+}
+_NOTICE = re.compile(r"^(?:\*\*\* )?(?:WARNING|NOTE)\b")
 
 
 @dataclass
@@ -80,9 +93,48 @@ def _missing(tool: str, doc: SourceText) -> list[Finding]:
 # -- m4 ----------------------------------------------------------------------
 
 
-def _m4(doc: M4Document, ctx: LintContext) -> list[Finding]:
+def _cf_include(doc: M4Document) -> tuple[Call, str] | None:
+    """The .mc's include of cf.m4 and the path it names."""
+    for call in doc.top_calls("include", "sinclude"):
+        if call.args and call.start == doc.cf_m4_at:
+            return call, doc.first_arg(call)
+    return None
+
+
+def _substitute(doc: M4Document) -> tuple[str, str, Finding | None]:
+    """(text to build, cf tree, note): a cf.m4 path absent here is mapped to the local tree."""
+    found = _cf_include(doc)
     base = cf_dir(doc)
+    if found is None:
+        return doc.text, base, None
+    call, path = found
+    here = os.path.dirname(os.path.abspath(doc.path))
+    if not path.endswith("m4/cf.m4"):
+        return doc.text, base, None
+    if os.path.exists(os.path.join(here, path)):
+        return doc.text, os.path.dirname(os.path.dirname(os.path.join(here, path))), None
+    local = os.path.join(DEFAULT_CF_DIR, "m4", "cf.m4")
+    if not os.path.exists(local):
+        return doc.text, base, None
+    arg = call.args[0]
+    text = doc.text[: arg.start] + f"`{local}'" + doc.text[arg.end :]
+    known = FOREIGN_CF_M4.get(path)
+    whose = f" (where {known} keep it)" if known else ""
+    note = Finding(
+        arg.start,
+        "M4020",
+        "warning",
+        f"{path}{whose} is not on this machine, so --deep built the file with the local"
+        f" sendmail-cf tree ({DEFAULT_CF_DIR}) in its place",
+        length=arg.end - arg.start,
+    )
+    return text, DEFAULT_CF_DIR, note
+
+
+def _m4(doc: M4Document, ctx: LintContext) -> list[Finding]:
+    text, base, note = _substitute(doc)
     cf_m4 = os.path.join(base, "m4", "cf.m4")
+    notes = [note] if note is not None else []
     if shutil.which("m4") is None:
         return _missing("GNU m4", doc)
     if not os.path.exists(cf_m4):
@@ -97,7 +149,7 @@ def _m4(doc: M4Document, ctx: LintContext) -> list[Finding]:
         try:
             proc = subprocess.run(
                 argv,
-                input=doc.text.encode("utf-8", "surrogateescape"),
+                input=text.encode("utf-8", "surrogateescape"),
                 capture_output=True,
                 cwd=os.path.dirname(os.path.abspath(doc.path)),
                 env={**os.environ, "LC_ALL": "C"},
@@ -109,7 +161,7 @@ def _m4(doc: M4Document, ctx: LintContext) -> list[Finding]:
         with open(debug, encoding="utf-8", errors="replace") as handle:
             traces = _parse_traces(handle.read())
     stderr = proc.stderr.decode("utf-8", "replace")
-    findings = _map_messages(doc, traces, stderr, proc.returncode)
+    findings = notes + _map_messages(doc, traces, stderr, proc.returncode)
     if proc.returncode == 0:  # a failed build's .cf is cut short: nothing to compare
         cf = proc.stdout.decode("utf-8", "replace")
         findings += _check_options(doc, ctx, cf, os.path.join(base, "m4", "proto.m4"))
@@ -151,7 +203,7 @@ def _map_messages(doc: M4Document, traces: list[_Trace], stderr: str, rc: int) -
             Finding(
                 _line_offset(doc, line),
                 "M4020",
-                "error",
+                "warning" if _NOTICE.match(message) else "error",
                 f"sendmail-cf says: {message}{where}",
             )
         )

@@ -94,3 +94,18 @@ TYPO_QUOTES = TYPO_OPENERS + TYPO_CLOSERS + TYPO_EITHER
 def is_known_macro(name: str) -> bool:
     """True when `name` is an m4 builtin or a sendmail cf macro."""
     return name in BUILTINS or name in CF_MACROS
+
+
+#: cf-tree files that are deprecated aliases: (macro, name) -> the name sendmail-cf builds
+#: instead. Each prints a deprecation line on stderr and includes the modern file, so
+#: the .cf is the modern name's (plus the alias's VERSIONID comment); the tests find
+#: this class in the installed cf tree and check the table against it.
+DEPRECATED_ALIASES = {
+    ("FEATURE", "blacklist_recipients"): "blocklist_recipients",
+    ("OSTYPE", "bsdi1.0"): "bsdi",
+    ("OSTYPE", "bsdi2.0"): "bsdi",
+}
+
+#: FEATUREs whose sendmail-cf file prints `*** ERROR` even though m4 exits 0
+#: (the others of compiler.sendmail.REFUSED_FEATURES print only a warning)
+ERROR_FEATURES = frozenset({"tls_failures"})

@@ -2,7 +2,12 @@
 
 `include(`/etc/mail/tls/starttls.m4')dnl` belongs after the FEATUREs and
 before MAILER_DEFINITIONS and the MAILER lines: cf.README lets only LOCAL_*
-sections follow the MAILERs. It is missing when this run also lints a
+sections follow the MAILERs. Severity follows what real m4 builds: a
+starttls file of option defines (confSERVER_CERT ...) after the MAILERs
+builds the same .cf, since proto.m4 reads them at the end of input, so that
+is a warning; it is an error when the included file holds something the
+MAILER lines have already read (SMTP_MAILER_FLAGS ...) or a FEATURE. It is
+missing when this run also lints a
 starttls.m4 that the .mc does not include, or when the access file beside
 the .mc holds TLS rules that need a certificate (TLS_Clt:, VERIFY) while the
 .mc neither includes starttls.m4 nor sets confSERVER_CERT.
@@ -38,6 +43,8 @@ from collections.abc import Iterator
 
 from compiler.lint.engine import Finding, LintContext
 from compiler.lint.lexer import Call, M4Document
+from compiler.lint.mailertime import late_effect, mailer_texts
+from compiler.lint.rules.m4012_unknown_name import cf_dir
 
 ID = "M4004"
 NAME = "starttls-include"
@@ -66,15 +73,7 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
     includes = starttls_includes(doc)
     for inc in includes:
         if first_mailer is not None and inc.start > first_mailer.start:
-            line, _ = doc.pos(first_mailer.start)
-            yield Finding(
-                inc.start,
-                ID,
-                "error",
-                f"the STARTTLS include comes after MAILER(`{doc.first_arg(first_mailer)}') at"
-                f" line {line}; move it above MAILER_DEFINITIONS and the MAILER lines",
-                length=inc.end - inc.start,
-            )
+            yield _after_mailer(doc, ctx, inc, first_mailer)
     if includes or doc.kind != "mc" or doc.cf_m4_at is None:
         return
     defined = {doc.first_arg(c) for c in doc.all_calls() if c.name == "define"}
@@ -113,3 +112,32 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
                 f" confSERVER_CERT; add include(`/etc/mail/tls/starttls.m4')dnl {where}",
             )
             return
+
+
+def _after_mailer(doc: M4Document, ctx: LintContext, inc: Call, first: Call) -> Finding:
+    """The include after the MAILERs: an error iff the .cf it builds differs."""
+    line, _ = doc.pos(first.start)
+    here = f"the STARTTLS include comes after MAILER(`{doc.first_arg(first)}') at line {line}"
+    included = ctx.included_m4(doc.first_arg(inc))
+    reason = None
+    if included is not None:
+        texts = mailer_texts(doc, ctx, cf_dir(doc), inc.start)
+        reason = late_effect(included, texts)
+    if reason is not None:
+        return Finding(
+            inc.start,
+            ID,
+            "error",
+            f"{here}, too late: {reason}, so the .cf is not what the file says; move it above"
+            " MAILER_DEFINITIONS and the MAILER lines",
+            length=inc.end - inc.start,
+        )
+    return Finding(
+        inc.start,
+        ID,
+        "warning",
+        f"{here}; m4 builds the same .cf (proto.m4 reads its options at the end of input),"
+        " but convention and tools expect it above MAILER_DEFINITIONS and the MAILER lines;"
+        " move it there",
+        length=inc.end - inc.start,
+    )

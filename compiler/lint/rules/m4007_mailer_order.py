@@ -1,13 +1,16 @@
-"""M4007 mailer-order: FEATURE, OSTYPE or define after the first MAILER, a MAILER twice.
+"""M4007 mailer-order: FEATURE, OSTYPE, DOMAIN or define after the first MAILER, a MAILER twice.
 
 cf.README wants the MAILER lines last, followed only by LOCAL_* sections.
-A FEATURE after a MAILER makes sendmail-cf print `*** ERROR: FEATURE()
-should be before MAILER()`; OSTYPE and DOMAIN come too late to set the
-mailers' paths and flags; a define after the MAILERs cannot change a mailer
-any more (SMTP_MAILER_FLAGS and friends are read when MAILER runs), so keep
-defines above them. A MAILER listed twice is `*** ERROR: MAILER(smtp)
-already included`. LOCAL_TLS_* and the other TLS ruleset hooks must follow
-the MAILERs.
+Severity follows what real m4 builds. A FEATURE after a MAILER makes
+sendmail-cf print `*** ERROR: FEATURE() should be before MAILER()`; OSTYPE
+comes too late to set the mailers' paths and flags: errors. A define (or
+MODIFY_MAILER_FLAGS) of something an earlier MAILER already read
+(SMTP_MAILER_FLAGS and friends) changes nothing: an error. A define of an
+option proto.m4 reads at the end of input (confSERVER_CERT ...) builds the
+same .cf and is only a warning, as is a DOMAIN file that holds nothing of
+that kind. A MAILER listed twice is `*** ERROR: MAILER(smtp) already
+included`. LOCAL_TLS_* and the other TLS ruleset hooks must follow the
+MAILERs.
 
 PASS:
     include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
@@ -30,14 +33,23 @@ FAIL at 4:1:
     OSTYPE(`debian')dnl
     MAILER(`smtp')dnl
     MAILER(`smtp')dnl
+
+FAIL at 4:1:
+    include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+    OSTYPE(`debian')dnl
+    MAILER(`smtp')dnl
+    define(`SMTP_MAILER_FLAGS', `e')dnl
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 from compiler.lint.engine import Finding, LintContext
-from compiler.lint.lexer import M4Document
+from compiler.lint.lexer import Call, M4Document
+from compiler.lint.mailertime import flags_read_by, late_effect, mailer_texts, read_by
+from compiler.lint.rules.m4012_unknown_name import cf_dir
 
 ID = "M4007"
 NAME = "mailer-order"
@@ -75,7 +87,7 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
                     length=call.end - call.start,
                 )
             seen.setdefault(name, doc.line_of(call.start))
-        elif call.name in ("FEATURE", "OSTYPE", "DOMAIN") and after:
+        elif call.name in ("FEATURE", "OSTYPE") and after:
             assert first is not None
             yield Finding(
                 call.start,
@@ -85,17 +97,9 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
                 f" at line {doc.line_of(first.start)}; move it above the MAILER lines",
                 length=call.end - call.start,
             )
-        elif call.name == "define" and after:
+        elif call.name in ("DOMAIN", *_LATE) and after:
             assert first is not None
-            yield Finding(
-                call.start,
-                ID,
-                "warning",
-                f"define(`{doc.first_arg(call)}') comes after MAILER(`{doc.first_arg(first)}')"
-                f" at line {doc.line_of(first.start)}, too late to change a mailer; move it"
-                " above the MAILER lines",
-                length=call.end - call.start,
-            )
+            yield _late(doc, ctx, call, first)
         elif call.name in _HOOKS and not (first is not None and call.start > first.start):
             yield Finding(
                 call.start,
@@ -105,3 +109,48 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
                 f" before {call.name}'); move it below them",
                 length=len(call.name),
             )
+
+
+_LATE = ("define", "MODIFY_MAILER_FLAGS")
+
+
+def _late(doc: M4Document, ctx: LintContext, call: Call, first: Call) -> Finding:
+    """A define, MODIFY_MAILER_FLAGS or DOMAIN after the MAILERs: error iff the .cf differs."""
+    base = cf_dir(doc)
+    texts = mailer_texts(doc, ctx, base, call.start)
+    name = doc.first_arg(call)
+    what = f"{call.name}(`{name}')"
+    where = f"comes after MAILER(`{doc.first_arg(first)}') at line {doc.line_of(first.start)}"
+    length = call.end - call.start
+    if call.name == "DOMAIN":
+        included = ctx.included_m4(os.path.join(base, "domain", f"{name}.m4"))
+        reason = (
+            "the DOMAIN file cannot be read here to tell"
+            if included is None
+            else late_effect(included, texts)
+        )
+    elif call.name == "MODIFY_MAILER_FLAGS":
+        reason = (
+            f"the MAILER lines have already applied the {name} flags"
+            if flags_read_by(name, texts)
+            else None
+        )
+    else:
+        reason = f"the MAILER lines have already read {name}" if read_by(name, texts) else None
+    if reason is not None:
+        return Finding(
+            call.start,
+            ID,
+            "error",
+            f"{what} {where}, too late: {reason}, so the .cf is not what this line says;"
+            " move it above the MAILER lines",
+            length=length,
+        )
+    return Finding(
+        call.start,
+        ID,
+        "warning",
+        f"{what} {where}; m4 builds the same .cf (proto.m4 reads it at the end of input),"
+        " but cf.README and other tools expect it above the MAILER lines; move it there",
+        length=length,
+    )

@@ -6,9 +6,15 @@ rule. Names are checked against the installed cf tree (feature/, ostype/,
 domain/, mailer/, hack/ beside the included cf.m4) or, where sendmail-cf is
 not installed, against the Debian 8.17 lists; a close match is offered. A
 site's own DOMAIN file is only a warning when the tree is not there to
-confirm it. FEATUREs that make sendmail-cf complain (tls_failures,
-promiscuous_relay, the deprecated blacklist_recipients ...) are refused too:
-any m4 output on stderr fails the build.
+confirm it.
+
+Severity follows what real m4 builds. A deprecated alias
+(`FEATURE(`blacklist_recipients')`, `OSTYPE(`bsdi2.0')`) builds the modern
+file and only prints a deprecation line, so it is a warning naming the
+modern name. FEATUREs that make sendmail-cf complain are reported too, as
+tlsc apply refuses any build that prints something: tls_failures prints
+`*** ERROR` and is an error; promiscuous_relay, relay_mail_from and
+relay_local_from build as written with a `*** WARNING` and are warnings.
 
 PASS:
     FEATURE(`access_db', , `skip')dnl
@@ -17,6 +23,9 @@ PASS:
 
 FAIL at 1:10:
     FEATURE(`acces_db')dnl
+
+FAIL at 1:10:
+    FEATURE(`blacklist_recipients')dnl
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from functools import partial
 from compiler import sendmail
 from compiler.lint.engine import Finding, LintContext
 from compiler.lint.lexer import M4Document
+from compiler.lint.m4names import DEPRECATED_ALIASES, ERROR_FEATURES
 from compiler.lint.suggest import hint
 
 ID = "M4012"
@@ -85,9 +95,32 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
         listed: list[str] | None = ctx.cached(("cf", directory), partial(ctx.listdir, directory))
         names = {n[:-3] for n in listed if n.endswith(".m4")} if listed else set(known)
         at = doc.value_offset(call.args[0])
-        if call.name == "FEATURE" and name in sendmail.REFUSED_FEATURES:
+        modern = DEPRECATED_ALIASES.get((call.name, name))
+        if modern is not None:
+            yield Finding(
+                at,
+                ID,
+                "warning",
+                f"{call.name}(`{name}') is deprecated; sendmail 8.17 builds it as {modern}"
+                f" (and prints a deprecation line, which tlsc apply refuses) — write"
+                f" {call.name}(`{modern}')",
+                length=len(name),
+            )
+        elif call.name == "FEATURE" and name in sendmail.REFUSED_FEATURES:
             why = _REFUSED.get(name, sendmail.REFUSED_FEATURES[name])
-            yield Finding(at, ID, "error", f"FEATURE(`{name}') is refused: {why}", length=len(name))
+            if name in ERROR_FEATURES:
+                yield Finding(
+                    at, ID, "error", f"FEATURE(`{name}') is refused: {why}", length=len(name)
+                )
+            else:
+                yield Finding(
+                    at,
+                    ID,
+                    "warning",
+                    f"m4 builds FEATURE(`{name}') as written but sendmail-cf prints a warning"
+                    f" for it: {why}",
+                    length=len(name),
+                )
         elif name not in names:
             trusted = listed is not None or call.name != "DOMAIN"
             yield Finding(

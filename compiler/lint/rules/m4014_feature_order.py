@@ -4,8 +4,11 @@ greet_pause, ratecontrol, conncontrol and lookupdotdomain look their entries
 up in the access map, so FEATURE(`access_db') must come first. Otherwise
 ratecontrol, conncontrol and lookupdotdomain are left out with
 `*** ERROR: ... requires FEATURE(`access_db')`, and greet_pause silently
-ignores every GreetPause: entry. The `nodelay' argument of ratecontrol and
-conncontrol needs FEATURE(`delay_checks') before them.
+ignores every GreetPause: entry (sendmail-cf only warns, but the .cf is not
+what the .mc says, so it is an error; a greet_pause with its own pause and
+no access_db at all is built as written and only a warning). The `nodelay'
+argument of ratecontrol and conncontrol needs FEATURE(`delay_checks')
+before them.
 
 PASS:
     FEATURE(`access_db', , `skip')dnl
@@ -44,12 +47,18 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
         if name in _NEED_ACCESS and "access_db" not in seen:
             later = "access_db" in everywhere
             if name == "greet_pause" and (later or (args and args[0])):
+                # m4 builds it (sendmail-cf only warns), but with FEATURE(`access_db')
+                # later the .cf is not what the .mc says: its GreetPause: entries are
+                # never read. With no access_db at all, the fixed pause is as written.
                 yield Finding(
                     call.start,
                     ID,
-                    "warning",
+                    "error" if later else "warning",
                     "FEATURE(`greet_pause') before FEATURE(`access_db') never reads the"
-                    " GreetPause: entries; move FEATURE(`access_db') above it",
+                    " GreetPause: entries; move FEATURE(`access_db') above it"
+                    if later
+                    else "FEATURE(`greet_pause') without FEATURE(`access_db') never reads"
+                    " GreetPause: entries; add FEATURE(`access_db') above it if you use them",
                     length=length,
                 )
             else:

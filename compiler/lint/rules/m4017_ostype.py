@@ -2,12 +2,20 @@
 
 Without OSTYPE sendmail-cf prints `*** ERROR: No system type defined (use
 OSTYPE macro)` and still exits 0, leaving a .cf without the system's paths;
-a second OSTYPE overrides the first one's settings half-way.
+a second OSTYPE overrides the first one's settings half-way. proto.m4
+checks only that `__OSTYPE__` is defined, so sendmail's own submit.mc idiom
+`define(`__OSTYPE__',`')dnl` builds cleanly without OSTYPE and is not
+reported.
 
 PASS:
     include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
     OSTYPE(`debian')dnl
     MAILER(`smtp')dnl
+
+PASS:
+    include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+    define(`__OSTYPE__',`')dnl
+    FEATURE(`msp', `[127.0.0.1]')dnl
 
 FAIL at 2:1:
     include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
@@ -31,7 +39,12 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
     if doc.kind != "mc" or doc.cf_m4_at is None or doc.stopped_at is not None:
         return
     ostypes = [c for c in doc.all_calls() if c.name == "OSTYPE" and not c.hash_line]
-    if not ostypes:
+    defined = [
+        c
+        for c in doc.all_calls()
+        if c.name in ("define", "pushdef") and not c.hash_line and doc.first_arg(c) == "__OSTYPE__"
+    ]
+    if not ostypes and not defined:
         mailers = doc.top_calls("MAILER")
         at = mailers[0].start if mailers else doc.cf_m4_at
         yield Finding(
