@@ -198,3 +198,31 @@ ls /etc/mail/tls/starttls.m4 && echo "starttls_kept=1"
             expected["plan0"] = "0"
         assert {k: codes.get(k) for k in expected} == expected, out
         assert "P003" in out  # switching STARTTLS off is a downgrade the plan names
+
+
+def test_three_adopted_hosts_import_in_one_command_and_plan_empty(tmp_path: Path) -> None:
+    """Three stock Debian hosts that differ: one without STARTTLS, one with the vendor
+    include, one with the include, its own TLS rule in the access file and another
+    DAEMON_OPTIONS line. One import; `plan --state` over the same trees is empty."""
+    with scratch_dir("three") as state:
+        for name in ("mail1", "mail2", "mail3"):
+            stock_etc_mail(state / name)
+        for name in ("mail2", "mail3"):
+            with_vendor_include(state / name / "etc" / "mail")
+        etc3 = state / "mail3" / "etc" / "mail"
+        with (etc3 / "access").open("a") as f:
+            f.write("TLS_Srv:secure.example.com\tENCR:128\n")
+        mc3 = etc3 / "sendmail.mc"
+        mc3.write_text(mc3.read_text().replace("Addr=127.0.0.1')dnl", "Addr=0.0.0.0')dnl", 1))
+        before = {n: snapshot(state / n / "etc" / "mail") for n in ("mail1", "mail2", "mail3")}
+        spec = tmp_path / "cluster.yaml"
+        args = [f"{n}={state / n}" for n in ("mail1", "mail2", "mail3")]
+        rc, _, err = run_cli("import", *args, "--cluster", "debian", "--out", spec)
+        assert rc == 0, err
+        text = spec.read_text()
+        assert "ownership: tls" in text.split("hosts:")[0]  # shared: in defaults
+        assert "secure.example.com" in text.split("mail3:")[1]  # mail3's own rule
+        rc, out, err = run_cli("plan", spec, "--state", state, "--detailed-exitcode")
+        assert rc == 0, out + err
+        for n in ("mail1", "mail2", "mail3"):
+            assert snapshot(state / n / "etc" / "mail") == before[n]

@@ -131,10 +131,19 @@ def import_cluster(
         + " ".join(f"{h}={r}" for h, r in hosts)
         + f" --cluster {name}`.",
         "What every host has alike is in defaults: and the top-level rules; what",
-        "differs stays under its host. Comments of the original files were dropped,",
-        "and settings equal to tlsc's defaults are left out. Lines tlsc cannot model",
-        "are kept verbatim (mc.extra, access:), each with the host, file and line.",
+        "differs stays under its host. Settings equal to tlsc's defaults are left out.",
     ]
+    if any(r.parts is not None and r.parts.ownership == "tls" for r in results.values()):
+        header += [
+            "ownership: tls -- an adopted host's files stay as they are; tlsc owns only",
+            "the STARTTLS include of sendmail.mc, starttls.m4 and its block of the access file.",
+        ]
+    if any(r.parts is not None and r.parts.ownership != "tls" for r in results.values()):
+        header += [
+            "For hosts tlsc owns whole, comments of the original files were dropped, and",
+            "lines tlsc cannot model are kept verbatim (mc.extra, access:), each with the",
+            "host, file and line.",
+        ]
     text = emit_data(data, merged_labels, header)
     out.errors = _check(text, results)
     if not out.errors:
