@@ -35,8 +35,9 @@ lint:
 typecheck:
 	$(BIN)/mypy compiler
 
+# the venv's bin on PATH: the pre-commit hook test runs `tlsc` as a hook would
 unit:
-	$(BIN)/pytest -q
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q
 
 ## golden: regenerate the expected compiler output under tests/golden (review the diff!)
 golden: setup
