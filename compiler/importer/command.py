@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import click
@@ -106,25 +107,41 @@ def import_cmd(
         _finish(fmt, result, out_file, "nothing written")
     if fmt == "text":
         sys.stderr.write(summary(result))
-    if notes.losses and not allow_loss:
-        _finish(
-            fmt,
-            result,
-            out_file,
-            f"{len(notes.losses)} difference(s) could not be carried over;"
-            " nothing written (--allow-loss writes the spec anyway)",
+    _deliver(
+        result.text,
+        len(notes.losses),
+        allow_loss,
+        out_file,
+        fmt,
+        lambda failure: _finish(fmt, result, out_file, failure),
+    )
+
+
+def _deliver(
+    text: str,
+    losses: int,
+    allow_loss: bool,
+    out_file: str | None,
+    fmt: str,
+    finish: Callable[[str | None], NoReturn],
+) -> NoReturn:
+    """Write the spec (to --out, or stdout) unless losses stop it; `finish` says how it ended."""
+    if losses and not allow_loss:
+        finish(
+            f"{losses} difference(s) could not be carried over;"
+            " nothing written (--allow-loss writes the spec anyway)"
         )
     if out_file is None:
         if fmt == "text":
-            sys.stdout.write(result.text)
-            return
-        _finish(fmt, result, None, None)
+            sys.stdout.write(text)
+            sys.exit(0)
+        finish(None)
     try:
         # a file replaced with --force keeps its mode (a spec may be kept 0600)
-        write_atomic(out_file, result.text.encode("utf-8"))
+        write_atomic(out_file, text.encode("utf-8"))
     except OSError as exc:
-        _finish(fmt, result, out_file, f"cannot write {out_file}: {exc.strerror}")
-    _finish(fmt, result, out_file, None)
+        finish(f"cannot write {out_file}: {exc.strerror}")
+    finish(None)
 
 
 def _finish(
@@ -301,22 +318,9 @@ def _import_several(
         finish(result, f"{', '.join(failed)} could not be imported; nothing written")
     if result.errors or result.text is None:
         finish(result, "the merged spec failed its check; nothing written")
-    if losses and not allow_loss:
-        finish(
-            result,
-            f"{losses} difference(s) could not be carried over;"
-            " nothing written (--allow-loss writes the spec anyway)",
-        )
-    if out_file is None:
-        if fmt == "text":
-            sys.stdout.write(result.text)
-            sys.exit(0)
-        finish(result, None)
-    try:
-        write_atomic(out_file, result.text.encode("utf-8"))
-    except OSError as exc:
-        finish(result, f"cannot write {out_file}: {exc.strerror}")
-    finish(result, None)
+    _deliver(
+        result.text, losses, allow_loss, out_file, fmt, lambda failure: finish(result, failure)
+    )
 
 
 def cluster_report(

@@ -316,11 +316,7 @@ def compare_cf(
         if sorted(t for _, t in old) == sorted(t for _, t in new):
             continue
         ok = False
-        unmatched_new = [t for _, t in new]
-        for number, text in old:
-            if text in unmatched_new:
-                unmatched_new.remove(text)
-                continue
+        for number, text in _unmatched(old, new):
             reported += 1
             if reported <= MAX_LINES_REPORTED:
                 notes.loss(
@@ -329,11 +325,7 @@ def compare_cf(
                     f"sendmail.cf line {number} of the original build, {text!r},"
                     " is missing from the imported spec's build",
                 )
-        unmatched_old = [t for _, t in old]
-        for _, text in new:
-            if text in unmatched_old:
-                unmatched_old.remove(text)
-                continue
+        for _, text in _unmatched(new, old):
             reported += 1
             if reported <= MAX_LINES_REPORTED:
                 notes.loss(mc, "I164", f"the imported spec's sendmail.cf adds the line {text!r}")
@@ -357,6 +349,20 @@ def compare_cf(
     if reported > MAX_LINES_REPORTED:
         notes.loss(mc, "I165", f"... and {reported - MAX_LINES_REPORTED} more differing .cf lines")
     return ok
+
+
+def _unmatched(
+    lines: list[tuple[int, str]], others: list[tuple[int, str]]
+) -> list[tuple[int, str]]:
+    """The lines of `lines` that `others` does not hold (counting repeats), in order."""
+    left = [t for _, t in others]
+    out = []
+    for number, text in lines:
+        if text in left:
+            left.remove(text)
+        else:
+            out.append((number, text))
+    return out
 
 
 def build_pair(
