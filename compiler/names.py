@@ -17,7 +17,8 @@ _IPV6_GROUPS = re.compile(r"^[0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4}){0,6}\Z")
 _LOCAL_PART = re.compile(r"^[A-Za-z0-9!$&*+/=?^_{|}~.-]+\Z")
 # Fast paths: text these match, parse_domain, parse_peer and parse_recipient give back
 # unchanged if it is at most 253 characters long (tests/test_accessmap_fast.py).
-_CANONICAL_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+#: (an `xn--` label is IDNA's ASCII form: checked by the slow path, never passed as is)
+_CANONICAL_LABEL = r"(?!xn--)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
 _CANONICAL_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
 #: lower-case ASCII labels, the last one not all digits
 _CANONICAL_NAME = rf"(?:{_CANONICAL_LABEL}\.)*(?=[a-z0-9_-]*[a-z_-]){_CANONICAL_LABEL}"
@@ -83,11 +84,8 @@ def parse_domain(text: str) -> str:
     bad = first_unsafe(text)
     if bad is not None:
         raise ValueError(f"a domain name cannot contain {describe_char(bad)}")
-    if not text.isascii():
-        try:
-            text = text.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise ValueError(f"'{text}' is not a valid internationalised domain name") from None
+    if not text.isascii() or "xn--" in text.lower():
+        text = to_ascii(text)
     name = text.lower()
     if len(name) > 253:
         raise ValueError("a domain name cannot be longer than 253 characters")
@@ -99,6 +97,37 @@ def parse_domain(text: str) -> str:
             f"'{text}' is not a domain name (its last label is a number) nor an IPv4 address"
         )
     return name
+
+
+def to_ascii(text: str) -> str:
+    """`text` in IDNA 2008 ASCII form (UTS #46 mapping, non-transitional), or ValueError.
+
+    Non-transitional, so 'straße.de' is 'xn--strae-oqa.de', not IDNA 2003's
+    'strasse.de' (another domain); a joiner is kept where CONTEXTJ allows it and
+    refused elsewhere, not dropped; an `xn--` label must be valid Punycode of a
+    valid name. The whole name is mapped (so '。' separates labels), then each
+    label that is not plain ASCII (or is an `xn--` label) is encoded on its own:
+    IDNA 2008 refuses '_', which plain labels such as `_dmarc` keep. The `idna`
+    package is imported here only, so ASCII specs never load it.
+    """
+    import idna
+
+    try:
+        mapped = idna.uts46_remap(text, std3_rules=False, transitional=False)
+        labels = []
+        for label in mapped.split("."):
+            if label.isascii() and not label.startswith("xn--"):
+                labels.append(label)
+            elif label:
+                labels.append(idna.encode(label, uts46=True, transitional=False).decode("ascii"))
+            else:
+                labels.append(label)
+    except idna.IDNAError as exc:
+        shown = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+        raise ValueError(
+            f"'{shown}' is not a valid internationalised domain name under IDNA 2008 ({exc})"
+        ) from None
+    return ".".join(labels)
 
 
 def parse_ipv4_prefix(text: str) -> str:

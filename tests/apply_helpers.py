@@ -207,10 +207,16 @@ def scratch_root(name: str) -> Iterator[Path]:
                 p.unlink()
 
 
-def apply_json(spec_path: Path, root: Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    """`tlsc apply SPEC --root ROOT --host h1 --format json ARGS`: (exit code, report, stderr)."""
+def apply_json(
+    spec_path: Path, root: Path, *args: str, preflight: bool = False
+) -> tuple[int, dict[str, Any], str]:
+    """`tlsc apply SPEC --root ROOT --host h1 --format json ARGS`: (exit code, report, stderr).
+
+    With --skip-preflight unless `preflight`: a scratch root holds no certificates,
+    so the pre-flight (tests/test_apply_preflight.py) would refuse every apply."""
+    skip = () if preflight else ("--skip-preflight",)
     rc, out, err = run_cli(
-        "apply", spec_path, "--root", root, "--host", "h1", "--format", "json", *args
+        "apply", spec_path, "--root", root, "--host", "h1", "--format", "json", *skip, *args
     )
     assert out, err
     return rc, json.loads(out), err

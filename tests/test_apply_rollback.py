@@ -105,11 +105,36 @@ def test_failing_verify_is_rolled_back(host: ApplyHost, throwaway_ca: Any) -> No
         spec["defaults"]["tls"]["server_key"] = str(host.work / "tls" / "loose.key")
 
     host.write_spec(host.spec(loose_key))
-    rc, report, _ = host.apply()
+    # the pre-flight would refuse this key (test_preflight_refuses_before_the_restart)
+    rc, report, _ = host.apply("--skip-preflight")
     assert steps(report)["restart"] == "ok" and steps(report)["verify"] == "failed"
     assert report["message"].startswith("verify failed: 127.0.0.1 port")
     assert "does not offer STARTTLS" in report["message"]
+    assert f"(tlsc doctor {host.spec_path} --host {d.host} checks" in report["message"]
     assert_rolled_back(host, before, restarts + 2, rc, report, "verify failed")
+
+
+def test_preflight_refuses_before_the_restart(host: ApplyHost, throwaway_ca: Any) -> None:
+    """The same loose key without --skip-preflight: refused before anything is
+    written, with nothing restarted and no backup."""
+    d = host.daemon
+    issued = throwaway_ca.issue(d.fqdn, [d.fqdn, "127.0.0.1"])
+    loose = host.work / "tls" / "loose.key"
+    issued.write(host.work / "tls" / "loose.crt", loose, 0o644)
+    before, restarts = host.snapshot(), host.restarts()
+
+    def loose_key(spec: Spec) -> None:
+        spec["defaults"]["tls"]["server_cert"] = str(host.work / "tls" / "loose.crt")
+        spec["defaults"]["tls"]["server_key"] = str(loose)
+
+    host.write_spec(host.spec(loose_key))
+    rc, report, _ = host.apply()
+    assert rc == 1 and report["result"] == "refused"
+    assert report["message"].startswith(f"pre-flight: {loose}: D005 the server key is readable")
+    assert "--skip-preflight" in report["message"]
+    assert "backup" not in steps(report) and report["backup"] is None
+    assert host.snapshot() == before and host.restarts() == restarts
+    assert not host.backups.exists() or not any(host.backups.iterdir())
 
 
 def test_rolled_back_access_db_is_the_old_map(host: ApplyHost) -> None:

@@ -266,7 +266,9 @@ def test_kill_9_mid_write_leaves_the_link_and_a_whole_file(root: Path) -> None:
     marker = root.parent / f"{root.name}-paused"
     pause = {"TLSC_APPLY_PAUSE_AT": "write.partial", "TLSC_APPLY_PAUSE_FILE": str(marker)}
     env = {**cli_env(), **pause}
-    argv = cli_command("apply", s, "--root", root, "--host", "h1", "--yes", "--no-verify")
+    argv = cli_command(
+        "apply", s, "--root", root, "--host", "h1", "--yes", "--no-verify", "--skip-preflight"
+    )
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 30
     while not marker.exists():
@@ -326,7 +328,9 @@ def test_a_link_changed_while_apply_waits_for_the_lock_is_followed_to_its_new_en
     old = relink(root, "etc/mail/access", "etc/mail/old/access", "old/access")
     s = spec(root, level="verify")
     marker = root.parent / f"{root.name}-paused"
-    argv = cli_command("apply", s, "--root", root, "--host", "h1", "--yes", "--no-verify")
+    argv = cli_command(
+        "apply", s, "--root", root, "--host", "h1", "--yes", "--no-verify", "--skip-preflight"
+    )
     pause = {**cli_env(), "TLSC_APPLY_PAUSE_AT": "write", "TLSC_APPLY_PAUSE_FILE": str(marker)}
     pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     first = subprocess.Popen(argv, env=pause, stdin=subprocess.DEVNULL, **pipes)

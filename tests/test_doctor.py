@@ -272,3 +272,49 @@ def test_host_is_this_machine_unless_named(monkeypatch: pytest.MonkeyPatch, tmp_
     result = doctor(spec, "--root", tmp_path, "--format", "json")
     reported = json.loads(result.stdout)
     assert reported and {f["host"] for f in reported} == {"mx2"}
+
+
+def _slow_sendmail(tmp_path: Path, flags: bool) -> Path:
+    """A stand-in for sendmail that prints (or not) its build flags, then hangs, as
+    sendmail does while the host name does not resolve."""
+    script = tmp_path / "sendmail"
+    first = 'echo "Version 8.17.1.9"; echo " Compiled with: LOG STARTTLS"; ' if flags else ""
+    script.write_text(f"#!/bin/sh\n{first}exec sleep 30\n")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize("flags", [True, False])
+def test_sendmail_check_cut_short_is_a_finding(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, flags: bool
+) -> None:
+    script = _slow_sendmail(tmp_path, flags)
+    monkeypatch.setattr(binary, "find_sendmail", lambda: str(script))
+    argv = [str(script), "-d0.1", "-bt"]
+    monkeypatch.setattr(binary, "_command", lambda *_: (argv, 0.5, "mx1.example.net"))
+    start = time.monotonic()
+    [found] = binary.check_binary(tmp_path / "sendmail.cf", "mx1.example.net")
+    assert time.monotonic() - start < 10
+    unchecked = "sendmail.cf was" if flags else "its STARTTLS support and sendmail.cf were"
+    assert (found.path, found.code, found.severity) == (str(script), "D033", "warning")
+    assert found.message == (
+        f"cut short after 0.5 s: {script} -d0.1 -bt did not finish (sendmail waits while"
+        f" the host name mx1.example.net does not resolve), so {unchecked} not checked for"
+        " errors"
+    )
+    assert found.fix.startswith("make mx1.example.net resolve on this machine")
+
+
+def test_sendmail_check_cut_short_without_a_qualified_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    script = _slow_sendmail(tmp_path, True)
+    monkeypatch.setattr(binary, "find_sendmail", lambda: str(script))
+    monkeypatch.setattr(binary, "UNQUALIFIED_TIMEOUT", 0.25)
+    monkeypatch.setattr(binary.socket, "gethostname", lambda: "vm")
+    monkeypatch.setattr(binary.os, "geteuid", lambda: 1000)
+    [found] = binary.check_binary(tmp_path / "sendmail.cf", "mx1.example.net")
+    assert found.code == "D033"
+    assert found.message.startswith(f"cut short after 0.25 s: {script} -d0.1 -bt did not")
+    assert "host name vm is not qualified" in found.message
+    assert "run tlsc doctor as root" in found.fix

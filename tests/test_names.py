@@ -58,6 +58,69 @@ def test_parse_domain_refuses(written: str, words: str) -> None:
     assert words in str(err.value)
 
 
+# -- IDNA 2008 (UTS #46, non-transitional) -------------------------------------------
+# IDNA 2003 (Python's "idna" codec, used before) wrote 'straße.de' as 'strasse.de',
+# another domain, dropped a zero-width joiner and took any 'xn--' label as it was.
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("straße.de", "xn--strae-oqa.de"),
+        ("STRASSE.de", "strasse.de"),
+        ("Straße.DE", "xn--strae-oqa.de"),
+        ("XN--bcher-kva.de", "xn--bcher-kva.de"),
+        ("xn--strae-oqa.de", "xn--strae-oqa.de"),
+        # a joiner where CONTEXTJ allows it (after a virama) is kept, not dropped
+        ("\u0915\u094d\u200d\u0937.in", "xn--11b2ezcw70k.in"),
+        # UTS #46 maps the ideographic full stop to a dot, the Kelvin sign to 'k'
+        ("bücher\u3002de", "xn--bcher-kva.de"),
+        ("ab\u212a.com", "abk.com"),
+        # plain ASCII labels next to an IDNA one keep what IDNA 2008 would refuse
+        ("_dmarc.bücher.de", "_dmarc.xn--bcher-kva.de"),
+        ("mx1.example.com", "mx1.example.com"),
+        ("_dmarc.example.com", "_dmarc.example.com"),
+    ],
+)
+def test_idna_2008(written: str, key: str) -> None:
+    assert names.parse_domain(written) == key
+
+
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        (
+            "a\u200db.com",
+            "'a\\u200db.com' is not a valid internationalised domain name under IDNA 2008"
+            " (Joiner U+200D not allowed",
+        ),
+        ("a\u200cb.com", "Joiner U+200C not allowed"),
+        ("xn--zz.example.com", "'xn--zz.example.com' is not a valid internationalised domain"),
+        ("mx.XN--ZZ.example.com", "Invalid A-label"),
+        ("xn--ls8h.la", "Codepoint U+1F4A9"),
+    ],
+)
+def test_idna_2008_refuses(written: str, words: str) -> None:
+    with pytest.raises(ValueError) as err:
+        names.parse_domain(written)
+    assert words in str(err.value)
+    assert str(err.value).count(". ") == 0
+
+
+def test_ascii_names_do_not_load_idna() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from compiler import names;"
+        " names.parse_domain('Mx1.Example.com'); names.parse_recipient('a@b.example');"
+        " names.parse_peer('_dmarc.example.com');"
+        " print('idna' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_parse_domain_trailing_newline_is_refused() -> None:
     # `$` in a Python regex also matches before a final newline; names must not.
     with pytest.raises(ValueError, match="cannot contain a newline"):

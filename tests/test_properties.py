@@ -38,6 +38,7 @@ from realtools import (
     scratch_dir,
 )
 
+from compiler import names
 from compiler.compile import compile_text
 from compiler.sendmail import NEEDS_ACCESS_DB
 
@@ -472,7 +473,7 @@ def dump(value: Any) -> str:
 
 def norm_domain(text: str) -> str:
     if not text.isascii():
-        text = text.encode("idna").decode("ascii")
+        text = names.to_ascii(text)
     return text.lower()
 
 

@@ -442,6 +442,13 @@ def test_domains_same_after_idna() -> None:
     assert f"is the same as 'bücher.de' on line {pos(text, 'bücher')[0]}" in message
 
 
+def test_idna_2008_refusal_has_its_place() -> None:
+    text = with_lines("domains:\n  xn--zz.example.com: {inbound: encrypt}\n")
+    line, col, _code, message = only(text)
+    assert (line, col) == pos(text, "xn--zz")
+    assert "is not a valid internationalised domain name under IDNA 2008" in message
+
+
 def test_rule_and_access_entry_writing_the_same_key() -> None:
     text = with_lines(
         "domains:\n  example.net:\n    outbound: encrypt\naccess:\n  - TLS_Srv:Example.NET VERIFY\n"

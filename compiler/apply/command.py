@@ -77,6 +77,11 @@ if TYPE_CHECKING:
     show_default=True,
     help="seconds verify retries while sendmail is not answering yet",
 )
+@click.option(
+    "--skip-preflight",
+    is_flag=True,
+    help="do not refuse when tlsc doctor's checks of the spec's TLS files find errors",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def apply(
     spec: str,
@@ -91,6 +96,7 @@ def apply(
     backup_dir: str | None,
     keep_backups: int,
     verify_wait: float,
+    skip_preflight: bool,
     fmt: str,
 ) -> None:
     """Make this host match SPEC: write the changed files atomically (with a backup),
@@ -113,6 +119,7 @@ def apply(
         allow_downgrade=allow_downgrade,
         no_restart=no_restart,
         no_verify=no_verify,
+        skip_preflight=skip_preflight,
         lock_timeout=lock_timeout,
         backup_dir=Path(backup_dir) if backup_dir else None,
         keep_backups=keep_backups,
@@ -127,6 +134,10 @@ def apply(
     if report.problems:
         print_problems(report.problems, "text")
     if text:
+        if report.preflight:
+            from compiler.doctor.finding import format_text
+
+            sys.stderr.write(format_text(report.preflight))
         if report.exit_code == 0:
             click.echo(report.message + ".")
         else:

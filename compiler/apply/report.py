@@ -6,7 +6,11 @@ The JSON is versioned:
      "files": [{"path", "action", "before_sha256", "after_sha256"}],
      "actions": [...], "warnings": [...],          # as in the plan's JSON
      "backup", "rebuilt": ["sendmail.cf", ...], "restarted", "verify",
-     "steps": [{"name", "status", "seconds", "detail"}], "seconds"}
+     "steps": [{"name", "status", "seconds", "detail"}], "seconds",
+     "preflight": [{"host", "path", "code", "severity", "message", "fix"}]}
+
+`preflight` lists what the pre-flight step (tlsc doctor's TLS file checks)
+found; an error among them refused the apply.
 
 `result` is `applied`, `unchanged` (nothing to do), `rolled-back` (a step
 failed and the host is back where it was), `failed` (a step failed and the
@@ -22,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from compiler.doctor.finding import Finding
 from compiler.plan.model import HostPlan
 from compiler.problems import Problem
 
@@ -70,6 +75,8 @@ class ApplyReport:
     verify: dict[str, object] | None = None
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    #: what the pre-flight step found (errors refuse the apply, warnings do not)
+    preflight: list[Finding] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -99,4 +106,5 @@ class ApplyReport:
             "steps": [s.to_json() for s in self.steps],
             "seconds": round(self.seconds, 6),
             "problems": [p.as_dict() for p in self.problems],
+            "preflight": [f.as_dict(self.host or "") for f in self.preflight],
         }

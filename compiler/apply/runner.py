@@ -64,6 +64,8 @@ class ApplyOptions:
     no_restart: bool = False
     #: skip step 6 (for a host whose sendmail does not run yet; the benchmark)
     no_verify: bool = False
+    #: skip the pre-flight step (doctor's checks of the TLS files the spec names)
+    skip_preflight: bool = False
     lock_timeout: float = 60.0
     #: default: ROOT/var/backups/tlsc
     backup_dir: Path | None = None
@@ -226,8 +228,38 @@ class Apply:
                 f"{config.name} already matches {self.o.spec}; nothing to do",
             )
             return
+        self._preflight()
         self._confirm(work)
         self._apply(work)
+
+    def _preflight(self) -> None:
+        """Refuse, before anything is written, when the TLS files the spec names would
+        keep sendmail from offering STARTTLS (tlsc doctor's error findings)."""
+        assert self.loaded is not None
+        config = self.loaded.config
+        if not config.settings.tls.enabled:
+            self.skip("preflight", "STARTTLS is off for this host")
+            return
+        if self.o.skip_preflight:
+            self.skip("preflight", "--skip-preflight")
+            return
+        from compiler.doctor import preflight
+
+        with self.step("preflight") as detail:
+            findings = preflight(config, self.o.spec, self.root)
+            self.report.preflight = findings
+            errors = [f for f in findings if f.severity == "error"]
+            if errors:
+                where = "" if self.root == Path("/") else f" --root {self.o.root}"
+                found = "; ".join(f"{f.path}: {f.code} {f.message}" for f in errors)
+                raise _Refused(
+                    f"pre-flight: {found}; nothing was changed; fix"
+                    f" {'it' if len(errors) == 1 else 'them'} (tlsc doctor {self.o.spec}"
+                    f" --host {config.name}{where} shows how), or apply anyway with"
+                    " --skip-preflight"
+                )
+            detail.append("the TLS files the spec names pass tlsc doctor's checks")
+            detail.extend(f"warning: {f.code} {f.message}" for f in findings)
 
     # -- what to do ---------------------------------------------------------------
 
@@ -497,7 +529,14 @@ class Apply:
                 before = ""
                 if self.baseline is not None and expect.failure(self.baseline) is not None:
                     before = " (it did not before the apply either)"
-                raise _Failed(f"verify failed: {failure}{before}")
+                hint = ""
+                if self.report.restarted:
+                    where = "" if self.root == Path("/") else f" --root {self.o.root}"
+                    hint = (
+                        f" (tlsc doctor {self.o.spec} --host {self.loaded.config.name}{where}"
+                        " checks this host's side of STARTTLS)"
+                    )
+                raise _Failed(f"verify failed: {failure}{before}{hint}")
             self.verified = describe(result)
             detail.append(self.verified)
 

@@ -30,7 +30,7 @@ from compiler.doctor.pki import (
 from compiler.resolve import HostConfig
 from compiler.sendmail import STARTTLS_REQUIRED
 
-__all__ = ["CODES", "Finding", "diagnose"]
+__all__ = ["CODES", "Finding", "diagnose", "preflight"]
 
 NO_STARTTLS = "STARTTLS is not offered"
 NO_CLIENT_CERT = "no client certificate is presented when sending mail"
@@ -54,14 +54,16 @@ def on_disk(root: Path, path: str) -> Path:
     return root / path.lstrip("/")
 
 
-def safety_rules(host: HostConfig, cf: Path) -> SafetyRules:
-    """DontBlameSendmail and TrustedUser as sendmail.cf sets them (else as the spec would)."""
+def safety_rules(host: HostConfig, cf: Path | None) -> SafetyRules:
+    """DontBlameSendmail and TrustedUser as sendmail.cf sets them (else, or with no
+    `cf`, as the spec would)."""
     s = host.settings
-    options: dict[str, str] | None
-    try:
-        options = cf_options(cf.read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        options = None
+    options: dict[str, str] | None = None
+    if cf is not None:
+        try:
+            options = cf_options(cf.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            options = None
     if options is not None:
         flags = options.get("DontBlameSendmail", "safe")
         trusted = options.get("TrustedUser")
@@ -101,6 +103,27 @@ def diagnose(
     if check_sendmail:
         out += check_binary(paths["sendmail_cf"], host.fqdn)
     return out
+
+
+def preflight(
+    host: HostConfig,
+    spec_path: str,
+    root: Path = Path("/"),
+    *,
+    min_days: int = 14,
+    now: dt.datetime | None = None,
+) -> list[Finding]:
+    """The TLS file checks of `diagnose` for the configuration the spec describes, for
+    `tlsc apply` to run before it writes anything: the certificate, key, CA, DH and CRL
+    files the spec names (under `root`), judged by the DontBlameSendmail and
+    TrustedUser the spec's sendmail.cf will have, not the one on disk. No findings when
+    STARTTLS is off for the host; sendmail.cf, access.db and the binary are not checked
+    (apply rebuilds the first two)."""
+    if not host.settings.tls.enabled:
+        return []
+    now = now or dt.datetime.now(dt.UTC)
+    rules = safety_rules(host, None)
+    return _missing_settings(host, spec_path) + _tls_files(host, root, rules, now, min_days)
 
 
 def _missing_settings(host: HostConfig, spec_path: str) -> list[Finding]:

@@ -5,7 +5,9 @@
 Without a qualified host name sendmail sleeps 60 s before reading its
 configuration, so as root it runs in a private UTS namespace whose host name
 is the spec host's fqdn (`unshare --uts`); otherwise the flags, which come
-first, are read and sendmail is stopped after a few seconds.
+first, are read and sendmail is stopped after a few seconds. A run that is
+stopped at its timeout is a finding (D033) saying after how long and why,
+since the errors in sendmail.cf were then not checked.
 """
 
 from __future__ import annotations
@@ -45,19 +47,28 @@ def build_flags(output: str) -> set[str]:
     return set()
 
 
-def _command(binary: str, cf: Path | None, fqdn: str) -> tuple[list[str], float]:
+def _command(binary: str, cf: Path | None, fqdn: str) -> tuple[list[str], float, str]:
+    """The argv, its timeout, and the host name sendmail will see."""
     argv = [binary, "-d0.1", "-bt"] + (["-C", str(cf)] if cf else [])
-    if "." in socket.gethostname():
-        return argv, TIMEOUT
+    name = socket.gethostname()
+    if "." in name:
+        return argv, TIMEOUT, name
     unshare = shutil.which("unshare", path=_SEARCH)
     if os.geteuid() == 0 and unshare:
-        return [unshare, "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', fqdn, *argv], TIMEOUT
-    return argv, UNQUALIFIED_TIMEOUT
+        argv = [unshare, "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', fqdn, *argv]
+        return argv, TIMEOUT, fqdn
+    return argv, UNQUALIFIED_TIMEOUT, name
 
 
 def run_sendmail_check(binary: str, cf: Path | None, fqdn: str) -> tuple[str, bool]:
     """The output of `sendmail -d0.1 -bt [-C cf]`, and whether sendmail finished."""
-    argv, timeout = _command(binary, cf, fqdn)
+    output, cut = _run(binary, cf, fqdn)
+    return output, cut is None
+
+
+def _run(binary: str, cf: Path | None, fqdn: str) -> tuple[str, Finding | None]:
+    """The output, and the finding that says why it was cut short (None: it finished)."""
+    argv, timeout, name = _command(binary, cf, fqdn)
     try:
         proc = subprocess.run(
             argv,
@@ -71,8 +82,34 @@ def run_sendmail_check(binary: str, cf: Path | None, fqdn: str) -> tuple[str, bo
     except subprocess.TimeoutExpired as exc:
         # POSIX hands over what was read so far as bytes, even in text mode
         raw = exc.stdout or b""
-        return (raw.decode(errors="replace") if isinstance(raw, bytes) else raw), False
-    return proc.stdout + proc.stderr, True
+        output = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+        return output, _cut_short(binary, timeout, name, bool(build_flags(output)))
+    return proc.stdout + proc.stderr, None
+
+
+def _cut_short(binary: str, timeout: float, name: str, got_flags: bool) -> Finding:
+    """D033: `sendmail -d0.1 -bt` was stopped at `timeout`, and what was not checked."""
+    unchecked = "sendmail.cf was" if got_flags else "its STARTTLS support and sendmail.cf were"
+    if timeout == UNQUALIFIED_TIMEOUT:
+        why = (
+            f"this machine's host name {name} is not qualified, and sendmail waits for a"
+            " qualified one before it reads sendmail.cf"
+        )
+        fix = (
+            "run tlsc doctor as root (it gives sendmail the spec's fqdn in a private UTS"
+            " namespace), or give this machine a qualified host name"
+        )
+    else:
+        why = f"sendmail waits while the host name {name} does not resolve"
+        fix = f"make {name} resolve on this machine (a line in /etc/hosts), then run tlsc doctor"
+    return Finding(
+        binary,
+        "D033",
+        "warning",
+        f"cut short after {timeout:g} s: {binary} -d0.1 -bt did not finish ({why}), so"
+        f" {unchecked} not checked for errors",
+        fix,
+    )
 
 
 def check_binary(cf: Path, fqdn: str) -> list[Finding]:
@@ -89,7 +126,7 @@ def check_binary(cf: Path, fqdn: str) -> list[Finding]:
             )
         ]
     try:
-        output, finished = run_sendmail_check(binary, cf if cf.is_file() else None, fqdn)
+        output, cut = _run(binary, cf if cf.is_file() else None, fqdn)
     except OSError as exc:
         return [
             Finding(
@@ -102,6 +139,8 @@ def check_binary(cf: Path, fqdn: str) -> list[Finding]:
             )
         ]
     flags = build_flags(output)
+    if not flags and cut is not None:
+        return [cut]
     if not flags:
         return [
             Finding(
@@ -113,7 +152,7 @@ def check_binary(cf: Path, fqdn: str) -> list[Finding]:
                 "run tlsc doctor as root on the mail host",
             )
         ]
-    out = []
+    out = [] if cut is None else [cut]
     if "STARTTLS" not in flags:
         out.append(
             Finding(
@@ -125,7 +164,7 @@ def check_binary(cf: Path, fqdn: str) -> list[Finding]:
                 "install a sendmail built with STARTTLS (Debian: sendmail-bin)",
             )
         )
-    if finished:
+    if cut is None:
         for m in _CF_ERROR.finditer(output):
             out.append(
                 Finding(

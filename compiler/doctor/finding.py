@@ -32,6 +32,7 @@ CODES = {
     "D030": "the sendmail binary has no STARTTLS support",
     "D031": "the sendmail binary could not be checked",
     "D032": "sendmail reports errors in sendmail.cf",
+    "D033": "the sendmail check was cut short at its timeout",
 }
 
 

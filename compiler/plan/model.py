@@ -26,7 +26,7 @@ ActionName = Literal["rebuild_access_db", "rebuild_sendmail_cf", "restart", "run
 
 #: Warning codes. P001-P004 mark a change that weakens TLS (apply needs
 #: --allow-downgrade); P005 a host whose STARTTLS would not work; P101-P109
-#: are notes for the reviewer (tlsc doctor's findings are D001-D032).
+#: are notes for the reviewer (tlsc doctor's findings are D001-D033).
 DOWNGRADE_CODES = frozenset({"P001", "P002", "P003", "P004"})
 
 #: Every warning code and what it means (the README lists the same table).

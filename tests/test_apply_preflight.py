@@ -1,0 +1,160 @@
+"""tlsc apply's pre-flight: tlsc doctor's checks of the TLS files the spec names, before
+anything is written (a key that does not match its certificate used to cost a write, a
+restart, a failed verify, a rollback and a second restart).
+
+Against a scratch --root holding real PEM files from the throw-away CA; --no-verify
+(no daemon)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from apply_helpers import apply_json, scratch_root
+from conftest import run_cli
+from throwaway_ca import ThrowawayCA, dh_params_pem
+
+pytestmark = pytest.mark.realtools
+
+SPEC = """\
+version: 1
+cluster: preflight
+defaults:
+  commands: {{restart: "echo restart >> restarts.log"}}
+{tls}hosts:
+  h1: {{fqdn: h1.example.net, address: 127.0.0.1}}
+domains:
+  secure.example.com: {{outbound: encrypt}}
+"""
+TLS_DIR = "etc/mail/tls"
+
+
+@pytest.fixture
+def root() -> Iterator[Path]:
+    with scratch_root("apply-preflight") as path:
+        yield path
+
+
+def spec(root: Path, tls: str = "") -> Path:
+    path = root.parent / f"{root.name}-spec.yaml"
+    path.write_text(SPEC.format(tls=tls), encoding="utf-8")
+    return path
+
+
+def install_tls(root: Path, *, matching: bool = True, ca: bool = True) -> Path:
+    """Debian's TLS files (the spec's defaults) under `root`; the key of another
+    certificate when not `matching`. Returns the key's path."""
+    d = root / TLS_DIR
+    d.mkdir(parents=True, mode=0o755)
+    (root / "etc/ssl/certs").mkdir(parents=True)
+    authority = ThrowawayCA()
+    issued = authority.issue("h1.example.net")
+    key = d / "sendmail-common.key"
+    issued.write(d / "sendmail-server.crt", key, 0o600)
+    (d / "sendmail-client.crt").write_bytes(issued.cert_pem)
+    if not matching:
+        other = authority.issue("other.example.net")
+        key.write_bytes(other.key_pem)
+    if ca:
+        (d / "ca.crt").write_bytes(authority.cert_pem)
+    (d / "sendmail-common.prm").write_bytes(dh_params_pem())
+    return key
+
+
+def tree(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under the root (dot files too), with its mode."""
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mode)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def steps(report: dict[str, object]) -> dict[str, str]:
+    return {s["name"]: s["status"] for s in report["steps"]}  # type: ignore[attr-defined]
+
+
+def test_mismatched_key_is_refused_before_anything_is_written(root: Path) -> None:
+    key = install_tls(root, matching=False)
+    before = tree(root)
+    rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify", preflight=True)
+    assert rc == 1 and report["result"] == "refused"
+    message = report["message"]
+    assert message.startswith(f"pre-flight: {key}: D011 the server key does not belong to")
+    assert "nothing was changed" in message and "--skip-preflight" in message
+    assert f"tlsc doctor {root.parent / (root.name + '-spec.yaml')} --host h1 --root" in message
+    assert [f["code"] for f in report["preflight"] if f["severity"] == "error"] == ["D011"]
+    assert steps(report)["preflight"] == "failed"
+    assert "backup" not in steps(report) and "write" not in steps(report)
+    assert report["backup"] is None
+    # no file written, no backup, no journal; only apply's own (empty) lock file, as
+    # with every refusal after the lock step
+    after = tree(root)
+    assert after.pop("etc/mail/.tlsc-apply.lock")[0] == b""
+    assert after == before
+    assert not (root / "var/backups").exists()
+
+    rc, report, _ = apply_json(
+        spec(root), root, "--yes", "--no-restart", "--no-verify", "--skip-preflight"
+    )  # apply_json's default, spelt out
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    assert steps(report)["preflight"] == "skipped"
+    assert (root / "etc/mail/sendmail.cf").is_file()
+
+
+def test_matching_files_pass(root: Path) -> None:
+    install_tls(root)
+    rc, report, _ = apply_json(
+        spec(root), root, "--yes", "--no-restart", "--no-verify", preflight=True
+    )
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    assert steps(report)["preflight"] == "ok"
+    assert [f for f in report["preflight"] if f["severity"] == "error"] == []
+
+
+def test_each_error_is_named(root: Path) -> None:
+    key = install_tls(root, matching=False, ca=False)
+    key.chmod(0o644)
+    rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify", preflight=True)
+    assert rc == 1
+    errors = sorted(f["code"] for f in report["preflight"] if f["severity"] == "error")
+    assert errors == ["D001", "D005", "D011"]
+    for code in errors:
+        assert f": {code} " in report["message"]
+    assert "fix them" in report["message"]
+
+
+def test_text_output_lists_the_findings_with_their_fixes(root: Path) -> None:
+    install_tls(root, matching=False)
+    rc, _out, err = run_cli("apply", spec(root), "--root", root, "--host", "h1", "--yes")
+    assert rc == 1
+    assert ": error: D011 the server key does not belong" in err
+    assert "  fix: install the key the certificate was issued for" in err
+    assert "--skip-preflight" in err.rstrip().splitlines()[-1]
+    assert "Traceback" not in err
+
+
+def test_no_preflight_when_starttls_is_off(root: Path) -> None:
+    install_tls(root, matching=False)
+    rc, report, _ = apply_json(
+        spec(root, "  tls: {enabled: false}\n"),
+        root,
+        "--yes",
+        "--no-restart",
+        "--no-verify",
+        preflight=True,
+    )
+    assert rc == 0, report["message"]
+    assert steps(report)["preflight"] == "skipped"
+    assert report["preflight"] == []
+
+
+def test_expired_certificate_is_refused(root: Path) -> None:
+    install_tls(root)
+    d = root / TLS_DIR
+    expired = ThrowawayCA().issue("h1.example.net", expired_days_ago=2)
+    expired.write(d / "sendmail-server.crt", d / "sendmail-common.key")
+    rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify", preflight=True)
+    assert rc == 1
+    assert [f["code"] for f in report["preflight"] if f["severity"] == "error"] == ["D013"]
