@@ -7,7 +7,8 @@ from errprint, whose trace says where it was called (inside a FEATURE file,
 the .mc line that included it). Any output on stderr is a failure (M4020),
 as it is for `tlsc apply`. Then the built .cf is checked for the TLS options
 the .mc (and the starttls.m4 it includes) asks for (M4021). An access file
-goes through `makemap hash` into a scratch map, and each complaint is mapped
+goes through `makemap hash` into a scratch map (with an empty sendmail.cf, so
+no machine's /etc/mail/sendmail.cf is needed), and each complaint is mapped
 to its line (A020).
 """
 
@@ -252,7 +253,10 @@ def _makemap(doc: SourceText) -> list[Finding]:
         os.chmod(tmp, 0o700)
         try:
             proc = subprocess.run(
-                [tool, "hash", os.path.join(tmp, "access")],
+                # -C an empty sendmail.cf: without one makemap needs /etc/mail/sendmail.cf
+                # (exit 66 where there is none), and a scratch map owes nothing to this
+                # machine's TrustedUser or DontBlameSendmail
+                [tool, "-C", os.devnull, "hash", os.path.join(tmp, "access")],
                 input=doc.text.encode("utf-8", "surrogateescape"),
                 capture_output=True,
                 env={**os.environ, "LC_ALL": "C"},
