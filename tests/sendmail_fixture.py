@@ -22,8 +22,9 @@ on 127.0.0.1). It compiles the spec with tlsc, writes the files where the
 spec says, builds sendmail.cf with m4 (any stderr fails) and access.db with
 makemap, and starts the daemon through sendmail_launcher.py in private mount
 and UTS namespaces (the host's fqdn as host name, a private /dev/log whose
-messages land in WORK/syslog.txt). The daemon's pid (also in its pid file)
-is a real one, so `kill -HUP` from a test or a restart command works. On
+messages land in WORK/syslog.txt, a private /etc/mail holding only the work
+directory's service.switch). The daemon's pid (also in its pid file) is a
+real one, so `kill -HUP` from a test or a restart command works. On
 teardown every daemon is stopped and every work directory removed.
 
 Needs root, unshare, m4, makemap and sendmail (scripts/install-sysdeps); the
