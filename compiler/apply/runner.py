@@ -19,7 +19,13 @@ from pathlib import Path
 from compiler.apply import hooks
 from compiler.apply.atomic import clean_temps, remove, write_atomic
 from compiler.apply.backup import Backup, BackupError, make_backup, prune, restore
-from compiler.apply.build import BuildError, build_access_db, build_cf, run_command
+from compiler.apply.build import (
+    BuildError,
+    build_access_db,
+    build_cf,
+    host_includes,
+    run_command,
+)
 from compiler.apply.lock import LOCK_NAME, ApplyLock, LockError
 from compiler.apply.pending import PENDING_NAME, Pending, clear_pending, read_pending, write_pending
 from compiler.apply.planning import HostState, LoadedHost, load_host, on_disk, plan_host
@@ -526,7 +532,16 @@ class Apply:
             with self.step("build-cf") as detail:
                 rooted = {}
                 if self.root.resolve() != Path("/"):
-                    rooted = {x: self._file(x) for x in (p.starttls_m4, p.access, p.sendmail_mc)}
+                    # the host's own includes (Debian's m4/dialup.m4) are the root's too
+                    try:
+                        mc_text = self._file(p.sendmail_mc).read_bytes()
+                    except OSError:
+                        mc_text = b""  # build_cf says why
+                    own = host_includes(mc_text, os.path.dirname(p.sendmail_mc))
+                    rooted = {x: self._disk(x) for x in own}
+                    rooted.update(
+                        {x: self._file(x) for x in (p.starttls_m4, p.access, p.sendmail_mc)}
+                    )
                 try:
                     self.cf_changed = build_cf(
                         self._file(p.sendmail_mc),
