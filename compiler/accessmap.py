@@ -2,7 +2,7 @@
 
 An access file line is `KEY<TAB>VALUE`. This module parses one entry as a
 person writes it in the spec's `access:` list, checks it against what
-sendmail really does with it (reference section 1), and gives it back in
+sendmail really does with it (its access map rules and makemap), and gives it back in
 one canonical form. It also owns `Requirement`, the right-hand side of
 `TLS_Srv:`, `TLS_Clt:` and `TLS_Rcpt:` lines:
 

@@ -4,7 +4,7 @@ Each entry remembers where in the spec it came from, so that validation can
 name both lines of a collision and the planner can explain a change. The
 `domains:`, `recipients:` and `issuer_tags:` entries are the same for every
 host except `Srv_Features:KEY v`, which only hosts that do not request client
-certificates need (DESIGN, "Meaning of a rule"), and except what a host adds
+certificates need (README.md), and except what a host adds
 or replaces with rules of its own (`hosts.NAME.domains:` and the like).
 """
 

@@ -1,8 +1,8 @@
 """Facts about the sendmail this project targets (Debian 12, sendmail 8.17.1.9).
 
-Lists taken from the installed sendmail-cf tree and binary; see
-../shared/reference/sendmail-tls.md. Validation uses them so that a typo is an
-error with a suggestion instead of a silently missing option.
+Lists taken from the installed sendmail-cf tree and binary. Validation uses
+them so that a typo is an error with a suggestion instead of a silently
+missing option.
 """
 
 from __future__ import annotations

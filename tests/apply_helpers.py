@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import cli_command, cli_env, run_cli
-from realtools import scratch_base, scratch_dir
+from realtools import MAKEMAP, scratch_base, scratch_dir
 from ruamel.yaml import YAML
 from sendmail_fixture import DaemonFactory, SendmailDaemon
 
@@ -45,9 +45,7 @@ def dump_yaml(data: Spec, path: Path) -> Path:
 def db_dump(db: Path) -> list[str]:
     """`makemap -u hash` of a db, sorted; raises when it is not a whole map."""
     stem = str(db).removesuffix(".db")
-    out = subprocess.run(
-        ["makemap", "-u", "hash", stem], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([*MAKEMAP, "-u", "hash", stem], capture_output=True, text=True, check=True)
     assert out.stderr == "", out.stderr
     return sorted(line for line in out.stdout.split("\n") if line)
 

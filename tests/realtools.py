@@ -259,6 +259,11 @@ def check_cf(
 # -- makemap -----------------------------------------------------------------
 
 
+#: makemap with an empty sendmail.cf: without -C it reads this machine's
+#: /etc/mail/sendmail.cf (its TrustedUser, DontBlameSendmail) and fails where there is none
+MAKEMAP = ("makemap", "-C", os.devnull)
+
+
 def makemap_roundtrip(access_text: str, tmpdir: Path) -> tuple[int, str, list[str]]:
     """Load `access_text` with `makemap hash`, dump it with `makemap -u hash`.
 
@@ -274,13 +279,13 @@ def makemap_roundtrip(access_text: str, tmpdir: Path) -> tuple[int, str, list[st
     env = {**os.environ, "LC_ALL": "C"}
     with src.open("rb") as stdin:
         load = subprocess.run(
-            ["makemap", "hash", str(db)], stdin=stdin, capture_output=True, env=env, check=False
+            [*MAKEMAP, "hash", str(db)], stdin=stdin, capture_output=True, env=env, check=False
         )
     stderr = _decode(load.stderr)
     if load.returncode != 0 and not db.exists():
         return load.returncode, stderr, []
     dump = subprocess.run(
-        ["makemap", "-u", "hash", str(db)], capture_output=True, env=env, check=False
+        [*MAKEMAP, "-u", "hash", str(db)], capture_output=True, env=env, check=False
     )
     stderr += _decode(dump.stderr)
     rc = load.returncode or dump.returncode

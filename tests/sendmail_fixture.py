@@ -14,16 +14,17 @@ tests/conftest.py is not ours, so import the fixtures into each test module
 
 `sendmail_daemon(edit=..., server_cert=..., key_mode=..., start=...)` takes
 examples/canit-cluster.yaml and adapts it through the spec alone
-(`fixture_spec`): every path in a fresh work directory under /tmp, and the
-recipe of shared/reference/sendmail-tls.md section 6 as spec settings (ostype
+(`fixture_spec`): every path in a fresh work directory under /tmp, and what
+a test daemon needs as spec settings (ostype
 linux, confDOMAIN_NAME, QUEUE_DIR, confPID_FILE, TrustStickyBit because /tmp
 is world-writable, queue-only delivery, a DAEMON_OPTIONS line for a free port
 on 127.0.0.1). It compiles the spec with tlsc, writes the files where the
 spec says, builds sendmail.cf with m4 (any stderr fails) and access.db with
 makemap, and starts the daemon through sendmail_launcher.py in private mount
 and UTS namespaces (the host's fqdn as host name, a private /dev/log whose
-messages land in WORK/syslog.txt). The daemon's pid (also in its pid file)
-is a real one, so `kill -HUP` from a test or a restart command works. On
+messages land in WORK/syslog.txt, a private /etc/mail holding only the work
+directory's service.switch). The daemon's pid (also in its pid file) is a
+real one, so `kill -HUP` from a test or a restart command works. On
 teardown every daemon is stopped and every work directory removed.
 
 Needs root, unshare, m4, makemap and sendmail (scripts/install-sysdeps); the
@@ -89,8 +90,8 @@ def fixture_spec(work: Path, port: int, example: Path = EXAMPLE) -> dict[str, An
 
     Its first host keeps its name and fqdn and gets address 127.0.0.1 (the
     others are dropped: they name real networks); every path moves into
-    `work`; mc gets ostype linux, no DOMAIN, the test defines and FEATUREs of
-    reference section 6 and one DAEMON_OPTIONS line for the port. Its own
+    `work`; mc gets ostype linux, no DOMAIN, the test defines and FEATUREs
+    below and one DAEMON_OPTIONS line for the port. Its own
     defines, FEATUREs (greet_pause included), TLS rules and access entries
     stay as they are.
     """

@@ -8,8 +8,11 @@ Started by sendmail_fixture.py as
 Inside the namespaces it (1) sets a qualified host name, or every sendmail
 invocation sleeps 60 s; (2) gives the namespace a private /dev that still has
 the real device nodes plus our own /dev/log, and appends every syslog message
-to W/syslog.txt; (3) starts `/usr/sbin/sendmail -bD` (full path, so SIGHUP can
-re-exec it) with stdin from /dev/null.
+to W/syslog.txt; (3) binds W/etc-mail, holding only W/service.switch, over
+/etc/mail: sendmail reads /etc/mail/service.switch before its -C file, and the
+.cf's defaults (relay-domains, ...) are read from there, so the daemon never
+sees this machine's /etc/mail; (4) starts `/usr/sbin/sendmail -bD` (full
+path, so SIGHUP can re-exec it) with stdin from /dev/null.
 
 It talks to the fixture over stdin/stdout, one line each:
   out: "pid N" once the daemon runs, "exited RC" if it ever exits by itself;
@@ -61,6 +64,14 @@ def private_dev(work: Path) -> None:
     subprocess.run(["mount", "--rbind", str(dev), "/dev"], check=True)
 
 
+def private_etc_mail(work: Path) -> None:
+    etc_mail = work / "etc-mail"
+    etc_mail.mkdir(exist_ok=True)
+    (etc_mail / "service.switch").write_bytes((work / "service.switch").read_bytes())
+    if Path("/etc/mail").is_dir():  # else there is nothing of this machine's to read
+        subprocess.run(["mount", "--bind", str(etc_mail), "/etc/mail"], check=True)
+
+
 def syslog_sink(out: Path) -> None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     with contextlib.suppress(FileNotFoundError):  # left by an earlier run (restart)
@@ -89,6 +100,7 @@ def main() -> int:
     die_with_parent()
     socket.sethostname(args.hostname)
     private_dev(args.work)
+    private_etc_mail(args.work)
     (args.work / "syslog.txt").touch()
     syslog_sink(args.work / "syslog.txt")
 

@@ -318,7 +318,7 @@ def test_missing_access_db_is_rebuilt(root: Path) -> None:
 def test_no_restart_when_the_rebuilt_cf_is_the_same(root: Path) -> None:
     # the spec's file name is in the .mc's and starttls.m4's `dnl #` header only:
     # both files change, m4 runs, and sendmail.cf comes out byte for byte the same,
-    # so sendmail is not restarted (DESIGN: restart only when sendmail.cf changed)
+    # so sendmail is not restarted (restart only when sendmail.cf changed)
     assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     cf = root / "etc/mail/sendmail.cf"
     before = cf.read_bytes()

@@ -123,10 +123,10 @@ def test_apply_writes_through_links_and_keeps_them(root: Path) -> None:
 def test_rollback_restores_the_files_links_lead_to(root: Path) -> None:
     assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     mail = root / "etc/mail"
-    shared = relink(root, "etc/mail/access", "etc/shared/access", "../shared/access", 0o604)
-    db = relink(root, "etc/mail/access.db", "etc/shared/access.db", "../shared/access.db")
-    mc = relink(root, "etc/mail/sendmail.mc", "etc/shared/sendmail.mc", "../shared/sendmail.mc")
-    cf = relink(root, "etc/mail/sendmail.cf", "etc/shared/sendmail.cf", "../shared/sendmail.cf")
+    shared = relink(root, "etc/mail/access", "etc/common/access", "../common/access", 0o604)
+    db = relink(root, "etc/mail/access.db", "etc/common/access.db", "../common/access.db")
+    mc = relink(root, "etc/mail/sendmail.mc", "etc/common/sendmail.mc", "../common/sendmail.mc")
+    cf = relink(root, "etc/mail/sendmail.cf", "etc/common/sendmail.cf", "../common/sendmail.cf")
     files = (shared, db, mc, cf)
     before = {p: (p.read_bytes(), p.stat().st_mode, p.stat().st_mtime_ns) for p in files}
     # a new define changes sendmail.mc and sendmail.cf, so the restart runs: it fails
@@ -161,15 +161,15 @@ def test_a_chain_of_links_is_followed_to_its_end(root: Path) -> None:
 def test_a_dangling_link_gets_its_file_created(root: Path) -> None:
     mail = root / "etc/mail"
     mail.mkdir(parents=True)
-    (mail / "access").symlink_to("../../shared/new/access")
+    (mail / "access").symlink_to("../../common/new/access")
     host = plan_json(spec(root), root)
     assert [w["message"] for w in host["warnings"] if w["code"] == "P109"] == [
-        "/etc/mail/access is a symbolic link to /shared/new/access, which does not exist yet;"
-        " apply creates /shared/new/access and keeps the link"
+        "/etc/mail/access is a symbolic link to /common/new/access, which does not exist yet;"
+        " apply creates /common/new/access and keeps the link"
     ]
     rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify")
     assert rc == 0 and report["result"] == "applied", report["message"]
-    created = root / "shared/new/access"
+    created = root / "common/new/access"
     assert (mail / "access").is_symlink() and created.is_file()
     assert created.stat().st_mode & 0o777 == 0o640
     assert b"Connect:127\tRELAY" in created.read_bytes()
@@ -260,7 +260,7 @@ def test_a_saved_plan_is_refused_when_a_link_leads_elsewhere(root: Path) -> None
 def test_kill_9_mid_write_leaves_the_link_and_a_whole_file(root: Path) -> None:
     assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     mail = root / "etc/mail"
-    shared = relink(root, "etc/mail/access", "etc/shared/access", "../shared/access")
+    shared = relink(root, "etc/mail/access", "etc/common/access", "../common/access")
     old = shared.read_bytes()
     s = spec(root, level="verify")
     marker = root.parent / f"{root.name}-paused"
@@ -290,7 +290,7 @@ def test_a_file_gone_behind_its_link_comes_back_through_it(root: Path) -> None:
     assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     tls = root / "etc/mail/tls"
     end = relink(
-        root, "etc/mail/tls/starttls.m4", "etc/shared/starttls.m4", "../../shared/starttls.m4"
+        root, "etc/mail/tls/starttls.m4", "etc/common/starttls.m4", "../../common/starttls.m4"
     )
     tls_off = "h1.example.net, tls: {enabled: false}, address"
     text = spec(root).read_text().replace("h1.example.net, address", tls_off)

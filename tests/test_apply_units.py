@@ -15,7 +15,7 @@ import pytest
 from compiler.apply import hooks
 from compiler.apply.atomic import clean_temps, temp_path, write_atomic
 from compiler.apply.backup import BackupError, load_backup, make_backup, prune, restore
-from compiler.apply.build import db_temp, rooted_includes, run_command
+from compiler.apply.build import db_temp, host_includes, rooted_includes, run_command
 from compiler.apply.lock import ApplyLock, LockError
 from compiler.apply.pending import Pending, clear_pending, read_pending, write_pending
 from compiler.apply.report import ApplyReport, Step
@@ -211,6 +211,18 @@ def test_rooted_includes() -> None:
         b"include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n"
         b"include(`/r/etc/mail/tls/starttls.m4')dnl\n"
     )
+
+
+def test_host_includes_are_the_mcs_own_directorys() -> None:
+    """Under --root these come from the root too: Debian's m4/dialup.m4, not this machine's."""
+    mc = (
+        b"include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n"
+        b"include(`/etc/mail/m4/dialup.m4')dnl\n"
+        b"dnl include(`/etc/mail/m4/old.m4')dnl\n"
+        b"include(`/etc/mailx/other.m4')dnl\n"
+        b"include(`/etc/mail/tls/starttls.m4')dnl\n"
+    )
+    assert host_includes(mc, "/etc/mail") == ["/etc/mail/m4/dialup.m4", "/etc/mail/tls/starttls.m4"]
 
 
 def test_pending_round_trip(tmp_path: Path) -> None:

@@ -1,10 +1,12 @@
 """Files that are correct must lint clean: no false positives where users look first.
 
 Every file tlsc compiles from the examples (sendmail.mc, starttls.m4,
-access) has no finding at all; Debian's stock sendmail.mc and submit.mc
-(from the sendmail package, and the copies in /etc/mail) and its
+access) has no finding at all, linted at its path on its host among the
+host's other compiled files; Debian's stock sendmail.mc and submit.mc (from
+the sendmail package, and as its scripts install them in /etc/mail) and its
 starttls.m4 have no error; Debian's stock access file has one honest
-warning, its dead `GreetPause:` default line.
+warning, its dead `GreetPause:` default line. The installed copies are the
+stock Debian /etc/mail that debian_host.py makes, never this machine's.
 """
 
 from __future__ import annotations
@@ -12,40 +14,55 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lint_corpus import compiled_files, lint
+from lint_corpus import compiled_files, context, debian_etc_mail, lint
 
-DEBIAN = [
+PACKAGE = [
     Path("/usr/share/sendmail/cf/debian/sendmail.mc"),
     Path("/usr/share/sendmail/cf/debian/submit.mc"),
-    Path("/etc/mail/sendmail.mc"),
-    Path("/etc/mail/submit.mc"),
-    Path("/etc/mail/tls/starttls.m4"),
 ]
+#: as the package's scripts install them, relative to /etc/mail
+INSTALLED = ["sendmail.mc", "submit.mc", "tls/starttls.m4"]
 
 
-@pytest.mark.parametrize("name,text", compiled_files(), ids=[n for n, _ in compiled_files()])
-def test_compiled_examples_lint_clean(name: str, text: str) -> None:
-    report = lint(text, name.rsplit("/", 1)[-1] if name.endswith("access") else name)
+def _text(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", "surrogateescape")
+
+
+COMPILED = compiled_files()
+
+
+@pytest.mark.parametrize("name,path,text,files", COMPILED, ids=[n for n, *_ in COMPILED])
+def test_compiled_examples_lint_clean(
+    name: str, path: str, text: str, files: dict[str, str]
+) -> None:
+    report = lint(text, path, ctx=context(files))
     assert [(p.line, p.code, p.message) for p in report.problems()] == []
 
 
-@pytest.mark.parametrize("path", DEBIAN, ids=[str(p) for p in DEBIAN])
-def test_debian_stock_files_have_no_finding(path: Path) -> None:
+@pytest.mark.parametrize("path", PACKAGE, ids=[str(p) for p in PACKAGE])
+def test_debian_package_files_have_no_finding(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} is not installed")
-    report = lint(path.read_text(encoding="utf-8", errors="surrogateescape"), str(path))
+    report = lint(_text(path), str(path))
+    assert [(p.line, p.code, p.message) for p in report.problems()] == []
+
+
+@pytest.mark.parametrize("rel", INSTALLED, ids=[f"/etc/mail/{r}" for r in INSTALLED])
+def test_debian_installed_files_have_no_finding(rel: str) -> None:
+    """Linted at their /etc/mail path, so the cross-file rules see the stock access file."""
+    etc_mail = debian_etc_mail()
+    report = lint(_text(etc_mail / rel), f"/etc/mail/{rel}", ctx=context(etc_mail))
     assert [(p.line, p.code, p.message) for p in report.problems()] == []
 
 
 def test_debian_stock_access_file_only_warns_about_its_dead_lines() -> None:
     """Its bare `GreetPause:` default, and its `IPv6:::1` keys: Debian's sendmail is
     built with IPV6_FULL and compares `IPv6:0:0:0:0:0:0:0:1`, never `IPv6:::1`."""
-    path = Path("/etc/mail/access")
-    if not path.exists():
-        pytest.skip("no /etc/mail/access")
-    report = lint(path.read_text(encoding="utf-8", errors="surrogateescape"), str(path))
+    etc_mail = debian_etc_mail()
+    report = lint(_text(etc_mail / "access"), "/etc/mail/access", ctx=context(etc_mail))
     problems = report.problems()
     assert report.errors == 0
+    assert problems, "the stock access file's dead lines were not found"
     assert all(p.code == "A006" for p in problems), problems
     assert all(
         "GreetPause" in p.message

@@ -1,4 +1,8 @@
-"""`tlsc lint` end to end, as a subprocess: formats, exit codes, --fix, and a fast start."""
+"""`tlsc lint` end to end, as a subprocess: formats, exit codes, --fix, and a fast start.
+
+Every .mc here includes a starttls.m4 written beside it (`in_dir`), never this
+machine's /etc/mail/tls/starttls.m4, which the cross-file rules would read.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from lint_corpus import compiled_sources
+from realtools import point_include
 
 BAD = """divert(-1)dnl
 divert(0)dnl
@@ -17,7 +22,7 @@ include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
 OSTYPE(`debian')dnl
 define(\u2018confCIPHER_LIST\u2019, `HIGH:!aNULL:!MD5')dnl
 FEATURE(`access_db', , `skip')dnl
-include('/etc/mail/tls/starttls.m4')dnl
+include('STARTTLS_M4')dnl
 MAILER(`local')dnl
 MAILER(`smtp')
 """
@@ -27,10 +32,23 @@ include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
 OSTYPE(`debian')dnl
 define(`confCIPHER_LIST', `HIGH:!aNULL:!MD5')dnl
 FEATURE(`access_db', , `skip')dnl
-include(`/etc/mail/tls/starttls.m4')dnl
+include(`STARTTLS_M4')dnl
 MAILER(`local')dnl
 MAILER(`smtp')dnl
 """
+#: the starttls.m4 BAD and FIXED include: Debian's certificate settings
+STARTTLS = """define(`confSERVER_CERT', `/etc/mail/tls/sendmail-server.crt')dnl
+define(`confSERVER_KEY', `/etc/mail/tls/sendmail-common.key')dnl
+define(`confCACERT', `/etc/mail/tls/sendmail-server.crt')dnl
+"""
+
+
+def in_dir(template: str, directory: Path) -> str:
+    """BAD or FIXED including `directory`/tls/starttls.m4, which is written with STARTTLS."""
+    starttls = directory / "tls" / "starttls.m4"
+    starttls.parent.mkdir(exist_ok=True)
+    starttls.write_text(STARTTLS, encoding="utf-8")
+    return template.replace("STARTTLS_M4", str(starttls))
 
 
 def tlsc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -48,7 +66,7 @@ def tlsc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
 @pytest.fixture
 def bad(tmp_path: Path) -> Path:
     path = tmp_path / "sendmail.mc"
-    path.write_text(BAD, encoding="utf-8")
+    path.write_text(in_dir(BAD, tmp_path), encoding="utf-8")
     return path
 
 
@@ -106,7 +124,7 @@ def test_sarif_output(bad: Path) -> None:
 def test_fix_dry_run_prints_the_diff_and_changes_nothing(bad: Path) -> None:
     proc = tlsc("--fix", "--dry-run", str(bad))
     assert proc.returncode == 1  # the file on disk is still wrong
-    assert bad.read_text(encoding="utf-8") == BAD
+    assert bad.read_text(encoding="utf-8") == in_dir(BAD, bad.parent)
     assert "-define(\u2018confCIPHER_LIST\u2019" in proc.stdout
     assert "+define(`confCIPHER_LIST'" in proc.stdout
     assert "+MAILER(`smtp')dnl" in proc.stdout
@@ -116,9 +134,9 @@ def test_fix_writes_atomically_and_keeps_the_mode(bad: Path) -> None:
     bad.chmod(0o640)
     proc = tlsc("--fix", str(bad))
     assert proc.returncode == 0, proc.stderr
-    assert bad.read_text(encoding="utf-8") == FIXED
+    assert bad.read_text(encoding="utf-8") == in_dir(FIXED, bad.parent)
     assert bad.stat().st_mode & 0o777 == 0o640
-    assert [p.name for p in bad.parent.iterdir()] == ["sendmail.mc"]
+    assert sorted(p.name for p in bad.parent.iterdir()) == ["sendmail.mc", "tls"]
     assert tlsc(str(bad)).returncode == 0
 
 
@@ -136,7 +154,7 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
 
 def test_clean_files_exit_zero_silently(tmp_path: Path) -> None:
     path = tmp_path / "sendmail.mc"
-    path.write_text(FIXED, encoding="utf-8")
+    path.write_text(in_dir(FIXED, tmp_path), encoding="utf-8")
     proc = tlsc(str(path))
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
 
@@ -149,9 +167,13 @@ def test_a_compiled_host_directory_lints_clean_as_one_run(tmp_path: Path) -> Non
 
     result = compile_file(EXAMPLES[0])
     for host, files in result.hosts.items():
+        m4 = next((path for path in files if path.endswith(".m4")), None)
+        starttls = None if m4 is None else str(tmp_path / host / m4.lstrip("/"))
         for path, text in files.items():
             target = tmp_path / host / path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
+            if path.endswith(".mc"):  # include the host's own starttls.m4, written here
+                text = point_include(text, starttls)
             target.write_text(text, encoding="utf-8")
     proc = tlsc(str(tmp_path))
     assert (proc.returncode, proc.stderr) == (0, "")
@@ -178,7 +200,7 @@ def test_a_binary_file_is_one_error_not_a_screenful(tmp_path: Path) -> None:
 
 def test_access_file_with_tls_rules_needs_access_db(tmp_path: Path) -> None:
     (tmp_path / "access").write_text("TLS_Srv:secure.example.com\tENCR:128\n", encoding="utf-8")
-    mc = FIXED.replace("FEATURE(`access_db', , `skip')dnl\n", "")
+    mc = in_dir(FIXED, tmp_path).replace("FEATURE(`access_db', , `skip')dnl\n", "")
     (tmp_path / "sendmail.mc").write_text(mc, encoding="utf-8")
     proc = tlsc("--format", "json", str(tmp_path / "sendmail.mc"))
     codes = [p["code"] for p in json.loads(proc.stdout)]

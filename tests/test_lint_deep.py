@@ -1,4 +1,9 @@
-"""`tlsc lint --deep`: real m4 and makemap messages mapped to lines, and the .cf checked."""
+"""`tlsc lint --deep`: real m4 and makemap messages mapped to lines, and the .cf checked.
+
+The .mc is tests/fixtures/base.mc; its include of Debian's starttls.m4 is
+pointed at the stock Debian tree that debian_host.py makes, never at this
+machine's /etc/mail.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,34 @@ import shutil
 from pathlib import Path
 
 import pytest
-from lint_corpus import context, needs_m4
+from lint_corpus import context, debian_etc_mail, needs_m4
+from realtools import point_include
 
 from compiler.lint.access import parse_access
 from compiler.lint.deep import deep_check
 from compiler.lint.lexer import lex
 
-BASE = Path("/work/shared/reference/sendmail-tls-harness/m4-quoting/base.mc")
 HERE = Path(__file__).resolve().parent
-INCLUDE = "include(`/etc/mail/tls/starttls.m4')dnl"
+BASE = HERE / "fixtures" / "base.mc"
 ACCESS_DB = "FEATURE(`access_db', , `skip')dnl"
 MAILERS = "MAILER_DEFINITIONS\nMAILER(`local')dnl\nMAILER(`smtp')dnl\n"
 
 
+def starttls() -> str:
+    """Debian's stock starttls.m4, as its scripts write it (in a scratch tree)."""
+    return str(debian_etc_mail() / "tls" / "starttls.m4")
+
+
+def include() -> str:
+    """base()'s starttls include line."""
+    return f"include(`{starttls()}')dnl"
+
+
 def base() -> str:
-    if not BASE.exists() or not Path("/etc/mail/tls/starttls.m4").exists():
-        pytest.skip("needs the reference base.mc and Debian's starttls.m4")
-    return BASE.read_text(encoding="utf-8")
+    """A correct Debian-style .mc that includes the stock starttls.m4."""
+    text = point_include(BASE.read_text(encoding="utf-8"), starttls())
+    assert include() in text.split("\n")
+    return text
 
 
 def deep(text: str, tmp_path: Path) -> list[tuple[int, str, str]]:
@@ -60,9 +76,10 @@ def test_errors_inside_a_feature_file_map_to_the_mc_line(tmp_path: Path) -> None
 @needs_m4
 @pytest.mark.realtools
 def test_m4s_own_error_is_reported(tmp_path: Path) -> None:
-    text = base().replace(INCLUDE, "include(`/etc/mail/tls/starttls.m4x')dnl")
+    missing = f"include(`{starttls()}x')dnl"
+    text = base().replace(include(), missing)
     found = deep(text, tmp_path)
-    line = text.split("\n").index("include(`/etc/mail/tls/starttls.m4x')dnl") + 1
+    line = text.split("\n").index(missing) + 1
     assert any(n == line and "cannot open" in m for n, _, m in found), found
 
 
@@ -70,7 +87,7 @@ def test_m4s_own_error_is_reported(tmp_path: Path) -> None:
 @pytest.mark.realtools
 def test_a_value_m4_rewrote_is_caught_in_the_cf(tmp_path: Path) -> None:
     extra = "define(`confSERVER_CERT', /etc/lower/cert.pem)dnl"
-    text = base().replace(INCLUDE, INCLUDE + "\n" + extra)
+    text = base().replace(include(), include() + "\n" + extra)
     found = deep(text, tmp_path)
     assert any(c == "M4021" and "/etc//cert.pem" in m for _, c, m in found), found
 
@@ -79,7 +96,7 @@ def test_a_value_m4_rewrote_is_caught_in_the_cf(tmp_path: Path) -> None:
 @pytest.mark.realtools
 def test_an_option_that_never_reaches_the_cf(tmp_path: Path) -> None:
     extra = "ifdef(`NOT_SET', `define(`confCRL', `/etc/mail/tls/crl.pem')')dnl"
-    text = base().replace(INCLUDE, INCLUDE + "\n" + extra)
+    text = base().replace(include(), include() + "\n" + extra)
     found = deep(text, tmp_path)
     assert [(c, "'O CRLFile='" in m) for _, c, m in found] == [("M4021", True)]
 

@@ -18,7 +18,7 @@ from compiler.logs.parse import (
 from compiler.logs.syslog import YearGuess, split_syslog
 
 YEARS = YearGuess(date(2026, 11, 29))
-# reference section 5.1, captured from sendmail 8.17.1.9 / OpenSSL 3.0, and the literature
+# captured from sendmail 8.17.1.9 / OpenSSL 3.0, and the literature
 CAPTURED = [
     (
         "STARTTLS=server, relay=localhost [127.0.0.1], version=TLSv1.3, verify=NO, "

@@ -1,4 +1,4 @@
-"""The log parser never raises, and every record has DESIGN's keys with the right types."""
+"""The log parser never raises, and every record has the documented keys with the right types."""
 
 from __future__ import annotations
 

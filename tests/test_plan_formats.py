@@ -1,4 +1,4 @@
-"""compiler/plan/formats: json (DESIGN's shape), text, markdown, and host grouping."""
+"""compiler/plan/formats: json (the documented shape), text, markdown, and host grouping."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def test_plan_notes_a_link_it_writes_through(tmp_path: Path) -> None:
     target = (root / "etc/mail/shared/access").read_bytes()
     access = next(f for f in mx1.files if f.path == "/etc/mail/access")
     assert access.before_sha256 == hashlib.sha256(target).hexdigest()
-    # the JSON plan keeps DESIGN's shape; a saved plan adds the links
+    # the JSON plan keeps its documented shape; a saved plan adds the links
     assert "links" not in plan.to_json()["hosts"][0]
     assert saved_document(plan)["hosts"][0]["links"] == mx1.links
     # both formats show the note

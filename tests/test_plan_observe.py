@@ -161,14 +161,14 @@ def test_read_file_refuses_a_fifo_instead_of_hanging(tmp_path: Path) -> None:
 
 def test_resolve_link_follows_links_that_stay_inside(tmp_path: Path) -> None:
     mail = tmp_path / "etc/mail"
-    shared = write(tmp_path / "etc/shared/access", "x\n")
+    shared = write(tmp_path / "etc/common/access", "x\n")
     write(mail / "sendmail.mc", "dnl\n")
     # a regular file, and a path with nothing there, are themselves
     assert resolve_link(tmp_path, mail / "sendmail.mc") == mail / "sendmail.mc"
     assert resolve_link(tmp_path, mail / "nothing") == mail / "nothing"
     assert resolve_link(tmp_path, tmp_path / "no/such/dir/file") == tmp_path / "no/such/dir/file"
     # relative, absolute, and a chain through both
-    (mail / "access").symlink_to("../shared/access")
+    (mail / "access").symlink_to("../common/access")
     assert resolve_link(tmp_path, mail / "access") == shared
     (mail / "abs").symlink_to(shared)
     (mail / "chain").symlink_to("abs")

@@ -1,4 +1,4 @@
-"""The access file renderer, row by row of DESIGN's "Meaning of a rule" table.
+"""The access file renderer, rule by rule, as README.md explains them.
 
 Each test compiles a small spec and looks at the exact lines of the host's
 access file (`KEY<TAB>VALUE`, LF endings). The real-makemap check of the

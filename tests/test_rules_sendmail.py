@@ -134,7 +134,7 @@ def test_inbound_on_failure(sendmail_daemon: DaemonFactory, on_failure: str, ref
 
 
 def test_inbound_verify_needs_the_certificate_request(sendmail_daemon: DaemonFactory) -> None:
-    """Why tlsc adds `Srv_Features:KEY v` (DESIGN): without it the client is never asked."""
+    """Why tlsc adds `Srv_Features:KEY v`: without it the client is never asked."""
     daemon = sendmail_daemon(edit=rules(domains={"127.0.0.1": {"inbound": "verify"}}), start=False)
     access = Path(daemon.spec["defaults"]["paths"]["access"])
     lines = access.read_text(encoding="utf-8").splitlines(keepends=True)

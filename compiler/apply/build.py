@@ -6,9 +6,10 @@ it fails. So any m4 output on stderr is a failure, and each build goes to a
 temp file beside its target that is renamed over it only when it is whole.
 A map lookup during an apply therefore always meets a whole access.db.
 
-Under --root DIR the .mc's include of a managed file (starttls.m4) is read
-from below DIR; cf.m4 and the rest of sendmail-cf are tools, taken from
-this machine like m4 and makemap themselves.
+Under --root DIR the .mc's include of a managed file (starttls.m4), or of
+any file in the .mc's own directory (Debian's /etc/mail/m4/dialup.m4), is
+read from below DIR; cf.m4 and the rest of sendmail-cf are tools, taken
+from this machine like m4 and makemap themselves.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ def rooted_includes(mc: bytes, rooted: Mapping[str, Path]) -> bytes:
         return b"include(`" + os.fsencode(rooted[path]) + b"')dnl"
 
     return _INCLUDE.sub(point, mc)
+
+
+def host_includes(mc: bytes, host_dir: str) -> list[str]:
+    """The host paths of the .mc's includes of files below `host_dir` (its own directory)."""
+    prefix = host_dir.rstrip("/") + "/"
+    paths = (m.group(1).decode("utf-8", "surrogateescape") for m in _INCLUDE.finditer(mc))
+    return [path for path in paths if path.startswith(prefix)]
 
 
 def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path], cwd: Path | None = None) -> bool:

@@ -23,6 +23,7 @@ from compiler.apply.build import (
     BuildError,
     build_access_db,
     build_cf,
+    host_includes,
     run_command,
     world_writable_dir,
     world_writable_refusal,
@@ -578,7 +579,16 @@ class Apply:
             with self.step("build-cf") as detail:
                 rooted = {}
                 if self.root.resolve() != Path("/"):
-                    rooted = {x: self._file(x) for x in (p.starttls_m4, p.access, p.sendmail_mc)}
+                    # the host's own includes (Debian's m4/dialup.m4) are the root's too
+                    try:
+                        mc_text = self._file(p.sendmail_mc).read_bytes()
+                    except OSError:
+                        mc_text = b""  # build_cf says why
+                    own = host_includes(mc_text, os.path.dirname(p.sendmail_mc))
+                    rooted = {x: self._disk(x) for x in own}
+                    rooted.update(
+                        {x: self._file(x) for x in (p.starttls_m4, p.access, p.sendmail_mc)}
+                    )
                 try:
                     self.cf_changed = build_cf(
                         self._file(p.sendmail_mc),

@@ -2,6 +2,8 @@
 
 `sendmail -d0.1 -bt` prints the build flags ("Compiled with: ... STARTTLS
 ...") and, with `-C FILE`, every error it finds reading that configuration.
+When the host has no sendmail.cf, FILE is an empty one, so the flags are read
+without this machine's /etc/mail/sendmail.cf standing in for the host's.
 Without a qualified host name sendmail sleeps 60 s before reading its
 configuration, so as root it runs in a private UTS namespace whose host name
 is the spec host's fqdn (`unshare --uts`); otherwise the flags, which come
@@ -17,6 +19,7 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 from compiler.doctor.finding import Finding
@@ -126,7 +129,13 @@ def check_binary(cf: Path, fqdn: str) -> list[Finding]:
             )
         ]
     try:
-        output, cut = _run(binary, cf if cf.is_file() else None, fqdn)
+        if cf.is_file():
+            output, cut = _run(binary, cf, fqdn)
+        else:  # an empty .cf: never this machine's /etc/mail/sendmail.cf in its place
+            with tempfile.TemporaryDirectory(prefix="tlsc-doctor-") as tmp:
+                empty = Path(tmp) / "empty.cf"
+                empty.touch()
+                output, cut = _run(binary, empty, fqdn)
     except OSError as exc:
         return [
             Finding(

@@ -1,4 +1,4 @@
-"""The imported spec as YAML a person would write: DESIGN's key order, comments, flow maps.
+"""The imported spec as YAML a person would write: the documented key order, comments, flow maps.
 
 Settings equal to tlsc's defaults are left out (the compiler fills in the
 same values, so the round trip is unchanged); settings whose default differs

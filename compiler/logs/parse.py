@@ -10,7 +10,7 @@ LogLevel 12 and above) is merged into that record. Informational lines
 OpenSSL error-queue dump after an error line) are not records.
 
 `ruleset=tls_server|tls_client|tls_rcpt|try_tls` rejections and
-`STARTTLS: <option> missing` lines are not STARTTLS records (DESIGN's JSON has
+`STARTTLS: <option> missing` lines are not STARTTLS records (the JSON has
 none of them) but the summary needs them: they carry the verify values that
 never appear in a handshake line (NONE, TEMP, SOFTWARE, PROTOCOL, ...) and the
 peer of an outbound handshake failure. They go to the parser's `on_event`.
@@ -45,7 +45,7 @@ RULESET_DIRECTION = {
     "try_tls": "client",
 }
 
-#: JSON keys in DESIGN order; relay and addr are left out when the line has none
+#: JSON keys in the documented order; relay and addr are left out when the line has none
 JSON_KEYS = (
     "time",
     "host",
@@ -86,7 +86,7 @@ class TlsRecord:
     verifymsg: str | None = None
 
     def as_json(self) -> dict[str, object]:
-        """DESIGN's JSON object: relay/addr only when present, cert fields once merged."""
+        """The documented JSON object: relay/addr only when present, cert fields once merged."""
         out: dict[str, object] = {"time": self.time, "host": self.host, "direction": self.direction}
         if self.relay is not None:
             out["relay"] = self.relay
@@ -112,7 +112,7 @@ class TlsRecord:
 
 
 def json_line(record: TlsRecord) -> str:
-    """One record as one line of JSON Lines (DESIGN's object), newline included."""
+    """One record as one line of JSON Lines (the documented object), newline included."""
     return json.dumps(record.as_json()) + "\n"
 
 

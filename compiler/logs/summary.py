@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from compiler.logs.parse import Notice, RulesetEvent, TlsRecord
 
-#: `${verify}` values (reference 5.3), one phrase each; the peer is the other end
+#: `${verify}` values, one phrase each; the peer is the other end
 VERIFY_MEANING = {
     "OK": "the peer's certificate verified against our CA certificates",
     "TRUSTED": "the peer's certificate verified through DANE",

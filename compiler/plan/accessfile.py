@@ -3,7 +3,7 @@
 This is not the spec's `access:` parser (`compiler.accessmap.parse_entry`),
 which refuses what tlsc would never write. Here the input is whatever stands
 on a host, hand edits included, and the question is only what map makemap
-would build from it (reference 1.1):
+would build from it:
 
 * empty lines and lines with `#` in column 1 are ignored;
 * a line starting with a blank is a syntax error that makemap skips;

@@ -1,6 +1,6 @@
 """The plan as values: what changes per host and file, and why.
 
-`Plan.to_json()` is the stable, versioned JSON of DESIGN.md:
+`Plan.to_json()` is the stable, versioned JSON that README.md documents:
 
     {"version": 1, "changes": N, "hosts": [{"host", "files": [{"path", "action",
      "before_sha256", "after_sha256", "diff"}], "access": {"added", "removed",
@@ -61,7 +61,7 @@ class FileChange:
     diff: str  # "" when unchanged (or when the diff is withheld; a warning says why)
 
     def to_json(self) -> dict[str, Any]:
-        """The DESIGN shape of a file entry."""
+        """The documented shape of a file entry."""
         return {
             "path": self.path,
             "action": self.action,
@@ -240,7 +240,7 @@ class HostPlan:
         return [w for w in self.warnings if w.downgrade]
 
     def to_json(self) -> dict[str, Any]:
-        """The DESIGN shape of a host entry (plus "certificates" when they were read)."""
+        """The documented shape of a host entry (plus "certificates" when they were read)."""
         out: dict[str, Any] = {
             "host": self.host,
             "files": [f.to_json() for f in self.files],
@@ -291,7 +291,7 @@ class Plan:
         return [(h.host, w) for h in self.hosts for w in h.downgrades]
 
     def to_json(self) -> dict[str, Any]:
-        """The versioned JSON of DESIGN.md."""
+        """The versioned JSON that README.md documents."""
         return {
             "version": PLAN_VERSION,
             "changes": self.changes,

@@ -13,7 +13,7 @@ from compiler.probe.result import ProbePolicy, ProbeResult
 
 
 def format_json(results: list[ProbeResult], policy: ProbePolicy) -> str:
-    """The JSON list of DESIGN.md, one object per target, in target order."""
+    """The JSON list README.md documents, one object per target, in target order."""
     return json.dumps([r.as_dict(policy) for r in results], indent=2) + "\n"
 
 

@@ -1,7 +1,7 @@
 """What a probe found about one target, and whether that passes a policy.
 
 `ProbeResult.as_dict()` is the stable JSON shape of `tlsc verify --format
-json` (DESIGN.md): target, port, starttls, version, cipher, bits, verify,
+json` (README.md): target, port, starttls, version, cipher, bits, verify,
 cert_subject, cert_issuer, cert_not_after, error.
 
 * `starttls`: the server offered STARTTLS in its EHLO reply.
@@ -116,7 +116,7 @@ class ProbeResult:
         return True
 
     def as_dict(self, policy: ProbePolicy = ProbePolicy()) -> dict[str, object]:
-        """The stable JSON shape (DESIGN.md, `tlsc verify --format json`)."""
+        """The stable JSON shape (README.md, `tlsc verify --format json`)."""
         problems = self.problems(policy)
         return {
             "target": self.target,

@@ -1,4 +1,4 @@
-"""The spec, version 1, as pydantic models (see ../shared/DESIGN.md).
+"""The spec, version 1, as pydantic models (documented in README.md).
 
 Strict: unknown keys are errors, types are not coerced ("128" is not a
 number), and every string that ends up in a generated file is checked here so

@@ -1,4 +1,4 @@
-"""The plan as JSON: DESIGN's versioned shape, one object, indented."""
+"""The plan as JSON: the documented versioned shape, one object, indented."""
 
 from __future__ import annotations
 
