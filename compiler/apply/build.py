@@ -157,14 +157,14 @@ def build_access_db(
     link, its end, so sendmail opening the link finds the new map.
 
     Run as root, makemap makes the db 0640 and owned by sendmail.cf's
-    TrustedUser (`cf` is passed with -C when it exists); an existing db's
+    TrustedUser (`cf` is passed with -C when it exists, else an empty one); an existing db's
     owner, group and mode are kept. Any non-zero exit or message fails.
     """
     stem, built = db_temp(db)
     built.unlink(missing_ok=True)
-    argv = ["makemap"]
-    if cf is not None and cf.exists():
-        argv += ["-C", str(cf)]
+    # without -C makemap reads /etc/mail/sendmail.cf of the machine running it, and
+    # fails when there is none: a root with no sendmail.cf yet gets an empty one
+    argv = ["makemap", "-C", str(cf) if cf is not None and cf.exists() else os.devnull]
     argv += ["hash", str(stem)]
     try:
         with access.open("rb") as src:
