@@ -393,3 +393,31 @@ def test_makemap_warning_on_a_world_writable_directory_is_explained() -> None:
         assert sorted(p.name for p in staging.iterdir()) == ["access"]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def test_a_read_only_managed_directory_is_one_sentence(root: Path) -> None:
+    # ROOT/etc/mail/tls on a read-only bind mount (in a mount namespace of its own,
+    # so nothing is left mounted): apply says so in one sentence, exit 1, no traceback
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
+    mail = root / "etc/mail/tls"
+    (mail / "starttls.m4").unlink()  # so the apply must write there
+    before = files(root)
+    argv = cli_command("apply", spec(root), "--root", root, "--host", "h1", "--yes")
+    script = f"mount --bind {mail} {mail} && mount -o remount,ro,bind {mail} && exec" + "".join(
+        f" '{a}'" for a in [*argv, "--no-verify", "--format", "json"]
+    )
+    proc = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    report = json.loads(proc.stdout)
+    assert report["result"] in ("refused", "failed"), report
+    assert "Read-only file system" in report["message"], report["message"]
+    assert "\n" not in report["message"]
+    assert files(root) == before

@@ -153,6 +153,9 @@ def clean_temps(paths: Iterable[Path]) -> list[Path]:
     removed = []
     for path in paths:
         for leftover in (temp_path(path), Path(f"{temp_path(path)}.db")):
+            # looked at first: unlinking a missing name on a read-only mount is EROFS
+            if not os.path.lexists(leftover):
+                continue
             with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                 leftover.unlink()
                 removed.append(leftover)

@@ -197,7 +197,13 @@ class Apply:
             # must not send the write, the backup or the rollback to the old file
             self._resolve_links()
             places = {self._disk(p) for p in self._all_paths()} | set(self.files.values())
-            leftovers = clean_temps(sorted(places))
+            try:
+                leftovers = clean_temps(sorted(places))
+            except OSError as exc:
+                raise _Refused(
+                    f"cannot remove the temp file {exc.filename} an interrupted apply left:"
+                    f" {exc.strerror}; nothing was changed"
+                ) from None
             if leftovers:
                 detail.append(f"removed {len(leftovers)} temp file(s) an interrupted apply left")
         pending = read_pending(self.pending_path)
@@ -217,6 +223,7 @@ class Apply:
                 unsafe = world_writable_dir(db)
                 if unsafe is not None:
                     raise _Refused(world_writable_refusal(db, unsafe))
+            self._check_writable(work)
             changes = self.state.host.changes
             detail.append(f"{changes} file(s) to change")
             detail.extend(work.reasons)
@@ -258,6 +265,29 @@ class Apply:
             self.files = resolve_tree(self.root, self._all_paths())
         except ObserveError as exc:
             raise _Refused(str(exc)) from None
+
+    def _check_writable(self, work: _Work) -> None:
+        """Refuse before anything changes when a file to write lies on a read-only mount."""
+        assert self.loaded is not None and self.state is not None
+        p = self.loaded.config.settings.paths
+        paths = set(self.state.writes)
+        if work.rebuild_cf:
+            paths.add(p.sendmail_cf)
+        if work.rebuild_access:
+            paths.add(p.access_db)
+        for path in sorted(paths):
+            directory = self._file(path).parent
+            while not directory.exists() and directory != directory.parent:
+                directory = directory.parent
+            try:
+                read_only = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+            except OSError:
+                continue  # the write itself says what is wrong
+            if read_only:
+                raise _Refused(
+                    f"cannot write {self._file(path)}: {directory} is on a read-only file"
+                    " system (Read-only file system); nothing was changed"
+                )
 
     def _all_paths(self) -> list[str]:
         assert self.loaded is not None
