@@ -59,7 +59,10 @@ def files(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and "var/backups" not in str(p) and not p.name.startswith(".")
+        if p.is_file()
+        and "var/backups" not in str(p)
+        and not p.name.startswith(".")
+        and p.relative_to(root) != Path("run/tlsc-apply.lock")  # the root's lock
     }
 
 
@@ -134,10 +137,7 @@ def test_concurrent_applies_are_serialised(root: Path) -> None:
         # a second apply that will not wait fails at once, naming the holder
         rc, report, _ = apply_json(s, root, "--yes", "--no-verify", "--lock-timeout", "0.2")
         assert rc == 1 and report["result"] == "refused"
-        assert (
-            f"holds the lock {root}/etc/mail/.tlsc-apply.lock (pid {first.pid}"
-            in (report["message"])
-        )
+        assert f"holds the lock {root}/run/tlsc-apply.lock (pid {first.pid}" in (report["message"])
         assert not (root / "etc/mail/access").exists()
         # a third waits, and runs after the first: it finds nothing left to do
         third = subprocess.Popen(
@@ -211,7 +211,7 @@ def test_root_writes_nothing_outside(sendmail_daemon: DaemonFactory) -> None:
         assert sorted(os.listdir(parent)) == parent_entries
         for name in ("sendmail.mc", "tls/starttls.m4", "access", "access.db", "sendmail.cf"):
             assert (root / "etc/mail" / name).is_file(), name
-        assert (root / "etc/mail/.tlsc-apply.lock").is_file()
+        assert (root / "run/tlsc-apply.lock").is_file()
         assert (root / "restarted-here").is_file()  # commands run with the root as cwd
         [backup] = (root / "var/backups/tlsc").iterdir()
         assert (backup / "manifest.json").is_file()
