@@ -421,3 +421,28 @@ def test_a_read_only_managed_directory_is_one_sentence(root: Path) -> None:
     assert "Read-only file system" in report["message"], report["message"]
     assert "\n" not in report["message"]
     assert files(root) == before
+
+
+def test_two_specs_that_put_sendmail_mc_elsewhere_share_the_roots_lock(root: Path) -> None:
+    # the lock is one per root (ROOT/run/tlsc-apply.lock), not beside paths.sendmail_mc:
+    # a second spec naming another sendmail.mc cannot enter the write step alongside
+    s = spec(root)
+    other = spec(root, name="other.yaml")
+    text = other.read_text(encoding="utf-8").replace(
+        "  smtp_port: 25\n", "  smtp_port: 25\n  paths: {sendmail_mc: /etc/mail/b/sendmail.mc}\n"
+    )
+    other.write_text(text, encoding="utf-8")
+    marker = root.parent / f"{root.name}-paused"
+    first = _paused(s, root, marker)
+    try:
+        rc, report, _ = apply_json(other, root, "--yes", "--no-verify", "--lock-timeout", "0")
+        assert rc == 1 and report["result"] == "refused", report["message"]
+        assert f"holds the lock {root}/run/tlsc-apply.lock (pid {first.pid}" in report["message"]
+        assert not (root / "etc/mail/b").exists()
+        marker.unlink()
+        out, _ = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0 and json.loads(out)["result"] == "applied"
