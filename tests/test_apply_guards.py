@@ -446,3 +446,22 @@ def test_two_specs_that_put_sendmail_mc_elsewhere_share_the_roots_lock(root: Pat
             first.kill()
             first.wait()
     assert first.returncode == 0 and json.loads(out)["result"] == "applied"
+
+
+@pytest.mark.parametrize("name", ["it's", "back`tick", "both`'"])
+def test_a_root_named_with_a_quote_or_a_back_tick_builds_sendmail_cf(name: str) -> None:
+    # m4 reads the rooted include of starttls.m4 through /proc/self/fd/N/starttls.m4,
+    # so no quote of the root's name reaches m4's text
+    with scratch_dir("apply-quote") as base:
+        root = base / name
+        root.mkdir()
+        spec_path = base / "spec.yaml"
+        spec_path.write_text(SPEC.format(level="encrypt", port=25), encoding="utf-8")
+        rc, report, err = apply_json(spec_path, root, "--yes", "--no-verify")
+        assert rc == 0 and report["result"] == "applied", (report["message"], err)
+        cf = (root / "etc/mail/sendmail.cf").read_bytes()
+        assert b"/proc/self/fd" not in cf
+        # what starttls.m4 sets is in the built .cf
+        assert b"\nO ServerCertFile=/etc/mail/tls/sendmail-server.crt\n" in cf
+        rc, report, _ = apply_json(spec_path, root, "--yes", "--no-verify")
+        assert rc == 0 and report["result"] == "unchanged", report["message"]
