@@ -395,12 +395,13 @@ def test_makemap_warning_on_a_world_writable_directory_is_explained() -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def test_a_read_only_managed_directory_is_one_sentence(root: Path) -> None:
-    # ROOT/etc/mail/tls on a read-only bind mount (in a mount namespace of its own,
+@pytest.mark.parametrize("where", ["etc/mail/tls/starttls.m4", "etc/mail/access"])
+def test_a_read_only_managed_directory_is_one_sentence(root: Path, where: str) -> None:
+    # the file's directory on a read-only bind mount (in a mount namespace of its own,
     # so nothing is left mounted): apply says so in one sentence, exit 1, no traceback
     assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
-    mail = root / "etc/mail/tls"
-    (mail / "starttls.m4").unlink()  # so the apply must write there
+    mail = (root / where).parent
+    (root / where).unlink()  # so the apply must write there
     before = files(root)
     argv = cli_command("apply", spec(root), "--root", root, "--host", "h1", "--yes")
     script = f"mount --bind {mail} {mail} && mount -o remount,ro,bind {mail} && exec" + "".join(

@@ -81,11 +81,15 @@ class SafeDirs:
             except FileNotFoundError:
                 if not create:
                     return None
+                made = False
                 with contextlib.suppress(FileExistsError):
-                    os.mkdir(name, mode, dir_fd=fd)
+                    # the last one gets `mode`; those above it 0755, as make_parents gives
+                    os.mkdir(name, mode if at == directory else 0o755, dir_fd=fd)
+                    made = True
                     _fsync(fd)
                 child = self._open_child(name, fd, at)
-                os.fchmod(child, mode)  # not the umask's
+                if made:
+                    os.fchmod(child, mode if at == directory else 0o755)  # not the umask's
             except OSError as exc:
                 raise self._refusal(at, exc) from None
             self._fds[at] = child
