@@ -504,3 +504,53 @@ def test_a_missing_tls_directory_made_a_link_out_after_the_lock_is_refused(
             f"{root}/etc/mail/tls is no longer the directory apply settled (it became a"
             " symbolic link or a file while apply ran); nothing is written through it"
         )
+
+
+def test_kill_9_after_etc_mail_was_swapped_mid_write_then_repair(root: Path) -> None:
+    # stopped after its first write, etc/mail is swapped for a link out and the apply
+    # resumed then killed -9 mid-way: nothing lands outside; the next apply refuses the
+    # link, and once the admin puts the directory back it repairs the host
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
+    s = spec(root, level="verify", ident="9s")
+    with scratch_dir("apply-outside") as outside:
+        before = _decoy(outside)
+        marker = root.parent / f"{root.name}-paused"
+        pause = {
+            "TLSC_APPLY_PAUSE_AT": "write.partial,build-cf",
+            "TLSC_APPLY_PAUSE_FILE": str(marker),
+        }
+        argv = cli_command("apply", s, "--root", root, "--host", "h1", "--yes", "--no-verify")
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env={**cli_env(), **pause}
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not marker.exists():
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.01)
+            mail, orig = root / "etc/mail", root / "etc/mail.orig"
+            mail.rename(orig)
+            mail.symlink_to(outside, target_is_directory=True)
+            marker.unlink()  # on to the other writes, then stopped again at build-cf
+            while not marker.exists():
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.01)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            marker.unlink(missing_ok=True)
+        assert _tree_bytes(outside) == before
+        assert b"TLS_Srv:secure.example.com\tVERIFY" in (orig / "access").read_bytes()
+        assert b"9s" in (orig / "sendmail.mc").read_bytes()
+        rc, report, _ = apply_json(s, root, "--yes", "--no-verify", "--lock-timeout", "0")
+        assert rc == 1 and report["result"] == "refused", report["message"]
+        assert "leads out of" in report["message"]
+        assert _tree_bytes(outside) == before
+    mail.unlink()
+    orig.rename(mail)
+    rc, report, _ = apply_json(s, root, "--yes", "--no-verify", "--lock-timeout", "0")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    assert "tls_srv:secure.example.com\tVERIFY" in db_dump(mail / "access.db")
+    assert b"9s" in (mail / "sendmail.cf").read_bytes()
+    assert leftovers(mail, mail / "tls") == []
+    assert not (mail / ".tlsc-apply.pending").exists()
