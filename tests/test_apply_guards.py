@@ -395,13 +395,22 @@ def test_makemap_warning_on_a_world_writable_directory_is_explained() -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-@pytest.mark.parametrize("where", ["etc/mail/tls/starttls.m4", "etc/mail/access"])
-def test_a_read_only_managed_directory_is_one_sentence(root: Path, where: str) -> None:
+@pytest.mark.parametrize(
+    ("where", "leftover"),
+    [("etc/mail/tls/starttls.m4", False), ("etc/mail/access", False), ("etc/mail/access", True)],
+)
+def test_a_read_only_managed_directory_is_one_sentence(
+    root: Path, where: str, leftover: bool
+) -> None:
     # the file's directory on a read-only bind mount (in a mount namespace of its own,
-    # so nothing is left mounted): apply says so in one sentence, exit 1, no traceback
+    # so nothing is left mounted): apply says so in one sentence, exit 1, no traceback;
+    # also when a crashed apply's temp file there cannot be removed
     assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     mail = (root / where).parent
     (root / where).unlink()  # so the apply must write there
+    temp = mail / f".{Path(where).name}.tlsc-new"
+    if leftover:
+        temp.write_bytes(b"half")
     before = files(root)
     argv = cli_command("apply", spec(root), "--root", root, "--host", "h1", "--yes")
     script = f"mount --bind {mail} {mail} && mount -o remount,ro,bind {mail} && exec" + "".join(
@@ -421,6 +430,11 @@ def test_a_read_only_managed_directory_is_one_sentence(root: Path, where: str) -
     assert report["result"] in ("refused", "failed"), report
     assert "Read-only file system" in report["message"], report["message"]
     assert "\n" not in report["message"]
+    if leftover:
+        assert report["message"] == (
+            f"cannot remove the temp file {temp} an interrupted apply left: Read-only file"
+            " system; nothing was changed"
+        )
     assert files(root) == before
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.apply import hooks
-from compiler.apply.atomic import clean_temps, remove, write_atomic
+from compiler.apply.atomic import clean_temps, remove, temp_path, write_atomic
 from compiler.apply.backup import Backup, BackupError, make_backup, prune, restore
 from compiler.apply.build import (
     BuildError,
@@ -222,16 +222,18 @@ class Apply:
             self._resolve_links()
             self._pin()
             places = [self._disk(p) for p in self._all_paths()] + list(self.files.values())
-            try:
-                found = [self.dirs.path(real_file(x), create=False) for x in sorted(set(places))]
-                leftovers = clean_temps(x for x in found if x is not None)
-            except DirError as exc:
-                raise _Refused(str(exc)) from None
-            except OSError as exc:
-                raise _Refused(
-                    f"cannot remove the temp file {exc.filename} an interrupted apply left:"
-                    f" {exc.strerror}; nothing was changed"
-                ) from None
+            leftovers = []
+            for place in sorted(set(places)):
+                try:
+                    at = self.dirs.path(real_file(place), create=False)
+                    leftovers += clean_temps([at] if at is not None else [])
+                except DirError as exc:
+                    raise _Refused(str(exc)) from None
+                except OSError as exc:
+                    raise _Refused(
+                        f"cannot remove the temp file {temp_path(place)} an interrupted apply"
+                        f" left: {exc.strerror}; nothing was changed"
+                    ) from None
             if leftovers:
                 detail.append(f"removed {len(leftovers)} temp file(s) an interrupted apply left")
         pending_at = self._pending_io(create=False)
