@@ -480,3 +480,19 @@ def test_a_root_named_with_a_quote_or_a_back_tick_builds_sendmail_cf(name: str) 
         assert b"\nO ServerCertFile=/etc/mail/tls/sendmail-server.crt\n" in cf
         rc, report, _ = apply_json(spec_path, root, "--yes", "--no-verify")
         assert rc == 0 and report["result"] == "unchanged", report["message"]
+
+
+def test_a_saved_plan_with_a_5000_digit_number_is_one_sentence(root: Path) -> None:
+    s = spec(root)
+    plan = root.parent / f"{root.name}-plan.json"
+    rc, _out, err = run_cli("plan", s, "--root", root, "--host", "h1", "--out", plan)
+    assert rc == 0, err
+    doc = plan.read_text(encoding="utf-8")
+    plan.write_text(doc.replace('"version": 1', '"version": ' + "9" * 5000, 1), encoding="utf-8")
+    rc, report, err = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert "Traceback" not in err, err
+    assert rc == 1 and report["result"] == "refused"
+    assert report["message"] == (
+        f"{plan} is not a tlsc saved plan (a number in it is far too long)"
+    )
+    assert files(root) == {}
