@@ -384,7 +384,7 @@ def _tree_bytes(top: Path) -> dict[str, bytes | str]:
 
 
 def _swap_while_paused(
-    root: Path, spec_path: Path, point: str, directory: str, outside: Path
+    root: Path, spec_path: Path, point: str, directory: str, outside: Path, *extra: str
 ) -> tuple[int, dict[str, Any], Path]:
     """Start apply paused at `point`, replace ROOT/`directory` by a link to `outside`
     (the real one moved aside to DIRECTORY.orig), let it go on: (exit, report, .orig)."""
@@ -393,7 +393,9 @@ def _swap_while_paused(
     argv = cli_command("apply", spec_path, "--root", root, "--host", "h1", "--yes", "--no-verify")
     env = {**cli_env(), "TLSC_APPLY_PAUSE_AT": point, "TLSC_APPLY_PAUSE_FILE": str(marker)}
     pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
-    proc = subprocess.Popen([*argv, "--format", "json"], env=env, stdin=subprocess.DEVNULL, **pipes)
+    proc = subprocess.Popen(
+        [*argv, "--format", "json", *extra], env=env, stdin=subprocess.DEVNULL, **pipes
+    )
     try:
         deadline = time.monotonic() + 30
         while not marker.exists():
@@ -554,3 +556,26 @@ def test_kill_9_after_etc_mail_was_swapped_mid_write_then_repair(root: Path) -> 
     assert b"9s" in (mail / "sendmail.cf").read_bytes()
     assert leftovers(mail, mail / "tls") == []
     assert not (mail / ".tlsc-apply.pending").exists()
+
+
+def test_a_backup_dir_swapped_for_a_link_after_the_lock_still_gets_the_backup(
+    root: Path,
+) -> None:
+    # --backup-dir is walked from / without following links and held open like the rest
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
+    (root / "bk").mkdir(mode=0o700)
+    with scratch_dir("apply-outside") as outside:
+        rc, report, orig = _swap_while_paused(
+            root,
+            spec(root, level="verify"),
+            "plan",
+            "bk",
+            outside,
+            "--backup-dir",
+            str(root / "bk"),
+        )
+        assert list(outside.iterdir()) == []
+        assert rc == 0 and report["result"] == "applied", report["message"]
+        name = Path(report["backup"]).name
+        assert report["backup"] == str(root / "bk" / name)
+        assert (orig / name / "manifest.json").is_file()

@@ -132,8 +132,10 @@ class Apply:
         self.mc_dir_real: Path | None = None
         #: the directories written in, held open (see compiler.apply.dirfd)
         self.dirs = SafeDirs(self.root)
-        #: the default backup directory's real path, settled under the lock (None: --backup-dir)
+        #: the backup directory's real path, settled under the lock, and its directories
+        #: held open: the root's for the default one, from / for --backup-dir
         self.backup_real: Path | None = None
+        self.backup_dirs = self.dirs if options.backup_dir is None else SafeDirs(Path("/"))
 
     # -- steps ------------------------------------------------------------------
 
@@ -175,6 +177,7 @@ class Apply:
             if self.lock is not None:
                 self.lock.release()
             self.dirs.close()
+            self.backup_dirs.close()
             self.report.seconds = time.monotonic() - started
         return self.report
 
@@ -292,9 +295,8 @@ class Apply:
         try:
             for directory in sorted(wanted):
                 self.dirs.open(directory, create=False)
-            if self.o.backup_dir is None:
-                self.backup_real = real_file(on_disk(self.root, DEFAULT_BACKUP_DIR))
-                self.dirs.open(self.backup_real, create=False)
+            self.backup_real = real_file(Path(os.path.abspath(self._backup_shown())))
+            self.backup_dirs.open(self.backup_real, create=False)
         except DirError as exc:
             raise _Refused(str(exc)) from None
         except OSError as exc:
@@ -528,7 +530,7 @@ class Apply:
             paths.add(p.sendmail_cf)
         if work.rebuild_access:
             paths.add(p.access_db)
-        shown = self.o.backup_dir or on_disk(self.root, DEFAULT_BACKUP_DIR)
+        shown = self._backup_shown()
         base = self._backup_base()
         about = {
             "host": self.loaded.config.name,
@@ -560,13 +562,17 @@ class Apply:
             ) from None
         return backup
 
+    def _backup_shown(self) -> Path:
+        """The backup directory as the person knows it: --backup-dir, or the default one."""
+        return self.o.backup_dir or on_disk(self.root, DEFAULT_BACKUP_DIR)
+
     def _backup_base(self) -> Path:
-        """Where backups go: --backup-dir as given, or the default one under the root,
-        through its directory held open (made now when missing)."""
+        """Where backups go (--backup-dir, or the default one under the root), through
+        its directory held open since the lock was taken (made now when missing)."""
         if self.backup_real is None:
-            return self.o.backup_dir or on_disk(self.root, DEFAULT_BACKUP_DIR)
+            return self._backup_shown()
         try:
-            fd = self.dirs.open(self.backup_real, create=True, mode=0o700)
+            fd = self.backup_dirs.open(self.backup_real, create=True, mode=0o700)
         except DirError as exc:
             raise _Failed(str(exc)) from None
         except OSError as exc:
@@ -578,7 +584,7 @@ class Apply:
         assert self.backup is not None
         if self.backup_real is None:
             return str(self.backup.directory)
-        return str(on_disk(self.root, DEFAULT_BACKUP_DIR) / self.backup.directory.name)
+        return str(self._backup_shown() / self.backup.directory.name)
 
     def _forward(self, work: _Work) -> None:
         assert self.loaded is not None and self.state is not None
