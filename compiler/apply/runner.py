@@ -373,8 +373,8 @@ class Apply:
                 continue  # the write itself says what is wrong
             if read_only:
                 raise _Refused(
-                    f"cannot write {self._file(path)}: {directory} is on a read-only file"
-                    " system (Read-only file system); nothing was changed"
+                    f"cannot write {self._file(path)}: {directory} is mounted read-only"
+                    " (Read-only file system); nothing was changed"
                 )
 
     def _all_paths(self) -> list[str]:
