@@ -119,3 +119,30 @@ def test_kill_during_rollback_then_repair(sendmail_daemon: DaemonFactory) -> Non
     assert steps(report)["restart"] == "ok"
     assert host.sources() == new
     assert db_dump(host.work / "access.db") == expected_db(new["access"].decode())
+
+
+def test_kill_9_with_a_second_spec_at_the_same_lock(sendmail_daemon: DaemonFactory) -> None:
+    # a spec that puts sendmail.mc elsewhere still meets the root's one lock while the
+    # first apply is stopped mid-write; after kill -9 the kernel frees it and the next
+    # apply repairs the host
+    host = apply_host(sendmail_daemon)
+    host.write_spec(host.spec(variant(0)))
+    assert host.apply()[0] == 0
+    host.write_spec(host.spec(variant(1)))
+    new = expected_files(host)
+
+    def elsewhere(spec: Spec) -> None:
+        variant(1)(spec)  # type: ignore[operator]
+        spec["defaults"]["paths"]["sendmail_mc"] = str(host.work / "b/sendmail.mc")
+
+    other = host.write_spec(host.spec(elsewhere), name="other.yaml")
+    proc, _marker = host.start_paused("write.partial")
+    rc, report, _ = host.apply("--lock-timeout", "0", spec=other)
+    assert rc == 1 and report["result"] == "refused", report["message"]
+    assert f"(pid {proc.pid}" in report["message"]
+    assert not (host.work / "b").exists()
+    host.kill(proc)
+    rc, report, _ = host.apply("--lock-timeout", "0")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    assert host.sources() == new
+    assert db_dump(host.work / "access.db") == expected_db(new["access"].decode())

@@ -59,7 +59,10 @@ def files(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and "var/backups" not in str(p) and not p.name.startswith(".")
+        if p.is_file()
+        and "var/backups" not in str(p)
+        and not p.name.startswith(".")
+        and p.relative_to(root) != Path("run/tlsc-apply.lock")  # the root's lock
     }
 
 
@@ -135,10 +138,7 @@ def test_concurrent_applies_are_serialised(root: Path) -> None:
         # a second apply that will not wait fails at once, naming the holder
         rc, report, _ = apply_json(s, root, "--yes", "--no-verify", "--lock-timeout", "0.2")
         assert rc == 1 and report["result"] == "refused"
-        assert (
-            f"holds the lock {root}/etc/mail/.tlsc-apply.lock (pid {first.pid}"
-            in (report["message"])
-        )
+        assert f"holds the lock {root}/run/tlsc-apply.lock (pid {first.pid}" in (report["message"])
         assert not (root / "etc/mail/access").exists()
         # a third waits, and runs after the first: it finds nothing left to do
         third = subprocess.Popen(
@@ -213,7 +213,7 @@ def test_root_writes_nothing_outside(sendmail_daemon: DaemonFactory) -> None:
         assert sorted(os.listdir(parent)) == parent_entries
         for name in ("sendmail.mc", "tls/starttls.m4", "access", "access.db", "sendmail.cf"):
             assert (root / "etc/mail" / name).is_file(), name
-        assert (root / "etc/mail/.tlsc-apply.lock").is_file()
+        assert (root / "run/tlsc-apply.lock").is_file()
         assert (root / "restarted-here").is_file()  # commands run with the root as cwd
         [backup] = (root / "var/backups/tlsc").iterdir()
         assert (backup / "manifest.json").is_file()
@@ -395,3 +395,106 @@ def test_makemap_warning_on_a_world_writable_directory_is_explained() -> None:
         assert sorted(p.name for p in staging.iterdir()) == ["access"]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    ("where", "leftover"),
+    [("etc/mail/tls/starttls.m4", False), ("etc/mail/access", False), ("etc/mail/access", True)],
+)
+def test_a_read_only_managed_directory_is_one_sentence(
+    root: Path, where: str, leftover: bool
+) -> None:
+    # the file's directory on a read-only bind mount (in a mount namespace of its own,
+    # so nothing is left mounted): apply says so in one sentence, exit 1, no traceback;
+    # also when a crashed apply's temp file there cannot be removed
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
+    mail = (root / where).parent
+    (root / where).unlink()  # so the apply must write there
+    temp = mail / f".{Path(where).name}.tlsc-new"
+    if leftover:
+        temp.write_bytes(b"half")
+    before = files(root)
+    argv = cli_command("apply", spec(root), "--root", root, "--host", "h1", "--yes")
+    script = f"mount --bind {mail} {mail} && mount -o remount,ro,bind {mail} && exec" + "".join(
+        f" '{a}'" for a in [*argv, "--no-verify", "--format", "json"]
+    )
+    proc = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    report = json.loads(proc.stdout)
+    assert report["result"] in ("refused", "failed"), report
+    assert "Read-only file system" in report["message"], report["message"]
+    assert "\n" not in report["message"]
+    if leftover:
+        assert report["message"] == (
+            f"cannot remove the temp file {temp} an interrupted apply left: Read-only file"
+            " system; nothing was changed"
+        )
+    assert files(root) == before
+
+
+def test_two_specs_that_put_sendmail_mc_elsewhere_share_the_roots_lock(root: Path) -> None:
+    # the lock is one per root (ROOT/run/tlsc-apply.lock), not beside paths.sendmail_mc:
+    # a second spec naming another sendmail.mc cannot enter the write step alongside
+    s = spec(root)
+    other = spec(root, name="other.yaml")
+    text = other.read_text(encoding="utf-8").replace(
+        "  smtp_port: 25\n", "  smtp_port: 25\n  paths: {sendmail_mc: /etc/mail/b/sendmail.mc}\n"
+    )
+    other.write_text(text, encoding="utf-8")
+    marker = root.parent / f"{root.name}-paused"
+    first = _paused(s, root, marker)
+    try:
+        rc, report, _ = apply_json(other, root, "--yes", "--no-verify", "--lock-timeout", "0")
+        assert rc == 1 and report["result"] == "refused", report["message"]
+        assert f"holds the lock {root}/run/tlsc-apply.lock (pid {first.pid}" in report["message"]
+        assert not (root / "etc/mail/b").exists()
+        marker.unlink()
+        out, _ = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0 and json.loads(out)["result"] == "applied"
+
+
+@pytest.mark.parametrize("name", ["it's", "back`tick", "both`'"])
+def test_a_root_named_with_a_quote_or_a_back_tick_builds_sendmail_cf(name: str) -> None:
+    # m4 reads the rooted include of starttls.m4 through /proc/self/fd/N/starttls.m4,
+    # so no quote of the root's name reaches m4's text
+    with scratch_dir("apply-quote") as base:
+        root = base / name
+        root.mkdir()
+        spec_path = base / "spec.yaml"
+        spec_path.write_text(SPEC.format(level="encrypt", port=25), encoding="utf-8")
+        rc, report, err = apply_json(spec_path, root, "--yes", "--no-verify")
+        assert rc == 0 and report["result"] == "applied", (report["message"], err)
+        cf = (root / "etc/mail/sendmail.cf").read_bytes()
+        assert b"/proc/self/fd" not in cf
+        # what starttls.m4 sets is in the built .cf
+        assert b"\nO ServerCertFile=/etc/mail/tls/sendmail-server.crt\n" in cf
+        rc, report, _ = apply_json(spec_path, root, "--yes", "--no-verify")
+        assert rc == 0 and report["result"] == "unchanged", report["message"]
+
+
+def test_a_saved_plan_with_a_5000_digit_number_is_one_sentence(root: Path) -> None:
+    s = spec(root)
+    plan = root.parent / f"{root.name}-plan.json"
+    rc, _out, err = run_cli("plan", s, "--root", root, "--host", "h1", "--out", plan)
+    assert rc == 0, err
+    doc = plan.read_text(encoding="utf-8")
+    plan.write_text(doc.replace('"version": 1', '"version": ' + "9" * 5000, 1), encoding="utf-8")
+    rc, report, err = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert "Traceback" not in err, err
+    assert rc == 1 and report["result"] == "refused"
+    assert report["message"] == (
+        f"{plan} is not a tlsc saved plan (a number in it is far too long)"
+    )
+    assert files(root) == {}

@@ -91,7 +91,7 @@ def test_mismatched_key_is_refused_before_anything_is_written(root: Path) -> Non
     # no file written, no backup, no journal; only apply's own (empty) lock file, as
     # with every refusal after the lock step
     after = tree(root)
-    assert after.pop("etc/mail/.tlsc-apply.lock")[0] == b""
+    assert after.pop("run/tlsc-apply.lock")[0] == b""
     assert after == before
     assert not (root / "var/backups").exists()
 

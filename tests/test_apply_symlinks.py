@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import time
@@ -367,3 +368,238 @@ def test_a_link_changed_while_apply_waits_for_the_lock_is_followed_to_its_new_en
     assert os.readlink(mail / "access") == "new/access"
     assert b"TLS_Srv:secure.example.com\tVERIFY" in new.read_bytes()
     assert b"TLS_Srv:secure.example.com\tVERIFY" in old.read_bytes()  # the first apply's
+
+
+# -- a directory swapped for a link out of the root while apply holds the lock --------
+
+
+def _tree_bytes(top: Path) -> dict[str, bytes | str]:
+    """Every entry under `top`: a file's bytes, a link's text, '<dir>'."""
+    out: dict[str, bytes | str] = {}
+    for p in sorted(top.rglob("*")):
+        name = str(p.relative_to(top))
+        if p.is_symlink():
+            out[name] = "-> " + os.readlink(p)
+        elif p.is_dir():
+            out[name] = "<dir>"
+        else:
+            out[name] = p.read_bytes()
+    return out
+
+
+def _swap_while_paused(
+    root: Path, spec_path: Path, point: str, directory: str, outside: Path, *extra: str
+) -> tuple[int, dict[str, Any], Path]:
+    """Start apply paused at `point`, replace ROOT/`directory` by a link to `outside`
+    (the real one moved aside to DIRECTORY.orig), let it go on: (exit, report, .orig)."""
+    marker = root.parent / f"{root.name}-paused"
+    marker.unlink(missing_ok=True)
+    argv = cli_command(
+        "apply",
+        spec_path,
+        "--root",
+        root,
+        "--host",
+        "h1",
+        "--yes",
+        "--no-verify",
+        "--skip-preflight",
+    )
+    env = {**cli_env(), "TLSC_APPLY_PAUSE_AT": point, "TLSC_APPLY_PAUSE_FILE": str(marker)}
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    proc = subprocess.Popen(
+        [*argv, "--format", "json", *extra], env=env, stdin=subprocess.DEVNULL, **pipes
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.01)
+        at = root / directory
+        orig = at.with_name(at.name + ".orig")
+        at.rename(orig)
+        at.symlink_to(outside, target_is_directory=True)
+        marker.unlink()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in err, err
+    return proc.returncode, json.loads(out), orig
+
+
+def _decoy(outside: Path) -> dict[str, bytes | str]:
+    """Files out there that look like a mail directory (a write to them would show)."""
+    for name in ("access", "access.db", "sendmail.cf", "sendmail.mc", "tls/starttls.m4"):
+        (outside / name).parent.mkdir(exist_ok=True)
+        (outside / name).write_bytes(b"outside " + name.encode() + b"\n")
+    return _tree_bytes(outside)
+
+
+def test_etc_mail_swapped_for_a_link_out_after_the_lock_is_never_written_through(
+    root: Path,
+) -> None:
+    # the directories apply writes in are held open from the lock on (O_NOFOLLOW walk
+    # from the root): the write goes to the directory apply settled, now etc/mail.orig
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
+    with scratch_dir("apply-outside") as outside:
+        before = _decoy(outside)
+        rc, report, orig = _swap_while_paused(
+            root, spec(root, level="verify"), "plan", "etc/mail", outside
+        )
+        assert _tree_bytes(outside) == before
+        assert rc == 0 and report["result"] == "applied", report["message"]
+        assert b"TLS_Srv:secure.example.com\tVERIFY" in (orig / "access").read_bytes()
+        assert "tls_srv:secure.example.com\tVERIFY" in db_dump(orig / "access.db")
+        assert (orig / "sendmail.cf").stat().st_mtime >= (orig / "sendmail.mc").stat().st_mtime
+        assert leftovers(orig, orig / "tls") == []
+        assert not (orig / ".tlsc-apply.pending").exists()
+
+
+def test_the_rollback_never_restores_through_a_directory_swapped_for_a_link(
+    root: Path,
+) -> None:
+    # the restart fails, so apply rolls back; etc/mail is swapped for a link out just
+    # before the restore: the backup goes back into the directory apply wrote
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
+    old = (root / "etc/mail/access").read_bytes()
+    with scratch_dir("apply-outside") as outside:
+        before = _decoy(outside)
+        rc, report, orig = _swap_while_paused(
+            root,
+            spec(root, level="verify", ident="7s", restart="false"),
+            "rollback",
+            "etc/mail",
+            outside,
+        )
+        assert _tree_bytes(outside) == before
+        assert rc == 1 and report["result"] in ("rolled-back", "failed"), report
+        assert "the restart command failed" in report["message"]
+        assert (orig / "access").read_bytes() == old
+
+
+def test_a_missing_tls_directory_made_a_link_out_after_the_lock_is_refused(
+    root: Path,
+) -> None:
+    # etc/mail/tls did not exist when apply took the lock, so it is made (walked) only
+    # when written: by then a link, which the O_NOFOLLOW walk refuses
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
+    shutil.rmtree(root / "etc/mail/tls")
+    with scratch_dir("apply-outside") as outside:
+        marker = root.parent / f"{root.name}-paused"
+        argv = cli_command(
+            "apply",
+            spec(root),
+            "--root",
+            root,
+            "--host",
+            "h1",
+            "--yes",
+            "--no-verify",
+            "--skip-preflight",
+        )
+        env = {**cli_env(), "TLSC_APPLY_PAUSE_AT": "plan", "TLSC_APPLY_PAUSE_FILE": str(marker)}
+        proc = subprocess.Popen(
+            [*argv, "--format", "json"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not marker.exists():
+                assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+                time.sleep(0.01)
+            (root / "etc/mail/tls").symlink_to(outside, target_is_directory=True)
+            marker.unlink()
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert "Traceback" not in err, err
+        report = json.loads(out)
+        assert list(outside.iterdir()) == []
+        assert proc.returncode == 1 and report["result"] == "refused", report
+        assert report["message"] == (
+            f"{root}/etc/mail/tls is no longer the directory apply settled (it became a"
+            " symbolic link or a file while apply ran); nothing is written through it"
+        )
+
+
+def test_kill_9_after_etc_mail_was_swapped_mid_write_then_repair(root: Path) -> None:
+    # stopped after its first write, etc/mail is swapped for a link out and the apply
+    # resumed then killed -9 mid-way: nothing lands outside; the next apply refuses the
+    # link, and once the admin puts the directory back it repairs the host
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
+    s = spec(root, level="verify", ident="9s")
+    with scratch_dir("apply-outside") as outside:
+        before = _decoy(outside)
+        marker = root.parent / f"{root.name}-paused"
+        pause = {
+            "TLSC_APPLY_PAUSE_AT": "write.partial,build-cf",
+            "TLSC_APPLY_PAUSE_FILE": str(marker),
+        }
+        argv = cli_command(
+            "apply", s, "--root", root, "--host", "h1", "--yes", "--no-verify", "--skip-preflight"
+        )
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env={**cli_env(), **pause}
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not marker.exists():
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.01)
+            mail, orig = root / "etc/mail", root / "etc/mail.orig"
+            mail.rename(orig)
+            mail.symlink_to(outside, target_is_directory=True)
+            marker.unlink()  # on to the other writes, then stopped again at build-cf
+            while not marker.exists():
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.01)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            marker.unlink(missing_ok=True)
+        assert _tree_bytes(outside) == before
+        assert b"TLS_Srv:secure.example.com\tVERIFY" in (orig / "access").read_bytes()
+        assert b"9s" in (orig / "sendmail.mc").read_bytes()
+        rc, report, _ = apply_json(s, root, "--yes", "--no-verify", "--lock-timeout", "0")
+        assert rc == 1 and report["result"] == "refused", report["message"]
+        assert "leads out of" in report["message"]
+        assert _tree_bytes(outside) == before
+    mail.unlink()
+    orig.rename(mail)
+    rc, report, _ = apply_json(s, root, "--yes", "--no-verify", "--lock-timeout", "0")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    assert "tls_srv:secure.example.com\tVERIFY" in db_dump(mail / "access.db")
+    assert b"9s" in (mail / "sendmail.cf").read_bytes()
+    assert leftovers(mail, mail / "tls") == []
+    assert not (mail / ".tlsc-apply.pending").exists()
+
+
+def test_a_backup_dir_swapped_for_a_link_after_the_lock_still_gets_the_backup(
+    root: Path,
+) -> None:
+    # --backup-dir is walked from / without following links and held open like the rest
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
+    (root / "bk").mkdir(mode=0o700)
+    with scratch_dir("apply-outside") as outside:
+        rc, report, orig = _swap_while_paused(
+            root,
+            spec(root, level="verify"),
+            "plan",
+            "bk",
+            outside,
+            "--backup-dir",
+            str(root / "bk"),
+        )
+        assert list(outside.iterdir()) == []
+        assert rc == 0 and report["result"] == "applied", report["message"]
+        name = Path(report["backup"]).name
+        assert report["backup"] == str(root / "bk" / name)
+        assert (orig / name / "manifest.json").is_file()

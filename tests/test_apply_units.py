@@ -16,6 +16,7 @@ from compiler.apply import hooks
 from compiler.apply.atomic import clean_temps, temp_path, write_atomic
 from compiler.apply.backup import BackupError, load_backup, make_backup, prune, restore
 from compiler.apply.build import db_temp, host_includes, rooted_includes, run_command
+from compiler.apply.dirfd import DirError, SafeDirs, proc_fd
 from compiler.apply.lock import ApplyLock, LockError
 from compiler.apply.pending import Pending, clear_pending, read_pending, write_pending
 from compiler.apply.report import ApplyReport, Step
@@ -296,3 +297,38 @@ def test_report_json_shape() -> None:
     ]
     assert set(doc) >= {"host", "spec", "root", "message", "changes", "files", "backup", "verify"}
     assert ApplyReport(spec="s", root="/", result="rolled-back").exit_code == 1
+
+
+# -- directories held open -------------------------------------------------------
+
+
+def test_safe_dirs_hold_the_directory_not_its_name(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "etc/mail").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dirs = SafeDirs(root)
+    umask = os.umask(0o077)
+    try:
+        at = dirs.path(root.resolve() / "etc/mail/access")
+        assert at is not None and proc_fd(at) is not None
+        # the name is swapped for a link out: the open directory is still written
+        (root / "etc/mail").rename(root / "etc/mail.orig")
+        (root / "etc/mail").symlink_to(outside, target_is_directory=True)
+        write_atomic(at, b"x\n", 0o640)
+        assert (root / "etc/mail.orig/access").read_bytes() == b"x\n"
+        assert list(outside.iterdir()) == []
+        # a directory not opened yet is walked without following links: refused
+        (root / "etc/new").symlink_to(outside, target_is_directory=True)
+        with pytest.raises(DirError, match="no longer the directory apply settled"):
+            dirs.path(root.resolve() / "etc/new/file")
+        with pytest.raises(DirError, match="is not under"):
+            dirs.path(outside / "file")
+        # missing directories are made: 0755 above, the mode asked for at the end
+        assert dirs.open(root.resolve() / "var/backups/tlsc", create=False) is None
+        dirs.open(root.resolve() / "var/backups/tlsc", mode=0o700)
+        assert (root / "var").stat().st_mode & 0o777 == 0o755
+        assert (root / "var/backups/tlsc").stat().st_mode & 0o777 == 0o700
+    finally:
+        os.umask(umask)
+        dirs.close()

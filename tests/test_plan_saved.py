@@ -105,6 +105,7 @@ def test_managed_paths_are_what_the_plan_lists(tmp_path: Path) -> None:
         ('{"kind": "tlsc-saved-plan", "version": 1, "spec": {}}', "'observed' is missing"),
         ("[" * 100_000, "nested too deeply"),
         ('{"kind": "tlsc-saved-plan", "version": true}', "'version' is missing or wrong"),
+        ('{"kind": "tlsc-saved-plan", "version": ' + "1" * 5000 + "}", "far too long"),
     ],
 )
 def test_bad_plan_files_are_refused(tmp_path: Path, content: str, message: str) -> None:

@@ -3,7 +3,8 @@ and rolled back on failure.
 
 The steps, in order (each is named in the report, with its timing):
 
-    lock          take the host's lock (flock; the kernel drops it if we die)
+    lock          take the root's lock, ROOT/run/tlsc-apply.lock (flock; the kernel drops
+                  it if we die), and hold open each directory written in (dirfd)
     plan          choose the host, compute the plan (or check a saved one)
     confirm       show the plan; --yes, or a yes on the terminal
     baseline      probe sendmail before changing anything (what "back" means)

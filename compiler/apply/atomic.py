@@ -9,7 +9,10 @@ while it writes them, and the next apply removes any a crash left behind.
 Every path here is the file itself: a symbolic link at `target` would be
 replaced, not followed, so apply first resolves a managed path that is a
 link to the file it leads to (compiler.plan.observe.resolve_link) and
-writes, backs up and restores that file, in that file's directory.
+writes, backs up and restores that file, in that file's directory. The
+runner passes `/proc/self/fd/N/NAME` paths: that directory held open since
+the lock was taken (compiler.apply.dirfd), so a directory swapped for a
+symbolic link meanwhile cannot redirect the write.
 """
 
 from __future__ import annotations
@@ -153,6 +156,9 @@ def clean_temps(paths: Iterable[Path]) -> list[Path]:
     removed = []
     for path in paths:
         for leftover in (temp_path(path), Path(f"{temp_path(path)}.db")):
+            # looked at first: unlinking a missing name on a read-only mount is EROFS
+            if not os.path.lexists(leftover):
+                continue
             with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                 leftover.unlink()
                 removed.append(leftover)

@@ -8,8 +8,10 @@ A map lookup during an apply therefore always meets a whole access.db.
 
 Under --root DIR the .mc's include of a managed file (starttls.m4), or of
 any file in the .mc's own directory (Debian's /etc/mail/m4/dialup.m4), is
-read from below DIR; cf.m4 and the rest of sendmail-cf are tools, taken
-from this machine like m4 and makemap themselves.
+read from below DIR, through its directory held open (/proc/self/fd/N/NAME,
+see compiler.apply.dirfd: no quote or back-tick of DIR's name reaches m4);
+cf.m4 and the rest of sendmail-cf are tools, taken from this machine like
+m4 and makemap themselves.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from compiler.apply.atomic import existing_meta, finish, temp_path
@@ -65,7 +67,14 @@ def host_includes(mc: bytes, host_dir: str) -> list[str]:
     return [path for path in paths if path.startswith(prefix)]
 
 
-def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path], cwd: Path | None = None) -> bool:
+def build_cf(
+    mc: Path,
+    cf: Path,
+    rooted: Mapping[str, Path],
+    cwd: Path | None = None,
+    fds: Sequence[int] = (),
+    shown: Path | None = None,
+) -> bool:
     """m4 `mc` into a temp .cf beside `cf`, then rename it into place.
 
     `rooted` maps host paths the .mc may include to where they are on this
@@ -76,11 +85,15 @@ def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path], cwd: Path | None = 
     mode of the one it replaces; a new one is 0644. Returns whether the
     installed .cf differs from the one it replaced (a change of comments in
     the .mc gives the same .cf, and then sendmail need not restart).
+
+    `fds` are passed to m4 (the directories /proc/self/fd paths in `rooted`
+    and `cwd` name); `shown` is the .mc's name in messages.
     """
+    shown = shown or mc
     try:
         source = mc.read_bytes()
     except OSError as exc:
-        raise BuildError(f"cannot read {mc}: {exc.strerror}") from None
+        raise BuildError(f"cannot read {shown}: {exc.strerror}") from None
     text = rooted_includes(source, rooted) if rooted else source
     temp = temp_path(cf)
     temp.unlink(missing_ok=True)
@@ -95,11 +108,12 @@ def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path], cwd: Path | None = 
                 env=_env(),
                 timeout=TOOL_TIMEOUT,
                 check=False,
+                pass_fds=tuple(fds),
             )
         if proc.returncode != 0 or proc.stderr:
             said = _first_line(proc.stderr) or "no message"
             raise BuildError(
-                f"m4 could not build {cf.name} from {mc} (exit {proc.returncode}): {said}"
+                f"m4 could not build {cf.name} from {shown} (exit {proc.returncode}): {said}"
             )
         try:
             changed = temp.read_bytes() != cf.read_bytes()
@@ -149,7 +163,12 @@ def world_writable_refusal(db: Path, directory: Path) -> str:
 
 
 def build_access_db(
-    access: Path, db: Path, cf: Path | None, pause: Callable[[str], None] | None = None
+    access: Path,
+    db: Path,
+    cf: Path | None,
+    pause: Callable[[str], None] | None = None,
+    fds: Sequence[int] = (),
+    shown: tuple[Path, Path] | None = None,
 ) -> None:
     """makemap hash `access` into a temp db beside `db`, then rename it into place.
 
@@ -159,7 +178,11 @@ def build_access_db(
     Run as root, makemap makes the db 0640 and owned by sendmail.cf's
     TrustedUser (`cf` is passed with -C when it exists, else an empty one); an existing db's
     owner, group and mode are kept. Any non-zero exit or message fails.
+
+    `fds` are passed to makemap (for /proc/self/fd paths); `shown` names
+    (access, db) in messages and in the world-writable check.
     """
+    shown_access, shown_db = shown or (access, db)
     stem, built = db_temp(db)
     built.unlink(missing_ok=True)
     # without -C makemap reads /etc/mail/sendmail.cf of the machine running it, and
@@ -176,14 +199,16 @@ def build_access_db(
                 env=_env(),
                 timeout=TOOL_TIMEOUT,
                 check=False,
+                pass_fds=tuple(fds),
             )
-        unsafe = world_writable_dir(db)
+        unsafe = world_writable_dir(shown_db)
         if unsafe is not None and b"World writable directory" in proc.stdout:
-            raise BuildError(world_writable_refusal(db, unsafe))
+            raise BuildError(world_writable_refusal(shown_db, unsafe))
         if proc.returncode != 0 or proc.stdout.strip():
-            said = _first_line(proc.stdout).replace(str(stem), str(access)) or "no message"
+            said = _first_line(proc.stdout).replace(str(stem), str(shown_access)) or "no message"
             raise BuildError(
-                f"makemap could not build {db.name} from {access} (exit {proc.returncode}): {said}"
+                f"makemap could not build {db.name} from {shown_access}"
+                f" (exit {proc.returncode}): {said}"
             )
         if not built.is_file():
             raise BuildError(f"makemap exited 0 but wrote no {built}")

@@ -1,6 +1,8 @@
 """The host's apply lock: one apply at a time, and never a lock left behind by a crash.
 
-`fcntl.flock` on a lock file beside the managed files: the kernel releases
+`fcntl.flock` on one lock file per root, ROOT/run/tlsc-apply.lock (/run/tlsc-apply.lock
+without --root), wherever the spec puts the managed files: two specs that
+name other paths for sendmail.mc still take the same lock. The kernel releases
 the lock when the process holding it dies, however it dies (kill -9
 included), so a stale lock cannot block the next apply. The file itself
 stays; it holds the pid and start time of the holder, for the message a
@@ -22,7 +24,9 @@ from pathlib import Path
 
 from compiler.apply.atomic import make_parents
 
-LOCK_NAME = ".tlsc-apply.lock"
+#: the lock is LOCK_DIR/LOCK_NAME under the root (/run: root's own, not world-writable)
+LOCK_DIR = "/run"
+LOCK_NAME = "tlsc-apply.lock"
 POLL_SECONDS = 0.05
 
 
@@ -44,8 +48,10 @@ def holder(path: Path) -> str:
 class ApplyLock:
     """An exclusive lock on `path`, taken with `acquire` and dropped with `release`."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, shown: Path | None = None):
         self.path = path
+        #: the lock's path in messages (`path` may be a /proc/self/fd path to it)
+        self.shown = shown or path
         self._fd: int | None = None
 
     def _open(self) -> int:
@@ -61,13 +67,13 @@ class ApplyLock:
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise LockError(
-                    f"the lock file {self.path} is a symbolic link; remove it (tlsc makes its own)"
+                    f"the lock file {self.shown} is a symbolic link; remove it (tlsc makes its own)"
                 ) from None
-            raise LockError(f"cannot open the lock file {self.path}: {exc.strerror}") from None
+            raise LockError(f"cannot open the lock file {self.shown}: {exc.strerror}") from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise LockError(
-                f"the lock file {self.path} is not a regular file; remove it (tlsc makes its own)"
+                f"the lock file {self.shown} is not a regular file; remove it (tlsc makes its own)"
             )
         return fd
 
@@ -86,12 +92,12 @@ class ApplyLock:
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     os.close(fd)
-                    raise LockError(f"cannot lock {self.path}: {exc.strerror}") from None
+                    raise LockError(f"cannot lock {self.shown}: {exc.strerror}") from None
             if time.monotonic() >= deadline:
                 who = holder(self.path)
                 os.close(fd)
                 raise LockError(
-                    f"another tlsc apply holds the lock {self.path} ({who}); waited"
+                    f"another tlsc apply holds the lock {self.shown} ({who}); waited"
                     f" {timeout:g} s (--lock-timeout)"
                 )
             if not told and waiting is not None:

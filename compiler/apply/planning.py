@@ -85,16 +85,24 @@ def managed_paths(config: HostConfig) -> tuple[str, ...]:
     return plan_managed_paths(config)
 
 
-def plan_host(loaded: LoadedHost, root: Path, files: Mapping[str, Path]) -> HostState:
+def plan_host(
+    loaded: LoadedHost,
+    root: Path,
+    files: Mapping[str, Path],
+    read_from: Mapping[str, Path] | None = None,
+) -> HostState:
     """Observe the host's files under `root` and plan them.
 
     `files` maps each path apply writes (links.written_paths) to the file it
     writes there (observe.resolve_tree): the end of a symbolic link is what
     is read now, as it is what apply writes, backs up and restores.
+    `read_from` maps paths to where to read them instead (apply: the same
+    files through their directories held open, compiler.apply.dirfd).
     """
     check_dir(root, "--root")
     config = loaded.config
-    observed = read_files({p: files[p] for p in managed_paths(config)})
+    where = {**files, **(read_from or {})}
+    observed = read_files({p: where[p] for p in managed_paths(config)})
     host = Planner(check_headers=True).host(loaded.desired, observed)
     note_links(host, config, root, files)
     plan = Plan(

@@ -8,6 +8,7 @@ prints the report.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.apply import hooks
-from compiler.apply.atomic import clean_temps, remove, write_atomic
+from compiler.apply.atomic import clean_temps, remove, temp_path, write_atomic
 from compiler.apply.backup import Backup, BackupError, make_backup, prune, restore
 from compiler.apply.build import (
     BuildError,
@@ -28,7 +29,8 @@ from compiler.apply.build import (
     world_writable_dir,
     world_writable_refusal,
 )
-from compiler.apply.lock import LOCK_NAME, ApplyLock, LockError
+from compiler.apply.dirfd import PROC_FD, DirError, SafeDirs, real_file
+from compiler.apply.lock import LOCK_DIR, LOCK_NAME, ApplyLock, LockError
 from compiler.apply.pending import PENDING_NAME, Pending, clear_pending, read_pending, write_pending
 from compiler.apply.planning import HostState, LoadedHost, load_host, on_disk, plan_host
 from compiler.apply.report import ApplyReport, Result, Status, Step
@@ -126,6 +128,17 @@ class Apply:
         #: host path -> the file apply reads, writes, backs up and restores for it: the
         #: path under the root, or where its symbolic links lead (resolved once, here)
         self.files: dict[str, Path] = {}
+        #: host path -> that file with its directory's links resolved (settled under the lock)
+        self.real: dict[str, Path] = {}
+        #: the same for the journal, and for the .mc's own directory (m4's cwd)
+        self.pending_real: Path | None = None
+        self.mc_dir_real: Path | None = None
+        #: the directories written in, held open (see compiler.apply.dirfd)
+        self.dirs = SafeDirs(self.root)
+        #: the backup directory's real path, settled under the lock, and its directories
+        #: held open: the root's for the default one, from / for --backup-dir
+        self.backup_real: Path | None = None
+        self.backup_dirs = self.dirs if options.backup_dir is None else SafeDirs(Path("/"))
 
     # -- steps ------------------------------------------------------------------
 
@@ -166,6 +179,8 @@ class Apply:
         finally:
             if self.lock is not None:
                 self.lock.release()
+            self.dirs.close()
+            self.backup_dirs.close()
             self.report.seconds = time.monotonic() - started
         return self.report
 
@@ -187,26 +202,51 @@ class Apply:
         self.pending_path = lock_dir / PENDING_NAME
         if not self.root.is_dir():
             raise _Refused(f"--root {self.root} is not a directory")
+        if not PROC_FD.is_dir():
+            raise _Refused(f"apply writes through {PROC_FD}, and /proc is not mounted")
         self._check_inside(lock_dir)
         with self.step("lock") as detail:
-            self.lock = ApplyLock(lock_dir / LOCK_NAME)
+            # one lock per root, whatever the spec's paths say (see compiler.apply.lock)
+            shown = on_disk(self.root, LOCK_DIR) / LOCK_NAME
+            try:
+                where = self.dirs.path(real_file(shown))
+            except DirError as exc:
+                raise _Refused(str(exc)) from None
+            except OSError as exc:
+                raise _Refused(f"cannot make {shown.parent}: {exc.strerror}") from None
+            assert where is not None
+            self.lock = ApplyLock(where, shown)
             try:
                 self.lock.acquire(self.o.lock_timeout, self.o.waiting)
             except LockError as exc:
                 self.lock = None
                 raise _Refused(str(exc)) from None
-            detail.append(str(self.lock.path))
+            detail.append(str(shown))
             # settled again under the lock: a link changed while this apply waited
-            # must not send the write, the backup or the rollback to the old file
+            # must not send the write, the backup or the rollback to the old file;
+            # and from here on each directory is held open (compiler.apply.dirfd)
             self._resolve_links()
-            places = {self._disk(p) for p in self._all_paths()} | set(self.files.values())
-            leftovers = clean_temps(sorted(places))
+            self._pin()
+            places = [self._disk(p) for p in self._all_paths()] + list(self.files.values())
+            leftovers = []
+            for place in sorted(set(places)):
+                try:
+                    at = self.dirs.path(real_file(place), create=False)
+                    leftovers += clean_temps([at] if at is not None else [])
+                except DirError as exc:
+                    raise _Refused(str(exc)) from None
+                except OSError as exc:
+                    raise _Refused(
+                        f"cannot remove the temp file {temp_path(place)} an interrupted apply"
+                        f" left: {exc.strerror}; nothing was changed"
+                    ) from None
             if leftovers:
                 detail.append(f"removed {len(leftovers)} temp file(s) an interrupted apply left")
-        pending = read_pending(self.pending_path)
+        pending_at = self._pending_io(create=False)
+        pending = None if pending_at is None else read_pending(pending_at)
         with self.step("plan") as detail:
             try:
-                self.state = plan_host(self.loaded, self.root, self.files)
+                self.state = plan_host(self.loaded, self.root, self.files, self._held())
             except (PlanError, ObserveError) as exc:
                 raise _Refused(str(exc)) from None
             self.report.plan = self.state.host
@@ -220,6 +260,7 @@ class Apply:
                 unsafe = world_writable_dir(db)
                 if unsafe is not None:
                     raise _Refused(world_writable_refusal(db, unsafe))
+            self._check_writable(work)
             changes = self.state.host.changes
             detail.append(f"{changes} file(s) to change")
             detail.extend(work.reasons)
@@ -269,13 +310,67 @@ class Apply:
         return on_disk(self.root, path)
 
     def _file(self, path: str) -> Path:
-        """The file apply writes for host path `path`: the end of its links, if any."""
+        """The file apply writes for host path `path`: the end of its links, if any (for
+        messages and reading; writes go through `_io`)."""
         return self.files[path]
+
+    def _pin(self) -> None:
+        """Open, under the lock, every existing directory apply writes in (by its real path,
+        settled now), so that a directory replaced later cannot redirect a write."""
+        self.real = {p: real_file(f) for p, f in self.files.items()}
+        assert self.pending_path is not None and self.loaded is not None
+        self.pending_real = real_file(self.pending_path)
+        self.mc_dir_real = real_file(self._disk(self.loaded.config.settings.paths.sendmail_mc))
+        wanted = {f.parent for f in self.real.values()}
+        wanted.add(self.pending_real.parent)
+        for p in self._all_paths():
+            wanted.add(real_file(self._disk(p)).parent)
+        try:
+            for directory in sorted(wanted):
+                self.dirs.open(directory, create=False)
+            self.backup_real = real_file(Path(os.path.abspath(self._backup_shown())))
+            self.backup_dirs.open(self.backup_real, create=False)
+        except DirError as exc:
+            raise _Refused(str(exc)) from None
+        except OSError as exc:
+            raise _Refused(f"cannot open {exc.filename}: {exc.strerror}") from None
+
+    def _held(self) -> dict[str, Path]:
+        """Each path's file through its directory held open, where that directory exists."""
+        out = {}
+        for path, real in self.real.items():
+            try:
+                at = self.dirs.path(real, create=False)
+            except DirError as exc:
+                raise _Refused(str(exc)) from None
+            if at is not None:
+                out[path] = at
+        return out
+
+    def _io(self, path: str) -> Path:
+        """Where apply writes host path `path`'s file: through its directory held open."""
+        try:
+            at = self.dirs.path(self.real[path])
+        except DirError as exc:
+            raise _Failed(str(exc)) from None
+        except OSError as exc:
+            raise _Failed(
+                f"cannot make the directory of {self._file(path)}: {exc.strerror}"
+            ) from None
+        assert at is not None
+        return at
+
+    def _pending_io(self, create: bool = True) -> Path | None:
+        assert self.pending_real is not None
+        try:
+            return self.dirs.path(self.pending_real, create)
+        except DirError as exc:
+            raise (_Failed if create else _Refused)(str(exc)) from None
 
     def _check_inside(self, lock_dir: Path) -> None:
         """Refuse when a symbolic link would take a write out of --root or loops (before
         the lock), and settle which file each path's links lead to."""
-        places = [lock_dir / LOCK_NAME, lock_dir / PENDING_NAME]
+        places = [on_disk(self.root, LOCK_DIR) / LOCK_NAME, lock_dir / PENDING_NAME]
         if self.o.backup_dir is None:
             places.append(on_disk(self.root, DEFAULT_BACKUP_DIR))
         self._resolve_links()
@@ -291,6 +386,29 @@ class Apply:
             self.files = resolve_tree(self.root, self._all_paths())
         except ObserveError as exc:
             raise _Refused(str(exc)) from None
+
+    def _check_writable(self, work: _Work) -> None:
+        """Refuse before anything changes when a file to write lies on a read-only mount."""
+        assert self.loaded is not None and self.state is not None
+        p = self.loaded.config.settings.paths
+        paths = set(self.state.writes)
+        if work.rebuild_cf:
+            paths.add(p.sendmail_cf)
+        if work.rebuild_access:
+            paths.add(p.access_db)
+        for path in sorted(paths):
+            directory = self._file(path).parent
+            while not directory.exists() and directory != directory.parent:
+                directory = directory.parent
+            try:
+                read_only = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+            except OSError:
+                continue  # the write itself says what is wrong
+            if read_only:
+                raise _Refused(
+                    f"cannot write {self._file(path)}: {directory} is mounted read-only"
+                    " (Read-only file system); nothing was changed"
+                )
 
     def _all_paths(self) -> list[str]:
         assert self.loaded is not None
@@ -415,8 +533,8 @@ class Apply:
         try:
             with self.step("backup") as detail:
                 self.backup = self._make_backup(work)
-                self.report.backup = str(self.backup.directory)
-                detail.append(str(self.backup.directory))
+                self.report.backup = self._shown_backup()
+                detail.append(self.report.backup)
         except _Failed as exc:
             self._end("failed", f"{exc}; nothing was changed")
             return
@@ -433,8 +551,7 @@ class Apply:
             self._record("error", "failed", time.monotonic(), repr(exc))
             self._rollback(f"apply failed unexpectedly ({exc!r})")
             return
-        assert self.pending_path is not None
-        clear_pending(self.pending_path)
+        self._clear_pending()
         self._prune()
         self._end("applied", self._applied_message(work))
 
@@ -446,7 +563,8 @@ class Apply:
             paths.add(p.sendmail_cf)
         if work.rebuild_access:
             paths.add(p.access_db)
-        base = self.o.backup_dir or on_disk(self.root, DEFAULT_BACKUP_DIR)
+        shown = self._backup_shown()
+        base = self._backup_base()
         about = {
             "host": self.loaded.config.name,
             "spec": self.o.spec,
@@ -454,14 +572,16 @@ class Apply:
             "root": str(self.root),
         }
         try:
-            backup = make_backup(base, {x: self._file(x) for x in sorted(paths)}, about)
+            backup = make_backup(base, {x: self._io(x) for x in sorted(paths)}, about)
+            pending_at = self._pending_io()
+            assert pending_at is not None
             write_pending(
-                self.pending_path,
+                pending_at,
                 Pending(
                     os.getpid(),
                     dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     self.loaded.config.name,
-                    str(backup.directory),
+                    str(shown / backup.directory.name),
                     work.rebuild_cf,
                     work.rebuild_access,
                     work.restart,
@@ -474,6 +594,30 @@ class Apply:
                 f"cannot record the apply in {self.pending_path}: {exc.strerror}"
             ) from None
         return backup
+
+    def _backup_shown(self) -> Path:
+        """The backup directory as the person knows it: --backup-dir, or the default one."""
+        return self.o.backup_dir or on_disk(self.root, DEFAULT_BACKUP_DIR)
+
+    def _backup_base(self) -> Path:
+        """Where backups go (--backup-dir, or the default one under the root), through
+        its directory held open since the lock was taken (made now when missing)."""
+        if self.backup_real is None:
+            return self._backup_shown()
+        try:
+            fd = self.backup_dirs.open(self.backup_real, create=True, mode=0o700)
+        except DirError as exc:
+            raise _Failed(str(exc)) from None
+        except OSError as exc:
+            raise _Failed(f"cannot make the backup directory: {exc.strerror}") from None
+        return PROC_FD / str(fd)
+
+    def _shown_backup(self) -> str:
+        """The backup directory as the person knows it (not its /proc/self/fd path)."""
+        assert self.backup is not None
+        if self.backup_real is None:
+            return str(self.backup.directory)
+        return str(self._backup_shown() / self.backup.directory.name)
 
     def _forward(self, work: _Work) -> None:
         assert self.loaded is not None and self.state is not None
@@ -551,9 +695,9 @@ class Apply:
         }
         befores = {f.path: f.before_sha256 for f in self.state.host.files}
         for n, (path, data) in enumerate(sorted(self.state.writes.items())):
-            target = self._file(path)
+            target, at = self._file(path), self._io(path)
             try:
-                current = target.read_bytes()
+                current = at.read_bytes()
             except FileNotFoundError:
                 current = None
             except OSError as exc:
@@ -562,10 +706,10 @@ class Apply:
                 raise _Failed(f"{target} changed while apply ran (someone else edits it)")
             try:
                 if data is None:
-                    remove(target)
+                    remove(at)
                     detail.append(f"deleted {path}")
                 else:
-                    write_atomic(target, data, modes.get(path, 0o644))
+                    write_atomic(at, data, modes.get(path, 0o644))
                     detail.append(f"wrote {path}")
             except OSError as exc:
                 raise _Failed(f"cannot write {target}: {exc.strerror or exc}") from None
@@ -579,23 +723,27 @@ class Apply:
             with self.step("build-cf") as detail:
                 rooted = {}
                 if self.root.resolve() != Path("/"):
-                    # the host's own includes (Debian's m4/dialup.m4) are the root's too
-                    try:
-                        mc_text = self._file(p.sendmail_mc).read_bytes()
-                    except OSError:
-                        mc_text = b""  # build_cf says why
-                    own = host_includes(mc_text, os.path.dirname(p.sendmail_mc))
-                    rooted = {x: self._disk(x) for x in own}
-                    rooted.update(
-                        {x: self._file(x) for x in (p.starttls_m4, p.access, p.sendmail_mc)}
-                    )
+                    rooted = {x: self._io(x) for x in (p.starttls_m4, p.access, p.sendmail_mc)}
+                mc, cf = self._io(p.sendmail_mc), self._io(p.sendmail_cf)
                 try:
+                    assert self.mc_dir_real is not None
+                    cwd = self.dirs.path(self.mc_dir_real, create=False)
+                    if rooted and cwd is not None:
+                        # the host's own includes (Debian's m4/dialup.m4) are the root's too,
+                        # read through the .mc's directory held open
+                        here = os.path.dirname(p.sendmail_mc)
+                        for x in host_includes(mc.read_bytes(), here):
+                            rooted.setdefault(x, cwd.parent / os.path.relpath(x, here))
                     self.cf_changed = build_cf(
-                        self._file(p.sendmail_mc),
-                        self._file(p.sendmail_cf),
+                        mc,
+                        cf,
                         rooted,
-                        cwd=self._disk(p.sendmail_mc).parent,
+                        cwd=None if cwd is None else cwd.parent,
+                        fds=self.dirs.fds(),
+                        shown=self._file(p.sendmail_mc),
                     )
+                except DirError as exc:
+                    raise _Failed(str(exc)) from None
                 except BuildError as exc:
                     raise _Failed(str(exc)) from None
                 except OSError as exc:
@@ -608,12 +756,15 @@ class Apply:
             self.skip("build-cf", "sendmail.mc and starttls.m4 did not change")
         if work.rebuild_access:
             with self.step("build-access") as detail:
+                access, db, cf = (self._io(x) for x in (p.access, p.access_db, p.sendmail_cf))
                 try:
                     build_access_db(
-                        self._file(p.access),
-                        self._file(p.access_db),
-                        self._file(p.sendmail_cf),
+                        access,
+                        db,
+                        cf,
                         hooks.pause_at,
+                        fds=self.dirs.fds(),
+                        shown=(self._file(p.access), self._file(p.access_db)),
                     )
                 except BuildError as exc:
                     raise _Failed(str(exc)) from None
@@ -639,14 +790,14 @@ class Apply:
         assert self.loaded is not None and self.backup is not None and self.pending_path
         s = self.loaded.config.settings
         name = self.loaded.config.name
-        backup = self.backup.directory
+        backup = self._shown_backup()
         hooks.pause_at("rollback")
         start = time.monotonic()
         try:
-            files = {f.path: self._file(f.path) for f in self.backup.files}
+            files = {f.path: self._io(f.path) for f in self.backup.files}
             restored = restore(self.backup, files)
-        except (BackupError, OSError) as exc:
-            why = str(exc) if isinstance(exc, BackupError) else (exc.strerror or str(exc))
+        except (BackupError, OSError, _Failed) as exc:
+            why = str(exc) if not isinstance(exc, OSError) else (exc.strerror or str(exc))
             self._failed_step("rollback", start, why)
             self._end(
                 "failed",
@@ -696,7 +847,7 @@ class Apply:
                 return
             verified = f"verified: {describe(result)}"
             self._record("rollback-verify", "ok", start, describe(result))
-        clear_pending(self.pending_path)
+        self._clear_pending()
         self._end(
             "rolled-back",
             f"{failure}; every file is restored from {backup} and {name} is back where it"
@@ -705,9 +856,17 @@ class Apply:
 
     # -- endings --------------------------------------------------------------------
 
+    def _clear_pending(self) -> None:
+        try:
+            at = self._pending_io()
+        except _Failed:
+            return  # its directory is not what it was: the next apply redoes the work
+        if at is not None:
+            clear_pending(at)
+
     def _prune(self) -> None:
-        base = self.o.backup_dir or on_disk(self.root, DEFAULT_BACKUP_DIR)
-        prune(base, self.o.keep_backups)
+        with contextlib.suppress(_Failed):  # old backups stay; the next apply prunes them
+            prune(self._backup_base(), self.o.keep_backups)
 
     def _applied_message(self, work: _Work) -> str:
         assert self.loaded is not None and self.state is not None

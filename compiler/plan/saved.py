@@ -189,6 +189,11 @@ def load_saved_plan(path: str | Path) -> SavedPlan:
         raise SavedPlanError(f"{path} is not a tlsc saved plan (not JSON: {exc.msg})") from None
     except RecursionError:
         raise SavedPlanError(f"{path} is not a tlsc saved plan (JSON nested too deeply)") from None
+    except ValueError:
+        # int() refuses a number of more than sys.get_int_max_str_digits() digits
+        raise SavedPlanError(
+            f"{path} is not a tlsc saved plan (a number in it is far too long)"
+        ) from None
     return parse_saved_plan(doc, str(path))
 
 
