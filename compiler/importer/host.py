@@ -13,6 +13,7 @@ from typing import Any
 
 from compiler import names
 from compiler.compile import compile_text
+from compiler.fileio import read_regular
 from compiler.importer.emit import SpecParts, emit
 from compiler.importer.notes import Notes, Where
 from compiler.importer.read_access import AccessRead, read_access
@@ -111,7 +112,7 @@ class _Tree:
                 )
             return None
         try:
-            data = path.read_bytes()
+            data = read_regular(path)
         except FileNotFoundError:
             if required:
                 self.notes.error(Where(str(path)), code, f"{path} does not exist")
@@ -134,7 +135,7 @@ class _Tree:
     def read_bytes(self, host_path: str) -> bytes | None:
         """The file's bytes, or None when it cannot be read (read() reports why)."""
         try:
-            return self.real(host_path).read_bytes()
+            return read_regular(self.real(host_path))
         except OSError:
             return None
 
@@ -146,7 +147,7 @@ class _Tree:
                 return None
             real = self.real(path)
         try:
-            return real.read_text(encoding="utf-8", errors="surrogateescape")
+            return read_regular(real).decode("utf-8", "surrogateescape")
         except OSError:
             return None
 

@@ -13,16 +13,22 @@ import sys
 
 import click
 
+from compiler.fileio import MAX_INPUT_BYTES, NotRegularFile, TooLarge, read_regular
 from compiler.lint.engine import LintContext, LintReport, detect_kind, lint_text
 from compiler.problems import FORMATTERS, Problem, format_text
 
 _FORMAT = click.Choice(["text", "json", "sarif", "github"])
 
 
+def _load(path: str) -> str:
+    """A file's text; OSError (fileio's: FIFO, device, too large) when it cannot be had."""
+    return read_regular(path, MAX_INPUT_BYTES).decode("utf-8", "surrogateescape")
+
+
 def _read(path: str) -> str | None:
+    """For the rules: a file the linted one refers to, or None."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read().decode("utf-8", "surrogateescape")
+        return _load(path)
     except OSError:
         return None
 
@@ -68,11 +74,20 @@ def lint(files: tuple[str, ...], fmt: str, fix: bool, dry_run: bool, deep: bool)
     texts: dict[str, str] = {}
     unreadable: list[Problem] = []
     for path in paths:
-        text = _read(path)
-        if text is None:
-            reason = "no such file" if not os.path.exists(path) else "cannot be read"
-            unreadable.append(Problem(path, 1, 1, "L000", "error", f"{path}: {reason}"))
-        elif "\x00" in text:
+        try:
+            text = _load(path)
+        except FileNotFoundError:
+            unreadable.append(Problem(path, 1, 1, "L000", "error", f"{path}: no such file"))
+            continue
+        except (NotRegularFile, TooLarge) as exc:
+            message = f"{path}: {exc.strerror}; it is not linted"
+            unreadable.append(Problem(path, 1, 1, "L000", "error", message))
+            continue
+        except OSError as exc:
+            message = f"{path}: cannot be read ({exc.strerror})"
+            unreadable.append(Problem(path, 1, 1, "L000", "error", message))
+            continue
+        if "\x00" in text:
             line = text.count("\n", 0, text.index("\x00")) + 1
             message = f"{path}: a binary file (it holds NUL bytes), not an .mc, .m4 or access file"
             unreadable.append(Problem(path, line, 1, "L000", "error", message))

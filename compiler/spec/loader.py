@@ -28,6 +28,7 @@ from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
+from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_paused
 from compiler.problems import Problem
 
@@ -349,10 +350,9 @@ def _load_text(text: str, source: str) -> LoadedSpec:
 
 def load_file(path: str | Path) -> LoadedSpec:
     """Read and parse a spec file (UTF-8)."""
-    p = Path(path)
     source = str(path)
     try:
-        raw = p.read_bytes()
+        raw = read_regular(path, MAX_INPUT_BYTES)
     except OSError as exc:
         raise SpecLoadError(
             [Problem(source, 1, 1, "Y000", "error", f"cannot read the spec: {exc.strerror}")]
