@@ -164,10 +164,9 @@ class _Tree:
 def _lint(tree: _Tree, text: str, path: str, kind: str) -> None:
     ctx = LintContext(read=tree.lint_reader)
     report = lint_text(text, path, kind, ctx)
-    misread = False
-    for p in report.problems():
+    misread = any(f.code in MISREAD_CODES and f.severity == "error" for f in report.findings)
+    for p in report.capped().problems():  # each rule's first findings, the rest counted
         if p.code in MISREAD_CODES and p.severity == "error":
-            misread = True
             tree.notes.errors.append(p)
         else:
             tree.notes.warnings.append(

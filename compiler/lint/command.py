@@ -141,20 +141,23 @@ def lint(files: tuple[str, ...], fmt: str, fix: bool, dry_run: bool, deep: bool)
 
 
 def _print(reports: list[LintReport], unreadable: list[Problem], fmt: str) -> None:
+    # each rule's first findings per file, the rest counted in one line (the summary counts all)
+    shown = [r.capped() for r in reports]
     if fmt == "sarif":
         from compiler.lint.sarif import format_sarif
 
-        sys.stdout.write(format_sarif(reports, unreadable))
+        counts = [p for r in shown for p in r.omitted_problems()]
+        sys.stdout.write(format_sarif(shown, unreadable + counts))
         return
-    problems = [p for r in reports for p in r.problems()] + unreadable
     if fmt != "text":
-        sys.stdout.write(FORMATTERS[fmt](problems))
+        sys.stdout.write(FORMATTERS[fmt]([p for r in shown for p in r.problems()] + unreadable))
         return
     from compiler.lint.report import format_report, format_summary
 
     color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
     out = [format_text(unreadable, color=color)]
-    out += [format_report(r, color=color) for r in reports if r.findings]
-    if problems:
-        out.append(format_summary(problems, len(reports) + len(unreadable)))
+    out += [format_report(r, color=color) for r in shown if r.findings]
+    if unreadable or any(r.findings for r in reports):
+        every = [f for r in reports for f in r.findings]
+        out.append(format_summary([*every, *unreadable], len(reports) + len(unreadable)))
     sys.stderr.write("".join(out))
