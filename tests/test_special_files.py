@@ -229,3 +229,44 @@ def test_saved_plan_past_its_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(saved, "MAX_PLAN_BYTES", 1024)
     with pytest.raises(SavedPlanError, match="larger than 1,024 bytes"):
         load_saved_plan(path)
+
+
+# -- compile --out and plan --out -------------------------------------------------
+
+
+@needs_root
+def test_compile_out_never_replaces_a_device_in_the_tree(tmp_path: Path) -> None:
+    spec = tmp_path / "cluster.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    out = tmp_path / "build"
+    (out / "h1/etc/mail").mkdir(parents=True)
+    dev = null_device(out / "h1/etc/mail")
+    dev.rename(out / "h1/etc/mail/access")
+    rc, _, err = tlsc("compile", spec, "--out", out)
+    assert rc == 1
+    assert "cannot write" in err and "it is a character device, not a regular file" in err
+    assert is_char_device(out / "h1/etc/mail/access")
+
+
+def test_compile_out_never_writes_through_a_fifo(tmp_path: Path) -> None:
+    spec = tmp_path / "cluster.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    out = tmp_path / "build"
+    (out / "h1/etc/mail").mkdir(parents=True)
+    os.mkfifo(out / "h1/etc/mail/access.tlsc-tmp")  # a planted temporary name
+    rc, _, err = tlsc("compile", spec, "--out", out)
+    assert rc == 0, err
+    assert (out / "h1/etc/mail/access").is_file()
+
+
+@needs_root
+def test_plan_out_onto_a_device_is_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "cluster.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    state = tmp_path / "state"
+    state.mkdir()
+    dev = null_device(tmp_path)
+    rc, _, err = tlsc("plan", spec, "--state", state, "--out", dev)
+    assert rc == 1
+    assert f"cannot write the plan to {dev}: it is a character device" in err
+    assert is_char_device(dev)
