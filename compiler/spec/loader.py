@@ -26,10 +26,11 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
-    CollectionEndEvent,
-    CollectionStartEvent,
+    MappingEndEvent,
     MappingStartEvent,
-    NodeEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
 )
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
@@ -278,39 +279,29 @@ def _check_events(yaml: YAML, text: str, source: str) -> None:
     the events, which keep each tag as written, are where they are seen.
     """
     depth = 0
-    #: per open collection: True for a mapping, and how many nodes it holds so far
-    open_: list[list[Any]] = []
     problems: list[Problem] = []
     for event in yaml.parse(text):
-        if isinstance(event, CollectionEndEvent):
-            depth -= 1
-            open_.pop()
-            continue
-        if not isinstance(event, NodeEvent):
-            continue
-        is_key = False
-        if open_:
-            is_key = open_[-1][0] and open_[-1][1] % 2 == 0
-            open_[-1][1] += 1
-        tag = getattr(event, "tag", None)
-        if tag is not None and len(problems) < MAX_TAG_PROBLEMS:
-            mark = event.start_mark
-            message = (
-                "a mapping key must be a plain scalar"
-                if is_key
-                else f"YAML tag {_tag_text(tag)} is not allowed in a spec; write a plain value"
-            )
-            problems.append(
-                Problem(source, mark.line + 1, mark.column + 1, "Y004", "error", message)
-            )
-        if isinstance(event, CollectionStartEvent):
+        cls = type(event)
+        if cls is ScalarEvent:
+            if event.tag is not None:
+                problems.append(_tag_problem(source, event))
+        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            if event.tag is not None:
+                problems.append(_tag_problem(source, event))
             depth += 1
-            open_.append([isinstance(event, MappingStartEvent), 0])
             if depth > MAX_DEPTH:
                 mark = event.start_mark
                 raise SpecLoadError([_too_deep(source, mark.line + 1, mark.column + 1)])
+        elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            depth -= 1
     if problems:
-        raise SpecLoadError(problems)
+        raise SpecLoadError(problems[:MAX_TAG_PROBLEMS])
+
+
+def _tag_problem(source: str, event: Any) -> Problem:
+    mark = event.start_mark
+    message = f"YAML tag {_tag_text(event.tag)} is not allowed in a spec; write a plain value"
+    return Problem(source, mark.line + 1, mark.column + 1, "Y004", "error", message)
 
 
 def load_text(text: str, source: str = "cluster.yaml") -> LoadedSpec:
