@@ -6,6 +6,11 @@
   about 5,000 lines (defines, FEATUREs, DAEMON_OPTIONS, dnl comments, a
   LOCAL_CONFIG section), median of several runs, and lines per second;
 * `--fix --dry-run` of the same file with one slip in every 50 lines;
+* `--pathological N` (alone, or with the rest): `tlsc lint` in a subprocess
+  of a .mc of N lines (default 200,000) in which every line warns (a
+  FEATURE without its dnl: M4005), once: wall time, CPU time of the child,
+  and how many lines it printed (each rule's first 100 findings per file
+  are shown, the rest counted in one line);
 * cold start, median of several runs: `python -c pass`, next to
   `tlsc lint` of a small .mc (the compiled example), in a subprocess, the
   way a pre-commit hook runs it; and whether that run imported pydantic,
@@ -77,6 +82,39 @@ def with_slips(text: str, every: int = 50) -> str:
     return "\n".join(lines)
 
 
+def every_line_warns(lines: int) -> str:
+    """A .mc of about `lines` lines, each a FEATURE call without its dnl (M4005)."""
+    head = SMALL.split("FEATURE(")[0]
+    return head + "FEATURE(`use_cw_file')\n" * lines
+
+
+def pathological(lines: int) -> None:
+    """`tlsc lint` of a .mc in which every line warns: time and output size."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "every-line-warns.mc"
+        path.write_text(every_line_warns(lines), encoding="utf-8")
+        before = os.times()
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "compiler", "lint", str(path)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"},
+            check=False,
+        )
+        wall = time.perf_counter() - start
+        after = os.times()
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    out = proc.stderr.splitlines()
+    print(f"every line warns: {lines:,} lines, exit {proc.returncode}")
+    print(f"tlsc lint:                {wall:8.1f} s wall, {cpu:.1f} s CPU")
+    print(f"lines printed:            {len(out):8,}  (last: {out[-1] if out else ''})")
+    print()
+
+
 def median_time(fn: Callable[[], object], runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -98,7 +136,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--lines", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--pathological",
+        type=int,
+        nargs="?",
+        const=200_000,
+        default=None,
+        metavar="N",
+        help="also (first) time `tlsc lint` of an N-line .mc in which every line warns",
+    )
+    parser.add_argument("--only-pathological", action="store_true", help="just that")
     args = parser.parse_args()
+    if args.pathological is not None or args.only_pathological:
+        pathological(args.pathological or 200_000)
+        if args.only_pathological:
+            return 0
 
     text = big_mc(args.lines)
     nlines = text.count("\n")

@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Literal
 
 from compiler import names
+from compiler.problems import shown
 from compiler.sendmail import SRV_FEATURE_LETTERS, SSL_OPTIONS
 
 #: tag (canonical spelling) -> kind of right-hand side
@@ -143,29 +144,29 @@ def parse_requirement(rhs: str) -> Requirement:
     if not m:
         word = re.split(r"[+:]", text, maxsplit=1)[0]
         raise ValueError(
-            f"'{rhs}' is not a TLS requirement; it must start with VERIFY, VERIFY:bits"
+            f"'{shown(rhs)}' is not a TLS requirement; it must start with VERIFY, VERIFY:bits"
             f" or ENCR:bits{did_you_mean(word, ['VERIFY', 'ENCR'])}"
         )
     level: Literal["encrypt", "verify"] = "verify" if m.group(1).upper() == "VERIFY" else "encrypt"
     bits = int(m.group(2)) if m.group(2) is not None else None
     if level == "encrypt" and bits is None:
-        raise ValueError(f"'{rhs}': ENCR needs a number of bits, e.g. ENCR:128")
+        raise ValueError(f"'{shown(rhs)}': ENCR needs a number of bits, e.g. ENCR:128")
     if bits is not None and not 1 <= bits <= 65535:
-        raise ValueError(f"'{rhs}': the number of bits must be between 1 and 65535")
+        raise ValueError(f"'{shown(rhs)}': the number of bits must be between 1 and 65535")
     rest = text[m.end() :]
     if text[m.end() : m.end() + 1] == ":":
-        raise ValueError(f"'{rhs}': the number of bits after '{m.group(1)}:' must be digits")
+        raise ValueError(f"'{shown(rhs)}': the number of bits after '{m.group(1)}:' must be digits")
     fields: dict[str, str | bool] = {}
     if rest:
         if not rest.startswith("+") or rest.startswith("++"):
             raise ValueError(
-                f"'{rhs}': after the base requirement, extensions start with one '+'"
+                f"'{shown(rhs)}': after the base requirement, extensions start with one '+'"
                 " and are joined with '++'"
             )
         for ext in rest[1:].split("++"):
             name, value = _parse_extension(ext, rhs)
             if name in fields:
-                raise ValueError(f"'{rhs}' checks {name} twice")
+                raise ValueError(f"'{shown(rhs)}' checks {name} twice")
             fields[name] = value
     cn = fields.get("cn", False)
     return Requirement(
@@ -184,7 +185,7 @@ def _str_or_none(value: str | bool | None) -> str | None:
 
 
 def _parse_extension(ext: str, rhs: str) -> tuple[str, str | bool]:
-    joined = ValueError(f"'{rhs}': join certificate checks with '++', not '+'")
+    joined = ValueError(f"'{shown(rhs)}': join certificate checks with '++', not '+'")
     if ext.upper() == "CN":
         return "cn", True
     head, sep, value = ext.partition(":")
@@ -193,11 +194,12 @@ def _parse_extension(ext: str, rhs: str) -> tuple[str, str | bool]:
         if re.match(r"^(CN|CS|CI|CITag)\+", ext, re.IGNORECASE):
             raise joined
         raise ValueError(
-            f"'{rhs}': unknown certificate check '{ext}'; use CN, CN:name, CS:subject,"
+            f"'{shown(rhs)}': unknown certificate check '{shown(ext)}'; use CN,"
+            " CN:name, CS:subject,"
             " CI:issuer or CITag:tag"
         )
     if not value:
-        raise ValueError(f"'{rhs}': {head}: needs a value")
+        raise ValueError(f"'{shown(rhs)}': {head}: needs a value")
     if kind == "CN":
         if "+" in value:
             raise joined
@@ -206,13 +208,14 @@ def _parse_extension(ext: str, rhs: str) -> tuple[str, str | bool]:
         if "+" in value:
             raise joined
         if not _TAG_NAME.match(value):
-            raise ValueError(f"'{rhs}': '{value}' is not a valid tag name")
+            raise ValueError(f"'{shown(rhs)}': '{shown(value)}' is not a valid tag name")
         return "issuer_tag", value
     if re.search(r"\+(?![0-9A-Fa-f]{2})", value):
         raise joined
     if not _DN_ENCODED.match(value):
         raise ValueError(
-            f"'{rhs}': a certificate name must start with '/' and be xtext-encoded (a space is +20)"
+            f"'{shown(rhs)}': a certificate name must start with '/' and be"
+            " xtext-encoded (a space is +20)"
         )
     return ("subject" if kind == "CS" else "issuer"), value
 
@@ -308,7 +311,8 @@ def _plain_key(key: str) -> str:
 def _encoded_dn(dn: str, key: str) -> str:
     if not _DN_ENCODED.match(dn):
         raise ValueError(
-            f"'{key}': a certificate name must start with '/' and be xtext-encoded (a space is +20)"
+            f"'{shown(key)}': a certificate name must start with '/' and be"
+            " xtext-encoded (a space is +20)"
         )
     return dn
 
@@ -325,33 +329,33 @@ def canonical_value(tag: str | None, value: str, issuer_tag: bool = False) -> st
         if _ERROR_TEXT.match(word):
             return _error_text(word)
         raise ValueError(
-            f"'{word}' is not an access action; use OK, RELAY, REJECT, DISCARD, SKIP,"
+            f"'{shown(word)}' is not an access action; use OK, RELAY, REJECT, DISCARD, SKIP,"
             f" ERROR:..., QUARANTINE:... or '### text'{did_you_mean(word, ACTIONS)}"
         )
     if kind == "requirement":
         return parse_requirement(word).render()
     if kind == "try":
         if upper not in ("NO", "YES"):
-            raise ValueError(f"Try_TLS takes NO (or YES), not '{word}'")
+            raise ValueError(f"Try_TLS takes NO (or YES), not '{shown(word)}'")
         return upper
     if kind == "int":
         if not word.isdigit():
-            raise ValueError(f"{tag} takes a whole number, not '{word}'")
+            raise ValueError(f"{tag} takes a whole number, not '{shown(word)}'")
         return str(int(word))
     if kind == "spam":
         if upper not in ("FRIEND", "HATER"):
-            raise ValueError(f"Spam: takes FRIEND or HATER, not '{word}'")
+            raise ValueError(f"Spam: takes FRIEND or HATER, not '{shown(word)}'")
         return upper
     if kind == "word":
         if not re.match(r"^[A-Za-z0-9_.-]+\Z", word):
-            raise ValueError(f"{tag} takes a queue group name, not '{word}'")
+            raise ValueError(f"{tag} takes a queue group name, not '{shown(word)}'")
         return word
     if kind == "compat":
         if upper == "DISCARD":
             return upper
         if _ERROR_TEXT.match(word):
             return _error_text(word)
-        raise ValueError(f"Compat: takes DISCARD, TEMP:... or ERROR:..., not '{word}'")
+        raise ValueError(f"Compat: takes DISCARD, TEMP:... or ERROR:..., not '{shown(word)}'")
     if kind == "srv_features":
         return _feature_letters(word, SRV_FEATURE_LETTERS, "Srv_Features")
     if kind == "clt_features":
@@ -360,15 +364,15 @@ def canonical_value(tag: str | None, value: str, issuer_tag: bool = False) -> st
         return _session_features(word)
     if kind == "cert_issuer":
         if upper not in ("RELAY", "SUBJECT"):
-            raise ValueError(f"CertIssuer: takes RELAY or SUBJECT, not '{word}'")
+            raise ValueError(f"CertIssuer: takes RELAY or SUBJECT, not '{shown(word)}'")
         return upper
     if kind == "cert_subject":
         if upper != "RELAY":
-            raise ValueError(f"CertSubject: takes RELAY, not '{word}'")
+            raise ValueError(f"CertSubject: takes RELAY, not '{shown(word)}'")
         return upper
     if kind == "issuer_tag":
         if upper != "OK":
-            raise ValueError(f"an issuer tag line takes OK, not '{word}'")
+            raise ValueError(f"an issuer tag line takes OK, not '{shown(word)}'")
         return upper
     raise ValueError(f"unknown value kind {kind}")  # pragma: no cover
 
@@ -377,13 +381,15 @@ def _error_text(word: str) -> str:
     head, sep, rest = word.partition(":")
     if sep and head.upper() in ("ERROR", "QUARANTINE", "TEMP"):
         if not rest.strip():
-            raise ValueError(f"'{word}' needs a message after '{head}:'")
+            raise ValueError(f"'{shown(word)}' needs a message after '{head}:'")
         body = rest.strip()
         m = _SMTP_CODE.match(body) or re.match(
             r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}:([245][0-9][0-9])", body
         )
         if head.upper() == "ERROR" and not m:
-            raise ValueError(f"'{word}' needs an SMTP reply code, e.g. ERROR:\"550 go away\"")
+            raise ValueError(
+                f"'{shown(word)}' needs an SMTP reply code, e.g. ERROR:\"550 go away\""
+            )
         return f"{head.upper()}:{body}"
     return word
 
@@ -393,11 +399,14 @@ def _feature_letters(word: str, allowed: str, tag: str) -> str:
     for tok in tokens:
         if len(tok) != 1:
             raise ValueError(
-                f"{tag} letters must be separated by blanks ('{' '.join(tok)}', not '{tok}');"
+                f"{tag} letters must be separated by blanks ('{' '.join(tok)}', not"
+                f" '{shown(tok)}');"
                 " sendmail reads only the first letter of a word"
             )
         if tok not in allowed:
-            raise ValueError(f"'{tok}' is not a {tag} letter; use one of {' '.join(allowed)}")
+            raise ValueError(
+                f"'{shown(tok)}' is not a {tag} letter; use one of {' '.join(allowed)}"
+            )
     if not tokens:
         raise ValueError(f"{tag} needs at least one letter")
     return " ".join(tokens)
@@ -414,7 +423,7 @@ def _session_features(word: str) -> str:
         canon = _SESSION_KEYS.get(key.strip().lower())
         if not sep or canon is None:
             raise ValueError(
-                f"'{part}' is not a TLS session feature; use Options=, CipherList=,"
+                f"'{shown(part)}' is not a TLS session feature; use Options=, CipherList=,"
                 f" CertFile=, KeyFile= or Flags={did_you_mean(key, list(_SESSION_KEYS.values()))}"
             )
         value = value.strip()
@@ -423,7 +432,7 @@ def _session_features(word: str) -> str:
                 name = opt.lstrip("+-")
                 if name and name not in SSL_OPTIONS and not re.match(r"^0x[0-9a-fA-F]+\Z", name):
                     raise ValueError(
-                        f"'{name}' is not an SSL option this sendmail knows"
+                        f"'{shown(name)}' is not an SSL option this sendmail knows"
                         f"{did_you_mean(name, sorted(SSL_OPTIONS))}"
                     )
         seen.add(canon)

@@ -127,6 +127,7 @@ def validate(spec: str, fmt: str) -> None:
 def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
     """Write OUT/HOST/<path> for every managed file of every host (or --host)."""
     from compiler.compile import compile_file, output_path
+    from compiler.fileio import check_write_target
 
     # lazy: each host is rendered, written and dropped before the next one
     result = compile_file(spec, [host] if host else None, lazy=True)
@@ -140,13 +141,22 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
             for path, text in files.items():
                 target = output_path(root, name, path)
                 target.parent.mkdir(parents=True, exist_ok=True)
+                # a device or FIFO there is never replaced (nor written through)
+                check_write_target(target)
                 tmp = target.with_name(target.name + ".tlsc-tmp")
-                tmp.write_text(text, encoding="utf-8", newline="\n")
+                tmp.unlink(missing_ok=True)  # a planted FIFO or link: never written through
+                with open(tmp, "x", encoding="utf-8", newline="\n") as handle:
+                    handle.write(text)
                 os.replace(tmp, target)
                 written += 1
             del files  # before the next host is rendered
     except OSError as exc:
-        click.echo(f"tlsc: cannot write {exc.filename}: {exc.strerror}", err=True)
+        reason = str(exc.strerror).removesuffix("; nothing was written")
+        click.echo(
+            f"tlsc: cannot write {exc.filename}: {reason};"
+            f" {written} file{'s' if written != 1 else ''} written before it",
+            err=True,
+        )
         sys.exit(1)
     if fmt == "text":
         click.echo(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from compiler.problems import shown
+
 _LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\Z")
 _IPV4_PREFIX = re.compile(r"^[0-9]+(\.[0-9]+){0,3}\Z")
 _IPV6_GROUPS = re.compile(r"^[0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4}){0,6}\Z")
@@ -59,7 +61,7 @@ def describe_char(ch: str) -> str:
         return "the paragraph separator U+2029"
     if ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
         return f"the control character U+{ord(ch):04X}"
-    return f"'{ch}'"
+    return f"'{shown(ch)}'"
 
 
 def first_unsafe(text: str, pattern: re.Pattern[str] = _UNSAFE) -> str | None:
@@ -76,11 +78,11 @@ def parse_domain(text: str) -> str:
         raise ValueError("a domain name cannot be empty")
     if text.startswith("."):
         raise ValueError(
-            f"'{text}' starts with a dot; write '{text.lstrip('.')}', which already"
+            f"'{shown(text)}' starts with a dot; write '{text.lstrip('.')}', which already"
             " matches the domain and every sub-domain"
         )
     if text.endswith("."):
-        raise ValueError(f"'{text}' ends with a dot; write '{text.rstrip('.')}'")
+        raise ValueError(f"'{shown(text)}' ends with a dot; write '{text.rstrip('.')}'")
     bad = first_unsafe(text)
     if bad is not None:
         raise ValueError(f"a domain name cannot contain {describe_char(bad)}")
@@ -91,10 +93,12 @@ def parse_domain(text: str) -> str:
         raise ValueError("a domain name cannot be longer than 253 characters")
     for label in name.split("."):
         if not _LABEL.match(label):
-            raise ValueError(f"'{text}' is not a valid domain name (bad label '{label}')")
+            raise ValueError(
+                f"'{shown(text)}' is not a valid domain name (bad label '{shown(label)}')"
+            )
     if name.rsplit(".", 1)[-1].isdigit():
         raise ValueError(
-            f"'{text}' is not a domain name (its last label is a number) nor an IPv4 address"
+            f"'{shown(text)}' is not a domain name (its last label is a number) nor an IPv4 address"
         )
     return name
 
@@ -134,18 +138,22 @@ def parse_ipv4_prefix(text: str) -> str:
     """An IPv4 address or a prefix on an octet boundary, as sendmail matches it."""
     if "/" in text:
         raise ValueError(
-            f"'{text}': sendmail does not understand CIDR; write the prefix on an octet"
+            f"'{shown(text)}': sendmail does not understand CIDR; write the prefix on an octet"
             " boundary instead, e.g. '10.1' for 10.1.0.0/16"
         )
     if text.endswith("."):
-        raise ValueError(f"'{text}' ends with a dot, which never matches; write '{text[:-1]}'")
+        raise ValueError(
+            f"'{shown(text)}' ends with a dot, which never matches; write '{text[:-1]}'"
+        )
     if not _IPV4_PREFIX.match(text):
-        raise ValueError(f"'{text}' is not an IPv4 address or prefix")
+        raise ValueError(f"'{shown(text)}' is not an IPv4 address or prefix")
     for octet in text.split("."):
         if len(octet) > 1 and octet.startswith("0"):
-            raise ValueError(f"'{text}' has an octet with a leading zero, which never matches")
+            raise ValueError(
+                f"'{shown(text)}' has an octet with a leading zero, which never matches"
+            )
         if int(octet) > 255:
-            raise ValueError(f"'{text}' has an octet larger than 255")
+            raise ValueError(f"'{shown(text)}' has an octet larger than 255")
     return text
 
 
@@ -159,7 +167,7 @@ def parse_ipv6(text: str) -> str:
     written uncompressed; an IPv4-mapped one is looked up as plain IPv4.
     """
     if not text.lower().startswith("ipv6:"):
-        raise ValueError(f"'{text}' must start with 'IPv6:'")
+        raise ValueError(f"'{shown(text)}' must start with 'IPv6:'")
     rest = text[5:]
     try:
         address = ipaddress.IPv6Address(rest)
@@ -168,13 +176,14 @@ def parse_ipv6(text: str) -> str:
     else:
         if address.ipv4_mapped is not None:
             raise ValueError(
-                f"'{text}' is an IPv4-mapped address, which sendmail looks up as"
-                f" {address.ipv4_mapped}; write '{address.ipv4_mapped}'"
+                f"'{shown(text)}' is an IPv4-mapped address, which sendmail looks up as"
+                f" {address.ipv4_mapped}; write '{shown(address.ipv4_mapped)}'"
             )
         if rest.endswith("::"):
             prefix = rest.rstrip(":") or "0"
             raise ValueError(
-                f"'{text}' ends with '::'; sendmail compares uncompressed addresses, so write"
+                f"'{shown(text)}' ends with '::'; sendmail compares uncompressed"
+                " addresses, so write"
                 f" the net as its leading groups (e.g. 'IPv6:{prefix}') or the one address"
                 f" in full"
             )
@@ -182,7 +191,7 @@ def parse_ipv6(text: str) -> str:
         return "IPv6:" + ":".join(format(int(g, 16), "x") for g in groups)
     if _IPV6_GROUPS.match(rest):
         return "IPv6:" + ":".join(format(int(g, 16), "x") for g in rest.split(":"))
-    raise ValueError(f"'{text}' is not an IPv6 address or prefix of colon groups")
+    raise ValueError(f"'{shown(text)}' is not an IPv6 address or prefix of colon groups")
 
 
 def parse_peer(text: str) -> str:
@@ -198,9 +207,9 @@ def parse_peer(text: str) -> str:
             ipaddress.IPv6Address(text)
         except ValueError:
             raise ValueError(
-                f"'{text}' is not a domain, an IPv4 prefix or an 'IPv6:' address"
+                f"'{shown(text)}' is not a domain, an IPv4 prefix or an 'IPv6:' address"
             ) from None
-        raise ValueError(f"'{text}' is an IPv6 address; write 'IPv6:{text}'")
+        raise ValueError(f"'{shown(text)}' is an IPv6 address; write 'IPv6:{text}'")
     if "/" in text or _IPV4_PREFIX.match(text.rstrip(".")):
         return parse_ipv4_prefix(text)
     return parse_domain(text)
@@ -214,12 +223,12 @@ def parse_recipient(text: str) -> str:
         return parse_domain(text)
     local, _, domain = text.rpartition("@")
     if not local:
-        raise ValueError(f"'{text}' has no local part before the '@'")
+        raise ValueError(f"'{shown(text)}' has no local part before the '@'")
     if not _LOCAL_PART.match(local):
         bad = first_unsafe(local) or next((c for c in local if not _LOCAL_PART.match(c)), local[0])
-        raise ValueError(f"the local part of '{text}' cannot contain {describe_char(bad)}")
+        raise ValueError(f"the local part of '{shown(text)}' cannot contain {describe_char(bad)}")
     if local.startswith(".") or local.endswith(".") or ".." in local:
-        raise ValueError(f"'{text}' has a misplaced dot in its local part")
+        raise ValueError(f"'{shown(text)}' has a misplaced dot in its local part")
     return local + "@" + (parse_domain(domain) if domain else "")
 
 
@@ -233,4 +242,4 @@ def parse_address(text: str) -> str:
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
-        raise ValueError(f"'{text}' is not an IP address") from None
+        raise ValueError(f"'{shown(text)}' is not an IP address") from None

@@ -15,10 +15,70 @@ from typing import Literal
 
 Severity = Literal["error", "warning"]
 
+#: the most characters of a value a message quotes; longer ones are cut and end in …
+SHOWN_CHARS = 40
+#: a run of base64 this long is taken for key material (a PEM body without its
+#: markers, a pasted secret) and never shown
+KEY_RUN = 64
+WITHHELD = "[base64 data withheld]"
+#: a word (no blanks) of a message longer than this is a value quoted whole: cut
+_LONG_WORD = 200
+#: the longest message kept whole (an 8 MB value must not come back 8 MB long)
+MAX_MESSAGE = 2000
+
+_BASE64_RUN = re.compile(
+    rf"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{{{KEY_RUN},}}={{0,2}}(?![A-Za-z0-9+/=])"
+)
+_WORD = re.compile(rf"\S{{{_LONG_WORD + 1},}}")
+
+
+def _key_like(run: str) -> bool:
+    # base64 of a key mixes cases and digits and has few slashes; a long path has many
+    body = run.rstrip("=")
+    return (
+        any(c.isdigit() for c in body)
+        and any(c.islower() for c in body)
+        and any(c.isupper() for c in body)
+        and body.count("/") * 8 <= len(body)
+    )
+
+
+def withhold_key_material(text: str) -> str:
+    """`text` with every key-like base64 run (64 characters or more) replaced by WITHHELD."""
+    if len(text) < KEY_RUN:
+        return text
+    return _BASE64_RUN.sub(lambda m: WITHHELD if _key_like(m.group(0)) else m.group(0), text)
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value as a message may quote it: key-like base64 withheld, cut to `limit` chars + …."""
+    text = withhold_key_material(str(value))
+    if len(text) > limit and text != WITHHELD:
+        return text[:limit] + "…"
+    return text
+
+
+def scrub_message(message: str) -> str:
+    """The last guard on what a message quotes: key-like base64 withheld, a long value cut.
+
+    Builders quote values through `shown()`; this catches the ones that came
+    from elsewhere (pydantic's messages, a library's exception text).
+    """
+    message = withhold_key_material(message)
+    if len(message) > _LONG_WORD:
+        message = _WORD.sub(lambda m: m.group(0)[:SHOWN_CHARS] + "…", message)
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + "…"
+    return message
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One finding at a place in a file. Lines and columns count from 1."""
+    """One finding at a place in a file. Lines and columns count from 1.
+
+    The message is scrubbed when the problem is made (scrub_message): no
+    problem repeats key material or a huge value, whatever built it.
+    """
 
     path: str
     line: int
@@ -26,6 +86,11 @@ class Problem:
     code: str
     severity: Severity
     message: str
+
+    def __post_init__(self) -> None:
+        clean = scrub_message(self.message)
+        if clean is not self.message:
+            object.__setattr__(self, "message", clean)
 
     def as_dict(self) -> dict[str, object]:
         """The stable JSON shape: path, line, col, code, severity, message."""

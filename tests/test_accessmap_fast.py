@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from compiler import accessmap, names
 from compiler.accessmap import TAGS, AccessEntry, canonical_key, canonical_value, parse_entry
+from compiler.problems import shown
 
 PROFILE: dict[str, Any] = {
     "derandomize": True,
@@ -40,11 +41,11 @@ def ref_parse_domain(text: str) -> str:
         raise ValueError("a domain name cannot be empty")
     if text.startswith("."):
         raise ValueError(
-            f"'{text}' starts with a dot; write '{text.lstrip('.')}', which already"
+            f"'{shown(text)}' starts with a dot; write '{text.lstrip('.')}', which already"
             " matches the domain and every sub-domain"
         )
     if text.endswith("."):
-        raise ValueError(f"'{text}' ends with a dot; write '{text.rstrip('.')}'")
+        raise ValueError(f"'{shown(text)}' ends with a dot; write '{text.rstrip('.')}'")
     bad = names.first_unsafe(text)
     if bad is not None:
         raise ValueError(f"a domain name cannot contain {names.describe_char(bad)}")
@@ -55,10 +56,12 @@ def ref_parse_domain(text: str) -> str:
         raise ValueError("a domain name cannot be longer than 253 characters")
     for label in name.split("."):
         if not names._LABEL.match(label):
-            raise ValueError(f"'{text}' is not a valid domain name (bad label '{label}')")
+            raise ValueError(
+                f"'{shown(text)}' is not a valid domain name (bad label '{shown(label)}')"
+            )
     if name.rsplit(".", 1)[-1].isdigit():
         raise ValueError(
-            f"'{text}' is not a domain name (its last label is a number) nor an IPv4 address"
+            f"'{shown(text)}' is not a domain name (its last label is a number) nor an IPv4 address"
         )
     return name
 
@@ -73,9 +76,9 @@ def ref_parse_peer(text: str) -> str:
             ipaddress.IPv6Address(text)
         except ValueError:
             raise ValueError(
-                f"'{text}' is not a domain, an IPv4 prefix or an 'IPv6:' address"
+                f"'{shown(text)}' is not a domain, an IPv4 prefix or an 'IPv6:' address"
             ) from None
-        raise ValueError(f"'{text}' is an IPv6 address; write 'IPv6:{text}'")
+        raise ValueError(f"'{shown(text)}' is an IPv6 address; write 'IPv6:{text}'")
     if "/" in text or names._IPV4_PREFIX.match(text.rstrip(".")):
         return names.parse_ipv4_prefix(text)
     return ref_parse_domain(text)

@@ -231,3 +231,23 @@ def test_the_lint_path_imports_no_heavy_library(bad: Path) -> None:
 
 def test_compiled_sources_are_available() -> None:
     assert compiled_sources(), "no example compiled"
+
+
+def test_a_file_warning_on_every_line_shows_each_rules_first_hundred(tmp_path: Path) -> None:
+    path = tmp_path / "sendmail.mc"
+    head = "divert(-1)dnl\ndivert(0)dnl\ninclude(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n"
+    path.write_text(head + "OSTYPE(`debian')dnl\n" + "FEATURE(`use_cw_file')\n" * 2000)
+    proc = tlsc(str(path))
+    assert proc.returncode == 0  # warnings only
+    lines = proc.stderr.splitlines()
+    assert sum(": warning: M4005 " in line for line in lines) == 101
+    assert f"{path}:105:23: warning: M4005 1,900 more findings not shown" in proc.stderr
+    assert lines[-1] == "0 errors, 2000 warnings in 1 file"  # the summary counts them all
+    data = json.loads(tlsc("--format", "json", str(path)).stdout)
+    assert len(data) == 101 and data[-1]["message"].startswith("1,900 more findings not shown")
+    sarif = json.loads(tlsc("--format", "sarif", str(path)).stdout)
+    assert len(sarif["runs"][0]["results"]) == 101
+    # --fix repairs every line, not only the ones shown
+    proc = tlsc("--fix", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert path.read_text().count("FEATURE(`use_cw_file')dnl\n") == 2000

@@ -86,3 +86,60 @@ def test_sarif_describes_every_rule_and_locates_results() -> None:
     change = result["fixes"][0]["artifactChanges"][0]["replacements"][0]
     assert change["deletedRegion"]["startColumn"] == 8
     assert change["insertedContent"]["text"] == ""
+
+
+# -- a capped number of findings per rule (issue 11, item 12) --------------------
+
+HEAD = (
+    "divert(-1)dnl\ndivert(0)dnl\ninclude(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n"
+    "OSTYPE(`debian')dnl\n"
+)
+
+
+def warns_on_every_line(lines: int) -> str:
+    """A .mc whose every FEATURE line lacks its dnl (M4005 each)."""
+    return HEAD + "FEATURE(`use_cw_file')\n" * lines
+
+
+def test_capped_report_keeps_each_rules_first_findings_and_counts_the_rest() -> None:
+    from compiler.lint.engine import MAX_SHOWN_PER_RULE
+
+    text = warns_on_every_line(250) + "define(\u2018confX\u2019, `y')dnl\n"
+    full = lint_text(text, "x.mc", "mc", LintContext())
+    assert sum(f.code == "M4005" for f in full.findings) == 250
+    shown = full.capped()
+    assert MAX_SHOWN_PER_RULE == 100
+    assert sum(f.code == "M4005" for f in shown.findings) == 100
+    assert shown.findings[:100] == [f for f in full.findings if f.code == "M4005"][:100]
+    assert [f.code for f in shown.findings[100:]] == [f.code for f in full.findings[250:]]
+    count, first = shown.omitted["M4005"]
+    assert count == 150 and first == [f for f in full.findings if f.code == "M4005"][100]
+    assert set(shown.omitted) == {"M4005"}  # the other rule is under its cap
+    (line,) = [p for p in shown.omitted_problems()]
+    assert (line.line, line.code, line.severity) == (105, "M4005", "warning")
+    assert line.message.startswith("150 more findings not shown")
+    assert line in shown.problems()
+    assert full.omitted == {} and len(full.problems()) == len(full.findings)
+
+
+def test_capped_count_line_is_an_error_when_any_hidden_finding_is() -> None:
+    from compiler.lint.engine import Finding, LintReport
+    from compiler.lint.source import SourceText
+
+    doc = SourceText("x\n" * 10, "x.mc", "mc")
+    findings = [Finding(i, "M4003", "warning", "w") for i in range(5)]
+    findings.append(Finding(6, "M4003", "error", "e"))
+    shown = LintReport("x.mc", doc, findings).capped(2)
+    count, first = shown.omitted["M4003"]
+    assert count == 4 and first.severity == "error"
+
+
+def test_text_report_ends_the_file_with_the_count_line() -> None:
+    report = lint_text(warns_on_every_line(1000), "x.mc", "mc", LintContext()).capped()
+    out = format_report(report).splitlines()
+    assert sum(": warning: M4005 " in line for line in out) == 101
+    assert out[-1] == (
+        "x.mc:105:23: warning: M4005 900 more findings not shown"
+        " (only the first 100 of a rule are listed per file)"
+    )
+    assert len(out) == 100 * 4 + 1  # finding, source line, caret, fix; then the count

@@ -317,17 +317,66 @@ def test_spec_must_be_a_mapping(text: str, col: int) -> None:
         (
             "cluster: !!binary aGVsbG8=\n",
             "!!binary",
-            "YAML tag tag:yaml.org,2002:binary is not allowed in a spec; write a plain value",
+            "YAML tag !!binary is not allowed in a spec; write a plain value",
         ),
         ("cluster: !custom x\n", "!custom", "YAML tag !custom is not allowed in a spec"),
         ("? [a, b]\n: c\n", "[a, b]", "a mapping key must be a plain scalar"),
-        ("!k key: c\n", "!k", "a mapping key must be a plain scalar"),
+        ("!k key: c\n", "!k", "YAML tag !k is not allowed in a spec"),
     ],
 )
 def test_tags_and_complex_keys_are_refused(text: str, needle: str, message: str) -> None:
     problem = one_problem(text)
     assert (problem.line, problem.col, problem.code) == (*pos(text, needle), "Y004")
     assert message in problem.message
+
+
+@pytest.mark.parametrize(
+    ("text", "needle", "shown"),
+    [
+        # the composer would hand back a plain mapping or list for these
+        ("domains:\n  a.example.com: !evil {outbound: encrypt}\n", "!evil", "!evil"),
+        ("domains:\n  a.example.com: !evil\n    outbound: encrypt\n", "!evil", "!evil"),
+        ("access: !evil [a, b]\n", "!evil", "!evil"),
+        ("access:\n  - !evil Connect:127 RELAY\n", "!evil", "!evil"),
+        ("cluster: !!str colo\n", "!!str", "!!str"),
+        ("version: !!int 1\n", "!!int", "!!int"),
+        ("hosts: !!map {}\n", "!!map", "!!map"),
+        ("access: !!seq []\n", "!!seq", "!!seq"),
+        ("cluster: !<tag:x> colo\n", "!<tag:x>", "!<tag:x>"),
+        ("cluster: ! colo\n", "! colo", "!"),
+        (
+            "%TAG !e! tag:e.example,2000:\n---\ncluster: !e!x colo\n",
+            "!e!x",
+            "!<tag:e.example,2000:x>",
+        ),
+        ("cluster: &c !evil colo\nother: *c\n", "&c", "!evil"),  # placed at its anchor
+    ],
+)
+def test_every_tag_is_refused(text: str, needle: str, shown: str) -> None:
+    problem = one_problem(text)
+    assert (problem.line, problem.col, problem.code) == (*pos(text, needle), "Y004")
+    assert problem.message == f"YAML tag {shown} is not allowed in a spec; write a plain value"
+
+
+@pytest.mark.parametrize(
+    "text", ["!!str cluster: c\n", "? !evil cluster\n: c\n", "!<tag:x> k: v\n"]
+)
+def test_a_tagged_key_is_refused(text: str) -> None:
+    problem = one_problem(text)
+    assert problem.code == "Y004" and problem.message.startswith("YAML tag !")
+    assert problem.message.endswith(" is not allowed in a spec; write a plain value")
+
+
+def test_every_tag_is_reported_at_once() -> None:
+    text = "a: !x 1\nb: [!!str y, !z {}]\n!k c: d\n"
+    with pytest.raises(SpecLoadError) as err:
+        load_text(text, "s.yaml")
+    assert [(p.line, p.col) for p in err.value.problems] == [
+        pos(text, "!x"),
+        pos(text, "!!str"),
+        pos(text, "!z"),
+        pos(text, "!k"),
+    ]
 
 
 def test_tag_problem_gives_no_partial_data() -> None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler.fileio import read_regular
 from compiler.localhost import HostMatchError, match_host
 from compiler.plan.desired import DesiredHost, DesiredSpec, desired_from_file, desired_from_text
 from compiler.plan.desired import managed_paths as plan_managed_paths
@@ -53,7 +54,7 @@ class HostState:
 def load_host(spec: str, host: str | None) -> LoadedHost:
     """Read and validate the spec and pick the host (--host, else this machine)."""
     try:
-        spec_bytes = Path(spec).read_bytes()
+        spec_bytes = read_regular(spec)  # a FIFO or device is refused, never waited on
     except OSError as exc:
         raise PlanError(f"cannot read the spec {spec}: {exc.strerror}") from None
     try:

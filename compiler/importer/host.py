@@ -13,6 +13,7 @@ from typing import Any
 
 from compiler import names
 from compiler.compile import compile_text
+from compiler.fileio import read_regular
 from compiler.importer.emit import SpecParts, emit
 from compiler.importer.notes import Notes, Where
 from compiler.importer.read_access import AccessRead, read_access
@@ -111,7 +112,7 @@ class _Tree:
                 )
             return None
         try:
-            data = path.read_bytes()
+            data = read_regular(path)
         except FileNotFoundError:
             if required:
                 self.notes.error(Where(str(path)), code, f"{path} does not exist")
@@ -134,7 +135,7 @@ class _Tree:
     def read_bytes(self, host_path: str) -> bytes | None:
         """The file's bytes, or None when it cannot be read (read() reports why)."""
         try:
-            return self.real(host_path).read_bytes()
+            return read_regular(self.real(host_path))
         except OSError:
             return None
 
@@ -146,7 +147,7 @@ class _Tree:
                 return None
             real = self.real(path)
         try:
-            return real.read_text(encoding="utf-8", errors="surrogateescape")
+            return read_regular(real).decode("utf-8", "surrogateescape")
         except OSError:
             return None
 
@@ -163,10 +164,9 @@ class _Tree:
 def _lint(tree: _Tree, text: str, path: str, kind: str) -> None:
     ctx = LintContext(read=tree.lint_reader)
     report = lint_text(text, path, kind, ctx)
-    misread = False
-    for p in report.problems():
+    misread = any(f.code in MISREAD_CODES and f.severity == "error" for f in report.findings)
+    for p in report.capped().problems():  # each rule's first findings, the rest counted
         if p.code in MISREAD_CODES and p.severity == "error":
-            misread = True
             tree.notes.errors.append(p)
         else:
             tree.notes.warnings.append(

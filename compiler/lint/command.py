@@ -13,16 +13,22 @@ import sys
 
 import click
 
+from compiler.fileio import MAX_INPUT_BYTES, NotRegularFile, TooLarge, read_regular
 from compiler.lint.engine import LintContext, LintReport, detect_kind, lint_text
 from compiler.problems import FORMATTERS, Problem, format_text
 
 _FORMAT = click.Choice(["text", "json", "sarif", "github"])
 
 
+def _load(path: str) -> str:
+    """A file's text; OSError (fileio's: FIFO, device, too large) when it cannot be had."""
+    return read_regular(path, MAX_INPUT_BYTES).decode("utf-8", "surrogateescape")
+
+
 def _read(path: str) -> str | None:
+    """For the rules: a file the linted one refers to, or None."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read().decode("utf-8", "surrogateescape")
+        return _load(path)
     except OSError:
         return None
 
@@ -68,11 +74,20 @@ def lint(files: tuple[str, ...], fmt: str, fix: bool, dry_run: bool, deep: bool)
     texts: dict[str, str] = {}
     unreadable: list[Problem] = []
     for path in paths:
-        text = _read(path)
-        if text is None:
-            reason = "no such file" if not os.path.exists(path) else "cannot be read"
-            unreadable.append(Problem(path, 1, 1, "L000", "error", f"{path}: {reason}"))
-        elif "\x00" in text:
+        try:
+            text = _load(path)
+        except FileNotFoundError:
+            unreadable.append(Problem(path, 1, 1, "L000", "error", f"{path}: no such file"))
+            continue
+        except (NotRegularFile, TooLarge) as exc:
+            message = f"{path}: {exc.strerror}; it is not linted"
+            unreadable.append(Problem(path, 1, 1, "L000", "error", message))
+            continue
+        except OSError as exc:
+            message = f"{path}: cannot be read ({exc.strerror})"
+            unreadable.append(Problem(path, 1, 1, "L000", "error", message))
+            continue
+        if "\x00" in text:
             line = text.count("\n", 0, text.index("\x00")) + 1
             message = f"{path}: a binary file (it holds NUL bytes), not an .mc, .m4 or access file"
             unreadable.append(Problem(path, line, 1, "L000", "error", message))
@@ -126,20 +141,23 @@ def lint(files: tuple[str, ...], fmt: str, fix: bool, dry_run: bool, deep: bool)
 
 
 def _print(reports: list[LintReport], unreadable: list[Problem], fmt: str) -> None:
+    # each rule's first findings per file, the rest counted in one line (the summary counts all)
+    shown = [r.capped() for r in reports]
     if fmt == "sarif":
         from compiler.lint.sarif import format_sarif
 
-        sys.stdout.write(format_sarif(reports, unreadable))
+        counts = [p for r in shown for p in r.omitted_problems()]
+        sys.stdout.write(format_sarif(shown, unreadable + counts))
         return
-    problems = [p for r in reports for p in r.problems()] + unreadable
     if fmt != "text":
-        sys.stdout.write(FORMATTERS[fmt](problems))
+        sys.stdout.write(FORMATTERS[fmt]([p for r in shown for p in r.problems()] + unreadable))
         return
     from compiler.lint.report import format_report, format_summary
 
     color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
     out = [format_text(unreadable, color=color)]
-    out += [format_report(r, color=color) for r in reports if r.findings]
-    if problems:
-        out.append(format_summary(problems, len(reports) + len(unreadable)))
+    out += [format_report(r, color=color) for r in shown if r.findings]
+    if unreadable or any(r.findings for r in reports):
+        every = [f for r in reports for f in r.findings]
+        out.append(format_summary([*every, *unreadable], len(reports) + len(unreadable)))
     sys.stderr.write("".join(out))

@@ -134,25 +134,68 @@ class LintContext:
         return None if text is None else parse_access(text, path)
 
 
+#: the most findings of one rule shown for one file; the rest are counted in one line
+MAX_SHOWN_PER_RULE = 100
+
+
 @dataclass
 class LintReport:
-    """The findings for one file."""
+    """The findings for one file.
+
+    A report cut by `capped()` holds at most MAX_SHOWN_PER_RULE findings of
+    each rule; `omitted` counts the rest per code (with the first one left
+    out, for its place and severity).
+    """
 
     path: str
     doc: SourceText
     findings: list[Finding]
+    omitted: dict[str, tuple[int, Finding]] = field(default_factory=dict)
 
     def problems(self) -> list[Problem]:
-        """The findings as located problems, in file order."""
+        """The findings as located problems, in file order (plus a capped report's counts)."""
         out = []
         for f in self.findings:
             line, col = self.doc.pos(f.offset)
             out.append(Problem(self.path, line, col, f.code, f.severity, f.message))
-        return sorted(set(out))
+        return sorted(set(out) | set(self.omitted_problems()))
+
+    def capped(self, limit: int = MAX_SHOWN_PER_RULE) -> LintReport:
+        """This report with the first `limit` findings of each rule, the rest counted.
+
+        A file in which every one of 200,000 lines warns would otherwise print
+        a screenful per line; what is shown is what a person can act on.
+        """
+        shown: list[Finding] = []
+        per_code: dict[str, int] = {}
+        omitted: dict[str, tuple[int, Finding]] = dict(self.omitted)
+        for f in self.findings:
+            seen = per_code.get(f.code, 0)
+            if seen < limit:
+                per_code[f.code] = seen + 1
+                shown.append(f)
+                continue
+            count, first = omitted.get(f.code, (0, f))
+            if f.severity == "error" and first.severity != "error":
+                first = f  # the count line is an error when any finding it stands for is
+            omitted[f.code] = (count + 1, first)
+        return LintReport(self.path, self.doc, shown, omitted)
+
+    def omitted_problems(self) -> list[Problem]:
+        """One problem per capped rule: how many of its findings are not shown."""
+        out = []
+        for code, (count, first) in sorted(self.omitted.items()):
+            line, col = self.doc.pos(first.offset)
+            message = (
+                f"{count:,} more finding{'s' if count != 1 else ''} not shown"
+                f" (only the first {MAX_SHOWN_PER_RULE} of a rule are listed per file)"
+            )
+            out.append(Problem(self.path, line, col, code, first.severity, message))
+        return out
 
     @property
     def errors(self) -> int:
-        """How many findings are errors."""
+        """How many findings are errors (of a capped report: those shown)."""
         return sum(1 for f in self.findings if f.severity == "error")
 
 

@@ -13,6 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 
+from compiler.fileio import check_write_target
 from compiler.lint.engine import Edit, LintContext, LintReport, lint_text
 
 MAX_ROUNDS = 8
@@ -87,7 +88,13 @@ def unified_diff(path: str, before: str, after: str) -> str:
 
 def write_atomic(path: str, data: bytes, new_mode: int = 0o644) -> None:
     """Write beside the file, fsync, rename over it; keep the file's mode
-    (`new_mode` when there is no file yet)."""
+    (`new_mode` when there is no file yet).
+
+    Anything there but a regular file (a device, a FIFO, a directory, or a
+    link to one) is refused with fileio.NotRegularFile, an OSError, before
+    anything is written: renaming over /dev/null would replace the device.
+    """
+    check_write_target(path)
     directory = os.path.dirname(os.path.abspath(path))
     try:
         mode = os.stat(path).st_mode & 0o7777

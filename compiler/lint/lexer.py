@@ -142,6 +142,8 @@ class M4Document(SourceText):
         self.cf_m4_at: int | None = None
         self.stopped_at: int | None = None
         self._deep: list[Call] | None = None
+        #: (start, end) of an argument -> its value; every rule asks for the same ones
+        self._values: dict[tuple[int, int], str] = {}
 
     # -- arguments ---------------------------------------------------------
 
@@ -195,9 +197,14 @@ class M4Document(SourceText):
 
     def arg_value(self, arg: Arg) -> str:
         """The argument with every enclosing quote level removed (``x'' -> x)."""
+        key = (arg.start, arg.end)
+        found = self._values.get(key)
+        if found is not None:
+            return found
         text = self.arg_text(arg)
         while len(text) >= 2 and text[0] == "`" and text[-1] == "'" and _one_string(text):
             text = text[1:-1]
+        self._values[key] = text
         return text
 
     # -- calls -------------------------------------------------------------

@@ -73,6 +73,7 @@ def format_report(report: LintReport, color: bool = False) -> str:
         fixed = fixed_line(report, finding)
         if fixed is not None:
             out.append(f"{'fix':>6} | {_cut(_visible(fixed.rstrip(chr(13))), start)}\n")
+    out.append(format_text(report.omitted_problems(), color=color))
     return "".join(out)
 
 
@@ -87,8 +88,8 @@ def _visible(text: str) -> str:
     )
 
 
-def format_summary(problems: Iterable[Problem], files: int) -> str:
-    """`2 errors, 1 warning in 3 files`."""
+def format_summary(problems: Iterable[Problem | Finding], files: int) -> str:
+    """`2 errors, 1 warning in 3 files` (pass every finding, not a capped report's)."""
     problems = list(problems)
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors

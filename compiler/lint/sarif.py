@@ -13,7 +13,7 @@ from typing import Any
 
 from compiler import __version__
 from compiler.lint.engine import LintReport, Rule
-from compiler.problems import Problem
+from compiler.problems import Problem, scrub_message
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -49,7 +49,7 @@ def format_sarif(reports: list[LintReport], extra: list[Problem] | None = None) 
             result: dict[str, Any] = {
                 "ruleId": f.code,
                 "level": f.severity,
-                "message": {"text": f.message},
+                "message": {"text": scrub_message(f.message)},
                 "locations": [
                     {
                         "physicalLocation": {

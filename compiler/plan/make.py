@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_settling
 from compiler.localhost import HostMatchError, match_host
 from compiler.plan.certificates import certificate_warnings, host_certificates, none_present
@@ -86,7 +87,7 @@ def make_plan(request: PlanRequest) -> Plan:
 def _make_plan(request: PlanRequest, settle: Callable[[], None]) -> Plan:
     kind, location = request.source()
     try:
-        spec_bytes = Path(request.spec).read_bytes()
+        spec_bytes = read_regular(request.spec, MAX_INPUT_BYTES)
     except OSError as exc:
         raise PlanError(f"cannot read the spec {request.spec}: {exc.strerror}") from None
     desired = desired_from_file(request.spec)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler import __version__
+from compiler.fileio import MAX_PLAN_BYTES, check_write_target, read_regular
 from compiler.plan.model import PLAN_VERSION, Plan
 
 KIND = "tlsc-saved-plan"
@@ -106,6 +107,7 @@ def write_saved_plan(plan: Plan, path: str | Path) -> None:
     tmp = target.with_name(target.name + ".tlsc-tmp")
     data = json.dumps(saved_document(plan), indent=2) + "\n"
     try:
+        check_write_target(target)  # renaming over /dev/null would replace the device
         tmp.unlink(missing_ok=True)  # a leftover, or a planted symlink: never written through
         with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
             fh.write(data)
@@ -178,7 +180,7 @@ def parse_saved_plan(doc: Any, where: str = "the plan") -> SavedPlan:
 def load_saved_plan(path: str | Path) -> SavedPlan:
     """Read and check a saved plan file."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_regular(path, MAX_PLAN_BYTES).decode("utf-8")
     except OSError as exc:
         raise SavedPlanError(f"cannot read the plan {path}: {exc.strerror}") from None
     except UnicodeDecodeError:

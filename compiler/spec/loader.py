@@ -9,7 +9,8 @@ do to a spec:
   the last one silently);
 * anchors, aliases and merge keys (`<<`) work, but the expanded size is
   computed first from the shared graph, so an alias bomb is refused at once;
-* only plain scalars, mappings and sequences are accepted; tags are not;
+* only plain scalars, mappings and sequences are accepted; every explicit tag
+  (`!x`, `!!str`, `!<tag:x>`, on a key, a value or a collection) is refused;
 * an unquoted YAML 1.1 boolean word (`yes`, `off`, ...) is a string in YAML
   1.2, so its location is kept: validation refuses it where a boolean may
   have been meant, and accepts the quoted word as the text.
@@ -24,10 +25,17 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+from ruamel.yaml.events import (
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
+from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_paused
 from compiler.problems import Problem
 
@@ -38,6 +46,8 @@ MAX_EXPANDED_NODES = 5_000_000
 #: Deepest nesting a spec may have. A real spec is about 6 levels deep; this
 #: bound keeps every recursive walk far from Python's recursion limit.
 MAX_DEPTH = 64
+#: most Y004 problems reported for tags in one spec
+MAX_TAG_PROBLEMS = 100
 
 Loc = tuple[str | int, ...]
 
@@ -254,17 +264,44 @@ def _too_deep(source: str, line: int, col: int) -> Problem:
     )
 
 
-def _check_depth(yaml: YAML, text: str, source: str) -> None:
-    """Refuse deep nesting before composing: the C composer recurses and would crash."""
+def _tag_text(tag: str) -> str:
+    if tag.startswith(_TAG):
+        return "!!" + tag.removeprefix(_TAG)
+    return tag if tag.startswith("!") else f"!<{tag}>"
+
+
+def _check_events(yaml: YAML, text: str, source: str) -> None:
+    """One pass over the parse events, before composing.
+
+    Refuses deep nesting (the C composer recurses and would crash) and every
+    explicit tag (Y004): the composer resolves some tags away (`!evil` on a
+    mapping comes back as a plain mapping, `!!str` as a plain string), so
+    the events, which keep each tag as written, are where they are seen.
+    """
     depth = 0
+    problems: list[Problem] = []
     for event in yaml.parse(text):
-        if isinstance(event, CollectionStartEvent):
+        cls = type(event)
+        if cls is ScalarEvent:
+            if event.tag is not None:
+                problems.append(_tag_problem(source, event))
+        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            if event.tag is not None:
+                problems.append(_tag_problem(source, event))
             depth += 1
             if depth > MAX_DEPTH:
                 mark = event.start_mark
                 raise SpecLoadError([_too_deep(source, mark.line + 1, mark.column + 1)])
-        elif isinstance(event, CollectionEndEvent):
+        elif cls is MappingEndEvent or cls is SequenceEndEvent:
             depth -= 1
+    if problems:
+        raise SpecLoadError(problems[:MAX_TAG_PROBLEMS])
+
+
+def _tag_problem(source: str, event: Any) -> Problem:
+    mark = event.start_mark
+    message = f"YAML tag {_tag_text(event.tag)} is not allowed in a spec; write a plain value"
+    return Problem(source, mark.line + 1, mark.column + 1, "Y004", "error", message)
 
 
 def load_text(text: str, source: str = "cluster.yaml") -> LoadedSpec:
@@ -277,7 +314,7 @@ def _load_text(text: str, source: str) -> LoadedSpec:
     conv = _Converter(source)
     try:
         yaml = _yaml()
-        _check_depth(yaml, text, source)
+        _check_events(yaml, text, source)
         root = yaml.compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -349,10 +386,9 @@ def _load_text(text: str, source: str) -> LoadedSpec:
 
 def load_file(path: str | Path) -> LoadedSpec:
     """Read and parse a spec file (UTF-8)."""
-    p = Path(path)
     source = str(path)
     try:
-        raw = p.read_bytes()
+        raw = read_regular(path, MAX_INPUT_BYTES)
     except OSError as exc:
         raise SpecLoadError(
             [Problem(source, 1, 1, "Y000", "error", f"cannot read the spec: {exc.strerror}")]

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from compiler import accessmap, names
+from compiler.problems import shown
 from compiler.sendmail import DOCUMENTED_DEFINES, SSL_OPTIONS
 
 
@@ -86,31 +87,33 @@ def _path(value: str) -> None:
     if bad is not None:
         raise ValueError(f"a path cannot contain {names.describe_char(bad)}")
     if not value.startswith("/"):
-        raise ValueError(f"'{value}' is not an absolute path")
+        raise ValueError(f"'{shown(value)}' is not an absolute path")
     if not _PATH.match(value):
         bad_ch = next((c for c in value if not _PATH_CHAR.match(c)), None)
         if bad_ch is not None:
             raise ValueError(f"a path cannot contain {names.describe_char(bad_ch)}")
-        raise ValueError(f"'{value}' has an empty path component")
+        raise ValueError(f"'{shown(value)}' has an empty path component")
     if any(part in (".", "..") for part in value.split("/")):
-        raise ValueError(f"'{value}' cannot contain '.' or '..' components")
+        raise ValueError(f"'{shown(value)}' cannot contain '.' or '..' components")
 
 
 def _file_path(value: str) -> None:
     _path(value)
     if value.endswith("/"):
-        raise ValueError(f"'{value}' names a file, so it cannot end with '/'")
+        raise ValueError(f"'{shown(value)}' names a file, so it cannot end with '/'")
 
 
 def _word(value: str) -> None:
     if not _WORD.match(value):
-        raise ValueError(f"'{value}' must be a single word of letters, digits, '.', '_' or '-'")
+        raise ValueError(
+            f"'{shown(value)}' must be a single word of letters, digits, '.', '_' or '-'"
+        )
 
 
 def _host_name(value: str) -> None:
     if not _WORD.match(value):
         raise ValueError(
-            f"host name '{value}' must start with a letter or digit and hold only"
+            f"host name '{shown(value)}' must start with a letter or digit and hold only"
             " letters, digits, '.', '_' or '-'"
         )
     if len(value) > 63:
@@ -127,7 +130,7 @@ def _command(value: str) -> None:
 
 def _duration(value: str) -> None:
     if not _DURATION.match(value):
-        raise ValueError(f"'{value}' is not a sendmail time such as 30s, 2m or 1h")
+        raise ValueError(f"'{shown(value)}' is not a sendmail time such as 30s, 2m or 1h")
 
 
 def _cipher_list(value: str) -> None:
@@ -144,7 +147,7 @@ def _ssl_option(value: str) -> None:
         return
     if name not in SSL_OPTIONS:
         raise ValueError(
-            f"'{name}' is not an SSL option this sendmail knows; an unknown one stops the"
+            f"'{shown(name)}' is not an SSL option this sendmail knows; an unknown one stops the"
             f" daemon from starting{accessmap.did_you_mean(name, sorted(SSL_OPTIONS))}"
         )
 
@@ -159,9 +162,9 @@ def _define_name(value: str) -> None:
     if _CONF_NAME.match(value) or value in DOCUMENTED_DEFINES:
         return
     if not _MACRO_NAME.match(value):
-        raise ValueError(f"'{value}' is not an m4 macro name")
+        raise ValueError(f"'{shown(value)}' is not an m4 macro name")
     raise ValueError(
-        f"'{value}' is neither a conf* option nor a setting cf.README documents; defining"
+        f"'{shown(value)}' is neither a conf* option nor a setting cf.README documents; defining"
         f" it could redefine an m4 or sendmail macro (write raw m4 in mc.extra)"
         f"{accessmap.did_you_mean(value, sorted(DOCUMENTED_DEFINES))}"
     )
@@ -170,14 +173,15 @@ def _define_name(value: str) -> None:
 def _dn(value: str) -> None:
     if not value.startswith("/") or "=" not in value:
         raise ValueError(
-            f"'{value}' is not a certificate name in OpenSSL's one-line form (/C=../O=../CN=..)"
+            f"'{shown(value)}' is not a certificate name in OpenSSL's one-line form"
+            " (/C=../O=../CN=..)"
         )
     bad = next((c for c in value if ord(c) < 0x20 or ord(c) == 0x7F), None)
     if bad is not None:
         raise ValueError(f"a certificate name cannot contain {names.describe_char(bad)}")
     if _XTEXT_ESCAPE.search(value):
         raise ValueError(
-            f"'{value}' looks xtext-encoded already; write the name naturally"
+            f"'{shown(value)}' looks xtext-encoded already; write the name naturally"
             " (tlsc applies sendmail's +XX encoding)"
         )
 
@@ -185,7 +189,7 @@ def _dn(value: str) -> None:
 def _tag_name(value: str) -> None:
     if not accessmap.is_tag_name(value):
         raise ValueError(
-            f"'{value}' cannot be an issuer tag: use letters, digits, '_' or '-',"
+            f"'{shown(value)}' cannot be an issuer tag: use letters, digits, '_' or '-',"
             " and not the name of a sendmail access tag"
         )
 
@@ -203,7 +207,7 @@ def _peer_rule_shorthand(value: Any) -> Any:
     if isinstance(value, str):
         if value not in ("may", "encrypt", "verify"):
             raise ValueError(
-                f"'{value}' is not a rule; write may, encrypt, verify or a mapping"
+                f"'{shown(value)}' is not a rule; write may, encrypt, verify or a mapping"
                 f"{accessmap.did_you_mean(value, ['may', 'encrypt', 'verify'])}"
             )
         return {"require": value}
@@ -214,7 +218,7 @@ def _requirement_shorthand(value: Any) -> Any:
     if isinstance(value, str):
         if value not in ("encrypt", "verify"):
             raise ValueError(
-                f"'{value}' is not a requirement; write encrypt, verify or a mapping"
+                f"'{shown(value)}' is not a requirement; write encrypt, verify or a mapping"
                 f"{accessmap.did_you_mean(value, ['encrypt', 'verify'])}"
             )
         return {"require": value}

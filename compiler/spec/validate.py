@@ -27,7 +27,7 @@ from compiler.accessmap import did_you_mean, parse_entry
 from compiler.gcpause import gc_paused
 from compiler.lint.m4names import BUILTINS_BARE, CF_MACROS
 from compiler.m4text import check_line
-from compiler.problems import Problem, Severity, sort_problems
+from compiler.problems import Problem, Severity, shown, sort_problems
 from compiler.render.m4quote import TRIPLE_QUOTED
 from compiler.render.mc import DEFAULT_ACCESS_DB, access_map_arg
 from compiler.resolve import host_overrides, resolve
@@ -182,6 +182,11 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Loc, bool]:
     return tuple(out), key
 
 
+def _quoted(value: object) -> str:
+    """A refused value as a message quotes it: a string's first characters, key material never."""
+    return repr(shown(value)) if isinstance(value, str) else shown(repr(value))
+
+
 def _pydantic_problems(exc: ValidationError, rep: _Reporter, seen: set[Loc]) -> None:
     """One sentence per refused value; none again at a loc in `seen` (already reported)."""
     for err in exc.errors(include_url=False):
@@ -197,7 +202,10 @@ def _pydantic_problems(exc: ValidationError, rep: _Reporter, seen: set[Loc]) -> 
             choices = list(model.model_fields) if model else []
             parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
             rep.add(
-                loc, "S100", f"unknown key '{name}' in {parent}{did_you_mean(name, choices)}", True
+                loc,
+                "S100",
+                f"unknown key '{shown(name)}' in {parent}{did_you_mean(name, choices)}",
+                True,
             )
         elif kind == "missing":
             parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
@@ -210,7 +218,7 @@ def _pydantic_problems(exc: ValidationError, rep: _Reporter, seen: set[Loc]) -> 
             rep.add(
                 loc,
                 "S103",
-                f"{given!r} is not a valid value for {where}; expected {expected}"
+                f"{_quoted(given)} is not a valid value for {where}; expected {expected}"
                 f"{did_you_mean(str(given), choices)}",
             )
         elif (
@@ -221,7 +229,7 @@ def _pydantic_problems(exc: ValidationError, rep: _Reporter, seen: set[Loc]) -> 
             rep.add(
                 loc,
                 "S102",
-                f"{where} must be true or false, not the text '{given}', which YAML 1.2"
+                f"{where} must be true or false, not the text '{shown(given)}', which YAML 1.2"
                 " does not read as a boolean; write true or false",
             )
         elif kind in _TYPE_NAMES or kind.endswith("_type"):
@@ -264,7 +272,7 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
             rep.add(
                 floc,
                 "S204",
-                f"sendmail has no FEATURE '{feature.name}'"
+                f"sendmail has no FEATURE '{shown(feature.name)}'"
                 f"{did_you_mean(feature.name, sorted(FEATURES))}",
             )
         words = feature.name in RESCANNED_FEATURE_ARGS
@@ -299,7 +307,7 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
                 (*loc, "features", seen["greet_pause"]),
                 "S207",
                 f"FEATURE greet_pause: the argument is the pause in milliseconds,"
-                f" a whole number such as 1000, not '{arg}'",
+                f" a whole number such as 1000, not '{shown(arg)}'",
             )
     if "delay_checks" in seen:
         arg = next(iter(mc.features[seen["delay_checks"]].args), "")
@@ -307,19 +315,22 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
             rep.add(
                 (*loc, "features", seen["delay_checks"]),
                 "S207",
-                f"FEATURE delay_checks: the argument can only be friend or hater, not '{arg}'",
+                f"FEATURE delay_checks: the argument can only be friend or hater, not"
+                f" '{shown(arg)}'",
             )
     if mc.ostype not in OSTYPES:
         rep.add(
             (*loc, "ostype"),
             "S204",
-            f"sendmail has no OSTYPE '{mc.ostype}'{did_you_mean(mc.ostype, sorted(OSTYPES))}",
+            f"sendmail has no OSTYPE"
+            f" '{shown(mc.ostype)}'{did_you_mean(mc.ostype, sorted(OSTYPES))}",
         )
     if mc.domain and mc.domain not in DOMAINS:
         rep.add(
             (*loc, "domain"),
             "S204",
-            f"sendmail-cf has no DOMAIN '{mc.domain}'{did_you_mean(mc.domain, sorted(DOMAINS))}",
+            f"sendmail-cf has no DOMAIN"
+            f" '{shown(mc.domain)}'{did_you_mean(mc.domain, sorted(DOMAINS))}",
         )
     mailers: set[str] = set()
     for i, mailer in enumerate(mc.mailers):
@@ -327,7 +338,7 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
             rep.add(
                 (*loc, "mailers", i),
                 "S204",
-                f"sendmail has no MAILER '{mailer}'{did_you_mean(mailer, sorted(MAILERS))}",
+                f"sendmail has no MAILER '{shown(mailer)}'{did_you_mean(mailer, sorted(MAILERS))}",
             )
         if mailer in mailers:
             rep.add((*loc, "mailers", i), "S206", f"MAILER {mailer} is listed twice")
@@ -371,7 +382,7 @@ def _check_rescanned(value: str, loc: Loc, what: str, rep: _Reporter, words: boo
         rep.add(
             loc,
             "S217",
-            f"{what} holds '{word}', a name m4 expands when sendmail's cf files rescan this"
+            f"{what} holds '{shown(word)}', a name m4 expands when sendmail's cf files rescan this"
             " value, so sendmail would get something else than written",
         )
 
@@ -576,7 +587,9 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
 
 
 def _unknown_tag(tag: str, tags: frozenset[str]) -> str:
-    return f"issuer tag '{tag}' is not defined in issuer_tags{did_you_mean(tag, sorted(tags))}"
+    return (
+        f"issuer tag '{shown(tag)}' is not defined in issuer_tags{did_you_mean(tag, sorted(tags))}"
+    )
 
 
 def _check_compressed_ipv6(
@@ -653,7 +666,7 @@ def _check_bounce_instead_of_defer(rule_sets: list[ClusterRules], rep: _Reporter
                 rep.add(
                     loc,
                     "S215",
-                    f"recipients key '{raw}' requires {req.require} but domains.{key} turns"
+                    f"recipients key '{shown(raw)}' requires {req.require} but domains.{key} turns"
                     " STARTTLS off (Try_TLS NO), so sendmail bounces such mail for good"
                     " instead of deferring it",
                     True,
@@ -681,7 +694,8 @@ def _check_duplicate_keys(
                     rep.add(
                         (*prefix, section, raw),
                         "S200",
-                        f"{section} key '{raw}' is the same as '{normal[norm]}' on line {first}"
+                        f"{section} key '{shown(raw)}' is the same as '{normal[norm]}'"
+                        f" on line {first}"
                         " (sendmail folds case and IDNA)",
                         True,
                     )

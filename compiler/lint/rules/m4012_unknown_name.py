@@ -84,6 +84,8 @@ def cf_dir(doc: M4Document) -> str:
 def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
     """Names that have no file in the cf tree."""
     base = cf_dir(doc)
+    #: directory -> the names it has, built once per file (not once per call)
+    by_dir: dict[str, tuple[list[str] | None, set[str]]] = {}
     for call in doc.top_calls(*_DIRS):
         if not call.args or call.paren is None:
             continue
@@ -92,8 +94,13 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
             continue
         sub, known = _DIRS[call.name]
         directory = os.path.join(base, sub)
-        listed: list[str] | None = ctx.cached(("cf", directory), partial(ctx.listdir, directory))
-        names = {n[:-3] for n in listed if n.endswith(".m4")} if listed else set(known)
+        if directory not in by_dir:
+            found: list[str] | None = ctx.cached(("cf", directory), partial(ctx.listdir, directory))
+            by_dir[directory] = (
+                found,
+                {n[:-3] for n in found if n.endswith(".m4")} if found else set(known),
+            )
+        listed, names = by_dir[directory]
         at = doc.value_offset(call.args[0])
         modern = DEPRECATED_ALIASES.get((call.name, name))
         if modern is not None:

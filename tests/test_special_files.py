@@ -1,0 +1,279 @@
+"""Inputs and outputs that are not regular files (issue 11, items 5 and 6).
+
+A FIFO, a device or a directory where tlsc reads or writes a file is refused
+in one sentence, exit 1, nothing changed: a read never blocks on a FIFO or
+runs on forever through /dev/zero, and a write never renames a new file over
+a device. Every command here runs in a subprocess with a timeout, so a
+regression fails instead of hanging the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from apply_helpers import scratch_root
+from conftest import cli_command, cli_env, run_cli
+from import_helpers import tree
+
+from compiler.fileio import (
+    MAX_INPUT_BYTES,
+    NotRegularFile,
+    TooLarge,
+    check_write_target,
+    read_regular,
+)
+from compiler.lint.fix import write_atomic
+from compiler.plan.saved import SavedPlanError, load_saved_plan
+
+TIMEOUT = 60
+
+SPEC = """\
+version: 1
+cluster: special
+hosts:
+  h1: {fqdn: h1.example.net, address: 127.0.0.1}
+domains:
+  secure.example.com: {outbound: encrypt}
+"""
+
+
+def tlsc(*args: str | os.PathLike[str]) -> tuple[int, str, str]:
+    proc = subprocess.run(
+        cli_command(*args),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def null_device(directory: Path) -> Path:
+    """A character device node with /dev/null's numbers, owned by the test."""
+    path = directory / "null"
+    os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    return path
+
+
+def is_char_device(path: Path) -> bool:
+    return stat.S_ISCHR(os.lstat(path).st_mode)
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    return path
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mknod of a device needs root")
+
+
+# -- the helpers ----------------------------------------------------------------
+
+
+def test_read_regular_refuses_a_fifo_without_blocking(fifo: Path) -> None:
+    with pytest.raises(NotRegularFile) as caught:
+        read_regular(fifo)
+    assert caught.value.strerror == "it is a FIFO, not a regular file"
+
+
+def test_read_regular_refuses_devices_and_directories(tmp_path: Path) -> None:
+    with pytest.raises(NotRegularFile, match="character device"):
+        read_regular("/dev/zero")
+    with pytest.raises(NotRegularFile, match="it is a directory"):
+        read_regular(tmp_path)
+
+
+def test_read_regular_stops_past_its_cap(tmp_path: Path) -> None:
+    path = tmp_path / "big"
+    path.write_bytes(b"x" * 101)
+    assert read_regular(path, 101) == b"x" * 101
+    with pytest.raises(TooLarge) as caught:
+        read_regular(path, 100)
+    assert "larger than 100 bytes" in str(caught.value.strerror)
+    assert "64 MiB" in str(TooLarge(path, MAX_INPUT_BYTES).strerror)
+
+
+def test_write_target_may_be_absent_or_regular(tmp_path: Path, fifo: Path) -> None:
+    check_write_target(tmp_path / "absent")
+    (tmp_path / "file").write_text("x")
+    check_write_target(tmp_path / "file")
+    with pytest.raises(NotRegularFile, match="a FIFO, not a regular file; nothing was written"):
+        check_write_target(fifo)
+
+
+@needs_root
+def test_write_atomic_leaves_a_device_a_device(tmp_path: Path) -> None:
+    dev = null_device(tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(dev)
+    for target in (dev, link):
+        with pytest.raises(NotRegularFile, match="character device"):
+            write_atomic(str(target), b"data\n")
+    assert is_char_device(dev) and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "null"]  # no temporary left
+
+
+def test_write_atomic_refuses_a_fifo_and_a_directory(tmp_path: Path, fifo: Path) -> None:
+    for target in (fifo, tmp_path):
+        with pytest.raises(NotRegularFile):
+            write_atomic(str(target), b"data\n")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+# -- import --out ----------------------------------------------------------------
+
+
+@needs_root
+def test_import_out_onto_a_device_is_refused(tmp_path: Path) -> None:
+    root = tree(tmp_path / "host")
+    dev = null_device(tmp_path)
+    rc, out, err = tlsc("import", root, "--host", "h1", "--out", dev, "--force")
+    assert rc == 1, err
+    assert f"cannot write {dev}: it is a character device, not a regular file" in err
+    assert is_char_device(dev) and out == ""
+
+
+# -- reads that would never end ----------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["fifo", "zero"])
+def test_lint_of_a_fifo_or_dev_zero_is_one_error(fifo: Path, which: str) -> None:
+    target = str(fifo) if which == "fifo" else "/dev/zero"
+    rc, _, err = tlsc("lint", target)
+    assert rc == 1
+    kind = "a FIFO" if which == "fifo" else "a character device"
+    assert f"{target}:1:1: error: L000 {target}: it is {kind}, not a regular file" in err
+
+
+def test_lint_of_a_directory_holding_a_fifo(tmp_path: Path) -> None:
+    (tmp_path / "ok.mc").write_text("FEATURE(`access_db')dnl\n")
+    os.mkfifo(tmp_path / "sendmail.mc")
+    rc, _, err = tlsc("lint", tmp_path)
+    assert rc == 1
+    assert "sendmail.mc: it is a FIFO, not a regular file; it is not linted" in err
+
+
+def test_lint_of_a_file_past_the_cap(tmp_path: Path) -> None:
+    big = tmp_path / "big.mc"
+    with open(big, "wb") as handle:
+        handle.truncate(MAX_INPUT_BYTES + 1)  # sparse: no disk used
+    rc, _, err = tlsc("lint", big)
+    assert rc == 1
+    assert "it is larger than 64 MiB, the most tlsc reads from such a file" in err
+
+
+def test_lint_does_not_wait_on_a_fifo_sibling_access_file(tmp_path: Path) -> None:
+    mc = tmp_path / "sendmail.mc"
+    mc.write_text("FEATURE(`access_db')dnl\n")
+    os.mkfifo(tmp_path / "access")
+    rc, _, err = tlsc("lint", mc)
+    assert rc in (0, 1), err  # it ends
+
+
+@pytest.mark.parametrize(
+    "which", ["/etc/mail/sendmail.mc", "/etc/mail/tls/starttls.m4", "/etc/mail/access"]
+)
+def test_import_with_a_fifo_in_the_tree_ends_with_one_sentence(tmp_path: Path, which: str) -> None:
+    root = tree(tmp_path / "host", access="Connect:127\tRELAY\n")
+    target = root / which.lstrip("/")
+    target.unlink()
+    os.mkfifo(target)
+    rc, out, err = tlsc("import", root, "--host", "h1")
+    assert rc == 1 and out == ""
+    assert f"cannot read {target}: it is a FIFO, not a regular file" in err
+
+
+def test_spec_that_is_a_fifo_is_refused(fifo: Path) -> None:
+    rc, _, err = tlsc("validate", fifo)
+    assert rc == 1
+    assert "cannot read the spec: it is a FIFO, not a regular file" in err
+
+
+@pytest.fixture
+def root() -> Iterator[Path]:
+    with scratch_root("special-root") as path:
+        yield path
+
+
+@pytest.mark.parametrize("which", ["fifo", "zero"])
+def test_apply_plan_that_never_ends_is_refused(root: Path, which: str) -> None:
+    spec = root.parent / f"{root.name}-spec.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    plan = root.parent / f"{root.name}-plan"
+    if which == "fifo":
+        os.mkfifo(plan)
+    target = str(plan) if which == "fifo" else "/dev/zero"
+    rc, _, err = tlsc(
+        "apply", spec, "--root", root, "--host", "h1", "--plan", target, "--yes", "--no-verify"
+    )
+    assert rc == 1
+    kind = "a FIFO" if which == "fifo" else "a character device"
+    assert f"cannot read the plan {target}: it is {kind}, not a regular file" in err
+    assert list(root.rglob("*.mc")) == []
+
+
+def test_saved_plan_past_its_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import compiler.plan.saved as saved
+
+    path = tmp_path / "plan.json"
+    path.write_text("{}" + " " * 2000)
+    monkeypatch.setattr(saved, "MAX_PLAN_BYTES", 1024)
+    with pytest.raises(SavedPlanError, match="larger than 1,024 bytes"):
+        load_saved_plan(path)
+
+
+# -- compile --out and plan --out -------------------------------------------------
+
+
+@needs_root
+def test_compile_out_never_replaces_a_device_in_the_tree(tmp_path: Path) -> None:
+    spec = tmp_path / "cluster.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    out = tmp_path / "build"
+    (out / "h1/etc/mail").mkdir(parents=True)
+    dev = null_device(out / "h1/etc/mail")
+    dev.rename(out / "h1/etc/mail/access")
+    rc, _, err = tlsc("compile", spec, "--out", out)
+    assert rc == 1
+    assert "cannot write" in err and "it is a character device, not a regular file" in err
+    assert is_char_device(out / "h1/etc/mail/access")
+
+
+def test_compile_out_never_writes_through_a_fifo(tmp_path: Path) -> None:
+    spec = tmp_path / "cluster.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    out = tmp_path / "build"
+    (out / "h1/etc/mail").mkdir(parents=True)
+    os.mkfifo(out / "h1/etc/mail/access.tlsc-tmp")  # a planted temporary name
+    rc, _, err = tlsc("compile", spec, "--out", out)
+    assert rc == 0, err
+    assert (out / "h1/etc/mail/access").is_file()
+
+
+@needs_root
+def test_plan_out_onto_a_device_is_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "cluster.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    state = tmp_path / "state"
+    state.mkdir()
+    dev = null_device(tmp_path)
+    rc, _, err = tlsc("plan", spec, "--state", state, "--out", dev)
+    assert rc == 1
+    assert f"cannot write the plan to {dev}: it is a character device" in err
+    assert is_char_device(dev)
+
+
+def test_apply_refuses_a_fifo_spec_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "cluster.yaml"
+    os.mkfifo(fifo)
+    rc, _, err = run_cli("apply", fifo, "--host", "h1", "--yes")
+    assert rc == 1 and "it is a FIFO, not a regular file" in err
