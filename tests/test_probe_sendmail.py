@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ from sendmail_fixture import (
     sendmail_daemon,
     throwaway_ca,
 )
+from throwaway_ca import ThrowawayCA
 
-from compiler.probe import ProbePolicy, ProbeResult, host_target, probe
+from compiler.probe import ProbePolicy, ProbeResult, Target, host_target, probe
 from compiler.resolve import resolve
 from compiler.spec.loader import load_file
 from compiler.spec.validate import validate
@@ -47,6 +49,44 @@ def test_starttls_offered_and_verified(sendmail_daemon: DaemonFactory) -> None:
     daemon.wait_for_log(
         r"STARTTLS=server, relay=localhost \[127\.0\.0\.1\], version=TLSv1\.3, verify=NOT"
     )
+
+
+def tls_sessions(daemon: SendmailDaemon) -> list[str]:
+    """The daemon's server-side TLS outcome lines, once the probe's session has ended."""
+    daemon.wait_for_log(r"did not issue MAIL/EXPN/VRFY/ETRN")
+    return [
+        line
+        for line in daemon.syslog()
+        if re.search(r"STARTTLS=server, (relay=|error)|SSL_accept|alert", line)
+    ]
+
+
+@pytest.mark.parametrize("trust", ["another CA", "the system's CAs", "the daemon's CA"])
+def test_one_handshake_per_probe(
+    sendmail_daemon: DaemonFactory, tmp_path: Path, trust: str
+) -> None:
+    """Issue 11: an untrusted certificate costs no second handshake and no `alert unknown ca`."""
+    daemon = sendmail_daemon()
+    other = tmp_path / "other-ca.crt"
+    other.write_bytes(ThrowawayCA().cert_pem)
+    ca_file = {"another CA": str(other), "the system's CAs": None}.get(trust, str(daemon.ca_cert))
+    r = probe(Target(label="mx", host="127.0.0.1", port=daemon.port, ca_file=ca_file))
+    assert r.error is None and r.handshake_ok
+    assert r.cert is not None and r.cert.subject == f"/O=tlsc test/CN={daemon.fqdn}"
+    (line,) = tls_sessions(daemon)
+    assert re.search(r"STARTTLS=server, relay=localhost \[127\.0\.0\.1\], version=TLSv1\.3,", line)
+    assert [x for x in daemon.syslog() if "connect from" in x][1:] == []
+    if trust == "the daemon's CA":
+        assert r.verify == "OK" and r.verify_error is None
+        return
+    assert r.verify == "FAIL"
+    # sendmail sends its CA certificate after the leaf: a root nobody here trusts
+    assert r.verify_error == "self-signed certificate in certificate chain"
+    trusted = ca_file or "the system's trusted CAs"
+    assert r.problems() == [
+        f"the certificate does not verify against {trusted}:"
+        " self-signed certificate in certificate chain"
+    ]
 
 
 def test_group_readable_key_stops_starttls(sendmail_daemon: DaemonFactory) -> None:

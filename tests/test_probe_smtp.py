@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import ssl
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from fake_smtp import FakeSmtp, Session
 from sendmail_fixture import free_port
-from throwaway_ca import ThrowawayCA
+from throwaway_ca import ThrowawayCA, key_pem
 
 from compiler.probe import ProbeOptions, ProbePolicy, Target, Timeouts, probe, probe_all
+from compiler.probe.smtp import _peer_chain
 
 FAST = ProbeOptions(timeouts=Timeouts(connect=2, greeting=2, command=2, handshake=2))
 
@@ -79,13 +81,13 @@ def test_full_session_reports_tls_facts_and_verifies(
     assert r.as_dict()["error"] is None
 
 
-def test_unknown_ca_is_verify_fail_with_openssl_reason_but_still_read(
+def test_unknown_ca_is_verify_fail_with_openssl_reason_from_one_session(
     server_tls: ssl.SSLContext,
 ) -> None:
     with FakeSmtp(tls_server(server_tls)) as server:
         r = probe(target(server.port, server_name="fake.tlsc.test"), FAST)
         sessions = server.sessions
-    assert sessions == 2, "a second session reads the certificate without verification"
+    assert sessions == 1, "one handshake: the chain it received is verified afterwards"
     assert r.handshake_ok and r.verify == "FAIL"
     assert r.verify_error is not None and "certificate" in r.verify_error
     assert r.cert is not None and r.cert.subject.endswith("CN=fake.tlsc.test")
@@ -254,3 +256,91 @@ def test_probe_all_keeps_target_order() -> None:
     results = probe_all([target(p) for p in ports], FAST, lambda r: seen.append(r.port))
     assert [r.port for r in results] == ports
     assert sorted(seen) == sorted(ports)
+
+
+def hashed_ca_dir(directory: Path, ca: ThrowawayCA | None) -> str:
+    """A -CApath style directory: the CA under its subject hash (`openssl rehash`'s name)."""
+    directory.mkdir()
+    if ca is not None:
+        subject_hash = (
+            subprocess.run(
+                ["openssl", "x509", "-hash", "-noout"],
+                input=ca.cert_pem,
+                capture_output=True,
+                check=True,
+            )
+            .stdout.decode()
+            .strip()
+        )
+        (directory / f"{subject_hash}.0").write_bytes(ca.cert_pem)
+    return str(directory)
+
+
+def test_ca_path_alone_is_the_trust(
+    server_tls: ssl.SSLContext, ca: ThrowawayCA, tmp_path: Path
+) -> None:
+    with FakeSmtp(tls_server(server_tls)) as server:
+        good = probe(target(server.port, ca_path=hashed_ca_dir(tmp_path / "good", ca)), FAST)
+    assert good.verify == "OK" and good.verify_error is None
+    with FakeSmtp(tls_server(server_tls)) as server:
+        empty = probe(target(server.port, ca_path=hashed_ca_dir(tmp_path / "empty", None)), FAST)
+        sessions = server.sessions
+    assert sessions == 1 and empty.handshake_ok and empty.verify == "FAIL"
+    # the fake server sends the leaf alone: its issuer is nowhere to be found
+    assert empty.verify_error == "unable to get local issuer certificate"
+
+
+def test_self_signed_leaf_reports_openssl_reason(tmp_path: Path, ca_file: str) -> None:
+    alone = ThrowawayCA()  # a CA certificate as the server's own: depth-0 self-signed
+    (tmp_path / "self.crt").write_bytes(alone.cert_pem)
+    (tmp_path / "self.key").write_bytes(key_pem(alone.key))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "self.crt", tmp_path / "self.key")
+    with FakeSmtp(tls_server(ctx)) as server:
+        r = probe(target(server.port, ca_file=ca_file), FAST)
+    assert r.handshake_ok and r.verify == "FAIL"
+    assert r.verify_error == "self-signed certificate"
+
+
+def test_a_client_only_certificate_is_the_wrong_purpose(
+    ca: ThrowawayCA, ca_file: str, tmp_path: Path
+) -> None:
+    """-purpose sslserver, as a verifying handshake checks: an EKU of clientAuth only fails."""
+    ca.issue("fake.tlsc.test", ["127.0.0.1"], client=True).write(
+        tmp_path / "c.crt", tmp_path / "c.key"
+    )
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "c.crt", tmp_path / "c.key")
+    with FakeSmtp(tls_server(ctx)) as server:
+        r = probe(target(server.port, ca_file=ca_file), FAST)
+    assert r.handshake_ok and r.verify == "FAIL"
+    assert r.verify_error == "unsuitable certificate purpose"
+
+
+def test_chain_from_the_public_api_of_python_3_13() -> None:
+    """3.13's SSLSocket.get_unverified_chain() gives DER bytes; 3.11 has only _sslobj's."""
+
+    class Public:
+        def get_unverified_chain(self) -> list[bytes]:
+            return [b"leaf", b"intermediate"]
+
+    class Private:
+        class _sslobj:
+            @staticmethod
+            def get_unverified_chain() -> None:
+                return None
+
+    assert _peer_chain(Public()) == [b"leaf", b"intermediate"]  # type: ignore[arg-type]
+    assert _peer_chain(Private()) == []  # type: ignore[arg-type]
+
+
+def test_no_openssl_command_is_one_sentence(
+    server_tls: ssl.SSLContext, ca_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("compiler.probe.smtp.shutil.which", lambda _name: None)
+    with FakeSmtp(tls_server(server_tls)) as server:
+        r = probe(target(server.port, ca_file=ca_file), FAST)
+    assert r.verify is None and r.error == (
+        "cannot verify the certificate: the openssl command is not installed"
+        " (Debian package openssl)"
+    )

@@ -4,21 +4,28 @@ A plain state machine over a socket, one deadline per phase. It never sends
 a byte before the whole 220 greeting (possibly multi-line) has arrived:
 sendmail's greet_pause rejects clients that talk first.
 
-The handshake verifies the certificate chain against the target's CAs but
-leaves the name check to certinfo (so "does not verify" and "wrong name" are
-separate findings). When verification fails, the session ends, as it does in
-OpenSSL; a second session without verification then reads the certificate
-and cipher, so the report still shows what the server presents.
+One handshake per probe, with verification off: a client that rejects the
+certificate mid-handshake leaves `alert unknown ca` in the server's log,
+which reads as a scanner. The chain the server sent in that same session is
+then verified by `openssl verify -purpose sslserver` (OpenSSL's own chain
+rules and error strings) against the target's CAs, or the system's trusted
+CAs when it names none. The name check is left to certinfo (so "does not
+verify" and "wrong name" are separate findings).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+import shutil
 import socket
 import ssl
+import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from compiler.probe.certinfo import cert_info_der
@@ -79,12 +86,6 @@ class ProbeOptions:
 
 class ProbeError(Exception):
     """A phase failed; the message is one sentence for the report."""
-
-
-class _CertRejected(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass
@@ -172,23 +173,17 @@ def probe(target: Target, options: ProbeOptions | None = None) -> ProbeResult:
         trust=target.trust,
     )
     try:
-        _session(target, options, result, verify=True)
-        result.verify = "OK"
-    except _CertRejected as rejected:
-        try:
-            _session(target, options, result, verify=False)
-            result.verify = "FAIL"
-            result.verify_error = rejected.reason
-        except ProbeError as exc:
-            result.error = str(exc)
-        except _CertRejected:  # pragma: no cover - verification is off in that session
-            raise AssertionError("certificate rejected without verification") from None
+        chain = _session(target, options, result)
+        failure = verify_chain(chain, target, options.timeouts.handshake)
+        result.verify = "OK" if failure is None else "FAIL"
+        result.verify_error = failure
     except ProbeError as exc:
         result.error = str(exc)
     return result
 
 
-def _session(target: Target, options: ProbeOptions, result: ProbeResult, verify: bool) -> None:
+def _session(target: Target, options: ProbeOptions, result: ProbeResult) -> list[bytes]:
+    """One SMTP session up to the handshake; the DER chain the server sent, leaf first."""
     t = options.timeouts
     where = f"{target.host} port {target.port}"
     sock = _connect(target, t.connect)
@@ -218,10 +213,11 @@ def _session(target: Target, options: ProbeOptions, result: ProbeResult, verify:
             raise ProbeError(f"{where} refused STARTTLS: {reply.text}")
         if smtp.buffer:
             raise ProbeError(f"{where} sent data after its STARTTLS reply, before the handshake")
-        tls = _handshake(sock, target, result, verify, t.handshake, where)
+        tls = _handshake(sock, target, result, t.handshake, where)
     finally:
         sock.close()
     try:
+        chain = _peer_chain(tls)
         der = tls.getpeercert(binary_form=True)
         result.version = tls.version()
         cipher = tls.cipher()
@@ -233,6 +229,98 @@ def _session(target: Target, options: ProbeOptions, result: ProbeResult, verify:
         _quit(_Conversation(tls, where), min(t.command, 5.0))
     finally:
         tls.close()
+    return chain
+
+
+def _peer_chain(tls: ssl.SSLSocket) -> list[bytes]:
+    """The certificates the server sent (leaf first, unverified), DER.
+
+    Python 3.13 has SSLSocket.get_unverified_chain() (DER bytes); 3.11 and 3.12
+    only the private _sslobj.get_unverified_chain() (_ssl.Certificate objects).
+    """
+    public = getattr(tls, "get_unverified_chain", None)
+    if public is not None:
+        raw: Any = public()
+    else:
+        raw = tls._sslobj.get_unverified_chain()  # type: ignore[attr-defined]
+    out: list[bytes] = []
+    for cert in raw or []:
+        if isinstance(cert, bytes | bytearray):
+            out.append(bytes(cert))
+        else:
+            out.append(cert.public_bytes(ssl._ssl.ENCODING_DER))  # type: ignore[attr-defined]
+    return out
+
+
+#: `error 20 at 0 depth lookup: unable to get local issuer certificate`
+_VERIFY_ERROR = re.compile(r"^error (\d+) at (\d+) depth lookup: ?(.*)$", re.MULTILINE)
+
+
+def verify_chain(chain: list[bytes], target: Target, timeout: float) -> str | None:
+    """None when `chain` verifies against the target's CAs, else OpenSSL's reason.
+
+    `openssl verify -purpose sslserver` checks the leaf with the rest of the
+    chain as untrusted intermediates; its first error is the one a verifying
+    handshake would have stopped at (`certificate has expired`, `unable to get
+    local issuer certificate`, `self-signed certificate`...).
+    """
+    if not chain:
+        return "the server sent no certificate"
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise ProbeError(
+            "cannot verify the certificate: the openssl command is not installed"
+            " (Debian package openssl)"
+        )
+    command = [openssl, "verify", "-purpose", "sslserver"]
+    # openssl verify adds the default file/directory/store unless told not to;
+    # a target naming its CAs trusts those only (as SSLContext.load_verify_locations)
+    if target.ca_file or target.ca_path:
+        command += ["-CAfile", target.ca_file] if target.ca_file else ["-no-CAfile"]
+        command += ["-CApath", target.ca_path] if target.ca_path else ["-no-CApath"]
+        command += ["-no-CAstore"]
+    with tempfile.TemporaryDirectory(prefix="tlsc-verify-") as tmp:
+        leaf = Path(tmp) / "leaf.pem"
+        leaf.write_text(ssl.DER_cert_to_PEM_cert(chain[0]), encoding="ascii")
+        if chain[1:]:
+            untrusted = Path(tmp) / "untrusted.pem"
+            untrusted.write_text(
+                "".join(ssl.DER_cert_to_PEM_cert(der) for der in chain[1:]), encoding="ascii"
+            )
+            command += ["-untrusted", str(untrusted)]
+        command += [str(leaf)]
+        try:
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                check=False,
+                env=_openssl_env(),
+            )
+        except subprocess.TimeoutExpired:
+            raise ProbeError(
+                f"cannot verify the certificate: openssl verify took longer than {timeout:g} s"
+            ) from None
+        except OSError as exc:
+            raise ProbeError(f"cannot verify the certificate: {exc.strerror or exc}") from None
+    output = done.stdout + "\n" + done.stderr
+    first = _VERIFY_ERROR.search(output)
+    if done.returncode == 0 and first is None:
+        return None
+    if first is not None:
+        return first.group(3).strip() or f"error {first.group(1)}"
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    shown = lines[0] if lines else f"exit status {done.returncode}"
+    raise ProbeError(f"cannot verify the certificate against {target.trust}: {shown}")
+
+
+def _openssl_env() -> dict[str, str]:
+    """This process's environment (SSL_CERT_FILE/SSL_CERT_DIR apply as in ssl), C locale."""
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"
+    return env
 
 
 def _connect(target: Target, timeout: float) -> socket.socket:
@@ -249,17 +337,14 @@ def _connect(target: Target, timeout: float) -> socket.socket:
         raise ProbeError(f"cannot connect to {where}: {exc.strerror or exc}") from None
 
 
-def _context(target: Target, verify: bool, requested: list[bool]) -> ssl.SSLContext:
+def _context(target: Target, requested: list[bool]) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
-    if verify:
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        if target.ca_file or target.ca_path:
-            ctx.load_verify_locations(cafile=target.ca_file, capath=target.ca_path)
-        else:
-            ctx.load_default_certs()
-    else:
-        ctx.verify_mode = ssl.CERT_NONE
+    # the chain is verified after the handshake (verify_chain); a CA file or
+    # directory that cannot be read still fails here, before the handshake
+    ctx.verify_mode = ssl.CERT_NONE
+    if target.ca_file or target.ca_path:
+        ctx.load_verify_locations(cafile=target.ca_file, capath=target.ca_path)
 
     def seen(_conn: Any, direction: str, _v: Any, content: Any, msg: Any, _d: Any) -> None:
         if direction == "read" and content == _HANDSHAKE and msg == _CERTIFICATE_REQUEST:
@@ -278,13 +363,12 @@ def _handshake(
     sock: socket.socket,
     target: Target,
     result: ProbeResult,
-    verify: bool,
     timeout: float,
     where: str,
 ) -> ssl.SSLSocket:
     requested: list[bool] = []
     try:
-        ctx = _context(target, verify, requested)
+        ctx = _context(target, requested)
     except (OSError, ssl.SSLError) as exc:
         raise ProbeError(f"cannot load the CA certificates ({target.trust}): {exc}") from None
     sni = target.server_name or target.host
@@ -296,8 +380,6 @@ def _handshake(
     sock.settimeout(timeout)
     try:
         tls = ctx.wrap_socket(sock, server_hostname=sni_arg)
-    except ssl.SSLCertVerificationError as exc:
-        raise _CertRejected(exc.verify_message or _reason(exc)) from None
     except ssl.SSLError as exc:
         raise ProbeError(f"the TLS handshake with {where} failed: {_reason(exc)}") from None
     except TimeoutError:
