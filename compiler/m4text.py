@@ -9,6 +9,7 @@ after cf.m4), nothing that changes m4's quoting or the MAILER order.
 
 from __future__ import annotations
 
+import os
 import re
 
 TYPOGRAPHIC_QUOTES = "\u2018\u2019\u201a\u201b\u201c\u201d\u00b4\u2032\u2035"
@@ -142,3 +143,98 @@ def _is_dnl(line: str, i: int) -> bool:
 
 def _ident_before(line: str, i: int) -> bool:
     return i > 0 and (line[i - 1].isalnum() or line[i - 1] == "_")
+
+
+# -- what m4 may read into sendmail.cf ------------------------------------------
+
+#: the names under which the include guard keeps m4's own include and sinclude
+GUARD_NAMES = ("_tlsc_include", "_tlsc_sinclude", "_tlsc_read", "_tlsc_refuse")
+#: how the include guard's line starts
+GUARD_START = "define(`_tlsc_refuse',"
+INCLUDE_GUARD_COMMENT = (
+    "dnl # tlsc: include and sinclude read only sendmail's cf tree and the managed"
+    " directories from here on"
+)
+#: where a host's cf tree lives: .../cf/m4/cf.m4, Red Hat's .../sendmail-cf/m4/cf.m4
+_CF_M4 = re.compile(r"^(/(?:[^/]+/)*(?:cf|sendmail[^/]*))/m4/cf\.m4$")
+_REGEX_SPECIAL = re.compile(r"([.*+?\[\]^$\\])")
+
+
+def _plain_components(path: str) -> bool:
+    return all(part not in (".", "..") for part in path.split("/")[1:])
+
+
+def cf_tree(cf_m4: str) -> str | None:
+    """The sendmail cf tree of a cf.m4 path (…/cf for …/cf/m4/cf.m4), None if it is none."""
+    m = _CF_M4.match(cf_m4)
+    if m is None or not _plain_components(cf_m4):
+        return None
+    return m.group(1)
+
+
+def read_prefixes(cf_m4: str, managed: list[str]) -> list[str]:
+    """The directories (each ending in /) below which the .mc may include files:
+    the cf tree of `cf_m4`, /etc/mail and the directory of each managed file."""
+    tree = cf_tree(cf_m4) or os.path.dirname(os.path.dirname(cf_m4))
+    candidates = [tree + "/", "/etc/mail/"] + [os.path.dirname(p) + "/" for p in managed]
+    out: list[str] = []
+    for prefix in candidates:
+        if prefix == "/" or prefix in out:
+            continue
+        out.append(prefix)
+    return [p for p in out if not any(p != q and p.startswith(q) for q in out)]
+
+
+def include_allowed(path: str, prefixes: list[str]) -> bool:
+    """True when `path` is absolute, has no . or .. part and lies below one of `prefixes`."""
+    return (
+        path.startswith("/")
+        and _plain_components(path)
+        and any(path.startswith(p) for p in prefixes)
+    )
+
+
+def _regex_alternatives(prefixes: list[str]) -> str:
+    return "\\|".join(_REGEX_SPECIAL.sub(r"\\\1", p) for p in prefixes)
+
+
+def include_guard(prefixes: list[str]) -> list[str]:
+    """The .mc lines, right after the switch-off line, that make include and sinclude
+    refuse any file not below `prefixes`: m4 prints a sentence (no newline can be
+    written on one line, so m4's own "cannot open `'" follows on it) and exits 1.
+
+    m4's own include and sinclude stay reachable only as `_tlsc_include` and
+    `_tlsc_sinclude`, which validation refuses in mc.extra; `defn(`include')` gives the
+    guarded macro. sendmail's cf files include their own files (OSTYPE, FEATURE,
+    MAILER, proto.m4 at the end) from the cf tree, which is allowed.
+    """
+    alts = _regex_alternatives(prefixes)
+    return [
+        INCLUDE_GUARD_COMMENT,
+        "define(`_tlsc_refuse', `errprint(`tlsc: m4 refuses to read $1: only files below"
+        " the sendmail cf tree and the managed directories may go into sendmail.cf; ')"
+        # m4 cannot open an empty name: an m4 error, so m4 exits 1
+        "_tlsc_include(`')')"
+        "define(`_tlsc_include', defn(`include'))"
+        "define(`_tlsc_sinclude', defn(`sinclude'))"
+        "define(`_tlsc_read', `ifelse(regexp(`$2', `\\(^\\|/\\)\\.\\.?\\(/\\|$\\)'), `-1',"
+        f" `ifelse(regexp(`$2', `^\\({alts}\\)'), `0', `$1(`$2')', `_tlsc_refuse(`$2')')',"
+        " `_tlsc_refuse(`$2')')')"
+        "define(`include', `ifelse(`$#', `0', ``$0'', `_tlsc_read(`_tlsc_include', `$1')')')"
+        "define(`sinclude', `ifelse(`$#', `0', ``$0'', `_tlsc_read(`_tlsc_sinclude', `$1')')')"
+        "dnl",
+    ]
+
+
+def widen_guard(mc_text: str, prefixes: list[str]) -> str:
+    """The .mc with `prefixes` also allowed by its include guard (a tool that points an
+    include at a copy elsewhere, as apply --root and the import round trip do)."""
+    marker = "regexp(`$2', `^\\("
+    at = mc_text.find("define(`_tlsc_read',")
+    if at < 0 or not prefixes:
+        return mc_text
+    at = mc_text.find(marker, at)
+    if at < 0:
+        return mc_text
+    at += len(marker)
+    return mc_text[:at] + _regex_alternatives(prefixes) + "\\|" + mc_text[at:]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from compiler.apply.atomic import existing_meta, finish, temp_path
+from compiler.m4text import widen_guard
 
 TOOL_TIMEOUT = 300
 #: an include line as tlsc writes it: include(`PATH')dnl
@@ -48,13 +49,21 @@ def _env() -> dict[str, str]:
 def rooted_includes(mc: bytes, rooted: Mapping[str, Path]) -> bytes:
     """The .mc with each include of a host path in `rooted` pointed at where it is here."""
 
+    pointed: list[str] = []
+
     def point(match: re.Match[bytes]) -> bytes:
         path = match.group(1).decode("utf-8", "surrogateescape")
         if path not in rooted:
             return match.group(0)
+        pointed.append(os.path.dirname(str(rooted[path])) + "/")
         return b"include(`" + os.fsencode(rooted[path]) + b"')dnl"
 
-    return _INCLUDE.sub(point, mc)
+    out = _INCLUDE.sub(point, mc)
+    if not pointed:
+        return out
+    # the include guard of a tlsc .mc reads only the managed directories: allow the copies'
+    text = widen_guard(out.decode("utf-8", "surrogateescape"), sorted(set(pointed)))
+    return text.encode("utf-8", "surrogateescape")
 
 
 def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path], cwd: Path | None = None) -> bool:

@@ -23,7 +23,7 @@ from compiler.importer.statements import Statement, inert, statements
 from compiler.lint.lexer import Arg, Call, M4Document
 from compiler.lint.m4names import BUILTINS, CF_MACROS
 from compiler.lint.rules.m4004_starttls_include import is_starttls
-from compiler.m4text import SWITCH_OFF_LINE, check_line
+from compiler.m4text import GUARD_START, SWITCH_OFF_LINE, check_line
 from compiler.sendmail import (
     DOMAINS,
     FEATURES,
@@ -237,6 +237,9 @@ class _McReader:
             return
         if stmt.text.strip() == SWITCH_OFF_LINE:
             self.notes.drop("lines switching m4 builtins off (tlsc writes its own)")
+            return
+        if stmt.text.strip().startswith(GUARD_START):
+            self.notes.drop("tlsc's include guard (tlsc writes its own)")
             return
         self.keep(stmt)
 
