@@ -33,7 +33,7 @@ SAFE_PREFIX = (
     + "dnl\n"
 )
 PREFIX_NAME = "tlsc-safe-prefix.m4"
-CPU_SECONDS = 5
+CPU_SECONDS = 4
 MEMORY_BYTES = 1 << 30
 NESTING_LIMIT = 1024
 

@@ -49,6 +49,7 @@ SWITCH_OFF_COMMENT = "dnl # tlsc: m4 builtins that run commands or make files ar
 SWITCH_OFF_LINE = "".join(f"undefine(`{name}')" for name in SWITCHED_OFF) + "dnl"
 # a mention of these names anywhere, as in defn(`esyscmd'), is refused too
 _REFUSED_BY_NAME = (*SWITCHED_OFF, "changequote", "changecom")
+_GUARD_NAME = re.compile(r"(?<![A-Za-z0-9_])_tlsc_[A-Za-z0-9_]*")
 
 
 def check_line(line: str) -> list[tuple[int, str]]:
@@ -75,6 +76,15 @@ def check_line(line: str) -> list[tuple[int, str]]:
     # quotes removed too: `sys'`cmd(...)' is syscmd(...) once a macro body is rescanned
     unquoted = line.replace("`", "").replace("'", "")
     problems += _refused_macro(line, unquoted)
+    guard = _GUARD_NAME.search(line) or _GUARD_NAME.search(unquoted)
+    if not problems and guard is not None:
+        problems.append(
+            (
+                guard.start() + 1 if guard.string is line else 1,
+                f"{guard.group()} is not allowed in mc.extra: the include guard tlsc writes"
+                " keeps m4's own include under that name",
+            )
+        )
     depth = 0
     parens = 0
     opened_at = 0
@@ -152,11 +162,11 @@ GUARD_NAMES = ("_tlsc_include", "_tlsc_sinclude", "_tlsc_read", "_tlsc_refuse")
 #: how the include guard's line starts
 GUARD_START = "define(`_tlsc_refuse',"
 INCLUDE_GUARD_COMMENT = (
-    "dnl # tlsc: include and sinclude read only sendmail's cf tree and the managed"
+    "dnl # tlsc: include and sinclude read only the sendmail cf tree and the managed"
     " directories from here on"
 )
 #: where a host's cf tree lives: .../cf/m4/cf.m4, Red Hat's .../sendmail-cf/m4/cf.m4
-_CF_M4 = re.compile(r"^(/(?:[^/]+/)*(?:cf|sendmail[^/]*))/m4/cf\.m4$")
+_CF_M4 = re.compile(r"^(/(?:[^/]+/)*(?:cf|mail|sendmail[^/]*))/m4/cf\.m4$")
 _REGEX_SPECIAL = re.compile(r"([.*+?\[\]^$\\])")
 
 
@@ -238,3 +248,24 @@ def widen_guard(mc_text: str, prefixes: list[str]) -> str:
         return mc_text
     at += len(marker)
     return mc_text[:at] + _regex_alternatives(prefixes) + "\\|" + mc_text[at:]
+
+
+_INCLUDE_WORD = re.compile(r"(?<![A-Za-z0-9_])s?include(?![A-Za-z0-9_])")
+_INCLUDE_CALL = re.compile(r"\(\s*(?:`([^`'$]*)'|([^`'$(),\s]+))\s*\)")
+
+
+def included_paths(line: str) -> list[tuple[int, str | None]]:
+    """(1-based column, path) of each include/sinclude in a raw m4 line; path None
+    when the name is not a call with one written-out path (`defn(`include')`, a
+    path built from macros, a name joined when m4 rescans the line)."""
+    if line.lstrip().startswith("dnl") and _is_dnl(line, len(line) - len(line.lstrip())):
+        return []
+    found: list[tuple[int, str | None]] = []
+    for m in _INCLUDE_WORD.finditer(line):
+        call = _INCLUDE_CALL.match(line, m.end())
+        path = (call.group(1) if call.group(1) is not None else call.group(2)) if call else None
+        found.append((m.start() + 1, path))
+    unquoted = line.replace("`", "").replace("'", "")
+    if len(_INCLUDE_WORD.findall(unquoted)) > len(found):
+        found.append((1, None))
+    return found

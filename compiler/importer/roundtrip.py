@@ -51,6 +51,8 @@ class Build:
     rc: int
     cf: str
     stderr: str
+    #: m4 was stopped by a limit (time, memory); stderr says which
+    stopped: bool = False
 
 
 # -- access -------------------------------------------------------------------
@@ -192,7 +194,7 @@ def m4_build(mc_text: str, cf_m4: str | None, workdir: Path) -> Build:
     try:
         proc = run_m4(argv, workdir, None, M4_TIMEOUT)
     except M4Stopped as exc:
-        return Build(1, "", str(exc))
+        return Build(1, "", str(exc), stopped=True)
     return Build(proc.returncode, _decode(proc.stdout), _decode(proc.stderr))
 
 
@@ -381,5 +383,7 @@ def build_pair(
             return str(st_file) if path == starttls_path and st is not None else root_map(path)
 
         original = m4_build(point_includes(original_mc, root_map), original_cf_m4, work)
+        if original.stopped:  # the imported spec keeps what stopped m4: not twice
+            return original, original
         imported = m4_build(point_includes(compiled[mc_path], compiled_map), None, work)
     return original, imported
