@@ -157,13 +157,11 @@ def _ident_before(line: str, i: int) -> bool:
 
 # -- what m4 may read into sendmail.cf ------------------------------------------
 
-#: the names under which the include guard keeps m4's own include and sinclude
-GUARD_NAMES = ("_tlsc_include", "_tlsc_sinclude", "_tlsc_read", "_tlsc_refuse")
 #: how the include guard's line starts
 GUARD_START = "define(`_tlsc_refuse',"
 INCLUDE_GUARD_COMMENT = (
-    "dnl # tlsc: include and sinclude read only the sendmail cf tree and the managed"
-    " directories from here on"
+    "dnl # tlsc: include, sinclude and undivert read only the sendmail cf tree and the"
+    " managed directories from here on"
 )
 #: where a host's cf tree lives: .../cf/m4/cf.m4, Red Hat's .../sendmail-cf/m4/cf.m4
 _CF_M4 = re.compile(r"^(/(?:[^/]+/)*(?:cf|mail|sendmail[^/]*))/m4/cf\.m4$")
@@ -210,6 +208,7 @@ def _regex_alternatives(prefixes: list[str]) -> str:
 
 def include_guard(prefixes: list[str]) -> list[str]:
     """The .mc lines, right after the switch-off line, that make include and sinclude
+    (and undivert, which copies a file named instead of a diversion number)
     refuse any file not below `prefixes`: m4 prints a sentence (no newline can be
     written on one line, so m4's own "cannot open `'" follows on it) and exits 1.
 
@@ -232,6 +231,11 @@ def include_guard(prefixes: list[str]) -> list[str]:
         " `_tlsc_refuse(`$2')')')"
         "define(`include', `ifelse(`$#', `0', ``$0'', `_tlsc_read(`_tlsc_include', `$1')')')"
         "define(`sinclude', `ifelse(`$#', `0', ``$0'', `_tlsc_read(`_tlsc_sinclude', `$1')')')"
+        # GNU undivert(`FILE') copies a file too: only diversion numbers pass
+        "define(`_tlsc_undivert', defn(`undivert'))"
+        "define(`undivert', `ifelse(`$#', `0', `_tlsc_undivert', `_tlsc_divs($@)')')"
+        "define(`_tlsc_divs', `ifelse(regexp(`$1', `^-?[0-9]+$'), `0', `_tlsc_undivert(`$1')',"
+        " `_tlsc_refuse(`$1')')ifelse(`$#', `1', `', `_tlsc_divs(shift($@))')')"
         "dnl",
     ]
 

@@ -84,7 +84,7 @@ def without_guard(mc_text: str) -> str:
     "cf_m4",
     [
         "/etc/shadow",
-        "/etc/mail/m4/cf.m4",
+        "/home/user/m4/cf.m4",
         "/tmp/m4/cf.m4",
         "/usr/share/sendmail/cf/m4/proto.m4",
     ],
@@ -190,6 +190,8 @@ def test_debian_includes_and_the_managed_directories_are_accepted() -> None:
         "include(`/usr/share/sendmail/cf/../../../..{secret}')dnl",
         "include(`/etc/mail/../..{secret}')dnl",
         "define(`x', `incl'`ude($@)')x(`{secret}')dnl",
+        "undivert(`{secret}')dnl",
+        "undivert(`1', `{secret}')dnl",
     ],
 )
 def test_m4_refuses_an_include_outside_the_allowed_directories(line: str) -> None:

@@ -5,8 +5,8 @@ r"""Render sendmail.mc from `mc:`, in a fixed, documented order.
     DAEMON_OPTIONS, extra lines, the starttls include, MAILER lines. Right
     after the cf.m4 include, one line undefines the m4 builtins that run
     commands or make files, and the include guard (a comment and one line)
-    makes include and sinclude refuse any file outside the cf tree,
-    /etc/mail and the managed directories.
+    makes include, sinclude and undivert refuse any file outside the cf
+    tree, /etc/mail and the managed directories.
 
 `FEATURE(\`access_db')` is added first when the host's access file has
 entries or a FEATURE reads the access map and the spec did not list it:
@@ -70,7 +70,7 @@ def render_mc(host: HostConfig, source: str, access_in_use: bool) -> str:
         # file: FEATURE arguments and some defines are rescanned, extra lines are raw m4
         SWITCH_OFF_COMMENT,
         SWITCH_OFF_LINE,
-        # and include/sinclude read only the cf tree, /etc/mail and the managed directories
+        # include/sinclude/undivert read only the cf tree, /etc/mail and the managed dirs
         *include_guard(read_prefixes(mc.cf_m4, list(s.paths.model_dump().values()))),
         # VERSIONID quotes its argument itself and writes it as a .cf comment line,
         # so it takes one level of quotes and no dnl.
