@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from import_helpers import PLAIN_STARTTLS, imported, write_tree
+from import_helpers import PLAIN_MC, PLAIN_STARTTLS, imported, write_tree
 from realtools import EXAMPLES, compile_dict, m4_build, scratch_dir, spec
 
 from compiler.apply.build import BuildError, build_cf
@@ -384,3 +384,29 @@ def test_the_prefix_leaves_the_cf_byte_identical(example: Path) -> None:
             safe = subprocess.run([*argv, "x.mc"], cwd=tmp, capture_output=True)
         assert safe.returncode == plain.returncode
         assert safe.stdout == plain.stdout and safe.stderr == plain.stderr
+
+
+@pytest.mark.realtools
+def test_import_reports_an_include_tlsc_would_refuse_and_keeps_debians() -> None:
+    with scratch_dir("imp-include") as tmp:
+        mc = PLAIN_MC.replace(
+            "MAILER(`local')dnl\n",
+            "include(`/usr/local/etc/mail/local.m4')dnl\n"
+            "include(`/etc/mail/m4/dialup.m4')dnl\nMAILER(`local')dnl\n",
+        )
+        files = {MC: mc, ST: PLAIN_STARTTLS, "/usr/local/etc/mail/local.m4": "dnl\n"}
+        files["/etc/mail/m4/dialup.m4"] = ""
+        result = imported(write_tree(tmp / "root", files))
+    losses = [(p.code, p.line, p.message) for p in result.notes.losses]
+    assert losses == [
+        (
+            "I116",
+            6,
+            "cannot keep this include in mc.extra: '/usr/local/etc/mail/local.m4' is not"
+            " below /usr/share/sendmail/cf/ or /etc/mail/ and tlsc includes no other file"
+            " (S219: m4 copies it into the world-readable sendmail.cf); move the file below"
+            " /etc/mail or its lines into the .mc",
+        )
+    ]
+    assert result.text is not None
+    assert "include(`/etc/mail/m4/dialup.m4')dnl" in result.text
