@@ -410,3 +410,19 @@ def test_import_reports_an_include_tlsc_would_refuse_and_keeps_debians() -> None
     ]
     assert result.text is not None
     assert "include(`/etc/mail/m4/dialup.m4')dnl" in result.text
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize("cf_m4", [CF_M4, "/usr/share/sendmail-cf/m4/cf.m4"])
+def test_lint_deep_builds_a_guarded_mc_with_this_machines_cf_tree(cf_m4: str) -> None:
+    """A tlsc .mc written for Red Hat's cf tree: --deep builds it with the local tree,
+    and the guard is widened to that tree, so its includes pass."""
+    data = spec(defaults={"mc": {"cf_m4": cf_m4}, "tls": {"enabled": False}})
+    result = compile_dict(data)
+    assert result.ok, result.problems
+    with scratch_dir("deep-guard") as tmp:
+        mc = tmp / "sendmail.mc"
+        mc.write_text(result.hosts["h1"][MC])
+        rc, out = tlsc("lint", "--deep", "--format", "json", mc)
+    assert REFUSED not in out
+    assert rc == 0, out
