@@ -184,7 +184,8 @@ def read_prefixes(cf_m4: str, managed: list[str]) -> list[str]:
     """The directories (each ending in /) below which the .mc may include files:
     the cf tree of `cf_m4`, /etc/mail and the directory of each managed file."""
     tree = cf_tree(cf_m4) or os.path.dirname(os.path.dirname(cf_m4))
-    candidates = [tree + "/", "/etc/mail/"] + [os.path.dirname(p) + "/" for p in managed]
+    dirs = [os.path.dirname(p).rstrip("/") + "/" for p in managed]
+    candidates = [tree.rstrip("/") + "/", "/etc/mail/", *dirs]
     out: list[str] = []
     for prefix in candidates:
         if prefix == "/" or prefix in out:
@@ -212,10 +213,12 @@ def include_guard(prefixes: list[str]) -> list[str]:
     refuse any file not below `prefixes`: m4 prints a sentence (no newline can be
     written on one line, so m4's own "cannot open `'" follows on it) and exits 1.
 
-    m4's own include and sinclude stay reachable only as `_tlsc_include` and
-    `_tlsc_sinclude`, which validation refuses in mc.extra; `defn(`include')` gives the
-    guarded macro. sendmail's cf files include their own files (OSTYPE, FEATURE,
-    MAILER, proto.m4 at the end) from the cf tree, which is allowed.
+    m4's own include, sinclude and undivert stay reachable only as `_tlsc_include`,
+    `_tlsc_sinclude` and `_tlsc_undivert`, names validation refuses in mc.extra (any
+    `_tlsc_` name); `defn(`include')` gives the guarded macro. Paths are tlsc's own
+    (no quote can be in one), so `$1` is quoted safely in the bodies. sendmail's cf
+    files include their own files (OSTYPE, FEATURE, MAILER, proto.m4 at the end) from
+    the cf tree, which is allowed.
     """
     alts = _regex_alternatives(prefixes)
     return [
