@@ -54,7 +54,8 @@ def m4_argv(prefix: Path) -> list[str]:
     return ["m4", "-D_NO_MAKEINFO_", f"--nesting-limit={NESTING_LIMIT}", str(prefix)]
 
 
-def _limits() -> None:  # pragma: no cover - runs in the child
+def limits() -> None:  # pragma: no cover - runs in the child
+    """CPU time, memory and core limits of an m4 child (a preexec_fn)."""
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -74,13 +75,21 @@ def run_m4(
             env={**os.environ, "LC_ALL": "C"},
             timeout=timeout,
             check=False,
-            preexec_fn=_limits,
+            preexec_fn=limits,
         )
     except subprocess.TimeoutExpired:
         raise M4Stopped(f"m4 did not finish within {timeout:g} s and was stopped") from None
-    if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
-        raise M4Stopped(
-            f"m4 was stopped after {CPU_SECONDS} s of CPU time: the file never finishes"
-            " expanding (an endless macro recursion?)"
-        )
+    if stopped_by_limit(proc.returncode):
+        raise M4Stopped(CPU_SENTENCE)
     return proc
+
+
+CPU_SENTENCE = (
+    f"m4 was stopped after {CPU_SECONDS} s of CPU time: the file never finishes"
+    " expanding (an endless macro recursion?)"
+)
+
+
+def stopped_by_limit(returncode: int) -> bool:
+    """True when m4 was killed for its CPU time (SIGXCPU, then SIGKILL at the hard limit)."""
+    return returncode in (-signal.SIGXCPU, -signal.SIGKILL)

@@ -426,3 +426,21 @@ def test_lint_deep_builds_a_guarded_mc_with_this_machines_cf_tree(cf_m4: str) ->
         rc, out = tlsc("lint", "--deep", "--format", "json", mc)
     assert REFUSED not in out
     assert rc == 0, out
+
+
+@pytest.mark.realtools
+def test_an_endless_recursion_ends_the_apply_build_in_one_sentence() -> None:
+    files = compiled()
+    with scratch_dir("loop-apply") as tmp:
+        mc = tmp / "sendmail.mc"
+        mc.write_text(with_line(files[MC], "define(`r', `r()')r()").replace(ST, "/dev/null"))
+        start = time.monotonic()
+        with pytest.raises(BuildError) as caught:
+            build_cf(mc, tmp / "sendmail.cf", {})
+        took = time.monotonic() - start
+        assert not (tmp / "sendmail.cf").exists()
+    assert took < 10, took
+    assert str(caught.value).endswith(
+        "m4 was stopped after 4 s of CPU time: the file never finishes expanding"
+        " (an endless macro recursion?)"
+    )

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from compiler.apply.atomic import existing_meta, finish, temp_path
+from compiler.m4run import CPU_SENTENCE, limits, stopped_by_limit
 from compiler.m4text import widen_guard
 
 TOOL_TIMEOUT = 300
@@ -96,7 +97,10 @@ def build_cf(mc: Path, cf: Path, rooted: Mapping[str, Path], cwd: Path | None = 
                 env=_env(),
                 timeout=TOOL_TIMEOUT,
                 check=False,
+                preexec_fn=limits,  # an endless recursion in mc.extra ends in seconds
             )
+        if stopped_by_limit(proc.returncode):
+            raise BuildError(f"cannot build {cf.name} from {mc}: {CPU_SENTENCE}")
         if proc.returncode != 0 or proc.stderr:
             said = _first_line(proc.stderr) or "no message"
             raise BuildError(
