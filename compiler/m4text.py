@@ -9,6 +9,7 @@ after cf.m4), nothing that changes m4's quoting or the MAILER order.
 
 from __future__ import annotations
 
+import os
 import re
 
 TYPOGRAPHIC_QUOTES = "\u2018\u2019\u201a\u201b\u201c\u201d\u00b4\u2032\u2035"
@@ -48,6 +49,7 @@ SWITCH_OFF_COMMENT = "dnl # tlsc: m4 builtins that run commands or make files ar
 SWITCH_OFF_LINE = "".join(f"undefine(`{name}')" for name in SWITCHED_OFF) + "dnl"
 # a mention of these names anywhere, as in defn(`esyscmd'), is refused too
 _REFUSED_BY_NAME = (*SWITCHED_OFF, "changequote", "changecom")
+_GUARD_NAME = re.compile(r"(?<![A-Za-z0-9_])_tlsc_[A-Za-z0-9_]*")
 
 
 def check_line(line: str) -> list[tuple[int, str]]:
@@ -74,6 +76,15 @@ def check_line(line: str) -> list[tuple[int, str]]:
     # quotes removed too: `sys'`cmd(...)' is syscmd(...) once a macro body is rescanned
     unquoted = line.replace("`", "").replace("'", "")
     problems += _refused_macro(line, unquoted)
+    guard = _GUARD_NAME.search(line) or _GUARD_NAME.search(unquoted)
+    if not problems and guard is not None:
+        problems.append(
+            (
+                guard.start() + 1 if guard.string is line else 1,
+                f"{guard.group()} is not allowed in mc.extra: the include guard tlsc writes"
+                " keeps m4's own include under that name",
+            )
+        )
     depth = 0
     parens = 0
     opened_at = 0
@@ -142,3 +153,126 @@ def _is_dnl(line: str, i: int) -> bool:
 
 def _ident_before(line: str, i: int) -> bool:
     return i > 0 and (line[i - 1].isalnum() or line[i - 1] == "_")
+
+
+# -- what m4 may read into sendmail.cf ------------------------------------------
+
+#: how the include guard's line starts
+GUARD_START = "define(`_tlsc_refuse',"
+INCLUDE_GUARD_COMMENT = (
+    "dnl # tlsc: include, sinclude and undivert read only the sendmail cf tree and the"
+    " managed directories from here on"
+)
+#: where a host's cf tree lives: .../cf/m4/cf.m4, Red Hat's .../sendmail-cf/m4/cf.m4
+_CF_M4 = re.compile(r"^(/(?:[^/]+/)*(?:cf|mail|sendmail[^/]*))/m4/cf\.m4$")
+_REGEX_SPECIAL = re.compile(r"([.*+?\[\]^$\\])")
+
+
+def _plain_components(path: str) -> bool:
+    return all(part not in (".", "..") for part in path.split("/")[1:])
+
+
+def cf_tree(cf_m4: str) -> str | None:
+    """The sendmail cf tree of a cf.m4 path (…/cf for …/cf/m4/cf.m4), None if it is none."""
+    m = _CF_M4.match(cf_m4)
+    if m is None or not _plain_components(cf_m4):
+        return None
+    return m.group(1)
+
+
+def read_prefixes(cf_m4: str, managed: list[str]) -> list[str]:
+    """The directories (each ending in /) below which the .mc may include files:
+    the cf tree of `cf_m4`, /etc/mail and the directory of each managed file."""
+    tree = cf_tree(cf_m4) or os.path.dirname(os.path.dirname(cf_m4))
+    dirs = [os.path.dirname(p).rstrip("/") + "/" for p in managed]
+    candidates = [tree.rstrip("/") + "/", "/etc/mail/", *dirs]
+    out: list[str] = []
+    for prefix in candidates:
+        if prefix == "/" or prefix in out:
+            continue
+        out.append(prefix)
+    return [p for p in out if not any(p != q and p.startswith(q) for q in out)]
+
+
+def include_allowed(path: str, prefixes: list[str]) -> bool:
+    """True when `path` is absolute, has no . or .. part and lies below one of `prefixes`."""
+    return (
+        path.startswith("/")
+        and _plain_components(path)
+        and any(path.startswith(p) for p in prefixes)
+    )
+
+
+def _regex_alternatives(prefixes: list[str]) -> str:
+    return "\\|".join(_REGEX_SPECIAL.sub(r"\\\1", p) for p in prefixes)
+
+
+def include_guard(prefixes: list[str]) -> list[str]:
+    """The .mc lines, right after the switch-off line, that make include and sinclude
+    (and undivert, which copies a file named instead of a diversion number)
+    refuse any file not below `prefixes`: m4 prints a sentence (no newline can be
+    written on one line, so m4's own "cannot open `'" follows on it) and exits 1.
+
+    m4's own include, sinclude and undivert stay reachable only as `_tlsc_include`,
+    `_tlsc_sinclude` and `_tlsc_undivert`, names validation refuses in mc.extra (any
+    `_tlsc_` name); `defn(`include')` gives the guarded macro. Paths are tlsc's own
+    (no quote can be in one), so `$1` is quoted safely in the bodies. sendmail's cf
+    files include their own files (OSTYPE, FEATURE, MAILER, proto.m4 at the end) from
+    the cf tree, which is allowed.
+    """
+    alts = _regex_alternatives(prefixes)
+    return [
+        INCLUDE_GUARD_COMMENT,
+        "define(`_tlsc_refuse', `errprint(`tlsc: m4 refuses to read $1: only files below"
+        " the sendmail cf tree and the managed directories may go into sendmail.cf; ')"
+        # m4 cannot open an empty name: an m4 error, so m4 exits 1
+        "_tlsc_include(`')')"
+        "define(`_tlsc_include', defn(`include'))"
+        "define(`_tlsc_sinclude', defn(`sinclude'))"
+        "define(`_tlsc_read', `ifelse(regexp(`$2', `\\(^\\|/\\)\\.\\.?\\(/\\|$\\)'), `-1',"
+        f" `ifelse(regexp(`$2', `^\\({alts}\\)'), `0', `$1(`$2')', `_tlsc_refuse(`$2')')',"
+        " `_tlsc_refuse(`$2')')')"
+        "define(`include', `ifelse(`$#', `0', ``$0'', `_tlsc_read(`_tlsc_include', `$1')')')"
+        "define(`sinclude', `ifelse(`$#', `0', ``$0'', `_tlsc_read(`_tlsc_sinclude', `$1')')')"
+        # GNU undivert(`FILE') copies a file too: only diversion numbers pass
+        "define(`_tlsc_undivert', defn(`undivert'))"
+        "define(`undivert', `ifelse(`$#', `0', `_tlsc_undivert', `_tlsc_divs($@)')')"
+        "define(`_tlsc_divs', `ifelse(regexp(`$1', `^-?[0-9]+$'), `0', `_tlsc_undivert(`$1')',"
+        " `_tlsc_refuse(`$1')')ifelse(`$#', `1', `', `_tlsc_divs(shift($@))')')"
+        "dnl",
+    ]
+
+
+def widen_guard(mc_text: str, prefixes: list[str]) -> str:
+    """The .mc with `prefixes` also allowed by its include guard (a tool that points an
+    include at a copy elsewhere, as apply --root and the import round trip do)."""
+    marker = "regexp(`$2', `^\\("
+    at = mc_text.find("define(`_tlsc_read',")
+    if at < 0 or not prefixes:
+        return mc_text
+    at = mc_text.find(marker, at)
+    if at < 0:
+        return mc_text
+    at += len(marker)
+    return mc_text[:at] + _regex_alternatives(prefixes) + "\\|" + mc_text[at:]
+
+
+_INCLUDE_WORD = re.compile(r"(?<![A-Za-z0-9_])s?include(?![A-Za-z0-9_])")
+_INCLUDE_CALL = re.compile(r"\(\s*(?:`([^`'$]*)'|([^`'$(),\s]+))\s*\)")
+
+
+def included_paths(line: str) -> list[tuple[int, str | None]]:
+    """(1-based column, path) of each include/sinclude in a raw m4 line; path None
+    when the name is not a call with one written-out path (`defn(`include')`, a
+    path built from macros, a name joined when m4 rescans the line)."""
+    if line.lstrip().startswith("dnl") and _is_dnl(line, len(line) - len(line.lstrip())):
+        return []
+    found: list[tuple[int, str | None]] = []
+    for m in _INCLUDE_WORD.finditer(line):
+        call = _INCLUDE_CALL.match(line, m.end())
+        path = (call.group(1) if call.group(1) is not None else call.group(2)) if call else None
+        found.append((m.start() + 1, path))
+    unquoted = line.replace("`", "").replace("'", "")
+    if len(_INCLUDE_WORD.findall(unquoted)) > len(found):
+        found.append((1, None))
+    return found

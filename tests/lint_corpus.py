@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from realtools import EXAMPLES, point_include, scratch_base
 
 from compiler.compile import compile_file
 from compiler.lint.engine import LintContext, LintReport, detect_kind, lint_text
+from compiler.m4run import M4Stopped, run_m4
 
 DEBIAN_CF = Path("/usr/share/sendmail/cf/debian")
 CF_M4 = Path("/usr/share/sendmail/cf/m4/cf.m4")
@@ -215,14 +215,12 @@ class Builder:
             self.starttls_path.write_bytes(starttls.encode("utf-8", "surrogateescape"))
         mc_file = self.dir / "sendmail.mc"
         mc_file.write_bytes(mc.encode("utf-8", "surrogateescape"))
-        proc = subprocess.run(
-            ["m4", "-D_NO_MAKEINFO_", mc_file.name],
-            cwd=self.dir,
-            capture_output=True,
-            env={**os.environ, "LC_ALL": "C"},
-            timeout=60,
-            check=False,
-        )
+        try:
+            proc = run_m4(["m4", "-D_NO_MAKEINFO_", mc_file.name], self.dir, None, 60)
+        except M4Stopped as exc:
+            # a slip that makes m4 recurse for ever (one in the include guard's own
+            # line, say) is a build that fails, as tlsc's builds see it
+            return Build(1, "", str(exc))
         return Build(
             proc.returncode,
             proc.stdout.decode("utf-8", "surrogateescape"),

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.compile import Compiled, compile_text
+from compiler.m4text import widen_guard
 from compiler.resolve import resolve
 from compiler.spec.loader import load_text
 from compiler.spec.model import HostSettings
@@ -136,7 +137,9 @@ def point_include(mc_text: str, starttls_path: str | None) -> str:
     if len(others) != 1:
         raise AssertionError(f"expected one starttls include in the .mc, found {len(others)}")
     m = others[0]
-    return mc_text[: m.start()] + f"include(`{starttls_path}')dnl" + mc_text[m.end() :]
+    pointed = mc_text[: m.start()] + f"include(`{starttls_path}')dnl" + mc_text[m.end() :]
+    # the .mc's include guard reads only the managed directories: allow the copy's too
+    return widen_guard(pointed, [os.path.dirname(starttls_path) + "/"])
 
 
 def m4_build(mc_text: str, starttls_text: str | None, tmpdir: Path) -> tuple[int, str, str]:

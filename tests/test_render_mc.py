@@ -1,6 +1,7 @@
 """The sendmail.mc renderer: fixed order, quoting, access_db, the starttls include.
 
-Order (render/mc.py): divert header, include(cf.m4), VERSIONID, OSTYPE,
+Order (render/mc.py): divert header, include(cf.m4), the switch-off line,
+the include guard, VERSIONID, OSTYPE,
 DOMAIN, defines sorted by name, FEATUREs as listed (access_db added first
 when needed), DAEMON_OPTIONS, extra lines, the starttls include, MAILERs.
 Names are quoted once and values twice (render/m4quote.py); what m4 makes of
@@ -15,11 +16,14 @@ from typing import Any
 import pytest
 from realtools import compile_dict, render, spec
 
-from compiler.m4text import SWITCH_OFF_COMMENT, SWITCH_OFF_LINE
+from compiler.m4text import SWITCH_OFF_COMMENT, SWITCH_OFF_LINE, include_guard
 from compiler.render import m4quote
 
 MC = "/etc/mail/sendmail.mc"
 ST = "/etc/mail/tls/starttls.m4"
+#: the include guard of a host with the default paths (its m4 is proved in test_m4_safety.py)
+GUARD_LINES = include_guard(["/usr/share/sendmail/cf/", "/etc/mail/"])
+GUARD = "".join(line + "\n" for line in GUARD_LINES)
 
 
 def mc(data: dict[str, Any], host: str = "h1", source: str = "cluster.yaml") -> str:
@@ -66,7 +70,8 @@ def test_full_text_in_the_documented_order() -> None:
         "dnl # tlsc: m4 builtins that run commands or make files are off from here on\n"
         "undefine(`syscmd')undefine(`esyscmd')undefine(`maketemp')undefine(`mkstemp')"
         "undefine(`debugfile')undefine(`m4exit')undefine(`indir')undefine(`builtin')dnl\n"
-        "VERSIONID(`tlsc c1/h1')\n"
+        + GUARD
+        + "VERSIONID(`tlsc c1/h1')\n"
         "OSTYPE(`debian')dnl\n"
         "DOMAIN(`debian-mta')dnl\n"
         "define(`confBIND_OPTS', ``-DNSRCH'')dnl\n"
@@ -89,6 +94,7 @@ def test_minimal_spec_text() -> None:
         "include(`/usr/share/sendmail/cf/m4/cf.m4')dnl",
         SWITCH_OFF_COMMENT,
         SWITCH_OFF_LINE,
+        *GUARD_LINES,
         "VERSIONID(`tlsc c1/h1')",
         "OSTYPE(`debian')dnl",
         "DOMAIN(`debian-mta')dnl",
@@ -115,6 +121,8 @@ def test_order_of_kinds_of_lines() -> None:
         "include-cf",
         "raw",  # the switch-off comment
         "undefine",  # m4 builtins that run commands or make files, off from here on
+        "raw",  # the include guard's comment
+        "define",  # the include guard: include and sinclude read only allowed directories
         "VERSIONID",
         "OSTYPE",
         "DOMAIN",
@@ -131,7 +139,7 @@ def test_order_of_kinds_of_lines() -> None:
 def test_defines_are_sorted_by_name_whatever_the_spec_order() -> None:
     names = ["confZ", "confA", "TLS_PERM_ERR", "confM", "confB_2"]
     data = spec(defaults={"mc": {"defines": {n: "1" for n in names}}})
-    got = [re.match(r"define\(`([^']+)'", x) for x in body(data)]
+    got = [re.match(r"define\(`([^_'][^']*)'", x) for x in body(data)]
     assert [m.group(1) for m in got if m] == sorted(names)
 
 
@@ -266,7 +274,9 @@ def test_tls_disabled_drops_the_include_and_the_starttls_file() -> None:
     files = render(data)
     assert set(files) == {MC, "/etc/mail/access"}
     assert not any("starttls" in x for x in files[MC].split("\n"))
-    assert files[MC].count("include(") == 1
+    assert [x for x in files[MC].split("\n") if x.startswith("include(")] == [
+        "include(`/usr/share/sendmail/cf/m4/cf.m4')dnl"
+    ]
 
 
 def test_tls_disabled_on_one_host_only() -> None:

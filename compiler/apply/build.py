@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from compiler.apply.atomic import existing_meta, finish, temp_path
+from compiler.m4run import CPU_SENTENCE, limits, stopped_by_limit
+from compiler.m4text import widen_guard
 
 TOOL_TIMEOUT = 300
 #: an include line as tlsc writes it: include(`PATH')dnl
@@ -51,13 +53,21 @@ def _env() -> dict[str, str]:
 def rooted_includes(mc: bytes, rooted: Mapping[str, Path]) -> bytes:
     """The .mc with each include of a host path in `rooted` pointed at where it is here."""
 
+    pointed: list[str] = []
+
     def point(match: re.Match[bytes]) -> bytes:
         path = match.group(1).decode("utf-8", "surrogateescape")
         if path not in rooted:
             return match.group(0)
+        pointed.append(os.path.dirname(str(rooted[path])) + "/")
         return b"include(`" + os.fsencode(rooted[path]) + b"')dnl"
 
-    return _INCLUDE.sub(point, mc)
+    out = _INCLUDE.sub(point, mc)
+    if not pointed:
+        return out
+    # the include guard of a tlsc .mc reads only the managed directories: allow the copies'
+    text = widen_guard(out.decode("utf-8", "surrogateescape"), sorted(set(pointed)))
+    return text.encode("utf-8", "surrogateescape")
 
 
 def host_includes(mc: bytes, host_dir: str) -> list[str]:
@@ -109,7 +119,10 @@ def build_cf(
                 timeout=TOOL_TIMEOUT,
                 check=False,
                 pass_fds=tuple(fds),
+                preexec_fn=limits,  # an endless recursion in mc.extra ends in seconds
             )
+        if stopped_by_limit(proc.returncode):
+            raise BuildError(f"cannot build {cf.name} from {mc}: {CPU_SENTENCE}")
         if proc.returncode != 0 or proc.stderr:
             said = _first_line(proc.stderr) or "no message"
             raise BuildError(

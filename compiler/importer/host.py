@@ -489,6 +489,10 @@ def _check_cf(
         mapper,
     )
 
+    if original.stopped:
+        tree.notes.loss(Where(mc_real), "I167", f"sendmail.cf was not compared: {original.stderr}")
+        return "sendmail.cf: not compared"
+
     def locate(conf: str) -> Where | None:
         return mc.define_at.get(conf) or tls.set_at.get(conf)
 

@@ -23,7 +23,13 @@ from compiler.importer.statements import Statement, inert, statements
 from compiler.lint.lexer import Arg, Call, M4Document
 from compiler.lint.m4names import BUILTINS, CF_MACROS
 from compiler.lint.rules.m4004_starttls_include import is_starttls
-from compiler.m4text import SWITCH_OFF_LINE, check_line
+from compiler.m4text import (
+    GUARD_START,
+    SWITCH_OFF_LINE,
+    check_line,
+    include_allowed,
+    read_prefixes,
+)
 from compiler.sendmail import (
     DOMAINS,
     FEATURES,
@@ -33,7 +39,7 @@ from compiler.sendmail import (
     REFUSED_FEATURES,
     TLS_DEFINES,
 )
-from compiler.spec.model import AbsPath, DefineName, DefineValue, M4Arg, M4Text
+from compiler.spec.model import AbsPath, DefineName, DefineValue, M4Arg, M4Text, Mc, Paths
 
 #: defines tls: owns (starttls.m4 renders them); DontBlameSendmail carries group_readable_key
 TLS_NAMES = frozenset(TLS_DEFINES) | {"confDONT_BLAME_SENDMAIL"}
@@ -238,6 +244,9 @@ class _McReader:
         if stmt.text.strip() == SWITCH_OFF_LINE:
             self.notes.drop("lines switching m4 builtins off (tlsc writes its own)")
             return
+        if stmt.text.strip().startswith(GUARD_START):
+            self.notes.drop("tlsc's include guard (tlsc writes its own)")
+            return
         self.keep(stmt)
 
     def keep(self, stmt: Statement, why: str = "") -> None:
@@ -332,6 +341,18 @@ class _McReader:
             self.out.starttls_include = target
             if self.after_mailer:
                 self.notes.note(at, "the STARTTLS include moves before the MAILER lines")
+            return
+        managed = list(Paths().model_dump().values())
+        prefixes = read_prefixes(self.out.cf_m4 or Mc().cf_m4, managed)
+        if not include_allowed(target, prefixes):
+            self.notes.loss(
+                at,
+                "I116",
+                f"cannot keep this include in mc.extra: '{target}' is not below"
+                f" {' or '.join(prefixes)} and tlsc includes no other file (S219: m4 copies"
+                " it into the world-readable sendmail.cf); move the file below /etc/mail"
+                " or its lines into the .mc",
+            )
             return
         self.keep(stmt)
 

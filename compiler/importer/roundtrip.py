@@ -24,7 +24,6 @@ import difflib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ from compiler.accessmap import canonical_value
 from compiler.importer.notes import Notes, Where
 from compiler.importer.read_access import Entry, map_entries
 from compiler.lint.lexer import lex
+from compiler.m4run import M4Stopped, m4_argv, run_m4, write_prefix
+from compiler.m4text import cf_tree, widen_guard
 from compiler.plan.ownership import BlockError, splice_block
 
 M4_TIMEOUT = 60
@@ -50,6 +51,8 @@ class Build:
     rc: int
     cf: str
     stderr: str
+    #: m4 was stopped by a limit (time, memory); stderr says which
+    stopped: bool = False
 
 
 # -- access -------------------------------------------------------------------
@@ -156,6 +159,7 @@ def point_includes(mc_text: str, mapper: Callable[[str], str | None]) -> str:
     """The .mc with each include() argument that `mapper` maps replaced by the new path."""
     doc = lex(mc_text, "sendmail.mc", "mc")
     out = mc_text
+    pointed: set[str] = set()
     for call in sorted(doc.top_calls("include", "sinclude"), key=lambda c: -c.start):
         if not call.args or not call.closed:
             continue
@@ -163,7 +167,10 @@ def point_includes(mc_text: str, mapper: Callable[[str], str | None]) -> str:
         if new is not None:
             arg = call.args[0]
             out = out[: arg.start] + f"`{new}'" + out[arg.end :]
-    return out
+            tree = cf_tree(new)
+            pointed.add(tree + "/" if tree else os.path.dirname(new) + "/")
+    # a tlsc .mc's include guard reads only its managed directories: allow the copies'
+    return widen_guard(out, sorted(pointed))
 
 
 def m4_available(cf_m4: str) -> str | None:
@@ -176,21 +183,18 @@ def m4_available(cf_m4: str) -> str | None:
 
 
 def m4_build(mc_text: str, cf_m4: str | None, workdir: Path) -> Build:
-    """Build a .cf as tlsc apply does (`m4 -D_NO_MAKEINFO_`); cf_m4 prepended when given."""
+    """Build a .cf as tlsc apply does (`m4 -D_NO_MAKEINFO_`); cf_m4 prepended when given.
+
+    The .mc is the host's, so m4 reads compiler/m4run.py's prefix first: nothing in
+    it can run a command, and m4 runs under time and memory limits.
+    """
     mc_file = workdir / "build.mc"
     mc_file.write_bytes(mc_text.encode("utf-8", "surrogateescape"))
-    argv = ["m4", "-D_NO_MAKEINFO_"] + ([cf_m4] if cf_m4 else []) + [mc_file.name]
+    argv = m4_argv(write_prefix(workdir)) + ([cf_m4] if cf_m4 else []) + [mc_file.name]
     try:
-        proc = subprocess.run(
-            argv,
-            cwd=workdir,
-            capture_output=True,
-            env={**os.environ, "LC_ALL": "C"},
-            timeout=M4_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return Build(1, "", f"m4 did not finish in {M4_TIMEOUT} s")
+        proc = run_m4(argv, workdir, None, M4_TIMEOUT)
+    except M4Stopped as exc:
+        return Build(1, "", str(exc), stopped=True)
     return Build(proc.returncode, _decode(proc.stdout), _decode(proc.stderr))
 
 
@@ -385,5 +389,7 @@ def build_pair(
             return str(st_file) if path == starttls_path and st is not None else root_map(path)
 
         original = m4_build(point_includes(original_mc, root_map), original_cf_m4, work)
+        if original.stopped:  # the imported spec keeps what stopped m4: not twice
+            return original, original
         imported = m4_build(point_includes(compiled[mc_path], compiled_map), None, work)
     return original, imported

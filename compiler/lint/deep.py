@@ -1,6 +1,8 @@
 """`tlsc lint --deep`: build the file with the real tools and map what they say to lines.
 
-A `.mc` goes through GNU m4 with sendmail's cf.m4 (`m4 -D_NO_MAKEINFO_`),
+A `.mc` goes through GNU m4 with sendmail's cf.m4 (`m4 -D_NO_MAKEINFO_`,
+after compiler/m4run.py's prefix: nothing in the file can run a command,
+and an endless recursion is stopped within seconds),
 traced so that every message can be pinned to a line of the .mc: m4's own
 errors carry file and line; sendmail-cf's `*** ERROR`/`*** WARNING` come
 from errprint, whose trace says where it was called (inside a FEATURE file,
@@ -26,12 +28,15 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from compiler.lint.engine import Finding, LintContext
 from compiler.lint.lexer import Call, M4Document
 from compiler.lint.rules.m4004_starttls_include import is_starttls
 from compiler.lint.rules.m4012_unknown_name import DEFAULT_CF_DIR, cf_dir
 from compiler.lint.source import SourceText
+from compiler.m4run import M4Stopped, m4_argv, run_m4, write_prefix
+from compiler.m4text import widen_guard
 from compiler.sendmail import TLS_DEFINES
 
 TIMEOUT = 120
@@ -120,6 +125,8 @@ def _substitute(doc: M4Document) -> tuple[str, str, Finding | None]:
         return doc.text, base, None
     arg = call.args[0]
     text = doc.text[: arg.start] + f"`{local}'" + doc.text[arg.end :]
+    # a tlsc .mc's include guard reads only its own cf tree: allow the local one
+    text = widen_guard(text, [DEFAULT_CF_DIR.rstrip("/") + "/"])
     known = FOREIGN_CF_M4.get(path)
     whose = f" (where {known} keep it)" if known else ""
     note = Finding(
@@ -143,23 +150,21 @@ def _m4(doc: M4Document, ctx: LintContext) -> list[Finding]:
         return _missing(f"sendmail-cf ({cf_m4})", doc)
     with tempfile.TemporaryDirectory(prefix="tlsc-deep-") as tmp:
         debug = os.path.join(tmp, "trace")
-        argv = ["m4", "-D_NO_MAKEINFO_", "-dfla", f"--debugfile={debug}"]
+        # the prefix switches off what runs commands before m4 reads any of the file
+        argv = [*m4_argv(write_prefix(Path(tmp))), "-dfla", f"--debugfile={debug}"]
         argv += [f"--trace={name}" for name in ("errprint", "include", "sinclude")]
         if doc.cf_m4_at is None:
             argv.append(cf_m4)
         argv.append("-")
         try:
-            proc = subprocess.run(
+            proc = run_m4(
                 argv,
-                input=text.encode("utf-8", "surrogateescape"),
-                capture_output=True,
-                cwd=os.path.dirname(os.path.abspath(doc.path)),
-                env={**os.environ, "LC_ALL": "C"},
-                timeout=TIMEOUT,
-                check=False,
+                os.path.dirname(os.path.abspath(doc.path)),
+                text.encode("utf-8", "surrogateescape"),
+                TIMEOUT,
             )
-        except subprocess.TimeoutExpired:
-            return [Finding(0, "M4020", "error", f"m4 did not finish in {TIMEOUT} s")]
+        except M4Stopped as exc:
+            return [*notes, Finding(0, "M4020", "error", str(exc))]
         with open(debug, encoding="utf-8", errors="replace") as handle:
             traces = _parse_traces(handle.read())
     stderr = proc.stderr.decode("utf-8", "replace")

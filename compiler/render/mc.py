@@ -1,9 +1,12 @@
 r"""Render sendmail.mc from `mc:`, in a fixed, documented order.
 
-    divert header, include(cf.m4), the switch-off line, VERSIONID, OSTYPE, DOMAIN, defines (by
-    name), FEATUREs (as listed), DAEMON_OPTIONS, extra lines, the starttls
-    include, MAILER lines. Right after the cf.m4 include, one line undefines
-    the m4 builtins that run commands or make files.
+    divert header, include(cf.m4), the switch-off line, the include guard,
+    VERSIONID, OSTYPE, DOMAIN, defines (by name), FEATUREs (as listed),
+    DAEMON_OPTIONS, extra lines, the starttls include, MAILER lines. Right
+    after the cf.m4 include, one line undefines the m4 builtins that run
+    commands or make files, and the include guard (a comment and one line)
+    makes include, sinclude and undivert refuse any file outside the cf
+    tree, /etc/mail and the managed directories.
 
 `FEATURE(\`access_db')` is added first when the host's access file has
 entries or a FEATURE reads the access map and the spec did not list it:
@@ -14,7 +17,7 @@ names that map, so sendmail reads the file tlsc writes.
 
 from __future__ import annotations
 
-from compiler.m4text import SWITCH_OFF_COMMENT, SWITCH_OFF_LINE
+from compiler.m4text import SWITCH_OFF_COMMENT, SWITCH_OFF_LINE, include_guard, read_prefixes
 from compiler.render import m4quote as q
 from compiler.render.header import header_lines
 from compiler.resolve import HostConfig
@@ -67,6 +70,8 @@ def render_mc(host: HostConfig, source: str, access_in_use: bool) -> str:
         # file: FEATURE arguments and some defines are rescanned, extra lines are raw m4
         SWITCH_OFF_COMMENT,
         SWITCH_OFF_LINE,
+        # include/sinclude/undivert read only the cf tree, /etc/mail and the managed dirs
+        *include_guard(read_prefixes(mc.cf_m4, list(s.paths.model_dump().values()))),
         # VERSIONID quotes its argument itself and writes it as a .cf comment line,
         # so it takes one level of quotes and no dnl.
         f"VERSIONID({q.name(f'tlsc {host.cluster}/{host.name}')})",

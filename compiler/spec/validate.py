@@ -26,7 +26,7 @@ from compiler import names
 from compiler.accessmap import did_you_mean, parse_entry
 from compiler.gcpause import gc_paused
 from compiler.lint.m4names import BUILTINS_BARE, CF_MACROS
-from compiler.m4text import check_line
+from compiler.m4text import cf_tree, check_line, include_allowed, included_paths, read_prefixes
 from compiler.problems import Problem, Severity, shown, sort_problems
 from compiler.render.m4quote import TRIPLE_QUOTED
 from compiler.render.mc import DEFAULT_ACCESS_DB, access_map_arg
@@ -398,6 +398,46 @@ def _expands(word: str) -> bool:
     )
 
 
+def _check_reads(settings: HostSettings, loc: Loc, rep: _Reporter) -> None:
+    """m4 reads cf.m4 and every include into the world-readable sendmail.cf (S219)."""
+    mc = settings.mc
+    if cf_tree(mc.cf_m4) is None:
+        rep.add(
+            (*loc, "mc", "cf_m4"),
+            "S219",
+            f"mc.cf_m4 is '{mc.cf_m4}', but it can only be sendmail-cf's cf.m4 (m4/cf.m4 in"
+            " a sendmail cf tree, such as /usr/share/sendmail/cf/m4/cf.m4 or Red Hat's"
+            " /usr/share/sendmail-cf/m4/cf.m4): m4 copies the file it names into the"
+            " world-readable sendmail.cf",
+        )
+        return
+    prefixes = read_prefixes(mc.cf_m4, list(settings.paths.model_dump().values()))
+    for i, line in enumerate(mc.extra):
+        for col, path in included_paths(line):
+            where = f" (column {col} of the line)" if col > 1 else ""
+            if path is None:
+                why = (
+                    "include and sinclude are allowed only as a call with one absolute path"
+                    " written out, such as include(`/etc/mail/m4/dialup.m4')"
+                )
+            elif include_allowed(path, prefixes):
+                continue
+            else:
+                if not path.startswith("/"):
+                    what = f"'{path}' is not an absolute path"
+                elif not include_allowed(path, ["/"]):
+                    what = f"'{path}' has a '.' or '..' part"
+                else:
+                    shown = ", ".join(prefixes[:-1]) + f" or {prefixes[-1]}"
+                    what = f"'{path}' is not below {shown}"
+                why = (
+                    f"{what}; m4 copies an included file into the world-readable"
+                    " sendmail.cf, so only files below sendmail's cf tree, /etc/mail and"
+                    " the directories of the managed files may be included"
+                )
+            rep.add((*loc, "mc", "extra", i), "S219", f"mc.extra: {why}{where}")
+
+
 def _check_access_map(settings: HostSettings, loc: Loc, rep: _Reporter) -> None:
     """FEATURE(access_db) must read the map tlsc builds at paths.access_db."""
     access_db = settings.paths.access_db
@@ -526,6 +566,7 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
             _check_paths(settings, loc, rep)
         if "paths" in written or "mc" in written:
             _check_access_map(settings, loc, rep)
+            _check_reads(settings, loc, rep if loc == ("defaults",) else _WrittenOnly(rep))
     _check_starttls_settings(cluster, resolved, rep)
     _check_tls_ownership(cluster, resolved, rep)
 
