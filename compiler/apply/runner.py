@@ -387,8 +387,8 @@ class Apply:
         except ObserveError as exc:
             raise _Refused(str(exc)) from None
 
-    def _check_writable(self, work: _Work) -> None:
-        """Refuse before anything changes when a file to write lies on a read-only mount."""
+    def _touched(self, work: _Work) -> set[str]:
+        """Every host path apply changes: the files it writes and the ones it rebuilds."""
         assert self.loaded is not None and self.state is not None
         p = self.loaded.config.settings.paths
         paths = set(self.state.writes)
@@ -396,7 +396,12 @@ class Apply:
             paths.add(p.sendmail_cf)
         if work.rebuild_access:
             paths.add(p.access_db)
-        for path in sorted(paths):
+        return paths
+
+    def _check_writable(self, work: _Work) -> None:
+        """Refuse before anything changes when a file to write lies on a read-only mount."""
+        assert self.loaded is not None and self.state is not None
+        for path in sorted(self._touched(work)):
             directory = self._file(path).parent
             while not directory.exists() and directory != directory.parent:
                 directory = directory.parent
@@ -557,12 +562,7 @@ class Apply:
 
     def _make_backup(self, work: _Work) -> Backup:
         assert self.loaded is not None and self.state is not None and self.pending_path
-        p = self.loaded.config.settings.paths
-        paths = set(self.state.writes)
-        if work.rebuild_cf:
-            paths.add(p.sendmail_cf)
-        if work.rebuild_access:
-            paths.add(p.access_db)
+        paths = self._touched(work)
         shown = self._backup_shown()
         base = self._backup_base()
         about = {

@@ -313,43 +313,35 @@ def compare_cf(
     matcher = difflib.SequenceMatcher(
         a=[t for _, t in before_rest], b=[t for _, t in after_rest], autojunk=False
     )
-    reported = 0
+    missing: list[tuple[int, str]] = []
+    added: list[tuple[int, str]] = []
     for name in sorted(set(before_maps) | set(after_maps)):
         old = before_maps.get(name, [])
         new = after_maps.get(name, [])
         if sorted(t for _, t in old) == sorted(t for _, t in new):
             continue
-        ok = False
-        for number, text in _unmatched(old, new):
-            reported += 1
-            if reported <= MAX_LINES_REPORTED:
-                notes.loss(
-                    mc,
-                    "I163",
-                    f"sendmail.cf line {number} of the original build, {text!r},"
-                    " is missing from the imported spec's build",
-                )
-        for _, text in _unmatched(new, old):
-            reported += 1
-            if reported <= MAX_LINES_REPORTED:
-                notes.loss(mc, "I164", f"the imported spec's sendmail.cf adds the line {text!r}")
+        missing += _unmatched(old, new)
+        added += _unmatched(new, old)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            continue
+        if op != "equal":
+            missing += before_rest[i1:i2]
+            added += after_rest[j1:j2]
+    if missing or added:
         ok = False
-        for number, text in before_rest[i1:i2]:
-            reported += 1
-            if reported <= MAX_LINES_REPORTED:
-                notes.loss(
-                    mc,
-                    "I163",
-                    f"sendmail.cf line {number} of the original build, {text!r},"
-                    " is missing from the imported spec's build",
-                )
-        for _, text in after_rest[j1:j2]:
-            reported += 1
-            if reported <= MAX_LINES_REPORTED:
-                notes.loss(mc, "I164", f"the imported spec's sendmail.cf adds the line {text!r}")
+    reported = 0
+    for number, text in missing:
+        reported += 1
+        if reported <= MAX_LINES_REPORTED:
+            notes.loss(
+                mc,
+                "I163",
+                f"sendmail.cf line {number} of the original build, {text!r},"
+                " is missing from the imported spec's build",
+            )
+    for _, text in added:
+        reported += 1
+        if reported <= MAX_LINES_REPORTED:
+            notes.loss(mc, "I164", f"the imported spec's sendmail.cf adds the line {text!r}")
     if reported > MAX_LINES_REPORTED:
         notes.loss(mc, "I165", f"... and {reported - MAX_LINES_REPORTED} more differing .cf lines")
     return ok
