@@ -106,10 +106,14 @@ def test_failing_verify_is_rolled_back(host: ApplyHost, throwaway_ca: Any) -> No
 
     host.write_spec(host.spec(loose_key))
     # the pre-flight would refuse this key (test_preflight_refuses_before_the_restart)
-    rc, report, _ = host.apply("--skip-preflight")
+    rc, report, _ = host.apply("--skip-preflight", "--mail-log", str(d.work / "syslog.txt"))
     assert steps(report)["restart"] == "ok" and steps(report)["verify"] == "failed"
     assert report["message"].startswith("verify failed: 127.0.0.1 port")
     assert "does not offer STARTTLS" in report["message"]
+    # sendmail's own words from the new daemon, quoted from its log
+    said = report["message"].partition("; sendmail logged after the restart: ")[2]
+    assert "loose.key unsafe: Group readable file" in said, (report["message"], d.syslog())
+    assert "started as:" not in said  # only the TLS lines
     assert f"(tlsc doctor {host.spec_path} --host {d.host} checks" in report["message"]
     assert_rolled_back(host, before, restarts + 2, rc, report, "verify failed")
 

@@ -82,6 +82,13 @@ if TYPE_CHECKING:
     is_flag=True,
     help="do not refuse when tlsc doctor's checks of the spec's TLS files find errors",
 )
+@click.option(
+    "--mail-log",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="the log sendmail writes to, quoted when verify fails after a restart"
+    " (default: /var/log/mail.log or /var/log/maillog)",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def apply(
     spec: str,
@@ -97,6 +104,7 @@ def apply(
     keep_backups: int,
     verify_wait: float,
     skip_preflight: bool,
+    mail_log: str | None,
     fmt: str,
 ) -> None:
     """Make this host match SPEC: write the changed files atomically (with a backup),
@@ -124,6 +132,7 @@ def apply(
         backup_dir=Path(backup_dir) if backup_dir else None,
         keep_backups=keep_backups,
         verify_wait=verify_wait,
+        mail_log=mail_log,
         confirm=_ask if sys.stdin.isatty() else None,
         waiting=lambda who: click.echo(f"tlsc apply: waiting for the lock ({who})", err=True),
     )

@@ -31,6 +31,7 @@ from compiler.apply.build import (
 )
 from compiler.apply.dirfd import PROC_FD, DirError, SafeDirs, real_file
 from compiler.apply.lock import LOCK_DIR, LOCK_NAME, ApplyLock, LockError
+from compiler.apply.maillog import find_log, mark, tls_lines_since
 from compiler.apply.pending import PENDING_NAME, Pending, clear_pending, read_pending, write_pending
 from compiler.apply.planning import HostState, LoadedHost, load_host, on_disk, plan_host
 from compiler.apply.report import ApplyReport, Result, Status, Step
@@ -76,6 +77,8 @@ class ApplyOptions:
     #: how long verify retries while sendmail is not answering yet
     verify_wait: float = 10.0
     command_timeout: float = 300.0
+    #: the mail log to quote sendmail's TLS lines from when verify fails after a restart
+    mail_log: str | None = None
     #: shows the plan to the person (text output only)
     show_plan: Callable[[Plan, list[str]], None] = lambda _plan, _extra: None
     #: asks "apply?"; None when there is no terminal to ask on
@@ -121,6 +124,9 @@ class Apply:
         self.backup: Backup | None = None
         self.baseline: ProbeResult | None = None
         self.restart_attempted = False
+        #: the mail log and where it ended before the restart (apply/maillog.py)
+        self.log: Path | None = None
+        self.log_mark: int | None = None
         #: whether build-cf installed other bytes than sendmail.cf held before
         self.cf_changed = False
         self.pending_path: Path | None = None
@@ -645,6 +651,8 @@ class Apply:
             with self.step("restart") as detail:
                 assert s.commands.restart is not None
                 self.restart_attempted = True
+                self.log = find_log(self.o.mail_log)
+                self.log_mark = mark(self.log)
                 failed = run_command(s.commands.restart, self.root, env, self.o.command_timeout)
                 if failed:
                     raise _Failed(f"the restart command failed: {failed}")
@@ -677,7 +685,13 @@ class Apply:
                 hint = ""
                 if self.report.restarted:
                     where = "" if self.root == Path("/") else f" --root {self.o.root}"
-                    hint = (
+                    said = tls_lines_since(self.log, self.log_mark)
+                    if said:
+                        hint = "; sendmail logged after the restart: " + "; ".join(
+                            f'"{line}"' for line in said
+                        )
+                        detail.extend(f"{self.log}: {line}" for line in said)
+                    hint += (
                         f" (tlsc doctor {self.o.spec} --host {self.loaded.config.name}{where}"
                         " checks this host's side of STARTTLS)"
                     )
