@@ -141,6 +141,30 @@ def test_preflight_refuses_before_the_restart(host: ApplyHost, throwaway_ca: Any
     assert not host.backups.exists() or not any(host.backups.iterdir())
 
 
+def test_preflight_refuses_a_mismatched_key_before_the_restart(
+    host: ApplyHost, throwaway_ca: Any
+) -> None:
+    """A server key that does not belong to its certificate: without the pre-flight
+    the real daemon would be restarted into no STARTTLS; with it, nothing happens."""
+    d = host.daemon
+    one = throwaway_ca.issue(d.fqdn, [d.fqdn, "127.0.0.1"])
+    other = throwaway_ca.issue(d.fqdn, [d.fqdn, "127.0.0.1"])
+    one.write(host.work / "tls" / "one.crt", host.work / "tls" / "one.key", 0o600)
+    other.write(host.work / "tls" / "other.crt", host.work / "tls" / "other.key", 0o600)
+    before, restarts = host.snapshot(), host.restarts()
+
+    def mismatched(spec: Spec) -> None:
+        spec["defaults"]["tls"]["server_cert"] = str(host.work / "tls" / "one.crt")
+        spec["defaults"]["tls"]["server_key"] = str(host.work / "tls" / "other.key")
+
+    host.write_spec(host.spec(mismatched))
+    rc, report, _ = host.apply()
+    assert rc == 1 and report["result"] == "refused"
+    assert "D011" in report["message"] and "--skip-preflight" in report["message"]
+    assert host.snapshot() == before and host.restarts() == restarts
+    assert live_ok(host)
+
+
 def test_rolled_back_access_db_is_the_old_map(host: ApplyHost) -> None:
     old = db_dump(host.work / "access.db")
     (host.work / "fail-next-restart").touch()
