@@ -288,32 +288,32 @@ class Paths(Model):
     sendmail_mc: FilePath = Field(
         "/etc/mail/sendmail.mc",
         description="Where tlsc writes sendmail.mc; apply builds sendmail_cf from it with m4.",
-        examples=["/etc/mail/sendmail.mc"],
+        examples=["/etc/mail/mx1/sendmail.mc"],
     )
     sendmail_cf: FilePath = Field(
         "/etc/mail/sendmail.cf",
         description="The sendmail.cf apply builds from sendmail_mc with m4 (tlsc never renders"
         " it itself); a change to it is what makes apply run commands.restart.",
-        examples=["/etc/mail/sendmail.cf"],
+        examples=["/etc/mail/mx1/sendmail.cf"],
     )
     starttls_m4: FilePath = Field(
         "/etc/mail/tls/starttls.m4",
         description="Where tlsc writes the tls: defines; sendmail.mc includes it before the"
         " MAILER lines: include(`PATH')dnl",
-        examples=["/etc/mail/tls/starttls.m4"],
+        examples=["/etc/mail/mx1/starttls.m4"],
     )
     access: FilePath = Field(
         "/etc/mail/access",
         description="Where tlsc writes the access file (KEY<TAB>VALUE lines: access:,"
         " domains:, recipients:, issuer_tags:).",
-        examples=["/etc/mail/access"],
+        examples=["/etc/mail/mx1/access"],
     )
     access_db: FilePath = Field(
         "/etc/mail/access.db",
         description="The map apply builds from the access file with makemap hash; must end in"
         " .db (S213). Any other path than /etc/mail/access.db makes the added"
         " FEATURE(`access_db', ``hash -T<TMPF> PATH-WITHOUT-.db'')dnl name it.",
-        examples=["/etc/mail/access.db"],
+        examples=["/etc/mail/mx1/access.db"],
     )
 
 
@@ -324,7 +324,7 @@ class Commands(Model):
         "/etc/init.d/sendmail restart",
         description="Run by apply only when sendmail.cf changed; null: sendmail is not"
         " restarted and keeps its old settings (plan warns, P106). Writes no file line.",
-        examples=["/etc/init.d/sendmail restart", "systemctl restart sendmail"],
+        examples=["systemctl restart sendmail", None],
     )
     after: Command | None = Field(
         None,
@@ -342,19 +342,19 @@ class Tls(Model):
         description="true: tlsc writes starttls.m4 and sendmail.mc includes it"
         " (include(`/etc/mail/tls/starttls.m4')dnl); false: neither, so sendmail offers no"
         " STARTTLS. The access rules are written either way.",
-        examples=[True],
+        examples=[False],
     )
     ca_cert_path: AbsPath | None = Field(
         "/etc/ssl/certs",
         description="Directory of trusted CA certificates, in starttls.m4:"
         " define(`confCACERT_PATH', ``PATH'')dnl; null: no line.",
-        examples=["/etc/ssl/certs"],
+        examples=["/etc/pki/tls/certs"],
     )
     ca_cert: FilePath | None = Field(
         "/etc/mail/tls/ca.crt",
         description="File of trusted CA certificates, in starttls.m4:"
         " define(`confCACERT', ``PATH'')dnl; null: no line.",
-        examples=["/etc/mail/tls/ca.crt"],
+        examples=["/etc/pki/tls/certs/ca-bundle.crt", None],
     )
     server_cert: FilePath | None = Field(
         "/etc/mail/tls/sendmail-server.crt",
@@ -384,7 +384,7 @@ class Tls(Model):
         "/etc/mail/tls/sendmail-common.prm",
         description="A DH parameters file or one of sendmail's values 1, 2, 5, i, none; in"
         " starttls.m4: define(`confDH_PARAMETERS', ``VALUE'')dnl; null: no line.",
-        examples=["/etc/mail/tls/sendmail-common.prm", "i"],
+        examples=["i", "/etc/mail/tls/dh2048.pem"],
     )
     crl: FilePath | None = Field(
         None,
@@ -397,13 +397,13 @@ class Tls(Model):
         description="false: starttls.m4 has define(`confTLS_SRV_OPTIONS', ``V'')dnl and each"
         " inbound verify rule adds Srv_Features:KEY<TAB>v to the access file; true: neither"
         " is written.",
-        examples=[False],
+        examples=[True],
     )
     timeout: Duration | None = Field(
         "2m",
         description="A sendmail time (30s, 2m, 1h), in starttls.m4:"
         " define(`confTO_STARTTLS', ``TIME'')dnl; null: no line.",
-        examples=["2m"],
+        examples=["1m", None],
     )
     cipher_list: CipherList | None = Field(
         None,
@@ -431,7 +431,7 @@ class Tls(Model):
         description="true: starttls.m4 appends GroupReadableKeyFile to confDONT_BLAME_SENDMAIL,"
         " keeping what the .mc set there, so sendmail accepts a group-readable key;"
         " false: no line.",
-        examples=[True],
+        examples=[False],
     )
 
 
@@ -463,12 +463,12 @@ class Mc(Model):
     ostype: Word = Field(
         "debian",
         description="In sendmail.mc: OSTYPE(`NAME')dnl",
-        examples=["debian", "linux"],
+        examples=["linux", "debian"],
     )
     domain: Word | None = Field(
         "debian-mta",
         description="In sendmail.mc: DOMAIN(`NAME')dnl; null: no DOMAIN line.",
-        examples=["debian-mta"],
+        examples=[None, "debian-mta"],
     )
     defines: dict[DefineName, DefineValue] = Field(
         {},
@@ -509,7 +509,7 @@ class Mc(Model):
     mailers: list[Word] = Field(
         ["local", "smtp"],
         description="One MAILER line each, last in sendmail.mc: MAILER(`NAME')dnl",
-        examples=[["local", "smtp"]],
+        examples=[["local", "smtp", "procmail"]],
     )
 
 
@@ -522,7 +522,7 @@ class HostSettings(Model):
         25,
         description="The port verify (and apply's verify step) probes, at the host's address"
         " or else its fqdn. Writes no file line.",
-        examples=[25],
+        examples=[2525],
     )
     tls: Tls = Field(Tls(), description="STARTTLS settings, written to starttls.m4.")
     mc: Mc = Field(Mc(), description="The parts of sendmail.mc, written in a fixed order.")
@@ -531,7 +531,7 @@ class HostSettings(Model):
         description="file: tlsc owns its files whole; block: only the tlsc block of the"
         " access file; tls: only what STARTTLS needs (the access block, the STARTTLS"
         " include of sendmail.mc, starttls.m4), the rest stays the host's",
-        examples=["file", "block", "tls"],
+        examples=["block", "tls", "file"],
     )
 
 
