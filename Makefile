@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test setup sysdeps lint typecheck unit golden bench clean
+.PHONY: demo test setup sysdeps lint typecheck unit golden docs bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ unit:
 ## golden: regenerate the expected compiler output under tests/golden (review the diff!)
 golden: setup
 	$(BIN)/python tests/regen_golden.py
+
+## docs: regenerate docs/spec.md, the spec reference, from the models (review the diff!)
+docs: setup
+	$(BIN)/python -m compiler.docs
 
 bench: setup
 	$(BIN)/python bench/compile_bench.py

@@ -216,3 +216,31 @@ def test_schema_accepts_every_spec_the_loader_accepts(spec: dict[str, Any]) -> N
         return
     if validate(loaded).ok:
         assert schema_errors(loaded.data) == []
+
+
+# -- help on hover: every key of the spec says what it does ------------------------------
+
+
+def _undescribed(schema: dict[str, Any]) -> list[str]:
+    """Every property of the root and of each $defs model without a description."""
+    models = {"(root)": schema, **{f"$defs.{n}": d for n, d in schema.get("$defs", {}).items()}}
+    missing = []
+    for where, model in models.items():
+        for key, prop in model.get("properties", {}).items():
+            text = prop.get("description")
+            if not isinstance(text, str) or not text.strip():
+                missing.append(f"{where}.{key}")
+    return missing
+
+
+def test_every_key_has_a_description() -> None:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    assert len(schema["$defs"]) >= 10
+    assert _undescribed(schema) == [], "give these keys Field(description=...)"
+
+
+def test_the_description_walk_finds_a_key_without_one() -> None:
+    schema = json_schema()
+    del schema["$defs"]["Tls"]["properties"]["server_cert"]["description"]
+    schema["properties"]["cluster"]["description"] = " "
+    assert _undescribed(schema) == ["(root).cluster", "$defs.Tls.server_cert"]

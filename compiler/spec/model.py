@@ -285,55 +285,197 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 class Paths(Model):
     """Where the managed files live on a host."""
 
-    sendmail_mc: FilePath = "/etc/mail/sendmail.mc"
-    sendmail_cf: FilePath = "/etc/mail/sendmail.cf"
-    starttls_m4: FilePath = "/etc/mail/tls/starttls.m4"
-    access: FilePath = "/etc/mail/access"
-    access_db: FilePath = "/etc/mail/access.db"
+    sendmail_mc: FilePath = Field(
+        "/etc/mail/sendmail.mc",
+        description="Where tlsc writes sendmail.mc; apply builds sendmail_cf from it with m4.",
+        examples=["/etc/mail/mx1/sendmail.mc"],
+    )
+    sendmail_cf: FilePath = Field(
+        "/etc/mail/sendmail.cf",
+        description="The sendmail.cf apply builds from sendmail_mc with m4 (tlsc never renders"
+        " it itself); a change to it is what makes apply run commands.restart.",
+        examples=["/etc/mail/mx1/sendmail.cf"],
+    )
+    starttls_m4: FilePath = Field(
+        "/etc/mail/tls/starttls.m4",
+        description="Where tlsc writes the tls: defines; sendmail.mc includes it before the"
+        " MAILER lines: include(`PATH')dnl",
+        examples=["/etc/mail/mx1/starttls.m4"],
+    )
+    access: FilePath = Field(
+        "/etc/mail/access",
+        description="Where tlsc writes the access file (KEY<TAB>VALUE lines: access:,"
+        " domains:, recipients:, issuer_tags:).",
+        examples=["/etc/mail/mx1/access"],
+    )
+    access_db: FilePath = Field(
+        "/etc/mail/access.db",
+        description="The map apply builds from the access file with makemap hash; must end in"
+        " .db (S213). Any other path than /etc/mail/access.db makes the added"
+        " FEATURE(`access_db', ``hash -T<TMPF> PATH-WITHOUT-.db'')dnl name it.",
+        examples=["/etc/mail/mx1/access.db"],
+    )
 
 
 class Commands(Model):
     """Shell commands apply runs."""
 
-    restart: Command | None = "/etc/init.d/sendmail restart"
-    after: Command | None = None
+    restart: Command | None = Field(
+        "/etc/init.d/sendmail restart",
+        description="Run by apply only when sendmail.cf changed; null: sendmail is not"
+        " restarted and keeps its old settings (plan warns, P106). Writes no file line.",
+        examples=["systemctl restart sendmail", None],
+    )
+    after: Command | None = Field(
+        None,
+        description="Run by apply after the restart step, when set and something changed;"
+        " null: nothing. Writes no file line.",
+        examples=["make -C /etc/mail"],
+    )
 
 
 class Tls(Model):
     """STARTTLS settings, rendered into starttls.m4."""
 
-    enabled: bool = True
-    ca_cert_path: AbsPath | None = "/etc/ssl/certs"
-    ca_cert: FilePath | None = "/etc/mail/tls/ca.crt"
-    server_cert: FilePath | None = "/etc/mail/tls/sendmail-server.crt"
-    server_key: FilePath | None = "/etc/mail/tls/sendmail-common.key"
-    client_cert: FilePath | None = "/etc/mail/tls/sendmail-client.crt"
-    client_key: FilePath | None = "/etc/mail/tls/sendmail-common.key"
-    dh_params: DhParams | None = "/etc/mail/tls/sendmail-common.prm"
-    crl: FilePath | None = None
-    request_client_cert: bool = False
-    timeout: Duration | None = "2m"
-    cipher_list: CipherList | None = None
-    server_ssl_options: list[SslOption] = []
-    client_ssl_options: list[SslOption] = []
-    group_readable_key: bool = True
+    enabled: bool = Field(
+        True,
+        description="true: tlsc writes starttls.m4 and sendmail.mc includes it"
+        " (include(`/etc/mail/tls/starttls.m4')dnl); false: neither, so sendmail offers no"
+        " STARTTLS. The access rules are written either way.",
+        examples=[False],
+    )
+    ca_cert_path: AbsPath | None = Field(
+        "/etc/ssl/certs",
+        description="Directory of trusted CA certificates, in starttls.m4:"
+        " define(`confCACERT_PATH', ``PATH'')dnl; null: no line.",
+        examples=["/etc/pki/tls/certs"],
+    )
+    ca_cert: FilePath | None = Field(
+        "/etc/mail/tls/ca.crt",
+        description="File of trusted CA certificates, in starttls.m4:"
+        " define(`confCACERT', ``PATH'')dnl; null: no line.",
+        examples=["/etc/pki/tls/certs/ca-bundle.crt", None],
+    )
+    server_cert: FilePath | None = Field(
+        "/etc/mail/tls/sendmail-server.crt",
+        description="The certificate sendmail presents to connecting clients, in starttls.m4:"
+        " define(`confSERVER_CERT', ``PATH'')dnl; null: no line.",
+        examples=["/etc/mail/tls/mx1.crt"],
+    )
+    server_key: FilePath | None = Field(
+        "/etc/mail/tls/sendmail-common.key",
+        description="The private key of server_cert, in starttls.m4:"
+        " define(`confSERVER_KEY', ``PATH'')dnl; null: no line.",
+        examples=["/etc/mail/tls/mx1.key"],
+    )
+    client_cert: FilePath | None = Field(
+        "/etc/mail/tls/sendmail-client.crt",
+        description="The certificate sendmail presents when it connects to other servers, in"
+        " starttls.m4: define(`confCLIENT_CERT', ``PATH'')dnl; null: no line.",
+        examples=["/etc/mail/tls/mx1-client.crt"],
+    )
+    client_key: FilePath | None = Field(
+        "/etc/mail/tls/sendmail-common.key",
+        description="The private key of client_cert, in starttls.m4:"
+        " define(`confCLIENT_KEY', ``PATH'')dnl; null: no line.",
+        examples=["/etc/mail/tls/mx1-client.key"],
+    )
+    dh_params: DhParams | None = Field(
+        "/etc/mail/tls/sendmail-common.prm",
+        description="A DH parameters file or one of sendmail's values 1, 2, 5, i, none; in"
+        " starttls.m4: define(`confDH_PARAMETERS', ``VALUE'')dnl; null: no line.",
+        examples=["i", "/etc/mail/tls/dh2048.pem"],
+    )
+    crl: FilePath | None = Field(
+        None,
+        description="A certificate revocation list file, in starttls.m4:"
+        " define(`confCRL', ``PATH'')dnl; null (the default): no line.",
+        examples=["/etc/mail/tls/ca.crl"],
+    )
+    request_client_cert: bool = Field(
+        False,
+        description="false: starttls.m4 has define(`confTLS_SRV_OPTIONS', ``V'')dnl and each"
+        " inbound verify rule adds Srv_Features:KEY<TAB>v to the access file; true: neither"
+        " is written.",
+        examples=[True],
+    )
+    timeout: Duration | None = Field(
+        "2m",
+        description="A sendmail time (30s, 2m, 1h), in starttls.m4:"
+        " define(`confTO_STARTTLS', ``TIME'')dnl; null: no line.",
+        examples=["1m", None],
+    )
+    cipher_list: CipherList | None = Field(
+        None,
+        description="An OpenSSL cipher list, in starttls.m4:"
+        " define(`confCIPHER_LIST', ``LIST'')dnl; null (the default): no line, OpenSSL's"
+        " default.",
+        examples=["HIGH:!aNULL:!MD5"],
+    )
+    server_ssl_options: list[SslOption] = Field(
+        [],
+        description="SSL_OP_ names (or 0x numbers), each optionally with + or -, joined by"
+        " blanks in starttls.m4: define(`confSERVER_SSL_OPTIONS', ``OPTIONS'')dnl; []: no"
+        " line.",
+        examples=[["+SSL_OP_NO_TLSv1", "+SSL_OP_NO_TLSv1_1"]],
+    )
+    client_ssl_options: list[SslOption] = Field(
+        [],
+        description="SSL_OP_ names (or 0x numbers), each optionally with + or -, joined by"
+        " blanks in starttls.m4: define(`confCLIENT_SSL_OPTIONS', ``OPTIONS'')dnl; []: no"
+        " line.",
+        examples=[["+SSL_OP_NO_TLSv1"]],
+    )
+    group_readable_key: bool = Field(
+        True,
+        description="true: starttls.m4 appends GroupReadableKeyFile to confDONT_BLAME_SENDMAIL,"
+        " keeping what the .mc set there, so sendmail accepts a group-readable key;"
+        " false: no line.",
+        examples=[False],
+    )
 
 
 class Feature(Model):
     """A FEATURE(`name', `arg', ...) line."""
 
-    name: Word
-    args: list[M4Arg] = []
+    name: Word = Field(
+        description="The FEATURE name (a file of sendmail's cf/feature), in sendmail.mc:"
+        " FEATURE(`NAME')dnl",
+        examples=["use_cw_file", "greet_pause"],
+    )
+    args: list[M4Arg] = Field(
+        [],
+        description="The FEATURE's arguments, each doubly quoted; an empty string leaves the"
+        " argument empty: FEATURE(`access_db', , ``skip'')dnl",
+        examples=[["1000"], ["", "skip"]],
+    )
 
 
 class Mc(Model):
     """The parts of sendmail.mc, rendered in a fixed order."""
 
-    cf_m4: FilePath = "/usr/share/sendmail/cf/m4/cf.m4"
-    ostype: Word = "debian"
-    domain: Word | None = "debian-mta"
+    cf_m4: FilePath = Field(
+        "/usr/share/sendmail/cf/m4/cf.m4",
+        description="sendmail's cf.m4, the first include of sendmail.mc:"
+        " include(`PATH')dnl; must be m4/cf.m4 of a sendmail cf tree (S219).",
+        examples=["/usr/share/sendmail/cf/m4/cf.m4"],
+    )
+    ostype: Word = Field(
+        "debian",
+        description="In sendmail.mc: OSTYPE(`NAME')dnl",
+        examples=["linux", "debian"],
+    )
+    domain: Word | None = Field(
+        "debian-mta",
+        description="In sendmail.mc: DOMAIN(`NAME')dnl; null: no DOMAIN line.",
+        examples=[None, "debian-mta"],
+    )
     defines: dict[DefineName, DefineValue] = Field(
-        {}, description="confNAME: value; a number or true/false is written as text"
+        {},
+        description="confNAME: value; a number or true/false is written as text. In"
+        " sendmail.mc, sorted by name: define(`NAME', ``VALUE'')dnl. The names starttls.m4"
+        " sets from tls: are refused here (S202).",
+        examples=[{"confPRIVACY_FLAGS": "authwarnings,noexpn,novrfy"}],
     )
     features: list[
         Annotated[
@@ -346,37 +488,92 @@ class Mc(Model):
                 | Feature,
             ),
         ]
-    ] = Field([], description="FEATURE lines: a name, or {name: NAME, args: [...]}")
-    daemon_options: list[M4Text] = []
-    extra: list[Annotated[str, StringConstraints(max_length=4096)]] = []
-    mailers: list[Word] = ["local", "smtp"]
+    ] = Field(
+        [],
+        description="FEATURE lines: a name, or {name: NAME, args: [...]}. In sendmail.mc, as"
+        " listed: FEATURE(`NAME', ``ARG'')dnl; FEATURE(`access_db') is put first when the"
+        " access file has entries and the list lacks it.",
+        examples=[["use_cw_file", {"name": "greet_pause", "args": ["1000"]}]],
+    )
+    daemon_options: list[M4Text] = Field(
+        [],
+        description="One DAEMON_OPTIONS line each, in sendmail.mc: DAEMON_OPTIONS(``OPTIONS'')dnl",
+        examples=[["Family=inet, Name=MTA-v4, Port=smtp"]],
+    )
+    extra: list[Annotated[str, StringConstraints(max_length=4096)]] = Field(
+        [],
+        description="Raw m4 lines, copied into sendmail.mc as written after the"
+        " DAEMON_OPTIONS lines; checked for broken quoting (S209) and includes (S219).",
+        examples=[["LOCAL_CONFIG"]],
+    )
+    mailers: list[Word] = Field(
+        ["local", "smtp"],
+        description="One MAILER line each, last in sendmail.mc: MAILER(`NAME')dnl",
+        examples=[["local", "smtp", "procmail"]],
+    )
 
 
 class HostSettings(Model):
     """Everything a host may set; `defaults:` holds one for all hosts."""
 
-    paths: Paths = Paths()
-    commands: Commands = Commands()
-    smtp_port: Port = 25
-    tls: Tls = Tls()
-    mc: Mc = Mc()
+    paths: Paths = Field(Paths(), description="Where the managed files live on the host.")
+    commands: Commands = Field(Commands(), description="The shell commands apply runs.")
+    smtp_port: Port = Field(
+        25,
+        description="The port verify (and apply's verify step) probes, at the host's address"
+        " or else its fqdn. Writes no file line.",
+        examples=[2525],
+    )
+    tls: Tls = Field(Tls(), description="STARTTLS settings, written to starttls.m4.")
+    mc: Mc = Field(Mc(), description="The parts of sendmail.mc, written in a fixed order.")
     ownership: Literal["file", "block", "tls"] = Field(
         "file",
         description="file: tlsc owns its files whole; block: only the tlsc block of the"
         " access file; tls: only what STARTTLS needs (the access block, the STARTTLS"
         " include of sendmail.mc, starttls.m4), the rest stays the host's",
+        examples=["block", "tls", "file"],
     )
 
 
 class _RuleBase(Model):
-    min_bits: Bits | None = None
-    on_failure: Literal["permanent", "temporary"] | None = None
+    min_bits: Bits | None = Field(
+        None,
+        description="The minimum key length: ENCR:BITS (encrypt; default ENCR:128) or"
+        " VERIFY:BITS (verify) in the access value.",
+        examples=[112],
+    )
+    on_failure: Literal["permanent", "temporary"] | None = Field(
+        None,
+        description="permanent prefixes the access value with PERM+, temporary with TEMP+"
+        " (how sendmail fails the session when the rule is not met); null: no prefix.",
+        examples=["permanent"],
+    )
     cn: Annotated[
         bool | str | None, BeforeValidator(_cn, json_schema_input_type=bool | str | None)
-    ] = None
-    subject: DistinguishedName | None = None
-    issuer: DistinguishedName | None = None
-    issuer_tag: TagName | None = None
+    ] = Field(
+        None,
+        description="A check of the certificate's CN: true adds +CN, a host name adds"
+        " +CN:NAME (IDNA A-label, lower case) to the access value.",
+        examples=[True, "mx.example.com"],
+    )
+    subject: DistinguishedName | None = Field(
+        None,
+        description="The certificate subject required, in OpenSSL's one-line form"
+        " (/C=../O=../CN=..); adds +CS:SUBJECT (xtext-encoded) to the access value.",
+        examples=["/C=US/O=Example/CN=mx.example.com"],
+    )
+    issuer: DistinguishedName | None = Field(
+        None,
+        description="The certificate issuer required, in OpenSSL's one-line form; adds"
+        " +CI:ISSUER (xtext-encoded) to the access value.",
+        examples=["/C=US/O=Example CA/CN=ca.example.com"],
+    )
+    issuer_tag: TagName | None = Field(
+        None,
+        description="A tag of issuer_tags: the issuer must be one of its names; adds"
+        " +CITag:TAG to the access value.",
+        examples=["MyCA"],
+    )
 
     def has_checks(self) -> bool:
         """True when the rule asks for anything beyond the base level."""
@@ -396,8 +593,19 @@ class _RuleBase(Model):
 class PeerRule(_RuleBase):
     """TLS toward (outbound) or from (inbound) one peer."""
 
-    starttls: bool = True
-    require: Literal["may", "encrypt", "verify"] = "may"
+    starttls: bool = Field(
+        True,
+        description="false: no STARTTLS with this peer: Try_TLS:KEY<TAB>NO (outbound) or"
+        " Srv_Features:KEY<TAB>S (inbound); no other key of the rule may be set then.",
+        examples=[False],
+    )
+    require: Literal["may", "encrypt", "verify"] = Field(
+        "may",
+        description="may: no line; encrypt: TLS_Srv:KEY<TAB>ENCR:128 (outbound) or"
+        " TLS_Clt:KEY<TAB>ENCR:128 (inbound); verify: ...<TAB>VERIFY, inbound also"
+        " Srv_Features:KEY<TAB>v unless tls.request_client_cert.",
+        examples=["encrypt", "verify"],
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PeerRule:
@@ -413,7 +621,10 @@ class PeerRule(_RuleBase):
 class Requirement(_RuleBase):
     """A TLS_Rcpt requirement for a recipient."""
 
-    require: Literal["encrypt", "verify"]
+    require: Literal["encrypt", "verify"] = Field(
+        description="encrypt: TLS_Rcpt:KEY<TAB>ENCR:128; verify: TLS_Rcpt:KEY<TAB>VERIFY",
+        examples=["encrypt", "verify"],
+    )
 
 
 #: a rule, or its level alone: `encrypt` is short for `{require: encrypt}`
@@ -444,10 +655,19 @@ class DomainRule(Model):
     """Per-peer TLS rules."""
 
     outbound: PeerRuleOrLevel | None = Field(
-        None, description="TLS toward this peer: may, encrypt, verify or a mapping"
+        None,
+        description="TLS toward this peer: may, encrypt, verify or a mapping. In the access"
+        " file: TLS_Srv:KEY<TAB>ENCR:128 (encrypt), TLS_Srv:KEY<TAB>VERIFY (verify),"
+        " Try_TLS:KEY<TAB>NO (starttls: false); may: no line.",
+        examples=["encrypt", {"require": "verify", "cn": True}, {"starttls": False}],
     )
     inbound: PeerRuleOrLevel | None = Field(
-        None, description="TLS from this peer: may, encrypt, verify or a mapping"
+        None,
+        description="TLS from this peer: may, encrypt, verify or a mapping. In the access"
+        " file: TLS_Clt:KEY<TAB>ENCR:128 (encrypt), TLS_Clt:KEY<TAB>VERIFY plus"
+        " Srv_Features:KEY<TAB>v unless tls.request_client_cert (verify),"
+        " Srv_Features:KEY<TAB>S (starttls: false); may: no line.",
+        examples=["encrypt", {"require": "verify"}],
     )
 
 
@@ -455,23 +675,38 @@ class Host(HostSettings):
     """One mail host: its names, any settings that differ from the defaults, and any
     TLS rules or access entries of its own (on top of the cluster's)."""
 
-    fqdn: Fqdn
-    address: IpAddress | None = None
+    fqdn: Fqdn = Field(
+        description="The host's DNS name: named in each file's header comment; verify probes"
+        " it when address is not set; apply picks this machine's host by it (or the name).",
+        examples=["mx1.example.net"],
+    )
+    address: IpAddress | None = Field(
+        None,
+        description="The address verify (and apply's verify step) probes instead of the fqdn."
+        " Writes no file line.",
+        examples=["192.0.2.10", "2001:db8::25"],
+    )
     domains: dict[PeerKey, DomainRule] = Field(
         {},
         description="rules for this host only; a key the cluster's domains: has too"
         " (same access key) is replaced on this host, {} removes it",
+        examples=[{"extra.example": {"outbound": "encrypt"}}],
     )
     recipients: dict[RecipientKey, RequirementOrLevel] = Field(
         {},
         description="TLS_Rcpt rules for this host only; a key the cluster's recipients:"
         " has too is replaced on this host",
+        examples=[{"postmaster@example.org": "encrypt"}],
     )
     issuer_tags: dict[TagName, list[DistinguishedName]] = Field(
-        {}, description="issuer tags for this host only; a tag the cluster has too is replaced"
+        {},
+        description="issuer tags for this host only; a tag the cluster has too is replaced",
+        examples=[{"MyCA": ["/C=US/O=My CA/CN=ca.example.net"]}],
     )
     access: list[Annotated[str, StringConstraints(max_length=4096)]] = Field(
-        [], description="access entries for this host only, after the cluster's access:"
+        [],
+        description="access entries for this host only, after the cluster's access:",
+        examples=[["Connect:192.0.2.9 REJECT"]],
     )
 
 
@@ -480,16 +715,47 @@ class Cluster(Model):
 
     version: Annotated[
         Literal[1], BeforeValidator(_version_number, json_schema_input_type=Literal[1])
-    ]
-    cluster: Word
-    defaults: HostSettings = HostSettings()
-    hosts: Annotated[dict[HostName, Host], Field(min_length=1)]
-    domains: dict[PeerKey, DomainRule] = {}
-    recipients: dict[RecipientKey, RequirementOrLevel] = Field(
-        {}, description="TLS_Rcpt per recipient: encrypt, verify or a mapping"
+    ] = Field(description="The spec format version: always 1.", examples=[1])
+    cluster: Word = Field(
+        description="The cluster's name, in each sendmail.mc: VERSIONID(`tlsc CLUSTER/HOST')",
+        examples=["colo"],
     )
-    issuer_tags: dict[TagName, list[DistinguishedName]] = {}
-    access: list[Annotated[str, StringConstraints(max_length=4096)]] = []
+    defaults: HostSettings = Field(
+        HostSettings(),
+        description="Settings for every host; a host's own keys are deep-merged over them"
+        " (mappings key by key, lists and scalars replace).",
+    )
+    hosts: Annotated[
+        dict[HostName, Host],
+        Field(
+            min_length=1,
+            description="The mail hosts, by name (at least one); tlsc writes each one's files.",
+        ),
+    ]
+    domains: dict[PeerKey, DomainRule] = Field(
+        {},
+        description="TLS rules per peer (a domain, an IPv4 prefix, IPv6:ADDRESS, or * for"
+        " every peer), written to the access file sorted by key, the bare * first.",
+        examples=[{"secure.example.com": {"outbound": "encrypt"}}],
+    )
+    recipients: dict[RecipientKey, RequirementOrLevel] = Field(
+        {},
+        description="TLS_Rcpt per recipient: encrypt, verify or a mapping. In the access"
+        " file: TLS_Rcpt:KEY<TAB>ENCR:128 (encrypt) or TLS_Rcpt:KEY<TAB>VERIFY (verify).",
+        examples=[{"postmaster@example.org": "encrypt"}],
+    )
+    issuer_tags: dict[TagName, list[DistinguishedName]] = Field(
+        {},
+        description="Named lists of certificate issuers for issuer_tag: one access line"
+        " TAG:ISSUER<TAB>OK per name (xtext-encoded), sorted by tag.",
+        examples=[{"MyCA": ["/C=US/O=My CA/CN=ca.example.net"]}],
+    )
+    access: list[Annotated[str, StringConstraints(max_length=4096)]] = Field(
+        [],
+        description="Access entries as written (KEY VALUE), first in the access file, in"
+        " canonical spelling and in order: KEY<TAB>VALUE",
+        examples=[["Connect:127 RELAY"]],
+    )
 
 
 def json_schema() -> dict[str, Any]:
