@@ -101,7 +101,9 @@ def test_tls_off_takes_out_every_include_of_the_file_and_nothing_else() -> None:
 
 
 def test_broken_mc_markers_stop_the_plan() -> None:
-    with pytest.raises(BlockError, match=r"markers that do not pair up \(lines 4\)"):
+    with pytest.raises(
+        BlockError, match="has 'dnl # BEGIN tlsc' on line 4 but no 'dnl # END tlsc'"
+    ):
         splice_mc(MC_HEAD + "dnl # BEGIN tlsc\n" + MAILERS, TLS_PATH, True, "sendmail.mc")
 
 

@@ -59,28 +59,11 @@ def splice_block(observed: str | None, block: str, path: str = "the access file"
     if not observed:
         return Spliced(block, False)
     lines = observed.splitlines(keepends=True)
-    begins = _marker_lines(lines, BLOCK_BEGIN)
-    ends = _marker_lines(lines, BLOCK_END)
-    if not begins and not ends:
+    span = _block_span(lines, BLOCK_BEGIN, BLOCK_END, path)
+    if span is None:
         sep = "" if observed.endswith("\n") else "\n"
         return Spliced(observed + sep + block, False)
-    if len(begins) > 1 or len(ends) > 1:
-        twice = BLOCK_BEGIN if len(begins) > 1 else BLOCK_END
-        where = begins if len(begins) > 1 else ends
-        raise BlockError(
-            f"{path} has '{twice}' on lines {where[0] + 1} and {where[1] + 1}; keep one tlsc"
-            " block and run the plan again"
-        )
-    if not ends or not begins:
-        have, missing = (BLOCK_BEGIN, BLOCK_END) if begins else (BLOCK_END, BLOCK_BEGIN)
-        line = (begins or ends)[0] + 1
-        raise BlockError(f"{path} has '{have}' on line {line} but no '{missing}'; fix the file")
-    begin, end = begins[0], ends[0]
-    if end < begin:
-        raise BlockError(
-            f"{path} has '{BLOCK_END}' on line {end + 1} before '{BLOCK_BEGIN}' on line"
-            f" {begin + 1}; fix the file"
-        )
+    begin, end = span
     return Spliced("".join(lines[:begin]) + block + "".join(lines[end + 1 :]), True)
 
 
@@ -95,15 +78,30 @@ _MAILER_CALLS = ("MAILER", "MAILER_DEFINITIONS")
 
 
 def _block_span(lines: list[str], begin: str, end: str, path: str) -> tuple[int, int] | None:
+    """(first, last) line index of the one block between `begin` and `end` markers.
+
+    None when the file has neither marker; a broken pair (one without the other,
+    two blocks, the end before the beginning) is not guessed at.
+    """
     begins = _marker_lines(lines, begin)
     ends = _marker_lines(lines, end)
     if not begins and not ends:
         return None
-    if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
-        where = ", ".join(str(i + 1) for i in sorted(begins + ends))
+    if len(begins) > 1 or len(ends) > 1:
+        twice = begin if len(begins) > 1 else end
+        where = begins if len(begins) > 1 else ends
         raise BlockError(
-            f"{path} has tlsc markers that do not pair up (lines {where}); keep one"
-            f" '{begin}' ... '{end}' block and run the plan again"
+            f"{path} has '{twice}' on lines {where[0] + 1} and {where[1] + 1}; keep one tlsc"
+            " block and run the plan again"
+        )
+    if not ends or not begins:
+        have, missing = (begin, end) if begins else (end, begin)
+        line = (begins or ends)[0] + 1
+        raise BlockError(f"{path} has '{have}' on line {line} but no '{missing}'; fix the file")
+    if ends[0] < begins[0]:
+        raise BlockError(
+            f"{path} has '{end}' on line {ends[0] + 1} before '{begin}' on line"
+            f" {begins[0] + 1}; fix the file"
         )
     return begins[0], ends[0]
 
@@ -213,15 +211,6 @@ def _entries(lines: list[str]) -> dict[str, tuple[int, str]]:
         entry = _entry(line)
         if entry is not None:
             out.setdefault(entry[0], (i, entry[1]))
-    return out
-
-
-def _keys(lines: list[str]) -> list[str]:
-    out = []
-    for line in lines:
-        if not line.strip() or line.startswith("#") or line[0] in " \t":
-            continue
-        out.append(line.split(None, 1)[0])
     return out
 
 
