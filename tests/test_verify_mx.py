@@ -1,0 +1,147 @@
+"""`tlsc verify --mx DOMAIN` against a DNS server of the test's own and a real sendmail -bD.
+
+The DNS server (dns_server.py) answers on 127.0.0.1 at a port it opened; the
+MX records point to the test daemon's name, which resolves to 127.0.0.1, and
+the probe goes to the daemon's port (--port).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import run_cli
+from dns_server import DnsServer
+from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
+
+__all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
+
+pytestmark = pytest.mark.realtools
+TLSA = "3 1 1 " + "ab" * 32
+
+
+def zone(daemon: SendmailDaemon, domain: str) -> dict[str, dict[str, list[str]]]:
+    """`domain` with one MX, the daemon's name, at 127.0.0.1; TLSA and MTA-STS records."""
+    return {
+        domain: {"MX": [f"10 {daemon.fqdn}."]},
+        daemon.fqdn: {"A": ["127.0.0.1"]},
+        f"_25._tcp.{daemon.fqdn}": {"TLSA": [TLSA]},
+        f"_mta-sts.{domain}": {"TXT": ['"v=STSv1; id=20261202T000000"']},
+    }
+
+
+def verify_mx(dns: DnsServer, daemon: SendmailDaemon, domain: str, *extra: str) -> Any:
+    rc, out, err = run_cli(
+        "verify",
+        "--mx",
+        domain,
+        "--dns-server",
+        dns.address,
+        "--port",
+        str(daemon.port),
+        "--format",
+        "json",
+        *extra,
+    )
+    assert err == "", err
+    return rc, json.loads(out)
+
+
+def test_mx_in_the_domain(sendmail_daemon: DaemonFactory) -> None:
+    daemon = sendmail_daemon()
+    parent = daemon.fqdn.split(".", 1)[1]  # colo10.example.net -> example.net
+    with DnsServer(zone(daemon, parent)) as dns:
+        rc, report = verify_mx(dns, daemon, parent, "--ca-file", str(daemon.ca_cert))
+        assert (daemon.fqdn, "MX") not in dns.queries and (parent, "MX") in dns.queries
+    assert rc == 0, report
+    assert report["domain"] == parent and report["implicit_mx"] is False
+    assert report["mta_sts"] == {
+        "records": ["v=STSv1; id=20261202T000000"],
+        "id": "20261202T000000",
+        "error": None,
+    }
+    (mx,) = report["mx"]
+    assert mx["name"] == daemon.fqdn and mx["preference"] == 10
+    assert mx["addresses"] == ["127.0.0.1"]
+    labels = daemon.fqdn.split(".")
+    assert mx["tls_srv_keys"] == [".".join(labels[i:]) for i in range(len(labels))]
+    assert mx["domain_rule_applies"] is True and report["domain_rule_applies"] == [daemon.fqdn]
+    assert mx["tlsa"] == [{"usage": 3, "selector": 1, "mtype": 1, "data": "ab" * 32}]
+    assert mx["tlsa_dnssec_validated"] is False  # our server sets no AD flag
+    (probe,) = mx["probes"]
+    assert probe["starttls"] is True and probe["version"] == "TLSv1.3"
+    assert probe["verify"] == "OK" and probe["name_matches"] is True and probe["passed"]
+    assert probe["cert_common_names"] == [daemon.fqdn]
+    assert probe["cert_sans"] == [f"DNS:{daemon.fqdn}", "IP:127.0.0.1"]
+    assert probe["port"] == daemon.port and probe["address"] == "127.0.0.1"
+
+
+def test_recipient_domain_does_not_match_its_servers(sendmail_daemon: DaemonFactory) -> None:
+    """The gmail.com case: MX hosts named outside the domain, so a domains: rule never applies."""
+    daemon = sendmail_daemon()
+    with DnsServer(zone(daemon, "customer.test")) as dns:
+        rc, report = verify_mx(dns, daemon, "customer.test")
+        rc_text, text, err = run_cli(
+            "verify", "--mx", "customer.test", "--dns-server", dns.address,
+            "--port", str(daemon.port), "--ca", str(daemon.ca_cert),
+        )  # fmt: skip
+    # verified against the system's CAs, the test CA's certificate does not verify,
+    # but STARTTLS works: not --strict, so it passes
+    (mx,) = report["mx"]
+    assert rc == 0 and mx["probes"][0]["verify"] == "FAIL"
+    assert mx["probes"][0]["error"].startswith(
+        "the certificate does not verify against the system's trusted CAs: "
+    )
+    assert mx["domain_rule_applies"] is False and report["domain_rule_applies"] == []
+    assert "customer.test" not in mx["tls_srv_keys"]
+
+    assert rc_text == 0, err
+    assert err == "tlsc verify: 1 of 1 MX address(es) passed\n"
+    assert f"MX 10 {daemon.fqdn} (127.0.0.1)" in text
+    assert f"certificate: subject CN {daemon.fqdn}; SANs DNS:{daemon.fqdn}, IP:127.0.0.1" in text
+    assert f"verifies against {daemon.ca_cert}: yes" in text
+    assert f"valid for {daemon.fqdn}: yes" in text
+    assert f"TLSA _25._tcp.{daemon.fqdn} (not DNSSEC-validated):\n    {TLSA}" in text
+    assert "MTA-STS: _mta-sts.customer.test TXT announces policy id 20261202T000000" in text
+    assert (
+        f"A domains: rule for customer.test (outbound:) would NOT apply to {daemon.fqdn}:" in text
+    )
+    assert "For mail to customer.test use recipients: {customer.test: ...} (TLS_Rcpt)" in text
+    assert (
+        f"TLS_Srv keys sendmail tries for this server, in order (domains: keys): {daemon.fqdn},"
+        in text
+    )
+
+
+def test_mx_without_starttls_fails_and_dns_errors_are_one_sentence(
+    sendmail_daemon: DaemonFactory,
+) -> None:
+    daemon = sendmail_daemon()
+    records = {
+        **zone(daemon, "example.org"),
+        "nomail.test": {"MX": ["0 ."]},
+        "down.test": {"MX": ["10 down-mx.test."]},
+        "down-mx.test": {"A": ["127.0.0.1"]},
+    }
+    with DnsServer(records) as dns:
+        rc, out, err = run_cli("verify", "--mx", "nomail.test", "--dns-server", dns.address)
+        assert (rc, out) == (1, "")
+        assert err == "tlsc verify: nomail.test has a null MX (RFC 7505): it accepts no mail\n"
+        rc, out, err = run_cli("verify", "--mx", "absent.test", "--dns-server", dns.address)
+        assert (rc, out) == (1, "")
+        assert err == (
+            "tlsc verify: absent.test has no MX record and no address: no mail server to check\n"
+        )
+        # an MX whose port has nothing listening: the report says so and exits 1
+        daemon.stop()
+        rc, report = verify_mx(dns, daemon, "down.test")
+    assert rc == 1
+    (probe,) = report["mx"][0]["probes"]
+    assert "refused the connection" in probe["error"] and probe["passed"] is False
+    rc, out, err = run_cli("verify", "--mx", "x.test", "--dns-server", "not-an-address")
+    assert (rc, out) == (1, "")
+    assert err == (
+        "tlsc verify: --dns-server: 'not-an-address' is not ADDRESS[:PORT]"
+        " (an IP address is needed)\n"
+    )
