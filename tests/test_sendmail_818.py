@@ -9,6 +9,8 @@ the 8.18 cf tree, and that the 8.18 daemon runs it and offers STARTTLS.
 from __future__ import annotations
 
 import re
+import socket
+import string
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,99 @@ def test_818_daemon_offers_starttls(sendmail_daemon: DaemonFactory) -> None:
     daemon.wait_for_log(
         r"STARTTLS=server, relay=localhost \[127\.0\.0\.1\], version=TLSv1\.3, verify=NOT"
     )
+
+
+RELEASES = ["8.17 (system)", "8.18.1"]
+
+
+def release_of(which: str) -> SendmailRelease:
+    """The release a test parameter names."""
+    return SYSTEM_SENDMAIL if which.startswith("8.17") else sendmail_818()
+
+
+def smtp_ehlo(port: int) -> None:
+    """One plain session: greeting, EHLO, QUIT (srv_features runs at EHLO)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        f = s.makefile("rwb")
+        assert f.readline().startswith(b"220 ")
+        f.write(b"EHLO probe.tlsc.test\r\n")
+        f.flush()
+        while not (line := f.readline()).startswith(b"250 "):
+            assert line.startswith(b"250-"), line
+        f.write(b"QUIT\r\n")
+        f.flush()
+        assert f.readline().startswith(b"221 ")
+
+
+#: every letter either case, the two-character variants of 8.18.1 and two that exist nowhere
+CANDIDATES = [*string.ascii_uppercase, *string.ascii_lowercase, "u2", "g2", "u1", "x9"]
+#: what both binaries accept (Debian's 8.17.1.9-2+deb12u2 has the SMTP smuggling fixes too)
+KNOWN_SRV_FEATURES = {
+    *"ABCDEFGHLNOPRSUVX",
+    *"abcdefghlnoprsuvx",
+    "u2",
+    "g2",
+}
+
+
+@pytest.mark.parametrize("which", RELEASES)
+def test_srv_features_letters_the_binary_knows(sendmail_daemon: DaemonFactory, which: str) -> None:
+    """Each letter not in the binary's table is logged `srv_features: unknown feature X`."""
+    release = release_of(which)
+    daemon = sendmail_daemon(release=release, start=False)
+    access = Path(daemon.spec["defaults"]["paths"]["access"])
+    with access.open("a", encoding="utf-8") as f:  # past the spec: tlsc refuses unknown letters
+        f.write(f"Srv_Features:127.0.0.1\t{' '.join(CANDIDATES)}\n")
+    daemon.build()
+    daemon.start()
+    smtp_ehlo(daemon.port)
+    daemon.wait_for_log(r"srv_features: unknown variant x9")
+    unknown = {
+        m.group(2)
+        for line in daemon.syslog()
+        if (m := re.search(r"srv_features: unknown (feature|variant) (\S+)", line))
+    }
+    assert set(CANDIDATES) - unknown == KNOWN_SRV_FEATURES, sorted(set(CANDIDATES) - unknown)
+
+
+def with_dane(mc: str) -> str:
+    """The .mc with `define(`confDANE', `true')` before its first MAILER (tlsc refuses it)."""
+    at = mc.index("MAILER(")
+    return mc[:at] + "define(`confDANE', `true')dnl\n" + mc[at:]
+
+
+@pytest.mark.parametrize("which", RELEASES)
+def test_confdane_renders_and_only_818_knows_it(tmp_path: Path, which: str) -> None:
+    release = release_of(which)
+    compiled = compile_text(EXAMPLE.read_text(encoding="utf-8"), str(EXAMPLE))
+    files = next(iter(compiled.hosts.values()))
+    mc = next(t for p, t in files.items() if p.endswith("sendmail.mc"))
+    starttls = next(t for p, t in files.items() if p.endswith("starttls.m4"))
+    with scratch_dir("dane") as tmp:
+        rc, cf, err = m4_build(with_dane(mc), starttls, tmp, release)
+    assert (rc, err) == (0, "")
+    assert "\nO DANE=true\n" in cf  # proto.m4 of both releases has _OPTION(DANE, `confDANE')
+    (tmp_path / "etc-mail").mkdir()
+    (tmp_path / "etc-mail" / "local-host-names").touch()
+    (tmp_path / "dane.cf").write_text(cf, encoding="utf-8")
+    done = sendmail_bt(release, tmp_path / "dane.cf")
+    complaint = f"{tmp_path / 'dane.cf'}: line {cf[: cf.index('O DANE=true')].count(chr(10)) + 1}"
+    if release.version == "8.18.1":
+        assert done.returncode == 0 and "unknown option" not in done.stdout, done.stdout
+    else:  # 8.17.1.9 is built without DANE: the line is an error (and ignored)
+        assert f"{complaint}: readcf: unknown option name DANE" in done.stdout, done.stdout
+
+
+def test_818_daemon_with_dane_offers_starttls(sendmail_daemon: DaemonFactory) -> None:
+    """O DANE=true on the 8.18 daemon: it starts and offers STARTTLS (no DNSSEC here,
+    so DANE itself, a client-side check against TLSA records, is not exercised)."""
+    daemon = sendmail_daemon(release=sendmail_818(), start=False)
+    mc = Path(daemon.spec["defaults"]["paths"]["sendmail_mc"])
+    mc.write_text(with_dane(mc.read_text(encoding="utf-8")), encoding="utf-8")
+    daemon.build()
+    assert "\nO DANE=true\n" in daemon.cf.read_text(encoding="utf-8")
+    daemon.start()
+    r = probe(Target(label="dane", host="127.0.0.1", port=daemon.port, ca_file=str(daemon.ca_cert)))
+    assert r.error is None and r.handshake_ok and r.verify == "OK", r.error
+    assert r.greeting is not None and " ESMTP Sendmail 8.18.1/" in r.greeting
+    assert not [line for line in daemon.syslog() if "DANE" in line or "unknown option" in line]
