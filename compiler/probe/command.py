@@ -105,6 +105,13 @@ def _run(targets: list[Target], options: ProbeOptions) -> list[ProbeResult]:
     show_default=True,
     help="With --mx: the SMTP port to probe on each MX host.",
 )
+@click.option(
+    "--https-port",
+    type=click.IntRange(1, 65535),
+    default=443,
+    show_default=True,
+    help="With --mx: the port of the MTA-STS policy host (mta-sts.DOMAIN).",
+)
 @click.option("--strict", is_flag=True, help="Also require a verified, matching, lasting cert.")
 @click.option(
     "--min-days",
@@ -144,6 +151,7 @@ def verify(
     mx_domain: str | None,
     dns_server: str | None,
     smtp_port: int,
+    https_port: int,
     strict: bool,
     min_days: int,
     expect_client_cert: bool,
@@ -171,7 +179,7 @@ def verify(
     if mx_domain is not None:
         if args or hosts:
             _fail("--mx DOMAIN checks DOMAIN's mail servers; give no SPEC, HOST or --host with it")
-        _verify_mx(mx_domain, dns_server, smtp_port, ca, fmt, options, policy)
+        _verify_mx(mx_domain, dns_server, (smtp_port, https_port), ca, fmt, options, policy)
     source = click.get_current_context().get_parameter_source("dns_server")
     if source is click.core.ParameterSource.COMMANDLINE:
         _fail("--dns-server is for --mx DOMAIN")
@@ -205,7 +213,7 @@ def verify(
 def _verify_mx(
     domain: str,
     dns_server: str | None,
-    port: int,
+    ports: tuple[int, int],
     ca: str | None,
     fmt: str,
     options: ProbeOptions,
@@ -225,7 +233,11 @@ def _verify_mx(
         report = mx.lookup(domain, resolver, server)
     except mx.MxError as exc:
         _fail(str(exc))
-    pairs = mx.targets(report, port, ca)
+    if report.mta_sts.policy_id is not None:
+        report.mta_sts.policy = mx.fetch_policy(
+            report.domain, resolver, ports[1], ca, options.timeouts.connect
+        )
+    pairs = mx.targets(report, ports[0], ca)
     for (host, _), result in zip(pairs, _run([t for _, t in pairs], options), strict=True):
         host.probes.append(result)
     if fmt == "json":

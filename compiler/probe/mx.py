@@ -1,8 +1,11 @@
 """`tlsc verify --mx DOMAIN`: a domain's mail servers as sendmail's rules would see them.
 
 DNS (dnspython) gives the domain's MX hosts, their addresses, the domain's
-MTA-STS record (`_mta-sts.DOMAIN` TXT; the HTTPS policy file is not fetched)
-and each server's TLSA records (`_25._tcp.MX`). Each address is then probed
+MTA-STS record (`_mta-sts.DOMAIN` TXT) and each server's TLSA records
+(`_25._tcp.MX`). When the TXT record announces a policy, the policy file is
+fetched from https://mta-sts.DOMAIN/.well-known/mta-sts.txt (its address from
+the same resolver, its certificate verified) and each MX host checked
+against its `mx:` patterns. Each address is then probed
 for STARTTLS (compiler.probe), its certificate checked against the MX name.
 
 sendmail's tls_server ruleset looks up `TLS_Srv:` with the *server's* name
@@ -15,7 +18,10 @@ queried domain applies only to MX servers named inside that domain, and
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
+import socket
+import ssl
 from dataclasses import dataclass, field
 
 import dns.exception
@@ -80,12 +86,48 @@ class MxHost:
         return [".".join(parts[:i]) for i in range(4, 0, -1)]
 
 
+#: largest policy file read (RFC 8461 3.3 suggests senders accept at least 64 KiB)
+MAX_POLICY = 64 * 1024
+
+
+@dataclass
+class StsPolicy:
+    """The MTA-STS policy file (RFC 8461 3.2), or why it could not be had."""
+
+    url: str
+    mode: str | None = None
+    max_age: str | None = None
+    mx: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def lists(self, host: str) -> bool:
+        """Whether an `mx:` pattern matches MX host `host` (a `*.` stands for one label)."""
+        name = host.rstrip(".").lower()
+        for pattern in (p.rstrip(".").lower() for p in self.mx):
+            if pattern == name:
+                return True
+            if pattern.startswith("*.") and name.partition(".")[2] == pattern[2:]:
+                return True
+        return False
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape."""
+        return {
+            "url": self.url,
+            "mode": self.mode,
+            "max_age": self.max_age,
+            "mx": self.mx,
+            "error": self.error,
+        }
+
+
 @dataclass
 class MtaSts:
-    """The `_mta-sts.DOMAIN` TXT records (RFC 8461 3.1)."""
+    """The `_mta-sts.DOMAIN` TXT records (RFC 8461 3.1) and the policy they announce."""
 
     records: list[str] = field(default_factory=list)
     error: str | None = None
+    policy: StsPolicy | None = None
 
     @property
     def sts_records(self) -> list[str]:
@@ -114,9 +156,14 @@ class MtaSts:
             return f"{len(self.sts_records)} v=STSv1 records at {where}: senders ignore them all"
         if self.policy_id is None:
             return f"{where} has no id=: the record is invalid"
+        p = self.policy
+        if p is None:
+            return f"{where} TXT announces policy id {self.policy_id} (the policy was not fetched)"
+        if p.error:
+            return f"{where} TXT announces policy id {self.policy_id}, but {p.url}: {p.error}"
         return (
-            f"{where} TXT announces policy id {self.policy_id} (the policy file at"
-            f" https://mta-sts.{domain}/.well-known/mta-sts.txt is not fetched)"
+            f"policy id {self.policy_id}, mode {p.mode}, max_age {p.max_age},"
+            f" mx {', '.join(p.mx) or 'none'} ({p.url})"
         )
 
 
@@ -134,6 +181,13 @@ class MxReport:
     def domain_rule_applies(self, host: MxHost) -> bool:
         """Whether a `domains:` rule keyed by the queried domain matches this server."""
         return self.domain.rstrip(".").lower() in host.tls_srv_keys
+
+    def sts_lists(self, host: MxHost) -> bool | None:
+        """Whether the fetched MTA-STS policy lists this MX host; None without a policy."""
+        policy = self.mta_sts.policy
+        if policy is None or policy.error is not None:
+            return None
+        return policy.lists(host.name)
 
     @property
     def results(self) -> list[ProbeResult]:
@@ -157,6 +211,7 @@ class MxReport:
                 "records": self.mta_sts.records,
                 "id": self.mta_sts.policy_id,
                 "error": self.mta_sts.error,
+                "policy": self.mta_sts.policy.as_dict() if self.mta_sts.policy else None,
             },
             "domain_rule_applies": [h.name for h in self.hosts if self.domain_rule_applies(h)],
             "mx": [
@@ -169,6 +224,7 @@ class MxReport:
                     "domain_rule_applies": self.domain_rule_applies(h),
                     "tlsa": [t.as_dict() for t in h.tlsa],
                     "tlsa_dnssec_validated": h.tlsa_validated,
+                    "mta_sts_listed": self.sts_lists(h),
                     "probes": [_probe_dict(r, policy) for r in h.probes],
                 }
                 for h in self.hosts
@@ -251,6 +307,76 @@ def _addresses(resolver: dns.resolver.Resolver, name: str) -> list[str]:
         if answer is not None:
             out += [rr.to_text() for rr in answer]
     return out
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to `host` at a given address (resolved by our resolver), SNI and checks on `host`."""
+
+    def __init__(
+        self, host: str, address: str, port: int, context: ssl.SSLContext, timeout: float
+    ) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+        self._ctx = context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._ctx.wrap_socket(sock, server_hostname=self.host)
+
+
+def fetch_policy(
+    domain: str,
+    resolver: dns.resolver.Resolver,
+    port: int = 443,
+    ca_file: str | None = None,
+    timeout: float = 10.0,
+) -> StsPolicy:
+    """The MTA-STS policy of `domain`, fetched as RFC 8461 3.3 says (no redirects, 200 only)."""
+    host = f"mta-sts.{domain}"
+    shown_port = "" if port == 443 else f":{port}"
+    policy = StsPolicy(url=f"https://{host}{shown_port}/.well-known/mta-sts.txt")
+    try:
+        addresses = _addresses(resolver, host)
+    except MxError as exc:
+        policy.error = str(exc)
+        return policy
+    if not addresses:
+        policy.error = f"{host} has no A or AAAA record"
+        return policy
+    context = ssl.create_default_context(cafile=ca_file)
+    conn = _PinnedHTTPS(host, addresses[0], port, context, timeout)
+    try:
+        conn.request("GET", "/.well-known/mta-sts.txt", headers={"Connection": "close"})
+        response = conn.getresponse()
+        body = response.read(MAX_POLICY + 1)
+    except ssl.SSLCertVerificationError as exc:
+        policy.error = f"the certificate of {host} does not verify: {exc.verify_message}"
+        return policy
+    except (OSError, http.client.HTTPException) as exc:
+        policy.error = f"cannot fetch it: {getattr(exc, 'strerror', None) or exc}"
+        return policy
+    finally:
+        conn.close()
+    if response.status != 200:
+        policy.error = f"the server answered {response.status} {response.reason} (200 needed)"
+        return policy
+    if len(body) > MAX_POLICY:
+        policy.error = f"the policy is longer than {MAX_POLICY} bytes"
+        return policy
+    fields: dict[str, list[str]] = {}
+    for line in body.decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip(), []).append(value.strip())
+    if fields.get("version") != ["STSv1"]:
+        policy.error = "the policy has no 'version: STSv1' line"
+        return policy
+    policy.mode = next(iter(fields.get("mode", [])), None)
+    policy.max_age = next(iter(fields.get("max_age", [])), None)
+    policy.mx = fields.get("mx", [])
+    if policy.mode not in ("enforce", "testing", "none"):
+        policy.error = f"the policy's mode is {policy.mode!r}, not enforce, testing or none"
+    return policy
 
 
 def lookup(domain: str, resolver: dns.resolver.Resolver, dns_server: str) -> MxReport:
@@ -339,6 +465,19 @@ def text_report(report: MxReport, policy: ProbePolicy) -> list[str]:
             lines += [f"    {t.usage} {t.selector} {t.mtype} {t.data}" for t in host.tlsa]
         else:
             lines.append(f"  TLSA _25._tcp.{host.name}: none (DANE does not apply)")
+        listed = report.sts_lists(host)
+        sts_policy = report.mta_sts.policy
+        if listed is True and sts_policy is not None:
+            lines.append(f"  MTA-STS: listed in the policy's mx ({sts_policy.mode})")
+        elif listed is False and sts_policy is not None:
+            lines.append(
+                f"  MTA-STS: NOT listed in the policy's mx ({', '.join(sts_policy.mx) or 'none'}):"
+                + (
+                    " senders that enforce MTA-STS refuse to deliver here"
+                    if sts_policy.mode == "enforce"
+                    else f" mode {sts_policy.mode}, so senders only report it"
+                )
+            )
         keys = host.tls_srv_keys
         addr_keys = [k for a in host.addresses[:1] for k in host.address_keys(a)]
         lines.append(
