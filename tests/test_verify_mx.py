@@ -8,6 +8,7 @@ the probe goes to the daemon's port (--port).
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ from conftest import run_cli
 from dns_server import DnsServer
 from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
 from throwaway_ca import ThrowawayCA
+
+from compiler.probe.mx import MxHost, StsPolicy, parse_server
 
 __all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
 
@@ -225,3 +228,32 @@ def test_mx_without_starttls_fails_and_dns_errors_are_one_sentence(
         "tlsc verify: --dns-server: 'not-an-address' is not ADDRESS[:PORT]"
         " (an IP address is needed)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("127.0.0.1", ("127.0.0.1", 53)),
+        ("127.0.0.1:5353", ("127.0.0.1", 5353)),
+        ("::1", ("::1", 53)),
+        ("[::1]:5353", ("::1", 5353)),
+    ],
+)
+def test_dns_server_forms(text: str, expected: tuple[str, int]) -> None:
+    assert parse_server(text) == expected
+
+
+@pytest.mark.parametrize("text", ["dns.example", "127.0.0.1:x", "[::1]5353", "127.0.0.1:0"])
+def test_dns_server_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"'{text}'")):
+        parse_server(text)
+
+
+def test_policy_mx_patterns_and_tls_srv_keys() -> None:
+    policy = StsPolicy(url="u", mode="enforce", mx=["*.l.google.com", "mx.example.net"])
+    assert policy.lists("gmail-smtp-in.l.google.com") and policy.lists("MX.example.net.")
+    assert not policy.lists("l.google.com") and not policy.lists("a.b.l.google.com")
+    host = MxHost(5, "gmail-smtp-in.l.google.com")
+    assert host.tls_srv_keys == ["gmail-smtp-in.l.google.com", "l.google.com", "google.com", "com"]
+    assert host.address_keys("192.0.2.7") == ["192.0.2.7", "192.0.2", "192.0", "192"]
+    assert host.address_keys("2001:db8::1") == ["IPv6:2001:db8::1"]

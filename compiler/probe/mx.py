@@ -78,7 +78,10 @@ class MxHost:
         return [".".join(labels[i:]) for i in range(len(labels))]
 
     def address_keys(self, address: str) -> list[str]:
-        """The address keys sendmail tries after the names: 192.0.2.1, 192.0.2, 192.0, 192."""
+        """The address keys sendmail tries after the names: 192.0.2.1, 192.0.2, 192.0, 192.
+
+        For IPv6 only the whole `IPv6:` key is shown (sendmail also tries it
+        shortened at each colon)."""
         ip = ipaddress.ip_address(address)
         if ip.version == 6:
             return [f"IPv6:{ip.compressed}"]
