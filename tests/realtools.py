@@ -31,6 +31,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,80 @@ PROTO_M4 = CF_DIR / "m4" / "proto.m4"
 _INCLUDE = re.compile(r"^include\(`([^`']*)'\)dnl$", re.MULTILINE)
 #: _OPTION(Name, `confNAME', ...) in proto.m4
 _PROTO_OPTION = re.compile(r"^_OPTION\(([^,]+), `([A-Za-z0-9_]+)'", re.MULTILINE)
+
+
+# -- sendmail releases -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendmailRelease:
+    """One sendmail release's binaries and cf tree, as the real-tool tests run them."""
+
+    #: what `sendmail -d0.1` prints after "Version"
+    version: str
+    sendmail: Path
+    makemap: Path
+    #: sendmail-cf's tree (m4/cf.m4, feature/, ostype/...)
+    cf_dir: Path
+
+    @property
+    def cf_m4(self) -> Path:
+        """The tree's cf.m4, as a .mc includes it (spec key mc.cf_m4)."""
+        return self.cf_dir / "m4" / "cf.m4"
+
+
+#: this machine's own sendmail (Debian 12: 8.17.1.9), installed by scripts/install-sysdeps
+SYSTEM_SENDMAIL = SendmailRelease(
+    "8.17.1.9", Path("/usr/sbin/sendmail"), Path("/usr/sbin/makemap"), CF_DIR
+)
+#: the version scripts/fetch-sendmail-818 fetches
+VERSION_818 = "8.18.1"
+FETCH_818 = REPO / "scripts" / "fetch-sendmail-818"
+
+
+def sendmail_818_dir() -> Path:
+    """Where scripts/fetch-sendmail-818 unpacks sendmail 8.18.1 (same rule as the script)."""
+    env = os.environ.get("TLSC_SENDMAIL_818_DIR")
+    if env:
+        return Path(env)
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "tlsc" / "sendmail-8.18.1"
+
+
+def system_sendmail_version() -> str | None:
+    """The Debian version of this machine's sendmail-bin (8.17.1.9-2+deb12u2), or None."""
+    done = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Version}", "sendmail-bin"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+@cache
+def sendmail_818() -> SendmailRelease:
+    """sendmail 8.18.1: the tree scripts/fetch-sendmail-818 unpacked, or the system's own
+    when it is 8.18.1 (Debian 13). Fails, naming the script, when neither is there."""
+    system = system_sendmail_version() or ""
+    if system.startswith(VERSION_818 + "-"):
+        return SendmailRelease(
+            VERSION_818, Path("/usr/sbin/sendmail"), Path("/usr/sbin/makemap"), CF_DIR
+        )
+    root = sendmail_818_dir() / "root"
+    release = SendmailRelease(
+        VERSION_818,
+        root / "usr/libexec/sendmail/sendmail",
+        root / "usr/libexec/sendmail/makemap",
+        root / "usr/share/sendmail/cf",
+    )
+    stamp = sendmail_818_dir() / "stamp"
+    if not stamp.is_file() or not release.sendmail.is_file() or not release.cf_m4.is_file():
+        raise AssertionError(
+            f"sendmail {VERSION_818} is not unpacked in {root}: run {FETCH_818}"
+            " (make sysdeps runs it; it needs Debian's package archive once)"
+        )
+    return release
 
 
 # -- scratch directories ---------------------------------------------------
@@ -142,12 +217,30 @@ def point_include(mc_text: str, starttls_path: str | None) -> str:
     return widen_guard(pointed, [os.path.dirname(starttls_path) + "/"])
 
 
-def m4_build(mc_text: str, starttls_text: str | None, tmpdir: Path) -> tuple[int, str, str]:
+def point_cf_m4(mc_text: str, release: SendmailRelease) -> str:
+    """The .mc with its include of cf.m4 pointed at `release`'s cf tree (and its guard
+    allowing that tree), as a spec with `mc.cf_m4` set to it would have it."""
+    first = _INCLUDE.search(mc_text)
+    if first is None or not first.group(1).endswith("/cf.m4"):
+        raise AssertionError("the .mc does not start by including cf.m4")
+    if first.group(1) == str(release.cf_m4):
+        return mc_text
+    pointed = mc_text[: first.start()] + f"include(`{release.cf_m4}')dnl" + mc_text[first.end() :]
+    return widen_guard(pointed, [str(release.cf_dir) + "/"])
+
+
+def m4_build(
+    mc_text: str,
+    starttls_text: str | None,
+    tmpdir: Path,
+    release: SendmailRelease = SYSTEM_SENDMAIL,
+) -> tuple[int, str, str]:
     """Build a .cf from `mc_text` the way `tlsc apply` does; (rc, cf text, stderr).
 
     The compiled starttls.m4 is written into `tmpdir` and the .mc's include of
     the starttls path is rewritten to it. `starttls_text` None means the host
     has TLS disabled, and the .mc then must not include anything but cf.m4.
+    With `release` the .mc reads that release's cf tree instead of the system's.
     """
     tmpdir = Path(tmpdir)
     starttls_path = None
@@ -156,6 +249,7 @@ def m4_build(mc_text: str, starttls_text: str | None, tmpdir: Path) -> tuple[int
         st_file.write_bytes(starttls_text.encode("utf-8"))
         starttls_path = str(st_file.resolve())
     mc_file = tmpdir / "sendmail.mc"
+    mc_text = point_cf_m4(mc_text, release)
     mc_file.write_bytes(point_include(mc_text, starttls_path).encode("utf-8"))
     proc = subprocess.run(
         ["m4", "-D_NO_MAKEINFO_", mc_file.name],
@@ -349,3 +443,40 @@ def host_settings(text: str, source: str = "cluster.yaml") -> dict[str, HostSett
     assert validated.cluster is not None, validated.problems
     cluster = validated.cluster
     return {name: resolve(cluster, name).settings for name in cluster.hosts}
+
+
+# -- sendmail -bt --------------------------------------------------------------
+
+
+def sendmail_bt(
+    release: SendmailRelease,
+    cf: Path,
+    flags: tuple[str, ...] = ("-d0.1",),
+    stdin: str = "",
+    fqdn: str = "bt.tlsc.test",
+) -> subprocess.CompletedProcess[str]:
+    """`sendmail -bt -C cf FLAGS` of `release`, its rules read from `stdin`.
+
+    Runs in private mount and UTS namespaces (needs root): a qualified host
+    name `fqdn` (an unqualified one costs sendmail a 60 s wait), and an empty
+    directory over /etc/mail, so nothing of this machine's mail configuration
+    (service.switch, ...) is read.
+    """
+    empty = Path(cf).parent / "etc-mail"  # files a test puts there are its /etc/mail
+    empty.mkdir(exist_ok=True)
+    script = (
+        'hostname "$0" && { [ ! -d /etc/mail ] || mount --bind "$1" /etc/mail; }'
+        ' && shift && exec "$@"'
+    )
+    argv = [str(release.sendmail), "-bt", "-C", str(cf), *flags]
+    unshare = ["unshare", "--mount", "--uts", "--propagation", "private"]
+    return subprocess.run(
+        [*unshare, "sh", "-c", script, fqdn, str(empty), *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        env={**os.environ, "LC_ALL": "C"},
+        timeout=60,
+        check=False,
+    )

@@ -51,6 +51,7 @@ from typing import Any
 
 import pytest
 from netinfo import listening_inodes
+from realtools import SYSTEM_SENDMAIL, SendmailRelease
 from ruamel.yaml import YAML
 from throwaway_ca import Issued, ThrowawayCA, dh_params_pem
 
@@ -58,22 +59,20 @@ from compiler.compile import compile_text
 
 HERE = Path(__file__).resolve().parent
 LAUNCHER = HERE / "sendmail_launcher.py"
-SENDMAIL = "/usr/sbin/sendmail"
-CF_M4 = "/usr/share/sendmail/cf/m4/cf.m4"
 #: the example the test daemon is built from (adapted through its spec, see fixture_spec)
 EXAMPLE = HERE.parent / "examples" / "canit-cluster.yaml"
 START_TIMEOUT = 10.0
 
 
-def missing_tools() -> str | None:
-    """Why the daemon cannot run here, or None."""
+def missing_tools(release: SendmailRelease = SYSTEM_SENDMAIL) -> str | None:
+    """Why the daemon of `release` cannot run here, or None."""
     if os.geteuid() != 0:
         return "needs root (private namespaces, sendmail -bD)"
     for tool in ("unshare", "m4", "makemap", "mount"):
         if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
             return f"needs {tool} (scripts/install-sysdeps)"
-    if not Path(SENDMAIL).exists() or not Path(CF_M4).exists():
-        return "needs sendmail-bin and sendmail-cf (scripts/install-sysdeps)"
+    if not release.sendmail.exists() or not release.cf_m4.exists():
+        return f"needs {release.sendmail} and {release.cf_m4} (scripts/install-sysdeps)"
     return None
 
 
@@ -85,7 +84,9 @@ def free_port() -> int:
         return port
 
 
-def fixture_spec(work: Path, port: int, example: Path = EXAMPLE) -> dict[str, Any]:
+def fixture_spec(
+    work: Path, port: int, example: Path = EXAMPLE, release: SendmailRelease = SYSTEM_SENDMAIL
+) -> dict[str, Any]:
     """The bundled example, adapted through the spec alone to run on 127.0.0.1:`port`.
 
     Its first host keeps its name and fqdn and gets address 127.0.0.1 (the
@@ -93,7 +94,8 @@ def fixture_spec(work: Path, port: int, example: Path = EXAMPLE) -> dict[str, An
     `work`; mc gets ostype linux, no DOMAIN, the test defines and FEATUREs
     below and one DAEMON_OPTIONS line for the port. Its own
     defines, FEATUREs (greet_pause included), TLS rules and access entries
-    stay as they are.
+    stay as they are. A `release` other than the system's gets its own cf.m4
+    (mc.cf_m4), so m4 builds the .cf from that release's cf tree.
     """
     w = str(work)
     spec: dict[str, Any] = YAML(typ="safe", pure=True).load(example.read_text(encoding="utf-8"))
@@ -124,6 +126,8 @@ def fixture_spec(work: Path, port: int, example: Path = EXAMPLE) -> dict[str, An
     }
     mc = defaults.setdefault("mc", {})
     mc["ostype"] = "linux"
+    if release.cf_m4 != SYSTEM_SENDMAIL.cf_m4:
+        mc["cf_m4"] = str(release.cf_m4)
     mc["domain"] = None
     mc["defines"] = {
         **mc.get("defines", {}),
@@ -174,8 +178,17 @@ def greet_pause(ms: int) -> Callable[[dict[str, Any]], None]:
 class SendmailDaemon:
     """One test daemon: its spec, files, certificates and process."""
 
-    def __init__(self, ca: ThrowawayCA, work: Path, port: int, spec: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        ca: ThrowawayCA,
+        work: Path,
+        port: int,
+        spec: dict[str, Any],
+        release: SendmailRelease = SYSTEM_SENDMAIL,
+    ) -> None:
         self.ca = ca
+        #: the sendmail binary, makemap and cf tree the daemon is built and run with
+        self.release = release
         self.work = work
         self.port = port
         self.spec = spec
@@ -231,7 +244,7 @@ class SendmailDaemon:
         access = Path(paths["access"])
         with access.open("rb") as src:
             mm = subprocess.run(
-                ["makemap", "-C", str(self.cf), "hash", str(access)],
+                [str(self.release.makemap), "-C", str(self.cf), "hash", str(access)],
                 stdin=src,
                 capture_output=True,
                 text=True,
@@ -261,6 +274,8 @@ class SendmailDaemon:
                 self.fqdn,
                 "--cf",
                 str(self.cf),
+                "--sendmail",
+                str(self.release.sendmail),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -386,7 +401,9 @@ def sendmail_daemon(throwaway_ca: ThrowawayCA) -> Iterator[DaemonFactory]:
     `greet_pause()`); `server_cert` is a dict of ThrowawayCA.issue() arguments
     (default: CN and SANs the host's fqdn and 127.0.0.1, valid 30 days);
     `key_mode` is the server key's mode; `start=False` only writes and builds
-    the files (for offline checks); `base` is where the work directory is
+    the files (for offline checks); `release` is the sendmail to build and
+    run (default: the system's; realtools.sendmail_818() for 8.18.1); `base`
+    is where the work directory is
     made (default /tmp; tlsc apply's tests pass realtools.scratch_base(),
     since makemap warns about maps below world-writable /tmp, and apply
     counts any makemap message as a failure).
@@ -403,14 +420,18 @@ def sendmail_daemon(throwaway_ca: ThrowawayCA) -> Iterator[DaemonFactory]:
         key_mode: int = 0o600,
         start: bool = True,
         base: Path | None = None,
+        release: SendmailRelease = SYSTEM_SENDMAIL,
     ) -> SendmailDaemon:
+        reason = missing_tools(release)
+        if reason:
+            raise AssertionError(f"cannot run sendmail {release.version}: {reason}")
         work = Path(tempfile.mkdtemp(prefix="tlsc-sm-", dir=base or "/tmp"))
         works.append(work)
         work.chmod(0o755)
-        spec = fixture_spec(work, free_port())
+        spec = fixture_spec(work, free_port(), release=release)
         if edit is not None:
             edit(spec)
-        daemon = SendmailDaemon(throwaway_ca, work, spec["defaults"]["smtp_port"], spec)
+        daemon = SendmailDaemon(throwaway_ca, work, spec["defaults"]["smtp_port"], spec, release)
         daemons.append(daemon)
         tls_dir = work / "tls"
         tls_dir.mkdir(mode=0o755)

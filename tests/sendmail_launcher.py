@@ -12,7 +12,8 @@ to W/syslog.txt; (3) binds W/etc-mail, holding only W/service.switch, over
 /etc/mail: sendmail reads /etc/mail/service.switch before its -C file, and the
 .cf's defaults (relay-domains, ...) are read from there, so the daemon never
 sees this machine's /etc/mail; (4) starts `/usr/sbin/sendmail -bD` (full
-path, so SIGHUP can re-exec it) with stdin from /dev/null.
+path, so SIGHUP can re-exec it; `--sendmail PATH` runs another release's
+binary) with stdin from /dev/null.
 
 It talks to the fixture over stdin/stdout, one line each:
   out: "pid N" once the daemon runs, "exited RC" if it ever exits by itself;
@@ -95,6 +96,7 @@ def main() -> int:
     ap.add_argument("--hostname", required=True)
     ap.add_argument("--cf", required=True)
     ap.add_argument("--tag", default="tlsc-test")
+    ap.add_argument("--sendmail", default=SENDMAIL, help="the binary (another release's)")
     args = ap.parse_args()
 
     die_with_parent()
@@ -106,7 +108,7 @@ def main() -> int:
 
     with (args.work / "sendmail.out").open("ab") as log:
         daemon = subprocess.Popen(
-            [SENDMAIL, "-C", args.cf, "-bD", "-L", args.tag],
+            [args.sendmail, "-C", args.cf, "-bD", "-L", args.tag],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -50,7 +51,7 @@ def _spec_targets(spec: str, hosts: tuple[str, ...], ca: str | None, fmt: str) -
     return targets
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"tlsc verify: {message}", err=True)
     sys.exit(1)
 
@@ -77,8 +78,39 @@ def _run(targets: list[Target], options: ProbeOptions) -> list[ProbeResult]:
 @click.option("--host", "hosts", multiple=True, help="Only this host of the spec (repeatable).")
 @click.option(
     "--ca",
+    "--ca-file",
+    "ca",
     type=click.Path(exists=True, dir_okay=False),
-    help="Verify certificates against this CA file (default: the spec's tls.ca_cert).",
+    help="Verify certificates against this CA file (default: the spec's tls.ca_cert,"
+    " with --mx the system's trusted CAs).",
+)
+@click.option(
+    "--mx",
+    "mx_domain",
+    metavar="DOMAIN",
+    help="Check DOMAIN's mail servers: its MX hosts from DNS, each probed, with the"
+    " TLS_Srv keys that match them, MTA-STS and TLSA records.",
+)
+@click.option(
+    "--dns-server",
+    metavar="ADDRESS[:PORT]",
+    envvar="TLSC_DNS_SERVER",
+    help="With --mx: ask this DNS server (default: the system's resolvers; env TLSC_DNS_SERVER).",
+)
+@click.option(
+    "--port",
+    "smtp_port",
+    type=click.IntRange(1, 65535),
+    default=25,
+    show_default=True,
+    help="With --mx: the SMTP port to probe on each MX host.",
+)
+@click.option(
+    "--https-port",
+    type=click.IntRange(1, 65535),
+    default=443,
+    show_default=True,
+    help="With --mx: the port of the MTA-STS policy host (mta-sts.DOMAIN).",
 )
 @click.option("--strict", is_flag=True, help="Also require a verified, matching, lasting cert.")
 @click.option(
@@ -116,6 +148,10 @@ def verify(
     args: tuple[str, ...],
     hosts: tuple[str, ...],
     ca: str | None,
+    mx_domain: str | None,
+    dns_server: str | None,
+    smtp_port: int,
+    https_port: int,
     strict: bool,
     min_days: int,
     expect_client_cert: bool,
@@ -132,7 +168,21 @@ def verify(
     verification. Exit 0 when every target offers STARTTLS and completes the
     handshake (with --strict: and its certificate verifies, names the host
     and has more than --min-days left), 1 otherwise.
+
+    With --mx DOMAIN: DOMAIN's MX hosts instead, each address probed on --port.
     """
+    options = ProbeOptions(
+        timeouts=Timeouts(connect_timeout, greeting_timeout, timeout, timeout),
+        ehlo_name=ehlo_name,
+    )
+    policy = ProbePolicy(strict=strict, min_days=min_days, expect_client_cert=expect_client_cert)
+    if mx_domain is not None:
+        if args or hosts:
+            _fail("--mx DOMAIN checks DOMAIN's mail servers; give no SPEC, HOST or --host with it")
+        _verify_mx(mx_domain, dns_server, (smtp_port, https_port), ca, fmt, options, policy)
+    source = click.get_current_context().get_parameter_source("dns_server")
+    if source is click.core.ParameterSource.COMMANDLINE:
+        _fail("--dns-server is for --mx DOMAIN")
     args = args or ("cluster.yaml",)
     specs = [a for a in args if _is_spec(a)]
     if specs and len(args) > 1:
@@ -148,11 +198,6 @@ def verify(
             targets = [adhoc_target(a, ca) for a in args]
         except TargetError as exc:
             _fail(str(exc))
-    options = ProbeOptions(
-        timeouts=Timeouts(connect_timeout, greeting_timeout, timeout, timeout),
-        ehlo_name=ehlo_name,
-    )
-    policy = ProbePolicy(strict=strict, min_days=min_days, expect_client_cert=expect_client_cert)
     results = _run(targets, options)
     if fmt == "json":
         sys.stdout.write(format_json(results, policy))
@@ -163,3 +208,44 @@ def verify(
         summary = f"{len(results) - failed} of {len(results)} target(s) passed"
         click.echo(f"tlsc verify: {summary}" + (" (strict)" if strict else ""), err=True)
     sys.exit(0 if all(r.passed(policy) for r in results) else 1)
+
+
+def _verify_mx(
+    domain: str,
+    dns_server: str | None,
+    ports: tuple[int, int],
+    ca: str | None,
+    fmt: str,
+    options: ProbeOptions,
+    policy: ProbePolicy,
+) -> None:
+    """`tlsc verify --mx DOMAIN`: report and exit (0 when every MX address passes)."""
+    import json
+
+    from compiler.probe import mx
+
+    try:
+        resolver = mx.make_resolver(dns_server, options.timeouts.connect)
+    except ValueError as exc:
+        _fail(f"--dns-server: {exc}")
+    server = dns_server or ", ".join(map(str, resolver.nameservers)) or "the system's resolvers"
+    try:
+        report = mx.lookup(domain, resolver, server)
+    except mx.MxError as exc:
+        _fail(str(exc))
+    if report.mta_sts.policy_id is not None:
+        report.mta_sts.policy = mx.fetch_policy(
+            report.domain, resolver, ports[1], ca, options.timeouts.connect
+        )
+    pairs = mx.targets(report, ports[0], ca)
+    for (host, _), result in zip(pairs, _run([t for _, t in pairs], options), strict=True):
+        host.probes.append(result)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(report.as_dict(policy), indent=2) + "\n")
+    else:
+        click.echo("\n".join(mx.text_report(report, policy)))
+        results = report.results
+        failed = sum(not r.passed(policy) for r in results)
+        summary = f"{len(results) - failed} of {len(results)} MX address(es) passed"
+        click.echo(f"tlsc verify: {summary}" + (" (strict)" if policy.strict else ""), err=True)
+    sys.exit(0 if report.passed(policy) else 1)
