@@ -8,12 +8,15 @@ plugin and the module's `python -m compiler` use it) and no colour.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from conftest import ROOT, cli_env
 
+HERE = Path(__file__).resolve().parent
 COLLECTION = ROOT / "ansible" / "tlsc" / "sendmail"
 BIN = Path(sys.executable).parent
 #: tlsc on the "managed host" (this machine, ansible_connection=local)
@@ -44,6 +47,26 @@ def ansible_env(scratch: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def playbook(
+    *args: str | Path, scratch: Path, **extra: str
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    """ansible-playbook ARGS: (the process, every task result as {"host", "task", "status",
+    "result"}, recorded by tests/ansible_callbacks/tlsc_results.py)."""
+    results = scratch / "results.jsonl"
+    results.unlink(missing_ok=True)
+    proc = ansible(
+        "playbook",
+        *args,
+        scratch=scratch,
+        ANSIBLE_CALLBACK_PLUGINS=str(HERE / "ansible_callbacks"),
+        ANSIBLE_CALLBACKS_ENABLED="tlsc_results",
+        TLSC_TEST_RESULTS=str(results),
+        **extra,
+    )
+    lines = results.read_text(encoding="utf-8").splitlines() if results.exists() else []
+    return proc, [json.loads(line) for line in lines]
 
 
 def ansible(

@@ -36,11 +36,11 @@ spec: ../cluster.yaml
 # ansible-inventory -i inventory/tlsc.yml --graph
 """
 
-import os
-import re
+import os  # noqa: E402 (Ansible: the doc blocks come first)
+import re  # noqa: E402 (Ansible: the doc blocks come first)
 
-from ansible.errors import AnsibleParserError
-from ansible.plugins.inventory import BaseInventoryPlugin
+from ansible.errors import AnsibleParserError  # noqa: E402 (Ansible: the doc blocks come first)
+from ansible.plugins.inventory import BaseInventoryPlugin  # noqa: E402 (Ansible: the doc blocks come first)
 
 _GROUP = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -95,9 +95,7 @@ def _hosts_with_tlsc(spec):
     if not checked.ok or checked.cluster is None:
         errors = [p for p in checked.problems if p.severity == "error"]
         raise AnsibleParserError(format_text(errors).strip())
-    return [
-        (name, h.fqdn, h.address, list(h.groups)) for name, h in checked.cluster.hosts.items()
-    ]
+    return [(name, h.fqdn, h.address, list(h.groups)) for name, h in checked.cluster.hosts.items()]
 
 
 def _hosts_plain(spec):

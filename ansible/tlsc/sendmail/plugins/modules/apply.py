@@ -145,10 +145,10 @@ cmd:
   elements: str
 """
 
-import json
-import shlex
+import json  # noqa: E402 (Ansible: the doc blocks come first)
+import shlex  # noqa: E402 (Ansible: the doc blocks come first)
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (Ansible: the doc blocks come first)
 
 
 def _sentence(stdout, stderr, fallback):
@@ -170,7 +170,7 @@ def _sentence(stdout, stderr, fallback):
 
 def _base(module, command):
     p = module.params
-    cmd = shlex.split(p["tlsc"]) + [command, p["spec"], "--root", p["root"], "--format", "json"]
+    cmd = [*shlex.split(p["tlsc"]), command, p["spec"], "--root", p["root"], "--format", "json"]
     if p["host"]:
         cmd += ["--host", p["host"]]
     return cmd
@@ -214,7 +214,7 @@ def _check(module):
 
 def _apply(module):
     p = module.params
-    cmd = _base(module, "apply") + ["--yes"]
+    cmd = [*_base(module, "apply"), "--yes"]
     if p["plan"]:
         cmd += ["--plan", p["plan"]]
     if p["backup_dir"]:
