@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from ansible_helpers import COLLECTION, TLSC, playbook
 from apply_helpers import ApplyHost, Spec, dump_yaml
+from conftest import run_cli
 from realtools import scratch_base, scratch_dir
 from sendmail_fixture import DaemonFactory, free_port, sendmail_daemon, throwaway_ca
 
@@ -136,6 +137,33 @@ def test_canary_rollout_stops_at_the_failed_host(
         assert "-Connect:192.0.2.99\tREJECT" in prepared
         assert "-Connect:192.0.2.99" in proc.stdout  # the default callback shows the diff
         assert tree(roots["mx3"]) == edited and not (roots["mx3"] / LOCK).exists()
+
+        # a saved plan per host (tlsc_plan_dir) is shipped and applied with --plan: mx3
+        # drifted again after its plan was made, so tlsc refuses it and writes nothing
+        plans = scratch / "plans"
+        plans.mkdir()
+        rc, _, err = run_cli(
+            "plan", spec_path, "--root", roots["mx3"], "--host", "mx3", "--out", plans / "mx3.plan"
+        )
+        assert rc == 0, err
+        access.write_text(access.read_text() + "Connect:192.0.2.98\tREJECT\n")
+        edited = tree(roots["mx3"])
+        proc, lines = playbook(
+            "-i",
+            inv / "tlsc.yml",
+            PLAYBOOK,
+            "-e",
+            "tlsc_hosts=mx3",
+            "-e",
+            f"tlsc_plan_dir={plans}",
+            scratch=scratch,
+        )
+        assert proc.returncode != 0
+        applied = [x["result"] for x in lines if x["task"].startswith("Apply")]
+        assert applied[0]["result"] == "refused", applied[0]["msg"]
+        assert "changed since the plan was made" in applied[0]["msg"]
+        assert "--plan" in applied[0]["cmd"]
+        assert tree(roots["mx3"]) == edited
 
 
 def _runtime(directory: str, names: list[str]) -> list[str]:
