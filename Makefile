@@ -29,8 +29,8 @@ demo: setup
 test: setup sysdeps lint typecheck unit
 
 lint:
-	$(BIN)/ruff check compiler tests bench
-	$(BIN)/ruff format --check compiler tests bench
+	$(BIN)/ruff check compiler tests bench ansible
+	$(BIN)/ruff format --check compiler tests bench ansible
 
 typecheck:
 	$(BIN)/mypy compiler

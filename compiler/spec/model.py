@@ -194,6 +194,25 @@ def _tag_name(value: str) -> None:
         )
 
 
+_GROUP = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _group_name(value: str) -> None:
+    if not _GROUP.match(value):
+        raise ValueError(
+            f"group name '{shown(value)}' must hold only letters, digits and '_' and not"
+            " start with a digit (Ansible's rule for group names)"
+        )
+
+
+def _unique_groups(value: list[str]) -> None:
+    seen: set[str] = set()
+    for name in value:
+        if name in seen:
+            raise ValueError(f"group '{shown(name)}' is listed twice")
+        seen.add(name)
+
+
 def _cn(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
@@ -278,6 +297,12 @@ PeerKey = Annotated[str, _check(names.parse_peer)]
 RecipientKey = Annotated[str, _check(names.parse_recipient)]
 DistinguishedName = Annotated[str, StringConstraints(max_length=1024), _check(_dn)]
 TagName = Annotated[str, StringConstraints(max_length=64), _check(_tag_name)]
+GroupName = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    _check(_group_name),
+    WithJsonSchema({"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$", "maxLength": 64}),
+]
 Bits = Annotated[int, Field(ge=1, le=65535)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -685,6 +710,13 @@ class Host(HostSettings):
         description="The address verify (and apply's verify step) probes instead of the fqdn."
         " Writes no file line.",
         examples=["192.0.2.10", "2001:db8::25"],
+    )
+    groups: Annotated[list[GroupName], _check(_unique_groups)] = Field(
+        [],
+        description="The Ansible groups the tlsc.sendmail.spec inventory plugin puts this"
+        " host in (letters, digits and '_', not starting with a digit; each once)."
+        " Writes no file line.",
+        examples=[["canary", "eu"]],
     )
     domains: dict[PeerKey, DomainRule] = Field(
         {},
