@@ -6,9 +6,10 @@ checks the GitLab job. Then the workflow's `run:` bodies and the GitLab
 job's `script:` items, read from the YAML, run with bash in a clone of a
 scratch repository (a bare "origin" with a base branch and a pull-request
 branch), with the variables CI would set, and post their plan to a fake
-GitHub / GitLab API on 127.0.0.1. The lint step is not run here: it lints
-the compiled .mc, whose include of /etc/mail/tls/starttls.m4 would read this
-machine's /etc/mail.
+GitHub / GitLab API on 127.0.0.1. Only the install step is not run (tlsc is
+on PATH); the lint step's report is checked to be SARIF / Code Quality JSON
+(a compiled tree's include of /etc/mail/tls/starttls.m4 is read from the tree,
+never from this machine's /etc/mail).
 """
 
 from __future__ import annotations
@@ -215,6 +216,12 @@ class Scratch:
         self.spec = self.spec.replace(old, new, 1)
         self.commit(f"{old} -> {new}")
 
+    def keep_bad_mc(self) -> None:
+        """A hand-kept .mc with a typographic quote (M4001), which the lint step must catch."""
+        (self.work / "local.mc").write_text("define(\u2018confX\u2019, `1')dnl\n", "utf-8")
+        self.git("add", "local.mc")
+        self.git("commit", "-q", "-m", "a kept .mc")
+
     def bash(self, script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         """A step's script as the runners run it: bash, -e and pipefail."""
         path = self.work.parent / "step.sh"
@@ -235,14 +242,14 @@ DOWNGRADE = ("secure.example.com:\n    outbound: encrypt", "secure.example.com:\
 
 
 def github_job(scratch: Scratch, url: str) -> tuple[list[str], int]:
-    """The workflow's steps but Install and Lint; (what each printed, the last step's exit)."""
+    """The workflow's steps but Install; (what each printed, the last step's exit)."""
     workflow = load(WORKFLOW)
     context = {
         "github.base_ref": "main",
         "github.token": "ghs_test",
         "github.event.pull_request.number": "7",
     }
-    outputs: dict[str, dict[str, str]] = {"lint": {"exit": "0"}}
+    outputs: dict[str, dict[str, str]] = {}
     base = {
         "GITHUB_API_URL": url,
         "GITHUB_REPOSITORY": "mail/ops",
@@ -260,7 +267,7 @@ def github_job(scratch: Scratch, url: str) -> tuple[list[str], int]:
     printed, status = [], 0
     (steps,) = [job["steps"] for job in workflow["jobs"].values()]
     for n, step in enumerate(steps):
-        if "run" not in step or step["name"] in ("Install tlsc", "Lint"):
+        if "run" not in step or step["name"] == "Install tlsc":
             continue
         out = scratch.work.parent / f"output{n}"
         out.write_text("")
@@ -298,6 +305,8 @@ def test_github_comment_created_then_updated_in_place_and_downgrade_fails(
     scratch.change(*STRONGER)
     printed, status = github_job(scratch, url)
     assert status == 0, printed
+    sarif = json.loads((scratch.work / "tlsc.sarif").read_text("utf-8"))
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"] == []
     mine = [c for c in state.comments if c["user"]["type"] == "Bot"]
     assert len(mine) == 1 and "new.example.org" in mine[0]["body"]
     assert mine[0]["body"] == plan_now(scratch)
@@ -317,12 +326,18 @@ def test_github_comment_created_then_updated_in_place_and_downgrade_fails(
         + [("PATCH", f"/repos/mail/ops/issues/comments/{mine[0]['id']}")] * 2
     )
     assert state.auth == {"Bearer ghs_test"}
+    scratch.keep_bad_mc()
+    printed, status = github_job(scratch, url)
+    assert status == 1 and "tlsc lint found errors" in printed[-1], printed
+    results = json.loads((scratch.work / "tlsc.sarif").read_text("utf-8"))["runs"][0]["results"]
+    where = results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert (results[0]["ruleId"], where) == ("M4001", "local.mc")
 
 
 def gitlab_job(scratch: Scratch, url: str) -> subprocess.CompletedProcess[str]:
-    """The job's script items (but lint, whose exit is 0 here) as one shell, as the runner does."""
+    """The job's script items as one shell, as the runner does."""
     config = load(GITLAB)
-    items = [item for item in config["tlsc"]["script"] if "tlsc lint --format" not in item]
+    items = config["tlsc"]["script"]
     env = {
         **{k: str(v) for k, v in config["variables"].items()},
         "CI_API_V4_URL": f"{url}/gl",
@@ -331,7 +346,7 @@ def gitlab_job(scratch: Scratch, url: str) -> subprocess.CompletedProcess[str]:
         "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
         "TLSC_GITLAB_TOKEN": "glpat-test",
     }
-    return scratch.bash("lint_exit=0\n" + "\n".join(items), env)
+    return scratch.bash("\n".join(items), env)
 
 
 def test_gitlab_note_created_then_updated_in_place_and_downgrade_fails(
@@ -344,6 +359,7 @@ def test_gitlab_note_created_then_updated_in_place_and_downgrade_fails(
     proc = gitlab_job(scratch, url)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "posted note" in proc.stdout
+    assert json.loads((scratch.work / "gl-code-quality.json").read_text("utf-8")) == []
     (mine,) = state.notes[len(untouched) :]
     assert mine["body"] == plan_now(scratch)
     scratch.change(*ALSO)
@@ -357,3 +373,8 @@ def test_gitlab_note_created_then_updated_in_place_and_downgrade_fails(
     assert state.notes[: len(untouched)] == untouched
     assert [w[0] for w in state.writes] == ["POST", "PUT", "PUT"]
     assert state.auth == {"glpat-test"}
+    scratch.keep_bad_mc()
+    proc = gitlab_job(scratch, url)
+    assert proc.returncode == 1 and "tlsc lint found errors" in proc.stdout, proc.stderr
+    issues = json.loads((scratch.work / "gl-code-quality.json").read_text("utf-8"))
+    assert {(i["check_name"], i["location"]["path"]) for i in issues} == {("M4001", "local.mc")}
