@@ -251,3 +251,21 @@ def test_a_file_warning_on_every_line_shows_each_rules_first_hundred(tmp_path: P
     proc = tlsc("--fix", str(path))
     assert proc.returncode == 0, proc.stderr
     assert path.read_text().count("FEATURE(`use_cw_file')dnl\n") == 2000
+
+
+def test_a_compiled_tree_reads_its_own_starttls_include(tmp_path: Path) -> None:
+    """build/HOST/etc/mail/sendmail.mc's /etc/mail/tls/starttls.m4 is build/HOST's, per host."""
+    mc = FIXED.replace("STARTTLS_M4", "/etc/mail/tls/starttls.m4").replace(
+        "define(`confCIPHER_LIST'", "define(`confCACERT', `/x.crt')dnl\ndefine(`confCIPHER_LIST'"
+    )
+    for host, starttls in (("a", STARTTLS), ("b", "define(`confSERVER_CERT', `/s.crt')dnl\n")):
+        (tmp_path / "build" / host / "etc" / "mail" / "tls").mkdir(parents=True)
+        (tmp_path / "build" / host / "etc" / "mail" / "sendmail.mc").write_text(mc, "utf-8")
+        (tmp_path / "build" / host / "etc" / "mail" / "tls" / "starttls.m4").write_text(
+            starttls, "utf-8"
+        )
+    proc = tlsc("--format", "json", "build", cwd=tmp_path)
+    found = {(p["path"], p["code"]) for p in json.loads(proc.stdout)}
+    # only a's starttls.m4 defines confCACERT again, which overrides the .mc's
+    assert ("build/a/etc/mail/sendmail.mc", "M4015") in found
+    assert not any(path.startswith("build/b/") for path, _ in found), found

@@ -1,4 +1,4 @@
-"""`tlsc lint [--format text|json|sarif|github] [--fix [--dry-run]] [--deep] FILE...`
+"""`tlsc lint [--format text|json|sarif|github|codequality] [--fix [--dry-run]] [--deep] FILE...`
 
 Thin: read the files, build the run's context (its access files, its m4
 files, a reader for the files a .mc refers to), lint each file, print, exit
@@ -17,7 +17,7 @@ from compiler.fileio import MAX_INPUT_BYTES, NotRegularFile, TooLarge, read_regu
 from compiler.lint.engine import LintContext, LintReport, detect_kind, lint_text
 from compiler.problems import FORMATTERS, Problem, format_text
 
-_FORMAT = click.Choice(["text", "json", "sarif", "github"])
+_FORMAT = click.Choice(["text", "json", "sarif", "github", "codequality"])
 
 
 def _load(path: str) -> str:
@@ -148,6 +148,11 @@ def _print(reports: list[LintReport], unreadable: list[Problem], fmt: str) -> No
 
         counts = [p for r in shown for p in r.omitted_problems()]
         sys.stdout.write(format_sarif(shown, unreadable + counts))
+        return
+    if fmt == "codequality":
+        from compiler.lint.codequality import format_codequality
+
+        sys.stdout.write(format_codequality([p for r in shown for p in r.problems()] + unreadable))
         return
     if fmt != "text":
         sys.stdout.write(FORMATTERS[fmt]([p for r in shown for p in r.problems()] + unreadable))

@@ -251,7 +251,7 @@ def _expected(doc: M4Document, ctx: LintContext) -> dict[str, tuple[str | None, 
             elif call.name == "undefine" and name in expected:
                 del expected[name]
             elif call.name in ("include", "sinclude") and anchor is None and is_starttls(name):
-                included = ctx.included_m4(name)
+                included = ctx.included_m4(name, doc.path)
                 if included is not None:
                     walk(included, included.all_calls(), call.start)
 

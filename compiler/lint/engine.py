@@ -108,8 +108,25 @@ class LintContext:
             return [doc]
         return list(self.access.values()) if len(self.access) == 1 else []
 
-    def included_m4(self, path: str) -> M4Document | None:
-        """An m4 file a .mc includes, lexed, or None when it cannot be read."""
+    def in_tree(self, path: str, including: str | None) -> str:
+        """Where to read `path`, an absolute path a file of the run includes.
+
+        When the run lints a compiled tree (`tlsc lint build`), the .mc at
+        build/HOST/etc/mail/sendmail.mc includes /etc/mail/tls/starttls.m4: that is
+        build/HOST/etc/mail/tls/starttls.m4 if the run lints it, not this machine's file.
+        """
+        if including is None or not os.path.isabs(path):
+            return path
+        here = os.path.abspath(including)
+        for linted in self.m4_paths:
+            full = os.path.abspath(linted)
+            if full != path and full.endswith(path) and here.startswith(full[: -len(path)] + "/"):
+                return linted
+        return path
+
+    def included_m4(self, path: str, including: str | None = None) -> M4Document | None:
+        """An m4 file a .mc (`including`) includes, lexed, or None when it cannot be read."""
+        path = self.in_tree(path, including)
 
         def load() -> M4Document | None:
             from compiler.lint.lexer import lex

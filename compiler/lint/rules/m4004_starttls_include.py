@@ -118,7 +118,7 @@ def _after_mailer(doc: M4Document, ctx: LintContext, inc: Call, first: Call) -> 
     """The include after the MAILERs: an error iff the .cf it builds differs."""
     line, _ = doc.pos(first.start)
     here = f"the STARTTLS include comes after MAILER(`{doc.first_arg(first)}') at line {line}"
-    included = ctx.included_m4(doc.first_arg(inc))
+    included = ctx.included_m4(doc.first_arg(inc), doc.path)
     reason = None
     if included is not None:
         texts = mailer_texts(doc, ctx, cf_dir(doc), inc.start)

@@ -38,9 +38,9 @@ KIND = "m4"
 _DONT_BLAME = "confDONT_BLAME_SENDMAIL"
 
 
-def _included_names(path: str, ctx: LintContext) -> tuple[set[str], bool]:
+def _included_names(path: str, ctx: LintContext, including: str) -> tuple[set[str], bool]:
     """(names the file defines, whether it appends GroupReadableKeyFile)."""
-    doc = ctx.included_m4(path)
+    doc = ctx.included_m4(path, including)
     if doc is None:
         return set(TLS_DEFINES), True
     names = {doc.first_arg(c) for c in doc.all_calls() if c.name in ("define", "undefine")}
@@ -53,7 +53,7 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
     if not includes:
         return
     include = includes[0]
-    names, appends = _included_names(doc.first_arg(include), ctx)
+    names, appends = _included_names(doc.first_arg(include), ctx, doc.path)
     line = doc.line_of(include.start)
     for call in doc.top_calls("define"):
         name = doc.first_arg(call)
