@@ -69,6 +69,11 @@ class SendmailRelease:
     cf_dir: Path
 
     @property
+    def family(self) -> str:
+        """The release as the spec's `sendmail:` names it: 8.17, 8.18."""
+        return ".".join(self.version.split(".")[:2])
+
+    @property
     def cf_m4(self) -> Path:
         """The tree's cf.m4, as a .mc includes it (spec key mc.cf_m4)."""
         return self.cf_dir / "m4" / "cf.m4"
