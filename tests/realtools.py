@@ -9,6 +9,10 @@ they claim once sendmail's own tools read them:
 * `makemap_roundtrip` loads a compiled access file with `makemap hash` and
   dumps the db again with `makemap -u hash`.
 
+Both take a `SendmailRelease`: this machine's sendmail (8.17.1.9) by
+default, or `sendmail_818()`, the 8.18.1 tree scripts/fetch-sendmail-818
+unpacks (tests/releases.py runs a test with each).
+
 makemap prints `WARNING: World writable directory /tmp` (and still exits 0)
 for a map whose path passes through a world-writable directory such as
 /tmp, so the scratch directories live under the repository's `build/`
@@ -366,12 +370,29 @@ def check_cf(
 MAKEMAP = ("makemap", "-C", os.devnull)
 
 
-def makemap_roundtrip(access_text: str, tmpdir: Path) -> tuple[int, str, list[str]]:
+def makemap_command(release: SendmailRelease = SYSTEM_SENDMAIL) -> tuple[str, ...]:
+    """`MAKEMAP` with `release`'s makemap."""
+    return (str(release.makemap), *MAKEMAP[1:])
+
+
+def tool_path(release: SendmailRelease = SYSTEM_SENDMAIL) -> str:
+    """A PATH whose sendmail and makemap are `release`'s: what a tlsc process (apply's
+    builds and pre-flight, doctor) finds on a host that runs that release."""
+    path = os.environ.get("PATH", os.defpath)
+    if release.sendmail == SYSTEM_SENDMAIL.sendmail:
+        return path
+    return os.pathsep.join([str(release.sendmail.parent), path])
+
+
+def makemap_roundtrip(
+    access_text: str, tmpdir: Path, release: SendmailRelease = SYSTEM_SENDMAIL
+) -> tuple[int, str, list[str]]:
     """Load `access_text` with `makemap hash`, dump it with `makemap -u hash`.
 
     Returns (rc, stderr, dumped lines): rc is the first non-zero exit status
     of the two runs (0 when both succeed), stderr both runs' stderr, and the
-    dump's lines in makemap's (hash) order, each `key<TAB>value`.
+    dump's lines in makemap's (hash) order, each `key<TAB>value`. `release`
+    names whose makemap runs (default this machine's).
     """
     tmpdir = Path(tmpdir).resolve()
     src = tmpdir / "access"
@@ -381,13 +402,20 @@ def makemap_roundtrip(access_text: str, tmpdir: Path) -> tuple[int, str, list[st
     env = {**os.environ, "LC_ALL": "C"}
     with src.open("rb") as stdin:
         load = subprocess.run(
-            [*MAKEMAP, "hash", str(db)], stdin=stdin, capture_output=True, env=env, check=False
+            [*makemap_command(release), "hash", str(db)],
+            stdin=stdin,
+            capture_output=True,
+            env=env,
+            check=False,
         )
     stderr = _decode(load.stderr)
     if load.returncode != 0 and not db.exists():
         return load.returncode, stderr, []
     dump = subprocess.run(
-        [*MAKEMAP, "-u", "hash", str(db)], capture_output=True, env=env, check=False
+        [*makemap_command(release), "-u", "hash", str(db)],
+        capture_output=True,
+        env=env,
+        check=False,
     )
     stderr += _decode(dump.stderr)
     rc = load.returncode or dump.returncode
