@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
+import time as time_module
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +16,9 @@ from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
+from click.testing import CliRunner, Result
 
+from compiler.cli import main
 from compiler.logs.sessions import Message, Session
 from compiler.logs.tlsrpt import (
     Outcome,
@@ -25,6 +32,7 @@ from compiler.logs.tlsrpt import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
 SCHEMA = json.loads((REPO / "schemas" / "tlsrpt.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
 ORG = "Example Org"
@@ -38,8 +46,9 @@ def valid(report: Report | dict[str, Any]) -> dict[str, Any]:
     VALIDATOR.validate(data)
     for policy in data["policies"]:
         details = policy.get("failure-details", [])
-        assert sum(d["failed-session-count"] for d in details) == (
-            policy["summary"]["total-failure-session-count"]
+        assert (
+            sum(d["failed-session-count"] for d in details)
+            == (policy["summary"]["total-failure-session-count"])
         )
     return data
 
@@ -66,6 +75,13 @@ def out(
         messages=[Message("q1", "me@sender.example", rcpts or ("a@dest.example",), "Sent")],
         refusals=list(refusals),
     )
+
+
+@dataclass(slots=True)
+class CertSession(Session):
+    """A session that also carries the cert line's `verifymsg`, which the report reads when set."""
+
+    verifymsg: str | None = None
 
 
 # --- outcomes: the documented verify -> result-type mapping -------------------------------
@@ -122,10 +138,19 @@ def test_a_refused_tls_session_is_a_failure_with_the_reply() -> None:
 
 
 def test_try_tls_no_is_not_blamed_on_the_receiver() -> None:
-    reply = "550 5.7.1 <x.example>... do not try TLS with x.example [192.0.2.99]"
-    outcome = classify(out("NONE", refusals=(reply,)))
+    session = out("NONE")
+    session.tls_skipped = True
+    outcome = classify(session)
     assert outcome.result_type == "validation-failure"
-    assert outcome.reason == f"verify=NONE: {reply}"
+    assert outcome.reason == "verify=NONE: STARTTLS not tried (Try_TLS NO in our access map)"
+
+
+def test_a_broken_handshake_reports_its_error() -> None:
+    session = out("SOFTWARE", starttls=True)
+    session.error = "connect failed=-1, reason=unsupported protocol, SSL_error=1"
+    assert classify(session) == Outcome(
+        "no-policy-found", "validation-failure", f"verify=SOFTWARE: {session.error}"
+    )
 
 
 # --- policy domains and days ----------------------------------------------------------------
@@ -165,8 +190,17 @@ def small_log() -> list[Session]:
                dane.example: TRUSTED(mx.dane), DANE_FAIL(mx.dane) -> tlsa 1 ok 1 failed
     2026-11-29 dest.example: SOFTWARE (23:30 at -02:00 is 01:30 UTC) -> 1 failed
     """
-    expired = out("FAIL", time="2026-11-28T12:00:00+00:00")
-    expired.verifymsg = "certificate has expired"  # type: ignore[attr-defined]
+    expired = CertSession(
+        "client",
+        "2026-11-28T12:00:00+00:00",
+        "mta1",
+        "mx1.dest.example",
+        "[192.0.2.10]",
+        starttls=True,
+        verify="FAIL",
+        messages=[Message("q1", None, ("a@dest.example",), "Sent")],
+        verifymsg="certificate has expired",
+    )
     return [
         out("OK", time="2026-11-28T01:00:00Z"),
         out("OK", "a@dest.example", "b@other.example", time="2026-11-28T02:00:00+00:00"),
@@ -318,7 +352,7 @@ def test_file_name_follows_rfc_8460_section_5_3() -> None:
     (report,) = build_reports([out("OK")], ORG, "TLS-Reports@Sender.Example")
     sender, domain, begin, end, tail = report.filename.split("!")
     assert (sender, domain) == ("sender.example", "dest.example")
-    assert int(begin) == int(datetime(2026, 11, 28, tzinfo=UTC).timestamp()) == 1796256000
+    assert int(begin) == int(datetime(2026, 11, 28, tzinfo=UTC).timestamp()) == 1795824000
     assert int(end) == int(begin) + 86399
     unique, ext = tail.split(".", 1)
     assert ext == "json.gz"
@@ -330,22 +364,28 @@ def test_file_name_follows_rfc_8460_section_5_3() -> None:
 
 
 def test_same_input_same_id_different_input_different_id() -> None:
-    a = build_reports([out("OK")], ORG, CONTACT)[0]
-    b = build_reports([out("OK")], ORG, CONTACT)[0]
-    c = build_reports([out("OK"), out("OK")], ORG, CONTACT)[0]
-    d = build_reports([out("OK")], ORG, CONTACT, sending_ip="192.0.2.1")[0]
+    a = build_reports([out("NONE")], ORG, CONTACT)[0]
+    b = build_reports([out("NONE")], ORG, CONTACT)[0]
+    c = build_reports([out("NONE"), out("OK")], ORG, CONTACT)[0]
+    d = build_reports([out("NONE")], ORG, CONTACT, sending_ip="192.0.2.1")[0]
     assert a.filename == b.filename and a.gzip_bytes() == b.gzip_bytes()
     assert len({a.filename, c.filename, d.filename}) == 3
     assert a.body["report-id"] != c.body["report-id"]
 
 
 def test_gzip_holds_the_json() -> None:
-    (report,) = build_reports(small_log()[:2], ORG, CONTACT)
+    (report,) = build_reports(small_log()[:1], ORG, CONTACT)
     raw = report.gzip_bytes()
     assert raw[:2] == b"\x1f\x8b"
     data = json.loads(gzip.decompress(raw))
     assert data == valid(report)
-    assert list(data) == ["organization-name", "date-range", "contact-info", "report-id", "policies"]
+    assert list(data) == [
+        "organization-name",
+        "date-range",
+        "contact-info",
+        "report-id",
+        "policies",
+    ]
 
 
 # --- the schema itself ----------------------------------------------------------------------
@@ -432,3 +472,242 @@ def test_schema_refuses_a_damaged_report(damage: Any) -> None:
     damage(report)
     with pytest.raises(jsonschema.ValidationError):
         VALIDATOR.validate(report)
+
+
+# --- the command, end to end on real log lines ----------------------------------------------
+
+#: outbound sessions as sendmail logs them: the handshake (or its failure) before the `to=` lines;
+#: the times are classic syslog (local, no year)
+MAIL_LOG = (FIXTURES / "tlsrpt-mail.log").read_text(encoding="utf-8")
+#: journald short-iso: 23:30 at -02:00 is 01:30 UTC the next day
+ISO_LOG = (FIXTURES / "tlsrpt-journal.log").read_text(encoding="utf-8")
+DAY28 = "1795824000!1795910399"
+DAY29 = "1795910400!1795996799"
+
+
+@pytest.fixture
+def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Set this process's local zone (TZ), restored afterwards."""
+
+    def set_zone(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time_module.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time_module.tzset()
+
+
+def logs(tmp_path: Path, *args: str) -> Result:
+    (tmp_path / "mail.log").write_text(MAIL_LOG, encoding="utf-8")
+    (tmp_path / "journal.log").write_text(ISO_LOG, encoding="utf-8")
+    argv = ["logs", "--format", "tlsrpt", "--year", "2026", *args]
+    return CliRunner().invoke(main, argv, catch_exceptions=False)
+
+
+def written(result: Result, out_dir: Path) -> dict[str, dict[str, Any]]:
+    """The reports the command printed, by file name, each checked against the schema."""
+    paths = result.stdout.split()
+    assert sorted(paths) == sorted(str(p) for p in out_dir.iterdir())
+    reports = {}
+    for path in paths:
+        raw = Path(path).read_bytes()
+        assert raw[:2] == b"\x1f\x8b", path
+        reports[Path(path).name] = valid(json.loads(gzip.decompress(raw)))
+    return reports
+
+
+def summary(report: dict[str, Any]) -> list[tuple[str, int, int, list[tuple[str, str, int]]]]:
+    return [
+        (
+            p["policy"]["policy-type"],
+            p["summary"]["total-successful-session-count"],
+            p["summary"]["total-failure-session-count"],
+            [
+                (d["result-type"], d["receiving-mx-hostname"], d["failed-session-count"])
+                for d in p.get("failure-details", [])
+            ],
+        )
+        for p in report["policies"]
+    ]
+
+
+def test_reports_from_real_lines_in_berlin(tmp_path: Path, zone: Callable[[str], None]) -> None:
+    zone("Europe/Berlin")  # classic stamps are the logging host's local time
+    out_dir = tmp_path / "reports"
+    result = logs(
+        tmp_path,
+        "--org", ORG, "--contact", "tlsrpt@mta1.sender.example", "--out-dir", str(out_dir),
+        "--sending-ip", "198.51.100.1",
+        str(tmp_path / "mail.log"), str(tmp_path / "journal.log"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    reports = written(result, out_dir)
+    names = {name.rsplit("!", 1)[0]: name for name in reports}
+    assert sorted(names) == [
+        f"mta1.sender.example!dest.example!{DAY28}",
+        f"mta1.sender.example!dest.example!{DAY29}",
+        f"mta1.sender.example!other.example!{DAY28}",
+    ]
+    dest = reports[names[f"mta1.sender.example!dest.example!{DAY28}"]]
+    # 2001 OK (two to= lines, one session), 2006 OK (00:30 in Berlin is 23:30 UTC),
+    # 2002 no STARTTLS at mx2, 2003 self-signed at mx1, 2004 handshake failed at old
+    assert summary(dest) == [
+        (
+            "no-policy-found",
+            2,
+            3,
+            [
+                ("certificate-not-trusted", "mx1.dest.example", 1),
+                ("starttls-not-supported", "mx2.dest.example", 1),
+                ("validation-failure", "old.dest.example", 1),
+            ],
+        )
+    ]
+    details = dest["policies"][0]["failure-details"]
+    assert {d["sending-mta-ip"] for d in details} == {"198.51.100.1"}
+    assert details[2]["receiving-ip"] == "192.0.2.30"
+    assert details[2]["failure-reason-code"].startswith("verify=SOFTWARE: connect failed=-1")
+    assert summary(reports[names[f"mta1.sender.example!other.example!{DAY28}"]]) == [
+        ("no-policy-found", 1, 0, [])
+    ]
+    assert summary(reports[names[f"mta1.sender.example!dest.example!{DAY29}"]]) == [
+        ("no-policy-found", 0, 1, [("starttls-not-supported", "mx2.dest.example", 1)])
+    ]
+
+
+def test_the_same_lines_in_utc_split_the_day_elsewhere(
+    tmp_path: Path, zone: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zone("UTC")
+    monkeypatch.chdir(tmp_path)  # --out-dir defaults to the current directory
+    result = logs(
+        tmp_path, "--org", ORG, "--contact", CONTACT,
+        str(tmp_path / "mail.log"), str(tmp_path / "journal.log"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert all(Path(p).parent == Path(".") for p in result.stdout.split())
+    reports = {
+        name.rsplit("!", 1)[0]: report for name, report in written_in(tmp_path, result).items()
+    }
+    assert summary(reports[f"sender.example!dest.example!{DAY28}"])[0][1:3] == (1, 3)
+    assert summary(reports[f"sender.example!dest.example!{DAY29}"]) == [
+        ("no-policy-found", 1, 1, [("starttls-not-supported", "mx2.dest.example", 1)])
+    ]
+    assert "sending-mta-ip" not in json.dumps(reports)  # unknown without --sending-ip
+
+
+def written_in(directory: Path, result: Result) -> dict[str, dict[str, Any]]:
+    """Like `written`, for paths printed relative to `directory`."""
+    reports = {}
+    for path in result.stdout.split():
+        reports[Path(path).name] = valid(
+            json.loads(gzip.decompress((directory / path).read_bytes()))
+        )
+    assert len(reports) == len([p for p in directory.iterdir() if p.name.endswith(".json.gz")])
+    return reports
+
+
+def test_since_until_pick_the_sessions(tmp_path: Path, zone: Callable[[str], None]) -> None:
+    zone("UTC")
+    out_dir = tmp_path / "r"
+    result = logs(
+        tmp_path, "--org", ORG, "--contact", CONTACT, "--out-dir", str(out_dir),
+        "--since", "2026-11-28T09:05", "--until", "2026-11-28T09:25", str(tmp_path / "mail.log"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (report,) = written(result, out_dir).values()
+    assert summary(report)[0][1:3] == (0, 2)  # 2002 and 2003 only
+
+
+def test_an_existing_report_is_never_overwritten(
+    tmp_path: Path, zone: Callable[[str], None]
+) -> None:
+    zone("UTC")
+    out_dir = tmp_path / "r"
+    args = (
+        "--org",
+        ORG,
+        "--contact",
+        CONTACT,
+        "--out-dir",
+        str(out_dir),
+        str(tmp_path / "mail.log"),
+    )
+    first = logs(tmp_path, *args)
+    assert first.exit_code == 0, first.output
+    before = {p.name: p.read_bytes() for p in out_dir.iterdir()}
+    assert len(before) == 3
+    again = logs(tmp_path, *args)
+    assert again.exit_code == 1
+    assert again.stdout == ""
+    (sentence,) = [line for line in again.stderr.splitlines() if "note:" not in line]
+    assert sentence.startswith(f"tlsc: {out_dir}/sender.example!")
+    assert sentence.endswith("exists; tlsc never overwrites a report (move it away first)")
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before
+
+
+def test_what_was_left_out_is_said(tmp_path: Path, zone: Callable[[str], None]) -> None:
+    zone("UTC")
+    log = tmp_path / "relay.log"
+    log.write_text(
+        "Nov 28 07:20:00 mta1 sm-mta[1210]: STARTTLS=client, relay=[127.0.0.1], version=TLSv1.3,"
+        " verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256\n"
+        "Nov 28 07:20:00 mta1 sm-mta[1210]: 6ASEK0Pq001205: to=<canit@example.net>,"
+        " delay=00:00:00, xdelay=00:00:00, mailer=relay, pri=30120, relay=[127.0.0.1]"
+        " [127.0.0.1], dsn=2.0.0, stat=Sent (accepted)\n",
+        encoding="utf-8",
+    )
+    argv = ["logs", "--format", "tlsrpt", "--org", ORG, "--contact", CONTACT, "--year", "2026"]
+    result = CliRunner().invoke(main, [*argv, "--out-dir", str(tmp_path / "r"), str(log)])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "went to an address literal" in result.stderr
+    assert "no report written" in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--contact", CONTACT], "--format tlsrpt needs --org NAME and --contact EMAIL"),
+        (["--org", ORG], "--format tlsrpt needs --org NAME and --contact EMAIL"),
+        (["--org", ORG, "--contact", "nobody"], "'nobody' is not an email address"),
+        (["--org", ORG, "--contact", CONTACT, "--sending-ip", "mta1"], "'mta1' is not an IPv4"),
+    ],
+)
+def test_bad_options_are_one_sentence(tmp_path: Path, args: list[str], words: str) -> None:
+    (tmp_path / "mail.log").write_text(MAIL_LOG, encoding="utf-8")
+    argv = ["logs", "--format", "tlsrpt", "--out-dir", str(tmp_path / "r"), *args]
+    result = CliRunner().invoke(main, [*argv, str(tmp_path / "mail.log")])
+    assert result.exit_code == 1
+    assert words in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_check_jsonschema_agrees(tmp_path: Path, zone: Callable[[str], None]) -> None:
+    zone("UTC")
+    out_dir = tmp_path / "r"
+    result = logs(
+        tmp_path, "--org", ORG, "--contact", CONTACT, "--out-dir", str(out_dir),
+        "--sending-ip", "2001:db8::1", str(tmp_path / "mail.log"), str(tmp_path / "journal.log"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    plain = []
+    for path in out_dir.iterdir():
+        target = tmp_path / (path.name.removesuffix(".gz"))
+        target.write_bytes(gzip.decompress(path.read_bytes()))
+        plain.append(str(target))
+    tool = Path(sys.executable).parent / "check-jsonschema"
+    schema = REPO / "schemas" / "tlsrpt.schema.json"
+    run = subprocess.run(
+        [str(tool), "--schemafile", str(schema), *plain], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({**json.loads(Path(plain[0]).read_text()), "report-id": 7}))
+    run = subprocess.run(
+        [str(tool), "--schemafile", str(schema), str(broken)], capture_output=True, text=True
+    )
+    assert run.returncode == 1

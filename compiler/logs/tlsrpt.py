@@ -22,8 +22,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -48,8 +49,8 @@ VERIFYMSG_TYPES = (
     ("has expired", "certificate-expired"),
     ("hostname mismatch", "certificate-host-mismatch"),
 )
-#: the reply of the `try_tls` ruleset: our configuration chose not to try TLS
-_TRY_TLS_NO = "do not try TLS"
+#: the reason of a session a `Try_TLS:` entry kept from trying STARTTLS (our choice, not theirs)
+_TRY_TLS_NO = "STARTTLS not tried (Try_TLS NO in our access map)"
 
 #: the RFC's example covers 00:00:00 to 23:59:59 of a day
 _DAY = timedelta(days=1) - timedelta(seconds=1)
@@ -70,19 +71,19 @@ def classify(session: Session, verifymsg: str | None = None) -> Outcome:
     `verifymsg` is OpenSSL's message from the cert line (LogLevel 12 and
     above); it refines FAIL into certificate-expired or
     certificate-host-mismatch. The `reason` (the report's
-    failure-reason-code) is `verify=V`, then the verify message or the
-    refusal of a TLS ruleset.
+    failure-reason-code) is `verify=V`, then what the log says about it:
+    the verify message, the handshake's error, or a TLS ruleset's refusal.
     """
     verify = session.verify
     policy = "tlsa" if verify in DANE else "no-policy-found"
     refusal = session.refusals[0] if session.refusals else None
-    detail = verifymsg if verifymsg and verifymsg != "ok" else refusal
+    if session.tls_skipped:
+        return Outcome(policy, OTHER, f"verify={verify}: {_TRY_TLS_NO}")
+    detail = verifymsg if verifymsg and verifymsg != "ok" else session.error or refusal
     reason = f"verify={verify}: {detail}" if detail else f"verify={verify}"
     if verify in SUCCESS and session.encrypted:
         if refusal is None:
             return Outcome(policy, None)
-        return Outcome(policy, OTHER, reason)
-    if verify == "NONE" and refusal is not None and _TRY_TLS_NO in refusal:
         return Outcome(policy, OTHER, reason)
     result = RESULT_TYPES.get(verify, OTHER)
     if verify == "FAIL" and verifymsg:
@@ -214,7 +215,10 @@ class ReportBuilder:
             return
         self.sessions += 1
         outcome = classify(session, getattr(session, "verifymsg", None))
-        key: PolicyKey = (outcome.policy_type, session.relay if outcome.policy_type == "tlsa" else None)
+        key: PolicyKey = (
+            outcome.policy_type,
+            session.relay if outcome.policy_type == "tlsa" else None,
+        )
         for domain in domains:
             counts = self._counts.setdefault((day, domain), {}).setdefault(key, _PolicyCounts())
             if outcome.result_type is None:
@@ -341,3 +345,29 @@ def build_reports(
     for session in sessions:
         builder.add(session)
     return builder.reports(organization, contact, sending_ip)
+
+
+def write_reports(reports: Sequence[Report], out_dir: str) -> tuple[list[str], str | None]:
+    """Write each report as `out_dir/<file name>`: (paths written, or one sentence why none).
+
+    An existing file is never overwritten: when any report's file exists,
+    nothing is written. The directory is made when missing.
+    """
+    if not reports:
+        return [], None
+    paths = [os.path.join(out_dir, report.filename) for report in reports]
+    for path in paths:
+        if os.path.lexists(path):
+            return [], f"{path} exists; tlsc never overwrites a report (move it away first)"
+    written: list[str] = []
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        for report, path in zip(reports, paths, strict=True):
+            with open(path, "xb") as stream:
+                stream.write(report.gzip_bytes())
+            written.append(path)
+    except FileExistsError as exc:
+        return written, f"{exc.filename} exists; tlsc never overwrites a report"
+    except OSError as exc:
+        return written, f"cannot write to {out_dir}: {exc.strerror or exc}"
+    return written, None
