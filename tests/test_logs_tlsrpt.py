@@ -17,6 +17,10 @@ from zoneinfo import ZoneInfo
 import jsonschema
 import pytest
 from click.testing import CliRunner, Result
+from sendmail_fixture import DaemonFactory, sendmail_daemon, throwaway_ca
+from test_logs_sendmail import as_syslog_file
+from test_rules_sendmail import GUARDED, OTHER, pair, send, status
+from throwaway_ca import ThrowawayCA
 
 from compiler.cli import main
 from compiler.logs.sessions import Message, Session
@@ -30,6 +34,8 @@ from compiler.logs.tlsrpt import (
     policy_domains,
     utc_day,
 )
+
+__all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
@@ -711,3 +717,36 @@ def test_check_jsonschema_agrees(tmp_path: Path, zone: Callable[[str], None]) ->
         [str(tool), "--schemafile", str(schema), str(broken)], capture_output=True, text=True
     )
     assert run.returncode == 1
+
+
+# --- a real sendmail's lines: A relays to B through the smart host [localhost] --------------
+
+
+@pytest.mark.realtools
+def test_report_from_a_real_sendmail(
+    sendmail_daemon: DaemonFactory, tmp_path: Path, zone: Callable[[str], None]
+) -> None:
+    """B's certificate is from a CA A does not trust: verify=FAIL, still sent, one failure."""
+
+    def smart_host_by_name(spec: dict[str, Any]) -> None:
+        # a named relay, as an MX host is: `[127.0.0.1]` would be an address literal
+        spec["defaults"]["mc"]["defines"]["SMART_HOST"] = "[localhost]"
+
+    a, _b = pair(sendmail_daemon, smart_host_by_name, b_ca=ThrowawayCA("Other CA"))
+    send(a, GUARDED, OTHER)
+    assert status(a, GUARDED).startswith("Sent (")
+    log = tmp_path / "a.log"
+    log.write_text(as_syslog_file(a), encoding="utf-8")
+    zone("UTC")
+    out_dir = tmp_path / "r"
+    argv = ["logs", "--format", "tlsrpt", "--org", ORG, "--contact", CONTACT]
+    result = CliRunner().invoke(main, [*argv, "--out-dir", str(out_dir), str(log)])
+    assert result.exit_code == 0, result.output
+    ((name, report),) = written(result, out_dir).items()  # both recipients are b.tlsc.test
+    assert name.startswith("sender.example!b.tlsc.test!")
+    (detail,) = report["policies"][0]["failure-details"]
+    mx = detail["receiving-mx-hostname"]  # sendmail qualifies the name: localhost.<domain>
+    assert mx.split(".")[0] == "localhost"
+    assert summary(report) == [("no-policy-found", 0, 1, [("certificate-not-trusted", mx, 1)])]
+    assert detail["receiving-ip"] == "127.0.0.1"
+    assert detail["failure-reason-code"] == "verify=FAIL"
