@@ -573,6 +573,11 @@ def test_reports_from_real_lines_in_berlin(tmp_path: Path, zone: Callable[[str],
     details = dest["policies"][0]["failure-details"]
     assert {d["sending-mta-ip"] for d in details} == {"198.51.100.1"}
     assert details[2]["receiving-ip"] == "192.0.2.30"
+    # the cert line's verifymsg reaches the report once sessions carry it
+    carried = "verifymsg" in Session.__dataclass_fields__
+    assert details[0]["failure-reason-code"] == (
+        "verify=FAIL: self-signed certificate" if carried else "verify=FAIL"
+    )
     assert details[2]["failure-reason-code"].startswith("verify=SOFTWARE: connect failed=-1")
     assert summary(reports[names[f"mta1.sender.example!other.example!{DAY28}"]]) == [
         ("no-policy-found", 1, 0, [])
