@@ -143,9 +143,11 @@ def stream_records(
     help="Year of classic syslog stamps, which have none [default: from each file's date].",
 )
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Peers to list.")
-@click.option("--org", help="tlsrpt: organization-name of the reports.")
+@click.option("--org", metavar="NAME", help="tlsrpt: organization-name of the reports.")
 @click.option("--contact", callback=_email, metavar="EMAIL", help="tlsrpt: contact-info address.")
-@click.option("--out-dir", default=".", show_default=True, help="tlsrpt: where reports go.")
+@click.option(
+    "--out-dir", default=".", show_default=True, metavar="DIR", help="tlsrpt: where reports go."
+)
 @click.option("--sending-ip", callback=_ip, metavar="IP", help="tlsrpt: this host's address.")
 def logs(
     files: tuple[str, ...],
@@ -160,6 +162,9 @@ def logs(
     sending_ip: str | None,
 ) -> None:
     """Analyse sendmail STARTTLS log lines in FILE... (- is stdin; gzip is unpacked).
+
+    --format tlsrpt writes RFC 8460 reports of the outbound sessions into
+    --out-dir instead, one per recipient domain and UTC day.
 
     Exit 0 when every file was read, 1 when one could not be.
     """
