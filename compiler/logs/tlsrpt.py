@@ -214,8 +214,7 @@ class ReportBuilder:
             self.skipped.no_mx_name += 1
             return
         self.sessions += 1
-        # the cert line's verify message, once the Session model carries it (it has no field yet)
-        outcome = classify(session, getattr(session, "verifymsg", None))
+        outcome = classify(session, session.verifymsg)
         key: PolicyKey = (
             outcome.policy_type,
             session.relay if outcome.policy_type == "tlsa" else None,
