@@ -33,8 +33,18 @@ def handshake(daemon: SendmailDaemon, version: str) -> str | None:
     openssl = shutil.which("openssl")
     assert openssl is not None
     done = subprocess.run(
-        [openssl, "s_client", "-connect", f"127.0.0.1:{daemon.port}", "-starttls", "smtp"]
-        + [f"-{version}", "-cipher", "DEFAULT@SECLEVEL=0", "-brief"],
+        [
+            openssl,
+            "s_client",
+            "-connect",
+            f"127.0.0.1:{daemon.port}",
+            "-starttls",
+            "smtp",
+            f"-{version}",
+            "-cipher",
+            "DEFAULT@SECLEVEL=0",
+            "-brief",
+        ],
         input="",
         capture_output=True,
         text=True,

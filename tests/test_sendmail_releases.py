@@ -59,8 +59,17 @@ def problems(text: str) -> list[tuple[int, int, str, str, str]]:
 
 @pytest.mark.parametrize(
     ("text", "ok"),
-    [("8.17", True), ("8.18", True), ("8.18.1", True), ("8.17.1.9", True), ("8.16", False)]
-    + [("8.18.1.2.3", False), ("8.19", False), ("v8.18", False), ("8.18.", False)],
+    [
+        ("8.17", True),
+        ("8.18", True),
+        ("8.18.1", True),
+        ("8.17.1.9", True),
+        ("8.16", False),
+        ("8.18.1.2.3", False),
+        ("8.19", False),
+        ("v8.18", False),
+        ("8.18.", False),
+    ],
 )
 def test_release_names(text: str, ok: bool) -> None:
     assert is_release(text) is ok
@@ -149,7 +158,7 @@ def test_dane_rule_needs_session_features_and_dane_on() -> None:
 
 def test_dane_is_outbound_only() -> None:
     text = spec().replace("outbound: {dane: false}", "inbound: {dane: false}")
-    ((line, col, code, severity, message),) = problems(text)
+    ((_line, _col, code, severity, message),) = problems(text)
     assert (code, severity) == ("S104", "error")
     assert "dane: is for outbound rules" in message
 
