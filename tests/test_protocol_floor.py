@@ -9,13 +9,16 @@ gets through (the control), so a refusal with the floor is the floor's doing.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from realtools import SYSTEM_SENDMAIL, SendmailRelease, sendmail_818
+from realtools import SYSTEM_SENDMAIL, SendmailRelease, scratch_base, sendmail_818
 from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
 
 __all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
@@ -91,3 +94,48 @@ def test_floor_tls13(sendmail_daemon: DaemonFactory, which: str) -> None:
     daemon = sendmail_daemon(edit=floor(release, "TLSv1.3"), release=release)
     assert handshake(daemon, "tls1_2") is None
     assert handshake(daemon, "tls1_3") == "TLSv1.3"
+
+
+OSSL = """\
+openssl_conf = tlsc_conf
+[tlsc_conf]
+ssl_conf = tlsc_ssl
+[tlsc_ssl]
+system_default = tlsc_tls
+[tlsc_tls]
+MinProtocol = TLSv1.3
+"""
+
+
+@pytest.mark.parametrize("setgid", [True, False], ids=["as-packaged", "setgid-bit-off"])
+def test_sendmail_ossl_needs_a_binary_that_is_not_setgid(
+    sendmail_daemon: DaemonFactory, setgid: bool
+) -> None:
+    """Why tls.min_protocol uses SSL_OP_NO_* on 8.18 too, not sendmail.ossl: 8.18 passes
+    confOPENSSL_CNF to OpenSSL as OPENSSL_CONF (the .cf's E line), but Debian ships the
+    binary setgid smmsp, and OpenSSL reads no OPENSSL_CONF in a setgid process
+    (secure_getenv), so the file's MinProtocol does nothing. A copy without the bit
+    honours it: the file is right, the binary's mode is what ignores it."""
+    release = sendmail_818()
+    work = scratch_base() / f"ossl-{os.getpid()}-{setgid}"
+    work.mkdir(parents=True, exist_ok=True)
+    ossl = work / "sendmail.ossl"
+    ossl.write_text(OSSL, encoding="utf-8")
+    assert release.sendmail.stat().st_mode & stat.S_ISGID  # as Debian packages it
+    if not setgid:
+        copy = work / "sendmail"
+        shutil.copy(release.sendmail, copy)
+        copy.chmod(0o755)
+        release = dataclasses.replace(release, sendmail=copy)
+
+    def edit(spec: dict[str, Any]) -> None:
+        spec["defaults"]["sendmail"] = "8.18"
+        spec["defaults"]["mc"]["defines"]["confOPENSSL_CNF"] = str(ossl)
+
+    try:
+        daemon = sendmail_daemon(edit=edit, release=release)
+        assert f"\nEOPENSSL_CONF={ossl}\n" in daemon.cf.read_text(encoding="utf-8")
+        assert handshake(daemon, "tls1_3") == "TLSv1.3"
+        assert handshake(daemon, "tls1_2") == ("TLSv1.2" if setgid else None)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

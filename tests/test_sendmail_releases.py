@@ -207,3 +207,20 @@ def test_lint_follows_the_release(release: str, refused: bool) -> None:
     report = lint_text(text, "sendmail.mc", "mc", LintContext(release=release))
     codes = [f.code for f in report.findings if f.code == "M4006"]
     assert codes == (["M4006"] if refused else [])
+
+
+def test_openssl_cnf_is_a_warning() -> None:
+    text = spec(dane="false").replace(
+        "  mc:\n", "  mc:\n    defines: {confOPENSSL_CNF: /etc/mail/x.ossl}\n"
+    )
+    found = [p for p in problems(text) if p[2] == "S223"]
+    assert found == [
+        (
+            *pos(text, "confOPENSSL_CNF"),
+            "S223",
+            "warning",
+            "confOPENSSL_CNF: Debian's sendmail binary is setgid smmsp and OpenSSL reads no"
+            " OPENSSL_CONF in a setgid process, so the file it names is ignored (8.17 has no"
+            " confOPENSSL_CNF at all); for a protocol floor set tls.min_protocol",
+        )
+    ]

@@ -351,6 +351,13 @@ RESCANNED_FEATURE_ARGS = frozenset(
 #: defines every release refuses (the release-dependent ones: releases.Release.refused_define)
 REFUSED_DEFINES: dict[str, str] = {}
 
+#: defines that Debian's sendmail takes and then does nothing with (tests/test_protocol_floor.py)
+IGNORED_DEFINES = {
+    "confOPENSSL_CNF": "Debian's sendmail binary is setgid smmsp and OpenSSL reads no"
+    " OPENSSL_CONF in a setgid process, so the file it names is ignored (8.17 has no"
+    " confOPENSSL_CNF at all); for a protocol floor set tls.min_protocol",
+}
+
 #: Non-conf* names cf.README documents as settings one may define() in a .mc.
 #: Anything else (m4 builtins such as dnl or include, cf macros such as FEATURE)
 #: would be redefined by a define, so mc.defines refuses it; raw m4 goes in mc.extra.
