@@ -1,0 +1,657 @@
+"""The what-if: which mail each TLS rule of an access map would have stopped.
+
+Pure: sessions (compiler.logs.sessions) and each host's access table in,
+one `RuleImpact` per rule out. For every session the rules are looked up as
+sendmail looks them up (compiler.logs.matching; the first match wins) and
+the requirement is checked against what the log shows of the session:
+
+* outbound (`direction == "client"`): `Try_TLS:` NO makes the session clear;
+  then `TLS_Srv:` by the server's name, address, bare tag, which on failure
+  stops every message of the session; else `TLS_Rcpt:` per recipient, which
+  stops that recipient's message;
+* inbound (`direction == "server"`): `Srv_Features:` with `S` makes the
+  session clear and `v`/`V` decide whether the client is asked for a
+  certificate; then `TLS_Clt:` by the client's name, address, bare tag,
+  which on failure stops every message the client sent in the session.
+
+A requirement (`[PERM+|TEMP+](VERIFY|VERIFY:n|ENCR:n)[+CN...]`) fails on
+verify not OK/TRUSTED (VERIFY), on fewer bits than asked (ENCR:n, VERIFY:n),
+on no STARTTLS, and on a CN, CS, CI or CITag mismatch; a failure *refuses*
+the mail under PERM+ (or TLS_PERM_ERR) and *defers* it otherwise. When the
+log cannot tell (the cert line is absent below LogLevel 12, an ESMTPS
+receipt without a handshake line, STARTTLS not tried because of a Try_TLS
+that the new map no longer has, a client never asked for a certificate) the
+session counts as *unknown*, apart from the stopped ones.
+
+Messages are counted once each (by queue id) however many deliveries the
+log shows; `deliveries` counts the `to=`/`from=` lines a rule saw.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal, NamedTuple
+
+from compiler.accessmap import Requirement, parse_requirement
+from compiler.logs.matching import AccessTable, Hit
+from compiler.logs.sessions import ENCRYPTED, VERIFIED, Message, Session
+from compiler.xtext import unxtext
+
+#: tags of the entries the what-if reports on
+RULE_TAGS = ("TLS_Srv", "TLS_Clt", "TLS_Rcpt", "Try_TLS", "Srv_Features")
+_OUTBOUND_TAGS = frozenset({"TLS_Srv", "TLS_Rcpt", "Try_TLS"})
+#: the bits ENCR asks for when none are written, and what "enough bits" means otherwise
+DEFAULT_BITS = 128
+
+#: reason code -> what it means (the README lists the same)
+REASONS = {
+    "no_starttls": "no STARTTLS at all (not offered, refused, or switched off by a rule)",
+    "handshake_failed": "the TLS handshake broke off (verify SOFTWARE)",
+    "not_verified": "the certificate did not verify (verify is not OK or TRUSTED)",
+    "too_weak": "fewer key bits than the rule asks for",
+    "cn_mismatch": "the certificate's CN is not the name asked for",
+    "subject_mismatch": "the certificate's subject is not the one asked for (CS)",
+    "issuer_mismatch": "the certificate's issuer is not the one asked for (CI)",
+    "issuer_tag_mismatch": "the certificate's issuer is none of the tag's (CITag)",
+}
+UNKNOWN_REASONS = {
+    "cert_unknown": "the log has no cert line (LogLevel below 12) for a CN/CS/CI/CITag check",
+    "tls_unknown": "the log does not show the session's TLS (ESMTPS without a handshake line,"
+    " or STARTTLS not tried then)",
+    "verify_unknown": "the client was not asked for a certificate when the log was written",
+}
+_CN = re.compile(r"/CN=([^/]*)")
+#: a rule's identity: the same on every host that has it
+RuleId = tuple[str, str, tuple[str | int, ...]]
+
+
+class Outcome(NamedTuple):
+    """A requirement checked against a session: pass, fail or unknown, and why."""
+
+    result: Literal["pass", "fail", "unknown"]
+    reason: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class TlsState:
+    """What a session's TLS would be under a map: None where the log cannot tell."""
+
+    encrypted: bool | None
+    verify: str | None
+    bits: int | None
+    subject: str | None = None  # +XX-encoded, as logged; None: no cert line
+    issuer: str | None = None
+    #: why the session is clear or unknown (`Try_TLS:x NO`), for the detail text
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
+class TlsRule:
+    """One TLS entry of an access table, as the what-if reports on it.
+
+    `source` is the spec section it came from (`domains`, `recipients`,
+    `access`) or `proposed`; `spec_path` the place in the spec
+    (`("domains", "bank.example", "outbound")`).
+    """
+
+    key: str
+    value: str
+    source: str = "access"
+    spec_path: tuple[str | int, ...] = ()
+
+    @property
+    def tag(self) -> str:
+        """`TLS_Srv`, `TLS_Clt`, `TLS_Rcpt`, `Try_TLS` or `Srv_Features`."""
+        return self.key.partition(":")[0]
+
+    @property
+    def direction(self) -> str:
+        """`outbound` (we send) or `inbound` (we receive)."""
+        return "outbound" if self.tag in _OUTBOUND_TAGS else "inbound"
+
+    @property
+    def identity(self) -> RuleId:
+        """Equal for the same rule on several hosts."""
+        return (self.key.lower(), self.value, self.spec_path)
+
+
+def is_rule_entry(key: str, value: str) -> bool:
+    """True for the entries the what-if reports on: TLS requirements, Try_TLS NO,
+    Srv_Features with S (no STARTTLS offered)."""
+    tag = key.partition(":")[0]
+    if tag in ("TLS_Srv", "TLS_Clt", "TLS_Rcpt"):
+        return True
+    if tag == "Try_TLS":
+        return value.strip().upper() == "NO"
+    if tag == "Srv_Features":
+        return "S" in value.split()
+    return False
+
+
+@dataclass
+class HostRules:
+    """One host's access table and what else decides its TLS.
+
+    `names` are the syslog host names that mean this host (name, fqdn, short
+    name; lower case). `rules` maps a folded key to the rule it is.
+    """
+
+    name: str
+    table: AccessTable
+    rules: dict[str, TlsRule]
+    names: frozenset[str] = frozenset()
+    request_client_cert: bool = False
+    #: `define(TLS_PERM_ERR)`: a requirement without TEMP+ refuses (554) instead of deferring
+    perm_default: bool = False
+
+    @classmethod
+    def from_rules(
+        cls,
+        name: str,
+        entries: Iterable[TlsRule],
+        names: Iterable[str] = (),
+        request_client_cert: bool = False,
+        perm_default: bool = False,
+    ) -> HostRules:
+        """A host from its entries in file order (every entry, rules or not)."""
+        listed = list(entries)
+        table = AccessTable((e.key, e.value) for e in listed)
+        rules: dict[str, TlsRule] = {}
+        for e in listed:
+            if is_rule_entry(e.key, e.value):
+                rules.setdefault(e.key.lower(), e)
+        return cls(
+            name,
+            table,
+            rules,
+            frozenset(n.lower() for n in (name, *names)),
+            request_client_cert,
+            perm_default,
+        )
+
+
+@lru_cache(maxsize=4096)
+def _requirement(value: str) -> Requirement | None:
+    """The requirement a TLS_* value asks for; None for a value sendmail reads as no requirement."""
+    try:
+        return parse_requirement(value)
+    except ValueError:
+        return None
+
+
+def certificate_cn(subject: str) -> str:
+    """The CN of a logged (+XX-encoded) subject, as `${cn_subject}` holds it; '' without one."""
+    found = _CN.findall(unxtext(subject))
+    return found[-1] if found else ""
+
+
+def _has_cert_checks(req: Requirement) -> bool:
+    return bool(req.cn or req.subject or req.issuer or req.issuer_tag)
+
+
+def _same(a: str, b: str) -> bool:
+    """sendmail's ruleset tokens compare without regard to case; `%%` in a value is `%`."""
+    return a.lower() == b.replace("%%", "%").lower()
+
+
+def check(req: Requirement, state: TlsState, name: str, table: AccessTable) -> Outcome:
+    """A requirement against a session's TLS, in the order sendmail's TLS_req checks it.
+
+    `name` is the peer's name a bare CN compares with (`${server_name}` or
+    `${client_name}`, an address in brackets when there is none).
+    """
+    cause = f" ({state.cause})" if state.cause else ""
+    if state.encrypted is None:
+        return Outcome("unknown", "tls_unknown", f"the log does not show the TLS{cause}")
+    if not state.encrypted:
+        verify = state.verify or "NONE"
+        if verify == "SOFTWARE":
+            return Outcome("fail", "handshake_failed", f"TLS handshake failed{cause}")
+        return Outcome("fail", "no_starttls", f"no STARTTLS (verify={verify}){cause}")
+    if req.level == "verify":
+        if state.verify is None:
+            return Outcome("unknown", "verify_unknown", f"not asked for a certificate{cause}")
+        if state.verify not in VERIFIED:
+            asked = " (no certificate asked for)" if state.verify == "NOT" else ""
+            return Outcome("fail", "not_verified", f"verify={state.verify}{asked}")
+    need = req.bits if req.bits is not None else (DEFAULT_BITS if req.level == "encrypt" else 0)
+    if need:
+        if state.bits is None:
+            return Outcome("unknown", "tls_unknown", f"key bits not logged{cause}")
+        if state.bits < need:
+            return Outcome("fail", "too_weak", f"encryption too weak {state.bits} less than {need}")
+    if not _has_cert_checks(req):
+        return Outcome("pass")
+    if state.subject is None or state.issuer is None:
+        return Outcome("unknown", "cert_unknown", "no cert line in the log")
+    if req.cn:
+        expected = req.cn if isinstance(req.cn, str) else name
+        cn = certificate_cn(state.subject)
+        if not _same(cn, expected):
+            return Outcome("fail", "cn_mismatch", f"CN {cn or '(none)'} does not match {expected}")
+    if req.subject and not _same(state.subject, req.subject):
+        return Outcome("fail", "subject_mismatch", f"Cert Subject {state.subject} not acceptable")
+    if req.issuer and not _same(state.issuer, req.issuer):
+        return Outcome("fail", "issuer_mismatch", f"Cert Issuer {state.issuer} not acceptable")
+    if req.issuer_tag:
+        hit = table.get(f"{req.issuer_tag}:{state.issuer}")
+        if hit is None or hit.value.strip().upper() != "OK":
+            return Outcome(
+                "fail", "issuer_tag_mismatch", f"Cert Issuer {state.issuer} not acceptable"
+            )
+    return Outcome("pass")
+
+
+def logged_state(session: Session) -> TlsState:
+    """The session's TLS as the log shows it."""
+    if not session.starttls:
+        return TlsState(False, session.verify, 0)
+    if session.verify in ENCRYPTED:
+        return TlsState(
+            True, session.verify, session.bits_max, session.cert_subject, session.cert_issuer
+        )
+    if session.verify == "UNKNOWN":  # ESMTPS, no handshake line
+        return TlsState(None, None, None, cause="no handshake line")
+    return TlsState(False, session.verify, 0)  # SOFTWARE: broke off
+
+
+def outbound_state(session: Session, rules: HostRules) -> tuple[TlsState, Hit | None]:
+    """The session's TLS under the host's map, and the Try_TLS NO that made it clear."""
+    hit = rules.table.peer("Try_TLS", session.relay, session.addr)
+    if hit is not None and hit.value.strip().upper() == "NO":
+        return TlsState(False, "NONE", 0, cause=f"{hit.key} NO"), hit
+    if getattr(session, "tls_skipped", False):  # TODO(merge): the builder sets it
+        return TlsState(None, None, None, cause="STARTTLS was not tried"), None
+    return logged_state(session), None
+
+
+def inbound_state(session: Session, rules: HostRules) -> tuple[TlsState, Hit | None]:
+    """The session's TLS under the host's map, and the Srv_Features S that made it clear."""
+    hit = rules.table.peer("Srv_Features", session.relay, session.addr)
+    letters = hit.value.split() if hit is not None else []
+    if "S" in letters:
+        return TlsState(False, "NONE", 0, cause=f"{hit.key if hit else ''} S"), hit
+    state = logged_state(session)
+    if state.encrypted is not True:
+        return state, None
+    asked = "v" in letters or (rules.request_client_cert and "V" not in letters)
+    if not asked:
+        return _with_verify(state, "NOT"), None
+    if state.verify == "NOT":
+        return _with_verify(state, None, "the client was not asked then"), None
+    return state, None
+
+
+def _with_verify(state: TlsState, verify: str | None, cause: str | None = None) -> TlsState:
+    return TlsState(state.encrypted, verify, state.bits, state.subject, state.issuer, cause)
+
+
+# -- what a rule did -------------------------------------------------------------------
+
+
+@dataclass
+class PeerImpact:
+    """One peer under one rule."""
+
+    peer: str
+    sessions: int = 0
+    stopped: int = 0
+    unknown: int = 0
+    messages: int = 0  # deliveries stopped
+    #: every session verified with enough bits (safe to tighten), while it holds
+    always_verified: bool = True
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class RuleImpact:
+    """What one rule (on one or more hosts) would have done to the mail in the log."""
+
+    rule: TlsRule
+    hosts: set[str] = field(default_factory=set)
+    sessions: int = 0
+    deliveries: int = 0
+    stopped_sessions: int = 0
+    unknown_sessions: int = 0
+    #: sessions whose TLS this rule switched off although the log shows it worked
+    made_clear: int = 0
+    deferred: set[str] = field(default_factory=set)
+    refused: set[str] = field(default_factory=set)
+    unknown: set[str] = field(default_factory=set)
+    reasons: Counter[str] = field(default_factory=Counter)
+    unknown_reasons: Counter[str] = field(default_factory=Counter)
+    peers: dict[str, PeerImpact] = field(default_factory=dict)
+    senders: Counter[str] = field(default_factory=Counter)
+    recipients: Counter[str] = field(default_factory=Counter)
+    first: str | None = None
+    last: str | None = None
+    #: how the hosts fail this rule's mail: "defer", "refuse" (one each, usually)
+    failures: set[str] = field(default_factory=set)
+
+    @property
+    def stopped_messages(self) -> int:
+        """Messages deferred or refused."""
+        return len(self.deferred) + len(self.refused)
+
+    @property
+    def stopped_peers(self) -> list[PeerImpact]:
+        """The peers with a stopped session, most stopped first."""
+        hit = [p for p in self.peers.values() if p.stopped]
+        return sorted(hit, key=lambda p: (-p.stopped, -p.messages, p.peer))
+
+    @property
+    def unknown_peers(self) -> list[PeerImpact]:
+        """The peers with a session the log cannot judge."""
+        hit = [p for p in self.peers.values() if p.unknown]
+        return sorted(hit, key=lambda p: (-p.unknown, p.peer))
+
+    @property
+    def safe_to_tighten(self) -> list[str]:
+        """Peers that verified with enough bits in every session this rule saw."""
+        return sorted(p.peer for p in self.peers.values() if p.always_verified and p.sessions)
+
+    def peer_of(self, session: Session) -> PeerImpact:
+        """The session's peer under this rule (created on first use)."""
+        label = session.peer
+        found = self.peers.get(label)
+        if found is None:
+            found = self.peers[label] = PeerImpact(label)
+        return found
+
+    def _when(self, session: Session) -> None:
+        for t in (session.time, session.end):
+            if t is None:
+                continue
+            if self.first is None or t < self.first:
+                self.first = t
+            if self.last is None or t > self.last:
+                self.last = t
+
+    def on_host(self, host: HostRules) -> None:
+        """Note a host that has this rule."""
+        self.hosts.add(host.name)
+        req = _requirement(self.rule.value) if self.rule.tag.startswith("TLS_") else None
+        if req is not None:
+            self.failures.add("refuse" if refuses(host, req) else "defer")
+
+    def seen(
+        self, host: HostRules, session: Session, state: TlsState, deliveries: int
+    ) -> PeerImpact:
+        """Count a session this rule was the first match for."""
+        self.on_host(host)
+        self.sessions += 1
+        self.deliveries += deliveries
+        peer = self.peer_of(session)
+        peer.sessions += 1
+        verified = state.encrypted and state.verify in VERIFIED
+        if not verified or (state.bits or 0) < self.enough_bits:
+            peer.always_verified = False
+        return peer
+
+    @property
+    def enough_bits(self) -> int:
+        """The bits a peer must have shown to be safe to tighten."""
+        req = _requirement(self.rule.value) if self.rule.tag.startswith("TLS_") else None
+        return max(DEFAULT_BITS, req.bits or 0) if req is not None else DEFAULT_BITS
+
+    def stop(
+        self,
+        peer: PeerImpact,
+        session: Session,
+        outcome: Outcome,
+        messages: list[tuple[Message, tuple[str, ...]]],
+        refuse: bool,
+    ) -> None:
+        """Count mail this rule would have deferred (refused, with `refuse`) or not judged."""
+        unknown = outcome.result == "unknown"
+        if unknown:
+            self.unknown_sessions += 1
+            self.unknown_reasons[outcome.reason] += 1
+            peer.unknown += 1
+        else:
+            self.stopped_sessions += 1
+            self.reasons[outcome.reason] += 1
+            peer.stopped += 1
+            peer.reasons[outcome.reason] += 1
+            peer.messages += len(messages)
+            self._when(session)
+        target = self.unknown if unknown else self.refused if refuse else self.deferred
+        for message, recipients in messages:
+            target.add(_message_id(session, message))
+            if unknown:
+                continue
+            if message.sender:
+                self.senders[message.sender] += 1
+            for r in recipients:
+                self.recipients[r] += 1
+
+
+def refuses(host: HostRules, req: Requirement) -> bool:
+    """True when a failed requirement refuses the mail on this host (else it is deferred)."""
+    if req.on_failure is not None:
+        return req.on_failure == "permanent"
+    return host.perm_default
+
+
+def _message_id(session: Session, message: Message) -> str:
+    if message.qid:
+        return f"{session.host or ''}/{message.qid}"
+    return f"#{id(message)}"
+
+
+# -- the evaluation ----------------------------------------------------------------------
+
+
+class Evaluation:
+    """Every session of a log against one set of hosts' maps, gathered per rule.
+
+    `fallback` is used for sessions whose syslog host is none of the hosts
+    (the cluster-wide rules); those hosts are counted in `unknown_hosts`.
+    """
+
+    def __init__(self, hosts: Iterable[HostRules], fallback: HostRules) -> None:
+        self.hosts = list(hosts)
+        self.fallback = fallback
+        self._by_name: dict[str, HostRules] = {}
+        for host in self.hosts:
+            for name in sorted(host.names):
+                self._by_name.setdefault(name, host)
+        self.impacts: dict[RuleId, RuleImpact] = {}
+        self.sessions = 0
+        self.unknown_hosts: Counter[str] = Counter()
+        self._cache: dict[str | None, HostRules | None] = {}
+
+    def host_for(self, syslog_host: str | None) -> HostRules | None:
+        """The spec host a log line's host names: by name, fqdn or short name."""
+        if syslog_host in self._cache:
+            return self._cache[syslog_host]
+        found = None
+        if syslog_host:
+            name = syslog_host.lower().rstrip(".")
+            found = self._by_name.get(name) or self._by_name.get(name.split(".", 1)[0])
+        self._cache[syslog_host] = found
+        return found
+
+    def impact(self, rule: TlsRule) -> RuleImpact:
+        """The gathered impact of one rule (created on first use)."""
+        found = self.impacts.get(rule.identity)
+        if found is None:
+            found = self.impacts[rule.identity] = RuleImpact(rule)
+        return found
+
+    def _rule(self, host: HostRules, hit: Hit | None) -> TlsRule | None:
+        if hit is None:
+            return None
+        return host.rules.get(hit.key.lower())
+
+    def add(self, session: Session) -> None:
+        """Judge one session."""
+        self.sessions += 1
+        host = self.host_for(session.host)
+        if host is None:
+            self.unknown_hosts[session.host or "(none)"] += 1
+            host = self.fallback
+        if session.direction == "client":
+            self._outbound(host, session)
+        else:
+            self._inbound(host, session)
+
+    def _outbound(self, host: HostRules, session: Session) -> None:
+        state, cleared_by = outbound_state(session, host)
+        name = session.relay or session.addr or ""
+        whole = [(m, m.recipients) for m in session.messages]
+        clear_rule = self._rule(host, cleared_by)
+        clear_impact = None
+        if clear_rule is not None:
+            clear_impact = self.impact(clear_rule)
+            clear_impact.seen(host, session, state, len(whole))
+            if session.encrypted:
+                clear_impact.made_clear += 1
+        srv = self._rule(host, host.table.peer("TLS_Srv", session.relay, session.addr))
+        if srv is not None:
+            impact = self.impact(srv)
+            peer = impact.seen(host, session, state, len(whole))
+            req = _requirement(srv.value)
+            outcome = check(req, state, name, host.table) if req else Outcome("pass")
+            if req is not None and outcome.result != "pass":
+                impact.stop(peer, session, outcome, whole, refuses(host, req))
+                if clear_impact is not None and session.encrypted and outcome.result == "fail":
+                    clear_impact.stop(
+                        clear_impact.peer_of(session), session, outcome, whole, refuses(host, req)
+                    )
+                if outcome.result == "fail":
+                    return  # no RCPT is sent
+        self._recipients(host, session, state, name)
+
+    def _recipients(self, host: HostRules, session: Session, state: TlsState, name: str) -> None:
+        """TLS_Rcpt, once per rule and session: the messages (and recipients) it matched."""
+        matched: dict[RuleId, list[tuple[Message, list[str]]]] = {}
+        rules: dict[RuleId, TlsRule] = {}
+        for message in session.messages:
+            mine: dict[RuleId, list[str]] = {}
+            for rcpt in message.recipients:
+                rule = self._rule(host, host.table.recipient("TLS_Rcpt", rcpt))
+                if rule is not None:
+                    mine.setdefault(rule.identity, []).append(rcpt)
+                    rules[rule.identity] = rule
+            for ident, rcpts in mine.items():
+                matched.setdefault(ident, []).append((message, rcpts))
+        for ident, messages in matched.items():
+            rule = rules[ident]
+            impact = self.impact(rule)
+            peer = impact.seen(host, session, state, len(messages))
+            req = _requirement(rule.value)
+            outcome = check(req, state, name, host.table) if req else Outcome("pass")
+            if req is not None and outcome.result != "pass":
+                stopped = [(m, tuple(r)) for m, r in messages]
+                impact.stop(peer, session, outcome, stopped, refuses(host, req))
+
+    def _inbound(self, host: HostRules, session: Session) -> None:
+        state, cleared_by = inbound_state(session, host)
+        name = session.relay or session.addr or ""
+        whole = [(m, m.recipients) for m in session.messages]
+        clear_rule = self._rule(host, cleared_by)
+        clear_impact = None
+        if clear_rule is not None:
+            clear_impact = self.impact(clear_rule)
+            clear_impact.seen(host, session, state, len(whole))
+            if session.encrypted:
+                clear_impact.made_clear += 1
+        clt = self._rule(host, host.table.peer("TLS_Clt", session.relay, session.addr))
+        if clt is None:
+            return
+        impact = self.impact(clt)
+        peer = impact.seen(host, session, state, len(whole))
+        req = _requirement(clt.value)
+        outcome = check(req, state, name, host.table) if req else Outcome("pass")
+        if req is None or outcome.result == "pass":
+            return
+        refuse = refuses(host, req)
+        impact.stop(peer, session, outcome, whole, refuse)
+        if clear_impact is not None and session.encrypted and outcome.result == "fail":
+            clear_impact.stop(clear_impact.peer_of(session), session, outcome, whole, refuse)
+
+    def results(self) -> list[RuleImpact]:
+        """Every rule that saw a session, and every rule of the hosts that saw none,
+        most stopped mail first."""
+        for host in self.hosts:
+            for rule in host.rules.values():
+                self.impact(rule).on_host(host)
+        out = list(self.impacts.values())
+        return sorted(
+            out,
+            key=lambda i: (
+                -i.stopped_messages,
+                -i.stopped_sessions,
+                -i.unknown_sessions,
+                i.rule.key,
+            ),
+        )
+
+
+def _most_stopped(i: RuleImpact) -> tuple[int, int, int, str]:
+    return (-i.stopped_messages, -i.stopped_sessions, -i.unknown_sessions, i.rule.key)
+
+
+# -- JSON ----------------------------------------------------------------------------------
+
+
+def _counted(counter: Counter[str], name: str, limit: int | None) -> list[dict[str, Any]]:
+    items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    if limit is not None:
+        items = items[:limit]
+    return [{name: k, "messages": n} for k, n in items]
+
+
+def impact_json(impact: RuleImpact, limit: int | None = None) -> dict[str, Any]:
+    """One rule's impact in the documented JSON shape (README: What if)."""
+    failures = sorted(impact.failures)
+    return {
+        "key": impact.rule.key,
+        "value": impact.rule.value,
+        "tag": impact.rule.tag,
+        "direction": impact.rule.direction,
+        "source": impact.rule.source,
+        "spec_path": list(impact.rule.spec_path),
+        "hosts": sorted(impact.hosts),
+        "on_failure": failures[0] if len(failures) == 1 else "mixed" if failures else None,
+        "sessions": impact.sessions,
+        "deliveries": impact.deliveries,
+        "stopped": {
+            "sessions": impact.stopped_sessions,
+            "messages": impact.stopped_messages,
+            "deferred": len(impact.deferred),
+            "refused": len(impact.refused),
+        },
+        "unknown": {
+            "sessions": impact.unknown_sessions,
+            "messages": len(impact.unknown),
+            "reasons": dict(sorted(impact.unknown_reasons.items())),
+        },
+        "made_clear": impact.made_clear,
+        "reasons": dict(sorted(impact.reasons.items())),
+        "first": impact.first,
+        "last": impact.last,
+        "peers": [
+            {
+                "peer": p.peer,
+                "sessions": p.sessions,
+                "stopped": p.stopped,
+                "unknown": p.unknown,
+                "deliveries": p.messages,
+                "reasons": dict(sorted(p.reasons.items())),
+            }
+            for p in sorted(
+                (p for p in impact.peers.values() if p.stopped or p.unknown),
+                key=lambda p: (-p.stopped, -p.unknown, p.peer),
+            )[:limit]
+        ],
+        "senders": _counted(impact.senders, "address", limit),
+        "recipients": _counted(impact.recipients, "address", limit),
+        "safe_to_tighten": impact.safe_to_tighten[:limit],
+    }
