@@ -123,6 +123,21 @@ def stream_records(
     help="Year of classic syslog stamps, which have none [default: from each file's date].",
 )
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Peers to list.")
+@click.option(
+    "--spec",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="What if: replay the mail in the logs against every TLS rule of SPEC.",
+)
+@click.option(
+    "--propose",
+    "proposals",
+    multiple=True,
+    metavar="RULE",
+    help="With --spec, also a rule not yet in it, in YAML flow syntax:"
+    " 'bank.example: {outbound: {require: verify}}' (a domains: item) or"
+    " 'recipients: {alice@bank.example: verify}' (repeatable).",
+)
 def logs(
     files: tuple[str, ...],
     fmt: str,
@@ -130,14 +145,28 @@ def logs(
     until: datetime | None,
     year: int | None,
     top: int,
+    spec: str | None,
+    proposals: tuple[str, ...],
 ) -> None:
     """Analyse sendmail STARTTLS log lines in FILE... (- is stdin; gzip is unpacked).
 
-    Exit 0 when every file was read, 1 when one could not be.
+    With --spec, the what-if: the mail each TLS rule (and each --propose'd
+    one) would have deferred or refused. Exit 0 when every file was read, 1
+    when one could not be (or the spec or a proposal is not valid).
     """
     within = time_filter(since, until)
+    if proposals and spec is None:
+        click.echo("tlsc: --propose needs --spec, the spec the rule would be added to", err=True)
+        sys.exit(1)
     try:
-        problems = _json(files, within, year) if fmt == "json" else _text(files, within, year, top)
+        if spec is not None:
+            from compiler.logs.whatif_command import run_whatif
+
+            problems = run_whatif(files, spec, proposals, fmt, within, year, top)
+        elif fmt == "json":
+            problems = _json(files, within, year)
+        else:
+            problems = _text(files, within, year, top)
         sys.stdout.flush()
     except BrokenPipeError:  # `tlsc logs ... | head`
         devnull = os.open(os.devnull, os.O_WRONLY)

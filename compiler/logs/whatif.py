@@ -265,7 +265,7 @@ def outbound_state(session: Session, rules: HostRules) -> tuple[TlsState, Hit | 
     hit = rules.table.peer("Try_TLS", session.relay, session.addr)
     if hit is not None and hit.value.strip().upper() == "NO":
         return TlsState(False, "NONE", 0, cause=f"{hit.key} NO"), hit
-    if getattr(session, "tls_skipped", False):  # TODO(merge): the builder sets it
+    if session.tls_skipped:
         return TlsState(None, None, None, cause="STARTTLS was not tried"), None
     return logged_state(session), None
 
@@ -352,8 +352,13 @@ class RuleImpact:
 
     @property
     def safe_to_tighten(self) -> list[str]:
-        """Peers that verified with enough bits in every session this rule saw."""
-        return sorted(p.peer for p in self.peers.values() if p.always_verified and p.sessions)
+        """Peers that verified with enough bits in every session this rule saw, and
+        that it stopped in none and could judge in every one."""
+        return sorted(
+            p.peer
+            for p in self.peers.values()
+            if p.always_verified and p.sessions and not p.stopped and not p.unknown
+        )
 
     def peer_of(self, session: Session) -> PeerImpact:
         """The session's peer under this rule (created on first use)."""
@@ -463,6 +468,9 @@ class Evaluation:
                 self._by_name.setdefault(name, host)
         self.impacts: dict[RuleId, RuleImpact] = {}
         self.sessions = 0
+        #: sessions per spec host (the fallback's name for the others)
+        self.by_host: Counter[str] = Counter()
+        #: sessions per syslog host the spec does not name
         self.unknown_hosts: Counter[str] = Counter()
         self._cache: dict[str | None, HostRules | None] = {}
 
@@ -496,6 +504,7 @@ class Evaluation:
         if host is None:
             self.unknown_hosts[session.host or "(none)"] += 1
             host = self.fallback
+        self.by_host[host.name] += 1
         if session.direction == "client":
             self._outbound(host, session)
         else:
@@ -654,4 +663,88 @@ def impact_json(impact: RuleImpact, limit: int | None = None) -> dict[str, Any]:
         "senders": _counted(impact.senders, "address", limit),
         "recipients": _counted(impact.recipients, "address", limit),
         "safe_to_tighten": impact.safe_to_tighten[:limit],
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("s") else "s")
+
+
+def span(first: str | None, last: str | None) -> str:
+    """`2026-11-25..12-01` (the year once when both have it), one date for one day."""
+    if first is None or last is None:
+        return ""
+    a, b = first[:10], last[:10]
+    if a == b:
+        return a
+    return f"{a}..{b[5:]}" if a[:4] == b[:4] else f"{a}..{b}"
+
+
+def impact_sentence(impact: RuleImpact) -> str:
+    """What the rule would have done, in one phrase: `would have deferred 37 messages to
+    2 servers, 2026-11-25..12-01`."""
+    peers = len(impact.stopped_peers)
+    side = "to" if impact.rule.direction == "outbound" else "from"
+    noun = "server" if impact.rule.direction == "outbound" else "client"
+    verbs = []
+    if impact.deferred:
+        verbs.append(f"deferred {_plural(len(impact.deferred), 'message')}")
+    if impact.refused:
+        verbs.append(f"refused {_plural(len(impact.refused), 'message')}")
+    if verbs:
+        text = f"would have {' and '.join(verbs)} {side} {_plural(peers, noun)}"
+        when = span(impact.first, impact.last)
+        text += f", {when}" if when else ""
+    elif impact.stopped_sessions:
+        text = (
+            f"would have stopped {_plural(impact.stopped_sessions, 'session')} {side}"
+            f" {_plural(peers, noun)} (no message lines)"
+        )
+    else:
+        text = f"would have stopped no mail in {_plural(impact.sessions, 'session')}"
+    if impact.rule.tag in ("Try_TLS", "Srv_Features"):
+        off = f"would switch TLS off in {_plural(impact.made_clear, 'session')} that had it"
+        if verbs or impact.stopped_sessions:
+            text = f"{off}, and then a TLS requirement {text}"
+        else:
+            text = off
+    if impact.unknown_sessions:
+        why = ", ".join(sorted(impact.unknown_reasons))
+        text += (
+            f"; {_plural(len(impact.unknown), 'message')} in"
+            f" {_plural(impact.unknown_sessions, 'session')} the log cannot judge ({why})"
+        )
+    return text
+
+
+#: the version of the what-if JSON (README: What if)
+WHATIF_VERSION = 1
+
+
+def report_json(
+    current: Evaluation,
+    proposed: Evaluation | None,
+    *,
+    spec: str,
+    files: int,
+    lines: int,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """The whole what-if as the documented JSON object."""
+    rules = [impact_json(i, limit) for i in current.results()]
+    extra = []
+    if proposed is not None:
+        extra = [impact_json(i, limit) for i in proposed.results() if i.rule.source == "proposed"]
+    return {
+        "version": WHATIF_VERSION,
+        "spec": spec,
+        "files": files,
+        "lines": lines,
+        "sessions": current.sessions,
+        "hosts": [{"host": h, "sessions": n} for h, n in sorted(current.by_host.items())],
+        "unknown_hosts": [
+            {"host": h, "sessions": n} for h, n in sorted(current.unknown_hosts.items())
+        ],
+        "proposed": extra,
+        "rules": rules,
     }
