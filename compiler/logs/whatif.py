@@ -457,16 +457,21 @@ class Evaluation:
 
     `fallback` is used for sessions whose syslog host is none of the hosts
     (the cluster-wide rules); those hosts are counted in `unknown_hosts`.
+    With `per_host`, a rule that several hosts share is gathered once per host
+    (`for_host`), as the plan shows it; otherwise once for all of them.
     """
 
-    def __init__(self, hosts: Iterable[HostRules], fallback: HostRules) -> None:
+    def __init__(
+        self, hosts: Iterable[HostRules], fallback: HostRules, per_host: bool = False
+    ) -> None:
         self.hosts = list(hosts)
+        self.per_host = per_host
         self.fallback = fallback
         self._by_name: dict[str, HostRules] = {}
         for host in self.hosts:
             for name in sorted(host.names):
                 self._by_name.setdefault(name, host)
-        self.impacts: dict[RuleId, RuleImpact] = {}
+        self.impacts: dict[tuple[str, RuleId], RuleImpact] = {}
         self.sessions = 0
         #: sessions per spec host (the fallback's name for the others)
         self.by_host: Counter[str] = Counter()
@@ -485,12 +490,21 @@ class Evaluation:
         self._cache[syslog_host] = found
         return found
 
-    def impact(self, rule: TlsRule) -> RuleImpact:
+    def impact(self, rule: TlsRule, host: HostRules) -> RuleImpact:
         """The gathered impact of one rule (created on first use)."""
-        found = self.impacts.get(rule.identity)
+        key = (host.name if self.per_host else "", rule.identity)
+        found = self.impacts.get(key)
         if found is None:
-            found = self.impacts[rule.identity] = RuleImpact(rule)
+            found = self.impacts[key] = RuleImpact(rule)
         return found
+
+    def for_host(self, name: str) -> dict[str, RuleImpact]:
+        """With `per_host`: a host's rules by folded key, each with what it did there."""
+        for host in self.hosts:
+            if host.name == name:
+                for rule in host.rules.values():
+                    self.impact(rule, host).on_host(host)
+        return {i.rule.key.lower(): i for (h, _), i in self.impacts.items() if h == name}
 
     def _rule(self, host: HostRules, hit: Hit | None) -> TlsRule | None:
         if hit is None:
@@ -517,13 +531,13 @@ class Evaluation:
         clear_rule = self._rule(host, cleared_by)
         clear_impact = None
         if clear_rule is not None:
-            clear_impact = self.impact(clear_rule)
+            clear_impact = self.impact(clear_rule, host)
             clear_impact.seen(host, session, state, len(whole))
             if session.encrypted:
                 clear_impact.made_clear += 1
         srv = self._rule(host, host.table.peer("TLS_Srv", session.relay, session.addr))
         if srv is not None:
-            impact = self.impact(srv)
+            impact = self.impact(srv, host)
             peer = impact.seen(host, session, state, len(whole))
             req = _requirement(srv.value)
             outcome = check(req, state, name, host.table) if req else Outcome("pass")
@@ -552,7 +566,7 @@ class Evaluation:
                 matched.setdefault(ident, []).append((message, rcpts))
         for ident, messages in matched.items():
             rule = rules[ident]
-            impact = self.impact(rule)
+            impact = self.impact(rule, host)
             peer = impact.seen(host, session, state, len(messages))
             req = _requirement(rule.value)
             outcome = check(req, state, name, host.table) if req else Outcome("pass")
@@ -567,14 +581,14 @@ class Evaluation:
         clear_rule = self._rule(host, cleared_by)
         clear_impact = None
         if clear_rule is not None:
-            clear_impact = self.impact(clear_rule)
+            clear_impact = self.impact(clear_rule, host)
             clear_impact.seen(host, session, state, len(whole))
             if session.encrypted:
                 clear_impact.made_clear += 1
         clt = self._rule(host, host.table.peer("TLS_Clt", session.relay, session.addr))
         if clt is None:
             return
-        impact = self.impact(clt)
+        impact = self.impact(clt, host)
         peer = impact.seen(host, session, state, len(whole))
         req = _requirement(clt.value)
         outcome = check(req, state, name, host.table) if req else Outcome("pass")
@@ -590,7 +604,7 @@ class Evaluation:
         most stopped mail first."""
         for host in self.hosts:
             for rule in host.rules.values():
-                self.impact(rule).on_host(host)
+                self.impact(rule, host).on_host(host)
         out = list(self.impacts.values())
         return sorted(
             out,
