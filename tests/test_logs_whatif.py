@@ -4,14 +4,9 @@ counted by hand from the sessions above it."""
 from __future__ import annotations
 
 from compiler.logs.sessions import Message, Session
-from compiler.logs.whatif import (
-    Evaluation,
-    HostRules,
-    RuleImpact,
-    TlsRule,
-    certificate_cn,
-    impact_json,
-)
+from compiler.logs.tlscheck import certificate_cn
+from compiler.logs.whatif import Evaluation, HostRules, RuleImpact, TlsRule
+from compiler.logs.whatif_format import impact_json
 
 CA = "/O=tlsc+20test/CN=tlsc+20Test+20CA"
 

@@ -79,7 +79,9 @@ def test_every_key_form_against_the_hand_counted_answer(files: tuple[str, str]) 
     assert (bank["value"], bank["sessions"], bank["deliveries"]) == ("VERIFY", 2, 3)
     assert bank["stopped"] == {"sessions": 1, "messages": 2, "deferred": 2, "refused": 0}
     assert bank["reasons"] == {"not_verified": 1}
-    assert [p["peer"] for p in bank["peers"]] == ["mx2.bank.example [198.51.100.2]"]
+    assert [(p["peer"], p["details"]) for p in bank["peers"]] == [
+        ("mx2.bank.example [198.51.100.2]", {"verify=FAIL": 1})
+    ]
     assert bank["safe_to_tighten"] == ["mx.bank.example [198.51.100.1]"]
     assert bank["recipients"] == [
         {"address": "b@bank.example", "messages": 1},
@@ -101,6 +103,8 @@ def test_every_key_form_against_the_hand_counted_answer(files: tuple[str, str]) 
     assert bare["sessions"] == 4
     assert bare["stopped"]["messages"] == 3
     assert bare["reasons"] == {"too_weak": 2, "no_starttls": 1}
+    weak = next(p for p in bare["peers"] if p["peer"].startswith("mx.weak.example"))
+    assert weak["details"] == {"encryption too weak 128 less than 256": 2}
 
     # user@: postmaster@other.example over verify=FAIL, refused (on_failure: permanent)
     rcpt = rules["TLS_Rcpt:postmaster@"]
@@ -206,3 +210,11 @@ def test_propose_needs_spec_and_a_bad_spec_exits_1(files: tuple[str, str], tmp_p
     result = tlsc(log, "--spec", str(bad))
     assert result.exit_code == 1
     assert f"{bad}:3:" in result.stderr and "nothing was evaluated" in result.stderr
+
+
+def test_since_and_until_choose_the_sessions(files: tuple[str, str]) -> None:
+    data = whatif(files, "--since", "2026-11-28", "--until", "2026-11-29")
+    assert data["sessions"] == 3  # the three partner.example sessions of Nov 28
+    rules = by_key(data["rules"])
+    assert rules["TLS_Srv:partner.example"]["sessions"] == 3
+    assert rules["TLS_Srv:bank.example"]["sessions"] == 0

@@ -29,65 +29,25 @@ log shows; `deliveries` counts the `to=`/`from=` lines a rule saw.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Literal, NamedTuple
 
-from compiler.accessmap import Requirement, parse_requirement
+from compiler.accessmap import Requirement
 from compiler.logs.matching import AccessTable, Hit
-from compiler.logs.sessions import ENCRYPTED, VERIFIED, Message, Session
-from compiler.xtext import unxtext
+from compiler.logs.sessions import VERIFIED, Message, Session
+from compiler.logs.tlscheck import (
+    DEFAULT_BITS,
+    Outcome,
+    TlsState,
+    check,
+    logged_state,
+    requirement,
+)
 
-#: tags of the entries the what-if reports on
-RULE_TAGS = ("TLS_Srv", "TLS_Clt", "TLS_Rcpt", "Try_TLS", "Srv_Features")
 _OUTBOUND_TAGS = frozenset({"TLS_Srv", "TLS_Rcpt", "Try_TLS"})
-#: the bits ENCR asks for when none are written, and what "enough bits" means otherwise
-DEFAULT_BITS = 128
-
-#: reason code -> what it means (the README lists the same)
-REASONS = {
-    "no_starttls": "no STARTTLS at all (not offered, refused, or switched off by a rule)",
-    "handshake_failed": "the TLS handshake broke off (verify SOFTWARE)",
-    "not_verified": "the certificate did not verify (verify is not OK or TRUSTED)",
-    "too_weak": "fewer key bits than the rule asks for",
-    "cn_mismatch": "the certificate's CN is not the name asked for",
-    "subject_mismatch": "the certificate's subject is not the one asked for (CS)",
-    "issuer_mismatch": "the certificate's issuer is not the one asked for (CI)",
-    "issuer_tag_mismatch": "the certificate's issuer is none of the tag's (CITag)",
-}
-UNKNOWN_REASONS = {
-    "cert_unknown": "the log has no cert line (LogLevel below 12) for a CN/CS/CI/CITag check",
-    "tls_unknown": "the log does not show the session's TLS (ESMTPS without a handshake line,"
-    " or STARTTLS not tried then)",
-    "verify_unknown": "the client was not asked for a certificate when the log was written",
-}
-_CN = re.compile(r"/CN=([^/]*)")
 #: a rule's identity: the same on every host that has it
 RuleId = tuple[str, str, tuple[str | int, ...]]
-
-
-class Outcome(NamedTuple):
-    """A requirement checked against a session: pass, fail or unknown, and why."""
-
-    result: Literal["pass", "fail", "unknown"]
-    reason: str = ""
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class TlsState:
-    """What a session's TLS would be under a map: None where the log cannot tell."""
-
-    encrypted: bool | None
-    verify: str | None
-    bits: int | None
-    subject: str | None = None  # +XX-encoded, as logged; None: no cert line
-    issuer: str | None = None
-    #: why the session is clear or unknown (`Try_TLS:x NO`), for the detail text
-    cause: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,91 +135,6 @@ class HostRules:
         )
 
 
-@lru_cache(maxsize=4096)
-def _requirement(value: str) -> Requirement | None:
-    """The requirement a TLS_* value asks for; None for a value sendmail reads as no requirement."""
-    try:
-        return parse_requirement(value)
-    except ValueError:
-        return None
-
-
-def certificate_cn(subject: str) -> str:
-    """The CN of a logged (+XX-encoded) subject, as `${cn_subject}` holds it; '' without one."""
-    found = _CN.findall(unxtext(subject))
-    return found[-1] if found else ""
-
-
-def _has_cert_checks(req: Requirement) -> bool:
-    return bool(req.cn or req.subject or req.issuer or req.issuer_tag)
-
-
-def _same(a: str, b: str) -> bool:
-    """sendmail's ruleset tokens compare without regard to case; `%%` in a value is `%`."""
-    return a.lower() == b.replace("%%", "%").lower()
-
-
-def check(req: Requirement, state: TlsState, name: str, table: AccessTable) -> Outcome:
-    """A requirement against a session's TLS, in the order sendmail's TLS_req checks it.
-
-    `name` is the peer's name a bare CN compares with (`${server_name}` or
-    `${client_name}`, an address in brackets when there is none).
-    """
-    cause = f" ({state.cause})" if state.cause else ""
-    if state.encrypted is None:
-        return Outcome("unknown", "tls_unknown", f"the log does not show the TLS{cause}")
-    if not state.encrypted:
-        verify = state.verify or "NONE"
-        if verify == "SOFTWARE":
-            return Outcome("fail", "handshake_failed", f"TLS handshake failed{cause}")
-        return Outcome("fail", "no_starttls", f"no STARTTLS (verify={verify}){cause}")
-    if req.level == "verify":
-        if state.verify is None:
-            return Outcome("unknown", "verify_unknown", f"not asked for a certificate{cause}")
-        if state.verify not in VERIFIED:
-            asked = " (no certificate asked for)" if state.verify == "NOT" else ""
-            return Outcome("fail", "not_verified", f"verify={state.verify}{asked}")
-    need = req.bits if req.bits is not None else (DEFAULT_BITS if req.level == "encrypt" else 0)
-    if need:
-        if state.bits is None:
-            return Outcome("unknown", "tls_unknown", f"key bits not logged{cause}")
-        if state.bits < need:
-            return Outcome("fail", "too_weak", f"encryption too weak {state.bits} less than {need}")
-    if not _has_cert_checks(req):
-        return Outcome("pass")
-    if state.subject is None or state.issuer is None:
-        return Outcome("unknown", "cert_unknown", "no cert line in the log")
-    if req.cn:
-        expected = req.cn if isinstance(req.cn, str) else name
-        cn = certificate_cn(state.subject)
-        if not _same(cn, expected):
-            return Outcome("fail", "cn_mismatch", f"CN {cn or '(none)'} does not match {expected}")
-    if req.subject and not _same(state.subject, req.subject):
-        return Outcome("fail", "subject_mismatch", f"Cert Subject {state.subject} not acceptable")
-    if req.issuer and not _same(state.issuer, req.issuer):
-        return Outcome("fail", "issuer_mismatch", f"Cert Issuer {state.issuer} not acceptable")
-    if req.issuer_tag:
-        hit = table.get(f"{req.issuer_tag}:{state.issuer}")
-        if hit is None or hit.value.strip().upper() != "OK":
-            return Outcome(
-                "fail", "issuer_tag_mismatch", f"Cert Issuer {state.issuer} not acceptable"
-            )
-    return Outcome("pass")
-
-
-def logged_state(session: Session) -> TlsState:
-    """The session's TLS as the log shows it."""
-    if not session.starttls:
-        return TlsState(False, session.verify, 0)
-    if session.verify in ENCRYPTED:
-        return TlsState(
-            True, session.verify, session.bits_max, session.cert_subject, session.cert_issuer
-        )
-    if session.verify == "UNKNOWN":  # ESMTPS, no handshake line
-        return TlsState(None, None, None, cause="no handshake line")
-    return TlsState(False, session.verify, 0)  # SOFTWARE: broke off
-
-
 def outbound_state(session: Session, rules: HostRules) -> tuple[TlsState, Hit | None]:
     """The session's TLS under the host's map, and the Try_TLS NO that made it clear."""
     hit = rules.table.peer("Try_TLS", session.relay, session.addr)
@@ -306,6 +181,8 @@ class PeerImpact:
     #: every session verified with enough bits (safe to tighten), while it holds
     always_verified: bool = True
     reasons: Counter[str] = field(default_factory=Counter)
+    #: what failed, in sendmail's words (`verify=FAIL`, `encryption too weak 128 less than 256`)
+    details: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -380,7 +257,7 @@ class RuleImpact:
     def on_host(self, host: HostRules) -> None:
         """Note a host that has this rule."""
         self.hosts.add(host.name)
-        req = _requirement(self.rule.value) if self.rule.tag.startswith("TLS_") else None
+        req = requirement(self.rule.value) if self.rule.tag.startswith("TLS_") else None
         if req is not None:
             self.failures.add("refuse" if refuses(host, req) else "defer")
 
@@ -401,7 +278,7 @@ class RuleImpact:
     @property
     def enough_bits(self) -> int:
         """The bits a peer must have shown to be safe to tighten."""
-        req = _requirement(self.rule.value) if self.rule.tag.startswith("TLS_") else None
+        req = requirement(self.rule.value) if self.rule.tag.startswith("TLS_") else None
         return max(DEFAULT_BITS, req.bits or 0) if req is not None else DEFAULT_BITS
 
     def stop(
@@ -423,6 +300,7 @@ class RuleImpact:
             self.reasons[outcome.reason] += 1
             peer.stopped += 1
             peer.reasons[outcome.reason] += 1
+            peer.details[outcome.detail] += 1
             peer.messages += len(messages)
             self._when(session)
         target = self.unknown if unknown else self.refused if refuse else self.deferred
@@ -539,7 +417,7 @@ class Evaluation:
         if srv is not None:
             impact = self.impact(srv, host)
             peer = impact.seen(host, session, state, len(whole))
-            req = _requirement(srv.value)
+            req = requirement(srv.value)
             outcome = check(req, state, name, host.table) if req else Outcome("pass")
             if req is not None and outcome.result != "pass":
                 impact.stop(peer, session, outcome, whole, refuses(host, req))
@@ -568,7 +446,7 @@ class Evaluation:
             rule = rules[ident]
             impact = self.impact(rule, host)
             peer = impact.seen(host, session, state, len(messages))
-            req = _requirement(rule.value)
+            req = requirement(rule.value)
             outcome = check(req, state, name, host.table) if req else Outcome("pass")
             if req is not None and outcome.result != "pass":
                 stopped = [(m, tuple(r)) for m, r in messages]
@@ -590,7 +468,7 @@ class Evaluation:
             return
         impact = self.impact(clt, host)
         peer = impact.seen(host, session, state, len(whole))
-        req = _requirement(clt.value)
+        req = requirement(clt.value)
         outcome = check(req, state, name, host.table) if req else Outcome("pass")
         if req is None or outcome.result == "pass":
             return
@@ -619,146 +497,3 @@ class Evaluation:
 
 def _most_stopped(i: RuleImpact) -> tuple[int, int, int, str]:
     return (-i.stopped_messages, -i.stopped_sessions, -i.unknown_sessions, i.rule.key)
-
-
-# -- JSON ----------------------------------------------------------------------------------
-
-
-def _counted(counter: Counter[str], name: str, limit: int | None) -> list[dict[str, Any]]:
-    items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
-    if limit is not None:
-        items = items[:limit]
-    return [{name: k, "messages": n} for k, n in items]
-
-
-def impact_json(impact: RuleImpact, limit: int | None = None) -> dict[str, Any]:
-    """One rule's impact in the documented JSON shape (README: What if)."""
-    failures = sorted(impact.failures)
-    return {
-        "key": impact.rule.key,
-        "value": impact.rule.value,
-        "tag": impact.rule.tag,
-        "direction": impact.rule.direction,
-        "source": impact.rule.source,
-        "spec_path": list(impact.rule.spec_path),
-        "hosts": sorted(impact.hosts),
-        "on_failure": failures[0] if len(failures) == 1 else "mixed" if failures else None,
-        "sessions": impact.sessions,
-        "deliveries": impact.deliveries,
-        "stopped": {
-            "sessions": impact.stopped_sessions,
-            "messages": impact.stopped_messages,
-            "deferred": len(impact.deferred),
-            "refused": len(impact.refused),
-        },
-        "unknown": {
-            "sessions": impact.unknown_sessions,
-            "messages": len(impact.unknown),
-            "reasons": dict(sorted(impact.unknown_reasons.items())),
-        },
-        "made_clear": impact.made_clear,
-        "reasons": dict(sorted(impact.reasons.items())),
-        "first": impact.first,
-        "last": impact.last,
-        "peers": [
-            {
-                "peer": p.peer,
-                "sessions": p.sessions,
-                "stopped": p.stopped,
-                "unknown": p.unknown,
-                "deliveries": p.messages,
-                "reasons": dict(sorted(p.reasons.items())),
-            }
-            for p in sorted(
-                (p for p in impact.peers.values() if p.stopped or p.unknown),
-                key=lambda p: (-p.stopped, -p.unknown, p.peer),
-            )[:limit]
-        ],
-        "senders": _counted(impact.senders, "address", limit),
-        "recipients": _counted(impact.recipients, "address", limit),
-        "safe_to_tighten": impact.safe_to_tighten[:limit],
-    }
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("s") else "s")
-
-
-def span(first: str | None, last: str | None) -> str:
-    """`2026-11-25..12-01` (the year once when both have it), one date for one day."""
-    if first is None or last is None:
-        return ""
-    a, b = first[:10], last[:10]
-    if a == b:
-        return a
-    return f"{a}..{b[5:]}" if a[:4] == b[:4] else f"{a}..{b}"
-
-
-def impact_sentence(impact: RuleImpact) -> str:
-    """What the rule would have done, in one phrase: `would have deferred 37 messages to
-    2 servers, 2026-11-25..12-01`."""
-    peers = len(impact.stopped_peers)
-    side = "to" if impact.rule.direction == "outbound" else "from"
-    noun = "server" if impact.rule.direction == "outbound" else "client"
-    verbs = []
-    if impact.deferred:
-        verbs.append(f"deferred {_plural(len(impact.deferred), 'message')}")
-    if impact.refused:
-        verbs.append(f"refused {_plural(len(impact.refused), 'message')}")
-    if verbs:
-        text = f"would have {' and '.join(verbs)} {side} {_plural(peers, noun)}"
-        when = span(impact.first, impact.last)
-        text += f", {when}" if when else ""
-    elif impact.stopped_sessions:
-        text = (
-            f"would have stopped {_plural(impact.stopped_sessions, 'session')} {side}"
-            f" {_plural(peers, noun)} (no message lines)"
-        )
-    else:
-        text = f"would have stopped no mail in {_plural(impact.sessions, 'session')}"
-    if impact.rule.tag in ("Try_TLS", "Srv_Features"):
-        off = f"would switch TLS off in {_plural(impact.made_clear, 'session')} that had it"
-        if verbs or impact.stopped_sessions:
-            text = f"{off}, and then a TLS requirement {text}"
-        else:
-            text = off
-    if impact.unknown_sessions:
-        why = ", ".join(sorted(impact.unknown_reasons))
-        text += (
-            f"; {_plural(len(impact.unknown), 'message')} in"
-            f" {_plural(impact.unknown_sessions, 'session')} the log cannot judge ({why})"
-        )
-    return text
-
-
-#: the version of the what-if JSON (README: What if)
-WHATIF_VERSION = 1
-
-
-def report_json(
-    current: Evaluation,
-    proposed: Evaluation | None,
-    *,
-    spec: str,
-    files: int,
-    lines: int,
-    limit: int | None = None,
-) -> dict[str, Any]:
-    """The whole what-if as the documented JSON object."""
-    rules = [impact_json(i, limit) for i in current.results()]
-    extra = []
-    if proposed is not None:
-        extra = [impact_json(i, limit) for i in proposed.results() if i.rule.source == "proposed"]
-    return {
-        "version": WHATIF_VERSION,
-        "spec": spec,
-        "files": files,
-        "lines": lines,
-        "sessions": current.sessions,
-        "hosts": [{"host": h, "sessions": n} for h, n in sorted(current.by_host.items())],
-        "unknown_hosts": [
-            {"host": h, "sessions": n} for h, n in sorted(current.unknown_hosts.items())
-        ],
-        "proposed": extra,
-        "rules": rules,
-    }

@@ -17,7 +17,8 @@ from collections.abc import Callable
 import click
 
 from compiler.logs.sessions import Session, read_sessions
-from compiler.logs.whatif import Evaluation, report_json
+from compiler.logs.whatif import Evaluation
+from compiler.logs.whatif_format import report_json
 
 
 def _fail(message: str) -> None:

@@ -8,14 +8,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from compiler.logs.whatif import (
-    REASONS,
-    UNKNOWN_REASONS,
-    Evaluation,
-    RuleImpact,
-    impact_sentence,
-    span,
-)
+from compiler.logs.tlscheck import UNKNOWN_REASONS
+from compiler.logs.whatif import Evaluation, RuleImpact
+from compiler.logs.whatif_format import impact_sentence, span
 
 
 def _rule_text(impact: RuleImpact) -> Text:
@@ -74,7 +69,7 @@ class _Report:
             self.console.print()
             self.console.print(_rule_text(i).append(f": {impact_sentence(i)}", style=""))
             for p in i.stopped_peers[:top]:
-                why = ", ".join(f"{REASONS.get(r, r)} ({n})" for r, n in p.reasons.most_common())
+                why = ", ".join(f"{d} ({n})" for d, n in p.details.most_common(3))
                 self.console.print(f"  {p.peer}: {p.stopped} of {p.sessions} session(s); {why}")
             more = len(i.stopped_peers) - top
             if more > 0:

@@ -18,7 +18,8 @@ from typing import Literal
 
 from compiler.logs.sessions import Session, read_sessions
 from compiler.logs.spec_tables import host_tables
-from compiler.logs.whatif import Evaluation, RuleImpact, impact_sentence, is_rule_entry
+from compiler.logs.whatif import Evaluation, RuleImpact, is_rule_entry
+from compiler.logs.whatif_format import impact_sentence
 from compiler.plan.desired import DesiredSpec
 from compiler.plan.model import HostPlan, MailImpact, MailLogs
 
