@@ -218,3 +218,12 @@ def test_since_and_until_choose_the_sessions(files: tuple[str, str]) -> None:
     rules = by_key(data["rules"])
     assert rules["TLS_Srv:partner.example"]["sessions"] == 3
     assert rules["TLS_Srv:bank.example"]["sessions"] == 0
+
+
+def test_spec_does_not_combine_with_tlsrpt(files: tuple[str, str]) -> None:
+    spec, log = files
+    result = tlsc(
+        log, "--spec", spec, "--format", "tlsrpt", "--org", "o", "--contact", "a@b.example"
+    )
+    assert result.exit_code == 1
+    assert "not tlsrpt" in result.stderr

@@ -107,10 +107,14 @@ def recipient_keys(address: str) -> list[str]:
 class AccessTable:
     """An access map as sendmail reads it: keys fold case, the first of a key wins."""
 
+    #: peer lookups remembered (a log meets the same peers again and again)
+    MEMO = 65536
+
     def __init__(self, entries: Iterable[tuple[str, str]] = ()) -> None:
         self._map: dict[str, Hit] = {}
         for key, value in entries:
             self._map.setdefault(key.lower(), Hit(key, value))
+        self._memo: dict[tuple[str, str | None, str | None], Hit | None] = {}
 
     def __len__(self) -> int:
         return len(self._map)
@@ -134,10 +138,17 @@ class AccessTable:
 
     def peer(self, tag: str, name: str | None, addr: str | None) -> Hit | None:
         """The entry for a peer: by its name, then its address, then the bare tag."""
+        memo = (tag, name, addr)
+        if memo in self._memo:
+            return self._memo[memo]
         keys = domain_keys(name) if name else []
         if addr:
             keys += address_keys(addr)
-        return self.first(tag, keys)
+        hit = self.first(tag, keys)
+        if len(self._memo) >= self.MEMO:
+            self._memo.clear()
+        self._memo[memo] = hit
+        return hit
 
     def recipient(self, tag: str, address: str) -> Hit | None:
         """The entry for a recipient address (`user@domain`)."""

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from compiler import names
-from compiler.logs.whatif import HostRules, TlsRule
+from compiler.logs.matching import AccessTable
+from compiler.logs.whatif import HostRules, TlsRule, is_rule_entry
 from compiler.problems import Problem
 from compiler.resolve import resolve
 from compiler.rules import ClusterRules, SourcedEntry
@@ -165,6 +166,19 @@ def _rule(item: SourcedEntry, proposed: set[tuple[str, str]]) -> TlsRule:
     return TlsRule(item.entry.key, item.entry.value, source, tuple(loc))
 
 
+def _rule_set(
+    items: list[SourcedEntry], proposed: set[tuple[str, str]]
+) -> tuple[AccessTable, dict[str, TlsRule]]:
+    """The table of every entry, and the TLS rules among them by folded key."""
+    table = AccessTable((item.entry.key, item.entry.value) for item in items)
+    rules: dict[str, TlsRule] = {}
+    for item in items:
+        key, value = item.entry.key, item.entry.value
+        if is_rule_entry(key, value) and key.lower() not in rules:
+            rules[key.lower()] = _rule(item, proposed)
+    return table, rules
+
+
 def _perm_default(settings: HostSettings) -> bool:
     return "TLS_PERM_ERR" in settings.mc.defines
 
@@ -174,25 +188,26 @@ def host_tables(
 ) -> tuple[list[HostRules], HostRules]:
     """Every host's table, and the cluster-wide one (for hosts the spec does not name)."""
     proposed = {(p.section, p.key) for p in proposals}
+    # hosts without rules of their own share the cluster's entries: one table per variant
+    sets: dict[tuple[int, bool], tuple[AccessTable, dict[str, TlsRule]]] = {}
+
+    def rule_set(own: ClusterRules, cert: bool) -> tuple[AccessTable, dict[str, TlsRule]]:
+        found = sets.get((id(own), cert))
+        if found is None:
+            found = sets[(id(own), cert)] = _rule_set(own.all(cert), proposed)
+        return found
+
     out = []
     for name in sorted(cluster.hosts):
         config = resolve(cluster, name)
         cert = config.settings.tls.request_client_cert
-        entries = [_rule(item, proposed) for item in rules.for_host(name).all(cert)]
-        out.append(
-            HostRules.from_rules(
-                name,
-                entries,
-                _host_names(name, config.fqdn),
-                request_client_cert=cert,
-                perm_default=_perm_default(config.settings),
-            )
-        )
+        table, tls_rules = rule_set(rules.for_host(name), cert)
+        names = frozenset(_host_names(name, config.fqdn))
+        perm = _perm_default(config.settings)
+        out.append(HostRules(name, table, tls_rules, names, cert, perm))
     cert = cluster.defaults.tls.request_client_cert
-    fallback = HostRules.from_rules(
-        CLUSTER,
-        [_rule(item, proposed) for item in rules.all(cert)],
-        request_client_cert=cert,
-        perm_default=_perm_default(cluster.defaults),
+    table, tls_rules = rule_set(rules, cert)
+    fallback = HostRules(
+        CLUSTER, table, tls_rules, frozenset(), cert, _perm_default(cluster.defaults)
     )
     return out, fallback

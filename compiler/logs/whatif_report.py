@@ -149,8 +149,17 @@ def print_whatif(
             " LogLevel 9; are these sendmail's mail logs?"
         )
     if rules:
-        report.table("The spec's TLS rules", rules)
-        report.details(rules)
-        report.safe(rules)
+        met = [i for i in rules if i.sessions]
+        shown = met[:top]
+        report.table("The spec's TLS rules that met a session, most stopped mail first", shown)
+        more = len(met) - len(shown)
+        quiet = len(rules) - len(met)
+        if more or quiet:
+            console.print(
+                f"{more} more rule(s) met a session (--top), {quiet} met none;"
+                " --format json lists every rule."
+            )
+        report.details(shown)
+        report.safe(shown)
     else:
         console.print("The spec has no TLS rules (domains:, recipients: or TLS access: entries).")
