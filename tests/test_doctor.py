@@ -290,7 +290,7 @@ def test_sendmail_check_cut_short_is_a_finding(
 ) -> None:
     script = _slow_sendmail(tmp_path, flags)
     monkeypatch.setattr(binary, "find_sendmail", lambda: str(script))
-    argv = [str(script), "-d0.1", "-bt"]
+    argv = [str(script), "-d0.13", "-bt"]
     monkeypatch.setattr(binary, "_command", lambda *_: (argv, 0.5, "mx1.example.net"))
     start = time.monotonic()
     [found] = binary.check_binary(tmp_path / "sendmail.cf", "mx1.example.net")
@@ -298,7 +298,7 @@ def test_sendmail_check_cut_short_is_a_finding(
     unchecked = "sendmail.cf was" if flags else "its STARTTLS support and sendmail.cf were"
     assert (found.path, found.code, found.severity) == (str(script), "D033", "warning")
     assert found.message == (
-        f"cut short after 0.5 s: {script} -d0.1 -bt did not finish (sendmail waits while"
+        f"cut short after 0.5 s: {script} -d0.13 -bt did not finish (sendmail waits while"
         f" the host name mx1.example.net does not resolve), so {unchecked} not checked for"
         " errors"
     )
@@ -315,6 +315,6 @@ def test_sendmail_check_cut_short_without_a_qualified_name(
     monkeypatch.setattr(binary.os, "geteuid", lambda: 1000)
     [found] = binary.check_binary(tmp_path / "sendmail.cf", "mx1.example.net")
     assert found.code == "D033"
-    assert found.message.startswith(f"cut short after 0.25 s: {script} -d0.1 -bt did not")
+    assert found.message.startswith(f"cut short after 0.25 s: {script} -d0.13 -bt did not")
     assert "host name vm is not qualified" in found.message
     assert "run tlsc doctor as root" in found.fix

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from compiler.doctor.binary import check_binary
+from compiler.doctor.binary import check_binary, find_sendmail, release_findings
 from compiler.doctor.builds import cf_options, check_builds
 from compiler.doctor.files import Role, SafetyRules, check_directories, check_file
 from compiler.doctor.finding import CODES, Finding
@@ -101,7 +101,7 @@ def diagnose(
         out += _tls_files(host, root, rules, now, min_days)
     out += check_builds(host, paths)
     if check_sendmail:
-        out += check_binary(paths["sendmail_cf"], host.fqdn)
+        out += check_binary(paths["sendmail_cf"], host.fqdn, s, host.name)
     return out
 
 
@@ -116,14 +116,31 @@ def preflight(
     """The TLS file checks of `diagnose` for the configuration the spec describes, for
     `tlsc apply` to run before it writes anything: the certificate, key, CA, DH and CRL
     files the spec names (under `root`), judged by the DontBlameSendmail and
-    TrustedUser the spec's sendmail.cf will have, not the one on disk. No findings when
-    STARTTLS is off for the host; sendmail.cf, access.db and the binary are not checked
-    (apply rebuilds the first two)."""
+    TrustedUser the spec's sendmail.cf will have, not the one on disk; and the host's
+    sendmail binary against the release and build flags the spec asks for (D034, D035:
+    the binary found on PATH for root `/`, else ROOT/usr/sbin/sendmail when the tree
+    has one). No findings when STARTTLS is off for the host; sendmail.cf and access.db
+    are not checked (apply rebuilds them)."""
     if not host.settings.tls.enabled:
         return []
     now = now or dt.datetime.now(dt.UTC)
     rules = safety_rules(host, None)
-    return _missing_settings(host, spec_path) + _tls_files(host, root, rules, now, min_days)
+    out = _missing_settings(host, spec_path) + _tls_files(host, root, rules, now, min_days)
+    binary = host_binary(root)
+    if binary is not None:
+        out += release_findings(binary, host.settings, host.name, host.fqdn)
+    return out
+
+
+def host_binary(root: Path) -> str | None:
+    """The sendmail a host under `root` runs: PATH's for `/`, else one inside the tree."""
+    if root.resolve() == Path("/"):
+        return find_sendmail()
+    for candidate in ("usr/sbin/sendmail", "usr/lib/sendmail"):
+        path = root / candidate
+        if path.is_file():
+            return str(path)
+    return None
 
 
 def _missing_settings(host: HostConfig, spec_path: str) -> list[Finding]:

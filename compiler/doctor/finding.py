@@ -33,6 +33,8 @@ CODES = {
     "D031": "the sendmail binary could not be checked",
     "D032": "sendmail reports errors in sendmail.cf",
     "D033": "the sendmail check was cut short at its timeout",
+    "D034": "the sendmail binary is not the release the spec names",
+    "D035": "the sendmail binary lacks what the spec asks for (DANE)",
 }
 
 

@@ -22,7 +22,7 @@ from compiler.importer.read_mc import McRead, TlsDefine, plain_value, valid
 from compiler.importer.statements import inert, statements
 from compiler.lint.lexer import Call, M4Document
 from compiler.m4text import check_line
-from compiler.sendmail import REFUSED_DEFINES, TLS_DEFINES
+from compiler.sendmail import REFUSED_DEFINES, TLS_DEFINES, option_true
 from compiler.spec.model import (
     AbsPath,
     CipherList,
@@ -31,6 +31,7 @@ from compiler.spec.model import (
     DhParams,
     Duration,
     SslOption,
+    Tls,
 )
 
 GROUP_READABLE = "GroupReadableKeyFile"
@@ -60,6 +61,14 @@ _LISTS = {
     "confSERVER_SSL_OPTIONS": "server_ssl_options",
     "confCLIENT_SSL_OPTIONS": "client_ssl_options",
 }
+
+
+def unset_settings() -> dict[str, Any]:
+    """Every `tls:` key as a file that does not set it has it: no list, no line, off."""
+    return {
+        k: ([] if isinstance(v, list) else False if isinstance(v, bool) else None)
+        for k, v in Tls().model_dump().items()
+    }
 
 
 @dataclass
@@ -281,6 +290,10 @@ def _settings(
                     f"confTLS_SRV_OPTIONS `{value}': tlsc writes only `V'"
                     " (request_client_cert: false) or nothing",
                 )
+            continue
+        if name == "confDANE":
+            if value is not None:
+                s["dane"] = option_true(value)
             continue
         if name in _LISTS:
             items = re.split(r"[\s,]+", value.strip()) if value else []

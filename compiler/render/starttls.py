@@ -3,7 +3,9 @@
 It is included after the .mc's own defines, so what it sets wins; validation
 therefore refuses the same names in `mc.defines`. `group_readable_key`
 appends GroupReadableKeyFile to DontBlameSendmail the way Debian's file does,
-keeping whatever the .mc already put there.
+keeping whatever the .mc already put there. `min_protocol` adds the
+SSL_OP_NO_* options of the older versions after the server and client
+options; `dane` writes confDANE (validation keeps it to sendmail 8.18).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from compiler.render import m4quote as q
 from compiler.render.header import header_lines
 from compiler.resolve import HostConfig
+from compiler.sendmail import PROTOCOL_FLOOR_OPTIONS
 
 _DONT_BLAME = (
     "define(`confDONT_BLAME_SENDMAIL', ifdef(`confDONT_BLAME_SENDMAIL',"
@@ -42,10 +45,16 @@ def render_starttls(host: HostConfig, source: str) -> str:
         lines.append(q.define("confTO_STARTTLS", t.timeout))
     if t.cipher_list:
         lines.append(q.define("confCIPHER_LIST", t.cipher_list))
-    if t.server_ssl_options:
-        lines.append(q.define("confSERVER_SSL_OPTIONS", " ".join(t.server_ssl_options)))
-    if t.client_ssl_options:
-        lines.append(q.define("confCLIENT_SSL_OPTIONS", " ".join(t.client_ssl_options)))
+    # the protocol floor comes last: sendmail applies the options in order, so it wins
+    floor = list(PROTOCOL_FLOOR_OPTIONS[t.min_protocol]) if t.min_protocol else []
+    if t.server_ssl_options or floor:
+        options = [*t.server_ssl_options, *floor]
+        lines.append(q.define("confSERVER_SSL_OPTIONS", " ".join(options)))
+    if t.client_ssl_options or floor:
+        options = [*t.client_ssl_options, *floor]
+        lines.append(q.define("confCLIENT_SSL_OPTIONS", " ".join(options)))
+    if t.dane:
+        lines.append(q.define("confDANE", "true"))
     if t.group_readable_key:
         lines.append(_DONT_BLAME)
     return "".join(line + "\n" for line in lines)

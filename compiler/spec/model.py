@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from compiler import accessmap, names
 from compiler.problems import shown
-from compiler.sendmail import DOCUMENTED_DEFINES, SSL_OPTIONS
+from compiler.sendmail import DOCUMENTED_DEFINES, SSL_OPTIONS, releases
 
 
 class Model(BaseModel):
@@ -205,6 +205,14 @@ def _group_name(value: str) -> None:
         )
 
 
+def _release(value: str) -> None:
+    if not releases.is_release(value):
+        raise ValueError(
+            f"'{shown(value)}' is not a sendmail release tlsc knows; use 8.17 (Debian 12)"
+            " or 8.18 (Debian 13), optionally with the patch level (8.18.1)"
+        )
+
+
 def _unique_groups(value: list[str]) -> None:
     seen: set[str] = set()
     for name in value:
@@ -302,6 +310,12 @@ GroupName = Annotated[
     StringConstraints(max_length=64),
     _check(_group_name),
     WithJsonSchema({"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$", "maxLength": 64}),
+]
+Release = Annotated[
+    str,
+    StringConstraints(max_length=16),
+    _check(_release),
+    WithJsonSchema({"type": "string", "pattern": releases.RELEASE_PATTERN}),
 ]
 Bits = Annotated[int, Field(ge=1, le=65535)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -451,6 +465,24 @@ class Tls(Model):
         " line.",
         examples=[["+SSL_OP_NO_TLSv1"]],
     )
+    min_protocol: Literal["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] | None = Field(
+        None,
+        description="The oldest TLS version sendmail accepts (inbound) and uses (outbound):"
+        " +SSL_OP_NO_SSLv3 and +SSL_OP_NO_TLSv1... for each older version, after"
+        " server_ssl_options and client_ssl_options in starttls.m4's"
+        " confSERVER_SSL_OPTIONS and confCLIENT_SSL_OPTIONS; null (the default): OpenSSL's"
+        " floor.",
+        examples=["TLSv1.2"],
+    )
+    dane: bool = Field(
+        False,
+        description="true: DANE (RFC 7672) for outbound mail, in starttls.m4:"
+        " define(`confDANE', ``true'')dnl; sendmail 8.18 only (8.17 is built without DANE"
+        " and will not start). Needs a local DNSSEC-validating resolver (tlsc doctor"
+        " checks /etc/resolv.conf); domains: NAME: {outbound: {dane: false}} turns it off"
+        " for the servers named NAME. false (the default): no line.",
+        examples=[True],
+    )
     group_readable_key: bool = Field(
         True,
         description="true: starttls.m4 appends GroupReadableKeyFile to confDONT_BLAME_SENDMAIL,"
@@ -551,6 +583,14 @@ class HostSettings(Model):
     )
     tls: Tls = Field(Tls(), description="STARTTLS settings, written to starttls.m4.")
     mc: Mc = Field(Mc(), description="The parts of sendmail.mc, written in a fixed order.")
+    sendmail: Release = Field(
+        releases.DEFAULT,
+        description="The sendmail release the host runs: 8.17 (Debian 12) or 8.18"
+        " (Debian 13), optionally exact (8.18.1). Validation, the files and lint follow"
+        " that release; doctor and apply check the host's binary against it. Writes no"
+        " line by itself.",
+        examples=["8.18", "8.18.1"],
+    )
     ownership: Literal["file", "block", "tls"] = Field(
         "file",
         description="file: tlsc owns its files whole; block: only the tlsc block of the"
@@ -632,10 +672,20 @@ class PeerRule(_RuleBase):
         examples=["encrypt", "verify"],
     )
 
+    dane: Literal[False] | None = Field(
+        None,
+        description="outbound only; false: no DANE for the servers named KEY although"
+        " tls.dane is on: TLS_Clt_Features:KEY<TAB>Flags=d (needs FEATURE"
+        " tls_session_features and sendmail: 8.18); null (the default): no line.",
+        examples=[False],
+    )
+
     @model_validator(mode="after")
     def _consistent(self) -> PeerRule:
         if not self.starttls and (self.require != "may" or self.has_checks()):
             raise ValueError("starttls: false cannot be combined with a requirement")
+        if not self.starttls and self.dane is not None:
+            raise ValueError("starttls: false cannot be combined with dane: without TLS")
         if self.starttls and self.require == "may" and self.has_checks():
             raise ValueError(
                 "certificate checks, min_bits and on_failure need require: encrypt or verify"
@@ -694,6 +744,12 @@ class DomainRule(Model):
         " Srv_Features:KEY<TAB>S (starttls: false); may: no line.",
         examples=["encrypt", {"require": "verify"}],
     )
+
+    @model_validator(mode="after")
+    def _dane_outbound(self) -> DomainRule:
+        if isinstance(self.inbound, PeerRule) and self.inbound.dane is not None:
+            raise ValueError("dane: is for outbound rules (DANE checks the servers we send to)")
+        return self
 
 
 class Host(HostSettings):
