@@ -143,6 +143,21 @@ def stream_records(
     help="Year of classic syslog stamps, which have none [default: from each file's date].",
 )
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Peers to list.")
+@click.option(
+    "--spec",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="What if: replay the mail in the logs against every TLS rule of SPEC.",
+)
+@click.option(
+    "--propose",
+    "proposals",
+    multiple=True,
+    metavar="RULE",
+    help="With --spec, also a rule not yet in it, in YAML flow syntax:"
+    " 'bank.example: {outbound: {require: verify}}' (a domains: item) or"
+    " 'recipients: {alice@bank.example: verify}' (repeatable).",
+)
 @click.option("--org", metavar="NAME", help="tlsrpt: organization-name of the reports.")
 @click.option("--contact", callback=_email, metavar="EMAIL", help="tlsrpt: contact-info address.")
 @click.option(
@@ -156,6 +171,8 @@ def logs(
     until: datetime | None,
     year: int | None,
     top: int,
+    spec: str | None,
+    proposals: tuple[str, ...],
     org: str | None,
     contact: str | None,
     out_dir: str,
@@ -166,13 +183,26 @@ def logs(
     --format tlsrpt writes RFC 8460 reports of the outbound sessions into
     --out-dir instead, one per recipient domain and UTC day.
 
-    Exit 0 when every file was read, 1 when one could not be.
+    With --spec, the what-if: the mail each TLS rule (and each --propose'd
+    one) would have deferred or refused.
+
+    Exit 0 when every file was read, 1 when one could not be (or the spec or
+    a proposal is not valid).
     """
     within = time_filter(since, until)
     if fmt == "tlsrpt" and not (org and contact):
         raise click.UsageError("--format tlsrpt needs --org NAME and --contact EMAIL")
+    if proposals and spec is None:
+        click.echo("tlsc: --propose needs --spec, the spec the rule would be added to", err=True)
+        sys.exit(1)
+    if spec is not None and fmt == "tlsrpt":
+        raise click.UsageError("--spec (the what-if) prints text or json, not tlsrpt")
     try:
-        if fmt == "tlsrpt":
+        if spec is not None:
+            from compiler.logs.whatif_command import run_whatif
+
+            problems = run_whatif(files, spec, proposals, fmt, within, year, top)
+        elif fmt == "tlsrpt":
             problems = _tlsrpt(files, within, year, org or "", contact or "", out_dir, sending_ip)
         elif fmt == "json":
             problems = _json(files, within, year)
