@@ -24,6 +24,7 @@ from compiler.plan.formats.grouping import (
 )
 from compiler.plan.formats.text import count_actions, printable
 from compiler.plan.model import AccessDiff, HostPlan, Plan, PlanWarning
+from compiler.plan.peers import about
 
 #: the size the whole comment is kept under (GitHub's limit is 65,536)
 MAX_CHARS = 60_000
@@ -85,14 +86,20 @@ def _warning_line(hosts: str, w: PlanWarning) -> str:
     return f"- **{hosts}**{where}: {w.code} {html.escape(printable(w.message))}{lines}"
 
 
+def _about(key: str) -> str:
+    words = about(key)
+    return f" ({html.escape(printable(words))})" if words else ""
+
+
 def _access_list(access: AccessDiff, created: bool) -> list[str]:
     if not access or created:
         return []
     rows = (
-        [f"- added {code(a.key)} {code(a.value)}" for a in access.added]
+        [f"- added {code(a.key)} {code(a.value)}{_about(a.key)}" for a in access.added]
         + [f"- removed {code(r.key)} {code(r.value)}" for r in access.removed]
         + [
             f"- changed {code(c.key)}: {code(c.before.value)} → {code(c.after.value)}"
+            f"{_about(c.key)}"
             for c in access.changed
         ]
     )

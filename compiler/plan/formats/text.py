@@ -28,6 +28,7 @@ from compiler.plan.model import (
     Plan,
     PlanWarning,
 )
+from compiler.plan.peers import about
 
 #: entries of the access map listed per group; the rest are counted
 MAX_ACCESS_LINES = 50
@@ -143,7 +144,9 @@ def _access(out: _Out, access: AccessDiff, created: bool) -> None:
         ]
     )
     for sign, key, value, style in rows[:MAX_ACCESS_LINES]:
-        out.add(f"    {out.style(sign, style)} {printable(key)}  {value}")
+        words = about(key)
+        note = f"  {out.style(f'({words})', 'dim')}" if words and sign != "-" else ""
+        out.add(f"    {out.style(sign, style)} {printable(key)}  {value}{note}")
     if len(rows) > MAX_ACCESS_LINES:
         out.add(f"    ... and {len(rows) - MAX_ACCESS_LINES} more (--format json lists them all)")
 
