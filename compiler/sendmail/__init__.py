@@ -288,6 +288,15 @@ TLS_DEFINES = {
     "confDANE": "tls.dane",
 }
 
+#: TLSv1.3 cipher suites OpenSSL 3 implements (`CipherSuites=`, tls.ciphersuites)
+TLS13_SUITES = (
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_128_CCM_SHA256",
+    "TLS_AES_128_CCM_8_SHA256",
+)
+
 #: tls.min_protocol -> the SSL_OP_NO_* options that keep the older versions out
 PROTOCOL_FLOOR_OPTIONS = {
     "TLSv1": ("+SSL_OP_NO_SSLv3",),
