@@ -406,13 +406,7 @@ class Evaluation:
         state, cleared_by = outbound_state(session, host)
         name = session.relay or session.addr or ""
         whole = [(m, m.recipients) for m in session.messages]
-        clear_rule = self._rule(host, cleared_by)
-        clear_impact = None
-        if clear_rule is not None:
-            clear_impact = self.impact(clear_rule, host)
-            clear_impact.seen(host, session, state, len(whole))
-            if session.encrypted:
-                clear_impact.made_clear += 1
+        clear_impact = self._clearing(host, session, state, cleared_by, len(whole))
         srv = self._rule(host, host.table.peer("TLS_Srv", session.relay, session.addr))
         if srv is not None:
             impact = self.impact(srv, host)
@@ -428,6 +422,20 @@ class Evaluation:
                 if outcome.result == "fail":
                     return  # no RCPT is sent
         self._recipients(host, session, state, name)
+
+    def _clearing(
+        self, host: HostRules, session: Session, state: TlsState, cleared_by: Hit | None, count: int
+    ) -> RuleImpact | None:
+        """The impact of the rule that takes TLS away from this session (Try_TLS NO,
+        Srv_Features S), counted as seen; None when no rule does."""
+        rule = self._rule(host, cleared_by)
+        if rule is None:
+            return None
+        impact = self.impact(rule, host)
+        impact.seen(host, session, state, count)
+        if session.encrypted:
+            impact.made_clear += 1
+        return impact
 
     def _recipients(self, host: HostRules, session: Session, state: TlsState, name: str) -> None:
         """TLS_Rcpt, once per rule and session: the messages (and recipients) it matched."""
@@ -456,13 +464,7 @@ class Evaluation:
         state, cleared_by = inbound_state(session, host)
         name = session.relay or session.addr or ""
         whole = [(m, m.recipients) for m in session.messages]
-        clear_rule = self._rule(host, cleared_by)
-        clear_impact = None
-        if clear_rule is not None:
-            clear_impact = self.impact(clear_rule, host)
-            clear_impact.seen(host, session, state, len(whole))
-            if session.encrypted:
-                clear_impact.made_clear += 1
+        clear_impact = self._clearing(host, session, state, cleared_by, len(whole))
         clt = self._rule(host, host.table.peer("TLS_Clt", session.relay, session.addr))
         if clt is None:
             return
