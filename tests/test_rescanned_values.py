@@ -15,7 +15,9 @@ of each release (tests/releases.py).
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,17 +43,26 @@ __all__ = ["release"]  # a fixture, imported for pytest
 def _built_runs(
     mc: dict[str, Any], placeholder: str, tmp: Path, guarded: bool, release: SendmailRelease
 ) -> bool:
-    """Build the .mc of `mc` with `placeholder` replaced by a command-running call."""
+    """Build the .mc of `mc` with `placeholder` replaced by a command-running call.
+
+    The marker the command touches lives in a directory whose path is lower case
+    (tempfile's names are): bcc and nocanonify lower-case their argument, so a
+    checkout path with capitals would send `touch` elsewhere and the control fail.
+    """
     files = compile_dict(spec(defaults={"mc": mc})).hosts["h1"]
-    marker = tmp / ("ran-guarded" if guarded else "ran")
+    marks = Path(tempfile.mkdtemp(prefix="tlsc-rescanned-", dir="/tmp"))
+    marker = marks / ("ran-guarded" if guarded else "ran")
     text = files["/etc/mail/sendmail.mc"]
     quoted = m4quote.value(placeholder)
     assert quoted in text
     evil = text.replace(quoted, m4quote.value(CALL.format(marker=marker)))
     if not guarded:
         evil = evil.replace(SWITCH_OFF_LINE + "\n", "")
-    m4_build(evil, files["/etc/mail/tls/starttls.m4"], tmp, release)
-    return marker.exists()
+    try:
+        m4_build(evil, files["/etc/mail/tls/starttls.m4"], tmp, release)
+        return marker.exists()
+    finally:
+        shutil.rmtree(marks, ignore_errors=True)
 
 
 CASES = [

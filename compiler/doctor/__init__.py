@@ -27,6 +27,7 @@ from compiler.doctor.pki import (
     check_validity,
     load_certificates,
 )
+from compiler.doctor.resolver import check_resolver
 from compiler.resolve import HostConfig
 from compiler.sendmail import STARTTLS_REQUIRED
 
@@ -89,8 +90,10 @@ def diagnose(
     min_days: int = 14,
     now: dt.datetime | None = None,
     check_sendmail: bool = True,
+    dns_server: str | None = None,
 ) -> list[Finding]:
-    """Every finding for `host`, whose files live under `root`, in the order checked."""
+    """Every finding for `host`, whose files live under `root`, in the order checked
+    (`dns_server`: the resolver DANE's check asks instead of ROOT/etc/resolv.conf's)."""
     now = now or dt.datetime.now(dt.UTC)
     s = host.settings
     paths = {name: on_disk(root, value) for name, value in s.paths.model_dump().items()}
@@ -102,6 +105,7 @@ def diagnose(
     out += check_builds(host, paths)
     if check_sendmail:
         out += check_binary(paths["sendmail_cf"], host.fqdn, s, host.name)
+    out += check_resolver(s, root, dns_server)
     return out
 
 

@@ -35,6 +35,8 @@ CODES = {
     "D033": "the sendmail check was cut short at its timeout",
     "D034": "the sendmail binary is not the release the spec names",
     "D035": "the sendmail binary lacks what the spec asks for (DANE)",
+    "D037": "DANE's resolver does not answer or does not validate DNSSEC",
+    "D038": "DANE's resolver is not on this host",
 }
 
 

@@ -5,7 +5,8 @@ therefore refuses the same names in `mc.defines`. `group_readable_key`
 appends GroupReadableKeyFile to DontBlameSendmail the way Debian's file does,
 keeping whatever the .mc already put there. `min_protocol` adds the
 SSL_OP_NO_* options of the older versions after the server and client
-options; `dane` writes confDANE (validation keeps it to sendmail 8.18).
+options; `dane` writes confDANE (validation keeps it to sendmail 8.18); `ciphersuites`
+writes the `O CipherSuites=` line itself, which no conf* define reaches.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def render_starttls(host: HostConfig, source: str) -> str:
         lines.append(q.define("confCLIENT_SSL_OPTIONS", " ".join(options)))
     if t.dane:
         lines.append(q.define("confDANE", "true"))
+    if t.ciphersuites:
+        # no conf* define reaches CipherSuites: the option line itself, quoted, in the
+        # .cf's local section, then back to the .mc's own diversion
+        lines += ["LOCAL_CONFIG", f"`O CipherSuites={t.ciphersuites}'", "divert(0)dnl"]
     if t.group_readable_key:
         lines.append(_DONT_BLAME)
     return "".join(line + "\n" for line in lines)

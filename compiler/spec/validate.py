@@ -35,6 +35,7 @@ from compiler.rules import ClusterRules, SourcedEntry
 from compiler.sendmail import (
     DOMAINS,
     FEATURES,
+    IGNORED_DEFINES,
     MAILERS,
     NEEDS_ACCESS_DB,
     NODELAY_FEATURES,
@@ -261,6 +262,14 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
             )
         elif name in REFUSED_DEFINES:
             rep.add((*loc, "defines", name), "S203", f"{name}: {REFUSED_DEFINES[name]}", True)
+        elif name in IGNORED_DEFINES:
+            rep.add(
+                (*loc, "defines", name),
+                "S223",
+                f"{name}: {IGNORED_DEFINES[name]}",
+                True,
+                severity="warning",
+            )
         if name in RESCANNED_DEFINES:
             words = name not in TRIPLE_QUOTED  # a third quote level keeps those literal
             _check_rescanned(mc.defines[name], (*loc, "defines", name), name, rep, words)
