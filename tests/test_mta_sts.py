@@ -44,9 +44,7 @@ def problems(text: str) -> list[tuple[int, int, str, str, str]]:
 
 
 def starttls(tls: dict[str, Any], **host: Any) -> str:
-    return render(spec(defaults={"tls": tls}, hosts={"h1": {"fqdn": "h1.example.net", **host}}))[
-        ST
-    ]
+    return render(spec(defaults={"tls": tls}, hosts={"h1": {"fqdn": "h1.example.net", **host}}))[ST]
 
 
 # -- what tlsc writes ------------------------------------------------------------------
@@ -209,7 +207,7 @@ def test_feature_sts_by_hand_is_refused(features: str) -> None:
 
 def test_feature_sts_in_mc_extra_is_refused() -> None:
     text = SPEC.format(value="true").replace(
-        "hosts:", "  mc:\n    extra: [\"FEATURE(`sts')dnl\"]\nhosts:"
+        "hosts:", '  mc:\n    extra: ["FEATURE(`sts\')dnl"]\nhosts:'
     )
     assert problems(text) == [(*pos(text, '"FEATURE'), "S223", "error", f"mc.extra: {TRAP}")]
 
