@@ -21,7 +21,8 @@ stays open (sendmail keeps it):
 
 The replies are the resolver's exact bytes (`netstring.encode`:
 `b'%d:%s,' % (len(data), data)`). With `path=` it listens on a Unix socket
-(the resolver's `path:` setting) instead of 127.0.0.1.
+(the resolver's `path:` setting) instead of 127.0.0.1; with `fixed=` it gives
+that reply to every request (what the resolver never does: `TEMP ...`).
 """
 
 from __future__ import annotations
@@ -83,8 +84,15 @@ def encode(data: bytes) -> bytes:
 class StsSocketmap:
     """The server, in a thread; stop it with close() or a with block."""
 
-    def __init__(self, policies: dict[str, Policy] | None = None, path: Path | None = None):
+    def __init__(
+        self,
+        policies: dict[str, Policy] | None = None,
+        path: Path | None = None,
+        fixed: str | None = None,
+    ):
         self.policies = dict(policies or {})
+        #: a reply to give every request instead (a broken resolver's `TEMP ...`)
+        self.fixed = fixed
         #: every request as (zone, domain as sent), in order
         self.queries: list[tuple[str, str]] = []
         self.path = path
@@ -130,7 +138,8 @@ class StsSocketmap:
                 text = request.decode("utf-8")
                 zone, _, domain = text.partition(" ")
                 self.queries.append((zone, domain))
-                conn.sendall(encode(answer(self.policies, text).encode("utf-8")))
+                reply = self.fixed if self.fixed is not None else answer(self.policies, text)
+                conn.sendall(encode(reply.encode("utf-8")))
 
     @staticmethod
     def _next_request(conn: socket.socket, buf: bytes) -> tuple[bytes | None, bytes]:

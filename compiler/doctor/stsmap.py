@@ -88,7 +88,7 @@ def _read_netstring(sock: socket.socket) -> bytes:
     while len(rest) < size + 1:
         chunk = sock.recv(size + 1 - len(rest))
         if not chunk:
-            raise NotSocketmap(got + rest)
+            raise NotSocketmap(head + b":" + rest)
         rest += chunk
     if rest[size : size + 1] != b",":
         raise NotSocketmap(head + b":" + rest)
