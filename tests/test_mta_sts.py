@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import pos
+from import_helpers import PLAIN_MC, imported, messages, recompiled, tree
 from realtools import (
     SYSTEM_SENDMAIL,
     SendmailRelease,
@@ -371,3 +372,57 @@ def test_nothing_listening_is_a_temporary_failure(which: str, tmp_path: Path) ->
     done = sendmail_bt(release, tmp_path / "sts.cf", ("-d0.1",), "/map sts b.tlsc.test\n")
     # 75 is EX_TEMPFAIL (68, EX_NOHOST, is a plain no match: see the test above)
     assert "map_lookup: sts (b.tlsc.test) no match (75)" in done.stdout, done.stdout
+
+
+# -- tlsc import -----------------------------------------------------------------------
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    ("feature", "socket", "warned"),
+    [
+        ("FEATURE(`sts')dnl", "inet:5461@127.0.0.1", True),
+        (
+            "FEATURE(`sts', `socket -d5 -T<TMPF> local:/run/mta-sts.sock')dnl",
+            "local:/run/mta-sts.sock",
+            False,
+        ),
+    ],
+)
+def test_import_reads_feature_sts_into_tls_mta_sts(
+    tmp_path: Path, feature: str, socket: str, warned: bool
+) -> None:
+    """The round trip (the .cf built from the original and from the imported spec) agrees:
+    the FEATURE moves from the .mc to starttls.m4, the socket stays as it was."""
+    mc = PLAIN_MC.replace("include(`/etc/mail/tls", f"{feature}\ninclude(`/etc/mail/tls")
+    result = imported(tree(tmp_path, mc=mc))
+    assert result.ok and messages(result) == [], messages(result)  # no round-trip loss
+    again = recompiled(result)
+    st = again.hosts["h1"][ST]
+    assert f"FEATURE(`sts', ``socket -d5 -T<TMPF> {socket}'')dnl\n" in st
+    assert "sts" not in again.hosts["h1"][MC].replace("starttls", "")
+    warnings = [(w.code, w.message) for w in result.notes.warnings]
+    if warned:
+        assert warnings == [
+            (
+                "I117",
+                "FEATURE(`sts') without an argument asks the socket map inet:5461@127.0.0.1,"
+                " imported as tls.mta_sts: {socket: inet:5461@127.0.0.1};"
+                " postfix-mta-sts-resolver listens on inet:8461@127.0.0.1 unless told"
+                " otherwise (tlsc doctor asks it, D036)",
+            )
+        ]
+    else:
+        assert warnings == []
+
+
+@pytest.mark.realtools
+def test_import_refuses_a_feature_sts_it_cannot_model(tmp_path: Path) -> None:
+    mc = PLAIN_MC.replace(
+        "include(`/etc/mail/tls",
+        "FEATURE(`sts', `socket -T<TMPF> inet:8461@127.0.0.1', `NO_SAN_TST')dnl\n"
+        "include(`/etc/mail/tls",
+    )
+    result = imported(tree(tmp_path, mc=mc))
+    assert not result.ok and result.text is None
+    assert messages(result) == [f"I090 the imported spec does not validate: mc.extra: {TRAP}"]

@@ -435,6 +435,8 @@ def _parts(
         tls_data.update(tls.settings)
     else:
         tls_data = {"enabled": False}
+    if mc.mta_sts_socket is not None:
+        tls_data["mta_sts"] = {"socket": mc.mta_sts_socket}
     return SpecParts(
         cluster=cluster or host,
         host=host,
