@@ -23,6 +23,7 @@ from realtools import SYSTEM_SENDMAIL, SendmailRelease, sendmail_818
 from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
 from sts_socketmap import Policy, StsSocketmap
 from test_rules_sendmail import GUARDED, OTHER, SENDER, named, queue_empties, queued, send, status
+from throwaway_ca import ThrowawayCA
 
 __all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
 
@@ -43,9 +44,10 @@ def sts_pair(
     which: str,
     socket: str,
     b_names: list[str],
+    b_ca: ThrowawayCA | None = None,
 ) -> tuple[SendmailDaemon, SendmailDaemon]:
-    """B (certificate naming `b_names`, from the CA A trusts) and A, relaying to B by name,
-    with tls.mta_sts asking `socket`; both run release `which`."""
+    """B (certificate naming `b_names`, from `b_ca`, default the CA A trusts) and A,
+    relaying to B by name, with tls.mta_sts asking `socket`; both run release `which`."""
     release = release_of(which)
     family = "8.17" if which == "8.17" else "8.18"
 
@@ -54,7 +56,7 @@ def sts_pair(
         spec["defaults"]["sendmail"] = family
 
     b = sendmail_daemon(edit=edit_b, start=False, release=release)
-    b.install_server_cert(b.ca.issue(b.fqdn, b_names))
+    b.install_server_cert((b_ca or b.ca).issue(b.fqdn, b_names))
     b.start()
 
     def edit_a(spec: dict[str, Any]) -> None:
@@ -132,6 +134,25 @@ def test_defers_when_the_certificate_does_not_name_the_mx(
         rf"ruleset=tls_rcpt, arg1={re.escape(GUARDED)}, relay={re.escape(MX)}\.,"
         rf" reject=450 4\.7\.0 <{re.escape(GUARDED)}>\.\.\. {re.escape(MX)} not listed in SANs$"
     )
+    assert queued(a)[1] == [f"<{GUARDED}>"]
+
+
+@pytest.mark.parametrize("which", RELEASES)
+def test_defers_when_the_certificate_is_not_trusted(
+    sendmail_daemon: DaemonFactory, which: str
+) -> None:
+    """`secure` asks tls_server for a verified certificate (no TLS_Srv rule needed)."""
+    with StsSocketmap({DOMAIN: Policy("enforce", [MX])}) as sts:
+        a, _b = sts_pair(sendmail_daemon, which, sts.address, [MX], ThrowawayCA("Other CA"))
+        send(a, GUARDED)
+        got = status(a, GUARDED)
+    a.wait_for_log(rf"STARTTLS=client, relay={re.escape(MX)}\., version=TLSv1\.3, verify=FAIL,")
+    # STS_secure: TLS_connection with <TEMP+VERIFY:128>, hence the 403
+    a.wait_for_log(
+        rf"ruleset=tls_server, arg1=FAIL, relay={re.escape(MX)},"
+        r" reject=403 4\.7\.0 authentication failed$"
+    )
+    assert got == "Deferred: 403 4.7.0 authentication failed"
     assert queued(a)[1] == [f"<{GUARDED}>"]
 
 
