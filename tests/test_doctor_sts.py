@@ -30,7 +30,7 @@ from test_doctor_release import output_of
 from compiler.doctor import diagnose
 from compiler.doctor.binary import check_release
 from compiler.doctor.finding import Finding
-from compiler.doctor.stsmap import PROBE_KEY, check_resolver, query
+from compiler.doctor.stsmap import PROBE_KEY, check_sts_resolver, query
 from compiler.resolve import resolve
 from compiler.spec.loader import load_file
 from compiler.spec.model import HostSettings, MtaSts, Tls
@@ -101,7 +101,7 @@ def tcp_server(handler: Any) -> Iterator[int]:
 
 def test_the_resolver_answers() -> None:
     with StsSocketmap() as sts:
-        assert check_resolver(settings(sts.address), "mx1") == []
+        assert check_sts_resolver(settings(sts.address), "mx1") == []
         assert query(sts.address) == "NOTFOUND "
         # the harmless query: a leading dot, which the resolver answers without a lookup
         assert sts.queries == [("sts", PROBE_KEY), ("sts", PROBE_KEY)]
@@ -112,8 +112,8 @@ def test_the_resolver_on_a_unix_socket() -> None:
         path = tmp / "mta-sts.sock"
         with StsSocketmap(path=path) as sts:
             assert sts.address == f"local:{path}"
-            assert check_resolver(settings(sts.address), "mx1") == []
-        finding = only(check_resolver(settings(f"local:{path}"), "mx1"))
+            assert check_sts_resolver(settings(sts.address), "mx1") == []
+        finding = only(check_sts_resolver(settings(f"local:{path}"), "mx1"))
     assert finding.message == (
         f"tls.mta_sts is on for host mx1, but nothing answers on local:{path}"
         f" (No such file or directory), {CONSEQUENCE}"
@@ -122,7 +122,7 @@ def test_the_resolver_on_a_unix_socket() -> None:
 
 def test_nothing_listens() -> None:
     with closed_port() as address:
-        finding = only(check_resolver(settings(address), "mx1"))
+        finding = only(check_sts_resolver(settings(address), "mx1"))
     assert finding.path == address
     assert finding.message == (
         f"tls.mta_sts is on for host mx1, but nothing answers on {address}"
@@ -133,9 +133,9 @@ def test_nothing_listens() -> None:
 
 def test_off_asks_nothing() -> None:
     with closed_port() as address:
-        assert check_resolver(settings(None), "mx1") == []
+        assert check_sts_resolver(settings(None), "mx1") == []
         off = HostSettings(tls=Tls(enabled=False, mta_sts=MtaSts(socket=address)))
-        assert check_resolver(off, "mx1") == []
+        assert check_sts_resolver(off, "mx1") == []
 
 
 def test_an_http_server_that_waits_for_its_request_line() -> None:
@@ -145,7 +145,7 @@ def test_an_http_server_that_waits_for_its_request_line() -> None:
     thread.start()
     try:
         address = f"inet:{httpd.server_address[1]}@127.0.0.1"
-        finding = only(check_resolver(settings(address), "mx1", timeout=0.5))
+        finding = only(check_sts_resolver(settings(address), "mx1", timeout=0.5))
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -161,7 +161,7 @@ def test_a_server_that_answers_http() -> None:
         conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
 
     with tcp_server(http_reply) as port:
-        finding = only(check_resolver(settings(f"inet:{port}@127.0.0.1"), "mx1"))
+        finding = only(check_sts_resolver(settings(f"inet:{port}@127.0.0.1"), "mx1"))
     assert finding.message == (
         f"tls.mta_sts is on for host mx1, but what listens on inet:{port}@127.0.0.1 does not"
         f" answer socketmap queries (it sent 'HTTP/1.1 400 Bad Request..Content-Length...'),"
@@ -184,13 +184,13 @@ def test_replies_that_are_not_socketmap(sent: bytes, what: str) -> None:
         conn.sendall(sent)
 
     with tcp_server(reply) as port:
-        finding = only(check_resolver(settings(f"inet:{port}@127.0.0.1"), "mx1"))
+        finding = only(check_sts_resolver(settings(f"inet:{port}@127.0.0.1"), "mx1"))
     assert f"does not answer socketmap queries ({what})" in finding.message
 
 
 def test_a_temp_reply() -> None:
     with StsSocketmap(fixed="TEMP cache backend down") as sts:
-        finding = only(check_resolver(settings(sts.address), "mx1"))
+        finding = only(check_sts_resolver(settings(sts.address), "mx1"))
     assert finding.message == (
         f"tls.mta_sts is on for host mx1, and the resolver on {sts.address} answered a test"
         f" query with 'TEMP cache backend down', {CONSEQUENCE}"
@@ -199,7 +199,7 @@ def test_a_temp_reply() -> None:
 
 def test_an_ok_reply_is_an_answer() -> None:
     with StsSocketmap(fixed="OK secure match=mx.example.net servername=hostname") as sts:
-        assert check_resolver(settings(sts.address), "mx1") == []
+        assert check_sts_resolver(settings(sts.address), "mx1") == []
 
 
 # -- doctor and apply's pre-flight, on a test daemon's spec ----------------------------
@@ -239,7 +239,7 @@ def test_doctor_of_a_tree_elsewhere_does_not_ask(sendmail_daemon: DaemonFactory)
             found = diagnose(host, str(daemon.spec_path), tree, check_sendmail=False)
             assert "D036" not in [f.code for f in found]
             found = diagnose(
-                host, str(daemon.spec_path), tree, check_sendmail=False, ask_resolver=True
+                host, str(daemon.spec_path), tree, check_sendmail=False, ask_sts_resolver=True
             )
             assert [f.code for f in found if f.code == "D036"] == ["D036"]
 

@@ -179,3 +179,15 @@ def test_the_binary_in_the_tree_says_the_release(tmp_path: Path, which: str) -> 
     assert ("sendmail: '8.18'" in result.text or 'sendmail: "8.18"' in result.text) is (
         which == "8.18"
     )
+
+
+def test_ciphersuites_round_trip(tmp_path: Path) -> None:
+    """The `O CipherSuites=` block tlsc writes into starttls.m4 imports as tls.ciphersuites."""
+    block = "LOCAL_CONFIG\n`O CipherSuites=TLS_AES_128_GCM_SHA256'\ndivert(0)dnl\n"
+    result = imported(tree(tmp_path, starttls=PLAIN_STARTTLS + block))
+    assert result.text is not None, messages(result)
+    assert "ciphersuites: TLS_AES_128_GCM_SHA256" in result.text
+    assert not result.notes.losses
+    bad = block.replace("TLS_AES_128_GCM_SHA256", "TLS_NOPE")
+    result = imported(tree(tmp_path / "bad", starttls=PLAIN_STARTTLS + bad))
+    assert "I136" in [p.code for p in result.notes.losses]  # named, not silently dropped

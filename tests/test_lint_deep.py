@@ -110,3 +110,24 @@ def test_makemap_complaints_map_to_lines() -> None:
     found = [(doc.pos(f.offset)[0], f.code, f.message) for f in deep_check(doc, context())]
     assert [(n, c) for n, c, _ in found] == [(2, "A020"), (3, "A020")]
     assert "duplicate key" in found[1][2]
+
+
+@needs_m4
+def test_a_compiled_tree_builds_with_its_own_starttls_m4(tmp_path: Path) -> None:
+    """`tlsc lint --deep build/HOST/...`: the .mc includes /etc/mail/tls/starttls.m4,
+    and the build reads the tree's copy of it, never this machine's file (whose TLS
+    options, or absence, would make M4021 report every one of the tree's)."""
+    import subprocess
+    import sys
+
+    spec = tmp_path / "cluster.yaml"
+    text = (Path(__file__).parent.parent / "examples/canit-cluster.yaml").read_text()
+    spec.write_text(text.replace("ca_cert: /etc/mail/tls/ca.crt", "ca_cert: /etc/mail/tls/x.crt"))
+    out = tmp_path / "build"
+    run = [sys.executable, "-m", "compiler"]
+    subprocess.run([*run, "compile", str(spec), "--out", str(out)], check=True, capture_output=True)
+    files = sorted(str(p) for p in (out / "colo10").rglob("*") if p.is_file())
+    done = subprocess.run(
+        [*run, "lint", "--deep", *files], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and "M4021" not in done.stdout, done.stdout

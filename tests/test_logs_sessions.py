@@ -75,6 +75,7 @@ def test_session_details() -> None:
     by_peer = {s.peer: s for s in sessions_of(LOG)}
     bank = by_peer["mx.bank.example [198.51.100.7]"]
     assert (bank.cert_subject, bank.cert_issuer) == ("/CN=mx.bank.example", "/CN=Bank+20CA")
+    assert bank.verifymsg == "unable to get local issuer certificate"
     assert bank.encrypted and bank.version == "TLSv1.2" and bank.time == "2026-12-01T10:00:04"
     assert bank.end == "2026-12-01T10:00:05"
     assert by_peer["mx.other.example [198.51.100.9]"].cert_subject is None

@@ -203,14 +203,14 @@ TRAP = (
 )
 def test_feature_sts_by_hand_is_refused(features: str) -> None:
     text = SPEC.format(value="true").replace("hosts:", f"  mc:\n    features: {features}\nhosts:")
-    assert problems(text) == [(*pos(text, features[1:]), "S223", "error", TRAP)]
+    assert problems(text) == [(*pos(text, features[1:]), "S224", "error", TRAP)]
 
 
 def test_feature_sts_in_mc_extra_is_refused() -> None:
     text = SPEC.format(value="true").replace(
         "hosts:", '  mc:\n    extra: ["FEATURE(`sts\')dnl"]\nhosts:'
     )
-    assert problems(text) == [(*pos(text, '"FEATURE'), "S223", "error", f"mc.extra: {TRAP}")]
+    assert problems(text) == [(*pos(text, '"FEATURE'), "S224", "error", f"mc.extra: {TRAP}")]
 
 
 def test_mta_sts_without_starttls_is_a_warning() -> None:
@@ -218,7 +218,7 @@ def test_mta_sts_without_starttls_is_a_warning() -> None:
     assert problems(text) == [
         (
             *pos(text, "true"),
-            "S224",
+            "S225",
             "warning",
             "tls.mta_sts does nothing for host mx1: STARTTLS is off (tls.enabled: false), so"
             " no starttls.m4 carries FEATURE(`sts') and MTA-STS needs TLS anyway; set"

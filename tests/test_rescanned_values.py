@@ -14,7 +14,9 @@ that rescan them (S217), each proved here with the real m4.
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +36,26 @@ CALL = "esyscmd(touch {marker})"
 
 
 def _built_runs(mc: dict[str, Any], placeholder: str, tmp: Path, guarded: bool) -> bool:
-    """Build the .mc of `mc` with `placeholder` replaced by a command-running call."""
+    """Build the .mc of `mc` with `placeholder` replaced by a command-running call.
+
+    The marker the command touches lives in a directory whose path is lower case
+    (tempfile's names are): bcc and nocanonify lower-case their argument, so a
+    checkout path with capitals would send `touch` elsewhere and the control fail.
+    """
     files = compile_dict(spec(defaults={"mc": mc})).hosts["h1"]
-    marker = tmp / ("ran-guarded" if guarded else "ran")
+    marks = Path(tempfile.mkdtemp(prefix="tlsc-rescanned-", dir="/tmp"))
+    marker = marks / ("ran-guarded" if guarded else "ran")
     text = files["/etc/mail/sendmail.mc"]
     quoted = m4quote.value(placeholder)
     assert quoted in text
     evil = text.replace(quoted, m4quote.value(CALL.format(marker=marker)))
     if not guarded:
         evil = evil.replace(SWITCH_OFF_LINE + "\n", "")
-    m4_build(evil, files["/etc/mail/tls/starttls.m4"], tmp)
-    return marker.exists()
+    try:
+        m4_build(evil, files["/etc/mail/tls/starttls.m4"], tmp)
+        return marker.exists()
+    finally:
+        shutil.rmtree(marks, ignore_errors=True)
 
 
 CASES = [

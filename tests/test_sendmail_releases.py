@@ -59,8 +59,17 @@ def problems(text: str) -> list[tuple[int, int, str, str, str]]:
 
 @pytest.mark.parametrize(
     ("text", "ok"),
-    [("8.17", True), ("8.18", True), ("8.18.1", True), ("8.17.1.9", True), ("8.16", False)]
-    + [("8.18.1.2.3", False), ("8.19", False), ("v8.18", False), ("8.18.", False)],
+    [
+        ("8.17", True),
+        ("8.18", True),
+        ("8.18.1", True),
+        ("8.17.1.9", True),
+        ("8.16", False),
+        ("8.18.1.2.3", False),
+        ("8.19", False),
+        ("v8.18", False),
+        ("8.18.", False),
+    ],
 )
 def test_release_names(text: str, ok: bool) -> None:
     assert is_release(text) is ok
@@ -149,7 +158,7 @@ def test_dane_rule_needs_session_features_and_dane_on() -> None:
 
 def test_dane_is_outbound_only() -> None:
     text = spec().replace("outbound: {dane: false}", "inbound: {dane: false}")
-    ((line, col, code, severity, message),) = problems(text)
+    ((_line, _col, code, severity, message),) = problems(text)
     assert (code, severity) == ("S104", "error")
     assert "dane: is for outbound rules" in message
 
@@ -198,3 +207,20 @@ def test_lint_follows_the_release(release: str, refused: bool) -> None:
     report = lint_text(text, "sendmail.mc", "mc", LintContext(release=release))
     codes = [f.code for f in report.findings if f.code == "M4006"]
     assert codes == (["M4006"] if refused else [])
+
+
+def test_openssl_cnf_is_a_warning() -> None:
+    text = spec(dane="false").replace(
+        "  mc:\n", "  mc:\n    defines: {confOPENSSL_CNF: /etc/mail/x.ossl}\n"
+    )
+    found = [p for p in problems(text) if p[2] == "S223"]
+    assert found == [
+        (
+            *pos(text, "confOPENSSL_CNF"),
+            "S223",
+            "warning",
+            "confOPENSSL_CNF: Debian's sendmail binary is setgid smmsp and OpenSSL reads no"
+            " OPENSSL_CONF in a setgid process, so the file it names is ignored (8.17 has no"
+            " confOPENSSL_CNF at all); for a protocol floor set tls.min_protocol",
+        )
+    ]

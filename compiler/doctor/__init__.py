@@ -29,7 +29,8 @@ from compiler.doctor.pki import (
     check_validity,
     load_certificates,
 )
-from compiler.doctor.stsmap import check_resolver
+from compiler.doctor.resolver import check_resolver
+from compiler.doctor.stsmap import check_sts_resolver
 from compiler.resolve import HostConfig
 from compiler.sendmail import STARTTLS_REQUIRED
 
@@ -92,11 +93,13 @@ def diagnose(
     min_days: int = 14,
     now: dt.datetime | None = None,
     check_sendmail: bool = True,
-    ask_resolver: bool | None = None,
+    dns_server: str | None = None,
+    ask_sts_resolver: bool | None = None,
 ) -> list[Finding]:
-    """Every finding for `host`, whose files live under `root`, in the order checked.
+    """Every finding for `host`, whose files live under `root`, in the order checked
+    (`dns_server`: the resolver DANE's check asks instead of ROOT/etc/resolv.conf's).
 
-    `ask_resolver` (default: when `root` is `/`, i.e. on the host itself): query the
+    `ask_sts_resolver` (default: when `root` is `/`, i.e. on the host itself): query the
     MTA-STS resolver's socket map when tls.mta_sts is on (D036)."""
     now = now or dt.datetime.now(dt.UTC)
     s = host.settings
@@ -109,8 +112,9 @@ def diagnose(
     out += check_builds(host, paths)
     if check_sendmail:
         out += check_binary(paths["sendmail_cf"], host.fqdn, s, host.name)
-    if ask_resolver if ask_resolver is not None else root.resolve() == Path("/"):
-        out += check_resolver(s, host.name)
+    out += check_resolver(s, root, dns_server)
+    if ask_sts_resolver if ask_sts_resolver is not None else root.resolve() == Path("/"):
+        out += check_sts_resolver(s, host.name)
     return out
 
 
@@ -140,7 +144,7 @@ def preflight(
     if binary is not None:
         out += release_findings(binary, host.settings, host.name, host.fqdn)
     if root.resolve() == Path("/"):
-        out += check_resolver(host.settings, host.name)
+        out += check_sts_resolver(host.settings, host.name)
     return out
 
 

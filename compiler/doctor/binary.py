@@ -122,22 +122,31 @@ def check_release(binary: str, output: str, settings: HostSettings, host: str) -
 
 def release_findings(binary: str, settings: HostSettings, host: str, fqdn: str) -> list[Finding]:
     """check_release of `binary`, run on an empty .cf (what apply's pre-flight asks)."""
-    with tempfile.TemporaryDirectory(prefix="tlsc-release-") as tmp:
+    try:
+        output, _cut = _run_on(binary, None, fqdn)
+    except OSError as exc:
+        return [_not_run(binary, exc, "its release", "tlsc apply")]
+    return check_release(binary, output, settings, host)
+
+
+def _run_on(binary: str, cf: Path | None, fqdn: str) -> tuple[str, Finding | None]:
+    """`_run` on `cf`, or on an empty .cf: never this machine's sendmail.cf in its place."""
+    if cf is not None and cf.is_file():
+        return _run(binary, cf, fqdn)
+    with tempfile.TemporaryDirectory(prefix="tlsc-doctor-") as tmp:
         empty = Path(tmp) / "empty.cf"
         empty.touch()
-        try:
-            output, _cut = _run(binary, empty, fqdn)
-        except OSError as exc:
-            return [
-                Finding(
-                    binary,
-                    "D031",
-                    "warning",
-                    f"{binary} could not be run ({exc.strerror}), so its release was not checked",
-                    "run tlsc apply as root on the mail host",
-                )
-            ]
-    return check_release(binary, output, settings, host)
+        return _run(binary, empty, fqdn)
+
+
+def _not_run(binary: str, exc: OSError, what: str, command: str) -> Finding:
+    return Finding(
+        binary,
+        "D031",
+        "warning",
+        f"{binary} could not be run ({exc.strerror}), so {what} was not checked",
+        f"run {command} as root on the mail host",
+    )
 
 
 def _command(binary: str, cf: Path | None, fqdn: str) -> tuple[list[str], float, str]:
@@ -222,24 +231,9 @@ def check_binary(
             )
         ]
     try:
-        if cf.is_file():
-            output, cut = _run(binary, cf, fqdn)
-        else:  # an empty .cf: never this machine's /etc/mail/sendmail.cf in its place
-            with tempfile.TemporaryDirectory(prefix="tlsc-doctor-") as tmp:
-                empty = Path(tmp) / "empty.cf"
-                empty.touch()
-                output, cut = _run(binary, empty, fqdn)
+        output, cut = _run_on(binary, cf, fqdn)
     except OSError as exc:
-        return [
-            Finding(
-                binary,
-                "D031",
-                "warning",
-                f"{binary} could not be run ({exc.strerror}), so its STARTTLS support was"
-                " not checked",
-                "run tlsc doctor as root on the mail host",
-            )
-        ]
+        return [_not_run(binary, exc, "its STARTTLS support", "tlsc doctor")]
     flags = build_flags(output)
     if not flags and cut is not None:
         return [cut]

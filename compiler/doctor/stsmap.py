@@ -133,7 +133,9 @@ def _shown(data: bytes) -> str:
     return text + ("..." if len(data) > 40 else "")
 
 
-def check_resolver(settings: HostSettings, host: str, timeout: float = TIMEOUT) -> list[Finding]:
+def check_sts_resolver(
+    settings: HostSettings, host: str, timeout: float = TIMEOUT
+) -> list[Finding]:
     """D036: with tls.mta_sts on, the resolver answers the `sts` socket map."""
     tls = settings.tls
     if not tls.enabled or tls.mta_sts is None:

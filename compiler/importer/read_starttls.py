@@ -26,6 +26,7 @@ from compiler.sendmail import REFUSED_DEFINES, TLS_DEFINES, option_true
 from compiler.spec.model import (
     AbsPath,
     CipherList,
+    Ciphersuites,
     DefineName,
     DefineValue,
     DhParams,
@@ -88,10 +89,33 @@ class TlsRead:
     macros: dict[str, list[str | None]] = field(default_factory=dict)
 
 
+#: the block tlsc writes for tls.ciphersuites (no conf* define reaches the option)
+_SUITES_BLOCK = re.compile(
+    r"^LOCAL_CONFIG\n`?O CipherSuites=([A-Za-z0-9_:]+)'?\ndivert\(0\)dnl$", re.MULTILINE
+)
+
+
+def _ciphersuites(doc: M4Document, path: str, notes: Notes, out: TlsRead) -> set[int]:
+    """tls.ciphersuites from the `O CipherSuites=` block; the line numbers it takes."""
+    taken: set[int] = set()
+    for m in _SUITES_BLOCK.finditer(doc.text):
+        line = doc.text.count("\n", 0, m.start()) + 1
+        problem = valid(Ciphersuites, m.group(1))
+        if problem:
+            notes.loss(Where(path, line + 1, 1), "I136", f"O CipherSuites: {problem}")
+            continue
+        out.settings["ciphersuites"] = m.group(1)
+        taken |= {line, line + 1, line + 2}
+    return taken
+
+
 def starttls_defines(doc: M4Document, path: str, notes: Notes, out: TlsRead) -> list[TlsDefine]:
     """The TLS defines of starttls.m4 in order; other statements go to `out` or the notes."""
     events: list[TlsDefine] = []
+    suites = _ciphersuites(doc, path, notes, out)
     for stmt in statements(doc):
+        if stmt.line in suites:
+            continue
         at = Where(path, stmt.line, stmt.col)
         if stmt.kind in ("blank", "comment"):
             if stmt.kind == "comment":

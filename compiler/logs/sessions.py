@@ -84,6 +84,9 @@ class Session:
     bits_max: int = 0
     cert_subject: str | None = None
     cert_issuer: str | None = None
+    #: OpenSSL's words on the certificate check (`ok`, `certificate has expired`), from
+    #: the cert line; None without one
+    verifymsg: str | None = None
     messages: list[Message] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     end: str | None = None
@@ -288,6 +291,7 @@ class SessionBuilder:
             if session is not None:
                 session.cert_subject = parsed.subject
                 session.cert_issuer = parsed.issuer
+                session.verifymsg = parsed.verifymsg
             return
         if not isinstance(parsed, TlsRecord):
             return

@@ -5,11 +5,11 @@ therefore refuses the same names in `mc.defines`. `group_readable_key`
 appends GroupReadableKeyFile to DontBlameSendmail the way Debian's file does,
 keeping whatever the .mc already put there. `min_protocol` adds the
 SSL_OP_NO_* options of the older versions after the server and client
-options; `dane` writes confDANE (validation keeps it to sendmail 8.18);
-`mta_sts` writes FEATURE(`sts') with the resolver's socket map. FEATURE
-works here: the .mc includes this file after its own FEATUREs and before its
-MAILER lines (cf.m4 wants every FEATURE before the first MAILER), in the
-.mc tlsc writes and in Debian's own.
+options; `dane` writes confDANE (validation keeps it to sendmail 8.18); `ciphersuites`
+writes the `O CipherSuites=` line itself, which no conf* define reaches; `mta_sts`
+writes FEATURE(`sts') with the resolver's socket map. FEATURE works here: the .mc
+includes this file after its own FEATUREs and before its MAILER lines (cf.m4 wants
+every FEATURE before the first MAILER), in the .mc tlsc writes and in Debian's own.
 """
 
 from __future__ import annotations
@@ -67,6 +67,10 @@ def render_starttls(host: HostConfig, source: str) -> str:
         lines.append(q.define("confDANE", "true"))
     if t.mta_sts is not None:
         lines.append(mta_sts_feature(t.mta_sts.socket))
+    if t.ciphersuites:
+        # no conf* define reaches CipherSuites: the option line itself, quoted, in the
+        # .cf's local section, then back to the .mc's own diversion
+        lines += ["LOCAL_CONFIG", f"`O CipherSuites={t.ciphersuites}'", "divert(0)dnl"]
     if t.group_readable_key:
         lines.append(_DONT_BLAME)
     return "".join(line + "\n" for line in lines)

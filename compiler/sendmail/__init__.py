@@ -288,6 +288,15 @@ TLS_DEFINES = {
     "confDANE": "tls.dane",
 }
 
+#: TLSv1.3 cipher suites OpenSSL 3 implements (`CipherSuites=`, tls.ciphersuites)
+TLS13_SUITES = (
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_128_CCM_SHA256",
+    "TLS_AES_128_CCM_8_SHA256",
+)
+
 #: tls.min_protocol -> the SSL_OP_NO_* options that keep the older versions out
 PROTOCOL_FLOOR_OPTIONS = {
     "TLSv1": ("+SSL_OP_NO_SSLv3",),
@@ -350,6 +359,13 @@ RESCANNED_FEATURE_ARGS = frozenset(
 
 #: defines every release refuses (the release-dependent ones: releases.Release.refused_define)
 REFUSED_DEFINES: dict[str, str] = {}
+
+#: defines that Debian's sendmail takes and then does nothing with (tests/test_protocol_floor.py)
+IGNORED_DEFINES = {
+    "confOPENSSL_CNF": "Debian's sendmail binary is setgid smmsp and OpenSSL reads no"
+    " OPENSSL_CONF in a setgid process, so the file it names is ignored (8.17 has no"
+    " confOPENSSL_CNF at all); for a protocol floor set tls.min_protocol",
+}
 
 #: Non-conf* names cf.README documents as settings one may define() in a .mc.
 #: Anything else (m4 builtins such as dnl or include, cf macros such as FEATURE)

@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from compiler import accessmap, names
 from compiler.problems import shown
-from compiler.sendmail import DOCUMENTED_DEFINES, SSL_OPTIONS, releases
+from compiler.sendmail import DOCUMENTED_DEFINES, SSL_OPTIONS, TLS13_SUITES, releases
 
 
 class Model(BaseModel):
@@ -214,6 +214,16 @@ def _release(value: str) -> None:
         )
 
 
+def _ciphersuites(value: str) -> None:
+    for suite in value.split(":"):
+        if suite not in TLS13_SUITES:
+            raise ValueError(
+                f"'{shown(suite)}' is not a TLSv1.3 cipher suite"
+                f"{accessmap.did_you_mean(suite, list(TLS13_SUITES))}; use"
+                f" {', '.join(TLS13_SUITES)}, joined by ':'"
+            )
+
+
 def _unique_groups(value: list[str]) -> None:
     seen: set[str] = set()
     for name in value:
@@ -352,6 +362,9 @@ Release = Annotated[
     WithJsonSchema({"type": "string", "pattern": releases.RELEASE_PATTERN}),
 ]
 SocketMap = Annotated[str, StringConstraints(max_length=512), _check(_socket_map)]
+Ciphersuites = Annotated[
+    str, StringConstraints(min_length=1, max_length=512), _check(_ciphersuites)
+]
 Bits = Annotated[int, Field(ge=1, le=65535)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -532,6 +545,14 @@ class Tls(Model):
         " confSERVER_SSL_OPTIONS and confCLIENT_SSL_OPTIONS; null (the default): OpenSSL's"
         " floor.",
         examples=["TLSv1.2"],
+    )
+    ciphersuites: Ciphersuites | None = Field(
+        None,
+        description="The TLSv1.3 cipher suites, in order, joined by ':' (cipher_list does not"
+        " apply to TLSv1.3). sendmail reads them from its CipherSuites option, which has no"
+        " m4 define: starttls.m4 writes it into the .cf's local section, LOCAL_CONFIG then"
+        " `O CipherSuites=SUITES' and divert(0)dnl; null (the default): OpenSSL's.",
+        examples=["TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"],
     )
     dane: bool = Field(
         False,

@@ -35,6 +35,7 @@ from compiler.rules import ClusterRules, SourcedEntry
 from compiler.sendmail import (
     DOMAINS,
     FEATURES,
+    IGNORED_DEFINES,
     MAILERS,
     NEEDS_ACCESS_DB,
     NODELAY_FEATURES,
@@ -259,6 +260,14 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
             )
         elif name in REFUSED_DEFINES:
             rep.add((*loc, "defines", name), "S203", f"{name}: {REFUSED_DEFINES[name]}", True)
+        elif name in IGNORED_DEFINES:
+            rep.add(
+                (*loc, "defines", name),
+                "S223",
+                f"{name}: {IGNORED_DEFINES[name]}",
+                True,
+                severity="warning",
+            )
         if name in RESCANNED_DEFINES:
             words = name not in TRIPLE_QUOTED  # a third quote level keeps those literal
             _check_rescanned(mc.defines[name], (*loc, "defines", name), name, rep, words)
@@ -268,7 +277,7 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
         if feature.name in REFUSED_FEATURES:
             rep.add(floc, "S205", f"FEATURE {feature.name}: {REFUSED_FEATURES[feature.name]}")
         elif feature.name == "sts":
-            rep.add(floc, "S223", _STS_BY_HAND)
+            rep.add(floc, "S224", _STS_BY_HAND)
         elif feature.name not in FEATURES:
             rep.add(
                 floc,
@@ -346,7 +355,7 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
         mailers.add(mailer)
     for i, line in enumerate(mc.extra):
         if _STS_CALL.search(line):
-            rep.add((*loc, "extra", i), "S223", f"mc.extra: {_STS_BY_HAND}")
+            rep.add((*loc, "extra", i), "S224", f"mc.extra: {_STS_BY_HAND}")
         for col, message in check_line(line):
             rep.add(
                 (*loc, "extra", i),
@@ -625,7 +634,7 @@ def _check_mta_sts(cluster: Cluster, resolved: dict[str, HostSettings], rep: _Re
     for loc, hosts in where.items():
         rep.add(
             loc,
-            "S224",
+            "S225",
             f"tls.mta_sts does nothing for {_host_list(hosts)}: STARTTLS is off"
             " (tls.enabled: false), so no starttls.m4 carries FEATURE(`sts') and MTA-STS"
             " needs TLS anyway; set tls.enabled: true, or remove tls.mta_sts",
