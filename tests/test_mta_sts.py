@@ -402,8 +402,9 @@ def test_import_reads_feature_sts_into_tls_mta_sts(
     assert f"FEATURE(`sts', ``socket -d5 -T<TMPF> {socket}'')dnl\n" in st
     assert "sts" not in again.hosts["h1"][MC].replace("starttls", "")
     warnings = [(w.code, w.message) for w in result.notes.warnings]
-    if warned:
-        assert warnings == [
+    if warned:  # import lints the original .mc too (M4022)
+        assert [code for code, _ in warnings] == ["M4022", "I117"]
+        assert warnings[1:] == [
             (
                 "I117",
                 "FEATURE(`sts') without an argument asks the socket map inet:5461@127.0.0.1,"
@@ -426,3 +427,14 @@ def test_import_refuses_a_feature_sts_it_cannot_model(tmp_path: Path) -> None:
     result = imported(tree(tmp_path, mc=mc))
     assert not result.ok and result.text is None
     assert messages(result) == [f"I090 the imported spec does not validate: mc.extra: {TRAP}"]
+
+
+@pytest.mark.realtools
+def test_an_adopted_host_keeps_its_own_feature_sts(tmp_path: Path) -> None:
+    """ownership: tls leaves the .mc as it is; a tls.mta_sts would write a second Ksts."""
+    feature = "FEATURE(`sts', `socket -d5 -T<TMPF> inet:8461@127.0.0.1')dnl"
+    mc = PLAIN_MC.replace("include(`/etc/mail/tls", f"{feature}\ninclude(`/etc/mail/tls")
+    result = imported(tree(tmp_path, mc=mc), ownership="tls")
+    assert result.ok and messages(result) == [], messages(result)
+    assert result.text is not None and "mta_sts" not in result.text
+    assert "FEATURE" not in recompiled(result).hosts["h1"][ST]
