@@ -22,6 +22,7 @@ from typing import Literal
 from compiler import names
 from compiler.problems import shown
 from compiler.sendmail import SRV_FEATURE_LETTERS, SRV_FEATURE_VARIANTS, SSL_OPTIONS
+from compiler.sendmail.releases import STS_TAG_RELEASE
 
 #: tag (canonical spelling) -> kind of right-hand side
 TAGS: dict[str, str] = {
@@ -280,6 +281,11 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
         for t in issuer_tags:
             if t.lower() == head.lower():
                 return f"{t}:{_encoded_dn(rest, key)}"
+        if head.lower() == "sts":
+            raise ValueError(
+                f"'STS:' (the per-domain MTA-STS opt-out) came with sendmail {STS_TAG_RELEASE};"
+                " neither 8.17.1.9 nor 8.18.1 reads it, so the entry would change nothing"
+            )
         hint = did_you_mean(head, [*TAGS, *issuer_tags])
         raise ValueError(f"unknown access tag '{head}:'{hint}")
     if rest == "":

@@ -117,6 +117,12 @@ SECTIONS = (
         (("", _at("defaults", "commands")),),
     ),
     Section("Tls", "defaults.tls", "`hosts.NAME.tls`", (("", _at("defaults", "tls")),)),
+    Section(
+        "MtaSts",
+        "defaults.tls.mta_sts",
+        "`hosts.NAME.tls.mta_sts`; `true` is short for `{}` (the resolver's default socket)",
+        (("", _at("defaults", "tls", "mta_sts")),),
+    ),
     Section("Mc", "defaults.mc", "`hosts.NAME.mc`", (("", _at("defaults", "mc")),)),
     Section(
         "Feature",

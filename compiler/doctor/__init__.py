@@ -4,8 +4,10 @@ For the host the spec describes, it checks that the certificate, key, CA and
 DH files exist and that sendmail would accept them (files.py: sendmail's
 safefile rules), what they hold (pki.py: an unencrypted key that matches the
 certificate, expiry, the host name), that sendmail.cf and access.db were
-rebuilt after their sources changed (builds.py) and that the installed
-sendmail supports STARTTLS and reads sendmail.cf without error (binary.py).
+rebuilt after their sources changed (builds.py), that the installed
+sendmail supports STARTTLS and reads sendmail.cf without error (binary.py),
+and, with tls.mta_sts, that the MTA-STS resolver answers its socket map
+(stsmap.py; on the host itself only).
 Each finding has a code (finding.CODES), one sentence, and the fix.
 """
 
@@ -28,6 +30,7 @@ from compiler.doctor.pki import (
     load_certificates,
 )
 from compiler.doctor.resolver import check_resolver
+from compiler.doctor.stsmap import check_sts_resolver
 from compiler.resolve import HostConfig
 from compiler.sendmail import STARTTLS_REQUIRED
 
@@ -91,9 +94,13 @@ def diagnose(
     now: dt.datetime | None = None,
     check_sendmail: bool = True,
     dns_server: str | None = None,
+    ask_sts_resolver: bool | None = None,
 ) -> list[Finding]:
     """Every finding for `host`, whose files live under `root`, in the order checked
-    (`dns_server`: the resolver DANE's check asks instead of ROOT/etc/resolv.conf's)."""
+    (`dns_server`: the resolver DANE's check asks instead of ROOT/etc/resolv.conf's).
+
+    `ask_sts_resolver` (default: when `root` is `/`, i.e. on the host itself): query the
+    MTA-STS resolver's socket map when tls.mta_sts is on (D036)."""
     now = now or dt.datetime.now(dt.UTC)
     s = host.settings
     paths = {name: on_disk(root, value) for name, value in s.paths.model_dump().items()}
@@ -106,6 +113,8 @@ def diagnose(
     if check_sendmail:
         out += check_binary(paths["sendmail_cf"], host.fqdn, s, host.name)
     out += check_resolver(s, root, dns_server)
+    if ask_sts_resolver if ask_sts_resolver is not None else root.resolve() == Path("/"):
+        out += check_sts_resolver(s, host.name)
     return out
 
 
@@ -123,8 +132,9 @@ def preflight(
     TrustedUser the spec's sendmail.cf will have, not the one on disk; and the host's
     sendmail binary against the release and build flags the spec asks for (D034, D035:
     the binary found on PATH for root `/`, else ROOT/usr/sbin/sendmail when the tree
-    has one). No findings when STARTTLS is off for the host; sendmail.cf and access.db
-    are not checked (apply rebuilds them)."""
+    has one); for root `/`, the MTA-STS resolver tls.mta_sts names (D036). No findings
+    when STARTTLS is off for the host; sendmail.cf and access.db are not checked (apply
+    rebuilds them)."""
     if not host.settings.tls.enabled:
         return []
     now = now or dt.datetime.now(dt.UTC)
@@ -133,6 +143,8 @@ def preflight(
     binary = host_binary(root)
     if binary is not None:
         out += release_findings(binary, host.settings, host.name, host.fqdn)
+    if root.resolve() == Path("/"):
+        out += check_sts_resolver(host.settings, host.name)
     return out
 
 

@@ -42,11 +42,23 @@ def find_sendmail() -> str | None:
 
 
 _VERSION = re.compile(r"^Version (\S+)", re.MULTILINE)
-#: the words `sendmail -d0.13` prints for what a spec may ask (tls: key -> flag)
-NEEDED_FLAGS = {"dane": "DANE"}
+_COMPILED = "Compiled with:"
+_FFR = "FFR Defines:"
+#: what `sendmail -d0.13` must print for what a spec may ask: tls: key -> (heading, flag)s.
+#: MTA-STS needs _FFR_MTA_STS and, as its release notes say, the socket map (SOCKETMAP),
+#: regex maps (MAP_REGEX: sts.m4's Kstsxmatch ...) and _FFR_TLS_ALTNAMES ({cert_altnames})
+NEEDED_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "dane": ((_COMPILED, "DANE"),),
+    "mta_sts": (
+        (_FFR, "_FFR_MTA_STS"),
+        (_FFR, "_FFR_TLS_ALTNAMES"),
+        (_COMPILED, "SOCKETMAP"),
+        (_COMPILED, "MAP_REGEX"),
+    ),
+}
 
 
-def build_flags(output: str, heading: str = "Compiled with:") -> set[str]:
+def build_flags(output: str, heading: str = _COMPILED) -> set[str]:
     """The words of the `Compiled with:` block (or another `heading`) of `sendmail -d0.13`."""
     lines = output.splitlines()
     for i, line in enumerate(lines):
@@ -87,17 +99,22 @@ def check_release(binary: str, output: str, settings: HostSettings, host: str) -
         )
     if flags:
         tls = settings.tls
-        for key, flag in NEEDED_FLAGS.items():
-            if tls.enabled and getattr(tls, key) and flag not in flags:
+        lists = {heading: build_flags(output, heading) for heading in (_COMPILED, _FFR)}
+        for key, needed in NEEDED_FLAGS.items():
+            if not tls.enabled or not getattr(tls, key):
+                continue
+            for heading, flag in needed:
+                if flag in lists[heading]:
+                    continue
+                builds = "Debian 13's sendmail-bin" if key == "dane" else "Debian's sendmail-bin"
                 out.append(
                     Finding(
                         binary,
                         "D035",
                         "error",
                         f"tls.{key} is on for host {host}, but {binary} was built without"
-                        f" {flag} (its 'Compiled with:' list lacks it)",
-                        f"install a sendmail built with {flag} (Debian 13's sendmail-bin),"
-                        f" or set tls.{key}: false",
+                        f" {flag} (its '{heading}' list lacks it)",
+                        f"install a sendmail built with {flag} ({builds}), or set tls.{key}: false",
                     )
                 )
     return out

@@ -313,6 +313,12 @@ def _adopt(parts: SpecParts, tls: TlsRead, notes: Notes, mc_real: str) -> None:
     parts.mc = {}
     parts.extra_at = []
     parts.access, parts.access_at = [], []
+    if parts.tls.pop("mta_sts", None) is not None:  # the .mc keeps its own FEATURE(`sts')
+        notes.note(
+            Where(mc_real),
+            "FEATURE(`sts') stays in the host's sendmail.mc, so tls.mta_sts stays off"
+            " (starttls.m4 would write a second one)",
+        )
     for text, at in tls.extra:
         notes.loss(at, "I137", f"with ownership: tls tlsc's starttls.m4 would not hold {text}")
     for name in tls.other_defines:
@@ -435,6 +441,8 @@ def _parts(
         tls_data.update(tls.settings)
     else:
         tls_data = {"enabled": False}
+    if mc.mta_sts_socket is not None:
+        tls_data["mta_sts"] = {"socket": mc.mta_sts_socket}
     return SpecParts(
         cluster=cluster or host,
         host=host,

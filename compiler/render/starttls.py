@@ -6,7 +6,10 @@ appends GroupReadableKeyFile to DontBlameSendmail the way Debian's file does,
 keeping whatever the .mc already put there. `min_protocol` adds the
 SSL_OP_NO_* options of the older versions after the server and client
 options; `dane` writes confDANE (validation keeps it to sendmail 8.18); `ciphersuites`
-writes the `O CipherSuites=` line itself, which no conf* define reaches.
+writes the `O CipherSuites=` line itself, which no conf* define reaches; `mta_sts`
+writes FEATURE(`sts') with the resolver's socket map. FEATURE works here: the .mc
+includes this file after its own FEATUREs and before its MAILER lines (cf.m4 wants
+every FEATURE before the first MAILER), in the .mc tlsc writes and in Debian's own.
 """
 
 from __future__ import annotations
@@ -20,6 +23,12 @@ _DONT_BLAME = (
     "define(`confDONT_BLAME_SENDMAIL', ifdef(`confDONT_BLAME_SENDMAIL',"
     " `defn(`confDONT_BLAME_SENDMAIL')`,'')``GroupReadableKeyFile'')dnl"
 )
+
+
+def mta_sts_feature(socket: str) -> str:
+    """FEATURE(`sts') with the resolver's socket map written out: without the argument
+    sendmail asks inet:5461@127.0.0.1 and defers every recipient when nothing answers."""
+    return q.call("FEATURE", q.name("sts"), q.value(f"socket -d5 -T<TMPF> {socket}"))
 
 
 def render_starttls(host: HostConfig, source: str) -> str:
@@ -56,6 +65,8 @@ def render_starttls(host: HostConfig, source: str) -> str:
         lines.append(q.define("confCLIENT_SSL_OPTIONS", " ".join(options)))
     if t.dane:
         lines.append(q.define("confDANE", "true"))
+    if t.mta_sts is not None:
+        lines.append(mta_sts_feature(t.mta_sts.socket))
     if t.ciphersuites:
         # no conf* define reaches CipherSuites: the option line itself, quoted, in the
         # .cf's local section, then back to the .mc's own diversion

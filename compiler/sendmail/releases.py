@@ -4,7 +4,8 @@ Two releases, as Debian builds them (each fact checked with that release's
 own binary and cf files; tests/test_sendmail_818.py runs both):
 
 * **8.17** — Debian 12 (bookworm), 8.17.1.9: STARTTLS, MTA-STS through
-  `_FFR_MTA_STS` (FEATURE(`sts') and a socket map), **no DANE** (a .cf with
+  `_FFR_MTA_STS` (FEATURE(`sts') and a socket map; no per-domain opt-out,
+  the `STS:` access tag came with 8.18.2), **no DANE** (a .cf with
   `O DANE=true` makes it refuse to start), no `confOPENSSL_CNF`.
 * **8.18** — Debian 13 (trixie) and bookworm-backports, 8.18.1: everything
   of 8.17, and DANE (`-DDANE=1`: `confDANE`, the `{verify}` values TRUSTED,
@@ -41,6 +42,11 @@ class Release:
     verify_values: frozenset[str]
     #: FEATUREs only this release has
     own_features: frozenset[str]
+    #: built with `_FFR_MTA_STS` (FEATURE(`sts'), O StrictTransportSecurity)
+    mta_sts: bool
+    #: reads the per-domain MTA-STS opt-out `STS:domain<TAB>NO` from the access map
+    #: (it came with 8.18.2; 8.17.1.9's and 8.18.1's proto.m4 have no STS: lookup)
+    sts_tag: bool
 
     def refused_define(self, name: str) -> str | None:
         """Why this release refuses `define(NAME)`, or None."""
@@ -67,6 +73,8 @@ RELEASES = {
         openssl_cnf=False,
         verify_values=_VERIFY_817,
         own_features=frozenset(),
+        mta_sts=True,
+        sts_tag=False,
     ),
     "8.18": Release(
         family="8.18",
@@ -75,8 +83,12 @@ RELEASES = {
         openssl_cnf=True,
         verify_values=_VERIFY_817 | {"TRUSTED", "DANE_FAIL", "DANE_TEMP", "DANE_NOTLS"},
         own_features=frozenset({"fips3"}),
+        mta_sts=True,
+        sts_tag=False,
     ),
 }
+#: the first release whose access map takes `STS:domain NO` (no family tlsc knows has it)
+STS_TAG_RELEASE = "8.18.2"
 #: the release a spec targets when it names none (what tlsc always targeted)
 DEFAULT = "8.17"
 #: FEATUREs some release lacks: release family -> the FEATUREs it lacks

@@ -10,6 +10,7 @@ duplicates instead of silently merging.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -281,6 +282,39 @@ def _define_value(value: Any) -> Any:
     return value
 
 
+#: postfix-mta-sts-resolver's own default (defaults.py: HOST 127.0.0.1, PORT 8461);
+#: FEATURE(`sts') without an argument asks inet:5461@127.0.0.1 instead
+MTA_STS_SOCKET = "inet:8461@127.0.0.1"
+_SOCKET_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+_SOCKET_HOST = re.compile(rf"^{_SOCKET_LABEL}(\.{_SOCKET_LABEL})*\Z")
+
+
+def _socket_map(value: str) -> None:
+    """A sendmail socket map address: inet:PORT@HOST, inet6:PORT@ADDRESS, local:/PATH."""
+    kind, colon, rest = value.partition(":")
+    if not colon or kind not in ("inet", "inet6", "local", "unix"):
+        raise ValueError(
+            f"'{shown(value)}' is not a socket map address; write inet:PORT@HOST"
+            f" ({MTA_STS_SOCKET}, postfix-mta-sts-resolver's default), inet6:PORT@ADDRESS"
+            " or local:/PATH"
+        )
+    if kind in ("local", "unix"):
+        _file_path(rest)
+        return
+    port, at, host = rest.partition("@")
+    if not at or not port.isdigit() or not 1 <= int(port) <= 65535 or port[0] == "0":
+        raise ValueError(
+            f"'{shown(value)}' needs a port from 1 to 65535 and a host: {kind}:PORT@HOST"
+        )
+    if kind == "inet6":
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"'{shown(host)}' in {kind}: is not an IPv6 address") from None
+    elif not _SOCKET_HOST.match(host) or len(host) > 253:
+        raise ValueError(f"'{shown(host)}' in {kind}: is not an IPv4 address or a host name")
+
+
 AbsPath = Annotated[str, _check(_path)]
 FilePath = Annotated[str, _check(_file_path)]
 M4Text = Annotated[str, StringConstraints(min_length=1, max_length=1024), _check(_m4_text)]
@@ -327,6 +361,7 @@ Release = Annotated[
     _check(_release),
     WithJsonSchema({"type": "string", "pattern": releases.RELEASE_PATTERN}),
 ]
+SocketMap = Annotated[str, StringConstraints(max_length=512), _check(_socket_map)]
 Ciphersuites = Annotated[
     str, StringConstraints(min_length=1, max_length=512), _check(_ciphersuites)
 ]
@@ -384,6 +419,30 @@ class Commands(Model):
         " null: nothing. Writes no file line.",
         examples=["make -C /etc/mail"],
     )
+
+
+class MtaSts(Model):
+    """MTA-STS (RFC 8461) for outbound mail, through postfix-mta-sts-resolver."""
+
+    socket: SocketMap = Field(
+        MTA_STS_SOCKET,
+        description="Where postfix-mta-sts-resolver answers sendmail's socket map queries:"
+        " inet:PORT@HOST, inet6:PORT@ADDRESS or local:/PATH (its `path:` setting); in"
+        " starttls.m4: FEATURE(`sts', ``socket -d5 -T<TMPF> SOCKET'')dnl. The default is"
+        " the resolver's own, inet:8461@127.0.0.1; tlsc always writes it, since"
+        " FEATURE(`sts') alone asks inet:5461@127.0.0.1.",
+        examples=["inet:8461@127.0.0.1", "local:/var/run/mta-sts/mta-sts.sock"],
+    )
+
+
+def _mta_sts_shorthand(value: Any) -> Any:
+    if value is True:
+        return {}
+    if value is False:
+        return None
+    if value is not None and not isinstance(value, dict | MtaSts):
+        raise ValueError("write true, false or {socket: ADDRESS}")
+    return value
 
 
 class Tls(Model):
@@ -503,6 +562,26 @@ class Tls(Model):
         " checks /etc/resolv.conf); domains: NAME: {outbound: {dane: false}} turns it off"
         " for the servers named NAME. false (the default): no line.",
         examples=[True],
+    )
+    mta_sts: Annotated[
+        MtaSts | None,
+        BeforeValidator(
+            _mta_sts_shorthand,
+            json_schema_input_type=Annotated[
+                bool, Field(description="true: on, at the resolver's socket; false: off")
+            ]
+            | MtaSts
+            | None,
+        ),
+    ] = Field(
+        None,
+        description="MTA-STS (RFC 8461) for outbound mail: true, or {socket: ADDRESS} for"
+        " postfix-mta-sts-resolver elsewhere than its default inet:8461@127.0.0.1. In"
+        " starttls.m4: FEATURE(`sts', ``socket -d5 -T<TMPF> ADDRESS'')dnl (sendmail then"
+        " defers a recipient whose domain's enforce policy lists no MX it reached, or whose"
+        " certificate does not name it). Needs the resolver running (tlsc doctor asks it,"
+        " D036); false or null (the default): no line.",
+        examples=[True, {"socket": "inet:8461@127.0.0.1"}],
     )
     group_readable_key: bool = Field(
         True,

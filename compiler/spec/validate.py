@@ -48,10 +48,10 @@ from compiler.sendmail import (
     TLS_DEFINES,
     option_true,
 )
-from compiler.sendmail.releases import MISSING_FEATURES, release_of
+from compiler.sendmail.releases import MISSING_FEATURES, STS_TAG_RELEASE, release_of
 from compiler.spec.booleans import bool_word_problems
 from compiler.spec.loader import LoadedSpec, Loc, is_bool_word
-from compiler.spec.model import Cluster, HostSettings, Mc, PeerRule
+from compiler.spec.model import Cluster, DomainRule, HostSettings, Mc, PeerRule
 
 _TYPE_NAMES = {
     "string_type": "a string",
@@ -203,12 +203,10 @@ def _pydantic_problems(exc: ValidationError, rep: _Reporter, seen: set[Loc]) -> 
             model = _model_at(loc[:-1])
             choices = list(model.model_fields) if model else []
             parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
-            rep.add(
-                loc,
-                "S100",
-                f"unknown key '{shown(name)}' in {parent}{did_you_mean(name, choices)}",
-                True,
-            )
+            hint = did_you_mean(name, choices)
+            if name == "mta_sts" and model in (PeerRule, DomainRule):
+                hint = _NO_STS_OPT_OUT
+            rep.add(loc, "S100", f"unknown key '{shown(name)}' in {parent}{hint}", True)
         elif kind == "missing":
             parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
             rep.add(loc[:-1], "S101", f"missing required key '{loc[-1]}' in {parent}")
@@ -278,6 +276,8 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
         floc = (*loc, "features", i)
         if feature.name in REFUSED_FEATURES:
             rep.add(floc, "S205", f"FEATURE {feature.name}: {REFUSED_FEATURES[feature.name]}")
+        elif feature.name == "sts":
+            rep.add(floc, "S224", _STS_BY_HAND)
         elif feature.name not in FEATURES:
             rep.add(
                 floc,
@@ -354,12 +354,30 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
             rep.add((*loc, "mailers", i), "S206", f"MAILER {mailer} is listed twice")
         mailers.add(mailer)
     for i, line in enumerate(mc.extra):
+        if _STS_CALL.search(line):
+            rep.add((*loc, "extra", i), "S224", f"mc.extra: {_STS_BY_HAND}")
         for col, message in check_line(line):
             rep.add(
                 (*loc, "extra", i),
                 "S209",
                 f"mc.extra: {message}" + (f" (column {col} of the line)" if col > 1 else ""),
             )
+
+
+#: why a rule has no mta_sts: key (the access tag would be ignored by both releases)
+_NO_STS_OPT_OUT = (
+    f": a per-domain MTA-STS opt-out (the access tag STS:DOMAIN NO) came with sendmail"
+    f" {STS_TAG_RELEASE}, and neither 8.17.1.9 nor 8.18.1 reads it, so tlsc writes none"
+)
+#: FEATURE(`sts' in a raw m4 line
+_STS_CALL = re.compile(r"\bFEATURE\(\s*`?sts\b")
+_STS_BY_HAND = (
+    "FEATURE sts is written by tls.mta_sts, which always names the resolver's socket:"
+    " FEATURE(`sts') without one asks inet:5461@127.0.0.1, where postfix-mta-sts-resolver"
+    " does not listen (its default is inet:8461@127.0.0.1), and sendmail then defers every"
+    " recipient with '450 STS lookup temp fail'; remove it and set tls.mta_sts: true (or"
+    " {socket: ADDRESS})"
+)
 
 
 #: an m4 macro call: a name followed at once by '(' (m4 calls `name (` without arguments)
@@ -606,6 +624,24 @@ def _check_release(cluster: Cluster, resolved: dict[str, HostSettings], rep: _Re
         )
 
 
+def _check_mta_sts(cluster: Cluster, resolved: dict[str, HostSettings], rep: _Reporter) -> None:
+    """tls.mta_sts lives in starttls.m4, which a host with STARTTLS off does not include."""
+    where: dict[Loc, list[str]] = {}
+    for name in cluster.hosts:
+        tls = resolved[name].tls
+        if tls.mta_sts is not None and not tls.enabled:
+            where.setdefault(_written_at(cluster, name, "tls", "mta_sts"), []).append(name)
+    for loc, hosts in where.items():
+        rep.add(
+            loc,
+            "S225",
+            f"tls.mta_sts does nothing for {_host_list(hosts)}: STARTTLS is off"
+            " (tls.enabled: false), so no starttls.m4 carries FEATURE(`sts') and MTA-STS"
+            " needs TLS anyway; set tls.enabled: true, or remove tls.mta_sts",
+            severity="warning",
+        )
+
+
 def _check_dane_rules(
     cluster: Cluster,
     resolved: dict[str, HostSettings],
@@ -664,6 +700,7 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
     _check_starttls_settings(cluster, resolved, rep)
     _check_tls_ownership(cluster, resolved, rep)
     _check_release(cluster, resolved, rep)
+    _check_mta_sts(cluster, resolved, rep)
 
     fqdns: dict[str, str] = {}
     for name, host in cluster.hosts.items():
