@@ -131,10 +131,6 @@ def test_the_features_that_rescan_their_arguments_are_the_listed_ones(
     }
     # a FEATURE the release lacks makes m4 fail alike for both arguments
     expected = RESCANNED_FEATURE_ARGS - {"access_db"} - MISSING_FEATURES[release.family]
-    if found - expected == {"fips3"} and "fips3" not in RESCANNED_FEATURE_ARGS:
-        # 8.18.1's feature/fips3.m4 rescans both arguments: FEATURE(`fips3',
-        # `/etc/mail/dnl/x.ossl') compiles without S217, and its .cf has no EOPENSSL_CONF line
-        pytest.xfail("fips3 (8.18.1) rescans its arguments but is not in RESCANNED_FEATURE_ARGS")
     assert found == expected
 
 

@@ -84,6 +84,7 @@ FEATURES = frozenset(
         "domaintable",
         "drac",
         "enhdnsbl",
+        "fips3",  # 8.18 (feature/fips3.m4 rescans both arguments)
         "generics_entire_domain",
         "genericstable",
         "greet_pause",
@@ -345,6 +346,7 @@ RESCANNED_FEATURE_ARGS = frozenset(
         "dnsbl",
         "domainmap",
         "enhdnsbl",
+        "fips3",  # 8.18 (feature/fips3.m4 rescans both arguments)
         "local_lmtp",
         "local_procmail",
         "msp",
