@@ -84,7 +84,6 @@ FEATURES = frozenset(
         "domaintable",
         "drac",
         "enhdnsbl",
-        "fips3",  # 8.18 (feature/fips3.m4 rescans both arguments)
         "generics_entire_domain",
         "genericstable",
         "greet_pause",
