@@ -18,7 +18,7 @@ from datetime import datetime
 
 import click
 
-from compiler.logs.parse import LogParser, Notice, RulesetEvent, TlsRecord, json_line
+from compiler.logs.parse import Entry, LogParser, Notice, RulesetEvent, TlsRecord, json_line
 from compiler.logs.source import InputError, ReadStats, open_input, read_lines
 from compiler.logs.syslog import YearGuess, split_syslog
 
@@ -80,13 +80,34 @@ def stream_records(
     on_event: Callable[[RulesetEvent | Notice], None] | None,
     year: int | None = None,
 ) -> tuple[ReadStats, list[str]]:
-    """Feed every line of `files` to one parser; (what was read, one sentence per bad input)."""
-    parser = LogParser(on_event)
+    """Feed every line of `files` to one parser; (what was read, one sentence per bad input).
+
+    Records go to `on_record` in input order, refusals and notices to `on_event` as read.
+    """
+
+    def on_entry(entry: Entry) -> None:
+        if isinstance(entry, TlsRecord):
+            on_record(entry)
+        elif on_event is not None:
+            on_event(entry)
+
+    return stream_entries(files, on_entry, on_event, year)
+
+
+def stream_entries(
+    files: tuple[str, ...],
+    on_entry: Callable[[Entry], None],
+    on_notice: Callable[[RulesetEvent | Notice], None] | None,
+    year: int | None = None,
+) -> tuple[ReadStats, list[str]]:
+    """Records and refusals of `files` in input order, line by line (the reference reader).
+
+    compiler/logs/scan.py reads the same faster; the tests hold the two to the same output.
+    """
+    parser = LogParser(on_notice)
     stats = ReadStats()
     problems: list[str] = []
-    feed = parser.feed
-    # a second look for ruleset lines only when someone wants them (the summary)
-    ruleset = b"ruleset=t" if on_event is not None else b"STARTTLS"
+    feed = parser.feed_entries
     lineno = 0
     for path in files:
         try:
@@ -94,16 +115,17 @@ def stream_records(
                 years = YearGuess(modified, year)
                 for raw in read_lines(stream, path, stats):
                     lineno += 1
-                    if b"STARTTLS" not in raw and ruleset not in raw:
+                    if b"STARTTLS" not in raw and b"ruleset=" not in raw:
                         continue
                     text = raw.decode("utf-8", "replace")
-                    for record in feed(split_syslog(text, years), text, lineno):
-                        on_record(record)
+                    for entry in feed(split_syslog(text, years), text, lineno + stats.too_long):
+                        on_entry(entry)
         except InputError as exc:
             problems.append(str(exc))
-    for record in parser.flush():
-        on_record(record)
+    for entry in parser.flush_entries():
+        on_entry(entry)
     stats.lines = lineno + stats.too_long
+    stats.unreadable = stats.too_long + parser.unreadable
     return stats, problems
 
 
@@ -153,11 +175,11 @@ def _json(
 ) -> list[str]:
     write = sys.stdout.write
 
-    def on_record(record: TlsRecord) -> None:
-        if within is None or within(record.time):
-            write(json_line(record))
+    def on_entry(entry: Entry) -> None:
+        if within is None or within(entry.time):
+            write(json_line(entry))
 
-    return stream_records(files, on_record, None, year)[1]
+    return stream_entries(files, on_entry, None, year)[1]
 
 
 def _text(
@@ -189,5 +211,6 @@ def _text(
             files=len(files) - len(problems),
             lines=stats.lines,
             top=top,
+            unreadable=stats.unreadable,
         )
     return problems

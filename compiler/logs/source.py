@@ -20,10 +20,15 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 @dataclass(slots=True)
 class ReadStats:
-    """What reading saw: lines read (the caller counts), and lines skipped as too long."""
+    """What reading saw: lines read (the caller counts), lines skipped as too long.
+
+    `unreadable` (the caller's to count) is too_long plus the STARTTLS-looking
+    lines that could not be read (cut off, continuation lines).
+    """
 
     lines: int = 0
     too_long: int = 0
+    unreadable: int = 0
 
 
 class InputError(Exception):

@@ -1,7 +1,8 @@
 """What a mail administrator wants from a pile of STARTTLS lines, gathered in one pass.
 
 Memory grows with the number of distinct peers, ciphers and error messages,
-never with the number of lines.
+never with the number of lines. Two summaries of consecutive parts of a log
+merge (`Summary.merge`) into the summary of the whole.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ VERIFY_MEANING = {
     "NO": "a certificate was asked for and the peer sent none",
     "FAIL": "the peer's certificate did not verify (unknown CA, self-signed, expired); "
     "still encrypted",
-    "DANE_FAIL": "the DANE TLSA check failed",
+    "DANE_FAIL": "the DANE TLSA check failed (sendmail 8.18 with DANE)",
+    "DANE_TEMP": "the DANE TLSA lookup failed temporarily; mail queued (sendmail 8.18)",
+    "DANE_NOTLS": "DANE is configured in DNS but the server offered no STARTTLS (sendmail 8.18)",
     "NONE": "no STARTTLS: not offered, refused with 5xx, or Try_TLS NO",
     "TEMP": "the peer answered STARTTLS with a temporary 4xx error",
     "SOFTWARE": "the TLS handshake failed; the connection was dropped, mail queued",
@@ -38,6 +41,8 @@ _RANK = {
     "NO": 2,
     "FAIL": 3,
     "DANE_FAIL": 3,
+    "DANE_TEMP": 5,
+    "DANE_NOTLS": 5,
     "CLEAR": 4,
     "NONE": 4,
     "CONFIG": 5,
@@ -50,7 +55,20 @@ _RANK = {
 ERROR_RESULT = "error"
 _RANK[ERROR_RESULT] = 6
 #: results of a session in which no TLS was negotiated
-NO_TLS = frozenset({"NONE", "TEMP", "SOFTWARE", "PROTOCOL", "CLEAR", "CONFIG", "USAGE", "FAILURE"})
+NO_TLS = frozenset(
+    {
+        "NONE",
+        "TEMP",
+        "SOFTWARE",
+        "PROTOCOL",
+        "CLEAR",
+        "CONFIG",
+        "USAGE",
+        "FAILURE",
+        "DANE_TEMP",
+        "DANE_NOTLS",
+    }
+)
 
 WEAK_VERSIONS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"})
 #: what old OpenSSL printed for every TLS 1.0-1.2 session: the protocol is not known
@@ -58,8 +76,10 @@ OLD_OPENSSL_VERSION = "TLSv1/SSLv3"
 MIN_BITS = 128
 _REASON = re.compile(r"(?:^|, )reason=([^,]*)")
 _NUMBERS = re.compile(r"=-?\d+")
-#: at most this many example peers are kept per cipher or error
+#: at most this many example peers are kept per cipher (the first in sort order)
 _EXAMPLES = 3
+#: at most this many versions are listed per peer (the first in sort order)
+_VERSIONS = 8
 
 
 def rank(result: str | None) -> int:
@@ -97,6 +117,29 @@ class PeerStats:
         if result is not None and (self.worst is None or rank(result) > rank(self.worst)):
             self.worst = result
 
+    def add_version(self, version: str) -> None:
+        versions = self.versions
+        if version in versions:
+            return
+        versions.add(version)
+        if len(versions) > _VERSIONS:
+            versions.remove(max(versions))
+
+    def merge(self, later: PeerStats) -> None:
+        """Add the counts of the same peer in a later part of the log."""
+        if len(later.label) > len(self.label):
+            self.label = later.label
+        self.handshakes += later.handshakes
+        self.errors += later.errors
+        self.refused += later.refused
+        self.note(later.worst)
+        for version in later.versions:
+            self.add_version(version)
+        if later.min_bits is not None and (self.min_bits is None or later.min_bits < self.min_bits):
+            self.min_bits = later.min_bits
+        if later.last_problem is not None:
+            self.last_problem = later.last_problem
+
     @property
     def failed(self) -> bool:
         """STARTTLS failed with this peer at least once (an error, or a no-TLS refusal)."""
@@ -110,14 +153,30 @@ class WeakCipher:
     count: int = 0
     peers: list[str] = field(default_factory=list)
 
+    def add_peer(self, peer: str) -> None:
+        """Keep `peer` if it is among the first _EXAMPLES in sort order (order of lines aside)."""
+        peers = self.peers
+        if peer in peers or (len(peers) >= _EXAMPLES and peer > peers[-1]):
+            return
+        peers.append(peer)
+        peers.sort()
+        del peers[_EXAMPLES:]
+
 
 @dataclass(slots=True)
 class Summary:
-    """Counts over records (handshakes and errors) and ruleset events, one pass."""
+    """Counts over records (handshakes and errors) and refusals (ruleset lines), one pass.
+
+    `refusals` counts tls_server/tls_client refusals by (direction, verify);
+    `rule_refusals` every refusal by (rule, ruleset, reason): the rule is the
+    access-map tag (TLS_Srv, TLS_Clt, TLS_Rcpt, Try_TLS; a check_* line is
+    TLS_Clt's), the reason the reply without codes or names.
+    """
 
     records: int = 0
     handshakes: Counter[tuple[str, str]] = field(default_factory=Counter)
     refusals: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rule_refusals: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     rcpt_refusals: int = 0
     try_tls_skipped: Counter[str] = field(default_factory=Counter)
     versions: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -173,8 +232,7 @@ class Summary:
                 self.fail_reasons[r.verifymsg] += 1
         if r.version is not None:
             self.versions[(r.version, r.direction)] += 1
-            if len(peer.versions) < 8:
-                peer.versions.add(r.version)
+            peer.add_version(r.version)
         bits = min((b for b in (r.bits, r.bits_max) if b is not None), default=None)
         if bits is not None:
             if peer.min_bits is None or bits < peer.min_bits:
@@ -188,8 +246,7 @@ class Summary:
         if entry is None:
             entry = self.weak_ciphers[(r.cipher or "?", shown)] = WeakCipher()
         entry.count += 1
-        if r.peer not in entry.peers and len(entry.peers) < _EXAMPLES:
-            entry.peers.append(r.peer)
+        entry.add_peer(r.peer)
 
     def add_event(self, event: RulesetEvent | Notice) -> None:
         """Count one ruleset rejection or configuration notice."""
@@ -197,21 +254,56 @@ class Summary:
         if isinstance(event, Notice):
             self.notices[event.text] += 1
             return
-        if event.ruleset == "tls_rcpt":
-            self.rcpt_refusals += 1
-            return
+        self.rule_refusals[(event.rule, event.ruleset, event.reason)] += 1
         if event.ruleset == "try_tls":
             relay, addr = event.relay, event.addr
             self.try_tls_skipped[f"{relay} {addr}" if relay and addr else relay or addr or "?"] += 1
             return
+        reply = f": {event.reject}" if event.reject else ""
         peer = self._peer(event.direction, event.relay, event.addr)
+        peer.refused += 1
+        if event.ruleset == "tls_rcpt":
+            self.rcpt_refusals += 1
+            peer.last_problem = f"tls_rcpt refused {event.arg1 or '?'}{reply}"
+            return
+        if event.ruleset not in ("tls_server", "tls_client"):
+            peer.last_problem = f"{event.ruleset} refused ({event.rule}){reply}"
+            return
         verify = event.verify or "?"
         self.refusals[(event.direction, verify)] += 1
-        peer.refused += 1
         peer.note(verify)
-        peer.last_problem = f"{event.ruleset} refused verify={verify}" + (
-            f": {event.reject}" if event.reject else ""
-        )
+        peer.last_problem = f"{event.ruleset} refused verify={verify}{reply}"
+
+    def merge(self, later: Summary) -> None:
+        """Add the summary of the part of the log that follows this one."""
+        self.records += later.records
+        self.handshakes.update(later.handshakes)
+        self.refusals.update(later.refusals)
+        self.rule_refusals.update(later.rule_refusals)
+        self.rcpt_refusals += later.rcpt_refusals
+        self.try_tls_skipped.update(later.try_tls_skipped)
+        self.versions.update(later.versions)
+        for key, weak in later.weak_ciphers.items():
+            entry = self.weak_ciphers.get(key)
+            if entry is None:
+                entry = self.weak_ciphers[key] = WeakCipher()
+            entry.count += weak.count
+            for peer in weak.peers:
+                entry.add_peer(peer)
+        self.errors.update(later.errors)
+        self.fail_reasons.update(later.fail_reasons)
+        for key, stats in later.peers.items():
+            mine = self.peers.get(key)
+            if mine is None:
+                self.peers[key] = stats
+            else:
+                mine.merge(stats)
+        self.notices.update(later.notices)
+        self.hosts.update(later.hosts)
+        if self.first is None:
+            self.first = later.first
+        if later.last is not None:
+            self.last = later.last
 
     def worst_peers(self) -> list[tuple[str, PeerStats]]:
         """(direction, stats) of every peer, worst result first, then most problems."""
