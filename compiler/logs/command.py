@@ -18,7 +18,7 @@ from datetime import datetime
 
 import click
 
-from compiler.logs.parse import Entry, LogParser, Notice, RulesetEvent, TlsRecord, json_line
+from compiler.logs.parse import Entry, LogParser, Notice, RulesetEvent, TlsRecord
 from compiler.logs.source import InputError, ReadStats, open_input, read_lines
 from compiler.logs.syslog import YearGuess, split_syslog
 
@@ -173,13 +173,10 @@ def logs(
 def _json(
     files: tuple[str, ...], within: Callable[[str | None], bool] | None, year: int | None
 ) -> list[str]:
-    write = sys.stdout.write
+    from compiler.logs.scan import scan_files
 
-    def on_entry(entry: Entry) -> None:
-        if within is None or within(entry.time):
-            write(json_line(entry))
-
-    return stream_entries(files, on_entry, None, year)[1]
+    sys.stdout.flush()
+    return scan_files(files, "json", sys.stdout.buffer, within, year).problems
 
 
 def _text(
@@ -189,19 +186,11 @@ def _text(
     top: int,
 ) -> list[str]:
     from compiler.logs.report import print_summary
-    from compiler.logs.summary import Summary
+    from compiler.logs.scan import scan_files, summary_of
 
-    summary = Summary()
-
-    def on_record(record: TlsRecord) -> None:
-        if within is None or within(record.time):
-            summary.add(record)
-
-    def on_event(event: RulesetEvent | Notice) -> None:
-        if within is None or within(event.time):
-            summary.add_event(event)
-
-    stats, problems = stream_records(files, on_record, on_event, year)
+    result = scan_files(files, "text", None, within, year)
+    stats, problems = result.stats, result.problems
+    summary = summary_of(result.tally)
     if len(problems) < len(files):
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         print_summary(

@@ -475,6 +475,27 @@ def fallback_key(raw: str) -> tuple[int, ProcessKey] | None:
     return None
 
 
+def read_line(line: SyslogLine | None, raw: str) -> tuple[ProcessKey, Message | Unreadable | None]:
+    """The process that logged `raw` (`line`: its split prefix, None when unknown) and its message.
+
+    UNREADABLE for a continuation line (it starts with blanks) or a STARTTLS
+    line without a syslog prefix or tag; None for a line about something else.
+    """
+    if line is not None:
+        return (line.host, line.tag, line.pid), read_message(line.message, line.time, line.host)
+    needle = "STARTTLS" in raw or "ruleset=" in raw
+    if is_continuation(raw):
+        return _NO_KEY, UNREADABLE if needle else None
+    found = fallback_key(raw)
+    if found is None:
+        return _NO_KEY, UNREADABLE if needle else None
+    at, key = found
+    return key, read_message(raw[at:])
+
+
+_NO_KEY: ProcessKey = (None, None, None)
+
+
 class LogParser:
     """Turns the lines of one log stream into records, in input order, cert lines merged.
 
@@ -544,21 +565,7 @@ class LogParser:
 
     def _feed(self, line: SyslogLine | None, raw: str, lineno: int | None) -> Sequence[Entry]:
         self.lines = self.lines + 1 if lineno is None else lineno
-        if line is None:
-            if is_continuation(raw):
-                if "STARTTLS" in raw or "ruleset=" in raw:
-                    self.unreadable += 1
-                return self._ready()
-            found = fallback_key(raw)
-            if found is None:
-                if "STARTTLS" in raw or "ruleset=" in raw:
-                    self.unreadable += 1
-                return self._ready()
-            at, key = found
-            msg = read_message(raw[at:])
-        else:
-            key = (line.host, line.tag, line.pid)
-            msg = read_message(line.message, line.time, line.host)
+        key, msg = read_line(line, raw)
         if msg is None:
             return self._ready()
         if isinstance(msg, Unreadable):

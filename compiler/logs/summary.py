@@ -1,8 +1,9 @@
 """What a mail administrator wants from a pile of STARTTLS lines, gathered in one pass.
 
 Memory grows with the number of distinct peers, ciphers and error messages,
-never with the number of lines. Two summaries of consecutive parts of a log
-merge (`Summary.merge`) into the summary of the whole.
+never with the number of lines. `add(record, n)` counts a record seen n
+times: compiler/logs/scan.py counts each distinct record once, in the order
+of first sightings, and then `set_problem` in the order of last sightings.
 """
 
 from __future__ import annotations
@@ -125,21 +126,6 @@ class PeerStats:
         if len(versions) > _VERSIONS:
             versions.remove(max(versions))
 
-    def merge(self, later: PeerStats) -> None:
-        """Add the counts of the same peer in a later part of the log."""
-        if len(later.label) > len(self.label):
-            self.label = later.label
-        self.handshakes += later.handshakes
-        self.errors += later.errors
-        self.refused += later.refused
-        self.note(later.worst)
-        for version in later.versions:
-            self.add_version(version)
-        if later.min_bits is not None and (self.min_bits is None or later.min_bits < self.min_bits):
-            self.min_bits = later.min_bits
-        if later.last_problem is not None:
-            self.last_problem = later.last_problem
-
     @property
     def failed(self) -> bool:
         """STARTTLS failed with this peer at least once (an error, or a no-TLS refusal)."""
@@ -199,111 +185,101 @@ class Summary:
             stats.label = label
         return stats
 
-    def _seen(self, time: str | None, host: str | None) -> None:
+    def _seen(self, time: str | None, host: str | None, n: int) -> None:
         if time is not None:
             if self.first is None:
                 self.first = time
             self.last = time
         if host is not None:
-            self.hosts[host] += 1
+            self.hosts[host] += n
 
-    def add(self, r: TlsRecord) -> None:
-        """Count one record."""
-        self.records += 1
-        self._seen(r.time, r.host)
+    def add(self, r: TlsRecord, n: int = 1) -> None:
+        """Count one record (`n` times: the same record seen n times)."""
+        self.records += n
+        self._seen(r.time, r.host, n)
+        problem = self.problem(r)
         if r.error is not None:
             group = error_group(r.error)
-            self.errors[(r.direction, group)] += 1
+            self.errors[(r.direction, group)] += n
             # a client-side `connect failed` names no peer; its ruleset=tls_server line does
             if r.relay or r.addr:
                 peer = self._peer(r.direction, r.relay, r.addr)
-                peer.errors += 1
+                peer.errors += n
                 peer.note(ERROR_RESULT)
-                peer.last_problem = group
+                peer.last_problem = problem
             return
         peer = self._peer(r.direction, r.relay, r.addr)
         verify = r.verify or "?"
-        self.handshakes[(r.direction, verify)] += 1
-        peer.handshakes += 1
+        self.handshakes[(r.direction, verify)] += n
+        peer.handshakes += n
         peer.note(verify)
-        if verify in ("FAIL", "DANE_FAIL"):
-            peer.last_problem = f"verify={verify}" + (f" ({r.verifymsg})" if r.verifymsg else "")
+        if problem is not None:
+            peer.last_problem = problem
             if r.verifymsg:
-                self.fail_reasons[r.verifymsg] += 1
+                self.fail_reasons[r.verifymsg] += n
         if r.version is not None:
-            self.versions[(r.version, r.direction)] += 1
+            self.versions[(r.version, r.direction)] += n
             peer.add_version(r.version)
         bits = min((b for b in (r.bits, r.bits_max) if b is not None), default=None)
         if bits is not None:
             if peer.min_bits is None or bits < peer.min_bits:
                 peer.min_bits = bits
             if bits < MIN_BITS:
-                self._weak(r, bits)
+                self._weak(r, bits, n)
 
-    def _weak(self, r: TlsRecord, bits: int) -> None:
+    def _weak(self, r: TlsRecord, bits: int, n: int) -> None:
         shown = f"{r.bits}/{r.bits_max}" if r.bits_max is not None else str(bits)
         entry = self.weak_ciphers.get((r.cipher or "?", shown))
         if entry is None:
             entry = self.weak_ciphers[(r.cipher or "?", shown)] = WeakCipher()
-        entry.count += 1
+        entry.count += n
         entry.add_peer(r.peer)
 
-    def add_event(self, event: RulesetEvent | Notice) -> None:
-        """Count one ruleset rejection or configuration notice."""
-        self._seen(event.time, event.host)
+    def add_event(self, event: RulesetEvent | Notice, n: int = 1) -> None:
+        """Count one refusal or configuration notice (`n` times)."""
+        self._seen(event.time, event.host, n)
         if isinstance(event, Notice):
-            self.notices[event.text] += 1
+            self.notices[event.text] += n
             return
-        self.rule_refusals[(event.rule, event.ruleset, event.reason)] += 1
+        self.rule_refusals[(event.rule, event.ruleset, event.reason)] += n
         if event.ruleset == "try_tls":
             relay, addr = event.relay, event.addr
-            self.try_tls_skipped[f"{relay} {addr}" if relay and addr else relay or addr or "?"] += 1
+            self.try_tls_skipped[f"{relay} {addr}" if relay and addr else relay or addr or "?"] += n
             return
-        reply = f": {event.reject}" if event.reject else ""
         peer = self._peer(event.direction, event.relay, event.addr)
-        peer.refused += 1
+        peer.refused += n
+        peer.last_problem = self.problem(event)
         if event.ruleset == "tls_rcpt":
-            self.rcpt_refusals += 1
-            peer.last_problem = f"tls_rcpt refused {event.arg1 or '?'}{reply}"
-            return
-        if event.ruleset not in ("tls_server", "tls_client"):
-            peer.last_problem = f"{event.ruleset} refused ({event.rule}){reply}"
-            return
-        verify = event.verify or "?"
-        self.refusals[(event.direction, verify)] += 1
-        peer.note(verify)
-        peer.last_problem = f"{event.ruleset} refused verify={verify}{reply}"
+            self.rcpt_refusals += n
+        elif event.ruleset in ("tls_server", "tls_client"):
+            verify = event.verify or "?"
+            self.refusals[(event.direction, verify)] += n
+            peer.note(verify)
 
-    def merge(self, later: Summary) -> None:
-        """Add the summary of the part of the log that follows this one."""
-        self.records += later.records
-        self.handshakes.update(later.handshakes)
-        self.refusals.update(later.refusals)
-        self.rule_refusals.update(later.rule_refusals)
-        self.rcpt_refusals += later.rcpt_refusals
-        self.try_tls_skipped.update(later.try_tls_skipped)
-        self.versions.update(later.versions)
-        for key, weak in later.weak_ciphers.items():
-            entry = self.weak_ciphers.get(key)
-            if entry is None:
-                entry = self.weak_ciphers[key] = WeakCipher()
-            entry.count += weak.count
-            for peer in weak.peers:
-                entry.add_peer(peer)
-        self.errors.update(later.errors)
-        self.fail_reasons.update(later.fail_reasons)
-        for key, stats in later.peers.items():
-            mine = self.peers.get(key)
-            if mine is None:
-                self.peers[key] = stats
-            else:
-                mine.merge(stats)
-        self.notices.update(later.notices)
-        self.hosts.update(later.hosts)
-        if self.first is None:
-            self.first = later.first
-        if later.last is not None:
-            self.last = later.last
+    @staticmethod
+    def problem(entry: TlsRecord | RulesetEvent) -> str | None:
+        """What an entry tells as its peer's last problem, or None (a good handshake, Try_TLS)."""
+        if isinstance(entry, TlsRecord):
+            if entry.error is not None:
+                return error_group(entry.error) if entry.relay or entry.addr else None
+            verify = entry.verify or "?"
+            if verify not in ("FAIL", "DANE_FAIL"):
+                return None
+            return f"verify={verify}" + (f" ({entry.verifymsg})" if entry.verifymsg else "")
+        reply = f": {entry.reject}" if entry.reject else ""
+        if entry.ruleset == "try_tls":
+            return None
+        if entry.ruleset == "tls_rcpt":
+            return f"tls_rcpt refused {entry.arg1 or '?'}{reply}"
+        if entry.ruleset not in ("tls_server", "tls_client"):
+            return f"{entry.ruleset} refused ({entry.rule}){reply}"
+        return f"{entry.ruleset} refused verify={entry.verify or '?'}{reply}"
+
+    def set_problem(self, entry: TlsRecord | RulesetEvent) -> None:
+        """Make `entry`'s problem its peer's last (an entry counted earlier, seen later again)."""
+        problem = self.problem(entry)
+        if problem is not None:
+            self._peer(entry.direction, entry.relay, entry.addr).last_problem = problem
 
     def worst_peers(self) -> list[tuple[str, PeerStats]]:
         """(direction, stats) of every peer, worst result first, then most problems."""
