@@ -18,7 +18,7 @@ from datetime import datetime
 
 import click
 
-from compiler.logs.parse import Entry, LogParser, Notice, RulesetEvent, TlsRecord
+from compiler.logs.parse import LogParser, Notice, Ordered, RulesetEvent, TlsRecord
 from compiler.logs.source import InputError, ReadStats, open_input, read_lines
 from compiler.logs.syslog import YearGuess, split_syslog
 
@@ -85,26 +85,26 @@ def stream_records(
     Records go to `on_record` in input order, refusals and notices to `on_event` as read.
     """
 
-    def on_entry(entry: Entry) -> None:
+    def on_entry(entry: Ordered) -> None:
         if isinstance(entry, TlsRecord):
             on_record(entry)
         elif on_event is not None:
             on_event(entry)
 
-    return stream_entries(files, on_entry, on_event, year)
+    return stream_entries(files, on_entry, year)
 
 
 def stream_entries(
     files: tuple[str, ...],
-    on_entry: Callable[[Entry], None],
-    on_notice: Callable[[RulesetEvent | Notice], None] | None,
+    on_entry: Callable[[Ordered], None],
     year: int | None = None,
+    window: int = LogParser.WINDOW,
 ) -> tuple[ReadStats, list[str]]:
-    """Records and refusals of `files` in input order, line by line (the reference reader).
+    """Records, refusals and notices of `files` in input order, line by line (the reference).
 
     compiler/logs/scan.py reads the same faster; the tests hold the two to the same output.
     """
-    parser = LogParser(on_notice)
+    parser = LogParser(None, window)
     stats = ReadStats()
     problems: list[str] = []
     feed = parser.feed_entries

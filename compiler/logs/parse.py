@@ -17,7 +17,8 @@ They carry the verify values that never appear in a handshake line (NONE,
 TEMP, SOFTWARE, ...) and the peer of an outbound handshake failure.
 `STARTTLS: <option> missing` lines are Notices. `LogParser.feed` gives
 records and hands refusals and notices to `on_event`; `feed_entries` gives
-records and refusals in input order (what `--format json` prints).
+records, refusals and notices in input order (`--format json` prints the
+records and refusals).
 
 A line that looks like one of these but cannot be one (truncated, a
 continuation line that starts with blanks, a STARTTLS line with no syslog
@@ -269,8 +270,10 @@ class Unreadable:
 UNREADABLE = Unreadable()
 
 Message = TlsRecord | CertLine | RulesetEvent | Notice
-#: what `LogParser.feed_entries` and `--format json` give, in input order
+#: what `--format json` gives, in input order
 Entry = TlsRecord | RulesetEvent
+#: what `LogParser.feed_entries` gives, in input order (notices are not in the JSON)
+Ordered = TlsRecord | RulesetEvent | Notice
 
 
 def json_line(entry: Entry) -> str:
@@ -434,7 +437,7 @@ ProcessKey = tuple[str | None, str | None, str | None]
 class _Waiting:
     line: int
     key: ProcessKey
-    entry: Entry
+    entry: Ordered
     done: bool
     #: a cert line of the process just before this handshake, taken if none comes after it
     fallback: CertLine | None = None
@@ -540,8 +543,8 @@ class LogParser:
 
     def feed_entries(
         self, line: SyslogLine | None, raw: str, lineno: int | None = None
-    ) -> Sequence[Entry]:
-        """Like `feed`, but refusals come in the output, in input order (notices: `on_event`).
+    ) -> Sequence[Ordered]:
+        """Like `feed`, but refusals and notices come in the output too, in input order.
 
         Use either feed/flush or feed_entries/flush_entries on one parser.
         """
@@ -552,9 +555,9 @@ class LogParser:
         """Every record still waiting (end of input)."""
         return cast(list[TlsRecord], self.flush_entries())
 
-    def flush_entries(self) -> list[Entry]:
-        """Every record and refusal still waiting (end of input)."""
-        out: list[Entry] = []
+    def flush_entries(self) -> list[Ordered]:
+        """Every record, refusal and notice still waiting (end of input)."""
+        out: list[Ordered] = []
         for waiting in self._queue:
             if not waiting.done:
                 self._resolve(waiting, None)
@@ -563,7 +566,7 @@ class LogParser:
         self._last.clear()
         return out
 
-    def _feed(self, line: SyslogLine | None, raw: str, lineno: int | None) -> Sequence[Entry]:
+    def _feed(self, line: SyslogLine | None, raw: str, lineno: int | None) -> Sequence[Ordered]:
         self.lines = self.lines + 1 if lineno is None else lineno
         key, msg = read_line(line, raw)
         if msg is None:
@@ -575,7 +578,7 @@ class LogParser:
             return self._record(key, msg)
         if isinstance(msg, CertLine):
             return self._cert(key, msg)
-        if isinstance(msg, RulesetEvent) and self._events_in_order:
+        if self._events_in_order:
             self._queue.append(_Waiting(self.lines, key, msg, True))
             return self._ready()
         if self.on_event is not None:
@@ -589,7 +592,7 @@ class LogParser:
         waiting.done = True
         waiting.fallback = None
 
-    def _record(self, key: ProcessKey, record: TlsRecord) -> Sequence[Entry]:
+    def _record(self, key: ProcessKey, record: TlsRecord) -> Sequence[Ordered]:
         last = self._last.get(key)
         lines = self.lines
         fallback = None
@@ -609,7 +612,7 @@ class LogParser:
         self._last[key] = _Last(lines, waiting, None, record.direction)
         return self._ready()
 
-    def _cert(self, key: ProcessKey, cert: CertLine) -> Sequence[Entry]:
+    def _cert(self, key: ProcessKey, cert: CertLine) -> Sequence[Ordered]:
         last = self._last.get(key)
         lines = self.lines
         free: CertLine | None = cert
@@ -627,13 +630,13 @@ class LogParser:
         oldest = self.lines - self.window
         self._last = {k: v for k, v in self._last.items() if v.line >= oldest}
 
-    def _ready(self) -> Sequence[Entry]:
+    def _ready(self) -> Sequence[Ordered]:
         if len(self._last) > 4 * self.window + 16:
             self._forget()
         queue = self._queue
         if not queue:
             return _NONE
-        out: list[Entry] = []
+        out: list[Ordered] = []
         oldest = self.lines - self.window
         while queue:
             head = queue[0]
@@ -645,7 +648,7 @@ class LogParser:
         return out
 
 
-_NONE: tuple[Entry, ...] = ()
+_NONE: tuple[Ordered, ...] = ()
 
 
 def _attach(record: TlsRecord, cert: CertLine) -> None:

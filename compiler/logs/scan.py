@@ -32,7 +32,6 @@ import os
 import pickle
 import re
 import shutil
-import sys
 import tempfile
 import zlib
 from collections import deque
@@ -67,21 +66,28 @@ WINDOW = LogParser.WINDOW
 _MONTHS = b"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 _MONTH_NUMBER = {m: n for n, m in enumerate(_MONTHS.split(b"|"), 1)}
 #: a printable ASCII byte that needs no JSON escape
-_P = rb'[\x20\x21\x23-\x5b\x5d-\x7e]'
+_P = rb"[\x20\x21\x23-\x5b\x5d-\x7e]"
 #: the same, no comma (a `k=v` value)
-_V = rb'[\x20\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]'
-_WORD = rb'[\x21\x23-\x39\x3b-\x5a\x5e-\x7e]'  # no blank, `[`, `]`, `:`, `"`, `\`
-_HOSTCH = rb'[\x21\x23-\x5a\x5e-\x7e]'  # no blank, `[`, `]`, `"`, `\`
+_V = rb"[\x20\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]"
+_WORD = rb"[\x21\x23-\x39\x3b-\x5a\x5e-\x7e]"  # no blank, `[`, `]`, `:`, `"`, `\`
+_HOSTCH = rb"[\x21\x23-\x5a\x5e-\x7e]"  # no blank, `[`, `]`, `"`, `\`
 #: the end of a message: a printable non-blank byte (so rstrip() changes nothing), maybe \r
-_END = rb'(?<=[\x21-\x7e])\r?\Z'
+_END = rb"(?<=[\x21-\x7e])\r?\Z"
 _CANON = re.compile(
     rb"(?:<\d{1,3}>)?(?:(?P<mon>" + _MONTHS + rb") (?P<day>[ \d]?\d) (?P<hms>\d\d:\d\d:\d\d)"
     rb"|(?P<date>\d{4}-\d\d-\d\d)T(?P<clock>\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)?)"
     rb" (?P<host>" + _HOSTCH + rb"*" + _WORD + rb") (?P<tag>" + _WORD + rb"+)\[(?P<pid>\d+)\]: "
     rb"(?:\[ID \d+ [\x21-\x5c\x5e-\x7e]+\] ?)?(?:(?:NOQUEUE|(?=[A-Za-z]*\d)[A-Za-z0-9]{8,20}): )?"
     rb"(?:STARTTLS=(?P<who>server|client), (?:"
-    rb"relay=(?P<relay>" + _V + rb"*), version=(?P<version>" + _V + rb"*), verify=(?P<verify>"
-    + _V + rb"+), cipher=(?P<cipher>" + _V + rb"*), bits=(?P<bits>\d{1,9}/\d{1,9})"
+    rb"relay=(?P<relay>"
+    + _V
+    + rb"*), version=(?P<version>"
+    + _V
+    + rb"*), verify=(?P<verify>"
+    + _V
+    + rb"+), cipher=(?P<cipher>"
+    + _V
+    + rb"*), bits=(?P<bits>\d{1,9}/\d{1,9})"
     rb"(?:, [\x20-\x7e]*)?"
     rb"|cert-subject=(?P<subject>" + _P + rb"*?), cert-issuer=(?P<issuer>" + _P + rb"*?)"
     rb"(?:, verifymsg=(?P<verifymsg>" + _P + rb"*))?"
@@ -97,31 +103,33 @@ def _json_str(value: bytes | None) -> bytes:
 
 @dataclass(slots=True)
 class _Slot:
-    """One record or refusal on its way out, in input order."""
+    """A handshake record waiting for its cert line (JSON, or a FAIL handshake's summary)."""
 
     line: int
     #: JSON: the object's bytes up to its cert fields; summary: the key it is counted by
     payload: Any
-    done: bool
+    done: bool = False
     #: (subject, issuer, verifymsg) of its cert line, once known
     cert: tuple[Any, Any, Any] | None = None
     #: a cert line just before it, taken if none comes after it
     fallback: tuple[Any, Any, Any] | None = None
     time: str | None = None
 
-
-@dataclass(slots=True)
-class _Last:
-    """The last STARTTLS item of one process (as in parse.LogParser)."""
-
-    line: int
-    waiting: _Slot | None
-    cert: tuple[Any, Any, Any] | None
-    direction: bytes
+    def resolve(self, cert: tuple[Any, Any, Any] | None) -> None:
+        self.cert = cert or self.fallback
+        self.done = True
+        self.fallback = None
 
 
-#: summary keys: kind first (h: canonical handshake, H: other record, R: refusal, N: notice)
+#: the pairing state of a handshake whose cert line does not matter (the summary of a
+#: handshake other than FAIL, or one before the part being given): it only claims one
+_CLAIM = _Slot(0, None)
+
+#: summary keys: kind first (h: usual handshake, H: other record, e: error line as logged,
+#: R: refusal, r: ruleset line as logged, N: notice)
 Key = tuple[Any, ...]
+#: a process's last STARTTLS item: (line, waiting handshake or _CLAIM or None, free cert, who)
+_LastItem = tuple[int, _Slot | None, tuple[Any, Any, Any] | None, bytes]
 
 
 @dataclass(slots=True)
@@ -148,11 +156,25 @@ class Tally:
             self.last = later.last
 
 
+_G = _CANON.groupindex
+_HOST, _TAG, _PID, _WHO = _G["host"] - 1, _G["tag"] - 1, _G["pid"] - 1, _G["who"] - 1
+_RELAY, _VERSION, _VERIFY = _G["relay"] - 1, _G["version"] - 1, _G["verify"] - 1
+_CIPHER, _BITS, _ERROR = _G["cipher"] - 1, _G["bits"] - 1, _G["error"] - 1
+_SUBJECT, _ISSUER, _VMSG = _G["subject"] - 1, _G["issuer"] - 1, _G["verifymsg"] - 1
+_RULESET_NAME, _REST = _G["ruleset"] - 1, _G["rest"] - 1
+_MON, _DAY, _HMS = _G["mon"] - 1, _G["day"] - 1, _G["hms"] - 1
+_DATE, _CLOCK, _ZONE = _G["date"] - 1, _G["clock"] - 1, _G["zone"] - 1
+_FAILS = frozenset({b"FAIL", b"DANE_FAIL"})
+_TLS_RULESETS = frozenset({b"tls_server", b"tls_client", b"tls_rcpt", b"try_tls"})
+_CACHE_MAX = 50_000
+
+
 class Scanner:
-    """The state of one read through the inputs: pairing, the queue, counts.
+    """The state of one read through the inputs: pairing, what waits, counts.
 
     `mode` is "json" (write the records and refusals as JSON Lines to
     `out`) or "text" (count them in `tally`). `within` filters by time.
+    Line numbers count from any base: only distances matter.
     """
 
     def __init__(
@@ -166,37 +188,44 @@ class Scanner:
         self.out = out
         self.within = within
         self.window = window
-        #: the number of the last line read (counting from any base: only distances matter)
+        #: the number of the last line read
         self.line = 0
-        #: lines from `emit_from` to `emit_until` count and give; the others only pair
+        #: lines from `emit_from` to `emit_until` count and are given; the others only pair
         self.emit_from = 0
         self.emit_until: int | None = None
         self.lines = 0
         self.too_long = 0
         self.unreadable = 0
         self.tally = Tally()
+        #: added to line numbers to order the tally (the parent of a split reads later lines)
         self.position = 0
-        self._queue: deque[_Slot] = deque()
-        self._last: dict[tuple[bytes | str | None, ...], _Last] = {}
-        self._within_cache: dict[str | None, bool] = {}
-        self._relay_cache: dict[bytes, bytes] = {}
-        self._relay_split: dict[bytes, tuple[str | None, str | None]] = {}
-        self._day_cache: dict[bytes, bytes] = {}
-        self._years: YearGuess | None = None
-        self._pending_out: list[bytes] = []
-
-    # -- blocks ------------------------------------------------------------------------
+        self._last: dict[tuple[Any, ...], _LastItem] = {}
+        self._waiting: deque[_Slot] = deque()
+        #: JSON: what is to be written, in order: bytes, or a handshake waiting for its cert
+        self._items: list[bytes | _Slot] = []
+        self._within: dict[Any, bool] = {}
+        self._relay_json: dict[bytes, bytes] = {}
+        self._tails: dict[tuple[bytes, ...], bytes | None] = {}
+        self._day: dict[bytes, bytes] = {}
+        self._years = YearGuess(date.today())
+        self._first_stamp: tuple[int, Any, YearGuess] | None = None
+        self._last_time: tuple[int, Any, YearGuess] | None = None
+        self._error_tails: dict[tuple[bytes, ...], bytes] = {}
 
     def set_years(self, years: YearGuess) -> None:
+        """The year rule of the file about to be read (classic stamps have none)."""
         self._years = years
-        self._day_cache = {}
+        self._day = {}
+        self._within = {}
+
+    # -- blocks ------------------------------------------------------------------------
 
     def _counted(self, line: int) -> bool:
         until = self.emit_until
         return line >= self.emit_from and (until is None or line <= until)
 
     def block(self, block: bytes) -> None:
-        """Read the whole lines of `block` (the last may lack its newline)."""
+        """Read the lines of `block` (whole lines; the last may lack its newline)."""
         if not block:
             return
         line = self.line
@@ -207,7 +236,12 @@ class Scanner:
             self.lines += hi - lo + 1
             if len(block) > MAX_LINE:
                 self._count_too_long(block, line)
-        self._lines(block, _candidates(block), line)
+        if self.json:
+            self._json_lines(block, _candidates(block), line)
+        else:
+            self._tally_lines(block, _starts(block, b"STARTTLS"), line)
+            if b"ruleset=" in block:
+                self._tally_lines(block, _starts(block, b"ruleset="), line, rulesets=True)
         self.line = last
         self._ready()
 
@@ -228,11 +262,22 @@ class Scanner:
                 return
             pos = j + 1
 
-    def _lines(self, block: bytes, starts: list[int], line: int) -> None:
+    # -- the summary ---------------------------------------------------------------------
+
+    def _tally_lines(
+        self, block: bytes, starts: list[int], line: int, rulesets: bool = False
+    ) -> None:
         find = block.find
         count = block.count
         match = _CANON.match
-        line += 1  # the number of the line at `prev`
+        lastd = self._last
+        keys = self.tally.keys
+        window = self.window
+        emit_from = self.emit_from
+        until = self.emit_until if self.emit_until is not None else 1 << 62
+        within = self.within
+        position = self.position
+        line += 1
         prev = 0
         for s in starts:
             line += count(b"\n", prev, s)
@@ -241,259 +286,508 @@ class Scanner:
             if e < 0:
                 e = len(block)
             if e - s > MAX_LINE:
-                continue  # counted by _count_too_long
+                continue
             m = match(block, s, e)
-            if m is None or not self._fast(m, line):
+            if m is None:
+                if rulesets and b"STARTTLS" in block[s:e]:
+                    continue  # read in the STARTTLS pass
                 self._slow(block[s : e - 1 if block[e - 1 : e] == b"\r" else e], line)
-
-    # -- one candidate line -------------------------------------------------------------
-
-    def _time(self, m: re.Match[bytes]) -> bytes:
-        mon = m["mon"]
-        if mon is not None:
-            day = m["day"]
-            key = mon + day
-            prefix = self._day_cache.get(key)
-            if prefix is None:
-                years = self._years or YearGuess(date.today())
-                year = years.year(mon.decode())
-                prefix = f"{year:04d}-{_MONTH_NUMBER[mon]:02d}-{int(day):02d}T".encode()
-                self._day_cache[key] = prefix
-            return prefix + m["hms"]
-        return m["date"] + b"T" + m["clock"] + (m["zone"] or b"")
-
-    def _fast(self, m: re.Match[bytes], line: int) -> bool:
-        """Take a line of the usual shape; False: read it the reference way instead."""
-        who = m["who"]
-        host = m["host"]
-        key = (host, m["tag"], m["pid"])
-        if who is None:
-            return self._ruleset(m, line)
-        if m["bits"] is not None:
-            self._handshake(m, line, key, who, host)
-        elif m["error"] is not None:
-            self._error(m, line, key, who, host)
-        else:
-            self._cert(key, (m["subject"], m["issuer"], m["verifymsg"]), who, line)
-        return True
-
-    def _error(
-        self, m: re.Match[bytes], line: int, key: tuple[Any, ...], who: bytes, host: bytes
-    ) -> None:
-        time = self._time(m).decode()
-        r = _error(time, host.decode(), who.decode(), " " + m["error"].decode())
-        payload = _error_json(r) if self.json else _record_key(r)
-        self._record(key, who, line, payload, time, waiting=False)
-
-    def _ruleset(self, m: re.Match[bytes], line: int) -> bool:
-        time = self._time(m).decode()
-        event = _ruleset(time, m["host"].decode(), m["ruleset"].decode(), m["rest"].decode())
-        if event is not None:
-            payload = _event_json(event) if self.json else _event_key(event)
-            self._queue.append(_Slot(line, payload, True, time=time))
-        return True
-
-    def _handshake(
-        self, m: re.Match[bytes], line: int, key: tuple[Any, ...], who: bytes, host: bytes
-    ) -> None:
-        time = self._time(m)
-        relay = m["relay"]
-        if self.json:
-            frag = self._relay_cache.get(relay)
-            if frag is None:
-                name, addr = split_relay(relay.decode())
-                frag = b""
-                if name is not None:
-                    frag += b', "relay": "' + name.encode() + b'"'
-                if addr is not None:
-                    frag += b', "addr": "' + addr.encode() + b'"'
-                self._relay_cache[relay] = frag
-            a, _, b = m["bits"].partition(b"/")
-            payload: Any = b"".join(
-                (
-                    b'{"kind": "handshake", "time": "',
-                    time,
-                    b'", "host": "',
-                    host,
-                    b'", "direction": "',
-                    who,
-                    b'"',
-                    frag,
-                    b', "version": ',
-                    _json_str(m["version"] or None),
-                    b', "verify": "',
-                    m["verify"],
-                    b'", "cipher": ',
-                    _json_str(m["cipher"] or None),
-                    b', "bits": ',
-                    str(int(a)).encode(),
-                    b', "bits_max": ',
-                    str(int(b)).encode(),
-                    b', "error": null',
-                )
-            )
-        else:
-            payload = (b"h", host, who, relay, m["version"], m["verify"], m["cipher"], m["bits"])
-        self._record(key, who, line, payload, time.decode(), waiting=True)
-
-    def _record(
-        self, key: tuple[Any, ...], who: bytes, line: int, payload: Any, time: str | None,
-        waiting: bool,
-    ) -> None:
-        last = self._last.get(key)
-        fallback = None
-        if last is not None and line - last.line <= self.window:
-            if last.waiting is not None and not last.waiting.done:
-                self._resolve(last.waiting, None)
-            elif last.cert is not None and last.direction == who:
-                fallback = last.cert
-        if not waiting:
-            self._last[key] = _Last(line, None, None, who)
-            self._queue.append(_Slot(line, payload, True, time=time))
-            return
-        slot = _Slot(line, payload, False, None, fallback, time)
-        self._queue.append(slot)
-        self._last[key] = _Last(line, slot, None, who)
-
-    def _cert(self, key: tuple[Any, ...], cert: tuple[Any, Any, Any], who: bytes, line: int) -> None:
-        last = self._last.get(key)
-        free: tuple[Any, Any, Any] | None = cert
-        if last is not None and last.waiting is not None and not last.waiting.done:
-            if last.direction == who and line - last.line <= self.window:
-                self._resolve(last.waiting, cert)
-                free = None
+                continue
+            g = m.groups()
+            who = g[_WHO]
+            if rulesets != (who is None):
+                continue  # the other pass reads it
+            counted = emit_from <= line <= until
+            if within is not None and counted:
+                counted = self._time_ok(g)
+            if who is None:
+                name = g[_RULESET_NAME]
+                rest = g[_REST]
+                if name not in _TLS_RULESETS and not _tls_check(name, rest):
+                    continue
+                if not counted:
+                    continue
+                key: Key = (b"r", g[_HOST], name, rest)
             else:
-                self._resolve(last.waiting, None)
-        self._last[key] = _Last(line, None, free, who)
+                pkey = (g[_HOST], g[_TAG], g[_PID])
+                last = lastd.get(pkey)
+                if g[_BITS] is not None:  # a handshake
+                    fallback = None
+                    if last is not None and line - last[0] <= window:
+                        ws = last[1]
+                        if ws is not None and ws is not _CLAIM and not ws.done:
+                            self._expire(ws)
+                        elif ws is None and last[2] is not None and last[3] == who:
+                            fallback = last[2]
+                    key = (
+                        b"h",
+                        g[_HOST],
+                        who,
+                        g[_RELAY],
+                        g[_VERSION],
+                        g[_VERIFY],
+                        g[_CIPHER],
+                        g[_BITS],
+                    )
+                    if counted and g[_VERIFY] in _FAILS:
+                        slot = _Slot(line, key, False, None, fallback)
+                        self._waiting.append(slot)
+                        lastd[pkey] = (line, slot, None, who)
+                        self._time_note(line, g)
+                        continue
+                    lastd[pkey] = (line, _CLAIM, None, who)
+                    if not counted:
+                        continue
+                    key = (*key, None, None, None)
+                elif g[_ERROR] is not None:
+                    if last is not None and line - last[0] <= window:
+                        ws = last[1]
+                        if ws is not None and ws is not _CLAIM and not ws.done:
+                            self._expire(ws)
+                    lastd[pkey] = (line, None, None, who)
+                    if not counted:
+                        continue
+                    key = (b"e", g[_HOST], who, g[_ERROR])
+                else:  # a cert line
+                    free: tuple[Any, Any, Any] | None = (g[_SUBJECT], g[_ISSUER], g[_VMSG])
+                    if last is not None:
+                        ws = last[1]
+                        if ws is not None and (ws is _CLAIM or not ws.done):
+                            if last[3] == who and line - last[0] <= window:
+                                if ws is not _CLAIM:
+                                    ws.resolve(free)
+                                    self._tally_slot(ws)
+                                free = None
+                            elif ws is not _CLAIM:
+                                self._expire(ws)
+                    lastd[pkey] = (line, None, free, who)
+                    continue
+            self._time_note(line, g)
+            p = position + line
+            seen = keys.get(key)
+            if seen is None:
+                keys[key] = [1, p, p]
+            else:
+                seen[0] += 1
+                seen[2] = p
 
-    @staticmethod
-    def _resolve(slot: _Slot, cert: tuple[Any, Any, Any] | None) -> None:
-        slot.cert = cert or slot.fallback
-        slot.done = True
-        slot.fallback = None
+    def _expire(self, slot: _Slot) -> None:
+        """A waiting FAIL handshake that gets no cert line after it (its fallback, if any)."""
+        slot.resolve(None)
+        if not self.json:
+            self._tally_slot(slot)
+
+    def _tally_slot(self, slot: _Slot) -> None:
+        key = slot.payload + (slot.cert or (None, None, None))
+        p = self.position + slot.line
+        seen = self.tally.keys.get(key)
+        if seen is None:
+            self.tally.keys[key] = [1, p, p]
+        else:
+            seen[0] += 1
+            if p > seen[2]:
+                seen[2] = p
+            if p < seen[1]:
+                seen[1] = p
+
+    def _time_note(self, line: int, g: Any) -> None:
+        """Keep the stamp of the first and the last line counted (made a time at the end)."""
+        stamp = (line, g, self._years)
+        first = self._first_stamp
+        if self.tally.first is None and (first is None or line < first[0]):
+            self._first_stamp = stamp
+        last = self._last_time
+        if last is None or line > last[0]:
+            self._last_time = stamp
+
+    def _time_ok(self, g: Any) -> bool:
+        stamp = g[_MON : _HMS + 1] if g[_MON] is not None else g[_DATE : _ZONE + 1]
+        ok = self._within.get(stamp)
+        if ok is None:
+            if len(self._within) > 100_000:
+                self._within.clear()
+            assert self.within is not None
+            ok = self._within[stamp] = self.within(self._time(g).decode())
+        return ok
+
+    # -- JSON --------------------------------------------------------------------------
+
+    def _json_lines(self, block: bytes, starts: list[int], line: int) -> None:
+        find = block.find
+        count = block.count
+        match = _CANON.match
+        lastd = self._last
+        items = self._items
+        window = self.window
+        emit_from = self.emit_from
+        until = self.emit_until if self.emit_until is not None else 1 << 62
+        within = self.within
+        relay_json = self._relay_json
+        tails = self._tails
+        error_tails = self._error_tails
+        line += 1
+        prev = 0
+        for s in starts:
+            line += count(b"\n", prev, s)
+            prev = s
+            e = find(b"\n", s)
+            if e < 0:
+                e = len(block)
+            if e - s > MAX_LINE:
+                continue
+            m = match(block, s, e)
+            if m is None:
+                self._slow(block[s : e - 1 if block[e - 1 : e] == b"\r" else e], line)
+                continue
+            g = m.groups()
+            who = g[_WHO]
+            counted = emit_from <= line <= until
+            if within is not None and counted:
+                counted = self._time_ok(g)
+            if who is None:
+                if not counted:
+                    continue
+                tkey = (g[_HOST], g[_RULESET_NAME], g[_REST])
+                tail = tails.get(tkey, b"")
+                if tail == b"":
+                    tail = tails[tkey] = self._refusal_tail(g)
+                    if len(tails) > _CACHE_MAX:
+                        tails.clear()
+                if tail is not None:
+                    items.append(b'{"kind": "refusal", "time": "' + self._time(g) + tail)
+                continue
+            pkey = (g[_HOST], g[_TAG], g[_PID])
+            last = lastd.get(pkey)
+            if g[_BITS] is not None:
+                fallback = None
+                if last is not None and line - last[0] <= window:
+                    ws = last[1]
+                    if ws is not None and ws is not _CLAIM and not ws.done:
+                        ws.resolve(None)
+                    elif ws is None and last[2] is not None and last[3] == who:
+                        fallback = last[2]
+                if not counted:
+                    lastd[pkey] = (line, _CLAIM, None, who)
+                    continue
+                relay = g[_RELAY]
+                frag = relay_json.get(relay)
+                if frag is None:
+                    frag = relay_json[relay] = _relay_json(relay)
+                    if len(relay_json) > _CACHE_MAX:
+                        relay_json.clear()
+                a, _, b = g[_BITS].partition(b"/")
+                slot = _Slot(
+                    line,
+                    b"".join(
+                        (
+                            b'{"kind": "handshake", "time": "',
+                            self._time(g),
+                            b'", "host": "',
+                            g[_HOST],
+                            b'", "direction": "',
+                            who,
+                            frag,
+                            b', "version": ',
+                            _json_str(g[_VERSION] or None),
+                            b', "verify": "',
+                            g[_VERIFY],
+                            b'", "cipher": ',
+                            _json_str(g[_CIPHER] or None),
+                            b', "bits": ',
+                            str(int(a)).encode(),
+                            b', "bits_max": ',
+                            str(int(b)).encode(),
+                            b', "error": null',
+                        )
+                    ),
+                    False,
+                    None,
+                    fallback,
+                )
+                items.append(slot)
+                self._waiting.append(slot)
+                lastd[pkey] = (line, slot, None, who)
+            elif g[_ERROR] is not None:
+                if last is not None and line - last[0] <= window:
+                    ws = last[1]
+                    if ws is not None and ws is not _CLAIM and not ws.done:
+                        ws.resolve(None)
+                lastd[pkey] = (line, None, None, who)
+                if not counted:
+                    continue
+                tkey = (g[_HOST], who, g[_ERROR])
+                etail = error_tails.get(tkey)
+                if etail is None:
+                    r = _error(None, g[_HOST].decode(), who.decode(), " " + g[_ERROR].decode())
+                    etail = error_tails[tkey] = _error_tail(r)
+                    if len(error_tails) > _CACHE_MAX:
+                        error_tails.clear()
+                tail = etail
+                items.append(b'{"kind": "error", "time": "' + self._time(g) + tail)
+            else:
+                free: tuple[Any, Any, Any] | None = (g[_SUBJECT], g[_ISSUER], g[_VMSG])
+                if last is not None:
+                    ws = last[1]
+                    if ws is not None and (ws is _CLAIM or not ws.done):
+                        if last[3] == who and line - last[0] <= window:
+                            if ws is not _CLAIM:
+                                ws.resolve(free)
+                            free = None
+                        elif ws is not _CLAIM:
+                            ws.resolve(None)
+                lastd[pkey] = (line, None, free, who)
+
+    def _refusal_tail(self, g: Any) -> bytes | None:
+        """The JSON of a refusal after its time, or None when the line is not a refusal."""
+        event = _ruleset(None, g[_HOST].decode(), g[_RULESET_NAME].decode(), g[_REST].decode())
+        return None if event is None else _event_tail(event)
+
+    # -- one line the reference way ------------------------------------------------------
+
+    def _time(self, g: Any) -> bytes:
+        mon = g[_MON]
+        if mon is not None:
+            day = g[_DAY]
+            key = mon + day
+            prefix = self._day.get(key)
+            if prefix is None:
+                year = self._years.year(mon.decode())
+                prefix = f"{year:04d}-{_MONTH_NUMBER[mon]:02d}-{int(day):02d}T".encode()
+                self._day[key] = prefix
+            return bytes(prefix + g[_HMS])
+        return bytes(g[_DATE] + b"T" + g[_CLOCK] + (g[_ZONE] or b""))
 
     def _slow(self, raw: bytes, line: int) -> None:
-        """A line read the reference way: split_syslog, read_line."""
+        """A line of another shape, read as LogParser reads it (split_syslog, read_line)."""
         text = raw.decode("utf-8", "replace")
-        years = self._years or YearGuess(date.today())
-        split = split_syslog(text, years)
-        key, msg = read_line(split, text)
+        key, msg = read_line(split_syslog(text, self._years), text)
         if msg is None:
             return
+        counted = self._counted(line)
         if isinstance(msg, Unreadable):
-            if self._counted(line):
+            if counted:
                 self.unreadable += 1
             return
-        skey: tuple[Any, ...] = tuple(None if k is None else k.encode() for k in key)
+        if (
+            counted
+            and self.within is not None
+            and not self._slow_time_ok(msg.time if not isinstance(msg, CertLine) else None, msg)
+        ):
+            counted = False
+        pkey: tuple[Any, ...] = tuple(None if k is None else k.encode() for k in key)
         if isinstance(msg, CertLine):
-            cert = (msg.subject, msg.issuer, msg.verifymsg)
-            self._cert(skey, cert, msg.direction.encode(), line)
+            self._slow_cert(pkey, msg, line)
             return
         if isinstance(msg, TlsRecord):
-            payload: Any
-            if msg.error is None:
-                payload = json_line(msg)[:-2].encode() if self.json else _record_key(msg)
-                self._record(skey, msg.direction.encode(), line, payload, msg.time, waiting=True)
-            else:
-                payload = json_line(msg).encode() if self.json else _record_key(msg)
-                self._record(skey, msg.direction.encode(), line, payload, msg.time, waiting=False)
+            self._slow_record(pkey, msg, line, counted)
+            return
+        if not counted:
             return
         if isinstance(msg, RulesetEvent):
-            payload = json_line(msg).encode() if self.json else _event_key(msg)
-            self._queue.append(_Slot(line, payload, True, time=msg.time))
+            if self.json:
+                self._items.append(json_line(msg).encode())
+            else:
+                self._count(_event_key(msg), line, msg.time)
+        elif not self.json:  # a Notice: the summary counts it
+            self._count((b"N", msg.host, msg.text), line, msg.time)
+
+    def _slow_time_ok(self, time: str | None, msg: object) -> bool:
+        if isinstance(msg, CertLine):
+            return True
+        assert self.within is not None
+        ok = self._within.get(time)
+        if ok is None:
+            ok = self._within[time] = self.within(time)
+        return ok
+
+    def _count(self, key: Key, line: int, time: str | None) -> None:
+        if time is not None:
+            self._time_note(line, time)
+        p = self.position + line
+        seen = self.tally.keys.get(key)
+        if seen is None:
+            self.tally.keys[key] = [1, p, p]
+        else:
+            seen[0] += 1
+            seen[2] = p
+
+    def _slow_cert(self, pkey: tuple[Any, ...], msg: CertLine, line: int) -> None:
+        who = msg.direction.encode()
+        free: tuple[Any, Any, Any] | None = (msg.subject, msg.issuer, msg.verifymsg)
+        last = self._last.get(pkey)
+        if last is not None:
+            ws = last[1]
+            if ws is not None and (ws is _CLAIM or not ws.done):
+                if last[3] == who and line - last[0] <= self.window:
+                    if ws is not _CLAIM:
+                        ws.resolve(free)
+                        if not self.json:
+                            self._tally_slot(ws)
+                    free = None
+                elif ws is not _CLAIM:
+                    self._expire(ws)
+        self._last[pkey] = (line, None, free, who)
+
+    def _slow_record(self, pkey: tuple[Any, ...], r: TlsRecord, line: int, counted: bool) -> None:
+        who = r.direction.encode()
+        last = self._last.get(pkey)
+        fallback = None
+        if last is not None and line - last[0] <= self.window:
+            ws = last[1]
+            if ws is not None and ws is not _CLAIM and not ws.done:
+                self._expire(ws)
+            elif ws is None and last[2] is not None and last[3] == who:
+                fallback = last[2]
+        if r.error is not None:
+            self._last[pkey] = (line, None, None, who)
+            if counted:
+                if self.json:
+                    self._items.append(json_line(r).encode())
+                else:
+                    self._count(_record_key(r), line, r.time)
             return
-        if not self.json:  # a Notice: the summary counts it
-            self._queue.append(
-                _Slot(line, (b"N", msg.host, msg.text), True, time=msg.time)
-            )
+        if not counted or (not self.json and r.verify not in ("FAIL", "DANE_FAIL")):
+            self._last[pkey] = (line, _CLAIM, None, who)
+            if counted:
+                self._count((*_record_key(r), None, None, None), line, r.time)
+            return
+        payload = json_line(r)[:-2].encode() if self.json else _record_key(r)
+        slot = _Slot(line, payload, False, None, fallback, r.time)
+        if self.json:
+            self._items.append(slot)
+        elif r.time is not None:
+            self._time_note(line, r.time)
+        self._waiting.append(slot)
+        self._last[pkey] = (line, slot, None, who)
 
     # -- output ------------------------------------------------------------------------
 
     def _ready(self, final: bool = False) -> None:
         if len(self._last) > 4 * self.window + 16:
             oldest = self.line - self.window
-            self._last = {k: v for k, v in self._last.items() if v.line >= oldest}
-        queue = self._queue
+            self._last = {k: v for k, v in self._last.items() if v[0] >= oldest}
+        waiting = self._waiting
         oldest = self.line - self.window
-        out = self._pending_out
-        while queue:
-            head = queue[0]
+        while waiting:
+            head = waiting[0]
             if not head.done:
                 if head.line >= oldest and not final:
                     break
-                self._resolve(head, None)
-            queue.popleft()
-            if self._counted(head.line):
-                self._emit(head, out)
-        if out and self.out is not None:
-            self.out.write(b"".join(out))
-            out.clear()
-
-    def _emit(self, slot: _Slot, out: list[bytes]) -> None:
-        within = self.within
-        if within is not None:
-            ok = self._within_cache.get(slot.time)
-            if ok is None:
-                if len(self._within_cache) > 100_000:
-                    self._within_cache.clear()
-                ok = self._within_cache[slot.time] = within(slot.time)
-            if not ok:
-                return
-        if self.json:
-            payload: bytes = slot.payload
-            if payload[-1:] == b"\n":
-                out.append(payload)
-                return
-            cert = slot.cert
-            if cert is None:
-                out.append(payload + b"}\n")
-            else:
-                out.append(payload + _cert_json(cert) + b"}\n")
+                self._expire(head)
+            waiting.popleft()
+        if not self.json:
             return
-        tally = self.tally
-        if slot.time is not None:
-            if tally.first is None:
-                tally.first = slot.time
-            tally.last = slot.time
-        key = slot.payload
-        if key[0] in (b"h", b"H"):
-            cert = slot.cert
-            key = key + ((None, None, None) if cert is None else cert)
-        self.position += 1
-        seen = tally.keys.get(key)
-        if seen is None:
-            tally.keys[key] = [1, self.position, self.position]
+        items = self._items
+        if waiting:
+            first = waiting[0]
+            k = next(i for i, item in enumerate(items) if item is first)
         else:
-            seen[0] += 1
-            seen[2] = self.position
+            k = len(items)
+        if not k or self.out is None:
+            return
+        out = [x if isinstance(x, bytes) else _slot_json(x) for x in items[:k]]
+        del items[:k]
+        self.out.write(b"".join(out))
 
     def finish(self) -> None:
         """The end of the input: everything still waiting is given."""
         self._ready(final=True)
         self._last.clear()
+        self.close_times()
+
+    def close_times(self) -> None:
+        """Turn the first and last stamps counted into times."""
+        for attr in ("_first_stamp", "_last_time"):
+            stamp = getattr(self, attr, None)
+            if stamp is None:
+                continue
+            _, g, years = stamp
+            if isinstance(g, str):
+                text = g
+            else:
+                keep = self._years
+                self._years = years
+                self._day = {}
+                text = self._time(g).decode()
+                self._years = keep
+                self._day = {}
+            if attr == "_first_stamp":
+                if self.tally.first is None:
+                    self.tally.first = text
+            else:
+                self.tally.last = text
 
     def drop_queue(self) -> None:
         """Forget what waits and what pairs (the child gives them): a fresh start."""
-        self._queue.clear()
+        self._waiting.clear()
+        self._items.clear()
         self._last.clear()
+        self._first_stamp = None
+        self._last_time = None
+
+
+def _slot_json(slot: _Slot) -> bytes:
+    cert = slot.cert
+    payload: bytes = slot.payload
+    return payload + b"}\n" if cert is None else payload + _cert_json(cert) + b"}\n"
+
+
+def _relay_json(relay: bytes) -> bytes:
+    name, addr = split_relay(relay.decode())
+    frag = b'"'
+    if name is not None:
+        frag += b', "relay": "' + name.encode() + b'"'
+    if addr is not None:
+        frag += b', "addr": "' + addr.encode() + b'"'
+    return frag
+
+
+_CHECK_TLS = re.compile(
+    rb"encryption too weak|not authenticated|authentication (?:required|failed|failure)"
+    rb"|no authentication requested|STARTTLS|TLS handshake|do not try TLS"
+    rb"|CN .* does not match|Cert (?:Issuer|Subject) .* (?:not acceptable|does not match)"
+    rb"|DANE|not listed in SANs"
+)
+
+
+def _tls_check(name: bytes, rest: bytes) -> bool:
+    """A check_* line whose reply is a TLS reason (parse._ruleset decides the same)."""
+    if not name.startswith(b"check_"):
+        return False
+    _, sep, reply = rest.partition(b", reject=")
+    if not sep:
+        _, sep, reply = rest.partition(b", status=")
+    return bool(sep) and _CHECK_TLS.search(reply) is not None
 
 
 def _cert_json(cert: tuple[Any, Any, Any]) -> bytes:
     subject, issuer, _ = cert
     if isinstance(subject, bytes):
-        return b', "cert_subject": "' + subject + b'", "cert_issuer": "' + issuer + b'"'
+        raw: bytes = b', "cert_subject": "' + subject + b'", "cert_issuer": "' + issuer + b'"'
+        return raw
     import json
 
     return (
-        b', "cert_subject": ' + json.dumps(subject).encode()
-        + b', "cert_issuer": ' + json.dumps(issuer).encode()
+        b', "cert_subject": '
+        + json.dumps(subject).encode()
+        + b', "cert_issuer": '
+        + json.dumps(issuer).encode()
     )
 
 
 def _record_key(r: TlsRecord) -> Key:
     return (
-        b"H", r.host, r.direction, r.relay, r.addr, r.version, r.verify, r.cipher, r.bits,
-        r.bits_max, r.error,
+        b"H",
+        r.host,
+        r.direction,
+        r.relay,
+        r.addr,
+        r.version,
+        r.verify,
+        r.cipher,
+        r.bits,
+        r.bits_max,
+        r.error,
     )
 
 
@@ -527,17 +821,10 @@ def _starts(block: bytes, needle: bytes) -> list[int]:
     return out
 
 
-def _error_json(r: TlsRecord) -> bytes:
-    """The JSON of an error record whose fields need no escapes (as json_line writes it)."""
-    parts = [
-        b'{"kind": "error", "time": "',
-        (r.time or "").encode(),
-        b'", "host": "',
-        (r.host or "").encode(),
-        b'", "direction": "',
-        r.direction.encode(),
-        b'"',
-    ]
+def _error_tail(r: TlsRecord) -> bytes:
+    """An error record's JSON after its time, for fields that need no escapes."""
+    parts = [b'", "host": "', (r.host or "").encode(), b'", "direction": "', r.direction.encode()]
+    parts.append(b'"')
     if r.relay is not None:
         parts += [b', "relay": "', r.relay.encode(), b'"']
     if r.addr is not None:
@@ -551,17 +838,10 @@ def _error_json(r: TlsRecord) -> bytes:
     return b"".join(parts)
 
 
-def _event_json(e: RulesetEvent) -> bytes:
-    """The JSON of a refusal whose fields need no escapes (as json_line writes it)."""
-    parts = [
-        b'{"kind": "refusal", "time": "',
-        (e.time or "").encode(),
-        b'", "host": "',
-        (e.host or "").encode(),
-        b'", "direction": "',
-        e.direction.encode(),
-        b'"',
-    ]
+def _event_tail(e: RulesetEvent) -> bytes:
+    """A refusal's JSON after its time, for fields that need no escapes."""
+    parts = [b'", "host": "', (e.host or "").encode(), b'", "direction": "', e.direction.encode()]
+    parts.append(b'"')
     if e.relay is not None:
         parts += [b', "relay": "', e.relay.encode(), b'"']
     if e.addr is not None:
@@ -596,9 +876,10 @@ def scan_files(
     within: Callable[[str | None], bool] | None = None,
     year: int | None = None,
     workers: int | None = None,
+    window: int = WINDOW,
 ) -> ScanResult:
     """Read `files` in order as one stream: JSON Lines to `out` (mode "json") or a tally."""
-    scanner = Scanner(mode, out if mode == "json" else None, within)
+    scanner = Scanner(mode, out if mode == "json" else None, within, window)
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     problems: list[str] = []
@@ -664,10 +945,31 @@ def _entry_of(
         )
     if kind == b"H":
         _, host, who, relay, addr, version, verify, cipher, bits, bits_max, error, *cert = key
+        cert = cert or [None, None, None]
         return TlsRecord(
-            None, host, who, relay, addr, version, verify, cipher, bits, bits_max, error,
-            _s(cert[0]), _s(cert[1]), _s(cert[2]),
+            None,
+            host,
+            who,
+            relay,
+            addr,
+            version,
+            verify,
+            cipher,
+            bits,
+            bits_max,
+            error,
+            _s(cert[0]),
+            _s(cert[1]),
+            _s(cert[2]),
         )
+    if kind == b"e":
+        _, host, who, error = key
+        return _error(None, host.decode(), who.decode(), " " + error.decode())
+    if kind == b"r":
+        _, host, name, rest = key
+        event = _ruleset(None, host.decode(), name.decode(), rest.decode())
+        assert event is not None  # the scan counts only refusals
+        return event
     if kind == b"R":
         _, host, ruleset, direction, verify, relay, addr, reject, arg1 = key
         return RulesetEvent(None, host, ruleset, direction, verify, relay, addr, reject, arg1)
@@ -824,6 +1126,7 @@ def _parallel(scanner: Scanner, fd: int, size: int, path: str) -> bool:
                 if scanner.line >= stop:
                     break
             scanner._ready()
+            scanner.close_times()
             if out is not None:
                 out.flush()
             counts = (scanner.lines, scanner.too_long, scanner.unreadable, scanner.tally)
@@ -831,7 +1134,7 @@ def _parallel(scanner: Scanner, fd: int, size: int, path: str) -> bool:
                 pickle.dump(counts, pipe, protocol=pickle.HIGHEST_PROTOCOL)
         except BrokenPipeError:
             code = 0
-        except BaseException:  # noqa: BLE001  (the parent says it in one sentence)
+        except BaseException:
             code = 1
         os._exit(code)
     os.close(w)
@@ -846,7 +1149,7 @@ def _parallel(scanner: Scanner, fd: int, size: int, path: str) -> bool:
     real_out = out
     spool: IO[bytes] | None = None
     if out is not None:
-        spool = tempfile.TemporaryFile()
+        spool = tempfile.TemporaryFile()  # noqa: SIM115  (closed in the finally below)
         scanner.out = spool
     try:
         for block in _pread_blocks(fd, warm, size):
