@@ -131,26 +131,25 @@ def fast(
     )
 
 
-SPLITS: list[bool] = []
+TASKS: list[int] = []
 
 
 @pytest.fixture
 def small_split(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Split files from 2 KiB on, so that small logs take the two-process path."""
-    monkeypatch.setattr(scan, "PARALLEL_MIN", 2048)
-    parallel = scan._parallel
+    """Pieces of 8 KiB, so that small logs are read by the worker processes."""
+    monkeypatch.setattr(scan, "CHUNK", 8192)
+    run = scan._Pool.run
 
-    def spy(*args: object) -> bool:
-        split = parallel(*args)  # type: ignore[arg-type]
-        SPLITS.append(split)
-        return split
+    def spy(self: scan._Pool, pieces: object) -> None:
+        TASKS.append(len(self._workers))
+        run(self, pieces)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(scan, "_parallel", spy)
-    SPLITS.clear()
+    monkeypatch.setattr(scan._Pool, "run", spy)
+    TASKS.clear()
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-@pytest.mark.parametrize("window", [3, 20, 1000])
+@pytest.mark.parametrize("window", [3, 20, 200, 1000])
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.usefixtures("small_split")
 def test_fast_reader_is_the_reference(tmp_path: Path, seed: int, window: int, workers: int) -> None:
@@ -161,8 +160,7 @@ def test_fast_reader_is_the_reference(tmp_path: Path, seed: int, window: int, wo
     assert got[0] == want[0]  # the JSON, byte for byte
     assert got[2] == want[2]  # lines, unreadable
     assert got[1] == want[1]  # the summary
-    # two processes read it when the file has room for a split (2 x window lines each side)
-    assert ([window < 1000] * 2 if workers == 2 else []) == SPLITS
+    assert TASKS == ([2, 2] if workers == 2 else [])  # JSON and summary: two workers each
 
 
 @pytest.mark.usefixtures("small_split")
@@ -179,10 +177,10 @@ def test_several_files_gzip_and_a_time_filter(tmp_path: Path) -> None:
     for window in (5, 1000):
         for check in (None, within):
             want = reference(tuple(paths), window, check)
-            SPLITS.clear()
+            TASKS.clear()
             got = fast(tuple(paths), tmp_path, window, 2, check)
             assert got == want
-            assert [window == 5] * 4 == SPLITS  # the two plain files, JSON and summary
+            assert TASKS == [2, 2]
 
 
 @settings(

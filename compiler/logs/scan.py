@@ -27,12 +27,12 @@ distinct records (peers, ciphers, replies), not with the number of lines.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import itertools
 import os
 import pickle
 import re
-import shutil
-import tempfile
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -58,9 +58,6 @@ from compiler.logs.source import MAX_LINE, InputError, ReadStats, open_input, re
 from compiler.logs.summary import Summary
 from compiler.logs.syslog import YearGuess, split_syslog
 
-BLOCK = 4 << 20
-#: files smaller than this are read by one process
-PARALLEL_MIN = 16 << 20
 WINDOW = LogParser.WINDOW
 
 _MONTHS = b"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
@@ -211,6 +208,7 @@ class Scanner:
         self._first_stamp: tuple[int, Any, YearGuess] | None = None
         self._last_time: tuple[int, Any, YearGuess] | None = None
         self._error_tails: dict[tuple[bytes, ...], bytes] = {}
+        self._handshake_tails: dict[tuple[bytes, ...], bytes] = {}
 
     def set_years(self, years: YearGuess) -> None:
         """The year rule of the file about to be read (classic stamps have none)."""
@@ -224,31 +222,30 @@ class Scanner:
         until = self.emit_until
         return line >= self.emit_from and (until is None or line <= until)
 
-    def block(self, block: bytes) -> None:
-        """Read the lines of `block` (whole lines; the last may lack its newline)."""
-        if not block:
+    def block(self, block: bytes, end: int | None = None) -> None:
+        """Read the lines of `block[:end]` (whole lines; the last may lack its newline)."""
+        if end is None:
+            end = len(block)
+        if not end:
             return
         line = self.line
-        last = line + block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        last = line + block.count(b"\n", 0, end) + (0 if block[end - 1] == 10 else 1)
         lo = max(line + 1, self.emit_from)
         hi = last if self.emit_until is None else min(last, self.emit_until)
         if hi >= lo:
             self.lines += hi - lo + 1
-            if len(block) > MAX_LINE:
-                self._count_too_long(block, line)
+            if end > MAX_LINE:
+                self._count_too_long(block, line, end)
         if self.json:
-            self._json_lines(block, _candidates(block), line)
+            self._json_lines(block, line, end)
         else:
-            self._tally_lines(block, _starts(block, b"STARTTLS"), line)
-            if b"ruleset=" in block:
-                self._tally_lines(block, _starts(block, b"ruleset="), line, rulesets=True)
+            self._tally_lines(block, line, end)
         self.line = last
         self._ready()
 
-    def _count_too_long(self, block: bytes, line: int) -> None:
+    def _count_too_long(self, block: bytes, line: int, end: int) -> None:
         rfind = block.rfind
         find = block.find
-        end = len(block)
         pos = 0
         while end - pos > MAX_LINE:
             j = rfind(b"\n", pos, pos + MAX_LINE + 1)
@@ -257,17 +254,16 @@ class Scanner:
                 continue
             if self._counted(line + block.count(b"\n", 0, pos) + 1):
                 self.too_long += 1
-            j = find(b"\n", pos)
+            j = find(b"\n", pos, end)
             if j < 0:
                 return
             pos = j + 1
 
     # -- the summary ---------------------------------------------------------------------
 
-    def _tally_lines(
-        self, block: bytes, starts: list[int], line: int, rulesets: bool = False
-    ) -> None:
+    def _tally_lines(self, block: bytes, line: int, end: int) -> None:
         find = block.find
+        rfind = block.rfind
         count = block.count
         match = _CANON.match
         lastd = self._last
@@ -279,24 +275,27 @@ class Scanner:
         position = self.position
         line += 1
         prev = 0
-        for s in starts:
+        tls = find(b"STARTTLS", 0, end)
+        rule = find(b"ruleset=", 0, end)
+        while tls >= 0 or rule >= 0:
+            s = rfind(b"\n", 0, tls if rule < 0 or 0 <= tls < rule else rule) + 1
+            e = find(b"\n", s, end)
+            if e < 0:
+                e = end
+            if 0 <= tls < e:
+                tls = find(b"STARTTLS", e, end)
+            if 0 <= rule < e:
+                rule = find(b"ruleset=", e, end)
             line += count(b"\n", prev, s)
             prev = s
-            e = find(b"\n", s)
-            if e < 0:
-                e = len(block)
             if e - s > MAX_LINE:
                 continue
             m = match(block, s, e)
             if m is None:
-                if rulesets and b"STARTTLS" in block[s:e]:
-                    continue  # read in the STARTTLS pass
                 self._slow(block[s : e - 1 if block[e - 1 : e] == b"\r" else e], line)
                 continue
             g = m.groups()
             who = g[_WHO]
-            if rulesets != (who is None):
-                continue  # the other pass reads it
             counted = emit_from <= line <= until
             if within is not None and counted:
                 counted = self._time_ok(g)
@@ -412,27 +411,37 @@ class Scanner:
 
     # -- JSON --------------------------------------------------------------------------
 
-    def _json_lines(self, block: bytes, starts: list[int], line: int) -> None:
+    def _json_lines(self, block: bytes, line: int, end: int) -> None:
         find = block.find
+        rfind = block.rfind
         count = block.count
         match = _CANON.match
         lastd = self._last
         items = self._items
+        relay_json = self._relay_json
+        tails = self._tails
+        error_tails = self._error_tails
+        handshake_tails = self._handshake_tails
+        day = self._day
         window = self.window
         emit_from = self.emit_from
         until = self.emit_until if self.emit_until is not None else 1 << 62
         within = self.within
-        relay_json = self._relay_json
-        tails = self._tails
-        error_tails = self._error_tails
         line += 1
         prev = 0
-        for s in starts:
+        tls = find(b"STARTTLS", 0, end)
+        rule = find(b"ruleset=", 0, end)
+        while tls >= 0 or rule >= 0:
+            s = rfind(b"\n", 0, tls if rule < 0 or 0 <= tls < rule else rule) + 1
+            e = find(b"\n", s, end)
+            if e < 0:
+                e = end
+            if 0 <= tls < e:
+                tls = find(b"STARTTLS", e, end)
+            if 0 <= rule < e:
+                rule = find(b"ruleset=", e, end)
             line += count(b"\n", prev, s)
             prev = s
-            e = find(b"\n", s)
-            if e < 0:
-                e = len(block)
             if e - s > MAX_LINE:
                 continue
             m = match(block, s, e)
@@ -475,31 +484,24 @@ class Scanner:
                     frag = relay_json[relay] = _relay_json(relay)
                     if len(relay_json) > _CACHE_MAX:
                         relay_json.clear()
-                a, _, b = g[_BITS].partition(b"/")
+                tail_key = (g[_VERSION], g[_VERIFY], g[_CIPHER], g[_BITS])
+                tail = handshake_tails.get(tail_key)
+                if tail is None:
+                    tail = handshake_tails[tail_key] = _handshake_tail(*tail_key)
+                    if len(handshake_tails) > _CACHE_MAX:
+                        handshake_tails.clear()
+                mon = g[_MON]
+                if mon is not None:
+                    stamp = day.get(mon + g[_DAY])
+                    if stamp is None:
+                        stamp = self._day_prefix(mon, g[_DAY])
+                    stamp += g[_HMS]
+                else:
+                    stamp = self._time(g)
                 slot = _Slot(
                     line,
-                    b"".join(
-                        (
-                            b'{"kind": "handshake", "time": "',
-                            self._time(g),
-                            b'", "host": "',
-                            g[_HOST],
-                            b'", "direction": "',
-                            who,
-                            frag,
-                            b', "version": ',
-                            _json_str(g[_VERSION] or None),
-                            b', "verify": "',
-                            g[_VERIFY],
-                            b'", "cipher": ',
-                            _json_str(g[_CIPHER] or None),
-                            b', "bits": ',
-                            str(int(a)).encode(),
-                            b', "bits_max": ',
-                            str(int(b)).encode(),
-                            b', "error": null',
-                        )
-                    ),
+                    b'{"kind": "handshake", "time": "%s", "host": "%s", "direction": "%s%s%s'
+                    % (stamp, g[_HOST], who, frag, tail),
                     False,
                     None,
                     fallback,
@@ -544,16 +546,18 @@ class Scanner:
 
     # -- one line the reference way ------------------------------------------------------
 
+    def _day_prefix(self, mon: bytes, day: bytes) -> bytes:
+        year = self._years.year(mon.decode())
+        prefix = f"{year:04d}-{_MONTH_NUMBER[mon]:02d}-{int(day):02d}T".encode()
+        self._day[mon + day] = prefix
+        return prefix
+
     def _time(self, g: Any) -> bytes:
         mon = g[_MON]
         if mon is not None:
-            day = g[_DAY]
-            key = mon + day
-            prefix = self._day.get(key)
+            prefix = self._day.get(mon + g[_DAY])
             if prefix is None:
-                year = self._years.year(mon.decode())
-                prefix = f"{year:04d}-{_MONTH_NUMBER[mon]:02d}-{int(day):02d}T".encode()
-                self._day[key] = prefix
+                prefix = self._day_prefix(mon, g[_DAY])
             return bytes(prefix + g[_HMS])
         return bytes(g[_DATE] + b"T" + g[_CLOCK] + (g[_ZONE] or b""))
 
@@ -732,6 +736,21 @@ def _slot_json(slot: _Slot) -> bytes:
     return payload + b"}\n" if cert is None else payload + _cert_json(cert) + b"}\n"
 
 
+def _handshake_tail(version: bytes, verify: bytes, cipher: bytes, bits: bytes) -> bytes:
+    """A handshake's JSON from `version` on, to before its cert fields."""
+    a, _, b = bits.partition(b"/")
+    return b", " + b", ".join(
+        (
+            b'"version": ' + _json_str(version or None),
+            b'"verify": "' + verify + b'"',
+            b'"cipher": ' + _json_str(cipher or None),
+            b'"bits": ' + str(int(a)).encode(),
+            b'"bits_max": ' + str(int(b)).encode(),
+            b'"error": null',
+        )
+    )
+
+
 def _relay_json(relay: bytes) -> bytes:
     name, addr = split_relay(relay.decode())
     frag = b'"'
@@ -795,32 +814,6 @@ def _event_key(e: RulesetEvent) -> Key:
     return (b"R", e.host, e.ruleset, e.direction, e.verify, e.relay, e.addr, e.reject, e.arg1)
 
 
-def _candidates(block: bytes) -> list[int]:
-    """Where the lines holding `STARTTLS` or `ruleset=` start, in order."""
-    a = _starts(block, b"STARTTLS")
-    b = _starts(block, b"ruleset=")
-    if not b:
-        return a
-    if not a:
-        return b
-    return sorted(set(a).union(b))
-
-
-def _starts(block: bytes, needle: bytes) -> list[int]:
-    find = block.find
-    rfind = block.rfind
-    out: list[int] = []
-    append = out.append
-    i = find(needle)
-    while i >= 0:
-        append(rfind(b"\n", 0, i) + 1)
-        e = find(b"\n", i)
-        if e < 0:
-            break
-        i = find(needle, e)
-    return out
-
-
 def _error_tail(r: TlsRecord) -> bytes:
     """An error record's JSON after its time, for fields that need no escapes."""
     parts = [b'", "host": "', (r.host or "").encode(), b'", "direction": "', r.direction.encode()]
@@ -878,16 +871,31 @@ def scan_files(
     workers: int | None = None,
     window: int = WINDOW,
 ) -> ScanResult:
-    """Read `files` in order as one stream: JSON Lines to `out` (mode "json") or a tally."""
-    scanner = Scanner(mode, out if mode == "json" else None, within, window)
+    """Read `files` in order as one stream: JSON Lines to `out` (mode "json") or a tally.
+
+    Input of more than one CHUNK is read by `workers` processes (default: one
+    per CPU this process may use), this one unpacking and cutting it.
+    """
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     problems: list[str] = []
-    for path in files:
-        try:
-            _scan_path(scanner, path, year, workers)
-        except InputError as exc:
-            problems.append(str(exc))
+    pieces = _pieces(files, year, problems)
+    first: list[_Piece] = []
+    size = 0
+    for piece in pieces:
+        first.append(piece)
+        size += len(piece.data)
+        if size > CHUNK and workers > 1:
+            pool = _Pool(mode, out, within, window, workers)
+            try:
+                pool.run(itertools.chain(first, pieces))
+            finally:
+                pool.close()
+            return ScanResult(pool.stats(), problems, pool.tally)
+    scanner = Scanner(mode, out if mode == "json" else None, within, window)
+    for piece in first:
+        scanner.set_years(piece.years)
+        scanner.block(piece.data)
     scanner.finish()
     stats = ReadStats(scanner.lines, scanner.too_long, scanner.too_long + scanner.unreadable)
     return ScanResult(stats, problems, scanner.tally)
@@ -981,44 +989,14 @@ def _s(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _scan_path(scanner: Scanner, path: str, year: int | None, workers: int) -> None:
-    with open_input(path) as (stream, modified):
-        scanner.set_years(YearGuess(modified, year))
-        raw = _plain_fd(stream, path)
-        if raw is not None and workers > 1:
-            fd, size = raw
-            if size >= PARALLEL_MIN and _parallel(scanner, fd, size, path):
-                return
-        for block in _blocks(stream, path):
-            scanner.block(block)
-
-
-def _plain_fd(stream: BinaryIO, path: str) -> tuple[int, int] | None:
-    """The file descriptor and size of a regular, uncompressed file, or None."""
-    if path == "-" or not isinstance(stream, io.BufferedReader):
-        return None
-    raw = stream.raw
-    if not isinstance(raw, io.FileIO):
-        return None
-    try:
-        st = os.fstat(raw.fileno())
-    except OSError:
-        return None
-    import stat
-
-    if not stat.S_ISREG(st.st_mode) or stream.tell() != 0:
-        return None
-    return raw.fileno(), st.st_size
-
-
-def _blocks(stream: BinaryIO, path: str) -> Iterator[bytes]:
-    """Blocks of whole lines; a line longer than a block is given as a too-long stand-in."""
+def _blocks(stream: BinaryIO, path: str, size: int) -> Iterator[bytes]:
+    """Blocks of whole lines, of about `size`; a longer line is given as a too-long stand-in."""
     carry = b""
     skipping = False
     read = stream.read
     try:
         while True:
-            chunk = read(BLOCK)
+            chunk = read(size)
             if not chunk:
                 if carry and not skipping:
                     yield carry
@@ -1032,7 +1010,7 @@ def _blocks(stream: BinaryIO, path: str) -> Iterator[bytes]:
             data = carry + chunk if carry else chunk
             cut = data.rfind(b"\n")
             if cut < 0:
-                if len(data) > 2 * BLOCK:  # one line longer than two blocks: too long
+                if len(data) > 2 * size:  # one line longer than two blocks: too long
                     yield b"x" * (MAX_LINE + 1) + b"\n"
                     skipping, carry = True, b""
                 else:
@@ -1042,153 +1020,6 @@ def _blocks(stream: BinaryIO, path: str) -> Iterator[bytes]:
             carry = data[cut + 1 :]
     except (OSError, EOFError, zlib.error) as exc:
         raise read_error(exc, path) from None
-
-
-def _pread_blocks(fd: int, start: int, end: int) -> Iterator[bytes]:
-    """Blocks of whole lines of bytes start..end of a file (end: at a line start or EOF)."""
-    pos = start
-    carry = b""
-    while pos < end:
-        chunk = os.pread(fd, min(BLOCK, end - pos), pos)
-        if not chunk:
-            break
-        pos += len(chunk)
-        data = carry + chunk if carry else chunk
-        cut = data.rfind(b"\n")
-        if cut < 0 and pos < end:
-            carry = data
-            continue
-        if cut < 0:
-            yield data
-            return
-        yield data[: cut + 1]
-        carry = data[cut + 1 :]
-    if carry:
-        yield carry
-
-
-def _line_start_after(fd: int, pos: int, size: int) -> int | None:
-    """The offset of the first line that starts at or after `pos`, or None (no newline)."""
-    while pos < size:
-        chunk = os.pread(fd, 1 << 16, pos - 1 if pos else 0)
-        j = chunk.find(b"\n")
-        if j >= 0:
-            return (pos - 1 if pos else 0) + j + 1
-        pos += len(chunk)
-    return None
-
-
-def _lines_back(fd: int, start: int, count: int) -> int | None:
-    """The offset of the line `count` lines before the one at `start` (a line start), or None."""
-    pos = start  # the newline ending the line before is the first counted
-    seen = 0
-    while pos > 0:
-        lo = max(0, pos - (1 << 20))
-        chunk = os.pread(fd, pos - lo, lo)
-        end = len(chunk)
-        while True:
-            j = chunk.rfind(b"\n", 0, end)
-            if j < 0:
-                break
-            seen += 1
-            if seen > count:
-                return lo + j + 1
-            end = j
-        pos = lo
-    return None
-
-
-def _parallel(scanner: Scanner, fd: int, size: int, path: str) -> bool:
-    """Read a big plain file in two processes; False when it cannot be split."""
-    split = _line_start_after(fd, size // 2, size)
-    if split is None:
-        return False
-    warm = _lines_back(fd, split, 2 * scanner.window + 2)
-    ahead = _lines_ahead(fd, split, size, 3 * scanner.window)
-    if warm is None or warm == 0 or not ahead:
-        return False
-    out = scanner.out
-    if out is not None:
-        out.flush()
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: the first half, then far enough into the second
-        os.close(r)
-        code = 0
-        try:
-            for block in _pread_blocks(fd, 0, split):
-                scanner.block(block)
-            scanner.emit_until = scanner.line
-            stop = scanner.line + scanner.window + 1
-            for block in _pread_blocks(fd, split, size):
-                head = _head_lines(block, stop - scanner.line)
-                scanner.block(head)
-                if scanner.line >= stop:
-                    break
-            scanner._ready()
-            scanner.close_times()
-            if out is not None:
-                out.flush()
-            counts = (scanner.lines, scanner.too_long, scanner.unreadable, scanner.tally)
-            with os.fdopen(w, "wb") as pipe:
-                pickle.dump(counts, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-        except BrokenPipeError:
-            code = 0
-        except BaseException:
-            code = 1
-        os._exit(code)
-    os.close(w)
-    # the parent: the second half, after 2 x window lines that only prepare the pairing
-    scanner.drop_queue()
-    scanner.lines = scanner.too_long = scanner.unreadable = 0
-    scanner.tally = Tally()
-    scanner.position += 1 << 50
-    base = scanner.line + (1 << 40)
-    scanner.line = base
-    scanner.emit_from = base + 2 * scanner.window + 2 + 1
-    real_out = out
-    spool: IO[bytes] | None = None
-    if out is not None:
-        spool = tempfile.TemporaryFile()  # noqa: SIM115  (closed in the finally below)
-        scanner.out = spool
-    try:
-        for block in _pread_blocks(fd, warm, size):
-            scanner.block(block)
-        with os.fdopen(r, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        if status != 0 or not data:
-            raise InputError(f"{path}: the reader of its first half failed")
-        lines, too_long, unreadable, tally = pickle.loads(data)
-        scanner.lines += lines
-        scanner.too_long += too_long
-        scanner.unreadable += unreadable
-        tally.absorb(scanner.tally)
-        scanner.tally = tally
-        if spool is not None and real_out is not None:
-            scanner._ready()  # what the spool holds so far is complete
-            spool.flush()
-            spool.seek(0)
-            shutil.copyfileobj(spool, real_out, 1 << 20)
-    finally:
-        if spool is not None:
-            spool.close()
-        scanner.out = real_out
-        scanner.emit_from = 0
-    return True
-
-
-def _lines_ahead(fd: int, start: int, size: int, count: int) -> bool:
-    """True when at least `count` whole lines follow `start`."""
-    seen = 0
-    pos = start
-    while pos < size and seen < count:
-        chunk = os.pread(fd, 1 << 20, pos)
-        if not chunk:
-            break
-        seen += chunk.count(b"\n")
-        pos += len(chunk)
-    return seen >= count
 
 
 def _head_lines(block: bytes, n: int) -> bytes:
@@ -1201,3 +1032,268 @@ def _head_lines(block: bytes, n: int) -> bytes:
             return block
         pos = j + 1
     return block[:pos]
+
+
+def _tail_lines(data: bytes, n: int) -> bytes:
+    """The last `n` lines of `data` (all of it when it has fewer)."""
+    end = len(data) - 1 if data.endswith(b"\n") else len(data)
+    pos = end
+    for _ in range(n):
+        j = data.rfind(b"\n", 0, pos)
+        if j < 0:
+            return data
+        pos = j
+    return data[pos + 1 :]
+
+
+def _count_lines(data: bytes) -> int:
+    return data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
+
+
+# -- many processes ---------------------------------------------------------------------
+
+#: input is cut into pieces of about this size, each read by one worker
+CHUNK = 8 << 20
+
+
+@dataclass(slots=True)
+class _Piece:
+    """Whole lines of one file (the last may lack its newline) and the file's year rule."""
+
+    years: YearGuess
+    data: bytes
+    lines: int = 0
+
+
+def _pieces(files: tuple[str, ...], year: int | None, problems: list[str]) -> Iterator[_Piece]:
+    """The inputs in order, as pieces of about CHUNK; a file that breaks off adds a problem."""
+    for path in files:
+        try:
+            with open_input(path) as (stream, modified):
+                years = YearGuess(modified, year)
+                for block in _blocks(stream, path, CHUNK):
+                    yield _Piece(years, block)
+        except InputError as exc:
+            problems.append(str(exc))
+
+
+@dataclass(slots=True)
+class _Task:
+    """One piece for a worker, with the lines around it that decide its cert pairing."""
+
+    base: int  # the number of the line before the piece's first
+    warm: list[bytes]  # lines before it (2 x window + 2, or all there are)
+    look: list[bytes]  # lines after it (window + 1, or all there are)
+    final: bool  # nothing comes after `look`
+    years: YearGuess
+    size: int  # the piece itself follows the task on the pipe, as raw bytes
+
+
+class _Parts:
+    """A write() target that keeps what it is given (a worker's JSON)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _run_task(
+    task: _Task,
+    data: bytes | bytearray,
+    mode: str,
+    within: Callable[[str | None], bool] | None,
+    window: int,
+) -> tuple[list[bytes], tuple[int, int, int, Tally]]:
+    """What a worker gives for one task: JSON parts, and lines, too long, unreadable, tally."""
+    out = _Parts() if mode == "json" else None
+    scanner = Scanner(mode, out, within, window)  # type: ignore[arg-type]
+    scanner.set_years(task.years)
+    scanner.line = task.base - sum(_count_lines(w) for w in task.warm)
+    scanner.emit_from = task.base + 1
+    for warm in task.warm:
+        scanner.block(warm)
+    scanner.block(data)  # type: ignore[arg-type]  (a bytearray reads as bytes do)
+    scanner.emit_until = scanner.line
+    for look in task.look:
+        scanner.block(look)
+    if task.final:
+        scanner.finish()
+    else:
+        scanner._ready()
+        scanner.close_times()
+    parts = out.parts if out is not None else []
+    return parts, (scanner.lines, scanner.too_long, scanner.unreadable, scanner.tally)
+
+
+def _send(fd: int, obj: object, raw: list[bytes] = []) -> None:  # noqa: B006  (read only)
+    """A pickled object, then `raw` as it is (its total size is in the object's frame)."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    size = sum(len(r) for r in raw)
+    _write_all(fd, len(data).to_bytes(8, "big") + size.to_bytes(8, "big") + data)
+    for part in raw:
+        _write_all(fd, part)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _receive(fd: int) -> tuple[Any, bytearray] | None:
+    head = _read_exactly(fd, 16)
+    if head is None:
+        return None
+    body = _read_exactly(fd, int.from_bytes(head[:8], "big"))
+    raw = _read_exactly(fd, int.from_bytes(head[8:], "big"))
+    if body is None or raw is None:
+        return None
+    return pickle.loads(body), raw
+
+
+def _read_exactly(fd: int, n: int) -> bytearray | None:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = os.readv(fd, [view[got:]])
+        if not k:
+            return None
+        got += k
+    return buf
+
+
+class _Pool:
+    """Worker processes (os.fork) that read tasks in turn; results are taken in order."""
+
+    def __init__(
+        self,
+        mode: str,
+        out: IO[bytes] | None,
+        within: Callable[[str | None], bool] | None,
+        window: int,
+        workers: int,
+    ) -> None:
+        self.mode = mode
+        self.out = out
+        self.window = window
+        self.tally = Tally()
+        self.lines = self.too_long = self.unreadable = 0
+        self._workers: list[tuple[int, int, int]] = []  # pid, task fd, result fd
+        if out is not None:
+            out.flush()
+        for _ in range(workers):
+            task_r, task_w = os.pipe()
+            result_r, result_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # a worker: tasks in, results out, until the pipe closes
+                os.close(task_w)
+                os.close(result_r)
+                for _pid, other_task, other_result in self._workers:
+                    os.close(other_task)
+                    os.close(other_result)
+                code = 0
+                try:
+                    while (received := _receive(task_r)) is not None:
+                        task, data = received
+                        parts, counts = _run_task(task, data, mode, within, window)
+                        _send(result_w, ("ok", counts), parts)
+                except BrokenPipeError:
+                    pass
+                except BaseException:  # noqa: BLE001  (the parent raises it)
+                    import traceback
+
+                    with contextlib.suppress(OSError):
+                        _send(result_w, ("error", traceback.format_exc()))
+                    code = 1
+                os._exit(code)
+            os.close(task_r)
+            os.close(result_w)
+            self._workers.append((pid, task_w, result_r))
+        self._busy: deque[int] = deque()  # worker numbers with a task out, oldest first
+
+    def run(self, pieces: Iterator[_Piece]) -> None:
+        """Hand out the pieces, each with its warm-up and look-ahead lines, in turn."""
+        window = self.window
+        warm: deque[bytes] = deque()  # tails of the pieces before, newest last
+        warm_lines = 0
+        queue: deque[_Piece] = deque()  # pieces read, not handed out yet
+        base = 0
+        turn = 0
+        ended = False
+        while True:
+            # read until the first piece waiting has window + 1 lines after it (or the end)
+            while not ended and (
+                not queue or sum(p.lines for p in itertools.islice(queue, 1, None)) <= window
+            ):
+                piece = next(pieces, None)
+                if piece is None:
+                    ended = True
+                    break
+                piece.lines = _count_lines(piece.data)
+                queue.append(piece)
+            if not queue:
+                break
+            piece = queue.popleft()
+            look: list[bytes] = []
+            need = window + 1
+            for after in queue:
+                if need <= 0:
+                    break
+                head = _head_lines(after.data, need)
+                look.append(head)
+                need -= _count_lines(head)
+            final = ended and need > 0
+            task = _Task(base, list(warm), look, final, piece.years, len(piece.data))
+            self._hand_out(turn, task, piece.data)
+            turn = (turn + 1) % len(self._workers)
+            base += piece.lines
+            tail = _tail_lines(piece.data, 2 * window + 2)
+            warm.append(tail)
+            warm_lines += _count_lines(tail)
+            while len(warm) > 1 and warm_lines - _count_lines(warm[0]) >= 2 * window + 2:
+                warm_lines -= _count_lines(warm.popleft())
+        while self._busy:
+            self._take()
+
+    def _hand_out(self, worker: int, task: _Task, data: bytes) -> None:
+        if worker in self._busy:
+            while self._busy:  # results in order: everything handed out before it
+                if self._take() == worker:
+                    break
+        _send(self._workers[worker][1], task, [data])
+        self._busy.append(worker)
+
+    def _take(self) -> int:
+        worker = self._busy.popleft()
+        received = _receive(self._workers[worker][2])
+        if received is None or received[0][0] != "ok":
+            why = received[0][1] if received else "it died"
+            raise RuntimeError(f"a tlsc logs worker failed: {why}")
+        (_, (lines, too_long, unreadable, tally)), data = received
+        if self.out is not None and data:
+            self.out.write(data)
+        self.lines += lines
+        self.too_long += too_long
+        self.unreadable += unreadable
+        self.tally.absorb(tally)
+        return worker
+
+    def stats(self) -> ReadStats:
+        return ReadStats(self.lines, self.too_long, self.too_long + self.unreadable)
+
+    def close(self) -> None:
+        for pid, task_fd, result_fd in self._workers:
+            with contextlib.suppress(OSError):
+                os.close(task_fd)
+            with contextlib.suppress(OSError):
+                os.close(result_fd)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+        self._workers = []
