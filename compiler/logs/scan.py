@@ -881,24 +881,47 @@ def scan_files(
     problems: list[str] = []
     pieces = _pieces(files, year, problems)
     first: list[_Piece] = []
-    size = 0
-    for piece in pieces:
-        first.append(piece)
-        size += len(piece.data)
-        if size > CHUNK and workers > 1:
-            pool = _Pool(mode, out, within, window, workers)
-            try:
-                pool.run(itertools.chain(first, pieces))
-            finally:
-                pool.close()
-            return ScanResult(pool.stats(), problems, pool.tally)
+    big = workers > 1 and _expected_size(files) > CHUNK
+    if workers > 1 and not big:
+        size = 0  # small or unknown (stdin): read one piece past CHUNK before forking
+        for piece in pieces:
+            first.append(piece)
+            size += len(piece.data)
+            if size > CHUNK:
+                big = True
+                break
+    if big:
+        pool = _Pool(mode, out, within, window, workers)
+        try:
+            pool.run(itertools.chain(_drain(first), pieces))
+        finally:
+            pool.close()
+        return ScanResult(pool.stats(), problems, pool.tally)
     scanner = Scanner(mode, out if mode == "json" else None, within, window)
-    for piece in first:
+    for piece in itertools.chain(_drain(first), pieces):
         scanner.set_years(piece.years)
         scanner.block(piece.data)
     scanner.finish()
     stats = ReadStats(scanner.lines, scanner.too_long, scanner.too_long + scanner.unreadable)
     return ScanResult(stats, problems, scanner.tally)
+
+
+def _expected_size(files: tuple[str, ...]) -> int:
+    """About how many bytes `files` hold unpacked (gzip counts five times; stdin nothing)."""
+    total = 0
+    for path in files:
+        try:
+            size = os.stat(path).st_size if path != "-" else 0
+        except OSError:
+            continue
+        total += size * 5 if path.endswith(".gz") else size
+    return total
+
+
+def _drain(pieces: list[_Piece]) -> Iterator[_Piece]:
+    """The pieces of a list, each forgotten once given."""
+    while pieces:
+        yield pieces.pop(0)
 
 
 def summary_of(tally: Tally) -> Summary:
