@@ -149,8 +149,8 @@ def small_split(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-@pytest.mark.parametrize("window", [3, 20, 200, 1000])
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("window", [3, 200, 1000])
+@pytest.mark.parametrize("seed", range(4))
 @pytest.mark.usefixtures("small_split")
 def test_fast_reader_is_the_reference(tmp_path: Path, seed: int, window: int, workers: int) -> None:
     log = tmp_path / "mail.log"
@@ -160,7 +160,7 @@ def test_fast_reader_is_the_reference(tmp_path: Path, seed: int, window: int, wo
     assert got[0] == want[0]  # the JSON, byte for byte
     assert got[2] == want[2]  # lines, unreadable
     assert got[1] == want[1]  # the summary
-    assert TASKS == ([2, 2] if workers == 2 else [])  # JSON and summary: two workers each
+    assert ([2, 2] if workers == 2 else []) == TASKS  # JSON and summary: two workers each
 
 
 @pytest.mark.usefixtures("small_split")

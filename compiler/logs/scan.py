@@ -33,6 +33,7 @@ import itertools
 import os
 import pickle
 import re
+import stat
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -131,26 +132,41 @@ _LastItem = tuple[int, _Slot | None, tuple[Any, Any, Any] | None, bytes]
 
 @dataclass(slots=True)
 class Tally:
-    """The summary's raw counts: each distinct key with [count, first seen, last seen]."""
+    """The summary's raw counts: each distinct key with [count, first seen, last seen].
+
+    Positions are line numbers, so tallies of parts of a log merge in any order.
+    """
 
     keys: dict[Key, list[int]] = field(default_factory=dict)
     first: str | None = None
     last: str | None = None
+    first_at: int = 1 << 62
+    last_at: int = -1
 
-    def absorb(self, later: Tally) -> None:
-        """Add the tally of the part of the log after this one (its positions are later)."""
+    def note(self, at: int, time: str) -> None:
+        """A counted line at position `at` logged at `time`: the span's ends."""
+        if at < self.first_at:
+            self.first_at, self.first = at, time
+        if at > self.last_at:
+            self.last_at, self.last = at, time
+
+    def merge(self, other: Tally) -> None:
+        """Add the tally of another part of the log."""
         keys = self.keys
-        for key, (n, first, last) in later.keys.items():
+        for key, (n, first, last) in other.keys.items():
             mine = keys.get(key)
             if mine is None:
                 keys[key] = [n, first, last]
             else:
                 mine[0] += n
-                mine[2] = last
-        if self.first is None:
-            self.first = later.first
-        if later.last is not None:
-            self.last = later.last
+                if first < mine[1]:
+                    mine[1] = first
+                if last > mine[2]:
+                    mine[2] = last
+        if other.first is not None:
+            self.note(other.first_at, other.first)
+        if other.last is not None:
+            self.note(other.last_at, other.last)
 
 
 _G = _CANON.groupindex
@@ -393,7 +409,7 @@ class Scanner:
         """Keep the stamp of the first and the last line counted (made a time at the end)."""
         stamp = (line, g, self._years)
         first = self._first_stamp
-        if self.tally.first is None and (first is None or line < first[0]):
+        if first is None or line < first[0]:
             self._first_stamp = stamp
         last = self._last_time
         if last is None or line > last[0]:
@@ -705,7 +721,8 @@ class Scanner:
             stamp = getattr(self, attr, None)
             if stamp is None:
                 continue
-            _, g, years = stamp
+            setattr(self, attr, None)
+            line, g, years = stamp
             if isinstance(g, str):
                 text = g
             else:
@@ -715,19 +732,7 @@ class Scanner:
                 text = self._time(g).decode()
                 self._years = keep
                 self._day = {}
-            if attr == "_first_stamp":
-                if self.tally.first is None:
-                    self.tally.first = text
-            else:
-                self.tally.last = text
-
-    def drop_queue(self) -> None:
-        """Forget what waits and what pairs (the child gives them): a fresh start."""
-        self._waiting.clear()
-        self._items.clear()
-        self._last.clear()
-        self._first_stamp = None
-        self._last_time = None
+            self.tally.note(self.position + line, text)
 
 
 def _slot_json(slot: _Slot) -> bytes:
@@ -879,14 +884,14 @@ def scan_files(
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     problems: list[str] = []
-    pieces = _pieces(files, year, problems)
+    pieces = _pieces(files, year, problems, window)
     first: list[_Piece] = []
     big = workers > 1 and _expected_size(files) > CHUNK
     if workers > 1 and not big:
         size = 0  # small or unknown (stdin): read one piece past CHUNK before forking
         for piece in pieces:
             first.append(piece)
-            size += len(piece.data)
+            size += piece.size
             if size > CHUNK:
                 big = True
                 break
@@ -900,10 +905,19 @@ def scan_files(
     scanner = Scanner(mode, out if mode == "json" else None, within, window)
     for piece in itertools.chain(_drain(first), pieces):
         scanner.set_years(piece.years)
-        scanner.block(piece.data)
+        scanner.block(piece.data if piece.data is not None else _read_range(piece))
     scanner.finish()
     stats = ReadStats(scanner.lines, scanner.too_long, scanner.too_long + scanner.unreadable)
     return ScanResult(stats, problems, scanner.tally)
+
+
+def _read_range(piece: _Piece) -> bytes:
+    assert piece.path is not None
+    fd = os.open(piece.path, os.O_RDONLY)
+    try:
+        return os.pread(fd, piece.end - piece.start, piece.start)
+    finally:
+        os.close(fd)
 
 
 def _expected_size(files: tuple[str, ...]) -> int:
@@ -1081,23 +1095,140 @@ CHUNK = 8 << 20
 
 @dataclass(slots=True)
 class _Piece:
-    """Whole lines of one file (the last may lack its newline) and the file's year rule."""
+    """Whole lines of one file (the last may lack its newline) and the file's year rule.
+
+    A piece of a plain file is a byte range (`path`, `start`, `end`) that a
+    worker reads itself; a piece of a stream (gzip, stdin) is its `data`.
+    `head` and `tail` are its first window + 1 and last 2 x window + 2 lines.
+    """
 
     years: YearGuess
-    data: bytes
-    lines: int = 0
+    data: bytes | None
+    path: str | None
+    start: int
+    end: int
+    head: bytes = b""
+    tail: bytes = b""
+
+    @property
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else self.end - self.start
 
 
-def _pieces(files: tuple[str, ...], year: int | None, problems: list[str]) -> Iterator[_Piece]:
+def _pieces(
+    files: tuple[str, ...], year: int | None, problems: list[str], window: int
+) -> Iterator[_Piece]:
     """The inputs in order, as pieces of about CHUNK; a file that breaks off adds a problem."""
     for path in files:
         try:
             with open_input(path) as (stream, modified):
                 years = YearGuess(modified, year)
+                plain = _plain_fd(stream, path)
+                if plain is not None:
+                    try:
+                        yield from _range_pieces(years, path, *plain, window)
+                    except OSError as exc:
+                        raise read_error(exc, path) from None
+                    continue
                 for block in _blocks(stream, path, CHUNK):
-                    yield _Piece(years, block)
+                    piece = _Piece(years, block, None, 0, len(block))
+                    piece.head = _head_lines(block, window + 1)
+                    piece.tail = _tail_lines(block, 2 * window + 2)
+                    yield piece
         except InputError as exc:
             problems.append(str(exc))
+
+
+def _plain_fd(stream: BinaryIO, path: str) -> tuple[int, int] | None:
+    """The file descriptor and size of a regular, uncompressed file, or None."""
+    if path == "-" or not isinstance(stream, io.BufferedReader):
+        return None
+    raw = stream.raw
+    if not isinstance(raw, io.FileIO) or stream.tell() != 0:
+        return None
+    st = os.fstat(raw.fileno())
+    return (raw.fileno(), st.st_size) if stat.S_ISREG(st.st_mode) else None
+
+
+def _range_pieces(years: YearGuess, path: str, fd: int, size: int, window: int) -> Iterator[_Piece]:
+    pos = 0
+    while pos < size:
+        end = _line_start_at_or_after(fd, pos + CHUNK, size)
+        if end is None:  # one line from `pos` on that never ends (within 2 x CHUNK)
+            last = _last_newline(fd, pos, pos + CHUNK)
+            if last is None:
+                standin = b"x" * (MAX_LINE + 1) + b"\n"
+                yield _Piece(years, standin, None, 0, len(standin), standin, standin)
+                after = _line_start_at_or_after(fd, pos + 1, size, unbounded=True)
+                pos = size if after is None else after
+                continue
+            end = last + 1
+        piece = _Piece(years, None, path, pos, end)
+        piece.head = _range_head(fd, pos, end, window + 1)
+        piece.tail = _range_tail(fd, pos, end, 2 * window + 2)
+        yield piece
+        pos = end
+
+
+def _line_start_at_or_after(fd: int, pos: int, size: int, unbounded: bool = False) -> int | None:
+    """Where the first line starting at or after `pos` begins (`size` at the end of the file).
+
+    None when no line starts within CHUNK after `pos` (unless `unbounded`).
+    """
+    if pos >= size or pos == 0:
+        return min(pos, size)
+    at = pos - 1  # a line starts at `pos` when the byte before it is a newline
+    limit = size if unbounded else min(size, pos + CHUNK)
+    while at < limit:
+        chunk = os.pread(fd, min(1 << 20, limit - at), at)
+        if not chunk:
+            break
+        j = chunk.find(b"\n")
+        if j >= 0:
+            return at + j + 1
+        at += len(chunk)
+    return size if limit == size else None
+
+
+def _last_newline(fd: int, start: int, end: int) -> int | None:
+    """The offset of the last newline in bytes start..end, or None."""
+    pos = end
+    while pos > start:
+        lo = max(start, pos - (1 << 20))
+        j = os.pread(fd, pos - lo, lo).rfind(b"\n")
+        if j >= 0:
+            return lo + j
+        pos = lo
+    return None
+
+
+def _range_head(fd: int, start: int, end: int, n: int) -> bytes:
+    """The first `n` lines of bytes start..end of a file."""
+    parts: list[bytes] = []
+    pos = start
+    seen = 0
+    while pos < end and seen < n:
+        chunk = os.pread(fd, min(1 << 18, end - pos), pos)
+        if not chunk:
+            break
+        parts.append(chunk)
+        seen += chunk.count(b"\n")
+        pos += len(chunk)
+    return _head_lines(b"".join(parts), n)
+
+
+def _range_tail(fd: int, start: int, end: int, n: int) -> bytes:
+    """The last `n` lines of bytes start..end of a file."""
+    parts: list[bytes] = []
+    pos = end
+    seen = 0
+    while pos > start and seen <= n:
+        lo = max(start, pos - (1 << 18))
+        chunk = os.pread(fd, pos - lo, lo)
+        parts.append(chunk)
+        seen += chunk.count(b"\n")
+        pos = lo
+    return _tail_lines(b"".join(reversed(parts)), n)
 
 
 @dataclass(slots=True)
@@ -1109,7 +1240,10 @@ class _Task:
     look: list[bytes]  # lines after it (window + 1, or all there are)
     final: bool  # nothing comes after `look`
     years: YearGuess
-    size: int  # the piece itself follows the task on the pipe, as raw bytes
+    #: where a worker reads the piece itself; None: its bytes follow the task on the pipe
+    path: str | None
+    start: int
+    end: int
 
 
 class _Parts:
@@ -1132,16 +1266,21 @@ def _run_task(
     mode: str,
     within: Callable[[str | None], bool] | None,
     window: int,
-) -> tuple[list[bytes], tuple[int, int, int, Tally]]:
-    """What a worker gives for one task: JSON parts, and lines, too long, unreadable, tally."""
+    tally: Tally,
+) -> tuple[list[bytes], tuple[int, int, int]]:
+    """What a worker gives for one task: JSON parts, and lines, too long, unreadable.
+
+    The summary's counts go to `tally`, which the worker keeps over all its tasks.
+    """
     out = _Parts() if mode == "json" else None
     scanner = Scanner(mode, out, within, window)  # type: ignore[arg-type]
+    scanner.tally = tally
     scanner.set_years(task.years)
     scanner.line = task.base - sum(_count_lines(w) for w in task.warm)
     scanner.emit_from = task.base + 1
     for warm in task.warm:
         scanner.block(warm)
-    scanner.block(data)  # type: ignore[arg-type]  (a bytearray reads as bytes do)
+    scanner.block(data)  # type: ignore[arg-type]
     scanner.emit_until = scanner.line
     for look in task.look:
         scanner.block(look)
@@ -1151,7 +1290,7 @@ def _run_task(
         scanner._ready()
         scanner.close_times()
     parts = out.parts if out is not None else []
-    return parts, (scanner.lines, scanner.too_long, scanner.unreadable, scanner.tally)
+    return parts, (scanner.lines, scanner.too_long, scanner.unreadable)
 
 
 def _send(fd: int, obj: object, raw: list[bytes] = []) -> None:  # noqa: B006  (read only)
@@ -1222,14 +1361,27 @@ class _Pool:
                     os.close(other_task)
                     os.close(other_result)
                 code = 0
+                tally = Tally()
+                files: dict[str, int] = {}
                 try:
                     while (received := _receive(task_r)) is not None:
-                        task, data = received
-                        parts, counts = _run_task(task, data, mode, within, window)
+                        task = received[0]
+                        data: bytes | bytearray = received[1]
+                        if task is None:  # the end: the counts of every task
+                            _send(result_w, ("tally", tally))
+                            break
+                        if task.path is not None:
+                            fd = files.get(task.path)
+                            if fd is None:
+                                for old in files.values():
+                                    os.close(old)
+                                files = {task.path: (fd := os.open(task.path, os.O_RDONLY))}
+                            data = os.pread(fd, task.end - task.start, task.start)
+                        parts, counts = _run_task(task, data, mode, within, window, tally)
                         _send(result_w, ("ok", counts), parts)
                 except BrokenPipeError:
                     pass
-                except BaseException:  # noqa: BLE001  (the parent raises it)
+                except BaseException:
                     import traceback
 
                     with contextlib.suppress(OSError):
@@ -1247,19 +1399,19 @@ class _Pool:
         warm: deque[bytes] = deque()  # tails of the pieces before, newest last
         warm_lines = 0
         queue: deque[_Piece] = deque()  # pieces read, not handed out yet
-        base = 0
         turn = 0
+        number = 0
         ended = False
         while True:
             # read until the first piece waiting has window + 1 lines after it (or the end)
             while not ended and (
-                not queue or sum(p.lines for p in itertools.islice(queue, 1, None)) <= window
+                not queue
+                or sum(_count_lines(p.head) for p in itertools.islice(queue, 1, None)) <= window
             ):
                 piece = next(pieces, None)
                 if piece is None:
                     ended = True
                     break
-                piece.lines = _count_lines(piece.data)
                 queue.append(piece)
             if not queue:
                 break
@@ -1269,28 +1421,42 @@ class _Pool:
             for after in queue:
                 if need <= 0:
                     break
-                head = _head_lines(after.data, need)
+                head = _head_lines(after.head, need)
                 look.append(head)
                 need -= _count_lines(head)
             final = ended and need > 0
-            task = _Task(base, list(warm), look, final, piece.years, len(piece.data))
+            number += 1
+            task = _Task(
+                number << 32,
+                list(warm),
+                look,
+                final,
+                piece.years,
+                piece.path,
+                piece.start,
+                piece.end,
+            )
             self._hand_out(turn, task, piece.data)
             turn = (turn + 1) % len(self._workers)
-            base += piece.lines
-            tail = _tail_lines(piece.data, 2 * window + 2)
-            warm.append(tail)
-            warm_lines += _count_lines(tail)
+            warm.append(piece.tail)
+            warm_lines += _count_lines(piece.tail)
             while len(warm) > 1 and warm_lines - _count_lines(warm[0]) >= 2 * window + 2:
                 warm_lines -= _count_lines(warm.popleft())
         while self._busy:
             self._take()
+        for _pid, task_fd, result_fd in self._workers:
+            _send(task_fd, None)
+            received = _receive(result_fd)
+            if received is None or received[0][0] != "tally":
+                raise RuntimeError("a tlsc logs worker failed: no counts")
+            self.tally.merge(received[0][1])
 
-    def _hand_out(self, worker: int, task: _Task, data: bytes) -> None:
+    def _hand_out(self, worker: int, task: _Task, data: bytes | None) -> None:
         if worker in self._busy:
             while self._busy:  # results in order: everything handed out before it
                 if self._take() == worker:
                     break
-        _send(self._workers[worker][1], task, [data])
+        _send(self._workers[worker][1], task, [] if data is None else [data])
         self._busy.append(worker)
 
     def _take(self) -> int:
@@ -1299,13 +1465,12 @@ class _Pool:
         if received is None or received[0][0] != "ok":
             why = received[0][1] if received else "it died"
             raise RuntimeError(f"a tlsc logs worker failed: {why}")
-        (_, (lines, too_long, unreadable, tally)), data = received
+        (_, (lines, too_long, unreadable)), data = received
         if self.out is not None and data:
             self.out.write(data)
         self.lines += lines
         self.too_long += too_long
         self.unreadable += unreadable
-        self.tally.absorb(tally)
         return worker
 
     def stats(self) -> ReadStats:
