@@ -72,16 +72,20 @@ def generate(path: Path, lines: int) -> None:
 
 
 def run(argv: list[str], shell: bool = False) -> tuple[float, int]:
-    """Wall time and max RSS (KiB) of one run."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv if not shell else ["/bin/sh", "-c", argv[0]],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=REPO,
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
+    """Wall time and max RSS (KiB) of one run, its output to a file.
+
+    Not /dev/null: GNU grep stops at the first match when its output goes there.
+    """
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            argv if not shell else ["/bin/sh", "-c", argv[0]],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"{argv}: exit {code}")
@@ -125,7 +129,7 @@ def main() -> int:
                 )
                 label = f"`tlsc logs --format {fmt}`, {name}"
                 rows.append(
-                    (label, "grep" if name == "plain" else "zcat | grep", t, base / t, peak)
+                    (label, "`grep`" if name == "plain" else "`zcat \\| grep`", t, base / t, peak)
                 )
                 print(
                     f"{fmt:4} {name:5}: {t:6.2f} s  {args.lines / t:>12,.0f} lines/s  "

@@ -1,4 +1,4 @@
-"""The fast reader (compiler/logs/scan.py) against the line-by-line reference (LogParser).
+"""The fast reader (compiler/logs/scan.py, workers.py) against the reference (LogParser).
 
 Both read the same files; the JSON must be the same bytes and the summary
 the same counts, whether the fast reader runs in one process or splits a
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_logs_properties import mutated_logs
 
-from compiler.logs import scan
+from compiler.logs import scan, workers
 from compiler.logs.command import stream_entries, time_filter
 from compiler.logs.parse import Notice, Ordered, TlsRecord, json_line
 from compiler.logs.summary import Summary
@@ -113,13 +113,13 @@ def reference(
 
 
 def fast(
-    paths: tuple[str, ...], tmp: Path, window: int, workers: int, within: object = None
+    paths: tuple[str, ...], tmp: Path, window: int, procs: int, within: object = None
 ) -> tuple[bytes, Summary, object]:
     check = within if callable(within) else None
     target = tmp / "fast.json"
     with target.open("wb") as f:
-        result = scan.scan_files(paths, "json", f, check, 2026, workers, window)  # type: ignore[arg-type]
-    text = scan.scan_files(paths, "text", None, check, 2026, workers, window)  # type: ignore[arg-type]
+        result = workers.scan_files(paths, "json", f, check, 2026, procs, window)  # type: ignore[arg-type]
+    text = workers.scan_files(paths, "text", None, check, 2026, procs, window)  # type: ignore[arg-type]
     assert (text.stats.lines, text.stats.unreadable) == (
         result.stats.lines,
         result.stats.unreadable,
@@ -137,30 +137,30 @@ TASKS: list[int] = []
 @pytest.fixture
 def small_split(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pieces of 8 KiB, so that small logs are read by the worker processes."""
-    monkeypatch.setattr(scan, "CHUNK", 8192)
-    run = scan._Pool.run
+    monkeypatch.setattr(workers, "CHUNK", 8192)
+    run = workers._Pool.run
 
-    def spy(self: scan._Pool, pieces: object) -> None:
+    def spy(self: workers._Pool, pieces: object) -> None:
         TASKS.append(len(self._workers))
         run(self, pieces)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(scan._Pool, "run", spy)
+    monkeypatch.setattr(workers._Pool, "run", spy)
     TASKS.clear()
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("procs", [1, 2])
 @pytest.mark.parametrize("window", [3, 200, 1000])
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.usefixtures("small_split")
-def test_fast_reader_is_the_reference(tmp_path: Path, seed: int, window: int, workers: int) -> None:
+def test_fast_reader_is_the_reference(tmp_path: Path, seed: int, window: int, procs: int) -> None:
     log = tmp_path / "mail.log"
     log.write_bytes(generated(3000, seed, hostile=seed % 2 == 1))
     want = reference((str(log),), window)
-    got = fast((str(log),), tmp_path, window, workers)
+    got = fast((str(log),), tmp_path, window, procs)
     assert got[0] == want[0]  # the JSON, byte for byte
     assert got[2] == want[2]  # lines, unreadable
     assert got[1] == want[1]  # the summary
-    assert ([2, 2] if workers == 2 else []) == TASKS  # JSON and summary: two workers each
+    assert ([2, 2] if procs == 2 else []) == TASKS  # JSON and summary: two workers each
 
 
 @pytest.mark.usefixtures("small_split")

@@ -173,7 +173,7 @@ def logs(
 def _json(
     files: tuple[str, ...], within: Callable[[str | None], bool] | None, year: int | None
 ) -> list[str]:
-    from compiler.logs.scan import scan_files
+    from compiler.logs.workers import scan_files
 
     sys.stdout.flush()
     return scan_files(files, "json", sys.stdout.buffer, within, year).problems
@@ -186,7 +186,8 @@ def _text(
     top: int,
 ) -> list[str]:
     from compiler.logs.report import print_summary
-    from compiler.logs.scan import scan_files, summary_of
+    from compiler.logs.scan import summary_of
+    from compiler.logs.workers import scan_files
 
     result = scan_files(files, "text", None, within, year)
     stats, problems = result.stats, result.problems
