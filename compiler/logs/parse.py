@@ -351,7 +351,8 @@ def _handshake(when: str | None, host: str | None, who: str, rest: str) -> TlsRe
     )
 
 
-def _error(when: str | None, host: str | None, who: str, text: str) -> TlsRecord:
+def error_record(when: str | None, host: str | None, who: str, text: str) -> TlsRecord:
+    """The record of `STARTTLS=who, error:<text>` (a trailing `, relay=...` is its peer)."""
     relay = addr = None
     at = text.rfind(", relay=")
     if at >= 0 and ", " not in text[at + 8 :]:
@@ -368,7 +369,8 @@ def _cert(who: str, rest: str) -> CertLine | Unreadable:
     return CertLine(who, subject, issuer, verifymsg if sep else None)
 
 
-def _ruleset(when: str | None, host: str | None, name: str, rest: str) -> RulesetEvent | None:
+def refusal(when: str | None, host: str | None, name: str, rest: str) -> RulesetEvent | None:
+    """The refusal of `ruleset=<name>, <rest>`, or None when it is not a TLS rule's."""
     head, sep, reject = rest.partition(", reject=")
     if not sep:
         head, sep, reject = rest.partition(", status=")
@@ -399,7 +401,7 @@ def read_message(
         r = _RULESET.match(message)
         if r is None:
             return UNREADABLE if message[8:].startswith(("tls_", "try_tls")) else None
-        return _ruleset(when, host, r["name"], r["rest"])
+        return refusal(when, host, r["name"], r["rest"])
     m = _STARTTLS.match(message)
     if m is None:
         return UNREADABLE if message.startswith("STARTTLS=") else None
@@ -414,11 +416,11 @@ def read_message(
     if sep == ":":
         # `STARTTLS=server: file <path> unsafe: <why>` keeps STARTTLS from being offered;
         # `STARTTLS=server: error:0A000126:...` repeats the error line above it
-        return _error(when, host, who, rest) if rest.startswith("file ") else None
+        return error_record(when, host, who, rest) if rest.startswith("file ") else None
     if rest.startswith("relay=") or rest.startswith("version="):
         return _handshake(when, host, who, rest)
     if rest.startswith("error:"):
-        return _error(when, host, who, rest[6:])
+        return error_record(when, host, who, rest[6:])
     if rest.startswith("cert-subject="):
         return _cert(who, rest)
     return None

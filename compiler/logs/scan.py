@@ -38,10 +38,10 @@ from compiler.logs.parse import (
     RulesetEvent,
     TlsRecord,
     Unreadable,
-    _error,
-    _ruleset,
+    error_record,
     json_line,
     read_line,
+    refusal,
     split_relay,
 )
 from compiler.logs.source import MAX_LINE
@@ -81,7 +81,6 @@ _CANON = re.compile(
     rb"|error: (?P<error>" + _P + rb"*))"
     rb"|ruleset=(?P<ruleset>[A-Za-z0-9_]+), (?P<rest>" + _P + rb"*))" + _END,
 )
-_SAFE_TEXT = re.compile(_P + rb"*")
 
 
 def _json_str(value: bytes | None) -> bytes:
@@ -525,7 +524,9 @@ class Scanner:
                 tkey = (g[_HOST], who, g[_ERROR])
                 etail = error_tails.get(tkey)
                 if etail is None:
-                    r = _error(None, g[_HOST].decode(), who.decode(), " " + g[_ERROR].decode())
+                    r = error_record(
+                        None, g[_HOST].decode(), who.decode(), " " + g[_ERROR].decode()
+                    )
                     etail = error_tails[tkey] = _error_tail(r)
                     if len(error_tails) > _CACHE_MAX:
                         error_tails.clear()
@@ -546,7 +547,7 @@ class Scanner:
 
     def _refusal_tail(self, g: Any) -> bytes | None:
         """The JSON of a refusal after its time, or None when the line is not a refusal."""
-        event = _ruleset(None, g[_HOST].decode(), g[_RULESET_NAME].decode(), g[_REST].decode())
+        event = refusal(None, g[_HOST].decode(), g[_RULESET_NAME].decode(), g[_REST].decode())
         return None if event is None else _event_tail(event)
 
     # -- one line the reference way ------------------------------------------------------
@@ -915,10 +916,10 @@ def _entry_of(
         )
     if kind == b"e":
         _, host, who, error = key
-        return _error(None, host.decode(), who.decode(), " " + error.decode())
+        return error_record(None, host.decode(), who.decode(), " " + error.decode())
     if kind == b"r":
         _, host, name, rest = key
-        event = _ruleset(None, host.decode(), name.decode(), rest.decode())
+        event = refusal(None, host.decode(), name.decode(), rest.decode())
         assert event is not None  # the scan counts only refusals
         return event
     if kind == b"R":
