@@ -277,6 +277,9 @@ class Scanner:
         until = self.emit_until if self.emit_until is not None else 1 << 62
         within = self.within
         position = self.position
+        years = self._years
+        first_stamp: tuple[int, Any, YearGuess] | None = None
+        last_stamp: tuple[int, Any, YearGuess] | None = None
         line += 1
         prev = 0
         tls = find(b"STARTTLS", 0, end)
@@ -322,26 +325,19 @@ class Scanner:
                             self._expire(ws)
                         elif ws is None and last[2] is not None and last[3] == who:
                             fallback = last[2]
-                    key = (
-                        b"h",
-                        g[_HOST],
-                        who,
-                        g[_RELAY],
-                        g[_VERSION],
-                        g[_VERIFY],
-                        g[_CIPHER],
-                        g[_BITS],
-                    )
                     if counted and g[_VERIFY] in _FAILS:
+                        key = (b"h", g[_HOST], who, *g[_RELAY : _BITS + 1])
                         slot = _Slot(line, key, False, None, fallback)
                         self._waiting.append(slot)
                         lastd[pkey] = (line, slot, None, who)
-                        self._time_note(line, g)
+                        if first_stamp is None:
+                            first_stamp = (line, g, years)
+                        last_stamp = (line, g, years)
                         continue
                     lastd[pkey] = (line, _CLAIM, None, who)
                     if not counted:
                         continue
-                    key = (*key, None, None, None)
+                    key = (b"h", g[_HOST], who, *g[_RELAY : _BITS + 1], None, None, None)
                 elif g[_ERROR] is not None:
                     if last is not None and line - last[0] <= window:
                         ws = last[1]
@@ -365,7 +361,9 @@ class Scanner:
                                 self._expire(ws)
                     lastd[pkey] = (line, None, free, who)
                     continue
-            self._time_note(line, g)
+            if first_stamp is None:
+                first_stamp = (line, g, years)
+            last_stamp = (line, g, years)
             p = position + line
             seen = keys.get(key)
             if seen is None:
@@ -373,6 +371,10 @@ class Scanner:
             else:
                 seen[0] += 1
                 seen[2] = p
+        if first_stamp is not None:
+            self._time_note(*first_stamp[:2])
+        if last_stamp is not None:
+            self._time_note(*last_stamp[:2])
 
     def _expire(self, slot: _Slot) -> None:
         """A waiting FAIL handshake that gets no cert line after it (its fallback, if any)."""
