@@ -21,7 +21,8 @@ from typing import Literal
 
 from compiler import names
 from compiler.problems import shown
-from compiler.sendmail import SRV_FEATURE_LETTERS, SSL_OPTIONS
+from compiler.sendmail import SRV_FEATURE_LETTERS, SRV_FEATURE_VARIANTS, SSL_OPTIONS
+from compiler.sendmail.releases import STS_TAG_RELEASE
 
 #: tag (canonical spelling) -> kind of right-hand side
 TAGS: dict[str, str] = {
@@ -280,6 +281,11 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
         for t in issuer_tags:
             if t.lower() == head.lower():
                 return f"{t}:{_encoded_dn(rest, key)}"
+        if head.lower() == "sts":
+            raise ValueError(
+                f"'STS:' (the per-domain MTA-STS opt-out) came with sendmail {STS_TAG_RELEASE};"
+                " neither 8.17.1.9 nor 8.18.1 reads it, so the entry would change nothing"
+            )
         hint = did_you_mean(head, [*TAGS, *issuer_tags])
         raise ValueError(f"unknown access tag '{head}:'{hint}")
     if rest == "":
@@ -357,7 +363,7 @@ def canonical_value(tag: str | None, value: str, issuer_tag: bool = False) -> st
             return _error_text(word)
         raise ValueError(f"Compat: takes DISCARD, TEMP:... or ERROR:..., not '{shown(word)}'")
     if kind == "srv_features":
-        return _feature_letters(word, SRV_FEATURE_LETTERS, "Srv_Features")
+        return _feature_letters(word, SRV_FEATURE_LETTERS, "Srv_Features", SRV_FEATURE_VARIANTS)
     if kind == "clt_features":
         return _feature_letters(word, "ADMSadms", "Clt_Features")
     if kind == "session_features":
@@ -394,9 +400,11 @@ def _error_text(word: str) -> str:
     return word
 
 
-def _feature_letters(word: str, allowed: str, tag: str) -> str:
+def _feature_letters(word: str, allowed: str, tag: str, variants: tuple[str, ...] = ()) -> str:
     tokens = word.split()
     for tok in tokens:
+        if tok in variants:
+            continue
         if len(tok) != 1:
             raise ValueError(
                 f"{tag} letters must be separated by blanks ('{' '.join(tok)}', not"

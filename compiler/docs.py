@@ -46,6 +46,19 @@ _ROLES = {"sendmail_mc": "sendmail.mc", "starttls_m4": "starttls.m4", "access": 
 
 Place = Callable[[dict[str, Any], str, Any], None]
 
+_DANE_HOST = {
+    "sendmail": "8.18",
+    "tls": {"dane": True},
+    "mc": {"features": ["tls_session_features"]},
+}
+#: what the base spec needs for a key's example to compile (by dotted key)
+_NEEDS: dict[str, dict[str, Any]] = {
+    "defaults.tls.dane": {"defaults": {"sendmail": "8.18"}},
+    "domains.KEY.outbound.dane": {"defaults": _DANE_HOST},
+}
+#: keys of a rule that only one direction has: the example is shown there alone
+_ONE_DIRECTION = {"dane": "outbound"}
+
 
 def _at(*path: str) -> Place:
     """Put the value at `path` + key, making the mappings on the way."""
@@ -69,7 +82,8 @@ def _rule(section: str, peer: str, direction: str | None) -> Place:
     with require: verify for a check."""
 
     def place(spec: dict[str, Any], key: str, value: Any) -> None:
-        rule = {key: value} if key in ("require", "starttls") else {"require": "verify", key: value}
+        alone = key in ("require", "starttls", "dane")
+        rule = {key: value} if alone else {"require": "verify", key: value}
         spec[section] = {peer: {direction: rule} if direction else rule}
 
     return place
@@ -103,6 +117,12 @@ SECTIONS = (
         (("", _at("defaults", "commands")),),
     ),
     Section("Tls", "defaults.tls", "`hosts.NAME.tls`", (("", _at("defaults", "tls")),)),
+    Section(
+        "MtaSts",
+        "defaults.tls.mta_sts",
+        "`hosts.NAME.tls.mta_sts`; `true` is short for `{}` (the resolver's default socket)",
+        (("", _at("defaults", "tls", "mta_sts")),),
+    ),
     Section("Mc", "defaults.mc", "`hosts.NAME.mc`", (("", _at("defaults", "mc")),)),
     Section(
         "Feature",
@@ -115,7 +135,7 @@ SECTIONS = (
         "hosts.NAME",
         "the keys of `defaults` (above) may stand here too, deep-merged over them",
         (("", _at("hosts", "mx1")),),
-        skip=("paths", "commands", "smtp_port", "tls", "mc", "ownership"),
+        skip=("paths", "commands", "smtp_port", "tls", "mc", "ownership", "sendmail"),
     ),
     Section(
         "DomainRule",
@@ -262,9 +282,12 @@ def key_entry(section: Section, name: str, prop: dict[str, Any], required: list[
     if not found:
         return out
     for label, place in section.places:
+        if label and _ONE_DIRECTION.get(name, label) != label:
+            continue
         base = copy.deepcopy(BASE)
         if section.tags:
             base["issuer_tags"] = _TAGS
+        base.update(copy.deepcopy(_NEEDS.get(dotted, {})))
         spec = copy.deepcopy(base)
         place(spec, name, value)
         written = f"{name}: {yaml_value(value)}"

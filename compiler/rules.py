@@ -64,9 +64,12 @@ def peer_entries(
     if direction == "outbound":
         if not rule.starttls:
             return [AccessEntry(f"Try_TLS:{key}", "NO")]
-        if rule.require == "may":
-            return []
-        return [AccessEntry(f"TLS_Srv:{key}", requirement_of(rule).render())]
+        out = []
+        if rule.require != "may":
+            out.append(AccessEntry(f"TLS_Srv:{key}", requirement_of(rule).render()))
+        if rule.dane is False:
+            out.append(AccessEntry(f"TLS_Clt_Features:{key}", "Flags=d"))
+        return out
     if not rule.starttls:
         return [AccessEntry(f"Srv_Features:{key}", "S")]
     if rule.require == "may":

@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from conftest import cli_command, cli_env, run_cli
-from realtools import MAKEMAP, scratch_base, scratch_dir
+from realtools import (
+    SYSTEM_SENDMAIL,
+    SendmailRelease,
+    makemap_command,
+    scratch_base,
+    scratch_dir,
+    tool_path,
+)
 from ruamel.yaml import YAML
 from sendmail_fixture import DaemonFactory, SendmailDaemon
 
@@ -42,10 +49,13 @@ def dump_yaml(data: Spec, path: Path) -> Path:
     return path
 
 
-def db_dump(db: Path) -> list[str]:
-    """`makemap -u hash` of a db, sorted; raises when it is not a whole map."""
+def db_dump(db: Path, release: SendmailRelease = SYSTEM_SENDMAIL) -> list[str]:
+    """`makemap -u hash` of a db (`release`'s makemap), sorted; raises when it is not a
+    whole map."""
     stem = str(db).removesuffix(".db")
-    out = subprocess.run([*MAKEMAP, "-u", "hash", stem], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [*makemap_command(release), "-u", "hash", stem], capture_output=True, text=True, check=True
+    )
     assert out.stderr == "", out.stderr
     return sorted(line for line in out.stdout.split("\n") if line)
 
@@ -69,6 +79,8 @@ class ApplyHost:
         self.spec_path = daemon.work / "cluster.yaml"
         self.backups = daemon.work / "backups"
         self.restart_command = f"{sys.executable} {RESTART} {self.work} {daemon.port}"
+        #: apply's environment: its PATH finds the daemon's release's sendmail and makemap
+        self.env = {**cli_env(), "PATH": tool_path(daemon.release)}
 
     # -- specs ---------------------------------------------------------------
 
@@ -107,7 +119,7 @@ class ApplyHost:
             self.command(*args, spec=spec),
             capture_output=True,
             text=True,
-            env=cli_env(),
+            env=self.env,
             timeout=120,
             check=False,
             stdin=subprocess.DEVNULL,
@@ -125,7 +137,7 @@ class ApplyHost:
         marker = self.work / f"paused-{point}"
         marker.unlink(missing_ok=True)
         env = {
-            **cli_env(),
+            **self.env,
             "TLSC_APPLY_PAUSE_AT": point,
             "TLSC_APPLY_PAUSE_FILE": str(marker),
             "TLSC_APPLY_PAUSE_SECONDS": "60",

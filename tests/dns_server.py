@@ -4,7 +4,8 @@
                     "mx1.example.org": {"A": ["127.0.0.1"]}}) as dns:
         ... tlsc verify --mx example.org --dns-server 127.0.0.1:{dns.port} ...
 
-It answers over UDP on a port it opened: the records of a name and type as
+It answers over UDP on a port it opened (with the AD flag when `validated`,
+as a DNSSEC-validating resolver does): the records of a name and type as
 given (relative names are absolute), NOERROR with no answer for a name it
 knows without that type, NXDOMAIN otherwise. `queries` records each
 (name, type) asked, in order.
@@ -26,9 +27,13 @@ import dns.rrset
 class DnsServer:
     """A UDP DNS server in a thread; stop it with close() or a with block."""
 
-    def __init__(self, zone: dict[str, dict[str, list[str]]], ttl: int = 60) -> None:
-        self.zone = {name.rstrip(".").lower(): types for name, types in zone.items()}
+    def __init__(
+        self, zone: dict[str, dict[str, list[str]]], ttl: int = 60, validated: bool = False
+    ) -> None:
+        self.zone = {name.rstrip(".").lower() or ".": types for name, types in zone.items()}
         self.ttl = ttl
+        #: answer with the AD flag, as a DNSSEC-validating resolver does for signed data
+        self.validated = validated
         self.queries: list[tuple[str, str]] = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -60,6 +65,8 @@ class DnsServer:
     def _answer(self, query: dns.message.Message) -> dns.message.Message:
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
+        if self.validated:
+            response.flags |= dns.flags.AD
         question = query.question[0]
         name = question.name.to_text(omit_final_dot=True).lower()
         rdtype = dns.rdatatype.to_text(question.rdtype)

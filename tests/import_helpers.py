@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from realtools import makemap_roundtrip, scratch_dir
+from realtools import SYSTEM_SENDMAIL, SendmailRelease, makemap_roundtrip, scratch_dir
 
 from compiler.compile import Compiled, compile_text
 from compiler.importer.host import Imported, import_host
@@ -90,8 +90,9 @@ def messages(result: Imported) -> list[str]:
     return [f"{p.code} {p.message}" for p in [*n.errors, *n.losses]]
 
 
-def makemap_dump(access_text: str) -> list[str]:
-    """What real `makemap hash` + `makemap -u hash` make of an access file (sorted)."""
+def makemap_dump(access_text: str, release: SendmailRelease = SYSTEM_SENDMAIL) -> list[str]:
+    """What real `makemap hash` + `makemap -u hash` (`release`'s) make of an access file
+    (sorted)."""
     with scratch_dir("imp") as tmp:
-        _rc, _err, lines = makemap_roundtrip(access_text, tmp)
+        _rc, _err, lines = makemap_roundtrip(access_text, tmp, release)
     return sorted(lines)

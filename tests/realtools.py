@@ -9,6 +9,10 @@ they claim once sendmail's own tools read them:
 * `makemap_roundtrip` loads a compiled access file with `makemap hash` and
   dumps the db again with `makemap -u hash`.
 
+Both take a `SendmailRelease`: this machine's sendmail (8.17.1.9) by
+default, or `sendmail_818()`, the 8.18.1 tree scripts/fetch-sendmail-818
+unpacks (tests/releases.py runs a test with each).
+
 makemap prints `WARNING: World writable directory /tmp` (and still exits 0)
 for a map whose path passes through a world-writable directory such as
 /tmp, so the scratch directories live under the repository's `build/`
@@ -67,6 +71,11 @@ class SendmailRelease:
     makemap: Path
     #: sendmail-cf's tree (m4/cf.m4, feature/, ostype/...)
     cf_dir: Path
+
+    @property
+    def family(self) -> str:
+        """The release as the spec's `sendmail:` names it: 8.17, 8.18."""
+        return ".".join(self.version.split(".")[:2])
 
     @property
     def cf_m4(self) -> Path:
@@ -229,6 +238,24 @@ def point_cf_m4(mc_text: str, release: SendmailRelease) -> str:
     return widen_guard(pointed, [str(release.cf_dir) + "/"])
 
 
+def with_cf_tree(release: SendmailRelease, argv: list[str]) -> list[str]:
+    """`argv` run where /usr/share/sendmail/cf is `release`'s cf tree, as on a host of it.
+
+    The Debian OSTYPE and DOMAIN files of both releases include
+    /usr/share/sendmail/cf/debian/autoconf.m4 by that absolute path, so a build
+    with the unpacked 8.18.1 tree elsewhere would read this machine's 8.17.1.9
+    autoconf.m4 (its sm_version). So for a release whose tree lies elsewhere
+    `argv` runs in a private mount namespace with that tree bind-mounted over
+    /usr/share/sendmail/cf (needs root, as `sendmail_bt`); the .mc is left as
+    tlsc wrote it.
+    """
+    if release.cf_dir == CF_DIR:
+        return list(argv)
+    script = 'mount --bind "$0" "$1" && shift && exec "$@"'
+    unshare = ["unshare", "--mount", "--propagation", "private"]
+    return [*unshare, "sh", "-c", script, str(release.cf_dir), str(CF_DIR), *argv]
+
+
 def m4_build(
     mc_text: str,
     starttls_text: str | None,
@@ -240,7 +267,8 @@ def m4_build(
     The compiled starttls.m4 is written into `tmpdir` and the .mc's include of
     the starttls path is rewritten to it. `starttls_text` None means the host
     has TLS disabled, and the .mc then must not include anything but cf.m4.
-    With `release` the .mc reads that release's cf tree instead of the system's.
+    With `release` m4 reads that release's cf tree at /usr/share/sendmail/cf
+    (`with_cf_tree`).
     """
     tmpdir = Path(tmpdir)
     starttls_path = None
@@ -249,10 +277,9 @@ def m4_build(
         st_file.write_bytes(starttls_text.encode("utf-8"))
         starttls_path = str(st_file.resolve())
     mc_file = tmpdir / "sendmail.mc"
-    mc_text = point_cf_m4(mc_text, release)
     mc_file.write_bytes(point_include(mc_text, starttls_path).encode("utf-8"))
     proc = subprocess.run(
-        ["m4", "-D_NO_MAKEINFO_", mc_file.name],
+        with_cf_tree(release, ["m4", "-D_NO_MAKEINFO_", mc_file.name]),
         cwd=tmpdir,
         capture_output=True,
         env={**os.environ, "LC_ALL": "C"},
@@ -261,10 +288,16 @@ def m4_build(
     return proc.returncode, _decode(proc.stdout), _decode(proc.stderr)
 
 
+def cf_version(cf_text: str) -> str | None:
+    """The release whose cf tree built `cf_text`: its `DZ` line (8.18.1[/Debian-6~bpo12+1])."""
+    m = re.search(r"^DZ([0-9.]+)(?:/|$)", cf_text, re.MULTILINE)
+    return m.group(1) if m else None
+
+
 @cache
-def proto_options() -> dict[str, str]:
-    """conf macro name -> sendmail option name, from proto.m4's _OPTION lines."""
-    text = PROTO_M4.read_text(encoding="utf-8", errors="replace")
+def proto_options(release: SendmailRelease = SYSTEM_SENDMAIL) -> dict[str, str]:
+    """conf macro name -> sendmail option name, from `release`'s proto.m4 _OPTION lines."""
+    text = (release.cf_dir / "m4" / "proto.m4").read_text(encoding="utf-8", errors="replace")
     return {conf: opt.strip() for opt, conf in _PROTO_OPTION.findall(text)}
 
 
@@ -297,9 +330,15 @@ TLS_OPTIONS = [
 
 
 def check_cf(
-    cf: str, files: dict[str, str], settings: HostSettings, host: str, cluster: str
+    cf: str,
+    files: dict[str, str],
+    settings: HostSettings,
+    host: str,
+    cluster: str,
+    release: SendmailRelease = SYSTEM_SENDMAIL,
 ) -> None:
-    """Everything the spec configures for `host` is in its .cf with exactly its value."""
+    """Everything the spec configures for `host` is in its .cf (built with `release`'s
+    cf tree) with exactly its value."""
     opts = cf_options(cf)
     t = settings.tls
     if t.enabled:
@@ -342,7 +381,7 @@ def check_cf(
     else:
         assert kaccess == []
 
-    known = proto_options()
+    known = proto_options(release)
     for name, value in settings.mc.defines.items():
         if name in known and name != "confDONT_BLAME_SENDMAIL":
             assert opts.get(known[name]) == [value], (name, opts.get(known[name]))
@@ -361,12 +400,29 @@ def check_cf(
 MAKEMAP = ("makemap", "-C", os.devnull)
 
 
-def makemap_roundtrip(access_text: str, tmpdir: Path) -> tuple[int, str, list[str]]:
+def makemap_command(release: SendmailRelease = SYSTEM_SENDMAIL) -> tuple[str, ...]:
+    """`MAKEMAP` with `release`'s makemap."""
+    return (str(release.makemap), *MAKEMAP[1:])
+
+
+def tool_path(release: SendmailRelease = SYSTEM_SENDMAIL) -> str:
+    """A PATH whose sendmail and makemap are `release`'s: what a tlsc process (apply's
+    builds and pre-flight, doctor) finds on a host that runs that release."""
+    path = os.environ.get("PATH", os.defpath)
+    if release.sendmail == SYSTEM_SENDMAIL.sendmail:
+        return path
+    return os.pathsep.join([str(release.sendmail.parent), path])
+
+
+def makemap_roundtrip(
+    access_text: str, tmpdir: Path, release: SendmailRelease = SYSTEM_SENDMAIL
+) -> tuple[int, str, list[str]]:
     """Load `access_text` with `makemap hash`, dump it with `makemap -u hash`.
 
     Returns (rc, stderr, dumped lines): rc is the first non-zero exit status
     of the two runs (0 when both succeed), stderr both runs' stderr, and the
-    dump's lines in makemap's (hash) order, each `key<TAB>value`.
+    dump's lines in makemap's (hash) order, each `key<TAB>value`. `release`
+    names whose makemap runs (default this machine's).
     """
     tmpdir = Path(tmpdir).resolve()
     src = tmpdir / "access"
@@ -376,13 +432,20 @@ def makemap_roundtrip(access_text: str, tmpdir: Path) -> tuple[int, str, list[st
     env = {**os.environ, "LC_ALL": "C"}
     with src.open("rb") as stdin:
         load = subprocess.run(
-            [*MAKEMAP, "hash", str(db)], stdin=stdin, capture_output=True, env=env, check=False
+            [*makemap_command(release), "hash", str(db)],
+            stdin=stdin,
+            capture_output=True,
+            env=env,
+            check=False,
         )
     stderr = _decode(load.stderr)
     if load.returncode != 0 and not db.exists():
         return load.returncode, stderr, []
     dump = subprocess.run(
-        [*MAKEMAP, "-u", "hash", str(db)], capture_output=True, env=env, check=False
+        [*makemap_command(release), "-u", "hash", str(db)],
+        capture_output=True,
+        env=env,
+        check=False,
     )
     stderr += _decode(dump.stderr)
     rc = load.returncode or dump.returncode

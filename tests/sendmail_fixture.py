@@ -95,7 +95,8 @@ def fixture_spec(
     below and one DAEMON_OPTIONS line for the port. Its own
     defines, FEATUREs (greet_pause included), TLS rules and access entries
     stay as they are. A `release` other than the system's gets its own cf.m4
-    (mc.cf_m4), so m4 builds the .cf from that release's cf tree.
+    (mc.cf_m4), so m4 builds the .cf from that release's cf tree, and is named
+    by the spec's `sendmail:` (8.18), so tlsc validates the spec for it.
     """
     w = str(work)
     spec: dict[str, Any] = YAML(typ="safe", pure=True).load(example.read_text(encoding="utf-8"))
@@ -124,6 +125,8 @@ def fixture_spec(
         # Debian's default is true (0640 keys); false lets a test break STARTTLS with chmod
         "group_readable_key": False,
     }
+    if release.family != SYSTEM_SENDMAIL.family:
+        defaults["sendmail"] = release.family  # what tlsc validates the spec for
     mc = defaults.setdefault("mc", {})
     mc["ostype"] = "linux"
     if release.cf_m4 != SYSTEM_SENDMAIL.cf_m4:
@@ -393,7 +396,9 @@ DaemonFactory = Callable[..., SendmailDaemon]
 
 
 @pytest.fixture
-def sendmail_daemon(throwaway_ca: ThrowawayCA) -> Iterator[DaemonFactory]:
+def sendmail_daemon(
+    throwaway_ca: ThrowawayCA, request: pytest.FixtureRequest
+) -> Iterator[DaemonFactory]:
     """A factory of running test daemons; all are stopped and removed afterwards.
 
     Call it as `sendmail_daemon(edit=None, server_cert=None, key_mode=0o600, start=True)`:
@@ -402,7 +407,8 @@ def sendmail_daemon(throwaway_ca: ThrowawayCA) -> Iterator[DaemonFactory]:
     (default: CN and SANs the host's fqdn and 127.0.0.1, valid 30 days);
     `key_mode` is the server key's mode; `start=False` only writes and builds
     the files (for offline checks); `release` is the sendmail to build and
-    run (default: the system's; realtools.sendmail_818() for 8.18.1); `base`
+    run (default: the test's `release` fixture of tests/releases.py when it
+    takes one, else the system's; realtools.sendmail_818() for 8.18.1); `base`
     is where the work directory is
     made (default /tmp; tlsc apply's tests pass realtools.scratch_base(),
     since makemap warns about maps below world-writable /tmp, and apply
@@ -413,6 +419,9 @@ def sendmail_daemon(throwaway_ca: ThrowawayCA) -> Iterator[DaemonFactory]:
         pytest.skip(reason)
     daemons: list[SendmailDaemon] = []
     works: list[Path] = []
+    default_release: SendmailRelease = (
+        request.getfixturevalue("release") if "release" in request.fixturenames else SYSTEM_SENDMAIL
+    )
 
     def make(
         edit: Callable[[dict[str, Any]], None] | None = None,
@@ -420,8 +429,9 @@ def sendmail_daemon(throwaway_ca: ThrowawayCA) -> Iterator[DaemonFactory]:
         key_mode: int = 0o600,
         start: bool = True,
         base: Path | None = None,
-        release: SendmailRelease = SYSTEM_SENDMAIL,
+        release: SendmailRelease | None = None,
     ) -> SendmailDaemon:
+        release = release or default_release
         reason = missing_tools(release)
         if reason:
             raise AssertionError(f"cannot run sendmail {release.version}: {reason}")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from apply_helpers import apply_json, scratch_root
 from conftest import run_cli
+from realtools import SYSTEM_SENDMAIL, SendmailRelease, sendmail_818
 from throwaway_ca import ThrowawayCA, dh_params_pem
 
 pytestmark = pytest.mark.realtools
@@ -158,3 +159,53 @@ def test_expired_certificate_is_refused(root: Path) -> None:
     rc, report, _ = apply_json(spec(root), root, "--yes", "--no-verify", preflight=True)
     assert rc == 1
     assert [f["code"] for f in report["preflight"] if f["severity"] == "error"] == ["D013"]
+
+
+# -- the host's sendmail against the release the spec names (D034, D035) ------------------
+
+
+def with_binary(root: Path, release: SendmailRelease) -> None:
+    """The host tree's /usr/sbin/sendmail: a link to `release`'s real binary."""
+    (root / "usr/sbin").mkdir(parents=True)
+    (root / "usr/sbin/sendmail").symlink_to(release.sendmail)
+
+
+@pytest.mark.parametrize(
+    ("which", "target", "dane", "codes"),
+    [
+        ("8.17", "8.17", "false", []),
+        ("8.17", "8.18", "false", ["D034"]),
+        ("8.18", "8.18.1", "true", []),
+        ("8.18", "8.17", "false", ["D034"]),
+        ("8.17", "8.18", "true", ["D034", "D035"]),
+    ],
+)
+def test_the_release_the_spec_names_is_the_hosts(
+    root: Path, which: str, target: str, dane: str, codes: list[str]
+) -> None:
+    release = SYSTEM_SENDMAIL if which == "8.17" else sendmail_818()
+    install_tls(root)
+    with_binary(root, release)
+    tls = f"  sendmail: '{target}'\n  tls: {{dane: {dane}}}\n"
+    before = tree(root)
+    rc, report, _ = apply_json(
+        spec(root, tls), root, "--yes", "--no-restart", "--no-verify", preflight=True
+    )
+    errors = [f for f in report["preflight"] if f["severity"] == "error"]
+    assert [f["code"] for f in errors] == codes, report["message"]
+    if not codes:
+        assert rc == 0 and report["result"] == "applied", report["message"]
+        return
+    assert rc == 1 and report["result"] == "refused"
+    binary = str(root / "usr/sbin/sendmail")
+    assert errors[0]["message"] == (
+        f"{binary} is sendmail {release.version}, but the spec says host h1 runs sendmail: {target}"
+    )
+    if "D035" in codes:
+        assert errors[1]["message"] == (
+            f"tls.dane is on for host h1, but {binary} was built without DANE (its"
+            " 'Compiled with:' list lacks it)"
+        )
+    after = tree(root)
+    after.pop("run/tlsc-apply.lock")
+    assert after == before

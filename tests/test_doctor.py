@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from realtools import SendmailRelease
+from releases import release
 from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
 from throwaway_ca import key_pem
 
@@ -21,9 +23,19 @@ from compiler.resolve import resolve
 from compiler.spec.loader import load_file
 from compiler.spec.validate import validate
 
-__all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
+__all__ = ["release", "sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
 
 pytestmark = pytest.mark.realtools
+
+
+@pytest.fixture
+def host_sendmail(release: SendmailRelease, monkeypatch: pytest.MonkeyPatch) -> SendmailRelease:
+    """Each release in turn as this host's sendmail: the test daemon's, and the one doctor
+    finds on its search path (the spec names it: sendmail_fixture.fixture_spec)."""
+    search = os.pathsep.join([str(release.sendmail.parent), binary._SEARCH])
+    monkeypatch.setattr(binary, "_SEARCH", search)
+    assert binary.find_sendmail() == str(release.sendmail)
+    return release
 
 
 def doctor(*args: str | Path) -> Result:
@@ -46,6 +58,7 @@ def tls(daemon: SendmailDaemon, name: str) -> Path:
     return daemon.work / "tls" / name
 
 
+@pytest.mark.usefixtures("host_sendmail")
 def test_healthy_host_has_no_findings(sendmail_daemon: DaemonFactory) -> None:
     daemon = sendmail_daemon(start=False)
     result = doctor(daemon.spec_path, "--host", daemon.host)
@@ -57,6 +70,7 @@ def test_healthy_host_has_no_findings(sendmail_daemon: DaemonFactory) -> None:
     )
 
 
+@pytest.mark.usefixtures("host_sendmail")
 def test_group_readable_key_fails_verify_and_doctor_names_it(
     sendmail_daemon: DaemonFactory,
 ) -> None:
@@ -224,6 +238,7 @@ def test_unset_ca_cert_path(sendmail_daemon: DaemonFactory) -> None:
     )
 
 
+@pytest.mark.usefixtures("host_sendmail")
 def test_sendmail_binary_checks(sendmail_daemon: DaemonFactory) -> None:
     daemon = sendmail_daemon(start=False)
     assert binary.check_binary(daemon.cf, daemon.fqdn) == []
@@ -290,7 +305,7 @@ def test_sendmail_check_cut_short_is_a_finding(
 ) -> None:
     script = _slow_sendmail(tmp_path, flags)
     monkeypatch.setattr(binary, "find_sendmail", lambda: str(script))
-    argv = [str(script), "-d0.1", "-bt"]
+    argv = [str(script), "-d0.13", "-bt"]
     monkeypatch.setattr(binary, "_command", lambda *_: (argv, 0.5, "mx1.example.net"))
     start = time.monotonic()
     [found] = binary.check_binary(tmp_path / "sendmail.cf", "mx1.example.net")
@@ -298,7 +313,7 @@ def test_sendmail_check_cut_short_is_a_finding(
     unchecked = "sendmail.cf was" if flags else "its STARTTLS support and sendmail.cf were"
     assert (found.path, found.code, found.severity) == (str(script), "D033", "warning")
     assert found.message == (
-        f"cut short after 0.5 s: {script} -d0.1 -bt did not finish (sendmail waits while"
+        f"cut short after 0.5 s: {script} -d0.13 -bt did not finish (sendmail waits while"
         f" the host name mx1.example.net does not resolve), so {unchecked} not checked for"
         " errors"
     )
@@ -315,6 +330,6 @@ def test_sendmail_check_cut_short_without_a_qualified_name(
     monkeypatch.setattr(binary.os, "geteuid", lambda: 1000)
     [found] = binary.check_binary(tmp_path / "sendmail.cf", "mx1.example.net")
     assert found.code == "D033"
-    assert found.message.startswith(f"cut short after 0.25 s: {script} -d0.1 -bt did not")
+    assert found.message.startswith(f"cut short after 0.25 s: {script} -d0.13 -bt did not")
     assert "host name vm is not qualified" in found.message
     assert "run tlsc doctor as root" in found.fix

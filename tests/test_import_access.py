@@ -1,4 +1,7 @@
-"""access -> domains/recipients/issuer_tags/access (compiler/importer/read_access.py)."""
+"""access -> domains/recipients/issuer_tags/access (compiler/importer/read_access.py).
+
+The makemap round trips run with each release's makemap (tests/releases.py).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,13 @@ from pathlib import Path
 
 import pytest
 from import_helpers import ACCESS, imported, makemap_dump, messages, recompiled, tree
+from realtools import SendmailRelease
+from releases import release
 
 from compiler.importer.notes import Notes
 from compiler.importer.read_access import AccessRead, read_access
+
+__all__ = ["release"]  # a fixture, imported for pytest
 
 EVERY_FORM = """\
 # TLS rules in every form sendmail knows
@@ -78,11 +85,13 @@ def test_every_tls_form_becomes_a_rule() -> None:
 
 
 @pytest.mark.realtools
-def test_every_tls_form_round_trips_through_real_makemap(tmp_path: Path) -> None:
+def test_every_tls_form_round_trips_through_real_makemap(
+    tmp_path: Path, release: SendmailRelease
+) -> None:
     result = imported(tree(tmp_path, EVERY_FORM))
     assert not result.notes.losses, messages(result)
     files = recompiled(result).hosts["h1"]
-    assert makemap_dump(files[ACCESS]) == makemap_dump(EVERY_FORM)
+    assert makemap_dump(files[ACCESS], release) == makemap_dump(EVERY_FORM, release)
 
 
 def test_verify_without_its_srv_features_line_stays_verbatim() -> None:
@@ -149,7 +158,9 @@ def test_normalised_values_are_notes_and_changed_ones_losses(tmp_path: Path) -> 
     assert any("'RELAY' (same meaning)" in m for m in said)
 
 
-def test_a_compressed_ipv6_key_is_reported_as_a_change_of_meaning(tmp_path: Path) -> None:
+def test_a_compressed_ipv6_key_is_reported_as_a_change_of_meaning(
+    tmp_path: Path, release: SendmailRelease
+) -> None:
     """sendmail built with IPV6_FULL (Debian's) never matches `IPv6:...::...` keys:
     the spec writes the uncompressed key, which does match, and says so."""
     result = imported(tree(tmp_path, "Connect:IPv6:::1\tRELAY\nTry_TLS:IPv6:2001:db8::53\tNO\n"))
@@ -158,7 +169,7 @@ def test_a_compressed_ipv6_key_is_reported_as_a_change_of_meaning(tmp_path: Path
     assert sorted(said) == [1, 2]
     assert "now `Connect:IPv6:0:0:0:0:0:0:0:1 RELAY` does" in said[1]
     files = recompiled(result).hosts["h1"]
-    assert makemap_dump(files[ACCESS]) == [
+    assert makemap_dump(files[ACCESS], release) == [
         "connect:ipv6:0:0:0:0:0:0:0:1\tRELAY",
         "try_tls:ipv6:2001:db8:0:0:0:0:0:53\tNO",
     ]

@@ -111,7 +111,7 @@ def test_dont_blame_flags_split_into_define_and_group_readable_key(tmp_path: Pat
         ("define(‘confMAX_DAEMON_CHILDREN’, ‘40’)dnl", "M4001"),
         ("define('confMAX_DAEMON_CHILDREN', `40')dnl", "M4002"),
         ("define(`confSMTP_LOGIN_MSG', `$j Sendmail; it's ready')dnl", "M4003"),
-        ("define(`confDANE', `true')dnl", "I120"),
+        ("define(`confDANE', `true')dnl", "I090"),  # DANE on a host that runs 8.17: S220
     ],
 )
 def test_files_m4_would_misread_or_sendmail_refuses_are_errors(
@@ -146,3 +146,48 @@ def test_debian_ifelse_guard_is_read_as_holding(tmp_path: Path) -> None:
     result = imported(tree(tmp_path, starttls=guarded))
     assert result.parts is not None and result.parts.tls["group_readable_key"] is True
     assert not result.notes.losses
+
+
+def test_dane_on_an_818_host_imports_with_its_release(tmp_path: Path) -> None:
+    """The .cf's DZ line says which cf files built it: 8.18 carries DANE over."""
+    mc = PLAIN_MC.replace("FEATURE(", "define(`confDANE', `true')dnl\nFEATURE(", 1)
+    root = tree(tmp_path, mc=mc)
+    (root / "etc/mail/sendmail.cf").write_text("V10/Berkeley\nDZ8.18.1/Debian-6+b1\n")
+    result = imported(root)
+    assert result.text is not None, messages(result)
+    assert "  sendmail: '8.18'\n" in result.text or '  sendmail: "8.18"\n' in result.text
+    assert "dane: true" in result.text
+    assert "built by the sendmail 8.18 cf files: sendmail: 8.18" in [
+        m for _, m in result.notes.info
+    ]
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize("which", ["8.17", "8.18"])
+def test_the_binary_in_the_tree_says_the_release(tmp_path: Path, which: str) -> None:
+    """A tree with the host's /usr/sbin/sendmail (what `tlsc import /` reads): its version
+    wins over the .cf's DZ line."""
+    from realtools import SYSTEM_SENDMAIL, sendmail_818
+
+    release = SYSTEM_SENDMAIL if which == "8.17" else sendmail_818()
+    root = tree(tmp_path)
+    (root / "etc/mail/sendmail.cf").write_text("V10/Berkeley\nDZ8.17.1\n")
+    (root / "usr/sbin").mkdir(parents=True)
+    (root / "usr/sbin/sendmail").symlink_to(release.sendmail)
+    result = imported(root)
+    assert result.text is not None, messages(result)
+    assert ("sendmail: '8.18'" in result.text or 'sendmail: "8.18"' in result.text) is (
+        which == "8.18"
+    )
+
+
+def test_ciphersuites_round_trip(tmp_path: Path) -> None:
+    """The `O CipherSuites=` block tlsc writes into starttls.m4 imports as tls.ciphersuites."""
+    block = "LOCAL_CONFIG\n`O CipherSuites=TLS_AES_128_GCM_SHA256'\ndivert(0)dnl\n"
+    result = imported(tree(tmp_path, starttls=PLAIN_STARTTLS + block))
+    assert result.text is not None, messages(result)
+    assert "ciphersuites: TLS_AES_128_GCM_SHA256" in result.text
+    assert not result.notes.losses
+    bad = block.replace("TLS_AES_128_GCM_SHA256", "TLS_NOPE")
+    result = imported(tree(tmp_path / "bad", starttls=PLAIN_STARTTLS + bad))
+    assert "I136" in [p.code for p in result.notes.losses]  # named, not silently dropped

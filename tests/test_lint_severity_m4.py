@@ -377,6 +377,7 @@ AUDIT = [
         "FEATURE(`access_db', `hash -T<TMPF> /etc/mail/access')dnl\n",
     ),
     ("M4019", "define(`confSERVER_CERT', esyscmd(`printf /x.crt'))dnl\n", None),
+    ("M4022", "FEATURE(`sts')dnl\n", None),  # right for a resolver told to listen on 5461
 ]
 
 

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from releases import release
 from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
 
-__all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
+__all__ = ["release", "sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
 
-pytestmark = pytest.mark.realtools
+#: on both releases: the lines of a sendmail 8.17.1.9, then of an 8.18.1
+pytestmark = [pytest.mark.realtools, pytest.mark.usefixtures("release")]
 REPO = Path(__file__).resolve().parent.parent
 #: the sink's lines: "HH:MM:SS <PRI>Mon DD HH:MM:SS TAG[PID]: message"
 SINK = re.compile(r"\d\d:\d\d:\d\d (<\d+>)(\w{3} [ \d]\d \d\d:\d\d:\d\d) (.*)")

@@ -10,7 +10,9 @@
    the file, and runs under time and memory limits.
 
 Every claim is checked with the real m4 and sendmail's cf.m4, each with a
-control showing the real m4 does the harmful thing without the fix.
+control showing the real m4 does the harmful thing without the fix. The
+builds of a compiled .mc run with the cf tree of each release
+(tests/releases.py: 8.17.1.9's and 8.18.1's).
 """
 
 from __future__ import annotations
@@ -23,7 +25,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from import_helpers import PLAIN_MC, PLAIN_STARTTLS, imported, write_tree
-from realtools import EXAMPLES, compile_dict, m4_build, scratch_dir, spec
+from realtools import (
+    EXAMPLES,
+    SendmailRelease,
+    cf_version,
+    compile_dict,
+    m4_build,
+    scratch_dir,
+    spec,
+    with_cf_tree,
+)
+from releases import release
 
 from compiler.apply.build import BuildError, build_cf
 from compiler.cli import main
@@ -42,6 +54,8 @@ CF_M4 = "/usr/share/sendmail/cf/m4/cf.m4"
 SECRET = "tlsc-test-secret-line"
 REFUSED = "tlsc: m4 refuses to read "
 M4 = ["m4", "-D_NO_MAKEINFO_", "-"]
+
+__all__ = ["release"]  # a fixture, imported for pytest
 
 
 def codes(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -194,7 +208,9 @@ def test_debian_includes_and_the_managed_directories_are_accepted() -> None:
         "undivert(`1', `{secret}')dnl",
     ],
 )
-def test_m4_refuses_an_include_outside_the_allowed_directories(line: str) -> None:
+def test_m4_refuses_an_include_outside_the_allowed_directories(
+    line: str, release: SendmailRelease
+) -> None:
     """The .mc written by hand with a line validation would refuse: m4 itself refuses."""
     files = compiled()
     # the secret lies outside the build directory, which m4_build allows (starttls.m4)
@@ -202,9 +218,9 @@ def test_m4_refuses_an_include_outside_the_allowed_directories(line: str) -> Non
         secret = secret_file(private)
         evil = with_line(files[MC], line.format(secret=secret))
         # the control: without the guard the real m4 copies the secret into the .cf
-        rc, cf, err = m4_build(without_guard(evil), files[ST], tmp)
+        rc, cf, err = m4_build(without_guard(evil), files[ST], tmp, release)
         assert SECRET in cf, (rc, err)
-        rc, cf, err = m4_build(evil, files[ST], tmp)
+        rc, cf, err = m4_build(evil, files[ST], tmp, release)
     assert SECRET not in cf
     assert rc == 1
     assert err.startswith(REFUSED), err
@@ -215,12 +231,16 @@ def test_m4_refuses_an_include_outside_the_allowed_directories(line: str) -> Non
 @pytest.mark.parametrize(
     "line", ["indir(`include', `{secret}')dnl", "builtin(`include', `{secret}')dnl"]
 )
-def test_indir_and_builtin_cannot_reach_m4s_own_include(line: str) -> None:
+def test_indir_and_builtin_cannot_reach_m4s_own_include(
+    line: str, release: SendmailRelease
+) -> None:
     files = compiled()
+    evil = with_line(files[MC], line.format(secret="{secret}"))
     with scratch_dir("secret") as private, scratch_dir("guard") as tmp:
         secret = secret_file(private)
-        _rc, cf, _err = m4_build(with_line(files[MC], line.format(secret=secret)), files[ST], tmp)
+        rc, cf, err = m4_build(evil.format(secret=secret), files[ST], tmp, release)
     assert SECRET not in cf
+    assert rc == 0 and cf_version(cf) == release.version, err
 
 
 @pytest.mark.realtools
@@ -238,45 +258,45 @@ def test_apply_build_fails_in_one_sentence_and_installs_nothing() -> None:
 
 
 @pytest.mark.realtools
-def test_the_guard_reads_the_allowed_directories() -> None:
+def test_the_guard_reads_the_allowed_directories(release: SendmailRelease) -> None:
     """A file below an allowed directory goes into the .cf; a bare `include` stays a word."""
+    cf_m4 = CF_M4  # the release's tree is there (with_cf_tree)
     with scratch_dir("guard-ok") as tmp:
         allowed = tmp / "allowed"
         allowed.mkdir()
         (allowed / "local.m4").write_text("LOCAL_CONFIG\nCw tlsc-included.example\n")
         secret = secret_file(tmp)
-        guard = "\n".join(include_guard(read_prefixes(CF_M4, [f"{allowed}/x"])))
+        guard = "\n".join(include_guard(read_prefixes(cf_m4, [f"{allowed}/x"])))
         mc = (
-            f"divert(-1)dnl\ndivert(0)dnl\ninclude(`{CF_M4}')dnl\n{SWITCH_OFF_LINE}\n{guard}\n"
+            f"divert(-1)dnl\ndivert(0)dnl\ninclude(`{cf_m4}')dnl\n{SWITCH_OFF_LINE}\n{guard}\n"
             "OSTYPE(`debian')dnl\nDOMAIN(`debian-mta')dnl\nFEATURE(`access_db')dnl\n"
             f"include(`{allowed}/local.m4')dnl\nsinclude(`{allowed}/missing.m4')dnl\n"
             "LOCAL_CONFIG\n# the word include stays a word\n"
             "MAILER(`local')dnl\nMAILER(`smtp')dnl\n"
         )
-        proc = subprocess.run(
-            ["m4", "-D_NO_MAKEINFO_", "-"], input=mc, capture_output=True, text=True
-        )
+        proc = subprocess.run(with_cf_tree(release, M4), input=mc, capture_output=True, text=True)
         assert (proc.returncode, proc.stderr) == (0, "")
+        assert cf_version(proc.stdout) == release.version
         assert "Cw tlsc-included.example" in proc.stdout.split("\n")
         assert "# the word include stays a word" in proc.stdout.split("\n")
         bad = mc.replace(f"{allowed}/local.m4", str(secret))
-        proc = subprocess.run(
-            ["m4", "-D_NO_MAKEINFO_", "-"], input=bad, capture_output=True, text=True
-        )
+        proc = subprocess.run(with_cf_tree(release, M4), input=bad, capture_output=True, text=True)
     assert SECRET not in proc.stdout and proc.stderr.startswith(REFUSED)
 
 
 @pytest.mark.realtools
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
-def test_the_guard_leaves_every_example_cf_byte_identical(example: Path) -> None:
+def test_the_guard_leaves_every_example_cf_byte_identical(
+    example: Path, release: SendmailRelease
+) -> None:
     result = compile_file(example)
     assert result.ok
     for host, files in result.hosts.items():
         st = next((t for p, t in files.items() if p.endswith("starttls.m4")), None)
         mc = next(t for p, t in files.items() if p.endswith("sendmail.mc"))
         with scratch_dir("guard-same") as tmp:
-            guarded = m4_build(mc, st, tmp)
-            plain = m4_build(without_guard(mc), st, tmp)
+            guarded = m4_build(mc, st, tmp, release)
+            plain = m4_build(without_guard(mc), st, tmp, release)
         assert guarded[0] == 0 and guarded[2] == "", (host, guarded[2])
         assert guarded == plain, host
 
@@ -372,7 +392,7 @@ def test_an_endless_recursion_ends_import_in_one_sentence() -> None:
 
 @pytest.mark.realtools
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
-def test_the_prefix_leaves_the_cf_byte_identical(example: Path) -> None:
+def test_the_prefix_leaves_the_cf_byte_identical(example: Path, release: SendmailRelease) -> None:
     result = compile_file(example)
     for files in result.hosts.values():
         mc = next(t for p, t in files.items() if p.endswith("sendmail.mc"))
@@ -380,8 +400,12 @@ def test_the_prefix_leaves_the_cf_byte_identical(example: Path) -> None:
             (tmp / "x.mc").write_text(mc)
             argv = m4_argv(write_prefix(tmp))
             assert argv[-1].endswith(PREFIX_NAME)
-            plain = subprocess.run(["m4", "-D_NO_MAKEINFO_", "x.mc"], cwd=tmp, capture_output=True)
-            safe = subprocess.run([*argv, "x.mc"], cwd=tmp, capture_output=True)
+            plain_argv = with_cf_tree(release, ["m4", "-D_NO_MAKEINFO_", "x.mc"])
+            plain = subprocess.run(plain_argv, cwd=tmp, capture_output=True)
+            safe = subprocess.run(
+                with_cf_tree(release, [*argv, "x.mc"]), cwd=tmp, capture_output=True
+            )
+        assert cf_version(plain.stdout.decode()) == release.version
         assert safe.returncode == plain.returncode
         assert safe.stdout == plain.stdout and safe.stderr == plain.stderr
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from releases import release
 from sendmail_fixture import (
     DaemonFactory,
     SendmailDaemon,
@@ -23,9 +24,10 @@ from compiler.resolve import resolve
 from compiler.spec.loader import load_file
 from compiler.spec.validate import validate
 
-__all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
+__all__ = ["release", "sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
 
-pytestmark = pytest.mark.realtools
+#: on both releases: the daemons are 8.17.1.9's, then 8.18.1's
+pytestmark = [pytest.mark.realtools, pytest.mark.usefixtures("release")]
 STRICT = ProbePolicy(strict=True)
 
 
@@ -40,7 +42,9 @@ def test_starttls_offered_and_verified(sendmail_daemon: DaemonFactory) -> None:
     daemon = sendmail_daemon()
     r = probe_spec_host(daemon)
     assert r.error is None and r.handshake_ok
-    assert r.greeting is not None and r.greeting.startswith(f"220 {daemon.fqdn} ESMTP Sendmail")
+    version = daemon.release.version  # the greeting names the binary's and the cf's release
+    assert r.greeting is not None
+    assert r.greeting.startswith(f"220 {daemon.fqdn} ESMTP Sendmail {version}/{version}; ")
     assert r.version == "TLSv1.3" and r.bits == 256
     assert r.verify == "OK" and r.name_matches is True
     assert r.cert is not None and r.cert.subject == f"/O=tlsc test/CN={daemon.fqdn}"

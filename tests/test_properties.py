@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from realtools import (
@@ -37,6 +38,7 @@ from realtools import (
     makemap_roundtrip,
     scratch_dir,
 )
+from releases import RELEASE_IDS, release_of
 
 from compiler import names
 from compiler.compile import compile_text
@@ -759,9 +761,13 @@ def test_raw_unicode_in_the_yaml_text_never_raises(data: dict[str, Any], raw: bo
     assert result.ok or result.problems
 
 
+@pytest.mark.parametrize("family", RELEASE_IDS)
 @settings(max_examples=20, **PROFILE)
 @given(specs(clean=True))
-def test_accepted_specs_build_with_real_m4_and_makemap(data: dict[str, Any]) -> None:
+def test_accepted_specs_build_with_real_m4_and_makemap(family: str, data: dict[str, Any]) -> None:
+    """With each release's cf tree and makemap (the spec names none: `sendmail:` changes
+    what validation accepts, not the bytes)."""
+    release = release_of(family)
     text = dump(data)
     result = compile_text(text, "prop.yaml")
     assume(result.ok)
@@ -771,12 +777,12 @@ def test_accepted_specs_build_with_real_m4_and_makemap(data: dict[str, Any]) -> 
     s = settings_by_host[host]
     starttls = files.get(s.paths.starttls_m4) if s.tls.enabled else None
     with scratch_dir("prop") as tmp:
-        rc, cf, err = m4_build(files[s.paths.sendmail_mc], starttls, tmp)
+        rc, cf, err = m4_build(files[s.paths.sendmail_mc], starttls, tmp, release)
         assert err == "", err
         assert rc == 0
-        check_cf(cf, files, s, host, data["cluster"])
+        check_cf(cf, files, s, host, data["cluster"], release)
         access = files[s.paths.access]
-        rc, err, dumped = makemap_roundtrip(access, tmp)
+        rc, err, dumped = makemap_roundtrip(access, tmp, release)
         assert (rc, err) == (0, "")
         assert sorted(dumped) == expected_dump(access)
         assert len(dumped) == len(entry_lines(access))
@@ -806,10 +812,13 @@ EXTRA_TOKENS = [
 extra_line = st.lists(st.sampled_from(EXTRA_TOKENS), min_size=1, max_size=6).map("".join)
 
 
+@pytest.mark.parametrize("family", RELEASE_IDS)
 @settings(max_examples=60, **PROFILE)
 @given(st.lists(extra_line, min_size=1, max_size=2))
-def test_accepted_extra_lines_build_clean_with_real_m4(extra: list[str]) -> None:
-    """mc.extra is the one place raw m4 enters: whatever tlsc accepts must build clean."""
+def test_accepted_extra_lines_build_clean_with_real_m4(family: str, extra: list[str]) -> None:
+    """mc.extra is the one place raw m4 enters: whatever tlsc accepts must build clean
+    (with each release's cf tree)."""
+    release = release_of(family)
     data = {
         "version": 1,
         "cluster": "c1",
@@ -823,7 +832,7 @@ def test_accepted_extra_lines_build_clean_with_real_m4(extra: list[str]) -> None
     s = host_settings(text, "prop.yaml")["h1"]
     files = result.hosts["h1"]
     with scratch_dir("prop-extra") as tmp:
-        rc, cf, err = m4_build(files[s.paths.sendmail_mc], files[s.paths.starttls_m4], tmp)
+        rc, cf, err = m4_build(files[s.paths.sendmail_mc], files[s.paths.starttls_m4], tmp, release)
     assert err == "", (extra, err)
     assert rc == 0
-    check_cf(cf, files, s, "h1", "c1")  # nothing after the extra lines was swallowed
+    check_cf(cf, files, s, "h1", "c1", release)  # nothing after the extra lines was swallowed

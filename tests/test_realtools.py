@@ -10,12 +10,17 @@
 * makemap: every compiled access file loads with `makemap hash` (rc 0, no
   stderr) and `makemap -u hash` gives back exactly the rendered entries, keys
   folded to lower case.
+
+Each real-tool test runs with each release (tests/releases.py): the cf tree,
+proto.m4 and makemap of 8.17.1.9, then of 8.18.1. The specs name no release:
+`sendmail:` changes what validation accepts, not the bytes tlsc writes.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +28,11 @@ import pytest
 from realtools import (
     CF_DIR,
     EXAMPLES,
+    SYSTEM_SENDMAIL,
+    SendmailRelease,
     access_entries,
     cf_options,
+    cf_version,
     check_cf,
     compile_dict,
     entry_lines,
@@ -32,15 +40,20 @@ from realtools import (
     host_settings,
     m4_build,
     makemap_roundtrip,
+    point_cf_m4,
     point_include,
     proto_options,
     scratch_dir,
+    sendmail_818,
     spec,
 )
+from releases import release
 
 from compiler.compile import Compiled, compile_file
 from compiler.render import m4quote
 from compiler.spec.model import HostSettings
+
+__all__ = ["release"]  # a fixture, imported for pytest
 
 # -- specs beyond the examples ----------------------------------------------------
 
@@ -214,13 +227,14 @@ def test_every_case_compiles() -> None:
 # -- real m4 ------------------------------------------------------------------------------
 
 
-def build(files: dict[str, str], settings: HostSettings) -> str:
-    """Build the host's .cf; assert m4 exits 0 with nothing on stderr."""
+def build(files: dict[str, str], settings: HostSettings, release: SendmailRelease) -> str:
+    """Build the host's .cf with `release`'s cf tree; assert m4 exits 0 with nothing on
+    stderr."""
     mc = files[settings.paths.sendmail_mc]
     starttls = files.get(settings.paths.starttls_m4) if settings.tls.enabled else None
     assert (starttls is not None) == settings.tls.enabled
     with scratch_dir("m4") as tmp:
-        rc, cf, err = m4_build(mc, starttls, tmp)
+        rc, cf, err = m4_build(mc, starttls, tmp, release)
     assert err == "", f"m4 wrote to stderr:\n{err}"
     assert rc == 0
     assert cf.startswith("#"), cf[:200]
@@ -230,23 +244,24 @@ def build(files: dict[str, str], settings: HostSettings) -> str:
 @pytest.mark.realtools
 @pytest.mark.parametrize(("compiled", "settings", "host"), HOSTS)
 def test_m4_builds_the_cf_with_every_configured_option(
-    compiled: Compiled, settings: HostSettings, host: str
+    compiled: Compiled, settings: HostSettings, host: str, release: SendmailRelease
 ) -> None:
     files = compiled.hosts[host]
-    cf = build(files, settings)
+    cf = build(files, settings, release)
+    assert cf_version(cf) == release.version
     cluster = re.search(r"VERSIONID\(`tlsc ([^/]+)/", files[settings.paths.sendmail_mc])
     assert cluster is not None
-    check_cf(cf, files, settings, host, cluster.group(1))
+    check_cf(cf, files, settings, host, cluster.group(1), release)
 
 
 @pytest.mark.realtools
-def test_hostile_values_reach_the_cf_exactly_as_written() -> None:
+def test_hostile_values_reach_the_cf_exactly_as_written(release: SendmailRelease) -> None:
     """The double-quoting claim (render/m4quote.py), end to end."""
     result = compile_dict(HOSTILE)
     assert result.ok, result.problems
     files = result.hosts["include"]
     settings = host_settings(json.dumps(HOSTILE))["include"]
-    cf = build(files, settings)
+    cf = build(files, settings, release)
     opts = cf_options(cf)
     assert opts["ServerCertFile"] == [SERVER_CERT]
     assert opts["SmtpGreetingMessage"] == [GREETING]
@@ -264,7 +279,7 @@ def test_hostile_values_reach_the_cf_exactly_as_written() -> None:
         "Kvirtuser hash -o /etc/lower/dnl/divnum/virtusertable"
     ]
     assert '"550 no relay dnl # here"' in cf
-    check_cf(cf, files, settings, "include", "dnl")
+    check_cf(cf, files, settings, "include", "dnl", release)
 
 
 def single_quoted(text: str) -> str:
@@ -273,7 +288,9 @@ def single_quoted(text: str) -> str:
 
 
 @pytest.mark.realtools
-def test_single_quoting_would_break_the_hostile_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_single_quoting_would_break_the_hostile_spec(
+    monkeypatch: pytest.MonkeyPatch, release: SendmailRelease
+) -> None:
     """Regression guard for m4quote.value: with one level of quotes the build breaks."""
     monkeypatch.setattr(m4quote, "value", lambda text: f"`{text}'")
     result = compile_dict(HOSTILE)
@@ -282,14 +299,16 @@ def test_single_quoting_would_break_the_hostile_spec(monkeypatch: pytest.MonkeyP
     assert f"define(`confSERVER_CERT', `{SERVER_CERT}')dnl" in files["/etc/mail/tls/starttls.m4"]
     with scratch_dir("m4-single") as tmp:
         rc, cf, err = m4_build(
-            files["/etc/mail/sendmail.mc"], files["/etc/mail/tls/starttls.m4"], tmp
+            files["/etc/mail/sendmail.mc"], files["/etc/mail/tls/starttls.m4"], tmp, release
         )
     assert (rc, err) != (0, "")
     assert cf_options(cf).get("ServerCertFile") != [SERVER_CERT]
 
 
 @pytest.mark.realtools
-def test_single_quoting_would_silently_mangle_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_single_quoting_would_silently_mangle_paths(
+    monkeypatch: pytest.MonkeyPatch, release: SendmailRelease
+) -> None:
     """Worse than breaking: m4 exits 0, says nothing, and the paths are wrong."""
     data = spec(
         defaults={
@@ -306,7 +325,7 @@ def test_single_quoting_would_silently_mangle_paths(monkeypatch: pytest.MonkeyPa
         files = compile_dict(data).hosts["h1"]
         with scratch_dir("m4-silent") as tmp:
             built[label] = m4_build(
-                files["/etc/mail/sendmail.mc"], files["/etc/mail/tls/starttls.m4"], tmp
+                files["/etc/mail/sendmail.mc"], files["/etc/mail/tls/starttls.m4"], tmp, release
             )
     for rc, _, err in built.values():
         assert (rc, err) == (0, "")
@@ -320,7 +339,9 @@ def test_single_quoting_would_silently_mangle_paths(monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.realtools
-def test_hand_written_single_quoted_mc_is_mangled_and_double_quoted_is_not() -> None:
+def test_hand_written_single_quoted_mc_is_mangled_and_double_quoted_is_not(
+    release: SendmailRelease,
+) -> None:
     """A tiny .mc by hand: the m4 facts m4quote.py is built on."""
     values = {
         "confSERVER_CERT": SERVER_CERT,
@@ -330,7 +351,7 @@ def test_hand_written_single_quoted_mc_is_mangled_and_double_quoted_is_not() -> 
         "confSMTP_LOGIN_MSG": GREETING,
         "confHELO_NAME": "mx lower(X) dnl",
     }
-    options = proto_options()
+    options = proto_options(release)
 
     def cf_for(open_q: str, close_q: str) -> dict[str, list[str | None]]:
         mc = "".join(
@@ -343,7 +364,7 @@ def test_hand_written_single_quoted_mc_is_mangled_and_double_quoted_is_not() -> 
             ]
         )
         with scratch_dir("m4-hand") as tmp:
-            rc, cf, err = m4_build(mc, None, tmp)
+            rc, cf, err = m4_build(mc, None, tmp, release)
         assert (rc, err) == (0, "")  # m4 says nothing either way: the damage is silent
         return cf_options(cf)
 
@@ -361,7 +382,7 @@ def test_hand_written_single_quoted_mc_is_mangled_and_double_quoted_is_not() -> 
 
 
 @pytest.mark.realtools
-def test_double_quoting_changes_nothing_for_ordinary_values() -> None:
+def test_double_quoting_changes_nothing_for_ordinary_values(release: SendmailRelease) -> None:
     """The second level of quotes is consumed exactly: same .cf as one level would give."""
     result = compile_dict(KITCHEN)
     assert result.ok
@@ -369,22 +390,62 @@ def test_double_quoting_changes_nothing_for_ordinary_values() -> None:
         files = result.hosts[host]
         mc, st = files["/etc/mail/sendmail.mc"], files["/etc/mail/tls/starttls.m4"]
         with scratch_dir("m4-eq") as tmp:
-            rc1, cf1, err1 = m4_build(mc, st, tmp)
+            rc1, cf1, err1 = m4_build(mc, st, tmp, release)
         with scratch_dir("m4-eq") as tmp:
-            rc2, cf2, err2 = m4_build(single_quoted(mc), single_quoted(st), tmp)
+            rc2, cf2, err2 = m4_build(single_quoted(mc), single_quoted(st), tmp, release)
         assert (rc1, err1, rc2, err2) == (0, "", 0, "")
         assert cf1 == cf2
 
 
+def _autoconf_ids(cf: str) -> list[str]:
+    """The `$Id:` lines of Debian's debian.m4 and autoconf.m4 in a built .cf."""
+    return [x for x in cf.split("\n") if re.search(r"\$Id: (autoconf|debian)\.m4", x)]
+
+
 @pytest.mark.realtools
-def test_m4_build_fails_loudly_on_a_broken_mc() -> None:
+def test_each_release_builds_with_its_own_debian_files(release: SendmailRelease) -> None:
+    """OSTYPE(`debian') includes /usr/share/sendmail/cf/debian/autoconf.m4 by that path:
+    m4_build puts the release's tree there (with_cf_tree), so one release builds it all."""
+    files = compile_dict(spec()).hosts["h1"]
+    with scratch_dir("m4-autoconf") as tmp:
+        rc, cf, err = m4_build(
+            files["/etc/mail/sendmail.mc"], files["/etc/mail/tls/starttls.m4"], tmp, release
+        )
+    assert (rc, err) == (0, "")
+    assert cf_version(cf) == release.version
+    ids = _autoconf_ids(cf)
+    assert len(ids) == 2 and all(f"v {release.version}-" in x for x in ids), ids
+
+
+@pytest.mark.realtools
+def test_the_818_tree_elsewhere_reads_this_machines_autoconf() -> None:
+    """The control: the unpacked 8.18.1 tree named by its own path (mc.cf_m4) reads the
+    8.17.1.9 autoconf.m4 of /usr/share/sendmail/cf, as a host would with a second tree."""
+    release = sendmail_818()
+    if release.cf_dir == CF_DIR:  # Debian 13: the system's tree is 8.18.1
+        return
+    files = compile_dict(spec()).hosts["h1"]
+    with scratch_dir("m4-autoconf") as tmp:
+        (tmp / "st.m4").write_text(files["/etc/mail/tls/starttls.m4"])
+        mc = point_include(point_cf_m4(files["/etc/mail/sendmail.mc"], release), str(tmp / "st.m4"))
+        done = subprocess.run(
+            ["m4", "-D_NO_MAKEINFO_", "-"], input=mc, capture_output=True, text=True, check=False
+        )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert cf_version(done.stdout) == "8.18.1"
+    (autoconf,) = [x for x in _autoconf_ids(done.stdout) if "autoconf.m4" in x]
+    assert f"v {SYSTEM_SENDMAIL.version}-" in autoconf, autoconf
+
+
+@pytest.mark.realtools
+def test_m4_build_fails_loudly_on_a_broken_mc(release: SendmailRelease) -> None:
     """The helper sees what apply must refuse: stderr from a quote that never closes."""
     files = compile_dict(spec()).hosts["h1"]
     broken = files["/etc/mail/sendmail.mc"].replace(
         "OSTYPE(`debian')dnl", "OSTYPE(`debian')dnl\ndefine(`confX', `oops)dnl"
     )
     with scratch_dir("m4-broken") as tmp:
-        rc, _, err = m4_build(broken, files["/etc/mail/tls/starttls.m4"], tmp)
+        rc, _, err = m4_build(broken, files["/etc/mail/tls/starttls.m4"], tmp, release)
     assert rc != 0 and "end of file in string" in err
 
 
@@ -405,11 +466,11 @@ def test_point_include_refuses_to_guess() -> None:
 @pytest.mark.realtools
 @pytest.mark.parametrize(("compiled", "settings", "host"), HOSTS)
 def test_makemap_loads_the_access_file_and_dumps_exactly_its_entries(
-    compiled: Compiled, settings: HostSettings, host: str
+    compiled: Compiled, settings: HostSettings, host: str, release: SendmailRelease
 ) -> None:
     text = compiled.hosts[host][settings.paths.access]
     with scratch_dir("makemap") as tmp:
-        rc, err, dumped = makemap_roundtrip(text, tmp)
+        rc, err, dumped = makemap_roundtrip(text, tmp, release)
     assert err == "", f"makemap wrote to stderr:\n{err}"
     assert rc == 0
     assert sorted(dumped) == expected_dump(text)
@@ -420,12 +481,12 @@ def test_makemap_loads_the_access_file_and_dumps_exactly_its_entries(
 
 
 @pytest.mark.realtools
-def test_makemap_sees_every_rule_of_the_kitchen_spec() -> None:
+def test_makemap_sees_every_rule_of_the_kitchen_spec(release: SendmailRelease) -> None:
     """Spot checks of what sendmail will look up (keys folded, values verbatim)."""
     result = compile_dict(KITCHEN)
     text = result.hosts["plain"]["/etc/mail/access"]
     with scratch_dir("makemap") as tmp:
-        rc, err, dumped = makemap_roundtrip(text, tmp)
+        rc, err, dumped = makemap_roundtrip(text, tmp, release)
     assert (rc, err) == (0, "")
     for line in [
         "try_tls:broken.server\tNO",
@@ -452,11 +513,11 @@ def test_makemap_sees_every_rule_of_the_kitchen_spec() -> None:
 
 
 @pytest.mark.realtools
-def test_makemap_roundtrip_reports_what_makemap_rejects() -> None:
+def test_makemap_roundtrip_reports_what_makemap_rejects(release: SendmailRelease) -> None:
     """The helper is able to fail: a leading blank, a duplicate key, a missing value."""
     with scratch_dir("makemap-bad") as tmp:
         rc, err, dumped = makemap_roundtrip(
-            "Connect:1\tOK\n Connect:2\tOK\nConnect:1\tREJECT\nConnect:3\n", tmp
+            "Connect:1\tOK\n Connect:2\tOK\nConnect:1\tREJECT\nConnect:3\n", tmp, release
         )
     assert rc != 0
     assert "leading space" in err or "syntax error" in err
@@ -498,6 +559,7 @@ FEATURE_CASES = [
     ["access_db", {"name": "delay_checks", "args": ["strict"]}],
     ["access_db", {"name": "delay_checks", "args": ["Friend"]}],
     ["access_db", {"name": "greet_pause", "args": ["5000"]}],
+    ["fips3"],  # 8.18 only: refused for 8.17 (S221)
 ]
 
 
@@ -509,17 +571,22 @@ def test_the_cf_tree_names_features_that_need_access_db() -> None:
 @pytest.mark.parametrize(
     "features", FEATURE_CASES, ids=[json.dumps(c).replace(" ", "") for c in FEATURE_CASES]
 )
-def test_feature_lists_are_refused_or_build_clean(features: list[Any]) -> None:
-    """What validation accepts, m4 builds without a word on stderr (apply refuses any)."""
-    data = spec(defaults={"mc": {"features": features}})
+def test_feature_lists_are_refused_or_build_clean(
+    features: list[Any], release: SendmailRelease
+) -> None:
+    """What validation accepts for a release, m4 builds with its cf tree without a word on
+    stderr (apply refuses any)."""
+    data = spec(defaults={"sendmail": release.family, "mc": {"features": features}})
     result = compile_dict(data)
+    if features == ["fips3"]:
+        assert result.ok is (release.family == "8.18"), result.problems
     if not result.ok:
         assert all(p.code.startswith("S") for p in result.problems)
         return
     files = result.hosts["h1"]
     with scratch_dir("m4-feature") as tmp:
         rc, _, err = m4_build(
-            files["/etc/mail/sendmail.mc"], files["/etc/mail/tls/starttls.m4"], tmp
+            files["/etc/mail/sendmail.mc"], files["/etc/mail/tls/starttls.m4"], tmp, release
         )
     assert err == "", f"tlsc accepted {features} but m4 says:\n{err}"
     assert rc == 0
@@ -536,7 +603,7 @@ LOOKS_LIKE_DNL = [
 ]
 
 
-def _build_with_extra(line: str | None) -> tuple[int, str, str]:
+def _build_with_extra(line: str | None, release: SendmailRelease) -> tuple[int, str, str]:
     """Build the minimal spec's .cf with `line` put where mc.extra lines go."""
     files = compile_dict(spec()).hosts["h1"]
     mc = files["/etc/mail/sendmail.mc"]
@@ -544,31 +611,33 @@ def _build_with_extra(line: str | None) -> tuple[int, str, str]:
         include = "include(`/etc/mail/tls/starttls.m4')dnl"
         mc = mc.replace(include, f"{line}\n{include}")
     with scratch_dir("m4-extra") as tmp:
-        return m4_build(mc, files["/etc/mail/tls/starttls.m4"], tmp)
+        return m4_build(mc, files["/etc/mail/tls/starttls.m4"], tmp, release)
 
 
 @pytest.mark.realtools
 @pytest.mark.parametrize("line", LOOKS_LIKE_DNL)
-def test_extra_lines_that_only_look_like_dnl_comments(line: str) -> None:
+def test_extra_lines_that_only_look_like_dnl_comments(line: str, release: SendmailRelease) -> None:
     """Refused by validation, and rightly: with the real m4 each one fails the build
     or changes the .cf (a stray line, a swallowed include), where a comment changes nothing."""
     result = compile_dict(spec(defaults={"mc": {"extra": [line]}}))
     assert not result.ok
     assert {p.code for p in result.problems} == {"S209"}
-    clean = _build_with_extra(None)
+    clean = _build_with_extra(None, release)
     assert clean[0] == 0 and clean[2] == ""
-    assert _build_with_extra(line) != clean
+    assert _build_with_extra(line, release) != clean
 
 
 @pytest.mark.realtools
 @pytest.mark.parametrize(
     "line", ["dnl", "dnl # it's a `comment", "dnl\ttab", "dnl(x) is a call, said dnl #"]
 )
-def test_extra_dnl_comments_are_accepted_and_change_nothing(line: str) -> None:
+def test_extra_dnl_comments_are_accepted_and_change_nothing(
+    line: str, release: SendmailRelease
+) -> None:
     result = compile_dict(spec(defaults={"mc": {"extra": [line]}}))
     assert result.ok == (not line.startswith("dnl(")), result.problems
     if result.ok:
-        assert _build_with_extra(line) == _build_with_extra(None)
+        assert _build_with_extra(line, release) == _build_with_extra(None, release)
 
 
 @pytest.mark.realtools
@@ -582,7 +651,9 @@ def test_extra_dnl_comments_are_accepted_and_change_nothing(line: str) -> None:
         "define(`m', `mkst')m()emp(`{marker}XXXXXX')dnl",
     ],
 )
-def test_extra_lines_cannot_run_commands_whatever_the_spelling(line: str) -> None:
+def test_extra_lines_cannot_run_commands_whatever_the_spelling(
+    line: str, release: SendmailRelease
+) -> None:
     files = compile_dict(spec(defaults={"mc": {"extra": ["dnl"]}})).hosts["h1"]
     mc = files["/etc/mail/sendmail.mc"]
     switch_off = next(x for x in mc.splitlines() if x.startswith("undefine(`syscmd')"))
@@ -590,12 +661,15 @@ def test_extra_lines_cannot_run_commands_whatever_the_spelling(line: str) -> Non
         marker = tmp / "ran"
         evil = line.format(marker=marker)
         unguarded = mc.replace(switch_off, evil)
-        m4_build(unguarded, files["/etc/mail/tls/starttls.m4"], tmp)
+        m4_build(unguarded, files["/etc/mail/tls/starttls.m4"], tmp, release)
         # the control: without the switch-off line the command really runs
         assert list(tmp.glob("ran*")), "the injected line did not run: the test proves nothing"
         for made in tmp.glob("ran*"):
             made.unlink()
         m4_build(
-            mc.replace(switch_off, f"{switch_off}\n{evil}"), files["/etc/mail/tls/starttls.m4"], tmp
+            mc.replace(switch_off, f"{switch_off}\n{evil}"),
+            files["/etc/mail/tls/starttls.m4"],
+            tmp,
+            release,
         )
         assert not list(tmp.glob("ran*"))

@@ -12,6 +12,7 @@ import re
 import socket
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 from realtools import (
@@ -222,15 +223,28 @@ def test_confdane_renders_and_only_818_knows_it(tmp_path: Path, which: str) -> N
 
 
 def test_818_daemon_with_dane_offers_starttls(sendmail_daemon: DaemonFactory) -> None:
-    """O DANE=true on the 8.18 daemon: it starts and offers STARTTLS (no DNSSEC here,
-    so DANE itself, a client-side check against TLSA records, is not exercised)."""
-    daemon = sendmail_daemon(release=sendmail_818(), start=False)
-    mc = Path(daemon.spec["defaults"]["paths"]["sendmail_mc"])
-    mc.write_text(with_dane(mc.read_text(encoding="utf-8")), encoding="utf-8")
-    daemon.build()
+    """tls.dane on a host that runs 8.18: confDANE in starttls.m4, O DANE=true in the .cf,
+    and the daemon starts and offers STARTTLS (no DNSSEC here, so DANE itself, a
+    client-side check against TLSA records, is not exercised)."""
+
+    def dane(spec: dict[str, Any]) -> None:
+        spec["defaults"]["sendmail"] = "8.18"
+        spec["defaults"]["tls"]["dane"] = True
+
+    daemon = sendmail_daemon(edit=dane, release=sendmail_818(), start=False)
+    starttls = Path(daemon.spec["defaults"]["paths"]["starttls_m4"]).read_text(encoding="utf-8")
+    assert "define(`confDANE', ``true'')dnl\n" in starttls
     assert "\nO DANE=true\n" in daemon.cf.read_text(encoding="utf-8")
     daemon.start()
     r = probe(Target(label="dane", host="127.0.0.1", port=daemon.port, ca_file=str(daemon.ca_cert)))
     assert r.error is None and r.handshake_ok and r.verify == "OK", r.error
     assert r.greeting is not None and " ESMTP Sendmail 8.18.1/" in r.greeting
     assert not [line for line in daemon.syslog() if "DANE" in line or "unknown option" in line]
+
+
+def test_spec_refuses_dane_for_817() -> None:
+    """The same spec with the 8.17 target: refused before anything is written (S220)."""
+    spec = EXAMPLE.read_text(encoding="utf-8").replace("  tls:\n", "  tls:\n    dane: true\n", 1)
+    assert [p.code for p in compile_text(spec, "s.yaml").problems if p.severity == "error"] == [
+        "S220"
+    ]

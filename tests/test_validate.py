@@ -525,12 +525,12 @@ def test_define_owned_by_tls_is_refused_at_its_key() -> None:
     )
 
 
-def test_refused_define() -> None:
+def test_dane_is_a_tls_setting_not_a_define() -> None:
     text = with_lines("defaults:\n  mc:\n    defines:\n      confDANE: 'true'\n")
     assert only(text) == (
         *pos(text, "confDANE"),
-        "S203",
-        "confDANE: this sendmail is built without DANE and refuses to start with it",
+        "S202",
+        "confDANE is set by tls.dane; starttls.m4 is included later and would override this define",
     )
 
 

@@ -1,4 +1,7 @@
-"""`tlsc verify`: arguments, output formats and exit codes, against real and fake servers."""
+"""`tlsc verify`: arguments, output formats and exit codes, against real and fake servers.
+
+The real servers are test daemons of each release (tests/releases.py): 8.17.1.9, 8.18.1.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from fake_smtp import FakeSmtp, Session
+from releases import release
 from sendmail_fixture import DaemonFactory, free_port, sendmail_daemon, throwaway_ca
 
 from compiler.cli import main
 
-__all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
+__all__ = ["release", "sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
 
 KEYS = [
     "target",
@@ -45,6 +49,7 @@ def as_json(result: Result) -> list[dict[str, Any]]:
 
 
 @pytest.mark.realtools
+@pytest.mark.usefixtures("release")
 def test_spec_json_is_designs_shape(sendmail_daemon: DaemonFactory) -> None:
     daemon = sendmail_daemon()
     result = verify(daemon.spec_path, "--format", "json")
@@ -59,6 +64,7 @@ def test_spec_json_is_designs_shape(sendmail_daemon: DaemonFactory) -> None:
 
 
 @pytest.mark.realtools
+@pytest.mark.usefixtures("release")
 def test_spec_text_table(sendmail_daemon: DaemonFactory) -> None:
     daemon = sendmail_daemon()
     result = verify(daemon.spec_path, "--strict")
@@ -70,6 +76,7 @@ def test_spec_text_table(sendmail_daemon: DaemonFactory) -> None:
 
 
 @pytest.mark.realtools
+@pytest.mark.usefixtures("release")
 def test_strict_needs_more_than_min_days(sendmail_daemon: DaemonFactory) -> None:
     daemon = sendmail_daemon(server_cert={"days": 5})
     assert verify(daemon.spec_path).exit_code == 0
@@ -80,6 +87,7 @@ def test_strict_needs_more_than_min_days(sendmail_daemon: DaemonFactory) -> None
 
 
 @pytest.mark.realtools
+@pytest.mark.usefixtures("release")
 def test_name_mismatch_fails_strict(sendmail_daemon: DaemonFactory) -> None:
     daemon = sendmail_daemon(server_cert={"cn": "other.tlsc.test", "names": ["other.tlsc.test"]})
     assert verify(daemon.spec_path).exit_code == 0
@@ -94,6 +102,7 @@ def test_name_mismatch_fails_strict(sendmail_daemon: DaemonFactory) -> None:
 
 
 @pytest.mark.realtools
+@pytest.mark.usefixtures("release")
 def test_adhoc_target_with_and_without_ca(sendmail_daemon: DaemonFactory) -> None:
     daemon = sendmail_daemon()
     target = f"127.0.0.1:{daemon.port}"
@@ -111,6 +120,7 @@ def test_adhoc_target_with_and_without_ca(sendmail_daemon: DaemonFactory) -> Non
 
 
 @pytest.mark.realtools
+@pytest.mark.usefixtures("release")
 def test_expect_client_cert(sendmail_daemon: DaemonFactory) -> None:
     daemon = sendmail_daemon()
     result = verify(daemon.spec_path, "--expect-client-cert")
@@ -119,6 +129,7 @@ def test_expect_client_cert(sendmail_daemon: DaemonFactory) -> None:
 
 
 @pytest.mark.realtools
+@pytest.mark.usefixtures("release")
 def test_host_selects_from_a_spec(sendmail_daemon: DaemonFactory) -> None:
     dead = free_port()
 

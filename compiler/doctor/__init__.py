@@ -4,8 +4,10 @@ For the host the spec describes, it checks that the certificate, key, CA and
 DH files exist and that sendmail would accept them (files.py: sendmail's
 safefile rules), what they hold (pki.py: an unencrypted key that matches the
 certificate, expiry, the host name), that sendmail.cf and access.db were
-rebuilt after their sources changed (builds.py) and that the installed
-sendmail supports STARTTLS and reads sendmail.cf without error (binary.py).
+rebuilt after their sources changed (builds.py), that the installed
+sendmail supports STARTTLS and reads sendmail.cf without error (binary.py),
+and, with tls.mta_sts, that the MTA-STS resolver answers its socket map
+(stsmap.py; on the host itself only).
 Each finding has a code (finding.CODES), one sentence, and the fix.
 """
 
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from compiler.doctor.binary import check_binary
+from compiler.doctor.binary import check_binary, find_sendmail, release_findings
 from compiler.doctor.builds import cf_options, check_builds
 from compiler.doctor.files import Role, SafetyRules, check_directories, check_file
 from compiler.doctor.finding import CODES, Finding
@@ -27,6 +29,8 @@ from compiler.doctor.pki import (
     check_validity,
     load_certificates,
 )
+from compiler.doctor.resolver import check_resolver
+from compiler.doctor.stsmap import check_sts_resolver
 from compiler.resolve import HostConfig
 from compiler.sendmail import STARTTLS_REQUIRED
 
@@ -89,8 +93,14 @@ def diagnose(
     min_days: int = 14,
     now: dt.datetime | None = None,
     check_sendmail: bool = True,
+    dns_server: str | None = None,
+    ask_sts_resolver: bool | None = None,
 ) -> list[Finding]:
-    """Every finding for `host`, whose files live under `root`, in the order checked."""
+    """Every finding for `host`, whose files live under `root`, in the order checked
+    (`dns_server`: the resolver DANE's check asks instead of ROOT/etc/resolv.conf's).
+
+    `ask_sts_resolver` (default: when `root` is `/`, i.e. on the host itself): query the
+    MTA-STS resolver's socket map when tls.mta_sts is on (D036)."""
     now = now or dt.datetime.now(dt.UTC)
     s = host.settings
     paths = {name: on_disk(root, value) for name, value in s.paths.model_dump().items()}
@@ -101,7 +111,10 @@ def diagnose(
         out += _tls_files(host, root, rules, now, min_days)
     out += check_builds(host, paths)
     if check_sendmail:
-        out += check_binary(paths["sendmail_cf"], host.fqdn)
+        out += check_binary(paths["sendmail_cf"], host.fqdn, s, host.name)
+    out += check_resolver(s, root, dns_server)
+    if ask_sts_resolver if ask_sts_resolver is not None else root.resolve() == Path("/"):
+        out += check_sts_resolver(s, host.name)
     return out
 
 
@@ -116,14 +129,34 @@ def preflight(
     """The TLS file checks of `diagnose` for the configuration the spec describes, for
     `tlsc apply` to run before it writes anything: the certificate, key, CA, DH and CRL
     files the spec names (under `root`), judged by the DontBlameSendmail and
-    TrustedUser the spec's sendmail.cf will have, not the one on disk. No findings when
-    STARTTLS is off for the host; sendmail.cf, access.db and the binary are not checked
-    (apply rebuilds the first two)."""
+    TrustedUser the spec's sendmail.cf will have, not the one on disk; and the host's
+    sendmail binary against the release and build flags the spec asks for (D034, D035:
+    the binary found on PATH for root `/`, else ROOT/usr/sbin/sendmail when the tree
+    has one); for root `/`, the MTA-STS resolver tls.mta_sts names (D036). No findings
+    when STARTTLS is off for the host; sendmail.cf and access.db are not checked (apply
+    rebuilds them)."""
     if not host.settings.tls.enabled:
         return []
     now = now or dt.datetime.now(dt.UTC)
     rules = safety_rules(host, None)
-    return _missing_settings(host, spec_path) + _tls_files(host, root, rules, now, min_days)
+    out = _missing_settings(host, spec_path) + _tls_files(host, root, rules, now, min_days)
+    binary = host_binary(root)
+    if binary is not None:
+        out += release_findings(binary, host.settings, host.name, host.fqdn)
+    if root.resolve() == Path("/"):
+        out += check_sts_resolver(host.settings, host.name)
+    return out
+
+
+def host_binary(root: Path) -> str | None:
+    """The sendmail a host under `root` runs: PATH's for `/`, else one inside the tree."""
+    if root.resolve() == Path("/"):
+        return find_sendmail()
+    for candidate in ("usr/sbin/sendmail", "usr/lib/sendmail"):
+        path = root / candidate
+        if path.is_file():
+            return str(path)
+    return None
 
 
 def _missing_settings(host: HostConfig, spec_path: str) -> list[Finding]:

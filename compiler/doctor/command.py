@@ -34,7 +34,16 @@ def _fail(message: str) -> None:
     help="Warn about certificates with this many days or fewer left.",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def doctor(spec: str, root: str, host_name: str | None, min_days: int, fmt: str) -> None:
+@click.option(
+    "--dns-server",
+    metavar="ADDRESS[:PORT]",
+    envvar="TLSC_DNS_SERVER",
+    help="With tls.dane: the resolver to check (default: the first nameserver of"
+    " ROOT/etc/resolv.conf; env TLSC_DNS_SERVER).",
+)
+def doctor(
+    spec: str, root: str, host_name: str | None, min_days: int, fmt: str, dns_server: str | None
+) -> None:
     """Check this host's STARTTLS setup offline: files, permissions, certificates, builds.
 
     Exit 0 when nothing is wrong (warnings allowed), 1 when anything would keep
@@ -56,7 +65,9 @@ def doctor(spec: str, root: str, host_name: str | None, min_days: int, fmt: str)
     elif host_name not in cluster.hosts:
         _fail(f"no host named {host_name} in {spec}; hosts are {', '.join(cluster.hosts)}")
     assert host_name is not None
-    findings = diagnose(resolve(cluster, host_name), spec, Path(root), min_days=min_days)
+    findings = diagnose(
+        resolve(cluster, host_name), spec, Path(root), min_days=min_days, dns_server=dns_server
+    )
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
     if fmt == "json":

@@ -33,6 +33,11 @@ CODES = {
     "D031": "the sendmail binary could not be checked",
     "D032": "sendmail reports errors in sendmail.cf",
     "D033": "the sendmail check was cut short at its timeout",
+    "D034": "the sendmail binary is not the release the spec names",
+    "D035": "the sendmail binary lacks what the spec asks for (DANE, MTA-STS)",
+    "D036": "nothing answers MTA-STS socket map queries where tls.mta_sts points",
+    "D037": "DANE's resolver does not answer or does not validate DNSSEC",
+    "D038": "DANE's resolver is not on this host",
 }
 
 

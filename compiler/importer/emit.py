@@ -19,6 +19,7 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.representer import RoundTripRepresenter
 
 from compiler.importer.notes import Where
+from compiler.sendmail import releases
 from compiler.spec.loader import is_bool_word
 from compiler.spec.model import Mc, Paths, Tls
 
@@ -45,6 +46,8 @@ class SpecParts:
     access_at: list[Where] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     smtp_port: int | None = None
+    #: the release family the host runs (`8.18`), None for the default
+    sendmail: str | None = None
 
 
 def _non_default(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +69,8 @@ def settings(parts: SpecParts) -> dict[str, Any]:
     mc = _non_default(parts.mc, mc_defaults)
     if mc:
         out["mc"] = {k: mc[k] for k in Mc.model_fields if k in mc}
+    if parts.sendmail is not None and parts.sendmail != releases.DEFAULT:
+        out["sendmail"] = parts.sendmail
     if parts.ownership != "file":
         out["ownership"] = parts.ownership
     return out

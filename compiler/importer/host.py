@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,15 @@ from compiler.importer.emit import SpecParts, emit
 from compiler.importer.notes import Notes, Where
 from compiler.importer.read_access import AccessRead, read_access
 from compiler.importer.read_mc import McRead, read_mc, valid
-from compiler.importer.read_starttls import TlsRead, resolve_tls
+from compiler.importer.read_starttls import TlsRead, resolve_tls, unset_settings
 from compiler.importer.roundtrip import build_pair, compare_access, compare_cf, m4_available
 from compiler.lint.engine import LintContext, lint_text
 from compiler.lint.lexer import M4Document, lex
 from compiler.plan.desired import DesiredSpec, desired_from_text
 from compiler.plan.ownership import TLSC_HEADER, BlockError, settle
 from compiler.plan.planner import decode
-from compiler.spec.model import HostName, Paths, Tls, Word
+from compiler.sendmail import releases
+from compiler.spec.model import HostName, Paths, Word
 
 MC_PATH = "/etc/mail/sendmail.mc"
 #: the cf tree of this machine (Debian's sendmail-cf), for the round trip's m4 builds
@@ -227,6 +229,7 @@ def import_host(
     if access_text is not None:
         _lint(tree, access_text, access_real, "access")
     parts = _parts(host, fqdn, cluster, mc, tls, access, access_host, root, notes)
+    parts.sendmail = _release(tree, root_path, parts, notes)
     if adopt:
         _adopt(parts, tls, notes, mc_real)
     if notes.errors:
@@ -260,6 +263,41 @@ def import_host(
     return result
 
 
+_DZ = re.compile(r"^DZ(8\.[0-9]+)[.0-9]*", re.MULTILINE)
+
+
+def _release(tree: _Tree, root: Path, parts: SpecParts, notes: Notes) -> str | None:
+    """The release family the host runs (`8.18`): its sendmail binary's version when the
+    tree has the binary (`/` on the host itself), else the `DZ` line of its sendmail.cf
+    (the cf tree that built it). None when neither says, or it is no release tlsc knows."""
+    from compiler.doctor import host_binary
+    from compiler.doctor.binary import binary_version, run_sendmail_check
+
+    cf_host = parts.paths.get("sendmail_cf", Paths().sendmail_cf)
+    binary = None if tree.etc_mail_only else host_binary(root)
+    if binary is not None:
+        try:
+            output, _finished = run_sendmail_check(binary, None, parts.fqdn)
+        except OSError:
+            output = ""
+        version = binary_version(output)
+        if version is not None:
+            family = ".".join(version.split(".")[:2])
+            if releases.is_release(family):
+                notes.note(Where(binary), f"{binary} is sendmail {version}: sendmail: {family}")
+                return family
+    text = tree.read(cf_host, required=False)
+    m = _DZ.search(text or "")
+    if m is not None and releases.is_release(m.group(1)):
+        if m.group(1) != releases.DEFAULT:
+            notes.note(
+                Where(str(tree.real(cf_host))),
+                f"built by the sendmail {m.group(1)} cf files: sendmail: {m.group(1)}",
+            )
+        return m.group(1)
+    return None
+
+
 def _mc_only(notes: Notes) -> Notes:
     """Notes for reading an adopted .mc: its errors count, nothing else is reported."""
     scratch = Notes()
@@ -275,6 +313,12 @@ def _adopt(parts: SpecParts, tls: TlsRead, notes: Notes, mc_real: str) -> None:
     parts.mc = {}
     parts.extra_at = []
     parts.access, parts.access_at = [], []
+    if parts.tls.pop("mta_sts", None) is not None:  # the .mc keeps its own FEATURE(`sts')
+        notes.note(
+            Where(mc_real),
+            "FEATURE(`sts') stays in the host's sendmail.mc, so tls.mta_sts stays off"
+            " (starttls.m4 would write a second one)",
+        )
     for text, at in tls.extra:
         notes.loss(at, "I137", f"with ownership: tls tlsc's starttls.m4 would not hold {text}")
     for name in tls.other_defines:
@@ -392,14 +436,13 @@ def _parts(
     if mc.starttls_include:
         paths["starttls_m4"] = mc.starttls_include
     if tls.enabled:
-        tls_data: dict[str, Any] = {
-            k: ([] if isinstance(v, list) else None)
-            for k, v in Tls().model_dump().items()
-            if k != "enabled"
-        }
+        tls_data: dict[str, Any] = unset_settings()
+        del tls_data["enabled"]
         tls_data.update(tls.settings)
     else:
         tls_data = {"enabled": False}
+    if mc.mta_sts_socket is not None:
+        tls_data["mta_sts"] = {"socket": mc.mta_sts_socket}
     return SpecParts(
         cluster=cluster or host,
         host=host,

@@ -39,7 +39,22 @@ from compiler.sendmail import (
     REFUSED_FEATURES,
     TLS_DEFINES,
 )
-from compiler.spec.model import AbsPath, DefineName, DefineValue, M4Arg, M4Text, Mc, Paths
+from compiler.spec.model import (
+    MTA_STS_SOCKET,
+    AbsPath,
+    DefineName,
+    DefineValue,
+    M4Arg,
+    M4Text,
+    Mc,
+    Paths,
+    SocketMap,
+)
+
+#: sts.m4's socket map when FEATURE(`sts') has no argument
+STS_DEFAULT_SOCKET = "inet:5461@127.0.0.1"
+#: the FEATURE(`sts') argument tls.mta_sts writes: `socket -d5 -T<TMPF> ADDRESS`
+_STS_ARG = re.compile(r"^socket -d5 -T<TMPF> (\S+)$")
 
 #: defines tls: owns (starttls.m4 renders them); DontBlameSendmail carries group_readable_key
 TLS_NAMES = frozenset(TLS_DEFINES) | {"confDONT_BLAME_SENDMAIL"}
@@ -80,6 +95,8 @@ class McRead:
     tls_after: list[TlsDefine] = field(default_factory=list)
     #: the first argument of FEATURE(access_db), when given
     access_db_map: str | None = None
+    #: the socket map address of FEATURE(`sts') (tls.mta_sts.socket), when read
+    mta_sts_socket: str | None = None
     #: where each modelled define came from (for the round-trip report)
     define_at: dict[str, Where] = field(default_factory=dict)
     #: the MTA daemon's port, for the spec's smtp_port, when DAEMON_OPTIONS name one port
@@ -390,6 +407,9 @@ class _McReader:
         args = [plain_value(doc, a) for a in call.args[1:]]
         while args and args[-1] == "" and not doc.arg_text(call.args[len(args)]):
             args.pop()  # FEATURE(`x', ) is FEATURE(`x')
+        if name == "sts":
+            self.sts_feature(stmt, args)
+            return
         seen = [f["name"] for f in self.out.features]
         ok = (
             name is not None
@@ -406,6 +426,24 @@ class _McReader:
         self.out.features.append({"name": name, "args": clean})
         if name == "access_db" and clean:
             self.out.access_db_map = clean[0]
+
+    def sts_feature(self, stmt: Statement, args: list[str | None]) -> None:
+        """FEATURE(`sts') becomes tls.mta_sts: its socket as written, or sts.m4's default
+        (inet:5461@127.0.0.1) with a warning; other arguments are kept in mc.extra."""
+        m = _STS_ARG.match(args[0] or "") if len(args) == 1 else None
+        socket = m.group(1) if m else STS_DEFAULT_SOCKET if not args else None
+        if socket is None or valid(SocketMap, socket) is not None or self.out.mta_sts_socket:
+            self.keep(stmt)
+            return
+        self.out.mta_sts_socket = socket
+        if not args:
+            self.notes.warn(
+                self.where(stmt),
+                "I117",
+                f"FEATURE(`sts') without an argument asks the socket map {socket}, imported"
+                f" as tls.mta_sts: {{socket: {socket}}}; postfix-mta-sts-resolver listens on"
+                f" {MTA_STS_SOCKET} unless told otherwise (tlsc doctor asks it, D036)",
+            )
 
     def daemon_options(self, stmt: Statement, call: Call) -> None:
         value = plain_value(self.doc, call.args[0]) if len(call.args) == 1 else None

@@ -22,15 +22,17 @@ from compiler.importer.read_mc import McRead, TlsDefine, plain_value, valid
 from compiler.importer.statements import inert, statements
 from compiler.lint.lexer import Call, M4Document
 from compiler.m4text import check_line
-from compiler.sendmail import REFUSED_DEFINES, TLS_DEFINES
+from compiler.sendmail import REFUSED_DEFINES, TLS_DEFINES, option_true
 from compiler.spec.model import (
     AbsPath,
     CipherList,
+    Ciphersuites,
     DefineName,
     DefineValue,
     DhParams,
     Duration,
     SslOption,
+    Tls,
 )
 
 GROUP_READABLE = "GroupReadableKeyFile"
@@ -62,6 +64,14 @@ _LISTS = {
 }
 
 
+def unset_settings() -> dict[str, Any]:
+    """Every `tls:` key as a file that does not set it has it: no list, no line, off."""
+    return {
+        k: ([] if isinstance(v, list) else False if isinstance(v, bool) else None)
+        for k, v in Tls().model_dump().items()
+    }
+
+
 @dataclass
 class TlsRead:
     """The `tls:` settings in effect, and the define of other DontBlameSendmail flags."""
@@ -79,10 +89,33 @@ class TlsRead:
     macros: dict[str, list[str | None]] = field(default_factory=dict)
 
 
+#: the block tlsc writes for tls.ciphersuites (no conf* define reaches the option)
+_SUITES_BLOCK = re.compile(
+    r"^LOCAL_CONFIG\n`?O CipherSuites=([A-Za-z0-9_:]+)'?\ndivert\(0\)dnl$", re.MULTILINE
+)
+
+
+def _ciphersuites(doc: M4Document, path: str, notes: Notes, out: TlsRead) -> set[int]:
+    """tls.ciphersuites from the `O CipherSuites=` block; the line numbers it takes."""
+    taken: set[int] = set()
+    for m in _SUITES_BLOCK.finditer(doc.text):
+        line = doc.text.count("\n", 0, m.start()) + 1
+        problem = valid(Ciphersuites, m.group(1))
+        if problem:
+            notes.loss(Where(path, line + 1, 1), "I136", f"O CipherSuites: {problem}")
+            continue
+        out.settings["ciphersuites"] = m.group(1)
+        taken |= {line, line + 1, line + 2}
+    return taken
+
+
 def starttls_defines(doc: M4Document, path: str, notes: Notes, out: TlsRead) -> list[TlsDefine]:
     """The TLS defines of starttls.m4 in order; other statements go to `out` or the notes."""
     events: list[TlsDefine] = []
+    suites = _ciphersuites(doc, path, notes, out)
     for stmt in statements(doc):
+        if stmt.line in suites:
+            continue
         at = Where(path, stmt.line, stmt.col)
         if stmt.kind in ("blank", "comment"):
             if stmt.kind == "comment":
@@ -281,6 +314,10 @@ def _settings(
                     f"confTLS_SRV_OPTIONS `{value}': tlsc writes only `V'"
                     " (request_client_cert: false) or nothing",
                 )
+            continue
+        if name == "confDANE":
+            if value is not None:
+                s["dane"] = option_true(value)
             continue
         if name in _LISTS:
             items = re.split(r"[\s,]+", value.strip()) if value else []

@@ -66,7 +66,17 @@ def _expand(paths: tuple[str, ...]) -> list[str]:
 @click.option("--fix", is_flag=True, help="Repair what is safe to repair and print the diff.")
 @click.option("--dry-run", is_flag=True, help="With --fix: print the diff, change nothing.")
 @click.option("--deep", is_flag=True, help="Also build with real m4/sendmail-cf and makemap.")
-def lint(files: tuple[str, ...], fmt: str, fix: bool, dry_run: bool, deep: bool) -> None:
+@click.option(
+    "--sendmail",
+    "release",
+    type=click.Choice(["8.17", "8.18"]),
+    default="8.17",
+    show_default=True,
+    help="The sendmail release the files are for (8.17: Debian 12, 8.18: Debian 13).",
+)
+def lint(
+    files: tuple[str, ...], fmt: str, fix: bool, dry_run: bool, deep: bool, release: str
+) -> None:
     """Lint sendmail .mc/.m4 files and access files (exit 0 clean, 1 errors)."""
     if dry_run and not fix:
         raise click.UsageError("--dry-run only goes with --fix")
@@ -94,7 +104,7 @@ def lint(files: tuple[str, ...], fmt: str, fix: bool, dry_run: bool, deep: bool)
         else:
             texts[path] = text
     kinds = {path: detect_kind(path, text) for path, text in texts.items()}
-    ctx = LintContext(read=_read, listdir=_listdir)
+    ctx = LintContext(read=_read, listdir=_listdir, release=release)
     from compiler.lint.access import parse_access
 
     for path, kind in kinds.items():

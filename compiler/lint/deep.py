@@ -108,23 +108,25 @@ def _cf_include(doc: M4Document) -> tuple[Call, str] | None:
     return None
 
 
-def _substitute(doc: M4Document) -> tuple[str, str, Finding | None]:
-    """(text to build, cf tree, note): a cf.m4 path absent here is mapped to the local tree."""
+def _substitute(doc: M4Document, text: str) -> tuple[str, str, Finding | None]:
+    """(text to build, cf tree, note): a cf.m4 path absent here is mapped to the local tree.
+
+    `text` is the document's text, changed only after its cf.m4 include."""
     found = _cf_include(doc)
     base = cf_dir(doc)
     if found is None:
-        return doc.text, base, None
+        return text, base, None
     call, path = found
     here = os.path.dirname(os.path.abspath(doc.path))
     if not path.endswith("m4/cf.m4"):
-        return doc.text, base, None
+        return text, base, None
     if os.path.exists(os.path.join(here, path)):
-        return doc.text, os.path.dirname(os.path.dirname(os.path.join(here, path))), None
+        return text, os.path.dirname(os.path.dirname(os.path.join(here, path))), None
     local = os.path.join(DEFAULT_CF_DIR, "m4", "cf.m4")
     if not os.path.exists(local):
-        return doc.text, base, None
+        return text, base, None
     arg = call.args[0]
-    text = doc.text[: arg.start] + f"`{local}'" + doc.text[arg.end :]
+    text = text[: arg.start] + f"`{local}'" + text[arg.end :]
     # a tlsc .mc's include guard reads only its own cf tree: allow the local one
     text = widen_guard(text, [DEFAULT_CF_DIR.rstrip("/") + "/"])
     known = FOREIGN_CF_M4.get(path)
@@ -140,8 +142,34 @@ def _substitute(doc: M4Document) -> tuple[str, str, Finding | None]:
     return text, DEFAULT_CF_DIR, note
 
 
+def _in_tree_includes(doc: M4Document, ctx: LintContext) -> str:
+    """`text` with each STARTTLS include pointed at the run's own copy of the file.
+
+    A compiled tree's .mc (build/HOST/etc/mail/sendmail.mc) includes
+    /etc/mail/tls/starttls.m4: the build reads build/HOST/etc/mail/tls/starttls.m4
+    when the run lints it, never this machine's file (the same rule as the rules'
+    `LintContext.in_tree`). Every such include comes after the cf.m4 include, so
+    that one's offsets stay as they are.
+    """
+    text = doc.text
+    edits: list[tuple[int, int, str]] = []
+    for call in doc.top_calls("include", "sinclude"):
+        if not call.args or call.start == doc.cf_m4_at:
+            continue
+        name = doc.first_arg(call)
+        local = ctx.in_tree(name, doc.path)
+        if is_starttls(name) and local != name:
+            arg = call.args[0]
+            edits.append((arg.start, arg.end, os.path.abspath(local)))
+    if not edits:
+        return text
+    for start, end, path in sorted(edits, reverse=True):
+        text = text[:start] + f"`{path}'" + text[end:]
+    return widen_guard(text, sorted({os.path.dirname(p) + "/" for _s, _e, p in edits}))
+
+
 def _m4(doc: M4Document, ctx: LintContext) -> list[Finding]:
-    text, base, note = _substitute(doc)
+    text, base, note = _substitute(doc, _in_tree_includes(doc, ctx))
     cf_m4 = os.path.join(base, "m4", "cf.m4")
     notes = [note] if note is not None else []
     if shutil.which("m4") is None:

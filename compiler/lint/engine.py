@@ -92,6 +92,8 @@ class LintContext:
 
     access: dict[str, AccessDocument] = field(default_factory=dict)
     m4_paths: list[str] = field(default_factory=list)
+    #: the sendmail release the files are for (`tlsc lint --sendmail`)
+    release: str = "8.17"
     read: Callable[[str], str | None] = lambda path: None
     listdir: Callable[[str], list[str] | None] = lambda path: None
     _cache: dict[str, Any] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""`tlsc logs [--format text|json] [--since T] [--until T] [--year Y] FILE...`
+"""`tlsc logs [--format text|json|tlsrpt] [--since T] [--until T] [--year Y] FILE...`
 
 Thin: read each file in the order given (`-` is stdin; gzip is recognised by
 its magic bytes, so `.gz` and unsuffixed rotations alike), stream its lines
@@ -22,7 +22,7 @@ from compiler.logs.parse import LogParser, Notice, Ordered, RulesetEvent, TlsRec
 from compiler.logs.source import InputError, ReadStats, open_input, read_lines
 from compiler.logs.syslog import YearGuess, split_syslog
 
-_FORMAT = click.Choice(["text", "json"])
+_FORMAT = click.Choice(["text", "json", "tlsrpt"])
 
 
 def _when(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -35,6 +35,26 @@ def _when(_ctx: click.Context, param: click.Parameter, value: str | None) -> dat
             f"{value!r} is not an ISO 8601 date or time (like 2026-11-28 or 2026-11-28T10:00)",
             param=param,
         ) from None
+
+
+def _email(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    local, at, domain = (value or "").rpartition("@")
+    if value is not None and not (
+        at and local and "." in domain and not any(c.isspace() for c in value)
+    ):
+        raise click.BadParameter(
+            f"{value!r} is not an email address (like tlsrpt@example.com)", param=param
+        )
+    return value
+
+
+def _ip(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    import ipaddress
+
+    try:
+        return None if value is None else str(ipaddress.ip_address(value))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an IPv4 or IPv6 address", param=param) from None
 
 
 def _comparable(a: datetime, b: datetime) -> tuple[datetime, datetime]:
@@ -145,6 +165,27 @@ def stream_entries(
     help="Year of classic syslog stamps, which have none [default: from each file's date].",
 )
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Peers to list.")
+@click.option(
+    "--spec",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="What if: replay the mail in the logs against every TLS rule of SPEC.",
+)
+@click.option(
+    "--propose",
+    "proposals",
+    multiple=True,
+    metavar="RULE",
+    help="With --spec, also a rule not yet in it, in YAML flow syntax:"
+    " 'bank.example: {outbound: {require: verify}}' (a domains: item) or"
+    " 'recipients: {alice@bank.example: verify}' (repeatable).",
+)
+@click.option("--org", metavar="NAME", help="tlsrpt: organization-name of the reports.")
+@click.option("--contact", callback=_email, metavar="EMAIL", help="tlsrpt: contact-info address.")
+@click.option(
+    "--out-dir", default=".", show_default=True, metavar="DIR", help="tlsrpt: where reports go."
+)
+@click.option("--sending-ip", callback=_ip, metavar="IP", help="tlsrpt: this host's address.")
 def logs(
     files: tuple[str, ...],
     fmt: str,
@@ -152,14 +193,43 @@ def logs(
     until: datetime | None,
     year: int | None,
     top: int,
+    spec: str | None,
+    proposals: tuple[str, ...],
+    org: str | None,
+    contact: str | None,
+    out_dir: str,
+    sending_ip: str | None,
 ) -> None:
     """Analyse sendmail STARTTLS log lines in FILE... (- is stdin; gzip is unpacked).
 
-    Exit 0 when every file was read, 1 when one could not be.
+    --format tlsrpt writes RFC 8460 reports of the outbound sessions into
+    --out-dir instead, one per recipient domain and UTC day.
+
+    With --spec, the what-if: the mail each TLS rule (and each --propose'd
+    one) would have deferred or refused.
+
+    Exit 0 when every file was read, 1 when one could not be (or the spec or
+    a proposal is not valid).
     """
     within = time_filter(since, until)
+    if fmt == "tlsrpt" and not (org and contact):
+        raise click.UsageError("--format tlsrpt needs --org NAME and --contact EMAIL")
+    if proposals and spec is None:
+        click.echo("tlsc: --propose needs --spec, the spec the rule would be added to", err=True)
+        sys.exit(1)
+    if spec is not None and fmt == "tlsrpt":
+        raise click.UsageError("--spec (the what-if) prints text or json, not tlsrpt")
     try:
-        problems = _json(files, within, year) if fmt == "json" else _text(files, within, year, top)
+        if spec is not None:
+            from compiler.logs.whatif_command import run_whatif
+
+            problems = run_whatif(files, spec, proposals, fmt, within, year, top)
+        elif fmt == "tlsrpt":
+            problems = _tlsrpt(files, within, year, org or "", contact or "", out_dir, sending_ip)
+        elif fmt == "json":
+            problems = _json(files, within, year)
+        else:
+            problems = _text(files, within, year, top)
         sys.stdout.flush()
     except BrokenPipeError:  # `tlsc logs ... | head`
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -204,3 +274,36 @@ def _text(
             unreadable=stats.unreadable,
         )
     return problems
+
+
+def _tlsrpt(
+    files: tuple[str, ...],
+    within: Callable[[str | None], bool] | None,
+    year: int | None,
+    org: str,
+    contact: str,
+    out_dir: str,
+    sending_ip: str | None,
+) -> list[str]:
+    """Write the RFC 8460 reports of the outbound sessions; print each path written."""
+    from compiler.logs.sessions import Session, read_sessions
+    from compiler.logs.tlsrpt import ReportBuilder, write_reports
+
+    builder = ReportBuilder()
+
+    def on_session(session: Session) -> None:
+        if within is None or within(session.time):
+            builder.add(session)
+
+    _stats, problems = read_sessions(files, on_session, year)
+    for sentence in builder.skipped.sentences():
+        click.echo(f"tlsc: note: {sentence}; left out", err=True)
+    reports = builder.reports(org, contact, sending_ip)
+    if not reports and len(problems) < len(files):
+        click.echo(
+            "tlsc: note: no outbound session to a recipient domain: no report written", err=True
+        )
+    written, refusal = write_reports(reports, out_dir)
+    for path in written:
+        click.echo(path)
+    return problems + ([refusal] if refusal else [])

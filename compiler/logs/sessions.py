@@ -1,4 +1,4 @@
-"""SMTP sessions rebuilt from sendmail's log: who talked to whom, over what TLS, carrying which mail.
+"""SMTP sessions rebuilt from sendmail's log: who talked to whom, over what TLS, with which mail.
 
 A STARTTLS line says how a connection was protected but not what it carried;
 a delivery line (`to=..., relay=..., stat=...`) or a receipt line
@@ -25,7 +25,13 @@ per queue id for a bounded number of messages.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+from compiler.logs.parse import CertLine, TlsRecord, parse_message, split_relay
+from compiler.logs.source import InputError, ReadStats, open_input, read_lines
+from compiler.logs.syslog import SyslogLine, YearGuess, split_syslog
 
 #: verify values under which a session is encrypted
 ENCRYPTED = frozenset({"OK", "TRUSTED", "NOT", "NO", "FAIL", "DANE_FAIL"})
@@ -78,9 +84,16 @@ class Session:
     bits_max: int = 0
     cert_subject: str | None = None
     cert_issuer: str | None = None
+    #: OpenSSL's words on the certificate check (`ok`, `certificate has expired`), from
+    #: the cert line; None without one
+    verifymsg: str | None = None
     messages: list[Message] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     end: str | None = None
+    #: a `Try_TLS:` entry said NO: STARTTLS was not tried (outbound)
+    tls_skipped: bool = False
+    #: the `STARTTLS=..., error:` text of a handshake that broke off (verify SOFTWARE)
+    error: str | None = None
 
     @property
     def encrypted(self) -> bool:
@@ -101,3 +114,308 @@ class Session:
         if self.relay and self.addr:
             return f"{self.relay} {self.addr}"
         return self.relay or self.addr or "(unknown)"
+
+
+# -- rebuilding sessions from the lines ---------------------------------------
+
+#: a queue id ("6B35baqV027455: ", it holds digits) or NOQUEUE before the message
+_QID = re.compile(r"(NOQUEUE|(?=[A-Za-z]*\d)[A-Za-z0-9]{8,20}): ")
+_RELAY_FIELD = re.compile(r"(?:^|, )relay=([^,]*)")
+_FIELD = re.compile(r"(?:^|, )(mailer|proto|stat)=")
+#: a reply code in a delivery status: the server answered (`Deferred: 454 4.7.0 ...`)
+_REPLY = re.compile(r"\b[245]\d\d[ -]")
+#: mailers that deliver on this host: their `to=` lines are no SMTP session
+_LOCAL_MAILERS = frozenset({"local", "prog", "*file*", "*include*", "discard", "error"})
+#: what a check_* ruleset answers when a TLS rule (TLS_Clt) failed behind it
+TLS_REPLY = re.compile(
+    r"encryption too weak|not authenticated|no authentication requested|STARTTLS|TLS"
+    r"|does not match|Cert (?:Issuer|Subject)|authentication fail",
+)
+
+ProcessKey = tuple[str | None, str | None, str | None]
+
+
+def _field(message: str, name: str) -> str | None:
+    """The value of `name=` in a `k=v, k=v` message (up to the next `, `), or None."""
+    at = message.find(f"{name}=")
+    while at > 0 and message[at - 2 : at] != ", ":
+        at = message.find(f"{name}=", at + 1)
+    if at < 0:
+        return None
+    start = at + len(name) + 1
+    end = message.find(", ", start)
+    return message[start:] if end < 0 else message[start:end]
+
+
+def _addresses(text: str) -> tuple[str, ...]:
+    """`<a@x>,<b@y>` or `a@x` as bare addresses."""
+    return tuple(a.strip().strip("<>") for a in text.split(",") if a.strip().strip("<>"))
+
+
+def _same_peer(session: Session, relay: str | None, addr: str | None) -> bool:
+    if not session.relay and not session.addr:
+        return True  # a `connect failed` line names no peer: the next line that does is it
+    if relay and session.relay:
+        return relay.lower() == session.relay.lower()
+    if addr and session.addr:
+        return addr.lower() == session.addr.lower()
+    return not relay and not addr
+
+
+class SessionBuilder:
+    """Turns the lines of one log stream into sessions, each given once it is closed.
+
+    A process's session is closed when the process turns to another peer or
+    opens a new connection, and any session is closed once `window` lines
+    have gone by without a line of its own; `flush` closes the rest.
+    """
+
+    WINDOW = 1000
+    SENDERS = 100_000
+
+    def __init__(self, window: int = WINDOW, senders: int = SENDERS) -> None:
+        self.window = window
+        self.max_senders = senders
+        self.lines = 0
+        #: (direction, process) -> the open session and the line it was last touched
+        self._open: dict[tuple[str, ProcessKey], tuple[Session, int]] = {}
+        #: the session a process's next cert line belongs to
+        self._cert_for: dict[tuple[str, ProcessKey], Session] = {}
+        self._senders: dict[str, str] = {}
+        #: queue id -> the inbound message that brought it (for its recipients)
+        self._inbound: dict[str, Message] = {}
+        self._closed: list[Session] = []
+
+    # -- the public interface
+
+    def feed(self, line: SyslogLine | None) -> list[Session]:
+        """Sessions closed by this line (None: a line without a syslog prefix, which only ages)."""
+        self.lines += 1
+        if line is not None:
+            self._line(line)
+        if self.lines % 256 == 0:
+            self._expire()
+        return self._take()
+
+    def flush(self) -> list[Session]:
+        """Every session still open (end of input), oldest first."""
+        for session, _ in sorted(self._open.values(), key=lambda st: st[1]):
+            self._closed.append(session)
+        self._open.clear()
+        self._cert_for.clear()
+        self._inbound.clear()
+        return self._take()
+
+    # -- bookkeeping
+
+    def _take(self) -> list[Session]:
+        if not self._closed:
+            return []
+        out, self._closed = self._closed, []
+        return out
+
+    def _expire(self) -> None:
+        oldest = self.lines - self.window
+        stale = [key for key, (_, seen) in self._open.items() if seen < oldest]
+        for key in stale:
+            self._close(key)
+
+    def _close(self, key: tuple[str, ProcessKey]) -> None:
+        entry = self._open.pop(key, None)
+        if entry is None:
+            return
+        session = entry[0]
+        if self._cert_for.get(key) is session:
+            del self._cert_for[key]
+        for message in session.messages:
+            if message.qid is not None and self._inbound.get(message.qid) is message:
+                del self._inbound[message.qid]
+        self._closed.append(session)
+
+    def _open_session(
+        self, key: tuple[str, ProcessKey], line: SyslogLine, relay: str | None, addr: str | None
+    ) -> Session:
+        self._close(key)
+        session = Session(key[0], line.time, line.host, relay, addr, end=line.time)
+        self._open[key] = (session, self.lines)
+        return session
+
+    def _session(
+        self, key: tuple[str, ProcessKey], line: SyslogLine, relay: str | None, addr: str | None
+    ) -> Session:
+        """The process's open session with this peer, or a new one (closing the old)."""
+        entry = self._open.get(key)
+        if entry is not None and _same_peer(entry[0], relay, addr):
+            session = entry[0]
+            if relay and not session.relay:
+                session.relay = relay
+            if addr and not session.addr:
+                session.addr = addr
+            session.end = line.time or session.end
+            self._open[key] = (session, self.lines)
+            return session
+        return self._open_session(key, line, relay, addr)
+
+    def _sender(self, qid: str, sender: str) -> None:
+        senders = self._senders
+        if qid not in senders and len(senders) >= self.max_senders:
+            del senders[next(iter(senders))]
+        senders[qid] = sender
+
+    # -- the lines
+
+    def _line(self, line: SyslogLine) -> None:
+        message = line.message
+        qid: str | None = None
+        m = _QID.match(message)
+        if m is not None:
+            qid = None if m[1] == "NOQUEUE" else m[1]
+            message = message[m.end() :]
+        process: ProcessKey = (line.host, line.tag, line.pid)
+        if message.startswith("to="):
+            self._delivery(process, line, qid, message)
+        elif message.startswith("from="):
+            self._receipt(process, line, qid, message)
+        elif message.startswith("connect from "):
+            relay, addr = split_relay(message[13:])
+            self._open_session(("server", process), line, relay, addr)
+        elif message.startswith("ruleset="):
+            self._ruleset(process, line, message)
+        elif message.startswith("STARTTLS"):
+            self._starttls(process, line, message)
+
+    def _starttls(self, process: ProcessKey, line: SyslogLine, message: str) -> None:
+        parsed = parse_message(message, line.time, line.host)
+        if isinstance(parsed, CertLine):
+            session = self._cert_for.pop((parsed.direction, process), None)
+            if session is not None:
+                session.cert_subject = parsed.subject
+                session.cert_issuer = parsed.issuer
+                session.verifymsg = parsed.verifymsg
+            return
+        if not isinstance(parsed, TlsRecord):
+            return
+        key = (parsed.direction, process)
+        if parsed.error is not None:
+            if parsed.error.startswith("file "):
+                return  # a daemon's start-up complaint, no session
+            entry = self._open.get(key)
+            if parsed.relay or parsed.addr or entry is None:
+                session = self._session(key, line, parsed.relay, parsed.addr)
+            else:  # `connect failed` names no peer: the process's open session
+                session = entry[0]
+            session.starttls = True
+            session.verify = "SOFTWARE"
+            session.error = parsed.error
+            return
+        if parsed.direction == "client":
+            # a handshake is a new connection, even to the same server
+            session = self._open_session(key, line, parsed.relay, parsed.addr)
+        else:
+            session = self._session(key, line, parsed.relay, parsed.addr)
+        session.starttls = True
+        session.verify = parsed.verify or "NONE"
+        session.version = parsed.version
+        session.cipher = parsed.cipher
+        session.bits = parsed.bits
+        session.bits_max = parsed.bits_max or 0
+        self._cert_for[key] = session
+
+    def _ruleset(self, process: ProcessKey, line: SyslogLine, message: str) -> None:
+        name = message[8 : message.find(",")] if "," in message else message[8:]
+        head, _, reply = message.partition(", reject=")
+        relay, addr = split_relay(_field(head, "relay") or "")
+        arg1 = _field(head, "arg1")
+        if name == "try_tls":
+            session = self._open_session(("client", process), line, relay, addr)
+            session.tls_skipped = True
+            return
+        if name == "tls_server":
+            key = ("client", process)
+        elif name == "tls_client" or (name.startswith("check_") and TLS_REPLY.search(reply)):
+            key = ("server", process)
+        else:
+            return  # tls_rcpt is per recipient: its `to=` line says Deferred
+        session = self._session(key, line, relay, addr)
+        if name in ("tls_server", "tls_client") and arg1 and not session.starttls:
+            session.verify = arg1
+        if reply:
+            session.refusals.append(reply)
+
+    def _delivery(
+        self, process: ProcessKey, line: SyslogLine, qid: str | None, message: str
+    ) -> None:
+        head, _, status = message.partition(", stat=")
+        to_end = head.find(", ")
+        recipients = _addresses(head[3 : to_end if to_end >= 0 else len(head)])
+        inbound = self._inbound.get(qid) if qid is not None else None
+        if inbound is not None:
+            inbound.recipients = tuple(dict.fromkeys(inbound.recipients + recipients))
+        mailer = _field(head, "mailer")
+        relay_text = _field(head, "relay")
+        if mailer in _LOCAL_MAILERS or not relay_text or relay_text == "local":
+            return
+        word = status.split(":", 1)[0].split(" ", 1)[0] or None
+        if word == "Deferred" and not _REPLY.search(status):
+            return  # no SMTP session was made (connection refused, host unknown, ...)
+        relay, addr = split_relay(relay_text)
+        session = self._session(("client", process), line, relay, addr)
+        sender = self._senders.get(qid) if qid is not None else None
+        session.messages.append(Message(qid, sender, recipients, word))
+
+    def _receipt(
+        self, process: ProcessKey, line: SyslogLine, qid: str | None, message: str
+    ) -> None:
+        to_end = message.find(", ")
+        senders = _addresses(message[5 : to_end if to_end >= 0 else len(message)])
+        sender = senders[0] if senders else ""
+        if qid is not None:
+            self._sender(qid, sender)
+        relay_text = _field(message, "relay")
+        proto = _field(message, "proto")
+        if not relay_text or proto is None:
+            return  # a message submitted on this host (sm-msp), no SMTP session
+        relay, addr = split_relay(relay_text)
+        key = ("server", process)
+        session = self._session(key, line, relay, addr)
+        if not session.starttls and "ESMTPS" in proto.upper():
+            session.starttls = True  # encrypted, the handshake line not logged (LogLevel < 9)
+            session.verify = "UNKNOWN"
+        received = Message(qid, sender, ())
+        session.messages.append(received)
+        if qid is not None:
+            self._inbound[qid] = received
+
+
+def read_sessions(
+    files: Sequence[str],
+    on_session: Callable[[Session], None],
+    year: int | None = None,
+) -> tuple[ReadStats, list[str]]:
+    """Feed the lines of `files`, in order, to one builder: (what was read, bad inputs)."""
+    builder = SessionBuilder()
+    stats = ReadStats()
+    problems: list[str] = []
+    lineno = 0
+    for path in files:
+        try:
+            with open_input(path) as (stream, modified):
+                years = YearGuess(modified, year)
+                for raw in read_lines(stream, path, stats):
+                    lineno += 1
+                    if not any(word in raw for word in _WORDS):
+                        builder.lines += 1
+                        continue
+                    text = raw.decode("utf-8", "replace")
+                    for session in builder.feed(split_syslog(text, years)):
+                        on_session(session)
+        except InputError as exc:
+            problems.append(str(exc))
+    for session in builder.flush():
+        on_session(session)
+    stats.lines = lineno + stats.too_long
+    return stats, problems
+
+
+#: a line holding none of these cannot matter to a session
+_WORDS = (b"to=", b"from=", b"STARTTLS", b"ruleset=", b"connect from")

@@ -2,8 +2,12 @@
 
 Exit codes, as Terraform's: 0 success (with --detailed-exitcode: no changes),
 2 changes (only with --detailed-exitcode), 1 an error, or a downgrade with
---fail-on-downgrade. Usage errors exit 1 too, never 2, so that CI cannot read
-a mistyped option as "changes".
+--fail-on-downgrade, or with --max-deferred N a changed rule that would have
+stopped more than N messages in the --logs. Usage errors exit 1 too, never 2,
+so that CI cannot read a mistyped option as "changes".
+
+`--logs FILE...` takes every word after it up to the next option, so
+`--logs /var/log/mail.log*` works; give SPEC before it.
 """
 
 from __future__ import annotations
@@ -17,12 +21,39 @@ import click
 from compiler.plan.formats import FORMATS
 
 
+def greedy(args: list[str], option: str) -> list[str]:
+    """`OPT a b c` as `OPT a OPT b OPT c`: the words after OPT's value up to the next
+    option (a word starting with `-`, except `-` itself, stdin) are more values."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return out + args[i:]
+        out.append(arg)
+        i += 1
+        if arg == option and i < len(args):
+            out.append(args[i])  # its own value, whatever it looks like
+            i += 1
+        elif not arg.startswith(option + "="):
+            continue
+        while i < len(args) and (args[i] == "-" or not args[i].startswith("-")):
+            out += [option, args[i]]
+            i += 1
+    return out
+
+
+class _PlanCommand(click.Command):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, greedy(args, "--logs"))
+
+
 def _fail(message: str) -> None:
     click.echo(f"tlsc plan: {message}", err=True)
     sys.exit(1)
 
 
-@click.command()
+@click.command(cls=_PlanCommand)
 @click.argument("spec", default="cluster.yaml", type=click.Path(dir_okay=False))
 @click.option(
     "--root",
@@ -67,6 +98,27 @@ def _fail(message: str) -> None:
     is_flag=True,
     help="exit 1 when a change weakens TLS (for CI)",
 )
+@click.option(
+    "--logs",
+    "logs",
+    multiple=True,
+    metavar="FILE...",
+    help="mail logs (- is stdin, gzip is unpacked): show the mail each added or changed"
+    " TLS rule would have deferred or refused in them",
+)
+@click.option(
+    "--year",
+    type=click.IntRange(1970, 9999),
+    default=None,
+    help="year of classic syslog stamps in --logs [default: from each file's date]",
+)
+@click.option(
+    "--max-deferred",
+    type=click.IntRange(0),
+    default=None,
+    metavar="N",
+    help="with --logs: exit 1 when a changed rule would have stopped more than N messages",
+)
 def plan(
     spec: str,
     root: str | None,
@@ -77,6 +129,9 @@ def plan(
     out: str | None,
     detailed_exitcode: bool,
     fail_on_downgrade: bool,
+    logs: tuple[str, ...],
+    year: int | None,
+    max_deferred: int | None,
 ) -> None:
     """Show what would change on each host: per-file diffs, the access map's
     changes, what apply would run, and changes that weaken TLS.
@@ -87,7 +142,11 @@ def plan(
     from compiler.plan.make import ObserveError, PlanError, PlanRequest, SpecProblems, make_plan
     from compiler.plan.saved import SavedPlanError, write_saved_plan
 
-    request = PlanRequest(spec, root=root, state=state, base=base, hosts=list(hosts))
+    if max_deferred is not None and not logs:
+        _fail("--max-deferred needs --logs, the mail logs to count the stopped messages in")
+    request = PlanRequest(
+        spec, root=root, state=state, base=base, hosts=list(hosts), logs=list(logs), year=year
+    )
     try:
         result = make_plan(request)
     except SpecProblems as exc:
@@ -105,12 +164,26 @@ def plan(
     sys.stdout.write(_render(result, fmt))
     if out is not None and fmt == "text":
         click.echo(f"Saved the plan to {out}.", err=True)
+    failed = False
     if fail_on_downgrade and result.downgrades:
         click.echo(
             f"tlsc plan: {len(result.downgrades)} change(s) weaken TLS; failing as"
             " --fail-on-downgrade asks",
             err=True,
         )
+        failed = True
+    over = result.over_deferred(max_deferred) if max_deferred is not None else []
+    if over:
+        host, worst = over[0]
+        more = f" (and {len(over) - 1} more rule(s))" if len(over) > 1 else ""
+        click.echo(
+            f"tlsc plan: {worst.key} {worst.value} on {host} would have stopped"
+            f" {worst.stopped} message(s) in the logs, more than --max-deferred"
+            f" {max_deferred}{more}",
+            err=True,
+        )
+        failed = True
+    if failed:
         sys.exit(1)
     sys.exit(2 if detailed_exitcode and result.changes else 0)
 

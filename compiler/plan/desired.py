@@ -59,6 +59,18 @@ class DesiredSpec:
         return self._cluster is not None and self._rules is not None
 
     @property
+    def cluster(self) -> Cluster:
+        """The validated cluster (only when ok)."""
+        assert self._cluster is not None
+        return self._cluster
+
+    @property
+    def rules(self) -> ClusterRules:
+        """The cluster's access entries (only when ok); `for_host` gives a host's."""
+        assert self._rules is not None
+        return self._rules
+
+    @property
     def hosts(self) -> list[str]:
         """Host names, sorted."""
         return sorted(self._cluster.hosts) if self._cluster else []

@@ -60,6 +60,10 @@ class PlanRequest:
     state: str | None = None
     base: str | None = None
     hosts: list[str] = field(default_factory=list)
+    #: mail logs to judge each added or changed TLS rule by (plan/impact.py)
+    logs: list[str] = field(default_factory=list)
+    #: the year of classic syslog stamps in them (None: from each file's date)
+    year: int | None = None
 
     def source(self) -> tuple[str, str]:
         """("root"|"state"|"base", location); at most one may be given."""
@@ -104,7 +108,15 @@ def _make_plan(request: PlanRequest, settle: Callable[[], None]) -> Plan:
             observed, hosts = _plan_base(request, desired, spec_bytes, location, settle)
     except HostMatchError as exc:
         raise PlanError(str(exc)) from None
-    return Plan(request.spec, spec_sha, observed, sorted(hosts, key=lambda h: h.host))
+    plan = Plan(request.spec, spec_sha, observed, sorted(hosts, key=lambda h: h.host))
+    if request.logs:
+        from compiler.plan.impact import LogsError, add_mail_impact
+
+        try:
+            plan.mail_logs = add_mail_impact(plan.hosts, desired, request.logs, request.year)
+        except LogsError as exc:
+            raise PlanError(str(exc)) from None
+    return plan
 
 
 def _chosen(request: PlanRequest, known: list[str]) -> list[str]:

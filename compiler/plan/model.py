@@ -10,7 +10,11 @@
 entry also has `"certificates"` (added to version 1 without changing its
 other fields) when the plan read the host's files (--root, --state): a list
 of {"path", "role", "subject", "issuer", "not_after", "days_left", "sha256",
-"count", "error"}; it is absent when nothing was read (--base).
+"count", "error"}; it is absent when nothing was read (--base). With
+`--logs`, the plan has `"mail_logs"` ({"files", "lines", "sessions",
+"unknown_hosts"}) and each host entry `"mail_impact"`: one `MailImpact.to_json()`
+per TLS rule the plan adds or changes there (the what-if of `tlsc logs
+--spec` on the new access map).
 """
 
 from __future__ import annotations
@@ -211,6 +215,82 @@ class CertificateFacts:
         }
 
 
+@dataclass(frozen=True)
+class MailImpact:
+    """What an added or changed TLS rule would have done to the mail in the logs.
+
+    `deferred`, `refused` and `unknown` count messages (once each, by queue
+    id); `peers` the servers (outbound) or clients (inbound) with stopped
+    mail; `summary` is the sentence the text and markdown plans print.
+    """
+
+    key: str
+    value: str
+    change: Literal["added", "changed"]
+    old: str | None
+    direction: str
+    sessions: int
+    deliveries: int
+    deferred: int
+    refused: int
+    unknown: int
+    unknown_sessions: int
+    peers: tuple[str, ...]
+    first: str | None
+    last: str | None
+    reasons: tuple[tuple[str, int], ...]
+    summary: str
+
+    @property
+    def stopped(self) -> int:
+        """Messages deferred or refused."""
+        return self.deferred + self.refused
+
+    def to_json(self) -> dict[str, Any]:
+        """{"key", "value", "change", "old", "direction", "sessions", "deliveries",
+        "deferred", "refused", "unknown", "unknown_sessions", "peers", "first", "last",
+        "reasons", "summary"}."""
+        return {
+            "key": self.key,
+            "value": self.value,
+            "change": self.change,
+            "old": self.old,
+            "direction": self.direction,
+            "sessions": self.sessions,
+            "deliveries": self.deliveries,
+            "deferred": self.deferred,
+            "refused": self.refused,
+            "unknown": self.unknown,
+            "unknown_sessions": self.unknown_sessions,
+            "peers": list(self.peers),
+            "first": self.first,
+            "last": self.last,
+            "reasons": dict(self.reasons),
+            "summary": self.summary,
+        }
+
+
+@dataclass
+class MailLogs:
+    """What the plan read of the logs: `Plan.mail_logs`, the JSON's `"mail_logs"`."""
+
+    files: int = 0
+    lines: int = 0
+    sessions: int = 0
+    unknown_hosts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """{"files", "lines", "sessions", "unknown_hosts": [{"host", "sessions"}]}."""
+        return {
+            "files": self.files,
+            "lines": self.lines,
+            "sessions": self.sessions,
+            "unknown_hosts": [
+                {"host": h, "sessions": n} for h, n in sorted(self.unknown_hosts.items())
+            ],
+        }
+
+
 @dataclass
 class HostPlan:
     """Everything that would change on one host."""
@@ -229,6 +309,8 @@ class HostPlan:
     #: None when the host's files were not read (--state, --base). Not part of the JSON
     #: plan; a saved plan keeps it, and apply refuses the plan once a link leads elsewhere.
     links: dict[str, str] | None = None
+    #: with --logs: what each added or changed TLS rule would have stopped; None without
+    mail_impact: list[MailImpact] | None = None
 
     @property
     def changes(self) -> int:
@@ -251,6 +333,8 @@ class HostPlan:
         }
         if self.certificates is not None:
             out["certificates"] = [c.to_json() for c in self.certificates]
+        if self.mail_impact is not None:
+            out["mail_impact"] = [m.to_json() for m in self.mail_impact]
         return out
 
 
@@ -280,6 +364,8 @@ class Plan:
     spec_sha256: str
     observed: Observed
     hosts: list[HostPlan]
+    #: with --logs: what was read of them; None without
+    mail_logs: MailLogs | None = None
 
     @property
     def changes(self) -> int:
@@ -293,8 +379,17 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         """The versioned JSON that README.md documents."""
-        return {
+        out: dict[str, Any] = {
             "version": PLAN_VERSION,
             "changes": self.changes,
             "hosts": [h.to_json() for h in self.hosts],
         }
+        if self.mail_logs is not None:
+            out["mail_logs"] = self.mail_logs.to_json()
+        return out
+
+    def over_deferred(self, limit: int) -> list[tuple[str, MailImpact]]:
+        """(host, impact) of each added or changed rule that would have stopped more than
+        `limit` messages in the logs, most first."""
+        hits = [(h.host, m) for h in self.hosts for m in h.mail_impact or () if m.stopped > limit]
+        return sorted(hits, key=lambda hm: (-hm[1].stopped, hm[0], hm[1].key))

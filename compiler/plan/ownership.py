@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from compiler.plan.model import PlanWarning
 from compiler.render.access import BLOCK_BEGIN, BLOCK_END
@@ -222,17 +221,16 @@ def starttls_says(observed: str, path: str, tls: Tls) -> bool:
     """
     from compiler.importer.notes import Notes
     from compiler.importer.read_mc import McRead
-    from compiler.importer.read_starttls import resolve_tls
+    from compiler.importer.read_starttls import resolve_tls, unset_settings
     from compiler.lint.lexer import lex
 
     notes = Notes()
     read = resolve_tls(McRead(starttls_include=path), lex(observed, path, "m4"), path, notes)
     if notes.errors or notes.losses or read.extra or read.other_defines or read.dont_blame:
         return False
-    want = tls.model_dump()
-    have: dict[str, Any] = {k: ([] if isinstance(v, list) else None) for k, v in want.items()}
+    have = unset_settings()
     have.update(read.settings, enabled=True)
-    return have == want
+    return have == tls.model_dump()
 
 
 def _own_tls_defines(mc: str, path: str) -> list[PlanWarning]:

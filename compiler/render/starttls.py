@@ -3,7 +3,13 @@
 It is included after the .mc's own defines, so what it sets wins; validation
 therefore refuses the same names in `mc.defines`. `group_readable_key`
 appends GroupReadableKeyFile to DontBlameSendmail the way Debian's file does,
-keeping whatever the .mc already put there.
+keeping whatever the .mc already put there. `min_protocol` adds the
+SSL_OP_NO_* options of the older versions after the server and client
+options; `dane` writes confDANE (validation keeps it to sendmail 8.18); `ciphersuites`
+writes the `O CipherSuites=` line itself, which no conf* define reaches; `mta_sts`
+writes FEATURE(`sts') with the resolver's socket map. FEATURE works here: the .mc
+includes this file after its own FEATUREs and before its MAILER lines (cf.m4 wants
+every FEATURE before the first MAILER), in the .mc tlsc writes and in Debian's own.
 """
 
 from __future__ import annotations
@@ -11,11 +17,18 @@ from __future__ import annotations
 from compiler.render import m4quote as q
 from compiler.render.header import header_lines
 from compiler.resolve import HostConfig
+from compiler.sendmail import PROTOCOL_FLOOR_OPTIONS
 
 _DONT_BLAME = (
     "define(`confDONT_BLAME_SENDMAIL', ifdef(`confDONT_BLAME_SENDMAIL',"
     " `defn(`confDONT_BLAME_SENDMAIL')`,'')``GroupReadableKeyFile'')dnl"
 )
+
+
+def mta_sts_feature(socket: str) -> str:
+    """FEATURE(`sts') with the resolver's socket map written out: without the argument
+    sendmail asks inet:5461@127.0.0.1 and defers every recipient when nothing answers."""
+    return q.call("FEATURE", q.name("sts"), q.value(f"socket -d5 -T<TMPF> {socket}"))
 
 
 def render_starttls(host: HostConfig, source: str) -> str:
@@ -42,10 +55,22 @@ def render_starttls(host: HostConfig, source: str) -> str:
         lines.append(q.define("confTO_STARTTLS", t.timeout))
     if t.cipher_list:
         lines.append(q.define("confCIPHER_LIST", t.cipher_list))
-    if t.server_ssl_options:
-        lines.append(q.define("confSERVER_SSL_OPTIONS", " ".join(t.server_ssl_options)))
-    if t.client_ssl_options:
-        lines.append(q.define("confCLIENT_SSL_OPTIONS", " ".join(t.client_ssl_options)))
+    # the protocol floor comes last: sendmail applies the options in order, so it wins
+    floor = list(PROTOCOL_FLOOR_OPTIONS[t.min_protocol]) if t.min_protocol else []
+    if t.server_ssl_options or floor:
+        options = [*t.server_ssl_options, *floor]
+        lines.append(q.define("confSERVER_SSL_OPTIONS", " ".join(options)))
+    if t.client_ssl_options or floor:
+        options = [*t.client_ssl_options, *floor]
+        lines.append(q.define("confCLIENT_SSL_OPTIONS", " ".join(options)))
+    if t.dane:
+        lines.append(q.define("confDANE", "true"))
+    if t.mta_sts is not None:
+        lines.append(mta_sts_feature(t.mta_sts.socket))
+    if t.ciphersuites:
+        # no conf* define reaches CipherSuites: the option line itself, quoted, in the
+        # .cf's local section, then back to the .mc's own diversion
+        lines += ["LOCAL_CONFIG", f"`O CipherSuites={t.ciphersuites}'", "divert(0)dnl"]
     if t.group_readable_key:
         lines.append(_DONT_BLAME)
     return "".join(line + "\n" for line in lines)

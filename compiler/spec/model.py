@@ -10,6 +10,7 @@ duplicates instead of silently merging.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -27,7 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from compiler import accessmap, names
 from compiler.problems import shown
-from compiler.sendmail import DOCUMENTED_DEFINES, SSL_OPTIONS
+from compiler.sendmail import DOCUMENTED_DEFINES, SSL_OPTIONS, TLS13_SUITES, releases
 
 
 class Model(BaseModel):
@@ -205,6 +206,24 @@ def _group_name(value: str) -> None:
         )
 
 
+def _release(value: str) -> None:
+    if not releases.is_release(value):
+        raise ValueError(
+            f"'{shown(value)}' is not a sendmail release tlsc knows; use 8.17 (Debian 12)"
+            " or 8.18 (Debian 13), optionally with the patch level (8.18.1)"
+        )
+
+
+def _ciphersuites(value: str) -> None:
+    for suite in value.split(":"):
+        if suite not in TLS13_SUITES:
+            raise ValueError(
+                f"'{shown(suite)}' is not a TLSv1.3 cipher suite"
+                f"{accessmap.did_you_mean(suite, list(TLS13_SUITES))}; use"
+                f" {', '.join(TLS13_SUITES)}, joined by ':'"
+            )
+
+
 def _unique_groups(value: list[str]) -> None:
     seen: set[str] = set()
     for name in value:
@@ -263,6 +282,39 @@ def _define_value(value: Any) -> Any:
     return value
 
 
+#: postfix-mta-sts-resolver's own default (defaults.py: HOST 127.0.0.1, PORT 8461);
+#: FEATURE(`sts') without an argument asks inet:5461@127.0.0.1 instead
+MTA_STS_SOCKET = "inet:8461@127.0.0.1"
+_SOCKET_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+_SOCKET_HOST = re.compile(rf"^{_SOCKET_LABEL}(\.{_SOCKET_LABEL})*\Z")
+
+
+def _socket_map(value: str) -> None:
+    """A sendmail socket map address: inet:PORT@HOST, inet6:PORT@ADDRESS, local:/PATH."""
+    kind, colon, rest = value.partition(":")
+    if not colon or kind not in ("inet", "inet6", "local", "unix"):
+        raise ValueError(
+            f"'{shown(value)}' is not a socket map address; write inet:PORT@HOST"
+            f" ({MTA_STS_SOCKET}, postfix-mta-sts-resolver's default), inet6:PORT@ADDRESS"
+            " or local:/PATH"
+        )
+    if kind in ("local", "unix"):
+        _file_path(rest)
+        return
+    port, at, host = rest.partition("@")
+    if not at or not port.isdigit() or not 1 <= int(port) <= 65535 or port[0] == "0":
+        raise ValueError(
+            f"'{shown(value)}' needs a port from 1 to 65535 and a host: {kind}:PORT@HOST"
+        )
+    if kind == "inet6":
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"'{shown(host)}' in {kind}: is not an IPv6 address") from None
+    elif not _SOCKET_HOST.match(host) or len(host) > 253:
+        raise ValueError(f"'{shown(host)}' in {kind}: is not an IPv4 address or a host name")
+
+
 AbsPath = Annotated[str, _check(_path)]
 FilePath = Annotated[str, _check(_file_path)]
 M4Text = Annotated[str, StringConstraints(min_length=1, max_length=1024), _check(_m4_text)]
@@ -302,6 +354,16 @@ GroupName = Annotated[
     StringConstraints(max_length=64),
     _check(_group_name),
     WithJsonSchema({"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$", "maxLength": 64}),
+]
+Release = Annotated[
+    str,
+    StringConstraints(max_length=16),
+    _check(_release),
+    WithJsonSchema({"type": "string", "pattern": releases.RELEASE_PATTERN}),
+]
+SocketMap = Annotated[str, StringConstraints(max_length=512), _check(_socket_map)]
+Ciphersuites = Annotated[
+    str, StringConstraints(min_length=1, max_length=512), _check(_ciphersuites)
 ]
 Bits = Annotated[int, Field(ge=1, le=65535)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -357,6 +419,30 @@ class Commands(Model):
         " null: nothing. Writes no file line.",
         examples=["make -C /etc/mail"],
     )
+
+
+class MtaSts(Model):
+    """MTA-STS (RFC 8461) for outbound mail, through postfix-mta-sts-resolver."""
+
+    socket: SocketMap = Field(
+        MTA_STS_SOCKET,
+        description="Where postfix-mta-sts-resolver answers sendmail's socket map queries:"
+        " inet:PORT@HOST, inet6:PORT@ADDRESS or local:/PATH (its `path:` setting); in"
+        " starttls.m4: FEATURE(`sts', ``socket -d5 -T<TMPF> SOCKET'')dnl. The default is"
+        " the resolver's own, inet:8461@127.0.0.1; tlsc always writes it, since"
+        " FEATURE(`sts') alone asks inet:5461@127.0.0.1.",
+        examples=["inet:8461@127.0.0.1", "local:/var/run/mta-sts/mta-sts.sock"],
+    )
+
+
+def _mta_sts_shorthand(value: Any) -> Any:
+    if value is True:
+        return {}
+    if value is False:
+        return None
+    if value is not None and not isinstance(value, dict | MtaSts):
+        raise ValueError("write true, false or {socket: ADDRESS}")
+    return value
 
 
 class Tls(Model):
@@ -450,6 +536,52 @@ class Tls(Model):
         " blanks in starttls.m4: define(`confCLIENT_SSL_OPTIONS', ``OPTIONS'')dnl; []: no"
         " line.",
         examples=[["+SSL_OP_NO_TLSv1"]],
+    )
+    min_protocol: Literal["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] | None = Field(
+        None,
+        description="The oldest TLS version sendmail accepts (inbound) and uses (outbound):"
+        " +SSL_OP_NO_SSLv3 and +SSL_OP_NO_TLSv1... for each older version, after"
+        " server_ssl_options and client_ssl_options in starttls.m4's"
+        " confSERVER_SSL_OPTIONS and confCLIENT_SSL_OPTIONS; null (the default): OpenSSL's"
+        " floor.",
+        examples=["TLSv1.2"],
+    )
+    ciphersuites: Ciphersuites | None = Field(
+        None,
+        description="The TLSv1.3 cipher suites, in order, joined by ':' (cipher_list does not"
+        " apply to TLSv1.3). sendmail reads them from its CipherSuites option, which has no"
+        " m4 define: starttls.m4 writes it into the .cf's local section, LOCAL_CONFIG then"
+        " `O CipherSuites=SUITES' and divert(0)dnl; null (the default): OpenSSL's.",
+        examples=["TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"],
+    )
+    dane: bool = Field(
+        False,
+        description="true: DANE (RFC 7672) for outbound mail, in starttls.m4:"
+        " define(`confDANE', ``true'')dnl; sendmail 8.18 only (8.17 is built without DANE"
+        " and will not start). Needs a local DNSSEC-validating resolver (tlsc doctor"
+        " checks /etc/resolv.conf); domains: NAME: {outbound: {dane: false}} turns it off"
+        " for the servers named NAME. false (the default): no line.",
+        examples=[True],
+    )
+    mta_sts: Annotated[
+        MtaSts | None,
+        BeforeValidator(
+            _mta_sts_shorthand,
+            json_schema_input_type=Annotated[
+                bool, Field(description="true: on, at the resolver's socket; false: off")
+            ]
+            | MtaSts
+            | None,
+        ),
+    ] = Field(
+        None,
+        description="MTA-STS (RFC 8461) for outbound mail: true, or {socket: ADDRESS} for"
+        " postfix-mta-sts-resolver elsewhere than its default inet:8461@127.0.0.1. In"
+        " starttls.m4: FEATURE(`sts', ``socket -d5 -T<TMPF> ADDRESS'')dnl (sendmail then"
+        " defers a recipient whose domain's enforce policy lists no MX it reached, or whose"
+        " certificate does not name it). Needs the resolver running (tlsc doctor asks it,"
+        " D036); false or null (the default): no line.",
+        examples=[True, {"socket": "inet:8461@127.0.0.1"}],
     )
     group_readable_key: bool = Field(
         True,
@@ -551,6 +683,14 @@ class HostSettings(Model):
     )
     tls: Tls = Field(Tls(), description="STARTTLS settings, written to starttls.m4.")
     mc: Mc = Field(Mc(), description="The parts of sendmail.mc, written in a fixed order.")
+    sendmail: Release = Field(
+        releases.DEFAULT,
+        description="The sendmail release the host runs: 8.17 (Debian 12) or 8.18"
+        " (Debian 13), optionally exact (8.18.1). Validation, the files and lint follow"
+        " that release; doctor and apply check the host's binary against it. Writes no"
+        " line by itself.",
+        examples=["8.18", "8.18.1"],
+    )
     ownership: Literal["file", "block", "tls"] = Field(
         "file",
         description="file: tlsc owns its files whole; block: only the tlsc block of the"
@@ -632,10 +772,20 @@ class PeerRule(_RuleBase):
         examples=["encrypt", "verify"],
     )
 
+    dane: Literal[False] | None = Field(
+        None,
+        description="outbound only; false: no DANE for the servers named KEY although"
+        " tls.dane is on: TLS_Clt_Features:KEY<TAB>Flags=d (needs FEATURE"
+        " tls_session_features and sendmail: 8.18); null (the default): no line.",
+        examples=[False],
+    )
+
     @model_validator(mode="after")
     def _consistent(self) -> PeerRule:
         if not self.starttls and (self.require != "may" or self.has_checks()):
             raise ValueError("starttls: false cannot be combined with a requirement")
+        if not self.starttls and self.dane is not None:
+            raise ValueError("starttls: false cannot be combined with dane: without TLS")
         if self.starttls and self.require == "may" and self.has_checks():
             raise ValueError(
                 "certificate checks, min_bits and on_failure need require: encrypt or verify"
@@ -694,6 +844,12 @@ class DomainRule(Model):
         " Srv_Features:KEY<TAB>S (starttls: false); may: no line.",
         examples=["encrypt", {"require": "verify"}],
     )
+
+    @model_validator(mode="after")
+    def _dane_outbound(self) -> DomainRule:
+        if isinstance(self.inbound, PeerRule) and self.inbound.dane is not None:
+            raise ValueError("dane: is for outbound rules (DANE checks the servers we send to)")
+        return self
 
 
 class Host(HostSettings):

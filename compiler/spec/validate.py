@@ -35,6 +35,7 @@ from compiler.rules import ClusterRules, SourcedEntry
 from compiler.sendmail import (
     DOMAINS,
     FEATURES,
+    IGNORED_DEFINES,
     MAILERS,
     NEEDS_ACCESS_DB,
     NODELAY_FEATURES,
@@ -47,9 +48,10 @@ from compiler.sendmail import (
     TLS_DEFINES,
     option_true,
 )
+from compiler.sendmail.releases import MISSING_FEATURES, STS_TAG_RELEASE, release_of
 from compiler.spec.booleans import bool_word_problems
 from compiler.spec.loader import LoadedSpec, Loc, is_bool_word
-from compiler.spec.model import Cluster, HostSettings, Mc
+from compiler.spec.model import Cluster, DomainRule, HostSettings, Mc, PeerRule
 
 _TYPE_NAMES = {
     "string_type": "a string",
@@ -201,12 +203,10 @@ def _pydantic_problems(exc: ValidationError, rep: _Reporter, seen: set[Loc]) -> 
             model = _model_at(loc[:-1])
             choices = list(model.model_fields) if model else []
             parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
-            rep.add(
-                loc,
-                "S100",
-                f"unknown key '{shown(name)}' in {parent}{did_you_mean(name, choices)}",
-                True,
-            )
+            hint = did_you_mean(name, choices)
+            if name == "mta_sts" and model in (PeerRule, DomainRule):
+                hint = _NO_STS_OPT_OUT
+            rep.add(loc, "S100", f"unknown key '{shown(name)}' in {parent}{hint}", True)
         elif kind == "missing":
             parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
             rep.add(loc[:-1], "S101", f"missing required key '{loc[-1]}' in {parent}")
@@ -260,6 +260,14 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
             )
         elif name in REFUSED_DEFINES:
             rep.add((*loc, "defines", name), "S203", f"{name}: {REFUSED_DEFINES[name]}", True)
+        elif name in IGNORED_DEFINES:
+            rep.add(
+                (*loc, "defines", name),
+                "S223",
+                f"{name}: {IGNORED_DEFINES[name]}",
+                True,
+                severity="warning",
+            )
         if name in RESCANNED_DEFINES:
             words = name not in TRIPLE_QUOTED  # a third quote level keeps those literal
             _check_rescanned(mc.defines[name], (*loc, "defines", name), name, rep, words)
@@ -268,6 +276,8 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
         floc = (*loc, "features", i)
         if feature.name in REFUSED_FEATURES:
             rep.add(floc, "S205", f"FEATURE {feature.name}: {REFUSED_FEATURES[feature.name]}")
+        elif feature.name == "sts":
+            rep.add(floc, "S224", _STS_BY_HAND)
         elif feature.name not in FEATURES:
             rep.add(
                 floc,
@@ -344,12 +354,30 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
             rep.add((*loc, "mailers", i), "S206", f"MAILER {mailer} is listed twice")
         mailers.add(mailer)
     for i, line in enumerate(mc.extra):
+        if _STS_CALL.search(line):
+            rep.add((*loc, "extra", i), "S224", f"mc.extra: {_STS_BY_HAND}")
         for col, message in check_line(line):
             rep.add(
                 (*loc, "extra", i),
                 "S209",
                 f"mc.extra: {message}" + (f" (column {col} of the line)" if col > 1 else ""),
             )
+
+
+#: why a rule has no mta_sts: key (the access tag would be ignored by both releases)
+_NO_STS_OPT_OUT = (
+    f": a per-domain MTA-STS opt-out (the access tag STS:DOMAIN NO) came with sendmail"
+    f" {STS_TAG_RELEASE}, and neither 8.17.1.9 nor 8.18.1 reads it, so tlsc writes none"
+)
+#: FEATURE(`sts' in a raw m4 line
+_STS_CALL = re.compile(r"\bFEATURE\(\s*`?sts\b")
+_STS_BY_HAND = (
+    "FEATURE sts is written by tls.mta_sts, which always names the resolver's socket:"
+    " FEATURE(`sts') without one asks inet:5461@127.0.0.1, where postfix-mta-sts-resolver"
+    " does not listen (its default is inet:8461@127.0.0.1), and sendmail then defers every"
+    " recipient with '450 STS lookup temp fail'; remove it and set tls.mta_sts: true (or"
+    " {socket: ADDRESS})"
+)
 
 
 #: an m4 macro call: a name followed at once by '(' (m4 calls `name (` without arguments)
@@ -557,6 +585,108 @@ def _check_tls_ownership(
         )
 
 
+def _written_at(cluster: Cluster, name: str, *path: str) -> Loc:
+    """Where a host's setting comes from: its own block when it sets it, else defaults."""
+    block: Any = host_overrides(cluster.hosts[name])
+    for key in path[:-1]:
+        block = block.get(key, {}) if isinstance(block, dict) else {}
+    own = isinstance(block, dict) and path[-1] in block
+    return ("hosts", name, *path) if own else ("defaults", *path)
+
+
+def _check_release(cluster: Cluster, resolved: dict[str, HostSettings], rep: _Reporter) -> None:
+    """What a host asks of sendmail exists in the release it runs (`sendmail:`)."""
+    dane: dict[Loc, list[str]] = {}
+    features: dict[tuple[Loc, str, str], list[str]] = {}
+    for name in cluster.hosts:
+        settings = resolved[name]
+        release = release_of(settings.sendmail)
+        if settings.tls.enabled and settings.tls.dane and not release.dane:
+            dane.setdefault(_written_at(cluster, name, "tls", "dane"), []).append(name)
+        for i, feature in enumerate(settings.mc.features):
+            if feature.name in MISSING_FEATURES[release.family]:
+                where = _written_at(cluster, name, "mc", "features")
+                features.setdefault(((*where, i), feature.name, release.family), []).append(name)
+    for loc, hosts in dane.items():
+        rep.add(
+            loc,
+            "S220",
+            f"{_host_list(hosts)} {'runs' if len(hosts) == 1 else 'run'} sendmail 8.17"
+            " (Debian 12), which is built without DANE and refuses to start with confDANE;"
+            " set sendmail: 8.18 for DANE, or tls.dane: false",
+        )
+    for (loc, feature_name, family), hosts in features.items():
+        rep.add(
+            loc,
+            "S221",
+            f"FEATURE {feature_name} came with sendmail 8.18; {_host_list(hosts)}"
+            f" {'runs' if len(hosts) == 1 else 'run'} {family}",
+        )
+
+
+def _check_mta_sts(cluster: Cluster, resolved: dict[str, HostSettings], rep: _Reporter) -> None:
+    """tls.mta_sts lives in starttls.m4, which a host with STARTTLS off does not include."""
+    where: dict[Loc, list[str]] = {}
+    for name in cluster.hosts:
+        tls = resolved[name].tls
+        if tls.mta_sts is not None and not tls.enabled:
+            where.setdefault(_written_at(cluster, name, "tls", "mta_sts"), []).append(name)
+    for loc, hosts in where.items():
+        rep.add(
+            loc,
+            "S225",
+            f"tls.mta_sts does nothing for {_host_list(hosts)}: STARTTLS is off"
+            " (tls.enabled: false), so no starttls.m4 carries FEATURE(`sts') and MTA-STS"
+            " needs TLS anyway; set tls.enabled: true, or remove tls.mta_sts",
+            severity="warning",
+        )
+
+
+def _check_dane_rules(
+    cluster: Cluster,
+    resolved: dict[str, HostSettings],
+    by_host: dict[str, ClusterRules],
+    rep: _Reporter,
+) -> None:
+    """`dane: false` on a rule: a DANE build, DANE on, and tls_session_features."""
+    reported: set[Loc] = set()
+    for name in cluster.hosts:
+        settings = resolved[name]
+        for _raw, _norm, rule, loc in by_host[name].domain_items:
+            out = rule.outbound
+            if not isinstance(out, PeerRule) or out.dane is not False:
+                continue
+            where = (*loc, "outbound", "dane")
+            if where in reported:
+                continue
+            if not release_of(settings.sendmail).dane:
+                reported.add(where)
+                rep.add(
+                    where,
+                    "S222",
+                    f"dane: false writes TLS_Clt_Features Flags=d, which host {name}'s"
+                    f" sendmail {settings.sendmail} (built without DANE) does not know;"
+                    " it needs sendmail: 8.18",
+                )
+            elif "tls_session_features" not in [f.name for f in settings.mc.features]:
+                reported.add(where)
+                rep.add(
+                    where,
+                    "S208",
+                    "dane: false writes a TLS_Clt_Features entry, which needs FEATURE"
+                    f" tls_session_features (missing on host {name}); without it sendmail"
+                    " ignores it",
+                )
+            elif not settings.tls.dane:
+                reported.add(where)
+                rep.add(
+                    where,
+                    "S222",
+                    f"dane: false does nothing on host {name}: its tls.dane is off",
+                    severity="warning",
+                )
+
+
 def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
     resolved = {name: resolve(cluster, name).settings for name in cluster.hosts}
     for loc, settings, written in _settings_blocks(cluster, resolved):
@@ -569,6 +699,8 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
             _check_reads(settings, loc, rep if loc == ("defaults",) else _WrittenOnly(rep))
     _check_starttls_settings(cluster, resolved, rep)
     _check_tls_ownership(cluster, resolved, rep)
+    _check_release(cluster, resolved, rep)
+    _check_mta_sts(cluster, resolved, rep)
 
     fqdns: dict[str, str] = {}
     for name, host in cluster.hosts.items():
@@ -622,6 +754,7 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
 
     _check_duplicate_keys(cluster, resolved, by_host, rep)
     _check_session_features(resolved, by_host, rep)
+    _check_dane_rules(cluster, resolved, by_host, rep)
     _check_bounce_instead_of_defer(rule_sets, rep)
     _check_compressed_ipv6(resolved, by_host, rep)
     return rules

@@ -27,6 +27,7 @@ _NAMES = (
     "m4017_ostype",
     "m4018_access_db_map",
     "m4019_shell_command",
+    "m4022_sts_socket",
     "a001_malformed_line",
     "a002_unknown_tag",
     "a003_tls_requirement",

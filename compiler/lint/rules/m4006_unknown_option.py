@@ -3,8 +3,8 @@
 m4 and sendmail say nothing about `define(`confCIPHERLIST', ...)`: the name
 is simply never read, and the option keeps its default. The known names are
 cf.README's table "TWEAKING CONFIGURATION OPTIONS"; a close match is offered.
-confDANE is refused: this sendmail is built without DANE and will not start
-with it.
+confDANE is refused for sendmail 8.17 (`tlsc lint --sendmail 8.17`, the
+default): Debian 12's build has no DANE and will not start with it; 8.18 has it.
 
 PASS:
     define(`confCIPHER_LIST', `HIGH:!aNULL:!MD5')dnl
@@ -26,6 +26,7 @@ from compiler.lint.engine import Finding, LintContext
 from compiler.lint.lexer import M4Document
 from compiler.lint.suggest import hint
 from compiler.sendmail import REFUSED_DEFINES
+from compiler.sendmail.releases import release_of
 
 ID = "M4006"
 NAME = "unknown-option"
@@ -34,6 +35,7 @@ KIND = "m4"
 
 def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
     """define/undefine of conf* names against sendmail-cf's list."""
+    release = release_of(ctx.release)
     for call in doc.all_calls():
         if call.name not in ("define", "pushdef", "undefine") or not call.args:
             continue
@@ -41,10 +43,9 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
         if not name.startswith("conf") or not name.isidentifier():
             continue
         at = doc.value_offset(call.args[0])
-        if name in REFUSED_DEFINES:
-            yield Finding(
-                at, ID, "error", f"{name}: {REFUSED_DEFINES[name]}; remove it", length=len(name)
-            )
+        refused = REFUSED_DEFINES.get(name) or release.refused_define(name)
+        if refused:
+            yield Finding(at, ID, "error", f"{name}: {refused}; remove it", length=len(name))
         elif name in OBSOLETE_OPTIONS:
             yield Finding(
                 at,

@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from compiler.plan.model import CertificateFacts, HostPlan, PlanWarning
+from compiler.plan.model import CertificateFacts, HostPlan, MailImpact, PlanWarning
 
 _HOST_HEADER = re.compile(r"for host (\S+) \((\S+)\)")
 _VERSIONID = re.compile(r"(VERSIONID\(`tlsc [^/']+/)([^']+)'")
@@ -119,3 +119,13 @@ def expiry_text(facts: CertificateFacts) -> str:
     if days < 0:
         return f"expired {date} ({-days} day{'' if days == -1 else 's'} ago)"
     return f"expires {date} ({days} day{'' if days == 1 else 's'})"
+
+
+def merged_mail_impact(hosts: list[HostPlan]) -> list[tuple[list[str], list[MailImpact]]]:
+    """Hosts whose added and changed rules did the same to the mail in the logs, listed
+    once with their impacts (--logs); hosts with no such rule are left out."""
+    merged: dict[tuple[MailImpact, ...], list[str]] = {}
+    for plan in hosts:
+        if plan.mail_impact:
+            merged.setdefault(tuple(plan.mail_impact), []).append(plan.host)
+    return [(names, list(impacts)) for impacts, names in merged.items()]

@@ -20,9 +20,11 @@ from compiler.plan.formats.grouping import (
     group_hosts,
     merged_certificates,
     merged_downgrades,
+    merged_mail_impact,
 )
 from compiler.plan.formats.text import count_actions, printable
 from compiler.plan.model import AccessDiff, HostPlan, Plan, PlanWarning
+from compiler.plan.peers import about
 
 #: the size the whole comment is kept under (GitHub's limit is 65,536)
 MAX_CHARS = 60_000
@@ -84,14 +86,20 @@ def _warning_line(hosts: str, w: PlanWarning) -> str:
     return f"- **{hosts}**{where}: {w.code} {html.escape(printable(w.message))}{lines}"
 
 
+def _about(key: str) -> str:
+    words = about(key)
+    return f" ({html.escape(printable(words))})" if words else ""
+
+
 def _access_list(access: AccessDiff, created: bool) -> list[str]:
     if not access or created:
         return []
     rows = (
-        [f"- added {code(a.key)} {code(a.value)}" for a in access.added]
+        [f"- added {code(a.key)} {code(a.value)}{_about(a.key)}" for a in access.added]
         + [f"- removed {code(r.key)} {code(r.value)}" for r in access.removed]
         + [
             f"- changed {code(c.key)}: {code(c.before.value)} → {code(c.after.value)}"
+            f"{_about(c.key)}"
             for c in access.changed
         ]
     )
@@ -197,6 +205,48 @@ def _certificates(plan: Plan) -> list[str]:
     return [*out, "", "</details>", ""]
 
 
+def _mail_impact(plan: Plan) -> list[str]:
+    logs = plan.mail_logs
+    if logs is None:
+        return []
+    rows = merged_mail_impact(plan.hosts)
+    out = [
+        "#### Mail in the logs",
+        "",
+        f"What each added or changed TLS rule would have stopped in {_n(logs.files, 'log file')}"
+        f" ({_n(logs.sessions, 'session')}), on the host's new access map.",
+        "",
+    ]
+    stopping = [m for _, impacts in rows for m in impacts if m.stopped]
+    if stopping:
+        out[1:1] = [
+            "",
+            "> [!WARNING]",
+            f"> **{_n(len(stopping), 'rule change')} would have stopped mail in the logs.**",
+        ]
+    if not rows:
+        out += ["No TLS rule is added or changed.", ""]
+    else:
+        out += ["| hosts | rule | change | in the logs |", "|---|---|---|---|"]
+        for names, impacts in rows:
+            for m in impacts:
+                change = (
+                    f"{code(m.old or '')} → {code(m.value)}"
+                    if m.change == "changed"
+                    else (f"added {code(m.value)}")
+                )
+                text = html.escape(m.summary)
+                out.append(
+                    f"| {html.escape(', '.join(names))} | {code(m.key)} | {change} |"
+                    f" {f'**{text}**' if m.stopped else text} |"
+                )
+        out.append("")
+    if logs.unknown_hosts:
+        named = ", ".join(f"{h} ({n})" for h, n in sorted(logs.unknown_hosts.items()))
+        out += [f"Sessions of hosts not in the spec, not counted: {html.escape(named)}.", ""]
+    return out
+
+
 def printable_diff(diff: str) -> str:
     """A diff with control characters (but not tabs and newlines) escaped."""
     return "\n".join(printable(line) for line in diff.split("\n"))
@@ -251,6 +301,10 @@ def render(plan: Plan) -> str:
         if quiet:
             out.append(f"| {html.escape(', '.join(quiet))} | no changes | | |")
         out.append("")
+    impact = _mail_impact(plan)
+    if impact and out[-1]:
+        out.append("")
+    out += impact
     certificates = _certificates(plan)
     if certificates and out[-1]:
         out.append("")

@@ -18,8 +18,17 @@ from compiler.plan.formats.grouping import (
     group_hosts,
     merged_certificates,
     merged_downgrades,
+    merged_mail_impact,
 )
-from compiler.plan.model import AccessDiff, CertificateFacts, FileChange, Plan, PlanWarning
+from compiler.plan.model import (
+    AccessDiff,
+    CertificateFacts,
+    FileChange,
+    MailImpact,
+    Plan,
+    PlanWarning,
+)
+from compiler.plan.peers import about
 
 #: entries of the access map listed per group; the rest are counted
 MAX_ACCESS_LINES = 50
@@ -135,7 +144,9 @@ def _access(out: _Out, access: AccessDiff, created: bool) -> None:
         ]
     )
     for sign, key, value, style in rows[:MAX_ACCESS_LINES]:
-        out.add(f"    {out.style(sign, style)} {printable(key)}  {value}")
+        words = about(key)
+        note = f"  {out.style(f'({words})', 'dim')}" if words and sign != "-" else ""
+        out.add(f"    {out.style(sign, style)} {printable(key)}  {value}{note}")
     if len(rows) > MAX_ACCESS_LINES:
         out.add(f"    ... and {len(rows) - MAX_ACCESS_LINES} more (--format json lists them all)")
 
@@ -215,6 +226,35 @@ def _certificates(out: _Out, plan: Plan) -> None:
         )
 
 
+def mail_impact_line(m: MailImpact) -> str:
+    """`+ TLS_Srv:x VERIFY: would have deferred ...` (`~ KEY OLD -> NEW: ...` for a change)."""
+    if m.change == "changed":
+        return f"~ {printable(m.key)} {printable(m.old or '')} -> {printable(m.value)}: {m.summary}"
+    return f"+ {printable(m.key)} {printable(m.value)}: {m.summary}"
+
+
+def _mail_impact(out: _Out, plan: Plan) -> None:
+    logs = plan.mail_logs
+    if logs is None:
+        return
+    out.add()
+    out.add(
+        f"Mail in the logs ({_n(logs.files, 'file')}, {_n(logs.sessions, 'session')}) that"
+        " each added or changed TLS rule would have stopped, on the host's new access map:",
+        "bold",
+    )
+    rows = merged_mail_impact(plan.hosts)
+    if not rows:
+        out.add("  no TLS rule is added or changed", "dim")
+    for names, impacts in rows:
+        out.add(f"  {', '.join(names)}")
+        for m in impacts:
+            out.add(f"    {mail_impact_line(m)}", "danger" if m.stopped else None)
+    if logs.unknown_hosts:
+        named = ", ".join(f"{h} ({n})" for h, n in sorted(logs.unknown_hosts.items()))
+        out.add(f"  sessions of hosts not in the spec, not counted: {named}", "warn")
+
+
 def render(plan: Plan, color: bool = False) -> str:
     """The plan as text; `color` adds ANSI colours."""
     out = _Out(color)
@@ -230,6 +270,7 @@ def render(plan: Plan, color: bool = False) -> str:
         out.add()
         names = ", ".join(h for g in quiet for h in g.hosts)
         out.add(f"No changes: {names}", "dim")
+    _mail_impact(out, plan)
     _certificates(out, plan)
     out.add()
     out.add(summary(plan), "bold")

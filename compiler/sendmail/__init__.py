@@ -1,4 +1,7 @@
-"""Facts about the sendmail this project targets (Debian 12, sendmail 8.17.1.9).
+"""Facts about the sendmail this project targets (Debian 12's 8.17.1.9, Debian 13's 8.18.1).
+
+What differs between the two releases is in `compiler.sendmail.releases`; what
+is here holds for both (each list checked against both releases' cf trees).
 
 Lists taken from the installed sendmail-cf tree and binary. Validation uses
 them so that a typo is an error with a suggestion instead of a silently
@@ -81,9 +84,11 @@ FEATURES = frozenset(
         "domaintable",
         "drac",
         "enhdnsbl",
+        "fips3",  # 8.18 (feature/fips3.m4 rescans both arguments)
         "generics_entire_domain",
         "genericstable",
         "greet_pause",
+        "fips3",  # 8.18 only (releases.MISSING_FEATURES)
         "ldap_routing",
         "limited_masquerade",
         "local_lmtp",
@@ -228,8 +233,11 @@ MAILERS = frozenset(
     }
 )
 
-#: Srv_Features letters (op 5.1.4.17): upper case turns a feature off, lower case on
-SRV_FEATURE_LETTERS = "AaBbCcDdEehLlPpSsVvXx"
+#: Srv_Features letters (op 5.1.4.17): upper case turns a feature off, lower case on.
+#: What both Debian binaries accept (8.17.1.9-2+deb12u2 carries 8.18.1's SMTP smuggling
+#: letters F O U G and the variants u2 g2; tests/test_sendmail_818.py asks the daemons)
+SRV_FEATURE_LETTERS = "AaBbCcDdEeFfGgHhLlNnOoPpRrSsUuVvXx"
+SRV_FEATURE_VARIANTS = ("u2", "g2")
 
 #: FEATUREs that read the access map, so they must come after FEATURE(`access_db')
 #: (their feature files print `*** ERROR: ... requires FEATURE(`access_db')` otherwise)
@@ -278,6 +286,24 @@ TLS_DEFINES = {
     "confCIPHER_LIST": "tls.cipher_list",
     "confSERVER_SSL_OPTIONS": "tls.server_ssl_options",
     "confCLIENT_SSL_OPTIONS": "tls.client_ssl_options",
+    "confDANE": "tls.dane",
+}
+
+#: TLSv1.3 cipher suites OpenSSL 3 implements (`CipherSuites=`, tls.ciphersuites)
+TLS13_SUITES = (
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_128_CCM_SHA256",
+    "TLS_AES_128_CCM_8_SHA256",
+)
+
+#: tls.min_protocol -> the SSL_OP_NO_* options that keep the older versions out
+PROTOCOL_FLOOR_OPTIONS = {
+    "TLSv1": ("+SSL_OP_NO_SSLv3",),
+    "TLSv1.1": ("+SSL_OP_NO_SSLv3", "+SSL_OP_NO_TLSv1"),
+    "TLSv1.2": ("+SSL_OP_NO_SSLv3", "+SSL_OP_NO_TLSv1", "+SSL_OP_NO_TLSv1_1"),
+    "TLSv1.3": ("+SSL_OP_NO_SSLv3", "+SSL_OP_NO_TLSv1", "+SSL_OP_NO_TLSv1_1", "+SSL_OP_NO_TLSv1_2"),
 }
 
 #: tls: settings without which sendmail offers no STARTTLS at all: with any one of them
@@ -320,6 +346,7 @@ RESCANNED_FEATURE_ARGS = frozenset(
         "dnsbl",
         "domainmap",
         "enhdnsbl",
+        "fips3",  # 8.18 (feature/fips3.m4 rescans both arguments)
         "local_lmtp",
         "local_procmail",
         "msp",
@@ -332,9 +359,14 @@ RESCANNED_FEATURE_ARGS = frozenset(
     }
 )
 
-#: defines this sendmail build refuses to start with
-REFUSED_DEFINES = {
-    "confDANE": "this sendmail is built without DANE and refuses to start with it",
+#: defines every release refuses (the release-dependent ones: releases.Release.refused_define)
+REFUSED_DEFINES: dict[str, str] = {}
+
+#: defines that Debian's sendmail takes and then does nothing with (tests/test_protocol_floor.py)
+IGNORED_DEFINES = {
+    "confOPENSSL_CNF": "Debian's sendmail binary is setgid smmsp and OpenSSL reads no"
+    " OPENSSL_CONF in a setgid process, so the file it names is ignored (8.17 has no"
+    " confOPENSSL_CNF at all); for a protocol floor set tls.min_protocol",
 }
 
 #: Non-conf* names cf.README documents as settings one may define() in a .mc.

@@ -1,0 +1,373 @@
+"""RFC 8460 TLS-RPT aggregate reports from the outbound sessions of a sendmail log.
+
+One report per recipient (policy) domain and UTC day, as the RFC asks
+(section 4.1: a full UTC day). A session is counted once in the report of
+every recipient domain it carried mail for. A session succeeds when TLS was
+negotiated with a verify value sendmail accepts without complaint (OK,
+TRUSTED, NOT, NO) and no TLS ruleset refused it; every other session is a
+failure, with the RFC's result type taken from `verify=` (`RESULT_TYPES`).
+
+The policy is `tlsa` when the session shows DANE (`verify=` TRUSTED or a
+`DANE_*` value, sendmail 8.18 built with DANE) and `no-policy-found`
+otherwise: whether an MTA-STS policy applied is not visible in the logs of
+sendmail 8.17 and 8.18.1, so `sts` is never reported.
+
+Times: an ISO stamp with an offset is converted to UTC; a naive stamp
+(classic syslog, which has no zone) is read in `local` (by default the zone
+of the machine running tlsc, i.e. its TZ).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from compiler.logs.sessions import Session
+
+#: verify values of a session that negotiated TLS and is a success (when no ruleset refused it)
+SUCCESS = frozenset({"OK", "TRUSTED", "NOT", "NO"})
+#: verify values that show the session applied DANE (a TLSA policy)
+DANE = frozenset({"TRUSTED", "DANE_FAIL", "DANE_TEMP", "DANE_NOTLS"})
+#: sendmail's `verify=` value -> RFC 8460 result type (section 4.3), for failed sessions
+RESULT_TYPES = {
+    "NONE": "starttls-not-supported",
+    "DANE_NOTLS": "starttls-not-supported",
+    "FAIL": "certificate-not-trusted",
+    "DANE_FAIL": "tlsa-invalid",
+    "DANE_TEMP": "dnssec-invalid",
+}
+#: the result type of any other failed verify (TEMP, SOFTWARE, PROTOCOL, CLEAR, CONFIG, ...)
+OTHER = "validation-failure"
+#: the words of OpenSSL's verify message (the cert line's `verifymsg=`) that refine FAIL
+VERIFYMSG_TYPES = (
+    ("has expired", "certificate-expired"),
+    ("hostname mismatch", "certificate-host-mismatch"),
+)
+#: the reason of a session a `Try_TLS:` entry kept from trying STARTTLS (our choice, not theirs)
+_TRY_TLS_NO = "STARTTLS not tried (Try_TLS NO in our access map)"
+
+#: the RFC's example covers 00:00:00 to 23:59:59 of a day
+_DAY = timedelta(days=1) - timedelta(seconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one session was, for TLS-RPT: a success (`result_type` None) or a failure."""
+
+    policy_type: str
+    result_type: str | None
+    reason: str | None = None
+
+
+def classify(session: Session, verifymsg: str | None = None) -> Outcome:
+    """The TLS-RPT outcome of an outbound session.
+
+    `verifymsg` is OpenSSL's message from the cert line (LogLevel 12 and
+    above); it refines FAIL into certificate-expired or
+    certificate-host-mismatch. The `reason` (the report's
+    failure-reason-code) is `verify=V`, then what the log says about it:
+    the verify message, the handshake's error, or a TLS ruleset's refusal.
+    """
+    verify = session.verify
+    policy = "tlsa" if verify in DANE else "no-policy-found"
+    refusal = session.refusals[0] if session.refusals else None
+    if session.tls_skipped:
+        return Outcome(policy, OTHER, f"verify={verify}: {_TRY_TLS_NO}")
+    detail = verifymsg if verifymsg and verifymsg != "ok" else session.error or refusal
+    reason = f"verify={verify}: {detail}" if detail else f"verify={verify}"
+    if verify in SUCCESS and session.encrypted:
+        if refusal is None:
+            return Outcome(policy, None)
+        return Outcome(policy, OTHER, reason)
+    result = RESULT_TYPES.get(verify, OTHER)
+    if verify == "FAIL" and verifymsg:
+        lower = verifymsg.lower()
+        for words, refined in VERIFYMSG_TYPES:
+            if words in lower:
+                result = refined
+                break
+    return Outcome(policy, result, reason)
+
+
+def utc_day(when: str | None, local: tzinfo | None = None) -> date | None:
+    """The UTC day of a logged time; None when it is missing or unreadable.
+
+    A time without an offset is taken as `local` time (None: this machine's zone).
+    """
+    if not when:
+        return None
+    try:
+        moment = datetime.fromisoformat(when)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=local) if local is not None else moment.astimezone()
+    return moment.astimezone(UTC).date()
+
+
+def _domain(address: str) -> str | None:
+    """The lower-case ASCII domain of `user@domain`, None for a local or literal address."""
+    _user, at, domain = address.strip().strip("<>").rpartition("@")
+    domain = domain.rstrip(".").lower()
+    if not at or not domain or domain.startswith("["):
+        return None
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    if all(c.isalnum() or c in "-._" for c in ascii_domain) and ".." not in ascii_domain:
+        return ascii_domain
+    return None
+
+
+def policy_domains(session: Session) -> set[str]:
+    """The recipient domains of the mail a session carried."""
+    domains: set[str] = set()
+    for message in session.messages:
+        for recipient in message.recipients:
+            domain = _domain(recipient)
+            if domain is not None:
+                domains.add(domain)
+    return domains
+
+
+FailureKey = tuple[str, str, str | None, str | None]  # result type, mx host, ip, reason
+PolicyKey = tuple[str, str | None]  # policy type, mx host (tlsa only)
+
+
+@dataclass(slots=True)
+class _PolicyCounts:
+    success: int = 0
+    failure: int = 0
+    failures: Counter[FailureKey] = field(default_factory=Counter)
+
+
+@dataclass(slots=True)
+class Skipped:
+    """Outbound sessions left out of every report, by why."""
+
+    no_domain: int = 0
+    no_time: int = 0
+    no_mx_name: int = 0
+
+    def sentences(self) -> list[str]:
+        """One sentence per reason that left sessions out."""
+        out = []
+        if self.no_domain:
+            out.append(f"{self.no_domain} outbound session(s) carried no mail to a domain")
+        if self.no_time:
+            out.append(f"{self.no_time} outbound session(s) have no readable time")
+        if self.no_mx_name:
+            out.append(
+                f"{self.no_mx_name} outbound session(s) went to an address literal "
+                "(a [host] relay or smart host), not to an MX host name"
+            )
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One aggregate report: its day, policy domain, JSON object and file name."""
+
+    day: date
+    policy_domain: str
+    body: dict[str, object]
+    filename: str
+
+    def json_bytes(self) -> bytes:
+        """The report as UTF-8 JSON, newline-terminated."""
+        return (json.dumps(self.body, indent=2) + "\n").encode("utf-8")
+
+    def gzip_bytes(self) -> bytes:
+        """The `.json.gz` content (no name, mtime 0: the same report gives the same bytes)."""
+        return gzip.compress(self.json_bytes(), mtime=0)
+
+
+class ReportBuilder:
+    """Counts outbound sessions per (UTC day, policy domain, policy) and makes the reports."""
+
+    def __init__(self, local: tzinfo | None = None) -> None:
+        self.local = local
+        self.skipped = Skipped()
+        self.sessions = 0
+        self._counts: dict[tuple[date, str], dict[PolicyKey, _PolicyCounts]] = {}
+
+    def add(self, session: Session) -> None:
+        """Count one session; inbound sessions are ignored."""
+        if session.direction != "client":
+            return
+        domains = policy_domains(session)
+        if not domains:
+            self.skipped.no_domain += 1
+            return
+        day = utc_day(session.time or session.end, self.local)
+        if day is None:
+            self.skipped.no_time += 1
+            return
+        if not session.relay:
+            self.skipped.no_mx_name += 1
+            return
+        self.sessions += 1
+        outcome = classify(session, session.verifymsg)
+        key: PolicyKey = (
+            outcome.policy_type,
+            session.relay if outcome.policy_type == "tlsa" else None,
+        )
+        for domain in domains:
+            counts = self._counts.setdefault((day, domain), {}).setdefault(key, _PolicyCounts())
+            if outcome.result_type is None:
+                counts.success += 1
+            else:
+                counts.failure += 1
+                counts.failures[
+                    (outcome.result_type, session.relay, session.ip, outcome.reason)
+                ] += 1
+
+    def reports(
+        self, organization: str, contact: str, sending_ip: str | None = None
+    ) -> list[Report]:
+        """Every report, ordered by day then policy domain."""
+        sender = sender_domain(contact)
+        out = []
+        for (day, domain), policies in sorted(self._counts.items()):
+            body = report_body(organization, contact, day, domain, policies, sending_ip)
+            unique = unique_id(body)
+            body["report-id"] = f"{day.isoformat()}T00:00:00Z_{domain}_{unique}"
+            out.append(Report(day, domain, body, file_name(sender, domain, day, unique)))
+        return out
+
+
+def sender_domain(contact: str) -> str:
+    """The domain of the contact address: the report's sender domain (RFC 8460 section 5.3)."""
+    domain = contact.rpartition("@")[2].strip().rstrip(".").lower()
+    return domain or contact
+
+
+def day_range(day: date) -> tuple[datetime, datetime]:
+    """The first and the last second of a UTC day."""
+    start = datetime.combine(day, time(0), UTC)
+    return start, start + _DAY
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def report_body(
+    organization: str,
+    contact: str,
+    day: date,
+    domain: str,
+    policies: dict[PolicyKey, _PolicyCounts],
+    sending_ip: str | None,
+) -> dict[str, object]:
+    """The RFC 8460 section 4.4 JSON object, report-id left empty."""
+    start, end = day_range(day)
+    return {
+        "organization-name": organization,
+        "date-range": {"start-datetime": _stamp(start), "end-datetime": _stamp(end)},
+        "contact-info": contact,
+        "report-id": "",
+        "policies": [
+            _policy(domain, key, counts, sending_ip)
+            for key, counts in sorted(policies.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+        ],
+    }
+
+
+def _policy(
+    domain: str, key: PolicyKey, counts: _PolicyCounts, sending_ip: str | None
+) -> dict[str, object]:
+    policy_type, mx = key
+    policy: dict[str, object] = {"policy-type": policy_type, "policy-domain": domain}
+    if mx is not None:
+        policy["mx-host"] = [mx]
+    out: dict[str, object] = {
+        "policy": policy,
+        "summary": {
+            "total-successful-session-count": counts.success,
+            "total-failure-session-count": counts.failure,
+        },
+    }
+    if counts.failures:
+        out["failure-details"] = [
+            _detail(fkey, n, sending_ip) for fkey, n in sorted(counts.failures.items(), key=_order)
+        ]
+    return out
+
+
+def _order(item: tuple[FailureKey, int]) -> tuple[str, str, str, str]:
+    (result, mx, ip, reason), _n = item
+    return result, mx, ip or "", reason or ""
+
+
+def _detail(key: FailureKey, count: int, sending_ip: str | None) -> dict[str, object]:
+    result, mx, ip, reason = key
+    out: dict[str, object] = {"result-type": result}
+    if sending_ip is not None:
+        out["sending-mta-ip"] = sending_ip
+    out["receiving-mx-hostname"] = mx
+    if ip is not None:
+        out["receiving-ip"] = ip
+    out["failed-session-count"] = count
+    if reason is not None:
+        out["failure-reason-code"] = reason
+    return out
+
+
+def unique_id(body: dict[str, object]) -> str:
+    """16 hex digits of the SHA-256 of the report without its id: the same input, the same id."""
+    canonical = json.dumps({k: v for k, v in body.items() if k != "report-id"}, sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def file_name(sender: str, domain: str, day: date, unique: str) -> str:
+    """`sender!policy-domain!begin!end!unique-id.json.gz` (RFC 8460 section 5.3), UNIX seconds."""
+    start, end = day_range(day)
+    return f"{sender}!{domain}!{int(start.timestamp())}!{int(end.timestamp())}!{unique}.json.gz"
+
+
+def build_reports(
+    sessions: Iterable[Session],
+    organization: str,
+    contact: str,
+    sending_ip: str | None = None,
+    local: tzinfo | None = None,
+) -> list[Report]:
+    """The reports of `sessions` (a convenience over `ReportBuilder`)."""
+    builder = ReportBuilder(local)
+    for session in sessions:
+        builder.add(session)
+    return builder.reports(organization, contact, sending_ip)
+
+
+def write_reports(reports: Sequence[Report], out_dir: str) -> tuple[list[str], str | None]:
+    """Write each report as `out_dir/<file name>`: (paths written, or one sentence why none).
+
+    An existing file is never overwritten: when any report's file exists,
+    nothing is written. The directory is made when missing.
+    """
+    if not reports:
+        return [], None
+    paths = [os.path.join(out_dir, report.filename) for report in reports]
+    for path in paths:
+        if os.path.lexists(path):
+            return [], f"{path} exists; tlsc never overwrites a report (move it away first)"
+    written: list[str] = []
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        for report, path in zip(reports, paths, strict=True):
+            with open(path, "xb") as stream:
+                stream.write(report.gzip_bytes())
+            written.append(path)
+    except FileExistsError as exc:
+        return written, f"{exc.filename} exists; tlsc never overwrites a report"
+    except OSError as exc:
+        return written, f"cannot write to {out_dir}: {exc.strerror or exc}"
+    return written, None

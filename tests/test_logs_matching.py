@@ -1,0 +1,125 @@
+"""sendmail's access lookups for TLS (compiler/logs/matching.py), each key form against
+the order proto.m4's rulesets D (domains), A (addresses) and tls_rcpt try."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.logs.matching import (
+    AccessTable,
+    address_keys,
+    domain_keys,
+    ipv6_text,
+    recipient_keys,
+)
+
+
+def test_domain_keys_whole_labels_parents_and_dot_forms() -> None:
+    assert domain_keys("MX1.Sub.Example.COM.") == [
+        "mx1.sub.example.com",
+        ".sub.example.com",
+        "sub.example.com",
+        ".example.com",
+        "example.com",
+        ".com",
+        "com",
+    ]
+    assert domain_keys("[192.0.2.1]") == ["[192.0.2.1]"]
+    assert domain_keys("") == []
+
+
+def test_ipv4_prefixes_on_octet_boundaries() -> None:
+    assert address_keys("[10.1.2.3]") == ["10.1.2.3", "10.1.2", "10.1", "10"]
+    assert address_keys("not an address") == []
+
+
+def test_ipv6_full_form_one_group_at_a_time() -> None:
+    keys = address_keys("[IPv6:2001:db8::25]")
+    assert keys[0] == "ipv6:2001:db8:0:0:0:0:0:25"
+    assert keys[1] == "ipv6:2001:db8:0:0:0:0:0"
+    assert keys[-2:] == ["ipv6:2001:db8", "ipv6:2001"]
+    assert len(keys) == 8
+    assert ipv6_text("2001:DB8::0025") == "2001:db8:0:0:0:0:0:25"
+    # an IPv4-mapped address is looked up as IPv4
+    assert address_keys("[IPv6:::ffff:192.0.2.7]")[0] == "192.0.2.7"
+
+
+def test_recipient_keys_user_at_domain_user_at_then_domains() -> None:
+    assert recipient_keys("<Alice@Bank.Example>") == [
+        "alice@bank.example",
+        "alice@",
+        "bank.example",
+        ".example",
+        "example",
+    ]
+    assert recipient_keys("bob+tag@x.example")[:6] == [
+        "bob+tag@x.example",
+        "bob+*@x.example",
+        "bob@x.example",
+        "bob+tag@",
+        "bob+*@",
+        "bob@",
+    ]
+
+
+TABLE = AccessTable(
+    [
+        ("TLS_Srv:example.com", "ENCR:128"),
+        ("TLS_Srv:bank.example.com", "VERIFY"),
+        ("TLS_Srv:.sub.example.org", "VERIFY"),
+        ("TLS_Srv:10.1", "ENCR:256"),
+        ("TLS_Srv:IPv6:2001:db8", "VERIFY:256"),
+        ("TLS_Srv:", "ENCR:112"),
+        ("tls_srv:EXAMPLE.com", "ignored: the first of a key wins"),
+        ("TLS_Rcpt:alice@bank.example", "VERIFY"),
+        ("TLS_Rcpt:postmaster@", "ENCR:128"),
+        ("TLS_Rcpt:bank.example", "ENCR:256"),
+        ("TLS_Rcpt:", "ENCR:64"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "addr", "key"),
+    [
+        ("mx.example.com", "[192.0.2.1]", "TLS_Srv:example.com"),
+        ("example.com", None, "TLS_Srv:example.com"),
+        ("mx.bank.example.com", "[10.1.2.3]", "TLS_Srv:bank.example.com"),  # name before addr
+        ("notexample.com", "[192.0.2.1]", "TLS_Srv:"),  # whole labels only
+        ("sub.example.org", "[192.0.2.1]", "TLS_Srv:"),  # a dot key: sub-domains only
+        ("mx.sub.example.org", "[192.0.2.1]", "TLS_Srv:.sub.example.org"),
+        ("mx.other.net", "[10.1.2.3]", "TLS_Srv:10.1"),
+        ("mx.other.net", "[10.11.2.3]", "TLS_Srv:"),  # 10.1 is not 10.11
+        (None, "[IPv6:2001:db8::1]", "TLS_Srv:IPv6:2001:db8"),
+        (None, "[IPv6:2001:db9::1]", "TLS_Srv:"),
+    ],
+)
+def test_peer_lookup_name_then_address_then_bare_tag(
+    name: str | None, addr: str | None, key: str
+) -> None:
+    hit = TABLE.peer("TLS_Srv", name, addr)
+    assert hit is not None
+    assert hit.key == key
+
+
+def test_keys_fold_case_and_the_first_wins() -> None:
+    hit = TABLE.get("TLS_SRV:Example.COM")
+    assert hit is not None
+    assert hit.value == "ENCR:128"
+    assert AccessTable().peer("TLS_Srv", "x.example", "[192.0.2.1]") is None
+
+
+@pytest.mark.parametrize(
+    ("rcpt", "key"),
+    [
+        ("Alice@bank.example", "TLS_Rcpt:alice@bank.example"),
+        ("bob@bank.example", "TLS_Rcpt:bank.example"),
+        ("postmaster@bank.example", "TLS_Rcpt:postmaster@"),  # user@ before the domain
+        ("bob@mx.bank.example", "TLS_Rcpt:bank.example"),  # parents
+        ("bob@elsewhere.example", "TLS_Rcpt:"),
+    ],
+)
+def test_recipient_lookup(rcpt: str, key: str) -> None:
+    hit = TABLE.recipient("TLS_Rcpt", rcpt)
+    assert hit is not None
+    assert hit.key == key

@@ -1,0 +1,749 @@
+"""TLS-RPT reports (compiler/logs/tlsrpt.py): outcomes, counts, UTC days, names, gzip, schema."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import time as time_module
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jsonschema
+import pytest
+from click.testing import CliRunner, Result
+from sendmail_fixture import DaemonFactory, sendmail_daemon, throwaway_ca
+from test_logs_sendmail import as_syslog_file
+from test_rules_sendmail import GUARDED, OTHER, pair, send, status
+from throwaway_ca import ThrowawayCA
+
+from compiler.cli import main
+from compiler.logs.sessions import Message, Session
+from compiler.logs.tlsrpt import (
+    Outcome,
+    Report,
+    ReportBuilder,
+    build_reports,
+    classify,
+    file_name,
+    policy_domains,
+    utc_day,
+)
+
+__all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+SCHEMA = json.loads((REPO / "schemas" / "tlsrpt.schema.json").read_text(encoding="utf-8"))
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+ORG = "Example Org"
+CONTACT = "tlsrpt@sender.example"
+
+
+def valid(report: Report | dict[str, Any]) -> dict[str, Any]:
+    """The report's JSON after checking it against schemas/tlsrpt.schema.json and its sums."""
+    body = report.body if isinstance(report, Report) else report
+    data: dict[str, Any] = json.loads(json.dumps(body))
+    VALIDATOR.validate(data)
+    for policy in data["policies"]:
+        details = policy.get("failure-details", [])
+        assert (
+            sum(d["failed-session-count"] for d in details)
+            == (policy["summary"]["total-failure-session-count"])
+        )
+    return data
+
+
+def out(
+    verify: str,
+    *rcpts: str,
+    relay: str | None = "mx1.dest.example",
+    addr: str | None = "[192.0.2.10]",
+    time: str | None = "2026-11-28T10:00:00+00:00",
+    refusals: tuple[str, ...] = (),
+    starttls: bool | None = None,
+) -> Session:
+    """An outbound session carrying one message to `rcpts`."""
+    encrypted = verify in ("OK", "TRUSTED", "NOT", "NO", "FAIL", "DANE_FAIL")
+    return Session(
+        direction="client",
+        time=time,
+        host="mta1",
+        relay=relay,
+        addr=addr,
+        starttls=encrypted if starttls is None else starttls,
+        verify=verify,
+        messages=[Message("q1", "me@sender.example", rcpts or ("a@dest.example",), "Sent")],
+        refusals=list(refusals),
+    )
+
+
+# --- outcomes: the documented verify -> result-type mapping -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("verify", "policy", "result"),
+    [
+        ("OK", "no-policy-found", None),
+        ("NOT", "no-policy-found", None),
+        ("NO", "no-policy-found", None),
+        ("TRUSTED", "tlsa", None),
+        ("NONE", "no-policy-found", "starttls-not-supported"),
+        ("FAIL", "no-policy-found", "certificate-not-trusted"),
+        ("SOFTWARE", "no-policy-found", "validation-failure"),
+        ("TEMP", "no-policy-found", "validation-failure"),
+        ("PROTOCOL", "no-policy-found", "validation-failure"),
+        ("CLEAR", "no-policy-found", "validation-failure"),
+        ("DANE_FAIL", "tlsa", "tlsa-invalid"),
+        ("DANE_TEMP", "tlsa", "dnssec-invalid"),
+        ("DANE_NOTLS", "tlsa", "starttls-not-supported"),
+    ],
+)
+def test_verify_to_result_type(verify: str, policy: str, result: str | None) -> None:
+    outcome = classify(out(verify))
+    assert (outcome.policy_type, outcome.result_type) == (policy, result)
+    assert (outcome.reason is None) == (result is None)
+    if result is not None:
+        assert outcome.reason == f"verify={verify}"
+
+
+@pytest.mark.parametrize(
+    ("verifymsg", "result"),
+    [
+        ("certificate has expired", "certificate-expired"),
+        ("hostname mismatch", "certificate-host-mismatch"),
+        ("Hostname mismatch", "certificate-host-mismatch"),
+        ("self-signed certificate", "certificate-not-trusted"),
+        ("unable to get local issuer certificate", "certificate-not-trusted"),
+    ],
+)
+def test_fail_is_refined_by_the_cert_lines_verifymsg(verifymsg: str, result: str) -> None:
+    outcome = classify(out("FAIL"), verifymsg)
+    assert outcome == Outcome("no-policy-found", result, f"verify=FAIL: {verifymsg}")
+
+
+def test_a_refused_tls_session_is_a_failure_with_the_reply() -> None:
+    reply = "403 4.7.0 encryption too weak 128 less than 256"
+    assert classify(out("OK", refusals=(reply,))) == Outcome(
+        "no-policy-found", "validation-failure", f"verify=OK: {reply}"
+    )
+    none = "403 4.7.0 encryption too weak 0 less than 128"
+    assert classify(out("NONE", refusals=(none,))).result_type == "starttls-not-supported"
+
+
+def test_try_tls_no_is_not_blamed_on_the_receiver() -> None:
+    session = out("NONE")
+    session.tls_skipped = True
+    outcome = classify(session)
+    assert outcome.result_type == "validation-failure"
+    assert outcome.reason == "verify=NONE: STARTTLS not tried (Try_TLS NO in our access map)"
+
+
+def test_a_broken_handshake_reports_its_error() -> None:
+    session = out("SOFTWARE", starttls=True)
+    session.error = "connect failed=-1, reason=unsupported protocol, SSL_error=1"
+    assert classify(session) == Outcome(
+        "no-policy-found", "validation-failure", f"verify=SOFTWARE: {session.error}"
+    )
+
+
+# --- policy domains and days ----------------------------------------------------------------
+
+
+def test_policy_domains_are_the_recipient_domains() -> None:
+    session = out("OK", "a@Dest.Example", "b@dest.example.", "c@other.example", "postmaster")
+    session.messages.append(Message("q2", None, ("d@[192.0.2.1]", "<e@third.example>")))
+    assert policy_domains(session) == {"dest.example", "other.example", "third.example"}
+
+
+def test_idn_domains_become_a_labels() -> None:
+    assert policy_domains(out("OK", "a@bücher.example")) == {"xn--bcher-kva.example"}
+
+
+def test_utc_day_from_offsets_and_local_zone() -> None:
+    assert utc_day("2026-11-28T23:30:00-02:00") == date(2026, 11, 29)
+    assert utc_day("2026-11-28T00:30:00+01:00") == date(2026, 11, 27)
+    assert utc_day("2026-11-28T23:59:59.999999Z") == date(2026, 11, 28)
+    berlin = ZoneInfo("Europe/Berlin")
+    assert utc_day("2026-11-28T00:30:00", berlin) == date(2026, 11, 27)
+    assert utc_day("2026-07-01T01:59:00", berlin) == date(2026, 6, 30)  # CEST, +02:00
+    assert utc_day("2026-07-01T02:00:00", berlin) == date(2026, 7, 1)
+    assert utc_day("2026-11-28T00:30:00", ZoneInfo("UTC")) == date(2026, 11, 28)
+    assert utc_day(None) is None
+    assert utc_day("Nov 28 10:00:00") is None
+
+
+# --- counts on a small constructed log, by hand ---------------------------------------------
+
+
+def small_log() -> list[Session]:
+    """Eight outbound sessions and one inbound, over two UTC days and three domains.
+
+    2026-11-28 dest.example: OK, OK, NONE(mx2), FAIL+expired(mx1) -> 2 ok, 2 failed
+               other.example: the second OK also carried other.example -> 1 ok
+               dane.example: TRUSTED(mx.dane), DANE_FAIL(mx.dane) -> tlsa 1 ok 1 failed
+    2026-11-29 dest.example: SOFTWARE (23:30 at -02:00 is 01:30 UTC) -> 1 failed
+    """
+    expired = Session(
+        "client",
+        "2026-11-28T12:00:00+00:00",
+        "mta1",
+        "mx1.dest.example",
+        "[192.0.2.10]",
+        starttls=True,
+        verify="FAIL",
+        messages=[Message("q1", None, ("a@dest.example",), "Sent")],
+        verifymsg="certificate has expired",
+    )
+    return [
+        out("OK", time="2026-11-28T01:00:00Z"),
+        out("OK", "a@dest.example", "b@other.example", time="2026-11-28T02:00:00+00:00"),
+        out("NONE", relay="mx2.dest.example", addr="[192.0.2.20]"),
+        expired,
+        out("TRUSTED", "x@dane.example", relay="mx.dane.example", addr="[IPv6:2001:db8::25]"),
+        out("DANE_FAIL", "y@dane.example", relay="mx.dane.example", addr="[IPv6:2001:db8::25]"),
+        out("SOFTWARE", time="2026-11-28T23:30:00-02:00", starttls=False),
+        Session("server", "2026-11-28T03:00:00Z", "mta1", "client.example", "[192.0.2.99]"),
+    ]
+
+
+def test_counts_per_day_domain_and_policy() -> None:
+    builder = ReportBuilder()
+    for session in small_log():
+        builder.add(session)
+    assert builder.sessions == 7
+    reports = builder.reports(ORG, CONTACT, "198.51.100.1")
+    assert [(r.day.isoformat(), r.policy_domain) for r in reports] == [
+        ("2026-11-28", "dane.example"),
+        ("2026-11-28", "dest.example"),
+        ("2026-11-28", "other.example"),
+        ("2026-11-29", "dest.example"),
+    ]
+    dane, dest, other, next_day = (valid(r) for r in reports)
+
+    assert dest["policies"] == [
+        {
+            "policy": {"policy-type": "no-policy-found", "policy-domain": "dest.example"},
+            "summary": {"total-successful-session-count": 2, "total-failure-session-count": 2},
+            "failure-details": [
+                {
+                    "result-type": "certificate-expired",
+                    "sending-mta-ip": "198.51.100.1",
+                    "receiving-mx-hostname": "mx1.dest.example",
+                    "receiving-ip": "192.0.2.10",
+                    "failed-session-count": 1,
+                    "failure-reason-code": "verify=FAIL: certificate has expired",
+                },
+                {
+                    "result-type": "starttls-not-supported",
+                    "sending-mta-ip": "198.51.100.1",
+                    "receiving-mx-hostname": "mx2.dest.example",
+                    "receiving-ip": "192.0.2.20",
+                    "failed-session-count": 1,
+                    "failure-reason-code": "verify=NONE",
+                },
+            ],
+        }
+    ]
+    assert other["policies"] == [
+        {
+            "policy": {"policy-type": "no-policy-found", "policy-domain": "other.example"},
+            "summary": {"total-successful-session-count": 1, "total-failure-session-count": 0},
+        }
+    ]
+    assert dane["policies"] == [
+        {
+            "policy": {
+                "policy-type": "tlsa",
+                "policy-domain": "dane.example",
+                "mx-host": ["mx.dane.example"],
+            },
+            "summary": {"total-successful-session-count": 1, "total-failure-session-count": 1},
+            "failure-details": [
+                {
+                    "result-type": "tlsa-invalid",
+                    "sending-mta-ip": "198.51.100.1",
+                    "receiving-mx-hostname": "mx.dane.example",
+                    "receiving-ip": "2001:db8::25",
+                    "failed-session-count": 1,
+                    "failure-reason-code": "verify=DANE_FAIL",
+                }
+            ],
+        }
+    ]
+    assert next_day["date-range"] == {
+        "start-datetime": "2026-11-29T00:00:00Z",
+        "end-datetime": "2026-11-29T23:59:59Z",
+    }
+    assert next_day["policies"][0]["summary"] == {
+        "total-successful-session-count": 0,
+        "total-failure-session-count": 1,
+    }
+    assert next_day["policies"][0]["failure-details"][0]["result-type"] == "validation-failure"
+    for data in (dane, dest, other, next_day):
+        assert data["organization-name"] == ORG
+        assert data["contact-info"] == CONTACT
+
+
+def test_same_failure_at_one_mx_is_one_detail_with_a_count() -> None:
+    sessions = [out("NONE") for _ in range(3)] + [out("OK") for _ in range(5)]
+    (report,) = build_reports(sessions, ORG, CONTACT)
+    data = valid(report)
+    (policy,) = data["policies"]
+    assert policy["summary"] == {
+        "total-successful-session-count": 5,
+        "total-failure-session-count": 3,
+    }
+    assert policy["failure-details"] == [
+        {
+            "result-type": "starttls-not-supported",
+            "receiving-mx-hostname": "mx1.dest.example",
+            "receiving-ip": "192.0.2.10",
+            "failed-session-count": 3,
+            "failure-reason-code": "verify=NONE",
+        }
+    ]  # no sending-mta-ip without --sending-ip
+
+
+def test_a_session_for_two_domains_counts_once_in_each() -> None:
+    session = out("NONE", "a@one.example", "b@one.example", "c@two.example")
+    session.messages.append(Message("q2", None, ("d@one.example",), "Deferred"))
+    reports = build_reports([session], ORG, CONTACT)
+    assert [r.policy_domain for r in reports] == ["one.example", "two.example"]
+    for report in reports:
+        policy = valid(report)["policies"][0]
+        assert policy["summary"]["total-failure-session-count"] == 1
+
+
+def test_sessions_left_out_and_why() -> None:
+    builder = ReportBuilder()
+    builder.add(out("OK", "postmaster"))
+    builder.add(out("OK", time=None))
+    builder.add(out("OK", relay=None, addr="[127.0.0.1]"))
+    builder.add(Session("server", "2026-11-28T03:00:00Z", None, "c.example", None))
+    assert builder.reports(ORG, CONTACT) == []
+    assert builder.skipped.sentences() == [
+        "1 outbound session(s) carried no mail to a domain",
+        "1 outbound session(s) have no readable time",
+        "1 outbound session(s) went to an address literal (a [host] relay or smart host),"
+        " not to an MX host name",
+    ]
+
+
+def test_naive_times_are_read_in_the_given_zone() -> None:
+    late = out("OK", time="2026-11-28T00:30:00")
+    (utc_report,) = build_reports([late], ORG, CONTACT, local=ZoneInfo("UTC"))
+    (berlin_report,) = build_reports([late], ORG, CONTACT, local=ZoneInfo("Europe/Berlin"))
+    assert utc_report.day == date(2026, 11, 28)
+    assert berlin_report.day == date(2026, 11, 27)
+    assert valid(berlin_report)["date-range"]["start-datetime"] == "2026-11-27T00:00:00Z"
+
+
+# --- names, ids, gzip -----------------------------------------------------------------------
+
+
+def test_file_name_follows_rfc_8460_section_5_3() -> None:
+    (report,) = build_reports([out("OK")], ORG, "TLS-Reports@Sender.Example")
+    sender, domain, begin, end, tail = report.filename.split("!")
+    assert (sender, domain) == ("sender.example", "dest.example")
+    assert int(begin) == int(datetime(2026, 11, 28, tzinfo=UTC).timestamp()) == 1795824000
+    assert int(end) == int(begin) + 86399
+    unique, ext = tail.split(".", 1)
+    assert ext == "json.gz"
+    assert unique.isalnum() and unique.isascii()
+    assert report.body["report-id"] == f"2026-11-28T00:00:00Z_dest.example_{unique}"
+    assert file_name("s.example", "d.example", date(1970, 1, 2), "x1") == (
+        "s.example!d.example!86400!172799!x1.json.gz"
+    )
+
+
+def test_same_input_same_id_different_input_different_id() -> None:
+    a = build_reports([out("NONE")], ORG, CONTACT)[0]
+    b = build_reports([out("NONE")], ORG, CONTACT)[0]
+    c = build_reports([out("NONE"), out("OK")], ORG, CONTACT)[0]
+    d = build_reports([out("NONE")], ORG, CONTACT, sending_ip="192.0.2.1")[0]
+    assert a.filename == b.filename and a.gzip_bytes() == b.gzip_bytes()
+    assert len({a.filename, c.filename, d.filename}) == 3
+    assert a.body["report-id"] != c.body["report-id"]
+
+
+def test_gzip_holds_the_json() -> None:
+    (report,) = build_reports(small_log()[:1], ORG, CONTACT)
+    raw = report.gzip_bytes()
+    assert raw[:2] == b"\x1f\x8b"
+    data = json.loads(gzip.decompress(raw))
+    assert data == valid(report)
+    assert list(data) == [
+        "organization-name",
+        "date-range",
+        "contact-info",
+        "report-id",
+        "policies",
+    ]
+
+
+# --- the schema itself ----------------------------------------------------------------------
+
+
+def test_schema_is_valid_draft_2020_12() -> None:
+    assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+def rfc_style_example() -> dict[str, Any]:
+    """A report shaped like the RFC's section 4.5 example (mx-host an array, erratum 6241)."""
+    return {
+        "organization-name": "Company-X",
+        "date-range": {
+            "start-datetime": "2016-04-01T00:00:00Z",
+            "end-datetime": "2016-04-01T23:59:59Z",
+        },
+        "contact-info": "sts-reporting@company-x.example",
+        "report-id": "5065427c-23d3-47ca-b6e0-946ea0e8c4be",
+        "policies": [
+            {
+                "policy": {
+                    "policy-type": "sts",
+                    "policy-string": ["version: STSv1", "mode: testing"],
+                    "policy-domain": "company-y.example",
+                    "mx-host": ["*.mail.company-y.example"],
+                },
+                "summary": {
+                    "total-successful-session-count": 5326,
+                    "total-failure-session-count": 303,
+                },
+                "failure-details": [
+                    {
+                        "result-type": "certificate-expired",
+                        "sending-mta-ip": "2001:db8:abcd:0012::1",
+                        "receiving-mx-hostname": "mx1.mail.company-y.example",
+                        "failed-session-count": 100,
+                    },
+                    {
+                        "result-type": "starttls-not-supported",
+                        "sending-mta-ip": "2001:db8:abcd:0013::1",
+                        "receiving-mx-hostname": "mx2.mail.company-y.example",
+                        "receiving-ip": "203.0.113.56",
+                        "failed-session-count": 200,
+                        "additional-information": "https://reports.company-x.example/id/1",
+                    },
+                    {
+                        "result-type": "validation-failure",
+                        "sending-mta-ip": "198.51.100.62",
+                        "receiving-ip": "203.0.113.58",
+                        "receiving-mx-hostname": "mx-backup.mail.company-y.example",
+                        "failed-session-count": 3,
+                        "failure-reason-code": "X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED",
+                    },
+                ],
+            }
+        ],
+    }
+
+
+def test_schema_accepts_an_rfc_shaped_report() -> None:
+    VALIDATOR.validate(rfc_style_example())
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda r: r.pop("report-id"),
+        lambda r: r["date-range"].update({"end-datetime": "2016-04-01 23:59:59"}),
+        lambda r: r["policies"][0]["policy"].update({"policy-type": "dane"}),
+        lambda r: r["policies"][0]["policy"].update({"mx-host": "*.mail.company-y.example"}),
+        lambda r: r["policies"][0]["summary"].pop("total-failure-session-count"),
+        lambda r: r["policies"][0]["failure-details"][0].update({"result-type": "expired"}),
+        lambda r: r["policies"][0]["failure-details"][0].update({"sending-mta-ip": "mta1"}),
+        lambda r: r["policies"][0]["failure-details"][0].update({"failed-session-count": -1}),
+        lambda r: r["policies"][0]["failure-details"][0].update({"receiving-mx-name": "x"}),
+        lambda r: r.update({"contact-info": "nobody"}),
+        lambda r: r.update({"policies": []}),
+    ],
+)
+def test_schema_refuses_a_damaged_report(damage: Any) -> None:
+    report = rfc_style_example()
+    damage(report)
+    with pytest.raises(jsonschema.ValidationError):
+        VALIDATOR.validate(report)
+
+
+# --- the command, end to end on real log lines ----------------------------------------------
+
+#: outbound sessions as sendmail logs them: the handshake (or its failure) before the `to=` lines;
+#: the times are classic syslog (local, no year)
+MAIL_LOG = (FIXTURES / "tlsrpt-mail.log").read_text(encoding="utf-8")
+#: journald short-iso: 23:30 at -02:00 is 01:30 UTC the next day
+ISO_LOG = (FIXTURES / "tlsrpt-journal.log").read_text(encoding="utf-8")
+DAY28 = "1795824000!1795910399"
+DAY29 = "1795910400!1795996799"
+
+
+@pytest.fixture
+def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Set this process's local zone (TZ), restored afterwards."""
+
+    def set_zone(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time_module.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time_module.tzset()
+
+
+def logs(tmp_path: Path, *args: str) -> Result:
+    (tmp_path / "mail.log").write_text(MAIL_LOG, encoding="utf-8")
+    (tmp_path / "journal.log").write_text(ISO_LOG, encoding="utf-8")
+    argv = ["logs", "--format", "tlsrpt", "--year", "2026", *args]
+    return CliRunner().invoke(main, argv, catch_exceptions=False)
+
+
+def written(result: Result, out_dir: Path) -> dict[str, dict[str, Any]]:
+    """The reports the command printed, by file name, each checked against the schema."""
+    paths = result.stdout.split()
+    assert sorted(paths) == sorted(str(p) for p in out_dir.iterdir())
+    reports = {}
+    for path in paths:
+        raw = Path(path).read_bytes()
+        assert raw[:2] == b"\x1f\x8b", path
+        reports[Path(path).name] = valid(json.loads(gzip.decompress(raw)))
+    return reports
+
+
+def summary(report: dict[str, Any]) -> list[tuple[str, int, int, list[tuple[str, str, int]]]]:
+    return [
+        (
+            p["policy"]["policy-type"],
+            p["summary"]["total-successful-session-count"],
+            p["summary"]["total-failure-session-count"],
+            [
+                (d["result-type"], d["receiving-mx-hostname"], d["failed-session-count"])
+                for d in p.get("failure-details", [])
+            ],
+        )
+        for p in report["policies"]
+    ]
+
+
+def test_reports_from_real_lines_in_berlin(tmp_path: Path, zone: Callable[[str], None]) -> None:
+    zone("Europe/Berlin")  # classic stamps are the logging host's local time
+    out_dir = tmp_path / "reports"
+    result = logs(
+        tmp_path,
+        "--org", ORG, "--contact", "tlsrpt@mta1.sender.example", "--out-dir", str(out_dir),
+        "--sending-ip", "198.51.100.1",
+        str(tmp_path / "mail.log"), str(tmp_path / "journal.log"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    reports = written(result, out_dir)
+    names = {name.rsplit("!", 1)[0]: name for name in reports}
+    assert sorted(names) == [
+        f"mta1.sender.example!dest.example!{DAY28}",
+        f"mta1.sender.example!dest.example!{DAY29}",
+        f"mta1.sender.example!other.example!{DAY28}",
+    ]
+    dest = reports[names[f"mta1.sender.example!dest.example!{DAY28}"]]
+    # 2001 OK (two to= lines, one session), 2006 OK (00:30 in Berlin is 23:30 UTC),
+    # 2002 no STARTTLS at mx2, 2003 self-signed at mx1, 2004 handshake failed at old,
+    # 2007 expired at mx3
+    assert summary(dest) == [
+        (
+            "no-policy-found",
+            2,
+            4,
+            [
+                ("certificate-expired", "mx3.dest.example", 1),
+                ("certificate-not-trusted", "mx1.dest.example", 1),
+                ("starttls-not-supported", "mx2.dest.example", 1),
+                ("validation-failure", "old.dest.example", 1),
+            ],
+        )
+    ]
+    details = dest["policies"][0]["failure-details"]
+    assert {d["sending-mta-ip"] for d in details} == {"198.51.100.1"}
+    assert details[3]["receiving-ip"] == "192.0.2.30"
+    assert details[3]["failure-reason-code"].startswith("verify=SOFTWARE: connect failed=-1")
+    assert details[0]["failure-reason-code"] == "verify=FAIL: certificate has expired"
+    assert details[1]["failure-reason-code"] == "verify=FAIL: self-signed certificate"
+    assert summary(reports[names[f"mta1.sender.example!other.example!{DAY28}"]]) == [
+        ("no-policy-found", 1, 0, [])
+    ]
+    assert summary(reports[names[f"mta1.sender.example!dest.example!{DAY29}"]]) == [
+        ("no-policy-found", 0, 1, [("starttls-not-supported", "mx2.dest.example", 1)])
+    ]
+
+
+def test_the_same_lines_in_utc_split_the_day_elsewhere(
+    tmp_path: Path, zone: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zone("UTC")
+    monkeypatch.chdir(tmp_path)  # --out-dir defaults to the current directory
+    result = logs(
+        tmp_path, "--org", ORG, "--contact", CONTACT,
+        str(tmp_path / "mail.log"), str(tmp_path / "journal.log"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert all(Path(p).parent == Path(".") for p in result.stdout.split())
+    reports = {
+        name.rsplit("!", 1)[0]: report for name, report in written_in(tmp_path, result).items()
+    }
+    assert summary(reports[f"sender.example!dest.example!{DAY28}"])[0][1:3] == (1, 4)
+    assert summary(reports[f"sender.example!dest.example!{DAY29}"]) == [
+        ("no-policy-found", 1, 1, [("starttls-not-supported", "mx2.dest.example", 1)])
+    ]
+    assert "sending-mta-ip" not in json.dumps(reports)  # unknown without --sending-ip
+
+
+def written_in(directory: Path, result: Result) -> dict[str, dict[str, Any]]:
+    """Like `written`, for paths printed relative to `directory`."""
+    reports = {}
+    for path in result.stdout.split():
+        reports[Path(path).name] = valid(
+            json.loads(gzip.decompress((directory / path).read_bytes()))
+        )
+    assert len(reports) == len([p for p in directory.iterdir() if p.name.endswith(".json.gz")])
+    return reports
+
+
+def test_since_until_pick_the_sessions(tmp_path: Path, zone: Callable[[str], None]) -> None:
+    zone("UTC")
+    out_dir = tmp_path / "r"
+    result = logs(
+        tmp_path, "--org", ORG, "--contact", CONTACT, "--out-dir", str(out_dir),
+        "--since", "2026-11-28T09:05", "--until", "2026-11-28T09:25", str(tmp_path / "mail.log"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (report,) = written(result, out_dir).values()
+    assert summary(report)[0][1:3] == (0, 2)  # 2002 and 2003 only
+
+
+def test_an_existing_report_is_never_overwritten(
+    tmp_path: Path, zone: Callable[[str], None]
+) -> None:
+    zone("UTC")
+    out_dir = tmp_path / "r"
+    args = (
+        "--org",
+        ORG,
+        "--contact",
+        CONTACT,
+        "--out-dir",
+        str(out_dir),
+        str(tmp_path / "mail.log"),
+    )
+    first = logs(tmp_path, *args)
+    assert first.exit_code == 0, first.output
+    before = {p.name: p.read_bytes() for p in out_dir.iterdir()}
+    assert len(before) == 3
+    again = logs(tmp_path, *args)
+    assert again.exit_code == 1
+    assert again.stdout == ""
+    (sentence,) = [line for line in again.stderr.splitlines() if "note:" not in line]
+    assert sentence.startswith(f"tlsc: {out_dir}/sender.example!")
+    assert sentence.endswith("exists; tlsc never overwrites a report (move it away first)")
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before
+
+
+def test_what_was_left_out_is_said(tmp_path: Path, zone: Callable[[str], None]) -> None:
+    zone("UTC")
+    log = tmp_path / "relay.log"
+    log.write_text(
+        "Nov 28 07:20:00 mta1 sm-mta[1210]: STARTTLS=client, relay=[127.0.0.1], version=TLSv1.3,"
+        " verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256\n"
+        "Nov 28 07:20:00 mta1 sm-mta[1210]: 6ASEK0Pq001205: to=<canit@example.net>,"
+        " delay=00:00:00, xdelay=00:00:00, mailer=relay, pri=30120, relay=[127.0.0.1]"
+        " [127.0.0.1], dsn=2.0.0, stat=Sent (accepted)\n",
+        encoding="utf-8",
+    )
+    argv = ["logs", "--format", "tlsrpt", "--org", ORG, "--contact", CONTACT, "--year", "2026"]
+    result = CliRunner().invoke(main, [*argv, "--out-dir", str(tmp_path / "r"), str(log)])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "went to an address literal" in result.stderr
+    assert "no report written" in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--contact", CONTACT], "--format tlsrpt needs --org NAME and --contact EMAIL"),
+        (["--org", ORG], "--format tlsrpt needs --org NAME and --contact EMAIL"),
+        (["--org", ORG, "--contact", "nobody"], "'nobody' is not an email address"),
+        (["--org", ORG, "--contact", CONTACT, "--sending-ip", "mta1"], "'mta1' is not an IPv4"),
+    ],
+)
+def test_bad_options_are_one_sentence(tmp_path: Path, args: list[str], words: str) -> None:
+    (tmp_path / "mail.log").write_text(MAIL_LOG, encoding="utf-8")
+    argv = ["logs", "--format", "tlsrpt", "--out-dir", str(tmp_path / "r"), *args]
+    result = CliRunner().invoke(main, [*argv, str(tmp_path / "mail.log")])
+    assert result.exit_code == 1
+    assert words in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_check_jsonschema_agrees(tmp_path: Path, zone: Callable[[str], None]) -> None:
+    zone("UTC")
+    out_dir = tmp_path / "r"
+    result = logs(
+        tmp_path, "--org", ORG, "--contact", CONTACT, "--out-dir", str(out_dir),
+        "--sending-ip", "2001:db8::1", str(tmp_path / "mail.log"), str(tmp_path / "journal.log"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    plain = []
+    for path in out_dir.iterdir():
+        target = tmp_path / (path.name.removesuffix(".gz"))
+        target.write_bytes(gzip.decompress(path.read_bytes()))
+        plain.append(str(target))
+    tool = Path(sys.executable).parent / "check-jsonschema"
+    schema = REPO / "schemas" / "tlsrpt.schema.json"
+    run = subprocess.run(
+        [str(tool), "--schemafile", str(schema), *plain], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({**json.loads(Path(plain[0]).read_text()), "report-id": 7}))
+    run = subprocess.run(
+        [str(tool), "--schemafile", str(schema), str(broken)], capture_output=True, text=True
+    )
+    assert run.returncode == 1
+
+
+# --- a real sendmail's lines: A relays to B through the smart host [localhost] --------------
+
+
+@pytest.mark.realtools
+def test_report_from_a_real_sendmail(
+    sendmail_daemon: DaemonFactory, tmp_path: Path, zone: Callable[[str], None]
+) -> None:
+    """B's certificate is from a CA A does not trust: verify=FAIL, still sent, one failure."""
+
+    def smart_host_by_name(spec: dict[str, Any]) -> None:
+        # a named relay, as an MX host is: `[127.0.0.1]` would be an address literal
+        spec["defaults"]["mc"]["defines"]["SMART_HOST"] = "[localhost]"
+
+    a, _b = pair(sendmail_daemon, smart_host_by_name, b_ca=ThrowawayCA("Other CA"))
+    send(a, GUARDED, OTHER)
+    assert status(a, GUARDED).startswith("Sent (")
+    log = tmp_path / "a.log"
+    log.write_text(as_syslog_file(a), encoding="utf-8")
+    zone("UTC")
+    out_dir = tmp_path / "r"
+    argv = ["logs", "--format", "tlsrpt", "--org", ORG, "--contact", CONTACT]
+    result = CliRunner().invoke(main, [*argv, "--out-dir", str(out_dir), str(log)])
+    assert result.exit_code == 0, result.output
+    ((name, report),) = written(result, out_dir).items()  # both recipients are b.tlsc.test
+    assert name.startswith("sender.example!b.tlsc.test!")
+    (detail,) = report["policies"][0]["failure-details"]
+    mx = detail["receiving-mx-hostname"]  # sendmail qualifies the name: localhost.<domain>
+    assert mx.split(".")[0] == "localhost"
+    assert summary(report) == [("no-policy-found", 0, 1, [("certificate-not-trusted", mx, 1)])]
+    assert detail["receiving-ip"] == "127.0.0.1"
+    # the fixture logs at LogLevel 12 and above: the cert line's verify message is there
+    assert detail["failure-reason-code"] == "verify=FAIL: unable to get local issuer certificate"
