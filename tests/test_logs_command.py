@@ -15,7 +15,18 @@ from compiler.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "examples" / "logs" / "mail.log"
-KEYS = ["time", "host", "direction", "version", "verify", "cipher", "bits", "bits_max", "error"]
+KEYS = [
+    "kind",
+    "time",
+    "host",
+    "direction",
+    "version",
+    "verify",
+    "cipher",
+    "bits",
+    "bits_max",
+    "error",
+]
 LINE = (
     "Nov 28 10:00:0{s} colo10 sm-mta[{pid}]: STARTTLS=server, relay=c{pid} [192.0.2.{pid}], "
     "version=TLSv1.3, verify=NOT, cipher=TLS_AES_256_GCM_SHA384, bits=256/256\n"
@@ -33,12 +44,16 @@ def records(result: Result) -> list[dict[str, object]]:
 def test_sample_as_json_lines() -> None:
     result = tlsc("--format", "json", "--year", "2026", str(SAMPLE))
     assert result.exit_code == 0, result.output
-    out = records(result)
+    everything = records(result)
+    assert [r["kind"] for r in everything].count("refusal") == 4
+    out = [r for r in everything if r["kind"] != "refusal"]
     assert len(out) == 11
     for record in out:
         assert set(KEYS) <= set(record) <= {*KEYS, "relay", "addr", "cert_subject", "cert_issuer"}
         assert record["direction"] in ("server", "client")
+        assert record["kind"] == ("handshake" if record["error"] is None else "error")
     assert out[1] == {
+        "kind": "handshake",
         "time": "2026-11-28T06:40:27",
         "host": "colo10",
         "direction": "server",
@@ -53,6 +68,30 @@ def test_sample_as_json_lines() -> None:
         "cert_subject": "/O=tlsc+20test/CN=client.tlsc.test",
         "cert_issuer": "/O=tlsc+20test/CN=tlsc+20Test+20CA",
     }
+    refusals = [r for r in everything if r["kind"] == "refusal"]
+    assert refusals[0] == {
+        "kind": "refusal",
+        "time": "2026-11-28T07:10:03",
+        "host": "colo10",
+        "direction": "client",
+        "relay": "legacy-mx.broken.example",
+        "addr": "[203.0.113.25]",
+        "ruleset": "tls_server",
+        "arg1": "SOFTWARE",
+        "verify": "SOFTWARE",
+        "reply": "403 4.7.0 TLS handshake failed.",
+    }
+    assert [(r["ruleset"], r.get("verify"), r["arg1"]) for r in refusals[1:]] == [
+        ("tls_server", "NONE", "NONE"),
+        ("try_tls", None, "broken.server"),
+        ("tls_client", "NO", "NO"),
+    ]
+    # in input order: the refusal of pid 1102 comes after its error line
+    kinds = [(r["kind"], r["time"]) for r in everything]
+    assert (
+        kinds.index(("refusal", "2026-11-28T07:10:03"))
+        == kinds.index(("error", "2026-11-28T07:10:03")) + 1
+    )
     errors = [r for r in out if r["error"] is not None]
     assert [(r["direction"], r.get("addr")) for r in errors] == [
         ("server", "[203.0.113.99]"),
@@ -129,8 +168,16 @@ def test_binary_garbage_and_long_lines(tmp_path: Path) -> None:
     result = tlsc("--format", "json", str(junk))
     assert result.exit_code == 0
     out = records(result)
-    assert [r.get("addr") for r in out] == ["[1.2.3.4]", "[192.0.2.9]"]
-    assert out[0]["relay"] == "\ufffd"
+    # the binary line has no syslog prefix and no tag: skipped, as the too long one
+    assert [r.get("addr") for r in out] == ["[192.0.2.9]"]
+    text = tlsc(str(junk)).stdout
+    assert "2 line(s) skipped as unreadable" in text
+    junk.write_bytes(
+        b"Nov 28 10:00:01 h sm-mta[1]: STARTTLS=server, relay=\xff [1.2.3.4], "
+        b"version=TLSv1.3, verify=OK, cipher=X, bits=256/256\r\n"
+    )
+    (record,) = records(tlsc("--format", "json", str(junk)))
+    assert record["relay"] == "\ufffd" and record["addr"] == "[1.2.3.4]"
 
 
 def test_no_starttls_lines_is_not_an_error(tmp_path: Path) -> None:

@@ -91,9 +91,12 @@ def test_relay_and_addr(relay: str, expected: tuple[str | None, str | None]) -> 
 
 
 def test_json_shape_omits_relay_and_addr_only() -> None:
-    r = parse_message("STARTTLS=client, relay=[192.0.2.1], version=TLSv1.3, verify=OK, cipher=X")
+    r = parse_message(
+        "STARTTLS=client, relay=[192.0.2.1], version=TLSv1.3, verify=OK, cipher=X, bits=/"
+    )
     assert isinstance(r, TlsRecord)
     assert r.as_json() == {
+        "kind": "handshake",
         "time": None,
         "host": None,
         "direction": "client",
@@ -195,6 +198,7 @@ def test_ruleset_and_notice_lines() -> None:
         "mx.example",
         "[192.0.2.1]",
         "403 4.7.0 TLS handshake failed.",
+        "SOFTWARE",
     )
     tls_client = parse_message(
         "ruleset=tls_client, arg1=NO, arg2=STARTTLS, relay=a.example [192.0.2.2], reject=454 x"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import date
+from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.logs.parse import LogParser, Notice, RulesetEvent, TlsRecord, json_line
+from compiler.logs.command import stream_entries
+from compiler.logs.parse import LogParser, Notice, Ordered, RulesetEvent, TlsRecord, json_line
 from compiler.logs.summary import Summary
 from compiler.logs.syslog import YearGuess, split_syslog
 
@@ -112,3 +115,71 @@ def test_any_bytes(data: bytes) -> None:
             check(record)
     for record in parser.flush():
         check(record)
+
+
+REAL_LINES = (
+    (Path(__file__).resolve().parent.parent / "examples/logs/mail.log").read_bytes().splitlines()
+)
+
+
+@st.composite
+def mutated_logs(draw: st.DrawFn) -> bytes:
+    """Real lines, some cut, spliced with random bytes, indented, or doubled."""
+    out: list[bytes] = []
+    for _ in range(draw(st.integers(min_value=1, max_value=20))):
+        line = draw(st.sampled_from(REAL_LINES))
+        how = draw(st.sampled_from(["keep", "cut", "insert", "flip", "indent", "join", "bytes"]))
+        at = draw(st.integers(min_value=0, max_value=len(line)))
+        if how == "cut":
+            line = line[:at]
+        elif how == "insert":
+            line = line[:at] + draw(st.binary(max_size=6)) + line[at:]
+        elif how == "flip" and at < len(line):
+            line = line[:at] + bytes([line[at] ^ draw(st.integers(1, 255))]) + line[at + 1 :]
+        elif how == "indent":
+            line = draw(st.sampled_from([b" ", b"\t", b"    "])) + line
+        elif how == "join":
+            line = line + draw(st.sampled_from(REAL_LINES))
+        elif how == "bytes":
+            line = draw(st.binary(max_size=80))
+        out.append(line)
+    return b"\n".join(out) + draw(st.sampled_from([b"", b"\n", b"\r\n"]))
+
+
+def check_entries(data: bytes, tmp: Path) -> None:
+    log = tmp / "mail.log"
+    log.write_bytes(data)
+    out: list[Ordered] = []
+    stats, problems = stream_entries((str(log),), out.append, 2026)
+    assert problems == []
+    assert stats.lines == data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    for entry in out:
+        if isinstance(entry, Notice):
+            continue
+        obj = json.loads(json_line(entry))
+        assert obj["kind"] in ("handshake", "error", "refusal")
+        if isinstance(entry, TlsRecord):
+            check(entry)
+            assert obj["kind"] != "handshake" or obj["verify"]
+        else:
+            assert obj["ruleset"] and obj["direction"] in ("server", "client")
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(mutated_logs())
+def test_mutated_real_lines(tmp_path: Path, data: bytes) -> None:
+    check_entries(data, tmp_path)
+
+
+def test_seeded_random_bytes(tmp_path: Path) -> None:
+    """Random bytes with needles sprinkled in: never a crash, every entry well formed."""
+    rng = random.Random(13)
+    needles = [b"STARTTLS=server, ", b"ruleset=tls_server, ", b"cert-subject=", b"\n", b" "]
+    for _ in range(200):
+        parts = [
+            rng.choice(needles) if rng.random() < 0.3 else rng.randbytes(rng.randrange(20))
+            for _ in range(rng.randrange(30))
+        ]
+        check_entries(b"".join(parts), tmp_path)

@@ -336,7 +336,11 @@ def test_outbound_verify_refuses_an_untrusted_server(
     b.wait_for_log(r"did not issue MAIL/EXPN/VRFY/ETRN")
     assert not [line for line in b.syslog() if f"from=<{SENDER}>" in line]
     records = [r for r in tlsc_logs(stdin=as_syslog_file(a)) if r["direction"] == "client"]
-    assert [(r["addr"], r["verify"]) for r in records] == [("[127.0.0.1]", "FAIL")]
+    assert [(r["kind"], r["addr"], r["verify"]) for r in records] == [
+        ("handshake", "[127.0.0.1]", "FAIL"),
+        ("refusal", "[127.0.0.1]", "FAIL"),  # ruleset=tls_server, arg1=FAIL
+    ]
+    assert records[1]["reply"] == "454 4.7.0 authentication failed"
 
 
 def test_outbound_try_tls_no(sendmail_daemon: DaemonFactory, release: SendmailRelease) -> None:

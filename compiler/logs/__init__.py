@@ -7,6 +7,11 @@
             ...
     for record in parser.flush(): ...     # records still waiting for their cert line
 
+`parser.feed_entries` gives refusals (RulesetEvent) and notices in the same
+ordered stream. `tlsc logs` itself reads with compiler/logs/workers.py
+(`scan_files`) and compiler/logs/scan.py, which give the same as LogParser
+from blocks of lines, in several processes.
+
 The package imports neither pydantic nor ruamel.yaml: `tlsc logs` streams
 millions of lines and starts fast.
 """

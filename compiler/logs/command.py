@@ -18,7 +18,7 @@ from datetime import datetime
 
 import click
 
-from compiler.logs.parse import LogParser, Notice, RulesetEvent, TlsRecord, json_line
+from compiler.logs.parse import LogParser, Notice, Ordered, RulesetEvent, TlsRecord
 from compiler.logs.source import InputError, ReadStats, open_input, read_lines
 from compiler.logs.syslog import YearGuess, split_syslog
 
@@ -100,13 +100,34 @@ def stream_records(
     on_event: Callable[[RulesetEvent | Notice], None] | None,
     year: int | None = None,
 ) -> tuple[ReadStats, list[str]]:
-    """Feed every line of `files` to one parser; (what was read, one sentence per bad input)."""
-    parser = LogParser(on_event)
+    """Feed every line of `files` to one parser; (what was read, one sentence per bad input).
+
+    Records go to `on_record` in input order, refusals and notices to `on_event` as read.
+    """
+
+    def on_entry(entry: Ordered) -> None:
+        if isinstance(entry, TlsRecord):
+            on_record(entry)
+        elif on_event is not None:
+            on_event(entry)
+
+    return stream_entries(files, on_entry, year)
+
+
+def stream_entries(
+    files: tuple[str, ...],
+    on_entry: Callable[[Ordered], None],
+    year: int | None = None,
+    window: int = LogParser.WINDOW,
+) -> tuple[ReadStats, list[str]]:
+    """Records, refusals and notices of `files` in input order, line by line (the reference).
+
+    compiler/logs/scan.py reads the same faster; the tests hold the two to the same output.
+    """
+    parser = LogParser(None, window)
     stats = ReadStats()
     problems: list[str] = []
-    feed = parser.feed
-    # a second look for ruleset lines only when someone wants them (the summary)
-    ruleset = b"ruleset=t" if on_event is not None else b"STARTTLS"
+    feed = parser.feed_entries
     lineno = 0
     for path in files:
         try:
@@ -114,16 +135,17 @@ def stream_records(
                 years = YearGuess(modified, year)
                 for raw in read_lines(stream, path, stats):
                     lineno += 1
-                    if b"STARTTLS" not in raw and ruleset not in raw:
+                    if b"STARTTLS" not in raw and b"ruleset=" not in raw:
                         continue
                     text = raw.decode("utf-8", "replace")
-                    for record in feed(split_syslog(text, years), text, lineno):
-                        on_record(record)
+                    for entry in feed(split_syslog(text, years), text, lineno + stats.too_long):
+                        on_entry(entry)
         except InputError as exc:
             problems.append(str(exc))
-    for record in parser.flush():
-        on_record(record)
+    for entry in parser.flush_entries():
+        on_entry(entry)
     stats.lines = lineno + stats.too_long
+    stats.unreadable = stats.too_long + parser.unreadable
     return stats, problems
 
 
@@ -221,13 +243,10 @@ def logs(
 def _json(
     files: tuple[str, ...], within: Callable[[str | None], bool] | None, year: int | None
 ) -> list[str]:
-    write = sys.stdout.write
+    from compiler.logs.workers import scan_files
 
-    def on_record(record: TlsRecord) -> None:
-        if within is None or within(record.time):
-            write(json_line(record))
-
-    return stream_records(files, on_record, None, year)[1]
+    sys.stdout.flush()
+    return scan_files(files, "json", sys.stdout.buffer, within, year).problems
 
 
 def _text(
@@ -237,19 +256,12 @@ def _text(
     top: int,
 ) -> list[str]:
     from compiler.logs.report import print_summary
-    from compiler.logs.summary import Summary
+    from compiler.logs.scan import summary_of
+    from compiler.logs.workers import scan_files
 
-    summary = Summary()
-
-    def on_record(record: TlsRecord) -> None:
-        if within is None or within(record.time):
-            summary.add(record)
-
-    def on_event(event: RulesetEvent | Notice) -> None:
-        if within is None or within(event.time):
-            summary.add_event(event)
-
-    stats, problems = stream_records(files, on_record, on_event, year)
+    result = scan_files(files, "text", None, within, year)
+    stats, problems = result.stats, result.problems
+    summary = summary_of(result.tally)
     if len(problems) < len(files):
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         print_summary(
@@ -259,6 +271,7 @@ def _text(
             files=len(files) - len(problems),
             lines=stats.lines,
             top=top,
+            unreadable=stats.unreadable,
         )
     return problems
 

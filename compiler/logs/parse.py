@@ -9,11 +9,20 @@ LogLevel 12 and above) is merged into that record. Informational lines
 (`init=1`, `Diffie-Hellman init`, `start=ok`, `SSL_shutdown failed`, the
 OpenSSL error-queue dump after an error line) are not records.
 
-`ruleset=tls_server|tls_client|tls_rcpt|try_tls` rejections and
-`STARTTLS: <option> missing` lines are not STARTTLS records (the JSON has
-none of them) but the summary needs them: they carry the verify values that
-never appear in a handshake line (NONE, TEMP, SOFTWARE, PROTOCOL, ...) and the
-peer of an outbound handshake failure. They go to the parser's `on_event`.
+A *refusal* (RulesetEvent) is a `ruleset=...` line whose reason is a TLS
+rule: every `tls_server`, `tls_client`, `tls_rcpt` and `try_tls` line, and a
+`check_mail`/`check_rcpt`/`check_*` line whose reply is a TLS reason (with
+Debian's `delay_checks` a TLS_Clt refusal is logged as `ruleset=check_rcpt`).
+They carry the verify values that never appear in a handshake line (NONE,
+TEMP, SOFTWARE, ...) and the peer of an outbound handshake failure.
+`STARTTLS: <option> missing` lines are Notices. `LogParser.feed` gives
+records and hands refusals and notices to `on_event`; `feed_entries` gives
+records, refusals and notices in input order (`--format json` prints the
+records and refusals).
+
+A line that looks like one of these but cannot be one (truncated, a
+continuation line that starts with blanks, a STARTTLS line with no syslog
+prefix and no `tag[pid]:`) is *unreadable*: `LogParser.unreadable` counts it.
 """
 
 from __future__ import annotations
@@ -23,30 +32,59 @@ import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from compiler.logs.syslog import SyslogLine
 
 _STARTTLS = re.compile(
     r"STARTTLS(?:=(?P<who>server|client))?(?P<sep>[,:]) ?(?P<rest>.*)", re.DOTALL
 )
-_RULESET = re.compile(r"ruleset=(?P<name>tls_server|tls_client|tls_rcpt|try_tls), (?P<rest>.*)")
+_RULESET = re.compile(r"ruleset=(?P<name>[A-Za-z0-9_]+), (?P<rest>.*)", re.DOTALL)
 #: a queue id ("6AT2gk33000955: ", it holds digits) or NOQUEUE before the message
 _QID = re.compile(r"(?:NOQUEUE|(?=[A-Za-z]*\d)[A-Za-z0-9]{8,20}): ")
 #: `name [addr]`, `[addr]`, `name.` (client side), `name [addr] (may be forged)`
 _RELAY = re.compile(r"(?P<name>[^\s\[]*)\s*(?P<addr>\[[^\]\s]*\])?")
 #: where `STARTTLS` starts in a line whose prefix is not a known syslog form
-_FALLBACK_TAG = re.compile(r"(?P<tag>[^\s\[\]:]+)\[(?P<pid>\d+)\]: (?:\S+: )?STARTTLS")
+_FALLBACK_TAG = re.compile(r"(?P<tag>[^\s\[\]:]+)\[(?P<pid>\d+)\]: (?:\S+: )?(?:STARTTLS|ruleset=)")
+#: the SMTP reply code and enhanced status code before a reply's text
+_REPLY_CODES = re.compile(r"\d{3}(?:[ -]\d\.\d{1,3}\.\d{1,3})? ?")
+#: the reply texts of sendmail's TLS rules (proto.m4: TLS_connection, try_tls, tls_rcpt)
+_TLS_REASON = re.compile(
+    r"encryption too weak|not authenticated|authentication (?:required|failed|failure)"
+    r"|no authentication requested|STARTTLS|TLS handshake|do not try TLS"
+    r"|CN .* does not match|Cert (?:Issuer|Subject) .* (?:not acceptable|does not match)"
+    r"|DANE|not listed in SANs"
+)
+#: the variable parts of a reason, masked so that refusals group by rule
+_REASON_MASKS = (
+    (re.compile(r"^CN .* does not match .*"), "CN ... does not match ..."),
+    (re.compile(r"^Cert (Issuer|Subject) .* does not match .*"), r"Cert \1 ... does not match ..."),
+    (re.compile(r"^Cert (Issuer|Subject) .* not acceptable"), r"Cert \1 ... not acceptable"),
+    (re.compile(r"^(?:<[^>]*>\.\.\. )?do not try TLS with .*"), "do not try TLS with ..."),
+    (re.compile(r"^\S+ not listed in SANs"), "... not listed in SANs"),
+)
 
-#: who logged it (`server`: we accepted STARTTLS, inbound; `client`: we sent it, outbound)
+#: the side we were on (`server`: a client connected to us, inbound;
+#: `client`: we connected and sent STARTTLS, outbound); check_* rulesets are inbound
 RULESET_DIRECTION = {
     "tls_server": "client",
     "tls_client": "server",
     "tls_rcpt": "client",
     "try_tls": "client",
 }
+#: the access-map rule behind a ruleset (check_* lines: TLS_Clt, checked at MAIL)
+RULESET_RULE = {
+    "tls_server": "TLS_Srv",
+    "tls_client": "TLS_Clt",
+    "tls_rcpt": "TLS_Rcpt",
+    "try_tls": "Try_TLS",
+}
+#: rulesets whose arg1 is a `${verify}` value
+VERIFY_RULESETS = frozenset({"tls_server", "tls_client"})
 
 #: JSON keys in the documented order; relay and addr are left out when the line has none
 JSON_KEYS = (
+    "kind",
     "time",
     "host",
     "direction",
@@ -59,6 +97,19 @@ JSON_KEYS = (
     "bits_max",
     "error",
 )
+#: JSON keys of a refusal; relay and addr are left out when absent, verify unless tls_server|client
+REFUSAL_JSON_KEYS = (
+    "kind",
+    "time",
+    "host",
+    "direction",
+    "relay",
+    "addr",
+    "ruleset",
+    "arg1",
+    "verify",
+    "reply",
+)
 
 
 @dataclass(slots=True)
@@ -67,6 +118,8 @@ class TlsRecord:
 
     `bits` is the first number of `bits=A/B` (algorithm bits, `${alg_bits}`),
     `bits_max` the second (`${cipher_bits}`, the strength ENCR:n compares).
+    `cert_subject`/`cert_issuer` are None when no cert line was logged (LogLevel
+    under 12), `""` when the cert line says the peer sent none.
     `verifymsg` comes from the cert line and is kept for the summary only.
     """
 
@@ -85,9 +138,19 @@ class TlsRecord:
     cert_issuer: str | None = None
     verifymsg: str | None = None
 
+    @property
+    def kind(self) -> str:
+        """`handshake` or `error`."""
+        return "handshake" if self.error is None else "error"
+
     def as_json(self) -> dict[str, object]:
         """The documented JSON object: relay/addr only when present, cert fields once merged."""
-        out: dict[str, object] = {"time": self.time, "host": self.host, "direction": self.direction}
+        out: dict[str, object] = {
+            "kind": self.kind,
+            "time": self.time,
+            "host": self.host,
+            "direction": self.direction,
+        }
         if self.relay is not None:
             out["relay"] = self.relay
         if self.addr is not None:
@@ -111,11 +174,6 @@ class TlsRecord:
         return self.relay or self.addr or "(unknown)"
 
 
-def json_line(record: TlsRecord) -> str:
-    """One record as one line of JSON Lines (the documented object), newline included."""
-    return json.dumps(record.as_json()) + "\n"
-
-
 @dataclass(frozen=True, slots=True)
 class CertLine:
     """`STARTTLS=who, cert-subject=S, cert-issuer=I, verifymsg=M` (S and I still +XX-encoded)."""
@@ -128,10 +186,13 @@ class CertLine:
 
 @dataclass(frozen=True, slots=True)
 class RulesetEvent:
-    """A `ruleset=tls_server|tls_client|tls_rcpt|try_tls, ..., reject=...` line.
+    """A refusal: a `ruleset=NAME, arg1=..., relay=..., reject=...` line of a TLS rule.
 
     `verify` is arg1 for tls_server and tls_client (the `${verify}` value that
-    failed the requirement), None for tls_rcpt (arg1 is the recipient) and try_tls.
+    failed the requirement), None for the others (tls_rcpt: the recipient;
+    try_tls: the server; check_*: the address). `reject` is the reply as
+    logged (`reject=`, or `status=` as sendmail 8.17.2 and later log try_tls).
+    `direction` is the side we were on, as in TlsRecord.
     """
 
     time: str | None
@@ -142,6 +203,53 @@ class RulesetEvent:
     relay: str | None
     addr: str | None
     reject: str | None
+    arg1: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """Always `refusal`."""
+        return "refusal"
+
+    @property
+    def reply(self) -> str | None:
+        """The reply sendmail gave (the `reject=` text)."""
+        return self.reject
+
+    @property
+    def rule(self) -> str:
+        """The access-map rule that refused: TLS_Srv, TLS_Clt, TLS_Rcpt or Try_TLS."""
+        return RULESET_RULE.get(self.ruleset, "TLS_Clt")
+
+    @property
+    def reason(self) -> str:
+        """The reply without its codes, names masked: what refusals are grouped by."""
+        return reply_reason(self.reject)
+
+    @property
+    def peer(self) -> str:
+        """`name [addr]`, `name`, `[addr]` or `(unknown)`."""
+        if self.relay and self.addr:
+            return f"{self.relay} {self.addr}"
+        return self.relay or self.addr or "(unknown)"
+
+    def as_json(self) -> dict[str, object]:
+        """The documented refusal object (REFUSAL_JSON_KEYS)."""
+        out: dict[str, object] = {
+            "kind": "refusal",
+            "time": self.time,
+            "host": self.host,
+            "direction": self.direction,
+        }
+        if self.relay is not None:
+            out["relay"] = self.relay
+        if self.addr is not None:
+            out["addr"] = self.addr
+        out["ruleset"] = self.ruleset
+        out["arg1"] = self.arg1
+        if self.ruleset in VERIFY_RULESETS:
+            out["verify"] = self.verify
+        out["reply"] = self.reject
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +261,40 @@ class Notice:
     text: str
 
 
+class Unreadable:
+    """A line that looks like a STARTTLS or ruleset line but cannot be read as one."""
+
+    __slots__ = ()
+
+
+UNREADABLE = Unreadable()
+
 Message = TlsRecord | CertLine | RulesetEvent | Notice
+#: what `--format json` gives, in input order
+Entry = TlsRecord | RulesetEvent
+#: what `LogParser.feed_entries` gives, in input order (notices are not in the JSON)
+Ordered = TlsRecord | RulesetEvent | Notice
+
+
+def json_line(entry: Entry) -> str:
+    """One record or refusal as one line of JSON Lines (the documented object), newline included."""
+    return json.dumps(entry.as_json()) + "\n"
+
+
+def reply_reason(reply: str | None) -> str:
+    """`454 4.7.0 CN a does not match b` -> `CN ... does not match ...`: a reply grouped by rule."""
+    if not reply:
+        return "(no reply)"
+    text = _REPLY_CODES.sub("", reply, count=1).strip()
+    for pattern, mask in _REASON_MASKS:
+        if pattern.match(text):
+            return pattern.sub(mask, text, count=1)
+    return text or "(no reply)"
+
+
+def is_tls_reason(reply: str) -> bool:
+    """True when a reply's text is one of the TLS rules' reasons."""
+    return _TLS_REASON.search(reply) is not None
 
 
 def split_relay(text: str) -> tuple[str | None, str | None]:
@@ -168,6 +309,13 @@ def _int(text: str) -> int | None:
     return int(text) if 0 < len(text) < 10 and text.isascii() and text.isdigit() else None
 
 
+def split_bits(value: str) -> tuple[int | None, int | None]:
+    """`256/256` -> (256, 256); blanks or words after the second number are ignored."""
+    a, _, b = value.partition("/")
+    words = b.split(maxsplit=1)
+    return _int(a.strip()), _int(words[0] if words else "")
+
+
 def _fields(text: str) -> dict[str, str]:
     """`k=v, k=v` as a dict; the first of a repeated key wins; parts without `=` are skipped."""
     out: dict[str, str] = {}
@@ -178,12 +326,17 @@ def _fields(text: str) -> dict[str, str]:
     return out
 
 
-def _handshake(when: str | None, host: str | None, who: str, rest: str) -> TlsRecord | None:
+def _handshake(when: str | None, host: str | None, who: str, rest: str) -> TlsRecord | Unreadable:
     f = _fields(rest)
-    if "version" not in f or "verify" not in f:
-        return None
+    if (
+        not f.get("verify")
+        or "version" not in f
+        or "cipher" not in f
+        or "/" not in f.get("bits", "")
+    ):
+        return UNREADABLE  # `relay=x, vers`: cut off (sendmail always logs all six fields)
     relay, addr = split_relay(f["relay"]) if "relay" in f else (None, None)
-    bits, _, bits_max = f.get("bits", "").partition("/")
+    bits, bits_max = split_bits(f.get("bits", ""))
     return TlsRecord(
         when,
         host,
@@ -193,12 +346,13 @@ def _handshake(when: str | None, host: str | None, who: str, rest: str) -> TlsRe
         f["version"] or None,
         f["verify"] or None,
         f.get("cipher") or None,
-        _int(bits),
-        _int(bits_max),
+        bits,
+        bits_max,
     )
 
 
-def _error(when: str | None, host: str | None, who: str, text: str) -> TlsRecord:
+def error_record(when: str | None, host: str | None, who: str, text: str) -> TlsRecord:
+    """The record of `STARTTLS=who, error:<text>` (a trailing `, relay=...` is its peer)."""
     relay = addr = None
     at = text.rfind(", relay=")
     if at >= 0 and ", " not in text[at + 8 :]:
@@ -207,37 +361,54 @@ def _error(when: str | None, host: str | None, who: str, text: str) -> TlsRecord
     return TlsRecord(when, host, who, relay, addr, error=text.strip() or "error")
 
 
-def _cert(who: str, rest: str) -> CertLine | None:
+def _cert(who: str, rest: str) -> CertLine | Unreadable:
     subject, sep, tail = rest[len("cert-subject=") :].partition(", cert-issuer=")
     if not sep:
-        return None
+        return UNREADABLE
     issuer, sep, verifymsg = tail.partition(", verifymsg=")
     return CertLine(who, subject, issuer, verifymsg if sep else None)
 
 
-def _ruleset(when: str | None, host: str | None, name: str, rest: str) -> RulesetEvent:
-    head, _sep, reject = rest.partition(", reject=")
+def refusal(when: str | None, host: str | None, name: str, rest: str) -> RulesetEvent | None:
+    """The refusal of `ruleset=<name>, <rest>`, or None when it is not a TLS rule's."""
+    head, sep, reject = rest.partition(", reject=")
+    if not sep:
+        head, sep, reject = rest.partition(", status=")
+    direction = RULESET_DIRECTION.get(name)
+    if direction is None:
+        # check_mail, check_rcpt, check_relay, ...: inbound, and ours only for a TLS reason
+        if not name.startswith("check_") or not sep or not is_tls_reason(reject):
+            return None
+        direction = "server"
     f = _fields(head)
     relay, addr = split_relay(f["relay"]) if "relay" in f else (None, None)
-    verify = f.get("arg1") if name in ("tls_server", "tls_client") else None
+    arg1 = f.get("arg1")
+    verify = arg1 if name in VERIFY_RULESETS else None
     return RulesetEvent(
-        when, host, name, RULESET_DIRECTION[name], verify or None, relay, addr, reject or None
+        when, host, name, direction, verify or None, relay, addr, reject or None, arg1
     )
 
 
-def parse_message(message: str, when: str | None = None, host: str | None = None) -> Message | None:
-    """What a sendmail log message (after the syslog prefix) says about STARTTLS, or None."""
+def read_message(
+    message: str, when: str | None = None, host: str | None = None
+) -> Message | Unreadable | None:
+    """What a sendmail log message says about STARTTLS: a Message, UNREADABLE or None (nothing)."""
     qid = _QID.match(message)
     if qid is not None:
         message = message[qid.end() :]
+    message = message.rstrip()
     if message.startswith("ruleset="):
         r = _RULESET.match(message)
-        return _ruleset(when, host, r["name"], r["rest"]) if r else None
+        if r is None:
+            return UNREADABLE if message[8:].startswith(("tls_", "try_tls")) else None
+        return refusal(when, host, r["name"], r["rest"])
     m = _STARTTLS.match(message)
     if m is None:
-        return None
+        return UNREADABLE if message.startswith("STARTTLS=") else None
     who, sep, rest = m["who"], m["sep"], m["rest"]
     if who is None:
+        if message.startswith("STARTTLS="):
+            return UNREADABLE  # `STARTTLS=serv`: cut off
         # `STARTTLS: ServerCertFile missing` and kin stop STARTTLS; a missing CRLFile does not
         if rest.endswith(" missing") and " " not in rest[:-8] and rest != "CRLFile missing":
             return Notice(when, host, f"STARTTLS: {rest}")
@@ -245,14 +416,20 @@ def parse_message(message: str, when: str | None = None, host: str | None = None
     if sep == ":":
         # `STARTTLS=server: file <path> unsafe: <why>` keeps STARTTLS from being offered;
         # `STARTTLS=server: error:0A000126:...` repeats the error line above it
-        return _error(when, host, who, rest) if rest.startswith("file ") else None
+        return error_record(when, host, who, rest) if rest.startswith("file ") else None
     if rest.startswith("relay=") or rest.startswith("version="):
         return _handshake(when, host, who, rest)
     if rest.startswith("error:"):
-        return _error(when, host, who, rest[6:])
+        return error_record(when, host, who, rest[6:])
     if rest.startswith("cert-subject="):
         return _cert(who, rest)
     return None
+
+
+def parse_message(message: str, when: str | None = None, host: str | None = None) -> Message | None:
+    """What a sendmail log message (after the syslog prefix) says about STARTTLS, or None."""
+    msg = read_message(message, when, host)
+    return None if isinstance(msg, Unreadable) else msg
 
 
 ProcessKey = tuple[str | None, str | None, str | None]
@@ -262,19 +439,80 @@ ProcessKey = tuple[str | None, str | None, str | None]
 class _Waiting:
     line: int
     key: ProcessKey
-    record: TlsRecord
+    entry: Ordered
     done: bool
+    #: a cert line of the process just before this handshake, taken if none comes after it
+    fallback: CertLine | None = None
+
+
+@dataclass(slots=True)
+class _Last:
+    """The last STARTTLS item (record or cert line) of one process."""
+
+    line: int
+    waiting: _Waiting | None  # a handshake still waiting for its cert line
+    cert: CertLine | None  # a cert line no handshake before it took
+    direction: str
+
+
+def is_continuation(raw: str) -> bool:
+    """A line that starts with blanks continues the line above: never a record of its own."""
+    return raw[:1] in (" ", "\t")
+
+
+def fallback_key(raw: str) -> tuple[int, ProcessKey] | None:
+    """Where the message starts in a line with no known syslog prefix, and its process, or None.
+
+    The line is read when it starts with the message itself (`STARTTLS=...`, a
+    queue id, `ruleset=...`) or has a `tag[pid]: ` before it.
+    """
+    at = raw.find("STARTTLS")
+    if at < 0:
+        at = raw.find("ruleset=")
+        if at < 0:
+            return None
+    tag = _FALLBACK_TAG.search(raw)
+    if tag is not None:
+        return at, (None, tag["tag"], tag["pid"])
+    head = raw[:at]
+    if not head or _QID.fullmatch(head):
+        return at, (None, None, None)
+    return None
+
+
+def read_line(line: SyslogLine | None, raw: str) -> tuple[ProcessKey, Message | Unreadable | None]:
+    """The process that logged `raw` (`line`: its split prefix, None when unknown) and its message.
+
+    UNREADABLE for a continuation line (it starts with blanks) or a STARTTLS
+    line without a syslog prefix or tag; None for a line about something else.
+    """
+    if line is not None:
+        return (line.host, line.tag, line.pid), read_message(line.message, line.time, line.host)
+    needle = "STARTTLS" in raw or "ruleset=" in raw
+    if is_continuation(raw):
+        return _NO_KEY, UNREADABLE if needle else None
+    found = fallback_key(raw)
+    if found is None:
+        return _NO_KEY, UNREADABLE if needle else None
+    at, key = found
+    return key, read_message(raw[at:])
+
+
+_NO_KEY: ProcessKey = (None, None, None)
 
 
 class LogParser:
     """Turns the lines of one log stream into records, in input order, cert lines merged.
 
-    A handshake record waits for the cert line of its process (host, program,
-    pid) until that line comes, the process logs another STARTTLS record, or
-    `window` more lines have gone by; records behind it wait too, so the
-    output keeps the input's order. Memory is bounded by the window. A cert
-    line that comes first (not what sendmail does, but syslog relays reorder)
-    waits the same way for its handshake line.
+    A handshake record takes the cert line of its process (host, program,
+    pid) that comes next among that process's STARTTLS lines, when it has
+    the same direction and comes within `window` lines; else a cert line of
+    that direction that came just before it (within `window` lines, and not
+    taken by a handshake before it: syslog relays reorder). Which cert line
+    a record gets depends only on the lines within 2 x `window` around it,
+    so a file can be read in parts (compiler/logs/scan.py) with the same result.
+    A record is given once that is known; records behind it wait, so the
+    output keeps the input's order. Memory is bounded by the window.
     """
 
     WINDOW = 1000
@@ -288,9 +526,11 @@ class LogParser:
         self.window = window
         #: the number of the line being fed (lines the caller skipped count too)
         self.lines = 0
+        #: lines that looked like STARTTLS or ruleset lines but could not be read
+        self.unreadable = 0
         self._queue: deque[_Waiting] = deque()
-        self._open: dict[ProcessKey, _Waiting] = {}
-        self._early_certs: dict[ProcessKey, tuple[int, CertLine]] = {}
+        self._last: dict[ProcessKey, _Last] = {}
+        self._events_in_order = False
 
     def feed(
         self, line: SyslogLine | None, raw: str, lineno: int | None = None
@@ -299,85 +539,118 @@ class LogParser:
 
         `lineno` is its number in the stream, when the caller skips lines that
         cannot matter (they still age the window); by default one more than the last.
+        Refusals and notices go to `on_event` as they are read.
         """
+        return cast(Sequence[TlsRecord], self._feed(line, raw, lineno))
+
+    def feed_entries(
+        self, line: SyslogLine | None, raw: str, lineno: int | None = None
+    ) -> Sequence[Ordered]:
+        """Like `feed`, but refusals and notices come in the output too, in input order.
+
+        Use either feed/flush or feed_entries/flush_entries on one parser.
+        """
+        self._events_in_order = True
+        return self._feed(line, raw, lineno)
+
+    def flush(self) -> list[TlsRecord]:
+        """Every record still waiting (end of input)."""
+        return cast(list[TlsRecord], self.flush_entries())
+
+    def flush_entries(self) -> list[Ordered]:
+        """Every record, refusal and notice still waiting (end of input)."""
+        out: list[Ordered] = []
+        for waiting in self._queue:
+            if not waiting.done:
+                self._resolve(waiting, None)
+            out.append(waiting.entry)
+        self._queue.clear()
+        self._last.clear()
+        return out
+
+    def _feed(self, line: SyslogLine | None, raw: str, lineno: int | None) -> Sequence[Ordered]:
         self.lines = self.lines + 1 if lineno is None else lineno
-        if line is None:
-            at = raw.find("STARTTLS")
-            if at < 0:
-                at = raw.find("ruleset=")
-                if at < 0:
-                    return self._ready()
-            tag = _FALLBACK_TAG.search(raw)
-            key: ProcessKey = (None, tag["tag"], tag["pid"]) if tag else (None, None, None)
-            msg = parse_message(raw[at:])
-        else:
-            key = (line.host, line.tag, line.pid)
-            msg = parse_message(line.message, line.time, line.host)
+        key, msg = read_line(line, raw)
         if msg is None:
+            return self._ready()
+        if isinstance(msg, Unreadable):
+            self.unreadable += 1
             return self._ready()
         if isinstance(msg, TlsRecord):
             return self._record(key, msg)
         if isinstance(msg, CertLine):
             return self._cert(key, msg)
+        if self._events_in_order:
+            self._queue.append(_Waiting(self.lines, key, msg, True))
+            return self._ready()
         if self.on_event is not None:
             self.on_event(msg)
         return self._ready()
 
-    def flush(self) -> list[TlsRecord]:
-        """Every record still waiting (end of input)."""
-        out = [w.record for w in self._queue]
-        self._queue.clear()
-        self._open.clear()
-        self._early_certs.clear()
-        return out
+    def _resolve(self, waiting: _Waiting, cert: CertLine | None) -> None:
+        cert = cert or waiting.fallback
+        if cert is not None:
+            _attach(cast(TlsRecord, waiting.entry), cert)
+        waiting.done = True
+        waiting.fallback = None
 
-    def _record(self, key: ProcessKey, record: TlsRecord) -> Sequence[TlsRecord]:
-        previous = self._open.pop(key, None)
-        if previous is not None:
-            previous.done = True
+    def _record(self, key: ProcessKey, record: TlsRecord) -> Sequence[Ordered]:
+        last = self._last.get(key)
+        lines = self.lines
+        fallback = None
+        if last is not None and lines - last.line <= self.window:
+            if last.waiting is not None and not last.waiting.done:
+                self._resolve(last.waiting, None)  # a second record: the first has no cert line
+            elif last.cert is not None and last.direction == record.direction:
+                fallback = last.cert
         if record.error is not None:
+            self._last[key] = _Last(lines, None, None, record.direction)
             if not self._queue:
                 return [record]
-            self._queue.append(_Waiting(self.lines, key, record, True))
+            self._queue.append(_Waiting(lines, key, record, True))
             return self._ready()
-        early = self._early_certs.pop(key, None)
-        if early is not None and self.lines - early[0] <= self.window:
-            _attach(record, early[1])
-            if not self._queue:
-                return [record]
-            self._queue.append(_Waiting(self.lines, key, record, True))
-            return self._ready()
-        waiting = _Waiting(self.lines, key, record, False)
+        waiting = _Waiting(lines, key, record, False, fallback)
         self._queue.append(waiting)
-        self._open[key] = waiting
+        self._last[key] = _Last(lines, waiting, None, record.direction)
         return self._ready()
 
-    def _cert(self, key: ProcessKey, cert: CertLine) -> Sequence[TlsRecord]:
-        waiting = self._open.pop(key, None)
-        if waiting is not None and waiting.record.direction == cert.direction:
-            _attach(waiting.record, cert)
-            waiting.done = True
-        else:
-            if len(self._early_certs) >= self.window:
-                self._early_certs.clear()
-            self._early_certs[key] = (self.lines, cert)
+    def _cert(self, key: ProcessKey, cert: CertLine) -> Sequence[Ordered]:
+        last = self._last.get(key)
+        lines = self.lines
+        free: CertLine | None = cert
+        if last is not None and last.waiting is not None and not last.waiting.done:
+            if last.direction == cert.direction and lines - last.line <= self.window:
+                self._resolve(last.waiting, cert)
+                free = None
+            else:
+                self._resolve(last.waiting, None)
+        self._last[key] = _Last(lines, None, free, cert.direction)
         return self._ready()
 
-    def _ready(self) -> Sequence[TlsRecord]:
+    def _forget(self) -> None:
+        """Drop what is older than the window: it can no longer pair with anything."""
+        oldest = self.lines - self.window
+        self._last = {k: v for k, v in self._last.items() if v.line >= oldest}
+
+    def _ready(self) -> Sequence[Ordered]:
+        if len(self._last) > 4 * self.window + 16:
+            self._forget()
         queue = self._queue
         if not queue:
             return _NONE
-        out: list[TlsRecord] = []
+        out: list[Ordered] = []
         oldest = self.lines - self.window
-        while queue and (queue[0].done or queue[0].line < oldest):
-            waiting = queue.popleft()
-            if not waiting.done and self._open.get(waiting.key) is waiting:
-                del self._open[waiting.key]
-            out.append(waiting.record)
+        while queue:
+            head = queue[0]
+            if not head.done:
+                if head.line >= oldest:
+                    break
+                self._resolve(head, None)
+            out.append(queue.popleft().entry)
         return out
 
 
-_NONE: tuple[TlsRecord, ...] = ()
+_NONE: tuple[Ordered, ...] = ()
 
 
 def _attach(record: TlsRecord, cert: CertLine) -> None:

@@ -91,6 +91,23 @@ class _Report:
             reasons = ", ".join(f"{why} ({n})" for why, n in s.fail_reasons.most_common(5))
             self.console.print(f"Why certificates failed to verify: {reasons}")
 
+    def rules(self) -> None:
+        """Every refusal by the rule that refused, the ruleset that logged it and the reason."""
+        s = self.s
+        if not s.rule_refusals:
+            return
+        table = self.table("Refusals by rule", "Rule", "Ruleset", "Reason", "Count")
+        for (rule, ruleset, reason), count in sorted(
+            s.rule_refusals.items(), key=lambda kv: (-kv[1], kv[0])
+        ):
+            table.add_row(rule, ruleset, reason, str(count))
+        self.console.print(table)
+        if any(ruleset.startswith("check_") for _, ruleset, _ in s.rule_refusals):
+            self.console.print(
+                "A check_mail/check_rcpt line with a TLS reason is TLS_Clt's refusal at MAIL "
+                "(check_rcpt with FEATURE(delay_checks))."
+            )
+
     def versions(self) -> None:
         s = self.s
         table = self.table("Protocol versions", "Version", "server (in)", "client (out)", "Note")
@@ -213,6 +230,7 @@ def print_summary(
     files: int,
     lines: int,
     top: int = 20,
+    unreadable: int = 0,
 ) -> None:
     """The text summary: what happened, per direction, per peer, and what to do about it."""
     console = Console(
@@ -230,8 +248,13 @@ def print_summary(
         f"{s.records} STARTTLS record(s) in {lines} line(s) of {files} file(s){span}"
         + (f"; host(s): {hosts}" if hosts else "")
     )
+    if unreadable:
+        console.print(
+            f"{unreadable} line(s) skipped as unreadable (too long, cut off, binary, "
+            "or a continuation line starting with blanks)"
+        )
     report = _Report(s, console, top)
-    if not s.records and not s.refusals and not s.notices:
+    if not s.records and not s.rule_refusals and not s.notices:
         console.print(
             "No STARTTLS lines. sendmail logs them at LogLevel 9 or more "
             "(confLOG_LEVEL; 9 is the default)."
@@ -239,6 +262,7 @@ def print_summary(
         report.notes()
         return
     report.results()
+    report.rules()
     report.versions()
     report.weak_ciphers()
     report.peers()

@@ -20,10 +20,15 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 @dataclass(slots=True)
 class ReadStats:
-    """What reading saw: lines read (the caller counts), and lines skipped as too long."""
+    """What reading saw: lines read (the caller counts), lines skipped as too long.
+
+    `unreadable` (the caller's to count) is too_long plus the STARTTLS-looking
+    lines that could not be read (cut off, continuation lines).
+    """
 
     lines: int = 0
     too_long: int = 0
+    unreadable: int = 0
 
 
 class InputError(Exception):
@@ -89,10 +94,15 @@ def read_lines(stream: BinaryIO, path: str, stats: ReadStats) -> Iterator[bytes]
                 line = readline(limit)
             stats.too_long += 1
     except (OSError, EOFError, zlib.error) as exc:
-        what = "not a valid gzip file" if isinstance(exc, gzip.BadGzipFile) else None
-        if isinstance(exc, EOFError):
-            what = "the gzip data ends early (truncated file)"
-        elif isinstance(exc, zlib.error):
-            what = "the gzip data is damaged"
-        reason = what or (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
-        raise InputError(f"{_name(path)}: {reason}") from None
+        raise read_error(exc, path) from None
+
+
+def read_error(exc: OSError | EOFError | zlib.error, path: str) -> InputError:
+    """The one sentence for a stream that broke off: damaged or truncated gzip, an I/O error."""
+    what = "not a valid gzip file" if isinstance(exc, gzip.BadGzipFile) else None
+    if isinstance(exc, EOFError):
+        what = "the gzip data ends early (truncated file)"
+    elif isinstance(exc, zlib.error):
+        what = "the gzip data is damaged"
+    reason = what or (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
+    return InputError(f"{_name(path)}: {reason}")

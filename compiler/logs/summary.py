@@ -1,7 +1,9 @@
 """What a mail administrator wants from a pile of STARTTLS lines, gathered in one pass.
 
 Memory grows with the number of distinct peers, ciphers and error messages,
-never with the number of lines.
+never with the number of lines. `add(record, n)` counts a record seen n
+times: compiler/logs/scan.py counts each distinct record once, in the order
+of first sightings, and then `set_problem` in the order of last sightings.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ VERIFY_MEANING = {
     "NO": "a certificate was asked for and the peer sent none",
     "FAIL": "the peer's certificate did not verify (unknown CA, self-signed, expired); "
     "still encrypted",
-    "DANE_FAIL": "the DANE TLSA check failed",
+    "DANE_FAIL": "the DANE TLSA check failed (sendmail 8.18 with DANE)",
+    "DANE_TEMP": "the DANE TLSA lookup failed temporarily; mail queued (sendmail 8.18)",
+    "DANE_NOTLS": "DANE is configured in DNS but the server offered no STARTTLS (sendmail 8.18)",
     "NONE": "no STARTTLS: not offered, refused with 5xx, or Try_TLS NO",
     "TEMP": "the peer answered STARTTLS with a temporary 4xx error",
     "SOFTWARE": "the TLS handshake failed; the connection was dropped, mail queued",
@@ -38,6 +42,8 @@ _RANK = {
     "NO": 2,
     "FAIL": 3,
     "DANE_FAIL": 3,
+    "DANE_TEMP": 5,
+    "DANE_NOTLS": 5,
     "CLEAR": 4,
     "NONE": 4,
     "CONFIG": 5,
@@ -50,7 +56,20 @@ _RANK = {
 ERROR_RESULT = "error"
 _RANK[ERROR_RESULT] = 6
 #: results of a session in which no TLS was negotiated
-NO_TLS = frozenset({"NONE", "TEMP", "SOFTWARE", "PROTOCOL", "CLEAR", "CONFIG", "USAGE", "FAILURE"})
+NO_TLS = frozenset(
+    {
+        "NONE",
+        "TEMP",
+        "SOFTWARE",
+        "PROTOCOL",
+        "CLEAR",
+        "CONFIG",
+        "USAGE",
+        "FAILURE",
+        "DANE_TEMP",
+        "DANE_NOTLS",
+    }
+)
 
 WEAK_VERSIONS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"})
 #: what old OpenSSL printed for every TLS 1.0-1.2 session: the protocol is not known
@@ -58,8 +77,10 @@ OLD_OPENSSL_VERSION = "TLSv1/SSLv3"
 MIN_BITS = 128
 _REASON = re.compile(r"(?:^|, )reason=([^,]*)")
 _NUMBERS = re.compile(r"=-?\d+")
-#: at most this many example peers are kept per cipher or error
+#: at most this many example peers are kept per cipher (the first in sort order)
 _EXAMPLES = 3
+#: at most this many versions are listed per peer (the first in sort order)
+_VERSIONS = 8
 
 
 def rank(result: str | None) -> int:
@@ -97,6 +118,14 @@ class PeerStats:
         if result is not None and (self.worst is None or rank(result) > rank(self.worst)):
             self.worst = result
 
+    def add_version(self, version: str) -> None:
+        versions = self.versions
+        if version in versions:
+            return
+        versions.add(version)
+        if len(versions) > _VERSIONS:
+            versions.remove(max(versions))
+
     @property
     def failed(self) -> bool:
         """STARTTLS failed with this peer at least once (an error, or a no-TLS refusal)."""
@@ -110,14 +139,30 @@ class WeakCipher:
     count: int = 0
     peers: list[str] = field(default_factory=list)
 
+    def add_peer(self, peer: str) -> None:
+        """Keep `peer` if it is among the first _EXAMPLES in sort order (order of lines aside)."""
+        peers = self.peers
+        if peer in peers or (len(peers) >= _EXAMPLES and peer > peers[-1]):
+            return
+        peers.append(peer)
+        peers.sort()
+        del peers[_EXAMPLES:]
+
 
 @dataclass(slots=True)
 class Summary:
-    """Counts over records (handshakes and errors) and ruleset events, one pass."""
+    """Counts over records (handshakes and errors) and refusals (ruleset lines), one pass.
+
+    `refusals` counts tls_server/tls_client refusals by (direction, verify);
+    `rule_refusals` every refusal by (rule, ruleset, reason): the rule is the
+    access-map tag (TLS_Srv, TLS_Clt, TLS_Rcpt, Try_TLS; a check_* line is
+    TLS_Clt's), the reason the reply without codes or names.
+    """
 
     records: int = 0
     handshakes: Counter[tuple[str, str]] = field(default_factory=Counter)
     refusals: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rule_refusals: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     rcpt_refusals: int = 0
     try_tls_skipped: Counter[str] = field(default_factory=Counter)
     versions: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -140,78 +185,101 @@ class Summary:
             stats.label = label
         return stats
 
-    def _seen(self, time: str | None, host: str | None) -> None:
+    def _seen(self, time: str | None, host: str | None, n: int) -> None:
         if time is not None:
             if self.first is None:
                 self.first = time
             self.last = time
         if host is not None:
-            self.hosts[host] += 1
+            self.hosts[host] += n
 
-    def add(self, r: TlsRecord) -> None:
-        """Count one record."""
-        self.records += 1
-        self._seen(r.time, r.host)
+    def add(self, r: TlsRecord, n: int = 1) -> None:
+        """Count one record (`n` times: the same record seen n times)."""
+        self.records += n
+        self._seen(r.time, r.host, n)
+        problem = self.problem(r)
         if r.error is not None:
             group = error_group(r.error)
-            self.errors[(r.direction, group)] += 1
+            self.errors[(r.direction, group)] += n
             # a client-side `connect failed` names no peer; its ruleset=tls_server line does
             if r.relay or r.addr:
                 peer = self._peer(r.direction, r.relay, r.addr)
-                peer.errors += 1
+                peer.errors += n
                 peer.note(ERROR_RESULT)
-                peer.last_problem = group
+                peer.last_problem = problem
             return
         peer = self._peer(r.direction, r.relay, r.addr)
         verify = r.verify or "?"
-        self.handshakes[(r.direction, verify)] += 1
-        peer.handshakes += 1
+        self.handshakes[(r.direction, verify)] += n
+        peer.handshakes += n
         peer.note(verify)
-        if verify in ("FAIL", "DANE_FAIL"):
-            peer.last_problem = f"verify={verify}" + (f" ({r.verifymsg})" if r.verifymsg else "")
+        if problem is not None:
+            peer.last_problem = problem
             if r.verifymsg:
-                self.fail_reasons[r.verifymsg] += 1
+                self.fail_reasons[r.verifymsg] += n
         if r.version is not None:
-            self.versions[(r.version, r.direction)] += 1
-            if len(peer.versions) < 8:
-                peer.versions.add(r.version)
+            self.versions[(r.version, r.direction)] += n
+            peer.add_version(r.version)
         bits = min((b for b in (r.bits, r.bits_max) if b is not None), default=None)
         if bits is not None:
             if peer.min_bits is None or bits < peer.min_bits:
                 peer.min_bits = bits
             if bits < MIN_BITS:
-                self._weak(r, bits)
+                self._weak(r, bits, n)
 
-    def _weak(self, r: TlsRecord, bits: int) -> None:
+    def _weak(self, r: TlsRecord, bits: int, n: int) -> None:
         shown = f"{r.bits}/{r.bits_max}" if r.bits_max is not None else str(bits)
         entry = self.weak_ciphers.get((r.cipher or "?", shown))
         if entry is None:
             entry = self.weak_ciphers[(r.cipher or "?", shown)] = WeakCipher()
-        entry.count += 1
-        if r.peer not in entry.peers and len(entry.peers) < _EXAMPLES:
-            entry.peers.append(r.peer)
+        entry.count += n
+        entry.add_peer(r.peer)
 
-    def add_event(self, event: RulesetEvent | Notice) -> None:
-        """Count one ruleset rejection or configuration notice."""
-        self._seen(event.time, event.host)
+    def add_event(self, event: RulesetEvent | Notice, n: int = 1) -> None:
+        """Count one refusal or configuration notice (`n` times)."""
+        self._seen(event.time, event.host, n)
         if isinstance(event, Notice):
-            self.notices[event.text] += 1
+            self.notices[event.text] += n
             return
-        if event.ruleset == "tls_rcpt":
-            self.rcpt_refusals += 1
-            return
+        self.rule_refusals[(event.rule, event.ruleset, event.reason)] += n
         if event.ruleset == "try_tls":
             relay, addr = event.relay, event.addr
-            self.try_tls_skipped[f"{relay} {addr}" if relay and addr else relay or addr or "?"] += 1
+            self.try_tls_skipped[f"{relay} {addr}" if relay and addr else relay or addr or "?"] += n
             return
         peer = self._peer(event.direction, event.relay, event.addr)
-        verify = event.verify or "?"
-        self.refusals[(event.direction, verify)] += 1
-        peer.refused += 1
-        peer.note(verify)
-        peer.last_problem = f"{event.ruleset} refused verify={verify}" + (
-            f": {event.reject}" if event.reject else ""
-        )
+        peer.refused += n
+        peer.last_problem = self.problem(event)
+        if event.ruleset == "tls_rcpt":
+            self.rcpt_refusals += n
+        elif event.ruleset in ("tls_server", "tls_client"):
+            verify = event.verify or "?"
+            self.refusals[(event.direction, verify)] += n
+            peer.note(verify)
+
+    @staticmethod
+    def problem(entry: TlsRecord | RulesetEvent) -> str | None:
+        """What an entry tells as its peer's last problem, or None (a good handshake, Try_TLS)."""
+        if isinstance(entry, TlsRecord):
+            if entry.error is not None:
+                return error_group(entry.error) if entry.relay or entry.addr else None
+            verify = entry.verify or "?"
+            if verify not in ("FAIL", "DANE_FAIL"):
+                return None
+            return f"verify={verify}" + (f" ({entry.verifymsg})" if entry.verifymsg else "")
+        reply = f": {entry.reject}" if entry.reject else ""
+        if entry.ruleset == "try_tls":
+            return None
+        if entry.ruleset == "tls_rcpt":
+            return f"tls_rcpt refused {entry.arg1 or '?'}{reply}"
+        if entry.ruleset not in ("tls_server", "tls_client"):
+            return f"{entry.ruleset} refused ({entry.rule}){reply}"
+        return f"{entry.ruleset} refused verify={entry.verify or '?'}{reply}"
+
+    def set_problem(self, entry: TlsRecord | RulesetEvent) -> None:
+        """Make `entry`'s problem its peer's last (an entry counted earlier, seen later again)."""
+        problem = self.problem(entry)
+        if problem is not None:
+            self._peer(entry.direction, entry.relay, entry.addr).last_problem = problem
 
     def worst_peers(self) -> list[tuple[str, PeerStats]]:
         """(direction, stats) of every peer, worst result first, then most problems."""

@@ -7,7 +7,9 @@ Forms understood (each with or without a leading `<PRI>`):
   message has none);
 * ISO 8601, as rsyslog's high-precision format and journald's `short-iso` /
   `short-iso-precise`: `2026-11-28T10:00:01.123456+00:00 mta1 sendmail[123]: msg`;
-* RFC 5424 on the wire: `<22>1 2026-11-28T10:00:01Z mta1 sm-mta 123 - - msg`.
+* RFC 5424 on the wire: `<22>1 2026-11-28T10:00:01Z mta1 sm-mta 123 - - msg`;
+* Solaris and illumos, whose syslogd puts a message id and the facility after
+  the tag: `Nov 28 10:00:01 mta1 sendmail[123]: [ID 702911 mail.notice] msg`.
 
 `time` is ISO 8601. ISO stamps are kept as logged (a `+0000` offset becomes
 `+00:00`); a classic stamp has no year and no zone, so it becomes local
@@ -43,6 +45,8 @@ _REST = re.compile(
     r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:]) +)?(?P<tag>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)",
     re.DOTALL,
 )
+#: Solaris and illumos syslogd: `[ID 702911 mail.notice] ` after the tag
+_SOLARIS_ID = re.compile(r"\[ID \d+ [^\s\]]+\] ?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,4 +111,7 @@ def split_syslog(line: str, years: YearGuess) -> SyslogLine | None:
     rest = _REST.match(line, m.end())
     if rest is None:
         return SyslogLine(when, None, None, None, line[m.end() :])
-    return SyslogLine(when, rest["host"], rest["tag"], rest["pid"], rest["msg"])
+    msg = rest["msg"]
+    if msg.startswith("[ID ") and (solaris := _SOLARIS_ID.match(msg)):
+        msg = msg[solaris.end() :]
+    return SyslogLine(when, rest["host"], rest["tag"], rest["pid"], msg)
