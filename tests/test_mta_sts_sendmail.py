@@ -19,7 +19,8 @@ import re
 from typing import Any
 
 import pytest
-from realtools import SYSTEM_SENDMAIL, SendmailRelease, sendmail_818
+from releases import RELEASE_IDS as RELEASES
+from releases import release_of
 from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
 from sts_socketmap import Policy, StsSocketmap
 from test_rules_sendmail import GUARDED, OTHER, SENDER, named, queue_empties, queued, send, status
@@ -32,11 +33,6 @@ pytestmark = pytest.mark.realtools
 DOMAIN = "b.tlsc.test"  # GUARDED's and OTHER's domain
 #: the name A gives B, reached through SMART_HOST [localhost]
 MX = "localhost.tlsc.test"
-RELEASES = ["8.17", "8.18"]
-
-
-def release_of(which: str) -> SendmailRelease:
-    return SYSTEM_SENDMAIL if which == "8.17" else sendmail_818()
 
 
 def sts_pair(

@@ -20,13 +20,14 @@ from typing import Any
 import pytest
 from realtools import (
     EXAMPLES,
-    SYSTEM_SENDMAIL,
     SendmailRelease,
     m4_build,
     scratch_base,
     scratch_dir,
     sendmail_818,
 )
+from releases import RELEASE_IDS as RELEASES
+from releases import release_of
 from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
 
 __all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
@@ -35,11 +36,6 @@ from compiler.compile import compile_text
 
 pytestmark = pytest.mark.realtools
 EXAMPLE = next(p for p in EXAMPLES if p.name == "canit-cluster.yaml")
-RELEASES = ["8.17 (system)", "8.18.1"]
-
-
-def release_of(which: str) -> SendmailRelease:
-    return SYSTEM_SENDMAIL if which.startswith("8.17") else sendmail_818()
 
 
 def handshake(daemon: SendmailDaemon, version: str) -> str | None:

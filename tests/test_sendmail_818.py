@@ -24,6 +24,8 @@ from realtools import (
     sendmail_818,
     sendmail_bt,
 )
+from releases import RELEASE_IDS as RELEASES
+from releases import release_of
 from sendmail_fixture import DaemonFactory, sendmail_daemon, throwaway_ca
 
 from compiler.compile import compile_text
@@ -50,9 +52,9 @@ def compiled_with(output: str) -> set[str]:
     return {w.split("=")[0] for w in words}
 
 
-@pytest.mark.parametrize("which", ["8.17 (system)", "8.18.1"])
+@pytest.mark.parametrize("which", RELEASES)
 def test_version_and_build_flags(tmp_path: Path, which: str) -> None:
-    release = SYSTEM_SENDMAIL if which.startswith("8.17") else sendmail_818()
+    release = release_of(which)
     cf = tmp_path / "empty.cf"
     cf.touch()
     done = sendmail_bt(release, cf)  # exits 70 (no local mailer in an empty .cf)
@@ -139,14 +141,6 @@ def test_818_daemon_offers_starttls(sendmail_daemon: DaemonFactory) -> None:
     daemon.wait_for_log(
         r"STARTTLS=server, relay=localhost \[127\.0\.0\.1\], version=TLSv1\.3, verify=NOT"
     )
-
-
-RELEASES = ["8.17 (system)", "8.18.1"]
-
-
-def release_of(which: str) -> SendmailRelease:
-    """The release a test parameter names."""
-    return SYSTEM_SENDMAIL if which.startswith("8.17") else sendmail_818()
 
 
 def smtp_ehlo(port: int) -> None:
