@@ -225,6 +225,9 @@ def ratio_line(label: str, value: float, base: float, goal: str, unit: str = "s"
     return ratio
 
 
+SECTIONS = ("cluster", "single", "cold", "base", "outputs")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hosts", type=int, default=20)
@@ -236,6 +239,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cold-runs", type=int, default=11)
     parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated, of {', '.join(SECTIONS)}"
+    )
+    parser.add_argument(
         "--no-bytecode", action="store_true", help="keep PYTHONDONTWRITEBYTECODE if set"
     )
     args = parser.parse_args()
@@ -243,93 +249,101 @@ def main() -> int:
     KEEP_NO_BYTECODE = args.no_bytecode
     if args.full:
         args.hosts, args.access, args.changed, args.million = 50, 100_000, 10, True
+    only = set(args.only.split(","))
     sizes = [10_000, 100_000] + ([1_000_000] if args.million else [])
     runs = args.runs
     results: dict[str, float] = {}
+    plan_out = OUT / "scale-plan.json"
 
     print("setup (cached under bench/out/):")
     cluster_spec, cluster_state = setup(
         f"{args.hosts}x{args.access}", args.hosts, args.domains, args.access, args.changed
     )
-    singles = {n: setup(f"1x{n}", 1, args.domains, n, 1) for n in [0, *sizes]}
+    state_run: Run | None = None
+    if only & {"cluster", "base"}:
+        print(f"\n1. cluster: {args.hosts} hosts x {args.access:,} entries, {args.changed} changed")
+        state_run = measure(
+            tlsc("plan", cluster_spec, "--state", cluster_state, "--format", "json",
+                 "--out", plan_out), runs,
+        )  # fmt: skip
+        cluster_floor = measure(floor(cluster_spec, cluster_state), runs)
+        print(f"  plan --state: status {state_run.status} {state_run.note}")
+        results["cluster"] = ratio_line(
+            "plan --state / floor", state_run.seconds, cluster_floor.seconds, "cluster"
+        )
+        val = measure(tlsc("validate", cluster_spec), runs)
+        print(f"  (validate alone: {val.seconds:.3f} s, status {val.status} {val.note})")
 
-    print(f"\n1. cluster: {args.hosts} hosts x {args.access:,} entries, {args.changed} changed")
-    plan_out = OUT / "scale-plan.json"
-    state_run = measure(
-        tlsc("plan", cluster_spec, "--state", cluster_state, "--format", "json",
-             "--out", plan_out), runs,
-    )  # fmt: skip
-    cluster_floor = measure(floor(cluster_spec, cluster_state), runs)
-    print(f"  plan --state: status {state_run.status} {state_run.note}")
-    results["cluster"] = ratio_line(
-        "plan --state / floor", state_run.seconds, cluster_floor.seconds, "cluster"
-    )
-    val = measure(tlsc("validate", cluster_spec), runs)
-    print(f"  (validate alone: {val.seconds:.3f} s, status {val.status})")
+    if "single" in only:
+        singles = {n: setup(f"1x{n}", 1, args.domains, n, 1) for n in [0, *sizes]}
+        biggest = sizes[-1]
+        print(f"\n2. one host x {biggest:,} entries, every file older")
+        singles_run = {n: measure(tlsc("plan", s, "--state", st, "--format", "json",
+                                       "--out", plan_out), 1 if n >= 1_000_000 else runs)
+                       for n, (s, st) in singles.items()}  # fmt: skip
+        big_spec, big_state = singles[biggest]
+        big_floor = measure(floor(big_spec, big_state), runs)
+        for n, r in singles_run.items():
+            print(f"  plan --state 1x{n:,}: {r.seconds:.3f} s, {r.rss / 2**20:.0f} MiB, status"
+                  f" {r.status} {r.note}")  # fmt: skip
+        results["single"] = ratio_line(
+            f"plan 1x{biggest:,} / floor", singles_run[biggest].seconds, big_floor.seconds, "single"
+        )
 
-    biggest = sizes[-1]
-    print(f"\n2. one host x {biggest:,} entries, every file older")
-    singles_run = {n: measure(tlsc("plan", s, "--state", st, "--format", "json",
-                                   "--out", plan_out), 1 if n >= 1_000_000 else runs)
-                   for n, (s, st) in singles.items()}  # fmt: skip
-    big_spec, big_state = singles[biggest]
-    big_floor = measure(floor(big_spec, big_state), runs)
-    for n, r in singles_run.items():
-        print(f"  plan --state 1x{n:,}: {r.seconds:.3f} s, {r.rss / 2**20:.0f} MiB, status"
-              f" {r.status} {r.note}")  # fmt: skip
-    results["single"] = ratio_line(
-        f"plan 1x{biggest:,} / floor", singles_run[biggest].seconds, big_floor.seconds, "single"
-    )
+        print("\n3. cost per entry, marginal: (time(N) - time(0)) / N")
+        zero = singles_run[0]
+        per = {n: (singles_run[n].seconds - zero.seconds) / n for n in sizes}
+        for n, cost in per.items():
+            print(f"  {n:>9,} entries: {cost * 1e6:.2f} us/entry")
+        results["flat"] = ratio_line(
+            "largest / smallest per-entry cost", max(per.values()), min(per.values()), "flat", "us"
+        )
 
-    print("\n3. cost per entry, marginal: (time(N) - time(0)) / N")
-    zero = singles_run[0]
-    per = {n: (singles_run[n].seconds - zero.seconds) / n for n in sizes}
-    for n, cost in per.items():
-        print(f"  {n:>9,} entries: {cost * 1e6:.2f} us/entry")
-    results["flat"] = ratio_line(
-        "largest / smallest per-entry cost", max(per.values()), min(per.values()), "flat", "us"
-    )
+        print("\n4. memory, marginal: (peak RSS(N) - peak RSS(0)) / N")
+        per_entry = (singles_run[biggest].rss - zero.rss) / biggest
+        results["memory"] = ratio_line(
+            f"bytes per entry at {biggest:,} (vs 1 byte)", per_entry, 1.0, "memory", "B"
+        )
 
-    print("\n4. memory, marginal: (peak RSS(N) - peak RSS(0)) / N")
-    per_entry = (singles_run[biggest].rss - zero.rss) / biggest
-    results["memory"] = ratio_line(
-        f"bytes per entry at {biggest:,} (vs 1 byte)", per_entry, 1.0, "memory", "B"
-    )
+    if "cold" in only:
+        print(f"\n5. cold start (median of {args.cold_runs}, after one run to warm the caches)")
+        bare = measure([sys.executable, "-c", "pass"], args.cold_runs)
+        example = ROOT / "examples" / "canit-cluster.yaml"
+        small = ROOT / "tests" / "golden" / "canit-cluster" / "colo10" / "etc" / "mail"
+        cold = {
+            "validate": tlsc("validate", example),
+            "plan": tlsc("plan", example, "--state", ROOT / "examples" / "sandbox"),
+            "lint": tlsc("lint", small / "sendmail.mc"),
+            "help": tlsc("--help"),
+        }
+        print(f"  python -c pass: {bare.seconds:.3f} s")
+        for goal, argv in cold.items():
+            once(argv)  # writes the bytecode cache, fills the page cache
+            r = measure(argv, args.cold_runs)
+            if goal in GOALS:
+                results[goal] = ratio_line(f"tlsc {goal} / bare", r.seconds, bare.seconds, goal)
+            else:
+                times = r.seconds / bare.seconds
+                print(f"  tlsc --{goal} / bare: {r.seconds:.3f} s = {times:.2f}x")
 
-    print(f"\n5. cold start (median of {args.cold_runs}, after one run to warm the caches)")
-    bare = measure([sys.executable, "-c", "pass"], args.cold_runs)
-    example = ROOT / "examples" / "canit-cluster.yaml"
-    small = ROOT / "tests" / "golden" / "canit-cluster" / "colo10" / "etc" / "mail" / "sendmail.mc"
-    cold = {
-        "validate": tlsc("validate", example),
-        "plan": tlsc("plan", example, "--state", ROOT / "examples" / "sandbox"),
-        "lint": tlsc("lint", small),
-        "help": tlsc("--help"),
-    }
-    print(f"  python -c pass: {bare.seconds:.3f} s")
-    for goal, argv in cold.items():
-        once(argv)  # writes the bytecode cache, fills the page cache
-        r = measure(argv, args.cold_runs)
-        if goal in GOALS:
-            results[goal] = ratio_line(f"tlsc {goal} / bare", r.seconds, bare.seconds, goal)
-        else:
-            print(f"  tlsc --{goal} / bare: {r.seconds:.3f} s = {r.seconds / bare.seconds:.2f}x")
+    if "base" in only and state_run is not None:
+        print("\n6. plan --base HEAD of the unchanged cluster spec")
+        base_run = measure(
+            tlsc("plan", cluster_spec, "--base", "HEAD", "--format", "json", "--out", plan_out),
+            runs,
+        )
+        print(f"  plan --base: status {base_run.status} {base_run.note}")
+        results["base"] = ratio_line(
+            "plan --base / plan --state", base_run.seconds, state_run.seconds, "base"
+        )
 
-    print("\n6. plan --base HEAD of the unchanged cluster spec")
-    base_run = measure(
-        tlsc("plan", cluster_spec, "--base", "HEAD", "--format", "json", "--out", plan_out), runs
-    )
-    print(f"  plan --base: status {base_run.status} {base_run.note}")
-    results["base"] = ratio_line(
-        "plan --base / plan --state", base_run.seconds, state_run.seconds, "base"
-    )
-
-    print("\n7. outputs")
-    check = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "regen_golden.py"), "--check"],
-        cwd=ROOT, env=env(), capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    print(f"  regen_golden --check: {'identical' if check.returncode == 0 else 'DIFFERS'}")
+    if "outputs" in only:
+        print("\n7. outputs")
+        check = subprocess.run(
+            [sys.executable, str(ROOT / "tests" / "regen_golden.py"), "--check"],
+            cwd=ROOT, env=env(), capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        print(f"  regen_golden --check: {'identical' if check.returncode == 0 else 'DIFFERS'}")
 
     print("\nsummary: " + ", ".join(f"{k} {v:.2f}x" for k, v in results.items()))
     return 0

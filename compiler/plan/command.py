@@ -85,7 +85,6 @@ def plan(
     """
     from compiler.cli import print_problems
     from compiler.plan.make import ObserveError, PlanError, PlanRequest, SpecProblems, make_plan
-    from compiler.plan.saved import SavedPlanError, write_saved_plan
 
     request = PlanRequest(spec, root=root, state=state, base=base, hosts=list(hosts))
     try:
@@ -98,6 +97,8 @@ def plan(
         _fail(str(exc))
         return
     if out is not None:
+        from compiler.plan.saved import SavedPlanError, write_saved_plan
+
         try:
             write_saved_plan(result, out)
         except SavedPlanError as exc:

@@ -10,8 +10,8 @@ with git's `\\ No newline at end of file` where a side lacks a final newline.
 
 The semantic diff parses only the lines inside changed regions: every other
 line stands unchanged on both sides, so it cannot add, remove or change a
-key. The two partial maps are compared with deepdiff, which reports added,
-removed and changed keys; a key that only moved is neither.
+key. The two partial maps are compared key by key: added, removed and
+changed keys; a key that only moved is neither.
 """
 
 from __future__ import annotations
@@ -436,35 +436,17 @@ def access_diff(a: list[str], b: list[str], codes: list[Opcode] | None = None) -
 
 
 def compare_entries(old_entries: list[AccessLine], new_entries: list[AccessLine]) -> AccessDiff:
-    """Compare two sets of entries as maps (deepdiff on folded key -> value)."""
-    from deepdiff import DeepDiff
-
+    """Compare two sets of entries as maps (folded key -> value): the keys only the
+    new side has, those only the old side has, and those whose value changed."""
     old = _first_by_key(old_entries)
     new = _first_by_key(new_entries)
-    t1 = {k: e.value for k, e in old.items()}
-    t2 = {k: e.value for k, e in new.items()}
-    try:
-        # deepdiff 8+ reports two dicts with few common keys as one changed root
-        # value; threshold 0 makes it always compare key by key
-        found = DeepDiff(t1, t2, view="tree", threshold_to_diff_deeper=0)
-    except TypeError:  # pragma: no cover - deepdiff 7 has no threshold and no shortcut
-        found = DeepDiff(t1, t2, view="tree")
     result = AccessDiff()
-    for level in found.get("dictionary_item_added", ()):
-        result.added.append(new[_key_of(level)])
-    for level in found.get("dictionary_item_removed", ()):
-        result.removed.append(old[_key_of(level)])
-    for level in found.get("values_changed", ()):
-        key = _key_of(level)
-        result.changed.append(AccessChanged(old[key], new[key]))
+    result.added = [e for k, e in new.items() if k not in old]
+    result.removed = [e for k, e in old.items() if k not in new]
+    result.changed = [
+        AccessChanged(old[k], e) for k, e in new.items() if k in old and old[k].value != e.value
+    ]
     result.added.sort(key=lambda e: e.line)
     result.removed.sort(key=lambda e: e.line)
     result.changed.sort(key=lambda c: c.after.line)
     return result
-
-
-def _key_of(level: object) -> str:
-    path = level.path(output_format="list")  # type: ignore[attr-defined]
-    key = path[0]
-    assert isinstance(key, str)
-    return key
