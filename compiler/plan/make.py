@@ -37,7 +37,7 @@ from compiler.plan.observe import (
     resolve_tree,
     spec_at_revision,
 )
-from compiler.plan.planner import PlanError, Planner, encode
+from compiler.plan.planner import PlanError, Planner
 from compiler.problems import Problem
 
 _BOM = "\ufeff".encode()
@@ -184,15 +184,17 @@ def _plan_base(
     planner = Planner()
     out = []
     for name in _chosen(request, sorted({*desired.hosts, *before_hosts})):
-        old = (
-            {p: encode(t) for p, t in before.host(name).files.items()}
-            if before and name in before_hosts
-            else {}
-        )
-        if name not in desired.hosts:
+        host = desired.host(name) if name in desired.hosts else None
+        if before is desired and host is not None:
+            old_files = host.files  # the same spec: the same texts, rendered once
+        elif before is not None and name in before_hosts:
+            old_files = before.host(name).files
+        else:
+            old_files = {}
+        old = {p: planner.encode(t) for p, t in old_files.items()}
+        if host is None:
             out.append(planner.removed_host(name, old))
             continue
-        host = desired.host(name)
         observed: dict[str, bytes | None] = dict.fromkeys(managed_paths(host.config))
         observed.update(old)
         out.append(planner.host(host, observed))
