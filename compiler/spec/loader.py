@@ -38,6 +38,7 @@ from ruamel.yaml.reader import ReaderError
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_paused
 from compiler.problems import Problem
+from compiler.spec.accesslist import PLACEHOLDER, AccessBlock, split_access
 
 #: Largest number of nodes a spec may expand to once aliases are followed.
 #: A 50-host, 100k-entry cluster is about 0.2M nodes; a billion-laughs file
@@ -57,6 +58,39 @@ _MERGE = _TAG + "merge"
 BOOL_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 
+class Positions(dict[Loc, tuple[int, int]]):
+    """loc -> (line, col). A list read by the fast path (accesslist.py) answers for
+    its items from its AccessBlock, without an entry each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lists: dict[Loc, AccessBlock] = {}
+
+    def _item(self, loc: Loc) -> tuple[int, int] | None:
+        if self.lists and loc and isinstance(loc[-1], int):
+            block = self.lists.get(loc[:-1])
+            if block is not None:
+                return block.position(loc[-1])
+        return None
+
+    def __missing__(self, loc: Loc) -> tuple[int, int]:
+        hit = self._item(loc)
+        if hit is None:
+            raise KeyError(loc)
+        return hit
+
+    def get(self, loc: Loc, default: Any = None) -> Any:
+        hit = dict.get(self, loc)
+        if hit is None:
+            hit = self._item(loc)
+        return default if hit is None else hit
+
+    def __contains__(self, loc: object) -> bool:
+        return dict.__contains__(self, loc) or (
+            isinstance(loc, tuple) and self._item(loc) is not None
+        )
+
+
 @dataclass
 class LoadedSpec:
     """A spec as plain data plus the position of every node in its file."""
@@ -64,7 +98,7 @@ class LoadedSpec:
     source: str
     data: dict[str, Any]
     #: loc -> (line, col) of the value at that loc, 1-based
-    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    positions: dict[Loc, tuple[int, int]] = field(default_factory=Positions)
     #: loc -> (line, col) of the mapping key that introduces that loc
     key_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     #: locs of values written as unquoted YAML 1.1 booleans (`yes`, `Off`, ...),
@@ -113,7 +147,7 @@ def _pos(node: Node) -> tuple[int, int]:
 class _Converter:
     def __init__(self, source: str):
         self.source = source
-        self.positions: dict[Loc, tuple[int, int]] = {}
+        self.positions = Positions()
         self.key_positions: dict[Loc, tuple[int, int]] = {}
         self.bool_words: set[Loc] = set()
         self.problems: list[Problem] = []
@@ -311,6 +345,35 @@ def load_text(text: str, source: str = "cluster.yaml") -> LoadedSpec:
 
 
 def _load_text(text: str, source: str) -> LoadedSpec:
+    """The fast path for a long `access:` list when it applies, else the general loader."""
+    split = split_access(text)
+    if split is not None:
+        cut, block = split
+        try:
+            loaded = _compose(cut, source, len(block.texts))
+        except SpecLoadError:
+            loaded = None  # report exactly what the general loader says of the file
+        if loaded is not None and _cut_as_expected(loaded, block):
+            loaded.data["access"] = block.texts
+            loaded.positions[("access",)] = block.start
+            assert isinstance(loaded.positions, Positions)
+            loaded.positions.lists[("access",)] = block
+            return loaded
+    return _compose(text, source)
+
+
+def _cut_as_expected(loaded: LoadedSpec, block: AccessBlock) -> bool:
+    """True when the general loader read the cut text's `access: []` where it was put:
+    the key in column 1 of its line, an empty list after it, at the top level."""
+    return (
+        loaded.data.get("access") == []
+        and loaded.key_positions.get(("access",)) == (block.key_line, 1)
+        and loaded.positions.get(("access",)) == (block.key_line, PLACEHOLDER.index("[") + 1)
+    )
+
+
+def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
+    """The general loader; `extra_nodes` is the size of a list read apart."""
     conv = _Converter(source)
     try:
         yaml = _yaml()
@@ -339,7 +402,7 @@ def _load_text(text: str, source: str) -> LoadedSpec:
     if root is None or (isinstance(root, ScalarNode) and root.tag == _TAG + "null"):
         raise SpecLoadError([Problem(source, 1, 1, "Y005", "error", "the spec is empty")])
     try:
-        size = conv.expanded_size(root)
+        size = conv.expanded_size(root) + extra_nodes
     except _TooDeep as deep:
         raise SpecLoadError([_too_deep(source, *_pos(deep.node))]) from None
     except _Recursive as rec:
