@@ -16,7 +16,8 @@ from functools import cached_property
 from typing import Any
 
 from compiler import names
-from compiler.accessmap import AccessEntry, Requirement, parse_entry
+from compiler.accessbulk import AccessTexts, Segment
+from compiler.accessmap import AccessEntry, Requirement
 from compiler.spec.loader import Loc
 from compiler.spec.model import Cluster, Host, PeerRule
 from compiler.spec.model import Requirement as RequirementSpec
@@ -121,16 +122,16 @@ class ClusterRules:
         tags: dict[str, tuple[list[str], Loc]] = {
             tag: (dns, ("issuer_tags", tag)) for tag, dns in cluster.issuer_tags.items()
         }
-        access: list[tuple[str, Loc]] = [(t, ("access", i)) for i, t in enumerate(cluster.access)]
+        segments = [Segment(cluster.access, ("access",))]
         if own is not None:
             tags.update(
                 (tag, (dns, (*prefix, "issuer_tags", tag))) for tag, dns in own.issuer_tags.items()
             )
-            access += [(t, (*prefix, "access", i)) for i, t in enumerate(own.access)]
+            segments.append(Segment(own.access, (*prefix, "access")))
         #: tag -> (issuer names, where the tag is in the spec)
         self.tags = tags
         self.tag_names = frozenset(tags)
-        self._access = access
+        self._segments = segments
         #: `domains:` keys in file order of the access file, each with its rule and place
         self.domain_items: list[_Keyed] = _merged(
             cluster.domains, own.domains if own else {}, names.parse_peer, prefix, "domains"
@@ -157,15 +158,17 @@ class ClusterRules:
         return rules
 
     @cached_property
+    def user_texts(self) -> AccessTexts:
+        """The `access:` entries, checked in bulk (their problems go to `problems`)."""
+        texts = AccessTexts(self._segments, self.tag_names)
+        self.problems.extend(texts.problems)
+        return texts
+
+    @cached_property
     def user(self) -> list[SourcedEntry]:
-        """The `access:` entries, parsed, in the order written."""
-        out = []
-        for text, loc in self._access:
-            try:
-                out.append(SourcedEntry(parse_entry(text, self.tag_names), loc, "access"))
-            except ValueError as exc:
-                self.problems.append((loc, str(exc)))
-        return out
+        """The `access:` entries, parsed, in the order written (an object each: the
+        hot paths read `user_texts` instead)."""
+        return [SourcedEntry(e, loc, "access") for e, loc in self.user_texts.entries()]
 
     @cached_property
     def recipients(self) -> list[SourcedEntry]:
@@ -208,7 +211,7 @@ class ClusterRules:
     def count(self, request_client_cert: bool) -> int:
         """How many entries a host's access file has."""
         return (
-            len(self.user)
+            self.user_texts.accepted
             + len(self.domains(request_client_cert))
             + len(self.recipients)
             + len(self.issuer_tags)
@@ -216,4 +219,14 @@ class ClusterRules:
 
     def all(self, request_client_cert: bool) -> list[SourcedEntry]:
         """Every entry of a host's access file, in file order."""
-        return [*self.user, *self.domains(request_client_cert), *self.recipients, *self.issuer_tags]
+        return [*self.user, *self.generated(request_client_cert)]
+
+    def generated(self, request_client_cert: bool) -> list[SourcedEntry]:
+        """The entries after the `access:` ones: `domains:`, `recipients:`, `issuer_tags:`."""
+        return [*self.domains(request_client_cert), *self.recipients, *self.issuer_tags]
+
+    def folded_keys(self, request_client_cert: bool) -> list[str]:
+        """The folded key of every entry of a host's access file, in file order."""
+        return self.user_texts.folded_keys() + [
+            item.entry.folded_key for item in self.generated(request_client_cert)
+        ]

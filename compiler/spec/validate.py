@@ -599,7 +599,7 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
     rule_sets = list({id(r): r for r in by_host.values()}.values())
     parse_problems: dict[tuple[Loc, str], None] = {}
     for rule_set in rule_sets:
-        _ = rule_set.user
+        _ = rule_set.user_texts
         parse_problems.update(dict.fromkeys(rule_set.problems))
     for loc, message in parse_problems:
         rep.add(loc, "S210", f"{'.'.join(map(str, loc))}: {message}")
@@ -750,6 +750,9 @@ def _check_duplicate_keys(
     reported: set[tuple[Loc, Loc]] = set()
     for rules, wanted in variants.values():
         for variant in sorted(wanted):
+            keys = rules.folded_keys(variant)
+            if len(set(keys)) == len(keys):
+                continue  # no two entries collide: nothing to look for one by one
             first_seen: dict[str, Loc] = {}
             for item in rules.all(variant):
                 folded = item.entry.folded_key
@@ -778,8 +781,11 @@ def _check_session_features(
         rules = by_host[name]
         users = found.get(id(rules))
         if users is None:
+            # an entry of these tags is never canonical as written: only parsed ones
             users = found[id(rules)] = [
-                e for e in rules.user if e.entry.tag in ("TLS_Srv_Features", "TLS_Clt_Features")
+                SourcedEntry(e, loc, "access")
+                for e, loc in rules.user_texts.parsed()
+                if e.tag in ("TLS_Srv_Features", "TLS_Clt_Features")
             ]
         if not users:
             continue
