@@ -225,8 +225,10 @@ class ClusterRules:
         """The entries after the `access:` ones: `domains:`, `recipients:`, `issuer_tags:`."""
         return [*self.domains(request_client_cert), *self.recipients, *self.issuer_tags]
 
-    def folded_keys(self, request_client_cert: bool) -> list[str]:
-        """The folded key of every entry of a host's access file, in file order."""
-        return self.user_texts.folded_keys() + [
-            item.entry.folded_key for item in self.generated(request_client_cert)
-        ]
+    def keys_collide(self, request_client_cert: bool) -> bool:
+        """True when two entries of a host's access file have the same folded key."""
+        user = self.user_texts.distinct_keys
+        if user is None:
+            return True
+        generated = [item.entry.folded_key for item in self.generated(request_client_cert)]
+        return len(set(generated)) != len(generated) or not user.isdisjoint(generated)

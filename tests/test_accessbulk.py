@@ -11,11 +11,13 @@ problems at the same locations, the same `KEY<TAB>VALUE` lines.
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from test_accessmap_fast import PROFILE, issuer_tags, key, value
+from test_accessmap_fast import PROFILE, address, body, domain, issuer_tags, key, value
 
+from compiler import accessbulk, names
 from compiler.accessbulk import CANONICAL, AccessTexts, Segment
 from compiler.accessmap import AccessEntry, parse_entry
 
@@ -78,7 +80,9 @@ def test_bulk_check_equals_parse_entry(
     assert bulk.problems == want_p + want_q
     assert list(bulk.entries()) == accepted
     assert bulk.body == "".join(e.line() + "\n" for e, _ in accepted)
-    assert bulk.folded_keys() == [e.folded_key for e, _ in accepted]
+    keys = [e.folded_key for e, _ in accepted]
+    assert bulk.folded_keys() == keys
+    assert bulk.distinct_keys == (frozenset(keys) if len(set(keys)) == len(keys) else None)
     assert len(bulk) == len(cluster) + len(host)
     features = ("TLS_Srv_Features", "TLS_Clt_Features")
     assert [x for x in bulk.parsed() if x[0].tag in features] == [
@@ -134,3 +138,23 @@ def test_ipv6_keys_in_bulk_equal_parse_entry(groups: str, head: str, tags: froze
     accepted, problems = reference(texts, ("access",), tags)
     assert list(bulk.entries()) == accepted
     assert bulk.problems == problems
+
+
+@settings(**{**PROFILE, "max_examples": 3000})
+@given(st.one_of(domain, body, address))
+@example("10.1.2.3")
+@example("10.1.2.300")
+@example("1.2.3.4.5")
+@example("a" * 63 + ".b")
+@example("a" * 64 + ".b")
+@example("xn--a.b")
+@example("a-.b")
+@example("x.12")
+@example("bob@")
+def test_the_run_patterns_accept_what_the_names_fast_paths_accept(text: str) -> None:
+    if " " in text or "\n" in text:
+        return
+    peer = re.fullmatch(rf"{accessbulk._PEER} ", text + " ") is not None
+    assert peer == (names.CANONICAL_PEER.match(text) is not None)
+    recipient = re.fullmatch(rf"{accessbulk._RECIPIENT} ", text + " ") is not None
+    assert recipient == (names.CANONICAL_RECIPIENT.match(text) is not None)

@@ -750,8 +750,7 @@ def _check_duplicate_keys(
     reported: set[tuple[Loc, Loc]] = set()
     for rules, wanted in variants.values():
         for variant in sorted(wanted):
-            keys = rules.folded_keys(variant)
-            if len(set(keys)) == len(keys):
+            if not rules.keys_collide(variant):
                 continue  # no two entries collide: nothing to look for one by one
             first_seen: dict[str, Loc] = {}
             for item in rules.all(variant):
