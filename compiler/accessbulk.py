@@ -185,12 +185,15 @@ class AccessTexts:
         """The folded key of each accepted entry, in order (for collision checks)."""
         return _KEYS.findall(self.body.lower())[: self.accepted]
 
-    @cached_property
-    def distinct_keys(self) -> frozenset[str] | None:
-        """The folded keys when no two entries share one, else None."""
+    def collisions(self, others: Sequence[Sequence[str]]) -> list[bool]:
+        """For each list of folded keys in `others`: whether two keys collide among
+        these entries' keys and that list's (the set of these is built once, and
+        not kept: at a million entries it is 100 MB)."""
         keys = self.folded_keys()
-        distinct = frozenset(keys)
-        return distinct if len(distinct) == len(keys) else None
+        distinct = set(keys)
+        if len(distinct) != len(keys):
+            return [True] * len(others)
+        return [len(set(o)) != len(o) or not distinct.isdisjoint(o) for o in others]
 
 
 def _not_canonical(texts: Sequence[str], tag_names: frozenset[str]) -> list[int]:

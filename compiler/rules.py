@@ -147,6 +147,7 @@ class ClusterRules:
         self.problems: list[tuple[Loc, str]] = []
         self._by_cert_request: dict[bool, list[SourcedEntry]] = {}
         self._hosts: dict[str, ClusterRules] = {}
+        self._collide: dict[bool, bool] = {}
 
     def for_host(self, name: str) -> ClusterRules:
         """The rules of host `name` (self when it has none of its own)."""
@@ -227,8 +228,12 @@ class ClusterRules:
 
     def keys_collide(self, request_client_cert: bool) -> bool:
         """True when two entries of a host's access file have the same folded key."""
-        user = self.user_texts.distinct_keys
-        if user is None:
-            return True
-        generated = [item.entry.folded_key for item in self.generated(request_client_cert)]
-        return len(set(generated)) != len(generated) or not user.isdisjoint(generated)
+        if not self._collide:  # both variants at once: the access: keys are read once
+            generated = [
+                [item.entry.folded_key for item in self.generated(variant)]
+                for variant in (False, True)
+            ]
+            self._collide.update(
+                zip((False, True), self.user_texts.collisions(generated), strict=True)
+            )
+        return self._collide[request_client_cert]

@@ -82,7 +82,8 @@ def test_bulk_check_equals_parse_entry(
     assert bulk.body == "".join(e.line() + "\n" for e, _ in accepted)
     keys = [e.folded_key for e, _ in accepted]
     assert bulk.folded_keys() == keys
-    assert bulk.distinct_keys == (frozenset(keys) if len(set(keys)) == len(keys) else None)
+    others = [[], [keys[0]] if keys else ["x"], ["y", "y"], ["z"]]
+    assert bulk.collisions(others) == [len(set(keys + o)) != len(keys + o) for o in others]
     assert len(bulk) == len(cluster) + len(host)
     features = ("TLS_Srv_Features", "TLS_Clt_Features")
     assert [x for x in bulk.parsed() if x[0].tag in features] == [
