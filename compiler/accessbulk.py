@@ -21,7 +21,7 @@ further) is left to parse_entry.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from operator import methodcaller
@@ -40,7 +40,7 @@ _LABEL = r"(?!xn--)(?![a-z0-9_-]{64})[a-z0-9_]++(?:-++[a-z0-9_]++)*+"
 #: labels joined by dots, the last one not all digits
 _NAME = rf"(?:{_LABEL}\.)*+(?=[0-9]*+[a-z_-]){_LABEL}"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
-_PEER = rf"(?:{_OCTET}(?:\.{_OCTET}){{0,3}}(?= )|{_NAME})"
+_PEER = rf"(?:{_OCTET}(?:\.{_OCTET}){{0,3}}(?=[ \t])|{_NAME})"
 _ATOM = r"[A-Za-z0-9!$&*+/=?^_{|}~-]++"
 _RECIPIENT = rf"(?:{_ATOM}(?:\.{_ATOM})*+@(?:{_NAME})?|{_NAME})"
 #: IPv6: as parse_ipv6 writes it: eight groups in lower case without leading zeros
@@ -61,28 +61,35 @@ _ACTION = (
 _INT = r"(?:0|[1-9][0-9]{0,17})"
 _REQUIREMENT = r"(?:PERM\+|TEMP\+)?(?:VERIFY(?::[1-9][0-9]{0,3})?|ENCR:[1-9][0-9]{0,3})"
 _LETTER = f"[{re.escape(SRV_FEATURE_LETTERS)}]"
-_ENTRY = (
-    # the key: at most 253 characters, as _already_canonical wants
-    r"(?=[^ \n]{1,253} )(?:"
-    rf"(?:Connect:{_TAGGED_PEER}|(?:From|To):{_RECIPIENT}|{_PEER}|{_IPV6}|{_RECIPIENT})"
-    rf" {_ACTION}"
-    rf"|Spam:{_RECIPIENT} (?:FRIEND|HATER)"
-    rf"|(?:GreetPause|ClientRate|ClientConn):{_TAGGED_PEER} {_INT}"
-    rf"|(?:TLS_Srv|TLS_Clt):{_TAGGED_PEER} {_REQUIREMENT}"
-    rf"|TLS_Rcpt:{_RECIPIENT} {_REQUIREMENT}"
-    rf"|Try_TLS:{_TAGGED_PEER} (?:NO|YES)"
-    rf"|Srv_Features:{_TAGGED_PEER} {_LETTER}(?: {_LETTER})*"
-    rf"|QGRP:{_RECIPIENT} [A-Za-z0-9_.-]+"
-    # the value ends in no blank
-    r")(?<! )"
-)
+
+
+def _entry(sep: str) -> str:
+    """The pattern of one canonical entry whose key and value `sep` separates."""
+    return (
+        # the key: at most 253 characters, as _already_canonical wants
+        rf"(?=[^ \t\n]{{1,253}}{sep})(?:"
+        rf"(?:Connect:{_TAGGED_PEER}|(?:From|To):{_RECIPIENT}|{_PEER}|{_IPV6}|{_RECIPIENT})"
+        rf"{sep}{_ACTION}"
+        rf"|Spam:{_RECIPIENT}{sep}(?:FRIEND|HATER)"
+        rf"|(?:GreetPause|ClientRate|ClientConn):{_TAGGED_PEER}{sep}{_INT}"
+        rf"|(?:TLS_Srv|TLS_Clt):{_TAGGED_PEER}{sep}{_REQUIREMENT}"
+        rf"|TLS_Rcpt:{_RECIPIENT}{sep}{_REQUIREMENT}"
+        rf"|Try_TLS:{_TAGGED_PEER}{sep}(?:NO|YES)"
+        rf"|Srv_Features:{_TAGGED_PEER}{sep}{_LETTER}(?: {_LETTER})*"
+        rf"|QGRP:{_RECIPIENT}{sep}[A-Za-z0-9_.-]+"
+        # the value ends in no blank
+        r")(?<! )"
+    )
+
+
+_ENTRY = _entry(" ")
 #: one entry in canonical form (tests/test_accessbulk.py holds it to parse_entry)
 CANONICAL = re.compile(_ENTRY)
 _TO_LINE = methodcaller("replace", " ", "\t", 1)
 _KEYS = re.compile(r"(?m)^[^\t\n]*")
 
 
-def _entry_pattern(tag_names: frozenset[str]) -> str:
+def _entry_pattern(tag_names: frozenset[str], sep: str = " ") -> str:
     """CANONICAL for a spec with these issuer tags.
 
     A key whose head is an issuer tag's name (`localhost` with a tag of that
@@ -90,16 +97,26 @@ def _entry_pattern(tag_names: frozenset[str]) -> str:
     never canonical here.
     """
     tags = sorted(tag_names)
-    unless = f"(?!(?:{'|'.join(map(re.escape, tags))})[ :])" if tags else ""
-    return unless + _ENTRY
+    unless = f"(?!(?:{'|'.join(map(re.escape, tags))})[ \t:])" if tags else ""
+    return unless + _entry(sep)
 
 
 @dataclass(frozen=True)
 class Segment:
-    """A list of entries as written and where it is in the spec."""
+    """A list of entries as written and where it is: in the spec, entry i at
+    (*loc, i); in an access file the spec names, entry i at (*loc, its line)."""
 
     texts: Sequence[str]
-    loc: Loc  # ("access",) or ("hosts", NAME, "access")
+    loc: Loc  # ("access",), ("hosts", NAME, "access"), or an item's loc + ("file",)
+    #: what follows loc for each entry (None: first + its index)
+    index_of: Sequence[int] | None = None
+    first: int = 0
+    #: the blank between key and value in a canonical entry (a file's may be a tab)
+    sep: str = " "
+
+    def entry_loc(self, i: int) -> Loc:
+        """Where entry `i` is."""
+        return (*self.loc, self.first + i if self.index_of is None else self.index_of[i])
 
 
 class AccessTexts:
@@ -124,28 +141,23 @@ class AccessTexts:
         """How many entries parse_entry accepts."""
         return len(self) - len(self._refused)
 
-    def _locs(self) -> Iterator[Loc]:
-        for segment in self.segments:
-            for i in range(len(segment.texts)):
-                yield (*segment.loc, i)
-
     def _loc(self, position: int) -> Loc:
         for segment in self.segments:
             if position < len(segment.texts):
-                return (*segment.loc, position)
+                return segment.entry_loc(position)
             position -= len(segment.texts)
         raise IndexError(position)  # pragma: no cover
 
     def _check(self) -> None:
         offset = 0
         for segment in self.segments:
-            for i in _not_canonical(segment.texts, self.tag_names):
+            for i in _not_canonical(segment.texts, self.tag_names, segment.sep):
                 at = offset + i
                 try:
                     self._parsed[at] = parse_entry(segment.texts[i], self.tag_names)
                 except ValueError as exc:
                     self._refused.add(at)
-                    self.problems.append(((*segment.loc, i), str(exc)))
+                    self.problems.append((segment.entry_loc(i), str(exc)))
             offset += len(segment.texts)
 
     def entries(self) -> Iterator[tuple[AccessEntry, Loc]]:
@@ -154,10 +166,10 @@ class AccessTexts:
         for segment in self.segments:
             for i, text in enumerate(segment.texts):
                 if at in self._parsed:
-                    yield self._parsed[at], (*segment.loc, i)
+                    yield self._parsed[at], segment.entry_loc(i)
                 elif at not in self._refused:
-                    key, _, value = text.partition(" ")
-                    yield AccessEntry(key, value), (*segment.loc, i)
+                    key, _, value = text.partition(segment.sep)
+                    yield AccessEntry(key, value), segment.entry_loc(i)
                 at += 1
 
     def parsed(self) -> Iterator[tuple[AccessEntry, Loc]]:
@@ -169,12 +181,10 @@ class AccessTexts:
     def body(self) -> str:
         """Every accepted entry as a `KEY<TAB>VALUE` line, in order."""
         if not self._parsed and not self._refused:
-            return "".join(
-                "\n".join(map(_TO_LINE, s.texts)) + "\n" for s in self.segments if s.texts
-            )
+            return "".join("\n".join(_lines(s)) + "\n" for s in self.segments if s.texts)
         lines: list[str] = []
         for segment in self.segments:
-            lines += map(_TO_LINE, segment.texts)
+            lines += _lines(segment)
         for at, entry in self._parsed.items():
             lines[at] = entry.line()
         for at in sorted(self._refused, reverse=True):
@@ -196,9 +206,14 @@ class AccessTexts:
         return [len(set(o)) != len(o) or not distinct.isdisjoint(o) for o in others]
 
 
-def _not_canonical(texts: Sequence[str], tag_names: frozenset[str]) -> list[int]:
+def _lines(segment: Segment) -> Iterable[str]:
+    """The segment's texts as KEY<TAB>VALUE lines, were they all canonical."""
+    return segment.texts if segment.sep == "\t" else map(_TO_LINE, segment.texts)
+
+
+def _not_canonical(texts: Sequence[str], tag_names: frozenset[str], sep: str = " ") -> list[int]:
     """Indexes of the texts that are not surely canonical entries, in order."""
-    entry = _entry_pattern(tag_names)
+    entry = _entry_pattern(tag_names, sep)
     joined = "\n".join(texts) + "\n"
     if joined.count("\n") != len(texts):  # an entry holds a line break: one by one
         one = re.compile(entry)

@@ -46,6 +46,12 @@ _ROLES = {"sendmail_mc": "sendmail.mc", "starttls_m4": "starttls.m4", "access": 
 
 Place = Callable[[dict[str, Any], str, Any], None]
 
+#: the access files the examples name (`access: [{file: ...}]`), read from here
+_EXAMPLE_FILES = {
+    "blocklist.access": b"# from the abuse desk\nConnect:192.0.2.66\tREJECT\n",
+    "mx1-blocklist.access": b"Connect:198.51.100.7\tREJECT\n",
+}
+
 
 def _at(*path: str) -> Place:
     """Put the value at `path` + key, making the mappings on the way."""
@@ -62,6 +68,10 @@ def _at(*path: str) -> Place:
 def _feature(spec: dict[str, Any], key: str, value: Any) -> None:
     feature = {"name": value} if key == "name" else {"name": "greet_pause", key: value}
     spec.setdefault("defaults", {})["mc"] = {"features": [feature]}
+
+
+def _access_file(spec: dict[str, Any], key: str, value: Any) -> None:
+    spec["access"] = [*spec.get("access", []), {key: value}]
 
 
 def _rule(section: str, peer: str, direction: str | None) -> Place:
@@ -109,6 +119,12 @@ SECTIONS = (
         "defaults.mc.features[]",
         "`hosts.NAME.mc.features[]`; a plain string is short for `{name: STRING}`",
         (("", _feature),),
+    ),
+    Section(
+        "AccessFile",
+        "access[]",
+        "`hosts.NAME.access[]`; an item of the list that is not a string",
+        (("", _access_file),),
     ),
     Section(
         "Host",
@@ -169,8 +185,8 @@ def type_text(prop: dict[str, Any]) -> str:
     """The type of a schema property in words."""
     if "$ref" in prop:
         return "mapping (" + str(prop["$ref"]).rsplit("/", 1)[-1] + ")"
-    if "anyOf" in prop:
-        return " or ".join(type_text(p) for p in prop["anyOf"])
+    if "anyOf" in prop or "oneOf" in prop:
+        return " or ".join(type_text(p) for p in prop.get("anyOf") or prop["oneOf"])
     if "const" in prop:
         return json.dumps(prop["const"])
     if "enum" in prop:
@@ -199,7 +215,7 @@ def default_text(name: str, prop: dict[str, Any], required: list[str]) -> str:
 
 def _files(spec: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
     """{role: (path, lines)} of host mx1's files, compiled from `spec`."""
-    result = compile_text(json.dumps(spec), "cluster.yaml")
+    result = compile_text(json.dumps(spec), "cluster.yaml", _EXAMPLE_FILES.__getitem__)
     if not result.ok:
         problems = "; ".join(f"{p.code} {p.message}" for p in result.problems)
         raise ValueError(f"an example spec does not compile: {problems}\n{json.dumps(spec)}")

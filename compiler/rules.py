@@ -10,16 +10,17 @@ or replaces with rules of its own (`hosts.NAME.domains:` and the like).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from compiler import names
 from compiler.accessbulk import AccessTexts, Segment
 from compiler.accessmap import AccessEntry, Requirement
+from compiler.spec.accessfiles import AccessFileRead
 from compiler.spec.loader import Loc
-from compiler.spec.model import Cluster, Host, PeerRule
+from compiler.spec.model import AccessFile, Cluster, Host, PeerRule
 from compiler.spec.model import Requirement as RequirementSpec
 from compiler.xtext import xtext
 
@@ -105,6 +106,26 @@ def _merged(
     return sorted(out, key=lambda t: _sort_key(t[0], t[1]))
 
 
+def access_segments(
+    items: Sequence[str | AccessFile], loc: Loc, files: Mapping[Loc, AccessFileRead]
+) -> list[Segment]:
+    """An `access:` list as runs of entries: its own, and each named file's in its place
+    (a file not read, or that failed, gives none: validation reports it)."""
+    kinds = list(map(type, items))  # in C: a list of a million strings is checked fast
+    if kinds.count(str) == len(kinds):
+        return [Segment(cast(Sequence[str], items), loc)]
+    out: list[Segment] = []
+    start = 0
+    for k in [i for i, kind in enumerate(kinds) if kind is not str] + [len(items)]:
+        if k > start:
+            out.append(Segment(cast(list[str], items[start:k]), loc, range(start, k)))
+        read = files.get((*loc, k)) if k < len(items) else None
+        if read is not None and read.error is None:
+            out.append(Segment(read.texts, (*loc, k, "file"), read.lines, 1, read.sep))
+        start = k + 1
+    return out
+
+
 class ClusterRules:
     """All access entries a cluster defines, computed once and shared by its hosts.
 
@@ -114,20 +135,27 @@ class ClusterRules:
     the rules object of a host: this one for every host without rules of its own.
     """
 
-    def __init__(self, cluster: Cluster, host: str | None = None):
+    def __init__(
+        self,
+        cluster: Cluster,
+        host: str | None = None,
+        files: Mapping[Loc, AccessFileRead] | None = None,
+    ):
         self.cluster = cluster
         self.host = host
+        #: the access files the spec names, read (LoadedSpec.access_files)
+        self.files = files or {}
         own = cluster.hosts[host] if host is not None else None
         prefix: Loc = ("hosts", host) if host is not None else ()
         tags: dict[str, tuple[list[str], Loc]] = {
             tag: (dns, ("issuer_tags", tag)) for tag, dns in cluster.issuer_tags.items()
         }
-        segments = [Segment(cluster.access, ("access",))]
+        segments = access_segments(cluster.access, ("access",), self.files)
         if own is not None:
             tags.update(
                 (tag, (dns, (*prefix, "issuer_tags", tag))) for tag, dns in own.issuer_tags.items()
             )
-            segments.append(Segment(own.access, (*prefix, "access")))
+            segments += access_segments(own.access, (*prefix, "access"), self.files)
         #: tag -> (issuer names, where the tag is in the spec)
         self.tags = tags
         self.tag_names = frozenset(tags)
@@ -155,7 +183,7 @@ class ClusterRules:
             return self
         rules = self._hosts.get(name)
         if rules is None:
-            rules = self._hosts[name] = ClusterRules(self.cluster, name)
+            rules = self._hosts[name] = ClusterRules(self.cluster, name, self.files)
         return rules
 
     @cached_property

@@ -482,7 +482,7 @@ class Apply:
             saved = load_saved_plan(str(where))
         except SavedPlanError as exc:
             raise _Refused(str(exc)) from None
-        if spec_changed(saved, self.loaded.spec_bytes):
+        if spec_changed(saved, self.loaded.spec_bytes, self.loaded.inputs):
             raise _Refused(
                 f"{self.o.spec} changed since the plan {where} was made; make a new plan"
             )

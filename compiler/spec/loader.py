@@ -40,6 +40,15 @@ from ruamel.yaml.tag import Tag
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_paused
 from compiler.problems import Problem
+from compiler.spec.accessfiles import (
+    AccessFileRead,
+    Reader,
+    disk_reader,
+    file_items,
+    is_good_name,
+    read_access_file,
+    split_entry_loc,
+)
 from compiler.spec.accesslist import PLACEHOLDER, AccessBlock, split_access
 
 #: Largest number of nodes a spec may expand to once aliases are followed.
@@ -106,6 +115,15 @@ class LoadedSpec:
     #: locs of values written as unquoted YAML 1.1 booleans (`yes`, `Off`, ...),
     #: which YAML 1.2 reads as strings
     bool_words: set[Loc] = field(default_factory=set)
+    #: loc of each `{file: PATH}` access item -> the file read (accessfiles.py)
+    access_files: dict[Loc, AccessFileRead] = field(default_factory=dict)
+
+    def where(self, loc: Loc, key: bool = False) -> tuple[str, int, int]:
+        """(file, line, col) of `loc`: in the spec, or in an access file it names."""
+        in_file = split_entry_loc(loc)
+        if in_file is not None and in_file[0] in self.access_files:
+            return (self.access_files[in_file[0]].source, in_file[1], 1)
+        return (self.source, *self.locate(loc, key))
 
     def locate(self, loc: Loc, key: bool = False) -> tuple[int, int]:
         """Best known position for `loc`: its own, else its nearest parent's."""
@@ -378,10 +396,29 @@ def _tag_problem(source: str, event: Any) -> Problem:
     return Problem(source, mark.line + 1, mark.column + 1, "Y004", "error", message)
 
 
-def load_text(text: str, source: str = "cluster.yaml") -> LoadedSpec:
-    """Parse spec text; raise SpecLoadError with located problems if it is not usable data."""
+def load_text(text: str, source: str = "cluster.yaml", read: Reader | None = None) -> LoadedSpec:
+    """Parse spec text; raise SpecLoadError with located problems if it is not usable data.
+
+    The access files it names are read with `read` (default: from the disk, relative
+    to `source`'s directory); a file that cannot be read is a validation problem.
+    """
     with gc_paused():
-        return _load_text(text, source)
+        try:
+            loaded = _load_text(text, source)
+        except SpecLoadError as exc:
+            if exc.partial is not None:
+                _read_files(exc.partial, read or disk_reader(source))
+            raise
+        _read_files(loaded, read or disk_reader(source))
+        return loaded
+
+
+def _read_files(loaded: LoadedSpec, read: Reader) -> None:
+    """Read every access file the spec names with a name check_name accepts."""
+    lists = loaded.positions.lists if isinstance(loaded.positions, Positions) else {}
+    for loc, name in file_items(loaded.data, frozenset(lists)):
+        if is_good_name(name):
+            loaded.access_files[loc] = read_access_file(name, loaded.source, read)
 
 
 def _load_text(text: str, source: str) -> LoadedSpec:
@@ -487,7 +524,7 @@ def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
     return loaded
 
 
-def load_file(path: str | Path) -> LoadedSpec:
+def load_file(path: str | Path, read: Reader | None = None) -> LoadedSpec:
     """Read and parse a spec file (UTF-8)."""
     source = str(path)
     try:
@@ -506,4 +543,4 @@ def load_file(path: str | Path) -> LoadedSpec:
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    return load_text(text, source)
+    return load_text(text, source, read)

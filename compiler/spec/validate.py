@@ -23,7 +23,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from compiler import names
-from compiler.accessmap import did_you_mean, parse_entry
+from compiler.accessbulk import AccessTexts
+from compiler.accessmap import did_you_mean
 from compiler.gcpause import gc_paused
 from compiler.lint.m4names import BUILTINS_BARE, CF_MACROS
 from compiler.m4text import cf_tree, check_line, include_allowed, included_paths, read_prefixes
@@ -31,7 +32,7 @@ from compiler.problems import Problem, Severity, shown, sort_problems
 from compiler.render.m4quote import TRIPLE_QUOTED
 from compiler.render.mc import DEFAULT_ACCESS_DB, access_map_arg
 from compiler.resolve import host_overrides, resolve
-from compiler.rules import ClusterRules, SourcedEntry
+from compiler.rules import ClusterRules, SourcedEntry, access_segments
 from compiler.sendmail import (
     DOMAINS,
     FEATURES,
@@ -47,6 +48,7 @@ from compiler.sendmail import (
     TLS_DEFINES,
     option_true,
 )
+from compiler.spec.accessfiles import split_entry_loc
 from compiler.spec.booleans import bool_word_problems
 from compiler.spec.loader import LoadedSpec, Loc, is_bool_word
 from compiler.spec.model import Cluster, HostSettings, Mc
@@ -107,8 +109,27 @@ class _Reporter:
     ) -> None:
         if self.keep is not None and not self.keep(loc, code):
             return
-        line, col = self.loaded.locate(loc, key=key)
-        self.problems.append(Problem(self.loaded.source, line, col, code, severity, message))
+        source, line, col = self.loaded.where(loc, key=key)
+        self.problems.append(Problem(source, line, col, code, severity, message))
+
+    def add_at(self, source: str, line: int, col: int, code: str, message: str) -> None:
+        """A problem at a place that is no loc of the spec (in an access file it names)."""
+        self.problems.append(Problem(source, line, col, code, "error", message))
+
+    def label(self, loc: Loc) -> str:
+        """`loc` as a message names it: `access.3`, or `blocklist.access line 7`
+        (the file as the spec names it)."""
+        in_file = split_entry_loc(loc)
+        read = self.loaded.access_files.get(in_file[0]) if in_file else None
+        if in_file is not None and read is not None:
+            return f"{read.name} line {in_file[1]}"
+        return ".".join(map(str, loc))
+
+    def entry_problem(self, loc: Loc, message: str) -> None:
+        """S210 for an access entry: `access.3: ...` in the spec; in a file, the
+        message alone (FILE:LINE:COL says where)."""
+        text = message if split_entry_loc(loc) is not None else f"{self.label(loc)}: {message}"
+        self.add(loc, "S210", text)
 
 
 class _Shared(_Reporter):
@@ -591,7 +612,7 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
             )
         lowered.setdefault(name.lower(), name)
 
-    rules = ClusterRules(cluster)
+    rules = ClusterRules(cluster, files=rep.loaded.access_files)
     # every distinct set of rules a host gets: the cluster's, and one per host with its own
     # (the cluster's alone are not checked when every host has its own: a cluster entry
     # may name an issuer tag that each host defines)
@@ -602,7 +623,7 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
         _ = rule_set.user_texts
         parse_problems.update(dict.fromkeys(rule_set.problems))
     for loc, message in parse_problems:
-        rep.add(loc, "S210", f"{'.'.join(map(str, loc))}: {message}")
+        rep.entry_problem(loc, message)
 
     unknown_tags: dict[Loc, str] = {}
     for rule_set in rule_sets:
@@ -675,7 +696,7 @@ def _check_compressed_ipv6(
         "S216",
         f"{name} makes sendmail compare IPv6 addresses compressed (IPv6:::1) on host {host},"
         f" but tlsc writes IPv6 keys in full ({ipv6.entry.key}, from"
-        f" {'.'.join(map(str, ipv6.loc))}), so they would never match; remove the define",
+        f" {rep.label(ipv6.loc)}), so they would never match; remove the define",
     )
 
 
@@ -760,13 +781,15 @@ def _check_duplicate_keys(
                     if other == item.loc or (other, item.loc) in reported:
                         continue
                     reported.add((other, item.loc))
-                    line = rep.loaded.locate(other)[0]
+                    if split_entry_loc(other) is not None:
+                        by = rep.label(other)  # `blocklist.access line 7`
+                    else:
+                        by = f"{rep.label(other)} on line {rep.loaded.locate(other)[0]}"
                     rep.add(
                         item.loc,
                         "S200",
-                        f"access key {item.entry.key} is also written by"
-                        f" {'.'.join(map(str, other))} on line {line}; makemap would keep"
-                        " only one",
+                        f"access key {item.entry.key} is also written by {by}; makemap would"
+                        " keep only one",
                     )
                 else:
                     first_seen[folded] = item.loc
@@ -800,18 +823,35 @@ def _check_session_features(
 
 
 def _check_raw_access(data: dict[str, Any], rep: _Reporter) -> None:
-    """Check `access:` entries even when another part of the spec is malformed."""
+    """Check `access:` entries (and those of the files it names) even when another
+    part of the spec is malformed."""
     entries, tags = data.get("access"), data.get("issuer_tags")
     if not isinstance(entries, list):
         return
     tag_names = frozenset(t for t in tags if isinstance(t, str)) if isinstance(tags, dict) else None
-    for i, text in enumerate(entries):
-        if not isinstance(text, str):
-            continue
-        try:
-            parse_entry(text, tag_names or frozenset())
-        except ValueError as exc:
-            rep.add(("access", i), "S210", f"access.{i}: {exc}")
+    segments = access_segments(entries, ("access",), rep.loaded.access_files)
+    for loc, message in AccessTexts(segments, tag_names or frozenset()).problems:
+        rep.entry_problem(loc, message)
+
+
+def _check_access_files(rep: _Reporter) -> None:
+    """S218: a named access file that cannot be read or decoded, or named twice."""
+    first: dict[str, Loc] = {}
+    for loc, read in rep.loaded.access_files.items():
+        if read.error is not None:
+            line, col, message = read.error
+            if line:
+                rep.add_at(read.source, line, col, "S218", message)
+            else:
+                rep.add((*loc, "file"), "S218", message)
+        if read.source in first:
+            rep.add(
+                (*loc, "file"),
+                "S218",
+                f"{rep.label(loc)} names {read.source} again ({rep.label(first[read.source])}"
+                " reads it already); name each file once",
+            )
+        first.setdefault(read.source, loc)
 
 
 def validate(loaded: LoadedSpec) -> Validated:
@@ -822,6 +862,7 @@ def validate(loaded: LoadedSpec) -> Validated:
 
 def _validate(loaded: LoadedSpec) -> Validated:
     rep = _Reporter(loaded)
+    _check_access_files(rep)
     words = bool_word_problems(loaded)
     for loc, message in words:
         rep.add(loc, "S102", message)
