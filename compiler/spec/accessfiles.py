@@ -47,6 +47,8 @@ class AccessFileRead:
     sep: str = " "
     #: (line, col, message) when the file could not be read or decoded
     error: tuple[int, int, str] | None = None
+    #: the loc of the item that names the same file first (this one is not read)
+    again: Loc | None = None
 
     def line_of(self, index: int) -> int:
         """The line of entry `index`."""

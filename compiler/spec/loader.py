@@ -47,6 +47,7 @@ from compiler.spec.accessfiles import (
     file_items,
     is_good_name,
     read_access_file,
+    shown_path,
     split_entry_loc,
 )
 from compiler.spec.accesslist import PLACEHOLDER, AccessBlock, split_access
@@ -416,9 +417,16 @@ def load_text(text: str, source: str = "cluster.yaml", read: Reader | None = Non
 def _read_files(loaded: LoadedSpec, read: Reader) -> None:
     """Read every access file the spec names with a name check_name accepts."""
     lists = loaded.positions.lists if isinstance(loaded.positions, Positions) else {}
+    first: dict[str, Loc] = {}
     for loc, name in file_items(loaded.data, frozenset(lists)):
-        if is_good_name(name):
-            loaded.access_files[loc] = read_access_file(name, loaded.source, read)
+        if not is_good_name(name):
+            continue
+        source = shown_path(loaded.source, name)
+        if source in first:  # named again: validation says so; its entries count once
+            loaded.access_files[loc] = AccessFileRead(name, source, again=first[source])
+            continue
+        first[source] = loc
+        loaded.access_files[loc] = read_access_file(name, loaded.source, read)
 
 
 def _load_text(text: str, source: str) -> LoadedSpec:

@@ -836,7 +836,6 @@ def _check_raw_access(data: dict[str, Any], rep: _Reporter) -> None:
 
 def _check_access_files(rep: _Reporter) -> None:
     """S218: a named access file that cannot be read or decoded, or named twice."""
-    first: dict[str, Loc] = {}
     for loc, read in rep.loaded.access_files.items():
         if read.error is not None:
             line, col, message = read.error
@@ -844,14 +843,13 @@ def _check_access_files(rep: _Reporter) -> None:
                 rep.add_at(read.source, line, col, "S218", message)
             else:
                 rep.add((*loc, "file"), "S218", message)
-        if read.source in first:
+        if read.again is not None:
             rep.add(
                 (*loc, "file"),
                 "S218",
-                f"{rep.label(loc)} names {read.source} again ({rep.label(first[read.source])}"
+                f"{rep.label(loc)} names {read.source} again ({rep.label(read.again)}"
                 " reads it already); name each file once",
             )
-        first.setdefault(read.source, loc)
 
 
 def validate(loaded: LoadedSpec) -> Validated:
