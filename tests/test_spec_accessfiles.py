@@ -110,30 +110,30 @@ def test_space_separated_and_host_files(tmp_path: Path) -> None:
         (
             "  - file: missing.access\n",
             {},
-            ["cluster.yaml:9:11: S218 cannot read the access file {d}/missing.access:"
+            ["cluster.yaml:9:11: S220 cannot read the access file {d}/missing.access:"
              " No such file or directory"],
         ),
         (
             "  - file: adir\n",
             {"adir__x": ""},
-            ["cluster.yaml:9:11: S218 cannot read the access file {d}/adir: it is a directory,"
+            ["cluster.yaml:9:11: S220 cannot read the access file {d}/adir: it is a directory,"
              " not a regular file"],
         ),
         (
             "  - file: bad.access\n",
             {"bad.access": b"Connect:1 OK\nConnect:2 \xffOK\n"},
-            ["bad.access:2:11: S218 the access file {d}/bad.access is not valid UTF-8"],
+            ["bad.access:2:11: S220 the access file {d}/bad.access is not valid UTF-8"],
         ),
         (
             "  - file: crlf.access\n",
             {"crlf.access": "Connect:1 OK\r\n"},
-            ["crlf.access:1:13: S218 the access file {d}/crlf.access has Windows line ends"
+            ["crlf.access:1:13: S220 the access file {d}/crlf.access has Windows line ends"
              " (CR LF), and makemap would keep each CR in its value; save it with LF line ends"],
         ),
         (
             "  - file: ./block.access\n",
             {},
-            ["cluster.yaml:9:11: S218 access.3 names {d}/block.access again (access.1 reads"
+            ["cluster.yaml:9:11: S220 access.3 names {d}/block.access again (access.1 reads"
              " it already); name each file once"],
         ),
         (
@@ -302,7 +302,7 @@ def test_plan_base_reads_the_file_as_committed(tmp_path: Path) -> None:
     _git(tmp_path, "commit", "-q", "-m", "names a file it lacks")
     rc, _, err = run_cli("plan", spec_path, "--base", "HEAD")
     assert rc == 1
-    assert "at HEAD is not valid" in err and "S218" in err and "not in git revision" in err
+    assert "at HEAD is not valid" in err and "S220" in err and "not in git revision" in err
 
 
 APPLY_SPEC = """\

@@ -835,18 +835,18 @@ def _check_raw_access(data: dict[str, Any], rep: _Reporter) -> None:
 
 
 def _check_access_files(rep: _Reporter) -> None:
-    """S218: a named access file that cannot be read or decoded, or named twice."""
+    """S220: a named access file that cannot be read or decoded, or named twice."""
     for loc, read in rep.loaded.access_files.items():
         if read.error is not None:
             line, col, message = read.error
             if line:
-                rep.add_at(read.source, line, col, "S218", message)
+                rep.add_at(read.source, line, col, "S220", message)
             else:
-                rep.add((*loc, "file"), "S218", message)
+                rep.add((*loc, "file"), "S220", message)
         if read.again is not None:
             rep.add(
                 (*loc, "file"),
-                "S218",
+                "S220",
                 f"{rep.label(loc)} names {read.source} again ({rep.label(read.again)}"
                 " reads it already); name each file once",
             )
