@@ -189,6 +189,43 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
+#: the members of an `access:` item's union (model.AccessItem), as pydantic names them
+_ITEM_MEMBERS = ("constrained-str", "AccessFile")
+
+
+def _errors(exc: ValidationError) -> list[Any]:
+    """pydantic's errors, of a refused `access:` item only those of the member it was
+    meant as (AccessFile for a mapping with a `file` key, else the string), without
+    the member's name in their loc."""
+    errors = exc.errors(include_url=False)
+    meant: dict[tuple[Any, ...], str] = {}
+    for err in errors:
+        n = _member_at(err["loc"])
+        if n is not None and err["loc"][n] == "constrained-str":
+            item = err.get("input")
+            file_item = isinstance(item, dict) and "file" in item
+            meant[err["loc"][:n]] = "AccessFile" if file_item else "constrained-str"
+    if not meant:
+        return errors
+    out = []
+    for err in errors:
+        loc = err["loc"]
+        n = _member_at(loc)
+        if n is None or loc[:n] not in meant:
+            out.append(err)
+        elif loc[n] == meant[loc[:n]]:
+            out.append({**err, "loc": loc[:n] + loc[n + 1 :]})
+    return out
+
+
+def _member_at(loc: tuple[Any, ...]) -> int | None:
+    """Where an access item's union member is named in `loc`, if it is."""
+    for n, part in enumerate(loc):
+        if part in _ITEM_MEMBERS and n and isinstance(loc[n - 1], int):
+            return n
+    return None
+
+
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Loc, bool]:
     """Drop pydantic's internal loc parts; report whether it points at a key."""
     out: list[str | int] = []
@@ -210,7 +247,7 @@ def _quoted(value: object) -> str:
 
 def _pydantic_problems(exc: ValidationError, rep: _Reporter, seen: set[Loc]) -> None:
     """One sentence per refused value; none again at a loc in `seen` (already reported)."""
-    for err in exc.errors(include_url=False):
+    for err in _errors(exc):
         loc, is_key = _clean_loc(err["loc"])
         kind = err["type"]
         where = ".".join(str(p) for p in loc) or "the spec"
@@ -900,7 +937,7 @@ def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter
     """
     data = copy.deepcopy(loaded.data)
     pruned: set[Loc] = set()
-    errors = exc.errors(include_url=False)
+    errors = _errors(exc)
     cluster: Cluster | None = None
     for _ in range(_MAX_ROUNDS):
         for err in errors:
@@ -915,7 +952,7 @@ def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter
             cluster = Cluster.model_validate(data)
             break
         except ValidationError as again:
-            errors = again.errors(include_url=False)
+            errors = _errors(again)
     if cluster is None:
         return
     blocks = {_block(loc) for loc in pruned}
