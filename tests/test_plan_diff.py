@@ -299,3 +299,32 @@ def test_compare_entries_equals_the_deepdiff_comparison(
     a = [AccessLine(k, v, i + 1) for i, (k, v) in enumerate(old)]
     b = [AccessLine(k, v, i + 1) for i, (k, v) in enumerate(new)]
     assert compare_entries(a, b) == _deepdiff_reference(a, b)
+
+
+def _reference_shared(a: list[str], b: list[str]) -> tuple[list[int], list[int]]:
+    """The anchor candidates as _unique_lcs found them before its all-unique shortcut:
+    lines unique on both sides, in b's order, with their positions."""
+    from collections import Counter
+
+    ca, cb = Counter(a), Counter(b)
+    where_a = {line: i for i, line in enumerate(a) if ca[line] == 1}
+    shared = [(where_a[line], j) for j, line in enumerate(b) if cb[line] == 1 and line in where_a]
+    return [i for i, _ in shared], [j for _, j in shared]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from("abcdefghij"), max_size=12),
+    st.lists(st.sampled_from("abcdefghij"), max_size=12),
+)
+def test_unique_lcs_pairs_the_lines_unique_on_both_sides(a: list[str], b: list[str]) -> None:
+    from compiler.plan.diff import _unique_lcs
+
+    i_ref, j_ref = _reference_shared(a, b)
+    got_i, got_j = _unique_lcs(a, b, 0, len(a), 0, len(b))
+    if all(x < y for x, y in zip(i_ref, i_ref[1:], strict=False)):
+        assert (got_i, got_j) == (i_ref, j_ref)
+    else:  # the longest run whose i increases: a subsequence of the candidates
+        pairs = set(zip(i_ref, j_ref, strict=True))
+        assert set(zip(got_i, got_j, strict=True)) <= pairs
+        assert all(x < y for x, y in zip(got_i, got_i[1:], strict=False))

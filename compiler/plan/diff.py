@@ -18,16 +18,19 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import functools
 import itertools
 import operator
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from compiler.plan.accessfile import parse_lines
 from compiler.plan.model import AccessChanged, AccessDiff, AccessLine
 
 Opcode = tuple[str, int, int, int, int]
+_IS_SOME = functools.partial(operator.is_not, None)
 
 CONTEXT = 3
 
@@ -291,11 +294,19 @@ def _unique_lcs(
     a_part, b_part = a[alo:ahi], b[blo:bhi]
     where_a = _unique_positions(a_part, alo)
     where_b = _unique_positions(b_part, blo)
-    common = where_a.keys() & where_b.keys()
-    # in order of j: the unique lines of b that a has once too
-    shared = list(itertools.compress(b_part, map(common.__contains__, b_part)))
-    i_list = list(map(where_a.__getitem__, shared))
-    j_list = list(map(where_b.__getitem__, shared))
+    if len(where_b) == len(b_part):
+        # every line of b is unique (an access file's are): in order of j, where a has
+        # each once, without building the set of common lines
+        hits = list(map(where_a.get, b_part))
+        found = list(map(_IS_SOME, hits))
+        i_list = cast(list[int], list(itertools.compress(hits, found)))
+        j_list = list(itertools.compress(range(blo, bhi), found))
+    else:
+        common = where_a.keys() & where_b.keys()
+        # in order of j: the unique lines of b that a has once too
+        shared = list(itertools.compress(b_part, map(common.__contains__, b_part)))
+        i_list = list(map(where_a.__getitem__, shared))
+        j_list = list(map(where_b.__getitem__, shared))
     # usually i increases too (nothing moved) and they are the answer
     if all(map(operator.lt, i_list, i_list[1:])):
         return i_list, j_list

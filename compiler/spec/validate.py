@@ -754,24 +754,35 @@ def _check_bounce_instead_of_defer(rule_sets: list[ClusterRules], rep: _Reporter
         }
         if not never:
             continue
+        order = {peer: n for n, peer in enumerate(never)}
+        first = next(iter(never))
         for raw, norm, req, loc in rules.recipient_items:
             if loc in reported:
                 continue
             domain = norm.rpartition("@")[2]
-            for peer, key in never.items():
-                if domain and peer and domain != peer and not domain.endswith("." + peer):
-                    continue
-                reported.add(loc)
-                rep.add(
-                    loc,
-                    "S215",
-                    f"recipients key '{shown(raw)}' requires {req.require} but domains.{key} turns"
-                    " STARTTLS off (Try_TLS NO), so sendmail bounces such mail for good"
-                    " instead of deferring it",
-                    True,
-                    "warning",
-                )
-                break
+            peer = _first_parent(domain, order) if domain else first
+            if peer is None:
+                continue
+            reported.add(loc)
+            rep.add(
+                loc,
+                "S215",
+                f"recipients key '{shown(raw)}' requires {req.require} but domains.{never[peer]}"
+                " turns STARTTLS off (Try_TLS NO), so sendmail bounces such mail for good"
+                " instead of deferring it",
+                True,
+                "warning",
+            )
+
+
+def _first_parent(domain: str, order: dict[str, int]) -> str | None:
+    """The first peer of `order` (by its number) that is `domain`, a parent domain of it,
+    or the bare default "": looked up by the domain's suffixes, not peer by peer."""
+    labels = domain.split(".")
+    hits = [p for p in (".".join(labels[n:]) for n in range(len(labels))) if p in order]
+    if "" in order:
+        hits.append("")
+    return min(hits, key=order.__getitem__) if hits else None
 
 
 def _check_duplicate_keys(
