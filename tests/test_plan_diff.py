@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 
 from hypothesis import given, settings
@@ -322,9 +323,9 @@ def test_unique_lcs_pairs_the_lines_unique_on_both_sides(a: list[str], b: list[s
 
     i_ref, j_ref = _reference_shared(a, b)
     got_i, got_j = _unique_lcs(a, b, 0, len(a), 0, len(b))
-    if all(x < y for x, y in zip(i_ref, i_ref[1:], strict=False)):
+    if all(x < y for x, y in itertools.pairwise(i_ref)):
         assert (got_i, got_j) == (i_ref, j_ref)
     else:  # the longest run whose i increases: a subsequence of the candidates
         pairs = set(zip(i_ref, j_ref, strict=True))
         assert set(zip(got_i, got_j, strict=True)) <= pairs
-        assert all(x < y for x, y in zip(got_i, got_i[1:], strict=False))
+        assert all(x < y for x, y in itertools.pairwise(got_i))
