@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from test_accessbulk import CANONICAL_SAMPLES
 from test_accessmap_fast import PROFILE, key, value
 
+from compiler import accessbulk
 from compiler.accessmap import parse_entry
 from compiler.compile import compile_file
 from compiler.plan.make import PlanRequest, make_plan
@@ -42,6 +43,17 @@ access:
   - To:postmaster@example.net OK
 """
 BLOCK = "# the abuse desk's list\nConnect:10.1.1.1\tREJECT\n\nConnect:10.1.1.2\tREJECT\n"
+
+_SMALL = accessbulk.SMALL
+
+
+def setup_module() -> None:
+    """Lists of any size take the bulk path here (small ones skip it elsewhere)."""
+    accessbulk.SMALL = 0
+
+
+def teardown_module() -> None:
+    accessbulk.SMALL = _SMALL
 
 
 def _write(tmp_path: Path, spec: str = SPEC, **files: str | bytes) -> Path:
