@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from compiler.compile import compile_loaded
+from compiler.spec import loader
 from compiler.spec.accesslist import split_access
 from compiler.spec.loader import LoadedSpec, SpecLoadError, _compose, load_text
 from compiler.spec.validate import validate
@@ -33,6 +34,18 @@ hosts:
   mx1:
     fqdn: mx1.example.net
 """
+
+_FAST_PATH_BYTES = loader.FAST_PATH_BYTES
+
+
+def setup_module() -> None:
+    """Specs of any size take the fast path here (small ones skip it elsewhere)."""
+    loader.FAST_PATH_BYTES = 0
+
+
+def teardown_module() -> None:
+    loader.FAST_PATH_BYTES = _FAST_PATH_BYTES
+
 
 PROFILE: dict[str, Any] = {
     "deadline": None,

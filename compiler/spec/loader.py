@@ -429,9 +429,14 @@ def _read_files(loaded: LoadedSpec, read: Reader) -> None:
         loaded.access_files[loc] = read_access_file(name, loaded.source, read)
 
 
+#: below this size a spec goes to the general loader alone: the fast path's patterns
+#: cost more to compile than they save (tests set it to 0 to take it at every size)
+FAST_PATH_BYTES = 32_768
+
+
 def _load_text(text: str, source: str) -> LoadedSpec:
     """The fast path for a long `access:` list when it applies, else the general loader."""
-    split = split_access(text)
+    split = split_access(text) if len(text) >= FAST_PATH_BYTES else None
     if split is not None:
         cut, block = split
         try:
