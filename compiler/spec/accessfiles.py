@@ -11,7 +11,6 @@ spec digest covers it, so a saved plan goes stale when the file changes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from array import array
@@ -113,6 +112,8 @@ def read_access_file(name: str, spec_source: str, read: Reader) -> AccessFileRea
         reason = exc.strerror or str(exc)
         out.error = (0, 0, f"cannot read the access file {out.source}: {reason}")
         return out
+    import hashlib  # not at the top: the model (every cold start) imports check_name
+
     out.sha256 = hashlib.sha256(data).hexdigest()
     try:
         text = data.decode("utf-8")
