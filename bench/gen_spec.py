@@ -75,6 +75,12 @@ class Names:
     def __init__(self, rng: random.Random):
         self.rng = rng
         self.seen: set[str] = set()
+        #: (first octet, parts) of large spaces (65,536 prefixes and more) found full: asked
+        #: again, go longer at once instead of 10,000 tries. Only specs of some 400,000
+        #: entries fill one, so smaller specs stay byte for byte what they were.
+        self.full: set[tuple[int, int]] = set()
+        #: our own domains whose short addresses are all taken
+        self.full_domains: set[str] = set()
 
     def _unique(self, make: Callable[[], str], tries: int = 10_000) -> str:
         for _ in range(tries):
@@ -102,11 +108,15 @@ class Names:
 
         When every prefix of that length is taken, a longer one is given.
         """
+        if (first, parts) in self.full:
+            return self.ipv4(first, parts + 1)
         try:
             return self._ipv4(first, parts)
         except _Exhausted:
             if parts == 4:
                 raise
+            if first != 172 and parts >= 3:
+                self.full.add((first, parts))
             return self.ipv4(first, parts + 1)
 
     def _ipv4(self, first: int, parts: int) -> str:
@@ -147,11 +157,18 @@ class Names:
                     f"@{self.domain()}"
                 )
             )
+        if domain not in self.full_domains:
+            try:
+                return self._unique(
+                    lambda: (
+                        f"{r.choice(GIVEN)}.{r.choice(FAMILY)}"
+                        f"{r.choice(('', '', '', str(r.randrange(2, 100))))}@{domain}"
+                    )
+                )
+            except _Exhausted:  # some 95,000 taken: numbers up to a million from now on
+                self.full_domains.add(domain)
         return self._unique(
-            lambda: (
-                f"{r.choice(GIVEN)}.{r.choice(FAMILY)}"
-                f"{r.choice(('', '', '', str(r.randrange(2, 100))))}@{domain}"
-            )
+            lambda: f"{r.choice(GIVEN)}.{r.choice(FAMILY)}{r.randrange(100, 1_000_000)}@{domain}"
         )
 
 

@@ -34,11 +34,46 @@ LAZY_COMMANDS: dict[str, str] = {
 }
 
 
+#: The first paragraph of each lazy command's help, for the command list of `tlsc
+#: --help` (which then imports none of them); tests/test_cli.py holds it to the
+#: commands' own help.
+LAZY_HELP: dict[str, str] = {
+    "apply": "Make this host match SPEC: write the changed files atomically (with a backup),"
+    " rebuild access.db and sendmail.cf, restart sendmail if needed, verify STARTTLS,"
+    " and put everything back if any of that fails.",
+    "doctor": "Check this host's STARTTLS setup offline: files, permissions, certificates, builds.",
+    "import": "Read an existing /etc/mail under ROOT into a tlsc spec for host NAME, or"
+    " several hosts (NAME=ROOT each) into one spec.",
+    "lint": "Lint sendmail .mc/.m4 files and access files (exit 0 clean, 1 errors).",
+    "logs": "Analyse sendmail STARTTLS log lines in FILE... (- is stdin; gzip is unpacked).",
+    "plan": "Show what would change on each host: per-file diffs, the access map's"
+    " changes, what apply would run, and changes that weaken TLS.",
+    "verify": "Probe each host of SPEC, or each HOST[:PORT], for STARTTLS and its certificate.",
+}
+
+
 class LazyGroup(click.Group):
     """A click group whose subcommands in LAZY_COMMANDS are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's command list, with each lazy command's help taken from LAZY_HELP."""
+        commands: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            cmd = (
+                click.Command(name, help=LAZY_HELP[name])
+                if name in LAZY_HELP
+                else super().get_command(ctx, name)
+            )
+            if cmd is not None and not cmd.hidden:
+                commands.append((name, cmd))
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+            rows = [(name, cmd.get_short_help_str(limit)) for name, cmd in commands]
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS:

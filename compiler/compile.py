@@ -10,6 +10,7 @@ from compiler.gcpause import gc_paused
 from compiler.problems import Problem, sort_problems
 from compiler.render import render_host
 from compiler.resolve import resolve
+from compiler.spec.accessfiles import Reader
 from compiler.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
 from compiler.spec.validate import validate
 
@@ -95,10 +96,11 @@ def _load_failed(source: str, exc: SpecLoadError) -> Compiled:
     return Compiled(source, sort_problems(problems))
 
 
-def compile_text(text: str, source: str = "cluster.yaml") -> Compiled:
-    """Compile spec text (for tests and tools)."""
+def compile_text(text: str, source: str = "cluster.yaml", read: Reader | None = None) -> Compiled:
+    """Compile spec text (for tests and tools); `read` reads the access files it names
+    (default: from the disk, next to `source`)."""
     try:
-        loaded = load_text(text, source)
+        loaded = load_text(text, source, read)
     except SpecLoadError as exc:
         return _load_failed(source, exc)
     return compile_loaded(loaded)

@@ -58,6 +58,11 @@ _NEEDS: dict[str, dict[str, Any]] = {
 }
 #: keys of a rule that only one direction has: the example is shown there alone
 _ONE_DIRECTION = {"dane": "outbound"}
+#: the access files the examples name (`access: [{file: ...}]`), read from here
+_EXAMPLE_FILES = {
+    "blocklist.access": b"# from the abuse desk\nConnect:192.0.2.66\tREJECT\n",
+    "mx1-blocklist.access": b"Connect:198.51.100.7\tREJECT\n",
+}
 
 
 def _at(*path: str) -> Place:
@@ -75,6 +80,10 @@ def _at(*path: str) -> Place:
 def _feature(spec: dict[str, Any], key: str, value: Any) -> None:
     feature = {"name": value} if key == "name" else {"name": "greet_pause", key: value}
     spec.setdefault("defaults", {})["mc"] = {"features": [feature]}
+
+
+def _access_file(spec: dict[str, Any], key: str, value: Any) -> None:
+    spec["access"] = [*spec.get("access", []), {key: value}]
 
 
 def _rule(section: str, peer: str, direction: str | None) -> Place:
@@ -129,6 +138,12 @@ SECTIONS = (
         "defaults.mc.features[]",
         "`hosts.NAME.mc.features[]`; a plain string is short for `{name: STRING}`",
         (("", _feature),),
+    ),
+    Section(
+        "AccessFile",
+        "access[]",
+        "`hosts.NAME.access[]`; an item of the list that is not a string",
+        (("", _access_file),),
     ),
     Section(
         "Host",
@@ -189,8 +204,8 @@ def type_text(prop: dict[str, Any]) -> str:
     """The type of a schema property in words."""
     if "$ref" in prop:
         return "mapping (" + str(prop["$ref"]).rsplit("/", 1)[-1] + ")"
-    if "anyOf" in prop:
-        return " or ".join(type_text(p) for p in prop["anyOf"])
+    if "anyOf" in prop or "oneOf" in prop:
+        return " or ".join(type_text(p) for p in prop.get("anyOf") or prop["oneOf"])
     if "const" in prop:
         return json.dumps(prop["const"])
     if "enum" in prop:
@@ -219,7 +234,7 @@ def default_text(name: str, prop: dict[str, Any], required: list[str]) -> str:
 
 def _files(spec: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
     """{role: (path, lines)} of host mx1's files, compiled from `spec`."""
-    result = compile_text(json.dumps(spec), "cluster.yaml")
+    result = compile_text(json.dumps(spec), "cluster.yaml", _EXAMPLE_FILES.__getitem__)
     if not result.ok:
         problems = "; ".join(f"{p.code} {p.message}" for p in result.problems)
         raise ValueError(f"an example spec does not compile: {problems}\n{json.dumps(spec)}")

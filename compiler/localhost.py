@@ -8,7 +8,6 @@ match: none or several is an error, never a guess.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterable, Mapping
 
 
@@ -18,6 +17,8 @@ class HostMatchError(ValueError):
 
 def machine_names() -> list[str]:
     """This machine's host name and fully qualified name, as the system reports them."""
+    import socket  # only when the names are asked for: plan --state never needs them
+
     return [socket.gethostname(), socket.getfqdn()]
 
 

@@ -10,15 +10,17 @@ or replaces with rules of its own (`hosts.NAME.domains:` and the like).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from compiler import names
-from compiler.accessmap import AccessEntry, Requirement, parse_entry
+from compiler.accessbulk import AccessTexts, Segment
+from compiler.accessmap import AccessEntry, Requirement
+from compiler.spec.accessfiles import AccessFileRead
 from compiler.spec.loader import Loc
-from compiler.spec.model import Cluster, Host, PeerRule
+from compiler.spec.model import AccessFile, Cluster, Host, PeerRule
 from compiler.spec.model import Requirement as RequirementSpec
 from compiler.xtext import xtext
 
@@ -107,6 +109,26 @@ def _merged(
     return sorted(out, key=lambda t: _sort_key(t[0], t[1]))
 
 
+def access_segments(
+    items: Sequence[str | AccessFile], loc: Loc, files: Mapping[Loc, AccessFileRead]
+) -> list[Segment]:
+    """An `access:` list as runs of entries: its own, and each named file's in its place
+    (a file not read, or that failed, gives none: validation reports it)."""
+    kinds = list(map(type, items))  # in C: a list of a million strings is checked fast
+    if kinds.count(str) == len(kinds):
+        return [Segment(cast(Sequence[str], items), loc)]
+    out: list[Segment] = []
+    start = 0
+    for k in [i for i, kind in enumerate(kinds) if kind is not str] + [len(items)]:
+        if k > start:
+            out.append(Segment(cast(list[str], items[start:k]), loc, range(start, k)))
+        read = files.get((*loc, k)) if k < len(items) else None
+        if read is not None and read.error is None:
+            out.append(Segment(read.texts, (*loc, k, "file"), read.lines, 1, read.sep))
+        start = k + 1
+    return out
+
+
 class ClusterRules:
     """All access entries a cluster defines, computed once and shared by its hosts.
 
@@ -116,24 +138,31 @@ class ClusterRules:
     the rules object of a host: this one for every host without rules of its own.
     """
 
-    def __init__(self, cluster: Cluster, host: str | None = None):
+    def __init__(
+        self,
+        cluster: Cluster,
+        host: str | None = None,
+        files: Mapping[Loc, AccessFileRead] | None = None,
+    ):
         self.cluster = cluster
         self.host = host
+        #: the access files the spec names, read (LoadedSpec.access_files)
+        self.files = files or {}
         own = cluster.hosts[host] if host is not None else None
         prefix: Loc = ("hosts", host) if host is not None else ()
         tags: dict[str, tuple[list[str], Loc]] = {
             tag: (dns, ("issuer_tags", tag)) for tag, dns in cluster.issuer_tags.items()
         }
-        access: list[tuple[str, Loc]] = [(t, ("access", i)) for i, t in enumerate(cluster.access)]
+        segments = access_segments(cluster.access, ("access",), self.files)
         if own is not None:
             tags.update(
                 (tag, (dns, (*prefix, "issuer_tags", tag))) for tag, dns in own.issuer_tags.items()
             )
-            access += [(t, (*prefix, "access", i)) for i, t in enumerate(own.access)]
+            segments += access_segments(own.access, (*prefix, "access"), self.files)
         #: tag -> (issuer names, where the tag is in the spec)
         self.tags = tags
         self.tag_names = frozenset(tags)
-        self._access = access
+        self._segments = segments
         #: `domains:` keys in file order of the access file, each with its rule and place
         self.domain_items: list[_Keyed] = _merged(
             cluster.domains, own.domains if own else {}, names.parse_peer, prefix, "domains"
@@ -149,6 +178,7 @@ class ClusterRules:
         self.problems: list[tuple[Loc, str]] = []
         self._by_cert_request: dict[bool, list[SourcedEntry]] = {}
         self._hosts: dict[str, ClusterRules] = {}
+        self._collide: dict[bool, bool] = {}
 
     def for_host(self, name: str) -> ClusterRules:
         """The rules of host `name` (self when it has none of its own)."""
@@ -156,19 +186,21 @@ class ClusterRules:
             return self
         rules = self._hosts.get(name)
         if rules is None:
-            rules = self._hosts[name] = ClusterRules(self.cluster, name)
+            rules = self._hosts[name] = ClusterRules(self.cluster, name, self.files)
         return rules
 
     @cached_property
+    def user_texts(self) -> AccessTexts:
+        """The `access:` entries, checked in bulk (their problems go to `problems`)."""
+        texts = AccessTexts(self._segments, self.tag_names)
+        self.problems.extend(texts.problems)
+        return texts
+
+    @cached_property
     def user(self) -> list[SourcedEntry]:
-        """The `access:` entries, parsed, in the order written."""
-        out = []
-        for text, loc in self._access:
-            try:
-                out.append(SourcedEntry(parse_entry(text, self.tag_names), loc, "access"))
-            except ValueError as exc:
-                self.problems.append((loc, str(exc)))
-        return out
+        """The `access:` entries, parsed, in the order written (an object each: the
+        hot paths read `user_texts` instead)."""
+        return [SourcedEntry(e, loc, "access") for e, loc in self.user_texts.entries()]
 
     @cached_property
     def recipients(self) -> list[SourcedEntry]:
@@ -211,7 +243,7 @@ class ClusterRules:
     def count(self, request_client_cert: bool) -> int:
         """How many entries a host's access file has."""
         return (
-            len(self.user)
+            self.user_texts.accepted
             + len(self.domains(request_client_cert))
             + len(self.recipients)
             + len(self.issuer_tags)
@@ -219,4 +251,20 @@ class ClusterRules:
 
     def all(self, request_client_cert: bool) -> list[SourcedEntry]:
         """Every entry of a host's access file, in file order."""
-        return [*self.user, *self.domains(request_client_cert), *self.recipients, *self.issuer_tags]
+        return [*self.user, *self.generated(request_client_cert)]
+
+    def generated(self, request_client_cert: bool) -> list[SourcedEntry]:
+        """The entries after the `access:` ones: `domains:`, `recipients:`, `issuer_tags:`."""
+        return [*self.domains(request_client_cert), *self.recipients, *self.issuer_tags]
+
+    def keys_collide(self, request_client_cert: bool) -> bool:
+        """True when two entries of a host's access file have the same folded key."""
+        if not self._collide:  # both variants at once: the access: keys are read once
+            generated = [
+                [item.entry.folded_key for item in self.generated(variant)]
+                for variant in (False, True)
+            ]
+            self._collide.update(
+                zip((False, True), self.user_texts.collisions(generated), strict=True)
+            )
+        return self._collide[request_client_cert]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -486,3 +487,40 @@ def test_usage_errors_exit_1_never_2(args: list[str]) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
     assert "Error:" in result.output
+
+
+def test_help_lists_each_lazy_command_with_its_own_help() -> None:
+    """LAZY_HELP (what `tlsc --help` shows without importing a command) is each
+    command's own help, cut as click cuts it at every width."""
+    import click
+
+    from compiler.cli import LAZY_COMMANDS, LAZY_HELP
+
+    assert sorted(LAZY_HELP) == sorted(LAZY_COMMANDS)
+    ctx = click.Context(main)
+    for name in LAZY_COMMANDS:
+        real = main.get_command(ctx, name)
+        assert real is not None
+        shown = click.Command(name, help=LAZY_HELP[name])
+        for limit in range(10, 200):
+            assert shown.get_short_help_str(limit) == real.get_short_help_str(limit), name
+
+
+def test_help_imports_no_command_module() -> None:
+    code = (
+        "import sys\n"
+        "sys.argv = ['tlsc', '--help']\n"
+        "from compiler.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('compiler.'))\n"
+        "assert loaded == ['compiler.cli'], loaded\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(), check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in ("apply", "plan", "verify", "validate"):
+        assert f"  {name} " in proc.stdout

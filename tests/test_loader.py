@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from conftest import MINIMAL_SPEC, pos, write_spec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compiler.compile import compile_text
 from compiler.problems import Problem
@@ -432,3 +434,29 @@ def test_key_order_does_not_change_the_output() -> None:
 def test_same_spec_same_bytes() -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
     assert compile_text(text).hosts == compile_text(text).hosts
+
+
+_SCALARS = st.one_of(
+    st.sampled_from(
+        ["", "~", "null", "Null", "true", "False", "yes", "on", "1", "-1", "0x1F", "0o17", "017",
+         "1_000", "1.5", ".5", "-.inf", ".NaN", "1e3", "2001-12-14", "2001-12-14 21:59:43.10 -5",
+         "=", "<<", "a b", "Connect:127 RELAY", "12:30", "+1"]
+    ),
+    st.text(max_size=12),
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SCALARS, st.sampled_from([(True, False), (False, True), (True, True), (False, False)]))
+def test_the_faster_resolver_resolves_as_ruamels(value: str, implicit: tuple[bool, bool]) -> None:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+    from ruamel.yaml.resolver import VersionedResolver
+
+    from compiler.spec.loader import _Resolver
+
+    yaml = YAML(typ="safe", pure=False)
+    ours, theirs = _Resolver(loader=yaml), VersionedResolver(loader=yaml)
+    for kind in (ScalarNode, SequenceNode, MappingNode):
+        want = theirs.resolve(kind, value, implicit)
+        assert str(ours.resolve(kind, value, implicit)) == str(want)

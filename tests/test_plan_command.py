@@ -145,3 +145,23 @@ def test_deepdiff_stays_out_of_the_fast_paths(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.stdout.strip().endswith("ok"), done.stderr
+
+
+def test_a_plan_of_managed_files_loads_no_certificate_code() -> None:
+    """plan --state of the example (a tree without certificates, and a change in it):
+    neither the certificate parser nor doctor, probe or deepdiff is loaded."""
+    code = (
+        "import sys\n"
+        "from compiler.cli import main\n"
+        "try:\n"
+        "    main(['plan', 'examples/canit-cluster.yaml', '--state', 'examples/sandbox'])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "heavy = ('cryptography', 'compiler.doctor', 'compiler.probe', 'deepdiff')\n"
+        "loaded = [m for m in heavy if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.strip().endswith("ok"), done.stderr
+    assert "colo11" in done.stdout  # the plan was printed

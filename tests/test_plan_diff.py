@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 
 from hypothesis import given, settings
@@ -11,12 +12,14 @@ from hypothesis import strategies as st
 from compiler.plan.diff import (
     HEAD_LINES,
     access_diff,
+    compare_entries,
     diff_texts,
     line_opcodes,
     reuse_opcodes,
     split_lines,
     unified_diff,
 )
+from compiler.plan.model import AccessChanged, AccessDiff, AccessLine
 
 
 def apply_patch(a: list[str], diff: str) -> list[str]:
@@ -246,3 +249,83 @@ def test_a_long_text_whose_head_alone_is_renamed_is_not_split_again() -> None:
     first = diff_texts(a, b)
     clash = diff_texts(a.replace("mx1", "mx2", 1), b.replace("mx1", "mx2", 1), first)
     assert clash.codes == line_opcodes(clash.a, clash.b) and clash.codes is not first.codes
+
+
+def _deepdiff_reference(old: list[AccessLine], new: list[AccessLine]) -> AccessDiff:
+    """The semantic diff as it was computed with deepdiff before compare_entries
+    compared the two maps itself: the reference the plain comparison must equal."""
+    from deepdiff import DeepDiff
+
+    def first(entries: list[AccessLine]) -> dict[str, AccessLine]:
+        out: dict[str, AccessLine] = {}
+        for e in entries:
+            out.setdefault(e.key.lower(), e)
+        return out
+
+    a, b = first(old), first(new)
+    found = DeepDiff(
+        {k: e.value for k, e in a.items()},
+        {k: e.value for k, e in b.items()},
+        view="tree",
+        threshold_to_diff_deeper=0,
+    )
+
+    def key(level: object) -> str:
+        return str(level.path(output_format="list")[0])  # type: ignore[attr-defined]
+
+    result = AccessDiff()
+    result.added = sorted((b[key(x)] for x in found.get("dictionary_item_added", ())),
+                          key=lambda e: e.line)  # fmt: skip
+    result.removed = sorted((a[key(x)] for x in found.get("dictionary_item_removed", ())),
+                            key=lambda e: e.line)  # fmt: skip
+    result.changed = sorted(
+        (AccessChanged(a[key(x)], b[key(x)]) for x in found.get("values_changed", ())),
+        key=lambda c: c.after.line,
+    )
+    return result
+
+
+_keys = st.sampled_from(["Connect:a", "connect:A", "From:b@x", "To:c", "k", "K", "Spam:d@"])
+_values = st.sampled_from(["OK", "REJECT", "RELAY", "ok", "ERROR:550 x", "ENCR:128"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(_keys, _values), max_size=12),
+    st.lists(st.tuples(_keys, _values), max_size=12),
+)
+def test_compare_entries_equals_the_deepdiff_comparison(
+    old: list[tuple[str, str]], new: list[tuple[str, str]]
+) -> None:
+    a = [AccessLine(k, v, i + 1) for i, (k, v) in enumerate(old)]
+    b = [AccessLine(k, v, i + 1) for i, (k, v) in enumerate(new)]
+    assert compare_entries(a, b) == _deepdiff_reference(a, b)
+
+
+def _reference_shared(a: list[str], b: list[str]) -> tuple[list[int], list[int]]:
+    """The anchor candidates as _unique_lcs found them before its all-unique shortcut:
+    lines unique on both sides, in b's order, with their positions."""
+    from collections import Counter
+
+    ca, cb = Counter(a), Counter(b)
+    where_a = {line: i for i, line in enumerate(a) if ca[line] == 1}
+    shared = [(where_a[line], j) for j, line in enumerate(b) if cb[line] == 1 and line in where_a]
+    return [i for i, _ in shared], [j for _, j in shared]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from("abcdefghij"), max_size=12),
+    st.lists(st.sampled_from("abcdefghij"), max_size=12),
+)
+def test_unique_lcs_pairs_the_lines_unique_on_both_sides(a: list[str], b: list[str]) -> None:
+    from compiler.plan.diff import _unique_lcs
+
+    i_ref, j_ref = _reference_shared(a, b)
+    got_i, got_j = _unique_lcs(a, b, 0, len(a), 0, len(b))
+    if all(x < y for x, y in itertools.pairwise(i_ref)):
+        assert (got_i, got_j) == (i_ref, j_ref)
+    else:  # the longest run whose i increases: a subsequence of the candidates
+        pairs = set(zip(i_ref, j_ref, strict=True))
+        assert set(zip(got_i, got_j, strict=True)) <= pairs
+        assert all(x < y for x, y in itertools.pairwise(got_i))

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from conftest import MINIMAL_SPEC, pos, with_lines
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from realtools import compile_dict
 
 from compiler.compile import compile_loaded, compile_text
@@ -1091,3 +1093,22 @@ def test_access_db_feature_naming_the_map_with_or_without_db_is_the_same_map(arg
     # sendmail (map.c db_map_open) and makemap add .db only to a name not ending in .db
     text = with_lines(f"defaults:\n  mc:\n    features: [{{name: access_db, args: ['{arg}']}}]\n")
     assert found(text) == []
+
+
+_LABELS = st.sampled_from(["a", "b", "c", "192", "0", "2"])
+_NAMES = st.lists(_LABELS, min_size=0, max_size=3).map(".".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_NAMES, max_size=6, unique=True), _NAMES)
+def test_first_parent_is_the_first_matching_peer(peers: list[str], domain: str) -> None:
+    """S215's lookup by suffixes finds what trying each peer in order finds."""
+    from compiler.spec.validate import _first_parent
+
+    order = {p: n for n, p in enumerate(peers)}
+    want = next(
+        (p for p in peers if not (domain and p and domain != p and not domain.endswith("." + p))),
+        None,
+    )
+    if domain:
+        assert _first_parent(domain, order) == want

@@ -8,7 +8,6 @@ after_sha256, so apply writes precisely what the plan showed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from compiler.plan.desired import DesiredHost, DesiredSpec, desired_from_file, d
 from compiler.plan.desired import managed_paths as plan_managed_paths
 from compiler.plan.links import note_links
 from compiler.plan.make import SpecProblems
-from compiler.plan.model import HostPlan, Observed, Plan
+from compiler.plan.model import HostPlan, Observed, Plan, spec_digest
 from compiler.plan.observe import check_dir, host_path, read_files
 from compiler.plan.ownership import BlockError, settle
 from compiler.plan.planner import PlanError, Planner, decode, encode, sha256
@@ -33,6 +32,13 @@ class LoadedHost:
     spec: str
     spec_bytes: bytes
     desired: DesiredHost
+    #: the access files the spec names, (name, SHA-256): the plan's spec digest covers them
+    inputs: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def spec_sha256(self) -> str:
+        """The digest a plan of this spec records (model.spec_digest)."""
+        return spec_digest(self.spec_bytes, self.inputs)
 
     @property
     def config(self) -> HostConfig:
@@ -73,7 +79,7 @@ def load_host(spec: str, host: str | None) -> LoadedHost:
             name = match_host({h: desired.config(h).fqdn for h in desired.hosts})
         except HostMatchError as exc:
             raise PlanError(str(exc)) from None
-    return LoadedHost(spec, spec_bytes, desired.host(name))
+    return LoadedHost(spec, spec_bytes, desired.host(name), tuple(desired.inputs))
 
 
 def on_disk(root: Path, path: str) -> Path:
@@ -108,9 +114,10 @@ def plan_host(
     note_links(host, config, root, files)
     plan = Plan(
         loaded.spec,
-        hashlib.sha256(loaded.spec_bytes).hexdigest(),
+        loaded.spec_sha256,
         Observed("root", str(root)),
         [host],
+        inputs=list(loaded.inputs),
     )
     return HostState(plan, host, observed, _writes(loaded.desired, host, observed))
 

@@ -482,9 +482,10 @@ class Apply:
             saved = load_saved_plan(str(where))
         except SavedPlanError as exc:
             raise _Refused(str(exc)) from None
-        if spec_changed(saved, self.loaded.spec_bytes):
+        if spec_changed(saved, self.loaded.spec_bytes, self.loaded.inputs):
+            what = " (or an access file it names)" if self.loaded.inputs else ""
             raise _Refused(
-                f"{self.o.spec} changed since the plan {where} was made; make a new plan"
+                f"{self.o.spec}{what} changed since the plan {where} was made; make a new plan"
             )
         if name not in saved.hosts:
             raise _Refused(f"the plan {where} has no host {name}; make a plan for this host")

@@ -20,7 +20,7 @@ from cryptography import x509
 
 from compiler.doctor.binary import check_binary, find_sendmail, release_findings
 from compiler.doctor.builds import cf_options, check_builds
-from compiler.doctor.files import Role, SafetyRules, check_directories, check_file
+from compiler.doctor.files import SafetyRules, check_directories, check_file
 from compiler.doctor.finding import CODES, Finding
 from compiler.doctor.pki import (
     check_dh_params,
@@ -33,24 +33,34 @@ from compiler.doctor.resolver import check_resolver
 from compiler.doctor.stsmap import check_sts_resolver
 from compiler.resolve import HostConfig
 from compiler.sendmail import STARTTLS_REQUIRED
-
-__all__ = ["CODES", "Finding", "diagnose", "preflight"]
-
-NO_STARTTLS = "STARTTLS is not offered"
-NO_CLIENT_CERT = "no client certificate is presented when sending mail"
-SERVER_CERT = Role("the server certificate", "tls.server_cert", False, NO_STARTTLS)
-SERVER_KEY = Role("the server key", "tls.server_key", True, NO_STARTTLS)
-CA_FILE = Role("the CA file", "tls.ca_cert", False, NO_STARTTLS)
-CLIENT_CERT = Role("the client certificate", "tls.client_cert", False, NO_CLIENT_CERT, "warning")
-CLIENT_KEY = Role("the client key", "tls.client_key", True, NO_CLIENT_CERT, "warning")
-DH_PARAMS = Role(
-    "the DH parameters file",
-    "tls.dh_params",
-    False,
-    "sendmail uses its built-in DH parameters",
-    "warning",
+from compiler.tlsfiles import (
+    CA_FILE,
+    CLIENT_CERT,
+    CLIENT_KEY,
+    CRL,
+    DH_PARAMS,
+    NO_CLIENT_CERT,
+    NO_STARTTLS,
+    SERVER_CERT,
+    SERVER_KEY,
+    Role,
 )
-CRL = Role("the CRL file", "tls.crl", False, "revoked certificates are not detected", "warning")
+
+__all__ = [
+    "CA_FILE",
+    "CLIENT_CERT",
+    "CLIENT_KEY",
+    "CODES",
+    "CRL",
+    "DH_PARAMS",
+    "NO_CLIENT_CERT",
+    "NO_STARTTLS",
+    "SERVER_CERT",
+    "SERVER_KEY",
+    "Finding",
+    "diagnose",
+    "preflight",
+]
 
 
 def on_disk(root: Path, path: str) -> Path:

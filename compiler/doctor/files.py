@@ -28,19 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.doctor.finding import Finding
-from compiler.problems import Severity
+from compiler.tlsfiles import Role
 
-
-@dataclass(frozen=True)
-class Role:
-    """What a file is for, and what sendmail does without it."""
-
-    label: str  # "the server key"
-    setting: str  # "tls.server_key"
-    key: bool  # a private key (stricter read rules)
-    #: what happens when sendmail cannot use the file: "STARTTLS is not offered"
-    consequence: str
-    severity: Severity = "error"
+__all__ = ["Role", "SafetyRules", "check_directories", "check_file"]
 
 
 @dataclass(frozen=True)

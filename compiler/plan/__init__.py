@@ -4,6 +4,6 @@
     desired (the spec, rendered)  ─────┴─▶ planner ─▶ Plan ─▶ formats/ (text, json, markdown)
                                                          └─▶ saved (--out, drift check)
 
-Nothing here writes to a host. Heavy imports (deepdiff) stay inside the
+Nothing here writes to a host. Heavy imports (cryptography) stay inside the
 modules that need them, so importing this package is cheap.
 """

@@ -12,6 +12,8 @@ certificate path is "holds no PEM certificate", nothing more.
 A certificate the spec names that does not exist, or holds no certificate,
 is warning P005: sendmail skips the file with one syslog line and, for the
 server certificate or the CA file, offers no STARTTLS at all.
+
+cryptography is imported only when a certificate file is there to be read.
 """
 
 from __future__ import annotations
@@ -21,15 +23,14 @@ import hashlib
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-
-from compiler.doctor import CA_FILE, CLIENT_CERT, SERVER_CERT
-from compiler.doctor.files import Role
 from compiler.plan.model import CertificateFacts, PlanWarning
 from compiler.plan.observe import host_path
-from compiler.probe.certinfo import cert_info
-from compiler.resolve import HostConfig
+from compiler.tlsfiles import CA_FILE, CLIENT_CERT, SERVER_CERT, Role
+
+if TYPE_CHECKING:
+    from compiler.resolve import HostConfig
 
 #: the spec's certificate settings, in the order the plan lists them
 ROLES: tuple[tuple[str, Role], ...] = (
@@ -74,6 +75,12 @@ def read_certificate(
     except OSError as exc:
         return CertificateFacts(path, role, error=f"not readable ({exc.strerror})")
     sha = hashlib.sha256(data).hexdigest()
+    # the parser is loaded only for a certificate that is there (a plan of
+    # managed files alone never needs it)
+    from cryptography import x509
+
+    from compiler.probe.certinfo import cert_info
+
     try:
         certs = x509.load_pem_x509_certificates(data)
         info = cert_info(certs[0])

@@ -140,7 +140,6 @@ def plan(
     """
     from compiler.cli import print_problems
     from compiler.plan.make import ObserveError, PlanError, PlanRequest, SpecProblems, make_plan
-    from compiler.plan.saved import SavedPlanError, write_saved_plan
 
     if max_deferred is not None and not logs:
         _fail("--max-deferred needs --logs, the mail logs to count the stopped messages in")
@@ -157,6 +156,8 @@ def plan(
         _fail(str(exc))
         return
     if out is not None:
+        from compiler.plan.saved import SavedPlanError, write_saved_plan
+
         try:
             write_saved_plan(result, out)
         except SavedPlanError as exc:

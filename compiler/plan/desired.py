@@ -15,6 +15,7 @@ from compiler.problems import Problem, sort_problems
 from compiler.render import render_host
 from compiler.resolve import HostConfig, resolve
 from compiler.rules import ClusterRules
+from compiler.spec.accessfiles import Reader
 from compiler.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
 from compiler.spec.model import Cluster
 from compiler.spec.validate import validate
@@ -49,6 +50,10 @@ class DesiredSpec:
     def __init__(self, loaded: LoadedSpec):
         result = validate(loaded)
         self.source = loaded.source
+        #: the access files the spec names, (name as written, SHA-256), each once
+        self.inputs: list[tuple[str, str]] = sorted(
+            {(f.name, f.sha256) for f in loaded.access_files.values() if f.sha256 is not None}
+        )
         self.problems: list[Problem] = result.problems
         self._cluster: Cluster | None = result.cluster if result.ok else None
         self._rules: ClusterRules | None = result.rules if result.ok else None
@@ -87,9 +92,12 @@ class DesiredSpec:
         return DesiredHost(config, render_host(config, self.source, self._rules))
 
 
-def desired_from_text(text: str, source: str) -> DesiredSpec | list[Problem]:
-    """Load and validate spec text: the spec, or every problem found in it."""
-    return _desired(lambda: load_text(text, source))
+def desired_from_text(
+    text: str, source: str, read: Reader | None = None
+) -> DesiredSpec | list[Problem]:
+    """Load and validate spec text: the spec, or every problem found in it. The access
+    files it names are read with `read` (default: next to `source` on the disk)."""
+    return _desired(lambda: load_text(text, source, read))
 
 
 def desired_from_file(path: str | Path) -> DesiredSpec | list[Problem]:

@@ -10,24 +10,27 @@ with git's `\\ No newline at end of file` where a side lacks a final newline.
 
 The semantic diff parses only the lines inside changed regions: every other
 line stands unchanged on both sides, so it cannot add, remove or change a
-key. The two partial maps are compared with deepdiff, which reports added,
-removed and changed keys; a key that only moved is neither.
+key. The two partial maps are compared key by key: added, removed and
+changed keys; a key that only moved is neither.
 """
 
 from __future__ import annotations
 
 import bisect
 import difflib
+import functools
 import itertools
 import operator
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from compiler.plan.accessfile import parse_lines
 from compiler.plan.model import AccessChanged, AccessDiff, AccessLine
 
 Opcode = tuple[str, int, int, int, int]
+_IS_SOME = functools.partial(operator.is_not, None)
 
 CONTEXT = 3
 
@@ -291,11 +294,19 @@ def _unique_lcs(
     a_part, b_part = a[alo:ahi], b[blo:bhi]
     where_a = _unique_positions(a_part, alo)
     where_b = _unique_positions(b_part, blo)
-    common = where_a.keys() & where_b.keys()
-    # in order of j: the unique lines of b that a has once too
-    shared = list(itertools.compress(b_part, map(common.__contains__, b_part)))
-    i_list = list(map(where_a.__getitem__, shared))
-    j_list = list(map(where_b.__getitem__, shared))
+    if len(where_b) == len(b_part):
+        # every line of b is unique (an access file's are): in order of j, where a has
+        # each once, without building the set of common lines
+        hits = list(map(where_a.get, b_part))
+        found = list(map(_IS_SOME, hits))
+        i_list = cast(list[int], list(itertools.compress(hits, found)))
+        j_list = list(itertools.compress(range(blo, bhi), found))
+    else:
+        common = where_a.keys() & where_b.keys()
+        # in order of j: the unique lines of b that a has once too
+        shared = list(itertools.compress(b_part, map(common.__contains__, b_part)))
+        i_list = list(map(where_a.__getitem__, shared))
+        j_list = list(map(where_b.__getitem__, shared))
     # usually i increases too (nothing moved) and they are the answer
     if all(map(operator.lt, i_list, i_list[1:])):
         return i_list, j_list
@@ -436,35 +447,17 @@ def access_diff(a: list[str], b: list[str], codes: list[Opcode] | None = None) -
 
 
 def compare_entries(old_entries: list[AccessLine], new_entries: list[AccessLine]) -> AccessDiff:
-    """Compare two sets of entries as maps (deepdiff on folded key -> value)."""
-    from deepdiff import DeepDiff
-
+    """Compare two sets of entries as maps (folded key -> value): the keys only the
+    new side has, those only the old side has, and those whose value changed."""
     old = _first_by_key(old_entries)
     new = _first_by_key(new_entries)
-    t1 = {k: e.value for k, e in old.items()}
-    t2 = {k: e.value for k, e in new.items()}
-    try:
-        # deepdiff 8+ reports two dicts with few common keys as one changed root
-        # value; threshold 0 makes it always compare key by key
-        found = DeepDiff(t1, t2, view="tree", threshold_to_diff_deeper=0)
-    except TypeError:  # pragma: no cover - deepdiff 7 has no threshold and no shortcut
-        found = DeepDiff(t1, t2, view="tree")
     result = AccessDiff()
-    for level in found.get("dictionary_item_added", ()):
-        result.added.append(new[_key_of(level)])
-    for level in found.get("dictionary_item_removed", ()):
-        result.removed.append(old[_key_of(level)])
-    for level in found.get("values_changed", ()):
-        key = _key_of(level)
-        result.changed.append(AccessChanged(old[key], new[key]))
+    result.added = [e for k, e in new.items() if k not in old]
+    result.removed = [e for k, e in old.items() if k not in new]
+    result.changed = [
+        AccessChanged(old[k], e) for k, e in new.items() if k in old and old[k].value != e.value
+    ]
     result.added.sort(key=lambda e: e.line)
     result.removed.sort(key=lambda e: e.line)
     result.changed.sort(key=lambda c: c.after.line)
     return result
-
-
-def _key_of(level: object) -> str:
-    path = level.path(output_format="list")  # type: ignore[attr-defined]
-    key = path[0]
-    assert isinstance(key, str)
-    return key

@@ -28,16 +28,17 @@ from compiler.localhost import HostMatchError, match_host
 from compiler.plan.certificates import certificate_warnings, host_certificates, none_present
 from compiler.plan.desired import DesiredSpec, desired_from_file, desired_from_text, managed_paths
 from compiler.plan.links import note_links, written_paths
-from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning
+from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning, spec_digest
 from compiler.plan.observe import (
     ObserveError,
     check_dir,
     read_files,
     read_tree,
     resolve_tree,
+    revision_reader,
     spec_at_revision,
 )
-from compiler.plan.planner import PlanError, Planner, encode
+from compiler.plan.planner import PlanError, Planner
 from compiler.problems import Problem
 
 _BOM = "\ufeff".encode()
@@ -94,11 +95,13 @@ def _make_plan(request: PlanRequest, settle: Callable[[], None]) -> Plan:
         spec_bytes = read_regular(request.spec, MAX_INPUT_BYTES)
     except OSError as exc:
         raise PlanError(f"cannot read the spec {request.spec}: {exc.strerror}") from None
-    desired = desired_from_file(request.spec)
+    desired = _desired(request.spec, spec_bytes)
     if not isinstance(desired, DesiredSpec):
         raise SpecProblems(desired)
     settle()
-    spec_sha = hashlib.sha256(spec_bytes).hexdigest()
+    spec_sha = spec_digest(spec_bytes, desired.inputs)
+    if kind != "base":
+        del spec_bytes  # a million entries' spec is 50 MB: not held while hosts are planned
     try:
         if kind == "root":
             observed, hosts = Observed("root", location), _plan_root(request, desired, location)
@@ -108,7 +111,13 @@ def _make_plan(request: PlanRequest, settle: Callable[[], None]) -> Plan:
             observed, hosts = _plan_base(request, desired, spec_bytes, location, settle)
     except HostMatchError as exc:
         raise PlanError(str(exc)) from None
-    plan = Plan(request.spec, spec_sha, observed, sorted(hosts, key=lambda h: h.host))
+    plan = Plan(
+        request.spec,
+        spec_sha,
+        observed,
+        sorted(hosts, key=lambda h: h.host),
+        inputs=desired.inputs,
+    )
     if request.logs:
         from compiler.plan.impact import LogsError, add_mail_impact
 
@@ -117,6 +126,16 @@ def _make_plan(request: PlanRequest, settle: Callable[[], None]) -> Plan:
         except LogsError as exc:
             raise PlanError(str(exc)) from None
     return plan
+
+
+def _desired(spec: str, spec_bytes: bytes) -> DesiredSpec | list[Problem]:
+    """The spec from the bytes already read (decoded here, once); a spec that is not
+    UTF-8 is read again by the loader, which says where the bad byte is."""
+    try:
+        text = spec_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        return desired_from_file(spec)
+    return desired_from_text(text.removeprefix("\ufeff"), spec)
 
 
 def _chosen(request: PlanRequest, known: list[str]) -> list[str]:
@@ -180,10 +199,15 @@ def _plan_base(
 ) -> tuple[Observed, list[HostPlan]]:
     at = spec_at_revision(request.spec, ref)
     before: DesiredSpec | None = None
-    if at.text is not None and at.text.encode("utf-8") == spec_bytes.removeprefix(_BOM):
+    read = revision_reader(request.spec, at.commit)
+    if (
+        at.text is not None
+        and at.text.encode("utf-8") == spec_bytes.removeprefix(_BOM)
+        and _same_files(desired, read)
+    ):
         before = desired  # the spec did not change: the same text validates the same
     elif at.text is not None:
-        loaded = desired_from_text(at.text, request.spec)
+        loaded = desired_from_text(at.text, request.spec, read)
         if not isinstance(loaded, DesiredSpec):
             first = loaded[0]
             raise PlanError(
@@ -196,19 +220,32 @@ def _plan_base(
     planner = Planner()
     out = []
     for name in _chosen(request, sorted({*desired.hosts, *before_hosts})):
-        old = (
-            {p: encode(t) for p, t in before.host(name).files.items()}
-            if before and name in before_hosts
-            else {}
-        )
-        if name not in desired.hosts:
+        host = desired.host(name) if name in desired.hosts else None
+        if before is desired and host is not None:
+            old_files = host.files  # the same spec: the same texts, rendered once
+        elif before is not None and name in before_hosts:
+            old_files = before.host(name).files
+        else:
+            old_files = {}
+        old = {p: planner.encode(t) for p, t in old_files.items()}
+        if host is None:
             out.append(planner.removed_host(name, old))
             continue
-        host = desired.host(name)
         observed: dict[str, bytes | None] = dict.fromkeys(managed_paths(host.config))
         observed.update(old)
         out.append(planner.host(host, observed))
     return Observed("base", ref, at.commit), out
+
+
+def _same_files(desired: DesiredSpec, read: Callable[[str], bytes]) -> bool:
+    """True when each access file the spec names is at the revision what it is now."""
+    for name, sha in desired.inputs:
+        try:
+            if hashlib.sha256(read(name)).hexdigest() != sha:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 __all__ = ["ObserveError", "PlanError", "PlanRequest", "SpecProblems", "make_plan"]

@@ -19,6 +19,8 @@ per TLS rule the plan adds or changes there (the what-if of `tlsc logs
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -356,6 +358,22 @@ class Observed:
         return f"git revision {self.location}{short}"
 
 
+def spec_digest(spec_bytes: bytes, inputs: Sequence[tuple[str, str]] = ()) -> str:
+    """The spec's SHA-256, a saved plan's check that the spec is the same one.
+
+    `inputs` are the access files the spec names: (name as written, SHA-256).
+    Without any it is the SHA-256 of the spec's bytes; with some, of the spec's
+    bytes followed by each file's name and hash, so that a change to a file makes
+    a saved plan stale as a change to the spec does.
+    """
+    if not inputs:
+        return hashlib.sha256(spec_bytes).hexdigest()
+    h = hashlib.sha256(spec_bytes)
+    for name, sha in sorted(set(inputs)):
+        h.update(b"\0" + name.encode("utf-8", "surrogateescape") + b"\0" + sha.encode())
+    return h.hexdigest()
+
+
 @dataclass
 class Plan:
     """A whole plan: one HostPlan per host, sorted by host name."""
@@ -366,6 +384,8 @@ class Plan:
     hosts: list[HostPlan]
     #: with --logs: what was read of them; None without
     mail_logs: MailLogs | None = None
+    #: the access files the spec names, (name, SHA-256), covered by spec_sha256
+    inputs: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def changes(self) -> int:

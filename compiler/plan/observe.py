@@ -17,7 +17,7 @@ import errno
 import os
 import stat
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,6 +176,20 @@ def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
         raise ObserveError("--base needs git, and git is not installed") from None
     except subprocess.TimeoutExpired:
         raise ObserveError(f"git {args[0]} took longer than {GIT_TIMEOUT} seconds") from None
+
+
+def revision_reader(spec: str | Path, commit: str) -> Callable[[str], bytes]:
+    """A reader of the files next to `spec` as committed at `commit` (the access files
+    a spec names, for plan --base); OSError when one is not there."""
+    cwd = Path(spec).absolute().parent
+
+    def read(name: str) -> bytes:
+        shown = _git(cwd, "show", f"{commit}:./{name}")
+        if shown.returncode != 0:
+            raise OSError(errno.ENOENT, f"not in git revision {commit[:12]}")
+        return shown.stdout
+
+    return read
 
 
 def spec_at_revision(spec: str | Path, ref: str) -> SpecAtRevision:

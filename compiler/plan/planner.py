@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from compiler.plan import diff as d
@@ -107,6 +107,18 @@ class Planner:
         self._access_cache: dict[object, AccessDiff] = {}
         #: path -> the last texts diffed there (lines, opcodes), to reuse for the next host
         self._last_diff: dict[str, d.Diffed] = {}
+        #: id(text) -> (text, its bytes) for the host being planned: a text that stands
+        #: on both sides (plan --base of an unchanged host) is encoded once
+        self._bytes: dict[int, tuple[str, bytes]] = {}
+
+    def encode(self, text: str) -> bytes:
+        """encode(text), remembered for this text object until the next host."""
+        hit = self._bytes.get(id(text))
+        if hit is not None and hit[0] is text:
+            return hit[1]
+        data = encode(text)
+        self._bytes[id(text)] = (text, data)
+        return data
 
     # -- one file -----------------------------------------------------------
     def _compare(
@@ -117,22 +129,22 @@ class Planner:
         is_access: bool,
         warnings: list[PlanWarning],
     ) -> _Compared:
-        after = None if after_text is None else encode(after_text)
+        after = None if after_text is None else self.encode(after_text)
+        if before is not None and before == after:
+            # the file is what the spec wants: one hash serves both sides, and its text
+            # is the desired text (decode(encode(t)) is t), never decoded nor diffed
+            sha = sha256(before)
+            return _Compared(FileChange(path, "unchanged", sha, sha, ""), after_text, after_text)
         action: FileAction
         if before is None:
             action = "create"
         elif after is None:
             action = "delete"
         else:
-            action = "unchanged" if before == after else "update"
+            action = "update"
         before_sha = None if before is None else sha256(before)
         after_sha = None if after is None else sha256(after)
-        before_text = decode(before)
-        if action == "unchanged":
-            return _Compared(
-                FileChange(path, action, before_sha, after_sha, ""), before_text, after_text
-            )
-        withheld, lossy = self._withheld(path, before, after, warnings)
+        withheld, before_text, lossy = self._withheld(path, before, after, warnings)
         if withheld:
             return _Compared(
                 FileChange(path, action, before_sha, after_sha, ""), before_text, after_text
@@ -158,8 +170,9 @@ class Planner:
 
     def _withheld(
         self, path: str, before: bytes | None, after: bytes | None, warnings: list[PlanWarning]
-    ) -> tuple[bool, bool]:
-        """(diff withheld, diff shown with U+FFFD for bytes that are not UTF-8)."""
+    ) -> tuple[bool, str | None, bool]:
+        """(diff withheld, the text before, diff shown with U+FFFD for bytes that are
+        not UTF-8); the file before is decoded once, strictly when it can be."""
         sides = [x for x in (before, after) if x is not None]
         if any(_PRIVATE_KEY.search(x) for x in sides):
             warnings.append(
@@ -169,15 +182,15 @@ class Planner:
                     path,
                 )
             )
-            return True, False
+            return True, decode(before), False
         if any(b"\0" in x for x in sides):
             warnings.append(
                 PlanWarning("P102", f"{path} is a binary file; its diff is not shown", path)
             )
-            return True, False
+            return True, decode(before), False
         if before is not None:
             try:
-                before.decode("utf-8")
+                return False, before.decode("utf-8"), False
             except UnicodeDecodeError:
                 warnings.append(
                     PlanWarning(
@@ -186,8 +199,8 @@ class Planner:
                         path,
                     )
                 )
-                return False, True
-        return False, False
+                return False, decode(before), True
+        return False, None, False
 
     def _access_diff(self, a: list[str], b: list[str], codes: list[d.Opcode]) -> AccessDiff:
         old, new = d.changed_entries(a, b, codes)
@@ -201,16 +214,19 @@ class Planner:
     # -- one host -----------------------------------------------------------
     def host(self, desired: DesiredHost, observed: Mapping[str, bytes | None]) -> HostPlan:
         """The plan for one host: `observed` maps each managed path to its bytes (or None)."""
+        try:
+            return self._host(desired, observed)
+        finally:
+            self._bytes.clear()
+
+    def _host(self, desired: DesiredHost, observed: Mapping[str, bytes | None]) -> HostPlan:
         config = desired.config
         s = config.settings
         p = s.paths
         warnings: list[PlanWarning] = []
         try:
             settled = settle(
-                config,
-                desired.files,
-                {k: decode(v) for k, v in observed.items()},
-                host_files=self.check_headers,
+                config, desired.files, _DecodedLazily(observed), host_files=self.check_headers
             )
         except BlockError as exc:
             raise PlanError(f"host {config.name}: {exc}") from None
@@ -308,6 +324,7 @@ class Planner:
 
     def removed_host(self, name: str, observed: Mapping[str, bytes | None]) -> HostPlan:
         """A host the base spec had and the spec no longer has (--base only)."""
+        self._bytes.clear()
         warnings: list[PlanWarning] = []
         changes = [
             self._compare(path, data, None, False, warnings).change
@@ -322,6 +339,26 @@ class Planner:
             )
         )
         return HostPlan(name, changes, AccessDiff(), [], warnings)
+
+
+class _DecodedLazily(Mapping[str, str | None]):
+    """The observed files as text, each decoded only when asked for: settle() reads
+    the files tlsc owns in part, and a host owning its files whole needs none."""
+
+    def __init__(self, observed: Mapping[str, bytes | None]):
+        self._observed = observed
+        self._texts: dict[str, str | None] = {}
+
+    def __getitem__(self, path: str) -> str | None:
+        if path not in self._texts:
+            self._texts[path] = decode(self._observed[path])
+        return self._texts[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._observed)
+
+    def __len__(self) -> int:
+        return len(self._observed)
 
 
 def _entries_key(entries: list[AccessLine]) -> tuple[tuple[str, str, int], ...]:

@@ -1,7 +1,8 @@
 """A saved plan (`tlsc plan --out PLAN.json`) and the drift check apply runs on it.
 
 The file is the JSON plan plus what apply needs to trust it: the spec's
-SHA-256, where "now" was observed, and (already in every file entry) the hash
+SHA-256 (which covers the access files it names, listed in `spec.files`:
+model.spec_digest), where "now" was observed, and (already in every file entry) the hash
 of what was observed (`before_sha256`, null for an absent file) and of what
 will be written (`after_sha256`, null for a file to delete). A plan made
 with --root also keeps, per host, `links`: {path: the host path its symbolic
@@ -17,14 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compiler import __version__
 from compiler.fileio import MAX_PLAN_BYTES, check_write_target, read_regular
-from compiler.plan.model import PLAN_VERSION, Plan
+from compiler.plan.model import PLAN_VERSION, Plan, spec_digest
 
 KIND = "tlsc-saved-plan"
 
@@ -90,7 +91,7 @@ def saved_document(plan: Plan) -> dict[str, Any]:
         "version": PLAN_VERSION,
         "kind": KIND,
         "tlsc_version": __version__,
-        "spec": {"path": plan.spec, "sha256": plan.spec_sha256},
+        "spec": _spec_entry(plan),
         "observed": {
             "kind": plan.observed.kind,
             "location": plan.observed.location,
@@ -99,6 +100,15 @@ def saved_document(plan: Plan) -> dict[str, Any]:
         "changes": doc["changes"],
         "hosts": doc["hosts"],
     }
+
+
+def _spec_entry(plan: Plan) -> dict[str, Any]:
+    """{"path", "sha256"}, and "files" [{"path", "sha256"}] when the spec names access
+    files (its sha256 then covers them: model.spec_digest)."""
+    entry: dict[str, Any] = {"path": plan.spec, "sha256": plan.spec_sha256}
+    if plan.inputs:
+        entry["files"] = [{"path": name, "sha256": sha} for name, sha in sorted(set(plan.inputs))]
+    return entry
 
 
 def write_saved_plan(plan: Plan, path: str | Path) -> None:
@@ -199,9 +209,12 @@ def load_saved_plan(path: str | Path) -> SavedPlan:
     return parse_saved_plan(doc, str(path))
 
 
-def spec_changed(saved: SavedPlan, spec_bytes: bytes) -> bool:
-    """True when the spec is no longer the one the plan was made from."""
-    return hashlib.sha256(spec_bytes).hexdigest() != saved.spec_sha256
+def spec_changed(
+    saved: SavedPlan, spec_bytes: bytes, inputs: Sequence[tuple[str, str]] = ()
+) -> bool:
+    """True when the spec, or an access file it names (`inputs`), is no longer what the
+    plan was made from."""
+    return spec_digest(spec_bytes, inputs) != saved.spec_sha256
 
 
 def _sha(data: bytes | None) -> str | None:

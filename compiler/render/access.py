@@ -37,14 +37,15 @@ def access_body(rules: ClusterRules, request_client_cert: bool) -> str:
     bodies = _BODIES.setdefault(rules, {})
     body = bodies.get(request_client_cert)
     if body is None:
-        lines = []
+        user = rules.user_texts.body  # one text, shared by both variants
+        parts = [f"# {_SECTIONS['access']}\n", user] if user else []
         section = None
-        for item in rules.all(request_client_cert):
+        for item in rules.generated(request_client_cert):
             if item.section != section:
                 section = item.section
-                lines.append(f"# {_SECTIONS[section]}")
-            lines.append(item.entry.line())
-        body = bodies[request_client_cert] = "".join(line + "\n" for line in lines)
+                parts.append(f"# {_SECTIONS[section]}\n")
+            parts.append(item.entry.line() + "\n")
+        body = bodies[request_client_cert] = "".join(parts)
     return body
 
 

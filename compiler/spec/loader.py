@@ -34,10 +34,23 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_paused
 from compiler.problems import Problem
+from compiler.spec.accessfiles import (
+    AccessFileRead,
+    Reader,
+    disk_reader,
+    file_items,
+    is_good_name,
+    read_access_file,
+    shown_path,
+    split_entry_loc,
+)
+from compiler.spec.accesslist import PLACEHOLDER, AccessBlock, split_access
 
 #: Largest number of nodes a spec may expand to once aliases are followed.
 #: A 50-host, 100k-entry cluster is about 0.2M nodes; a billion-laughs file
@@ -57,6 +70,39 @@ _MERGE = _TAG + "merge"
 BOOL_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 
+class Positions(dict[Loc, tuple[int, int]]):
+    """loc -> (line, col). A list read by the fast path (accesslist.py) answers for
+    its items from its AccessBlock, without an entry each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lists: dict[Loc, AccessBlock] = {}
+
+    def _item(self, loc: Loc) -> tuple[int, int] | None:
+        if self.lists and loc and isinstance(loc[-1], int):
+            block = self.lists.get(loc[:-1])
+            if block is not None:
+                return block.position(loc[-1])
+        return None
+
+    def __missing__(self, loc: Loc) -> tuple[int, int]:
+        hit = self._item(loc)
+        if hit is None:
+            raise KeyError(loc)
+        return hit
+
+    def get(self, loc: Loc, default: Any = None) -> Any:
+        hit = dict.get(self, loc)
+        if hit is None:
+            hit = self._item(loc)
+        return default if hit is None else hit
+
+    def __contains__(self, loc: object) -> bool:
+        return dict.__contains__(self, loc) or (
+            isinstance(loc, tuple) and self._item(loc) is not None
+        )
+
+
 @dataclass
 class LoadedSpec:
     """A spec as plain data plus the position of every node in its file."""
@@ -64,12 +110,21 @@ class LoadedSpec:
     source: str
     data: dict[str, Any]
     #: loc -> (line, col) of the value at that loc, 1-based
-    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    positions: dict[Loc, tuple[int, int]] = field(default_factory=Positions)
     #: loc -> (line, col) of the mapping key that introduces that loc
     key_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     #: locs of values written as unquoted YAML 1.1 booleans (`yes`, `Off`, ...),
     #: which YAML 1.2 reads as strings
     bool_words: set[Loc] = field(default_factory=set)
+    #: loc of each `{file: PATH}` access item -> the file read (accessfiles.py)
+    access_files: dict[Loc, AccessFileRead] = field(default_factory=dict)
+
+    def where(self, loc: Loc, key: bool = False) -> tuple[str, int, int]:
+        """(file, line, col) of `loc`: in the spec, or in an access file it names."""
+        in_file = split_entry_loc(loc)
+        if in_file is not None and in_file[0] in self.access_files:
+            return (self.access_files[in_file[0]].source, in_file[1], 1)
+        return (self.source, *self.locate(loc, key))
 
     def locate(self, loc: Loc, key: bool = False) -> tuple[int, int]:
         """Best known position for `loc`: its own, else its nearest parent's."""
@@ -93,11 +148,49 @@ class SpecLoadError(Exception):
         self.partial = partial
 
 
+class _Resolver(VersionedResolver):
+    """ruamel's resolver, faster where the C parser is used: each scalar asked the
+    YAML version anew (through attributes that raise AttributeError, as the C
+    parser has no scanner to ask) and joined two lists of implicit resolvers.
+
+    With the C parser the version is ruamel's default for every document (it is
+    read only from the pure scanner), so it is asked once; each first
+    character's resolvers are listed once. The tags are the same (tested).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fixed_version: Any = None
+        self._by_first: dict[str, list[tuple[Any, Any]]] = {}
+
+    @property
+    def processing_version(self) -> Any:
+        if self._fixed_version is None:
+            self._fixed_version = VersionedResolver.processing_version.fget(self)  # type: ignore[attr-defined]
+        return self._fixed_version
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0]:
+            first = value[:1]
+            resolvers = self._by_first.get(first)
+            if resolvers is None:
+                table = self.versioned_resolver
+                resolvers = self._by_first[first] = table.get(first, []) + table.get(None, [])
+            for tag, regexp in resolvers:
+                if regexp.match(value):
+                    return Tag(suffix=tag)
+            implicit = (False, implicit[1])
+        return super().resolve(kind, value, implicit)
+
+
 def _yaml() -> YAML:
     try:
-        return YAML(typ="safe", pure=False)
+        yaml = YAML(typ="safe", pure=False)
     except Exception:  # pragma: no cover - no C extension
         return YAML(typ="safe", pure=True)
+    if getattr(yaml.Parser, "__name__", "") == "CParser":
+        yaml.Resolver = _Resolver
+    return yaml
 
 
 def is_bool_word(text: str) -> bool:
@@ -113,7 +206,7 @@ def _pos(node: Node) -> tuple[int, int]:
 class _Converter:
     def __init__(self, source: str):
         self.source = source
-        self.positions: dict[Loc, tuple[int, int]] = {}
+        self.positions = Positions()
         self.key_positions: dict[Loc, tuple[int, int]] = {}
         self.bool_words: set[Loc] = set()
         self.problems: list[Problem] = []
@@ -304,13 +397,73 @@ def _tag_problem(source: str, event: Any) -> Problem:
     return Problem(source, mark.line + 1, mark.column + 1, "Y004", "error", message)
 
 
-def load_text(text: str, source: str = "cluster.yaml") -> LoadedSpec:
-    """Parse spec text; raise SpecLoadError with located problems if it is not usable data."""
+def load_text(text: str, source: str = "cluster.yaml", read: Reader | None = None) -> LoadedSpec:
+    """Parse spec text; raise SpecLoadError with located problems if it is not usable data.
+
+    The access files it names are read with `read` (default: from the disk, relative
+    to `source`'s directory); a file that cannot be read is a validation problem.
+    """
     with gc_paused():
-        return _load_text(text, source)
+        try:
+            loaded = _load_text(text, source)
+        except SpecLoadError as exc:
+            if exc.partial is not None:
+                _read_files(exc.partial, read or disk_reader(source))
+            raise
+        _read_files(loaded, read or disk_reader(source))
+        return loaded
+
+
+def _read_files(loaded: LoadedSpec, read: Reader) -> None:
+    """Read every access file the spec names with a name check_name accepts."""
+    lists = loaded.positions.lists if isinstance(loaded.positions, Positions) else {}
+    first: dict[str, Loc] = {}
+    for loc, name in file_items(loaded.data, frozenset(lists)):
+        if not is_good_name(name):
+            continue
+        source = shown_path(loaded.source, name)
+        if source in first:  # named again: validation says so; its entries count once
+            loaded.access_files[loc] = AccessFileRead(name, source, again=first[source])
+            continue
+        first[source] = loc
+        loaded.access_files[loc] = read_access_file(name, loaded.source, read)
+
+
+#: below this size a spec goes to the general loader alone: the fast path's patterns
+#: cost more to compile than they save (tests set it to 0 to take it at every size)
+FAST_PATH_BYTES = 32_768
 
 
 def _load_text(text: str, source: str) -> LoadedSpec:
+    """The fast path for a long `access:` list when it applies, else the general loader."""
+    split = split_access(text) if len(text) >= FAST_PATH_BYTES else None
+    if split is not None:
+        cut, block = split
+        try:
+            loaded = _compose(cut, source, len(block.texts))
+        except SpecLoadError:
+            loaded = None  # report exactly what the general loader says of the file
+        if loaded is not None and _cut_as_expected(loaded, block):
+            loaded.data["access"] = block.texts
+            loaded.positions[("access",)] = block.start
+            assert isinstance(loaded.positions, Positions)
+            loaded.positions.lists[("access",)] = block
+            return loaded
+    return _compose(text, source)
+
+
+def _cut_as_expected(loaded: LoadedSpec, block: AccessBlock) -> bool:
+    """True when the general loader read the cut text's `access: []` where it was put:
+    the key in column 1 of its line, an empty list after it, at the top level."""
+    return (
+        loaded.data.get("access") == []
+        and loaded.key_positions.get(("access",)) == (block.key_line, 1)
+        and loaded.positions.get(("access",)) == (block.key_line, PLACEHOLDER.index("[") + 1)
+    )
+
+
+def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
+    """The general loader; `extra_nodes` is the size of a list read apart."""
     conv = _Converter(source)
     try:
         yaml = _yaml()
@@ -339,7 +492,7 @@ def _load_text(text: str, source: str) -> LoadedSpec:
     if root is None or (isinstance(root, ScalarNode) and root.tag == _TAG + "null"):
         raise SpecLoadError([Problem(source, 1, 1, "Y005", "error", "the spec is empty")])
     try:
-        size = conv.expanded_size(root)
+        size = conv.expanded_size(root) + extra_nodes
     except _TooDeep as deep:
         raise SpecLoadError([_too_deep(source, *_pos(deep.node))]) from None
     except _Recursive as rec:
@@ -384,7 +537,7 @@ def _load_text(text: str, source: str) -> LoadedSpec:
     return loaded
 
 
-def load_file(path: str | Path) -> LoadedSpec:
+def load_file(path: str | Path, read: Reader | None = None) -> LoadedSpec:
     """Read and parse a spec file (UTF-8)."""
     source = str(path)
     try:
@@ -403,4 +556,4 @@ def load_file(path: str | Path) -> LoadedSpec:
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    return load_text(text, source)
+    return load_text(text, source, read)

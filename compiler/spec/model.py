@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 from compiler import accessmap, names
 from compiler.problems import shown
 from compiler.sendmail import DOCUMENTED_DEFINES, SSL_OPTIONS, TLS13_SUITES, releases
+from compiler.spec.accessfiles import check_name
 
 
 class Model(BaseModel):
@@ -316,6 +317,7 @@ def _socket_map(value: str) -> None:
 
 
 AbsPath = Annotated[str, _check(_path)]
+SpecRelativePath = Annotated[str, StringConstraints(max_length=1024), _check(check_name)]
 FilePath = Annotated[str, _check(_file_path)]
 M4Text = Annotated[str, StringConstraints(min_length=1, max_length=1024), _check(_m4_text)]
 M4Arg = Annotated[str, StringConstraints(max_length=1024), _check(_m4_text)]
@@ -852,6 +854,25 @@ class DomainRule(Model):
         return self
 
 
+class AccessFile(Model):
+    """An access file whose entries stand in the list at this place."""
+
+    file: SpecRelativePath = Field(
+        description="An access file (KEY VALUE lines, # comments in column 1, blank lines),"
+        " relative to the spec's directory: its entries stand here, in its order, checked"
+        " as the list's own are (problems are FILE:LINE:COL); a saved plan goes stale when"
+        " it changes.",
+        examples=["blocklist.access"],
+    )
+
+
+#: an access: item: an entry as written, or {file: PATH}. A union pydantic tells
+#: apart in Rust (a callable discriminator cost a Python call per item: 0.35 s for
+#: a million); validate keeps, of a refused item's errors, those of the member it
+#: was meant as (a mapping with a `file` key: AccessFile; anything else: a string).
+AccessItem = Annotated[str, StringConstraints(max_length=4096)] | AccessFile
+
+
 class Host(HostSettings):
     """One mail host: its names, any settings that differ from the defaults, and any
     TLS rules or access entries of its own (on top of the cluster's)."""
@@ -891,10 +912,11 @@ class Host(HostSettings):
         description="issuer tags for this host only; a tag the cluster has too is replaced",
         examples=[{"MyCA": ["/C=US/O=My CA/CN=ca.example.net"]}],
     )
-    access: list[Annotated[str, StringConstraints(max_length=4096)]] = Field(
+    access: list[AccessItem] = Field(
         [],
-        description="access entries for this host only, after the cluster's access:",
-        examples=[["Connect:192.0.2.9 REJECT"]],
+        description="access entries for this host only, after the cluster's; an item"
+        " {file: PATH} stands for the entries of that access file (relative to the spec)",
+        examples=[["Connect:192.0.2.9 REJECT", {"file": "mx1-blocklist.access"}]],
     )
 
 
@@ -938,11 +960,12 @@ class Cluster(Model):
         " TAG:ISSUER<TAB>OK per name (xtext-encoded), sorted by tag.",
         examples=[{"MyCA": ["/C=US/O=My CA/CN=ca.example.net"]}],
     )
-    access: list[Annotated[str, StringConstraints(max_length=4096)]] = Field(
+    access: list[AccessItem] = Field(
         [],
         description="Access entries as written (KEY VALUE), first in the access file, in"
-        " canonical spelling and in order: KEY<TAB>VALUE",
-        examples=[["Connect:127 RELAY"]],
+        " canonical spelling and in order: KEY<TAB>VALUE. An item {file: PATH} stands for"
+        " the entries of that access file (relative to the spec).",
+        examples=[["Connect:127 RELAY", {"file": "blocklist.access"}]],
     )
 
 

@@ -23,7 +23,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from compiler import names
-from compiler.accessmap import did_you_mean, parse_entry
+from compiler.accessbulk import AccessTexts
+from compiler.accessmap import did_you_mean
 from compiler.gcpause import gc_paused
 from compiler.lint.m4names import BUILTINS_BARE, CF_MACROS
 from compiler.m4text import cf_tree, check_line, include_allowed, included_paths, read_prefixes
@@ -31,7 +32,7 @@ from compiler.problems import Problem, Severity, shown, sort_problems
 from compiler.render.m4quote import TRIPLE_QUOTED
 from compiler.render.mc import DEFAULT_ACCESS_DB, access_map_arg
 from compiler.resolve import host_overrides, resolve
-from compiler.rules import ClusterRules, SourcedEntry
+from compiler.rules import ClusterRules, SourcedEntry, access_segments
 from compiler.sendmail import (
     DOMAINS,
     FEATURES,
@@ -49,6 +50,7 @@ from compiler.sendmail import (
     option_true,
 )
 from compiler.sendmail.releases import MISSING_FEATURES, STS_TAG_RELEASE, release_of
+from compiler.spec.accessfiles import split_entry_loc
 from compiler.spec.booleans import bool_word_problems
 from compiler.spec.loader import LoadedSpec, Loc, is_bool_word
 from compiler.spec.model import Cluster, DomainRule, HostSettings, Mc, PeerRule
@@ -109,8 +111,27 @@ class _Reporter:
     ) -> None:
         if self.keep is not None and not self.keep(loc, code):
             return
-        line, col = self.loaded.locate(loc, key=key)
-        self.problems.append(Problem(self.loaded.source, line, col, code, severity, message))
+        source, line, col = self.loaded.where(loc, key=key)
+        self.problems.append(Problem(source, line, col, code, severity, message))
+
+    def add_at(self, source: str, line: int, col: int, code: str, message: str) -> None:
+        """A problem at a place that is no loc of the spec (in an access file it names)."""
+        self.problems.append(Problem(source, line, col, code, "error", message))
+
+    def label(self, loc: Loc) -> str:
+        """`loc` as a message names it: `access.3`, or `blocklist.access line 7`
+        (the file as the spec names it)."""
+        in_file = split_entry_loc(loc)
+        read = self.loaded.access_files.get(in_file[0]) if in_file else None
+        if in_file is not None and read is not None:
+            return f"{read.name} line {in_file[1]}"
+        return ".".join(map(str, loc))
+
+    def entry_problem(self, loc: Loc, message: str) -> None:
+        """S210 for an access entry: `access.3: ...` in the spec; in a file, the
+        message alone (FILE:LINE:COL says where)."""
+        text = message if split_entry_loc(loc) is not None else f"{self.label(loc)}: {message}"
+        self.add(loc, "S210", text)
 
 
 class _Shared(_Reporter):
@@ -170,6 +191,43 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
+#: the members of an `access:` item's union (model.AccessItem), as pydantic names them
+_ITEM_MEMBERS = ("constrained-str", "AccessFile")
+
+
+def _errors(exc: ValidationError) -> list[Any]:
+    """pydantic's errors, of a refused `access:` item only those of the member it was
+    meant as (AccessFile for a mapping with a `file` key, else the string), without
+    the member's name in their loc."""
+    errors = exc.errors(include_url=False)
+    meant: dict[tuple[Any, ...], str] = {}
+    for err in errors:
+        n = _member_at(err["loc"])
+        if n is not None and err["loc"][n] == "constrained-str":
+            item = err.get("input")
+            file_item = isinstance(item, dict) and "file" in item
+            meant[err["loc"][:n]] = "AccessFile" if file_item else "constrained-str"
+    if not meant:
+        return errors
+    out = []
+    for err in errors:
+        loc = err["loc"]
+        n = _member_at(loc)
+        if n is None or loc[:n] not in meant:
+            out.append(err)
+        elif loc[n] == meant[loc[:n]]:
+            out.append({**err, "loc": loc[:n] + loc[n + 1 :]})
+    return out
+
+
+def _member_at(loc: tuple[Any, ...]) -> int | None:
+    """Where an access item's union member is named in `loc`, if it is."""
+    for n, part in enumerate(loc):
+        if part in _ITEM_MEMBERS and n and isinstance(loc[n - 1], int):
+            return n
+    return None
+
+
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Loc, bool]:
     """Drop pydantic's internal loc parts; report whether it points at a key."""
     out: list[str | int] = []
@@ -191,7 +249,7 @@ def _quoted(value: object) -> str:
 
 def _pydantic_problems(exc: ValidationError, rep: _Reporter, seen: set[Loc]) -> None:
     """One sentence per refused value; none again at a loc in `seen` (already reported)."""
-    for err in exc.errors(include_url=False):
+    for err in _errors(exc):
         loc, is_key = _clean_loc(err["loc"])
         kind = err["type"]
         where = ".".join(str(p) for p in loc) or "the spec"
@@ -723,7 +781,7 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
             )
         lowered.setdefault(name.lower(), name)
 
-    rules = ClusterRules(cluster)
+    rules = ClusterRules(cluster, files=rep.loaded.access_files)
     # every distinct set of rules a host gets: the cluster's, and one per host with its own
     # (the cluster's alone are not checked when every host has its own: a cluster entry
     # may name an issuer tag that each host defines)
@@ -731,10 +789,10 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
     rule_sets = list({id(r): r for r in by_host.values()}.values())
     parse_problems: dict[tuple[Loc, str], None] = {}
     for rule_set in rule_sets:
-        _ = rule_set.user
+        _ = rule_set.user_texts
         parse_problems.update(dict.fromkeys(rule_set.problems))
     for loc, message in parse_problems:
-        rep.add(loc, "S210", f"{'.'.join(map(str, loc))}: {message}")
+        rep.entry_problem(loc, message)
 
     unknown_tags: dict[Loc, str] = {}
     for rule_set in rule_sets:
@@ -808,7 +866,7 @@ def _check_compressed_ipv6(
         "S216",
         f"{name} makes sendmail compare IPv6 addresses compressed (IPv6:::1) on host {host},"
         f" but tlsc writes IPv6 keys in full ({ipv6.entry.key}, from"
-        f" {'.'.join(map(str, ipv6.loc))}), so they would never match; remove the define",
+        f" {rep.label(ipv6.loc)}), so they would never match; remove the define",
     )
 
 
@@ -829,24 +887,35 @@ def _check_bounce_instead_of_defer(rule_sets: list[ClusterRules], rep: _Reporter
         }
         if not never:
             continue
+        order = {peer: n for n, peer in enumerate(never)}
+        first = next(iter(never))
         for raw, norm, req, loc in rules.recipient_items:
             if loc in reported:
                 continue
             domain = norm.rpartition("@")[2]
-            for peer, key in never.items():
-                if domain and peer and domain != peer and not domain.endswith("." + peer):
-                    continue
-                reported.add(loc)
-                rep.add(
-                    loc,
-                    "S215",
-                    f"recipients key '{shown(raw)}' requires {req.require} but domains.{key} turns"
-                    " STARTTLS off (Try_TLS NO), so sendmail bounces such mail for good"
-                    " instead of deferring it",
-                    True,
-                    "warning",
-                )
-                break
+            peer = _first_parent(domain, order) if domain else first
+            if peer is None:
+                continue
+            reported.add(loc)
+            rep.add(
+                loc,
+                "S215",
+                f"recipients key '{shown(raw)}' requires {req.require} but domains.{never[peer]}"
+                " turns STARTTLS off (Try_TLS NO), so sendmail bounces such mail for good"
+                " instead of deferring it",
+                True,
+                "warning",
+            )
+
+
+def _first_parent(domain: str, order: dict[str, int]) -> str | None:
+    """The first peer of `order` (by its number) that is `domain`, a parent domain of it,
+    or the bare default "": looked up by the domain's suffixes, not peer by peer."""
+    labels = domain.split(".")
+    hits = [p for p in (".".join(labels[n:]) for n in range(len(labels))) if p in order]
+    if "" in order:
+        hits.append("")
+    return min(hits, key=order.__getitem__) if hits else None
 
 
 def _check_duplicate_keys(
@@ -883,6 +952,8 @@ def _check_duplicate_keys(
     reported: set[tuple[Loc, Loc]] = set()
     for rules, wanted in variants.values():
         for variant in sorted(wanted):
+            if not rules.keys_collide(variant):
+                continue  # no two entries collide: nothing to look for one by one
             first_seen: dict[str, Loc] = {}
             for item in rules.all(variant):
                 folded = item.entry.folded_key
@@ -891,13 +962,15 @@ def _check_duplicate_keys(
                     if other == item.loc or (other, item.loc) in reported:
                         continue
                     reported.add((other, item.loc))
-                    line = rep.loaded.locate(other)[0]
+                    if split_entry_loc(other) is not None:
+                        by = rep.label(other)  # `blocklist.access line 7`
+                    else:
+                        by = f"{rep.label(other)} on line {rep.loaded.locate(other)[0]}"
                     rep.add(
                         item.loc,
                         "S200",
-                        f"access key {item.entry.key} is also written by"
-                        f" {'.'.join(map(str, other))} on line {line}; makemap would keep"
-                        " only one",
+                        f"access key {item.entry.key} is also written by {by}; makemap would"
+                        " keep only one",
                     )
                 else:
                     first_seen[folded] = item.loc
@@ -911,8 +984,11 @@ def _check_session_features(
         rules = by_host[name]
         users = found.get(id(rules))
         if users is None:
+            # an entry of these tags is never canonical as written: only parsed ones
             users = found[id(rules)] = [
-                e for e in rules.user if e.entry.tag in ("TLS_Srv_Features", "TLS_Clt_Features")
+                SourcedEntry(e, loc, "access")
+                for e, loc in rules.user_texts.parsed()
+                if e.tag in ("TLS_Srv_Features", "TLS_Clt_Features")
             ]
         if not users:
             continue
@@ -928,18 +1004,33 @@ def _check_session_features(
 
 
 def _check_raw_access(data: dict[str, Any], rep: _Reporter) -> None:
-    """Check `access:` entries even when another part of the spec is malformed."""
+    """Check `access:` entries (and those of the files it names) even when another
+    part of the spec is malformed."""
     entries, tags = data.get("access"), data.get("issuer_tags")
     if not isinstance(entries, list):
         return
     tag_names = frozenset(t for t in tags if isinstance(t, str)) if isinstance(tags, dict) else None
-    for i, text in enumerate(entries):
-        if not isinstance(text, str):
-            continue
-        try:
-            parse_entry(text, tag_names or frozenset())
-        except ValueError as exc:
-            rep.add(("access", i), "S210", f"access.{i}: {exc}")
+    segments = access_segments(entries, ("access",), rep.loaded.access_files)
+    for loc, message in AccessTexts(segments, tag_names or frozenset()).problems:
+        rep.entry_problem(loc, message)
+
+
+def _check_access_files(rep: _Reporter) -> None:
+    """S226: a named access file that cannot be read or decoded, or named twice."""
+    for loc, read in rep.loaded.access_files.items():
+        if read.error is not None:
+            line, col, message = read.error
+            if line:
+                rep.add_at(read.source, line, col, "S226", message)
+            else:
+                rep.add((*loc, "file"), "S226", message)
+        if read.again is not None:
+            rep.add(
+                (*loc, "file"),
+                "S226",
+                f"{rep.label(loc)} names {read.source} again ({rep.label(read.again)}"
+                " reads it already); name each file once",
+            )
 
 
 def validate(loaded: LoadedSpec) -> Validated:
@@ -950,6 +1041,7 @@ def validate(loaded: LoadedSpec) -> Validated:
 
 def _validate(loaded: LoadedSpec) -> Validated:
     rep = _Reporter(loaded)
+    _check_access_files(rep)
     words = bool_word_problems(loaded)
     for loc, message in words:
         rep.add(loc, "S102", message)
@@ -989,7 +1081,7 @@ def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter
     """
     data = copy.deepcopy(loaded.data)
     pruned: set[Loc] = set()
-    errors = exc.errors(include_url=False)
+    errors = _errors(exc)
     cluster: Cluster | None = None
     for _ in range(_MAX_ROUNDS):
         for err in errors:
@@ -1004,7 +1096,7 @@ def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter
             cluster = Cluster.model_validate(data)
             break
         except ValidationError as again:
-            errors = again.errors(include_url=False)
+            errors = _errors(again)
     if cluster is None:
         return
     blocks = {_block(loc) for loc in pruned}

@@ -1,0 +1,246 @@
+"""A spec's `access:` entries checked and written in bulk.
+
+parse_entry reads one entry; a cluster's list holds 100,000 or more, nearly
+all already in sendmail's canonical form (`Connect:10.1.2.3 REJECT`, the key
+and the value as parse_entry would give them back). Those are recognised
+with one regular expression over the whole list joined into one text (one C
+loop, no object per entry), and written as `KEY<TAB>VALUE` lines in one more
+pass; only the others go through parse_entry, one by one. The result, entry
+for entry and problem for problem, is parse_entry's (tests/test_accessbulk.py
+holds it to that).
+
+canonical() matches an entry only when every check parse_entry makes passes
+and gives the text back unchanged: a key that _already_canonical accepts
+(a tag of the peer or address kind, or none, with a canonical name), one
+blank, and a value of the kinds below written as canonical_value writes it,
+in printable ASCII without `#`, `%` or a back-tick. Anything else (a tag of
+another kind, an issuer tag, an IPv6 key, a value to fold or to check
+further) is left to parse_entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from operator import methodcaller
+
+from compiler.accessmap import AccessEntry, parse_entry
+from compiler.sendmail import SRV_FEATURE_LETTERS
+
+Loc = tuple[str | int, ...]
+
+# names.CANONICAL_PEER and CANONICAL_RECIPIENT (what parse_peer and
+# parse_recipient give back unchanged), written to be read fast in a run: the
+# same texts (tests/test_accessbulk.py), each followed by a blank, but with
+# possessive runs and the IPv4 form tried first, so nothing is read twice.
+#: a label: 1 to 63 of [a-z0-9_-], no hyphen first or last, not IDNA's xn--
+_LABEL = r"(?!xn--)(?![a-z0-9_-]{64})[a-z0-9_]++(?:-++[a-z0-9_]++)*+"
+#: labels joined by dots, the last one not all digits
+_NAME = rf"(?:{_LABEL}\.)*+(?=[0-9]*+[a-z_-]){_LABEL}"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_PEER = rf"(?:{_OCTET}(?:\.{_OCTET}){{0,3}}(?=[ \t])|{_NAME})"
+_ATOM = r"[A-Za-z0-9!$&*+/=?^_{|}~-]++"
+_RECIPIENT = rf"(?:{_ATOM}(?:\.{_ATOM})*+@(?:{_NAME})?|{_NAME})"
+#: IPv6: as parse_ipv6 writes it: eight groups in lower case without leading zeros
+#: (not an IPv4-mapped address, which it refuses), or a prefix of one to seven
+_GROUP = r"(?:0|[1-9a-f][0-9a-f]{0,3})"
+_MAPPED = rf"0:0:0:0:0:ffff:{_GROUP}:{_GROUP}(?![0-9a-f:])"
+_IPV6 = rf"IPv6:(?!{_MAPPED}){_GROUP}(?::{_GROUP}){{0,7}}(?![0-9a-f:])"
+#: a peer of a tag that takes one (Connect:, TLS_Srv:, ...)
+_TAGGED_PEER = rf"(?:{_PEER}|{_IPV6})"
+#: value text: printable ASCII but `#` (a comment after a blank), `%` (a map
+#: argument) and the back-tick, which canonical_value refuses or rewrites
+_SAFE = r"[ !\"$&-_a-~]"
+_ACTION = (
+    r"(?:OK|RELAY|REJECT|DISCARD|SKIP"
+    rf"|ERROR:(?:\"?[245][0-9][0-9][ \"]|[245]\.[0-9]{{1,3}}\.[0-9]{{1,3}}:[245][0-9][0-9]){_SAFE}*"
+    rf"|(?:QUARANTINE|TEMP):(?! ){_SAFE}+|[245][0-9][0-9] {_SAFE}+)"
+)
+_INT = r"(?:0|[1-9][0-9]{0,17})"
+_REQUIREMENT = r"(?:PERM\+|TEMP\+)?(?:VERIFY(?::[1-9][0-9]{0,3})?|ENCR:[1-9][0-9]{0,3})"
+_LETTER = f"[{re.escape(SRV_FEATURE_LETTERS)}]"
+
+
+def _entry(sep: str) -> str:
+    """The pattern of one canonical entry whose key and value `sep` separates."""
+    return (
+        # the key: at most 253 characters, as _already_canonical wants
+        rf"(?=[^ \t\n]{{1,253}}{sep})(?:"
+        rf"(?:Connect:{_TAGGED_PEER}|(?:From|To):{_RECIPIENT}|{_PEER}|{_IPV6}|{_RECIPIENT})"
+        rf"{sep}{_ACTION}"
+        rf"|Spam:{_RECIPIENT}{sep}(?:FRIEND|HATER)"
+        rf"|(?:GreetPause|ClientRate|ClientConn):{_TAGGED_PEER}{sep}{_INT}"
+        rf"|(?:TLS_Srv|TLS_Clt):{_TAGGED_PEER}{sep}{_REQUIREMENT}"
+        rf"|TLS_Rcpt:{_RECIPIENT}{sep}{_REQUIREMENT}"
+        rf"|Try_TLS:{_TAGGED_PEER}{sep}(?:NO|YES)"
+        rf"|Srv_Features:{_TAGGED_PEER}{sep}{_LETTER}(?: {_LETTER})*"
+        rf"|QGRP:{_RECIPIENT}{sep}[A-Za-z0-9_.-]+"
+        # the value ends in no blank
+        r")(?<! )"
+    )
+
+
+_ENTRY = _entry(" ")
+#: below this many entries a list is read by parse_entry alone: compiling the big
+#: patterns costs more than it saves (5 ms, on every cold `tlsc validate`)
+SMALL = 64
+
+
+def canonical() -> re.Pattern[str]:
+    """The pattern of one entry in canonical form (tests/test_accessbulk.py holds it
+    to parse_entry), compiled when first asked for."""
+    return re.compile(_ENTRY)
+
+
+_TO_LINE = methodcaller("replace", " ", "\t", 1)
+_KEYS = re.compile(r"(?m)^[^\t\n]*")
+
+
+def _entry_pattern(tag_names: frozenset[str], sep: str = " ") -> str:
+    """canonical()'s pattern for a spec with these issuer tags.
+
+    A key whose head is an issuer tag's name (`localhost` with a tag of that
+    name, `IPv6:...` with a tag `IPv6`) makes an issuer tag line to parse_entry:
+    never canonical here.
+    """
+    tags = sorted(tag_names)
+    unless = f"(?!(?:{'|'.join(map(re.escape, tags))})[ \t:])" if tags else ""
+    return unless + _entry(sep)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A list of entries as written and where it is: in the spec, entry i at
+    (*loc, i); in an access file the spec names, entry i at (*loc, its line)."""
+
+    texts: Sequence[str]
+    loc: Loc  # ("access",), ("hosts", NAME, "access"), or an item's loc + ("file",)
+    #: what follows loc for each entry (None: first + its index)
+    index_of: Sequence[int] | None = None
+    first: int = 0
+    #: the blank between key and value in a canonical entry (a file's may be a tab)
+    sep: str = " "
+
+    def entry_loc(self, i: int) -> Loc:
+        """Where entry `i` is."""
+        return (*self.loc, self.first + i if self.index_of is None else self.index_of[i])
+
+
+class AccessTexts:
+    """The entries of one or more `access:` lists, in order, checked once."""
+
+    def __init__(self, segments: Sequence[Segment], tag_names: frozenset[str]):
+        self.segments = [s for s in segments if len(s.texts)]
+        self.tag_names = tag_names
+        #: (loc, message) of each entry parse_entry refuses, in order
+        self.problems: list[tuple[Loc, str]] = []
+        #: position (over all segments) -> the entry parse_entry gave, for each entry
+        #: that is not canonical as written (refused ones are absent)
+        self._parsed: dict[int, AccessEntry] = {}
+        self._refused: set[int] = set()
+        self._check()
+
+    def __len__(self) -> int:
+        return sum(len(s.texts) for s in self.segments)
+
+    @property
+    def accepted(self) -> int:
+        """How many entries parse_entry accepts."""
+        return len(self) - len(self._refused)
+
+    def _loc(self, position: int) -> Loc:
+        for segment in self.segments:
+            if position < len(segment.texts):
+                return segment.entry_loc(position)
+            position -= len(segment.texts)
+        raise IndexError(position)  # pragma: no cover
+
+    def _check(self) -> None:
+        offset = 0
+        small = len(self) < SMALL
+        for segment in self.segments:
+            texts = segment.texts
+            ask = range(len(texts)) if small else _not_canonical(texts, self.tag_names, segment.sep)
+            for i in ask:
+                at = offset + i
+                try:
+                    self._parsed[at] = parse_entry(segment.texts[i], self.tag_names)
+                except ValueError as exc:
+                    self._refused.add(at)
+                    self.problems.append((segment.entry_loc(i), str(exc)))
+            offset += len(segment.texts)
+
+    def entries(self) -> Iterator[tuple[AccessEntry, Loc]]:
+        """Each entry parse_entry accepts, with its location, in order."""
+        at = 0
+        for segment in self.segments:
+            for i, text in enumerate(segment.texts):
+                if at in self._parsed:
+                    yield self._parsed[at], segment.entry_loc(i)
+                elif at not in self._refused:
+                    key, _, value = text.partition(segment.sep)
+                    yield AccessEntry(key, value), segment.entry_loc(i)
+                at += 1
+
+    def parsed(self) -> Iterator[tuple[AccessEntry, Loc]]:
+        """The entries that are not canonical as written, parsed, in order."""
+        for at in sorted(self._parsed):
+            yield self._parsed[at], self._loc(at)
+
+    @cached_property
+    def body(self) -> str:
+        """Every accepted entry as a `KEY<TAB>VALUE` line, in order."""
+        if not self._parsed and not self._refused:
+            return "".join("\n".join(_lines(s)) + "\n" for s in self.segments if s.texts)
+        lines: list[str] = []
+        for segment in self.segments:
+            lines += _lines(segment)
+        for at, entry in self._parsed.items():
+            lines[at] = entry.line()
+        for at in sorted(self._refused, reverse=True):
+            del lines[at]
+        return "\n".join(lines) + "\n" if lines else ""
+
+    def folded_keys(self) -> list[str]:
+        """The folded key of each accepted entry, in order (for collision checks)."""
+        return _KEYS.findall(self.body.lower())[: self.accepted]
+
+    def collisions(self, others: Sequence[Sequence[str]]) -> list[bool]:
+        """For each list of folded keys in `others`: whether two keys collide among
+        these entries' keys and that list's (the set of these is built once, and
+        not kept: at a million entries it is 100 MB)."""
+        keys = self.folded_keys()
+        distinct = set(keys)
+        if len(distinct) != len(keys):
+            return [True] * len(others)
+        return [len(set(o)) != len(o) or not distinct.isdisjoint(o) for o in others]
+
+
+def _lines(segment: Segment) -> Iterable[str]:
+    """The segment's texts as KEY<TAB>VALUE lines, were they all canonical."""
+    return segment.texts if segment.sep == "\t" else map(_TO_LINE, segment.texts)
+
+
+def _not_canonical(texts: Sequence[str], tag_names: frozenset[str], sep: str = " ") -> list[int]:
+    """Indexes of the texts that are not surely canonical entries, in order."""
+    entry = _entry_pattern(tag_names, sep)
+    joined = "\n".join(texts) + "\n"
+    if joined.count("\n") != len(texts):  # an entry holds a line break: one by one
+        one = re.compile(entry)
+        return [i for i, text in enumerate(texts) if not one.fullmatch(text)]
+    # as many canonical entries as follow each other, each with its newline
+    run = re.compile(rf"(?:{entry}\n)*+")
+    out: list[int] = []
+    pos, index, end = 0, 0, len(joined)
+    while True:
+        stop = run.match(joined, pos).end()  # type: ignore[union-attr]  # never None
+        if stop == end:
+            return out
+        index += joined.count("\n", pos, stop)
+        out.append(index)
+        pos = joined.index("\n", stop) + 1
+        index += 1
+        if pos == end:
+            return out
