@@ -24,12 +24,10 @@ line by line gives, in memory that grows with the number of distinct records
 from __future__ import annotations
 
 import re
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import accumulate, repeat
-from operator import itemgetter
 from typing import IO, Any
 
 from compiler.logs.parse import (
@@ -62,15 +60,11 @@ _WORD = rb"[\x21\x23-\x39\x3b-\x5a\x5e-\x7e]"  # no blank, `[`, `]`, `:`, `"`, `
 _HOSTCH = rb"[\x21\x23-\x5a\x5e-\x7e]"  # no blank, `[`, `]`, `"`, `\`
 #: the end of a message: a printable non-blank byte (so rstrip() changes nothing), maybe \r
 _END = rb"(?<=[\x21-\x7e])\r?\Z"
-#: a line's syslog prefix, up to its message (time, host, tag[pid]: , Solaris ID, queue ID)
-_PREFIX_SRC = (
+_CANON = re.compile(
     rb"(?:<\d{1,3}>)?(?:(?P<mon>" + _MONTHS + rb") (?P<day>[ \d]?\d) (?P<hms>\d\d:\d\d:\d\d)"
     rb"|(?P<date>\d{4}-\d\d-\d\d)T(?P<clock>\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)?)"
     rb" (?P<host>" + _HOSTCH + rb"*" + _WORD + rb") (?P<tag>" + _WORD + rb"+)\[(?P<pid>\d+)\]: "
     rb"(?:\[ID \d+ [\x21-\x5c\x5e-\x7e]+\] ?)?(?:(?:NOQUEUE|(?=[A-Za-z]*\d)[A-Za-z0-9]{8,20}): )?"
-)
-#: a STARTTLS or ruleset message of the usual shape, to the end of the line
-_MESSAGE_SRC = (
     rb"(?:STARTTLS=(?P<who>server|client), (?:"
     rb"relay=(?P<relay>"
     + _V
@@ -85,14 +79,8 @@ _MESSAGE_SRC = (
     rb"|cert-subject=(?P<subject>" + _P + rb"*?), cert-issuer=(?P<issuer>" + _P + rb"*?)"
     rb"(?:, verifymsg=(?P<verifymsg>" + _P + rb"*))?"
     rb"|error: (?P<error>" + _P + rb"*))"
-    rb"|ruleset=(?P<ruleset>[A-Za-z0-9_]+), (?P<rest>" + _P + rb"*))" + _END
+    rb"|ruleset=(?P<ruleset>[A-Za-z0-9_]+), (?P<rest>" + _P + rb"*))" + _END,
 )
-_CANON = re.compile(_PREFIX_SRC + _MESSAGE_SRC)
-#: the same in two parts: a prefix (always matches; all None when it is not the usual
-#: shape) and a message. A line with one `STARTTLS` and no `ruleset=` (or the reverse)
-#: can only be split there, so prefix groups + message groups == _CANON's groups.
-_PREFIX = re.compile(rb"(?:" + _PREFIX_SRC + rb"\Z)?")
-_MESSAGE = re.compile(_MESSAGE_SRC)
 
 
 def _json_str(value: bytes | None) -> bytes:
@@ -254,13 +242,7 @@ class Scanner:
                 self._count_too_long(block, line, end)
         if self.json:
             self._json_lines(block, line, end)
-        elif not (
-            self.within is None
-            and lo == line + 1
-            and hi == last
-            and last - line > BULK_LINES * self.window + BULK_LINES
-            and self._tally_bulk(block if end == len(block) else block[:end], line, last)
-        ):
+        else:
             self._tally_lines(block, line, end)
         self.line = last
         self._ready()
@@ -393,130 +375,6 @@ class Scanner:
             self._time_note(*first_stamp[:2])
         if last_stamp is not None:
             self._time_note(*last_stamp[:2])
-
-    def _tally_bulk(self, data: bytes, line: int, last_line: int) -> bool:
-        """Count the lines of `data` (all counted, no time filter) mostly without Python per line.
-
-        The block is split at `STARTTLS` and at `ruleset=` (C), each item's prefix,
-        message and line number taken by C-level maps, its message read once per
-        distinct message (_MESSAGE, cached), and the items counted by a Counter,
-        each key once with its first and last line. Only the items whose result
-        depends on order go the line-by-line way (_tally_lines), in order: those
-        of the first and last 2 x window lines (the pairing state before and
-        after the block), those of a process near a FAIL handshake or a line of
-        another shape (its cert line, or the cert line before it: a FAIL
-        handshake pairs only with lines of its process within 2 x window before
-        and window after it), and the lines of other shapes. False (nothing done)
-        when the block has a line the split cannot read alike: two markers on one
-        line, a prefix of another shape, a line too long.
-        """
-        first_line = line + 1
-        window = self.window
-        tls = _split_items(data, b"STARTTLS", first_line)
-        rules = _split_items(data, b"ruleset=", first_line)
-        if tls is None or rules is None:
-            return False
-        t_pre, t_msg, t_lines, t_groups = tls
-        r_pre, r_msg, r_lines, r_groups = rules
-        if not set(t_lines).isdisjoint(r_lines):  # a line with both
-            return False
-        cache = _MESSAGE_INFO
-        if len(cache) > _CACHE_MAX:
-            cache.clear()
-        for msg in set(t_msg).difference(cache):
-            cache[msg] = _tls_info(msg)
-        for msg in set(r_msg).difference(_RULESET_INFO):
-            _RULESET_INFO[msg] = _ruleset_info(msg)
-        if len(_RULESET_INFO) > _CACHE_MAX:
-            _RULESET_INFO.clear()
-        t_info = list(map(cache.__getitem__, t_msg))
-        r_info = list(map(_RULESET_INFO.__getitem__, r_msg))
-        # which items go the line-by-line way
-        head, tail = first_line + window, last_line - 2 * window
-        slow = [not head <= n < tail for n in t_lines]
-        pkeys = [g[_HOST : _PID + 1] for g in t_groups]
-        suspects = [i for i, info in enumerate(t_info) if info[0] <= _FAIL_HS]
-        if suspects:
-            width = 4 * window + 1
-            buckets = [n // width for n in t_lines]
-            near = Counter(zip(pkeys, buckets, strict=True))
-            marked: set[tuple[Any, int]] = set()
-            for i in suspects:
-                n, pkey = t_lines[i], pkeys[i]
-                if t_info[i][0] == _OTHER or n < first_line + 2 * window:
-                    slow[i] = True
-                b0, b1 = (n - 2 * window) // width, (n + window) // width
-                if near[(pkey, b0)] + (near[(pkey, b1)] if b1 != b0 else 0) > 1:
-                    marked.add((pkey, b0))
-                    marked.add((pkey, b1))
-            if marked:
-                for i, pb in enumerate(zip(pkeys, buckets, strict=True)):
-                    if pb in marked:
-                        slow[i] = True
-        by_line: list[tuple[int, bytes]] = [
-            (t_lines[i], t_pre[i] + b"STARTTLS" + t_msg[i]) for i, s in enumerate(slow) if s
-        ]
-        r_slow = [i for i, info in enumerate(r_info) if info is None]
-        if r_slow:
-            by_line += [(r_lines[i], r_pre[i] + b"ruleset=" + r_msg[i]) for i in r_slow]
-            by_line.sort(key=itemgetter(0))
-        if by_line:  # one block of those lines, blank lines between them: the same numbers
-            joined: list[bytes] = []
-            at = first_line
-            for n, raw in by_line:
-                joined += (b"\n" * (n - at), raw)
-                at = n
-            mini = b"".join(joined)
-            self._tally_lines(mini, line, len(mini))
-        # the others: counted by key, each with its first and last line
-        fast = [i for i, s in enumerate(slow) if not s and t_info[i][0] != _CERT]
-        r_fast = [i for i, info in enumerate(r_info) if info is not None and info[0]]
-        for i in fast[:1] + fast[-1:]:
-            self._time_note(t_lines[i], t_groups[i] + t_info[i][1])
-        for i in r_fast[:1] + r_fast[-1:]:
-            self._time_note(r_lines[i], r_groups[i] + r_info[i][1])  # type: ignore[index]
-        self._merge_counts(
-            [t_groups[i][_HOST] for i in fast],
-            [t_msg[i] for i in fast],
-            [t_lines[i] for i in fast],
-            cache,
-        )
-        self._merge_counts(
-            [r_groups[i][_HOST] for i in r_fast],
-            [r_msg[i] for i in r_fast],
-            [r_lines[i] for i in r_fast],
-            _RULESET_INFO,
-        )
-        return True
-
-    def _merge_counts(
-        self, hosts: list[bytes], messages: list[bytes], at: list[int], info: dict[bytes, Any]
-    ) -> None:
-        """Add the items (host, message) seen at lines `at` to the tally (`info`: their keys)."""
-        if not hosts:
-            return
-        keys = self.tally.keys
-        position = self.position
-        single = hosts[0] if len(set(hosts)) == 1 else None
-        counted: list[Any] = (
-            messages if single is not None else list(zip(hosts, messages, strict=True))
-        )
-        first = dict(zip(reversed(counted), reversed(at), strict=True))
-        last = dict(zip(counted, at, strict=True))
-        for item, n in Counter(counted).items():
-            host, msg = (single, item) if single is not None else item
-            _, _, kind, fields = info[msg]
-            key = (kind, host, *fields)
-            f, la = position + first[item], position + last[item]
-            seen = keys.get(key)
-            if seen is None:
-                keys[key] = [n, f, la]
-            else:
-                seen[0] += n
-                if f < seen[1]:
-                    seen[1] = f
-                if la > seen[2]:
-                    seen[2] = la
 
     def _expire(self, slot: _Slot) -> None:
         """A waiting FAIL handshake that gets no cert line after it (its fallback, if any)."""
@@ -763,10 +621,7 @@ class Scanner:
             self.tally.keys[key] = [1, p, p]
         else:
             seen[0] += 1
-            if p > seen[2]:
-                seen[2] = p
-            if p < seen[1]:
-                seen[1] = p
+            seen[2] = p
 
     def _slow_cert(self, pkey: tuple[Any, ...], msg: CertLine, line: int) -> None:
         who = msg.direction.encode()
@@ -870,111 +725,6 @@ class Scanner:
                 self._years = keep
                 self._day = {}
             self.tally.note(self.position + line, text)
-
-
-#: a block is read by _tally_bulk when it has more than BULK_LINES x (window + 1) lines
-BULK_LINES = 8
-#: kinds of a STARTTLS message (_tls_info): another shape, a FAIL handshake, another
-#: handshake, an error, a cert line
-_OTHER, _FAIL_HS, _HANDSHAKE, _ERROR_LINE, _CERT = range(5)
-#: message (after `STARTTLS`) -> (kind, message groups, key kind, key fields after the host)
-_MESSAGE_INFO: dict[bytes, tuple[int, tuple[Any, ...], bytes, tuple[Any, ...]]] = {}
-#: message (after `ruleset=`) -> (counted, message groups, key kind, key fields) or None
-_RULESET_INFO: dict[bytes, tuple[bool, tuple[Any, ...], bytes, tuple[Any, ...]] | None] = {}
-_M = _MESSAGE.groupindex
-_M_WHO, _M_BITS, _M_VERIFY = _M["who"] - 1, _M["bits"] - 1, _M["verify"] - 1
-_M_RELAY, _M_ERROR = _M["relay"] - 1, _M["error"] - 1
-_M_RULESET, _M_REST = _M["ruleset"] - 1, _M["rest"] - 1
-
-
-def _split_items(
-    data: bytes, marker: bytes, first_line: int
-) -> tuple[list[bytes], list[bytes], list[int], list[tuple[Any, ...]]] | None:
-    """Each line of `data` holding `marker`: its prefix, its message after the marker, its
-    line number and its prefix groups (_PREFIX); None when one line holds two markers,
-    a prefix is not of the usual shape or a line may be too long."""
-    at = list(map(_START, re.finditer(re.escape(marker), data)))
-    if not at:
-        return [], [], [], []
-    starts = [j + 1 for j in map(data.rfind, repeat(b"\n"), repeat(0), at)]
-    ends = list(map(data.find, repeat(b"\n"), at))
-    if len(set(starts)) != len(starts):
-        return None
-    if ends[-1] < 0:
-        ends[-1] = len(data)
-    skip = len(marker)
-    prefixes = list(map(data.__getitem__, map(slice, starts, at)))
-    messages = list(map(data.__getitem__, map(slice, [a + skip for a in at], ends)))
-    if max(map(len, prefixes)) + max(map(len, messages)) + skip > MAX_LINE:
-        return None
-    groups = _prefix_groups(prefixes)
-    if None in map(_HOST_OF, groups):
-        return None
-    lines = list(
-        accumulate(map(data.count, repeat(b"\n"), [0, *starts[:-1]], starts), initial=first_line)
-    )
-    return prefixes, messages, lines[1:], groups
-
-
-_START = re.Match.start
-_HOST_OF = itemgetter(_HOST)
-#: a classic stamp (`Nov 28 10:00:00 `) -> its groups; the rest of a prefix -> its groups
-_STAMPS: dict[bytes, tuple[Any, ...] | None] = {}
-_RESTS: dict[bytes, tuple[Any, ...] | None] = {}
-_STAMP = re.compile(rb"(" + _MONTHS + rb") ([ \d]\d) (\d\d:\d\d:\d\d) \Z")
-_PREFIX_REST = re.compile(_PREFIX_SRC[_PREFIX_SRC.index(rb"(?P<host>") :] + rb"\Z")
-_NO_PREFIX = (None,) * _PREFIX.groups
-
-
-def _prefix_groups(prefixes: list[bytes]) -> list[tuple[Any, ...]]:
-    """_PREFIX's groups of each prefix: a classic stamp and the rest read once each.
-
-    A prefix whose first 16 bytes are a classic stamp with a two-byte day can
-    only be read one way, so its groups are the stamp's and the rest's.
-    """
-    stamps, rests = _STAMPS, _RESTS
-    if len(stamps) > _CACHE_MAX:
-        stamps.clear()
-    if len(rests) > _CACHE_MAX:
-        rests.clear()
-    for p in {p[:16] for p in prefixes}.difference(stamps):
-        m = _STAMP.match(p)
-        stamps[p] = None if m is None else (*m.groups(), None, None, None)
-    for p in {p[16:] for p in prefixes}.difference(rests):
-        m = _PREFIX_REST.match(p)
-        rests[p] = None if m is None else m.groups()
-    out: list[tuple[Any, ...]] = []
-    for p in prefixes:
-        stamp, rest = stamps[p[:16]], rests[p[16:]]
-        if stamp is not None and rest is not None:
-            out.append(stamp + rest)
-        else:
-            out.append(_PREFIX.match(p).groups())  # type: ignore[union-attr]
-    return out
-
-
-def _tls_info(msg: bytes) -> tuple[int, tuple[Any, ...], bytes, tuple[Any, ...]]:
-    m = _MESSAGE.match(b"STARTTLS" + msg)
-    if m is None:
-        return (_OTHER, (), b"", ())
-    g = m.groups()
-    who = g[_M_WHO]
-    if g[_M_BITS] is not None:
-        kind = _FAIL_HS if g[_M_VERIFY] in _FAILS else _HANDSHAKE
-        return (kind, g, b"h", (who, *g[_M_RELAY : _M_BITS + 1], None, None, None))
-    if g[_M_ERROR] is not None:
-        return (_ERROR_LINE, g, b"e", (who, g[_M_ERROR]))
-    return (_CERT, g, b"", ())
-
-
-def _ruleset_info(msg: bytes) -> tuple[bool, tuple[Any, ...], bytes, tuple[Any, ...]] | None:
-    m = _MESSAGE.match(b"ruleset=" + msg)
-    if m is None:
-        return None
-    g = m.groups()
-    name, rest = g[_M_RULESET], g[_M_REST]
-    counted = name in _TLS_RULESETS or _tls_check(name, rest)
-    return (counted, g, b"r", (name, rest))
 
 
 def _slot_json(slot: _Slot) -> bytes:
