@@ -191,3 +191,25 @@ def test_fast_reader_on_mutated_real_lines(tmp_path: Path, data: bytes, window: 
     log = tmp_path / "mail.log"
     log.write_bytes(data)
     assert fast((str(log),), tmp_path, window, 1) == reference((str(log),), window)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_worst_peers_is_a_stable_sort_by_badness(tmp_path: Path, seed: int) -> None:
+    """The peers table's order: worst first, ties in the order the peers were first seen."""
+    from compiler.logs.summary import rank
+
+    log = tmp_path / "mail.log"
+    log.write_bytes(generated(2000, seed, hostile=True))
+    summary = reference((str(log),), 50)[1]
+    by_badness = sorted(
+        ((d, p) for (d, _), p in summary.peers.items()),
+        key=lambda dp: (
+            -rank(dp[1].worst),
+            -(dp[1].errors + dp[1].refused),
+            -dp[1].handshakes,
+            dp[0],
+            dp[1].label,
+        ),
+    )
+    assert len(by_badness) > 50
+    assert summary.worst_peers() == by_badness

@@ -45,6 +45,13 @@ class _Report:
         self.s = summary
         self.console = console
         self.top = top
+        self._ranked: list[tuple[str, PeerStats]] | None = None
+
+    def ranked(self) -> list[tuple[str, PeerStats]]:
+        """Summary.worst_peers, sorted once for the peers and the failed tables."""
+        if self._ranked is None:
+            self._ranked = self.s.worst_peers()
+        return self._ranked
 
     def table(self, title: str, *columns: str) -> Table:
         table = Table(title=title, title_justify="left", title_style="bold")
@@ -138,7 +145,7 @@ class _Report:
         self.console.print(table)
 
     def peers(self) -> None:
-        ranked = self.s.worst_peers()
+        ranked = self.ranked()
         shown = ranked[: self.top]
         more = f", {len(shown)} of {len(ranked)}" if len(ranked) > len(shown) else ""
         table = self.table(
@@ -176,7 +183,7 @@ class _Report:
         self.console.print(table)
 
     def failed(self) -> None:
-        failed = self.s.failed_peers()
+        failed = [(d, p) for d, p in self.ranked() if p.failed]
         if not failed:
             return
         more = f", {self.top} of {len(failed)}" if len(failed) > self.top else ""

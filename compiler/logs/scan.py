@@ -853,7 +853,8 @@ def summary_of(tally: Tally) -> Summary:
     summary = Summary()
     splits: dict[bytes, tuple[str | None, str | None]] = {}
     items = sorted(tally.keys.items(), key=lambda kv: kv[1][1])
-    entries: list[tuple[int, TlsRecord | RulesetEvent]] = []
+    entries: list[tuple[int, TlsRecord | RulesetEvent, str]] = []
+    problem = Summary.problem
     for key, (n, _, last) in items:
         entry = _entry_of(key, splits)
         if isinstance(entry, Notice):
@@ -863,10 +864,12 @@ def summary_of(tally: Tally) -> Summary:
             summary.add(entry, n)
         else:
             summary.add_event(entry, n)
-        entries.append((last, entry))
+        why = problem(entry)
+        if why is not None:
+            entries.append((last, entry, why))
     entries.sort(key=lambda le: le[0])
-    for _, entry in entries:
-        summary.set_problem(entry)
+    for _, entry, why in entries:
+        summary.set_problem(entry, why)
     summary.first, summary.last = tally.first, tally.last
     return summary
 

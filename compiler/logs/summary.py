@@ -275,24 +275,32 @@ class Summary:
             return f"{entry.ruleset} refused ({entry.rule}){reply}"
         return f"{entry.ruleset} refused verify={entry.verify or '?'}{reply}"
 
-    def set_problem(self, entry: TlsRecord | RulesetEvent) -> None:
-        """Make `entry`'s problem its peer's last (an entry counted earlier, seen later again)."""
-        problem = self.problem(entry)
+    def set_problem(self, entry: TlsRecord | RulesetEvent, problem: str | None = None) -> None:
+        """Make `entry`'s problem its peer's last (an entry counted earlier, seen later again).
+
+        `problem`: Summary.problem(entry), when the caller has it already.
+        """
+        if problem is None:
+            problem = self.problem(entry)
         if problem is not None:
             self._peer(entry.direction, entry.relay, entry.addr).last_problem = problem
 
     def worst_peers(self) -> list[tuple[str, PeerStats]]:
         """(direction, stats) of every peer, worst result first, then most problems."""
-        return sorted(
-            ((d, p) for (d, _), p in self.peers.items()),
-            key=lambda dp: (
-                -rank(dp[1].worst),
-                -(dp[1].errors + dp[1].refused),
-                -dp[1].handshakes,
-                dp[0],
-                dp[1].label,
-            ),
+        ranks = _RANK.get
+        ranked = sorted(
+            (
+                -ranks(p.worst or "", 3),
+                -(p.errors + p.refused),
+                -p.handshakes,
+                d,
+                p.label,
+                i,  # ties stay in the order peers were first seen
+            )
+            for i, ((d, _), p) in enumerate(self.peers.items())
         )
+        peers = list(self.peers.values())
+        return [(row[3], peers[row[5]]) for row in ranked]
 
     def failed_peers(self) -> list[tuple[str, PeerStats]]:
         """Peers STARTTLS failed with, worst first."""
