@@ -34,10 +34,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from compiler.lint.confnames import KNOWN_OPTIONS  # noqa: E402
 from compiler.lint.engine import LintContext, lint_text  # noqa: E402
 from compiler.lint.fix import fix_text  # noqa: E402
 from compiler.lint.lexer import lex  # noqa: E402
+from compiler.sendmail.confnames import KNOWN_OPTIONS  # noqa: E402
 
 SMALL = """divert(-1)dnl
 dnl # sendmail.mc for a benchmark

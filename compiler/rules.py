@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, cast
 
-from compiler import names
-from compiler.accessbulk import AccessTexts, Segment
-from compiler.accessmap import AccessEntry, Requirement
+from compiler.sendmail import names
+from compiler.sendmail.accessbulk import AccessTexts, Segment
+from compiler.sendmail.accessmap import AccessEntry, Requirement
+from compiler.sendmail.xtext import xtext
 from compiler.spec.accessfiles import AccessFileRead
 from compiler.spec.loader import Loc
 from compiler.spec.model import AccessFile, Cluster, Host, PeerRule
 from compiler.spec.model import Requirement as RequirementSpec
-from compiler.xtext import xtext
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from compiler.compile import Compiled, compile_text
-from compiler.m4text import widen_guard
 from compiler.resolve import resolve
+from compiler.sendmail.m4text import widen_guard
 from compiler.spec.loader import load_text
 from compiler.spec.model import HostSettings
 from compiler.spec.validate import validate

@@ -1,4 +1,4 @@
-"""compiler/accessbulk.py: entries checked in bulk give exactly what parse_entry gives.
+"""compiler/sendmail/accessbulk.py: entries checked in bulk give exactly what parse_entry gives.
 
 The keys, values and issuer tags are test_accessmap_fast.py's generated
 material (hostile characters, IDNA and upper-case names, IPv4 and IPv6
@@ -17,9 +17,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_accessmap_fast import PROFILE, address, body, domain, issuer_tags, key, value
 
-from compiler import accessbulk, names
-from compiler.accessbulk import AccessTexts, Segment, canonical
-from compiler.accessmap import AccessEntry, parse_entry
+from compiler.sendmail import accessbulk, names
+from compiler.sendmail.accessbulk import AccessTexts, Segment, canonical
+from compiler.sendmail.accessmap import AccessEntry, parse_entry
 
 CANONICAL_SAMPLES = [
     "Connect:127 RELAY",

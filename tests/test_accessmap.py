@@ -1,10 +1,10 @@
-"""compiler/accessmap.py: the TLS requirement grammar and canonical access entries."""
+"""compiler/sendmail/accessmap.py: the TLS requirement grammar and canonical access entries."""
 
 from __future__ import annotations
 
 import pytest
 
-from compiler.accessmap import (
+from compiler.sendmail.accessmap import (
     AccessEntry,
     Requirement,
     did_you_mean,

@@ -21,9 +21,15 @@ from unittest import mock
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from compiler import accessmap, names
-from compiler.accessmap import TAGS, AccessEntry, canonical_key, canonical_value, parse_entry
 from compiler.problems import shown
+from compiler.sendmail import accessmap, names
+from compiler.sendmail.accessmap import (
+    TAGS,
+    AccessEntry,
+    canonical_key,
+    canonical_value,
+    parse_entry,
+)
 
 PROFILE: dict[str, Any] = {
     "derandomize": True,

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from lint_corpus import CF_M4, needs_m4, new_scratch
 
-from compiler.lint.confnames import KNOWN_OPTIONS, OBSOLETE_OPTIONS
-from compiler.lint.m4names import BUILTINS_BARE, BUILTINS_WITH_ARGS, CF_MACROS, SILENT_MACROS
+from compiler.sendmail.confnames import KNOWN_OPTIONS, OBSOLETE_OPTIONS
+from compiler.sendmail.m4names import BUILTINS_BARE, BUILTINS_WITH_ARGS, CF_MACROS, SILENT_MACROS
 
 CF_DIR = CF_M4.parent.parent
 

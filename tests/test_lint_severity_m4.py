@@ -21,8 +21,8 @@ import pytest
 from lint_corpus import CF_M4, context, needs_m4, new_scratch
 
 from compiler.lint.engine import LintContext, lint_text
-from compiler.lint.m4names import DEPRECATED_ALIASES, ERROR_FEATURES
 from compiler.sendmail import REFUSED_FEATURES
+from compiler.sendmail.m4names import DEPRECATED_ALIASES, ERROR_FEATURES
 
 CF_DIR = CF_M4.parent.parent
 HEAD = f"divert(-1)dnl\ndivert(0)dnl\ninclude(`{CF_M4}')dnl\n"

@@ -41,7 +41,7 @@ from compiler.apply.build import BuildError, build_cf
 from compiler.cli import main
 from compiler.compile import compile_file
 from compiler.m4run import PREFIX_NAME, m4_argv, write_prefix
-from compiler.m4text import (
+from compiler.sendmail.m4text import (
     INCLUDE_GUARD_COMMENT,
     SWITCH_OFF_LINE,
     include_guard,

@@ -1,10 +1,10 @@
-"""compiler/names.py: the exact text sendmail compares for domains, IPs and recipients."""
+"""compiler/sendmail/names.py: the exact text sendmail compares for domains, IPs and recipients."""
 
 from __future__ import annotations
 
 import pytest
 
-from compiler import names
+from compiler.sendmail import names
 
 # -- domains -----------------------------------------------------------------
 
@@ -112,7 +112,7 @@ def test_ascii_names_do_not_load_idna() -> None:
     import sys
 
     code = (
-        "import sys; from compiler import names;"
+        "import sys; from compiler.sendmail import names;"
         " names.parse_domain('Mx1.Example.com'); names.parse_recipient('a@b.example');"
         " names.parse_peer('_dmarc.example.com');"
         " print('idna' in sys.modules)"

@@ -40,9 +40,8 @@ from realtools import (
 )
 from releases import RELEASE_IDS, release_of
 
-from compiler import names
 from compiler.compile import compile_text
-from compiler.sendmail import NEEDS_ACCESS_DB
+from compiler.sendmail import NEEDS_ACCESS_DB, names
 
 PROFILE = {
     "derandomize": True,

@@ -50,7 +50,7 @@ from realtools import (
 from releases import release
 
 from compiler.compile import Compiled, compile_file
-from compiler.render import m4quote
+from compiler.sendmail import m4quote
 from compiler.spec.model import HostSettings
 
 __all__ = ["release"]  # a fixture, imported for pytest

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from realtools import compile_dict, entry_lines, render, spec
 
-from compiler.xtext import unxtext, xtext
+from compiler.sendmail.xtext import unxtext, xtext
 
 ACCESS = "/etc/mail/access"
 
@@ -313,7 +313,7 @@ def test_xtext_reaches_the_access_file_in_subject_issuer_and_tag_lines() -> None
 
 
 def _sendmail_xtextify(raw: bytes) -> str:
-    """sendmail's xtextify(buf, "<>\\")"), written independently of compiler.xtext."""
+    """sendmail's xtextify(buf, "<>\\")"), written independently of compiler.sendmail.xtext."""
     return "".join(
         f"+{b:02X}" if b < 0x21 or b > 0x7E or chr(b) in '+\\()<>"' else chr(b) for b in raw
     )

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from realtools import compile_dict, render, spec
 
-from compiler.m4text import SWITCH_OFF_COMMENT, SWITCH_OFF_LINE, include_guard
-from compiler.render import m4quote
+from compiler.sendmail import m4quote
+from compiler.sendmail.m4text import SWITCH_OFF_COMMENT, SWITCH_OFF_LINE, include_guard
 
 MC = "/etc/mail/sendmail.mc"
 ST = "/etc/mail/tls/starttls.m4"

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from realtools import compile_dict, render, spec
 
-from compiler.render import m4quote
 from compiler.render.starttls import render_starttls
 from compiler.resolve import HostConfig, resolve
+from compiler.sendmail import m4quote
 from compiler.spec.loader import load_text
 from compiler.spec.validate import validate
 

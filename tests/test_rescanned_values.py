@@ -25,14 +25,14 @@ import pytest
 from realtools import SendmailRelease, compile_dict, m4_build, scratch_dir, spec, with_cf_tree
 from releases import release
 
-from compiler.m4text import SWITCH_OFF_LINE
-from compiler.render import m4quote
 from compiler.sendmail import (
     FEATURES,
     REFUSED_FEATURES,
     RESCANNED_DEFINES,
     RESCANNED_FEATURE_ARGS,
+    m4quote,
 )
+from compiler.sendmail.m4text import SWITCH_OFF_LINE
 from compiler.sendmail.releases import MISSING_FEATURES
 
 CALL = "esyscmd(touch {marker})"

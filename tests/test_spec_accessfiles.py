@@ -22,13 +22,13 @@ from hypothesis import strategies as st
 from test_accessbulk import CANONICAL_SAMPLES
 from test_accessmap_fast import PROFILE, key, value
 
-from compiler import accessbulk
-from compiler.accessmap import parse_entry
 from compiler.compile import compile_file
 from compiler.plan.make import PlanRequest, make_plan
 from compiler.plan.model import spec_digest
 from compiler.plan.saved import load_saved_plan, spec_changed
 from compiler.problems import scrub_message
+from compiler.sendmail import accessbulk
+from compiler.sendmail.accessmap import parse_entry
 from compiler.spec.loader import load_text
 from compiler.spec.validate import validate
 

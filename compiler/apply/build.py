@@ -26,7 +26,7 @@ from pathlib import Path
 
 from compiler.apply.atomic import existing_meta, finish, temp_path
 from compiler.m4run import CPU_SENTENCE, limits, stopped_by_limit
-from compiler.m4text import widen_guard
+from compiler.sendmail.m4text import widen_guard
 
 TOOL_TIMEOUT = 300
 #: an include line as tlsc writes it: include(`PATH')dnl

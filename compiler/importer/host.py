@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler import names
 from compiler.compile import compile_text
 from compiler.fileio import read_regular
 from compiler.importer.emit import SpecParts, emit
@@ -26,7 +25,7 @@ from compiler.lint.lexer import M4Document, lex
 from compiler.plan.desired import DesiredSpec, desired_from_text
 from compiler.plan.ownership import TLSC_HEADER, BlockError, settle
 from compiler.plan.planner import decode
-from compiler.sendmail import releases
+from compiler.sendmail import names, releases
 from compiler.spec.model import HostName, Paths, Word
 
 MC_PATH = "/etc/mail/sendmail.mc"

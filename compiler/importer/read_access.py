@@ -20,15 +20,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from compiler import names
-from compiler.accessmap import TAGS, is_tag_name, parse_entry, parse_requirement
 from compiler.importer.notes import Notes, Where
 from compiler.importer.read_mc import valid
 from compiler.render.access import BLOCK_BEGIN, BLOCK_END
 from compiler.rules import map_value_dn, requirement_of
+from compiler.sendmail import names
+from compiler.sendmail.accessmap import TAGS, is_tag_name, parse_entry, parse_requirement
+from compiler.sendmail.xtext import unxtext, xtext
 from compiler.spec.model import DistinguishedName, PeerRule
 from compiler.spec.model import Requirement as RequirementSpec
-from compiler.xtext import unxtext, xtext
 
 _TAG_BY_LOWER = {t.lower(): t for t in TAGS}
 _CITAG = re.compile(r"CITag:([A-Za-z][A-Za-z0-9_-]*)", re.IGNORECASE)

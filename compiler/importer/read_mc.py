@@ -21,15 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from compiler.importer.notes import Notes, Where
 from compiler.importer.statements import Statement, inert, statements
 from compiler.lint.lexer import Arg, Call, M4Document
-from compiler.lint.m4names import BUILTINS, CF_MACROS
 from compiler.lint.rules.m4004_starttls_include import is_starttls
-from compiler.m4text import (
-    GUARD_START,
-    SWITCH_OFF_LINE,
-    check_line,
-    include_allowed,
-    read_prefixes,
-)
 from compiler.sendmail import (
     DOMAINS,
     FEATURES,
@@ -38,6 +30,14 @@ from compiler.sendmail import (
     REFUSED_DEFINES,
     REFUSED_FEATURES,
     TLS_DEFINES,
+)
+from compiler.sendmail.m4names import BUILTINS, CF_MACROS
+from compiler.sendmail.m4text import (
+    GUARD_START,
+    SWITCH_OFF_LINE,
+    check_line,
+    include_allowed,
+    read_prefixes,
 )
 from compiler.spec.model import (
     MTA_STS_SOCKET,

@@ -21,8 +21,8 @@ from compiler.importer.notes import Notes, Where
 from compiler.importer.read_mc import McRead, TlsDefine, plain_value, valid
 from compiler.importer.statements import inert, statements
 from compiler.lint.lexer import Call, M4Document
-from compiler.m4text import check_line
 from compiler.sendmail import REFUSED_DEFINES, TLS_DEFINES, option_true
+from compiler.sendmail.m4text import check_line
 from compiler.spec.model import (
     AbsPath,
     CipherList,

@@ -30,14 +30,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from compiler import names
-from compiler.accessmap import canonical_value
 from compiler.importer.notes import Notes, Where
 from compiler.importer.read_access import Entry, map_entries
 from compiler.lint.lexer import lex
 from compiler.m4run import M4Stopped, m4_argv, run_m4, write_prefix
-from compiler.m4text import cf_tree, widen_guard
 from compiler.plan.ownership import BlockError, splice_block
+from compiler.sendmail import names
+from compiler.sendmail.accessmap import canonical_value
+from compiler.sendmail.m4text import cf_tree, widen_guard
 
 M4_TIMEOUT = 60
 MAX_LINES_REPORTED = 20
@@ -67,7 +67,7 @@ def access_map(text: str) -> dict[str, Entry]:
 def _same_meaning(key: str, a: str, b: str) -> bool:
     """True when sendmail reads both values the same for this key's tag."""
     head, sep, _ = key.partition(":")
-    from compiler.accessmap import TAGS
+    from compiler.sendmail.accessmap import TAGS
 
     tag = next((t for t in TAGS if t.lower() == head.lower()), None) if sep else None
     try:

@@ -3,7 +3,7 @@
 Each line is `KEY<blanks>VALUE`; `#` in column 1 starts a comment and blank
 lines are skipped. The parser keeps every line with its offsets and leaves
 judging to the A-rules, which check keys and values with the same grammar
-the compiler uses (`compiler.accessmap`).
+the compiler uses (`compiler.sendmail.accessmap`).
 """
 
 from __future__ import annotations

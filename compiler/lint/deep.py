@@ -36,8 +36,8 @@ from compiler.lint.rules.m4004_starttls_include import is_starttls
 from compiler.lint.rules.m4012_unknown_name import DEFAULT_CF_DIR, cf_dir
 from compiler.lint.source import SourceText
 from compiler.m4run import M4Stopped, m4_argv, run_m4, write_prefix
-from compiler.m4text import widen_guard
 from compiler.sendmail import TLS_DEFINES
+from compiler.sendmail.m4text import widen_guard
 
 TIMEOUT = 120
 _TRACE = re.compile(r"^m4trace:(?P<file>.*?):(?P<line>\d+): -\d+- (?P<name>\w+)(?P<rest>.*)$")

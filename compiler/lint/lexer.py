@@ -21,7 +21,8 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-from compiler.lint.m4names import (
+from compiler.lint.source import SourceText
+from compiler.sendmail.m4names import (
     BUILTINS,
     BUILTINS_BARE,
     BUILTINS_WITH_ARGS,
@@ -32,7 +33,6 @@ from compiler.lint.m4names import (
     TYPO_OPENERS,
     TYPO_QUOTES,
 )
-from compiler.lint.source import SourceText
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BLANKS = re.compile(r"[ \t\r\f\v]+")

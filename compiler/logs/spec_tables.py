@@ -25,12 +25,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from compiler import names
 from compiler.logs.matching import AccessTable
 from compiler.logs.whatif import HostRules, TlsRule, is_rule_entry
 from compiler.problems import Problem
 from compiler.resolve import resolve
 from compiler.rules import ClusterRules, SourcedEntry
+from compiler.sendmail import names
 from compiler.spec.loader import LoadedSpec, Loc, SpecLoadError, load_text
 from compiler.spec.model import Cluster, HostSettings
 from compiler.spec.validate import validate

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
-from compiler.accessmap import Requirement, parse_requirement
 from compiler.logs.matching import AccessTable
 from compiler.logs.sessions import ENCRYPTED, VERIFIED, Session
-from compiler.xtext import unxtext
+from compiler.sendmail.accessmap import Requirement, parse_requirement
+from compiler.sendmail.xtext import unxtext
 
 #: the bits ENCR asks for when none are written, and what "enough bits" means otherwise
 DEFAULT_BITS = 128

@@ -33,7 +33,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from compiler.accessmap import Requirement
 from compiler.logs.matching import AccessTable, Hit
 from compiler.logs.sessions import VERIFIED, Message, Session
 from compiler.logs.tlscheck import (
@@ -44,6 +43,7 @@ from compiler.logs.tlscheck import (
     logged_state,
     requirement,
 )
+from compiler.sendmail.accessmap import Requirement
 
 _OUTBOUND_TAGS = frozenset({"TLS_Srv", "TLS_Rcpt", "Try_TLS"})
 #: a rule's identity: the same on every host that has it

@@ -1,6 +1,6 @@
 """Read an access file the way `makemap hash` does, tolerating anything.
 
-This is not the spec's `access:` parser (`compiler.accessmap.parse_entry`),
+This is not the spec's `access:` parser (`compiler.sendmail.accessmap.parse_entry`),
 which refuses what tlsc would never write. Here the input is whatever stands
 on a host, hand edits included, and the question is only what map makemap
 would build from it:

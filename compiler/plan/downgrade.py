@@ -30,8 +30,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from compiler.accessmap import Requirement, parse_requirement
 from compiler.plan.model import AccessDiff, AccessLine, PlanWarning, WarningLine
+from compiler.sendmail.accessmap import Requirement, parse_requirement
 
 RANK = {"none": 0, "may": 1, "encrypt": 2, "verify": 3}
 

@@ -17,14 +17,18 @@ names that map, so sendmail reads the file tlsc writes.
 
 from __future__ import annotations
 
-from compiler.m4text import SWITCH_OFF_COMMENT, SWITCH_OFF_LINE, include_guard, read_prefixes
-from compiler.render import m4quote as q
 from compiler.render.header import header_lines
 from compiler.resolve import HostConfig
-from compiler.sendmail import NEEDS_ACCESS_DB
+from compiler.sendmail import DEFAULT_ACCESS_DB, NEEDS_ACCESS_DB, access_map_arg
+from compiler.sendmail import m4quote as q
+from compiler.sendmail.m4text import (
+    SWITCH_OFF_COMMENT,
+    SWITCH_OFF_LINE,
+    include_guard,
+    read_prefixes,
+)
 from compiler.spec.model import Feature
 
-DEFAULT_ACCESS_DB = "/etc/mail/access.db"
 #: the markers of the lines tlsc owns in a host's own sendmail.mc (ownership: tls)
 MC_BEGIN = "dnl # BEGIN tlsc"
 MC_END = "dnl # END tlsc"
@@ -33,11 +37,6 @@ MC_END = "dnl # END tlsc"
 def mc_block(starttls_path: str) -> str:
     """The lines tlsc owns in a host's own sendmail.mc: the STARTTLS include, marked."""
     return f"{MC_BEGIN}\ninclude({q.name(starttls_path)})dnl\n{MC_END}\n"
-
-
-def access_map_arg(access_db: str) -> str:
-    """The access_db FEATURE argument that makes sendmail read `access_db`."""
-    return f"hash -T<TMPF> {access_db.removesuffix('.db')}"
 
 
 def effective_features(

@@ -14,10 +14,10 @@ every FEATURE before the first MAILER), in the .mc tlsc writes and in Debian's o
 
 from __future__ import annotations
 
-from compiler.render import m4quote as q
 from compiler.render.header import header_lines
 from compiler.resolve import HostConfig
 from compiler.sendmail import PROTOCOL_FLOOR_OPTIONS
+from compiler.sendmail import m4quote as q
 
 _DONT_BLAME = (
     "define(`confDONT_BLAME_SENDMAIL', ifdef(`confDONT_BLAME_SENDMAIL',"

@@ -1,7 +1,12 @@
 """Facts about the sendmail this project targets (Debian 12's 8.17.1.9, Debian 13's 8.18.1).
 
-What differs between the two releases is in `compiler.sendmail.releases`; what
-is here holds for both (each list checked against both releases' cf trees).
+The one home of sendmail's facts: this module's lists (the cf tree's FEATUREs,
+OSTYPEs, defines, SSL options, ...), `releases` (what differs between 8.17 and
+8.18), `accessmap`/`accessbulk` (the access-map grammar), `names` (host names,
+keys), `xtext`, `m4quote`/`m4text` (quoting and the build's safety lines) and
+`m4names`/`confnames` (the names m4 and cf define). Nothing here imports a
+command's package; what is here holds for both releases (each list checked
+against both releases' cf trees) unless `releases` says otherwise.
 
 Lists taken from the installed sendmail-cf tree and binary. Validation uses
 them so that a typo is an error with a suggestion instead of a silently
@@ -237,6 +242,15 @@ MAILERS = frozenset(
 #: letters F O U G and the variants u2 g2; tests/test_sendmail_818.py asks the daemons)
 SRV_FEATURE_LETTERS = "AaBbCcDdEeFfGgHhLlNnOoPpRrSsUuVvXx"
 SRV_FEATURE_VARIANTS = ("u2", "g2")
+
+#: where FEATURE(`access_db') with no argument reads the map (Debian's sendmail.cf)
+DEFAULT_ACCESS_DB = "/etc/mail/access.db"
+
+
+def access_map_arg(access_db: str) -> str:
+    """The access_db FEATURE argument that makes sendmail read `access_db`."""
+    return f"hash -T<TMPF> {access_db.removesuffix('.db')}"
+
 
 #: FEATUREs that read the access map, so they must come after FEATURE(`access_db')
 #: (their feature files print `*** ERROR: ... requires FEATURE(`access_db')` otherwise)

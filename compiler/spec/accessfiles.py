@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler import names
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.problems import shown
+from compiler.sendmail import names
 
 Loc = tuple[str | int, ...]
 

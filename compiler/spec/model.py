@@ -3,7 +3,7 @@
 Strict: unknown keys are errors, types are not coerced ("128" is not a
 number), and every string that ends up in a generated file is checked here so
 that no value can break out of an m4 quote or an access line. Keys of
-`domains:` and `recipients:` are kept as written; `compiler.names` gives the
+`domains:` and `recipients:` are kept as written; `compiler.sendmail.names` gives the
 normalised access key, so two spellings of one key can be reported as
 duplicates instead of silently merging.
 """
@@ -26,9 +26,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from compiler import accessmap, names
 from compiler.problems import shown
-from compiler.sendmail import DOCUMENTED_DEFINES, SSL_OPTIONS, TLS13_SUITES, releases
+from compiler.sendmail import (
+    DOCUMENTED_DEFINES,
+    SSL_OPTIONS,
+    TLS13_SUITES,
+    accessmap,
+    names,
+    releases,
+)
 from compiler.spec.accessfiles import check_name
 
 

@@ -22,18 +22,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from compiler import names
-from compiler.accessbulk import AccessTexts
-from compiler.accessmap import did_you_mean
 from compiler.gcpause import gc_paused
-from compiler.lint.m4names import BUILTINS_BARE, CF_MACROS
-from compiler.m4text import cf_tree, check_line, include_allowed, included_paths, read_prefixes
 from compiler.problems import Problem, Severity, shown, sort_problems
-from compiler.render.m4quote import TRIPLE_QUOTED
-from compiler.render.mc import DEFAULT_ACCESS_DB, access_map_arg
 from compiler.resolve import host_overrides, resolve
 from compiler.rules import ClusterRules, SourcedEntry, access_segments
 from compiler.sendmail import (
+    DEFAULT_ACCESS_DB,
     DOMAINS,
     FEATURES,
     IGNORED_DEFINES,
@@ -47,7 +41,20 @@ from compiler.sendmail import (
     RESCANNED_FEATURE_ARGS,
     STARTTLS_REQUIRED,
     TLS_DEFINES,
+    access_map_arg,
+    names,
     option_true,
+)
+from compiler.sendmail.accessbulk import AccessTexts
+from compiler.sendmail.accessmap import did_you_mean
+from compiler.sendmail.m4names import BUILTINS_BARE, CF_MACROS
+from compiler.sendmail.m4quote import TRIPLE_QUOTED
+from compiler.sendmail.m4text import (
+    cf_tree,
+    check_line,
+    include_allowed,
+    included_paths,
+    read_prefixes,
 )
 from compiler.sendmail.releases import MISSING_FEATURES, STS_TAG_RELEASE, release_of
 from compiler.spec.accessfiles import split_entry_loc

@@ -27,7 +27,7 @@ KIND = "access"
 
 def known_tag(doc: AccessDocument, tag: str) -> bool:
     """True when sendmail (or a CITag check of this file) looks the tag up."""
-    from compiler.accessmap import TAGS
+    from compiler.sendmail.accessmap import TAGS
 
     lowered = tag.lower()
     return any(t.lower() == lowered for t in TAGS) or any(
@@ -37,8 +37,8 @@ def known_tag(doc: AccessDocument, tag: str) -> bool:
 
 def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
     """Tags that are neither sendmail's nor a CITag of this file."""
-    from compiler.accessmap import TAGS
     from compiler.lint.suggest import hint
+    from compiler.sendmail.accessmap import TAGS
 
     for e in doc.entries:
         if e.tag and not known_tag(doc, e.tag):

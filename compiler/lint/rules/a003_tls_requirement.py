@@ -37,7 +37,7 @@ REQUIREMENT_TAGS = ("tls_srv", "tls_clt", "tls_rcpt")
 
 def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
     """TLS requirement values parsed with the compiler's own grammar."""
-    from compiler.accessmap import parse_requirement
+    from compiler.sendmail.accessmap import parse_requirement
 
     for e in doc.entries:
         if e.tag.lower() not in REQUIREMENT_TAGS or not e.value.strip():

@@ -50,7 +50,7 @@ KIND = "access"
 
 def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
     """Keys checked with the compiler's key grammar."""
-    from compiler.accessmap import BARE_OK, canonical_key
+    from compiler.sendmail.accessmap import BARE_OK, canonical_key
 
     for e in doc.entries:
         if not e.key or (e.tag and not known_tag(doc, e.tag)):

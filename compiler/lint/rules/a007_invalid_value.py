@@ -40,7 +40,7 @@ _QUOTED_REPLY = re.compile(r'^"[245][0-9][0-9] ')
 
 def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
     """Values checked with the compiler's value grammar."""
-    from compiler.accessmap import TAGS, canonical_value
+    from compiler.sendmail.accessmap import TAGS, canonical_value
 
     canonical = {t.lower(): t for t in TAGS}
     for e in doc.entries:

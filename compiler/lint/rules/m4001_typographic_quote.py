@@ -28,8 +28,8 @@ from collections.abc import Iterator
 
 from compiler.lint.engine import Edit, Finding, LintContext
 from compiler.lint.lexer import M4Document
-from compiler.lint.m4names import NAME_FIRST_ARG
 from compiler.lint.suggest import describe
+from compiler.sendmail.m4names import NAME_FIRST_ARG
 
 ID = "M4001"
 NAME = "typographic-quote"

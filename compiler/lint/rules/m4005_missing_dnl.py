@@ -33,7 +33,7 @@ from collections.abc import Iterator
 
 from compiler.lint.engine import Edit, Finding, LintContext
 from compiler.lint.lexer import M4Document
-from compiler.lint.m4names import SILENT_MACROS
+from compiler.sendmail.m4names import SILENT_MACROS
 
 ID = "M4005"
 NAME = "missing-dnl"

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.lint.confnames import KNOWN_OPTIONS, OBSOLETE_OPTIONS
 from compiler.lint.engine import Finding, LintContext
 from compiler.lint.lexer import M4Document
 from compiler.lint.suggest import hint
 from compiler.sendmail import REFUSED_DEFINES
+from compiler.sendmail.confnames import KNOWN_OPTIONS, OBSOLETE_OPTIONS
 from compiler.sendmail.releases import release_of
 
 ID = "M4006"

@@ -29,10 +29,10 @@ from collections.abc import Iterator
 
 from compiler.lint.engine import Finding, LintContext
 from compiler.lint.lexer import Call, M4Document
-from compiler.lint.m4names import MAX_ARGS
 from compiler.lint.rules.m4004_starttls_include import is_starttls
 from compiler.problems import Severity
 from compiler.sendmail import TLS_DEFINES
+from compiler.sendmail.m4names import MAX_ARGS
 
 ID = "M4011"
 NAME = "unquoted-argument"

@@ -38,8 +38,8 @@ from functools import partial
 from compiler import sendmail
 from compiler.lint.engine import Finding, LintContext
 from compiler.lint.lexer import M4Document
-from compiler.lint.m4names import DEPRECATED_ALIASES, ERROR_FEATURES
 from compiler.lint.suggest import hint
+from compiler.sendmail.m4names import DEPRECATED_ALIASES, ERROR_FEATURES
 
 ID = "M4012"
 NAME = "unknown-name"

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 from compiler.lint.engine import Edit, Finding, LintContext
 from compiler.lint.lexer import M4Document
-from compiler.lint.m4names import BUILTINS, CF_MACROS
+from compiler.sendmail.m4names import BUILTINS, CF_MACROS
 
 ID = "M4013"
 NAME = "call-syntax"

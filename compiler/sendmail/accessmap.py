@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from compiler import names
 from compiler.problems import shown
-from compiler.sendmail import SRV_FEATURE_LETTERS, SRV_FEATURE_VARIANTS, SSL_OPTIONS
+from compiler.sendmail import SRV_FEATURE_LETTERS, SRV_FEATURE_VARIANTS, SSL_OPTIONS, names
 from compiler.sendmail.releases import STS_TAG_RELEASE
 
 #: tag (canonical spelling) -> kind of right-hand side

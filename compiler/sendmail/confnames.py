@@ -8,7 +8,7 @@ confREJECT_NUL, confRCPTREJ_MSG, confMESSAGE_TIMEOUT). A define of any other
 
 from __future__ import annotations
 
-from compiler.lint.m4names import words
+from compiler.sendmail.m4names import words
 
 KNOWN_OPTIONS = words(
     """confALIAS_WAIT confALLOW_BOGUS_HELO confAUTH_MAX_BITS confAUTH_MECHANISMS

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from operator import methodcaller
 
-from compiler.accessmap import AccessEntry, parse_entry
 from compiler.sendmail import SRV_FEATURE_LETTERS
+from compiler.sendmail.accessmap import AccessEntry, parse_entry
 
 Loc = tuple[str | int, ...]
 
