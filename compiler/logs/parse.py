@@ -112,6 +112,23 @@ REFUSAL_JSON_KEYS = (
 )
 
 
+def _head(
+    kind: str,
+    time: str | None,
+    host: str | None,
+    direction: str,
+    relay: str | None,
+    addr: str | None,
+) -> dict[str, object]:
+    """The keys every JSON record starts with; relay and addr only when the line has them."""
+    out: dict[str, object] = {"kind": kind, "time": time, "host": host, "direction": direction}
+    if relay is not None:
+        out["relay"] = relay
+    if addr is not None:
+        out["addr"] = addr
+    return out
+
+
 @dataclass(slots=True)
 class TlsRecord:
     """One STARTTLS record: a handshake (`error` None) or a STARTTLS error (`error` set).
@@ -145,16 +162,7 @@ class TlsRecord:
 
     def as_json(self) -> dict[str, object]:
         """The documented JSON object: relay/addr only when present, cert fields once merged."""
-        out: dict[str, object] = {
-            "kind": self.kind,
-            "time": self.time,
-            "host": self.host,
-            "direction": self.direction,
-        }
-        if self.relay is not None:
-            out["relay"] = self.relay
-        if self.addr is not None:
-            out["addr"] = self.addr
+        out = _head(self.kind, self.time, self.host, self.direction, self.relay, self.addr)
         out["version"] = self.version
         out["verify"] = self.verify
         out["cipher"] = self.cipher
@@ -234,16 +242,7 @@ class RulesetEvent:
 
     def as_json(self) -> dict[str, object]:
         """The documented refusal object (REFUSAL_JSON_KEYS)."""
-        out: dict[str, object] = {
-            "kind": "refusal",
-            "time": self.time,
-            "host": self.host,
-            "direction": self.direction,
-        }
-        if self.relay is not None:
-            out["relay"] = self.relay
-        if self.addr is not None:
-            out["addr"] = self.addr
+        out = _head("refusal", self.time, self.host, self.direction, self.relay, self.addr)
         out["ruleset"] = self.ruleset
         out["arg1"] = self.arg1
         if self.ruleset in VERIFY_RULESETS:

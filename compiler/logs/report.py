@@ -229,6 +229,18 @@ class _Report:
             self.console.print(f"Refused by TLS_Rcpt requirements: {s.rcpt_refusals} recipient(s)")
 
 
+def make_console(out: IO[str], color: bool) -> Console:
+    """The console the logs reports print on: plain text unless `color`, no markup."""
+    return Console(
+        file=out,
+        width=None if color else 160,
+        color_system="auto" if color else None,
+        highlight=False,
+        markup=False,  # relays, DNs and errors hold [brackets]
+        soft_wrap=False,
+    )
+
+
 def print_summary(
     summary: Summary,
     out: IO[str],
@@ -240,14 +252,7 @@ def print_summary(
     unreadable: int = 0,
 ) -> None:
     """The text summary: what happened, per direction, per peer, and what to do about it."""
-    console = Console(
-        file=out,
-        width=None if color else 160,
-        color_system="auto" if color else None,
-        highlight=False,
-        markup=False,  # relays, DNs and errors hold [brackets]
-        soft_wrap=False,
-    )
+    console = make_console(out, color)
     s = summary
     span = f", {s.first} .. {s.last}" if s.first else ""
     hosts = ", ".join(h for h, _ in s.hosts.most_common(5))

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from compiler.logs.report import make_console
 from compiler.logs.tlscheck import UNKNOWN_REASONS
 from compiler.logs.whatif import Evaluation, RuleImpact
 from compiler.logs.whatif_format import impact_sentence, span
@@ -110,14 +111,7 @@ def print_whatif(
     top: int = 20,
 ) -> None:
     """The text what-if: proposals first, then the spec's rules, their stopped mail and peers."""
-    console = Console(
-        file=out,
-        width=None if color else 160,
-        color_system="auto" if color else None,
-        highlight=False,
-        markup=False,  # relays, DNs and errors hold [brackets]
-        soft_wrap=False,
-    )
+    console = make_console(out, color)
     rules = current.results()
     first = min((i.first for i in rules if i.first), default=None)
     last = max((i.last for i in rules if i.last), default=None)
