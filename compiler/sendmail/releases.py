@@ -110,6 +110,15 @@ def release_of(text: str) -> Release:
     return RELEASES[".".join(text.split(".")[:2])]
 
 
+def newer_family(family: str, target: str) -> bool:
+    """Release family `family` (`8.18`) comes after the family of `target` (`8.17.1.9`)."""
+
+    def key(text: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in text.split(".")[:2] if p.isdigit())
+
+    return key(family) > key(target)
+
+
 def binary_satisfies(target: str, version: str) -> bool:
     """A binary of `version` (`8.18.1`) is the release `target` (`8.18`, `8.18.1`) asks for."""
     want = target.split(".")
