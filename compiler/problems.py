@@ -7,7 +7,6 @@ stay free of heavy imports.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -133,6 +132,8 @@ def format_text(problems: Iterable[Problem], color: bool = False) -> str:
 
 def format_json(problems: Iterable[Problem]) -> str:
     """A JSON list of problem objects."""
+    import json  # only here: the lint path of a pre-commit hook starts without it
+
     return json.dumps([p.as_dict() for p in problems], indent=2) + "\n"
 
 

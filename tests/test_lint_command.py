@@ -227,6 +227,7 @@ def test_the_lint_path_imports_no_heavy_library(bad: Path) -> None:
     assert "compiler.lint.engine" in imported
     for heavy in ("pydantic", "deepdiff", "ruamel", "ruamel.yaml", "rich", "cryptography"):
         assert heavy not in imported, heavy
+    assert "json" not in imported  # only --format json needs it
 
 
 def test_compiled_sources_are_available() -> None:
