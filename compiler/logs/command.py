@@ -19,8 +19,8 @@ from datetime import datetime
 import click
 
 from compiler.logs.parse import LogParser, Notice, Ordered, RulesetEvent, TlsRecord
-from compiler.logs.source import InputError, ReadStats, open_input, read_lines
-from compiler.logs.syslog import YearGuess, split_syslog
+from compiler.logs.source import ReadStats, log_lines
+from compiler.logs.syslog import split_syslog
 
 _FORMAT = click.Choice(["text", "json", "tlsrpt"])
 
@@ -129,19 +129,13 @@ def stream_entries(
     problems: list[str] = []
     feed = parser.feed_entries
     lineno = 0
-    for path in files:
-        try:
-            with open_input(path) as (stream, modified):
-                years = YearGuess(modified, year)
-                for raw in read_lines(stream, path, stats):
-                    lineno += 1
-                    if b"STARTTLS" not in raw and b"ruleset=" not in raw:
-                        continue
-                    text = raw.decode("utf-8", "replace")
-                    for entry in feed(split_syslog(text, years), text, lineno + stats.too_long):
-                        on_entry(entry)
-        except InputError as exc:
-            problems.append(str(exc))
+    for raw, years in log_lines(files, year, stats, problems):
+        lineno += 1
+        if b"STARTTLS" not in raw and b"ruleset=" not in raw:
+            continue
+        text = raw.decode("utf-8", "replace")
+        for entry in feed(split_syslog(text, years), text, lineno + stats.too_long):
+            on_entry(entry)
     for entry in parser.flush_entries():
         on_entry(entry)
     stats.lines = lineno + stats.too_long

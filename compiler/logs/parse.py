@@ -41,7 +41,7 @@ _STARTTLS = re.compile(
 )
 _RULESET = re.compile(r"ruleset=(?P<name>[A-Za-z0-9_]+), (?P<rest>.*)", re.DOTALL)
 #: a queue id ("6AT2gk33000955: ", it holds digits) or NOQUEUE before the message
-_QID = re.compile(r"(?:NOQUEUE|(?=[A-Za-z]*\d)[A-Za-z0-9]{8,20}): ")
+QUEUE_ID = re.compile(r"(NOQUEUE|(?=[A-Za-z]*\d)[A-Za-z0-9]{8,20}): ")
 #: `name [addr]`, `[addr]`, `name.` (client side), `name [addr] (may be forged)`
 _RELAY = re.compile(r"(?P<name>[^\s\[]*)\s*(?P<addr>\[[^\]\s]*\])?")
 #: where `STARTTLS` starts in a line whose prefix is not a known syslog form
@@ -82,34 +82,12 @@ RULESET_RULE = {
 #: rulesets whose arg1 is a `${verify}` value
 VERIFY_RULESETS = frozenset({"tls_server", "tls_client"})
 
-#: JSON keys in the documented order; relay and addr are left out when the line has none
-JSON_KEYS = (
-    "kind",
-    "time",
-    "host",
-    "direction",
-    "relay",
-    "addr",
-    "version",
-    "verify",
-    "cipher",
-    "bits",
-    "bits_max",
-    "error",
-)
-#: JSON keys of a refusal; relay and addr are left out when absent, verify unless tls_server|client
-REFUSAL_JSON_KEYS = (
-    "kind",
-    "time",
-    "host",
-    "direction",
-    "relay",
-    "addr",
-    "ruleset",
-    "arg1",
-    "verify",
-    "reply",
-)
+#: the keys every JSON record starts with (_head); relay and addr left out when absent
+HEAD_JSON_KEYS = ("kind", "time", "host", "direction", "relay", "addr")
+#: JSON keys in the documented order
+JSON_KEYS = (*HEAD_JSON_KEYS, "version", "verify", "cipher", "bits", "bits_max", "error")
+#: JSON keys of a refusal; verify only for tls_server|tls_client
+REFUSAL_JSON_KEYS = (*HEAD_JSON_KEYS, "ruleset", "arg1", "verify", "reply")
 
 
 def _head(
@@ -392,7 +370,7 @@ def read_message(
     message: str, when: str | None = None, host: str | None = None
 ) -> Message | Unreadable | None:
     """What a sendmail log message says about STARTTLS: a Message, UNREADABLE or None (nothing)."""
-    qid = _QID.match(message)
+    qid = QUEUE_ID.match(message)
     if qid is not None:
         message = message[qid.end() :]
     message = message.rstrip()
@@ -474,7 +452,7 @@ def fallback_key(raw: str) -> tuple[int, ProcessKey] | None:
     if tag is not None:
         return at, (None, tag["tag"], tag["pid"])
     head = raw[:at]
-    if not head or _QID.fullmatch(head):
+    if not head or QUEUE_ID.fullmatch(head):
         return at, (None, None, None)
     return None
 

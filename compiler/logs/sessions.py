@@ -29,9 +29,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from compiler.logs.parse import CertLine, TlsRecord, parse_message, split_relay
-from compiler.logs.source import InputError, ReadStats, open_input, read_lines
-from compiler.logs.syslog import SyslogLine, YearGuess, split_syslog
+from compiler.logs.parse import QUEUE_ID, CertLine, TlsRecord, parse_message, split_relay
+from compiler.logs.source import ReadStats, log_lines
+from compiler.logs.syslog import SyslogLine, split_syslog
 
 #: verify values under which a session is encrypted
 ENCRYPTED = frozenset({"OK", "TRUSTED", "NOT", "NO", "FAIL", "DANE_FAIL"})
@@ -118,8 +118,6 @@ class Session:
 
 # -- rebuilding sessions from the lines ---------------------------------------
 
-#: a queue id ("6B35baqV027455: ", it holds digits) or NOQUEUE before the message
-_QID = re.compile(r"(NOQUEUE|(?=[A-Za-z]*\d)[A-Za-z0-9]{8,20}): ")
 _RELAY_FIELD = re.compile(r"(?:^|, )relay=([^,]*)")
 _FIELD = re.compile(r"(?:^|, )(mailer|proto|stat)=")
 #: a reply code in a delivery status: the server answered (`Deferred: 454 4.7.0 ...`)
@@ -267,7 +265,7 @@ class SessionBuilder:
     def _line(self, line: SyslogLine) -> None:
         message = line.message
         qid: str | None = None
-        m = _QID.match(message)
+        m = QUEUE_ID.match(message)
         if m is not None:
             qid = None if m[1] == "NOQUEUE" else m[1]
             message = message[m.end() :]
@@ -397,20 +395,14 @@ def read_sessions(
     stats = ReadStats()
     problems: list[str] = []
     lineno = 0
-    for path in files:
-        try:
-            with open_input(path) as (stream, modified):
-                years = YearGuess(modified, year)
-                for raw in read_lines(stream, path, stats):
-                    lineno += 1
-                    if not any(word in raw for word in _WORDS):
-                        builder.lines += 1
-                        continue
-                    text = raw.decode("utf-8", "replace")
-                    for session in builder.feed(split_syslog(text, years)):
-                        on_session(session)
-        except InputError as exc:
-            problems.append(str(exc))
+    for raw, years in log_lines(files, year, stats, problems):
+        lineno += 1
+        if not any(word in raw for word in _WORDS):
+            builder.lines += 1
+            continue
+        text = raw.decode("utf-8", "replace")
+        for session in builder.feed(split_syslog(text, years)):
+            on_session(session)
     for session in builder.flush():
         on_session(session)
     stats.lines = lineno + stats.too_long

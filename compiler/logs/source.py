@@ -7,11 +7,13 @@ import io
 import os
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
+
+from compiler.logs.syslog import YearGuess
 
 #: a longer line is skipped (sendmail's own lines stay under a few KiB)
 MAX_LINE = 64 * 1024
@@ -106,3 +108,22 @@ def read_error(exc: OSError | EOFError | zlib.error, path: str) -> InputError:
         what = "the gzip data is damaged"
     reason = what or (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
     return InputError(f"{_name(path)}: {reason}")
+
+
+def log_lines(
+    files: Sequence[str], year: int | None, stats: ReadStats, problems: list[str]
+) -> Iterator[tuple[bytes, YearGuess]]:
+    """Every line of `files`, in the order given, with the year guess of its file.
+
+    A file that cannot be read, whole or from some point on, adds one sentence to
+    `problems`; the lines before the break have been given, and the other files are
+    still read. Lines over MAX_LINE are counted in `stats.too_long`, not given.
+    """
+    for path in files:
+        try:
+            with open_input(path) as (stream, modified):
+                years = YearGuess(modified, year)
+                for raw in read_lines(stream, path, stats):
+                    yield raw, years
+        except InputError as exc:
+            problems.append(str(exc))
