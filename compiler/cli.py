@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -17,7 +17,9 @@ from compiler import __version__
 
 if TYPE_CHECKING:
     from compiler.problems import Problem
+    from compiler.spec.loader import LoadedSpec
     from compiler.spec.model import Cluster
+    from compiler.spec.validate import Validated
 
 FORMAT = click.Choice(["text", "json", "github"])
 
@@ -112,8 +114,11 @@ def print_problems(problems: list[Problem], fmt: str) -> None:
         sys.stdout.write(FORMATTERS[fmt](problems))
 
 
-def load_cluster_or_exit(spec: str, fmt: str = "text") -> Cluster:
-    """The valid cluster of SPEC; else print every problem (as `validate` does) and exit 1."""
+def load_validated_or_exit(
+    spec: str, fmt: str = "text", failed: str | None = None
+) -> tuple[LoadedSpec, Validated]:
+    """SPEC loaded and validated without an error; else print every problem (as `validate`
+    does), then `tlsc: FAILED` when given, and exit 1."""
     from compiler.spec.loader import SpecLoadError, load_file
     from compiler.spec.validate import validate
 
@@ -124,12 +129,25 @@ def load_cluster_or_exit(spec: str, fmt: str = "text") -> Cluster:
         if exc.partial is not None:
             problems += validate(exc.partial).problems
         print_problems(problems, fmt)
-        sys.exit(1)
+        _exit_failed(failed)
     checked = validate(loaded)
     if not checked.ok or checked.cluster is None:
         print_problems(checked.problems, fmt)
-        sys.exit(1)
-    return checked.cluster
+        _exit_failed(failed)
+    return loaded, checked
+
+
+def _exit_failed(failed: str | None) -> NoReturn:
+    if failed is not None:
+        click.echo(f"tlsc: {failed}", err=True)
+    sys.exit(1)
+
+
+def load_cluster_or_exit(spec: str, fmt: str = "text") -> Cluster:
+    """The valid cluster of SPEC; else print every problem (as `validate` does) and exit 1."""
+    cluster = load_validated_or_exit(spec, fmt)[1].cluster
+    assert cluster is not None  # load_validated_or_exit exits otherwise
+    return cluster
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

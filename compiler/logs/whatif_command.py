@@ -30,30 +30,17 @@ def build_evaluations(
     spec: str, proposals: tuple[str, ...]
 ) -> tuple[Evaluation, Evaluation | None]:
     """The spec's evaluation and, with proposals, the one with them; exits 1 on bad input."""
-    from compiler.cli import print_problems
+    from compiler.cli import load_validated_or_exit
     from compiler.logs.spec_tables import (
         ProposalError,
         host_tables,
         parse_proposal,
         validate_proposals,
     )
-    from compiler.spec.loader import SpecLoadError, load_file
-    from compiler.spec.validate import validate
 
-    try:
-        loaded = load_file(spec)
-    except SpecLoadError as exc:
-        problems = list(exc.problems)
-        if exc.partial is not None:
-            problems += validate(exc.partial).problems
-        print_problems(problems, "text")
-        _fail(f"{spec} is not valid; nothing was evaluated")
-        raise  # pragma: no cover - _fail exits
-    checked = validate(loaded)
-    if not checked.ok or checked.cluster is None or checked.rules is None:
-        print_problems(checked.problems, "text")
-        _fail(f"{spec} is not valid; nothing was evaluated")
-        raise AssertionError  # pragma: no cover - _fail exits
+    failed = f"{spec} is not valid; nothing was evaluated"
+    loaded, checked = load_validated_or_exit(spec, "text", failed)
+    assert checked.cluster is not None and checked.rules is not None  # valid: both made
     hosts, fallback = host_tables(checked.cluster, checked.rules)
     current = Evaluation(hosts, fallback)
     if not proposals:
