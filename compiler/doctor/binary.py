@@ -174,8 +174,9 @@ def _command(binary: str, cf: Path | None, fqdn: str) -> tuple[list[str], float,
 
 
 def run_sendmail_check(binary: str, cf: Path | None, fqdn: str) -> tuple[str, bool]:
-    """The output of `sendmail -d0.13 -bt [-C cf]`, and whether sendmail finished."""
-    output, cut = _run(binary, cf, fqdn)
+    """The output of `sendmail -d0.13 -bt -C CF`, and whether sendmail finished; without
+    `cf` (or with one that is missing) an empty .cf, never this machine's sendmail.cf."""
+    output, cut = _run_on(binary, cf, fqdn)
     return output, cut is None
 
 
