@@ -613,10 +613,9 @@ def _check_starttls_settings(
         tls = resolved[name].tls
         if not tls.enabled:
             continue
-        written = host_overrides(cluster.hosts[name]).get("tls", {})
         for field in STARTTLS_REQUIRED:
             if getattr(tls, field) is None:
-                where: Loc = ("hosts", name, "tls") if field in written else ("defaults", "tls")
+                where = _written_at(cluster, name, "tls", field)[:-1]
                 missing.setdefault((where, field), []).append(name)
     for (where, field), hosts in missing.items():
         verb = "has" if len(hosts) == 1 else "have"
@@ -638,8 +637,7 @@ def _check_tls_ownership(
     for name in cluster.hosts:
         if resolved[name].ownership != "tls" or resolved[name].mc == Mc():
             continue
-        own = "mc" in host_overrides(cluster.hosts[name])
-        where.setdefault(("hosts", name, "mc") if own else ("defaults", "mc"), []).append(name)
+        where.setdefault(_written_at(cluster, name, "mc"), []).append(name)
     for loc, hosts in where.items():
         rep.add(
             loc,
