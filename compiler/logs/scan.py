@@ -854,18 +854,11 @@ def summary_of(tally: Tally) -> Summary:
     splits: dict[bytes, tuple[str | None, str | None]] = {}
     items = sorted(tally.keys.items(), key=lambda kv: kv[1][1])
     entries: list[tuple[int, TlsRecord | RulesetEvent, str]] = []
-    problem = Summary.problem
+    add, add_event = summary.add, summary.add_event
     for key, (n, _, last) in items:
         entry = _entry_of(key, splits)
-        if isinstance(entry, Notice):
-            summary.add_event(entry, n)
-            continue
-        if isinstance(entry, TlsRecord):
-            summary.add(entry, n)
-        else:
-            summary.add_event(entry, n)
-        why = problem(entry)
-        if why is not None:
+        why = add(entry, n) if isinstance(entry, TlsRecord) else add_event(entry, n)
+        if why is not None and not isinstance(entry, Notice):
             entries.append((last, entry, why))
     entries.sort(key=lambda le: le[0])
     for _, entry, why in entries:

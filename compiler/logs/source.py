@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from compiler.logs.syslog import YearGuess
 
@@ -63,12 +63,51 @@ def open_input(path: str) -> Iterator[tuple[BinaryIO, date]]:
         except OSError as exc:
             raise InputError(f"{_name(path)}: cannot be read: {exc.strerror or exc}") from None
         if head == _GZIP_MAGIC:
-            yield io.BufferedReader(gzip.GzipFile(fileobj=buffered, mode="rb")), modified
+            yield gunzipped(buffered), modified  # type: ignore[misc]
         else:
             yield buffered, modified
     finally:
         if path != "-":
             raw.close()
+
+
+def gunzipped(stream: BinaryIO) -> IO[bytes]:
+    """The unpacked bytes of a gzip stream: with ISA-L (python-isal) when it is installed,
+    2.5 to 3 times as fast as zlib, its errors made zlib's; else with the gzip module."""
+    global _isal_gzip
+    if _isal_gzip is None:
+        try:
+            _isal_gzip = _isal_class()
+        except ImportError:
+            _isal_gzip = gzip.GzipFile
+    return _isal_gzip(fileobj=stream, mode="rb")  # type: ignore[no-any-return]
+
+
+_isal_gzip: Any = None
+
+
+def _isal_class() -> Any:
+    from isal import igzip, isal_zlib
+
+    error = cast("type[Exception]", isal_zlib.error)  # its stubs call the class an instance
+
+    class Inflated(igzip.IGzipFile):
+        """ISA-L's gzip reader; a damaged stream raises zlib.error, as gzip's does."""
+
+        def read(self, size: int | None = -1) -> bytes:
+            try:
+                return super().read(size)
+            except error as exc:
+                raise zlib.error(str(exc)) from None
+
+        def readline(self, size: int | None = -1) -> bytes:
+            try:
+                line: bytes = super().readline(size)  # type: ignore[no-untyped-call]
+                return line
+            except error as exc:
+                raise zlib.error(str(exc)) from None
+
+    return Inflated
 
 
 def read_lines(stream: BinaryIO, path: str, stats: ReadStats) -> Iterator[bytes]:

@@ -193,11 +193,10 @@ class Summary:
         if host is not None:
             self.hosts[host] += n
 
-    def add(self, r: TlsRecord, n: int = 1) -> None:
-        """Count one record (`n` times: the same record seen n times)."""
+    def add(self, r: TlsRecord, n: int = 1) -> str | None:
+        """Count one record (`n` times: the same record seen n times); its problem (or None)."""
         self.records += n
         self._seen(r.time, r.host, n)
-        problem = self.problem(r)
         if r.error is not None:
             group = error_group(r.error)
             self.errors[(r.direction, group)] += n
@@ -206,26 +205,32 @@ class Summary:
                 peer = self._peer(r.direction, r.relay, r.addr)
                 peer.errors += n
                 peer.note(ERROR_RESULT)
-                peer.last_problem = problem
-            return
+                peer.last_problem = group
+                return group
+            return None
         peer = self._peer(r.direction, r.relay, r.addr)
         verify = r.verify or "?"
         self.handshakes[(r.direction, verify)] += n
         peer.handshakes += n
         peer.note(verify)
-        if problem is not None:
+        problem = None
+        if verify in ("FAIL", "DANE_FAIL"):
+            problem = f"verify={verify}" + (f" ({r.verifymsg})" if r.verifymsg else "")
             peer.last_problem = problem
             if r.verifymsg:
                 self.fail_reasons[r.verifymsg] += n
         if r.version is not None:
             self.versions[(r.version, r.direction)] += n
             peer.add_version(r.version)
-        bits = min((b for b in (r.bits, r.bits_max) if b is not None), default=None)
+        bits, most = r.bits, r.bits_max
+        if bits is None or (most is not None and most < bits):
+            bits = most
         if bits is not None:
             if peer.min_bits is None or bits < peer.min_bits:
                 peer.min_bits = bits
             if bits < MIN_BITS:
                 self._weak(r, bits, n)
+        return problem
 
     def _weak(self, r: TlsRecord, bits: int, n: int) -> None:
         shown = f"{r.bits}/{r.bits_max}" if r.bits_max is not None else str(bits)
@@ -235,26 +240,27 @@ class Summary:
         entry.count += n
         entry.add_peer(r.peer)
 
-    def add_event(self, event: RulesetEvent | Notice, n: int = 1) -> None:
-        """Count one refusal or configuration notice (`n` times)."""
+    def add_event(self, event: RulesetEvent | Notice, n: int = 1) -> str | None:
+        """Count one refusal or configuration notice (`n` times); its problem (or None)."""
         self._seen(event.time, event.host, n)
         if isinstance(event, Notice):
             self.notices[event.text] += n
-            return
+            return None
         self.rule_refusals[(event.rule, event.ruleset, event.reason)] += n
         if event.ruleset == "try_tls":
             relay, addr = event.relay, event.addr
             self.try_tls_skipped[f"{relay} {addr}" if relay and addr else relay or addr or "?"] += n
-            return
+            return None
         peer = self._peer(event.direction, event.relay, event.addr)
         peer.refused += n
-        peer.last_problem = self.problem(event)
+        peer.last_problem = problem = self.problem(event)
         if event.ruleset == "tls_rcpt":
             self.rcpt_refusals += n
         elif event.ruleset in ("tls_server", "tls_client"):
             verify = event.verify or "?"
             self.refusals[(event.direction, verify)] += n
             peer.note(verify)
+        return problem
 
     @staticmethod
     def problem(entry: TlsRecord | RulesetEvent) -> str | None:
