@@ -45,7 +45,7 @@ from compiler.logs.parse import (
     split_relay,
 )
 from compiler.logs.source import MAX_LINE
-from compiler.logs.summary import Summary
+from compiler.logs.summary import PeerStats, Summary
 from compiler.logs.syslog import YearGuess, split_syslog
 
 WINDOW = LogParser.WINDOW
@@ -853,16 +853,16 @@ def summary_of(tally: Tally) -> Summary:
     summary = Summary()
     splits: dict[bytes, tuple[str | None, str | None]] = {}
     items = sorted(tally.keys.items(), key=lambda kv: kv[1][1])
-    entries: list[tuple[int, TlsRecord | RulesetEvent, str]] = []
+    problems: list[tuple[int, PeerStats, str | None]] = []
     add, add_event = summary.add, summary.add_event
     for key, (n, _, last) in items:
         entry = _entry_of(key, splits)
-        why = add(entry, n) if isinstance(entry, TlsRecord) else add_event(entry, n)
-        if why is not None and not isinstance(entry, Notice):
-            entries.append((last, entry, why))
-    entries.sort(key=lambda le: le[0])
-    for _, entry, why in entries:
-        summary.set_problem(entry, why)
+        peer = add(entry, n) if isinstance(entry, TlsRecord) else add_event(entry, n)
+        if peer is not None:
+            problems.append((last, peer, peer.last_problem))
+    problems.sort(key=lambda row: row[0])
+    for _, peer, problem in problems:
+        peer.last_problem = problem
     summary.first, summary.last = tally.first, tally.last
     return summary
 

@@ -193,8 +193,11 @@ class Summary:
         if host is not None:
             self.hosts[host] += n
 
-    def add(self, r: TlsRecord, n: int = 1) -> str | None:
-        """Count one record (`n` times: the same record seen n times); its problem (or None)."""
+    def add(self, r: TlsRecord, n: int = 1) -> PeerStats | None:
+        """Count one record (`n` times: the same record seen n times).
+
+        The peer whose last problem it made its own, when it is a problem (else None).
+        """
         self.records += n
         self._seen(r.time, r.host, n)
         if r.error is not None:
@@ -206,7 +209,7 @@ class Summary:
                 peer.errors += n
                 peer.note(ERROR_RESULT)
                 peer.last_problem = group
-                return group
+                return peer
             return None
         peer = self._peer(r.direction, r.relay, r.addr)
         verify = r.verify or "?"
@@ -215,8 +218,8 @@ class Summary:
         peer.note(verify)
         problem = None
         if verify in ("FAIL", "DANE_FAIL"):
-            problem = f"verify={verify}" + (f" ({r.verifymsg})" if r.verifymsg else "")
-            peer.last_problem = problem
+            problem = peer
+            peer.last_problem = f"verify={verify}" + (f" ({r.verifymsg})" if r.verifymsg else "")
             if r.verifymsg:
                 self.fail_reasons[r.verifymsg] += n
         if r.version is not None:
@@ -240,8 +243,11 @@ class Summary:
         entry.count += n
         entry.add_peer(r.peer)
 
-    def add_event(self, event: RulesetEvent | Notice, n: int = 1) -> str | None:
-        """Count one refusal or configuration notice (`n` times); its problem (or None)."""
+    def add_event(self, event: RulesetEvent | Notice, n: int = 1) -> PeerStats | None:
+        """Count one refusal or configuration notice (`n` times).
+
+        The peer whose last problem it made its own (a refusal but Try_TLS's), else None.
+        """
         self._seen(event.time, event.host, n)
         if isinstance(event, Notice):
             self.notices[event.text] += n
@@ -253,14 +259,14 @@ class Summary:
             return None
         peer = self._peer(event.direction, event.relay, event.addr)
         peer.refused += n
-        peer.last_problem = problem = self.problem(event)
+        peer.last_problem = self.problem(event)
         if event.ruleset == "tls_rcpt":
             self.rcpt_refusals += n
         elif event.ruleset in ("tls_server", "tls_client"):
             verify = event.verify or "?"
             self.refusals[(event.direction, verify)] += n
             peer.note(verify)
-        return problem
+        return peer
 
     @staticmethod
     def problem(entry: TlsRecord | RulesetEvent) -> str | None:
