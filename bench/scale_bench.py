@@ -58,7 +58,8 @@ LIBRARIES = """
 import atexit, gc
 atexit.register(gc.freeze)
 import click, ruamel.yaml
-import compiler.spec.noplugins
+import compiler.spec.noplugins as noplugins
+noplugins.install()
 from pydantic import BaseModel, Field
 class M(BaseModel):
     x: int = Field(0)

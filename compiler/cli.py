@@ -107,6 +107,9 @@ class LazyGroup(click.Group):
             raise
 
     def invoke(self, ctx: click.Context) -> object:
+        from compiler.spec import noplugins
+
+        noplugins.install()  # before a command (or its module) builds a model
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:

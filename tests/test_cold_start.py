@@ -80,7 +80,7 @@ def test_lint_of_one_file_loads_no_spec_code() -> None:
     code, modules, _ = _run("lint", SMALL_MC)
     assert code == 0
     assert "compiler.lint.engine" in modules  # it did lint
-    heavy = _NEVER | {"pydantic", "pydantic_core", "ruamel.yaml", "compiler.spec", "json"}
+    heavy = _NEVER | {"pydantic", "pydantic_core", "ruamel.yaml", "compiler.spec.model", "json"}
     assert _loaded(modules, heavy) == []
 
 
@@ -101,15 +101,34 @@ def test_plan_of_the_example_loads_no_git_and_no_plugin_scan() -> None:
     assert loader == "compiler.spec.noplugins"
 
 
+_VALIDATES = (
+    "assert compiler.spec.model.Cluster.model_validate({'version': 1, 'cluster': 'c',"
+    " 'hosts': {'mx1': {'fqdn': 'mx1.example.net'}}}).cluster == 'c'\n"
+)
+
+
+def test_tlsc_as_a_library_keeps_pydantics_plugin_loader() -> None:
+    """Only the `tlsc` command leaves pydantic's plugins out; importing its models does not."""
+    code = (
+        "import compiler.spec.model, sys\n"
+        + _VALIDATES
+        + "assert hasattr(sys.modules['pydantic.plugin._loader'], 'entry_points')\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=cli_env(), capture_output=True, text=True
+    )
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
 def test_pydantics_own_loader_is_left_alone_when_loaded_first() -> None:
     """Code that loaded pydantic's plugin loader itself keeps it (and its plugins)."""
     code = (
         "import pydantic.plugin._loader as real\n"
+        "from compiler.spec import noplugins\n"
+        "noplugins.install()\n"
         "import compiler.spec.model, sys\n"
-        "assert sys.modules['pydantic.plugin._loader'] is real\n"
-        "assert compiler.spec.model.Cluster.model_validate({'version': 1, 'cluster': 'c',"
-        " 'hosts': {'mx1': {'fqdn': 'mx1.example.net'}}}).cluster == 'c'\n"
-        "print('ok')\n"
+        "assert sys.modules['pydantic.plugin._loader'] is real\n" + _VALIDATES + "print('ok')\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=cli_env(), capture_output=True, text=True

@@ -28,7 +28,6 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-import compiler.spec.noplugins  # noqa: F401  (before pydantic builds a model)
 from compiler.problems import shown
 from compiler.sendmail import (
     DOCUMENTED_DEFINES,

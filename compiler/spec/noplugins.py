@@ -8,12 +8,13 @@ about 15 ms of every cold start that validates a spec (a tenth of `tlsc
 validate`). pydantic's own switch, PYDANTIC_DISABLE_PLUGINS=__all__, skips only
 the scan (3 ms) and, set in os.environ, would reach every command tlsc runs.
 
-Importing this module before pydantic builds anything puts a loader that finds
-no plugins in the place of pydantic's, for this process only: a plugin
-installed next to tlsc (an observability hook, say) does not see tlsc's
-validation, which is what PYDANTIC_DISABLE_PLUGINS=__all__ would give. When
-pydantic's loader was imported already (by some other code in the same
-process), it is left alone.
+`install()`, which the `tlsc` command calls before any command builds a
+model, puts a loader that finds no plugins in the place of pydantic's, for
+that process only: a plugin installed next to tlsc (an observability hook,
+say) does not see tlsc's validation, which is what
+PYDANTIC_DISABLE_PLUGINS=__all__ would give. Importing tlsc's modules as a
+library changes nothing, and when pydantic's loader was imported already it
+is left alone.
 """
 
 from __future__ import annotations
@@ -37,6 +38,3 @@ def install() -> None:
         loader = types.ModuleType(LOADER, __doc__)
         loader.get_plugins = get_plugins  # type: ignore[attr-defined]
         sys.modules[LOADER] = loader
-
-
-install()
