@@ -36,9 +36,9 @@ def gc_importing() -> Iterator[None]:
     classes, functions, pydantic's schemas) that live as long as the process.
     Collected as they come, or in the one big young-generation pass that
     follows a plain pause, they were scanned for nothing: 5-9 ms of a 130 ms
-    `tlsc validate`. gc.freeze() then gc.unfreeze()
-    moves them all to the oldest generation at once; when something else holds
-    frozen objects, nothing is moved (unfreezing would let go of those too).
+    `tlsc validate`. gc.freeze() then gc.unfreeze() moves them all to the
+    oldest generation at once; when something else holds frozen objects,
+    nothing is moved (unfreezing would let go of those too).
     """
     was_enabled = gc.isenabled()
     gc.disable()
