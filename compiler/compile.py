@@ -8,7 +8,6 @@ from pathlib import Path
 
 from compiler.gcpause import gc_paused
 from compiler.problems import Problem, sort_problems
-from compiler.render import render_host
 from compiler.resolve import resolve
 from compiler.spec.accessfiles import Reader
 from compiler.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
@@ -78,6 +77,8 @@ def compile_loaded(
     rules = result.rules
 
     def render(name: str) -> HostFiles:
+        from compiler.render import render_host  # not on `tlsc validate`'s path
+
         return render_host(resolve(cluster, name), loaded.source, rules)
 
     names = sorted(chosen)

@@ -28,6 +28,31 @@ def gc_paused() -> Iterator[None]:
 
 
 @contextmanager
+def gc_importing() -> Iterator[None]:
+    """Import modules with the collector paused, then hand what they made to its oldest
+    generation unscanned.
+
+    A cold start imports some 30,000 objects the collector tracks (modules,
+    classes, functions, pydantic's schemas) that live as long as the process.
+    Collected as they come, or in the one big young-generation pass that
+    follows a plain pause, they were scanned for nothing: 5-9 ms of a 130 ms
+    `tlsc validate`. gc.freeze() then gc.unfreeze() moves them all to the
+    oldest generation at once; when something else holds frozen objects,
+    nothing is moved (unfreezing would let go of those too).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
+@contextmanager
 def gc_settling() -> Iterator[Callable[[], None]]:
     """A block whose `settle()` takes every object made so far out of the collector's scans.
 

@@ -139,7 +139,10 @@ def plan(
     Exit 0 ok; with --detailed-exitcode 0 no changes, 2 changes; 1 error.
     """
     from compiler.cli import print_problems
-    from compiler.plan.make import ObserveError, PlanError, PlanRequest, SpecProblems, make_plan
+    from compiler.gcpause import gc_importing
+
+    with gc_importing():  # as `tlsc validate` imports (cli.validate)
+        from compiler.plan.make import ObserveError, PlanError, PlanRequest, SpecProblems, make_plan
 
     if max_deferred is not None and not logs:
         _fail("--max-deferred needs --logs, the mail logs to count the stopped messages in")

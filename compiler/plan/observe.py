@@ -16,10 +16,13 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 GIT_TIMEOUT = 120
 #: the most symbolic links a chain may hold (Linux's MAXSYMLINKS)
@@ -164,6 +167,8 @@ class SpecAtRevision:
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    import subprocess  # only plan --base runs git
+
     try:
         return subprocess.run(
             ["git", *args],

@@ -13,7 +13,6 @@ Pure functions, no pydantic: the linter and the planner use them too.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -90,6 +89,8 @@ _SESSION_KEYS = {k.lower(): k for k in ("Options", "CipherList", "CertFile", "Ke
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """` (did you mean 'x'?)` when a close match exists, else ``."""
+    import difflib  # only when there is a word to suggest for
+
     lowered = {c.lower(): c for c in choices}
     match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     return f" (did you mean '{lowered[match[0]]}'?)" if match else ""
