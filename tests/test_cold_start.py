@@ -187,3 +187,20 @@ def test_gc_importing_keeps_a_paused_collector_paused() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_name_the_stand_in_lacks_comes_from_pydantics_own_loader() -> None:
+    """A later pydantic that imports more than get_plugins from its loader still works."""
+    code = (
+        "import sys\n"
+        "from compiler.spec import noplugins\n"
+        "noplugins.install()\n"
+        "from pydantic.plugin._loader import get_plugins\n"
+        "assert get_plugins is noplugins.get_plugins\n"
+        "from pydantic.plugin._loader import _plugins\n"  # a name only pydantic's has
+        "print(hasattr(sys.modules[noplugins.LOADER], '__file__'), type(_plugins).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert out == ["True", "NoneType"]  # pydantic's own module now: no plugins loaded yet

@@ -32,9 +32,24 @@ def get_plugins() -> Iterable[object]:
     return ()
 
 
+def _real(name: str) -> object:
+    """Any other name a later pydantic asks the loader for: from pydantic's own loader.
+
+    The stand-in then makes way for it, so a pydantic that imports more than
+    get_plugins from its loader still works, with its plugin scan.
+    """
+    import importlib
+
+    if name.startswith("__"):
+        raise AttributeError(name)
+    sys.modules.pop(LOADER, None)
+    return getattr(importlib.import_module(LOADER), name)
+
+
 def install() -> None:
     """Put the no-plugin loader in place, unless pydantic's own is loaded already."""
     if LOADER not in sys.modules:
         loader = types.ModuleType(LOADER, __doc__)
         loader.get_plugins = get_plugins  # type: ignore[attr-defined]
+        loader.__getattr__ = _real  # type: ignore[method-assign]
         sys.modules[LOADER] = loader
