@@ -162,15 +162,12 @@ def test_patience_anchoring_is_exact_on_mostly_unique_lines(
     assert changed <= 2 * len(edits) + sum(1 for x in edits if x[1] == "mod")
 
 
-def test_scattered_changes_in_a_large_file_are_fast() -> None:
-    import time
-
+def test_scattered_changes_in_a_large_file() -> None:
+    """(Its time is bench/scale_bench.py's: no test asserts one.)"""
     a = [f"TLS_Srv:d{i}.example\tENCR:128\n" for i in range(100_000)]
     b = [line for n, line in enumerate(a) if n % 1000]
     b[500] = "TLS_Srv:changed.example\tVERIFY\n"
-    start = time.perf_counter()
     diff = unified_diff(a, b, "a/f", "b/f")
-    assert time.perf_counter() - start < 2.0
     assert diff.count("\n-TLS_Srv:") == 101 and apply_patch(a, diff) == b
 
 

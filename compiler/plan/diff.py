@@ -22,43 +22,33 @@ import functools
 import itertools
 import operator
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
 
+from compiler.plan import textdiff
 from compiler.plan.accessfile import parse_lines
 from compiler.plan.model import AccessChanged, AccessDiff, AccessLine
+from compiler.plan.textdiff import split_lines as split_lines  # the planner's, and tests'
 
 Opcode = tuple[str, int, int, int, int]
 _IS_SOME = functools.partial(operator.is_not, None)
 
 CONTEXT = 3
 
-#: line breaks of str.splitlines other than \n (each looked for with `in`: a memchr)
-_OTHER_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their `\\n` kept, split on `\\n` only (a CR or a form feed stays in its line)."""
-    if not text:
-        return []
-    if not any(c in text for c in _OTHER_BREAKS):
-        # the same lines, split in C (str.splitlines also splits on these others)
-        return text.splitlines(keepends=True)
-    lines = text.split("\n")
-    out = [line + "\n" for line in lines[:-1]]
-    if lines[-1]:
-        out.append(lines[-1])
-    return out
-
 
 def line_opcodes(a: list[str], b: list[str]) -> list[Opcode]:
     """difflib-style opcodes turning `a` into `b` (see _match for how lines are paired)."""
     blocks: list[tuple[int, int, int]] = []
     _match(a, b, 0, len(a), 0, len(b), blocks, 0)
+    return _opcodes(blocks, len(a), len(b))
+
+
+def _opcodes(blocks: list[tuple[int, int, int]], len_a: int, len_b: int) -> list[Opcode]:
+    """The opcodes between matching blocks (i, j, n), in order, of lists this long."""
     codes: list[Opcode] = []
     i = j = 0
-    for ai, bj, size in [*blocks, (len(a), len(b), 0)]:
+    for ai, bj, size in [*blocks, (len_a, len_b, 0)]:
         if i < ai and j < bj:
             codes.append(("replace", i, ai, j, bj))
         elif i < ai:
@@ -164,10 +154,15 @@ class Diffed:
     """Two texts split into lines and the opcodes between them, with what follows
     each text's head (None: a short text) for the next pair to be checked against."""
 
-    a: list[str]
-    b: list[str]
+    a: Sequence[str]  # a list, or a textdiff.TextLines (cut from the text when asked)
+    b: Sequence[str]
     codes: list[Opcode]
     rests: tuple[str, str] | None
+
+
+#: texts this long (both together, in characters) are first compared as texts
+#: (textdiff.runs); shorter ones are split at once (tests set it to 0)
+TEXT_DIFF_CHARS = 1 << 16
 
 
 def diff_texts(
@@ -187,12 +182,19 @@ def diff_texts(
         reused = _reuse_heads(a_text, b_text, last, head)
         if reused is not None:
             return reused
-    a, b = split_lines(a_text), split_lines(b_text)
-    codes = reuse_opcodes(last.a, last.b, last.codes, a, b) if last is not None else None
-    if codes is None:
-        codes = line_opcodes(a, b)
     ends = head_end(a_text, head), head_end(b_text, head)
     rests = None if min(ends) < 0 else (a_text[ends[0] :], b_text[ends[1] :])
+    if len(a_text) + len(b_text) >= TEXT_DIFF_CHARS:
+        found = textdiff.runs(a_text, b_text)
+        if found is not None:
+            lines_a, lines_b, blocks = found
+            return Diffed(lines_a, lines_b, _opcodes(blocks, len(lines_a), len(lines_b)), rests)
+    a, b = split_lines(a_text), split_lines(b_text)
+    codes = None
+    if last is not None and isinstance(last.a, list) and isinstance(last.b, list):
+        codes = reuse_opcodes(last.a, last.b, last.codes, a, b)
+    if codes is None:
+        codes = line_opcodes(a, b)
     return Diffed(a, b, codes, rests)
 
 
@@ -206,11 +208,18 @@ def _reuse_heads(a_text: str, b_text: str, last: Diffed, head: int) -> Diffed | 
             return None
         heads.append([line + "\n" for line in text[: end - 1].split("\n")])
     head_a, head_b = heads
-    old_a, old_b = last.a[:head], last.b[:head]
+    old_a, old_b = list(last.a[:head]), list(last.b[:head])
     moved_a, moved_b = _differing(old_a, head_a), _differing(old_b, head_b)
     if not _renamed(old_a, old_b, head_a, head_b, moved_a, moved_b, last.rests):
         return None
-    return Diffed(head_a + last.a[head:], head_b + last.b[head:], last.codes, last.rests)
+    return Diffed(_spliced(head_a, last.a), _spliced(head_b, last.b), last.codes, last.rests)
+
+
+def _spliced(head: list[str], lines: Sequence[str]) -> Sequence[str]:
+    """`head`, then the lines of `lines` that follow as many."""
+    if isinstance(lines, list):
+        return head + lines[len(head) :]
+    return textdiff.Spliced(head, lines)
 
 
 #: below this depth of anchoring, a region without anchors goes to difflib
@@ -390,8 +399,8 @@ def _emit(out: list[str], prefix: str, line: str) -> None:
 
 
 def unified_diff(
-    a: list[str],
-    b: list[str],
+    a: Sequence[str],
+    b: Sequence[str],
     fromfile: str,
     tofile: str,
     codes: list[Opcode] | None = None,
@@ -399,7 +408,7 @@ def unified_diff(
 ) -> str:
     """The unified diff from `a` to `b` ("" when they are equal)."""
     if codes is None:
-        codes = line_opcodes(a, b)
+        codes = line_opcodes(list(a), list(b))
     out: list[str] = []
     for group in _grouped(codes, context):
         if not out:
@@ -419,7 +428,7 @@ def unified_diff(
 
 
 def changed_entries(
-    a: list[str], b: list[str], codes: list[Opcode]
+    a: Sequence[str], b: Sequence[str], codes: list[Opcode]
 ) -> tuple[list[AccessLine], list[AccessLine]]:
     """Access entries on the lines that differ: (old side, new side)."""
     old: list[AccessLine] = []
@@ -427,8 +436,8 @@ def changed_entries(
     for tag, i1, i2, j1, j2 in codes:
         if tag == "equal":
             continue
-        old += parse_lines((i + 1, a[i]) for i in range(i1, i2))
-        new += parse_lines((j + 1, b[j]) for j in range(j1, j2))
+        old += parse_lines(zip(itertools.count(i1 + 1), a[i1:i2]))
+        new += parse_lines(zip(itertools.count(j1 + 1), b[j1:j2]))
     return old, new
 
 
@@ -439,10 +448,12 @@ def _first_by_key(entries: list[AccessLine]) -> dict[str, AccessLine]:
     return out
 
 
-def access_diff(a: list[str], b: list[str], codes: list[Opcode] | None = None) -> AccessDiff:
+def access_diff(
+    a: Sequence[str], b: Sequence[str], codes: list[Opcode] | None = None
+) -> AccessDiff:
     """Keys added, removed and changed between two access files, in file order."""
     if codes is None:
-        codes = line_opcodes(a, b)
+        codes = line_opcodes(list(a), list(b))
     return compare_entries(*changed_entries(a, b, codes))
 
 

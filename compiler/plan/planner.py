@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from compiler.plan import diff as d
@@ -202,7 +202,7 @@ class Planner:
                 return False, decode(before), True
         return False, None, False
 
-    def _access_diff(self, a: list[str], b: list[str], codes: list[d.Opcode]) -> AccessDiff:
+    def _access_diff(self, a: Sequence[str], b: Sequence[str], codes: list[d.Opcode]) -> AccessDiff:
         old, new = d.changed_entries(a, b, codes)
         key = (_entries_key(old), _entries_key(new))
         cached = self._access_cache.get(key)
