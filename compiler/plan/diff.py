@@ -86,7 +86,7 @@ def reuse_opcodes(
     if len(a) != len(old_a) or len(b) != len(old_b):
         return None
     moved_a, moved_b = _differing(old_a, a), _differing(old_b, b)
-    if not _renamed(old_a, old_b, a, b, moved_a, moved_b, ("", "")):
+    if not _renamed(old_a, old_b, a, b, moved_a, moved_b, (("", 0), ("", 0))):
         return None
     return codes
 
@@ -98,7 +98,7 @@ def _renamed(
     b: list[str],
     moved_a: list[int],
     moved_b: list[int],
-    rests: tuple[str, str],
+    rests: tuple[Rest, Rest],
 ) -> bool:
     """True when the lines at `moved_a` / `moved_b` are a consistent renaming (see
     reuse_opcodes) of lists whose other lines are equal.
@@ -130,9 +130,29 @@ def _renamed(
     return True
 
 
-def _has_line(text: str, line: str) -> bool:
-    """True when `line` (ending in `\\n`) is one of the lines of `text` (a string search)."""
-    return text.startswith(line) or "\n" + line in text
+#: the text that follows a text's head: (the text, where its head ends)
+Rest = tuple[str, int]
+
+
+def _has_line(rest: Rest, line: str) -> bool:
+    """True when `line` (ending in `\\n`) is one of the lines of `rest` (a string search)."""
+    text, start = rest
+    return text.startswith(line, start) or text.find("\n" + line, start) >= 0
+
+
+def _same_rest(text: str, start: int, rest: Rest) -> bool:
+    """True when text[start:] is rest's text from its offset on (compared a block at a
+    time: no copy of either)."""
+    other, at = rest
+    if len(text) - start != len(other) - at:
+        return False
+    if text is other and start == at:
+        return True
+    block = 1 << 20
+    return all(
+        text[start + k : start + k + block] == other[at + k : at + k + block]
+        for k in range(0, len(text) - start, block)
+    )
 
 
 #: the lines a text's head holds; the planner compares what follows them as one string
@@ -157,7 +177,7 @@ class Diffed:
     a: Sequence[str]  # a list, or a textdiff.TextLines (cut from the text when asked)
     b: Sequence[str]
     codes: list[Opcode]
-    rests: tuple[str, str] | None
+    rests: tuple[Rest, Rest] | None
 
 
 #: texts this long (both together, in characters) are first compared as texts
@@ -183,7 +203,7 @@ def diff_texts(
         if reused is not None:
             return reused
     ends = head_end(a_text, head), head_end(b_text, head)
-    rests = None if min(ends) < 0 else (a_text[ends[0] :], b_text[ends[1] :])
+    rests = None if min(ends) < 0 else ((a_text, ends[0]), (b_text, ends[1]))
     if len(a_text) + len(b_text) >= TEXT_DIFF_CHARS:
         found = textdiff.runs(a_text, b_text)
         if found is not None:
@@ -204,7 +224,7 @@ def _reuse_heads(a_text: str, b_text: str, last: Diffed, head: int) -> Diffed | 
     heads: list[list[str]] = []
     for text, rest in zip((a_text, b_text), last.rests, strict=True):
         end = head_end(text, head)
-        if end < 0 or len(text) - end != len(rest) or not text.startswith(rest, end):
+        if end < 0 or not _same_rest(text, end, rest):
             return None
         heads.append([line + "\n" for line in text[: end - 1].split("\n")])
     head_a, head_b = heads

@@ -174,7 +174,8 @@ class Planner:
         """(diff withheld, the text before, diff shown with U+FFFD for bytes that are
         not UTF-8); the file before is decoded once, strictly when it can be."""
         sides = [x for x in (before, after) if x is not None]
-        if any(_PRIVATE_KEY.search(x) for x in sides):
+        # every match holds the marker's tail: looked for first, with a C string search
+        if any(b"PRIVATE KEY-----" in x and _PRIVATE_KEY.search(x) for x in sides):
             warnings.append(
                 PlanWarning(
                     "P103",

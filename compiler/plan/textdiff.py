@@ -11,7 +11,7 @@ near a change).
 
 The pairing found is diff.line_opcodes' own, exactly, when (`_exact`):
 
-* every line of b is distinct (one set of b's lines: the only cost per line),
+* every line of b is distinct (a set of the hashes of b's lines: the only cost per line),
 * no line of a outside the runs paired here is a line of b,
 * those lines of a are distinct, and no line of b outside the runs is one of them.
 
@@ -294,8 +294,15 @@ def _exact(b: str, count_b: int, apart_a: list[str], apart_b: list[str]) -> bool
     """True when the runs found are line_opcodes' (see the module's docstring): b's
     lines distinct, the lines of a outside the runs distinct and none of b's, no
     line of b outside the runs one of them."""
-    lines_b = set(split_lines(b))
-    if len(lines_b) != count_b or not lines_b.isdisjoint(apart_a):
+    # b's lines by their hashes, a block of lines at a time (no list of them all, no
+    # set of the lines): two lines with one hash only make this answer False
+    hashes: set[int] = set()
+    start, block = 0, 1 << 20
+    while start < len(b):
+        end = b.find("\n", start + block) + 1 or len(b)
+        hashes.update(map(hash, split_lines(b[start:end])))
+        start = end
+    if len(hashes) != count_b or any(hash(line) in hashes for line in apart_a):
         return False
     only_a = set(apart_a)
     return len(only_a) == len(apart_a) and only_a.isdisjoint(apart_b)
