@@ -149,16 +149,16 @@ class Planner:
             return _Compared(
                 FileChange(path, action, before_sha, after_sha, ""), before_text, after_text
             )
+        tofile = "/dev/null" if after is None else f"b{path}"
+        # the bytes wanted are hashed and not needed again: not kept while the texts
+        # are diffed (a million-line access file's are 45 MB)
+        if after_text is not None:
+            self._bytes.pop(id(after_text), None)
+        del after
         diffed = d.diff_texts(before_text or "", after_text or "", self._last_diff.get(path))
         self._last_diff[path] = diffed
         a, b, codes = diffed.a, diffed.b, diffed.codes
-        text = d.unified_diff(
-            a,
-            b,
-            "/dev/null" if before is None else f"a{path}",
-            "/dev/null" if after is None else f"b{path}",
-            codes,
-        )
+        text = d.unified_diff(a, b, "/dev/null" if before is None else f"a{path}", tofile, codes)
         if lossy:
             text = _printable(text)
         access = self._access_diff(a, b, codes) if is_access else None
