@@ -168,7 +168,7 @@ def _read(block: str, first_line: int) -> Mapping | None:
     pairs: list[tuple[str, Pos, Node]] = []
     seen: set[str] = set()
     open_item: tuple[str, Pos, list[tuple[str, Pos, Node]], set[str]] | None = None
-    cache: dict[str, tuple[Node, int]] = {}
+    cache: dict[str, Node] = {}
     for n, raw in enumerate(lines):
         line_no = first_line + n
         line = raw + "\n"
@@ -229,17 +229,19 @@ def _close(
 
 
 def _unquoted(text: str) -> str:
+    """A key's text: a quoted one's content (no escapes here), a plain one as is."""
     if text[0] in "\"'":
         return text[1:-1]
     return text
 
 
-def _value(text: str, line: int, start: int, cache: dict[str, tuple[Node, int]]) -> Node:
-    """The value written `text` at 0-based column `start` of `line`."""
+def _value(text: str, line: int, start: int, cache: dict[str, Node]) -> Node:
+    """The value written `text` at 0-based column `start` of `line` (each distinct
+    text parsed once: a cluster's rules repeat a few dozen values)."""
     hit = cache.get(text)
     if hit is None:
-        hit = cache[text] = (_parse(text), 0)
-    return _moved(hit[0], line, start)
+        hit = cache[text] = _parse(text)
+    return _moved(hit, line, start)
 
 
 def _moved(node: Node, line: int, shift: int) -> Node:
@@ -261,6 +263,7 @@ def _parse(text: str) -> Node:
 
 
 def _node(tokens: list[re.Match[str]], at: int) -> tuple[Node, int]:
+    """The value whose first token is tokens[at], and the index after its last."""
     m = tokens[at]
     if m.group(1):  # {
         pairs: list[tuple[str, Pos, Node]] = []
