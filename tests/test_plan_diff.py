@@ -326,3 +326,24 @@ def test_unique_lcs_pairs_the_lines_unique_on_both_sides(a: list[str], b: list[s
         pairs = set(zip(i_ref, j_ref, strict=True))
         assert set(zip(got_i, got_j, strict=True)) <= pairs
         assert all(x < y for x, y in itertools.pairwise(got_i))
+
+
+@given(
+    st.lists(
+        st.sampled_from(["# a\n", "# b\n", "#\n", "x\n", "# a", "#", "", "\n", "y # a\n"]),
+        max_size=12,
+    ),
+    st.integers(0, 30),
+    st.sampled_from(["# a\n", "# b\n", "#\n", "# a", "x\n", "# c\n"]),
+)
+def test_a_line_is_looked_up_in_a_rest_as_a_string_search_finds_it(
+    parts: list[str], start: int, line: str
+) -> None:
+    from compiler.plan.diff import Rest, _has_line
+
+    text = "".join(parts)
+    start = min(start, len(text))
+    rest = Rest(text, start)
+    searched = text.startswith(line, start) or text.find("\n" + line, start) >= 0
+    assert _has_line(rest, line) == searched
+    assert _has_line(rest, line) == searched  # the comment lines, found once, again

@@ -86,7 +86,7 @@ def reuse_opcodes(
     if len(a) != len(old_a) or len(b) != len(old_b):
         return None
     moved_a, moved_b = _differing(old_a, a), _differing(old_b, b)
-    if not _renamed(old_a, old_b, a, b, moved_a, moved_b, (("", 0), ("", 0))):
+    if not _renamed(old_a, old_b, a, b, moved_a, moved_b, (Rest("", 0), Rest("", 0))):
         return None
     return codes
 
@@ -130,20 +130,49 @@ def _renamed(
     return True
 
 
-#: the text that follows a text's head: (the text, where its head ends)
-Rest = tuple[str, int]
+class Rest:
+    """The text that follows a text's head: the text and where its head ends (not a
+    copy); the hosts of a cluster share one (diff_texts passes it on)."""
+
+    def __init__(self, text: str, start: int):
+        self.text = text
+        self.start = start
+        self._comments: frozenset[str] | None = None
+
+    def comment_lines(self) -> frozenset[str]:
+        """Its lines that start with `#` (a few in an access file), found once by a scan
+        for `\\n#`: each host's renamed header lines are looked up here."""
+        if self._comments is None:
+            text, found = self.text, []
+            at = self.start if text.startswith("#", self.start) else _after(text, self.start)
+            while at >= 0:
+                end = text.find("\n", at) + 1 or len(text)
+                found.append(text[at:end])
+                at = _after(text, end - 1)
+            self._comments = frozenset(found)
+        return self._comments
+
+
+def _after(text: str, start: int) -> int:
+    """Where the next line that starts with `#` after a line break at or after
+    `start` starts, or -1."""
+    hit = text.find("\n#", start)
+    return hit + 1 if hit >= 0 else -1
 
 
 def _has_line(rest: Rest, line: str) -> bool:
-    """True when `line` (ending in `\\n`) is one of the lines of `rest` (a string search)."""
-    text, start = rest
+    """True when `line` (ending in `\\n`) is one of the lines of `rest` (a string search,
+    or for a comment line a look-up among the rest's comment lines)."""
+    text, start = rest.text, rest.start
+    if line.startswith("#") and line.endswith("\n"):
+        return line in rest.comment_lines()
     return text.startswith(line, start) or text.find("\n" + line, start) >= 0
 
 
 def _same_rest(text: str, start: int, rest: Rest) -> bool:
     """True when text[start:] is rest's text from its offset on (compared a block at a
     time: no copy of either)."""
-    other, at = rest
+    other, at = rest.text, rest.start
     if len(text) - start != len(other) - at:
         return False
     if text is other and start == at:
@@ -203,7 +232,7 @@ def diff_texts(
         if reused is not None:
             return reused
     ends = head_end(a_text, head), head_end(b_text, head)
-    rests = None if min(ends) < 0 else ((a_text, ends[0]), (b_text, ends[1]))
+    rests = None if min(ends) < 0 else (Rest(a_text, ends[0]), Rest(b_text, ends[1]))
     if len(a_text) + len(b_text) >= TEXT_DIFF_CHARS:
         found = textdiff.runs(a_text, b_text)
         if found is not None:
