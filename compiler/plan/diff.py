@@ -23,7 +23,7 @@ import itertools
 import operator
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from compiler.plan import textdiff
@@ -207,6 +207,11 @@ class Diffed:
     b: Sequence[str]
     codes: list[Opcode]
     rests: tuple[Rest, Rest] | None
+    #: the unified diff's hunks that lie past the heads, by their index: the same for
+    #: every pair that reuses these opcodes (unified_diff fills and reads it)
+    hunks: dict[int, str] = field(default_factory=dict, compare=False)
+    #: how many lines the heads are (None: no pair can reuse this one)
+    head: int | None = None
 
 
 #: texts this long (both together, in characters) are first compared as texts
@@ -237,14 +242,17 @@ def diff_texts(
         found = textdiff.runs(a_text, b_text)
         if found is not None:
             lines_a, lines_b, blocks = found
-            return Diffed(lines_a, lines_b, _opcodes(blocks, len(lines_a), len(lines_b)), rests)
+            found_codes = _opcodes(blocks, len(lines_a), len(lines_b))
+            return Diffed(
+                lines_a, lines_b, found_codes, rests, head=None if rests is None else head
+            )
     a, b = split_lines(a_text), split_lines(b_text)
     codes = None
     if last is not None and isinstance(last.a, list) and isinstance(last.b, list):
         codes = reuse_opcodes(last.a, last.b, last.codes, a, b)
     if codes is None:
         codes = line_opcodes(a, b)
-    return Diffed(a, b, codes, rests)
+    return Diffed(a, b, codes, rests, head=None if rests is None else head)
 
 
 def _reuse_heads(a_text: str, b_text: str, last: Diffed, head: int) -> Diffed | None:
@@ -261,7 +269,9 @@ def _reuse_heads(a_text: str, b_text: str, last: Diffed, head: int) -> Diffed | 
     moved_a, moved_b = _differing(old_a, head_a), _differing(old_b, head_b)
     if not _renamed(old_a, old_b, head_a, head_b, moved_a, moved_b, last.rests):
         return None
-    return Diffed(_spliced(head_a, last.a), _spliced(head_b, last.b), last.codes, last.rests)
+    hunks = last.hunks if last.head == head else {}
+    a, b = _spliced(head_a, last.a), _spliced(head_b, last.b)
+    return Diffed(a, b, last.codes, last.rests, hunks, head)
 
 
 def _spliced(head: list[str], lines: Sequence[str]) -> Sequence[str]:
@@ -454,15 +464,32 @@ def unified_diff(
     tofile: str,
     codes: list[Opcode] | None = None,
     context: int = CONTEXT,
+    reused: Diffed | None = None,
 ) -> str:
-    """The unified diff from `a` to `b` ("" when they are equal)."""
+    """The unified diff from `a` to `b` ("" when they are equal).
+
+    With `reused` (the Diffed that `a`, `b` and `codes` come from), each hunk
+    past its heads is written once and kept there: another host's pair that
+    reuses these opcodes has the same lines past its heads, so the same hunks.
+    """
     if codes is None:
         codes = line_opcodes(list(a), list(b))
+    kept = (
+        reused.hunks
+        if reused is not None and reused.head is not None and context == CONTEXT
+        else None
+    )
+    past = reused.head if reused is not None and reused.head is not None else 0
     out: list[str] = []
-    for group in _grouped(codes, context):
+    for k, group in enumerate(_grouped(codes, context)):
         if not out:
             out += [f"--- {fromfile}\n", f"+++ {tofile}\n"]
         first, last = group[0], group[-1]
+        keep = kept is not None and first[1] >= past and first[3] >= past
+        if kept is not None and keep and k in kept:
+            out.append(kept[k])
+            continue
+        start = len(out)
         out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
@@ -473,6 +500,8 @@ def unified_diff(
                 _emit(out, "-", line)
             for line in b[j1:j2]:
                 _emit(out, "+", line)
+        if kept is not None and keep:
+            out[start:] = [kept.setdefault(k, "".join(out[start:]))]
     return "".join(out)
 
 

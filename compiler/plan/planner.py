@@ -158,7 +158,8 @@ class Planner:
         diffed = d.diff_texts(before_text or "", after_text or "", self._last_diff.get(path))
         self._last_diff[path] = diffed
         a, b, codes = diffed.a, diffed.b, diffed.codes
-        text = d.unified_diff(a, b, "/dev/null" if before is None else f"a{path}", tofile, codes)
+        fromfile = "/dev/null" if before is None else f"a{path}"
+        text = d.unified_diff(a, b, fromfile, tofile, codes, reused=diffed)
         if lossy:
             text = _printable(text)
         access = self._access_diff(a, b, codes) if is_access else None
