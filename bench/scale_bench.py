@@ -6,7 +6,9 @@ a ratio to its floor, measured in one run. Prints figures, asserts nothing.
     python bench/scale_bench.py --full       # the goals' sizes: 50 x 100k and 1 x 1M
 
 Every run is a fresh process (wall time, the shortest of --runs: the machine
-this is measured on is shared; peak RSS from wait4). Specs come from
+this is measured on is shared; the CPU time of that run and the spread of
+all runs are printed too, to show how disturbed they were; peak RSS from
+wait4). Specs come from
 bench/gen_spec.py and are cached with their state trees under
 bench/out/scale-*/ (delete the directory to rebuild).
 
