@@ -6,7 +6,9 @@ a ratio to its floor, measured in one run. Prints figures, asserts nothing.
     python bench/scale_bench.py --full       # the goals' sizes: 50 x 100k and 1 x 1M
 
 Every run is a fresh process (wall time, the shortest of --runs: the machine
-this is measured on is shared; peak RSS from wait4). Specs come from
+this is measured on is shared; the CPU time of that run and the spread of
+all runs are printed too, to show how disturbed they were; peak RSS from
+wait4). Specs come from
 bench/gen_spec.py and are cached with their state trees under
 bench/out/scale-*/ (delete the directory to rebuild).
 
@@ -94,12 +96,14 @@ GOALS = {
 
 @dataclass
 class Run:
-    """One measured command: median wall seconds, largest peak RSS, exit status."""
+    """One measured command: wall seconds, largest peak RSS, exit status, CPU seconds
+    (user + system) of the run with the shortest wall time."""
 
     seconds: float
     rss: int
     status: int
     note: str = ""
+    cpu: float = 0.0
 
 
 #: --no-bytecode: run as this environment may (PYTHONDONTWRITEBYTECODE kept), every
@@ -133,7 +137,7 @@ _, status, usage = os.wait4(proc.pid, 0)
 wall = time.perf_counter() - start
 code = os.waitstatus_to_exitcode(status)
 last = err.decode(errors="replace").strip().splitlines()[-1:] if code not in (0, 2) else []
-print(wall, code, usage.ru_maxrss * 1024, " ".join(last)[:160])
+print(wall, code, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, " ".join(last)[:160])
 """
 
 
@@ -144,10 +148,10 @@ def once(argv: list[str]) -> Run:
         text=True, check=False,
     )  # fmt: skip
     try:
-        wall, code, rss, note = (proc.stdout.rstrip("\n") + " ").split(" ", 3)
+        wall, code, rss, cpu, note = (proc.stdout.rstrip("\n") + " ").split(" ", 4)
     except ValueError:
         return Run(0.0, 0, 1, proc.stderr.strip()[-160:])
-    return Run(float(wall), int(rss), int(code), note.strip())
+    return Run(float(wall), int(rss), int(code), note.strip(), float(cpu))
 
 
 def measure(argv: list[str], runs: int) -> Run:
@@ -155,7 +159,19 @@ def measure(argv: list[str], runs: int) -> Run:
     disturbed one), the largest peak RSS."""
     done = [once(argv) for _ in range(runs)]
     worst = max(done, key=lambda r: r.status)
-    return Run(min(r.seconds for r in done), max(r.rss for r in done), worst.status, worst.note)
+    best = min(done, key=lambda r: r.seconds)
+    spread = (
+        ""
+        if len(done) < 2
+        else f"runs {min(r.seconds for r in done):.2f}-{max(r.seconds for r in done):.2f} s"
+    )
+    return Run(
+        best.seconds,
+        max(r.rss for r in done),
+        worst.status,
+        " ".join(x for x in (worst.note, spread) if x),
+        best.cpu,
+    )
 
 
 def tlsc(*args: str | Path) -> list[str]:
@@ -280,7 +296,9 @@ def main() -> int:
                  "--out", plan_out), runs,
         )  # fmt: skip
         cluster_floor = measure(floor(cluster_spec, cluster_state), runs)
-        print(f"  plan --state: status {state_run.status} {state_run.note}")
+        print(
+            f"  plan --state: status {state_run.status}, CPU {state_run.cpu:.3f} s {state_run.note}"
+        )
         results["cluster"] = ratio_line(
             "plan --state / floor", state_run.seconds, cluster_floor.seconds, "cluster"
         )
@@ -297,8 +315,8 @@ def main() -> int:
         big_spec, big_state = singles[biggest]
         big_floor = measure(floor(big_spec, big_state), runs)
         for n, r in singles_run.items():
-            print(f"  plan --state 1x{n:,}: {r.seconds:.3f} s, {r.rss / 2**20:.0f} MiB, status"
-                  f" {r.status} {r.note}")  # fmt: skip
+            print(f"  plan --state 1x{n:,}: {r.seconds:.3f} s, CPU {r.cpu:.3f} s,"
+                  f" {r.rss / 2**20:.0f} MiB, status {r.status} {r.note}")  # fmt: skip
         results["single"] = ratio_line(
             f"plan 1x{biggest:,} / floor", singles_run[biggest].seconds, big_floor.seconds, "single"
         )

@@ -63,23 +63,33 @@ def peer_entries(
     key: str, rule: PeerRule, direction: str, request_client_cert: bool
 ) -> list[AccessEntry]:
     """Access lines for one direction of one `domains:` key (normalised key)."""
+    return peer_entries_both(key, rule, direction)[request_client_cert]
+
+
+def peer_entries_both(
+    key: str, rule: PeerRule, direction: str
+) -> tuple[list[AccessEntry], list[AccessEntry]]:
+    """peer_entries for a host that does not request client certificates and for one
+    that does, computed once (the lists share their entries)."""
     if direction == "outbound":
         if not rule.starttls:
-            return [AccessEntry(f"Try_TLS:{key}", "NO")]
+            out = [AccessEntry(f"Try_TLS:{key}", "NO")]
+            return out, out
         out = []
         if rule.require != "may":
             out.append(AccessEntry(f"TLS_Srv:{key}", requirement_of(rule).render()))
         if rule.dane is False:
             out.append(AccessEntry(f"TLS_Clt_Features:{key}", "Flags=d"))
-        return out
+        return out, out
     if not rule.starttls:
-        return [AccessEntry(f"Srv_Features:{key}", "S")]
+        out = [AccessEntry(f"Srv_Features:{key}", "S")]
+        return out, out
     if rule.require == "may":
-        return []
+        return [], []
     out = [AccessEntry(f"TLS_Clt:{key}", requirement_of(rule).render())]
-    if rule.require == "verify" and not request_client_cert:
-        out.append(AccessEntry(f"Srv_Features:{key}", "v"))
-    return out
+    if rule.require == "verify":  # asked for only where the host does not ask anyway
+        return [*out, AccessEntry(f"Srv_Features:{key}", "v")], out
+    return out, out
 
 
 def _sort_key(raw: str, normalised: str) -> tuple[int, str, str]:
@@ -229,16 +239,21 @@ class ClusterRules:
         cached = self._by_cert_request.get(request_client_cert)
         if cached is not None:
             return cached
-        out = []
+        # both variants at once: they differ in a line per `verify` rule only
+        without: list[SourcedEntry] = []
+        with_: list[SourcedEntry] = []
         for _raw, norm, rule, loc in self.domain_items:
             for direction in ("outbound", "inbound"):
                 peer_rule = getattr(rule, direction)
                 if peer_rule is None:
                     continue
-                for entry in peer_entries(norm, peer_rule, direction, request_client_cert):
-                    out.append(SourcedEntry(entry, (*loc, direction), "domains"))
-        self._by_cert_request[request_client_cert] = out
-        return out
+                entries, asked = peer_entries_both(norm, peer_rule, direction)
+                where = (*loc, direction)
+                sourced = [SourcedEntry(e, where, "domains") for e in entries]
+                without += sourced
+                with_ += sourced if asked is entries else sourced[: len(asked)]
+        self._by_cert_request[False], self._by_cert_request[True] = without, with_
+        return with_ if request_client_cert else without
 
     def count(self, request_client_cert: bool) -> int:
         """How many entries a host's access file has."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compiler.sendmail import names
 
@@ -303,3 +305,41 @@ def test_describe_char_and_first_unsafe() -> None:
     assert names.describe_char("x") == "'x'"
     assert names.first_unsafe("abc def`") == " "
     assert names.first_unsafe("abc.def") is None
+
+
+def _ipv6_by_ipaddress(rest: str) -> str | None:
+    """What parse_ipv6 gave for `IPv6:rest` before its fast path (None: refused)."""
+    saved = names._expanded
+    names._expanded = lambda rest: None  # type: ignore[assignment]
+    try:
+        return names.parse_ipv6("IPv6:" + rest)
+    except ValueError:
+        return None
+    finally:
+        names._expanded = saved  # type: ignore[assignment]
+
+
+@given(
+    st.text(alphabet="0123456789abcdefABCDEF:::.%xg", max_size=45)
+    | st.lists(st.text(alphabet="0123456789abcdefABCDEF", max_size=5), min_size=1, max_size=9).map(
+        ":".join
+    )
+    | st.lists(st.integers(0, 0xFFFF).map("{:x}".format), min_size=0, max_size=8).flatmap(
+        lambda groups: st.integers(0, len(groups)).map(
+            lambda k: ":".join(groups[:k]) + "::" + ":".join(groups[k:])
+        )
+    )
+)
+@settings(max_examples=1500, deadline=None)
+def test_compressed_ipv6_fast_path_is_ipaddress(rest: str) -> None:
+    fast = names._expanded(rest)
+    if fast is not None:
+        assert fast == _ipv6_by_ipaddress(rest)
+        assert names.parse_ipv6("IPv6:" + rest) == fast
+
+
+def test_compressed_ipv6_fast_path_takes_the_usual_keys() -> None:
+    assert names._expanded("2001:db8:ad5a::cbcc") == "IPv6:2001:db8:ad5a:0:0:0:0:cbcc"
+    assert names._expanded("::1") == "IPv6:0:0:0:0:0:0:0:1"
+    for other in ("::ffff:1.2.3.4", "::ffff:102:304", "1::", "1:2:3:4:5:6::7", "fe80::1%eth0"):
+        assert names._expanded(other) is None

@@ -22,43 +22,33 @@ import functools
 import itertools
 import operator
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import cast
 
+from compiler.plan import textdiff
 from compiler.plan.accessfile import parse_lines
 from compiler.plan.model import AccessChanged, AccessDiff, AccessLine
+from compiler.plan.textdiff import split_lines as split_lines  # the planner's, and tests'
 
 Opcode = tuple[str, int, int, int, int]
 _IS_SOME = functools.partial(operator.is_not, None)
 
 CONTEXT = 3
 
-#: line breaks of str.splitlines other than \n (each looked for with `in`: a memchr)
-_OTHER_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their `\\n` kept, split on `\\n` only (a CR or a form feed stays in its line)."""
-    if not text:
-        return []
-    if not any(c in text for c in _OTHER_BREAKS):
-        # the same lines, split in C (str.splitlines also splits on these others)
-        return text.splitlines(keepends=True)
-    lines = text.split("\n")
-    out = [line + "\n" for line in lines[:-1]]
-    if lines[-1]:
-        out.append(lines[-1])
-    return out
-
 
 def line_opcodes(a: list[str], b: list[str]) -> list[Opcode]:
     """difflib-style opcodes turning `a` into `b` (see _match for how lines are paired)."""
     blocks: list[tuple[int, int, int]] = []
     _match(a, b, 0, len(a), 0, len(b), blocks, 0)
+    return _opcodes(blocks, len(a), len(b))
+
+
+def _opcodes(blocks: list[tuple[int, int, int]], len_a: int, len_b: int) -> list[Opcode]:
+    """The opcodes between matching blocks (i, j, n), in order, of lists this long."""
     codes: list[Opcode] = []
     i = j = 0
-    for ai, bj, size in [*blocks, (len(a), len(b), 0)]:
+    for ai, bj, size in [*blocks, (len_a, len_b, 0)]:
         if i < ai and j < bj:
             codes.append(("replace", i, ai, j, bj))
         elif i < ai:
@@ -96,7 +86,7 @@ def reuse_opcodes(
     if len(a) != len(old_a) or len(b) != len(old_b):
         return None
     moved_a, moved_b = _differing(old_a, a), _differing(old_b, b)
-    if not _renamed(old_a, old_b, a, b, moved_a, moved_b, ("", "")):
+    if not _renamed(old_a, old_b, a, b, moved_a, moved_b, (Rest("", 0), Rest("", 0))):
         return None
     return codes
 
@@ -108,7 +98,7 @@ def _renamed(
     b: list[str],
     moved_a: list[int],
     moved_b: list[int],
-    rests: tuple[str, str],
+    rests: tuple[Rest, Rest],
 ) -> bool:
     """True when the lines at `moved_a` / `moved_b` are a consistent renaming (see
     reuse_opcodes) of lists whose other lines are equal.
@@ -140,9 +130,58 @@ def _renamed(
     return True
 
 
-def _has_line(text: str, line: str) -> bool:
-    """True when `line` (ending in `\\n`) is one of the lines of `text` (a string search)."""
-    return text.startswith(line) or "\n" + line in text
+class Rest:
+    """The text that follows a text's head: the text and where its head ends (not a
+    copy); the hosts of a cluster share one (diff_texts passes it on)."""
+
+    def __init__(self, text: str, start: int):
+        self.text = text
+        self.start = start
+        self._comments: frozenset[str] | None = None
+
+    def comment_lines(self) -> frozenset[str]:
+        """Its lines that start with `#` (a few in an access file), found once by a scan
+        for `\\n#`: each host's renamed header lines are looked up here."""
+        if self._comments is None:
+            text, found = self.text, []
+            at = self.start if text.startswith("#", self.start) else _after(text, self.start)
+            while at >= 0:
+                end = text.find("\n", at) + 1 or len(text)
+                found.append(text[at:end])
+                at = _after(text, end - 1)
+            self._comments = frozenset(found)
+        return self._comments
+
+
+def _after(text: str, start: int) -> int:
+    """Where the next line that starts with `#` after a line break at or after
+    `start` starts, or -1."""
+    hit = text.find("\n#", start)
+    return hit + 1 if hit >= 0 else -1
+
+
+def _has_line(rest: Rest, line: str) -> bool:
+    """True when `line` (ending in `\\n`) is one of the lines of `rest` (a string search,
+    or for a comment line a look-up among the rest's comment lines)."""
+    text, start = rest.text, rest.start
+    if line.startswith("#") and line.endswith("\n"):
+        return line in rest.comment_lines()
+    return text.startswith(line, start) or text.find("\n" + line, start) >= 0
+
+
+def _same_rest(text: str, start: int, rest: Rest) -> bool:
+    """True when text[start:] is rest's text from its offset on (compared a block at a
+    time: no copy of either)."""
+    other, at = rest.text, rest.start
+    if len(text) - start != len(other) - at:
+        return False
+    if text is other and start == at:
+        return True
+    block = 1 << 20
+    return all(
+        text[start + k : start + k + block] == other[at + k : at + k + block]
+        for k in range(0, len(text) - start, block)
+    )
 
 
 #: the lines a text's head holds; the planner compares what follows them as one string
@@ -164,10 +203,20 @@ class Diffed:
     """Two texts split into lines and the opcodes between them, with what follows
     each text's head (None: a short text) for the next pair to be checked against."""
 
-    a: list[str]
-    b: list[str]
+    a: Sequence[str]  # a list, or a textdiff.TextLines (cut from the text when asked)
+    b: Sequence[str]
     codes: list[Opcode]
-    rests: tuple[str, str] | None
+    rests: tuple[Rest, Rest] | None
+    #: the unified diff's hunks that lie past the heads, by their index: the same for
+    #: every pair that reuses these opcodes (unified_diff fills and reads it)
+    hunks: dict[int, str] = field(default_factory=dict, compare=False)
+    #: how many lines the heads are (None: no pair can reuse this one)
+    head: int | None = None
+
+
+#: texts this long (both together, in characters) are first compared as texts
+#: (textdiff.runs); shorter ones are split at once (tests set it to 0)
+TEXT_DIFF_CHARS = 1 << 16
 
 
 def diff_texts(
@@ -187,13 +236,23 @@ def diff_texts(
         reused = _reuse_heads(a_text, b_text, last, head)
         if reused is not None:
             return reused
+    ends = head_end(a_text, head), head_end(b_text, head)
+    rests = None if min(ends) < 0 else (Rest(a_text, ends[0]), Rest(b_text, ends[1]))
+    if len(a_text) + len(b_text) >= TEXT_DIFF_CHARS:
+        found = textdiff.runs(a_text, b_text)
+        if found is not None:
+            lines_a, lines_b, blocks = found
+            found_codes = _opcodes(blocks, len(lines_a), len(lines_b))
+            return Diffed(
+                lines_a, lines_b, found_codes, rests, head=None if rests is None else head
+            )
     a, b = split_lines(a_text), split_lines(b_text)
-    codes = reuse_opcodes(last.a, last.b, last.codes, a, b) if last is not None else None
+    codes = None
+    if last is not None and isinstance(last.a, list) and isinstance(last.b, list):
+        codes = reuse_opcodes(last.a, last.b, last.codes, a, b)
     if codes is None:
         codes = line_opcodes(a, b)
-    ends = head_end(a_text, head), head_end(b_text, head)
-    rests = None if min(ends) < 0 else (a_text[ends[0] :], b_text[ends[1] :])
-    return Diffed(a, b, codes, rests)
+    return Diffed(a, b, codes, rests, head=None if rests is None else head)
 
 
 def _reuse_heads(a_text: str, b_text: str, last: Diffed, head: int) -> Diffed | None:
@@ -202,15 +261,24 @@ def _reuse_heads(a_text: str, b_text: str, last: Diffed, head: int) -> Diffed | 
     heads: list[list[str]] = []
     for text, rest in zip((a_text, b_text), last.rests, strict=True):
         end = head_end(text, head)
-        if end < 0 or len(text) - end != len(rest) or not text.startswith(rest, end):
+        if end < 0 or not _same_rest(text, end, rest):
             return None
         heads.append([line + "\n" for line in text[: end - 1].split("\n")])
     head_a, head_b = heads
-    old_a, old_b = last.a[:head], last.b[:head]
+    old_a, old_b = list(last.a[:head]), list(last.b[:head])
     moved_a, moved_b = _differing(old_a, head_a), _differing(old_b, head_b)
     if not _renamed(old_a, old_b, head_a, head_b, moved_a, moved_b, last.rests):
         return None
-    return Diffed(head_a + last.a[head:], head_b + last.b[head:], last.codes, last.rests)
+    hunks = last.hunks if last.head == head else {}
+    a, b = _spliced(head_a, last.a), _spliced(head_b, last.b)
+    return Diffed(a, b, last.codes, last.rests, hunks, head)
+
+
+def _spliced(head: list[str], lines: Sequence[str]) -> Sequence[str]:
+    """`head`, then the lines of `lines` that follow as many."""
+    if isinstance(lines, list):
+        return head + lines[len(head) :]
+    return textdiff.Spliced(head, lines)
 
 
 #: below this depth of anchoring, a region without anchors goes to difflib
@@ -390,21 +458,38 @@ def _emit(out: list[str], prefix: str, line: str) -> None:
 
 
 def unified_diff(
-    a: list[str],
-    b: list[str],
+    a: Sequence[str],
+    b: Sequence[str],
     fromfile: str,
     tofile: str,
     codes: list[Opcode] | None = None,
     context: int = CONTEXT,
+    reused: Diffed | None = None,
 ) -> str:
-    """The unified diff from `a` to `b` ("" when they are equal)."""
+    """The unified diff from `a` to `b` ("" when they are equal).
+
+    With `reused` (the Diffed that `a`, `b` and `codes` come from), each hunk
+    past its heads is written once and kept there: another host's pair that
+    reuses these opcodes has the same lines past its heads, so the same hunks.
+    """
     if codes is None:
-        codes = line_opcodes(a, b)
+        codes = line_opcodes(list(a), list(b))
+    kept = (
+        reused.hunks
+        if reused is not None and reused.head is not None and context == CONTEXT
+        else None
+    )
+    past = reused.head if reused is not None and reused.head is not None else 0
     out: list[str] = []
-    for group in _grouped(codes, context):
+    for k, group in enumerate(_grouped(codes, context)):
         if not out:
             out += [f"--- {fromfile}\n", f"+++ {tofile}\n"]
         first, last = group[0], group[-1]
+        keep = kept is not None and first[1] >= past and first[3] >= past
+        if kept is not None and keep and k in kept:
+            out.append(kept[k])
+            continue
+        start = len(out)
         out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
@@ -415,11 +500,13 @@ def unified_diff(
                 _emit(out, "-", line)
             for line in b[j1:j2]:
                 _emit(out, "+", line)
+        if kept is not None and keep:
+            out[start:] = [kept.setdefault(k, "".join(out[start:]))]
     return "".join(out)
 
 
 def changed_entries(
-    a: list[str], b: list[str], codes: list[Opcode]
+    a: Sequence[str], b: Sequence[str], codes: list[Opcode]
 ) -> tuple[list[AccessLine], list[AccessLine]]:
     """Access entries on the lines that differ: (old side, new side)."""
     old: list[AccessLine] = []
@@ -427,8 +514,8 @@ def changed_entries(
     for tag, i1, i2, j1, j2 in codes:
         if tag == "equal":
             continue
-        old += parse_lines((i + 1, a[i]) for i in range(i1, i2))
-        new += parse_lines((j + 1, b[j]) for j in range(j1, j2))
+        old += parse_lines(zip(itertools.count(i1 + 1), a[i1:i2]))
+        new += parse_lines(zip(itertools.count(j1 + 1), b[j1:j2]))
     return old, new
 
 
@@ -439,10 +526,12 @@ def _first_by_key(entries: list[AccessLine]) -> dict[str, AccessLine]:
     return out
 
 
-def access_diff(a: list[str], b: list[str], codes: list[Opcode] | None = None) -> AccessDiff:
+def access_diff(
+    a: Sequence[str], b: Sequence[str], codes: list[Opcode] | None = None
+) -> AccessDiff:
     """Keys added, removed and changed between two access files, in file order."""
     if codes is None:
-        codes = line_opcodes(a, b)
+        codes = line_opcodes(list(a), list(b))
     return compare_entries(*changed_entries(a, b, codes))
 
 

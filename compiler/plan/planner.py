@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from compiler.plan import diff as d
@@ -149,16 +149,17 @@ class Planner:
             return _Compared(
                 FileChange(path, action, before_sha, after_sha, ""), before_text, after_text
             )
+        tofile = "/dev/null" if after is None else f"b{path}"
+        # the bytes wanted are hashed and not needed again: not kept while the texts
+        # are diffed (a million-line access file's are 45 MB)
+        if after_text is not None:
+            self._bytes.pop(id(after_text), None)
+        del after
         diffed = d.diff_texts(before_text or "", after_text or "", self._last_diff.get(path))
         self._last_diff[path] = diffed
         a, b, codes = diffed.a, diffed.b, diffed.codes
-        text = d.unified_diff(
-            a,
-            b,
-            "/dev/null" if before is None else f"a{path}",
-            "/dev/null" if after is None else f"b{path}",
-            codes,
-        )
+        fromfile = "/dev/null" if before is None else f"a{path}"
+        text = d.unified_diff(a, b, fromfile, tofile, codes, reused=diffed)
         if lossy:
             text = _printable(text)
         access = self._access_diff(a, b, codes) if is_access else None
@@ -174,7 +175,8 @@ class Planner:
         """(diff withheld, the text before, diff shown with U+FFFD for bytes that are
         not UTF-8); the file before is decoded once, strictly when it can be."""
         sides = [x for x in (before, after) if x is not None]
-        if any(_PRIVATE_KEY.search(x) for x in sides):
+        # every match holds the marker's tail: looked for first, with a C string search
+        if any(b"PRIVATE KEY-----" in x and _PRIVATE_KEY.search(x) for x in sides):
             warnings.append(
                 PlanWarning(
                     "P103",
@@ -202,7 +204,7 @@ class Planner:
                 return False, decode(before), True
         return False, None, False
 
-    def _access_diff(self, a: list[str], b: list[str], codes: list[d.Opcode]) -> AccessDiff:
+    def _access_diff(self, a: Sequence[str], b: Sequence[str], codes: list[d.Opcode]) -> AccessDiff:
         old, new = d.changed_entries(a, b, codes)
         key = (_entries_key(old), _entries_key(new))
         cached = self._access_cache.get(key)

@@ -28,32 +28,43 @@ _SECTIONS = {
 #: The entry lines below the header depend on nothing but the cluster's rules and
 #: whether the host requests client certificates, so they are rendered once per
 #: (rules, request_client_cert) and shared by every host with that variant: a large
-#: cluster's hosts would otherwise each build the same 100k lines again.
-_BODIES: WeakKeyDictionary[ClusterRules, dict[bool, str]] = WeakKeyDictionary()
+#: cluster's hosts would otherwise each build the same 100k lines again. They are
+#: kept as parts (the `access:` entries are rules.user_texts.body itself), not
+#: joined: a host's file is joined once, with its header, and no second copy of a
+#: million lines is kept.
+_BODIES: WeakKeyDictionary[ClusterRules, dict[bool, tuple[str, ...]]] = WeakKeyDictionary()
 
 
-def access_body(rules: ClusterRules, request_client_cert: bool) -> str:
-    """The section comments and entry lines of an access file (no header)."""
+def access_parts(rules: ClusterRules, request_client_cert: bool) -> tuple[str, ...]:
+    """The section comments and entry lines of an access file (no header), in parts."""
     bodies = _BODIES.setdefault(rules, {})
     body = bodies.get(request_client_cert)
     if body is None:
         user = rules.user_texts.body  # one text, shared by both variants
         parts = [f"# {_SECTIONS['access']}\n", user] if user else []
+        generated: list[str] = []
         section = None
         for item in rules.generated(request_client_cert):
             if item.section != section:
                 section = item.section
-                parts.append(f"# {_SECTIONS[section]}\n")
-            parts.append(item.entry.line() + "\n")
-        body = bodies[request_client_cert] = "".join(parts)
+                generated.append(f"# {_SECTIONS[section]}\n")
+            generated.append(item.entry.line() + "\n")
+        body = bodies[request_client_cert] = (*parts, "".join(generated))
     return body
+
+
+def access_body(rules: ClusterRules, request_client_cert: bool) -> str:
+    """The section comments and entry lines of an access file (no header)."""
+    return "".join(access_parts(rules, request_client_cert))
 
 
 def render_access(host: HostConfig, source: str, rules: ClusterRules) -> str:
     """The exact text of the host's access file (or of its tlsc block)."""
     s = host.settings
     header = header_lines(source, host.name, host.fqdn, "access")
-    text = "".join(f"# {line}\n" for line in header) + access_body(rules, s.tls.request_client_cert)
+    text = "".join(
+        [*(f"# {line}\n" for line in header), *access_parts(rules, s.tls.request_client_cert)]
+    )
     if s.ownership in ("block", "tls"):
         return f"{BLOCK_BEGIN}\n{text}{BLOCK_END}\n"
     return text

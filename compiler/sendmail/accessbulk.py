@@ -20,6 +20,7 @@ further) is left to parse_entry.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -95,7 +96,8 @@ def canonical() -> re.Pattern[str]:
 
 
 _TO_LINE = methodcaller("replace", " ", "\t", 1)
-_KEYS = re.compile(r"(?m)^[^\t\n]*")
+#: the key of each line that ends in \n (its text up to a tab)
+_KEYS = re.compile(r"(?m)^([^\t\n]*)[^\n]*\n")
 
 
 def _entry_pattern(tag_names: frozenset[str], sep: str = " ") -> str:
@@ -205,17 +207,58 @@ class AccessTexts:
 
     def folded_keys(self) -> list[str]:
         """The folded key of each accepted entry, in order (for collision checks)."""
-        return _KEYS.findall(self.body.lower())[: self.accepted]
+        return list(self._folded_keys())
+
+    def _folded_keys(self) -> Iterator[str]:
+        """folded_keys() one block of lines at a time (no lower-case copy of the body,
+        no list of every key)."""
+        body, start, block = self.body, 0, 1 << 20
+        blocks: list[Iterable[str]] = []
+        while start < len(body):
+            end = body.find("\n", start + block) + 1 or len(body)
+            blocks.append(_KeyBlock(body, start, end))
+            start = end
+        return itertools.islice(itertools.chain.from_iterable(blocks), self.accepted)
 
     def collisions(self, others: Sequence[Sequence[str]]) -> list[bool]:
         """For each list of folded keys in `others`: whether two keys collide among
-        these entries' keys and that list's (the set of these is built once, and
-        not kept: at a million entries it is 100 MB)."""
-        keys = self.folded_keys()
-        distinct = set(keys)
-        if len(distinct) != len(keys):
+        these entries' keys and that list's.
+
+        The keys are compared by their hashes first, a block at a time (a set of a
+        million keys is 100 MB; of their hashes, half that): when no two hashes are
+        equal no two keys are, and only a list that shares a hash with them has
+        its keys compared.
+        """
+        hashes = set(map(hash, self._folded_keys()))
+        if len(hashes) != self.accepted:  # two keys collide, or two hashes do
+            return self._collisions(others, set(self.folded_keys()))
+        out: list[bool] = []
+        distinct: set[str] | None = None
+        for keys in others:
+            if len(set(keys)) != len(keys):
+                out.append(True)
+            elif hashes.isdisjoint(map(hash, keys)):
+                out.append(False)
+            else:
+                if distinct is None:
+                    distinct = set(self.folded_keys())
+                out.append(not distinct.isdisjoint(keys))
+        return out
+
+    def _collisions(self, others: Sequence[Sequence[str]], distinct: set[str]) -> list[bool]:
+        if len(distinct) != self.accepted:
             return [True] * len(others)
         return [len(set(o)) != len(o) or not distinct.isdisjoint(o) for o in others]
+
+
+class _KeyBlock:
+    """The folded keys of the lines body[start:end], read when iterated."""
+
+    def __init__(self, body: str, start: int, end: int):
+        self.body, self.start, self.end = body, start, end
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_KEYS.findall(self.body[self.start : self.end].lower()))
 
 
 def _lines(segment: Segment) -> Iterable[str]:

@@ -40,6 +40,7 @@ from ruamel.yaml.tag import Tag
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_paused
 from compiler.problems import Problem
+from compiler.spec import rulemap
 from compiler.spec.accessfiles import (
     AccessFileRead,
     Reader,
@@ -435,20 +436,40 @@ FAST_PATH_BYTES = 32_768
 
 
 def _load_text(text: str, source: str) -> LoadedSpec:
-    """The fast path for a long `access:` list when it applies, else the general loader."""
-    split = split_access(text) if len(text) >= FAST_PATH_BYTES else None
+    """The fast paths for a long `access:` list and long `domains:` and `recipients:`
+    mappings where they apply, else the general loader."""
+    if len(text) < FAST_PATH_BYTES:
+        return _compose(text, source)
+    cut = text
+    split = split_access(text)
+    block = None
     if split is not None:
         cut, block = split
-        try:
-            loaded = _compose(cut, source, len(block.texts))
-        except SpecLoadError:
-            loaded = None  # report exactly what the general loader says of the file
-        if loaded is not None and _cut_as_expected(loaded, block):
+    rules: list[rulemap.RuleBlock] = []
+    for name in rulemap.KEYS:
+        found = rulemap.read_rules(cut, name)
+        if found is not None:
+            cut, rule_block = found
+            rules.append(rule_block)
+    if block is None and not rules:
+        return _compose(text, source)
+    extra = (len(block.texts) if block else 0) + sum(_size(r.value) - 1 for r in rules)
+    try:
+        loaded: LoadedSpec | None = _compose(cut, source, extra)
+    except SpecLoadError:
+        loaded = None  # report exactly what the general loader says of the file
+    if (
+        loaded is not None
+        and (block is None or _cut_as_expected(loaded, block))
+        and all(_rules_cut_as_expected(loaded, r) for r in rules)
+        and _fill_rules(loaded, rules, source)
+    ):
+        if block is not None:
             loaded.data["access"] = block.texts
             loaded.positions[("access",)] = block.start
             assert isinstance(loaded.positions, Positions)
             loaded.positions.lists[("access",)] = block
-            return loaded
+        return loaded
     return _compose(text, source)
 
 
@@ -460,6 +481,81 @@ def _cut_as_expected(loaded: LoadedSpec, block: AccessBlock) -> bool:
         and loaded.key_positions.get(("access",)) == (block.key_line, 1)
         and loaded.positions.get(("access",)) == (block.key_line, PLACEHOLDER.index("[") + 1)
     )
+
+
+def _size(node: rulemap.Node) -> int:
+    """The nodes the general loader counts for `node` (keys too)."""
+    if isinstance(node, rulemap.Scalar):
+        return 1
+    return 1 + sum(1 + _size(value) for _, _, value in node.pairs)
+
+
+def _rules_cut_as_expected(loaded: LoadedSpec, block: rulemap.RuleBlock) -> bool:
+    """True when the general loader read the cut text's `NAME: {}` where it was put."""
+    name = block.name
+    return (
+        loaded.data.get(name) == {}
+        and loaded.key_positions.get((name,)) == (block.key_line, 1)
+        and loaded.positions.get((name,)) == (block.key_line, len(name) + 3)
+    )
+
+
+def _plain_words(rules: list[rulemap.RuleBlock]) -> list[str]:
+    """The distinct plain scalars of the blocks, in order of first use."""
+    words: dict[str, None] = {}
+
+    def walk(node: rulemap.Node) -> None:
+        if isinstance(node, rulemap.Scalar):
+            if node.plain:
+                words.setdefault(node.text)
+        else:
+            for _, _, value in node.pairs:
+                walk(value)
+
+    for r in rules:
+        walk(r.value)
+    return list(words)
+
+
+def _fill_rules(loaded: LoadedSpec, rules: list[rulemap.RuleBlock], source: str) -> bool:
+    """Put the blocks' mappings into `loaded` as the general loader would have; False
+    when a plain word is not a plain value there (then the general loader reads all)."""
+    if not rules:
+        return True
+    words = _plain_words(rules)
+    # each distinct plain word read by the general loader itself: its value, and
+    # whether it is a YAML 1.1 boolean word
+    values: dict[str, tuple[Any, bool]] = {}
+    if words:
+        try:
+            read = _compose("w:\n" + "".join(f"- {w}\n" for w in words), source)
+        except SpecLoadError:
+            return False
+        listed = read.data.get("w")
+        if not isinstance(listed, list) or len(listed) != len(words):
+            return False
+        for i, (word, value) in enumerate(zip(words, listed, strict=True)):
+            values[word] = (value, ("w", i) in read.bool_words)
+    positions, keys, bools = loaded.positions, loaded.key_positions, loaded.bool_words
+
+    def convert(node: rulemap.Node, loc: Loc) -> Any:
+        positions[loc] = node.pos
+        if isinstance(node, rulemap.Scalar):
+            if not node.plain:
+                return node.text
+            value, is_bool = values[node.text]
+            if is_bool:
+                bools.add(loc)
+            return value
+        out: dict[str, Any] = {}
+        for key, where, value in node.pairs:
+            keys[(*loc, key)] = where
+            out[key] = convert(value, (*loc, key))
+        return out
+
+    for r in rules:
+        loaded.data[r.name] = convert(r.value, (r.name,))
+    return True
 
 
 def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:

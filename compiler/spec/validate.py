@@ -713,12 +713,19 @@ def _check_dane_rules(
 ) -> None:
     """`dane: false` on a rule: a DANE build, DANE on, and tls_session_features."""
     reported: set[Loc] = set()
+    #: per set of rules (most hosts share the cluster's): the rules with `dane: false`
+    dane_off: dict[int, list[Loc]] = {}
     for name in cluster.hosts:
         settings = resolved[name]
-        for _raw, _norm, rule, loc in by_host[name].domain_items:
-            out = rule.outbound
-            if not isinstance(out, PeerRule) or out.dane is not False:
-                continue
+        rules = by_host[name]
+        locs = dane_off.get(id(rules))
+        if locs is None:
+            locs = dane_off[id(rules)] = [
+                loc
+                for _raw, _norm, rule, loc in rules.domain_items
+                if isinstance(rule.outbound, PeerRule) and rule.outbound.dane is False
+            ]
+        for loc in locs:
             where = (*loc, "outbound", "dane")
             if where in reported:
                 continue
