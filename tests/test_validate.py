@@ -1112,3 +1112,49 @@ def test_first_parent_is_the_first_matching_peer(peers: list[str], domain: str) 
     )
     if domain:
         assert _first_parent(domain, order) == want
+
+
+# -- keys that look like pydantic's own loc parts ---------------------------------------
+
+#: keys with brackets (an address literal, a typo, a user@ part): pydantic writes its
+#: internal loc parts like `function-after[...]` and `list[str]`; a key is not one of them
+BRACKETED = ["[192.0.2.1]", "[x", "x]", "a[b]", "[key]", "function-after[x]"]
+
+
+@pytest.mark.parametrize("key", BRACKETED)
+def test_a_bracketed_top_level_key_is_an_unknown_key_at_its_line(key: str) -> None:
+    text = with_lines(f'"{key}": 1\n')
+    assert only(text) == (*pos(text, f'"{key}"'), "S100", f"unknown key '{key}' in the top level")
+
+
+@pytest.mark.parametrize("key", BRACKETED)
+def test_a_problem_under_a_bracketed_domain_key_is_found_where_it_is(key: str) -> None:
+    text = with_lines(f'domains:\n  "{key}":\n    outbound: {{rquire: verify}}\n')
+    problems = found(text)
+    line, col = pos(text, "rquire")
+    assert (line, col, "S100") in [(p[0], p[1], p[2]) for p in problems], problems
+    assert any(f"in domains.{key}.outbound" in p[3] for p in problems), problems
+
+
+@pytest.mark.parametrize("key", ["[192.0.2.1]", "a[b", "x]"])
+def test_a_wrong_value_under_a_bracketed_host_name_is_found_where_it_is(key: str) -> None:
+    text = with_lines(f'  "{key}":\n    fqdn: 7\n')
+    problems = found(text)
+    line, col = pos(text, "7", 1 + MINIMAL_SPEC.count("7"))
+    assert any((p[0], p[1]) == (line, col) and f"hosts.{key}.fqdn" in p[3] for p in problems), (
+        problems
+    )
+
+
+_KEY_TEXT = st.text(alphabet=st.sampled_from("ab.[]@-:_ 1"), min_size=1, max_size=8)
+_PLACES = ["", "domains:\n  ", "recipients:\n  ", "  "]  # "  ": under hosts:
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(_PLACES), _KEY_TEXT, st.sampled_from(["1", "{x: 1}", "{require: no}", "[]"]))
+def test_any_key_anywhere_gives_problems_not_a_crash(place: str, key: str, value: str) -> None:
+    quoted = '"' + key + '"'
+    text = with_lines(place + f"{quoted}: {value}\n")
+    for line, col, code, message in found(text):  # every problem placed in the text
+        assert 1 <= line <= text.count("\n") + 1 and col >= 1, (line, col, code, message)
+        assert code.startswith("S"), message

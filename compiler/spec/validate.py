@@ -235,17 +235,28 @@ def _member_at(loc: tuple[Any, ...]) -> int | None:
     return None
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[Loc, bool]:
-    """Drop pydantic's internal loc parts; report whether it points at a key."""
+def _clean_loc(loc: tuple[Any, ...], data: Any = None) -> tuple[Loc, bool]:
+    """Drop pydantic's internal loc parts; report whether it points at a key.
+
+    A part that is a key of the spec's data where the loc has got to stays,
+    whatever it holds: a key may be written `[192.0.2.1]` or `[x`, which look
+    like pydantic's own parts (`function-after[...]`, `list[str]`).
+    """
     out: list[str | int] = []
     key = False
+    node = data
     for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+            continue
         if part == "[key]":
             key = True
             break
         if isinstance(part, str) and ("[" in part or part.startswith("function-")):
             continue
         out.append(part)
+        node = node[part] if isinstance(node, list) and isinstance(part, int) else None
     return tuple(out), key
 
 
@@ -254,10 +265,15 @@ def _quoted(value: object) -> str:
     return repr(shown(value)) if isinstance(value, str) else shown(repr(value))
 
 
-def _pydantic_problems(exc: ValidationError, rep: _Reporter, seen: set[Loc]) -> None:
-    """One sentence per refused value; none again at a loc in `seen` (already reported)."""
+def _pydantic_problems(
+    exc: ValidationError, rep: _Reporter, seen: set[Loc], data: Any = None
+) -> None:
+    """One sentence per refused value; none again at a loc in `seen` (already reported).
+
+    `data`: what was validated, to tell its keys from pydantic's own loc parts.
+    """
     for err in _errors(exc):
-        loc, is_key = _clean_loc(err["loc"])
+        loc, is_key = _clean_loc(err["loc"], data)
         kind = err["type"]
         where = ".".join(str(p) for p in loc) or "the spec"
         if loc in seen and kind != "extra_forbidden":
@@ -1060,7 +1076,7 @@ def _validate(loaded: LoadedSpec) -> Validated:
     try:
         cluster = Cluster.model_validate(loaded.data)
     except ValidationError as exc:
-        _pydantic_problems(exc, rep, {loc for loc, _ in words})
+        _pydantic_problems(exc, rep, {loc for loc, _ in words}, loaded.data)
         _check_raw_access(loaded.data, rep)
         _second_pass_anyway(loaded, exc, rep)
         # the second pass may find again what _check_raw_access found
@@ -1097,7 +1113,7 @@ def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter
     cluster: Cluster | None = None
     for _ in range(_MAX_ROUNDS):
         for err in errors:
-            loc, _key = _clean_loc(err["loc"])
+            loc, _key = _clean_loc(err["loc"], data)
             if err["type"] == "missing":
                 loc = loc[:-1]
             removed = _remove(data, loc)
