@@ -54,7 +54,7 @@ def expected_files(host: ApplyHost) -> dict[str, bytes]:
     assert compiled.ok
     files = compiled.hosts[host.daemon.host]
     return {
-        name: files[str(host.work / name)].encode()
+        name: files[host.path(name)].encode()
         for name in ("sendmail.mc", "tls/starttls.m4", "access")
     }
 
@@ -133,7 +133,7 @@ def test_kill_9_with_a_second_spec_at_the_same_lock(sendmail_daemon: DaemonFacto
 
     def elsewhere(spec: Spec) -> None:
         variant(1)(spec)  # type: ignore[operator]
-        spec["defaults"]["paths"]["sendmail_mc"] = str(host.work / "b/sendmail.mc")
+        spec["defaults"]["paths"]["sendmail_mc"] = host.path("b/sendmail.mc")
 
     other = host.write_spec(host.spec(elsewhere), name="other.yaml")
     proc, _marker = host.start_paused("write.partial")
