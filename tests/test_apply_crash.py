@@ -85,7 +85,7 @@ def test_kill_at_every_step_then_repair(sendmail_daemon: DaemonFactory) -> None:
             assert now == old and db == old_db, point
         crashed_cf = (host.work / "sendmail.cf").read_bytes()
 
-        # the next apply (the kernel dropped the lock) repairs the host
+        # the next apply (the kernel dropped the lock, the root's own) repairs the host
         rc, report, err = host.apply("--lock-timeout", "0")
         assert rc == 0, (point, report["message"], err)
         assert report["result"] == "applied", point
@@ -139,7 +139,7 @@ def test_kill_9_with_a_second_spec_at_the_same_lock(sendmail_daemon: DaemonFacto
     proc, _marker = host.start_paused("write.partial")
     rc, report, _ = host.apply("--lock-timeout", "0", spec=other)
     assert rc == 1 and report["result"] == "refused", report["message"]
-    assert f"(pid {proc.pid}" in report["message"]
+    assert f"holds the lock {host.root}/run/tlsc-apply.lock (pid {proc.pid}" in report["message"]
     assert not (host.work / "b").exists()
     host.kill(proc)
     rc, report, _ = host.apply("--lock-timeout", "0")
