@@ -1,15 +1,21 @@
 """Helpers for the tlsc apply tests: a host made of a test daemon's work directory.
 
-`ApplyHost` wraps a running `sendmail_daemon()`: its spec's paths point into
-the daemon's work directory, and `commands.restart` is apply_restart.py (a
-SIGHUP that returns once sendmail listens again). Apply runs as a real
-`python -m compiler apply` process, with its backups in WORK/backups.
+`ApplyHost` wraps a running `sendmail_daemon(rooted=True)` (`apply_host()`
+makes one): its spec's paths point into the daemon's work directory, and
+`commands.restart` is apply_restart.py (a SIGHUP that returns once sendmail
+listens again). Apply runs as a real `python -m compiler apply --root ROOT`
+process, ROOT the daemon's own host root, with its backups in WORK/backups.
+So each host has a lock of its own, ROOT/run/tlsc-apply.lock: an apply of a
+test never waits for, or is refused by, an apply of another test suite that
+runs on the same machine (which takes /run/tlsc-apply.lock, or its own
+root's lock).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,16 +77,33 @@ def expected_db(access_text: str) -> list[str]:
 
 
 class ApplyHost:
-    """A test daemon as a host for tlsc apply."""
+    """A test daemon as a host for tlsc apply, under a root of its own."""
 
     def __init__(self, daemon: SendmailDaemon):
+        if daemon.root is None:
+            raise AssertionError("an apply host needs a daemon made with rooted=True")
         self.daemon = daemon
-        self.work = daemon.work
-        self.spec_path = daemon.work / "cluster.yaml"
-        self.backups = daemon.work / "backups"
+        #: the host's root (apply's --root): its lock is ROOT/run/tlsc-apply.lock
+        self.root = daemon.root
+        #: the work directory as the spec and sendmail name it (a host path)
+        self.host_work = daemon.work
+        #: the work directory on this machine, under the root: what apply reads and
+        #: writes, and names in its messages
+        self.work = self.root / str(daemon.work).lstrip("/")
+        self.spec_path = self.work / "cluster.yaml"
+        self.backups = self.work / "backups"
         self.restart_command = f"{sys.executable} {RESTART} {self.work} {daemon.port}"
         #: apply's environment: its PATH finds the daemon's release's sendmail and makemap
         self.env = {**cli_env(), "PATH": tool_path(daemon.release)}
+        # the host's sendmail, as the pre-flight finds it under a root (tlsc doctor's
+        # D034/D035 check it against the release the spec names, as they do PATH's for /)
+        binary = self.root / "usr/sbin/sendmail"
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(daemon.release.sendmail, binary)
+
+    def path(self, *parts: str) -> str:
+        """The host path (what a spec names) of a file in the work directory."""
+        return str(self.host_work.joinpath(*parts))
 
     # -- specs ---------------------------------------------------------------
 
@@ -103,6 +126,8 @@ class ApplyHost:
         return cli_command(
             "apply",
             spec or self.spec_path,
+            "--root",
+            self.root,
             "--host",
             self.daemon.host,
             "--backup-dir",
@@ -196,8 +221,9 @@ class ApplyHost:
 
 
 def apply_host(factory: DaemonFactory, **kwargs: Any) -> ApplyHost:
-    """A running test daemon, in a work directory makemap trusts, as an apply host."""
-    return ApplyHost(factory(base=scratch_base(), **kwargs))
+    """A running test daemon, in a work directory makemap trusts under a root of its
+    own, as an apply host."""
+    return ApplyHost(factory(base=scratch_base(), rooted=True, **kwargs))
 
 
 def steps(report: dict[str, Any]) -> dict[str, str]:

@@ -13,7 +13,9 @@ copied for each test.
 `in_debian_host(etc_mail, script)` runs a shell script as root in private
 mount, network, UTS (host name mail1) and PID namespaces: `etc_mail` is bound over /etc/mail, the
 spool, run and state directories of sendmail over scratch ones, /etc/hosts
-names the host, and only a loopback interface exists. The real
+names the host, /run is a scratch directory of its own (so a `tlsc apply` in the
+script locks the private host's /run/tlsc-apply.lock, never this machine's, which
+another apply may hold), and only a loopback interface exists. The real
 `/etc/init.d/sendmail` can start a daemon there on port 25 of that
 namespace's 127.0.0.1 -- never the machine's -- and it dies with the
 namespace when the script ends.
@@ -39,7 +41,7 @@ _DIRS = ("m4", "peers", "sasl", "smrsh", "tls")
 #: what sendmail and its scripts write outside /etc/mail, made private
 _PRIVATE = (
     "/etc/cron.d",
-    "/run/sendmail",
+    "/var/run/sendmail",
     "/var/spool/mqueue",
     "/var/spool/mqueue-client",
     "/var/lib/sendmail",
@@ -76,6 +78,10 @@ def in_debian_host(
         resolv = work / "resolv.conf"
         resolv.write_text("nameserver 127.0.0.1\n")  # refused at once: no DNS waits
         binds += [f"mount --bind {hosts} /etc/hosts", f"mount --bind {resolv} /etc/resolv.conf"]
+        # last, as it hides a resolv.conf that links into /run (then no DNS either): the
+        # init script makes /run/sendmail/{mta,msp} there; tlsc apply locks its own file
+        (work / "run").mkdir()
+        binds.append(f"mount --bind {work}/run /run")
         prologue = "set -e\n" + "\n".join(binds) + "\nhostname mail1\nip link set lo up\nset +e\n"
         body = work / "script.sh"
         body.write_text(prologue + script)

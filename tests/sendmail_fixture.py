@@ -188,8 +188,11 @@ class SendmailDaemon:
         port: int,
         spec: dict[str, Any],
         release: SendmailRelease = SYSTEM_SENDMAIL,
+        root: Path | None = None,
     ) -> None:
         self.ca = ca
+        #: the host root the work directory lies under (`rooted=True`), else None
+        self.root = root
         #: the sendmail binary, makemap and cf tree the daemon is built and run with
         self.release = release
         self.work = work
@@ -412,13 +415,19 @@ def sendmail_daemon(
     is where the work directory is
     made (default /tmp; tlsc apply's tests pass realtools.scratch_base(),
     since makemap warns about maps below world-writable /tmp, and apply
-    counts any makemap message as a failure).
+    counts any makemap message as a failure). `rooted=True` puts the work
+    directory under a host root of its own, as `tlsc apply --root ROOT` sees a
+    host: the work directory's path W, which the spec and sendmail name, is a
+    symbolic link to ROOT/W, where the files are (`daemon.root` is ROOT); so an
+    apply with --root ROOT writes the files the daemon reads, and takes the lock
+    ROOT/run/tlsc-apply.lock, not this machine's /run/tlsc-apply.lock.
     """
     reason = missing_tools()
     if reason:
         pytest.skip(reason)
     daemons: list[SendmailDaemon] = []
     works: list[Path] = []
+    roots: list[Path] = []
     default_release: SendmailRelease = (
         request.getfixturevalue("release") if "release" in request.fixturenames else SYSTEM_SENDMAIL
     )
@@ -430,6 +439,7 @@ def sendmail_daemon(
         start: bool = True,
         base: Path | None = None,
         release: SendmailRelease | None = None,
+        rooted: bool = False,
     ) -> SendmailDaemon:
         release = release or default_release
         reason = missing_tools(release)
@@ -437,11 +447,21 @@ def sendmail_daemon(
             raise AssertionError(f"cannot run sendmail {release.version}: {reason}")
         work = Path(tempfile.mkdtemp(prefix="tlsc-sm-", dir=base or "/tmp"))
         works.append(work)
+        root = None
+        if rooted:
+            root = Path(tempfile.mkdtemp(prefix="tlsc-root-", dir=base or "/tmp"))
+            roots.append(root)
+            root.chmod(0o755)
+            real = root / str(work).lstrip("/")  # where --root ROOT finds host path W
+            real.mkdir(parents=True)
+            work.rmdir()
+            work.symlink_to(real, target_is_directory=True)
         work.chmod(0o755)
         spec = fixture_spec(work, free_port(), release=release)
         if edit is not None:
             edit(spec)
-        daemon = SendmailDaemon(throwaway_ca, work, spec["defaults"]["smtp_port"], spec, release)
+        port = spec["defaults"]["smtp_port"]
+        daemon = SendmailDaemon(throwaway_ca, work, port, spec, release, root)
         daemons.append(daemon)
         tls_dir = work / "tls"
         tls_dir.mkdir(mode=0o755)
@@ -469,4 +489,8 @@ def sendmail_daemon(
         for daemon in daemons:
             daemon.stop()
         for work in works:
+            if work.is_symlink():
+                work.unlink()  # its files are under its root
             shutil.rmtree(work, ignore_errors=True)
+        for root in roots:
+            shutil.rmtree(root, ignore_errors=True)

@@ -1,8 +1,9 @@
 """The tlsc.sendmail.rollout playbook with the real ansible-core, ansible_connection=local.
 
 Three hosts of one spec: mx1, the canary, is a real `sendmail -bd` on
-127.0.0.1 (root /, its files in the daemon's work directory, restarted by
-apply_restart.py) and is verified for real; mx2 and mx3 have scratch roots
+127.0.0.1 (its files in the daemon's work directory under the daemon's own
+root, so its apply takes that root's lock, never /run/tlsc-apply.lock;
+restarted by apply_restart.py) and is verified for real; mx2 and mx3 have scratch roots
 holding a copy of those files, `true` as restart command, and an smtp_port
 nothing listens on, so apply's verify fails there. The canary applies, mx2
 fails and tlsc rolls it back byte for byte, mx3 is never touched, and
@@ -19,9 +20,9 @@ from typing import Any
 
 import pytest
 from ansible_helpers import COLLECTION, TLSC, playbook
-from apply_helpers import ApplyHost, Spec, dump_yaml
+from apply_helpers import Spec, apply_host, dump_yaml
 from conftest import run_cli
-from realtools import scratch_base, scratch_dir
+from realtools import scratch_dir
 from sendmail_fixture import DaemonFactory, free_port, sendmail_daemon, throwaway_ca
 
 __all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
@@ -51,8 +52,10 @@ def tls_off(spec: Spec) -> None:
 def test_canary_rollout_stops_at_the_failed_host(
     sendmail_daemon: DaemonFactory, throwaway_ca: Any
 ) -> None:
-    host = ApplyHost(sendmail_daemon(base=scratch_base(), edit=tls_off))
+    host = apply_host(sendmail_daemon, edit=tls_off)
     work = host.work
+    #: the work directory as the spec names it, the same in every host's root
+    at = host.host_work.relative_to("/")
     spec = host.spec()
     spec["defaults"]["tls"]["enabled"] = True
     mx1 = host.daemon.host
@@ -65,12 +68,10 @@ def test_canary_rollout_stops_at_the_failed_host(
             "commands": {"restart": "true"},
         }
     with scratch_dir("ans") as scratch:
-        roots = {mx1: Path("/")}
+        roots = {mx1: host.root}
         for name in ("mx2", "mx3"):
             roots[name] = scratch / f"root-{name}"
-            shutil.copytree(
-                work, roots[name] / work.relative_to("/"), symlinks=True, ignore=_runtime
-            )
+            shutil.copytree(work, roots[name] / at, symlinks=True, ignore=_runtime)
         spec_path = dump_yaml(spec, scratch / "cluster.yaml")
         inv = scratch / "inv"
         (inv / "host_vars").mkdir(parents=True)
@@ -117,7 +118,7 @@ def test_canary_rollout_stops_at_the_failed_host(
         assert tree(roots["mx3"]) == before["mx3"]
 
         # drift report: a hand edit on mx3 shows as a diff, and nothing is written
-        access = roots["mx3"] / work.relative_to("/") / "access"
+        access = roots["mx3"] / at / "access"
         access.write_text(access.read_text() + "Connect:192.0.2.99\tREJECT\n")
         edited = tree(roots["mx3"])
         proc, lines = playbook(

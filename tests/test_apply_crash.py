@@ -54,7 +54,7 @@ def expected_files(host: ApplyHost) -> dict[str, bytes]:
     assert compiled.ok
     files = compiled.hosts[host.daemon.host]
     return {
-        name: files[str(host.work / name)].encode()
+        name: files[host.path(name)].encode()
         for name in ("sendmail.mc", "tls/starttls.m4", "access")
     }
 
@@ -85,7 +85,7 @@ def test_kill_at_every_step_then_repair(sendmail_daemon: DaemonFactory) -> None:
             assert now == old and db == old_db, point
         crashed_cf = (host.work / "sendmail.cf").read_bytes()
 
-        # the next apply (the kernel dropped the lock) repairs the host
+        # the next apply (the kernel dropped the lock, the root's own) repairs the host
         rc, report, err = host.apply("--lock-timeout", "0")
         assert rc == 0, (point, report["message"], err)
         assert report["result"] == "applied", point
@@ -133,13 +133,13 @@ def test_kill_9_with_a_second_spec_at_the_same_lock(sendmail_daemon: DaemonFacto
 
     def elsewhere(spec: Spec) -> None:
         variant(1)(spec)  # type: ignore[operator]
-        spec["defaults"]["paths"]["sendmail_mc"] = str(host.work / "b/sendmail.mc")
+        spec["defaults"]["paths"]["sendmail_mc"] = host.path("b/sendmail.mc")
 
     other = host.write_spec(host.spec(elsewhere), name="other.yaml")
     proc, _marker = host.start_paused("write.partial")
     rc, report, _ = host.apply("--lock-timeout", "0", spec=other)
     assert rc == 1 and report["result"] == "refused", report["message"]
-    assert f"(pid {proc.pid}" in report["message"]
+    assert f"holds the lock {host.root}/run/tlsc-apply.lock (pid {proc.pid}" in report["message"]
     assert not (host.work / "b").exists()
     host.kill(proc)
     rc, report, _ = host.apply("--lock-timeout", "0")

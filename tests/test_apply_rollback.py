@@ -101,8 +101,8 @@ def test_failing_verify_is_rolled_back(host: ApplyHost, throwaway_ca: Any) -> No
     before, restarts = host.snapshot(), host.restarts()
 
     def loose_key(spec: Spec) -> None:
-        spec["defaults"]["tls"]["server_cert"] = str(host.work / "tls" / "loose.crt")
-        spec["defaults"]["tls"]["server_key"] = str(host.work / "tls" / "loose.key")
+        spec["defaults"]["tls"]["server_cert"] = host.path("tls", "loose.crt")
+        spec["defaults"]["tls"]["server_key"] = host.path("tls", "loose.key")
 
     host.write_spec(host.spec(loose_key))
     # the pre-flight would refuse this key (test_preflight_refuses_before_the_restart)
@@ -114,7 +114,8 @@ def test_failing_verify_is_rolled_back(host: ApplyHost, throwaway_ca: Any) -> No
     said = report["message"].partition("; sendmail logged after the restart: ")[2]
     assert "loose.key unsafe: Group readable file" in said, (report["message"], d.syslog())
     assert "started as:" not in said  # only the TLS lines
-    assert f"(tlsc doctor {host.spec_path} --host {d.host} checks" in report["message"]
+    doctor = f"(tlsc doctor {host.spec_path} --host {d.host} --root {host.root} checks"
+    assert doctor in report["message"]
     assert_rolled_back(host, before, restarts + 2, rc, report, "verify failed")
 
 
@@ -128,8 +129,8 @@ def test_preflight_refuses_before_the_restart(host: ApplyHost, throwaway_ca: Any
     before, restarts = host.snapshot(), host.restarts()
 
     def loose_key(spec: Spec) -> None:
-        spec["defaults"]["tls"]["server_cert"] = str(host.work / "tls" / "loose.crt")
-        spec["defaults"]["tls"]["server_key"] = str(loose)
+        spec["defaults"]["tls"]["server_cert"] = host.path("tls", "loose.crt")
+        spec["defaults"]["tls"]["server_key"] = host.path("tls", "loose.key")
 
     host.write_spec(host.spec(loose_key))
     rc, report, _ = host.apply()
@@ -154,8 +155,8 @@ def test_preflight_refuses_a_mismatched_key_before_the_restart(
     before, restarts = host.snapshot(), host.restarts()
 
     def mismatched(spec: Spec) -> None:
-        spec["defaults"]["tls"]["server_cert"] = str(host.work / "tls" / "one.crt")
-        spec["defaults"]["tls"]["server_key"] = str(host.work / "tls" / "other.key")
+        spec["defaults"]["tls"]["server_cert"] = host.path("tls", "one.crt")
+        spec["defaults"]["tls"]["server_key"] = host.path("tls", "other.key")
 
     host.write_spec(host.spec(mismatched))
     rc, report, _ = host.apply()

@@ -1,8 +1,9 @@
 """tlsc apply against a real sendmail -bd on 127.0.0.1: the full cycle, and failures rolled back.
 
 The host is a test daemon's work directory (sendmail_fixture.py): the spec's
-paths point into it, apply runs with --root / (the default) and its backups
-in WORK/backups, and commands.restart SIGHUPs the daemon (apply_restart.py).
+paths point into it, apply runs with --root ROOT, the daemon's own host root
+(its lock ROOT/run/tlsc-apply.lock, never this machine's), its backups in
+WORK/backups, and commands.restart SIGHUPs the daemon (apply_restart.py).
 """
 
 from __future__ import annotations
@@ -60,8 +61,9 @@ def test_full_cycle(sendmail_daemon: DaemonFactory, throwaway_ca: Any) -> None:
     assert host.restarts() == 1
     after = live(host)
     assert after.handshake_ok and after.starttls
-    # the restart command ran from the root (/ here), as documented
-    assert "cwd=/\n" in (host.work / "restarts.log").read_text()
+    # the restart command ran from the root, as documented; the lock was the root's
+    assert f"cwd={host.root}\n" in (host.work / "restarts.log").read_text()
+    assert report["steps"][1]["detail"] == f"{host.root}/run/tlsc-apply.lock"
     assert [s["name"] for s in report["steps"]][:3] == ["load", "lock", "plan"]
     assert all(isinstance(s["seconds"], float) for s in report["steps"])
 
@@ -94,8 +96,8 @@ def test_full_cycle(sendmail_daemon: DaemonFactory, throwaway_ca: Any) -> None:
 
     def new_cert(spec: Spec) -> None:
         add_rule("new.example.org")(spec)
-        spec["defaults"]["tls"]["server_cert"] = str(host.work / "tls" / "new.crt")
-        spec["defaults"]["tls"]["server_key"] = str(host.work / "tls" / "new.key")
+        spec["defaults"]["tls"]["server_cert"] = host.path("tls", "new.crt")
+        spec["defaults"]["tls"]["server_key"] = host.path("tls", "new.key")
 
     old_not_after = after.cert.not_after if after.cert else None
     host.write_spec(host.spec(new_cert))

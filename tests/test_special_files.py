@@ -275,5 +275,5 @@ def test_plan_out_onto_a_device_is_refused(tmp_path: Path) -> None:
 def test_apply_refuses_a_fifo_spec_at_once(tmp_path: Path) -> None:
     fifo = tmp_path / "cluster.yaml"
     os.mkfifo(fifo)
-    rc, _, err = run_cli("apply", fifo, "--host", "h1", "--yes")
+    rc, _, err = run_cli("apply", fifo, "--root", tmp_path, "--host", "h1", "--yes")
     assert rc == 1 and "it is a FIFO, not a regular file" in err
