@@ -18,14 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fast_loader_checks import same_load, same_outcome
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from compiler.compile import compile_loaded
 from compiler.spec import loader
 from compiler.spec.accesslist import split_access
-from compiler.spec.loader import LoadedSpec, SpecLoadError, _compose, load_text
-from compiler.spec.validate import validate
+from compiler.spec.loader import LoadedSpec
 
 HEAD = """\
 version: 1
@@ -198,29 +197,13 @@ def spec_text(draw: st.DrawFn) -> str:
 # -- the comparison ----------------------------------------------------------------
 
 
-def _outcome(load: Any, text: str) -> tuple[str, Any]:
-    try:
-        return "ok", load(text)
-    except SpecLoadError as exc:
-        return "error", exc
-
-
-def _same_load(text: str) -> LoadedSpec | None:
-    """Assert the fast loader and the general one agree on `text`; the loaded spec."""
-    fast_kind, fast = _outcome(lambda t: load_text(t, "cluster.yaml"), text)
-    slow_kind, slow = _outcome(lambda t: _compose(t, "cluster.yaml"), text)
-    assert fast_kind == slow_kind, (fast, slow)
-    if fast_kind == "error":
-        assert fast.problems == slow.problems
-        assert (fast.partial is None) == (slow.partial is None)
+def _same_load(text: str) -> tuple[LoadedSpec, LoadedSpec] | None:
+    """Assert the fast loader and the general one agree on `text`, the access list's
+    positions included; (fast, general), or None when both refused it."""
+    loads = same_load(text)
+    if loads is None:
         return None
-    assert fast.data == slow.data
-    assert fast.key_positions == slow.key_positions
-    assert fast.bool_words == slow.bool_words
-    for loc, where in slow.positions.items():
-        assert fast.positions[loc] == where, loc
-        assert loc in fast.positions
-        assert fast.positions.get(loc) == where
+    fast, slow = loads
     items = slow.data.get("access")
     if isinstance(items, list):
         for i in range(len(items) + 2):
@@ -228,7 +211,7 @@ def _same_load(text: str) -> LoadedSpec | None:
             assert (("access", i) in fast.positions) == (("access", i) in slow.positions)
             assert fast.locate(("access", i)) == slow.locate(("access", i))
             assert fast.locate(("access", i, "x")) == slow.locate(("access", i, "x"))
-    return fast
+    return fast, slow
 
 
 @settings(**PROFILE)
@@ -238,15 +221,9 @@ def _same_load(text: str) -> LoadedSpec | None:
 @example(HEAD + 'access:\n  - "a\\"b c"\n  - "a\\\\ b"\n  - "a\\\\\\" b"\n')
 @example(HEAD + 'access:\n  - "Connect:1 OK"\naccess:\n  - Connect:2 OK\n')
 def test_fast_and_general_loaders_agree(text: str) -> None:
-    loaded = _same_load(text)
-    if loaded is None:
-        return
-    slow = _compose(text, "cluster.yaml")
-    fast_checked, slow_checked = validate(loaded), validate(slow)
-    assert fast_checked.problems == slow_checked.problems
-    if fast_checked.ok:
-        fast_files = compile_loaded(loaded).hosts
-        assert fast_files == compile_loaded(slow).hosts
+    loads = _same_load(text)
+    if loads is not None:
+        same_outcome(*loads)
 
 
 # -- the fast path applies where it should ------------------------------------------
@@ -289,8 +266,9 @@ def test_anything_unusual_is_left_to_the_general_loader(block: str) -> None:
 
 def test_positions_of_a_list_with_comments_and_odd_spacing() -> None:
     text = HEAD + "access: # x\n\n  # c\n  -   Connect:1 OK\n  - 'Connect:2 OK'\n"
-    loaded = _same_load(text)
-    assert loaded is not None
+    loads = _same_load(text)
+    assert loads is not None
+    loaded = loads[0]
     assert loaded.positions[("access",)] == (9, 3)
     assert loaded.positions[("access", 0)] == (9, 7)
     assert loaded.positions[("access", 1)] == (10, 5)

@@ -18,13 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fast_loader_checks import same_load, same_outcome
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from compiler.compile import compile_loaded
 from compiler.spec import loader, rulemap
-from compiler.spec.loader import LoadedSpec, SpecLoadError, _compose, load_text
-from compiler.spec.validate import validate
 
 HEAD = """\
 version: 1
@@ -206,40 +204,6 @@ def spec_text(draw: st.DrawFn) -> str:
 # -- the comparison ----------------------------------------------------------------
 
 
-def _outcome(load: Any, text: str) -> tuple[str, Any]:
-    try:
-        return "ok", load(text)
-    except SpecLoadError as exc:
-        return "error", exc
-
-
-def _same_load(text: str) -> LoadedSpec | None:
-    """Assert the fast loader and the general one agree on `text`; the loaded spec."""
-    fast_kind, fast = _outcome(lambda t: load_text(t, "cluster.yaml"), text)
-    slow_kind, slow = _outcome(lambda t: _compose(t, "cluster.yaml"), text)
-    assert fast_kind == slow_kind, (fast, slow)
-    if fast_kind == "error":
-        assert fast.problems == slow.problems
-        assert (fast.partial is None) == (slow.partial is None)
-        return None
-    assert fast.data == slow.data
-    assert [type(v) for v in _leaves(fast.data)] == [type(v) for v in _leaves(slow.data)]
-    assert fast.key_positions == slow.key_positions
-    assert fast.bool_words == slow.bool_words
-    for loc, where in slow.positions.items():
-        assert fast.positions.get(loc) == where, loc
-    assert set(dict(fast.positions)) <= set(slow.positions)
-    return fast
-
-
-def _leaves(data: Any) -> list[Any]:
-    if isinstance(data, dict):
-        return [x for k, v in data.items() for x in [k, *_leaves(v)]]
-    if isinstance(data, list):
-        return [x for v in data for x in _leaves(v)]
-    return [data]
-
-
 @settings(**PROFILE)
 @given(spec_text())
 @example(HEAD + 'domains:\n  "*":\n    outbound: may\n  a.example: {outbound: encrypt}\n')
@@ -248,14 +212,9 @@ def _leaves(data: Any) -> list[Any]:
 @example(HEAD + "domains:\n  a.example: {outbound: encrypt, outbound: verify}\n")
 @example(HEAD + "domains:\n  a.example: encrypt\n  'a.example': verify\n")
 def test_fast_and_general_loaders_agree(text: str) -> None:
-    loaded = _same_load(text)
-    if loaded is None:
-        return
-    slow = _compose(text, "cluster.yaml")
-    fast_checked, slow_checked = validate(loaded), validate(slow)
-    assert fast_checked.problems == slow_checked.problems
-    if fast_checked.ok:
-        assert compile_loaded(loaded).hosts == compile_loaded(slow).hosts
+    loads = same_load(text)
+    if loads is not None:
+        same_outcome(*loads)
 
 
 # -- the fast path applies where it should ------------------------------------------
@@ -274,7 +233,7 @@ def test_the_plain_shapes_take_the_fast_path(block: str) -> None:
     text = HEAD + block + "access: []\n"
     name = block.split(":")[0]
     assert rulemap.read_rules(text, name) is not None
-    assert _same_load(text) is not None
+    assert same_load(text) is not None
 
 
 @pytest.mark.parametrize(
@@ -294,15 +253,16 @@ def test_the_plain_shapes_take_the_fast_path(block: str) -> None:
 def test_anything_unusual_is_left_to_the_general_loader(block: str) -> None:
     text = HEAD + block
     assert rulemap.read_rules(text, "domains") is None
-    _same_load(text)
+    same_load(text)
 
 
 def test_positions_of_rules_on_and_below_their_keys() -> None:
     text = (
         HEAD + 'domains: # x\n\n  # c\n  "*":\n    outbound: may\n  b.example: {inbound: verify}\n'
     )
-    loaded = _same_load(text)
-    assert loaded is not None
+    loads = same_load(text)
+    assert loads is not None
+    loaded = loads[0]
     assert loaded.key_positions[("domains", "*")] == (11, 3)
     assert loaded.positions[("domains", "*")] == (12, 5)
     assert loaded.positions[("domains", "b.example")] == (13, 14)
