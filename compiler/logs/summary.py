@@ -3,7 +3,8 @@
 Memory grows with the number of distinct peers, ciphers and error messages,
 never with the number of lines. `add(record, n)` counts a record seen n
 times: compiler/logs/scan.py counts each distinct record once, in the order
-of first sightings, and then `set_problem` in the order of last sightings.
+of first sightings, and then sets each peer's last problem in the order of last
+sightings (add and add_event give the peer whose last problem a record made its own).
 """
 
 from __future__ import annotations
@@ -216,10 +217,10 @@ class Summary:
         self.handshakes[(r.direction, verify)] += n
         peer.handshakes += n
         peer.note(verify)
-        problem = None
-        if verify in ("FAIL", "DANE_FAIL"):
-            problem = peer
-            peer.last_problem = f"verify={verify}" + (f" ({r.verifymsg})" if r.verifymsg else "")
+        problem = self.problem(r)
+        owner = None
+        if problem is not None:
+            peer.last_problem, owner = problem, peer
             if r.verifymsg:
                 self.fail_reasons[r.verifymsg] += n
         if r.version is not None:
@@ -233,7 +234,7 @@ class Summary:
                 peer.min_bits = bits
             if bits < MIN_BITS:
                 self._weak(r, bits, n)
-        return problem
+        return owner
 
     def _weak(self, r: TlsRecord, bits: int, n: int) -> None:
         shown = f"{r.bits}/{r.bits_max}" if r.bits_max is not None else str(bits)
@@ -286,16 +287,6 @@ class Summary:
         if entry.ruleset not in ("tls_server", "tls_client"):
             return f"{entry.ruleset} refused ({entry.rule}){reply}"
         return f"{entry.ruleset} refused verify={entry.verify or '?'}{reply}"
-
-    def set_problem(self, entry: TlsRecord | RulesetEvent, problem: str | None = None) -> None:
-        """Make `entry`'s problem its peer's last (an entry counted earlier, seen later again).
-
-        `problem`: Summary.problem(entry), when the caller has it already.
-        """
-        if problem is None:
-            problem = self.problem(entry)
-        if problem is not None:
-            self._peer(entry.direction, entry.relay, entry.addr).last_problem = problem
 
     def worst_peers(self) -> list[tuple[str, PeerStats]]:
         """(direction, stats) of every peer, worst result first, then most problems."""
