@@ -163,6 +163,8 @@ def test_the_single_host_form_is_unchanged(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["mx1"], "'mx1' is not NAME=ROOT (a host name, '=', its root)"),
+        # a ROOT without --host: the sentence says how to name its host
+        (["{root}"], "is not NAME=ROOT: one ROOT needs its host's name, `tlsc import "),
         (["=/x"], "'=/x' is not NAME=ROOT"),
         (["mx1="], "'mx1=' is not NAME=ROOT"),
         (["bad/name={root}"], "host name 'bad/name'"),

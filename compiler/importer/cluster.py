@@ -47,6 +47,12 @@ def parse_host_args(args: list[str]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for arg in args:
         name, eq, root = arg.partition("=")
+        if not eq and os.path.isdir(arg):
+            # `tlsc import /etc/mail`: a ROOT given without the name of its host
+            raise HostArgumentError(
+                f"{arg!r} is not NAME=ROOT: one ROOT needs its host's name,"
+                f" `tlsc import {arg} --host NAME` (or NAME={arg})"
+            )
         if not eq or not name or not root:
             raise HostArgumentError(f"{arg!r} is not NAME=ROOT (a host name, '=', its root)")
         problem = valid(HostName, name)
