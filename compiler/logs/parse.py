@@ -39,6 +39,13 @@ from compiler.logs.syslog import SyslogLine
 _STARTTLS = re.compile(
     r"STARTTLS(?:=(?P<who>server|client))?(?P<sep>[,:]) ?(?P<rest>.*)", re.DOTALL
 )
+#: `STARTTLS=<where>, ...` of sendmail's TLS I/O and start-up, not of a session's side:
+#: `STARTTLS=read, info: fds=10/8, err=5`, `STARTTLS=write, error: fd 1100/1100 too large`,
+#: `STARTTLS=init, SSL_get_ex_new_index=0`, and OpenSSL's error queue after a TLS read or
+#: write (`STARTTLS=write: error:0A000126:...`)
+_NOT_A_SIDE = tuple(
+    f"STARTTLS={where}{sep}" for where in ("read", "write", "init") for sep in (", ", ":")
+)
 _RULESET = re.compile(r"ruleset=(?P<name>[A-Za-z0-9_]+), (?P<rest>.*)", re.DOTALL)
 #: a queue id ("6AT2gk33000955: ", it holds digits) or NOQUEUE before the message
 QUEUE_ID = re.compile(r"(NOQUEUE|(?=[A-Za-z]*\d)[A-Za-z0-9]{8,20}): ")
@@ -303,6 +310,20 @@ def _fields(text: str) -> dict[str, str]:
     return out
 
 
+def _relay_note(rest: str) -> bool:
+    """`relay=<relay>, <key>=...` that is not a handshake's `relay=..., version=...`.
+
+    sendmail logs these around a handshake: `field=cn_subject, status=failed to
+    extract CN`, `AltName=...`, `tlsstate=1, status=trying_again`, 8.18's
+    `warning=DANE configured in DNS but STARTTLS failed` and `X509_digest=...`.
+    A handshake line cut off after its relay (`relay=x, vers`) has no `=` there.
+    """
+    if not rest.startswith("relay="):
+        return False
+    parts = rest.split(", ", 2)
+    return len(parts) > 1 and "=" in parts[1] and not parts[1].startswith("version=")
+
+
 def _handshake(when: str | None, host: str | None, who: str, rest: str) -> TlsRecord | Unreadable:
     f = _fields(rest)
     if (
@@ -381,6 +402,8 @@ def read_message(
         return refusal(when, host, r["name"], r["rest"])
     m = _STARTTLS.match(message)
     if m is None:
+        if message.startswith(_NOT_A_SIDE):
+            return None  # `STARTTLS=read, info: fds=...`, `STARTTLS=init, ...`: no session's
         return UNREADABLE if message.startswith("STARTTLS=") else None
     who, sep, rest = m["who"], m["sep"], m["rest"]
     if who is None:
@@ -395,6 +418,8 @@ def read_message(
         # `STARTTLS=server: error:0A000126:...` repeats the error line above it
         return error_record(when, host, who, rest) if rest.startswith("file ") else None
     if rest.startswith("relay=") or rest.startswith("version="):
+        if _relay_note(rest):
+            return None
         return _handshake(when, host, who, rest)
     if rest.startswith("error:"):
         return error_record(when, host, who, rest[6:])
