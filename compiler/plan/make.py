@@ -32,13 +32,14 @@ from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning, spec_dige
 from compiler.plan.observe import (
     ObserveError,
     check_dir,
+    read_file,
     read_files,
-    read_tree,
     resolve_tree,
     revision_reader,
     spec_at_revision,
 )
 from compiler.plan.planner import PlanError, Planner
+from compiler.plan.prefetch import StatePrefetch
 from compiler.problems import Problem
 
 _BOM = "\ufeff".encode()
@@ -65,6 +66,8 @@ class PlanRequest:
     logs: list[str] = field(default_factory=list)
     #: the year of classic syslog stamps in them (None: from each file's date)
     year: int | None = None
+    #: the --state tree's files being read ahead (plan/prefetch.py), or None
+    ahead: StatePrefetch | None = None
 
     def source(self) -> tuple[str, str]:
         """("root"|"state"|"base", location); at most one may be given."""
@@ -172,7 +175,18 @@ def _plan_state(request: PlanRequest, desired: DesiredSpec, state: str) -> list[
     out = []
     for name in _chosen(request, desired.hosts):
         host = desired.host(name)
-        plan = planner.host(host, read_tree(base / name, managed_paths(host.config)))
+        files = resolve_tree(base / name, managed_paths(host.config))
+        ahead = request.ahead.take(name) if request.ahead is not None else {}
+        observed: dict[str, bytes | None] = {}
+        hashes: dict[str, str] = {}
+        for path, target in files.items():
+            got = ahead.get(str(target))
+            if got is None:
+                observed[path] = read_file(target)
+            else:
+                observed[path], hashes[path] = got
+        del ahead
+        plan = planner.host(host, observed, hashes)
         if not (base / name).is_dir():
             plan.warnings.append(
                 PlanWarning(

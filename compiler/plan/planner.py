@@ -128,12 +128,13 @@ class Planner:
         after_text: str | None,
         is_access: bool,
         warnings: list[PlanWarning],
+        before_sha: str | None = None,
     ) -> _Compared:
         after = None if after_text is None else self.encode(after_text)
         if before is not None and before == after:
             # the file is what the spec wants: one hash serves both sides, and its text
             # is the desired text (decode(encode(t)) is t), never decoded nor diffed
-            sha = sha256(before)
+            sha = before_sha or sha256(before)
             return _Compared(FileChange(path, "unchanged", sha, sha, ""), after_text, after_text)
         action: FileAction
         if before is None:
@@ -142,7 +143,8 @@ class Planner:
             action = "delete"
         else:
             action = "update"
-        before_sha = None if before is None else sha256(before)
+        if before is not None and before_sha is None:
+            before_sha = sha256(before)
         after_sha = None if after is None else sha256(after)
         withheld, before_text, lossy = self._withheld(path, before, after, warnings)
         if withheld:
@@ -214,14 +216,25 @@ class Planner:
         return cached
 
     # -- one host -----------------------------------------------------------
-    def host(self, desired: DesiredHost, observed: Mapping[str, bytes | None]) -> HostPlan:
-        """The plan for one host: `observed` maps each managed path to its bytes (or None)."""
+    def host(
+        self,
+        desired: DesiredHost,
+        observed: Mapping[str, bytes | None],
+        hashes: Mapping[str, str] | None = None,
+    ) -> HostPlan:
+        """The plan for one host: `observed` maps each managed path to its bytes (or None);
+        `hashes`, the SHA-256 of some of them, already known (plan/prefetch.py)."""
         try:
-            return self._host(desired, observed)
+            return self._host(desired, observed, hashes or {})
         finally:
             self._bytes.clear()
 
-    def _host(self, desired: DesiredHost, observed: Mapping[str, bytes | None]) -> HostPlan:
+    def _host(
+        self,
+        desired: DesiredHost,
+        observed: Mapping[str, bytes | None],
+        hashes: Mapping[str, str],
+    ) -> HostPlan:
         config = desired.config
         s = config.settings
         p = s.paths
@@ -239,7 +252,9 @@ class Planner:
             before, after = observed.get(path), files.get(path)
             if before is None and after is None:
                 continue
-            compared[path] = self._compare(path, before, after, path == p.access, warnings)
+            compared[path] = self._compare(
+                path, before, after, path == p.access, warnings, hashes.get(path)
+            )
             if (
                 self.check_headers
                 and before is not None
