@@ -181,3 +181,23 @@ def test_plan_command_leaves_no_thread_and_no_traceback(tmp_path: Path, case: st
         assert result.output.strip().splitlines()[-1].startswith("tlsc plan:")
     if case == "fifo":
         assert "mx2/etc/mail/sendmail.mc is not a regular file" in result.output
+
+
+@pytest.mark.parametrize("change", ["none", "binary", "not utf-8", "gone"])
+def test_hashing_in_threads_gives_the_same_hashes(
+    tmp_path: Path, change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import compiler.plan.planner as planner
+
+    spec = write(tmp_path / "cluster.yaml", SPEC)
+    state = compile_to(OLDER, tmp_path / "state")
+    CHANGES[change](state / "mx1" / ACCESS)
+    monkeypatch.setattr(planner, "HASH_IN_THREAD", 1 << 40)
+    expected = _plan(spec, state, None, [])
+    monkeypatch.setattr(planner, "HASH_IN_THREAD", 0)  # every file in a thread
+    assert _plan(spec, state, None, []) == expected
+    assert [t for t in threading.enumerate() if t.name == "tlsc-hash"] == []
+    doc = expected
+    assert isinstance(doc, dict)
+    entry = next(f for h in doc["hosts"] if h["host"] == "mx1" for f in h["files"])
+    assert entry["after_sha256"] is not None

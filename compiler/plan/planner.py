@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -65,6 +66,43 @@ def _withhold_key_runs(
             [AccessChanged(line(c.before), line(c.after)) for c in access.changed],
         )
     return shown, access
+
+
+#: files this big are hashed in a thread of their own (hashlib lets go of the GIL)
+HASH_IN_THREAD = 1 << 20
+
+
+class _Hashing:
+    """The SHA-256 of some bytes (None: of no file), computed in a thread when they are
+    big, while the caller goes on; `value` waits for it."""
+
+    def __init__(self, data: bytes | None, known: str | None = None):
+        self._data = data
+        self._value = known if data is not None else None
+        self._thread: threading.Thread | None = None
+        if data is not None and known is None and len(data) >= HASH_IN_THREAD:
+            self._thread = threading.Thread(target=self._run, name="tlsc-hash")
+            self._thread.start()
+
+    def _run(self) -> None:
+        data = self._data
+        if data is not None:
+            self._value = sha256(data)
+            self._data = None  # not held once hashed
+
+    def join(self) -> None:
+        """Wait for the thread, if any."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def value(self) -> str | None:
+        """The hex digest (None: no file)."""
+        self.join()
+        if self._value is None and self._data is not None:
+            self._value = sha256(self._data)  # not hashed yet: small, or the thread failed
+        self._data = None
+        return self._value
 
 
 class PlanError(Exception):
@@ -143,33 +181,42 @@ class Planner:
             action = "delete"
         else:
             action = "update"
-        if before is not None and before_sha is None:
-            before_sha = sha256(before)
-        after_sha = None if after is None else sha256(after)
-        withheld, before_text, lossy = self._withheld(path, before, after, warnings)
-        if withheld:
+        # hashed in threads while the files are scanned and diffed
+        before_hash = _Hashing(before, before_sha)
+        after_hash = _Hashing(after)
+        try:
+            withheld, before_text, lossy = self._withheld(path, before, after, warnings)
+            if withheld:
+                return _Compared(
+                    FileChange(path, action, before_hash.value(), after_hash.value(), ""),
+                    before_text,
+                    after_text,
+                )
+            tofile = "/dev/null" if after is None else f"b{path}"
+            # the bytes wanted are not needed again once hashed: not kept while the texts
+            # are diffed (a million-line access file's are 45 MB)
+            if after_text is not None:
+                self._bytes.pop(id(after_text), None)
+            del after
+            diffed = d.diff_texts(before_text or "", after_text or "", self._last_diff.get(path))
+            self._last_diff[path] = diffed
+            a, b, codes = diffed.a, diffed.b, diffed.codes
+            fromfile = "/dev/null" if before is None else f"a{path}"
+            text = d.unified_diff(a, b, fromfile, tofile, codes, reused=diffed)
+            if lossy:
+                text = _printable(text)
+            access = self._access_diff(a, b, codes) if is_access else None
+            if is_access:
+                text, access = _withhold_key_runs(path, text, access, warnings)
             return _Compared(
-                FileChange(path, action, before_sha, after_sha, ""), before_text, after_text
+                FileChange(path, action, before_hash.value(), after_hash.value(), text),
+                before_text,
+                after_text,
+                access,
             )
-        tofile = "/dev/null" if after is None else f"b{path}"
-        # the bytes wanted are hashed and not needed again: not kept while the texts
-        # are diffed (a million-line access file's are 45 MB)
-        if after_text is not None:
-            self._bytes.pop(id(after_text), None)
-        del after
-        diffed = d.diff_texts(before_text or "", after_text or "", self._last_diff.get(path))
-        self._last_diff[path] = diffed
-        a, b, codes = diffed.a, diffed.b, diffed.codes
-        fromfile = "/dev/null" if before is None else f"a{path}"
-        text = d.unified_diff(a, b, fromfile, tofile, codes, reused=diffed)
-        if lossy:
-            text = _printable(text)
-        access = self._access_diff(a, b, codes) if is_access else None
-        if is_access:
-            text, access = _withhold_key_runs(path, text, access, warnings)
-        return _Compared(
-            FileChange(path, action, before_sha, after_sha, text), before_text, after_text, access
-        )
+        finally:
+            before_hash.join()
+            after_hash.join()
 
     def _withheld(
         self, path: str, before: bytes | None, after: bytes | None, warnings: list[PlanWarning]

@@ -33,8 +33,12 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import NamedTuple
 
-#: the most bytes held read ahead of the main thread (a bigger file is not read ahead)
+#: the most bytes held read ahead of the main thread
 WINDOW = 128 * 2**20
+#: a bigger file is left to the main thread: read ahead, it would be held while the
+#: spec is validated, when memory peaks (a million-entry access file is 45 MB), and
+#: its reading is a small part of that spec's plan
+MAX_FILE = 16 * 2**20
 #: the most regular files and directories read ahead per host (a tree made by
 #: `tlsc compile` holds three files in three directories)
 MAX_FILES = 32
@@ -57,10 +61,17 @@ class StatePrefetch:
     `hosts`: only these host directories (empty: all).
     """
 
-    def __init__(self, base: str | Path, hosts: Collection[str] = (), window: int = WINDOW):
+    def __init__(
+        self,
+        base: str | Path,
+        hosts: Collection[str] = (),
+        window: int = WINDOW,
+        max_file: int = MAX_FILE,
+    ):
         self._base = Path(base)
         self._only = frozenset(hosts)
         self._window = window
+        self._max_file = min(max_file, window)
         self._cond = threading.Condition()
         self._ready: dict[str, dict[str, Ahead]] = {}
         self._sizes: dict[str, int] = {}
@@ -178,11 +189,11 @@ class StatePrefetch:
             return None
         try:
             info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > self._window:
+            if not stat.S_ISREG(info.st_mode) or info.st_size > self._max_file:
                 return None
             with os.fdopen(fd, "rb", closefd=False) as f:
-                data = f.read(self._window + 1)
-            if len(data) > self._window:
+                data = f.read(self._max_file + 1)
+            if len(data) > self._max_file:
                 return None
             return Ahead(data, hashlib.sha256(data).hexdigest())
         except OSError:
