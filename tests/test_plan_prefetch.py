@@ -201,3 +201,18 @@ def test_hashing_in_threads_gives_the_same_hashes(
     assert isinstance(doc, dict)
     entry = next(f for h in doc["hosts"] if h["host"] == "mx1" for f in h["files"])
     assert entry["after_sha256"] is not None
+
+
+@pytest.mark.parametrize(
+    "inputs", [[], [("a.access", "0" * 64)], [("b", "1" * 64), ("a", "2" * 64)]]
+)
+@pytest.mark.parametrize("data", [b"", b"version: 1\n", "\ufeffé".encode() * 100_000])
+def test_the_spec_hashed_in_a_thread_has_spec_digest(
+    data: bytes, inputs: list[tuple[str, str]]
+) -> None:
+    from compiler.plan.model import SpecHash, spec_digest
+
+    hashed = SpecHash(data)
+    assert hashed.digest(inputs) == spec_digest(data, inputs)
+    assert hashed.digest(inputs) == spec_digest(data, inputs)  # asked again: the same
+    assert hashed.digest() == hashlib.sha256(data).hexdigest()

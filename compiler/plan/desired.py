@@ -100,6 +100,14 @@ def desired_from_text(
     return _desired(lambda: load_text(text, source, read))
 
 
+def desired_from_texts(
+    texts: list[str], source: str, read: Reader | None = None
+) -> DesiredSpec | list[Problem]:
+    """desired_from_text of the one text in `texts`, taken out of the list before the
+    spec is validated: the caller holds no copy, so it is not held through validation."""
+    return _desired(lambda: load_text(texts.pop(), source, read))
+
+
 def desired_from_file(path: str | Path) -> DesiredSpec | list[Problem]:
     """Load and validate a spec file: the spec, or every problem found in it."""
     return _desired(lambda: load_file(path))

@@ -26,9 +26,15 @@ from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_settling
 from compiler.localhost import HostMatchError, match_host
 from compiler.plan.certificates import certificate_warnings, host_certificates, none_present
-from compiler.plan.desired import DesiredSpec, desired_from_file, desired_from_text, managed_paths
+from compiler.plan.desired import (
+    DesiredSpec,
+    desired_from_file,
+    desired_from_text,
+    desired_from_texts,
+    managed_paths,
+)
 from compiler.plan.links import note_links, written_paths
-from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning, spec_digest
+from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning, SpecHash
 from compiler.plan.observe import (
     ObserveError,
     check_dir,
@@ -98,13 +104,18 @@ def _make_plan(request: PlanRequest, settle: Callable[[], None]) -> Plan:
         spec_bytes = read_regular(request.spec, MAX_INPUT_BYTES)
     except OSError as exc:
         raise PlanError(f"cannot read the spec {request.spec}: {exc.strerror}") from None
-    desired = _desired(request.spec, spec_bytes)
+    # hashed in a thread while the spec loads; then, but for --base, which compares them
+    # with the spec at the revision, the bytes are dropped, and so is the text once
+    # loaded: a million entries' spec is 45 MB, held twice through validation else
+    spec_hash = SpecHash(spec_bytes)
+    box = [spec_bytes]
+    del spec_bytes
+    desired = _desired(request.spec, box, keep=kind == "base")
+    spec_bytes = box.pop() if box else b""
     if not isinstance(desired, DesiredSpec):
         raise SpecProblems(desired)
     settle()
-    spec_sha = spec_digest(spec_bytes, desired.inputs)
-    if kind != "base":
-        del spec_bytes  # a million entries' spec is 50 MB: not held while hosts are planned
+    spec_sha = spec_hash.digest(desired.inputs)
     try:
         if kind == "root":
             observed, hosts = Observed("root", location), _plan_root(request, desired, location)
@@ -131,14 +142,20 @@ def _make_plan(request: PlanRequest, settle: Callable[[], None]) -> Plan:
     return plan
 
 
-def _desired(spec: str, spec_bytes: bytes) -> DesiredSpec | list[Problem]:
-    """The spec from the bytes already read (decoded here, once); a spec that is not
-    UTF-8 is read again by the loader, which says where the bad byte is."""
+def _desired(spec: str, box: list[bytes], keep: bool) -> DesiredSpec | list[Problem]:
+    """The spec from the bytes already read, box's one item (decoded here, once); a spec
+    that is not UTF-8 is read again by the loader, which says where the bad byte is.
+    The bytes are taken out of the box (not kept: `keep` False) before the spec is
+    loaded, and the text is dropped once it is."""
     try:
-        text = spec_bytes.decode("utf-8")
+        text = box[0].decode("utf-8")
     except UnicodeDecodeError:
         return desired_from_file(spec)
-    return desired_from_text(text.removeprefix("\ufeff"), spec)
+    if not keep:
+        box.clear()
+    texts = [text.removeprefix("\ufeff")]
+    del text
+    return desired_from_texts(texts, spec)
 
 
 def _chosen(request: PlanRequest, known: list[str]) -> list[str]:
