@@ -216,3 +216,32 @@ def test_the_spec_hashed_in_a_thread_has_spec_digest(
     assert hashed.digest(inputs) == spec_digest(data, inputs)
     assert hashed.digest(inputs) == spec_digest(data, inputs)  # asked again: the same
     assert hashed.digest() == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("change", ["none", "binary", "not utf-8", "gone"])
+@pytest.mark.parametrize("ownership", ["all", "block"])
+def test_a_consumed_observation_gives_the_same_host_plan(
+    tmp_path: Path, change: str, ownership: str
+) -> None:
+    """planner.host(consume=True) takes each file's bytes out of the dict as it compares
+    that file (make.py's callers: not held through the diff); the plan is the same."""
+    from compiler.plan.desired import DesiredSpec, desired_from_text, managed_paths
+    from compiler.plan.observe import read_tree
+    from compiler.plan.planner import Planner
+
+    state = compile_to(OLDER, tmp_path / "state")
+    CHANGES[change](state / "mx1" / ACCESS)
+    spec = SPEC
+    if ownership == "block":
+        spec = SPEC.replace("version: 1\n", "version: 1\ndefaults:\n  ownership: block\n")
+    desired = desired_from_text(spec, "cluster.yaml")
+    assert isinstance(desired, DesiredSpec)
+    for name in desired.hosts:
+        host = desired.host(name)
+        observed = read_tree(state / name, managed_paths(host.config))
+        kept = dict(observed)
+        for check_headers in (False, True):
+            given = dict(kept)
+            consumed = Planner(check_headers).host(host, given, consume=True)
+            assert consumed == Planner(check_headers).host(host, kept)
+            assert given == {}

@@ -177,7 +177,8 @@ def _plan_root(request: PlanRequest, desired: DesiredSpec, root: str) -> list[Ho
     host = desired.host(name)
     files = resolve_tree(base, written_paths(host.config))
     observed = read_files({p: files[p] for p in managed_paths(host.config)})
-    plan = Planner(check_headers=True).host(host, observed)
+    plan = Planner(check_headers=True).host(host, observed, consume=True)
+    del observed
     note_links(plan, host.config, base, files)
     plan.certificates = host_certificates(host.config, base)
     plan.warnings += certificate_warnings(plan.certificates)
@@ -203,7 +204,8 @@ def _plan_state(request: PlanRequest, desired: DesiredSpec, state: str) -> list[
             else:
                 observed[path], hashes[path] = got
         del ahead
-        plan = planner.host(host, observed, hashes)
+        plan = planner.host(host, observed, hashes, consume=True)
+        del observed
         if not (base / name).is_dir():
             plan.warnings.append(
                 PlanWarning(

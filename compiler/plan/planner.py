@@ -162,12 +162,16 @@ class Planner:
     def _compare(
         self,
         path: str,
-        before: bytes | None,
+        given: list[bytes | None],
         after_text: str | None,
         is_access: bool,
         warnings: list[PlanWarning],
         before_sha: str | None = None,
     ) -> _Compared:
+        """Compare the file observed, taken out of `given` (so that, when nothing
+        else holds them, its bytes are let go of once decoded, before the diff),
+        with the text wanted."""
+        before = given.pop()
         after = None if after_text is None else self.encode(after_text)
         if before is not None and before == after:
             # the file is what the spec wants: one hash serves both sides, and its text
@@ -186,6 +190,8 @@ class Planner:
         after_hash = _Hashing(after)
         try:
             withheld, before_text, lossy = self._withheld(path, before, after, warnings)
+            fromfile = "/dev/null" if before is None else f"a{path}"
+            del before  # decoded: the text is what is diffed
             if withheld:
                 return _Compared(
                     FileChange(path, action, before_hash.value(), after_hash.value(), ""),
@@ -201,7 +207,6 @@ class Planner:
             diffed = d.diff_texts(before_text or "", after_text or "", self._last_diff.get(path))
             self._last_diff[path] = diffed
             a, b, codes = diffed.a, diffed.b, diffed.codes
-            fromfile = "/dev/null" if before is None else f"a{path}"
             text = d.unified_diff(a, b, fromfile, tofile, codes, reused=diffed)
             if lossy:
                 text = _printable(text)
@@ -268,11 +273,17 @@ class Planner:
         desired: DesiredHost,
         observed: Mapping[str, bytes | None],
         hashes: Mapping[str, str] | None = None,
+        consume: bool = False,
     ) -> HostPlan:
         """The plan for one host: `observed` maps each managed path to its bytes (or None);
-        `hashes`, the SHA-256 of some of them, already known (plan/prefetch.py)."""
+        `hashes`, the SHA-256 of some of them, already known (plan/prefetch.py).
+
+        `consume`: `observed` is a dict the caller no longer needs; each file's bytes
+        are taken out of it when that file is compared, so a million-line file's 45 MB
+        are not held while its diff is made.
+        """
         try:
-            return self._host(desired, observed, hashes or {})
+            return self._host(desired, observed, hashes or {}, consume)
         finally:
             self._bytes.clear()
 
@@ -281,6 +292,7 @@ class Planner:
         desired: DesiredHost,
         observed: Mapping[str, bytes | None],
         hashes: Mapping[str, str],
+        consume: bool,
     ) -> HostPlan:
         config = desired.config
         s = config.settings
@@ -296,20 +308,24 @@ class Planner:
         warnings += settled.warnings
         compared: dict[str, _Compared] = {}
         for path in sorted(set(observed) | set(files)):
-            before, after = observed.get(path), files.get(path)
-            if before is None and after is None:
+            after = files.get(path)
+            given = [observed.get(path)]
+            if consume and isinstance(observed, dict):
+                observed.pop(path, None)
+            head = given[0][:2048] if given[0] is not None else None
+            if head is None and after is None:
                 continue
             compared[path] = self._compare(
-                path, before, after, path == p.access, warnings, hashes.get(path)
+                path, given, after, path == p.access, warnings, hashes.get(path)
             )
             if (
                 self.check_headers
-                and before is not None
+                and head is not None
                 and after is not None
                 and compared[path].change.action != "unchanged"
                 and not (path == p.access and s.ownership in ("block", "tls"))
                 and not (path == p.sendmail_mc and s.ownership == "tls")
-                and TLSC_HEADER not in "".join(decode(before[:2048]) or "")
+                and TLSC_HEADER not in "".join(decode(head) or "")
             ):
                 warnings.append(
                     PlanWarning(
@@ -391,7 +407,7 @@ class Planner:
         self._bytes.clear()
         warnings: list[PlanWarning] = []
         changes = [
-            self._compare(path, data, None, False, warnings).change
+            self._compare(path, [data], None, False, warnings).change
             for path, data in sorted(observed.items())
             if data is not None
         ]

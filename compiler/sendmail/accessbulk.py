@@ -79,8 +79,7 @@ def _entry(sep: str, short: bool = False) -> str:
     """
     return (
         # the key: at most 253 characters, as _already_canonical wants
-        ("" if short else rf"(?=[^ \t\n]{{1,{KEY_MAX}}}{sep})")
-        + "(?:"
+        ("" if short else rf"(?=[^ \t\n]{{1,{KEY_MAX}}}{sep})") + "(?:"
         rf"(?:Connect:{_TAGGED_PEER}|(?:From|To):{_RECIPIENT}|{_PEER}|{_IPV6}|{_RECIPIENT})"
         rf"{sep}{_ACTION}"
         rf"|Spam:{_RECIPIENT}{sep}(?:FRIEND|HATER)"
