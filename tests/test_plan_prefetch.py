@@ -1,6 +1,7 @@
 """The --state tree read ahead in a thread (plan/prefetch.py) changes nothing a plan
 says: the same plan, or the same one-sentence error, as reading in the main thread;
-and no thread outlives the command."""
+and no thread outlives the command; nor do the planner's other ways of saving time and
+memory (hashing in threads, consumed observations, texts compared in parts)."""
 
 from __future__ import annotations
 
@@ -245,3 +246,56 @@ def test_a_consumed_observation_gives_the_same_host_plan(
             consumed = Planner(check_headers).host(host, given, consume=True)
             assert consumed == Planner(check_headers).host(host, kept)
             assert given == {}
+
+
+KEYED = SPEC.replace(
+    "  - Connect:127 RELAY\n",
+    "  - Connect:127 RELAY\n"
+    '  - "Connect:10.9.9.9 ERROR:\\"550 -----BEGIN RSA PRIVATE KEY----- no\\""\n'
+    + "".join(f"  - Connect:10.8.{i // 250}.{i % 250} REJECT\n" for i in range(400)),
+)
+
+
+@pytest.mark.parametrize("spec_text", [SPEC, KEYED], ids=["plain", "key marker"])
+@pytest.mark.parametrize("change", ["none", "binary", "not utf-8", "gone"])
+@pytest.mark.parametrize("ownership", ["all", "block"])
+def test_the_parts_of_a_text_wanted_give_the_plan_of_the_whole_text(
+    tmp_path: Path, spec_text: str, change: str, ownership: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host's access text is compared, hashed and scanned as the parts it is joined
+    from, a part the hosts share once for all (planner._wanted): the same host plans,
+    with one planner for every host, as the whole text compared with a fresh one."""
+    import compiler.plan.planner as planner
+    from compiler.plan.desired import DesiredHost, DesiredSpec, desired_from_text, managed_paths
+    from compiler.plan.observe import read_tree
+
+    monkeypatch.setattr(planner, "SHARED_PART_MIN", 0)  # the parts of a small spec too
+    if ownership == "block":
+        spec_text = spec_text.replace("version: 1\n", "version: 1\ndefaults:\n  ownership: block\n")
+    older = spec_text.replace("min_bits: 128", "min_bits: 112").replace(
+        "Connect:127 RELAY", "Connect:10 OK"
+    )
+    state = compile_to(older, tmp_path / "state")
+    write(state / "mx2" / ACCESS, (state / "mx2" / ACCESS).read_text() + "\0")
+    CHANGES[change](state / "mx1" / ACCESS)
+    desired = desired_from_text(spec_text, "cluster.yaml")
+    assert isinstance(desired, DesiredSpec)
+    shared = planner.Planner()
+    for name in desired.hosts:
+        host = desired.host(name)
+        assert host.parts  # the access file's
+        whole = DesiredHost(host.config, host.files)
+        observed = read_tree(state / name, managed_paths(host.config))
+        got = shared.host(host, dict(observed))
+        assert got == planner.Planner().host(whole, dict(observed))
+        if spec_text is KEYED and ownership == "all":
+            access = next(f for f in got.files if f.path.endswith("/access"))
+            assert access.diff == ""  # key material: no diff shown
+    write(state / "mx1" / ACCESS, desired.host("mx1").files["/etc/mail/access"])
+    again = desired.host("mx1")
+    observed = read_tree(state / "mx1", managed_paths(again.config))
+    plan = shared.host(again, observed)
+    access_file = next(f for f in plan.files if f.path.endswith("/access"))
+    if ownership == "all":  # the file as wanted: found equal part by part
+        assert access_file.action == "unchanged"
+        assert access_file.before_sha256 == access_file.after_sha256

@@ -72,22 +72,31 @@ def _withhold_key_runs(
 HASH_IN_THREAD = 1 << 20
 
 
-class _Hashing:
-    """The SHA-256 of some bytes (None: of no file), computed in a thread when they are
-    big, while the caller goes on; `value` waits for it."""
+def _sha256_of(chunks: Sequence[bytes]) -> str:
+    """Hex SHA-256 of the chunks one after the other."""
+    h = hashlib.sha256()
+    for chunk in chunks:
+        h.update(chunk)
+    return h.hexdigest()
 
-    def __init__(self, data: bytes | None, known: str | None = None):
-        self._data = data
+
+class _Hashing:
+    """The SHA-256 of some bytes, given whole or in chunks (None: of no file), computed
+    in a thread when they are big, while the caller goes on; `value` waits for it."""
+
+    def __init__(self, data: bytes | Sequence[bytes] | None, known: str | None = None):
+        self._data: Sequence[bytes] | None = (data,) if isinstance(data, bytes) else data
         self._value = known if data is not None else None
         self._thread: threading.Thread | None = None
-        if data is not None and known is None and len(data) >= HASH_IN_THREAD:
+        big = data is not None and sum(map(len, self._data or ())) >= HASH_IN_THREAD
+        if known is None and big:
             self._thread = threading.Thread(target=self._run, name="tlsc-hash")
             self._thread.start()
 
     def _run(self) -> None:
         data = self._data
         if data is not None:
-            self._value = sha256(data)
+            self._value = _sha256_of(data)
             self._data = None  # not held once hashed
 
     def join(self) -> None:
@@ -100,9 +109,35 @@ class _Hashing:
         """The hex digest (None: no file)."""
         self.join()
         if self._value is None and self._data is not None:
-            self._value = sha256(self._data)  # not hashed yet: small, or the thread failed
+            self._value = _sha256_of(self._data)  # small, or the thread failed
         self._data = None
         return self._value
+
+
+#: the parts of a text wanted kept encoded for the whole plan (DesiredHost.parts): the
+#: ones hosts share, this big (a million entries' part, 45 MB, is not kept: one host)
+SHARED_PART_MIN = 1 << 12
+SHARED_PART = 16 << 20
+
+
+def _has_key(data: bytes) -> bool:
+    """True when `data` holds a PEM private key marker."""
+    # every match holds the marker's tail: looked for first, with a C string search
+    return b"PRIVATE KEY-----" in data and _PRIVATE_KEY.search(data) is not None
+
+
+def _same(data: bytes, chunks: Sequence[bytes]) -> bool:
+    """True when `data` is the chunks one after the other (compared in place)."""
+    if len(chunks) == 1:
+        return data == chunks[0]
+    if len(data) != sum(map(len, chunks)):
+        return False
+    at = 0
+    for chunk in chunks:
+        if not data.startswith(chunk, at):
+            return False
+        at += len(chunk)
+    return True
 
 
 class PlanError(Exception):
@@ -148,6 +183,11 @@ class Planner:
         #: id(text) -> (text, its bytes) for the host being planned: a text that stands
         #: on both sides (plan --base of an unchanged host) is encoded once
         self._bytes: dict[int, tuple[str, bytes]] = {}
+        #: id(part) -> (part, its bytes) for the parts of the texts wanted that hosts
+        #: share (DesiredHost.parts), kept for the plan; id(bytes) -> (the bytes, holds a
+        #: private key marker, holds a NUL) for those bytes
+        self._parts: dict[int, tuple[str, bytes]] = {}
+        self._flags: dict[int, tuple[bytes, bool, bool]] = {}
 
     def encode(self, text: str) -> bytes:
         """encode(text), remembered for this text object until the next host."""
@@ -158,6 +198,34 @@ class Planner:
         self._bytes[id(text)] = (text, data)
         return data
 
+    def _wanted(self, text: str, parts: tuple[str, ...] | None) -> list[bytes]:
+        """The bytes of a text wanted, in chunks: whole, or (`parts`, which it is joined
+        from, each ending in a line break) a chunk per part, a part that hosts share
+        encoded once for all of them (one no bigger than SHARED_PART)."""
+        if parts is None or not all(p.endswith("\n") for p in parts if p):
+            return [self.encode(text)]
+        out = []
+        for part in parts:
+            hit = self._parts.get(id(part))
+            if hit is not None and hit[0] is part:
+                out.append(hit[1])
+                continue
+            data = encode(part)
+            if SHARED_PART_MIN <= len(part) <= SHARED_PART:
+                self._parts[id(part)] = (part, data)
+            out.append(data)
+        return out
+
+    def _scan(self, chunk: bytes) -> tuple[bool, bool]:
+        """(holds a private key marker, holds a NUL); of a shared part, found once."""
+        hit = self._flags.get(id(chunk))
+        if hit is not None and hit[0] is chunk:
+            return hit[1], hit[2]
+        key, nul = _has_key(chunk), b"\0" in chunk
+        if any(data is chunk for _, data in self._parts.values()):
+            self._flags[id(chunk)] = (chunk, key, nul)
+        return key, nul
+
     # -- one file -----------------------------------------------------------
     def _compare(
         self,
@@ -167,13 +235,14 @@ class Planner:
         is_access: bool,
         warnings: list[PlanWarning],
         before_sha: str | None = None,
+        parts: tuple[str, ...] | None = None,
     ) -> _Compared:
         """Compare the file observed, taken out of `given` (so that, when nothing
         else holds them, its bytes are let go of once decoded, before the diff),
-        with the text wanted."""
+        with the text wanted (joined from `parts`, when given)."""
         before = given.pop()
-        after = None if after_text is None else self.encode(after_text)
-        if before is not None and before == after:
+        after = None if after_text is None else self._wanted(after_text, parts)
+        if before is not None and after is not None and _same(before, after):
             # the file is what the spec wants: one hash serves both sides, and its text
             # is the desired text (decode(encode(t)) is t), never decoded nor diffed
             sha = before_sha or sha256(before)
@@ -203,7 +272,7 @@ class Planner:
             # are diffed (a million-line access file's are 45 MB)
             if after_text is not None:
                 self._bytes.pop(id(after_text), None)
-            del after
+            del after  # the shared parts' bytes stay in self._parts
             diffed = d.diff_texts(before_text or "", after_text or "", self._last_diff.get(path))
             self._last_diff[path] = diffed
             a, b, codes = diffed.a, diffed.b, diffed.codes
@@ -224,13 +293,20 @@ class Planner:
             after_hash.join()
 
     def _withheld(
-        self, path: str, before: bytes | None, after: bytes | None, warnings: list[PlanWarning]
+        self,
+        path: str,
+        before: bytes | None,
+        after: list[bytes] | None,
+        warnings: list[PlanWarning],
     ) -> tuple[bool, str | None, bool]:
         """(diff withheld, the text before, diff shown with U+FFFD for bytes that are
-        not UTF-8); the file before is decoded once, strictly when it can be."""
-        sides = [x for x in (before, after) if x is not None]
-        # every match holds the marker's tail: looked for first, with a C string search
-        if any(b"PRIVATE KEY-----" in x and _PRIVATE_KEY.search(x) for x in sides):
+        not UTF-8); the file before is decoded once, strictly when it can be.
+
+        The file wanted comes in chunks that each end in a line break (or is one):
+        no marker, which holds none, lies across two of them."""
+        scans = [(_has_key(before), b"\0" in before)] if before is not None else []
+        scans += [self._scan(chunk) for chunk in after or ()]
+        if any(key for key, _ in scans):
             warnings.append(
                 PlanWarning(
                     "P103",
@@ -239,7 +315,7 @@ class Planner:
                 )
             )
             return True, decode(before), False
-        if any(b"\0" in x for x in sides):
+        if any(nul for _, nul in scans):
             warnings.append(
                 PlanWarning("P102", f"{path} is a binary file; its diff is not shown", path)
             )
@@ -315,8 +391,10 @@ class Planner:
             head = given[0][:2048] if given[0] is not None else None
             if head is None and after is None:
                 continue
+            # the parts of the text wanted, when the file is the one rendered (not spliced)
+            parts = desired.parts.get(path) if after is desired.files.get(path) else None
             compared[path] = self._compare(
-                path, given, after, path == p.access, warnings, hashes.get(path)
+                path, given, after, path == p.access, warnings, hashes.get(path), parts
             )
             if (
                 self.check_headers

@@ -43,9 +43,10 @@ MAX_FILE = 16 * 2**20
 #: `tlsc compile` holds three files in three directories)
 MAX_FILES = 32
 MAX_DIRS = 32
-#: the GIL's switch interval while the thread runs: it waits for the GIL after every
-#: read and hash, and the main thread holds it for the default 5 ms each time
-SWITCH_INTERVAL = 0.0005
+#: the GIL's switch interval until `close`: this thread (and the planner's hashing
+#: threads, plan/planner.py) waits for the GIL after every read and hash, and the main
+#: thread would hold it for the default 5 ms each time
+SWITCH_INTERVAL = 0.00005
 
 
 class Ahead(NamedTuple):
@@ -131,7 +132,6 @@ class StatePrefetch:
                 self._current = None
                 self._idle = self._done = True
                 self._cond.notify_all()
-            sys.setswitchinterval(self._switch)
 
     def _read_all(self) -> None:
         with os.scandir(self._base) as entries:
@@ -191,9 +191,11 @@ class StatePrefetch:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or info.st_size > self._max_file:
                 return None
-            with os.fdopen(fd, "rb", closefd=False) as f:
-                data = f.read(self._max_file + 1)
-            if len(data) > self._max_file:
+            # one read, so fewer waits for the GIL; a file whose size is not what
+            # fstat said (it grew or shrank, or a signal cut the read short) is left
+            # to the main thread
+            data = os.read(fd, info.st_size + 1)
+            if len(data) != info.st_size:
                 return None
             return Ahead(data, hashlib.sha256(data).hexdigest())
         except OSError:
