@@ -299,3 +299,54 @@ def test_the_parts_of_a_text_wanted_give_the_plan_of_the_whole_text(
     if ownership == "all":  # the file as wanted: found equal part by part
         assert access_file.action == "unchanged"
         assert access_file.before_sha256 == access_file.after_sha256
+
+
+def test_no_thread_to_be_had_reads_nothing_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    state = compile_to(SPEC, tmp_path / "state")
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    before = sys.getswitchinterval()
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    ahead = StatePrefetch(state)
+    ahead.wait_idle()
+    assert ahead.take("mx1") == {}
+    ahead.close()
+    ahead.close()  # twice: nothing left to stop
+    assert sys.getswitchinterval() == before
+
+
+def test_close_gives_the_switch_interval_back(tmp_path: Path) -> None:
+    import sys
+
+    before = sys.getswitchinterval()
+    ahead = StatePrefetch(compile_to(SPEC, tmp_path / "state"))
+    ahead.close()
+    assert sys.getswitchinterval() == before
+    assert _ahead_threads() == []
+
+
+def test_a_plan_with_no_thread_to_be_had_is_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import compiler.plan.planner as planner
+
+    spec = write(tmp_path / "cluster.yaml", SPEC)
+    state = compile_to(OLDER, tmp_path / "state")
+    monkeypatch.setattr(planner, "HASH_IN_THREAD", 0)
+    expected = _plan(spec, state, None, [])
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    ahead = StatePrefetch(state)
+    try:
+        assert _plan(spec, state, ahead, []) == expected
+    finally:
+        ahead.close()

@@ -365,15 +365,19 @@ class SpecHash:
 
     def __init__(self, spec_bytes: bytes):
         self._box: list[Any] = [spec_bytes]
-        self._thread = threading.Thread(target=self._run, name="tlsc-hash")
-        self._thread.start()
+        self._thread: threading.Thread | None = threading.Thread(target=self._run, name="tlsc-hash")
+        try:
+            self._thread.start()
+        except RuntimeError:  # no thread to be had: hashed when asked for
+            self._thread = None
 
     def _run(self) -> None:
         self._box[0] = hashlib.sha256(self._box[0])
 
     def digest(self, inputs: Sequence[tuple[str, str]] = ()) -> str:
         """spec_digest(the bytes, inputs)."""
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         got = self._box[0]
         h = got if not isinstance(got, bytes) else hashlib.sha256(got)  # the thread failed
         return _finish_digest(h.copy(), inputs)

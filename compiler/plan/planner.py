@@ -91,7 +91,10 @@ class _Hashing:
         big = data is not None and sum(map(len, self._data or ())) >= HASH_IN_THREAD
         if known is None and big:
             self._thread = threading.Thread(target=self._run, name="tlsc-hash")
-            self._thread.start()
+            try:
+                self._thread.start()
+            except RuntimeError:  # no thread to be had: hashed when asked for
+                self._thread = None
 
     def _run(self) -> None:
         data = self._data

@@ -83,9 +83,16 @@ class StatePrefetch:
         self._idle = False  # the thread is done, or waits for room in the window
         self._done = False
         self._switch = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._switch, SWITCH_INTERVAL))
-        self._thread = threading.Thread(target=self._run, name="tlsc-state-ahead", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._run, name="tlsc-state-ahead", daemon=True
+        )
+        try:
+            self._thread.start()
+        except RuntimeError:  # no thread to be had: nothing is read ahead
+            self._thread = None
+            self._idle = self._done = True
+        else:
+            sys.setswitchinterval(min(self._switch, SWITCH_INTERVAL))
 
     # -- the main thread --------------------------------------------------------
     def take(self, host: str) -> dict[str, Ahead]:
@@ -118,8 +125,10 @@ class StatePrefetch:
             self._stop = True
             self._ready.clear()
             self._cond.notify_all()
-        self._thread.join()
-        sys.setswitchinterval(self._switch)
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            sys.setswitchinterval(self._switch)
 
     # -- the thread --------------------------------------------------------------
     def _run(self) -> None:
