@@ -6,7 +6,9 @@
     --state DIR  DIR/HOST/<path> for every host (a tree made by tlsc compile)
     --base REF   the same spec file at git revision REF, compiled, every host
 
-Hosts are planned one at a time, so memory holds one host's files.
+Hosts are planned one at a time, so memory holds one host's files, and with
+--state up to prefetch.WINDOW bytes of the next hosts' files, read and hashed
+ahead in a thread while the spec is loaded (plan/prefetch.py).
 
 With --root and --state the plan also reads the certificates each host's
 spec names (certificates.py) and lists their facts; with --state, a host
