@@ -116,6 +116,27 @@ def test_a_canonical_entry_is_what_parse_entry_gives_back(text: str, tags: froze
         assert parse_entry(text, tags) == AccessEntry(key_text, value_text)
 
 
+@settings(**{**PROFILE, "max_examples": 2000})
+@given(entry_text, issuer_tags, st.sampled_from([" ", "\t"]))
+@example("a" * 250 + " OK", frozenset(), " ")
+@example("Connect:" + "a" * 244 + " OK", frozenset(), " ")
+@example("To:" + "a" * 248 + "\tOK", frozenset(), "\t")
+def test_the_pattern_for_short_texts_matches_as_the_full_one(
+    text: str, tags: frozenset[str], sep: str
+) -> None:
+    """_not_canonical leaves out the key's length look-ahead for texts of at most
+    KEY_MAX + 1 characters: for those it matches exactly what the full pattern does."""
+    text = text.replace(" ", sep, 1)
+    full = re.compile(accessbulk._entry_pattern(tags, sep))
+    short = re.compile(accessbulk._entry_pattern(tags, sep, short=True))
+    if len(text) <= accessbulk.KEY_MAX + 1:
+        assert bool(short.fullmatch(text)) == bool(full.fullmatch(text))
+    joined = [text, "Connect:10.1.2.3 OK".replace(" ", sep)]
+    assert accessbulk._not_canonical(joined, tags, sep) == [
+        i for i, t in enumerate(joined) if not full.fullmatch(t)
+    ]
+
+
 def test_canonical_samples_are_canonical() -> None:
     for text in CANONICAL_SAMPLES:
         assert canonical().fullmatch(text), text

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from compiler.plan.formats import FORMATS
+
+if TYPE_CHECKING:
+    from compiler.plan.prefetch import StatePrefetch
 
 
 def greedy(args: list[str], option: str) -> list[str]:
@@ -138,6 +141,37 @@ def plan(
 
     Exit 0 ok; with --detailed-exitcode 0 no changes, 2 changes; 1 error.
     """
+    from compiler.plan.prefetch import StatePrefetch
+
+    # the state tree is read and hashed in a thread while the spec loads (plan/prefetch.py)
+    ahead = None
+    if state is not None and root is None and base is None:
+        ahead = StatePrefetch(state, hosts)
+    try:
+        _plan(
+            spec, root, state, base, hosts, fmt, out, detailed_exitcode, fail_on_downgrade,
+            logs, year, max_deferred, ahead,
+        )  # fmt: skip
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _plan(
+    spec: str,
+    root: str | None,
+    state: str | None,
+    base: str | None,
+    hosts: tuple[str, ...],
+    fmt: str,
+    out: str | None,
+    detailed_exitcode: bool,
+    fail_on_downgrade: bool,
+    logs: tuple[str, ...],
+    year: int | None,
+    max_deferred: int | None,
+    ahead: StatePrefetch | None,
+) -> None:
     from compiler.cli import print_problems
     from compiler.gcpause import gc_importing
 
@@ -147,7 +181,14 @@ def plan(
     if max_deferred is not None and not logs:
         _fail("--max-deferred needs --logs, the mail logs to count the stopped messages in")
     request = PlanRequest(
-        spec, root=root, state=state, base=base, hosts=list(hosts), logs=list(logs), year=year
+        spec,
+        root=root,
+        state=state,
+        base=base,
+        hosts=list(hosts),
+        logs=list(logs),
+        year=year,
+        ahead=ahead,
     )
     try:
         result = make_plan(request)

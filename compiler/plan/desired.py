@@ -8,7 +8,7 @@ entries holds one host's files at a time, not all of them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.problems import Problem, sort_problems
@@ -31,6 +31,9 @@ class DesiredHost:
 
     config: HostConfig
     files: dict[str, str]
+    #: for some files, the parts their text is joined from (render_access_parts): the
+    #: parts hosts share are compared and scanned once for all of them (planner.py)
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -89,7 +92,9 @@ class DesiredSpec:
         """Render host `name`."""
         assert self._rules is not None
         config = self.config(name)
-        return DesiredHost(config, render_host(config, self.source, self._rules))
+        parts: dict[str, tuple[str, ...]] = {}
+        files = render_host(config, self.source, self._rules, parts)
+        return DesiredHost(config, files, parts)
 
 
 def desired_from_text(
@@ -98,6 +103,14 @@ def desired_from_text(
     """Load and validate spec text: the spec, or every problem found in it. The access
     files it names are read with `read` (default: next to `source` on the disk)."""
     return _desired(lambda: load_text(text, source, read))
+
+
+def desired_from_texts(
+    texts: list[str], source: str, read: Reader | None = None
+) -> DesiredSpec | list[Problem]:
+    """desired_from_text of the one text in `texts`, taken out of the list before the
+    spec is validated: the caller holds no copy, so it is not held through validation."""
+    return _desired(lambda: load_text(texts.pop(), source, read))
 
 
 def desired_from_file(path: str | Path) -> DesiredSpec | list[Problem]:

@@ -138,6 +138,14 @@ class Rest:
         self.text = text
         self.start = start
         self._comments: frozenset[str] | None = None
+        self._tail: str | None = None
+
+    def tail(self) -> str:
+        """text[start:], copied once, when a second host's text is first compared with it
+        (each next one is then one comparison in C, with no copy of its own)."""
+        if self._tail is None:
+            self._tail = self.text[self.start :]
+        return self._tail
 
     def comment_lines(self) -> frozenset[str]:
         """Its lines that start with `#` (a few in an access file), found once by a scan
@@ -170,18 +178,13 @@ def _has_line(rest: Rest, line: str) -> bool:
 
 
 def _same_rest(text: str, start: int, rest: Rest) -> bool:
-    """True when text[start:] is rest's text from its offset on (compared a block at a
-    time: no copy of either)."""
+    """True when text[start:] is rest's text from its offset on (no copy of `text`)."""
     other, at = rest.text, rest.start
     if len(text) - start != len(other) - at:
         return False
     if text is other and start == at:
         return True
-    block = 1 << 20
-    return all(
-        text[start + k : start + k + block] == other[at + k : at + k + block]
-        for k in range(0, len(text) - start, block)
-    )
+    return text.endswith(rest.tail())
 
 
 #: the lines a text's head holds; the planner compares what follows them as one string

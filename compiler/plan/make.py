@@ -6,7 +6,9 @@
     --state DIR  DIR/HOST/<path> for every host (a tree made by tlsc compile)
     --base REF   the same spec file at git revision REF, compiled, every host
 
-Hosts are planned one at a time, so memory holds one host's files.
+Hosts are planned one at a time, so memory holds one host's files, and with
+--state up to prefetch.WINDOW bytes of the next hosts' files, read and hashed
+ahead in a thread while the spec is loaded (plan/prefetch.py).
 
 With --root and --state the plan also reads the certificates each host's
 spec names (certificates.py) and lists their facts; with --state, a host
@@ -26,19 +28,26 @@ from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_settling
 from compiler.localhost import HostMatchError, match_host
 from compiler.plan.certificates import certificate_warnings, host_certificates, none_present
-from compiler.plan.desired import DesiredSpec, desired_from_file, desired_from_text, managed_paths
+from compiler.plan.desired import (
+    DesiredSpec,
+    desired_from_file,
+    desired_from_text,
+    desired_from_texts,
+    managed_paths,
+)
 from compiler.plan.links import note_links, written_paths
-from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning, spec_digest
+from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning, SpecHash
 from compiler.plan.observe import (
     ObserveError,
     check_dir,
+    read_file,
     read_files,
-    read_tree,
     resolve_tree,
     revision_reader,
     spec_at_revision,
 )
 from compiler.plan.planner import PlanError, Planner
+from compiler.plan.prefetch import StatePrefetch
 from compiler.problems import Problem
 
 _BOM = "\ufeff".encode()
@@ -65,6 +74,8 @@ class PlanRequest:
     logs: list[str] = field(default_factory=list)
     #: the year of classic syslog stamps in them (None: from each file's date)
     year: int | None = None
+    #: the --state tree's files being read ahead (plan/prefetch.py), or None
+    ahead: StatePrefetch | None = None
 
     def source(self) -> tuple[str, str]:
         """("root"|"state"|"base", location); at most one may be given."""
@@ -95,13 +106,18 @@ def _make_plan(request: PlanRequest, settle: Callable[[], None]) -> Plan:
         spec_bytes = read_regular(request.spec, MAX_INPUT_BYTES)
     except OSError as exc:
         raise PlanError(f"cannot read the spec {request.spec}: {exc.strerror}") from None
-    desired = _desired(request.spec, spec_bytes)
+    # hashed in a thread while the spec loads; then, but for --base, which compares them
+    # with the spec at the revision, the bytes are dropped, and so is the text once
+    # loaded: a million entries' spec is 45 MB, held twice through validation else
+    spec_hash = SpecHash(spec_bytes)
+    box = [spec_bytes]
+    del spec_bytes
+    desired = _desired(request.spec, box, keep=kind == "base")
+    spec_bytes = box.pop() if box else b""
     if not isinstance(desired, DesiredSpec):
         raise SpecProblems(desired)
     settle()
-    spec_sha = spec_digest(spec_bytes, desired.inputs)
-    if kind != "base":
-        del spec_bytes  # a million entries' spec is 50 MB: not held while hosts are planned
+    spec_sha = spec_hash.digest(desired.inputs)
     try:
         if kind == "root":
             observed, hosts = Observed("root", location), _plan_root(request, desired, location)
@@ -128,14 +144,20 @@ def _make_plan(request: PlanRequest, settle: Callable[[], None]) -> Plan:
     return plan
 
 
-def _desired(spec: str, spec_bytes: bytes) -> DesiredSpec | list[Problem]:
-    """The spec from the bytes already read (decoded here, once); a spec that is not
-    UTF-8 is read again by the loader, which says where the bad byte is."""
+def _desired(spec: str, box: list[bytes], keep: bool) -> DesiredSpec | list[Problem]:
+    """The spec from the bytes already read, box's one item (decoded here, once); a spec
+    that is not UTF-8 is read again by the loader, which says where the bad byte is.
+    The bytes are taken out of the box (not kept: `keep` False) before the spec is
+    loaded, and the text is dropped once it is."""
     try:
-        text = spec_bytes.decode("utf-8")
+        text = box[0].decode("utf-8")
     except UnicodeDecodeError:
         return desired_from_file(spec)
-    return desired_from_text(text.removeprefix("\ufeff"), spec)
+    if not keep:
+        box.clear()
+    texts = [text.removeprefix("\ufeff")]
+    del text
+    return desired_from_texts(texts, spec)
 
 
 def _chosen(request: PlanRequest, known: list[str]) -> list[str]:
@@ -157,7 +179,8 @@ def _plan_root(request: PlanRequest, desired: DesiredSpec, root: str) -> list[Ho
     host = desired.host(name)
     files = resolve_tree(base, written_paths(host.config))
     observed = read_files({p: files[p] for p in managed_paths(host.config)})
-    plan = Planner(check_headers=True).host(host, observed)
+    plan = Planner(check_headers=True).host(host, observed, consume=True)
+    del observed
     note_links(plan, host.config, base, files)
     plan.certificates = host_certificates(host.config, base)
     plan.warnings += certificate_warnings(plan.certificates)
@@ -172,7 +195,19 @@ def _plan_state(request: PlanRequest, desired: DesiredSpec, state: str) -> list[
     out = []
     for name in _chosen(request, desired.hosts):
         host = desired.host(name)
-        plan = planner.host(host, read_tree(base / name, managed_paths(host.config)))
+        files = resolve_tree(base / name, managed_paths(host.config))
+        ahead = request.ahead.take(name) if request.ahead is not None else {}
+        observed: dict[str, bytes | None] = {}
+        hashes: dict[str, str] = {}
+        for path, target in files.items():
+            got = ahead.get(str(target))
+            if got is None:
+                observed[path] = read_file(target)
+            else:
+                observed[path], hashes[path] = got
+        del ahead
+        plan = planner.host(host, observed, hashes, consume=True)
+        del observed
         if not (base / name).is_dir():
             plan.warnings.append(
                 PlanWarning(

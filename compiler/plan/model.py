@@ -20,6 +20,7 @@ per TLS rule the plan adds or changes there (the what-if of `tlsc logs
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -358,6 +359,30 @@ class Observed:
         return f"git revision {self.location}{short}"
 
 
+class SpecHash:
+    """spec_digest of some bytes, their SHA-256 computed in a thread from the start (the
+    bytes are not held once hashed); `digest` adds the inputs."""
+
+    def __init__(self, spec_bytes: bytes):
+        self._box: list[Any] = [spec_bytes]
+        self._thread: threading.Thread | None = threading.Thread(target=self._run, name="tlsc-hash")
+        try:
+            self._thread.start()
+        except RuntimeError:  # no thread to be had: hashed when asked for
+            self._thread = None
+
+    def _run(self) -> None:
+        self._box[0] = hashlib.sha256(self._box[0])
+
+    def digest(self, inputs: Sequence[tuple[str, str]] = ()) -> str:
+        """spec_digest(the bytes, inputs)."""
+        if self._thread is not None:
+            self._thread.join()
+        got = self._box[0]
+        h = got if not isinstance(got, bytes) else hashlib.sha256(got)  # the thread failed
+        return _finish_digest(h.copy(), inputs)
+
+
 def spec_digest(spec_bytes: bytes, inputs: Sequence[tuple[str, str]] = ()) -> str:
     """The spec's SHA-256, a saved plan's check that the spec is the same one.
 
@@ -366,12 +391,14 @@ def spec_digest(spec_bytes: bytes, inputs: Sequence[tuple[str, str]] = ()) -> st
     bytes followed by each file's name and hash, so that a change to a file makes
     a saved plan stale as a change to the spec does.
     """
-    if not inputs:
-        return hashlib.sha256(spec_bytes).hexdigest()
-    h = hashlib.sha256(spec_bytes)
+    return _finish_digest(hashlib.sha256(spec_bytes), inputs)
+
+
+def _finish_digest(h: Any, inputs: Sequence[tuple[str, str]]) -> str:
+    """spec_digest from the hash of the spec's bytes, `h`."""
     for name, sha in sorted(set(inputs)):
         h.update(b"\0" + name.encode("utf-8", "surrogateescape") + b"\0" + sha.encode())
-    return h.hexdigest()
+    return str(h.hexdigest())
 
 
 @dataclass

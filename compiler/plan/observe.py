@@ -67,12 +67,15 @@ def check_inside(base: Path, path: Path) -> None:
     otherwise make a plan print (and apply write) a file of the machine that
     runs tlsc. Links that stay inside `base` are fine; so is anything under /.
     """
-    top = Path(os.path.realpath(base))
-    if top == Path("/"):
-        return
+    _check_inside(base, Path(os.path.realpath(base)), path)
+
+
+def _check_inside(base: Path, top: Path, path: Path) -> Path:
+    """check_inside with realpath(base) given as `top`; realpath(path)."""
     real = Path(os.path.realpath(path))
-    if real != top and top not in real.parents:
+    if top != Path("/") and real != top and top not in real.parents:
         raise _outside(base, path)
+    return real
 
 
 def _outside(base: Path, path: Path) -> ObserveError:
@@ -98,7 +101,11 @@ def resolve_link(base: Path, path: Path) -> Path:
     Every link on the way must lie inside `base`, as its end must; a loop,
     or a chain longer than the kernel follows, is refused.
     """
-    top = Path(os.path.realpath(base))
+    return _resolve_link(base, Path(os.path.realpath(base)), path)
+
+
+def _resolve_link(base: Path, top: Path, path: Path) -> Path:
+    """resolve_link with realpath(base) given as `top`."""
     current, seen = path, [Path(os.path.realpath(path.parent)) / path.name]
     while True:
         try:
@@ -126,11 +133,14 @@ def resolve_tree(base: Path, paths: Iterable[str]) -> dict[str, Path]:
     """
     out: dict[str, Path] = {}
     real: dict[Path, str] = {}
+    top = Path(os.path.realpath(base))
     for p in paths:
         on_disk = host_path(base, p)
-        check_inside(base, on_disk)
-        target = resolve_link(base, on_disk)
-        same = real.setdefault(Path(os.path.realpath(target)), p)
+        real_path = _check_inside(base, top, on_disk)
+        target = _resolve_link(base, top, on_disk)
+        # not a link: its real path is the one just found
+        end = real_path if target is on_disk else Path(os.path.realpath(target))
+        same = real.setdefault(end, p)
         if same != p:
             raise ObserveError(
                 f"{host_path(base, same)} and {on_disk} are the same file through a symbolic"

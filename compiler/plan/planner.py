@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -67,6 +68,81 @@ def _withhold_key_runs(
     return shown, access
 
 
+#: files this big are hashed in a thread of their own (hashlib lets go of the GIL)
+HASH_IN_THREAD = 1 << 20
+
+
+def _sha256_of(chunks: Sequence[bytes]) -> str:
+    """Hex SHA-256 of the chunks one after the other."""
+    h = hashlib.sha256()
+    for chunk in chunks:
+        h.update(chunk)
+    return h.hexdigest()
+
+
+class _Hashing:
+    """The SHA-256 of some bytes, given whole or in chunks (None: of no file), computed
+    in a thread when they are big, while the caller goes on; `value` waits for it."""
+
+    def __init__(self, data: bytes | Sequence[bytes] | None, known: str | None = None):
+        self._data: Sequence[bytes] | None = (data,) if isinstance(data, bytes) else data
+        self._value = known if data is not None else None
+        self._thread: threading.Thread | None = None
+        big = data is not None and sum(map(len, self._data or ())) >= HASH_IN_THREAD
+        if known is None and big:
+            self._thread = threading.Thread(target=self._run, name="tlsc-hash")
+            try:
+                self._thread.start()
+            except RuntimeError:  # no thread to be had: hashed when asked for
+                self._thread = None
+
+    def _run(self) -> None:
+        data = self._data
+        if data is not None:
+            self._value = _sha256_of(data)
+            self._data = None  # not held once hashed
+
+    def join(self) -> None:
+        """Wait for the thread, if any."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def value(self) -> str | None:
+        """The hex digest (None: no file)."""
+        self.join()
+        if self._value is None and self._data is not None:
+            self._value = _sha256_of(self._data)  # small, or the thread failed
+        self._data = None
+        return self._value
+
+
+#: the parts of a text wanted kept encoded for the whole plan (DesiredHost.parts): the
+#: ones hosts share, this big (a million entries' part, 45 MB, is not kept: one host)
+SHARED_PART_MIN = 1 << 12
+SHARED_PART = 16 << 20
+
+
+def _has_key(data: bytes) -> bool:
+    """True when `data` holds a PEM private key marker."""
+    # every match holds the marker's tail: looked for first, with a C string search
+    return b"PRIVATE KEY-----" in data and _PRIVATE_KEY.search(data) is not None
+
+
+def _same(data: bytes, chunks: Sequence[bytes]) -> bool:
+    """True when `data` is the chunks one after the other (compared in place)."""
+    if len(chunks) == 1:
+        return data == chunks[0]
+    if len(data) != sum(map(len, chunks)):
+        return False
+    at = 0
+    for chunk in chunks:
+        if not data.startswith(chunk, at):
+            return False
+        at += len(chunk)
+    return True
+
+
 class PlanError(Exception):
     """The plan cannot be made; the message is one sentence."""
 
@@ -110,6 +186,11 @@ class Planner:
         #: id(text) -> (text, its bytes) for the host being planned: a text that stands
         #: on both sides (plan --base of an unchanged host) is encoded once
         self._bytes: dict[int, tuple[str, bytes]] = {}
+        #: id(part) -> (part, its bytes) for the parts of the texts wanted that hosts
+        #: share (DesiredHost.parts), kept for the plan; id(bytes) -> (the bytes, holds a
+        #: private key marker, holds a NUL) for those bytes
+        self._parts: dict[int, tuple[str, bytes]] = {}
+        self._flags: dict[int, tuple[bytes, bool, bool]] = {}
 
     def encode(self, text: str) -> bytes:
         """encode(text), remembered for this text object until the next host."""
@@ -120,20 +201,54 @@ class Planner:
         self._bytes[id(text)] = (text, data)
         return data
 
+    def _wanted(self, text: str, parts: tuple[str, ...] | None) -> list[bytes]:
+        """The bytes of a text wanted, in chunks: whole, or (`parts`, which it is joined
+        from, each ending in a line break) a chunk per part, a part that hosts share
+        encoded once for all of them (one no bigger than SHARED_PART)."""
+        if parts is None or not all(p.endswith("\n") for p in parts if p):
+            return [self.encode(text)]
+        out = []
+        for part in parts:
+            hit = self._parts.get(id(part))
+            if hit is not None and hit[0] is part:
+                out.append(hit[1])
+                continue
+            data = encode(part)
+            if SHARED_PART_MIN <= len(part) <= SHARED_PART:
+                self._parts[id(part)] = (part, data)
+            out.append(data)
+        return out
+
+    def _scan(self, chunk: bytes) -> tuple[bool, bool]:
+        """(holds a private key marker, holds a NUL); of a shared part, found once."""
+        hit = self._flags.get(id(chunk))
+        if hit is not None and hit[0] is chunk:
+            return hit[1], hit[2]
+        key, nul = _has_key(chunk), b"\0" in chunk
+        if any(data is chunk for _, data in self._parts.values()):
+            self._flags[id(chunk)] = (chunk, key, nul)
+        return key, nul
+
     # -- one file -----------------------------------------------------------
     def _compare(
         self,
         path: str,
-        before: bytes | None,
+        given: list[bytes | None],
         after_text: str | None,
         is_access: bool,
         warnings: list[PlanWarning],
+        before_sha: str | None = None,
+        parts: tuple[str, ...] | None = None,
     ) -> _Compared:
-        after = None if after_text is None else self.encode(after_text)
-        if before is not None and before == after:
+        """Compare the file observed, taken out of `given` (so that, when nothing
+        else holds them, its bytes are let go of once decoded, before the diff),
+        with the text wanted (joined from `parts`, when given)."""
+        before = given.pop()
+        after = None if after_text is None else self._wanted(after_text, parts)
+        if before is not None and after is not None and _same(before, after):
             # the file is what the spec wants: one hash serves both sides, and its text
             # is the desired text (decode(encode(t)) is t), never decoded nor diffed
-            sha = sha256(before)
+            sha = before_sha or sha256(before)
             return _Compared(FileChange(path, "unchanged", sha, sha, ""), after_text, after_text)
         action: FileAction
         if before is None:
@@ -142,41 +257,59 @@ class Planner:
             action = "delete"
         else:
             action = "update"
-        before_sha = None if before is None else sha256(before)
-        after_sha = None if after is None else sha256(after)
-        withheld, before_text, lossy = self._withheld(path, before, after, warnings)
-        if withheld:
+        # hashed in threads while the files are scanned and diffed
+        before_hash = _Hashing(before, before_sha)
+        after_hash = _Hashing(after)
+        try:
+            withheld, before_text, lossy = self._withheld(path, before, after, warnings)
+            fromfile = "/dev/null" if before is None else f"a{path}"
+            del before  # decoded: the text is what is diffed
+            if withheld:
+                return _Compared(
+                    FileChange(path, action, before_hash.value(), after_hash.value(), ""),
+                    before_text,
+                    after_text,
+                )
+            tofile = "/dev/null" if after is None else f"b{path}"
+            # the bytes wanted are not needed again once hashed: not kept while the texts
+            # are diffed (a million-line access file's are 45 MB)
+            if after_text is not None:
+                self._bytes.pop(id(after_text), None)
+            del after  # the shared parts' bytes stay in self._parts
+            diffed = d.diff_texts(before_text or "", after_text or "", self._last_diff.get(path))
+            self._last_diff[path] = diffed
+            a, b, codes = diffed.a, diffed.b, diffed.codes
+            text = d.unified_diff(a, b, fromfile, tofile, codes, reused=diffed)
+            if lossy:
+                text = _printable(text)
+            access = self._access_diff(a, b, codes) if is_access else None
+            if is_access:
+                text, access = _withhold_key_runs(path, text, access, warnings)
             return _Compared(
-                FileChange(path, action, before_sha, after_sha, ""), before_text, after_text
+                FileChange(path, action, before_hash.value(), after_hash.value(), text),
+                before_text,
+                after_text,
+                access,
             )
-        tofile = "/dev/null" if after is None else f"b{path}"
-        # the bytes wanted are hashed and not needed again: not kept while the texts
-        # are diffed (a million-line access file's are 45 MB)
-        if after_text is not None:
-            self._bytes.pop(id(after_text), None)
-        del after
-        diffed = d.diff_texts(before_text or "", after_text or "", self._last_diff.get(path))
-        self._last_diff[path] = diffed
-        a, b, codes = diffed.a, diffed.b, diffed.codes
-        fromfile = "/dev/null" if before is None else f"a{path}"
-        text = d.unified_diff(a, b, fromfile, tofile, codes, reused=diffed)
-        if lossy:
-            text = _printable(text)
-        access = self._access_diff(a, b, codes) if is_access else None
-        if is_access:
-            text, access = _withhold_key_runs(path, text, access, warnings)
-        return _Compared(
-            FileChange(path, action, before_sha, after_sha, text), before_text, after_text, access
-        )
+        finally:
+            before_hash.join()
+            after_hash.join()
 
     def _withheld(
-        self, path: str, before: bytes | None, after: bytes | None, warnings: list[PlanWarning]
+        self,
+        path: str,
+        before: bytes | None,
+        after: list[bytes] | None,
+        warnings: list[PlanWarning],
     ) -> tuple[bool, str | None, bool]:
         """(diff withheld, the text before, diff shown with U+FFFD for bytes that are
-        not UTF-8); the file before is decoded once, strictly when it can be."""
-        sides = [x for x in (before, after) if x is not None]
-        # every match holds the marker's tail: looked for first, with a C string search
-        if any(b"PRIVATE KEY-----" in x and _PRIVATE_KEY.search(x) for x in sides):
+        not UTF-8); the file before is decoded once, strictly when it can be.
+
+        The file wanted comes in chunks that each end in a line break (or is one):
+        no marker, which holds none, lies across two of them."""
+        scans = [(_has_key(before), b"\0" in before)] if before is not None else []
+        scans += [self._scan(chunk) for chunk in after or ()]
+        if any(key for key, _ in scans):
             warnings.append(
                 PlanWarning(
                     "P103",
@@ -185,7 +318,7 @@ class Planner:
                 )
             )
             return True, decode(before), False
-        if any(b"\0" in x for x in sides):
+        if any(nul for _, nul in scans):
             warnings.append(
                 PlanWarning("P102", f"{path} is a binary file; its diff is not shown", path)
             )
@@ -214,14 +347,32 @@ class Planner:
         return cached
 
     # -- one host -----------------------------------------------------------
-    def host(self, desired: DesiredHost, observed: Mapping[str, bytes | None]) -> HostPlan:
-        """The plan for one host: `observed` maps each managed path to its bytes (or None)."""
+    def host(
+        self,
+        desired: DesiredHost,
+        observed: Mapping[str, bytes | None],
+        hashes: Mapping[str, str] | None = None,
+        consume: bool = False,
+    ) -> HostPlan:
+        """The plan for one host: `observed` maps each managed path to its bytes (or None);
+        `hashes`, the SHA-256 of some of them, already known (plan/prefetch.py).
+
+        `consume`: `observed` is a dict the caller no longer needs; each file's bytes
+        are taken out of it when that file is compared, so a million-line file's 45 MB
+        are not held while its diff is made.
+        """
         try:
-            return self._host(desired, observed)
+            return self._host(desired, observed, hashes or {}, consume)
         finally:
             self._bytes.clear()
 
-    def _host(self, desired: DesiredHost, observed: Mapping[str, bytes | None]) -> HostPlan:
+    def _host(
+        self,
+        desired: DesiredHost,
+        observed: Mapping[str, bytes | None],
+        hashes: Mapping[str, str],
+        consume: bool,
+    ) -> HostPlan:
         config = desired.config
         s = config.settings
         p = s.paths
@@ -236,18 +387,26 @@ class Planner:
         warnings += settled.warnings
         compared: dict[str, _Compared] = {}
         for path in sorted(set(observed) | set(files)):
-            before, after = observed.get(path), files.get(path)
-            if before is None and after is None:
+            after = files.get(path)
+            given = [observed.get(path)]
+            if consume and isinstance(observed, dict):
+                observed.pop(path, None)
+            head = given[0][:2048] if given[0] is not None else None
+            if head is None and after is None:
                 continue
-            compared[path] = self._compare(path, before, after, path == p.access, warnings)
+            # the parts of the text wanted, when the file is the one rendered (not spliced)
+            parts = desired.parts.get(path) if after is desired.files.get(path) else None
+            compared[path] = self._compare(
+                path, given, after, path == p.access, warnings, hashes.get(path), parts
+            )
             if (
                 self.check_headers
-                and before is not None
+                and head is not None
                 and after is not None
                 and compared[path].change.action != "unchanged"
                 and not (path == p.access and s.ownership in ("block", "tls"))
                 and not (path == p.sendmail_mc and s.ownership == "tls")
-                and TLSC_HEADER not in "".join(decode(before[:2048]) or "")
+                and TLSC_HEADER not in "".join(decode(head) or "")
             ):
                 warnings.append(
                     PlanWarning(
@@ -329,7 +488,7 @@ class Planner:
         self._bytes.clear()
         warnings: list[PlanWarning] = []
         changes = [
-            self._compare(path, data, None, False, warnings).change
+            self._compare(path, [data], None, False, warnings).change
             for path, data in sorted(observed.items())
             if data is not None
         ]

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from compiler.render.access import render_access
+from compiler.render.access import render_access_parts
 from compiler.render.mc import mc_block, render_mc
 from compiler.render.starttls import render_starttls
 from compiler.resolve import HostConfig
 from compiler.rules import ClusterRules
 
 
-def render_host(host: HostConfig, source: str, rules: ClusterRules) -> dict[str, str]:
-    """{absolute path on the host: exact file text} for every managed file."""
+def render_host(
+    host: HostConfig,
+    source: str,
+    rules: ClusterRules,
+    parts: dict[str, tuple[str, ...]] | None = None,
+) -> dict[str, str]:
+    """{absolute path on the host: exact file text} for every managed file.
+
+    `parts`, when given, gets the parts the access file's text is joined from
+    (render_access_parts)."""
     s = host.settings
     rules = rules.for_host(host.name)
     in_use = rules.count(s.tls.request_client_cert) > 0
@@ -20,7 +28,10 @@ def render_host(host: HostConfig, source: str, rules: ClusterRules) -> dict[str,
         mc = render_mc(host, source, access_in_use=in_use)
     else:
         mc = mc_block(s.paths.starttls_m4) if s.tls.enabled else ""
-    files = {s.paths.access: render_access(host, source, rules)}
+    access = render_access_parts(host, source, rules)
+    if parts is not None:
+        parts[s.paths.access] = access
+    files = {s.paths.access: "".join(access)}
     if mc:
         files[s.paths.sendmail_mc] = mc
     if s.tls.enabled:

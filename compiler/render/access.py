@@ -60,11 +60,17 @@ def access_body(rules: ClusterRules, request_client_cert: bool) -> str:
 
 def render_access(host: HostConfig, source: str, rules: ClusterRules) -> str:
     """The exact text of the host's access file (or of its tlsc block)."""
+    return "".join(render_access_parts(host, source, rules))
+
+
+def render_access_parts(host: HostConfig, source: str, rules: ClusterRules) -> tuple[str, ...]:
+    """render_access's text in the parts it is joined from: the host's header, then the
+    parts every host with the same rules shares (access_parts), each ending in a line
+    break; the planner compares a host's file with the shared parts without a copy of
+    its own (plan/planner.py)."""
     s = host.settings
-    header = header_lines(source, host.name, host.fqdn, "access")
-    text = "".join(
-        [*(f"# {line}\n" for line in header), *access_parts(rules, s.tls.request_client_cert)]
-    )
+    header = "".join(f"# {line}\n" for line in header_lines(source, host.name, host.fqdn, "access"))
+    body = access_parts(rules, s.tls.request_client_cert)
     if s.ownership in ("block", "tls"):
-        return f"{BLOCK_BEGIN}\n{text}{BLOCK_END}\n"
-    return text
+        return (f"{BLOCK_BEGIN}\n{header}", *body, f"{BLOCK_END}\n")
+    return (header, *body)

@@ -64,11 +64,22 @@ _REQUIREMENT = r"(?:PERM\+|TEMP\+)?(?:VERIFY(?::[1-9][0-9]{0,3})?|ENCR:[1-9][0-9
 _LETTER = f"[{re.escape(SRV_FEATURE_LETTERS)}]"
 
 
-def _entry(sep: str) -> str:
-    """The pattern of one canonical entry whose key and value `sep` separates."""
+#: the longest key _already_canonical accepts
+KEY_MAX = 253
+
+
+def _entry(sep: str, short: bool = False) -> str:
+    """The pattern of one canonical entry whose key and value `sep` separates.
+
+    `short`: the text is known to be at most KEY_MAX + 1 characters long, so its key
+    is short enough: the pattern leaves out the look-ahead that counts the key's
+    characters (a second reading of every key, a third of the time of a long list).
+    Every key form below reads only characters other than blanks, tabs and line
+    breaks, and a separator must follow it, so that look-ahead asks nothing else.
+    """
     return (
         # the key: at most 253 characters, as _already_canonical wants
-        rf"(?=[^ \t\n]{{1,253}}{sep})(?:"
+        ("" if short else rf"(?=[^ \t\n]{{1,{KEY_MAX}}}{sep})") + "(?:"
         rf"(?:Connect:{_TAGGED_PEER}|(?:From|To):{_RECIPIENT}|{_PEER}|{_IPV6}|{_RECIPIENT})"
         rf"{sep}{_ACTION}"
         rf"|Spam:{_RECIPIENT}{sep}(?:FRIEND|HATER)"
@@ -100,7 +111,7 @@ _TO_LINE = methodcaller("replace", " ", "\t", 1)
 _KEYS = re.compile(r"(?m)^([^\t\n]*)[^\n]*\n")
 
 
-def _entry_pattern(tag_names: frozenset[str], sep: str = " ") -> str:
+def _entry_pattern(tag_names: frozenset[str], sep: str = " ", short: bool = False) -> str:
     """canonical()'s pattern for a spec with these issuer tags.
 
     A key whose head is an issuer tag's name (`localhost` with a tag of that
@@ -109,7 +120,7 @@ def _entry_pattern(tag_names: frozenset[str], sep: str = " ") -> str:
     """
     tags = sorted(tag_names)
     unless = f"(?!(?:{'|'.join(map(re.escape, tags))})[ \t:])" if tags else ""
-    return unless + _entry(sep)
+    return unless + _entry(sep, short)
 
 
 @dataclass(frozen=True)
@@ -268,7 +279,8 @@ def _lines(segment: Segment) -> Iterable[str]:
 
 def _not_canonical(texts: Sequence[str], tag_names: frozenset[str], sep: str = " ") -> list[int]:
     """Indexes of the texts that are not surely canonical entries, in order."""
-    entry = _entry_pattern(tag_names, sep)
+    short = max(map(len, texts), default=0) <= KEY_MAX + 1
+    entry = _entry_pattern(tag_names, sep, short)
     joined = "\n".join(texts) + "\n"
     if joined.count("\n") != len(texts):  # an entry holds a line break: one by one
         one = re.compile(entry)
