@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from contextlib import ExitStack
+from typing import Any
 
 import click
 
 from compiler.plan.formats import FORMATS
-
-if TYPE_CHECKING:
-    from compiler.plan.prefetch import StatePrefetch
 
 
 def greedy(args: list[str], option: str) -> list[str]:
@@ -143,94 +141,76 @@ def plan(
     """
     from compiler.plan.prefetch import StatePrefetch
 
-    # the state tree is read and hashed in a thread while the spec loads (plan/prefetch.py)
-    ahead = None
-    if state is not None and root is None and base is None:
-        ahead = StatePrefetch(state, hosts)
-    try:
-        _plan(
-            spec, root, state, base, hosts, fmt, out, detailed_exitcode, fail_on_downgrade,
-            logs, year, max_deferred, ahead,
-        )  # fmt: skip
-    finally:
-        if ahead is not None:
-            ahead.close()
+    with ExitStack() as stack:
+        # the state tree is read and hashed in a thread while the spec loads (plan/prefetch.py)
+        ahead = None
+        if state is not None and root is None and base is None:
+            ahead = stack.enter_context(StatePrefetch(state, hosts))
+        from compiler.cli import print_problems
+        from compiler.gcpause import gc_importing
 
+        with gc_importing():  # as `tlsc validate` imports (cli.validate)
+            from compiler.plan.make import (
+                ObserveError,
+                PlanError,
+                PlanRequest,
+                SpecProblems,
+                make_plan,
+            )
 
-def _plan(
-    spec: str,
-    root: str | None,
-    state: str | None,
-    base: str | None,
-    hosts: tuple[str, ...],
-    fmt: str,
-    out: str | None,
-    detailed_exitcode: bool,
-    fail_on_downgrade: bool,
-    logs: tuple[str, ...],
-    year: int | None,
-    max_deferred: int | None,
-    ahead: StatePrefetch | None,
-) -> None:
-    from compiler.cli import print_problems
-    from compiler.gcpause import gc_importing
-
-    with gc_importing():  # as `tlsc validate` imports (cli.validate)
-        from compiler.plan.make import ObserveError, PlanError, PlanRequest, SpecProblems, make_plan
-
-    if max_deferred is not None and not logs:
-        _fail("--max-deferred needs --logs, the mail logs to count the stopped messages in")
-    request = PlanRequest(
-        spec,
-        root=root,
-        state=state,
-        base=base,
-        hosts=list(hosts),
-        logs=list(logs),
-        year=year,
-        ahead=ahead,
-    )
-    try:
-        result = make_plan(request)
-    except SpecProblems as exc:
-        print_problems(exc.problems, "text")
-        _fail(f"{spec} is not valid; nothing was planned")
-        return
-    except (PlanError, ObserveError) as exc:
-        _fail(str(exc))
-        return
-    if out is not None:
-        from compiler.plan.saved import SavedPlanError, write_saved_plan
-
+        if max_deferred is not None and not logs:
+            _fail("--max-deferred needs --logs, the mail logs to count the stopped messages in")
+        request = PlanRequest(
+            spec,
+            root=root,
+            state=state,
+            base=base,
+            hosts=list(hosts),
+            logs=list(logs),
+            year=year,
+            ahead=ahead,
+        )
         try:
-            write_saved_plan(result, out)
-        except SavedPlanError as exc:
+            result = make_plan(request)
+        except SpecProblems as exc:
+            print_problems(exc.problems, "text")
+            _fail(f"{spec} is not valid; nothing was planned")
+            return
+        except (PlanError, ObserveError) as exc:
             _fail(str(exc))
-    sys.stdout.write(_render(result, fmt))
-    if out is not None and fmt == "text":
-        click.echo(f"Saved the plan to {out}.", err=True)
-    failed = False
-    if fail_on_downgrade and result.downgrades:
-        click.echo(
-            f"tlsc plan: {len(result.downgrades)} change(s) weaken TLS; failing as"
-            " --fail-on-downgrade asks",
-            err=True,
-        )
-        failed = True
-    over = result.over_deferred(max_deferred) if max_deferred is not None else []
-    if over:
-        host, worst = over[0]
-        more = f" (and {len(over) - 1} more rule(s))" if len(over) > 1 else ""
-        click.echo(
-            f"tlsc plan: {worst.key} {worst.value} on {host} would have stopped"
-            f" {worst.stopped} message(s) in the logs, more than --max-deferred"
-            f" {max_deferred}{more}",
-            err=True,
-        )
-        failed = True
-    if failed:
-        sys.exit(1)
-    sys.exit(2 if detailed_exitcode and result.changes else 0)
+            return
+        if out is not None:
+            from compiler.plan.saved import SavedPlanError, write_saved_plan
+
+            try:
+                write_saved_plan(result, out)
+            except SavedPlanError as exc:
+                _fail(str(exc))
+        sys.stdout.write(_render(result, fmt))
+        if out is not None and fmt == "text":
+            click.echo(f"Saved the plan to {out}.", err=True)
+        failed = False
+        if fail_on_downgrade and result.downgrades:
+            click.echo(
+                f"tlsc plan: {len(result.downgrades)} change(s) weaken TLS; failing as"
+                " --fail-on-downgrade asks",
+                err=True,
+            )
+            failed = True
+        over = result.over_deferred(max_deferred) if max_deferred is not None else []
+        if over:
+            host, worst = over[0]
+            more = f" (and {len(over) - 1} more rule(s))" if len(over) > 1 else ""
+            click.echo(
+                f"tlsc plan: {worst.key} {worst.value} on {host} would have stopped"
+                f" {worst.stopped} message(s) in the logs, more than --max-deferred"
+                f" {max_deferred}{more}",
+                err=True,
+            )
+            failed = True
+        if failed:
+            sys.exit(1)
+        sys.exit(2 if detailed_exitcode and result.changes else 0)
 
 
 def _render(result: Any, fmt: str) -> str:

@@ -119,6 +119,12 @@ class StatePrefetch:
             while not self._idle:
                 self._cond.wait()
 
+    def __enter__(self) -> StatePrefetch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Stop the thread, wait for it, drop what it read."""
         with self._cond:
