@@ -359,28 +359,68 @@ class Observed:
         return f"git revision {self.location}{short}"
 
 
+class ThreadedSha256:
+    """The SHA-256 of some bytes, given whole or in chunks (None: of no file), computed
+    in a thread when there are at least `threaded_from` of them, while the caller goes
+    on (hashlib lets go of the GIL); the bytes are not held once hashed. `known`: the
+    hex digest, known already (nothing is hashed)."""
+
+    def __init__(
+        self,
+        data: bytes | Sequence[bytes] | None,
+        known: str | None = None,
+        threaded_from: int = 0,
+    ):
+        self._known = known if data is not None else None
+        chunks = (data,) if isinstance(data, bytes) else data
+        self._data: Sequence[bytes] | None = chunks if self._known is None else None
+        self._hash: Any = None
+        self._thread: threading.Thread | None = None
+        if self._data is not None and sum(map(len, self._data)) >= threaded_from:
+            self._thread = threading.Thread(target=self._run, name="tlsc-hash")
+            try:
+                self._thread.start()
+            except RuntimeError:  # no thread to be had: hashed when asked for
+                self._thread = None
+
+    def _run(self) -> None:
+        data = self._data
+        if data is not None:
+            h = hashlib.sha256()
+            for chunk in data:
+                h.update(chunk)
+            self._hash = h
+            self._data = None
+
+    def join(self) -> None:
+        """Wait for the thread, if any."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def hash(self) -> Any:
+        """The hashlib object (None: no file, or the digest was known)."""
+        self.join()
+        if self._hash is None and self._data is not None:
+            self._run()  # small, or the thread failed
+        return self._hash
+
+    def value(self) -> str | None:
+        """The hex digest (None: no file)."""
+        h = self.hash()
+        return self._known if h is None else h.hexdigest()
+
+
 class SpecHash:
     """spec_digest of some bytes, their SHA-256 computed in a thread from the start (the
     bytes are not held once hashed); `digest` adds the inputs."""
 
     def __init__(self, spec_bytes: bytes):
-        self._box: list[Any] = [spec_bytes]
-        self._thread: threading.Thread | None = threading.Thread(target=self._run, name="tlsc-hash")
-        try:
-            self._thread.start()
-        except RuntimeError:  # no thread to be had: hashed when asked for
-            self._thread = None
-
-    def _run(self) -> None:
-        self._box[0] = hashlib.sha256(self._box[0])
+        self._sha = ThreadedSha256(spec_bytes)
 
     def digest(self, inputs: Sequence[tuple[str, str]] = ()) -> str:
         """spec_digest(the bytes, inputs)."""
-        if self._thread is not None:
-            self._thread.join()
-        got = self._box[0]
-        h = got if not isinstance(got, bytes) else hashlib.sha256(got)  # the thread failed
-        return _finish_digest(h.copy(), inputs)
+        return _finish_digest(self._sha.hash().copy(), inputs)
 
 
 def spec_digest(spec_bytes: bytes, inputs: Sequence[tuple[str, str]] = ()) -> str:

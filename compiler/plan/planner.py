@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ from compiler.plan.model import (
     HostPlan,
     PlannedAction,
     PlanWarning,
+    ThreadedSha256,
 )
 from compiler.plan.ownership import TLSC_HEADER, BlockError, settle
 from compiler.problems import KEY_RUN, WITHHELD, withhold_key_material
@@ -68,53 +68,8 @@ def _withhold_key_runs(
     return shown, access
 
 
-#: files this big are hashed in a thread of their own (hashlib lets go of the GIL)
+#: files this big are hashed in a thread of their own (model.ThreadedSha256)
 HASH_IN_THREAD = 1 << 20
-
-
-def _sha256_of(chunks: Sequence[bytes]) -> str:
-    """Hex SHA-256 of the chunks one after the other."""
-    h = hashlib.sha256()
-    for chunk in chunks:
-        h.update(chunk)
-    return h.hexdigest()
-
-
-class _Hashing:
-    """The SHA-256 of some bytes, given whole or in chunks (None: of no file), computed
-    in a thread when they are big, while the caller goes on; `value` waits for it."""
-
-    def __init__(self, data: bytes | Sequence[bytes] | None, known: str | None = None):
-        self._data: Sequence[bytes] | None = (data,) if isinstance(data, bytes) else data
-        self._value = known if data is not None else None
-        self._thread: threading.Thread | None = None
-        big = data is not None and sum(map(len, self._data or ())) >= HASH_IN_THREAD
-        if known is None and big:
-            self._thread = threading.Thread(target=self._run, name="tlsc-hash")
-            try:
-                self._thread.start()
-            except RuntimeError:  # no thread to be had: hashed when asked for
-                self._thread = None
-
-    def _run(self) -> None:
-        data = self._data
-        if data is not None:
-            self._value = _sha256_of(data)
-            self._data = None  # not held once hashed
-
-    def join(self) -> None:
-        """Wait for the thread, if any."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def value(self) -> str | None:
-        """The hex digest (None: no file)."""
-        self.join()
-        if self._value is None and self._data is not None:
-            self._value = _sha256_of(self._data)  # small, or the thread failed
-        self._data = None
-        return self._value
 
 
 #: the parts of a text wanted kept encoded for the whole plan (DesiredHost.parts): the
@@ -258,8 +213,8 @@ class Planner:
         else:
             action = "update"
         # hashed in threads while the files are scanned and diffed
-        before_hash = _Hashing(before, before_sha)
-        after_hash = _Hashing(after)
+        before_hash = ThreadedSha256(before, before_sha, HASH_IN_THREAD)
+        after_hash = ThreadedSha256(after, threaded_from=HASH_IN_THREAD)
         try:
             withheld, before_text, lossy = self._withheld(path, before, after, warnings)
             fromfile = "/dev/null" if before is None else f"a{path}"
