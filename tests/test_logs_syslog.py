@@ -74,8 +74,59 @@ def test_unknown_prefix(line: str) -> None:
 
 def test_year_of_classic_stamps_follows_the_reference_date() -> None:
     january = YearGuess(date(2027, 1, 3))
-    assert january.year("Dec") == 2026  # logged before the new year, rotated after
-    assert january.year("Jan") == 2027
-    assert YearGuess(date(2027, 1, 3), fixed=2020).year("Dec") == 2020
+    assert january.year("Dec", 31) == 2026  # logged before the new year, rotated after
+    assert january.year("Jan", 3) == 2027
+    assert YearGuess(date(2027, 1, 3), fixed=2020).year("Dec", 31) == 2020
     line = split_syslog(f"Dec 31 23:59:59 mta1 sm-mta[1]: {MSG}", january)
     assert line is not None and line.time == "2026-12-31T23:59:59"
+
+
+@pytest.mark.parametrize(
+    ("reference", "month", "day", "year"),
+    [
+        # later in the same month than the file was last written: the year before
+        (date(2026, 12, 3), "Dec", 20, 2025),
+        (date(2026, 12, 3), "Dec", 3, 2026),
+        # one day of grace: a host whose clock is in a time zone ahead of the reader's
+        (date(2026, 12, 3), "Dec", 4, 2026),
+        (date(2026, 12, 3), "Dec", 5, 2025),
+        (date(2026, 12, 31), "Jan", 1, 2027),
+        (date(2027, 1, 1), "Jan", 3, 2026),
+        # a month after the reference: the year before (as before)
+        (date(2026, 11, 29), "Dec", 1, 2025),
+        (date(2026, 11, 29), "Jan", 15, 2026),
+        # Feb 29 goes back to the last leap year not after the reference
+        (date(2027, 3, 1), "Feb", 29, 2024),
+        (date(2028, 3, 1), "Feb", 29, 2028),
+        (date(2028, 2, 27), "Feb", 29, 2024),
+        # a day no month has: this year, as logged
+        (date(2026, 12, 3), "Feb", 30, 2026),
+    ],
+)
+def test_year_of_a_classic_stamp_is_never_after_the_reference(
+    reference: date, month: str, day: int, year: int
+) -> None:
+    assert YearGuess(reference).year(month, day) == year
+
+
+def test_a_day_later_in_the_month_than_the_file_is_last_year(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Read from a file: its modification time is the reference, in every reader of logs."""
+    import os
+    import time
+
+    from compiler.logs.workers import scan_files
+
+    root = tmp_path_factory.mktemp("years")
+    log = root / "mail.log"
+    log.write_text(
+        "Dec 20 10:00:00 mta1 sm-mta[1]: STARTTLS=server, relay=a.example [192.0.2.1],"
+        " version=TLSv1.3, verify=NO, cipher=TLS_AES_256_GCM_SHA384, bits=256/256\n"
+        "Dec  2 10:00:00 mta1 sm-mta[2]: STARTTLS=server, relay=b.example [192.0.2.2],"
+        " version=TLSv1.3, verify=NO, cipher=TLS_AES_256_GCM_SHA384, bits=256/256\n"
+    )
+    stamp = time.mktime((2026, 12, 3, 12, 0, 0, 0, 0, -1))
+    os.utime(log, (stamp, stamp))
+    tally = scan_files((str(log),), "text", None, workers=1).tally
+    assert (tally.first, tally.last) == ("2025-12-20T10:00:00", "2026-12-02T10:00:00")

@@ -555,7 +555,7 @@ class Scanner:
     # -- one line the reference way ------------------------------------------------------
 
     def _day_prefix(self, mon: bytes, day: bytes) -> bytes:
-        year = self._years.year(mon.decode())
+        year = self._years.year(mon.decode(), int(day))
         prefix = f"{year:04d}-{_MONTH_NUMBER[mon]:02d}-{int(day):02d}T".encode()
         self._day[mon + day] = prefix
         return prefix

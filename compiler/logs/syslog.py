@@ -14,15 +14,17 @@ Forms understood (each with or without a leading `<PRI>`):
 `time` is ISO 8601. ISO stamps are kept as logged (a `+0000` offset becomes
 `+00:00`); a classic stamp has no year and no zone, so it becomes local
 `YYYY-MM-DDTHH:MM:SS` with the year of a reference date (the file's
-modification time, or `--year`): a month after the reference month belongs
-to the year before (a December line in a log rotated in January).
+modification time, or `--year`): a day more than one day after the reference
+date belongs to the year before (a December line in a log rotated in
+January; a `Dec 20` line in a file last written on December 3). The one day
+of grace is for a host that stamps in another time zone than the reader's.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 _MONTH_NUMBER = {name: n for n, name in enumerate(_MONTHS, 1)}
@@ -61,25 +63,41 @@ class SyslogLine:
 
 
 class YearGuess:
-    """The year of classic (year-less) stamps, relative to a reference date."""
+    """The year of classic (year-less) stamps, relative to a reference date.
+
+    A log is written before it is read: a month and day more than GRACE
+    after the reference date were logged the year before (the latest year in
+    which the day exists and is not after the reference date plus GRACE: a
+    `Feb 29` goes back to a leap year).
+    """
+
+    #: a stamp up to this far after the reference is this year (another time zone's clock)
+    GRACE = timedelta(days=1)
 
     def __init__(self, reference: date, fixed: int | None = None) -> None:
         self.reference = reference
         self.fixed = fixed
-        self._by_month: dict[str, int] = {}
+        self._by_day: dict[tuple[str, int], int] = {}
 
-    def year(self, month: str) -> int:
-        """The year of a line logged in `month` (Jan..Dec)."""
-        year = self._by_month.get(month)
+    def year(self, month: str, day: int) -> int:
+        """The year of a line logged on `day` (1..31) of `month` (Jan..Dec)."""
+        year = self._by_day.get((month, day))
         if year is None:
-            if self.fixed is not None:
-                year = self.fixed
-            elif _MONTH_NUMBER[month] > self.reference.month:
-                year = self.reference.year - 1
-            else:
-                year = self.reference.year
-            self._by_month[month] = year
+            year = self.fixed if self.fixed is not None else self._guess(month, day)
+            self._by_day[(month, day)] = year
         return year
+
+    def _guess(self, month: str, day: int) -> int:
+        latest = self.reference + self.GRACE
+        number = _MONTH_NUMBER[month]
+        for year in range(latest.year, latest.year - 9, -1):
+            try:
+                when = date(year, number, day)
+            except ValueError:  # Feb 29 of a common year, or a day the month lacks
+                continue
+            if when <= latest:
+                return year
+        return self.reference.year  # no such day in any year (Feb 30): as logged, this year
 
 
 def _zone(zone: str | None) -> str:
@@ -101,8 +119,8 @@ def split_syslog(line: str, years: YearGuess) -> SyslogLine | None:
         )
     m = _CLASSIC.match(line)
     if m is not None:
-        mon = m["mon"]
-        when = f"{years.year(mon):04d}-{_MONTH_NUMBER[mon]:02d}-{int(m['day']):02d}T{m['hms']}"
+        mon, day = m["mon"], int(m["day"])
+        when = f"{years.year(mon, day):04d}-{_MONTH_NUMBER[mon]:02d}-{day:02d}T{m['hms']}"
     else:
         m = _ISO.match(line)
         if m is None:
