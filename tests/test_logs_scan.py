@@ -140,9 +140,9 @@ def small_split(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workers, "CHUNK", 8192)
     run = workers._Pool.run
 
-    def spy(self: workers._Pool, pieces: object) -> None:
+    def spy(self: workers._Pool, pieces: object, meanwhile: object = None) -> None:
         TASKS.append(len(self._workers))
-        run(self, pieces)  # type: ignore[arg-type]
+        run(self, pieces, meanwhile)  # type: ignore[arg-type]
 
     monkeypatch.setattr(workers._Pool, "run", spy)
     TASKS.clear()
@@ -181,6 +181,28 @@ def test_several_files_gzip_and_a_time_filter(tmp_path: Path) -> None:
             got = fast(tuple(paths), tmp_path, window, 2, check)
             assert got == want
             assert TASKS == [2, 2]
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+@pytest.mark.parametrize("lines", [0, 40, 3000])
+@pytest.mark.usefixtures("small_split")
+def test_meanwhile_runs_once_and_the_counts_are_the_same(
+    tmp_path: Path, procs: int, lines: int
+) -> None:
+    """`meanwhile` (the summary's imports) runs once, while the workers read or after a
+    read in this process, and the counts (the workers' tallies, the first one taken as
+    it is) are those of a read without it."""
+    log = tmp_path / "mail.log"
+    log.write_bytes(generated(lines, 7, hostile=True) if lines else b"")
+    calls: list[int] = []
+    with_it = workers.scan_files(
+        (str(log),), "text", None, workers=procs, meanwhile=lambda: calls.append(1)
+    )
+    without = workers.scan_files((str(log),), "text", None, workers=procs)
+    assert calls == [1]
+    assert with_it.tally == without.tally
+    assert with_it.stats == without.stats
+    assert with_it.tally.keys or not lines
 
 
 @settings(

@@ -49,11 +49,15 @@ def scan_files(
     year: int | None = None,
     workers: int | None = None,
     window: int = WINDOW,
+    meanwhile: Callable[[], object] | None = None,
 ) -> ScanResult:
     """Read `files` in order as one stream: JSON Lines to `out` (mode "json") or a tally.
 
     Input of more than one CHUNK is read by `workers` processes (default: one
     per CPU this process may use), this one unpacking and cutting it.
+    `meanwhile` is called once, while the workers read (or after the read,
+    when there are none): what this process would else do after it, such as
+    importing what prints the result.
     """
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
@@ -72,7 +76,7 @@ def scan_files(
     if big:
         pool = _Pool(mode, out, within, window, workers)
         try:
-            pool.run(itertools.chain(_drain(first), pieces))
+            pool.run(itertools.chain(_drain(first), pieces), meanwhile)
         finally:
             pool.close()
         return ScanResult(pool.stats(), problems, pool.tally)
@@ -82,6 +86,8 @@ def scan_files(
             scanner.set_years(piece.years)
             scanner.block(piece.data if piece.data is not None else _read_range(piece))
         scanner.finish()
+    if meanwhile is not None:
+        meanwhile()
     stats = ReadStats(scanner.lines, scanner.too_long, scanner.too_long + scanner.unreadable)
     return ScanResult(stats, problems, scanner.tally)
 
@@ -483,8 +489,9 @@ class _Pool:
             self._workers.append((pid, task_w, result_r))
         self._busy: deque[int] = deque()  # worker numbers with a task out, oldest first
 
-    def run(self, pieces: Iterator[_Piece]) -> None:
-        """Hand out the pieces, each with its warm-up and look-ahead lines, in turn."""
+    def run(self, pieces: Iterator[_Piece], meanwhile: Callable[[], object] | None = None) -> None:
+        """Hand out the pieces, each with its warm-up and look-ahead lines, in turn;
+        `meanwhile` is called once every worker has a piece."""
         window = self.window
         warm: deque[bytes] = deque()  # tails of the pieces before, newest last
         warm_lines = 0
@@ -528,18 +535,28 @@ class _Pool:
             )
             self._hand_out(turn, task, piece.data)
             turn = (turn + 1) % len(self._workers)
+            if meanwhile is not None and (turn == 0 or ended):
+                meanwhile()
+                meanwhile = None
             warm.append(piece.tail)
             warm_lines += _count_lines(piece.tail)
             while len(warm) > 1 and warm_lines - _count_lines(warm[0]) >= 2 * window + 2:
                 warm_lines -= _count_lines(warm.popleft())
+        if meanwhile is not None:
+            meanwhile()
         while self._busy:
             self._take()
-        for _pid, task_fd, result_fd in self._workers:
+        # every worker is told first, so that they pickle their counts at the same time
+        for _pid, task_fd, _result_fd in self._workers:
             _send(task_fd, None)
+        for _pid, _task_fd, result_fd in self._workers:
             received = _receive(result_fd)
             if received is None or received[0][0] != "tally":
                 raise RuntimeError("a tlsc logs worker failed: no counts")
-            self.tally.merge(received[0][1])
+            if self.tally.keys or self.tally.first is not None:
+                self.tally.merge(received[0][1])
+            else:  # the first counts are taken as they are, not copied key by key
+                self.tally = received[0][1]
 
     def _hand_out(self, worker: int, task: _Task, data: bytes | None) -> None:
         if worker in self._busy:
