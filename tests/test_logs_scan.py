@@ -8,6 +8,7 @@ file between two, on generated logs and on hostile ones.
 from __future__ import annotations
 
 import gzip
+import math
 import random
 from pathlib import Path
 
@@ -235,3 +236,30 @@ def test_worst_peers_is_a_stable_sort_by_badness(tmp_path: Path, seed: int) -> N
     )
     assert len(by_badness) > 50
     assert summary.worst_peers() == by_badness
+
+
+@pytest.mark.parametrize("procs", [1, 2, 3])
+@pytest.mark.parametrize("size", [1, 20_000, 100_001])
+def test_a_plain_file_is_cut_in_even_pieces_for_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, procs: int, size: int
+) -> None:
+    """As many pieces as a multiple of the workers, each of about one size, every line
+    in exactly one (so no worker reads one piece more while the others wait)."""
+    from datetime import date
+
+    from compiler.logs.syslog import YearGuess
+
+    monkeypatch.setattr(workers, "CHUNK", 8192)
+    data = b"".join(b"%d %s\n" % (i, b"x" * (i % 70)) for i in range(size))[:size]
+    log = tmp_path / "mail.log"
+    log.write_bytes(data)
+    with log.open("rb") as f:
+        years = YearGuess(date(2026, 12, 3))
+        pieces = list(workers._range_pieces(years, str(log), f.fileno(), size, 3, procs))
+    assert b"".join(data[p.start : p.end] for p in pieces) == data
+    assert all(data[p.end - 1 : p.end] == b"\n" for p in pieces[:-1])
+    at_most_chunk = math.ceil(size / 8192)
+    want = math.ceil(at_most_chunk / procs) * procs
+    assert len(pieces) == want or (len(pieces) < want and size < 8192 * procs)
+    sizes = [p.end - p.start for p in pieces[:-1]]
+    assert not sizes or max(sizes) - min(sizes) <= 2 * 80
