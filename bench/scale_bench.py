@@ -21,6 +21,9 @@ Goals, each printed as `measured / floor = ratio (goal <= N)`:
    and SHA-256-hashing the spec and every file of the state tree (<= 3x);
 2. one host x the largest size (1M with --million/--full), its files all
    from the older spec, against the same floor for its tree (<= 10x);
+   for information, next to it: the floor of a check in Python of its list
+   (checker(): tlsc's split, canonical-entry and key patterns, nothing else),
+   and that floor halved for two cores;
 3. cost per entry flat: one host with 0, 10k, 100k (and 1M) access entries;
    the marginal cost per entry (time(N) - time(0)) / N at each size, and the
    largest over the smallest (flat: <= 1.5x, our reading of "flat");
