@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from compiler.plan import diff as d
@@ -216,7 +216,18 @@ class Planner:
         before_hash = ThreadedSha256(before, before_sha, HASH_IN_THREAD)
         after_hash = ThreadedSha256(after, threaded_from=HASH_IN_THREAD)
         try:
-            withheld, before_text, lossy = self._withheld(path, before, after, warnings)
+
+            def release() -> None:
+                # the bytes wanted, once scanned and hashed, are not needed again: let
+                # go of them before the file observed is decoded, not beside its text
+                # (a million-line access file's are 45 MB)
+                after_hash.hash()
+                if after_text is not None:
+                    self._bytes.pop(id(after_text), None)
+                if after is not None:
+                    after.clear()  # the shared parts' bytes stay in self._parts
+
+            withheld, before_text, lossy = self._withheld(path, before, after, warnings, release)
             fromfile = "/dev/null" if before is None else f"a{path}"
             del before  # decoded: the text is what is diffed
             if withheld:
@@ -226,11 +237,6 @@ class Planner:
                     after_text,
                 )
             tofile = "/dev/null" if after is None else f"b{path}"
-            # the bytes wanted are not needed again once hashed: not kept while the texts
-            # are diffed (a million-line access file's are 45 MB)
-            if after_text is not None:
-                self._bytes.pop(id(after_text), None)
-            del after  # the shared parts' bytes stay in self._parts
             diffed = d.diff_texts(before_text or "", after_text or "", self._last_diff.get(path))
             self._last_diff[path] = diffed
             a, b, codes = diffed.a, diffed.b, diffed.codes
@@ -256,14 +262,17 @@ class Planner:
         before: bytes | None,
         after: list[bytes] | None,
         warnings: list[PlanWarning],
+        release: Callable[[], None] = lambda: None,
     ) -> tuple[bool, str | None, bool]:
         """(diff withheld, the text before, diff shown with U+FFFD for bytes that are
-        not UTF-8); the file before is decoded once, strictly when it can be.
+        not UTF-8); the file before is decoded once, strictly when it can be, after
+        `release` is called (once the file wanted's chunks are scanned).
 
         The file wanted comes in chunks that each end in a line break (or is one):
         no marker, which holds none, lies across two of them."""
         scans = [(_has_key(before), b"\0" in before)] if before is not None else []
         scans += [self._scan(chunk) for chunk in after or ()]
+        release()
         if any(key for key, _ in scans):
             warnings.append(
                 PlanWarning(

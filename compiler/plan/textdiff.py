@@ -27,6 +27,8 @@ lines (tests/test_plan_textdiff.py holds both to the same opcodes).
 from __future__ import annotations
 
 import bisect
+import itertools
+from array import array
 from collections.abc import Iterator, Sequence
 from typing import overload
 
@@ -227,6 +229,10 @@ def _resync(a: str, pa: int, b: str, pb: int) -> tuple[list[str], list[int], lis
         most *= 4
 
 
+#: the lowest bit of a hash (a C-level predicate for filter)
+_ODD = (1).__and__
+
+
 class _GiveUp(Exception):
     """The texts differ too much for runs() to pay."""
 
@@ -296,13 +302,25 @@ def _exact(b: str, count_b: int, apart_a: list[str], apart_b: list[str]) -> bool
     line of b outside the runs one of them."""
     # b's lines by their hashes, a block of lines at a time (no list of them all, no
     # set of the lines): two lines with one hash only make this answer False
+    # set, in two halves (by the lowest bit, filtered in C), the odd ones kept as
+    # machine words meanwhile (4 MB for a million lines): a set of them all is 64 MB
+    # at the peak of a plan
+    odd = array("q")
     hashes: set[int] = set()
     start, block = 0, 1 << 20
     while start < len(b):
         end = b.find("\n", start + block) + 1 or len(b)
-        hashes.update(map(hash, split_lines(b[start:end])))
+        chunk = list(map(hash, split_lines(b[start:end])))
+        hashes.update(itertools.filterfalse(_ODD, chunk))
+        odd.extend(filter(_ODD, chunk))
         start = end
-    if len(hashes) != count_b or any(hash(line) in hashes for line in apart_a):
+    total = len(hashes)
+    if any(hash(line) in hashes for line in apart_a):
+        return False
+    del hashes
+    odd_set = set(odd)
+    del odd
+    if total + len(odd_set) != count_b or any(hash(line) in odd_set for line in apart_a):
         return False
     only_a = set(apart_a)
     return len(only_a) == len(apart_a) and only_a.isdisjoint(apart_b)
