@@ -262,7 +262,7 @@ class Planner:
         before: bytes | None,
         after: list[bytes] | None,
         warnings: list[PlanWarning],
-        release: Callable[[], None] = lambda: None,
+        release: Callable[[], None],
     ) -> tuple[bool, str | None, bool]:
         """(diff withheld, the text before, diff shown with U+FFFD for bytes that are
         not UTF-8); the file before is decoded once, strictly when it can be, after

@@ -301,10 +301,10 @@ def _exact(b: str, count_b: int, apart_a: list[str], apart_b: list[str]) -> bool
     lines distinct, the lines of a outside the runs distinct and none of b's, no
     line of b outside the runs one of them."""
     # b's lines by their hashes, a block of lines at a time (no list of them all, no
-    # set of the lines): two lines with one hash only make this answer False
-    # set, in two halves (by the lowest bit, filtered in C), the odd ones kept as
-    # machine words meanwhile (4 MB for a million lines): a set of them all is 64 MB
-    # at the peak of a plan
+    # set of the lines): two lines with one hash only make this answer False. The
+    # hashes go into a set in two halves, by their lowest bit: the odd ones are kept
+    # as machine words (4 MB for a million lines) while the even ones are looked at,
+    # as a set of them all would be 64 MB at the peak of a plan
     odd = array("q")
     hashes: set[int] = set()
     start, block = 0, 1 << 20
