@@ -22,7 +22,7 @@ from fast_loader_checks import same_load, same_outcome
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from compiler.spec import loader
+from compiler.spec import accesslist, loader
 from compiler.spec.accesslist import split_access
 from compiler.spec.loader import LoadedSpec
 
@@ -35,15 +35,19 @@ hosts:
 """
 
 _FAST_PATH_BYTES = loader.FAST_PATH_BYTES
+_UNESCAPE_BLOCK = accesslist._UNESCAPE_BLOCK
 
 
 def setup_module() -> None:
-    """Specs of any size take the fast path here (small ones skip it elsewhere)."""
+    """Specs of any size take the fast path here (small ones skip it elsewhere), and
+    double-quoted items are unescaped two at a time (a block's edge between any two)."""
     loader.FAST_PATH_BYTES = 0
+    accesslist._UNESCAPE_BLOCK = 2
 
 
 def teardown_module() -> None:
     loader.FAST_PATH_BYTES = _FAST_PATH_BYTES
+    accesslist._UNESCAPE_BLOCK = _UNESCAPE_BLOCK
 
 
 PROFILE: dict[str, Any] = {
@@ -219,6 +223,7 @@ def _same_load(text: str) -> tuple[LoadedSpec, LoadedSpec] | None:
 @example(HEAD + 'access:\n  - "Connect:1 OK"\n  - Connect:2 REJECT\n')
 @example(HEAD + "access:\n- Connect:1 OK\n-   'Connect:2 REJECT' # c\n\ndomains: {}\n")
 @example(HEAD + 'access:\n  - "a\\"b c"\n  - "a\\\\ b"\n  - "a\\\\\\" b"\n')
+@example(HEAD + 'access:\n  - "a b"\n  - "c d"\n  - "e\\"f"\n  - "g\\\\h"\n  - "i j"\n')
 @example(HEAD + 'access:\n  - "Connect:1 OK"\naccess:\n  - Connect:2 OK\n')
 def test_fast_and_general_loaders_agree(text: str) -> None:
     loads = _same_load(text)

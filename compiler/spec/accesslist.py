@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 #: characters never read here: what ruamel's reader refuses, the line breaks YAML
@@ -69,7 +70,7 @@ _ANY = rf'("{_DOUBLE}"|{_SINGLE}|{_PLAIN})'
 class AccessBlock:
     """The items of the list and where each stood."""
 
-    texts: list[str]
+    texts: Sequence[str]  # Released once checked (validate._release_texts)
     #: 1-based line of the `access:` key
     key_line: int
     #: (line, col) of the first item's dash: the position of the list itself
@@ -104,18 +105,20 @@ def split_access(text: str) -> tuple[str, AccessBlock] | None:
         return None
     indent = first.group(1)
     end = _block_end(text, body_start, bool(indent))
-    block = text[body_start:end]
-    if not block.endswith("\n"):
+    # the list is read in place, text[body_start:end] (a copy would be another 45 MB
+    # for a million items); it starts a line, where ^ matches
+    if not text.endswith("\n", body_start, end):
         return None
-    lines_found = block.count("\n")
+    lines_found = text.count("\n", body_start, end)
     texts: list[str] | None = None
     # the usual list holds one kind of scalar: read it as such, else as any mixture
     kind = _ONLY_DOUBLE if text.startswith('"', first.end()) else _ONLY_PLAIN
     for scalar in (kind, _ANY):
-        raw = _lines(indent, scalar).findall(block)
+        raw = _lines(indent, scalar).findall(text, body_start, end)
         # each match is one whole line: as many matches as lines, every line matched
         if len(raw) == lines_found:
             items = [s for s in raw if s] if "" in raw else raw
+            del raw
             texts = _values(items, scalar)
             break
     if texts is None:
@@ -128,15 +131,15 @@ def split_access(text: str) -> tuple[str, AccessBlock] | None:
     one_blank = indent + "-  "
     if (
         len(texts) == lines_found
-        and not block.startswith(one_blank)
-        and "\n" + one_blank not in block
+        and not text.startswith(one_blank, body_start, end)
+        and text.find("\n" + one_blank, body_start, end) < 0
     ):
         # every line an item, each with one blank after its dash: all at one column
         regular = (first_line, len(indent) + 3)
     else:
-        line, at = key_line + 1, 0
-        for m in re.finditer(rf"(?m)^{indent}- ++{_ANY}", block):
-            line += block.count("\n", at, m.start())
+        line, at = key_line + 1, body_start
+        for m in re.compile(rf"(?m)^{indent}- ++{_ANY}").finditer(text, body_start, end):
+            line += text.count("\n", at, m.start())
             at = m.start()
             lines.append(line)
             cols.append(m.start(1) - m.start() + 1)
@@ -167,6 +170,8 @@ def _block_end(text: str, start: int, indented: bool) -> int:
     return len(text) if m is None else m.start() + 1
 
 
+#: items unescaped at a time (_values)
+_UNESCAPE_BLOCK = 1 << 16
 _ESCAPED = re.compile(r'\\(["\\\\])')
 
 
@@ -176,7 +181,22 @@ def _values(items: list[str], scalar: str) -> list[str]:
     if scalar == _ONLY_PLAIN:
         return items
     if scalar == _ONLY_DOUBLE:
-        return [_unescaped(s) if "\\" in s else s for s in items]
+        # in place, a block of items at a time: a block that holds an escape is joined,
+        # its escapes read and split again, so that its old strings are let go of
+        # together, whole pages of memory given back. Replacing one item here and
+        # there instead would leave holes among the others that the objects made next
+        # fill, and those would keep every page of the list once it is let go of.
+        # (No escape spans two items, nor is a line break in one.)
+        for start in range(0, len(items), _UNESCAPE_BLOCK):
+            joined = "\n".join(items[start : start + _UNESCAPE_BLOCK])
+            if "\\" in joined:
+                joined = (
+                    joined.replace('\\"', '"')
+                    if "\\\\" not in joined
+                    else _ESCAPED.sub(r"\1", joined)
+                )
+                items[start : start + _UNESCAPE_BLOCK] = joined.split("\n")
+        return items
     return [
         (_unescaped(s[1:-1]) if "\\" in s else s[1:-1])
         if s[0] == '"'
