@@ -418,6 +418,10 @@ class SpecHash:
     def __init__(self, spec_bytes: bytes):
         self._sha = ThreadedSha256(spec_bytes)
 
+    def wait(self) -> None:
+        """Wait for the hash (the bytes are let go of once it is done)."""
+        self._sha.join()
+
     def digest(self, inputs: Sequence[tuple[str, str]] = ()) -> str:
         """spec_digest(the bytes, inputs)."""
         return _finish_digest(self._sha.hash().copy(), inputs)
