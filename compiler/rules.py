@@ -200,11 +200,24 @@ class ClusterRules:
         return rules
 
     @cached_property
+    def single_use(self) -> bool:
+        """True when one host alone has these rules (a host's own, or the cluster's in a
+        cluster where one host has none of its own)."""
+        if self.host is not None:
+            return True
+        return sum(not has_own_rules(h) for h in self.cluster.hosts.values()) == 1
+
+    @cached_property
     def user_texts(self) -> AccessTexts:
         """The `access:` entries, checked in bulk (their problems go to `problems`)."""
         texts = AccessTexts(self._segments, self.tag_names)
         self.problems.extend(texts.problems)
         return texts
+
+    def release_texts(self, consumable: Callable[[Sequence[str]], bool]) -> None:
+        """Let go of the texts of the `access:` entries (AccessTexts.release)."""
+        self.user_texts.release(consumable)
+        self._segments = []
 
     @cached_property
     def user(self) -> list[SourcedEntry]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_accessmap_fast import PROFILE, address, body, domain, issuer_tags, key, value
@@ -50,15 +51,19 @@ entry_text = st.one_of(
 )
 
 _SMALL = accessbulk.SMALL
+_BLOCK = accessbulk._BLOCK
 
 
 def setup_module() -> None:
-    """Lists of any size take the bulk path here (small ones skip it elsewhere)."""
+    """Lists of any size take the bulk path here (small ones skip it elsewhere), and
+    bodies are made three entries at a time (a block's edge among any few)."""
     accessbulk.SMALL = 0
+    accessbulk._BLOCK = 3
 
 
 def teardown_module() -> None:
     accessbulk.SMALL = _SMALL
+    accessbulk._BLOCK = _BLOCK
 
 
 def reference(texts: list[str], loc: tuple[str | int, ...], tags: frozenset[str]):  # type: ignore[no-untyped-def]
@@ -100,6 +105,35 @@ def test_bulk_check_equals_parse_entry(
     assert [x for x in bulk.parsed() if x[0].tag in features] == [
         x for x in accepted if x[0].tag in features
     ]
+
+    # the same lists, their texts let go of once checked (as a plan does): the host's
+    # list as the body is made, the cluster's kept (another set of rules reads it)
+    mine, theirs = list(cluster), list(host)
+    released = AccessTexts(
+        [Segment(mine, ("access",)), Segment(theirs, ("hosts", "mx1", "access"))], tags
+    )
+    released.release(lambda texts: texts is theirs)
+    assert released.released
+    assert mine == cluster
+    assert theirs == [None] * len(host)
+    for segment in released.segments:
+        with pytest.raises(RuntimeError):
+            segment.texts[0]
+    assert released.problems == bulk.problems
+    assert list(released.entries()) == accepted
+    assert list(released.parsed()) == list(bulk.parsed())
+    assert released.body == bulk.body
+    assert released.folded_keys() == keys
+    assert released.collisions(others) == bulk.collisions(others)
+    assert len(released) == len(bulk) and released.accepted == bulk.accepted
+    # and its body lent to a text that holds it (a host's file)
+    text = "# head\n" + released.body + "# tail\n"
+    if released.body:
+        with pytest.raises(ValueError):
+            released.lend("# other head\n" + released.body, len("# head\n"))
+    released.lend(text, len("# head\n"))
+    assert released.body == bulk.body
+    assert list(released.entries()) == accepted
 
 
 @settings(**{**PROFILE, "max_examples": 3000})

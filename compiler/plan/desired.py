@@ -51,7 +51,7 @@ class DesiredSpec:
     """A validated spec whose hosts render on demand."""
 
     def __init__(self, loaded: LoadedSpec):
-        result = validate(loaded)
+        result = validate(loaded, release=True)  # loaded is spent
         self.source = loaded.source
         #: the access files the spec names, (name as written, SHA-256), each once
         self.inputs: list[tuple[str, str]] = sorted(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compiler.render.access import render_access_parts
+from compiler.render.access import lend_body, render_access_parts
 from compiler.render.mc import mc_block, render_mc
 from compiler.render.starttls import render_starttls
 from compiler.resolve import HostConfig
@@ -18,7 +18,7 @@ def render_host(
     """{absolute path on the host: exact file text} for every managed file.
 
     `parts`, when given, gets the parts the access file's text is joined from
-    (render_access_parts)."""
+    (render_access_parts), when other hosts share them."""
     s = host.settings
     rules = rules.for_host(host.name)
     in_use = rules.count(s.tls.request_client_cert) > 0
@@ -29,9 +29,13 @@ def render_host(
     else:
         mc = mc_block(s.paths.starttls_m4) if s.tls.enabled else ""
     access = render_access_parts(host, source, rules)
-    if parts is not None:
+    text = "".join(access)
+    if rules.single_use:
+        lend_body(rules, access, text)  # no other host joins these parts
+    elif parts is not None:
         parts[s.paths.access] = access
-    files = {s.paths.access: "".join(access)}
+    del access
+    files = {s.paths.access: text}
     if mc:
         files[s.paths.sendmail_mc] = mc
     if s.tls.enabled:

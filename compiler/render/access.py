@@ -53,6 +53,19 @@ def access_parts(rules: ClusterRules, request_client_cert: bool) -> tuple[str, .
     return body
 
 
+def lend_body(rules: ClusterRules, parts: tuple[str, ...], text: str) -> None:
+    """Let the `access:` entries' body live in `text`, the access file of the one host
+    with these rules, joined from `parts`: else a million entries would be held twice,
+    once in the body and once in the file (AccessTexts.lend)."""
+    texts = rules.user_texts
+    body = texts.body
+    for k, part in enumerate(parts):
+        if part is body and body:
+            _BODIES.pop(rules, None)
+            texts.lend(text, sum(map(len, parts[:k])))
+            return
+
+
 def access_body(rules: ClusterRules, request_client_cert: bool) -> str:
     """The section comments and entry lines of an access file (no header)."""
     return "".join(access_parts(rules, request_client_cert))

@@ -20,12 +20,15 @@ further) is left to parse_entry.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property
 from operator import methodcaller
+from typing import NoReturn, overload
 
 from compiler.sendmail import SRV_FEATURE_LETTERS
 from compiler.sendmail.accessmap import AccessEntry, parse_entry
@@ -109,6 +112,39 @@ def canonical() -> re.Pattern[str]:
 _TO_LINE = methodcaller("replace", " ", "\t", 1)
 #: the key of each line that ends in \n (its text up to a tab)
 _KEYS = re.compile(r"(?m)^([^\t\n]*)[^\n]*\n")
+#: entries made into body lines at a time (a block's lines are the only objects per entry)
+_BLOCK = 1 << 16
+#: what a block of texts let go of is replaced by (_body_blocks)
+_NONES: list[None] = [None] * _BLOCK
+
+
+class Released(Sequence[str]):
+    """The texts of a list of entries once let go of (AccessTexts.release): only their
+    number is kept. Reading one is a mistake, and raises (the entries are read from
+    the body then)."""
+
+    __slots__ = ("_count",)
+
+    def __init__(self, count: int):
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        raise RuntimeError("the texts of these access entries were let go of once checked")
+
+    def __iter__(self) -> NoReturn:
+        raise RuntimeError("the texts of these access entries were let go of once checked")
+
+    def __repr__(self) -> str:
+        return f"Released({self._count})"
 
 
 def _entry_pattern(tag_names: frozenset[str], sep: str = " ", short: bool = False) -> str:
@@ -153,6 +189,9 @@ class AccessTexts:
         #: that is not canonical as written (refused ones are absent)
         self._parsed: dict[int, AccessEntry] = {}
         self._refused: set[int] = set()
+        self._released = False
+        #: (text, start, length): the body lent to a text that holds it (lend)
+        self._lent: tuple[str, int, int] | None = None
         self._check()
 
     def __len__(self) -> int:
@@ -187,6 +226,9 @@ class AccessTexts:
 
     def entries(self) -> Iterator[tuple[AccessEntry, Loc]]:
         """Each entry parse_entry accepts, with its location, in order."""
+        if self._released:
+            yield from self._entries_from_body()
+            return
         at = 0
         for segment in self.segments:
             for i, text in enumerate(segment.texts):
@@ -197,6 +239,23 @@ class AccessTexts:
                     yield AccessEntry(key, value), segment.entry_loc(i)
                 at += 1
 
+    def _entries_from_body(self) -> Iterator[tuple[AccessEntry, Loc]]:
+        """entries() once the texts are let go of: a canonical entry's line is its text
+        with the blank after the key a tab, so the line split at its first tab is the
+        text split at that blank (a key holds neither)."""
+        lines = _body_lines(self.body)
+        at = 0
+        for segment in self.segments:
+            for i in range(len(segment.texts)):
+                if at not in self._refused:
+                    line = next(lines)
+                    entry = self._parsed.get(at)
+                    if entry is None:
+                        key, _, value = line.partition("\t")
+                        entry = AccessEntry(key, value)
+                    yield entry, segment.entry_loc(i)
+                at += 1
+
     def parsed(self) -> Iterator[tuple[AccessEntry, Loc]]:
         """The entries that are not canonical as written, parsed, in order."""
         for at in sorted(self._parsed):
@@ -205,50 +264,130 @@ class AccessTexts:
     @cached_property
     def body(self) -> str:
         """Every accepted entry as a `KEY<TAB>VALUE` line, in order."""
-        if not self._parsed and not self._refused:
-            return "".join("\n".join(_lines(s)) + "\n" for s in self.segments if s.texts)
-        lines: list[str] = []
+        lent = self._lent
+        if lent is not None:
+            text, start, length = lent
+            return text[start : start + length]
+        return "".join(self._body_blocks())
+
+    def _body_blocks(
+        self, consumable: Callable[[Sequence[str]], bool] = lambda texts: False
+    ) -> list[str]:
+        """body in blocks of lines, each ending in a line break (made a block of entries
+        at a time: no line object per entry is alive but a block's). The texts of a
+        list `consumable` allows are let go of a block at a time as its lines are made."""
+        parsed, refused = self._parsed, self._refused
+        marks = sorted(parsed.keys() | refused)
+        out: list[str] = []
+        offset = 0
         for segment in self.segments:
-            lines += _lines(segment)
-        for at, entry in self._parsed.items():
-            lines[at] = entry.line()
-        for at in sorted(self._refused, reverse=True):
-            del lines[at]
-        return "\n".join(lines) + "\n" if lines else ""
+            texts = segment.texts
+            consume = isinstance(texts, list) and consumable(texts)
+            for start in range(0, len(texts), _BLOCK):
+                chunk = texts[start : start + _BLOCK]
+                lines = list(chunk if segment.sep == "\t" else map(_TO_LINE, chunk))
+                first = offset + start
+                lo = bisect.bisect_left(marks, first)
+                hi = bisect.bisect_left(marks, first + len(lines))
+                for at in reversed(marks[lo:hi]):  # from the last: a deletion moves no other
+                    if at in refused:
+                        del lines[at - first]
+                    else:
+                        lines[at - first] = parsed[at].line()
+                if lines:
+                    out.append("\n".join(lines) + "\n")
+                if consume:
+                    assert isinstance(texts, list)
+                    texts[start : start + len(chunk)] = _NONES[: len(chunk)]
+                del chunk, lines
+            offset += len(texts)
+        return out
+
+    @property
+    def released(self) -> bool:
+        """True once the texts are let go of (release)."""
+        return self._released
+
+    def release(self, consumable: Callable[[Sequence[str]], bool] = lambda texts: False) -> None:
+        """Let go of the entries' texts, which a million entries hold 90 MB of, twice
+        the body: the body is made now, and the segments keep only how many texts they
+        had; entries() reads the body from then on, and the rest needs no text.
+
+        A list of texts that `consumable` says nothing else holds any more (the
+        spec's model has let go of it) is let go of as the body is made, a block at
+        a time, so that the texts and the body are never alive together."""
+        if "body" not in self.__dict__ and self._lent is None:
+            self.__dict__["body"] = "".join(self._body_blocks(consumable))
+        self.segments = [replace(s, texts=Released(len(s.texts))) for s in self.segments]
+        self._released = True
+
+    def lend(self, text: str, start: int) -> None:
+        """The body is text[start:start + len(body)] (a host's access file, joined from
+        it, that only this host has): let go of the body's own copy; it is cut from
+        `text` again should anything ask for it."""
+        body = self.body
+        if not text.startswith(body, start):
+            raise ValueError("the text lent does not hold the body there")
+        del self.__dict__["body"]
+        self._lent = (text, start, len(body))
 
     def folded_keys(self) -> list[str]:
         """The folded key of each accepted entry, in order (for collision checks)."""
         return list(self._folded_keys())
 
-    def _folded_keys(self) -> Iterator[str]:
-        """folded_keys() one block of lines at a time (no lower-case copy of the body,
-        no list of every key)."""
+    def _key_blocks(self) -> list[_KeyBlock]:
         body, start, block = self.body, 0, 1 << 20
-        blocks: list[Iterable[str]] = []
+        blocks: list[_KeyBlock] = []
         while start < len(body):
             end = body.find("\n", start + block) + 1 or len(body)
             blocks.append(_KeyBlock(body, start, end))
             start = end
+        return blocks
+
+    def _folded_keys(self) -> Iterator[str]:
+        """folded_keys() one block of lines at a time (no lower-case copy of the body,
+        no list of every key)."""
+        blocks = self._key_blocks()
         return itertools.islice(itertools.chain.from_iterable(blocks), self.accepted)
 
     def collisions(self, others: Sequence[Sequence[str]]) -> list[bool]:
         """For each list of folded keys in `others`: whether two keys collide among
         these entries' keys and that list's.
 
-        The keys are compared by their hashes first, a block at a time (a set of a
-        million keys is 100 MB; of their hashes, half that): when no two hashes are
-        equal no two keys are, and only a list that shares a hash with them has
-        its keys compared.
+        The keys are compared by their hashes first, a block at a time: when no two
+        hashes are equal no two keys are, and only a list that shares a hash with
+        them has its keys compared. The hashes go into a set in two halves, the first
+        half's keys and then the second's, the second's kept as machine words
+        meanwhile (a set of a million keys is 100 MB; of all their hashes, 64 MB; of
+        half of them, 32).
         """
-        hashes = set(map(hash, self._folded_keys()))
-        if len(hashes) != self.accepted:  # two keys collide, or two hashes do
+        blocks = self._key_blocks()
+        half = len(blocks) // 2
+        hashes: set[int] = set()
+        for keys_block in blocks[:half]:
+            hashes.update(map(hash, keys_block))
+        rest = array("q")
+        for keys_block in blocks[half:]:
+            rest.extend(map(hash, keys_block))
+        total = len(hashes)
+        apart = hashes.isdisjoint(rest)
+        touched = [not hashes.isdisjoint(map(hash, keys)) for keys in others]
+        hashes.clear()
+        hashes.update(rest)
+        del rest
+        total += len(hashes)
+        touched = [
+            t or not hashes.isdisjoint(map(hash, k)) for t, k in zip(touched, others, strict=True)
+        ]
+        del hashes
+        if not apart or total != self.accepted:  # two keys collide, or two hashes do
             return self._collisions(others, set(self.folded_keys()))
         out: list[bool] = []
         distinct: set[str] | None = None
-        for keys in others:
+        for keys, touches in zip(others, touched, strict=True):
             if len(set(keys)) != len(keys):
                 out.append(True)
-            elif hashes.isdisjoint(map(hash, keys)):
+            elif not touches:
                 out.append(False)
             else:
                 if distinct is None:
@@ -272,16 +411,20 @@ class _KeyBlock:
         return iter(_KEYS.findall(self.body[self.start : self.end].lower()))
 
 
-def _lines(segment: Segment) -> Iterable[str]:
-    """The segment's texts as KEY<TAB>VALUE lines, were they all canonical."""
-    return segment.texts if segment.sep == "\t" else map(_TO_LINE, segment.texts)
+def _body_lines(body: str) -> Iterator[str]:
+    """The lines of a body, without their line breaks, cut a block at a time."""
+    start, block = 0, 1 << 20
+    while start < len(body):
+        end = body.find("\n", start + block) + 1 or len(body)
+        yield from body[start : end - 1].split("\n")
+        start = end
 
 
 def _not_canonical(texts: Sequence[str], tag_names: frozenset[str], sep: str = " ") -> list[int]:
     """Indexes of the texts that are not surely canonical entries, in order."""
     short = max(map(len, texts), default=0) <= KEY_MAX + 1
     entry = _entry_pattern(tag_names, sep, short)
-    joined = "\n".join(texts) + "\n"
+    joined = "\n".join(itertools.chain(texts, ("",)))  # each with its \n, made once
     if joined.count("\n") != len(texts):  # an entry holds a line break: one by one
         one = re.compile(entry)
         return [i for i, text in enumerate(texts) if not one.fullmatch(text)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,9 @@ class AccessFileRead:
     name: str
     source: str
     sha256: str | None = None
-    #: each entry's text as written (a line that is neither blank nor a comment)
-    texts: list[str] = field(default_factory=list)
+    #: each entry's text as written (a line that is neither blank nor a comment);
+    #: accessbulk.Released once a plan's validation has let go of them
+    texts: Sequence[str] = field(default_factory=list)
     #: the line of each entry; None when entry i is on line i + 1
     lines: array[int] | None = None
     #: the blank after each key: a tab when the file has any, else a space

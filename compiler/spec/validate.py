@@ -12,7 +12,9 @@ keeps the findings that leaving things out cannot cause.
 
 from __future__ import annotations
 
+import collections
 import copy
+import dataclasses
 import re
 import types
 import typing
@@ -45,7 +47,7 @@ from compiler.sendmail import (
     names,
     option_true,
 )
-from compiler.sendmail.accessbulk import AccessTexts
+from compiler.sendmail.accessbulk import AccessTexts, Released
 from compiler.sendmail.accessmap import did_you_mean
 from compiler.sendmail.m4names import BUILTINS_BARE, CF_MACROS
 from compiler.sendmail.m4quote import TRIPLE_QUOTED
@@ -773,7 +775,7 @@ def _check_dane_rules(
                 )
 
 
-def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
+def _check_cluster(cluster: Cluster, rep: _Reporter, release: bool = False) -> ClusterRules:
     resolved = {name: resolve(cluster, name).settings for name in cluster.hosts}
     for loc, settings, written in _settings_blocks(cluster, resolved):
         if "mc" in written:
@@ -821,6 +823,8 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
         parse_problems.update(dict.fromkeys(rule_set.problems))
     for loc, message in parse_problems:
         rep.entry_problem(loc, message)
+    if release:
+        _release_texts(cluster, rule_sets, rep.loaded)
 
     unknown_tags: dict[Loc, str] = {}
     for rule_set in rule_sets:
@@ -844,6 +848,40 @@ def _check_cluster(cluster: Cluster, rep: _Reporter) -> ClusterRules:
     _check_bounce_instead_of_defer(rule_sets, rep)
     _check_compressed_ipv6(resolved, by_host, rep)
     return rules
+
+
+def _release_texts(cluster: Cluster, rule_sets: list[ClusterRules], loaded: LoadedSpec) -> None:
+    """Let go of the `access:` entries' texts once every host's rules are checked: a
+    million of them are 90 MB, held by the model, the loaded data (and the positions
+    of the fast path's list) and the rules' segments, and the rest of a plan reads
+    the rules' bodies. The model and the data let go of the lists first; each set of
+    rules then makes its body, letting go of each list no later set of rules reads
+    as it goes (AccessTexts.release), so that the texts and the bodies are never
+    alive together. Every host's rules exist by now (for_host keeps them), and a
+    list let go of keeps its length: a host with entries of its own still has them.
+    """
+    blocks: list[Any] = [cluster, *cluster.hosts.values()]
+    for block in blocks:
+        if block.access:
+            object.__setattr__(block, "access", Released(len(block.access)))
+    data = loaded.data
+    hosts = data.get("hosts")
+    for raw in [data, *(hosts.values() if isinstance(hosts, dict) else ())]:
+        if isinstance(raw, dict) and isinstance(raw.get("access"), list) and raw["access"]:
+            raw["access"] = Released(len(raw["access"]))
+    for listed in getattr(loaded.positions, "lists", {}).values():  # the fast path's lists
+        listed.texts = Released(len(listed.texts))
+    for loc, read in list(loaded.access_files.items()):
+        if read.texts:
+            loaded.access_files[loc] = dataclasses.replace(read, texts=Released(len(read.texts)))
+    # how many sets of rules still read each list (a host's rules hold the cluster's too)
+    readers = collections.Counter(
+        id(s.texts) for rule_set in rule_sets for s in rule_set.user_texts.segments
+    )
+    for rule_set in rule_sets:
+        segments = rule_set.user_texts.segments
+        rule_set.release_texts(lambda texts: readers[id(texts)] == 1)
+        readers.subtract(id(s.texts) for s in segments)
 
 
 def _unknown_tag(tag: str, tags: frozenset[str]) -> str:
@@ -1061,13 +1099,18 @@ def _check_access_files(rep: _Reporter) -> None:
             )
 
 
-def validate(loaded: LoadedSpec) -> Validated:
-    """Check loaded data against the spec; never raises for bad input."""
+def validate(loaded: LoadedSpec, release: bool = False) -> Validated:
+    """Check loaded data against the spec; never raises for bad input.
+
+    With `release`, the texts of the `access:` entries are let go of once checked
+    (_release_texts): `loaded` is then spent (its `access:` lists, and those of the
+    model, can no longer be read), and the entries are read from the rules' bodies.
+    """
     with gc_paused():
-        return _validate(loaded)
+        return _validate(loaded, release)
 
 
-def _validate(loaded: LoadedSpec) -> Validated:
+def _validate(loaded: LoadedSpec, release: bool = False) -> Validated:
     rep = _Reporter(loaded)
     _check_access_files(rep)
     words = bool_word_problems(loaded)
@@ -1081,7 +1124,7 @@ def _validate(loaded: LoadedSpec) -> Validated:
         _second_pass_anyway(loaded, exc, rep)
         # the second pass may find again what _check_raw_access found
         return Validated(None, sort_problems(list(dict.fromkeys(rep.problems))))
-    rules = _check_cluster(cluster, rep)
+    rules = _check_cluster(cluster, rep, release)
     problems = sort_problems(rep.problems)
     has_error = any(p.severity == "error" for p in problems)
     return Validated(None if has_error else cluster, problems, None if has_error else rules)
