@@ -52,6 +52,7 @@ entry_text = st.one_of(
 
 _SMALL = accessbulk.SMALL
 _BLOCK = accessbulk._BLOCK
+_KEY_BLOCK = accessbulk._KEY_BLOCK
 
 
 def setup_module() -> None:
@@ -59,11 +60,13 @@ def setup_module() -> None:
     bodies are made three entries at a time (a block's edge among any few)."""
     accessbulk.SMALL = 0
     accessbulk._BLOCK = 3
+    accessbulk._KEY_BLOCK = 20  # and the keys read in blocks of a line or two: halves
 
 
 def teardown_module() -> None:
     accessbulk.SMALL = _SMALL
     accessbulk._BLOCK = _BLOCK
+    accessbulk._KEY_BLOCK = _KEY_BLOCK
 
 
 def reference(texts: list[str], loc: tuple[str | int, ...], tags: frozenset[str]):  # type: ignore[no-untyped-def]

@@ -22,6 +22,19 @@ _WORDS = st.sampled_from(
 _UNIQUE = st.integers(0, 10**6).map(lambda n: f"Connect:10.{n // 65536}.{n // 256 % 256}.{n % 256}")
 
 
+_HASH_BLOCK = textdiff._HASH_BLOCK
+
+
+def setup_module() -> None:
+    """b's lines are hashed a line or two at a time: every text of two lines or more is
+    checked in two halves (two equal lines may stand in different halves)."""
+    textdiff._HASH_BLOCK = 8
+
+
+def teardown_module() -> None:
+    textdiff._HASH_BLOCK = _HASH_BLOCK
+
+
 def _text(lines: list[str], newline_last: bool) -> str:
     text = "\n".join(lines)
     return text + "\n" if lines and newline_last else text

@@ -229,8 +229,8 @@ def _resync(a: str, pa: int, b: str, pb: int) -> tuple[list[str], list[int], lis
         most *= 4
 
 
-#: the lowest bit of a hash (a C-level predicate for filter)
-_ODD = (1).__and__
+#: b's lines hashed at a time in _exact, in characters
+_HASH_BLOCK = 1 << 20
 
 
 class _GiveUp(Exception):
@@ -302,25 +302,27 @@ def _exact(b: str, count_b: int, apart_a: list[str], apart_b: list[str]) -> bool
     line of b outside the runs one of them."""
     # b's lines by their hashes, a block of lines at a time (no list of them all, no
     # set of the lines): two lines with one hash only make this answer False. The
-    # hashes go into a set in two halves, by their lowest bit: the odd ones are kept
-    # as machine words (4 MB for a million lines) while the even ones are looked at,
-    # as a set of them all would be 64 MB at the peak of a plan
-    odd = array("q")
+    # hashes go into a set in two halves, the first half's lines and then the
+    # second's, the second's kept as machine words (4 MB for a million lines)
+    # meanwhile, as a set of them all would be 64 MB at the peak of a plan
+    cuts = [0]
+    while cuts[-1] < len(b):
+        cuts.append(b.find("\n", cuts[-1] + _HASH_BLOCK) + 1 or len(b))
+    half = len(cuts) // 2
     hashes: set[int] = set()
-    start, block = 0, 1 << 20
-    while start < len(b):
-        end = b.find("\n", start + block) + 1 or len(b)
-        chunk = list(map(hash, split_lines(b[start:end])))
-        hashes.update(itertools.filterfalse(_ODD, chunk))
-        odd.extend(filter(_ODD, chunk))
-        start = end
+    for start, end in itertools.pairwise(cuts[: half + 1]):
+        hashes.update(map(hash, split_lines(b[start:end])))
+    rest = array("q")
+    for start, end in itertools.pairwise(cuts[half:]):
+        rest.extend(map(hash, split_lines(b[start:end])))
     total = len(hashes)
-    if any(hash(line) in hashes for line in apart_a):
+    if not hashes.isdisjoint(rest) or any(hash(line) in hashes for line in apart_a):
+        return False
+    hashes.clear()
+    hashes.update(rest)
+    del rest
+    if total + len(hashes) != count_b or any(hash(line) in hashes for line in apart_a):
         return False
     del hashes
-    odd_set = set(odd)
-    del odd
-    if total + len(odd_set) != count_b or any(hash(line) in odd_set for line in apart_a):
-        return False
     only_a = set(apart_a)
     return len(only_a) == len(apart_a) and only_a.isdisjoint(apart_b)

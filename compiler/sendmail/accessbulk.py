@@ -114,6 +114,8 @@ _TO_LINE = methodcaller("replace", " ", "\t", 1)
 _KEYS = re.compile(r"(?m)^([^\t\n]*)[^\n]*\n")
 #: entries made into body lines at a time (a block's lines are the only objects per entry)
 _BLOCK = 1 << 16
+#: characters of the body whose keys are read at a time (_key_blocks)
+_KEY_BLOCK = 1 << 20
 #: what a block of texts let go of is replaced by (_body_blocks)
 _NONES: list[None] = [None] * _BLOCK
 
@@ -336,7 +338,7 @@ class AccessTexts:
         return list(self._folded_keys())
 
     def _key_blocks(self) -> list[_KeyBlock]:
-        body, start, block = self.body, 0, 1 << 20
+        body, start, block = self.body, 0, _KEY_BLOCK
         blocks: list[_KeyBlock] = []
         while start < len(body):
             end = body.find("\n", start + block) + 1 or len(body)
