@@ -426,14 +426,27 @@ def _not_canonical(texts: Sequence[str], tag_names: frozenset[str], sep: str = "
     """Indexes of the texts that are not surely canonical entries, in order."""
     short = max(map(len, texts), default=0) <= KEY_MAX + 1
     entry = _entry_pattern(tag_names, sep, short)
-    joined = "\n".join(itertools.chain(texts, ("",)))  # each with its \n, made once
-    if joined.count("\n") != len(texts):  # an entry holds a line break: one by one
-        one = re.compile(entry)
-        return [i for i, text in enumerate(texts) if not one.fullmatch(text)]
     # as many canonical entries as follow each other, each with its newline
     run = re.compile(rf"(?:{entry}\n)*+")
+    one: re.Pattern[str] | None = None
     out: list[int] = []
-    pos, index, end = 0, 0, len(joined)
+    # a block of texts joined at a time (the whole list joined would be 45 MB more
+    # at the peak of a million entries' check)
+    for first in range(0, len(texts), _BLOCK):
+        chunk = texts[first : first + _BLOCK]
+        joined = "\n".join(chunk) + "\n"
+        if joined.count("\n") != len(chunk):  # an entry holds a line break: one by one
+            one = one or re.compile(entry)
+            out += [first + i for i, text in enumerate(chunk) if not one.fullmatch(text)]
+        else:
+            out += _off_runs(run, joined, first)
+    return out
+
+
+def _off_runs(run: re.Pattern[str], joined: str, first: int) -> list[int]:
+    """Indexes (from `first`) of the lines of `joined` that `run` stops at."""
+    out: list[int] = []
+    pos, index, end = 0, first, len(joined)
     while True:
         stop = run.match(joined, pos).end()  # type: ignore[union-attr]  # never None
         if stop == end:
