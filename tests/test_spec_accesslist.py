@@ -36,18 +36,22 @@ hosts:
 
 _FAST_PATH_BYTES = loader.FAST_PATH_BYTES
 _UNESCAPE_BLOCK = accesslist._UNESCAPE_BLOCK
+_CUT_CHARS = accesslist._CUT_CHARS
 
 
 def setup_module() -> None:
     """Specs of any size take the fast path here (small ones skip it elsewhere), and
-    double-quoted items are unescaped two at a time (a block's edge between any two)."""
+    double-quoted items are unescaped two at a time and lists cut into items a line
+    or two at a time (a block's edge between any two)."""
     loader.FAST_PATH_BYTES = 0
     accesslist._UNESCAPE_BLOCK = 2
+    accesslist._CUT_CHARS = 10
 
 
 def teardown_module() -> None:
     loader.FAST_PATH_BYTES = _FAST_PATH_BYTES
     accesslist._UNESCAPE_BLOCK = _UNESCAPE_BLOCK
+    accesslist._CUT_CHARS = _CUT_CHARS
 
 
 PROFILE: dict[str, Any] = {

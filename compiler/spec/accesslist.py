@@ -113,7 +113,8 @@ def split_access(text: str) -> tuple[str, AccessBlock] | None:
     texts: list[str] | None = None
     # the usual list holds one kind of scalar: read it as such, else as any mixture
     kind = _ONLY_DOUBLE if text.startswith('"', first.end()) else _ONLY_PLAIN
-    for scalar in (kind, _ANY):
+    texts = _one_per_line(text, body_start, end, indent, kind == _ONLY_DOUBLE)
+    for scalar in (kind, _ANY) if texts is None else ():
         raw = _lines(indent, scalar).findall(text, body_start, end)
         # each match is one whole line: as many matches as lines, every line matched
         if len(raw) == lines_found:
@@ -145,6 +146,39 @@ def split_access(text: str) -> tuple[str, AccessBlock] | None:
             cols.append(m.start(1) - m.start() + 1)
     cut = text[:key_start] + PLACEHOLDER + "\n" * text.count("\n", key_start, end) + text[end:]
     return cut, AccessBlock(texts, key_line, (first_line, len(indent) + 1), regular, lines, cols)
+
+
+#: characters of the list cut into items at a time (_one_per_line)
+_CUT_CHARS = 1 << 20
+
+
+def _one_per_line(text: str, start: int, end: int, indent: str, double: bool) -> list[str] | None:
+    """The items of text[start:end] when every line of it is one item of the usual
+    shape, `INDENT- "CONTENT"` (`double`) or `INDENT- CONTENT`, one blank after the
+    dash and nothing after the scalar; else None (findall reads the others).
+
+    The shape is checked by one match that captures nothing; the items are then
+    cut with str.split at what stands between two of them, a block of lines at a
+    time, a double-quoted block's escapes read first (none spans two items, and
+    a line break is in none, so the quote before one closes its item), each item
+    made once, in order."""
+    head = indent + ('- "' if double else "- ")
+    tail = '"\n' if double else "\n"
+    scalar = f'"{_DOUBLE}"' if double else _PLAIN
+    shape = re.compile(rf"(?:{re.escape(indent)}- {scalar}\n)*+")
+    if shape.match(text, start, end).end() != end:  # type: ignore[union-attr]  # never None
+        return None
+    between = tail + head
+    items: list[str] = []
+    at = start
+    while at < end:
+        cut = text.find("\n", min(at + _CUT_CHARS, end - 1), end) + 1
+        block = text[at + len(head) : cut - len(tail)]
+        if double and "\\" in block:
+            block = block.replace('\\"', '"') if "\\\\" not in block else _ESCAPED.sub(r"\1", block)
+        items += block.split(between)
+        at = cut
+    return items
 
 
 def _find_key(text: str) -> tuple[int, int] | None:
