@@ -11,11 +11,12 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from conftest import ROOT, cli_env
 
-from compiler.gcpause import gc_importing
+from compiler.gcpause import gc_importing, gc_paused
 
 EXAMPLE = "examples/canit-cluster.yaml"
 SMALL_MC = "tests/golden/canit-cluster/colo10/etc/mail/sendmail.mc"
@@ -149,11 +150,12 @@ def _cycle() -> list[object]:
     return box
 
 
-def test_gc_importing_pauses_the_collector_and_leaves_no_young_objects() -> None:
+@pytest.mark.parametrize("pause", [gc_importing, gc_paused])
+def test_gc_importing_pauses_the_collector_and_leaves_no_young_objects(pause: Any) -> None:
     if gc.get_freeze_count():
         pytest.skip("something in this process holds frozen objects")
     assert gc.isenabled()
-    with gc_importing():
+    with pause():
         assert not gc.isenabled()
         made = [_cycle() for _ in range(5000)]  # young objects, as an import makes
         assert gc.get_count()[0] >= 5000
