@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler import heap
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_settling
 from compiler.localhost import HostMatchError, match_host
@@ -106,6 +107,7 @@ def _make_plan(request: PlanRequest, settle: Callable[[], None]) -> Plan:
         spec_bytes = read_regular(request.spec, MAX_INPUT_BYTES)
     except OSError as exc:
         raise PlanError(f"cannot read the spec {request.spec}: {exc.strerror}") from None
+    heap.for_input_of(len(spec_bytes))  # a big spec's freed memory goes back (heap.py)
     # hashed in a thread while the spec loads; then, but for --base, which compares them
     # with the spec at the revision, the bytes are dropped, and so is the text once
     # loaded: a million entries' spec is 45 MB, held twice through validation else
