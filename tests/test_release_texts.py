@@ -12,16 +12,20 @@ UseCompressedIPv6Addresses, one host alone (its body lent to its file).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_accessbulk import CANONICAL_SAMPLES, entry_text
 
 from compiler.plan.desired import DesiredSpec
 from compiler.render import render_host
 from compiler.resolve import resolve
 from compiler.sendmail import accessbulk
 from compiler.spec import loader
-from compiler.spec.loader import load_text
+from compiler.spec.loader import SpecLoadError, load_text
 from compiler.spec.validate import validate
 
 HEAD = "version: 1\ncluster: t\n"
@@ -111,7 +115,10 @@ def blocks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def _outcome(path: Path, release: bool) -> tuple[list[str], dict[str, dict[str, str]]]:
-    loaded = load_text(path.read_text(), str(path))
+    try:
+        loaded = load_text(path.read_text(), str(path))
+    except SpecLoadError as exc:
+        return [f"{p.line}:{p.col} {p.code} {p.message}" for p in exc.problems], {}
     checked = validate(loaded, release=release)
     problems = [f"{p.line}:{p.col} {p.code} {p.message}" for p in checked.problems]
     if not checked.ok:
@@ -148,3 +155,50 @@ def test_a_plan_reads_no_text_once_let_go_of(spec: Path) -> None:
     for name in desired.hosts:
         assert desired.host(name).files == kept[name]
         assert desired.host(name).files == kept[name]  # rendered again: the body lent
+
+
+#: a list's items: entry texts of every kind (canonical, to be parsed, refused, hostile)
+_valid = st.one_of(
+    st.sampled_from(CANONICAL_SAMPLES).map(lambda t: t.replace("10.1.2", f"10.{len(t)}.2")),
+    st.integers(0, 10**6).map(lambda n: f"Connect:10.{n % 250}.{n // 250 % 250}.{n % 7} OK"),
+    st.integers(0, 10**6).map(lambda n: f"connect:10.{n % 250}.{n // 250 % 250}.9   ok"),
+)
+_items = st.lists(
+    st.one_of(_valid, _valid, _valid, _valid, _valid, _valid, entry_text.filter(
+        lambda t: "\n" not in t and "\r" not in t
+    )),
+    max_size=9,
+)  # fmt: skip
+
+
+@settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=300,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(cluster=_items, own=st.lists(st.one_of(st.none(), _items), min_size=1, max_size=3))
+def test_letting_go_of_any_lists_texts_changes_nothing(
+    cluster: list[str], own: list[list[str] | None], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Generated lists (the cluster's and some hosts' own), each item double-quoted as
+    JSON writes it: the same problems and bytes whether the texts are kept or not, by
+    the fast loader and the bulk check, blocks of two entries at a time."""
+    names = [f"mx{i}" for i in range(len(own))]
+    text = HEAD + "hosts:\n"
+    for name, items in zip(names, own, strict=True):
+        text += f"  {name}:\n    fqdn: {name}.example.net\n"
+        if items:
+            text += "    access:\n" + "".join(
+                f"      - {json.dumps(t, ensure_ascii=False)}\n" for t in items
+            )
+    if cluster:
+        text += "access:\n" + "".join(f"  - {json.dumps(t, ensure_ascii=False)}\n" for t in cluster)
+    path = tmp_path_factory.mktemp("spec") / "cluster.yaml"
+    path.write_text(text)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(loader, "FAST_PATH_BYTES", 0)
+        mp.setattr(accessbulk, "SMALL", 0)
+        mp.setattr(accessbulk, "_BLOCK", 2)
+        assert _outcome(path, release=True) == _outcome(path, release=False)
