@@ -110,7 +110,6 @@ def split_access(text: str) -> tuple[str, AccessBlock] | None:
     if not text.endswith("\n", body_start, end):
         return None
     lines_found = text.count("\n", body_start, end)
-    texts: list[str] | None = None
     # the usual list holds one kind of scalar: read it as such, else as any mixture
     kind = _ONLY_DOUBLE if text.startswith('"', first.end()) else _ONLY_PLAIN
     texts = _one_per_line(text, body_start, end, indent, kind == _ONLY_DOUBLE)
@@ -175,7 +174,7 @@ def _one_per_line(text: str, start: int, end: int, indent: str, double: bool) ->
         cut = text.find("\n", min(at + _CUT_CHARS, end - 1), end) + 1
         block = text[at + len(head) : cut - len(tail)]
         if double and "\\" in block:
-            block = block.replace('\\"', '"') if "\\\\" not in block else _ESCAPED.sub(r"\1", block)
+            block = _unescaped(block)
         items += block.split(between)
         at = cut
     return items
@@ -224,12 +223,7 @@ def _values(items: list[str], scalar: str) -> list[str]:
         for start in range(0, len(items), _UNESCAPE_BLOCK):
             joined = "\n".join(items[start : start + _UNESCAPE_BLOCK])
             if "\\" in joined:
-                joined = (
-                    joined.replace('\\"', '"')
-                    if "\\\\" not in joined
-                    else _ESCAPED.sub(r"\1", joined)
-                )
-                items[start : start + _UNESCAPE_BLOCK] = joined.split("\n")
+                items[start : start + _UNESCAPE_BLOCK] = _unescaped(joined).split("\n")
         return items
     return [
         (_unescaped(s[1:-1]) if "\\" in s else s[1:-1])
@@ -245,4 +239,4 @@ def _unescaped(content: str) -> str:
     """A double-quoted scalar's content with its escapes \\" and \\\\ read."""
     if "\\\\" not in content:
         return content.replace('\\"', '"')
-    return _ESCAPED.sub(lambda m: m.group(1), content)
+    return _ESCAPED.sub(r"\1", content)
