@@ -97,8 +97,8 @@ hashlib.sha256(data).hexdigest()
 text = data.decode()
 start = text.index("\naccess:\n") + len("\naccess:\n")
 end = accesslist._block_end(text, start, True)
-items = accesslist._lines("  ", accesslist._ONLY_DOUBLE).findall(text, start, end)
-joined = "\n".join(items).replace('\\"', '"') + "\n"
+items = accesslist._one_per_line(text, start, end, "  ", True)
+joined = "\n".join(items) + "\n"
 del items
 run = re.compile(rf"(?:{accessbulk._entry_pattern(frozenset(), ' ', True)}\n)*+")
 pos, stops = 0, 0
@@ -219,8 +219,8 @@ def floor(*paths: Path) -> list[str]:
 
 
 def checker(spec: Path, state: Path) -> list[str]:
-    """argv of the floor of a check in Python: read and hash the spec, split its
-    `access:` list with the loader's pattern (no positions), match it with the
+    """argv of the floor of a check in Python: read and hash the spec, cut its
+    `access:` list into items as the loader does (no positions), match it with the
     canonical entry's pattern (stopping where it stops, parsing nothing), count its
     distinct folded keys, hash the list as one text, read and hash the state tree.
     What tlsc does besides (positions, the other entries parsed, pydantic, the
