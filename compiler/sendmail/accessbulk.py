@@ -114,7 +114,7 @@ _TO_LINE = methodcaller("replace", " ", "\t", 1)
 _KEYS = re.compile(r"(?m)^([^\t\n]*)[^\n]*\n")
 #: entries made into body lines at a time (a block's lines are the only objects per entry)
 _BLOCK = 1 << 16
-#: characters of the body whose keys are read at a time (_key_blocks)
+#: characters of the body read at a time (_line_spans)
 _KEY_BLOCK = 1 << 20
 #: what a block of texts let go of is replaced by (_body_blocks)
 _NONES: list[None] = [None] * _BLOCK
@@ -310,7 +310,7 @@ class AccessTexts:
         """True once the texts are let go of (release)."""
         return self._released
 
-    def release(self, consumable: Callable[[Sequence[str]], bool] = lambda texts: False) -> None:
+    def release(self, consumable: Callable[[Sequence[str]], bool]) -> None:
         """Let go of the entries' texts, which a million entries hold 90 MB of, twice
         the body: the body is made now, and the segments keep only how many texts they
         had; entries() reads the body from then on, and the rest needs no text.
@@ -338,13 +338,8 @@ class AccessTexts:
         return list(self._folded_keys())
 
     def _key_blocks(self) -> list[_KeyBlock]:
-        body, start, block = self.body, 0, _KEY_BLOCK
-        blocks: list[_KeyBlock] = []
-        while start < len(body):
-            end = body.find("\n", start + block) + 1 or len(body)
-            blocks.append(_KeyBlock(body, start, end))
-            start = end
-        return blocks
+        body = self.body
+        return [_KeyBlock(body, start, end) for start, end in _line_spans(body)]
 
     def _folded_keys(self) -> Iterator[str]:
         """folded_keys() one block of lines at a time (no lower-case copy of the body,
@@ -413,13 +408,20 @@ class _KeyBlock:
         return iter(_KEYS.findall(self.body[self.start : self.end].lower()))
 
 
+def _line_spans(body: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of consecutive blocks of a body's lines, each _KEY_BLOCK characters
+    or a little more, to the end of a line."""
+    start = 0
+    while start < len(body):
+        end = body.find("\n", start + _KEY_BLOCK) + 1 or len(body)
+        yield start, end
+        start = end
+
+
 def _body_lines(body: str) -> Iterator[str]:
     """The lines of a body, without their line breaks, cut a block at a time."""
-    start, block = 0, 1 << 20
-    while start < len(body):
-        end = body.find("\n", start + block) + 1 or len(body)
+    for start, end in _line_spans(body):
         yield from body[start : end - 1].split("\n")
-        start = end
 
 
 def _not_canonical(texts: Sequence[str], tag_names: frozenset[str], sep: str = " ") -> list[int]:
