@@ -84,6 +84,16 @@ def free_port() -> int:
         return port
 
 
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 held bound but never listening while the block runs:
+    every connection to it is refused, and no other socket is given it (a port merely
+    given back may be handed to the next daemon's free_port(), which would answer)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
+
+
 def fixture_spec(
     work: Path, port: int, example: Path = EXAMPLE, release: SendmailRelease = SYSTEM_SENDMAIL
 ) -> dict[str, Any]:

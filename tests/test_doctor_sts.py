@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from conftest import run_cli
 from realtools import SYSTEM_SENDMAIL, scratch_dir, sendmail_818
-from sendmail_fixture import DaemonFactory, sendmail_daemon, throwaway_ca
+from sendmail_fixture import DaemonFactory, refused_port, sendmail_daemon, throwaway_ca
 from sts_socketmap import StsSocketmap
 from test_doctor_release import output_of
 
@@ -59,10 +59,9 @@ def only(found: list[Finding]) -> Finding:
 
 @contextmanager
 def closed_port() -> Iterator[str]:
-    """inet:PORT@127.0.0.1 where nothing listens (a port just given back)."""
-    with StsSocketmap() as sts:
-        address = sts.address
-    yield address
+    """inet:PORT@127.0.0.1 where nothing listens (sendmail_fixture.refused_port)."""
+    with refused_port() as port:
+        yield f"inet:{port}@127.0.0.1"
 
 
 @contextmanager

@@ -21,7 +21,13 @@ from typing import Any
 import pytest
 from releases import RELEASE_IDS as RELEASES
 from releases import release_of
-from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
+from sendmail_fixture import (
+    DaemonFactory,
+    SendmailDaemon,
+    refused_port,
+    sendmail_daemon,
+    throwaway_ca,
+)
 from sts_socketmap import Policy, StsSocketmap
 from test_rules_sendmail import GUARDED, OTHER, SENDER, named, queue_empties, queued, send, status
 from throwaway_ca import ThrowawayCA
@@ -171,23 +177,22 @@ def test_a_testing_policy_never_reaches_sendmail(
 @pytest.mark.parametrize("which", RELEASES)
 def test_no_resolver_defers_every_recipient(sendmail_daemon: DaemonFactory, which: str) -> None:
     """The trap tlsc's socket default avoids: nothing listens where the map points."""
-    with StsSocketmap() as closed:
-        address = closed.address  # nothing listens there once it is closed
-    a, b = sts_pair(sendmail_daemon, which, address, [MX, DOMAIN])
-    send(a, GUARDED, OTHER)
-    # the lookup for the SNI (tls_clt_features) and for the TLS check (tls_server) fail,
-    # before any RCPT: one reply for both recipients
-    for rcpt in (GUARDED, OTHER):
-        got = status(a, rcpt)
-        assert got.startswith("Deferred: 450 4.7.0 <") and got.endswith(
-            ">... STS lookup temp fail"
-        ), got
-    a.wait_for_log(rf"ruleset=tls_clt_features, arg1={re.escape(MX)}, .*STS lookup temp fail$")
-    a.wait_for_log(
-        rf"ruleset=tls_server, arg1=TEMP, relay={re.escape(MX)}, reject=450 4\.7\.0 .*"
-        r"\.\.\. STS lookup temp fail$"
-    )
-    status_line, left = queued(a)
-    assert status_line == f"sts map: lookup ({DOMAIN}): deferred"
-    assert sorted(left) == sorted([f"<{GUARDED}>", f"<{OTHER}>"])
-    assert not [line for line in b.syslog() if f"from=<{SENDER}>" in line]
+    with refused_port() as port:  # held throughout: no daemon is given it to listen on
+        a, b = sts_pair(sendmail_daemon, which, f"inet:{port}@127.0.0.1", [MX, DOMAIN])
+        send(a, GUARDED, OTHER)
+        # the lookup for the SNI (tls_clt_features) and for the TLS check (tls_server) fail,
+        # before any RCPT: one reply for both recipients
+        for rcpt in (GUARDED, OTHER):
+            got = status(a, rcpt)
+            assert got.startswith("Deferred: 450 4.7.0 <") and got.endswith(
+                ">... STS lookup temp fail"
+            ), got
+        a.wait_for_log(rf"ruleset=tls_clt_features, arg1={re.escape(MX)}, .*STS lookup temp fail$")
+        a.wait_for_log(
+            rf"ruleset=tls_server, arg1=TEMP, relay={re.escape(MX)}, reject=450 4\.7\.0 .*"
+            r"\.\.\. STS lookup temp fail$"
+        )
+        status_line, left = queued(a)
+        assert status_line == f"sts map: lookup ({DOMAIN}): deferred"
+        assert sorted(left) == sorted([f"<{GUARDED}>", f"<{OTHER}>"])
+        assert not [line for line in b.syslog() if f"from=<{SENDER}>" in line]
