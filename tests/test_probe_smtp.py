@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fake_smtp import FakeSmtp, Session
-from sendmail_fixture import free_port
+from sendmail_fixture import refused_port
 from throwaway_ca import ThrowawayCA, key_pem
 
 from compiler.probe import ProbeOptions, ProbePolicy, Target, Timeouts, probe, probe_all
@@ -190,8 +190,8 @@ def test_malformed_reply() -> None:
 
 
 def test_nothing_listening() -> None:
-    port = free_port()
-    r = probe(target(port), FAST)
+    with refused_port() as port:
+        r = probe(target(port), FAST)
     assert r.error == f"127.0.0.1 port {port} refused the connection (nothing listening?)"
     assert not r.starttls and r.greeting is None
     assert r.as_dict() == {
@@ -251,9 +251,10 @@ def test_client_certificate_request_is_detected(
 
 
 def test_probe_all_keeps_target_order() -> None:
-    ports = [free_port(), free_port()]
     seen: list[int] = []
-    results = probe_all([target(p) for p in ports], FAST, lambda r: seen.append(r.port))
+    with refused_port() as one, refused_port() as two:
+        ports = [one, two]
+        results = probe_all([target(p) for p in ports], FAST, lambda r: seen.append(r.port))
     assert [r.port for r in results] == ports
     assert sorted(seen) == sorted(ports)
 
