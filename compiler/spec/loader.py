@@ -453,7 +453,8 @@ def _load_text(text: str, source: str) -> LoadedSpec:
             rules.append(rule_block)
     if block is None and not rules:
         return _compose(text, source)
-    extra = (len(block.texts) if block else 0) + sum(_size(r.value) - 1 for r in rules)
+    sizes: dict[int, int] = {}
+    extra = (len(block.texts) if block else 0) + sum(_size(r.value, sizes) - 1 for r in rules)
     try:
         loaded: LoadedSpec | None = _compose(cut, source, extra)
     except SpecLoadError:
@@ -483,11 +484,17 @@ def _cut_as_expected(loaded: LoadedSpec, block: AccessBlock) -> bool:
     )
 
 
-def _size(node: rulemap.Node) -> int:
-    """The nodes the general loader counts for `node` (keys too)."""
+def _size(node: rulemap.Node, sizes: dict[int, int]) -> int:
+    """The nodes the general loader counts for `node` (keys too); `sizes`: that of each
+    value parsed once (rulemap.Moved), by id, counted once."""
     if isinstance(node, rulemap.Scalar):
         return 1
-    return 1 + sum(1 + _size(value) for _, _, value in node.pairs)
+    if isinstance(node, rulemap.Moved):
+        size = sizes.get(id(node.node))
+        if size is None:
+            size = sizes[id(node.node)] = _size(node.node, sizes)
+        return size
+    return 1 + sum(1 + _size(value, sizes) for _, _, value in node.pairs)
 
 
 def _rules_cut_as_expected(loaded: LoadedSpec, block: rulemap.RuleBlock) -> bool:
@@ -503,11 +510,16 @@ def _rules_cut_as_expected(loaded: LoadedSpec, block: rulemap.RuleBlock) -> bool
 def _plain_words(rules: list[rulemap.RuleBlock]) -> list[str]:
     """The distinct plain scalars of the blocks, in order of first use."""
     words: dict[str, None] = {}
+    seen: set[int] = set()  # the values parsed once (rulemap.Moved), walked once
 
     def walk(node: rulemap.Node) -> None:
         if isinstance(node, rulemap.Scalar):
             if node.plain:
                 words.setdefault(node.text)
+        elif isinstance(node, rulemap.Moved):
+            if id(node.node) not in seen:
+                seen.add(id(node.node))
+                walk(node.node)
         else:
             for _, _, value in node.pairs:
                 walk(value)
@@ -539,19 +551,36 @@ def _fill_rules(loaded: LoadedSpec, rules: list[rulemap.RuleBlock], source: str)
     positions, keys, bools = loaded.positions, loaded.key_positions, loaded.bool_words
 
     def convert(node: rulemap.Node, loc: Loc) -> Any:
+        if isinstance(node, rulemap.Moved):
+            return placed(node.node, loc, node.line, node.shift)
         positions[loc] = node.pos
         if isinstance(node, rulemap.Scalar):
-            if not node.plain:
-                return node.text
-            value, is_bool = values[node.text]
-            if is_bool:
-                bools.add(loc)
-            return value
+            return scalar(node, loc)
         out: dict[str, Any] = {}
         for key, where, value in node.pairs:
             keys[(*loc, key)] = where
             out[key] = convert(value, (*loc, key))
         return out
+
+    def placed(node: rulemap.Scalar | rulemap.Mapping, loc: Loc, line: int, shift: int) -> Any:
+        # a value parsed at line 0 from column 1, at `line`, `shift` columns on
+        positions[loc] = (line, node.pos[1] + shift)
+        if isinstance(node, rulemap.Scalar):
+            return scalar(node, loc)
+        out: dict[str, Any] = {}
+        for key, where, value in node.pairs:
+            keys[(*loc, key)] = (line, where[1] + shift)
+            assert not isinstance(value, rulemap.Moved)  # a parsed value holds none
+            out[key] = placed(value, (*loc, key), line, shift)
+        return out
+
+    def scalar(node: rulemap.Scalar, loc: Loc) -> Any:
+        if not node.plain:
+            return node.text
+        value, is_bool = values[node.text]
+        if is_bool:
+            bools.add(loc)
+        return value
 
     for r in rules:
         loaded.data[r.name] = convert(r.value, (r.name,))

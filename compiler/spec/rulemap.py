@@ -94,7 +94,18 @@ class Mapping:
     pairs: list[tuple[str, Pos, Node]]
 
 
-Node = Scalar | Mapping
+@dataclass(frozen=True)
+class Moved:
+    """A value as parsed once at line 0 from column 1 (`node`, shared by every place
+    the same text is written), put at `line`, `shift` columns on: its positions are
+    (line, col + shift)."""
+
+    node: Scalar | Mapping
+    line: int
+    shift: int
+
+
+Node = Scalar | Mapping | Moved
 
 
 @dataclass
@@ -168,7 +179,7 @@ def _read(block: str, first_line: int) -> Mapping | None:
     pairs: list[tuple[str, Pos, Node]] = []
     seen: set[str] = set()
     open_item: tuple[str, Pos, list[tuple[str, Pos, Node]], set[str]] | None = None
-    cache: dict[str, Node] = {}
+    cache: dict[str, Scalar | Mapping] = {}
     for n, raw in enumerate(lines):
         line_no = first_line + n
         line = raw + "\n"
@@ -235,26 +246,16 @@ def _unquoted(text: str) -> str:
     return text
 
 
-def _value(text: str, line: int, start: int, cache: dict[str, Node]) -> Node:
+def _value(text: str, line: int, start: int, cache: dict[str, Scalar | Mapping]) -> Node:
     """The value written `text` at 0-based column `start` of `line` (each distinct
     text parsed once: a cluster's rules repeat a few dozen values)."""
     hit = cache.get(text)
     if hit is None:
         hit = cache[text] = _parse(text)
-    return _moved(hit, line, start)
+    return Moved(hit, line, start)
 
 
-def _moved(node: Node, line: int, shift: int) -> Node:
-    """`node` (parsed at line 0, column 1) put at `line`, `shift` columns on."""
-    if isinstance(node, Scalar):
-        return Scalar(node.text, node.plain, (line, node.pos[1] + shift))
-    return Mapping(
-        (line, node.pos[1] + shift),
-        [(k, (line, at[1] + shift), _moved(v, line, shift)) for k, at, v in node.pairs],
-    )
-
-
-def _parse(text: str) -> Node:
+def _parse(text: str) -> Scalar | Mapping:
     """A value the line patterns accepted, at line 0 from column 1."""
     tokens = list(_TOKEN.finditer(text))
     node, at = _node(tokens, 0)
@@ -262,7 +263,7 @@ def _parse(text: str) -> Node:
     return node
 
 
-def _node(tokens: list[re.Match[str]], at: int) -> tuple[Node, int]:
+def _node(tokens: list[re.Match[str]], at: int) -> tuple[Scalar | Mapping, int]:
     """The value whose first token is tokens[at], and the index after its last."""
     m = tokens[at]
     if m.group(1):  # {
