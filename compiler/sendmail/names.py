@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 from compiler.problems import shown
 
@@ -220,6 +221,13 @@ def parse_ipv6(text: str) -> str:
     raise ValueError(f"'{shown(text)}' is not an IPv6 address or prefix of colon groups")
 
 
+#: keys remembered by parse_peer and parse_recipient: a cluster's `domains:` keys are
+#: read by the model's check, by the rules of each set of hosts and by the check for
+#: two spellings of one key
+_REMEMBERED = 1 << 16
+
+
+@lru_cache(maxsize=_REMEMBERED)
 def parse_peer(text: str) -> str:
     """A key of `domains:`: a domain, an IPv4 prefix, `IPv6:...`, or `*` (bare tag)."""
     if len(text) <= 253 and CANONICAL_PEER.match(text):
@@ -241,6 +249,7 @@ def parse_peer(text: str) -> str:
     return parse_domain(text)
 
 
+@lru_cache(maxsize=_REMEMBERED)
 def parse_recipient(text: str) -> str:
     """A key of `recipients:`: `user@domain`, `user@`, a domain, or `*` (bare tag)."""
     if text == "*":
