@@ -59,6 +59,31 @@ def requirement_of(rule: PeerRule | RequirementSpec) -> Requirement:
     )
 
 
+def requirement_text(rule: PeerRule | RequirementSpec) -> str:
+    """requirement_of(rule).render(), made once for each distinct rule (a cluster's
+    thousands of `domains:` rules are a few distinct ones, written again and again)."""
+    # the fields requirement_of reads
+    key = (
+        rule.require,
+        rule.min_bits,
+        rule.on_failure,
+        rule.cn,
+        rule.subject,
+        rule.issuer,
+        rule.issuer_tag,
+    )
+    text = _RENDERED.get(key)
+    if text is None:
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        text = _RENDERED[key] = requirement_of(rule).render()
+    return text
+
+
+_RENDERED: dict[tuple[Any, ...], str] = {}
+_RENDERED_MAX = 1 << 12
+
+
 def peer_entries(
     key: str, rule: PeerRule, direction: str, request_client_cert: bool
 ) -> list[AccessEntry]:
@@ -77,7 +102,7 @@ def peer_entries_both(
             return out, out
         out = []
         if rule.require != "may":
-            out.append(AccessEntry(f"TLS_Srv:{key}", requirement_of(rule).render()))
+            out.append(AccessEntry(f"TLS_Srv:{key}", requirement_text(rule)))
         if rule.dane is False:
             out.append(AccessEntry(f"TLS_Clt_Features:{key}", "Flags=d"))
         return out, out
@@ -86,7 +111,7 @@ def peer_entries_both(
         return out, out
     if rule.require == "may":
         return [], []
-    out = [AccessEntry(f"TLS_Clt:{key}", requirement_of(rule).render())]
+    out = [AccessEntry(f"TLS_Clt:{key}", requirement_text(rule))]
     if rule.require == "verify":  # asked for only where the host does not ask anyway
         return [*out, AccessEntry(f"Srv_Features:{key}", "v")], out
     return out, out
@@ -229,9 +254,7 @@ class ClusterRules:
     def recipients(self) -> list[SourcedEntry]:
         """`TLS_Rcpt:` entries, sorted by key."""
         return [
-            SourcedEntry(
-                AccessEntry(f"TLS_Rcpt:{norm}", requirement_of(req).render()), loc, "recipients"
-            )
+            SourcedEntry(AccessEntry(f"TLS_Rcpt:{norm}", requirement_text(req)), loc, "recipients")
             for _raw, norm, req, loc in self.recipient_items
         ]
 
