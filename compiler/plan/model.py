@@ -363,7 +363,11 @@ class ThreadedSha256:
     """The SHA-256 of some bytes, given whole or in chunks (None: of no file), computed
     in a thread when there are at least `threaded_from` of them, while the caller goes
     on (hashlib lets go of the GIL); the bytes are not held once hashed. `known`: the
-    hex digest, known already (nothing is hashed)."""
+    hex digest, known already (nothing is hashed).
+
+    The chunks are those given when it starts (a list given may be emptied
+    meanwhile): the caller may let go of them before the hash is done; they are
+    freed once it is."""
 
     def __init__(
         self,
@@ -372,7 +376,7 @@ class ThreadedSha256:
         threaded_from: int = 0,
     ):
         self._known = known if data is not None else None
-        chunks = (data,) if isinstance(data, bytes) else data
+        chunks = None if data is None else (data,) if isinstance(data, bytes) else tuple(data)
         self._data: Sequence[bytes] | None = chunks if self._known is None else None
         self._hash: Any = None
         self._thread: threading.Thread | None = None

@@ -70,6 +70,9 @@ def _withhold_key_runs(
 
 #: files this big are hashed in a thread of their own (model.ThreadedSha256)
 HASH_IN_THREAD = 1 << 20
+#: a file wanted this big is let go of only once hashed (Planner._compare): the
+#: smaller ones' hash is not waited for (it goes on beside the diff)
+RELEASE_WAIT = 16 << 20
 
 
 #: the parts of a text wanted kept encoded for the whole plan (DesiredHost.parts): the
@@ -218,10 +221,12 @@ class Planner:
         try:
 
             def release() -> None:
-                # the bytes wanted, once scanned and hashed, are not needed again: let
-                # go of them before the file observed is decoded, not beside its text
-                # (a million-line access file's are 45 MB)
-                after_hash.hash()
+                # the bytes wanted, once scanned, are not needed again: the hash thread
+                # lets go of them when it is done; big ones are let go of before the
+                # file observed is decoded, not beside its text (a million-line access
+                # file's are 45 MB), so their hash is waited for
+                if after is not None and sum(map(len, after)) >= RELEASE_WAIT:
+                    after_hash.hash()
                 if after_text is not None:
                     self._bytes.pop(id(after_text), None)
                 if after is not None:
