@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from compiler.gcpause import gc_settling
 from compiler.localhost import HostMatchError, match_host
 from compiler.plan.certificates import certificate_warnings, host_certificates, none_present
 from compiler.plan.desired import (
+    DesiredHost,
     DesiredSpec,
     desired_from_file,
     desired_from_text,
@@ -37,7 +39,7 @@ from compiler.plan.desired import (
     managed_paths,
 )
 from compiler.plan.links import note_links, written_paths
-from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning, SpecHash
+from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning, SpecHash, ThreadedSha256
 from compiler.plan.observe import (
     ObserveError,
     check_dir,
@@ -47,7 +49,7 @@ from compiler.plan.observe import (
     revision_reader,
     spec_at_revision,
 )
-from compiler.plan.planner import PlanError, Planner
+from compiler.plan.planner import HASH_IN_THREAD, PlanError, Planner, encode
 from compiler.plan.prefetch import StatePrefetch
 from compiler.problems import Problem
 
@@ -261,22 +263,50 @@ def _plan_base(
     before_hosts = before.hosts if before else []
     planner = Planner()
     out = []
-    for name in _chosen(request, sorted({*desired.hosts, *before_hosts})):
-        host = desired.host(name) if name in desired.hosts else None
-        if before is desired and host is not None:
-            old_files = host.files  # the same spec: the same texts, rendered once
-        elif before is not None and name in before_hosts:
-            old_files = before.host(name).files
-        else:
-            old_files = {}
-        old = {p: planner.encode(t) for p, t in old_files.items()}
-        if host is None:
-            out.append(planner.removed_host(name, old))
-            continue
-        observed: dict[str, bytes | None] = dict.fromkeys(managed_paths(host.config))
-        observed.update(old)
-        out.append(planner.host(host, observed))
+    # the files at the revision, encoded and hashed a few hosts ahead: each host's
+    # big files are hashed in threads (hashlib lets go of the GIL) while the hosts
+    # before it are compared
+    ahead: deque[tuple[str, DesiredHost | None, dict[str, bytes], _Hashes]] = deque()
+    for name in [*_chosen(request, sorted({*desired.hosts, *before_hosts})), None]:
+        if name is not None:
+            host = desired.host(name) if name in desired.hosts else None
+            if before is desired and host is not None:
+                old_files = host.files  # the same spec: the same texts, rendered once
+            elif before is not None and name in before_hosts:
+                old_files = before.host(name).files
+            else:
+                old_files = {}
+            old = {p: encode(t) for p, t in old_files.items()}
+            hashes = {
+                p: ThreadedSha256(data, threaded_from=HASH_IN_THREAD)
+                for p, data in old.items()
+                if host is not None
+            }
+            ahead.append((name, host, old, hashes))
+            if len(ahead) <= BASE_AHEAD:
+                continue
+        while ahead and (name is None or len(ahead) > BASE_AHEAD):
+            out.append(_plan_revision(planner, *ahead.popleft()))
     return Observed("base", ref, at.commit), out
+
+
+#: hosts whose files at the revision are hashed ahead of the one compared (--base)
+BASE_AHEAD = 2
+
+_Hashes = dict[str, ThreadedSha256]
+
+
+def _plan_revision(
+    planner: Planner, name: str, host: DesiredHost | None, old: dict[str, bytes], hashes: _Hashes
+) -> HostPlan:
+    """The plan of one host against its files at a revision (`old`, their hashes being
+    made); a host the spec no longer has (None) is removed."""
+    if host is None:
+        return planner.removed_host(name, old)
+    known = {p: sha for p, h in hashes.items() if (sha := h.value()) is not None}
+    observed: dict[str, bytes | None] = dict.fromkeys(managed_paths(host.config))
+    observed.update(old)
+    return planner.host(host, observed, known)
 
 
 def _same_files(desired: DesiredSpec, read: Callable[[str], bytes]) -> bool:
