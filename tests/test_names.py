@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -343,3 +345,27 @@ def test_compressed_ipv6_fast_path_takes_the_usual_keys() -> None:
     assert names._expanded("::1") == "IPv6:0:0:0:0:0:0:0:1"
     for other in ("::ffff:1.2.3.4", "::ffff:102:304", "1::", "1:2:3:4:5:6::7", "fe80::1%eth0"):
         assert names._expanded(other) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["*", "Example.COM", "10.1", "IPv6:::1", "a..b", "x@", ""])
+        | st.text(max_size=20),
+        max_size=6,
+    )
+)
+def test_remembered_keys_read_as_read_afresh(texts: list[str]) -> None:
+    """parse_peer and parse_recipient remember what they gave: the same answer, and the
+    same refusal every time, as reading the key afresh."""
+    for parse in (names.parse_peer, names.parse_recipient):
+        for text in texts * 2:
+            try:
+                want: str | Exception = parse.__wrapped__(text)
+            except ValueError as exc:
+                want = exc
+            if isinstance(want, Exception):
+                with pytest.raises(ValueError, match=re.escape(str(want))):
+                    parse(text)
+            else:
+                assert parse(text) == want
