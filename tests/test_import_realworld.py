@@ -537,3 +537,51 @@ def test_latin1_values_are_losses_never_crashes(
     assert code in [p.code for p in result.notes.losses]
     assert result.text is not None
     result.text.encode("utf-8")  # no lone surrogate reached the spec
+
+
+# -- 10. a .mc its make builds as `m4 cf.m4 FILE` (FreeBSD, OpenBSD, cf/cf/*.mc) --------
+
+#: FreeBSD's freebsd.mc shape: no include of cf.m4, its make puts cf.m4 on m4's line
+NO_CF_M4 = """\
+divert(-1)
+# built as m4 -D_CF_DIR_=... cf.m4 sendmail.mc
+divert(0)
+VERSIONID(`$FreeBSD$')
+OSTYPE(freebsd6)
+DOMAIN(generic)
+FEATURE(access_db, `hash -o -T<TMPF> /etc/mail/access')
+define(`confCACERT_PATH', `/etc/ssl/certs')dnl
+define(`confCACERT', `/etc/ssl/ca.pem')dnl
+define(`confSERVER_CERT', `/etc/mail/tls/server.cert')dnl
+define(`confSERVER_KEY', `/etc/mail/tls/server.key')dnl
+MAILER(local)
+MAILER(smtp)
+"""
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    ("head", "line"),
+    [
+        ("", 4),  # FreeBSD's: VERSIONID is the first sendmail-cf macro
+        ("divert(0)dnl\nOSTYPE(`linux')dnl\n", 2),  # no divert(-1) header at all
+    ],
+)
+def test_an_adopted_mc_without_cf_m4_is_one_sentence_not_a_diff_of_every_option(
+    tmp_path: Path, head: str, line: int
+) -> None:
+    mc = NO_CF_M4 if not head else head + NO_CF_M4.split("OSTYPE(freebsd6)\n", 1)[1]
+    result = imported(make_tree(tmp_path, mc=mc, starttls=None), ownership="tls")
+    errors = result.notes.errors
+    assert [p.code for p in errors] == ["I138"], messages(result)
+    assert (errors[0].line, errors[0].col) == (line, 1)
+    assert "--ownership file" in errors[0].message
+    assert result.text is None
+
+
+@pytest.mark.realtools
+def test_a_mc_without_cf_m4_imports_whole_with_ownership_file(tmp_path: Path) -> None:
+    result = imported(make_tree(tmp_path, mc=NO_CF_M4, starttls=None), ownership="file")
+    _clean(result)
+    assert result.parts is not None
+    assert result.parts.tls["server_cert"] == "/etc/mail/tls/server.cert"
