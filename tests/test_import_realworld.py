@@ -585,3 +585,48 @@ def test_a_mc_without_cf_m4_imports_whole_with_ownership_file(tmp_path: Path) ->
     _clean(result)
     assert result.parts is not None
     assert result.parts.tls["server_cert"] == "/etc/mail/tls/server.cert"
+
+
+# -- 11. a define a line kept above it reads or sets -------------------------------------
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    ("before", "define", "kept"),
+    [
+        # INPUT_MAIL_FILTER appends to confINPUT_MAIL_FILTERS; the define replaces the list
+        (
+            "INPUT_MAIL_FILTER(`a', `S=local:/run/a.sock')dnl\n"
+            "INPUT_MAIL_FILTER(`b', `S=local:/run/b.sock')dnl\n",
+            "define(`confINPUT_MAIL_FILTERS', `a,b')dnl\n",
+            True,
+        ),
+        (
+            "INPUT_MAIL_FILTER(`a', `S=local:/run/a.sock')dnl\n",
+            "define(`confINPUT_MAIL_FILTERS', `a')dnl\n",
+            True,
+        ),
+        # a kept line that tests the name before it is defined
+        (
+            "ifdef(`confMAX_HOP', `define(`confTO_ICONNECT', `10s')', `')dnl\n",
+            "define(`confMAX_HOP', `30')dnl\n",
+            True,
+        ),
+        # define first, INPUT_MAIL_FILTER adds to it: the order tlsc writes anyway
+        (
+            "",
+            "define(`confINPUT_MAIL_FILTERS', `a')dnl\n"
+            "INPUT_MAIL_FILTER(`b', `S=local:/run/b.sock')dnl\n",
+            False,
+        ),
+    ],
+)
+def test_a_define_that_a_line_above_reads_stays_in_file_order(
+    tmp_path: Path, before: str, define: str, kept: bool
+) -> None:
+    mc = PLAIN_MC.replace("FEATURE(", before + define + "FEATURE(", 1)
+    result = imported(make_tree(tmp_path, mc=mc))
+    _clean(result)
+    assert result.parts is not None
+    first = define.splitlines()[0]
+    assert (first in result.parts.mc["extra"]) is kept

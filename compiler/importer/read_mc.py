@@ -205,6 +205,14 @@ def mta_ports(options: list[str]) -> tuple[set[int], list[str]]:
     return ports, unknown
 
 
+#: names sendmail-cf macros set as well as define: INPUT_MAIL_FILTER appends the
+#: filter to confINPUT_MAIL_FILTERS (cfhead.m4), so a define of it after one replaces
+#: the list and a define before one is added to
+_IMPLICIT_SETTERS = {
+    "confINPUT_MAIL_FILTERS": re.compile(r"(?<![A-Za-z0-9_])INPUT_MAIL_FILTER\s*\("),
+}
+
+
 @dataclass
 class _Pending:
     """A define/undefine of an ordinary name, decided once the whole file is read."""
@@ -499,7 +507,7 @@ class _McReader:
                 continue
             if valid(DefineName, name) or valid(DefineValue, p.value):
                 continue
-            if self.before_cf(p):
+            if self.before_cf(p) or self.read_before(p):
                 continue
             self.out.defines[name] = p.value
             self.out.define_at[name] = self.where(p.stmt)
@@ -510,6 +518,20 @@ class _McReader:
                     self.keep_pending(slot)
             else:
                 self.out.extra.append(slot)
+
+    def read_before(self, p: _Pending) -> bool:
+        """True when a line kept above the define reads or sets its name (an `ifdef`, a
+        value naming it, `INPUT_MAIL_FILTER` adding to confINPUT_MAIL_FILTERS): tlsc
+        writes defines before mc.extra, so moved there the define would change it."""
+        word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(p.name)}(?![A-Za-z0-9_])")
+        setter = _IMPLICIT_SETTERS.get(p.name)
+        for slot in self.extra_slots:
+            if slot is p:
+                return False
+            text = slot.stmt.text if isinstance(slot, _Pending) else slot[0]
+            if word.search(text) or (setter is not None and setter.search(text)):
+                return True
+        return False
 
     def before_cf(self, p: _Pending) -> bool:
         cf = self.doc.cf_m4_at
