@@ -284,6 +284,10 @@ def test_tls_paths_under_a_helper_macro_are_expanded(
     [
         CERT_DIR + "define(`CERT_DIR', `/etc/mail/other')dnl\n",  # which one holds?
         "define(`CERT_DIR', `BASE/certs')dnl\n",  # needs a further expansion
+        "define(`CERT_DIR', `BASE`'certs')dnl\n",  # joined to a name nothing defines
+        CERT_DIR.replace("/etc/mail/certs", "MAIL_SETTINGS_DIR`'certs")
+        + "define(`MAIL_SETTINGS_DIR', `/etc/x/')dnl\n"
+        + "define(`MAIL_SETTINGS_DIR', `/etc/y/')dnl\n",  # which one holds?
     ],
 )
 def test_an_ambiguous_helper_is_not_expanded(tmp_path: Path, helper: str) -> None:
@@ -630,3 +634,36 @@ def test_a_define_that_a_line_above_reads_stays_in_file_order(
     assert result.parts is not None
     first = define.splitlines()[0]
     assert (first in result.parts.mc["extra"]) is kept
+
+
+# -- 12. a helper macro joined to cfhead.m4's MAIL_SETTINGS_DIR (cf/README's CERT_DIR) ----
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize("where", ["mc", "starttls"])
+@pytest.mark.parametrize(
+    ("helper", "dir_"),
+    [
+        ("define(`CERT_DIR', `MAIL_SETTINGS_DIR`'certs')dnl\n", "/etc/mail/certs"),
+        (  # the helper's own helper, joined the same way
+            "define(`TOP', `/srv/mail/')dnl\ndefine(`CERT_DIR', `TOP`'certs')dnl\n",
+            "/srv/mail/certs",
+        ),
+        (  # two levels of helpers
+            "define(`TOP', `/srv/mail')dnl\ndefine(`CERT_DIR', `TOP/certs')dnl\n",
+            "/srv/mail/certs",
+        ),
+    ],
+)
+def test_a_helper_built_from_other_macros_is_expanded_as_m4_does(
+    tmp_path: Path, where: str, helper: str, dir_: str
+) -> None:
+    mc, st = _with_cert_dir(where, {"confSERVER_CERT": "CERT_DIR/host.pem"})
+    if where == "starttls":
+        st = st.replace(CERT_DIR, helper)
+    else:
+        mc = mc.replace(CERT_DIR, helper)
+    result = imported(make_tree(tmp_path, mc=mc, starttls=st))
+    _clean(result)
+    assert result.parts is not None
+    assert result.parts.tls["server_cert"] == dir_ + "/host.pem"

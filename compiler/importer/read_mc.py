@@ -108,6 +108,10 @@ class McRead:
     macros: dict[str, list[str | None]] = field(default_factory=dict)
 
 
+#: a define value m4 reads as a macro name joined to plain text by an empty quote
+JOINED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*`'[^`'$]*")
+
+
 def valid(tp: Any, value: object) -> str | None:
     """None when `value` passes the spec type `tp`, else the validator's sentence."""
     if isinstance(value, str) and _NOT_UTF8.search(value):
@@ -405,7 +409,14 @@ class _McReader:
         pending = _Pending(name, value if readable else None, stmt, len(self.extra_slots))
         if call.name == "undefine" or not readable:
             pending.value = None
-        self.out.macros.setdefault(name, []).append(pending.value)
+        macro = pending.value
+        # `MAIL_SETTINGS_DIR`'certs' (cf/README's CERT_DIR): a name joined to text by an
+        # empty quote, expanded when a TLS value naming it is written
+        quoted = call.name == "define" and len(call.args) > 1 and self.doc.arg_quoted(call.args[1])
+        if macro is None and quoted:
+            joined = self.doc.arg_value(call.args[1])
+            macro = joined if JOINED_NAME.fullmatch(joined) else None
+        self.out.macros.setdefault(name, []).append(macro)
         self.pending.append(pending)
         self.extra_slots.append(pending)
 
