@@ -284,6 +284,10 @@ def test_tls_paths_under_a_helper_macro_are_expanded(
     [
         CERT_DIR + "define(`CERT_DIR', `/etc/mail/other')dnl\n",  # which one holds?
         "define(`CERT_DIR', `BASE/certs')dnl\n",  # needs a further expansion
+        "define(`CERT_DIR', `BASE`'certs')dnl\n",  # joined to a name nothing defines
+        CERT_DIR.replace("/etc/mail/certs", "MAIL_SETTINGS_DIR`'certs")
+        + "define(`MAIL_SETTINGS_DIR', `/etc/x/')dnl\n"
+        + "define(`MAIL_SETTINGS_DIR', `/etc/y/')dnl\n",  # which one holds?
     ],
 )
 def test_an_ambiguous_helper_is_not_expanded(tmp_path: Path, helper: str) -> None:
@@ -537,3 +541,129 @@ def test_latin1_values_are_losses_never_crashes(
     assert code in [p.code for p in result.notes.losses]
     assert result.text is not None
     result.text.encode("utf-8")  # no lone surrogate reached the spec
+
+
+# -- 10. a .mc its make builds as `m4 cf.m4 FILE` (FreeBSD, OpenBSD, cf/cf/*.mc) --------
+
+#: FreeBSD's freebsd.mc shape: no include of cf.m4, its make puts cf.m4 on m4's line
+NO_CF_M4 = """\
+divert(-1)
+# built as m4 -D_CF_DIR_=... cf.m4 sendmail.mc
+divert(0)
+VERSIONID(`$FreeBSD$')
+OSTYPE(freebsd6)
+DOMAIN(generic)
+FEATURE(access_db, `hash -o -T<TMPF> /etc/mail/access')
+define(`confCACERT_PATH', `/etc/ssl/certs')dnl
+define(`confCACERT', `/etc/ssl/ca.pem')dnl
+define(`confSERVER_CERT', `/etc/mail/tls/server.cert')dnl
+define(`confSERVER_KEY', `/etc/mail/tls/server.key')dnl
+MAILER(local)
+MAILER(smtp)
+"""
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    ("head", "line"),
+    [
+        ("", 4),  # FreeBSD's: VERSIONID is the first sendmail-cf macro
+        ("divert(0)dnl\nOSTYPE(`linux')dnl\n", 2),  # no divert(-1) header at all
+    ],
+)
+def test_an_adopted_mc_without_cf_m4_is_one_sentence_not_a_diff_of_every_option(
+    tmp_path: Path, head: str, line: int
+) -> None:
+    mc = NO_CF_M4 if not head else head + NO_CF_M4.split("OSTYPE(freebsd6)\n", 1)[1]
+    result = imported(make_tree(tmp_path, mc=mc, starttls=None), ownership="tls")
+    errors = result.notes.errors
+    assert [p.code for p in errors] == ["I138"], messages(result)
+    assert (errors[0].line, errors[0].col) == (line, 1)
+    assert "--ownership file" in errors[0].message
+    assert result.text is None
+
+
+@pytest.mark.realtools
+def test_a_mc_without_cf_m4_imports_whole_with_ownership_file(tmp_path: Path) -> None:
+    result = imported(make_tree(tmp_path, mc=NO_CF_M4, starttls=None), ownership="file")
+    _clean(result)
+    assert result.parts is not None
+    assert result.parts.tls["server_cert"] == "/etc/mail/tls/server.cert"
+
+
+# -- 11. a define a line kept above it reads or sets -------------------------------------
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    ("before", "define", "kept"),
+    [
+        # INPUT_MAIL_FILTER appends to confINPUT_MAIL_FILTERS; the define replaces the list
+        (
+            "INPUT_MAIL_FILTER(`a', `S=local:/run/a.sock')dnl\n"
+            "INPUT_MAIL_FILTER(`b', `S=local:/run/b.sock')dnl\n",
+            "define(`confINPUT_MAIL_FILTERS', `a,b')dnl\n",
+            True,
+        ),
+        (
+            "INPUT_MAIL_FILTER(`a', `S=local:/run/a.sock')dnl\n",
+            "define(`confINPUT_MAIL_FILTERS', `a')dnl\n",
+            True,
+        ),
+        # a kept line that tests the name before it is defined
+        (
+            "ifdef(`confMAX_HOP', `define(`confTO_ICONNECT', `10s')', `')dnl\n",
+            "define(`confMAX_HOP', `30')dnl\n",
+            True,
+        ),
+        # define first, INPUT_MAIL_FILTER adds to it: the order tlsc writes anyway
+        (
+            "",
+            "define(`confINPUT_MAIL_FILTERS', `a')dnl\n"
+            "INPUT_MAIL_FILTER(`b', `S=local:/run/b.sock')dnl\n",
+            False,
+        ),
+    ],
+)
+def test_a_define_that_a_line_above_reads_stays_in_file_order(
+    tmp_path: Path, before: str, define: str, kept: bool
+) -> None:
+    mc = PLAIN_MC.replace("FEATURE(", before + define + "FEATURE(", 1)
+    result = imported(make_tree(tmp_path, mc=mc))
+    _clean(result)
+    assert result.parts is not None
+    first = define.splitlines()[0]
+    assert (first in result.parts.mc["extra"]) is kept
+
+
+# -- 12. a helper macro joined to cfhead.m4's MAIL_SETTINGS_DIR (cf/README's CERT_DIR) ----
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize("where", ["mc", "starttls"])
+@pytest.mark.parametrize(
+    ("helper", "dir_"),
+    [
+        ("define(`CERT_DIR', `MAIL_SETTINGS_DIR`'certs')dnl\n", "/etc/mail/certs"),
+        (  # the helper's own helper, joined the same way
+            "define(`TOP', `/srv/mail/')dnl\ndefine(`CERT_DIR', `TOP`'certs')dnl\n",
+            "/srv/mail/certs",
+        ),
+        (  # two levels of helpers
+            "define(`TOP', `/srv/mail')dnl\ndefine(`CERT_DIR', `TOP/certs')dnl\n",
+            "/srv/mail/certs",
+        ),
+    ],
+)
+def test_a_helper_built_from_other_macros_is_expanded_as_m4_does(
+    tmp_path: Path, where: str, helper: str, dir_: str
+) -> None:
+    mc, st = _with_cert_dir(where, {"confSERVER_CERT": "CERT_DIR/host.pem"})
+    if where == "starttls":
+        st = st.replace(CERT_DIR, helper)
+    else:
+        mc = mc.replace(CERT_DIR, helper)
+    result = imported(make_tree(tmp_path, mc=mc, starttls=st))
+    _clean(result)
+    assert result.parts is not None
+    assert result.parts.tls["server_cert"] == dir_ + "/host.pem"

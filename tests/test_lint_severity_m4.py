@@ -440,3 +440,36 @@ def test_every_name_the_mailer_files_read_is_judged_by_the_build(name: str, scra
     expected = {"error" if cf_early != cf_late else "warning"}
     for ctx in (context(), LintContext()):  # the cf tree, and the pattern without it
         assert severities(_order_case(body, True), "M4007", ctx) == expected, (name, ctx)
+
+
+# -- a line without dnl after the cf.m4 include (M4005) -----------------------------
+
+#: heads as real files write them: cf.m4 ends in divert(0)dnl, so whatever diversion
+#: came before the include (Red Hat's and PLD's divert(-1)), output is on after it
+_INCLUDE = f"include(`{CF_M4}')"
+_HEADS = [
+    f"divert(-1)dnl\n{_INCLUDE}dnl\n",  # Red Hat / Fedora
+    f"divert(-1)\ndnl a comment\n{_INCLUDE}dnl\n",  # PLD, Mandriva
+    f"{_INCLUDE}dnl\n",  # Slackware's, with no divert at all
+    f"divert(-1)dnl\n{_INCLUDE}dnl\ndivert(-1)dnl\n",  # output switched off again
+]
+_LINES = [
+    "define(`confTO_CONNECT', `1m')",
+    "undefine(`UUCP_RELAY')",
+    "FEATURE(`use_cw_file')",
+    "define(`confCACERT_PATH',`/etc/mail/certs')",
+]
+
+
+@pytest.mark.parametrize("head", _HEADS)
+@pytest.mark.parametrize("line", _LINES)
+def test_a_line_without_dnl_after_cf_m4_warns_iff_the_cf_gets_a_blank_line(
+    head: str, line: str, scratch: Path
+) -> None:
+    body = head + OSTYPE + "{}\n" + MAILERS
+    bare, with_dnl = body.format(line), body.format(line + "dnl")
+    blank_line = build(bare, scratch)[1] != build(with_dnl, scratch)[1]
+    report = lint_text(bare, "/nonexistent/sev.mc", "mc", context())
+    at = bare.count("\n", 0, bare.index(line)) + 1
+    found = [p for p in report.problems() if p.code == "M4005" and p.line == at]
+    assert bool(found) == blank_line, (head, line, found)

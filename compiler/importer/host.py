@@ -20,12 +20,14 @@ from compiler.importer.read_access import AccessRead, read_access
 from compiler.importer.read_mc import McRead, read_mc, valid
 from compiler.importer.read_starttls import TlsRead, resolve_tls, unset_settings
 from compiler.importer.roundtrip import build_pair, compare_access, compare_cf, m4_available
+from compiler.importer.statements import statements
 from compiler.lint.engine import LintContext, lint_text
 from compiler.lint.lexer import M4Document, lex
 from compiler.plan.desired import DesiredSpec, desired_from_text
 from compiler.plan.ownership import TLSC_HEADER, BlockError, settle
 from compiler.plan.planner import decode
 from compiler.sendmail import names, releases
+from compiler.sendmail.m4names import CF_MACROS
 from compiler.spec.model import HostName, Paths, Word
 
 MC_PATH = "/etc/mail/sendmail.mc"
@@ -220,6 +222,9 @@ def import_host(
     doc = lex(mc_text, mc_real, "mc")
     # adopted, the .mc stays the host's: what tlsc could not model in it is no loss
     mc = read_mc(doc, mc_real, _mc_only(notes) if adopt else notes)
+    if adopt and not mc.cf_m4_included:
+        _refuse_without_cf_m4(doc, mc_real, notes)
+        return result
     st_doc, st_real = _starttls(tree, mc)
     tls = resolve_tls(mc, st_doc, st_real, notes)
     access_host, access_text, access_real = _access(tree, mc)
@@ -295,6 +300,22 @@ def _release(tree: _Tree, root: Path, parts: SpecParts, notes: Notes) -> str | N
             )
         return m.group(1)
     return None
+
+
+def _refuse_without_cf_m4(doc: M4Document, mc_real: str, notes: Notes) -> None:
+    """An adopted .mc that does not include cf.m4 itself (FreeBSD's, OpenBSD's, the
+    sendmail distribution's cf/cf/*.mc: their make puts cf.m4 first on m4's command
+    line) cannot stay as it is: tlsc builds sendmail.cf from the .mc alone."""
+    first = next((s for s in statements(doc) if s.call and s.call.name in CF_MACROS), None)
+    at = Where(mc_real, first.line, first.col) if first else Where(mc_real)
+    notes.error(
+        at,
+        "I138",
+        "sendmail.mc does not include cf.m4 (FreeBSD's and OpenBSD's make put cf.m4 first on"
+        " m4's command line), but tlsc builds sendmail.cf from the .mc alone, so it cannot"
+        " adopt this file as it is; import with --ownership file (tlsc then writes the whole"
+        " .mc, with the include)",
+    )
 
 
 def _mc_only(notes: Notes) -> Notes:

@@ -108,6 +108,10 @@ class McRead:
     macros: dict[str, list[str | None]] = field(default_factory=dict)
 
 
+#: a define value m4 reads as a macro name joined to plain text by an empty quote
+JOINED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*`'[^`'$]*")
+
+
 def valid(tp: Any, value: object) -> str | None:
     """None when `value` passes the spec type `tp`, else the validator's sentence."""
     if isinstance(value, str) and _NOT_UTF8.search(value):
@@ -203,6 +207,14 @@ def mta_ports(options: list[str]) -> tuple[set[int], list[str]]:
         else:
             ports.add(port)
     return ports, unknown
+
+
+#: names sendmail-cf macros set as well as define: INPUT_MAIL_FILTER appends the
+#: filter to confINPUT_MAIL_FILTERS (cfhead.m4), so a define of it after one replaces
+#: the list and a define before one is added to
+_IMPLICIT_SETTERS = {
+    "confINPUT_MAIL_FILTERS": re.compile(r"(?<![A-Za-z0-9_])INPUT_MAIL_FILTER\s*\("),
+}
 
 
 @dataclass
@@ -397,7 +409,14 @@ class _McReader:
         pending = _Pending(name, value if readable else None, stmt, len(self.extra_slots))
         if call.name == "undefine" or not readable:
             pending.value = None
-        self.out.macros.setdefault(name, []).append(pending.value)
+        macro = pending.value
+        # `MAIL_SETTINGS_DIR`'certs' (cf/README's CERT_DIR): a name joined to text by an
+        # empty quote, expanded when a TLS value naming it is written
+        quoted = call.name == "define" and len(call.args) > 1 and self.doc.arg_quoted(call.args[1])
+        if macro is None and quoted:
+            joined = self.doc.arg_value(call.args[1])
+            macro = joined if JOINED_NAME.fullmatch(joined) else None
+        self.out.macros.setdefault(name, []).append(macro)
         self.pending.append(pending)
         self.extra_slots.append(pending)
 
@@ -499,7 +518,7 @@ class _McReader:
                 continue
             if valid(DefineName, name) or valid(DefineValue, p.value):
                 continue
-            if self.before_cf(p):
+            if self.before_cf(p) or self.read_before(p):
                 continue
             self.out.defines[name] = p.value
             self.out.define_at[name] = self.where(p.stmt)
@@ -510,6 +529,20 @@ class _McReader:
                     self.keep_pending(slot)
             else:
                 self.out.extra.append(slot)
+
+    def read_before(self, p: _Pending) -> bool:
+        """True when a line kept above the define reads or sets its name (an `ifdef`, a
+        value naming it, `INPUT_MAIL_FILTER` adding to confINPUT_MAIL_FILTERS): tlsc
+        writes defines before mc.extra, so moved there the define would change it."""
+        word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(p.name)}(?![A-Za-z0-9_])")
+        setter = _IMPLICIT_SETTERS.get(p.name)
+        for slot in self.extra_slots:
+            if slot is p:
+                return False
+            text = slot.stmt.text if isinstance(slot, _Pending) else slot[0]
+            if word.search(text) or (setter is not None and setter.search(text)):
+                return True
+        return False
 
     def before_cf(self, p: _Pending) -> bool:
         cf = self.doc.cf_m4_at

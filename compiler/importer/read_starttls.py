@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.importer.notes import Notes, Where
-from compiler.importer.read_mc import McRead, TlsDefine, plain_value, valid
+from compiler.importer.read_mc import JOINED_NAME, McRead, TlsDefine, plain_value, valid
 from compiler.importer.statements import inert, statements
 from compiler.lint.lexer import Call, M4Document
 from compiler.sendmail import REFUSED_DEFINES, TLS_DEFINES, option_true
@@ -43,6 +43,9 @@ _DEFN = re.compile(
 )
 _DNL = re.compile(r"\bdnl\b[^\n]*\n?")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: names cfhead.m4 defines that a helper macro's value may name (cf/README's
+#: `define(`CERT_DIR', `MAIL_SETTINGS_DIR`'certs')')
+CF_DEFAULTS = {"MAIL_SETTINGS_DIR": "/etc/mail/"}
 _PATHS = {
     "confCACERT_PATH": "ca_cert_path",
     "confCACERT": "ca_cert",
@@ -176,7 +179,11 @@ def _event(doc: M4Document, call: Call, path: str, notes: Notes, out: TlsRead) -
             value = ""
     if name in TLS_DEFINES or name == _BLAME:
         return [TlsDefine(name, value, raw, at, readable)]
-    out.macros.setdefault(name, []).append(value if call.name == "define" and readable else None)
+    macro = value if call.name == "define" and readable else None
+    quoted = call.name == "define" and len(call.args) > 1 and doc.arg_quoted(call.args[1])
+    if macro is None and quoted and JOINED_NAME.fullmatch(doc.arg_value(call.args[1])):
+        macro = doc.arg_value(call.args[1])  # `MAIL_SETTINGS_DIR`'certs'
+    out.macros.setdefault(name, []).append(macro)
     if (
         call.name == "define"
         and value
@@ -198,19 +205,30 @@ def _event(doc: M4Document, call: Call, path: str, notes: Notes, out: TlsRead) -
 def expand_helpers(value: str, macros: dict[str, list[str | None]]) -> str | None:
     """`value` with the names it holds that are defined once, with a plain value, replaced
     by that value, as m4 does when proto.m4 (run at the end of input) writes the option;
-    None when nothing was replaced or a replaced value holds further names."""
-    changed = False
+    a replaced value may name further such names, and an empty quote in it joins a name
+    to text (`MAIL_SETTINGS_DIR`'certs', MAIL_SETTINGS_DIR being cfhead.m4's /etc/mail/
+    unless the files define it). None when nothing was replaced or a name is left."""
+    known = {k: v for k, v in CF_DEFAULTS.items() if k not in macros}
+    known.update({k: v[0] for k, v in macros.items() if len(v) == 1 and v[0] is not None})
+    out = value
+    for _round in range(8):
+        changed = False
 
-    def one(m: re.Match[str]) -> str:
-        nonlocal changed
-        found = macros.get(m.group())
-        if found is None or len(found) != 1 or found[0] is None:
-            return m.group()
-        changed = True
-        return found[0]
+        def one(m: re.Match[str]) -> str:
+            nonlocal changed
+            found = known.get(m.group())
+            if found is None:
+                return m.group()
+            changed = True
+            return found
 
-    out = _WORD.sub(one, value)
-    if not changed or any(w in macros for w in _WORD.findall(out)):
+        out = _WORD.sub(one, out)
+        if not changed:
+            break
+    out = out.replace("`'", "")
+    if out == value or "`" in out or "'" in out:
+        return None
+    if any(w in macros or w in CF_DEFAULTS for w in _WORD.findall(out)):
         return None
     return out
 

@@ -655,6 +655,7 @@ class _Scanner:
             self.defined.add(first)
         elif name in ("include", "sinclude") and first.rsplit("/", 1)[-1] == "cf.m4":
             self.comment = ""
+            self.diversion = 0  # cf.m4 ends in divert(0)dnl, whatever came before it
             if self.doc.cf_m4_at is None and not self.quiet:
                 self.doc.cf_m4_at = call.start
         elif name == "divert":

@@ -74,7 +74,7 @@ _PEER_TAGS = frozenset(
 )
 _ADDRESS_TAGS = frozenset({"From", "To", "Spam", "TLS_Rcpt", "QGRP"})
 ACTIONS = ("OK", "RELAY", "REJECT", "DISCARD", "SKIP")
-_ERROR_TEXT = re.compile(r"^(ERROR:|QUARANTINE:|TEMP:|[245][0-9][0-9] )", re.IGNORECASE)
+_ERROR_TEXT = re.compile(r"^(ERROR:|QUARANTINE:|TEMP:|[245][0-9][0-9][ \t])", re.IGNORECASE)
 _SMTP_CODE = re.compile(r'^"?([245][0-9][0-9])[ "]')
 _DSN_CODE = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}:([245][0-9][0-9])")
 _DN_ENCODED = re.compile(r"^/[!-~]*\Z")

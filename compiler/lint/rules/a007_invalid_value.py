@@ -12,6 +12,7 @@ PASS (access):
     Connect:127	RELAY
     Srv_Features:laptop.example.com	v
     GreetPause:127	0
+    From:spammer@example.com	550	Your mail has been rejected.
 
 FAIL (access) at 1:13:
     Connect:127	RELAYS

@@ -5,7 +5,8 @@ TLS_Srv, TLS_Clt, TLS_Rcpt, Try_TLS and Srv_Features line is silently
 ignored: mail flows, unencrypted or unverified. The access file checked is
 the one linted in the same run from the .mc's directory, else the `access`
 file beside the .mc. TLS counts as configured when the .mc includes a
-starttls.m4 or sets confSERVER_CERT.
+starttls.m4 or sets confSERVER_CERT. A submit.mc (`FEATURE(`msp')`) is not
+checked: the access file beside it is the MTA's, which reads it.
 
 PASS:
     include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
@@ -13,6 +14,14 @@ PASS:
     FEATURE(`access_db', , `skip')dnl
     include(`/etc/mail/tls/starttls.m4')dnl
     MAILER(`smtp')dnl
+    ==> access <==
+    TLS_Srv:secure.example.com	ENCR:128
+
+PASS:
+    include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+    define(`__OSTYPE__', `')dnl
+    FEATURE(`msp', `[127.0.0.1]')dnl
+    include(`/etc/mail/tls/starttls.m4')dnl
     ==> access <==
     TLS_Srv:secure.example.com	ENCR:128
 
@@ -43,8 +52,8 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
     if doc.kind != "mc":
         return
     features = {doc.first_arg(c) for c in doc.all_calls() if c.name == "FEATURE"}
-    if "access_db" in features:
-        return
+    if "access_db" in features or "msp" in features:
+        return  # a submit.mc (FEATURE(`msp')): the access file beside it is the MTA's
     includes = starttls_includes(doc)
     certs = [
         c for c in doc.all_calls() if c.name == "define" and doc.first_arg(c) == "confSERVER_CERT"
