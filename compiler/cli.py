@@ -7,11 +7,13 @@ Imports of the core (pydantic, ruamel.yaml) happen inside the commands, so
 from __future__ import annotations
 
 import atexit
+import errno
 import gc
+import io
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -107,6 +109,19 @@ class LazyGroup(click.Group):
             setattr(exc, "exit_code", 1)  # noqa: B010  (click declares it on the class)
             raise
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """click's main, with output that cannot be written (`> /dev/full`, stdout closed)
+        one sentence and exit 1, not a traceback (click itself handles only EPIPE)."""
+        if sys.stdout is None:  # started with stdout closed (`>&-`)
+            _stdout_closed()
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # here, not at exit, where a failure is a traceback
+        except OSError as exc:
+            _output_failed(exc)
+
     def invoke(self, ctx: click.Context) -> object:
         from compiler.spec import noplugins
 
@@ -116,6 +131,51 @@ class LazyGroup(click.Group):
         except click.UsageError as exc:
             setattr(exc, "exit_code", 1)  # noqa: B010
             raise
+
+
+class _ClosedOutput(io.RawIOBase):
+    """Standard output when the process started without one: every write fails."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        raise OSError(errno.EBADF, "it is closed")
+
+
+def _stdout_closed() -> None:
+    try:
+        os.fstat(1)
+    except OSError:  # keep descriptor 1 taken: a file opened next must not become stdout
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if devnull != 1:
+            os.dup2(devnull, 1)
+            os.close(devnull)
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedOutput()), encoding="utf-8")
+
+
+#: errors of a write that say the output, not tlsc's own files, failed
+_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF})
+
+
+def _output_failed(exc: OSError) -> NoReturn:
+    """One sentence for an OSError nothing else caught; exit 1."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None and exc.errno in _OUTPUT_ERRORS:
+        sentence = f"cannot write to standard output: {reason}"
+    else:
+        sentence = f"{exc.filename}: {reason}" if exc.filename is not None else reason
+    # what is still buffered goes nowhere: the interpreter's own flush at exit would fail again
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        sys.stderr.write(f"tlsc: {sentence}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    sys.exit(1)
 
 
 def print_problems(problems: list[Problem], fmt: str) -> None:
