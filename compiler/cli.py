@@ -7,11 +7,13 @@ Imports of the core (pydantic, ruamel.yaml) happen inside the commands, so
 from __future__ import annotations
 
 import atexit
+import contextlib
 import errno
 import gc
 import io
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -257,11 +259,10 @@ def validate(spec: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=FORMAT, default="text", show_default=True)
 def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
     """Write OUT/HOST/<path> for every managed file of every host (or --host)."""
-    from compiler.fileio import check_write_target
     from compiler.gcpause import gc_importing
 
     with gc_importing():  # see validate()
-        from compiler.compile import compile_file, output_path
+        from compiler.compile import compile_file
 
     # lazy: each host is rendered, written and dropped before the next one
     result = compile_file(spec, [host] if host else None, lazy=True)
@@ -271,24 +272,12 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
     root = Path(out_dir)
     written = 0
     try:
-        for name, files in result.iter_hosts():
-            for path, text in files.items():
-                target = output_path(root, name, path)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                # a device or FIFO there is never replaced (nor written through)
-                check_write_target(target)
-                tmp = target.with_name(target.name + ".tlsc-tmp")
-                tmp.unlink(missing_ok=True)  # a planted FIFO or link: never written through
-                with open(tmp, "x", encoding="utf-8", newline="\n") as handle:
-                    handle.write(text)
-                os.replace(tmp, target)
-                written += 1
-            del files  # before the next host is rendered
-    except OSError as exc:
-        reason = str(exc.strerror).removesuffix("; nothing was written")
+        written = _write_tree(root, result.iter_hosts(), spec)
+    except _TreeError as exc:
+        reason = str(exc.error.strerror or exc.error).removesuffix("; nothing was written")
         click.echo(
-            f"tlsc: cannot write {exc.filename}: {reason};"
-            f" {written} file{'s' if written != 1 else ''} written before it",
+            f"tlsc: cannot write {exc.error.filename or exc.target}: {reason};"
+            f" {exc.written} file{'s' if exc.written != 1 else ''} written before it",
             err=True,
         )
         sys.exit(1)
@@ -296,6 +285,82 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
         click.echo(
             f"wrote {written} file(s) for {len(result.host_names)} host(s) under {root}", err=True
         )
+
+
+class _TreeError(Exception):
+    """A file of `compile --out` could not be written (error: the OSError)."""
+
+    def __init__(self, error: OSError, target: Path, written: int):
+        super().__init__(str(error))
+        self.error, self.target, self.written = error, target, written
+
+
+def _write_tree(root: Path, hosts: Iterable[tuple[str, dict[str, str]]], spec: str) -> int:
+    """Write each host's files under ROOT/HOST/; the number written.
+
+    Every file is first written beside its target (NAME.tlsc-tmp), host by host, and
+    only when all are written is each renamed into place: a failure (a full disk, a
+    file where a directory must be, ^C, SIGTERM) takes the temporary files and the
+    directories made away again, so it changes nothing. A device or FIFO there is
+    never replaced (nor written through), nor is the spec itself.
+    """
+    from compiler.compile import output_path
+    from compiler.fileio import check_write_target, signals_as_exceptions
+
+    try:
+        spec_id = (os.stat(spec).st_dev, os.stat(spec).st_ino)
+    except OSError:
+        spec_id = None
+    staged: list[tuple[Path, Path]] = []
+    made: list[Path] = []
+    target = root
+    written = 0
+    with signals_as_exceptions():
+        try:
+            for name, files in hosts:
+                for path, text in files.items():
+                    target = output_path(root, name, path)
+                    _make_dirs(target.parent, made)
+                    check_write_target(target)
+                    if spec_id is not None and target.exists():
+                        info = target.stat()
+                        if (info.st_dev, info.st_ino) == spec_id:
+                            raise OSError(errno.EEXIST, "it is the spec", str(target))
+                    tmp = target.with_name(target.name + ".tlsc-tmp")
+                    tmp.unlink(missing_ok=True)  # a planted FIFO or link: never written through
+                    with open(tmp, "x", encoding="utf-8", newline="\n") as handle:
+                        staged.append((tmp, target))
+                        handle.write(text)
+                del files  # before the next host is rendered
+            for tmp, target in staged:
+                os.replace(tmp, target)
+                written += 1
+        except BaseException as exc:
+            for tmp, _ in staged[written:]:
+                tmp.unlink(missing_ok=True)
+            for directory in reversed(made):
+                with contextlib.suppress(OSError):  # it holds a file renamed into place
+                    directory.rmdir()
+            if isinstance(exc, OSError):
+                raise _TreeError(exc, target, written) from None
+            raise
+    return written
+
+
+def _make_dirs(directory: Path, made: list[Path]) -> None:
+    """`mkdir -p DIRECTORY`, each directory it makes appended to `made`."""
+    missing: list[Path] = []
+    at = directory
+    while not at.is_dir():
+        if os.path.lexists(at):  # a file (or a dangling link) where a directory must be
+            raise NotADirectoryError(errno.ENOTDIR, "it is not a directory", str(at))
+        missing.append(at)
+        if at.parent == at:
+            break
+        at = at.parent
+    for path in reversed(missing):
+        path.mkdir()
+        made.append(path)
 
 
 @main.command()

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler import __version__
-from compiler.fileio import MAX_PLAN_BYTES, check_write_target, read_regular
+from compiler.fileio import MAX_PLAN_BYTES, check_write_target, read_regular, signals_as_exceptions
 from compiler.plan.model import PLAN_VERSION, Plan, spec_digest
 
 KIND = "tlsc-saved-plan"
@@ -151,9 +151,16 @@ def write_saved_plan(plan: Plan, path: str | Path, logs: Sequence[str] = ()) -> 
     target = Path(path)
     tmp = target.with_name(target.name + ".tlsc-tmp")
     data = json.dumps(saved_document(plan), indent=2) + "\n"
+    with signals_as_exceptions():
+        _write_plan(target, tmp, path, data, read_paths(plan, logs))
+
+
+def _write_plan(
+    target: Path, tmp: Path, path: str | Path, data: str, reads: Sequence[tuple[str, str]]
+) -> None:
     try:
         check_write_target(target)  # renaming over /dev/null would replace the device
-        _refuse_an_input(target, read_paths(plan, logs))
+        _refuse_an_input(target, reads)
         tmp.unlink(missing_ok=True)  # a leftover, or a planted symlink: never written through
         with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
             fh.write(data)
