@@ -104,6 +104,18 @@ def read_regular(path: str | os.PathLike[str], limit: int = MAX_INPUT_BYTES) -> 
         os.close(fd)
 
 
+def unreadable_reason(path: str | os.PathLike[str]) -> str | None:
+    """Why `path` cannot be read as a file, in words (`no such file`, `it is a FIFO, not a
+    regular file`), or None when it is a regular file. Nothing is opened."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return str(exc.strerror or exc).lower()
+    return None if stat.S_ISREG(mode) else str(NotRegularFile(path, mode).strerror)
+
+
 def check_write_target(path: str | os.PathLike[str]) -> None:
     """Refuse to replace anything but a regular file (absent is fine).
 
