@@ -246,7 +246,9 @@ def validate(spec: str, fmt: str) -> None:
     result = compile_file(spec, lazy=True)  # validation only: render nothing
     print_problems(result.problems, fmt)
     if fmt == "text" and result.ok:
-        click.echo(f"{spec}: valid, {len(result.host_names)} host(s)", err=True)
+        from compiler.problems import _one_line
+
+        click.echo(f"{_one_line(spec)}: valid, {len(result.host_names)} host(s)", err=True)
     sys.exit(0 if result.ok else 1)
 
 
