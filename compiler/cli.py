@@ -7,11 +7,15 @@ Imports of the core (pydantic, ruamel.yaml) happen inside the commands, so
 from __future__ import annotations
 
 import atexit
+import contextlib
+import errno
 import gc
+import io
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -107,6 +111,19 @@ class LazyGroup(click.Group):
             setattr(exc, "exit_code", 1)  # noqa: B010  (click declares it on the class)
             raise
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """click's main, with output that cannot be written (`> /dev/full`, stdout closed)
+        one sentence and exit 1, not a traceback (click itself handles only EPIPE)."""
+        if sys.stdout is None:  # started with stdout closed (`>&-`)
+            _stdout_closed()
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # here, not at exit, where a failure is a traceback
+        except OSError as exc:
+            _output_failed(exc)
+
     def invoke(self, ctx: click.Context) -> object:
         from compiler.spec import noplugins
 
@@ -116,6 +133,51 @@ class LazyGroup(click.Group):
         except click.UsageError as exc:
             setattr(exc, "exit_code", 1)  # noqa: B010
             raise
+
+
+class _ClosedOutput(io.RawIOBase):
+    """Standard output when the process started without one: every write fails."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        raise OSError(errno.EBADF, "it is closed")
+
+
+def _stdout_closed() -> None:
+    try:
+        os.fstat(1)
+    except OSError:  # keep descriptor 1 taken: a file opened next must not become stdout
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if devnull != 1:
+            os.dup2(devnull, 1)
+            os.close(devnull)
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedOutput()), encoding="utf-8")
+
+
+#: errors of a write that say the output, not tlsc's own files, failed
+_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF})
+
+
+def _output_failed(exc: OSError) -> NoReturn:
+    """One sentence for an OSError nothing else caught; exit 1."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None and exc.errno in _OUTPUT_ERRORS:
+        sentence = f"cannot write to standard output: {reason}"
+    else:
+        sentence = f"{exc.filename}: {reason}" if exc.filename is not None else reason
+    # what is still buffered goes nowhere: the interpreter's own flush at exit would fail again
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        sys.stderr.write(f"tlsc: {sentence}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    sys.exit(1)
 
 
 def print_problems(problems: list[Problem], fmt: str) -> None:
@@ -184,7 +246,9 @@ def validate(spec: str, fmt: str) -> None:
     result = compile_file(spec, lazy=True)  # validation only: render nothing
     print_problems(result.problems, fmt)
     if fmt == "text" and result.ok:
-        click.echo(f"{spec}: valid, {len(result.host_names)} host(s)", err=True)
+        from compiler.problems import _one_line
+
+        click.echo(f"{_one_line(spec)}: valid, {len(result.host_names)} host(s)", err=True)
     sys.exit(0 if result.ok else 1)
 
 
@@ -197,11 +261,10 @@ def validate(spec: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=FORMAT, default="text", show_default=True)
 def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
     """Write OUT/HOST/<path> for every managed file of every host (or --host)."""
-    from compiler.fileio import check_write_target
     from compiler.gcpause import gc_importing
 
     with gc_importing():  # see validate()
-        from compiler.compile import compile_file, output_path
+        from compiler.compile import compile_file
 
     # lazy: each host is rendered, written and dropped before the next one
     result = compile_file(spec, [host] if host else None, lazy=True)
@@ -211,24 +274,12 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
     root = Path(out_dir)
     written = 0
     try:
-        for name, files in result.iter_hosts():
-            for path, text in files.items():
-                target = output_path(root, name, path)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                # a device or FIFO there is never replaced (nor written through)
-                check_write_target(target)
-                tmp = target.with_name(target.name + ".tlsc-tmp")
-                tmp.unlink(missing_ok=True)  # a planted FIFO or link: never written through
-                with open(tmp, "x", encoding="utf-8", newline="\n") as handle:
-                    handle.write(text)
-                os.replace(tmp, target)
-                written += 1
-            del files  # before the next host is rendered
-    except OSError as exc:
-        reason = str(exc.strerror).removesuffix("; nothing was written")
+        written = _write_tree(root, result.iter_hosts(), spec)
+    except _TreeError as exc:
+        reason = str(exc.error.strerror or exc.error).removesuffix("; nothing was written")
         click.echo(
-            f"tlsc: cannot write {exc.filename}: {reason};"
-            f" {written} file{'s' if written != 1 else ''} written before it",
+            f"tlsc: cannot write {exc.error.filename or exc.target}: {reason};"
+            f" {exc.written} file{'s' if exc.written != 1 else ''} written before it",
             err=True,
         )
         sys.exit(1)
@@ -236,6 +287,82 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
         click.echo(
             f"wrote {written} file(s) for {len(result.host_names)} host(s) under {root}", err=True
         )
+
+
+class _TreeError(Exception):
+    """A file of `compile --out` could not be written (error: the OSError)."""
+
+    def __init__(self, error: OSError, target: Path, written: int):
+        super().__init__(str(error))
+        self.error, self.target, self.written = error, target, written
+
+
+def _write_tree(root: Path, hosts: Iterable[tuple[str, dict[str, str]]], spec: str) -> int:
+    """Write each host's files under ROOT/HOST/; the number written.
+
+    Every file is first written beside its target (NAME.tlsc-tmp), host by host, and
+    only when all are written is each renamed into place: a failure (a full disk, a
+    file where a directory must be, ^C, SIGTERM) takes the temporary files and the
+    directories made away again, so it changes nothing. A device or FIFO there is
+    never replaced (nor written through), nor is the spec itself.
+    """
+    from compiler.compile import output_path
+    from compiler.fileio import check_write_target, signals_as_exceptions
+
+    try:
+        spec_id = (os.stat(spec).st_dev, os.stat(spec).st_ino)
+    except OSError:
+        spec_id = None
+    staged: list[tuple[Path, Path]] = []
+    made: list[Path] = []
+    target = root
+    written = 0
+    with signals_as_exceptions():
+        try:
+            for name, files in hosts:
+                for path, text in files.items():
+                    target = output_path(root, name, path)
+                    _make_dirs(target.parent, made)
+                    check_write_target(target)
+                    if spec_id is not None and target.exists():
+                        info = target.stat()
+                        if (info.st_dev, info.st_ino) == spec_id:
+                            raise OSError(errno.EEXIST, "it is the spec", str(target))
+                    tmp = target.with_name(target.name + ".tlsc-tmp")
+                    tmp.unlink(missing_ok=True)  # a planted FIFO or link: never written through
+                    with open(tmp, "x", encoding="utf-8", newline="\n") as handle:
+                        staged.append((tmp, target))
+                        handle.write(text)
+                del files  # before the next host is rendered
+            for tmp, target in staged:
+                os.replace(tmp, target)
+                written += 1
+        except BaseException as exc:
+            for tmp, _ in staged[written:]:
+                tmp.unlink(missing_ok=True)
+            for directory in reversed(made):
+                with contextlib.suppress(OSError):  # it holds a file renamed into place
+                    directory.rmdir()
+            if isinstance(exc, OSError):
+                raise _TreeError(exc, target, written) from None
+            raise
+    return written
+
+
+def _make_dirs(directory: Path, made: list[Path]) -> None:
+    """`mkdir -p DIRECTORY`, each directory it makes appended to `made`."""
+    missing: list[Path] = []
+    at = directory
+    while not at.is_dir():
+        if os.path.lexists(at):  # a file (or a dangling link) where a directory must be
+            raise NotADirectoryError(errno.ENOTDIR, "it is not a directory", str(at))
+        missing.append(at)
+        if at.parent == at:
+            break
+        at = at.parent
+    for path in reversed(missing):
+        path.mkdir()
+        made.append(path)
 
 
 @main.command()

@@ -18,7 +18,12 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 MIB = 1024 * 1024
 #: the most bytes read from a file to lint, import or load as a spec
@@ -99,6 +104,18 @@ def read_regular(path: str | os.PathLike[str], limit: int = MAX_INPUT_BYTES) -> 
         os.close(fd)
 
 
+def unreadable_reason(path: str | os.PathLike[str]) -> str | None:
+    """Why `path` cannot be read as a file, in words (`no such file`, `it is a FIFO, not a
+    regular file`), or None when it is a regular file. Nothing is opened."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return str(exc.strerror or exc).lower()
+    return None if stat.S_ISREG(mode) else str(NotRegularFile(path, mode).strerror)
+
+
 def check_write_target(path: str | os.PathLike[str]) -> None:
     """Refuse to replace anything but a regular file (absent is fine).
 
@@ -111,3 +128,41 @@ def check_write_target(path: str | os.PathLike[str]) -> None:
         return
     if not stat.S_ISREG(mode):
         raise NotRegularFile(path, mode, "; nothing was written")
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived while `signals_as_exceptions` was in force."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def signals_as_exceptions() -> Iterator[None]:
+    """While a file is written: SIGTERM and SIGHUP raise Terminated, so the writer's
+    `except BaseException` takes its temporary file away; then the process dies of the
+    signal, as it would have at once. A signal ignored before (nohup) stays ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    old: dict[signal.Signals, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            old[sig] = signal.signal(sig, terminated)
+    try:
+        yield
+    except Terminated as exc:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        old = {}
+        os.kill(os.getpid(), exc.signum)  # die of it (the default action)
+        raise  # a handler of the caller's own
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)

@@ -126,7 +126,8 @@ def format_text(problems: Iterable[Problem], color: bool = False) -> str:
         sev: str = p.severity
         if color:
             sev = ("\033[1;31m" if p.severity == "error" else "\033[1;33m") + sev + "\033[0m"
-        out.append(f"{p.path}:{p.line}:{p.col}: {sev}: {p.code} {_one_line(p.message)}")
+        path = _one_line(p.path)  # a file name may hold a newline too
+        out.append(f"{path}:{p.line}:{p.col}: {sev}: {p.code} {_one_line(p.message)}")
     return "".join(line + "\n" for line in out)
 
 

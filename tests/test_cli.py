@@ -524,3 +524,24 @@ def test_help_imports_no_command_module() -> None:
     assert proc.returncode == 0, proc.stderr
     for name in ("apply", "plan", "verify", "validate"):
         assert f"  {name} " in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["new\nline.yaml", "x\n::warning::injected\n.yaml", "cr\rname.yaml", "nel\x85name.yaml",
+     "ls\u2028sep.yaml", "tab\x1bescape.yaml"],
+    ids=["newline", "annotation-injection", "carriage-return", "nel", "line-separator", "escape"],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["validate", "lint"])
+def test_a_file_name_with_a_line_break_stays_on_one_line(
+    tmp_path: Path, command: str, name: str
+) -> None:
+    """Every problem line starts with its path, whatever the path holds."""
+    spec = write_spec(tmp_path, with_lines("bogus: 1\n"), name)
+    rc, _, err = run_cli(command, spec)
+    assert rc == 1 and "Traceback" not in err
+    problem_lines = [line for line in err.splitlines() if ": error: " in line]
+    assert problem_lines
+    assert all(line.startswith(str(tmp_path)) for line in problem_lines), err
+    assert all(line.startswith((str(tmp_path), " ")) or " in 1 file" in line
+               for line in err.splitlines()), err  # fmt: skip

@@ -85,6 +85,40 @@ def test_write_atomic_keeps_the_mode_and_leaves_no_temporary(tmp_path: Path) -> 
     assert os.listdir(tmp_path) == ["sendmail.mc"]
 
 
+@pytest.mark.parametrize(
+    "link",
+    ["sendmail.mc", "../checkout/sendmail.mc", "{top}/checkout/sendmail.mc", "chain.mc"],
+    ids=["same-directory", "relative", "absolute", "chain"],
+)
+def test_write_atomic_through_a_link_keeps_the_link(tmp_path: Path, link: str) -> None:
+    """`tlsc lint --fix /etc/mail/sendmail.mc`, a link into a checkout: the checkout's
+    file is fixed, with its mode and owner, and the link still leads to it."""
+    checkout, etc = tmp_path / "checkout", tmp_path / "etc"
+    checkout.mkdir()
+    etc.mkdir()
+    real = checkout / "sendmail.mc"
+    real.write_bytes(b"old\n")
+    os.chmod(real, 0o640)
+    if os.geteuid() == 0:  # a file of another user's: root keeps its owner
+        os.chown(real, 65534, 65534)
+    owner = (real.stat().st_uid, real.stat().st_gid)
+    if link == "sendmail.mc":
+        etc = checkout
+        (etc / "link.mc").symlink_to("sendmail.mc")
+    elif link == "chain.mc":
+        (etc / "chain.mc").symlink_to(real)
+        (etc / "link.mc").symlink_to("chain.mc")
+    else:
+        (etc / "link.mc").symlink_to(link.format(top=tmp_path))
+    write_atomic(str(etc / "link.mc"), b"new\n")
+    assert (etc / "link.mc").is_symlink() and real.read_bytes() == b"new\n"
+    assert real.stat().st_mode & 0o777 == 0o640
+    assert (real.stat().st_uid, real.stat().st_gid) == owner
+    assert sorted(p.name for p in checkout.iterdir()) == sorted(
+        ["sendmail.mc", *(["link.mc"] if etc == checkout else [])]
+    )
+
+
 def test_dnl_with_arguments_is_separated_from_them() -> None:
     result = fix_text("FEATURE(`access_db')dnl(see below)\n", "x.mc", "mc")
     assert result.text == "FEATURE(`access_db')dnl (see below)\n"

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from plan_helpers import SPEC, compile_to, write
 
 from compiler.plan.desired import managed_paths
@@ -126,3 +127,42 @@ def test_saved_plan_temp_file_is_never_written_through_a_symlink(tmp_path: Path)
     assert victim.read_text() == "precious\n"
     assert load_saved_plan(out).spec == str(spec)
     assert not (tmp_path / "plan.json.tlsc-tmp").exists()
+
+
+# -- --out never replaces a file the plan was made from -----------------------------------
+
+FILES_SPEC = CHANGED.replace("access:\n", "access:\n  - file: block.access\n", 1)
+
+
+@pytest.mark.parametrize(
+    ("source", "out", "what"),
+    [
+        ("state", "cluster.yaml", "the spec"),
+        ("state", "link.yaml", "the spec"),
+        ("state", "block.access", "an access file the spec names"),
+        ("state", "state/mx1/etc/mail/access", "mx1's /etc/mail/access"),
+        ("state", "state/mx1/etc/mail/tls/starttls.m4", "mx1's /etc/mail/tls/starttls.m4"),
+        ("root", "state/mx1/etc/mail/sendmail.mc", "mx1's /etc/mail/sendmail.mc"),
+        ("logs", "mail.log", "a log the plan reads"),
+    ],
+    ids=["spec", "link-to-spec", "access-file", "state-access", "state-m4", "root-mc", "log"],
+)  # fmt: skip
+def test_out_onto_an_input_is_refused(tmp_path: Path, source: str, out: str, what: str) -> None:
+    spec = write(tmp_path / "cluster.yaml", FILES_SPEC)
+    write(tmp_path / "block.access", "Connect:10.1.1.1\tREJECT\n")
+    write(tmp_path / "mail.log", "Nov 28 10:00:01 mx1 sm-mta[1]: x: from=<a@b>\n")
+    (tmp_path / "link.yaml").symlink_to("cluster.yaml")
+    state = compile_to(SPEC, tmp_path / "state")
+    args = ["plan", spec, "--out", tmp_path / out]
+    if source == "root":
+        args += ["--root", state / "mx1", "--host", "mx1"]
+    else:
+        args += ["--state", state]
+    if source == "logs":
+        args += ["--logs", tmp_path / "mail.log"]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    rc, stdout, err = run_cli(*args)
+    assert rc == 1 and stdout == "" and "Traceback" not in err
+    sentence = f"cannot write the plan to {tmp_path / out}: it is {what}; nothing was written"
+    assert err == f"tlsc plan: {sentence}\n"
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before

@@ -212,6 +212,55 @@ def test_problems_through_the_cli_are_file_line_col(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+# -- a spec never reads (nor quotes) a file outside its directory ---------------------------
+
+SECRET = "root:$6$planted-hash:20228:0:99999:7:::\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "link", "code"),
+    [
+        ("../outside/secret", None, "S104"),
+        ("../../outside/secret", None, "S104"),
+        ("sub/../../outside/secret", None, "S104"),
+        ("lists/../block.access", None, "S104"),
+        ("out.access", ("out.access", "../outside/secret"), "S226"),
+        ("out.access", ("out.access", "{outside}/secret"), "S226"),
+        ("lists/out.access", ("lists/out.access", "../../outside/secret"), "S226"),
+        ("via/secret", ("via", "{outside}"), "S226"),
+    ],
+    ids=["dotdot", "dotdot-twice", "dotdot-in-the-middle", "dotdot-staying-inside",
+         "relative-link", "absolute-link", "link-in-a-subdirectory", "directory-link"],
+)  # fmt: skip
+def test_a_file_outside_the_spec_directory_is_never_read(
+    tmp_path: Path, name: str, link: tuple[str, str] | None, code: str
+) -> None:
+    """A pull request's spec must not make CI print /etc/shadow (or the environment)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text(SECRET)
+    specs = tmp_path / "specs"
+    spec_path = _write(specs, SPEC + f"  - file: {name}\n", **{"lists__x": ""})
+    if link is not None:
+        (specs / link[0]).symlink_to(link[1].format(outside=outside))
+    for args in (("validate", spec_path), ("validate", spec_path, "--format", "json")):
+        rc, out, err = run_cli(*args)
+        assert rc == 1 and "Traceback" not in err
+        assert "planted-hash" not in out + err and "root:" not in out + err
+        assert f" {code} " in err or f'"{code}"' in out
+    found = [p for p in _problems(spec_path) if code in p]
+    assert len(found) == 1 and found[0].startswith("cluster.yaml:9:11:"), found
+
+
+def test_a_link_staying_inside_the_spec_directory_is_read(tmp_path: Path) -> None:
+    spec_path = _write(tmp_path, SPEC + "  - file: lists/link.access\n", **{"lists__x": ""})
+    (tmp_path / "lists/link.access").symlink_to("../real.access")
+    (tmp_path / "real.access").write_text("Connect:10.7.7.7\tREJECT\n")
+    result = compile_file(spec_path)
+    assert result.ok, result.problems
+    assert "Connect:10.7.7.7\tREJECT\n" in result.hosts["mx1"]["/etc/mail/access"]
+
+
 def _hint(tag: str) -> str:
     try:
         parse_entry(f"{tag}:1 OK")

@@ -192,6 +192,31 @@ def test_import_with_a_fifo_in_the_tree_ends_with_one_sentence(tmp_path: Path, w
     assert f"cannot read {target}: it is a FIFO, not a regular file" in err
 
 
+@pytest.mark.parametrize("command", ["doctor", "verify"])
+@pytest.mark.parametrize("kind", ["fifo", "fifo-yaml", "dev-zero", "link-loop"])
+def test_doctor_and_verify_name_why_a_spec_cannot_be_read(
+    tmp_path: Path, command: str, kind: str
+) -> None:
+    """Not `no such file` for a spec that is there but is no regular file."""
+    reasons = {
+        "fifo": "it is a FIFO, not a regular file",
+        "fifo-yaml": "it is a FIFO, not a regular file",
+        "dev-zero": "it is a character device, not a regular file",
+        "link-loop": "too many levels of symbolic links",
+    }
+    spec = tmp_path / ("cluster.yaml" if kind != "fifo" else "cluster")
+    if kind.startswith("fifo"):
+        os.mkfifo(spec)
+    elif kind == "dev-zero":
+        spec.symlink_to("/dev/zero")
+    else:
+        spec.symlink_to("loop.yaml")
+        (tmp_path / "loop.yaml").symlink_to("cluster.yaml")
+    rc, out, err = tlsc(command, spec, "--host", "mx1")
+    assert rc == 1 and out == ""
+    assert err == f"tlsc {command}: cannot read {spec}: {reasons[kind]}\n"
+
+
 def test_spec_that_is_a_fifo_is_refused(fifo: Path) -> None:
     rc, _, err = tlsc("validate", fifo)
     assert rc == 1

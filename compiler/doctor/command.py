@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from compiler.fileio import unreadable_reason
 from compiler.localhost import HostMatchError, match_host
 
 
@@ -54,8 +55,9 @@ def doctor(
     from compiler.doctor.finding import format_json, format_text
     from compiler.resolve import resolve
 
-    if not Path(spec).is_file():
-        _fail(f"cannot read {spec}: no such file")
+    reason = unreadable_reason(spec)
+    if reason is not None:
+        _fail(f"cannot read {spec}: {reason}")
     cluster = load_cluster_or_exit(spec)
     if host_name is None:
         try:

@@ -9,11 +9,12 @@ worse; the loop repeats because one repair can reveal the next.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
 
-from compiler.fileio import check_write_target
+from compiler.fileio import check_write_target, signals_as_exceptions
 from compiler.lint.engine import Edit, LintContext, LintReport, lint_text
 
 MAX_ROUNDS = 8
@@ -87,28 +88,36 @@ def unified_diff(path: str, before: str, after: str) -> str:
 
 
 def write_atomic(path: str, data: bytes, new_mode: int = 0o644) -> None:
-    """Write beside the file, fsync, rename over it; keep the file's mode
+    """Write beside the file, fsync, rename over it; keep the file's mode and owner
     (`new_mode` when there is no file yet).
 
     Anything there but a regular file (a device, a FIFO, a directory, or a
     link to one) is refused with fileio.NotRegularFile, an OSError, before
-    anything is written: renaming over /dev/null would replace the device.
+    anything is written: renaming over /dev/null would replace the device. A
+    symbolic link stays a link: the file it leads to is written (a `.mc` linked
+    from a checkout is fixed there). A failure, ^C or SIGTERM leaves no
+    temporary file.
     """
     check_write_target(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
     try:
-        mode = os.stat(path).st_mode & 0o7777
+        info: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
-        mode = new_mode
-    fd, tmp = tempfile.mkstemp(prefix=".tlsc-write-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        info = None
+    with signals_as_exceptions():
+        fd, tmp = tempfile.mkstemp(prefix=".tlsc-write-", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if info is not None and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+                with contextlib.suppress(OSError):  # only root may give a file away
+                    os.chown(tmp, info.st_uid, info.st_gid)
+            os.chmod(tmp, new_mode if info is None else info.st_mode & 0o7777)
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise

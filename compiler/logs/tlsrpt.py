@@ -19,6 +19,7 @@ of the machine running tlsc, i.e. its TZ).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -28,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from compiler.fileio import signals_as_exceptions
 from compiler.logs.sessions import Session
 
 #: verify values of a session that negotiated TLS and is a success (when no ruleset refused it)
@@ -351,7 +353,9 @@ def write_reports(reports: Sequence[Report], out_dir: str) -> tuple[list[str], s
     """Write each report as `out_dir/<file name>`: (paths written, or one sentence why none).
 
     An existing file is never overwritten: when any report's file exists,
-    nothing is written. The directory is made when missing.
+    nothing is written. The directory is made when missing. All or nothing: a
+    report that cannot be written (a full disk, ^C, SIGTERM) takes the reports
+    written before it, and the directories made, away again.
     """
     if not reports:
         return [], None
@@ -359,15 +363,33 @@ def write_reports(reports: Sequence[Report], out_dir: str) -> tuple[list[str], s
     for path in paths:
         if os.path.lexists(path):
             return [], f"{path} exists; tlsc never overwrites a report (move it away first)"
+    made: list[str] = []
+    at = os.path.normpath(out_dir)
+    while not os.path.isdir(at):
+        if os.path.lexists(at):
+            where = "it" if at == os.path.normpath(out_dir) else at
+            return [], f"cannot write to {out_dir}: {where} is not a directory"
+        made.append(at)
+        at = os.path.dirname(at) or "."
     written: list[str] = []
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-        for report, path in zip(reports, paths, strict=True):
-            with open(path, "xb") as stream:
-                stream.write(report.gzip_bytes())
-            written.append(path)
-    except FileExistsError as exc:
-        return written, f"{exc.filename} exists; tlsc never overwrites a report"
-    except OSError as exc:
-        return written, f"cannot write to {out_dir}: {exc.strerror or exc}"
+    with signals_as_exceptions():
+        try:
+            for directory in reversed(made):
+                os.mkdir(directory)
+            for report, path in zip(reports, paths, strict=True):
+                with open(path, "xb") as stream:
+                    written.append(path)  # made by this open: ours to take away
+                    stream.write(report.gzip_bytes())
+        except BaseException as exc:
+            for path in written:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            for directory in made:
+                with contextlib.suppress(OSError):
+                    os.rmdir(directory)
+            if isinstance(exc, FileExistsError):
+                return [], f"{exc.filename} exists; tlsc never overwrites a report"
+            if isinstance(exc, OSError):
+                return [], f"cannot write to {out_dir}: {exc.strerror or exc}; nothing was written"
+            raise
     return written, None

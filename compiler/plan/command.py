@@ -183,7 +183,7 @@ def plan(
             from compiler.plan.saved import SavedPlanError, write_saved_plan
 
             try:
-                write_saved_plan(result, out)
+                write_saved_plan(result, out, logs)
             except SavedPlanError as exc:
                 _fail(str(exc))
         sys.stdout.write(_render(result, fmt))

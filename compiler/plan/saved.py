@@ -15,6 +15,7 @@ than it did (`check_links`), and it writes only bytes whose hash is
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler import __version__
-from compiler.fileio import MAX_PLAN_BYTES, check_write_target, read_regular
+from compiler.fileio import MAX_PLAN_BYTES, check_write_target, read_regular, signals_as_exceptions
 from compiler.plan.model import PLAN_VERSION, Plan, spec_digest
 
 KIND = "tlsc-saved-plan"
@@ -111,21 +112,65 @@ def _spec_entry(plan: Plan) -> dict[str, Any]:
     return entry
 
 
-def write_saved_plan(plan: Plan, path: str | Path) -> None:
-    """Write the saved plan atomically (a reader never sees half a file)."""
+def read_paths(plan: Plan, logs: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(path, what it is) of each file the plan read: the spec, the access files it names,
+    the logs, and the managed files (and the files their links lead to) of --root or --state."""
+    spec_dir = os.path.dirname(plan.spec)
+    out = [(plan.spec, "the spec")]
+    named = "an access file the spec names"
+    out += [(os.path.join(spec_dir, name), named) for name, _ in plan.inputs]
+    out += [(log, "a log the plan reads") for log in logs if log != "-"]
+    if plan.observed.kind != "base":
+        for host in plan.hosts:
+            top = plan.observed.location
+            if plan.observed.kind == "state":
+                top = os.path.join(top, host.host)
+            names = [f.path for f in host.files] + list((host.links or {}).values())
+            out += [(os.path.join(top, n.lstrip("/")), f"{host.host}'s {n}") for n in names]
+    return out
+
+
+def _refuse_an_input(target: Path, reads: Sequence[tuple[str, str]]) -> None:
+    """Refuse to save the plan over a file it was made from (`--out cluster.yaml`)."""
+    try:
+        info = os.stat(target)
+    except OSError:
+        return
+    for path, what in reads:
+        try:
+            other = os.stat(path)
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) == (other.st_dev, other.st_ino):
+            raise OSError(errno.EEXIST, f"it is {what}; nothing was written", str(target))
+
+
+def write_saved_plan(plan: Plan, path: str | Path, logs: Sequence[str] = ()) -> None:
+    """Write the saved plan atomically (a reader never sees half a file), never over a
+    file it was made from (the spec, a named access file, a log, a host's file)."""
     target = Path(path)
     tmp = target.with_name(target.name + ".tlsc-tmp")
     data = json.dumps(saved_document(plan), indent=2) + "\n"
+    with signals_as_exceptions():
+        _write_plan(target, tmp, path, data, read_paths(plan, logs))
+
+
+def _write_plan(
+    target: Path, tmp: Path, path: str | Path, data: str, reads: Sequence[tuple[str, str]]
+) -> None:
     try:
         check_write_target(target)  # renaming over /dev/null would replace the device
+        _refuse_an_input(target, reads)
         tmp.unlink(missing_ok=True)  # a leftover, or a planted symlink: never written through
         with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except OSError as exc:
+    except BaseException as exc:  # a ^C or an error mid-write leaves no temporary file
         tmp.unlink(missing_ok=True)
+        if not isinstance(exc, OSError):
+            raise
         raise SavedPlanError(f"cannot write the plan to {path}: {exc.strerror}") from None
 
 

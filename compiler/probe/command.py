@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import NoReturn
 
 import click
 
+from compiler.fileio import unreadable_reason
 from compiler.probe import (
     ProbeOptions,
     ProbePolicy,
@@ -25,7 +25,8 @@ from compiler.probe.smtp import valid_ehlo_name
 
 
 def _is_spec(arg: str) -> bool:
-    return arg.endswith((".yaml", ".yml")) or Path(arg).is_file()
+    # a FIFO or a device is a spec that cannot be read, not a host name
+    return arg.endswith((".yaml", ".yml")) or (os.path.exists(arg) and not os.path.isdir(arg))
 
 
 def _spec_targets(spec: str, hosts: tuple[str, ...], ca: str | None, fmt: str) -> list[Target]:
@@ -188,8 +189,9 @@ def verify(
     if specs and len(args) > 1:
         _fail("give one SPEC or any number of HOST[:PORT] targets, not both")
     if specs:
-        if not Path(specs[0]).is_file():
-            _fail(f"cannot read {specs[0]}: no such file")
+        reason = unreadable_reason(specs[0])
+        if reason is not None:
+            _fail(f"cannot read {specs[0]}: {reason}")
         targets = _spec_targets(specs[0], hosts, ca, fmt)
     else:
         if hosts:

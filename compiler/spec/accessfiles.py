@@ -11,6 +11,7 @@ spec digest covers it, so a saved plan goes stale when the file changes.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from array import array
@@ -73,6 +74,11 @@ def check_name(value: str) -> None:
             f"'{shown(value)}' is an absolute path; write it relative to the spec's directory,"
             " so that the spec reads the same file wherever it is checked out"
         )
+    if ".." in value.split("/"):
+        raise ValueError(
+            f"'{shown(value)}' has a '..' part; name access files in the spec's directory or"
+            " below it, without '..' (a spec must not make tlsc read, and quote, files elsewhere)"
+        )
     if not _NAME.match(value):
         bad_ch = next((c for c in value if not _NAME_CHAR.match(c)), None)
         if bad_ch is not None:
@@ -90,11 +96,25 @@ def is_good_name(value: str) -> bool:
 
 
 def disk_reader(spec_source: str) -> Reader:
-    """A reader of files next to the spec (a FIFO or a device is refused, never waited on)."""
+    """A reader of files next to the spec (a FIFO or a device is refused, never waited on).
+
+    A name that is, or passes through, a symbolic link leading out of the spec's
+    directory is refused as a `..` is (check_name): its lines would be quoted in
+    the problems (a spec from a pull request naming /etc/shadow through a link).
+    """
     base = Path(spec_source).parent
 
     def read(name: str) -> bytes:
-        return read_regular(base / name, MAX_INPUT_BYTES)
+        top = os.path.realpath(base)
+        real = os.path.realpath(base / name)
+        if os.path.commonpath([top, real]) != top:
+            raise OSError(
+                errno.EACCES,
+                "it is a symbolic link leading out of the spec's directory, and tlsc reads"
+                " access files only in it or below it",
+                str(base / name),
+            )
+        return read_regular(real, MAX_INPUT_BYTES)
 
     return read
 
