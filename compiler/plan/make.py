@@ -29,7 +29,6 @@ from compiler import heap
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_settling
 from compiler.localhost import HostMatchError, match_host
-from compiler.plan import beside
 from compiler.plan.certificates import certificate_warnings, host_certificates, none_present
 from compiler.plan.desired import (
     DesiredHost,
@@ -51,7 +50,7 @@ from compiler.plan.observe import (
     spec_at_revision,
 )
 from compiler.plan.planner import HASH_IN_THREAD, PlanError, Planner, encode
-from compiler.plan.prefetch import Ahead, StatePrefetch
+from compiler.plan.prefetch import StatePrefetch
 from compiler.problems import Problem
 
 _BOM = "\ufeff".encode()
@@ -202,59 +201,37 @@ def _plan_state(request: PlanRequest, desired: DesiredSpec, state: str) -> list[
     check_dir(base, "--state")
     planner = Planner()
     now = dt.datetime.now(dt.UTC)  # one "now" for every host's days left
-    names = _chosen(request, desired.hosts)
-    nothing: dict[str, Ahead] = {}
-
-    def take(name: str) -> dict[str, Ahead]:
-        return request.ahead.take(name) if request.ahead is not None else nothing
-
-    # the first half of the hosts compared in a second process on a second core
-    entries = len(names) * desired.rules.count(False)
-    return beside.hosts(
-        names,
-        lambda name, ahead: _plan_host(planner, desired, base, now, name, ahead),
-        take,
-        nothing,
-        entries,
-    )
-
-
-def _plan_host(
-    planner: Planner,
-    desired: DesiredSpec,
-    base: Path,
-    now: dt.datetime,
-    name: str,
-    ahead: dict[str, Ahead],
-) -> HostPlan:
-    """The plan of one host of a --state tree (`ahead`: its files read ahead)."""
-    host = desired.host(name)
-    files = resolve_tree(base / name, managed_paths(host.config))
-    observed: dict[str, bytes | None] = {}
-    hashes: dict[str, str] = {}
-    for path, target in files.items():
-        got = ahead.get(str(target))
-        if got is None:
-            observed[path] = read_file(target)
-        else:
-            observed[path], hashes[path] = got
-    ahead.clear()  # the bytes are let go of as each file is compared (consume)
-    plan = planner.host(host, observed, hashes, consume=True)
-    del observed
-    if not (base / name).is_dir():
-        plan.warnings.append(
-            PlanWarning(
-                "P108",
-                f"the state tree has no directory {name}/, so every file of this host"
-                " counts as new",
+    out = []
+    for name in _chosen(request, desired.hosts):
+        host = desired.host(name)
+        files = resolve_tree(base / name, managed_paths(host.config))
+        ahead = request.ahead.take(name) if request.ahead is not None else {}
+        observed: dict[str, bytes | None] = {}
+        hashes: dict[str, str] = {}
+        for path, target in files.items():
+            got = ahead.get(str(target))
+            if got is None:
+                observed[path] = read_file(target)
+            else:
+                observed[path], hashes[path] = got
+        del ahead
+        plan = planner.host(host, observed, hashes, consume=True)
+        del observed
+        if not (base / name).is_dir():
+            plan.warnings.append(
+                PlanWarning(
+                    "P108",
+                    f"the state tree has no directory {name}/, so every file of this host"
+                    " counts as new",
+                )
             )
-        )
-    else:
-        certificates = host_certificates(host.config, base / name, now)
-        if not none_present(certificates):
-            plan.certificates = certificates
-            plan.warnings += certificate_warnings(certificates)
-    return plan
+        else:
+            certificates = host_certificates(host.config, base / name, now)
+            if not none_present(certificates):
+                plan.certificates = certificates
+                plan.warnings += certificate_warnings(certificates)
+        out.append(plan)
+    return out
 
 
 def _plan_base(
