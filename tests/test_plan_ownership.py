@@ -116,6 +116,15 @@ def test_tls_access_leaves_a_file_alone_until_there_is_something_to_own() -> Non
     assert splice_tls_access(had, empty_block, "access").text == host + empty_block
 
 
+def test_tls_access_makes_no_file_while_it_would_hold_no_entry() -> None:
+    """No access file (or an empty one) and nothing to own: none is made, none is filled."""
+    empty_block = "# BEGIN tlsc\n# access for host h1.\n# END tlsc\n"
+    assert splice_tls_access(None, empty_block, "access").text == ""
+    assert splice_tls_access("", empty_block, "access").text == ""
+    block = "# BEGIN tlsc\nTLS_Srv:a.example\tVERIFY\n# END tlsc\n"
+    assert splice_tls_access(None, block, "access").text == block
+
+
 def test_tls_access_keeps_a_host_line_that_already_says_what_the_block_would() -> None:
     """An adopted host's own TLS rule stays where it is: no block while nothing is missing."""
     host = "# rules\nTLS_Srv:a.example ENCR:128\nConnect:127\tRELAY\n"

@@ -191,8 +191,10 @@ def splice_tls_access(observed: str | None, block: str, path: str) -> Spliced:
     block_lines = [x for i, x in enumerate(block.splitlines(keepends=True)) if i not in satisfied]
     rest = "".join(keep)
     missing = len(wanted) - len(satisfied)
-    if not missing and span is None and observed:
-        return Spliced(rest, False)  # nothing to add: the file stays the host's
+    if not missing and span is None:
+        # nothing to add: the file stays the host's ("" when the host has none, and
+        # then none is made)
+        return Spliced(rest, False)
     return splice_block(rest, "".join(block_lines), path)
 
 
@@ -288,6 +290,8 @@ def settle(
         splice = splice_tls_access if s.ownership == "tls" else splice_block
         spliced = splice(before, files[p.access], p.access)
         files[p.access] = spliced.text
+        if before is None and not spliced.text:
+            del files[p.access]  # no access file, and no entry to put in one
         if before and not spliced.replaced and spliced.text != before:
             warnings.append(
                 PlanWarning(
