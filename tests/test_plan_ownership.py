@@ -56,6 +56,7 @@ INCLUDE = f"include(`{TLS_PATH}')dnl\n"
 MC_HEAD = "divert(0)dnl\ninclude(`/usr/share/sendmail/cf/m4/cf.m4')dnl\nOSTYPE(`debian')dnl\n"
 MAILERS = "dnl # mailers\nMAILER_DEFINITIONS\nMAILER(`local')dnl\nMAILER(`smtp')dnl\n"
 MARKED = mc_block(TLS_PATH)
+CERT = "define(`confSERVER_CERT', `/x.pem')dnl\n"
 
 
 def test_the_include_block_goes_right_before_the_first_mailer_line() -> None:
@@ -116,6 +117,15 @@ def test_tls_access_leaves_a_file_alone_until_there_is_something_to_own() -> Non
     assert splice_tls_access(had, empty_block, "access").text == host + empty_block
 
 
+def test_tls_access_makes_no_file_while_it_would_hold_no_entry() -> None:
+    """No access file (or an empty one) and nothing to own: none is made, none is filled."""
+    empty_block = "# BEGIN tlsc\n# access for host h1.\n# END tlsc\n"
+    assert splice_tls_access(None, empty_block, "access").text == ""
+    assert splice_tls_access("", empty_block, "access").text == ""
+    block = "# BEGIN tlsc\nTLS_Srv:a.example\tVERIFY\n# END tlsc\n"
+    assert splice_tls_access(None, block, "access").text == block
+
+
 def test_tls_access_keeps_a_host_line_that_already_says_what_the_block_would() -> None:
     """An adopted host's own TLS rule stays where it is: no block while nothing is missing."""
     host = "# rules\nTLS_Srv:a.example ENCR:128\nConnect:127\tRELAY\n"
@@ -135,7 +145,9 @@ def test_tls_access_takes_over_host_lines_for_the_keys_it_writes() -> None:
 
 
 @given(
-    before=st.lists(st.sampled_from(["dnl # c\n", "FEATURE(`x')dnl\n", INCLUDE, "\n"]), max_size=4),
+    before=st.lists(
+        st.sampled_from(["dnl # c\n", "FEATURE(`x')dnl\n", INCLUDE, "\n", CERT]), max_size=4
+    ),
     after=st.lists(st.sampled_from(["MAILER(`smtp')dnl\n", INCLUDE, "dnl # c\n"]), max_size=4),
     enabled=st.booleans(),
 )
@@ -148,15 +160,50 @@ def test_splicing_twice_changes_nothing_more(
     assert once.count(f"include(`{TLS_PATH}')") == (1 if enabled else 0)
     if enabled and "MAILER(" in once:
         assert once.index(f"include(`{TLS_PATH}')") < once.index("MAILER(")
+    if enabled and CERT in once:
+        assert once.rindex(CERT) < once.index(f"include(`{TLS_PATH}')")
 
 
-def test_a_tls_option_in_the_hosts_own_mc_is_named() -> None:
-    from compiler.plan.ownership import _own_tls_defines
+def test_the_include_goes_after_the_hosts_own_tls_defines() -> None:
+    """A later define wins: tlsc's starttls.m4 is included after every TLS option the
+    host's .mc sets itself, so the spec's tls: has the last word."""
+    mc = MC_HEAD + CERT + "FEATURE(`access_db')dnl\n" + MAILERS
+    out = splice_mc(mc, TLS_PATH, True, "sendmail.mc")
+    assert out.index(CERT) < out.index(MARKED) < out.index("MAILER_DEFINITIONS")
+    # the host's own include before its define is moved after it, still before the MAILERs
+    mc = MC_HEAD + INCLUDE + CERT + MAILERS
+    out = splice_mc(mc, TLS_PATH, True, "sendmail.mc")
+    assert out == MC_HEAD + CERT + "dnl # mailers\n" + MARKED + MAILERS[14:]
+    # one inside an ifdef counts too
+    guarded = "ifdef(`x', `define(`confCACERT', `/ca.pem')')dnl\n"
+    out = splice_mc(MC_HEAD + INCLUDE + guarded + MAILERS, TLS_PATH, True, "sendmail.mc")
+    assert out.index(guarded) < out.index(MARKED)
 
-    mc = MC_HEAD + INCLUDE + "define(`confSERVER_CERT', `/x.pem')dnl\n" + MAILERS
-    [warning] = _own_tls_defines(mc, "/etc/mail/sendmail.mc")
-    assert warning.code == "P111" and "confSERVER_CERT" in warning.message
-    assert _own_tls_defines(MC_HEAD + INCLUDE + MAILERS, "/etc/mail/sendmail.mc") == []
+
+def test_tls_defines_after_the_mailers_get_the_include_right_after_them() -> None:
+    """m4 writes the options at the end of input (proto.m4 by m4wrap), so an include after
+    the MAILER lines still sets them; a FEATURE there would not work, and is refused."""
+    mc = MC_HEAD + MAILERS + CERT + "dnl # the end\n"
+    out = splice_mc(mc, TLS_PATH, True, "sendmail.mc")
+    assert out == MC_HEAD + MAILERS + CERT + MARKED + "dnl # the end\n"
+    assert splice_mc(out, TLS_PATH, True, "sendmail.mc") == out
+    with pytest.raises(BlockError, match="on line 8, after its MAILER lines"):
+        splice_mc(mc, TLS_PATH, True, "sendmail.mc", features=True)
+    # off: the host's lines stay, only tlsc's include goes
+    assert splice_mc(out, TLS_PATH, False, "sendmail.mc") == mc
+
+
+def test_the_hosts_own_tls_options_and_their_undefines() -> None:
+    from compiler.plan.ownership import _own_tls_defines, with_undefines
+
+    mc = MC_HEAD + CERT + "define(`confCLIENT_KEY', `/k.pem')dnl\n" + MARKED + MAILERS
+    mc += "undefine(`confCRL')dnl\ndefine(`confDONT_BLAME_SENDMAIL', `x')dnl\n"
+    assert _own_tls_defines(mc, "sendmail.mc") == {"confSERVER_CERT": 4, "confCLIENT_KEY": 5}
+    assert _own_tls_defines(MC_HEAD + INCLUDE + MAILERS, "sendmail.mc") == {}
+    st = "divert(-1)dnl\ndnl # tlsc\ndivert(0)dnl\ndefine(`confSERVER_CERT', ``/y.pem'')dnl\n"
+    out = with_undefines(st, ["confSERVER_CERT", "confCLIENT_KEY"])
+    assert out == st.replace("(0)dnl\n", "(0)dnl\nundefine(`confCLIENT_KEY')dnl\n")
+    assert with_undefines(st, ["confSERVER_CERT"]) is st
 
 
 def test_a_pull_request_plan_compares_tlscs_part_of_an_adopted_mc(tmp_path: Path) -> None:

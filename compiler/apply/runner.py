@@ -454,10 +454,12 @@ class Apply:
             w.rebuild_access = True
         else:
             db_time, src_time = self._mtime(p.access_db), self._mtime(p.access)
-            if db_time is None:
+            if src_time is None:
+                pass  # no access file (an adopted host's, none of tlsc's entries): no map
+            elif db_time is None:
                 w.rebuild_access = True
                 w.reasons.append(f"{p.access_db} is missing")
-            elif src_time is not None and src_time > db_time:
+            elif src_time > db_time:
                 w.rebuild_access = True
                 w.reasons.append(f"{p.access_db} is older than {p.access}")
         if pending is not None:

@@ -255,7 +255,7 @@ def import_host(
     reported |= {at.line for at in access.left_out}
     keys = compare_access(
         access_text or "",
-        files[parts.paths["access"]],
+        files.get(parts.paths["access"], ""),
         parts.ownership == "block",
         access_real,
         notes,

@@ -53,7 +53,8 @@ CODES = {
     "P108": "the state tree has no directory for a host (--state)",
     "P109": "a file apply writes is a symbolic link; apply writes the file it leads to (--root)",
     "P110": "a starttls.m4 no include names (STARTTLS off): left as it is, never deleted",
-    "P111": "the host's own sendmail.mc sets a TLS option that overrides tlsc's starttls.m4",
+    "P111": "the host's own sendmail.mc sets a TLS option that tlsc's starttls.m4 now"
+    " overrides (or, STARTTLS off, that still sets it)",
     "P112": "an access file holding what looks like key material; its diff shows it withheld",
 }
 
