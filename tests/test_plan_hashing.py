@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from plan_helpers import compile_to, write
-from test_plan_observe import git
+from test_plan_observe import committed
 
 from compiler.compile import output_path
 from compiler.plan import make, planner
@@ -69,12 +69,7 @@ def test_base_hashes_ahead_and_agrees_with_the_state_tree_byte_for_byte(
     hosts = ["mx1", "mx2", "mx3", "mx4", "mx5"]
     old = spec(hosts, entries, "encrypt")
     new = spec([*hosts[:4], "mx6"], entries + 1, "verify")  # mx5 goes, mx6 comes
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    write(repo / "cluster.yaml", old)
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "old")
+    repo = committed(tmp_path / "repo", "cluster.yaml", old)
     write(repo / "cluster.yaml", new)
     state = compile_to(old, tmp_path / "state")
     assert (state / "mx1/etc/mail/access").stat().st_size > planner.HASH_IN_THREAD

@@ -37,15 +37,20 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+def committed(root: Path, path: str, text: str) -> Path:
+    """A new repository at `root` whose one commit holds `text` at `path`."""
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    write(root / path, text)
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "first")
+    return root
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A repository whose spec (in a subdirectory) has two commits: main, then a change."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    write(root / "mail/cluster.yaml", SPEC)
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "first")
+    root = committed(tmp_path / "repo", "mail/cluster.yaml", SPEC)
     new = SPEC.replace("  other.example.org: {outbound: encrypt}\n", "")
     new = new.replace("  mx2: {fqdn: mx2.example.net}\n", "  mx3: {fqdn: mx3.example.net}\n")
     write(root / "mail/cluster.yaml", new)
