@@ -302,3 +302,69 @@ def test_apply_refuses_a_fifo_spec_at_once(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     rc, _, err = run_cli("apply", fifo, "--root", tmp_path, "--host", "h1", "--yes")
     assert rc == 1 and "it is a FIFO, not a regular file" in err
+
+
+# -- a directory as SPEC ----------------------------------------------------------
+
+#: every command that reads a spec, with what else it needs; {spec} is the spec's path
+SPEC_COMMANDS = {
+    "validate": ["validate", "{spec}"],
+    "compile": ["compile", "{spec}", "--out", "{tmp}/out"],
+    "plan": ["plan", "{spec}", "--state", "{tmp}"],
+    "apply": ["apply", "{spec}", "--root", "{tmp}/root", "--host", "h1", "--yes"],
+    "doctor": ["doctor", "{spec}", "--host", "h1"],
+    "verify": ["verify", "{spec}"],
+    "logs-spec": ["logs", "{log}", "--spec", "{spec}"],
+}
+LOG = Path(__file__).resolve().parent.parent / "examples" / "logs" / "mail.log"
+
+
+def _numbers_out(text: str) -> str:
+    import re
+
+    return re.sub(r"[0-9][0-9.e-]*", "N", text)  # apply's timings
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("name", ["cluster.yaml", "conf"])
+@pytest.mark.parametrize("command", SPEC_COMMANDS)
+def test_a_directory_as_spec_is_refused_as_a_fifo_is(
+    tmp_path: Path, command: str, name: str, fmt: str
+) -> None:
+    """Not click's usage error: the command's own sentence for a spec it cannot read
+    (Y000 at 1:1 where it reports problems), in the format asked for, exit 1."""
+    spec = tmp_path / name
+    args = [
+        a.format(spec=spec, tmp=tmp_path, log=LOG) for a in SPEC_COMMANDS[command] + ["--format"]
+    ] + [fmt]
+    os.mkfifo(spec)
+    as_fifo = tlsc(*args)
+    spec.unlink()
+    spec.mkdir()
+    rc, out, err = tlsc(*args)
+    assert rc == 1 and as_fifo[0] == 1
+    assert "Usage:" not in err and "Traceback" not in err, err
+    assert "it is a directory, not a regular file" in out + err
+    fifo_out, fifo_err = (s.replace("a FIFO", "a directory") for s in as_fifo[1:])
+    assert _numbers_out(out) == _numbers_out(fifo_out)
+    assert _numbers_out(err) == _numbers_out(fifo_err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing made
+
+
+@pytest.mark.parametrize("command", ["validate", "compile"])
+def test_a_directory_as_spec_is_y000_at_1_1_in_json(tmp_path: Path, command: str) -> None:
+    import json
+
+    args = [a.format(spec=tmp_path, tmp=tmp_path, log=LOG) for a in SPEC_COMMANDS[command]]
+    rc, out, err = tlsc(*args, "--format", "json")
+    assert rc == 1 and err == ""
+    assert json.loads(out) == [
+        {
+            "path": str(tmp_path),
+            "line": 1,
+            "col": 1,
+            "code": "Y000",
+            "severity": "error",
+            "message": "cannot read the spec: it is a directory, not a regular file",
+        }
+    ]

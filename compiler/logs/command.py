@@ -161,7 +161,7 @@ def stream_entries(
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Peers to list.")
 @click.option(
     "--spec",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     default=None,
     help="What if: replay the mail in the logs against every TLS rule of SPEC.",
 )
