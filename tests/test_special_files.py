@@ -368,3 +368,106 @@ def test_a_directory_as_spec_is_y000_at_1_1_in_json(tmp_path: Path, command: str
             "message": "cannot read the spec: it is a directory, not a regular file",
         }
     ]
+
+
+# -- tlsc logs: pipes are read, FIFOs nothing writes to and devices are refused ----
+
+SPEC_FILE = Path(__file__).resolve().parent.parent / "examples" / "canit-cluster.yaml"
+LOG_FORMATS = {
+    "text": ["--format", "text"],
+    "json": ["--format", "json"],
+    "whatif": ["--spec", str(SPEC_FILE), "--format", "json"],
+}
+
+
+def _not_logs(tmp_path: Path, kind: str) -> tuple[Path, str]:
+    """A path `tlsc logs` cannot read, and why in words."""
+    path = tmp_path / "mail.log"
+    if kind == "fifo-no-writer":
+        os.mkfifo(path)
+        return path, "it is a FIFO no program has open for writing"
+    if kind == "directory":
+        path.mkdir()
+        return path, "it is a directory, not a file or a pipe"
+    target = {"dev-zero": "/dev/zero", "dev-null": "/dev/null", "dev-urandom": "/dev/urandom"}[kind]
+    path.symlink_to(target)  # judged by what it leads to
+    return path, "it is a character device, not a file or a pipe"
+
+
+@pytest.mark.parametrize("fmt", LOG_FORMATS)
+@pytest.mark.parametrize(
+    "kind", ["fifo-no-writer", "directory", "dev-zero", "dev-null", "dev-urandom"]
+)
+def test_logs_refuses_what_is_no_log_in_one_sentence(tmp_path: Path, kind: str, fmt: str) -> None:
+    """Never a hang (a FIFO's open, /dev/zero's read): one sentence, exit 1, and the
+    other files are still read."""
+    path, reason = _not_logs(tmp_path, kind)
+    rc, out, err = tlsc("logs", path, LOG, *LOG_FORMATS[fmt])
+    assert rc == 1
+    assert "Traceback" not in err
+    sentences = [line for line in err.splitlines() if str(path) in line]
+    assert len(sentences) == 1 and sentences[0].startswith(
+        f"tlsc: {path}: cannot be read: {reason}"
+    )
+    assert out.strip()  # the example log was still read
+
+
+def _log_records(out: str) -> int:
+    return sum(1 for line in out.splitlines() if line.startswith('{"kind"'))
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("writer", ["first", "open-then-slow", "late", "anonymous", "empty"])
+def test_logs_reads_a_pipe_as_it_comes(tmp_path: Path, writer: str, gz: bool) -> None:
+    """A FIFO a program writes to (before tlsc opens it, or while it waits) and a pipe
+    made by the shell (`<(zcat mail.log.gz)`, /dev/fd/N) are read to their end."""
+    import gzip
+    import threading
+    import time
+
+    data = LOG.read_bytes() if writer != "empty" else b""
+    data = gzip.compress(data) if gz and data else data
+    # the year of classic stamps comes from a file's date: a pipe's is now
+    expected = tlsc("logs", LOG, "--format", "json", "--year", "2026")[1] if data else ""
+    fds: tuple[int, ...] = ()
+    if writer in ("anonymous", "empty"):
+        r, w = os.pipe()
+        os.write(w, data)
+        os.close(w)
+        fds, path = (r,), Path(f"/dev/fd/{r}")
+    else:
+        path = tmp_path / "pipe"
+        os.mkfifo(path)
+
+    def write() -> None:
+        if writer == "late":
+            time.sleep(0.2)  # within the grace tlsc gives a FIFO's writer
+        with open(path, "wb") as out:  # blocks until tlsc opens the FIFO
+            if writer == "open-then-slow":
+                out.flush()
+                time.sleep(0.5)
+            out.write(data)
+
+    thread = threading.Thread(target=write) if not fds else None
+    if thread is not None:
+        thread.start()
+        if writer == "first":
+            time.sleep(0.2)  # the writer is waiting in open
+    try:
+        proc = subprocess.run(
+            cli_command("logs", path, "--format", "json", "--year", "2026"),
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=TIMEOUT,
+            check=False,
+            pass_fds=fds,
+        )
+    finally:
+        for fd in fds:
+            os.close(fd)
+        if thread is not None:
+            thread.join(TIMEOUT)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout.replace(str(path), "X") == expected.replace(str(LOG), "X")
+    assert _log_records(proc.stdout) == (0 if writer == "empty" else 15)
