@@ -7,7 +7,6 @@ import io
 import os
 import stat
 import sys
-import time
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -73,89 +72,29 @@ def open_input(path: str) -> Iterator[tuple[BinaryIO, date]]:
             raw.close()
 
 
-#: how long a FIFO no program has open for writing is waited on (`tlsc logs p & zcat >p`)
-WRITER_GRACE = 0.5
-
-
 def _open_log(path: str) -> BinaryIO:
     """`path` opened to read: a regular file or a pipe; anything else is an InputError.
 
-    Opened without blocking: a FIFO's open would wait for a writer for ever, and a
-    device (`/dev/zero`) would be read for ever, so both are looked at first. A pipe
-    (`<(zcat mail.log.gz)`, a FIFO a program writes to) is then read as it comes.
+    A device (`/dev/zero`, read for ever) or a directory is refused before it is
+    opened, and again once open (it could have been swapped in between). A pipe
+    (`<(zcat mail.log.gz)`, a FIFO a program writes to) is read as it comes; a
+    FIFO's open waits for its writer, as any reader of one does (`cat p`).
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    _refuse_unless_log(path, os.stat(path).st_mode)
+    raw = open(path, "rb")  # noqa: SIM115  (closed by open_input)
     try:
-        mode = os.fstat(fd).st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
-            from compiler.fileio import kind_of
-
-            raise InputError(f"{path}: cannot be read: it is {kind_of(mode)}, not a file or a pipe")
-        first = _await_writer(fd, path) if stat.S_ISFIFO(mode) else b""
-        os.set_blocking(fd, True)
-        raw = io.FileIO(fd, "rb", closefd=True)
+        _refuse_unless_log(path, os.fstat(raw.fileno()).st_mode)
     except BaseException:
-        os.close(fd)
+        raw.close()
         raise
-    return cast("BinaryIO", _Prefixed(first, raw) if first else raw)
+    return raw
 
 
-def _await_writer(fd: int, path: str) -> bytes:
-    """The first bytes of the pipe open (without blocking) on `fd`, or b"" when a
-    program has it open for writing and has written nothing yet; an InputError when
-    none has it open (a FIFO nothing writes to), after WRITER_GRACE seconds."""
-    anonymous = _is_anonymous_pipe(fd)
-    deadline = time.monotonic() + WRITER_GRACE
-    while True:
-        try:
-            data = os.read(fd, 1 << 16)
-        except BlockingIOError:  # a writer, nothing written yet
-            return b""
-        if data or anonymous:  # an anonymous pipe's writer was there: its end is the end
-            return data
-        if time.monotonic() >= deadline:
-            raise InputError(
-                f"{path}: cannot be read: it is a FIFO no program has open for writing"
-                " (start the program that writes to it, or pipe its output to `tlsc logs -`)"
-            )
-        time.sleep(0.01)
+def _refuse_unless_log(path: str, mode: int) -> None:
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        from compiler.fileio import kind_of
 
-
-def _is_anonymous_pipe(fd: int) -> bool:
-    """Whether `fd` is a pipe made by pipe(2) (`<(...)`, /dev/fd/N), not a named FIFO:
-    such pipes all live on one file system, unlike the FIFOs of a directory."""
-    r, w = os.pipe()
-    try:
-        return os.fstat(fd).st_dev == os.fstat(r).st_dev
-    finally:
-        os.close(r)
-        os.close(w)
-
-
-class _Prefixed(io.RawIOBase):
-    """A pipe whose first bytes were read already: those bytes, then the rest."""
-
-    def __init__(self, first: bytes, raw: io.FileIO) -> None:
-        self._first = first
-        self._raw = raw
-
-    def readable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return self._raw.fileno()
-
-    def readinto(self, buffer: Any) -> int:
-        if self._first:
-            n = min(len(buffer), len(self._first))
-            buffer[:n] = self._first[:n]
-            self._first = self._first[n:]
-            return n
-        return self._raw.readinto(buffer)
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
+        raise InputError(f"{path}: cannot be read: it is {kind_of(mode)}, not a file or a pipe")
 
 
 def gunzipped(stream: BinaryIO) -> IO[bytes]:
