@@ -233,7 +233,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("spec", default="cluster.yaml", type=click.Path(dir_okay=False))
+@click.argument("spec", default="cluster.yaml", type=click.Path())
 @click.option("--format", "fmt", type=FORMAT, default="text", show_default=True)
 def validate(spec: str, fmt: str) -> None:
     """Check SPEC and report every problem at once (exit 0 valid, 1 invalid)."""
@@ -253,7 +253,7 @@ def validate(spec: str, fmt: str) -> None:
 
 
 @main.command(name="compile")
-@click.argument("spec", default="cluster.yaml", type=click.Path(dir_okay=False))
+@click.argument("spec", default="cluster.yaml", type=click.Path())
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="output directory"
 )

@@ -21,7 +21,7 @@ import os
 import signal
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -128,6 +128,27 @@ def check_write_target(path: str | os.PathLike[str]) -> None:
         return
     if not stat.S_ISREG(mode):
         raise NotRegularFile(path, mode, "; nothing was written")
+
+
+def refuse_an_input(
+    target: str | os.PathLike[str], reads: Iterable[tuple[str | os.PathLike[str], str]]
+) -> None:
+    """Refuse to write over a file the output was made from (`plan --out cluster.yaml`,
+    `import --out ROOT/etc/mail/sendmail.mc`): `reads` holds (path, what it is, in words).
+
+    Judged by device and inode, so a symbolic or hard link to an input is refused too.
+    """
+    try:
+        info = os.stat(target)
+    except OSError:
+        return
+    for path, what in reads:
+        try:
+            other = os.stat(path)
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) == (other.st_dev, other.st_ino):
+            raise OSError(errno.EEXIST, f"it is {what}; nothing was written", os.fspath(target))
 
 
 class Terminated(BaseException):

@@ -184,3 +184,50 @@ def compile_file_text(text: str) -> Any:
     from compiler.compile import compile_text
 
     return compile_text(text, "imported.yaml")
+
+
+# -- --out never over an input ------------------------------------------------------
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("form", ["--host", "NAME=ROOT"])
+@pytest.mark.parametrize("named", ["as-is", "symlink", "hardlink"])
+@pytest.mark.parametrize(
+    "which", ["etc/mail/sendmail.mc", "etc/mail/tls/starttls.m4", "etc/mail/access"]
+)
+def test_force_never_writes_the_spec_over_a_file_it_was_imported_from(
+    tmp_path: Path, which: str, named: str, form: str, fmt: str
+) -> None:
+    """`--force --out` naming the host's own sendmail.mc, starttls.m4 or access file
+    (or a link to one) is one sentence, exit 1, every file as it was."""
+    root = tree(tmp_path / "host", access="Connect:127\tRELAY\n")
+    out = root / which
+    if named == "symlink":
+        out = tmp_path / "cluster.yaml"
+        out.symlink_to(root / which)
+    elif named == "hardlink":
+        out = tmp_path / "cluster.yaml"
+        out.hardlink_to(root / which)
+    before = _snapshot(tmp_path)
+    source = ["--host", "h1", root] if form == "--host" else [f"h1={root}"]
+    rc, stdout, err = tlsc(
+        "import", *source, "--ownership", "file", "--out", out, "--force", "--format", fmt
+    )
+    sentence = (
+        f"cannot write {out}: it is h1's /{which}, which the import read; nothing was written"
+    )
+    assert rc == 1
+    if fmt == "json":
+        report = json.loads(stdout)
+        assert (report["result"], report["message"]) == ("failed", sentence)
+    else:
+        assert stdout == ""
+        assert err.splitlines()[-1] == f"tlsc import: {sentence}"
+    assert _snapshot(tmp_path) == before

@@ -149,7 +149,7 @@ def test_directory_and_damaged_gzip(tmp_path: Path) -> None:
     result = tlsc(str(tmp_path), str(broken), str(bad))
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        f"tlsc: {tmp_path}: cannot be read: is a directory",
+        f"tlsc: {tmp_path}: cannot be read: it is a directory, not a file or a pipe",
         f"tlsc: {broken}: the gzip data ends early (truncated file)",
         f"tlsc: {bad}: not a valid gzip file",
     ]

@@ -302,3 +302,167 @@ def test_apply_refuses_a_fifo_spec_at_once(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     rc, _, err = run_cli("apply", fifo, "--root", tmp_path, "--host", "h1", "--yes")
     assert rc == 1 and "it is a FIFO, not a regular file" in err
+
+
+# -- a directory as SPEC ----------------------------------------------------------
+
+#: every command that reads a spec, with what else it needs; {spec} is the spec's path
+SPEC_COMMANDS = {
+    "validate": ["validate", "{spec}"],
+    "compile": ["compile", "{spec}", "--out", "{tmp}/out"],
+    "plan": ["plan", "{spec}", "--state", "{tmp}"],
+    "apply": ["apply", "{spec}", "--root", "{tmp}/root", "--host", "h1", "--yes"],
+    "doctor": ["doctor", "{spec}", "--host", "h1"],
+    "verify": ["verify", "{spec}"],
+    "logs-spec": ["logs", "{log}", "--spec", "{spec}"],
+}
+LOG = Path(__file__).resolve().parent.parent / "examples" / "logs" / "mail.log"
+
+
+def _numbers_out(text: str) -> str:
+    import re
+
+    return re.sub(r"[0-9][0-9.e-]*", "N", text)  # apply's timings
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("name", ["cluster.yaml", "conf"])
+@pytest.mark.parametrize("command", SPEC_COMMANDS)
+def test_a_directory_as_spec_is_refused_as_a_fifo_is(
+    tmp_path: Path, command: str, name: str, fmt: str
+) -> None:
+    """Not click's usage error: the command's own sentence for a spec it cannot read
+    (Y000 at 1:1 where it reports problems), in the format asked for, exit 1."""
+    spec = tmp_path / name
+    args = [
+        a.format(spec=spec, tmp=tmp_path, log=LOG) for a in SPEC_COMMANDS[command] + ["--format"]
+    ] + [fmt]
+    os.mkfifo(spec)
+    as_fifo = tlsc(*args)
+    spec.unlink()
+    spec.mkdir()
+    rc, out, err = tlsc(*args)
+    assert rc == 1 and as_fifo[0] == 1
+    assert "Usage:" not in err and "Traceback" not in err, err
+    assert "it is a directory, not a regular file" in out + err
+    fifo_out, fifo_err = (s.replace("a FIFO", "a directory") for s in as_fifo[1:])
+    assert _numbers_out(out) == _numbers_out(fifo_out)
+    assert _numbers_out(err) == _numbers_out(fifo_err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing made
+
+
+@pytest.mark.parametrize("command", ["validate", "compile"])
+def test_a_directory_as_spec_is_y000_at_1_1_in_json(tmp_path: Path, command: str) -> None:
+    import json
+
+    args = [a.format(spec=tmp_path, tmp=tmp_path, log=LOG) for a in SPEC_COMMANDS[command]]
+    rc, out, err = tlsc(*args, "--format", "json")
+    assert rc == 1 and err == ""
+    assert json.loads(out) == [
+        {
+            "path": str(tmp_path),
+            "line": 1,
+            "col": 1,
+            "code": "Y000",
+            "severity": "error",
+            "message": "cannot read the spec: it is a directory, not a regular file",
+        }
+    ]
+
+
+# -- tlsc logs: pipes are read, devices and directories are refused ----
+
+SPEC_FILE = Path(__file__).resolve().parent.parent / "examples" / "canit-cluster.yaml"
+LOG_FORMATS = {
+    "text": ["--format", "text"],
+    "json": ["--format", "json"],
+    "whatif": ["--spec", str(SPEC_FILE), "--format", "json"],
+}
+
+
+def _not_logs(tmp_path: Path, kind: str) -> tuple[Path, str]:
+    """A path `tlsc logs` cannot read, and why in words."""
+    path = tmp_path / "mail.log"
+    if kind == "directory":
+        path.mkdir()
+        return path, "it is a directory, not a file or a pipe"
+    target = {"dev-zero": "/dev/zero", "dev-null": "/dev/null", "dev-urandom": "/dev/urandom"}[kind]
+    path.symlink_to(target)  # judged by what it leads to
+    return path, "it is a character device, not a file or a pipe"
+
+
+@pytest.mark.parametrize("fmt", LOG_FORMATS)
+@pytest.mark.parametrize("kind", ["directory", "dev-zero", "dev-null", "dev-urandom"])
+def test_logs_refuses_what_is_no_log_in_one_sentence(tmp_path: Path, kind: str, fmt: str) -> None:
+    """Never a read for ever (/dev/zero): one sentence, exit 1, and the other files are
+    still read."""
+    path, reason = _not_logs(tmp_path, kind)
+    rc, out, err = tlsc("logs", path, LOG, *LOG_FORMATS[fmt])
+    assert rc == 1
+    assert "Traceback" not in err
+    sentences = [line for line in err.splitlines() if str(path) in line]
+    assert len(sentences) == 1 and sentences[0].startswith(
+        f"tlsc: {path}: cannot be read: {reason}"
+    )
+    assert out.strip()  # the example log was still read
+
+
+def _log_records(out: str) -> int:
+    return sum(1 for line in out.splitlines() if line.startswith('{"kind"'))
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("writer", ["first", "open-then-slow", "late", "anonymous", "empty"])
+def test_logs_reads_a_pipe_as_it_comes(tmp_path: Path, writer: str, gz: bool) -> None:
+    """A FIFO a program writes to (before tlsc opens it, or while it waits) and a pipe
+    made by the shell (`<(zcat mail.log.gz)`, /dev/fd/N) are read to their end."""
+    import gzip
+    import threading
+    import time
+
+    data = LOG.read_bytes() if writer != "empty" else b""
+    data = gzip.compress(data) if gz and data else data
+    # the year of classic stamps comes from a file's date: a pipe's is now
+    expected = tlsc("logs", LOG, "--format", "json", "--year", "2026")[1] if data else ""
+    fds: tuple[int, ...] = ()
+    if writer in ("anonymous", "empty"):
+        r, w = os.pipe()
+        os.write(w, data)
+        os.close(w)
+        fds, path = (r,), Path(f"/dev/fd/{r}")
+    else:
+        path = tmp_path / "pipe"
+        os.mkfifo(path)
+
+    def write() -> None:
+        if writer == "late":
+            time.sleep(1.0)  # tlsc waits in the FIFO's open, as any reader of one does
+        with open(path, "wb") as out:  # blocks until tlsc opens the FIFO
+            if writer == "open-then-slow":
+                out.flush()
+                time.sleep(0.5)
+            out.write(data)
+
+    thread = threading.Thread(target=write) if not fds else None
+    if thread is not None:
+        thread.start()
+        if writer == "first":
+            time.sleep(0.2)  # the writer is waiting in open
+    try:
+        proc = subprocess.run(
+            cli_command("logs", path, "--format", "json", "--year", "2026"),
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=TIMEOUT,
+            check=False,
+            pass_fds=fds,
+        )
+    finally:
+        for fd in fds:
+            os.close(fd)
+        if thread is not None:
+            thread.join(TIMEOUT)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout.replace(str(path), "X") == expected.replace(str(LOG), "X")
+    assert _log_records(proc.stdout) == (0 if writer == "empty" else 15)

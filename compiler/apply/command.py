@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("spec", default="cluster.yaml", type=click.Path(dir_okay=False))
+@click.argument("spec", default="cluster.yaml", type=click.Path())
 @click.option("--host", default=None, help="the spec's host to apply (default: this machine's)")
 @click.option(
     "--root",

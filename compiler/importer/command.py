@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 import click
 
+from compiler.fileio import refuse_an_input
 from compiler.importer.cluster import (
     ClusterImport,
     HostArgumentError,
@@ -114,7 +115,15 @@ def import_cmd(
         out_file,
         fmt,
         lambda failure: _finish(fmt, result, out_file, failure),
+        _inputs(host, result),
     )
+
+
+def _inputs(name: str, result: Imported) -> list[tuple[str, str]]:
+    """The files the import of host `name` read, each with what it is in words."""
+    return [
+        (real, f"{name}'s {path}, which the import read") for real, path in result.inputs.items()
+    ]
 
 
 def _deliver(
@@ -124,8 +133,10 @@ def _deliver(
     out_file: str | None,
     fmt: str,
     finish: Callable[[str | None], NoReturn],
+    inputs: list[tuple[str, str]],
 ) -> NoReturn:
-    """Write the spec (to --out, or stdout) unless losses stop it; `finish` says how it ended."""
+    """Write the spec (to --out, or stdout) unless losses stop it, never over one of the
+    `inputs` (the host's sendmail.mc, its access file); `finish` says how it ended."""
     if losses and not allow_loss:
         finish(
             f"{losses} difference(s) could not be carried over;"
@@ -137,6 +148,7 @@ def _deliver(
             sys.exit(0)
         finish(None)
     try:
+        refuse_an_input(out_file, inputs)  # `--force --out ROOT/etc/mail/sendmail.mc`
         # a file replaced with --force keeps its mode (a spec may be kept 0600)
         write_atomic(out_file, text.encode("utf-8"))
     except OSError as exc:
@@ -318,8 +330,15 @@ def _import_several(
         finish(result, f"{', '.join(failed)} could not be imported; nothing written")
     if result.errors or result.text is None:
         finish(result, "the merged spec failed its check; nothing written")
+    inputs = [pair for name, r in result.hosts.items() for pair in _inputs(name, r)]
     _deliver(
-        result.text, losses, allow_loss, out_file, fmt, lambda failure: finish(result, failure)
+        result.text,
+        losses,
+        allow_loss,
+        out_file,
+        fmt,
+        lambda failure: finish(result, failure),
+        inputs,
     )
 
 

@@ -46,6 +46,8 @@ class Imported:
     text: str | None = None
     parts: SpecParts | None = None
     summary: list[str] = field(default_factory=list)
+    #: every file the import read: real path -> its path on the host (`--out` is never one)
+    inputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -84,6 +86,8 @@ class _Tree:
         self.root = root
         self.notes = notes
         self.etc_mail_only = etc_mail_only
+        #: every file read: real path -> host path
+        self.inputs: dict[str, str] = {}
 
     def outside(self, host_path: str) -> bool:
         """True for a host path this ROOT does not hold (outside a copied /etc/mail)."""
@@ -116,6 +120,7 @@ class _Tree:
             return None
         try:
             data = read_regular(path)
+            self.inputs[str(path)] = host_path
         except FileNotFoundError:
             if required:
                 self.notes.error(Where(str(path)), code, f"{path} does not exist")
@@ -138,9 +143,11 @@ class _Tree:
     def read_bytes(self, host_path: str) -> bytes | None:
         """The file's bytes, or None when it cannot be read (read() reports why)."""
         try:
-            return read_regular(self.real(host_path))
+            data = read_regular(self.real(host_path))
         except OSError:
             return None
+        self.inputs[str(self.real(host_path))] = host_path
+        return data
 
     def lint_reader(self, path: str) -> str | None:
         """For the linter: paths under ROOT as they are, host paths mapped into ROOT."""
@@ -150,9 +157,11 @@ class _Tree:
                 return None
             real = self.real(path)
         try:
-            return read_regular(real).decode("utf-8", "surrogateescape")
+            data = read_regular(real)
         except OSError:
             return None
+        self.inputs[str(real)] = self.host_path(str(real)) or str(real)
+        return data.decode("utf-8", "surrogateescape")
 
     def root_map(self, path: str) -> str | None:
         """An include's host path mapped into ROOT, when ROOT has that file."""
@@ -209,6 +218,7 @@ def import_host(
             notes.error(Where(str(root)), "I002", f"{label} {value!r}: {valid(tp, value)}")
     root_path, etc_mail_only = host_root(root_path)
     tree = _Tree(root_path, notes, etc_mail_only)
+    result.inputs = tree.inputs
     mc_real = str(tree.real(MC_PATH))
     mc_text = tree.read(MC_PATH, required=True, code="I002")
     if mc_text is None or notes.errors:

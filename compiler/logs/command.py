@@ -161,7 +161,7 @@ def stream_entries(
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Peers to list.")
 @click.option(
     "--spec",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     default=None,
     help="What if: replay the mail in the logs against every TLS rule of SPEC.",
 )
@@ -213,22 +213,18 @@ def logs(
         sys.exit(1)
     if spec is not None and fmt == "tlsrpt":
         raise click.UsageError("--spec (the what-if) prints text or json, not tlsrpt")
-    try:
-        if spec is not None:
-            from compiler.logs.whatif_command import run_whatif
+    # `tlsc logs ... | head`: a closed reader ends it as every command (compiler/cli.py)
+    if spec is not None:
+        from compiler.logs.whatif_command import run_whatif
 
-            problems = run_whatif(files, spec, proposals, fmt, within, year, top)
-        elif fmt == "tlsrpt":
-            problems = _tlsrpt(files, within, year, org or "", contact or "", out_dir, sending_ip)
-        elif fmt == "json":
-            problems = _json(files, within, year)
-        else:
-            problems = _text(files, within, year, top)
-        sys.stdout.flush()
-    except BrokenPipeError:  # `tlsc logs ... | head`
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
+        problems = run_whatif(files, spec, proposals, fmt, within, year, top)
+    elif fmt == "tlsrpt":
+        problems = _tlsrpt(files, within, year, org or "", contact or "", out_dir, sending_ip)
+    elif fmt == "json":
+        problems = _json(files, within, year)
+    else:
+        problems = _text(files, within, year, top)
+    sys.stdout.flush()
     for problem in problems:
         click.echo(f"tlsc: {problem}", err=True)
     sys.exit(1 if problems else 0)

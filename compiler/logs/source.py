@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Iterator, Sequence
@@ -48,7 +49,7 @@ def open_input(path: str) -> Iterator[tuple[BinaryIO, date]]:
     The date (the file's modification time) anchors the year of classic syslog stamps.
     """
     try:
-        raw: BinaryIO = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+        raw: BinaryIO = sys.stdin.buffer if path == "-" else _open_log(path)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise InputError(f"{path}: cannot be read: {reason.lower()}") from None
@@ -69,6 +70,31 @@ def open_input(path: str) -> Iterator[tuple[BinaryIO, date]]:
     finally:
         if path != "-":
             raw.close()
+
+
+def _open_log(path: str) -> BinaryIO:
+    """`path` opened to read: a regular file or a pipe; anything else is an InputError.
+
+    A device (`/dev/zero`, read for ever) or a directory is refused before it is
+    opened, and again once open (it could have been swapped in between). A pipe
+    (`<(zcat mail.log.gz)`, a FIFO a program writes to) is read as it comes; a
+    FIFO's open waits for its writer, as any reader of one does (`cat p`).
+    """
+    _refuse_unless_log(path, os.stat(path).st_mode)
+    raw = open(path, "rb")  # noqa: SIM115  (closed by open_input)
+    try:
+        _refuse_unless_log(path, os.fstat(raw.fileno()).st_mode)
+    except BaseException:
+        raw.close()
+        raise
+    return raw
+
+
+def _refuse_unless_log(path: str, mode: int) -> None:
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        from compiler.fileio import kind_of
+
+        raise InputError(f"{path}: cannot be read: it is {kind_of(mode)}, not a file or a pipe")
 
 
 def gunzipped(stream: BinaryIO) -> IO[bytes]:

@@ -242,10 +242,13 @@ def _plain_fd(stream: BinaryIO, path: str) -> tuple[int, int] | None:
     if path == "-" or not isinstance(stream, io.BufferedReader):
         return None
     raw = stream.raw
-    if not isinstance(raw, io.FileIO) or stream.tell() != 0:
+    if not isinstance(raw, io.FileIO):
         return None
     st = os.fstat(raw.fileno())
-    return (raw.fileno(), st.st_size) if stat.S_ISREG(st.st_mode) else None
+    # a pipe (`<(zcat mail.log.gz)`, a FIFO) has no position: tell() would raise ESPIPE
+    if not stat.S_ISREG(st.st_mode) or stream.tell() != 0:
+        return None
+    return raw.fileno(), st.st_size
 
 
 def _range_pieces(

@@ -55,7 +55,7 @@ def _fail(message: str) -> None:
 
 
 @click.command(cls=_PlanCommand)
-@click.argument("spec", default="cluster.yaml", type=click.Path(dir_okay=False))
+@click.argument("spec", default="cluster.yaml", type=click.Path())
 @click.option(
     "--root",
     type=click.Path(file_okay=False),

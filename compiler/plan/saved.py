@@ -15,7 +15,6 @@ than it did (`check_links`), and it writes only bytes whose hash is
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -25,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from compiler import __version__
-from compiler.fileio import MAX_PLAN_BYTES, check_write_target, read_regular, signals_as_exceptions
+from compiler.fileio import (
+    MAX_PLAN_BYTES,
+    check_write_target,
+    read_regular,
+    refuse_an_input,
+    signals_as_exceptions,
+)
 from compiler.plan.model import PLAN_VERSION, Plan, spec_digest
 
 KIND = "tlsc-saved-plan"
@@ -130,21 +135,6 @@ def read_paths(plan: Plan, logs: Sequence[str] = ()) -> list[tuple[str, str]]:
     return out
 
 
-def _refuse_an_input(target: Path, reads: Sequence[tuple[str, str]]) -> None:
-    """Refuse to save the plan over a file it was made from (`--out cluster.yaml`)."""
-    try:
-        info = os.stat(target)
-    except OSError:
-        return
-    for path, what in reads:
-        try:
-            other = os.stat(path)
-        except OSError:
-            continue
-        if (info.st_dev, info.st_ino) == (other.st_dev, other.st_ino):
-            raise OSError(errno.EEXIST, f"it is {what}; nothing was written", str(target))
-
-
 def write_saved_plan(plan: Plan, path: str | Path, logs: Sequence[str] = ()) -> None:
     """Write the saved plan atomically (a reader never sees half a file), never over a
     file it was made from (the spec, a named access file, a log, a host's file)."""
@@ -160,7 +150,7 @@ def _write_plan(
 ) -> None:
     try:
         check_write_target(target)  # renaming over /dev/null would replace the device
-        _refuse_an_input(target, reads)
+        refuse_an_input(target, reads)
         tmp.unlink(missing_ok=True)  # a leftover, or a planted symlink: never written through
         with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
             fh.write(data)

@@ -25,8 +25,11 @@ from compiler.probe.smtp import valid_ehlo_name
 
 
 def _is_spec(arg: str) -> bool:
-    # a FIFO or a device is a spec that cannot be read, not a host name
-    return arg.endswith((".yaml", ".yml")) or (os.path.exists(arg) and not os.path.isdir(arg))
+    # a FIFO or a device is a spec that cannot be read, not a host name; so is a directory
+    # named as a path (`./mail`, `conf/`), which no host name is, but not a bare `mail`
+    if arg.endswith((".yaml", ".yml")):
+        return True
+    return os.path.exists(arg) and (not os.path.isdir(arg) or "/" in arg)
 
 
 def _spec_targets(spec: str, hosts: tuple[str, ...], ca: str | None, fmt: str) -> list[Target]:
