@@ -56,8 +56,11 @@ _FALLBACK_TAG = re.compile(r"(?P<tag>[^\s\[\]:]+)\[(?P<pid>\d+)\]: (?:\S+: )?(?:
 #: the SMTP reply code and enhanced status code before a reply's text
 _REPLY_CODES = re.compile(r"\d{3}(?:[ -]\d\.\d{1,3}\.\d{1,3})? ?")
 #: the reply texts of sendmail's TLS rules (proto.m4: TLS_connection, try_tls, tls_rcpt)
+#: not proto.m4's relay refusal with AUTH, `550 5.7.1 <a@b>... Relaying denied. Proper
+#: authentication required.`: the most common check_rcpt line of real logs, no TLS
 _TLS_REASON = re.compile(
-    r"encryption too weak|not authenticated|authentication (?:required|failed|failure)"
+    r"encryption too weak|not authenticated|(?<!Proper )authentication required"
+    r"|authentication (?:failed|failure)"
     r"|no authentication requested|STARTTLS|TLS handshake|do not try TLS"
     r"|CN .* does not match|Cert (?:Issuer|Subject) .* (?:not acceptable|does not match)"
     r"|DANE|not listed in SANs"

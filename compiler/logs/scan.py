@@ -758,8 +758,11 @@ def _relay_json(relay: bytes) -> bytes:
     return frag
 
 
+#: not proto.m4's relay refusal with AUTH, `550 5.7.1 <a@b>... Relaying denied. Proper
+#: authentication required.`: the most common check_rcpt line of real logs, no TLS
 _CHECK_TLS = re.compile(
-    rb"encryption too weak|not authenticated|authentication (?:required|failed|failure)"
+    rb"encryption too weak|not authenticated|(?<!Proper )authentication required"
+    rb"|authentication (?:failed|failure)"
     rb"|no authentication requested|STARTTLS|TLS handshake|do not try TLS"
     rb"|CN .* does not match|Cert (?:Issuer|Subject) .* (?:not acceptable|does not match)"
     rb"|DANE|not listed in SANs"

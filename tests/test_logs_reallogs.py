@@ -1,0 +1,125 @@
+"""Real sendmail log lines from public sources, as they were posted, and what tlsc makes of them.
+
+Each line's origin is in the comment above it. The reference reader (LogParser)
+and the fast one (scan.py) must agree on each; nothing else is a record.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_logs_scan import fast, reference
+
+#: check_* refusals of real logs whose reply is no TLS reason: never records
+NOT_TLS_REFUSALS = [
+    # fail2ban/fail2ban fail2ban/tests/files/logs/sendmail-reject: proto.m4's relay refusal
+    # when AUTH is compiled in ("Proper authentication required.")
+    "Feb 25 03:01:10 kismet sm-acceptingconnections[27713]: s1P819mk027713: ruleset=check_rcpt, "
+    "arg1=<asservnew@freemailhost.ru>, relay=128-68-136-133.broadband.corbina.ru "
+    "[128.68.136.133], reject=550 5.7.1 <asservnew@freemailhost.ru>... Relaying denied. "
+    "Proper authentication required.",
+    "Feb 24 07:33:59 petermurray sm-mta[21134]: s1O7XtZJ021134: ruleset=check_rcpt, "
+    "arg1=<sanjinn232@yahoo.com.tw>, relay=118-161-66-57.dynamic.hinet.net [118.161.66.57], "
+    "reject=550 5.7.1 <sanjinn232@yahoo.com.tw>... Relaying denied. Proper authentication "
+    "required.",
+    # the same file: forged names, unknown users, DNSBLs, rate control
+    "Feb 23 21:36:14 petermurray sm-mta[22248]: s1NLaDQT022248: ruleset=check_rcpt, "
+    "arg1=<dautareuk2@hotmail.it>, relay=int0.client.access.azadnet.net [80.253.155.119] "
+    "(may be forged), reject=550 5.7.1 <dautareuk2@hotmail.it>... Relaying denied. IP name "
+    "possibly forged [80.253.155.119]",
+    "Feb 23 07:00:08 petermurray sm-mta[3992]: s1N706jo003992: ruleset=check_rcpt, "
+    "arg1=<joaofr@camilopinto.pt>, relay=[151.232.63.226], reject=550 5.7.1 "
+    "<joaofr@camilopinto.pt>... Rejected: 151.232.63.226 listed at sbl-xbl.spamhaus.org",
+    "Feb 27 15:49:02 batman sm-mta[88377]: s1REn1un088377: ruleset=check_rcpt, "
+    "arg1=<non-existing-user@example.com>, relay=189-30-205-74.paebv701.dsl.brasiltelecom.net.br "
+    "[189.30.205.74], reject=550 5.1.1 <non-existing-user@example.com>... User unknown",
+    "Feb 19 18:01:50 batman sm-mta[78152]: ruleset=check_relay, arg1=[196.213.73.146], "
+    "arg2=196.213.73.146, relay=[196.213.73.146], reject=421 4.3.2 Connection rate limit "
+    "exceeded.",
+    # an Ubuntu Forums thread (sendmail 8.14.4, 2014)
+    "Feb 18 12:34:44 server sm-mta[5589]: s1IHYWxQ005589: ruleset=check_rcpt, "
+    "arg1=<support@microsoft.com>, relay=[199.87.239.74], reject=550 5.7.1 "
+    "<support@microsoft.com>... Relaying denied. IP name lookup failed [199.87.239.74]",
+]
+
+#: real lines that are records, and the record (a grok test of sonic.net's hosts, 2012; an
+#: Ubuntu Forums thread; wiki.freepascal.org's FreeBSD 8.17 log with a queue id;
+#: brandonhutchinson.com's Solaris log)
+RECORDS = [
+    (
+        "Dec  4 10:24:32 c.spam.sonic.net sendmail[32283]: ruleset=tls_server, arg1=SOFTWARE, "
+        "relay=goransoncpa-com.mail.eo.outlook.com, reject=403 4.7.0 TLS handshake failed.",
+        {
+            "kind": "refusal",
+            "direction": "client",
+            "relay": "goransoncpa-com.mail.eo.outlook.com",
+            "ruleset": "tls_server",
+            "verify": "SOFTWARE",
+            "reply": "403 4.7.0 TLS handshake failed.",
+        },
+    ),
+    (
+        "Dec  4 10:24:32 c.spam.sonic.net sendmail[32283]: STARTTLS=client, error: connect "
+        "failed=0, SSL_error=5",
+        {"kind": "error", "direction": "client", "error": "connect failed=0, SSL_error=5"},
+    ),
+    (
+        "Dec  6 14:06:30 b.mail.sonic.net sm-mta[3306]: STARTTLS=server, relay=[184.21.104.253], "
+        "version=TLSv1/SSLv3, verify=NO, cipher=RC4-MD5, bits=128/128",
+        {
+            "kind": "handshake",
+            "direction": "server",
+            "addr": "[184.21.104.253]",
+            "version": "TLSv1/SSLv3",
+            "verify": "NO",
+            "cipher": "RC4-MD5",
+            "bits": 128,
+        },
+    ),
+    (
+        "Jul 14 10:59:17 server sendmail[19538]: STARTTLS=server, relay=localhost.localdomain "
+        "[127.0.0.1], version=TLSv1/SSLv3, verify=NOT, cipher=DHE-RSA-AES256-SHA, bits=256/256 ",
+        {
+            "kind": "handshake",
+            "relay": "localhost.localdomain",
+            "addr": "[127.0.0.1]",
+            "verify": "NOT",
+            "bits_max": 256,
+        },
+    ),
+    (
+        "Mar 18 16:22:33 shadow sm-mta[66179]: 221820LG031423: STARTTLS=server, "
+        "relay=macmini8.example.org [192.168.1.21], version=TLSv1.3, verify=NO, "
+        "cipher=TLS_AES_256_GCM_SHA384, bits=256/256",
+        {"kind": "handshake", "relay": "macmini8.example.org", "version": "TLSv1.3"},
+    ),
+    (
+        "Jan  2 19:58:51 MTA sm-mta[29534]: [ID 702911 mail.notice] ruleset=tls_server, "
+        "arg1=SOFTWARE, relay=MTA, reject=403 4.7.0 TLS handshake failed.",
+        {"kind": "refusal", "host": "MTA", "relay": "MTA", "ruleset": "tls_server"},
+    ),
+]
+
+
+def _read(tmp_path: Path, lines: list[str]) -> list[dict[str, object]]:
+    log = tmp_path / "mail.log"
+    log.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    want = reference((str(log),), 200)
+    got = fast((str(log),), tmp_path, 200, 1)
+    assert got[0] == want[0] and got[2] == want[2]
+    return [json.loads(x) for x in want[0].decode().splitlines()]
+
+
+@pytest.mark.parametrize("line", NOT_TLS_REFUSALS)
+def test_real_check_refusals_without_a_tls_reason_are_no_records(tmp_path: Path, line: str) -> None:
+    assert _read(tmp_path, [line]) == []
+
+
+@pytest.mark.parametrize(("line", "fields"), RECORDS)
+def test_real_lines_are_the_records_they_log(
+    tmp_path: Path, line: str, fields: dict[str, object]
+) -> None:
+    (record,) = _read(tmp_path, [line])
+    assert {k: record.get(k) for k in fields} == fields
