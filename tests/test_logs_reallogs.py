@@ -1,16 +1,23 @@
 """Real sendmail log lines from public sources, as they were posted, and what tlsc makes of them.
 
 Each line's origin is in the comment above it. The reference reader (LogParser)
-and the fast one (scan.py) must agree on each; nothing else is a record.
+and the fast one (scan.py) must agree on each; the session reader (what-if,
+TLS-RPT) must not take another MTA's lines in the same log for sendmail's.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 from test_logs_scan import fast, reference
+
+from compiler.logs.sessions import Session, SessionBuilder
+from compiler.logs.syslog import YearGuess, split_syslog
+
+YEARS = YearGuess(date(2020, 12, 31))
 
 #: check_* refusals of real logs whose reply is no TLS reason: never records
 NOT_TLS_REFUSALS = [
@@ -123,3 +130,27 @@ def test_real_lines_are_the_records_they_log(
 ) -> None:
     (record,) = _read(tmp_path, [line])
     assert {k: record.get(k) for k in fields} == fields
+
+
+#: an Oracle Linux host's /var/log/maillog (2026): sendmail's MSP hands mail to a local postfix,
+#: which delivers it; the same file holds both programs' lines
+MIXED = """\
+May  6 04:34:58 devops-automation-11 postfix/smtp[29920]: C84CE40879DC: to=<mihir.kulkarni@dummy.com>, relay=nlb-rtd2-smtp.oci.dummy.com[104.242.241.27]:587, delay=0.31, delays=0.06/0.02/0.18/0.05, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4g9MxG0YtdzVhjc)
+May  6 05:03:16 devops-automation-11 sendmail[48104]: 64653CTR048104: from=root, size=12362438, class=-60, nrcpts=1, msgid=<202605060503.64653CTR048104@devops-automation-11.snta006.ie1vcn013205o2.oraclevcn.com>, relay=root@localhost
+May  6 05:03:16 devops-automation-11 postfix/smtpd[48105]: connect from localhost[127.0.0.1]
+May  6 05:03:16 devops-automation-11 sendmail[48104]: STARTTLS=client, relay=[127.0.0.1], version=TLSv1.3, verify=FAIL, cipher=TLS_AES_256_GCM_SHA384, bits=256/256
+May  6 05:03:16 devops-automation-11 postfix/smtpd[48105]: 8AD3040879DC: client=localhost[127.0.0.1]
+May  6 05:03:16 devops-automation-11 sendmail[48104]: 64653CTR048104: to=root, ctladdr=root (0/0), delay=00:00:04, xdelay=00:00:00, mailer=relay, pri=12500438, relay=[127.0.0.1] [127.0.0.1], dsn=2.0.0, stat=Sent (Ok: queued as 8AD3040879DC)
+May  6 05:03:16 devops-automation-11 postfix/smtpd[48105]: disconnect from localhost[127.0.0.1] ehlo=2 starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7
+"""  # noqa: E501
+
+
+def test_postfix_lines_in_the_same_log_are_no_sendmail_sessions() -> None:
+    builder = SessionBuilder()
+    sessions: list[Session] = []
+    for raw in MIXED.splitlines():
+        sessions += builder.feed(split_syslog(raw, YEARS))
+    sessions += builder.flush()
+    assert [(s.direction, s.peer, s.verify, [m.status for m in s.messages]) for s in sessions] == [
+        ("client", "[127.0.0.1]", "FAIL", ["Sent"])
+    ]

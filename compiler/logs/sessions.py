@@ -263,6 +263,10 @@ class SessionBuilder:
     # -- the lines
 
     def _line(self, line: SyslogLine) -> None:
+        if line.tag is not None and "/" in line.tag:
+            # postfix's `postfix/smtp[12]:` (syslog_name/service) on a host that runs both:
+            # its `to=... status=sent` and `connect from` lines are no sendmail session
+            return
         message = line.message
         qid: str | None = None
         m = QUEUE_ID.match(message)
