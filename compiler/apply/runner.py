@@ -182,6 +182,20 @@ class Apply:
             self._end("refused", f"{self.o.spec} is not valid; nothing was changed")
         except _Refused as exc:
             self._end("refused", str(exc))
+        except OSError as exc:
+            # what no step turned into a sentence: said here, never taken for the
+            # command's own output failing
+            where = f"{exc.filename}: " if exc.filename else ""
+            why = f"{where}{exc.strerror or exc}"
+            self._record("error", "failed", time.monotonic(), repr(exc))
+            if self.backup is None:
+                self._end("failed", f"apply failed ({why}); nothing was changed")
+            else:
+                self._end(
+                    "failed",
+                    f"apply failed as it finished ({why}); the next tlsc apply checks the"
+                    " host and finishes what is left",
+                )
         finally:
             if self.lock is not None:
                 self.lock.release()
@@ -579,7 +593,7 @@ class Apply:
             "root": str(self.root),
         }
         try:
-            backup = make_backup(base, {x: self._io(x) for x in sorted(paths)}, about)
+            backup = make_backup(base, {x: self._io(x) for x in sorted(paths)}, about, shown)
             pending_at = self._pending_io()
             assert pending_at is not None
             write_pending(
