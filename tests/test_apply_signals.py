@@ -310,6 +310,8 @@ def check(t: Trial, sig: str, point: str, status: int, out: str, err: str) -> di
     rc, report, err2 = host.apply("--lock-timeout", "0")
     seen["second"] = report["message"]
     assert rc == 0 and report["result"] == "applied", (point, report["message"], err2)
+    if seen["pending"]:
+        assert "finished the apply started " in report["message"], (point, report["message"])
     final = host.snapshot()
     for name in ("sendmail.mc", "tls/starttls.m4", "access"):
         assert final[name][0] == t.new[name], (point, name)

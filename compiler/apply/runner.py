@@ -146,6 +146,8 @@ class _Work:
     restart_pending: bool = False
     run_after: bool = False
     reasons: list[str] = field(default_factory=list)
+    #: the journal of an interrupted apply this one finishes
+    pending: Pending | None = None
 
 
 class Apply:
@@ -528,6 +530,7 @@ class Apply:
                 w.rebuild_access = True
                 w.reasons.append(f"{p.access_db} is older than {p.access}")
         if pending is not None:
+            w.pending = pending
             w.reasons.append(
                 f"an apply started {pending.started} (pid {pending.pid}) did not finish;"
                 " finishing its rebuilds and restart"
@@ -979,6 +982,14 @@ class Apply:
         assert self.loaded is not None and self.state is not None
         name = self.loaded.config.name
         done = []
+        if work.pending is not None:
+            p = work.pending
+            done.append(
+                f"finished the apply started {p.started} (pid {p.pid}) that was interrupted"
+                f" (its backup: {p.backup})"
+                if p.pid
+                else "finished an interrupted apply (its journal was damaged)"
+            )
         n = len(self.state.writes)
         if n:
             done.append(f"wrote {n} file{'s' if n != 1 else ''}")
