@@ -204,7 +204,7 @@ def stop(t: Trial, sig: signal.Signals) -> tuple[int, str, str]:
     # (strace holds apply until its delay ends: a signal queued meanwhile takes effect
     # there, where apply was held); the restart command and the daemon are let go at once,
     # the slow m4 and makemap are not: they must end with apply
-    release(t)
+    release(t, tools=False)
     out, err = t.proc.communicate(timeout=90)
     status = t.proc.returncode
     return status, out, err
@@ -265,6 +265,18 @@ def check(t: Trial, sig: str, point: str, status: int, out: str, err: str) -> di
     """(a) to (d) of the module docstring, after apply ended with `status`."""
     host = t.host
     seen: dict[str, Any] = {"status": status}
+    # (c) no m4 or makemap of the stopped apply runs on (it would write beside the
+    # files, or install a map, after the lock is free)
+    for tool in ("m4", "makemap"):
+        running = t.hooks / f"{tool}.running"
+        if running.exists():
+            pid = int(running.read_text())
+            deadline = time.monotonic() + 2
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            alive = _alive(pid)
+            release(t)
+            assert not alive, (point, f"the {tool} of the stopped apply still runs")
     assert lock_free(host), point
     # (a) each file wholly old or wholly new, its owner and mode kept
     now = host.snapshot()
