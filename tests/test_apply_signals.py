@@ -210,33 +210,41 @@ def stop(t: Trial, sig: signal.Signals) -> tuple[int, str, str]:
     return status, out, err
 
 
-def rename_index(factory: DaemonFactory, target: str) -> int:
-    """Which of apply's rename(2) calls (1-based) installs `target` in an apply from
-    variant 0 to variant 1 (learnt once by tracing one)."""
-    cache = _RENAMES.get("seq")
-    if cache is None:
+def call_index(factory: DaemonFactory, syscall: str, suffix: str) -> int:
+    """Which of apply's `syscall` calls (1-based; rename or fsync) acts on a path ending in
+    `suffix`, in an apply from variant 0 to variant 1 (learnt once by tracing one)."""
+    calls = _CALLS.get("seq")
+    if calls is None:
         t = setup(factory)
         log = t.hooks / "trace.log"
-        argv = ["strace", "-qq", "-o", str(log), "-e", "trace=rename,renameat,renameat2"]
+        # -y: an fsync's descriptor as the path it names
+        argv = ["strace", "-qq", "-y", "-o", str(log), "-e", "trace=rename,fsync"]
         argv += t.host.command()
         proc = subprocess.run(
             argv, capture_output=True, text=True, env=t.host.env, check=False, timeout=120
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        cache = []
+        calls = []
         for line in log.read_text().splitlines():
-            m = re.search(r'"([^"]*)"\) += 0', line) or re.search(r'"([^"]*)", \w+\) += 0', line)
-            if m:
-                cache.append(m.group(1))
-        _RENAMES["seq"] = cache
-    # (the backup's manifest and the journal are renamed into place first)
-    for n, path in enumerate(cache, start=1):
-        if path.endswith("/" + target.rsplit("/", 1)[-1]):
-            return n
-    raise AssertionError(f"no rename of {target} in {cache}")
+            m = re.match(r'rename\("[^"]*", "([^"]*)"\) += 0', line) or re.match(
+                r"(fsync)\(\d+<([^>]*)>\) += 0", line
+            )
+            if m and m.group(1) == "fsync":
+                calls.append(("fsync", m.group(2)))
+            elif m:
+                calls.append(("rename", m.group(1)))
+        _CALLS["seq"] = calls
+    # (the backup's manifest and the journal are written first)
+    n = 0
+    for name, path in calls:
+        if name == syscall:
+            n += 1
+            if path.endswith(suffix):
+                return n
+    raise AssertionError(f"no {syscall} of {suffix} in {calls}")
 
 
-_RENAMES: dict[str, list[str]] = {}
+_CALLS: dict[str, list[tuple[str, str]]] = {}
 
 
 def lock_free(host: ApplyHost) -> bool:
@@ -360,12 +368,19 @@ def reach(t: Trial, factory: DaemonFactory, point: str) -> None:
         wait_for(t, lambda: _holds_flock(t.pid), point)
     elif point.startswith("renamed:"):
         target = point.partition(":")[2]
-        n = rename_index(factory, target)
-        sc = "rename,renameat,renameat2"
+        n = call_index(factory, "rename", "/" + target.rsplit("/", 1)[-1])
         before = os.stat(t.host.work / target).st_ino
-        start(t, ["-e", f"trace={sc}", "-e", f"inject={sc}:delay_exit=2000000:when={n}"])
+        start(t, ["-e", "trace=rename", "-e", f"inject=rename:delay_exit=2000000:when={n}"])
         # held just after the rename: the file is another inode now
         wait_for(t, lambda: os.stat(t.host.work / target).st_ino != before, point)
+    elif point.startswith("synced:"):
+        # the temp copy written and flushed, not yet renamed over the file
+        target = point.partition(":")[2]
+        temp = t.host.work / target
+        temp = temp.with_name(f".{temp.name}.tlsc-new{'.db' if target == 'access.db' else ''}")
+        n = call_index(factory, "fsync", "/" + temp.name)
+        start(t, ["-e", "trace=fsync", "-e", f"inject=fsync:delay_exit=2000000:when={n}"])
+        wait_for(t, lambda: temp.exists() and _held(t.pid), point)
     elif point in ("m4", "makemap"):
         (h / f"{point}.slow").touch()
         start(t)
@@ -398,6 +413,21 @@ def reach(t: Trial, factory: DaemonFactory, point: str) -> None:
         wait_for(t, (h / "restart.running").exists, point)
     else:
         raise AssertionError(point)
+
+
+def _held(pid: int) -> bool:
+    """Whether strace holds process `pid` stopped (twice in a row, 50 ms apart: it stops
+    at every system call, but only for a moment)."""
+    for n in range(2):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return False
+        if "State:\tt (tracing stop)" not in status:
+            return False
+        if n == 0:
+            time.sleep(0.05)
+    return True
 
 
 def _holds_flock(pid: int) -> bool:
@@ -440,12 +470,15 @@ def release(t: Trial, tools: bool = True) -> None:
 
 POINTS = [
     "lock",
+    "synced:access",
     "renamed:access",
     "renamed:sendmail.mc",
     "renamed:tls/starttls.m4",
     "m4",
+    "synced:sendmail.cf",
     "renamed:sendmail.cf",
     "makemap",
+    "synced:access.db",
     "renamed:access.db",
     "restart",
     "probe",
