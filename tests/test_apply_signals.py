@@ -503,3 +503,37 @@ def test_signal_at_point(sendmail_daemon: DaemonFactory, point: str, sig: str) -
             t.proc.kill()
             t.proc.communicate()
     print(f"{point} x SIG{sig}: {seen}")  # the trial's table row, with -s
+
+
+@pytest.mark.parametrize("sig", ["HUP", "TERM"])
+def test_a_terminal_gone_does_not_cut_the_rollback_short(
+    sendmail_daemon: DaemonFactory, sig: str
+) -> None:
+    """SIGHUP is what apply gets when its terminal goes away (ssh dropped), and then its
+    progress lines can no longer be written: the rollback must still run to its end."""
+    t = setup(sendmail_daemon)
+    (t.hooks / "makemap.slow").touch()
+    t.proc = subprocess.Popen(
+        [*t.host.command(), "--format", "text"],  # progress lines on stderr
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=t.host.env,
+    )
+    t.pid = t.proc.pid
+    try:
+        wait_for(t, (t.hooks / "makemap.running").exists, "makemap")
+        assert t.proc.stdout is not None and t.proc.stderr is not None
+        t.proc.stdout.close()  # the terminal is gone: every write fails (EPIPE)
+        t.proc.stderr.close()
+        os.kill(t.pid, SIGNALS[sig])
+        assert t.proc.wait(timeout=60) == 1
+    finally:
+        release(t)
+        if t.proc.poll() is None:
+            t.proc.kill()
+            t.proc.wait()
+    assert t.host.snapshot() == t.old  # rolled back, byte for byte
+    assert db_dump(t.host.work / "access.db") == t.old_db
+    assert not (t.host.work / ".tlsc-apply.pending").exists()
+    assert temps(t.host.work) == [] and lock_free(t.host) and live(t.host)

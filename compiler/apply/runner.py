@@ -208,7 +208,10 @@ class Apply:
     def _record(self, name: str, status: Status, start: float, detail: str) -> None:
         step = Step(name, status, time.monotonic() - start, detail)
         self.report.steps.append(step)
-        self.o.progress(step)
+        # a progress line that cannot be written (the terminal gone with its SIGHUP, a
+        # closed pipe) must not stop an apply half-way, nor cut its rollback short
+        with contextlib.suppress(OSError, ValueError):
+            self.o.progress(step)
 
     # -- the run ------------------------------------------------------------------
 
