@@ -83,6 +83,11 @@ fi
 """
 
 
+#: the source files' owner, group and mode on the host (as a site may have them)
+OWNERS = {"sendmail.mc": (1234, 5678, 0o640), "tls/starttls.m4": (0, 5678, 0o604)}
+OWNERS["access"] = (1234, 0, 0o600)
+
+
 def variant(n: int) -> Callable[[Spec], None]:
     """Spec n differs from spec n-1 in sendmail.mc (a define), starttls.m4 (the
     STARTTLS timeout) and the access file (one more rule), so every file, both builds
@@ -135,6 +140,10 @@ def setup(factory: DaemonFactory) -> Trial:
     host.write_spec(host.spec(variant(0)))
     rc, report, _ = host.apply()
     assert rc == 0, report["message"]
+    # owners and modes of the host's own, not apply's defaults: kept through it all
+    for name, (uid, gid, mode) in OWNERS.items():
+        os.chown(host.work / name, uid, gid)
+        os.chmod(host.work / name, mode)
     old = host.snapshot()
     old_db = db_dump(host.work / "access.db")
     host.write_spec(host.spec(variant(1)))
