@@ -1,14 +1,16 @@
-"""tlsc apply stopped from outside at each point of its sequence, by SIGKILL, SIGTERM or
-SIGINT, as an operator (or a reviewer) would: no pause hook of tlsc's own.
+"""tlsc apply stopped from outside at each point of its sequence, by SIGKILL, SIGTERM,
+SIGINT or SIGHUP, as an operator (or a reviewer) would: no pause hook of tlsc's own.
 
 Each point is reached through the real thing: a slow `m4` or `makemap` first on
 PATH, a slow restart command, a daemon that accepts but does not greet yet (the
 verify probe waits for its 220), or strace holding apply just after a system call
-(the flock of the lock, the rename that installs a file). Then the signal, and:
+(the flock of the lock, the fsync of a temp copy, the rename that installs a file).
+Then the signal, and:
 
 (a) every managed file is wholly the old or the new content, with its owner and mode,
-    and access.db a whole map of one or the other; no temp file is left beside them
-    once the signal was one apply can handle (SIGTERM, SIGINT);
+    and access.db a whole map of one or the other; after a signal apply can handle
+    (SIGTERM, SIGINT, SIGHUP) every file is the old one again, byte for byte, and no
+    temp file is left;
 (b) the next apply finishes the host (saying so when it found an interrupted apply);
 (c) the lock is free; no tool apply ran outlives it;
 (d) `tlsc plan --root ROOT` afterwards has nothing to do.
