@@ -181,3 +181,32 @@ def test_rolled_back_access_db_is_the_old_map(host: ApplyHost) -> None:
     assert (
         db_dump(host.work / "access.db") == old == expected_db((host.work / "access").read_text())
     )
+
+
+def test_a_makemap_that_writes_half_a_map_and_fails_is_rolled_back(host: ApplyHost) -> None:
+    """A makemap first on PATH that leaves a broken temp map behind and exits 74 (an I/O
+    error half-way, as a full disk under a real one): the broken map is never installed,
+    nor left beside access.db, and the old access.db is back byte for byte."""
+    tools = host.work / "broken-tools"
+    tools.mkdir()
+    makemap = tools / "makemap"
+    makemap.write_text(
+        "#!/bin/sh\nfor last; do :; done\nprintf 'not a map' > \"$last.db\"\n"
+        'echo "makemap: $last.db: write error" >&2\nexit 74\n'
+    )
+    makemap.chmod(0o755)
+    host.env["PATH"] = f"{tools}:{host.env['PATH']}"
+    before, restarts = host.snapshot(), host.restarts()
+
+    def rule_and_define(spec: Spec) -> None:
+        spec["domains"]["added.example.org"] = {"outbound": "encrypt"}
+        spec["defaults"]["mc"]["defines"]["confTO_IDENT"] = "5s"
+
+    host.write_spec(host.spec(rule_and_define))
+    rc, report, _ = host.apply()
+    assert steps(report)["build-access"] == "failed", report["message"]
+    assert report["message"].startswith("makemap could not build access.db"), report["message"]
+    assert "(exit 74): makemap:" in report["message"] and "write error" in report["message"]
+    assert "/proc/self/fd" not in report["message"] and "tlsc-new" not in report["message"]
+    assert "restart" not in steps(report)  # sendmail never saw the new .cf
+    assert_rolled_back(host, before, restarts, rc, report, "makemap could not build")

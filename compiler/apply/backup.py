@@ -99,8 +99,14 @@ def _copy(src: Path, dst: Path) -> str:
     return digest.hexdigest()
 
 
-def make_backup(base: Path, files: Mapping[str, Path], about: Mapping[str, object]) -> Backup:
-    """Save each host path's file (`files`: host path -> where it is on this machine)."""
+def make_backup(
+    base: Path, files: Mapping[str, Path], about: Mapping[str, object], shown: Path | None = None
+) -> Backup:
+    """Save each host path's file (`files`: host path -> where it is on this machine).
+
+    `shown` names `base` in messages (`base` may be a /proc/self/fd path to it). A backup
+    that cannot be finished (a full disk) is taken away again, with the space it took."""
+    directory: Path | None = None
     try:
         directory = _make_dir(base)
         saved = []
@@ -119,8 +125,11 @@ def make_backup(base: Path, files: Mapping[str, Path], about: Mapping[str, objec
         write_atomic(directory / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode(), 0o600)
         fsync_dir(directory.parent)
     except OSError as exc:
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
         raise BackupError(
-            f"cannot write the backup under {base}: {exc.strerror or exc}; nothing was changed"
+            f"cannot write the backup under {shown or base}: {exc.strerror or exc};"
+            " nothing was changed"
         ) from None
     return Backup(directory, tuple(saved))
 

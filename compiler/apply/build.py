@@ -17,8 +17,10 @@ m4 and makemap themselves.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
+import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +35,34 @@ TOOL_TIMEOUT = 300
 _INCLUDE = re.compile(rb"^include\(`([^`']*)'\)dnl$", re.MULTILINE)
 #: sendmail.cf as Debian installs it (Makefile: chmod 0644)
 CF_MODE = 0o644
+
+
+#: prctl(2)'s option: the signal a child gets when the thread that forked it dies
+_PR_SET_PDEATHSIG = 1
+_prctl: Callable[..., int] | None
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # pragma: no cover - not Linux
+    _prctl = None
+
+
+def dies_with_apply(then: Callable[[], None] | None = None) -> Callable[[], None]:
+    """A preexec_fn for the tools apply runs itself (m4, makemap): the tool is killed
+    when apply dies, however it dies (kill -9 included), so it never writes its temp
+    file beside a managed one, or renames a map, after the lock is free and the next
+    apply works there. (The restart and after commands are the host's, and are left to
+    finish.) `then` runs next in the child (m4's limits)."""
+    parent = os.getpid()
+
+    def preexec() -> None:  # pragma: no cover - runs in the child
+        if _prctl is not None:
+            _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+            if os.getppid() != parent:  # apply died before the line above
+                os._exit(1)
+        if then is not None:
+            then()
+
+    return preexec
 
 
 class BuildError(Exception):
@@ -119,7 +149,8 @@ def build_cf(
                 timeout=TOOL_TIMEOUT,
                 check=False,
                 pass_fds=tuple(fds),
-                preexec_fn=limits,  # an endless recursion in mc.extra ends in seconds
+                # an endless recursion in mc.extra ends in seconds
+                preexec_fn=dies_with_apply(limits),
             )
         if stopped_by_limit(proc.returncode):
             raise BuildError(f"cannot build {cf.name} from {mc}: {CPU_SENTENCE}")
@@ -213,6 +244,7 @@ def build_access_db(
                 timeout=TOOL_TIMEOUT,
                 check=False,
                 pass_fds=tuple(fds),
+                preexec_fn=dies_with_apply(),
             )
         unsafe = world_writable_dir(shown_db)
         if unsafe is not None and b"World writable directory" in proc.stdout:

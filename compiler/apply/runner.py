@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +38,7 @@ from compiler.apply.pending import PENDING_NAME, Pending, clear_pending, read_pe
 from compiler.apply.planning import HostState, LoadedHost, load_host, on_disk, plan_host
 from compiler.apply.report import ApplyReport, Result, Status, Step
 from compiler.apply.verify import Expectation, describe, probe_until, target_for
+from compiler.fileio import Terminated
 from compiler.plan.links import link_ends
 from compiler.plan.make import SpecProblems
 from compiler.plan.model import Plan
@@ -89,6 +92,41 @@ class ApplyOptions:
     waiting: Callable[[str], None] = lambda _who: None
 
 
+#: what stops an apply from outside: ^C (SIGINT), SIGTERM, SIGHUP (its terminal gone)
+_STOPPED = (KeyboardInterrupt, Terminated)
+
+
+def _signal_name(exc: BaseException) -> str:
+    """The signal a _STOPPED exception stands for: 'SIGTERM', 'SIGHUP', 'SIGINT (^C)'."""
+    if isinstance(exc, Terminated):
+        return signal.Signals(exc.signum).name
+    return "SIGINT (^C)"
+
+
+@contextmanager
+def _signals_stop_apply() -> Iterator[None]:
+    """While apply runs, SIGTERM and SIGHUP raise Terminated, as ^C raises
+    KeyboardInterrupt: a stopped apply rolls back what it changed and reports, instead
+    of dying between two steps with its temp files left. A signal ignored before
+    (nohup) stays ignored; off the main thread nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    old = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            old[sig] = signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 class _Failed(Exception):
     """A step failed; the message is one phrase saying what."""
 
@@ -108,6 +146,8 @@ class _Work:
     restart_pending: bool = False
     run_after: bool = False
     reasons: list[str] = field(default_factory=list)
+    #: the journal of an interrupted apply this one finishes
+    pending: Pending | None = None
 
 
 class Apply:
@@ -168,26 +208,58 @@ class Apply:
     def _record(self, name: str, status: Status, start: float, detail: str) -> None:
         step = Step(name, status, time.monotonic() - start, detail)
         self.report.steps.append(step)
-        self.o.progress(step)
+        # a progress line that cannot be written (the terminal gone with its SIGHUP, a
+        # closed pipe) must not stop an apply half-way, nor cut its rollback short
+        with contextlib.suppress(OSError, ValueError):
+            self.o.progress(step)
 
     # -- the run ------------------------------------------------------------------
 
     def run(self) -> ApplyReport:
         """Apply, and return the report (never raises for anything the host does)."""
         started = time.monotonic()
-        try:
-            self._run()
-        except SpecProblems as exc:
-            self.report.problems = exc.problems
-            self._end("refused", f"{self.o.spec} is not valid; nothing was changed")
-        except _Refused as exc:
-            self._end("refused", str(exc))
-        finally:
-            if self.lock is not None:
-                self.lock.release()
-            self.dirs.close()
-            self.backup_dirs.close()
-            self.report.seconds = time.monotonic() - started
+        with _signals_stop_apply():
+            try:
+                self._run()
+            except SpecProblems as exc:
+                self.report.problems = exc.problems
+                self._end("refused", f"{self.o.spec} is not valid; nothing was changed")
+            except _Refused as exc:
+                self._end("refused", str(exc))
+            except OSError as exc:
+                # what no step turned into a sentence: said here, never taken for the
+                # command's own output failing
+                where = f"{exc.filename}: " if exc.filename else ""
+                why = f"{where}{exc.strerror or exc}"
+                self._record("error", "failed", time.monotonic(), repr(exc))
+                if self.backup is None:
+                    self._end("failed", f"apply failed ({why}); nothing was changed")
+                else:
+                    self._end(
+                        "failed",
+                        f"apply failed as it finished ({why}); the next tlsc apply checks the"
+                        " host and finishes what is left",
+                    )
+            except _STOPPED as exc:
+                self._record("interrupted", "failed", time.monotonic(), _signal_name(exc))
+                if self.backup is None:
+                    self._end(
+                        "failed",
+                        f"apply was stopped by {_signal_name(exc)} before it changed anything;"
+                        " nothing was changed",
+                    )
+                else:
+                    self._end(
+                        "failed",
+                        f"apply was stopped by {_signal_name(exc)} as it finished; the next"
+                        " tlsc apply checks the host and finishes what is left",
+                    )
+            finally:
+                if self.lock is not None:
+                    self.lock.release()
+                self.dirs.close()
+                self.backup_dirs.close()
+                self.report.seconds = time.monotonic() - started
         return self.report
 
     def _end(self, result: Result, message: str) -> None:
@@ -463,6 +535,7 @@ class Apply:
                 w.rebuild_access = True
                 w.reasons.append(f"{p.access_db} is older than {p.access}")
         if pending is not None:
+            w.pending = pending
             w.reasons.append(
                 f"an apply started {pending.started} (pid {pending.pid}) did not finish;"
                 " finishing its rebuilds and restart"
@@ -552,14 +625,24 @@ class Apply:
         except _Failed as exc:
             self._end("failed", f"{exc}; nothing was changed")
             return
+        except _STOPPED as exc:
+            # no file has changed yet: the journal, if it was written, is not needed
+            self._record("interrupted", "failed", time.monotonic(), _signal_name(exc))
+            self._clear_pending()
+            self._end(
+                "failed",
+                f"apply was stopped by {_signal_name(exc)} while it made the backup;"
+                " nothing was changed",
+            )
+            return
         try:
             self._forward(work)
         except _Failed as exc:
             self._rollback(str(exc))
             return
-        except KeyboardInterrupt:
-            self._record("interrupted", "failed", time.monotonic(), "interrupted")
-            self._rollback("apply was interrupted")
+        except _STOPPED as exc:
+            self._record("interrupted", "failed", time.monotonic(), _signal_name(exc))
+            self._rollback(f"apply was stopped by {_signal_name(exc)}")
             return
         except Exception as exc:  # whatever broke, the host goes back
             self._record("error", "failed", time.monotonic(), repr(exc))
@@ -581,7 +664,7 @@ class Apply:
             "root": str(self.root),
         }
         try:
-            backup = make_backup(base, {x: self._io(x) for x in sorted(paths)}, about)
+            backup = make_backup(base, {x: self._io(x) for x in sorted(paths)}, about, shown)
             pending_at = self._pending_io()
             assert pending_at is not None
             write_pending(
@@ -804,6 +887,21 @@ class Apply:
         self._record(name, "failed", start, why)
 
     def _rollback(self, failure: str) -> None:
+        """Put the host back (see _undo); a rollback stopped by a signal in turn says what
+        state the host may be in and leaves the journal for the next apply."""
+        try:
+            self._undo(failure)
+        except _STOPPED as exc:
+            name = _signal_name(exc)
+            self._record("interrupted", "failed", time.monotonic(), f"the rollback, by {name}")
+            self._end(
+                "failed",
+                f"{failure}, and the rollback was stopped by {name} too, so some files may be"
+                " new and some old and sendmail may not run with either; the next tlsc apply"
+                f" finishes the interrupted apply (its journal {self.pending_path})",
+            )
+
+    def _undo(self, failure: str) -> None:
         assert self.loaded is not None and self.backup is not None and self.pending_path
         s = self.loaded.config.settings
         name = self.loaded.config.name
@@ -889,6 +987,14 @@ class Apply:
         assert self.loaded is not None and self.state is not None
         name = self.loaded.config.name
         done = []
+        if work.pending is not None:
+            p = work.pending
+            done.append(
+                f"finished the apply started {p.started} (pid {p.pid}) that was interrupted"
+                f" (its backup: {p.backup})"
+                if p.pid
+                else "finished an interrupted apply (its journal was damaged)"
+            )
         n = len(self.state.writes)
         if n:
             done.append(f"wrote {n} file{'s' if n != 1 else ''}")
