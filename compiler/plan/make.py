@@ -263,30 +263,32 @@ def _plan_base(
     before_hosts = before.hosts if before else []
     planner = Planner()
     out = []
+
     # the files at the revision, encoded and hashed a few hosts ahead: each host's
     # big files are hashed in threads (hashlib lets go of the GIL) while the hosts
     # before it are compared
-    ahead: deque[tuple[str, DesiredHost | None, dict[str, bytes], _Hashes]] = deque()
-    for name in [*_chosen(request, sorted({*desired.hosts, *before_hosts})), None]:
-        if name is not None:
-            host = desired.host(name) if name in desired.hosts else None
-            if before is desired and host is not None:
-                old_files = host.files  # the same spec: the same texts, rendered once
-            elif before is not None and name in before_hosts:
-                old_files = before.host(name).files
-            else:
-                old_files = {}
-            old = {p: encode(t) for p, t in old_files.items()}
-            hashes = {
-                p: ThreadedSha256(data, threaded_from=HASH_IN_THREAD)
-                for p, data in old.items()
-                if host is not None
-            }
-            ahead.append((name, host, old, hashes))
-            if len(ahead) <= BASE_AHEAD:
-                continue
-        while ahead and (name is None or len(ahead) > BASE_AHEAD):
+    def at_revision(name: str) -> _AtRevision:
+        host = desired.host(name) if name in desired.hosts else None
+        if before is desired and host is not None:
+            old_files = host.files  # the same spec: the same texts, rendered once
+        elif before is not None and name in before_hosts:
+            old_files = before.host(name).files
+        else:
+            old_files = {}
+        old = {p: encode(t) for p, t in old_files.items()}
+        hashes = (
+            {p: ThreadedSha256(data, threaded_from=HASH_IN_THREAD) for p, data in old.items()}
+            if host is not None
+            else {}
+        )
+        return name, host, old, hashes
+
+    ahead: deque[_AtRevision] = deque()
+    for name in _chosen(request, sorted({*desired.hosts, *before_hosts})):
+        ahead.append(at_revision(name))
+        if len(ahead) > BASE_AHEAD:
             out.append(_plan_revision(planner, *ahead.popleft()))
+    out += [_plan_revision(planner, *got) for got in ahead]
     return Observed("base", ref, at.commit), out
 
 
@@ -294,6 +296,9 @@ def _plan_base(
 BASE_AHEAD = 2
 
 _Hashes = dict[str, ThreadedSha256]
+#: a host's name, its rendering (None: the spec no longer has it), its files at the
+#: revision and their hashes being made
+_AtRevision = tuple[str, DesiredHost | None, dict[str, bytes], _Hashes]
 
 
 def _plan_revision(
