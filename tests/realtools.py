@@ -543,3 +543,17 @@ def sendmail_bt(
         timeout=60,
         check=False,
     )
+
+
+@cache
+def can_mount_tmpfs() -> bool:
+    """True when this process can mount a tmpfs in a private mount namespace (root and
+    `unshare -m`): the full-disk tests run their command on a small one."""
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        return False
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=8k tmpfs /mnt"],
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0

@@ -11,8 +11,6 @@ succeeds and `tlsc plan` has nothing left to do.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import pytest
 from apply_helpers import scratch_root
 from conftest import cli_env
+from realtools import can_mount_tmpfs
 
 pytestmark = pytest.mark.realtools
 
@@ -94,17 +93,6 @@ with open(out, "w") as f:
 """
 
 
-def _can_mount() -> bool:
-    if shutil.which("unshare") is None or os.geteuid() != 0:
-        return False
-    probe = subprocess.run(
-        ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=8k tmpfs /mnt"],
-        capture_output=True,
-        check=False,
-    )
-    return probe.returncode == 0
-
-
 def _spec(path: Path, n: int) -> Path:
     domains = "".join(f"  full{i}.example.org: {{outbound: encrypt}}\n" for i in range(n))
     path.write_text(SPEC.format(ident=f"{n}s", domains=domains), encoding="utf-8")
@@ -130,7 +118,7 @@ def _run(free: int) -> dict[str, object]:
 FREE = [0, 2, 20, 24, 32]
 
 
-@pytest.mark.skipif(not _can_mount(), reason="needs root and unshare -m to mount a tmpfs")
+@pytest.mark.skipif(not can_mount_tmpfs(), reason="needs root and unshare -m to mount a tmpfs")
 @pytest.mark.parametrize("free", FREE)
 def test_a_full_disk_puts_every_file_back(free: int) -> None:
     res = _run(free)

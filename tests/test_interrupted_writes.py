@@ -10,8 +10,6 @@ exit 1, never a traceback; a signal ends the process as the signal does.
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, cli_env
+from realtools import can_mount_tmpfs
 
 SPEC = ROOT / "examples" / "canit-cluster.yaml"
 SANDBOX = ROOT / "examples" / "sandbox"
@@ -55,17 +54,6 @@ def _tree(directory: Path) -> dict[str, bytes | None]:
     }
 
 
-def _can_mount() -> bool:
-    if shutil.which("unshare") is None or os.geteuid() != 0:
-        return False
-    probe = subprocess.run(
-        ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=8k tmpfs /mnt"],
-        capture_output=True,
-        check=False,
-    )
-    return probe.returncode == 0
-
-
 # the disk is filled up to its last few blocks, then the command runs; find lists the tree
 _FULL = r"""
 set -e
@@ -82,7 +70,7 @@ find "$d" -printf '%P %s\n' | sort > "$d.after"
 """
 
 
-@pytest.mark.skipif(not _can_mount(), reason="needs root and unshare -m to mount a tmpfs")
+@pytest.mark.skipif(not can_mount_tmpfs(), reason="needs root and unshare -m to mount a tmpfs")
 @pytest.mark.parametrize("writer", WRITERS)
 def test_a_full_disk_changes_nothing(writer: str, tmp_path: Path) -> None:
     disk = tmp_path / "disk"
