@@ -112,6 +112,16 @@ class McRead:
 JOINED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*`'[^`'$]*")
 
 
+def joined_name(doc: M4Document, call: Call) -> str | None:
+    """The quoted value of a `define` when it is a name joined to text by an empty quote
+    (`MAIL_SETTINGS_DIR`'certs', cf/README's CERT_DIR), expanded when a TLS value naming
+    the defined name is written; None for anything else."""
+    if call.name != "define" or len(call.args) < 2 or not doc.arg_quoted(call.args[1]):
+        return None
+    value = doc.arg_value(call.args[1])
+    return value if JOINED_NAME.fullmatch(value) else None
+
+
 def valid(tp: Any, value: object) -> str | None:
     """None when `value` passes the spec type `tp`, else the validator's sentence."""
     if isinstance(value, str) and _NOT_UTF8.search(value):
@@ -409,13 +419,7 @@ class _McReader:
         pending = _Pending(name, value if readable else None, stmt, len(self.extra_slots))
         if call.name == "undefine" or not readable:
             pending.value = None
-        macro = pending.value
-        # `MAIL_SETTINGS_DIR`'certs' (cf/README's CERT_DIR): a name joined to text by an
-        # empty quote, expanded when a TLS value naming it is written
-        quoted = call.name == "define" and len(call.args) > 1 and self.doc.arg_quoted(call.args[1])
-        if macro is None and quoted:
-            joined = self.doc.arg_value(call.args[1])
-            macro = joined if JOINED_NAME.fullmatch(joined) else None
+        macro = pending.value if pending.value is not None else joined_name(self.doc, call)
         self.out.macros.setdefault(name, []).append(macro)
         self.pending.append(pending)
         self.extra_slots.append(pending)

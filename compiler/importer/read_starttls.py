@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.importer.notes import Notes, Where
-from compiler.importer.read_mc import JOINED_NAME, McRead, TlsDefine, plain_value, valid
+from compiler.importer.read_mc import McRead, TlsDefine, joined_name, plain_value, valid
 from compiler.importer.statements import inert, statements
 from compiler.lint.lexer import Call, M4Document
 from compiler.sendmail import REFUSED_DEFINES, TLS_DEFINES, option_true
@@ -180,10 +180,7 @@ def _event(doc: M4Document, call: Call, path: str, notes: Notes, out: TlsRead) -
     if name in TLS_DEFINES or name == _BLAME:
         return [TlsDefine(name, value, raw, at, readable)]
     macro = value if call.name == "define" and readable else None
-    quoted = call.name == "define" and len(call.args) > 1 and doc.arg_quoted(call.args[1])
-    if macro is None and quoted and JOINED_NAME.fullmatch(doc.arg_value(call.args[1])):
-        macro = doc.arg_value(call.args[1])  # `MAIL_SETTINGS_DIR`'certs'
-    out.macros.setdefault(name, []).append(macro)
+    out.macros.setdefault(name, []).append(macro if macro is not None else joined_name(doc, call))
     if (
         call.name == "define"
         and value
