@@ -233,3 +233,27 @@ def test_address_literal_keys_are_carried_over_and_sendmail_matches_them(
         if "returns:" in query
     ]
     assert answers == list(asked.values()), done.stdout
+
+
+@pytest.mark.parametrize(
+    ("access", "line"),
+    [
+        # a Korean how-to's /etc/mail/access: the comment is part of the value, so
+        # sendmail answers `RELAY    # local` as an error to every local client
+        ("Connect:localhost.localdomain   RELAY    # local\nConnect:127.0.0.1\tRELAY\n", 1),
+        # a setup script's access: values on lines of their own, which makemap skips
+        ("Connect:127.0.0.1\t\t\tRELAY\n                            REJECT\n", 2),
+        ("Connect:127.0.0.1\tRELAY\r\n", 1),
+    ],
+)
+def test_an_access_file_makemap_misreads_is_an_error_without_lint_fix_advice(
+    tmp_path: Path, access: str, line: int
+) -> None:
+    """The sentence told to run `tlsc lint --fix` and spoke of m4; no A-rule has a fix
+    (each changes what sendmail does), so it asked for a run that changes nothing."""
+    result = imported(tree(tmp_path, access))
+    assert result.text is None
+    first, last = result.notes.errors[0], result.notes.errors[-1]
+    assert (first.code, first.line) == ("A001", line)
+    assert last.code == "I004" and "lint --fix" not in last.message, last.message
+    assert last.message.startswith("makemap and sendmail would read access differently")
