@@ -240,6 +240,52 @@ def test_entry_errors(written: str, message: str) -> None:
     assert message in str(err.value)
 
 
+#: address-literal keys of real access files: sendmail's D ruleset looks them up (the
+#: ${client_name} of a client whose address does not resolve, a domain written so) and
+#: then their leading octets or groups inside the brackets (tests/test_import_access.py
+#: asks the real sendmail -bt)
+@pytest.mark.parametrize(
+    ("written", "line"),
+    [
+        # sendmail's cf/README (access_db) and FreeBSD's etc/mail/access.sample
+        ("Connect:[127.0.0.3]\t\tOK", "Connect:[127.0.0.3]\tOK"),
+        ("Connect:[IPv6:1:2:3:4:5:6:7:8]\tOK", "Connect:[IPv6:1:2:3:4:5:6:7:8]\tOK"),
+        # cf/README (accept_unresolvable_domains): a sender domain literal and its net
+        ("From:[1.2.3.4]\t\t\tOK", "From:[1.2.3.4]\tOK"),
+        ("From:[1.2.4]\t\t\tOK", "From:[1.2.4]\tOK"),
+        # Ubuntu 10.04's access on a forum: written uncompressed, as IPV6_FULL compares
+        ("Connect:[IPv6:::1]        RELAY", "Connect:[IPv6:0:0:0:0:0:0:0:1]\tRELAY"),
+        ("GreetPause:[IPv6:::1]    0", "GreetPause:[IPv6:0:0:0:0:0:0:0:1]\t0"),
+        ("To:[192.0.2.25] RELAY", "To:[192.0.2.25]\tRELAY"),
+        ("TLS_Clt:[192.0.2.7] ENCR:128", "TLS_Clt:[192.0.2.7]\tENCR:128"),
+        ("[192.0.2.9] REJECT", "[192.0.2.9]\tREJECT"),
+    ],
+)
+def test_address_literal_keys(written: str, line: str) -> None:
+    assert parse_entry(written).line() == line
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        # ClientRate and ClientConn are looked up by ${client_addr} alone (Ubuntu's forum)
+        (
+            "ClientRate:[IPv6:::1]    0",
+            "sendmail looks ClientRate: up by the client's address (${client_addr}) alone,"
+            " never by a name in brackets; write 'ClientRate:IPv6:0:0:0:0:0:0:0:1'",
+        ),
+        ("ClientConn:[127.0.0.1] 0", "write 'ClientConn:127.0.0.1'"),
+        ("Connect:[10.0.0.0/8] REJECT", "sendmail does not understand CIDR"),
+        ("Connect:[127.0.0.1 OK", "is not an address literal such as '[192.0.2.1]'"),
+        ("Connect:[] OK", "is not an address literal"),
+    ],
+)
+def test_address_literal_key_errors(written: str, message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        parse_entry(written)
+    assert message in str(err.value)
+
+
 def test_unknown_tag_suggests_a_declared_issuer_tag() -> None:
     with pytest.raises(ValueError) as err:
         parse_entry("MyCAA:/CN=x OK", frozenset({"MyCA"}))

@@ -8,8 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from import_helpers import ACCESS, imported, makemap_dump, messages, recompiled, tree
-from realtools import SendmailRelease
+from import_helpers import (
+    ACCESS,
+    MC,
+    STARTTLS,
+    imported,
+    makemap_dump,
+    messages,
+    recompiled,
+    tree,
+)
+from realtools import SendmailRelease, m4_build, makemap_roundtrip, sendmail_bt
 from releases import release
 
 from compiler.importer.notes import Notes
@@ -173,3 +182,78 @@ def test_a_compressed_ipv6_key_is_reported_as_a_change_of_meaning(
         "connect:ipv6:0:0:0:0:0:0:0:1\tRELAY",
         "try_tls:ipv6:2001:db8:0:0:0:0:0:53\tNO",
     ]
+
+
+#: address-literal keys of real access files (sendmail's cf/README and FreeBSD's
+#: access.sample, `From:[1.2.4]` from cf/README's accept_unresolvable_domains)
+LITERALS = """\
+Connect:[127.0.0.3]\t\tOK
+Connect:[IPv6:1:2:3:4:5:6:7:8]\tOK
+From:[1.2.3.4]\t\t\tOK
+From:[1.2.4]\t\t\tREJECT
+To:[192.0.2.25]\tRELAY
+[192.0.2.9]\tDISCARD
+"""
+
+
+@pytest.mark.realtools
+def test_address_literal_keys_are_carried_over_and_sendmail_matches_them(
+    tmp_path: Path, release: SendmailRelease
+) -> None:
+    """`Connect:[127.0.0.3]` was refused ('not a valid domain name'): the import lost it
+    and lint called it an error, yet sendmail's D ruleset looks the literal up (the
+    ${client_name} of a client whose address does not resolve) and then its prefixes."""
+    result = imported(tree(tmp_path / "host", LITERALS))
+    assert not result.notes.losses, messages(result)
+    assert not [w for w in result.notes.warnings if w.code == "A006"]
+    files = recompiled(result).hosts["h1"]
+    assert makemap_dump(files[ACCESS], release) == makemap_dump(LITERALS, release)
+    bt = tmp_path / "bt"
+    (bt / "etc-mail").mkdir(parents=True)
+    rc, cf, err = m4_build(files[MC], files[STARTTLS], bt, release)
+    assert rc == 0, err
+    (bt / "bt.cf").write_text(cf, encoding="utf-8")
+    assert makemap_roundtrip(files[ACCESS], bt / "etc-mail", release)[0] == 0
+    asked = {
+        ("Connect", "[127.0.0.3]"): "OK",
+        ("Connect", "[IPv6:1:2:3:4:5:6:7:8]"): "OK",
+        ("From", "[1.2.3.4]"): "OK",
+        ("From", "[1.2.4.77]"): "REJECT",  # [1.2.4] is the net's prefix
+        ("To", "[192.0.2.25]"): "RELAY",
+        ("Connect", "[192.0.2.9]"): "DISCARD",  # the untagged key
+        ("Connect", "[127.0.0.4]"): "?",
+    }
+    lookups = "".join(f"D <{name}> <?> <+ {tag}> <>\n" for tag, name in asked)
+    done = sendmail_bt(release, bt / "bt.cf", ("-d0.1",), lookups)
+    # each query's answer is the last `returns:` before the next prompt (D calls itself
+    # for each prefix)
+    answers = [
+        query.rsplit("returns:", 1)[1].split(">")[0].strip(" <")
+        for query in done.stdout.split("\n> ")
+        if "returns:" in query
+    ]
+    assert answers == list(asked.values()), done.stdout
+
+
+@pytest.mark.parametrize(
+    ("access", "line"),
+    [
+        # a Korean how-to's /etc/mail/access: the comment is part of the value, so
+        # sendmail answers `RELAY    # local` as an error to every local client
+        ("Connect:localhost.localdomain   RELAY    # local\nConnect:127.0.0.1\tRELAY\n", 1),
+        # a setup script's access: values on lines of their own, which makemap skips
+        ("Connect:127.0.0.1\t\t\tRELAY\n                            REJECT\n", 2),
+        ("Connect:127.0.0.1\tRELAY\r\n", 1),
+    ],
+)
+def test_an_access_file_makemap_misreads_is_an_error_without_lint_fix_advice(
+    tmp_path: Path, access: str, line: int
+) -> None:
+    """The sentence told to run `tlsc lint --fix` and spoke of m4; no A-rule has a fix
+    (each changes what sendmail does), so it asked for a run that changes nothing."""
+    result = imported(tree(tmp_path, access))
+    assert result.text is None
+    first, last = result.notes.errors[0], result.notes.errors[-1]
+    assert (first.code, first.line) == ("A001", line)
+    assert last.code == "I004" and "lint --fix" not in last.message, last.message
+    assert last.message.startswith("makemap and sendmail would read access differently")

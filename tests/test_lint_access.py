@@ -78,3 +78,29 @@ def test_malformed_lines() -> None:
     assert codes("Connect:x.example\tRELAY\r\n") == [(1, 24, "A001")]
     assert codes("Connect:x.example\tERROR:550 50% off\n") == [(1, 31, "A001")]
     assert codes("Connect:x.example\tERROR:550 50%% off\n") == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # cf/README's access_db examples, FreeBSD's access.sample, Ubuntu 10.04's access
+        "Connect:[127.0.0.3]\t\tOK",
+        "Connect:[IPv6:1:2:3:4:5:6:7:8]\tOK",
+        "From:[1.2.3.4]\t\t\tOK",
+        "From:[1.2.4]\t\t\tOK",
+        "GreetPause:[192.0.2.1]    0",
+        "[192.0.2.9]\tREJECT",
+    ],
+)
+def test_address_literal_keys_are_matched(line: str) -> None:
+    assert codes(line + "\n") == []
+
+
+def test_address_literal_keys_sendmail_never_matches() -> None:
+    # ClientRate is looked up by ${client_addr} alone; `::` never matches (IPV6_FULL)
+    assert codes("ClientRate:[IPv6:::1]    0\n") == [(1, 1, "A006")]
+    report = lint_text("Connect:[IPv6:::1]\tRELAY\n", "access", "access", LintContext())
+    (problem,) = report.problems()
+    assert (
+        problem.severity == "warning" and "write Connect:[IPv6:0:0:0:0:0:0:0:1]" in problem.message
+    )

@@ -184,7 +184,16 @@ def _lint(tree: _Tree, text: str, path: str, kind: str) -> None:
             tree.notes.warnings.append(
                 p.__class__(p.path, p.line, p.col, p.code, "warning", p.message)
             )
-    if misread:
+    if misread and kind == "access":
+        # no A-rule has a safe fix: moving a '#' comment off a `RELAY # ...` line, say,
+        # turns a rejection into a relay, so the person decides
+        tree.notes.error(
+            Where(path),
+            "I004",
+            f"makemap and sendmail would read {os.path.basename(path)} differently from what"
+            " it says (the A001 lines above); correct those lines and import again",
+        )
+    elif misread:
         tree.notes.error(
             Where(path),
             "I004",

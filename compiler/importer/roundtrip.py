@@ -132,7 +132,7 @@ def _ipv6_address(key: str) -> str:
     """The address of an `IPv6:` key, as a person writes it (`::1`)."""
     import ipaddress
 
-    address = key[key.lower().rindex("ipv6:") + 5 :]
+    address = key[key.lower().rindex("ipv6:") + 5 :].removesuffix("]")
     try:
         return str(ipaddress.IPv6Address(address))
     except ValueError:
@@ -140,15 +140,22 @@ def _ipv6_address(key: str) -> str:
 
 
 def _uncompressed_ipv6_key(key: str) -> str | None:
-    """`Connect:IPv6:::1` as tlsc writes it (`Connect:IPv6:0:0:0:0:0:0:0:1`), else None."""
+    """`Connect:IPv6:::1` as tlsc writes it (`Connect:IPv6:0:0:0:0:0:0:0:1`), else None;
+    the same inside an address literal (`Connect:[IPv6:::1]`)."""
     head, sep, rest = key.partition(":")
-    prefix, address = (f"{head}:", rest) if sep and head.lower() != "ipv6" else ("", key)
+    prefix, address = (
+        (f"{head}:", rest) if sep and head.lower() not in ("ipv6", "[ipv6") else ("", key)
+    )
+    literal = address.startswith("[") and address.endswith("]")
+    if literal:
+        address = address[1:-1]
     if not address.lower().startswith("ipv6:"):
         return None
     try:
-        full = prefix + names.parse_ipv6(address)
+        full = names.parse_ipv6(address)
     except ValueError:
         return None
+    full = prefix + (f"[{full}]" if literal else full)
     return full if full.lower() != key.lower() else None
 
 

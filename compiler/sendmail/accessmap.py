@@ -73,6 +73,13 @@ _PEER_TAGS = frozenset(
     }
 )
 _ADDRESS_TAGS = frozenset({"From", "To", "Spam", "TLS_Rcpt", "QGRP"})
+#: tags sendmail looks up through its D ruleset, which also matches an address literal
+#: (`Connect:[192.0.2.1]`: the ${client_name} of a client whose address does not
+#: resolve; `From:[192.0.2.1]`: a domain written so); ClientRate and ClientConn are
+#: looked up by ${client_addr} alone
+_LITERAL_TAGS = frozenset(
+    {"Connect", "GreetPause", "From", "To", "Srv_Features", "Try_TLS", "TLS_Srv", "TLS_Clt"}
+)
 ACTIONS = ("OK", "RELAY", "REJECT", "DISCARD", "SKIP")
 _ERROR_TEXT = re.compile(r"^(ERROR:|QUARANTINE:|TEMP:|[245][0-9][0-9][ \t])", re.IGNORECASE)
 _SMTP_CODE = re.compile(r'^"?([245][0-9][0-9])[ "]')
@@ -301,6 +308,17 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
         return f"{tag}:{_encoded_dn(rest, key)}"
     if tag == "Compat":
         return f"{tag}:{rest}"
+    if rest.startswith("[") and tag in _LITERAL_TAGS:
+        return f"{tag}:{names.parse_literal(rest)}"
+    if rest.startswith("[") and tag in ("ClientRate", "ClientConn"):
+        try:
+            address = names.parse_peer(rest.strip("[]"))
+        except ValueError:
+            address = rest.strip("[]")
+        raise ValueError(
+            f"sendmail looks {tag}: up by the client's address (${{client_addr}}) alone,"
+            f" never by a name in brackets; write '{tag}:{shown(address)}'"
+        )
     if tag in _PEER_TAGS:
         return f"{tag}:{names.parse_peer(rest)}"
     if tag in _ADDRESS_TAGS:
@@ -309,6 +327,8 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
 
 
 def _plain_key(key: str) -> str:
+    if key.startswith("["):
+        return names.parse_literal(key)
     if "@" in key:
         return names.parse_recipient(key)
     return names.parse_peer(key) if key != "*" else "*"

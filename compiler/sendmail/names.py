@@ -221,6 +221,22 @@ def parse_ipv6(text: str) -> str:
     raise ValueError(f"'{shown(text)}' is not an IPv6 address or prefix of colon groups")
 
 
+def parse_literal(text: str) -> str:
+    """`[192.0.2.1]` or `[IPv6:...]`, an address literal, as sendmail's D ruleset matches it.
+
+    sendmail names a client whose address does not resolve `[192.0.2.1]` in
+    `${client_name}` (and a sender or recipient domain can be written so); the D
+    ruleset looks the literal up, then drops its last octet or group inside the
+    brackets (`[192.0.2]`, ...), so a key may be a prefix, as a plain address key may.
+    """
+    if len(text) < 3 or not text.startswith("[") or not text.endswith("]"):
+        raise ValueError(f"'{shown(text)}' is not an address literal such as '[192.0.2.1]'")
+    inner = text[1:-1]
+    if inner.lower().startswith("ipv6:"):
+        return f"[{parse_ipv6(inner)}]"
+    return f"[{parse_ipv4_prefix(inner)}]"
+
+
 #: keys remembered by parse_peer and parse_recipient: a cluster's `domains:` keys are
 #: read by the model's check, by the rules of each set of hosts and by the check for
 #: two spellings of one key

@@ -10,12 +10,18 @@ confUSE_COMPRESSED_IPV6_ADDRESSES). A bare tag such
 as `GreetPause:` is a default only for TLS_Srv, TLS_Clt, TLS_Rcpt, Try_TLS,
 Srv_Features, Clt_Features, ClientRate and ClientConn; sendmail never reads
 the others (Debian's `GreetPause: 5000` is dead). A keyed Clt_Features: is
-looked up by the inbound client in 8.17, not by the server.
+looked up by the inbound client in 8.17, not by the server. An address
+literal (`Connect:[127.0.0.3]`, `From:[1.2.4]`) matches the name of a
+client whose address does not resolve, or a domain written so; ClientRate:
+and ClientConn: are looked up by the address alone, so a literal never
+matches there.
 
 PASS (access):
     Connect:192.0.2	REJECT
     Connect:IPv6:2001:db8	REJECT
     TLS_Srv:	ENCR:128
+    Connect:[127.0.0.3]	OK
+    From:[1.2.4]	OK
 
 FAIL (access) at 1:1:
     Connect:10.0.0.0/8	REJECT
