@@ -154,3 +154,71 @@ def test_postfix_lines_in_the_same_log_are_no_sendmail_sessions() -> None:
     assert [(s.direction, s.peer, s.verify, [m.status for m in s.messages]) for s in sessions] == [
         ("client", "[127.0.0.1]", "FAIL", ["Sent"])
     ]
+
+
+#: one real handshake line (a sendmail 8.17 server on Debian, relay as CurSmtpClient logs it)
+HANDSHAKE = (
+    "STARTTLS=server, relay=mail-ed1-f49.google.com [209.85.208.49], version=TLSv1.3, "
+    "verify=NOT, cipher=TLS_AES_256_GCM_SHA384, bits=256/256"
+)
+
+#: the prefixes real syslog daemons and journalctl write before it, and the record's time
+#: and host (classic stamps read as 2026, as `reference` and `fast` do); each written by
+#: the tool named from sendmail's datagram to /dev/log as glibc sends it
+#: (`<22>Dec  4 22:50:06 sm-mta[4242]: msg`)
+PREFIX_FORMS = [
+    # rsyslogd 8.2302 (Debian 12), template RSYSLOG_SyslogProtocol23Format: the message
+    # keeps the blank after `sm-mta[4242]:`, so two blanks follow the structured data
+    (
+        f"<22>1 2026-12-04T22:50:06.700658+00:00 vm sm-mta 4242 - -  {HANDSHAKE}",
+        "2026-12-04T22:50:06.700658+00:00",
+        "vm",
+    ),
+    # RFC 5424 6.4: a UTF-8 message may start with a BOM
+    (
+        f"<22>1 2026-12-04T22:50:06.700658+00:00 vm sm-mta 4242 - - \ufeff{HANDSHAKE}",
+        "2026-12-04T22:50:06.700658+00:00",
+        "vm",
+    ),
+    # FreeBSD syslogd -O rfc5424 (fprintlog_rfc5424: one blank, microseconds, `+01:00`)
+    (
+        f"<22>1 2026-11-30T10:00:00.123456+01:00 mx1 sm-mta 4242 - - {HANDSHAKE}",
+        "2026-11-30T10:00:00.123456+01:00",
+        "mx1",
+    ),
+    # rsyslogd 8.2302, RSYSLOG_FileFormat and RSYSLOG_TraditionalFileFormat
+    (
+        f"2026-12-04T22:50:06.700658+00:00 vm sm-mta[4242]: {HANDSHAKE}",
+        "2026-12-04T22:50:06.700658+00:00",
+        "vm",
+    ),
+    (f"Dec  4 22:50:06 vm sm-mta[4242]: {HANDSHAKE}", "2026-12-04T22:50:06", "vm"),
+    # journalctl 252 (systemd 252.38, Debian 12), TZ=Europe/Paris: -o short, short-precise,
+    # short-iso, short-iso-precise
+    (f"Nov 30 10:00:00 mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:00", "mx1"),
+    (f"Nov 30 10:00:01.234567 mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:01", "mx1"),
+    (f"2026-11-30T10:00:00+0100 mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:00+01:00", "mx1"),
+    (
+        f"2026-11-30T10:00:01.234567+0100 mx1 sm-mta[4242]: {HANDSHAKE}",
+        "2026-11-30T10:00:01.234567+01:00",
+        "mx1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "time", "host"), PREFIX_FORMS)
+def test_the_prefixes_real_syslog_daemons_write(
+    tmp_path: Path, line: str, time: str, host: str
+) -> None:
+    log = tmp_path / "mail.log"
+    log.write_text(line + "\n", encoding="utf-8")
+    want = reference((str(log),), 200)
+    got = fast((str(log),), tmp_path, 200, 1)
+    assert got[0] == want[0] and got[2] == want[2]
+    (record,) = [json.loads(x) for x in want[0].decode().splitlines()]
+    assert (record["time"], record["host"], record["relay"], record["verify"]) == (
+        time,
+        host,
+        "mail-ed1-f49.google.com",
+        "NOT",
+    )

@@ -7,7 +7,10 @@ Forms understood (each with or without a leading `<PRI>`):
   message has none);
 * ISO 8601, as rsyslog's high-precision format and journald's `short-iso` /
   `short-iso-precise`: `2026-11-28T10:00:01.123456+00:00 mta1 sendmail[123]: msg`;
-* RFC 5424 on the wire: `<22>1 2026-11-28T10:00:01Z mta1 sm-mta 123 - - msg`;
+* RFC 5424 on the wire: `<22>1 2026-11-28T10:00:01Z mta1 sm-mta 123 - - msg`, the message
+  maybe after its UTF-8 BOM (RFC 5424 6.4) or after two blanks, as rsyslog's
+  RSYSLOG_SyslogProtocol23Format writes a local program's message (it keeps the blank
+  after the `tag[pid]:`);
 * Solaris and illumos, whose syslogd puts a message id and the facility after
   the tag: `Nov 28 10:00:01 mta1 sendmail[123]: [ID 702911 mail.notice] msg`.
 
@@ -39,7 +42,8 @@ _ISO = re.compile(
 )
 _RFC5424 = re.compile(
     r"<\d{1,3}>1 (?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)? "
-    r"(?P<host>\S+) (?P<tag>\S+) (?P<pid>\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(?P<msg>.*)",
+    r"(?P<host>\S+) (?P<tag>\S+) (?P<pid>\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)"
+    r" *\ufeff?(?P<msg>.*)",
     re.DOTALL,
 )
 #: after the time: an optional host (no brackets, not ending in ':'), then TAG[PID]: or TAG:
