@@ -203,12 +203,29 @@ PREFIX_FORMS = [
         "2026-11-30T10:00:01.234567+01:00",
         "mx1",
     ),
+    # journalctl 252 -o short-full (and with-unit, which names the unit for the program):
+    # local time as logged, the zone's abbreviation dropped (CET, or -03 in
+    # America/Sao_Paulo); they were records with no time and no host
+    (f"Mon 2026-11-30 10:00:00 CET mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:00", "mx1"),
+    (
+        f"Mon 2026-11-30 06:00:00 -03 mx1 sendmail.service[4242]: {HANDSHAKE}",
+        "2026-11-30T06:00:00",
+        "mx1",
+    ),
+    # journalctl 252 -o short-unix: seconds since the epoch, in UTC
+    (
+        f"1796029200.000000 mx1 sm-mta[4242]: {HANDSHAKE}",
+        "2026-11-30T09:00:00.000000+00:00",
+        "mx1",
+    ),
+    # journalctl 252 -o short-monotonic: seconds since boot, no time of day
+    (f"[   98.765432] mx1 sm-mta[4242]: {HANDSHAKE}", None, "mx1"),
 ]
 
 
 @pytest.mark.parametrize(("line", "time", "host"), PREFIX_FORMS)
 def test_the_prefixes_real_syslog_daemons_write(
-    tmp_path: Path, line: str, time: str, host: str
+    tmp_path: Path, line: str, time: str | None, host: str
 ) -> None:
     log = tmp_path / "mail.log"
     log.write_text(line + "\n", encoding="utf-8")

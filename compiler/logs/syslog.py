@@ -12,7 +12,13 @@ Forms understood (each with or without a leading `<PRI>`):
   RSYSLOG_SyslogProtocol23Format writes a local program's message (it keeps the blank
   after the `tag[pid]:`);
 * Solaris and illumos, whose syslogd puts a message id and the facility after
-  the tag: `Nov 28 10:00:01 mta1 sendmail[123]: [ID 702911 mail.notice] msg`.
+  the tag: `Nov 28 10:00:01 mta1 sendmail[123]: [ID 702911 mail.notice] msg`;
+* journalctl's other one-line outputs: `-o short-full` (and `with-unit`),
+  `Mon 2026-11-30 10:00:00 CET mta1 sm-mta[123]: msg`, local time as logged (the
+  zone's abbreviation is dropped: it names no offset); `-o short-unix`,
+  `1796029200.000000 mta1 sm-mta[123]: msg`, seconds since the epoch, in UTC;
+  `-o short-monotonic`, `[   98.765432] mta1 sm-mta[123]: msg`, seconds since boot,
+  no time of day (time None).
 
 `time` is ISO 8601. ISO stamps are kept as logged (a `+0000` offset becomes
 `+00:00`); a classic stamp has no year and no zone, so it becomes local
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 _MONTH_NUMBER = {name: n for n, name in enumerate(_MONTHS, 1)}
@@ -46,6 +52,14 @@ _RFC5424 = re.compile(
     r" *\ufeff?(?P<msg>.*)",
     re.DOTALL,
 )
+#: journalctl -o short-full / with-unit: weekday, date, time, the zone's abbreviation
+_FULL = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<date>\d{4}-\d\d-\d\d) (?P<hms>\d\d:\d\d:\d\d)"
+    r"(?:\.\d+)? [^\s\[\]:]+ +"
+)
+#: journalctl -o short-unix (epoch seconds) and short-monotonic (seconds since boot)
+_UNIX = re.compile(r"(?P<epoch>\d{1,11})\.(?P<usec>\d{6}) +")
+_MONOTONIC = re.compile(r"\[ *\d+\.\d+\] +")
 #: after the time: an optional host (no brackets, not ending in ':'), then TAG[PID]: or TAG:
 _REST = re.compile(
     r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:]) +)?(?P<tag>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)",
@@ -121,15 +135,22 @@ def split_syslog(line: str, years: YearGuess) -> SyslogLine | None:
             None if pid == "-" else pid,
             m5["msg"],
         )
+    when: str | None
     m = _CLASSIC.match(line)
     if m is not None:
         mon, day = m["mon"], int(m["day"])
         when = f"{years.year(mon, day):04d}-{_MONTH_NUMBER[mon]:02d}-{day:02d}T{m['hms']}"
-    else:
-        m = _ISO.match(line)
-        if m is None:
-            return None
+    elif (m := _ISO.match(line)) is not None:
         when = m["iso"].replace(" ", "T", 1).replace(",", ".") + _zone(m["zone"])
+    elif (m := _FULL.match(line)) is not None:
+        when = f"{m['date']}T{m['hms']}"
+    elif (m := _UNIX.match(line)) is not None:
+        stamp = datetime.fromtimestamp(int(m["epoch"]), UTC)
+        when = f"{stamp:%Y-%m-%dT%H:%M:%S}.{m['usec']}+00:00"
+    elif (m := _MONOTONIC.match(line)) is not None:
+        when = None
+    else:
+        return None
     rest = _REST.match(line, m.end())
     if rest is None:
         return SyslogLine(when, None, None, None, line[m.end() :])
