@@ -218,6 +218,10 @@ PREFIX_FORMS = [
         "2026-11-30T09:00:00.000000+00:00",
         "mx1",
     ),
+    # FreeBSD syslogd -v and -vv (fprintlog_rfc3164 with LogFacPri): the facility and
+    # level, numbers or names, between the time and the host; these lines were no record
+    (f"Nov 30 10:00:00 <2.6> mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:00", "mx1"),
+    (f"Nov 30 10:00:00 <mail.info> mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:00", "mx1"),
     # journalctl 252 -o short-monotonic: seconds since boot, no time of day
     (f"[   98.765432] mx1 sm-mta[4242]: {HANDSHAKE}", None, "mx1"),
 ]

@@ -11,6 +11,8 @@ Forms understood (each with or without a leading `<PRI>`):
   maybe after its UTF-8 BOM (RFC 5424 6.4) or after two blanks, as rsyslog's
   RSYSLOG_SyslogProtocol23Format writes a local program's message (it keeps the blank
   after the `tag[pid]:`);
+* FreeBSD's `syslogd -v` (`-vv`: names), the facility and level between the time
+  and the host: `Nov 28 10:00:01 <2.6> mta1 sm-mta[123]: msg` (`<mail.info>`);
 * Solaris and illumos, whose syslogd puts a message id and the facility after
   the tag: `Nov 28 10:00:01 mta1 sendmail[123]: [ID 702911 mail.notice] msg`;
 * journalctl's other one-line outputs: `-o short-full` (and `with-unit`),
@@ -40,7 +42,7 @@ _MONTH_NUMBER = {name: n for n, name in enumerate(_MONTHS, 1)}
 
 _CLASSIC = re.compile(
     r"(?:<\d{1,3}>)?(?P<mon>" + "|".join(_MONTHS) + r") (?P<day>[ \d]?\d) "
-    r"(?P<hms>\d\d:\d\d:\d\d)(?:\.\d+)? +"
+    r"(?P<hms>\d\d:\d\d:\d\d)(?:\.\d+)? +(?:<\w+\.\w+> +)?"
 )
 _ISO = re.compile(
     r"(?:<\d{1,3}>)?(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?)"
