@@ -162,6 +162,18 @@ HANDSHAKE = (
     "verify=NOT, cipher=TLS_AES_256_GCM_SHA384, bits=256/256"
 )
 
+#: one entry of `journalctl -o json` (journalctl 252), the message being HANDSHAKE
+JOURNAL_JSON = (
+    '{"PRIORITY":"6","SYSLOG_PID":"4242","__CURSOR":"s=1874323fd8984cfbb0537351fb96dd'
+    "ba;i=1;b=0123456789abcdef0123456789abcdef;m=5e30a78;t=6617aa278e400;x=5ceaa10cd9"
+    'cb3bcd","MESSAGE":"STARTTLS=server, relay=mail-ed1-f49.google.com [209.85.208.49'
+    '], version=TLSv1.3, verify=NOT, cipher=TLS_AES_256_GCM_SHA384, bits=256/256","_B'
+    'OOT_ID":"0123456789abcdef0123456789abcdef","SYSLOG_IDENTIFIER":"sm-mta","_TRANSP'
+    'ORT":"syslog","__MONOTONIC_TIMESTAMP":"98765432","_PID":"4242","_HOSTNAME":"mx1"'
+    ',"__REALTIME_TIMESTAMP":"1796029200000000","SYSLOG_FACILITY":"2"}'
+)
+assert json.loads(JOURNAL_JSON)["MESSAGE"] == HANDSHAKE
+
 #: the prefixes real syslog daemons and journalctl write before it, and the record's time
 #: and host (classic stamps read as 2026, as `reference` and `fast` do); each written by
 #: the tool named from sendmail's datagram to /dev/log as glibc sends it
@@ -222,6 +234,10 @@ PREFIX_FORMS = [
     # level, numbers or names, between the time and the host; these lines were no record
     (f"Nov 30 10:00:00 <2.6> mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:00", "mx1"),
     (f"Nov 30 10:00:00 <mail.info> mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:00", "mx1"),
+    # journalctl 252 -o json and json-seq (an RS before each entry): the entry's fields;
+    # they were each counted as unreadable
+    (JOURNAL_JSON, "2026-11-30T09:00:00.000000+00:00", "mx1"),
+    ("\x1e" + JOURNAL_JSON, "2026-11-30T09:00:00.000000+00:00", "mx1"),
     # journalctl 252 -o short-monotonic: seconds since boot, no time of day
     (f"[   98.765432] mx1 sm-mta[4242]: {HANDSHAKE}", None, "mx1"),
 ]
@@ -243,3 +259,23 @@ def test_the_prefixes_real_syslog_daemons_write(
         "mail-ed1-f49.google.com",
         "NOT",
     )
+
+
+#: lines that look like journal JSON and are not entries of one: unreadable, never a crash
+NOT_JOURNAL_ENTRIES = [
+    '{"MESSAGE":"STARTTLS=server, relay=cut.example, vers"}',  # an entry, its message cut off
+    "{not json, STARTTLS=server, relay=x}",
+    '{"MESSAGE": 5, "SYSLOG_IDENTIFIER": "STARTTLS=server"}',
+    '["STARTTLS=server, relay=x"]',
+    '{"MESSAGE": "STARTTLS=server, relay=[192.0.2.1], version=TLSv1.3, ver',  # an entry cut off
+    '{"a": ' + "[" * 30000 + '"STARTTLS=server"' + "]" * 30000 + "}",  # deeper than Python recurses
+]
+
+
+def test_lines_like_journal_json_that_are_no_entry_are_unreadable(tmp_path: Path) -> None:
+    log = tmp_path / "mail.log"
+    log.write_text("".join(line + "\n" for line in NOT_JOURNAL_ENTRIES), encoding="utf-8")
+    want = reference((str(log),), 200)
+    got = fast((str(log),), tmp_path, 200, 1)
+    assert got[0] == want[0] == b""
+    assert got[2] == want[2] == (len(NOT_JOURNAL_ENTRIES), len(NOT_JOURNAL_ENTRIES))

@@ -20,7 +20,10 @@ Forms understood (each with or without a leading `<PRI>`):
   zone's abbreviation is dropped: it names no offset); `-o short-unix`,
   `1796029200.000000 mta1 sm-mta[123]: msg`, seconds since the epoch, in UTC;
   `-o short-monotonic`, `[   98.765432] mta1 sm-mta[123]: msg`, seconds since boot,
-  no time of day (time None).
+  no time of day (time None); `-o json` (and `json-seq`), one entry's fields a line:
+  MESSAGE, _HOSTNAME, SYSLOG_IDENTIFIER, SYSLOG_PID (or _PID) and
+  __REALTIME_TIMESTAMP (microseconds since the epoch: UTC); a message journald keeps
+  as bytes (not UTF-8: a list of numbers) holds no `STARTTLS` to find and is not read.
 
 `time` is ISO 8601. ISO stamps are kept as logged (a `+0000` offset becomes
 `+00:00`); a classic stamp has no year and no zone, so it becomes local
@@ -33,6 +36,7 @@ of grace is for a host that stamps in another time zone than the reader's.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -126,8 +130,31 @@ def _zone(zone: str | None) -> str:
     return f"{zone[:3]}:{zone[3:]}"
 
 
+def _journal_json(line: str) -> SyslogLine | None:
+    """An entry of `journalctl -o json`, or None when `line` is not one."""
+    try:
+        entry = json.loads(line)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
+        return None
+    if not isinstance(entry, dict):
+        return None
+    message = entry.get("MESSAGE")
+    if not isinstance(message, str):  # a message not UTF-8 is a list of its bytes: not read
+        return None
+    fields = {k: v for k, v in entry.items() if isinstance(v, str)}
+    when = None
+    usec = fields.get("__REALTIME_TIMESTAMP", "")
+    if usec.isascii() and usec.isdigit() and len(usec) <= 17:
+        seconds, micro = divmod(int(usec), 1_000_000)
+        when = f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%S}.{micro:06d}+00:00"
+    pid = fields.get("SYSLOG_PID") or fields.get("_PID")
+    return SyslogLine(when, fields.get("_HOSTNAME"), fields.get("SYSLOG_IDENTIFIER"), pid, message)
+
+
 def split_syslog(line: str, years: YearGuess) -> SyslogLine | None:
     """Split `line` (no newline) into its syslog parts; None when no known prefix starts it."""
+    if line[:1] in ("{", "\x1e"):
+        return _journal_json(line.lstrip("\x1e"))
     if line.startswith("<") and (m5 := _RFC5424.match(line)):
         pid = m5["pid"]
         return SyslogLine(
