@@ -154,3 +154,128 @@ def test_postfix_lines_in_the_same_log_are_no_sendmail_sessions() -> None:
     assert [(s.direction, s.peer, s.verify, [m.status for m in s.messages]) for s in sessions] == [
         ("client", "[127.0.0.1]", "FAIL", ["Sent"])
     ]
+
+
+#: one real handshake line (a sendmail 8.17 server on Debian, relay as CurSmtpClient logs it)
+HANDSHAKE = (
+    "STARTTLS=server, relay=mail-ed1-f49.google.com [209.85.208.49], version=TLSv1.3, "
+    "verify=NOT, cipher=TLS_AES_256_GCM_SHA384, bits=256/256"
+)
+
+#: one entry of `journalctl -o json` (journalctl 252), the message being HANDSHAKE
+JOURNAL_JSON = (
+    '{"PRIORITY":"6","SYSLOG_PID":"4242","__CURSOR":"s=1874323fd8984cfbb0537351fb96dd'
+    "ba;i=1;b=0123456789abcdef0123456789abcdef;m=5e30a78;t=6617aa278e400;x=5ceaa10cd9"
+    'cb3bcd","MESSAGE":"STARTTLS=server, relay=mail-ed1-f49.google.com [209.85.208.49'
+    '], version=TLSv1.3, verify=NOT, cipher=TLS_AES_256_GCM_SHA384, bits=256/256","_B'
+    'OOT_ID":"0123456789abcdef0123456789abcdef","SYSLOG_IDENTIFIER":"sm-mta","_TRANSP'
+    'ORT":"syslog","__MONOTONIC_TIMESTAMP":"98765432","_PID":"4242","_HOSTNAME":"mx1"'
+    ',"__REALTIME_TIMESTAMP":"1796029200000000","SYSLOG_FACILITY":"2"}'
+)
+assert json.loads(JOURNAL_JSON)["MESSAGE"] == HANDSHAKE
+
+#: the prefixes real syslog daemons and journalctl write before it, and the record's time
+#: and host (classic stamps read as 2026, as `reference` and `fast` do); each written by
+#: the tool named from sendmail's datagram to /dev/log as glibc sends it
+#: (`<22>Dec  4 22:50:06 sm-mta[4242]: msg`)
+PREFIX_FORMS = [
+    # rsyslogd 8.2302 (Debian 12), template RSYSLOG_SyslogProtocol23Format: the message
+    # keeps the blank after `sm-mta[4242]:`, so two blanks follow the structured data
+    (
+        f"<22>1 2026-12-04T22:50:06.700658+00:00 vm sm-mta 4242 - -  {HANDSHAKE}",
+        "2026-12-04T22:50:06.700658+00:00",
+        "vm",
+    ),
+    # RFC 5424 6.4: a UTF-8 message may start with a BOM
+    (
+        f"<22>1 2026-12-04T22:50:06.700658+00:00 vm sm-mta 4242 - - \ufeff{HANDSHAKE}",
+        "2026-12-04T22:50:06.700658+00:00",
+        "vm",
+    ),
+    # FreeBSD syslogd -O rfc5424 (fprintlog_rfc5424: one blank, microseconds, `+01:00`)
+    (
+        f"<22>1 2026-11-30T10:00:00.123456+01:00 mx1 sm-mta 4242 - - {HANDSHAKE}",
+        "2026-11-30T10:00:00.123456+01:00",
+        "mx1",
+    ),
+    # rsyslogd 8.2302, RSYSLOG_FileFormat and RSYSLOG_TraditionalFileFormat
+    (
+        f"2026-12-04T22:50:06.700658+00:00 vm sm-mta[4242]: {HANDSHAKE}",
+        "2026-12-04T22:50:06.700658+00:00",
+        "vm",
+    ),
+    (f"Dec  4 22:50:06 vm sm-mta[4242]: {HANDSHAKE}", "2026-12-04T22:50:06", "vm"),
+    # journalctl 252 (systemd 252.38, Debian 12), TZ=Europe/Paris: -o short, short-precise,
+    # short-iso, short-iso-precise
+    (f"Nov 30 10:00:00 mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:00", "mx1"),
+    (f"Nov 30 10:00:01.234567 mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:01", "mx1"),
+    (f"2026-11-30T10:00:00+0100 mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:00+01:00", "mx1"),
+    (
+        f"2026-11-30T10:00:01.234567+0100 mx1 sm-mta[4242]: {HANDSHAKE}",
+        "2026-11-30T10:00:01.234567+01:00",
+        "mx1",
+    ),
+    # journalctl 252 -o short-full (and with-unit, which names the unit for the program):
+    # local time as logged, the zone's abbreviation dropped (CET, or -03 in
+    # America/Sao_Paulo); they were records with no time and no host
+    (f"Mon 2026-11-30 10:00:00 CET mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:00", "mx1"),
+    (
+        f"Mon 2026-11-30 06:00:00 -03 mx1 sendmail.service[4242]: {HANDSHAKE}",
+        "2026-11-30T06:00:00",
+        "mx1",
+    ),
+    # journalctl 252 -o short-unix: seconds since the epoch, in UTC
+    (
+        f"1796029200.000000 mx1 sm-mta[4242]: {HANDSHAKE}",
+        "2026-11-30T09:00:00.000000+00:00",
+        "mx1",
+    ),
+    # FreeBSD syslogd -v and -vv (fprintlog_rfc3164 with LogFacPri): the facility and
+    # level, numbers or names, between the time and the host; these lines were no record
+    (f"Nov 30 10:00:00 <2.6> mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:00", "mx1"),
+    (f"Nov 30 10:00:00 <mail.info> mx1 sm-mta[4242]: {HANDSHAKE}", "2026-11-30T10:00:00", "mx1"),
+    # journalctl 252 -o json and json-seq (an RS before each entry): the entry's fields;
+    # they were each counted as unreadable
+    (JOURNAL_JSON, "2026-11-30T09:00:00.000000+00:00", "mx1"),
+    ("\x1e" + JOURNAL_JSON, "2026-11-30T09:00:00.000000+00:00", "mx1"),
+    # journalctl 252 -o short-monotonic: seconds since boot, no time of day
+    (f"[   98.765432] mx1 sm-mta[4242]: {HANDSHAKE}", None, "mx1"),
+]
+
+
+@pytest.mark.parametrize(("line", "time", "host"), PREFIX_FORMS)
+def test_the_prefixes_real_syslog_daemons_write(
+    tmp_path: Path, line: str, time: str | None, host: str
+) -> None:
+    log = tmp_path / "mail.log"
+    log.write_text(line + "\n", encoding="utf-8")
+    want = reference((str(log),), 200)
+    got = fast((str(log),), tmp_path, 200, 1)
+    assert got[0] == want[0] and got[2] == want[2]
+    (record,) = [json.loads(x) for x in want[0].decode().splitlines()]
+    assert (record["time"], record["host"], record["relay"], record["verify"]) == (
+        time,
+        host,
+        "mail-ed1-f49.google.com",
+        "NOT",
+    )
+
+
+#: lines that look like journal JSON and are not entries of one: unreadable, never a crash
+NOT_JOURNAL_ENTRIES = [
+    '{"MESSAGE":"STARTTLS=server, relay=cut.example, vers"}',  # an entry, its message cut off
+    "{not json, STARTTLS=server, relay=x}",
+    '{"MESSAGE": 5, "SYSLOG_IDENTIFIER": "STARTTLS=server"}',
+    '["STARTTLS=server, relay=x"]',
+    '{"MESSAGE": "STARTTLS=server, relay=[192.0.2.1], version=TLSv1.3, ver',  # an entry cut off
+    '{"a": ' + "[" * 30000 + '"STARTTLS=server"' + "]" * 30000 + "}",  # deeper than Python recurses
+]
+
+
+def test_lines_like_journal_json_that_are_no_entry_are_unreadable(tmp_path: Path) -> None:
+    log = tmp_path / "mail.log"
+    log.write_text("".join(line + "\n" for line in NOT_JOURNAL_ENTRIES), encoding="utf-8")
+    want = reference((str(log),), 200)
+    got = fast((str(log),), tmp_path, 200, 1)
+    assert got[0] == want[0] == b""
+    assert got[2] == want[2] == (len(NOT_JOURNAL_ENTRIES), len(NOT_JOURNAL_ENTRIES))

@@ -7,9 +7,23 @@ Forms understood (each with or without a leading `<PRI>`):
   message has none);
 * ISO 8601, as rsyslog's high-precision format and journald's `short-iso` /
   `short-iso-precise`: `2026-11-28T10:00:01.123456+00:00 mta1 sendmail[123]: msg`;
-* RFC 5424 on the wire: `<22>1 2026-11-28T10:00:01Z mta1 sm-mta 123 - - msg`;
+* RFC 5424 on the wire: `<22>1 2026-11-28T10:00:01Z mta1 sm-mta 123 - - msg`, the message
+  maybe after its UTF-8 BOM (RFC 5424 6.4) or after two blanks, as rsyslog's
+  RSYSLOG_SyslogProtocol23Format writes a local program's message (it keeps the blank
+  after the `tag[pid]:`);
+* FreeBSD's `syslogd -v` (`-vv`: names), the facility and level between the time
+  and the host: `Nov 28 10:00:01 <2.6> mta1 sm-mta[123]: msg` (`<mail.info>`);
 * Solaris and illumos, whose syslogd puts a message id and the facility after
-  the tag: `Nov 28 10:00:01 mta1 sendmail[123]: [ID 702911 mail.notice] msg`.
+  the tag: `Nov 28 10:00:01 mta1 sendmail[123]: [ID 702911 mail.notice] msg`;
+* journalctl's other one-line outputs: `-o short-full` (and `with-unit`),
+  `Mon 2026-11-30 10:00:00 CET mta1 sm-mta[123]: msg`, local time as logged (the
+  zone's abbreviation is dropped: it names no offset); `-o short-unix`,
+  `1796029200.000000 mta1 sm-mta[123]: msg`, seconds since the epoch, in UTC;
+  `-o short-monotonic`, `[   98.765432] mta1 sm-mta[123]: msg`, seconds since boot,
+  no time of day (time None); `-o json` (and `json-seq`), one entry's fields a line:
+  MESSAGE, _HOSTNAME, SYSLOG_IDENTIFIER, SYSLOG_PID (or _PID) and
+  __REALTIME_TIMESTAMP (microseconds since the epoch: UTC); a message journald keeps
+  as bytes (not UTF-8: a list of numbers) holds no `STARTTLS` to find and is not read.
 
 `time` is ISO 8601. ISO stamps are kept as logged (a `+0000` offset becomes
 `+00:00`); a classic stamp has no year and no zone, so it becomes local
@@ -22,16 +36,17 @@ of grace is for a host that stamps in another time zone than the reader's.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 _MONTH_NUMBER = {name: n for n, name in enumerate(_MONTHS, 1)}
 
 _CLASSIC = re.compile(
     r"(?:<\d{1,3}>)?(?P<mon>" + "|".join(_MONTHS) + r") (?P<day>[ \d]?\d) "
-    r"(?P<hms>\d\d:\d\d:\d\d)(?:\.\d+)? +"
+    r"(?P<hms>\d\d:\d\d:\d\d)(?:\.\d+)? +(?:<\w+\.\w+> +)?"
 )
 _ISO = re.compile(
     r"(?:<\d{1,3}>)?(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?)"
@@ -39,9 +54,18 @@ _ISO = re.compile(
 )
 _RFC5424 = re.compile(
     r"<\d{1,3}>1 (?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)? "
-    r"(?P<host>\S+) (?P<tag>\S+) (?P<pid>\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(?P<msg>.*)",
+    r"(?P<host>\S+) (?P<tag>\S+) (?P<pid>\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)"
+    r" *\ufeff?(?P<msg>.*)",
     re.DOTALL,
 )
+#: journalctl -o short-full / with-unit: weekday, date, time, the zone's abbreviation
+_FULL = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<date>\d{4}-\d\d-\d\d) (?P<hms>\d\d:\d\d:\d\d)"
+    r"(?:\.\d+)? [^\s\[\]:]+ +"
+)
+#: journalctl -o short-unix (epoch seconds) and short-monotonic (seconds since boot)
+_UNIX = re.compile(r"(?P<epoch>\d{1,11})\.(?P<usec>\d{6}) +")
+_MONOTONIC = re.compile(r"\[ *\d+\.\d+\] +")
 #: after the time: an optional host (no brackets, not ending in ':'), then TAG[PID]: or TAG:
 _REST = re.compile(
     r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:]) +)?(?P<tag>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)",
@@ -106,8 +130,31 @@ def _zone(zone: str | None) -> str:
     return f"{zone[:3]}:{zone[3:]}"
 
 
+def _journal_json(line: str) -> SyslogLine | None:
+    """An entry of `journalctl -o json`, or None when `line` is not one."""
+    try:
+        entry = json.loads(line)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
+        return None
+    if not isinstance(entry, dict):
+        return None
+    message = entry.get("MESSAGE")
+    if not isinstance(message, str):  # a message not UTF-8 is a list of its bytes: not read
+        return None
+    fields = {k: v for k, v in entry.items() if isinstance(v, str)}
+    when = None
+    usec = fields.get("__REALTIME_TIMESTAMP", "")
+    if usec.isascii() and usec.isdigit() and len(usec) <= 17:
+        seconds, micro = divmod(int(usec), 1_000_000)
+        when = f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%S}.{micro:06d}+00:00"
+    pid = fields.get("SYSLOG_PID") or fields.get("_PID")
+    return SyslogLine(when, fields.get("_HOSTNAME"), fields.get("SYSLOG_IDENTIFIER"), pid, message)
+
+
 def split_syslog(line: str, years: YearGuess) -> SyslogLine | None:
     """Split `line` (no newline) into its syslog parts; None when no known prefix starts it."""
+    if line[:1] in ("{", "\x1e"):
+        return _journal_json(line.lstrip("\x1e"))
     if line.startswith("<") and (m5 := _RFC5424.match(line)):
         pid = m5["pid"]
         return SyslogLine(
@@ -117,15 +164,22 @@ def split_syslog(line: str, years: YearGuess) -> SyslogLine | None:
             None if pid == "-" else pid,
             m5["msg"],
         )
+    when: str | None
     m = _CLASSIC.match(line)
     if m is not None:
         mon, day = m["mon"], int(m["day"])
         when = f"{years.year(mon, day):04d}-{_MONTH_NUMBER[mon]:02d}-{day:02d}T{m['hms']}"
-    else:
-        m = _ISO.match(line)
-        if m is None:
-            return None
+    elif (m := _ISO.match(line)) is not None:
         when = m["iso"].replace(" ", "T", 1).replace(",", ".") + _zone(m["zone"])
+    elif (m := _FULL.match(line)) is not None:
+        when = f"{m['date']}T{m['hms']}"
+    elif (m := _UNIX.match(line)) is not None:
+        stamp = datetime.fromtimestamp(int(m["epoch"]), UTC)
+        when = f"{stamp:%Y-%m-%dT%H:%M:%S}.{m['usec']}+00:00"
+    elif (m := _MONOTONIC.match(line)) is not None:
+        when = None
+    else:
+        return None
     rest = _REST.match(line, m.end())
     if rest is None:
         return SyslogLine(when, None, None, None, line[m.end() :])
