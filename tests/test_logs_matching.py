@@ -3,7 +3,12 @@ the order proto.m4's rulesets D (domains), A (addresses) and tls_rcpt try."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from import_helpers import MC, STARTTLS, imported, recompiled, tree
+from realtools import SendmailRelease, m4_build, makemap_roundtrip, sendmail_bt
+from releases import release
 
 from compiler.logs.matching import (
     AccessTable,
@@ -12,6 +17,8 @@ from compiler.logs.matching import (
     ipv6_text,
     recipient_keys,
 )
+
+__all__ = ["release"]  # a fixture, imported for pytest
 
 
 def test_domain_keys_whole_labels_parents_and_dot_forms() -> None:
@@ -24,7 +31,7 @@ def test_domain_keys_whole_labels_parents_and_dot_forms() -> None:
         ".com",
         "com",
     ]
-    assert domain_keys("[192.0.2.1]") == ["[192.0.2.1]"]
+    assert domain_keys("[192.0.2.1]")[0] == "[192.0.2.1]"
     assert domain_keys("") == []
 
 
@@ -123,3 +130,76 @@ def test_recipient_lookup(rcpt: str, key: str) -> None:
     hit = TABLE.recipient("TLS_Rcpt", rcpt)
     assert hit is not None
     assert hit.key == key
+
+
+#: address-literal keys (Connect:[192.0.2], TLS_Clt:[IPv6:...]: sendmail's cf/README and
+#: FreeBSD's access.sample write them) and the client names they are looked up for: the
+#: ${client_name} of a client whose address does not resolve is its literal
+LITERAL_MAP = [
+    ("TLS_Clt:[192.0.2]", "ENCR:128"),
+    ("TLS_Clt:[198.51.100.7]", "ENCR:256"),
+    ("TLS_Clt:[IPv6:2001:db8:0:0:0:0:0]", "VERIFY"),
+    ("TLS_Clt:[10]", "VERIFY:112"),
+]
+LITERAL_NAMES = {
+    "[192.0.2.1]": "ENCR:128",  # its net, inside the brackets
+    "[192.0.2]": "ENCR:128",
+    "[198.51.100.7]": "ENCR:256",
+    "[198.51.100.8]": None,
+    "[10.9.8.7]": "VERIFY:112",
+    "[100.9.8.7]": None,  # whole octets: [10] is not [100]
+    "[IPv6:2001:db8:0:0:0:0:0:1]": "VERIFY",
+    # as written: compressed, it finds no key of the full form tlsc writes (with
+    # IPV6_FULL, as Debian builds it, sendmail names the client in full)
+    "[IPv6:2001:db8::1]": None,
+    "[IPv6:2001:db9:0:0:0:0:0:1]": None,
+}
+
+
+def test_address_literal_names_try_their_prefixes_inside_the_brackets() -> None:
+    assert domain_keys("[10.1.2.3]") == ["[10.1.2.3]", "[10.1.2]", "[10.1]", "[10]"]
+    assert domain_keys("[IPv6:2001:DB8:0:0:0:0:0:25]")[:2] == [
+        "[ipv6:2001:db8:0:0:0:0:0:25]",
+        "[ipv6:2001:db8:0:0:0:0:0]",
+    ]
+    assert domain_keys("[IPv6:2001:db8::25]") == [
+        "[ipv6:2001:db8::25]",
+        "[ipv6:2001:db8]",
+        "[ipv6:2001]",
+        "[ipv6]",
+    ]
+    # "no check is done whether it is an IP number!" (proto.m4)
+    assert domain_keys("[not.an.address]") == ["[not.an.address]", "[not.an]", "[not]"]
+    table = AccessTable(LITERAL_MAP)
+    for name, value in LITERAL_NAMES.items():
+        hit = table.peer("TLS_Clt", name, None)
+        assert (hit.value if hit else None) == value, name
+
+
+@pytest.mark.realtools
+def test_address_literal_lookups_are_sendmails(tmp_path: Path, release: SendmailRelease) -> None:
+    """What ruleset D of the real sendmail finds for each literal name is what the
+    what-if's table finds (they were looked up as names with no prefixes)."""
+    files = recompiled(imported(tree(tmp_path / "host", "Connect:127\tRELAY\n"))).hosts["h1"]
+    bt = tmp_path / "bt"
+    (bt / "etc-mail").mkdir(parents=True)
+    rc, cf, err = m4_build(files[MC], files[STARTTLS], bt, release)
+    assert rc == 0, err
+    (bt / "bt.cf").write_text(cf, encoding="utf-8")
+    access = "".join(f"{key}\t{value}\n" for key, value in LITERAL_MAP)
+    assert makemap_roundtrip(access, bt / "etc-mail", release)[0] == 0
+    lookups = "".join(f"D <{name}> <?> <! TLS_Clt> <>\n" for name in LITERAL_NAMES)
+    done = sendmail_bt(release, bt / "bt.cf", ("-d0.1",), lookups)
+    # each query's answer is the last `returns:` before the next prompt (D calls itself
+    # for each prefix), in sendmail's tokens (`ENCR : 128`)
+    answers = [
+        query.rsplit("returns:", 1)[1].split(">")[0].strip(" <").replace(" ", "")
+        for query in done.stdout.split("\n> ")
+        if "returns:" in query
+    ]
+    table = AccessTable(LITERAL_MAP)
+    ours = []
+    for name in LITERAL_NAMES:
+        hit = table.peer("TLS_Clt", name, None)
+        ours.append(hit.value if hit else "?")
+    assert answers == ours, done.stdout

@@ -7,7 +7,8 @@ first one present wins:
 * **a peer** (`TLS_Srv`, `Try_TLS` by the server we connect to; `TLS_Clt`,
   `Srv_Features` by the client that connects to us): the host name, then
   for each parent domain `.parent` (a leading-dot key: sub-domains only,
-  FEATURE(`lookupdotdomain`)) and `parent`, by whole labels; then the
+  FEATURE(`lookupdotdomain`)) and `parent`, by whole labels (a name that
+  is an address literal, `[192.0.2.1]`, its prefixes `[192.0.2]` ... instead); then the
   address and its prefixes (IPv4 on octet boundaries, `IPv6:` one colon
   group at a time); then the bare `TAG:`.
 * **a recipient** (`TLS_Rcpt`): `user@domain`, `user@`, the domain and its
@@ -22,6 +23,7 @@ tlsc writes its keys. Pure: no I/O, no pydantic.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -38,14 +40,32 @@ def domain_keys(name: str) -> list[str]:
     name = name.strip().lower().rstrip(".")
     if not name:
         return []
-    if name.startswith("["):  # a bracketed address is a name of its own, no parents
-        return [name]
+    if name.startswith("["):  # an address literal: no parents, its prefixes instead
+        return _literal_keys(name)
     labels = name.split(".")
     out = [name]
     for i in range(1, len(labels)):
         parent = ".".join(labels[i:])
         out += ("." + parent, parent)
     return out
+
+
+def _literal_keys(name: str) -> list[str]:
+    """The keys ruleset D tries for an address literal (the name of a client whose
+    address does not resolve), as proto.m4 makes them: the literal as it is, then with
+    its last octet or colon group (`::group` at once) dropped inside the brackets, one
+    at a time: `[10.1.2.3]`, `[10.1.2]`, `[10.1]`, `[10]`. The text is compared as
+    written: `[ipv6:2001:db8::1]` never finds `[ipv6:2001:db8:0:0:0:0:0]`."""
+    out = [name]
+    inner = name[1:-1] if name.endswith("]") else ""
+    while m := _LITERAL_TAIL.fullmatch(inner):
+        inner = m[1]
+        out.append(f"[{inner}]")
+    return out
+
+
+#: ruleset D's `[$+.$-]`, `[$+::$-]` and `[$+:$-]`: the literal but its last token
+_LITERAL_TAIL = re.compile(r"(.+?)(?:\.|::|:)[^.:]+")
 
 
 def ipv6_text(address: str) -> str | None:
