@@ -174,6 +174,15 @@ def test_address_literal_names_try_their_prefixes_inside_the_brackets() -> None:
     for name, value in LITERAL_NAMES.items():
         hit = table.peer("TLS_Clt", name, None)
         assert (hit.value if hit else None) == value, name
+        # logged with no name (`relay=[192.0.2.1]`): sendmail names the peer so
+        hit = table.peer("TLS_Clt", None, name)
+        assert (hit.value if hit else None) == value, name
+    # a name it has comes first, and the address's own keys after the literal's
+    assert table.peer("TLS_Clt", "mx.example", "[192.0.2.1]") is None
+    assert AccessTable([("TLS_Clt:192.0.2", "ENCR:64")]).peer("TLS_Clt", None, "[192.0.2.1]") == (
+        "TLS_Clt:192.0.2",
+        "ENCR:64",
+    )
 
 
 @pytest.mark.realtools

@@ -157,11 +157,15 @@ class AccessTable:
         return table.get(prefix)
 
     def peer(self, tag: str, name: str | None, addr: str | None) -> Hit | None:
-        """The entry for a peer: by its name, then its address, then the bare tag."""
+        """The entry for a peer: by its name (its address literal when it has none), then
+        its address, then the bare tag."""
         memo = (tag, name, addr)
         if memo in self._memo:
             return self._memo[memo]
-        keys = domain_keys(name) if name else []
+        # a peer logged with no name (`relay=[192.0.2.1]`) is named by its address
+        # literal in sendmail (${client_name}, ${server_name}): ruleset D looks that up
+        literal = addr if not name and addr and addr.startswith("[") else None
+        keys = domain_keys(name) if name else domain_keys(literal) if literal else []
         if addr:
             keys += address_keys(addr)
         hit = self.first(tag, keys)
