@@ -271,7 +271,7 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
         from compiler.compile import compile_file
 
     # lazy: each host is rendered, written and dropped before the next one
-    result = compile_file(spec, [host] if host else None, lazy=True)
+    result = compile_file(spec, [host] if host is not None else None, lazy=True)
     print_problems(result.problems, fmt)
     if not result.ok:
         sys.exit(1)

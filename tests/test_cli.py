@@ -303,14 +303,17 @@ def test_compile_bad_input_real_process(case_id: str, runs: dict[str, Run]) -> N
     assert not (run.path.parent / f"out-{case_id}").exists()
 
 
-def test_compile_unknown_host(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["mx9", "", "MX1", " mx1"])
+def test_compile_unknown_host(tmp_path: Path, name: str) -> None:
+    """Any --host the spec lacks is S300 and writes nothing; an empty one too (an unset
+    `--host "$HOST"` in a script), which compiled every host."""
     spec = write_spec(tmp_path, MINIMAL_SPEC)
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["compile", str(spec), "--out", str(out), "--host", "mx9"])
+    result = CliRunner().invoke(main, ["compile", str(spec), "--out", str(out), "--host", name])
     assert result.exit_code == 1
     line, col = pos(MINIMAL_SPEC, "mx1:")
     assert result.stderr == (
-        f"{spec}:{line}:{col}: error: S300 no host named mx9 in the spec; hosts are mx1\n"
+        f"{spec}:{line}:{col}: error: S300 no host named {name} in the spec; hosts are mx1\n"
     )
     assert not out.exists()
 
