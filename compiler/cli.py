@@ -173,7 +173,9 @@ def _output_failed(exc: OSError) -> NoReturn:
     os.close(devnull)
     sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     try:
-        sys.stderr.write(f"tlsc: {sentence}\n")
+        from compiler.problems import one_line
+
+        sys.stderr.write(f"tlsc: {one_line(sentence)}\n")
         sys.stderr.flush()
     except (OSError, ValueError, AttributeError):
         pass
@@ -215,7 +217,9 @@ def load_validated_or_exit(
 
 def _exit_failed(failed: str | None) -> NoReturn:
     if failed is not None:
-        click.echo(f"tlsc: {failed}", err=True)
+        from compiler.problems import one_line
+
+        click.echo(f"tlsc: {one_line(failed)}", err=True)
     sys.exit(1)
 
 
@@ -246,9 +250,9 @@ def validate(spec: str, fmt: str) -> None:
     result = compile_file(spec, lazy=True)  # validation only: render nothing
     print_problems(result.problems, fmt)
     if fmt == "text" and result.ok:
-        from compiler.problems import _one_line
+        from compiler.problems import one_line
 
-        click.echo(f"{_one_line(spec)}: valid, {len(result.host_names)} host(s)", err=True)
+        click.echo(f"{one_line(spec)}: valid, {len(result.host_names)} host(s)", err=True)
     sys.exit(0 if result.ok else 1)
 
 
@@ -267,7 +271,7 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
         from compiler.compile import compile_file
 
     # lazy: each host is rendered, written and dropped before the next one
-    result = compile_file(spec, [host] if host else None, lazy=True)
+    result = compile_file(spec, [host] if host is not None else None, lazy=True)
     print_problems(result.problems, fmt)
     if not result.ok:
         sys.exit(1)
@@ -277,8 +281,10 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
         written = _write_tree(root, result.iter_hosts(), spec)
     except _TreeError as exc:
         reason = str(exc.error.strerror or exc.error).removesuffix("; nothing was written")
+        from compiler.problems import one_line
+
         click.echo(
-            f"tlsc: cannot write {exc.error.filename or exc.target}: {reason};"
+            f"tlsc: cannot write {one_line(str(exc.error.filename or exc.target))}: {reason};"
             f" {exc.written} file{'s' if exc.written != 1 else ''} written before it",
             err=True,
         )

@@ -106,7 +106,7 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
     return sorted(set(problems))
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """Control characters (a newline in a quoted value) escaped, so a problem stays one line.
 
     C1 controls (NEL) and the Unicode line and paragraph separators too: terminals,
@@ -126,8 +126,8 @@ def format_text(problems: Iterable[Problem], color: bool = False) -> str:
         sev: str = p.severity
         if color:
             sev = ("\033[1;31m" if p.severity == "error" else "\033[1;33m") + sev + "\033[0m"
-        path = _one_line(p.path)  # a file name may hold a newline too
-        out.append(f"{path}:{p.line}:{p.col}: {sev}: {p.code} {_one_line(p.message)}")
+        path = one_line(p.path)  # a file name may hold a newline too
+        out.append(f"{path}:{p.line}:{p.col}: {sev}: {p.code} {one_line(p.message)}")
     return "".join(line + "\n" for line in out)
 
 

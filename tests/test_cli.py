@@ -303,14 +303,17 @@ def test_compile_bad_input_real_process(case_id: str, runs: dict[str, Run]) -> N
     assert not (run.path.parent / f"out-{case_id}").exists()
 
 
-def test_compile_unknown_host(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["mx9", "", "MX1", " mx1"])
+def test_compile_unknown_host(tmp_path: Path, name: str) -> None:
+    """Any --host the spec lacks is S300 and writes nothing; an empty one too (an unset
+    `--host "$HOST"` in a script), which compiled every host."""
     spec = write_spec(tmp_path, MINIMAL_SPEC)
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["compile", str(spec), "--out", str(out), "--host", "mx9"])
+    result = CliRunner().invoke(main, ["compile", str(spec), "--out", str(out), "--host", name])
     assert result.exit_code == 1
     line, col = pos(MINIMAL_SPEC, "mx1:")
     assert result.stderr == (
-        f"{spec}:{line}:{col}: error: S300 no host named mx9 in the spec; hosts are mx1\n"
+        f"{spec}:{line}:{col}: error: S300 no host named {name} in the spec; hosts are mx1\n"
     )
     assert not out.exists()
 
@@ -545,3 +548,46 @@ def test_a_file_name_with_a_line_break_stays_on_one_line(
     assert all(line.startswith(str(tmp_path)) for line in problem_lines), err
     assert all(line.startswith((str(tmp_path), " ")) or " in 1 file" in line
                for line in err.splitlines()), err  # fmt: skip
+
+
+_INJECTED = "x\n::error::injected\x85::error::nel\u2028::error::ls\ry"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["doctor", "{name}"],
+        ["doctor", "{spec}", "--host", "{name}", "--root", "{tmp}"],
+        ["doctor", "{spec}", "--host", "mx1", "--root", "{tmp}/{name}"],
+        ["verify", "{name}"],
+        ["verify", "{spec}", "--host", "{name}"],
+        ["verify", "{spec}", "--ehlo", "{name}"],
+        ["plan", "{name}", "--state", "{tmp}"],
+        ["plan", "{spec}", "--host", "{name}", "--state", "{tmp}"],
+        ["plan", "{spec}", "--logs", "{name}", "--state", "{tmp}"],
+        ["plan", "{spec}", "--state", "{tmp}", "--out", "{spec}/{name}"],
+        ["apply", "{name}", "--root", "{tmp}", "--yes"],
+        ["apply", "{spec}", "--host", "{name}", "--root", "{tmp}", "--yes"],
+        ["apply", "{spec}", "--host", "mx1", "--root", "{tmp}", "--yes", "--plan", "{name}"],
+        ["apply", "{spec}", "--host", "mx1", "--root", "{tmp}/{name}", "--yes", "--no-verify"],
+        ["logs", "{name}"],
+        ["logs", "{spec}", "--spec", "{name}"],
+        ["import", "{name}=/nonexistent", "other={tmp}"],
+    ],
+    ids=lambda args: " ".join(a for a in args if "{" not in a or a == "{name}"),
+)
+def test_a_name_given_on_the_command_line_stays_inside_its_sentence(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """A spec, host, log, plan or --root name is quoted back in the failure sentence
+    (`tlsc plan: no host named ...`, doctor's findings under --root) with its line
+    breaks escaped, so no part of it starts a line of its own (a forged `::error::`
+    annotation in CI, a second sentence), whatever the command."""
+    spec = write_spec(tmp_path, MINIMAL_SPEC)
+    (tmp_path / _INJECTED).mkdir()
+    fields = {"name": _INJECTED, "spec": str(spec), "tmp": str(tmp_path)}
+    rc, out, err = run_cli(*(a.format(**fields) for a in args))
+    assert rc == 1 and "Traceback" not in err
+    for line in (out + err).splitlines():  # splitlines: NEL and U+2028 too
+        assert not line.startswith("::error::"), out + err
+        assert "injected" not in line or "x\\n::error::injected" in line, out + err

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from conftest import run_cli
-from import_helpers import PLAIN_MC, tree
+from import_helpers import PLAIN_MC, PLAIN_STARTTLS, tree, write_tree
 from realtools import REPO
 
 from compiler.cli import main
@@ -86,6 +88,42 @@ def test_bad_inputs_exit_1_with_one_sentence_and_write_nothing(
     assert message in err and "Traceback" not in err
     assert "nothing written" in err
     assert not out.exists() and stdout == ""
+
+
+_OUTSIDE = {
+    "/etc/mail/sendmail.mc": PLAIN_MC.replace(
+        "OSTYPE", "define(`confDOMAIN_NAME', `outside-marker.example')dnl\nOSTYPE"
+    ),
+    "/etc/mail/tls/starttls.m4": PLAIN_STARTTLS.replace("/etc/ssl/certs", "/outside/marker"),
+    "/etc/mail/access": "Connect:10.66.66.66\tREJECT\n",
+}
+
+
+@pytest.mark.parametrize("link", ["absolute", "relative", "directory"])
+@pytest.mark.parametrize("which", list(_OUTSIDE))
+def test_a_file_linked_out_of_root_is_refused_and_never_quoted(
+    tmp_path: Path, which: str, link: str
+) -> None:
+    """ROOT is a copy of a host: a managed file (or a directory above it) that is a
+    symbolic link out of ROOT names this machine's files (`/etc/shadow`), which import
+    read and quoted in its problems and the spec. It is I003, exit 1, nothing written."""
+    root = tree(tmp_path / "host", access="Connect:127\tRELAY\n")
+    outside = write_tree(tmp_path / "outside", {which: _OUTSIDE[which]})
+    target = outside / which.lstrip("/")
+    placed = root / which.lstrip("/")
+    if link == "directory":
+        placed, target = placed.parent, target.parent
+    shutil.rmtree(placed) if placed.is_dir() else placed.unlink()
+    placed.symlink_to(target if link != "relative" else os.path.relpath(target, placed.parent))
+    out = tmp_path / "out.yaml"
+    for fmt in ("text", "json"):
+        rc, stdout, err = tlsc(
+            "import", root, "--host", "h1", "--ownership", "file", "--out", out, "--format", fmt
+        )
+        assert rc == 1 and "Traceback" not in err
+        assert "marker" not in stdout + err and "10.66.66.66" not in stdout + err
+        assert f"is a symbolic link leading out of {root}" in stdout + err
+        assert not out.exists()
 
 
 @pytest.mark.realtools

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MINIMAL_SPEC, pos, write_spec
+from conftest import MINIMAL_SPEC, pos, with_lines, write_spec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -294,6 +294,45 @@ def test_a_character_yaml_refuses_is_located_in_one_sentence(
     assert problem.code == "Y001"
     assert (problem.line, problem.col) == pos(text, needle)
     assert problem.message == f"not valid YAML: the character {shown} is not allowed in YAML"
+
+
+@pytest.mark.parametrize(
+    ("brk", "shown"),
+    [
+        ("\x85", "the control character U+0085"),
+        ("\u2028", "the line separator U+2028"),
+        ("\u2029", "the paragraph separator U+2029"),
+    ],
+)
+@pytest.mark.parametrize(
+    "where",
+    [
+        "# reviewed{brk}domains: {{gmail.com: {{outbound: {{starttls: false}}}}}}\n",
+        "domains:\n  # n{brk}  gmail.com: {{outbound: {{starttls: false}}}}\n  x.example: {{}}\n",
+        "access: [Connect:127 RELAY] # ok{brk}\n",
+        'defaults: {{mc: {{defines: {{confREJECT_MSG: "550 go{brk}away"}}}}}}\n',
+        "defaults: {{mc: {{defines: {{confREJECT_MSG: '550 go{brk}away'}}}}}}\n",
+        "defaults: {{mc: {{defines: {{confREJECT_MSG: 550 go{brk}away}}}}}}\n",
+        "defaults:\n  mc:\n    extra: |\n      dnl a{brk}b\n",
+    ],
+)
+def test_yaml_11_line_breaks_written_as_themselves_are_refused(
+    where: str, brk: str, shown: str
+) -> None:
+    """NEL, U+2028 and U+2029 end a line for ruamel's scanner (YAML 1.1) but not in a
+    diff or YAML 1.2: in a comment, what follows was read as spec text the reviewer saw
+    as a comment (a domain's STARTTLS turned off), and each position after it was off.
+    Wherever one stands, it is one Y001 at its own line and column."""
+    text = with_lines(where.format(brk=brk))
+    for at_size in (text, text + "# pad\n" * 6000):  # the fast path's size too
+        problem = one_problem(at_size)
+        assert (problem.code, problem.severity) == ("Y001", "error")
+        assert (problem.line, problem.col) == pos(text, brk)
+        assert problem.message == (
+            f"not valid YAML: {shown} ends a line for the YAML parser but not in a diff, so"
+            " what follows it in a comment would be read as spec; remove it or write it"
+            " escaped in a double-quoted string"
+        )
 
 
 def test_unclosed_flow_sequence_position() -> None:

@@ -93,6 +93,20 @@ def test_formats_from_the_command_line(tmp_path: Path) -> None:
     assert out.startswith(f"tlsc plan for {spec}") and "\033[" not in out
 
 
+@pytest.mark.parametrize("under", ["file", "file/deeper"])
+def test_out_below_a_file_is_one_sentence_naming_it(tmp_path: Path, under: str) -> None:
+    """An --out whose directory is a file is `cannot write the plan to OUT: Not a
+    directory`: the clean-up of the temporary copy failed the same way and its own
+    error, naming OUT.tlsc-tmp, was what the user saw."""
+    spec, state = setup(tmp_path, CHANGED)
+    (tmp_path / "file").write_text("kept\n")
+    out = tmp_path / under / "plan.json"
+    code, stdout, err = run(spec, "--state", state, "--out", out)
+    assert code == 1 and stdout == "" and "Traceback" not in err
+    assert err == f"tlsc plan: cannot write the plan to {out}: Not a directory\n"
+    assert (tmp_path / "file").read_text() == "kept\n"
+
+
 def test_out_saves_the_plan(tmp_path: Path) -> None:
     spec, state = setup(tmp_path, CHANGED)
     code, _, err = run(spec, "--state", state, "--out", tmp_path / "plan.json")

@@ -147,10 +147,12 @@ def apply(
             from compiler.doctor.finding import format_text
 
             sys.stderr.write(format_text(report.preflight))
+        from compiler.problems import one_line
+
         if report.exit_code == 0:
-            click.echo(report.message + ".")
+            click.echo(one_line(report.message) + ".")
         else:
-            click.echo(f"tlsc apply: {report.message}.", err=True)
+            click.echo(f"tlsc apply: {one_line(report.message)}.", err=True)
     else:
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     sys.exit(report.exit_code)

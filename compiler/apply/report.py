@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from compiler.doctor.finding import Finding
 from compiler.plan.model import HostPlan
-from compiler.problems import Problem
+from compiler.problems import Problem, one_line
 
 REPORT_VERSION = 1
 Result = Literal["applied", "unchanged", "rolled-back", "failed", "refused"]
@@ -55,7 +55,8 @@ class Step:
 
     def text(self) -> str:
         """One line: name, status, time, detail."""
-        return f"  {self.name:<17}{self.status:<8}{self.seconds:8.3f} s  {self.detail}".rstrip()
+        detail = one_line(self.detail)  # a path under --root may hold a newline
+        return f"  {self.name:<17}{self.status:<8}{self.seconds:8.3f} s  {detail}".rstrip()
 
 
 @dataclass

@@ -13,7 +13,9 @@ from compiler.localhost import HostMatchError, match_host
 
 
 def _fail(message: str) -> None:
-    click.echo(f"tlsc doctor: {message}", err=True)
+    from compiler.problems import one_line
+
+    click.echo(f"tlsc doctor: {one_line(message)}", err=True)
     sys.exit(1)
 
 

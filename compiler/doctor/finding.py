@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from compiler.problems import Severity
+from compiler.problems import Severity, one_line
 
 #: Every finding code, what it means; the README lists the same table.
 CODES = {
@@ -70,7 +70,9 @@ def format_text(findings: Iterable[Finding], color: bool = False) -> str:
         sev: str = f.severity
         if color:
             sev = ("\033[1;31m" if f.severity == "error" else "\033[1;33m") + sev + "\033[0m"
-        out.append(f"{f.path}: {sev}: {f.code} {f.message}\n  fix: {f.fix}\n")
+        # a path under --root may hold a newline: each finding stays two lines
+        path, message, fix = one_line(f.path), one_line(f.message), one_line(f.fix)
+        out.append(f"{path}: {sev}: {f.code} {message}\n  fix: {fix}\n")
     return "".join(out)
 
 

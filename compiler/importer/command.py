@@ -30,7 +30,7 @@ from compiler.importer.cluster import (
 from compiler.importer.host import Imported, import_host
 from compiler.importer.notes import Notes, Where
 from compiler.lint.fix import write_atomic
-from compiler.problems import format_text
+from compiler.problems import format_text, one_line
 
 
 @click.command(name="import")
@@ -163,9 +163,9 @@ def _finish(
     if fmt == "json":
         sys.stdout.write(json.dumps(report(result, out_file, failure), indent=2) + "\n")
     elif failure is not None:
-        click.echo(f"tlsc import: {failure}", err=True)
+        click.echo(f"tlsc import: {one_line(failure)}", err=True)
     elif out_file is not None:
-        click.echo(f"tlsc import: wrote {out_file}", err=True)
+        click.echo(f"tlsc import: wrote {one_line(out_file)}", err=True)
     sys.exit(1 if failure is not None else 0)
 
 
@@ -292,9 +292,9 @@ def _import_several(
             text = json.dumps(cluster_report(result, out_file, failure), indent=2)
             sys.stdout.write(text + "\n")
         elif failure is not None:
-            click.echo(f"tlsc import: {failure}", err=True)
+            click.echo(f"tlsc import: {one_line(failure)}", err=True)
         elif out_file is not None:
-            click.echo(f"tlsc import: wrote {out_file}", err=True)
+            click.echo(f"tlsc import: wrote {one_line(out_file)}", err=True)
         sys.exit(1 if failure is not None else 0)
 
     if fqdn is not None:
@@ -324,7 +324,7 @@ def _import_several(
                 if name in result.checked:
                     sys.stderr.write(f"  merged: {result.checked[name]}\n")
         for error in result.errors:
-            click.echo(f"tlsc import: {error}", err=True)
+            click.echo(f"tlsc import: {one_line(error)}", err=True)
     failed = [n for n, r in result.hosts.items() if not r.ok or r.text is None]
     if failed:
         finish(result, f"{', '.join(failed)} could not be imported; nothing written")

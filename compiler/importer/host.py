@@ -108,6 +108,16 @@ class _Tree:
             return None
         return (ETC_MAIL if self.etc_mail_only else "/") + str(rel)
 
+    def leads_out(self, path: Path) -> bool:
+        """True when `path` is a symbolic link (or under one) that leads out of ROOT:
+        on a copy of a host, `/etc/shadow` or `../..` would name this machine's files,
+        and their lines would be quoted in the problems and the spec."""
+        try:
+            root = self.root.resolve(strict=True)
+            return not path.resolve().is_relative_to(root)
+        except (OSError, RuntimeError):  # a loop: read() says so
+            return False
+
     def read(self, host_path: str, required: bool, code: str = "I003") -> str | None:
         path = self.real(host_path)
         if self.outside(host_path):
@@ -117,6 +127,13 @@ class _Tree:
                     code,
                     f"{host_path} is outside /etc/mail, and {self.root} holds only /etc/mail",
                 )
+            return None
+        if self.leads_out(path):
+            self.notes.error(
+                Where(str(path)),
+                "I003",
+                f"cannot read {path}: it is a symbolic link leading out of {self.root}",
+            )
             return None
         try:
             data = read_regular(path)
@@ -142,6 +159,8 @@ class _Tree:
 
     def read_bytes(self, host_path: str) -> bytes | None:
         """The file's bytes, or None when it cannot be read (read() reports why)."""
+        if self.leads_out(self.real(host_path)):
+            return None
         try:
             data = read_regular(self.real(host_path))
         except OSError:

@@ -225,8 +225,11 @@ def logs(
     else:
         problems = _text(files, within, year, top)
     sys.stdout.flush()
+    if problems:
+        from compiler.problems import one_line
+
     for problem in problems:
-        click.echo(f"tlsc: {problem}", err=True)
+        click.echo(f"tlsc: {one_line(problem)}", err=True)
     sys.exit(1 if problems else 0)
 
 

@@ -22,7 +22,9 @@ from compiler.logs.whatif_format import report_json
 
 
 def _fail(message: str) -> None:
-    click.echo(f"tlsc: {message}", err=True)
+    from compiler.problems import one_line
+
+    click.echo(f"tlsc: {one_line(message)}", err=True)
     sys.exit(1)
 
 

@@ -50,7 +50,9 @@ class _PlanCommand(click.Command):
 
 
 def _fail(message: str) -> None:
-    click.echo(f"tlsc plan: {message}", err=True)
+    from compiler.problems import one_line
+
+    click.echo(f"tlsc plan: {one_line(message)}", err=True)
     sys.exit(1)
 
 

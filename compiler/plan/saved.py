@@ -15,6 +15,7 @@ than it did (`check_links`), and it writes only bytes whose hash is
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -158,7 +159,8 @@ def _write_plan(
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException as exc:  # a ^C or an error mid-write leaves no temporary file
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # ENOTDIR when the parent is a file: said below
+            tmp.unlink(missing_ok=True)
         if not isinstance(exc, OSError):
             raise
         raise SavedPlanError(f"cannot write the plan to {path}: {exc.strerror}") from None

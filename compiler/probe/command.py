@@ -56,13 +56,17 @@ def _spec_targets(spec: str, hosts: tuple[str, ...], ca: str | None, fmt: str) -
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"tlsc verify: {message}", err=True)
+    from compiler.problems import one_line
+
+    click.echo(f"tlsc verify: {one_line(message)}", err=True)
     sys.exit(1)
 
 
 def _check_ehlo(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is not None and not valid_ehlo_name(value):
-        raise click.BadParameter(f"'{value}' is not a host name or address literal")
+        from compiler.problems import one_line
+
+        raise click.BadParameter(f"'{one_line(value)}' is not a host name or address literal")
     return value
 
 

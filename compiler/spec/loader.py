@@ -18,6 +18,7 @@ do to a spec:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -40,6 +41,7 @@ from ruamel.yaml.tag import Tag
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_paused
 from compiler.problems import Problem
+from compiler.sendmail.names import describe_char
 from compiler.spec import rulemap
 from compiler.spec.accessfiles import (
     AccessFileRead,
@@ -404,6 +406,7 @@ def load_text(text: str, source: str = "cluster.yaml", read: Reader | None = Non
     The access files it names are read with `read` (default: from the disk, relative
     to `source`'s directory); a file that cannot be read is a validation problem.
     """
+    _check_line_breaks(text, source)  # the fast paths' blocks too
     with gc_paused():
         try:
             loaded = _load_text(text, source)
@@ -413,6 +416,29 @@ def load_text(text: str, source: str = "cluster.yaml", read: Reader | None = Non
             raise
         _read_files(loaded, read or disk_reader(source))
         return loaded
+
+
+#: YAML 1.1's line breaks beyond CR and LF, which ruamel's scanner still breaks lines at
+#: although YAML 1.2 makes them ordinary characters
+_OLD_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _check_line_breaks(text: str, source: str) -> None:
+    """Refuse NEL, U+2028 and U+2029 written as themselves (Y001): the parser ends a
+    line there, a diff does not, so the rest of a comment would be read as spec text
+    that a reviewer sees as a comment, and every position after it would be off.
+    Escaped in a double-quoted string (`"\\u2028"`) they reach validation."""
+    found = _OLD_LINE_BREAKS.search(text)
+    if found is None:
+        return
+    at = found.start()
+    line, col = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+    message = (
+        f"not valid YAML: {describe_char(found.group(0))} ends a line for the YAML parser"
+        " but not in a diff, so what follows it in a comment would be read as spec;"
+        " remove it or write it escaped in a double-quoted string"
+    )
+    raise SpecLoadError([Problem(source, line, col, "Y001", "error", message)])
 
 
 def _read_files(loaded: LoadedSpec, read: Reader) -> None:
@@ -589,6 +615,7 @@ def _fill_rules(loaded: LoadedSpec, rules: list[rulemap.RuleBlock], source: str)
 
 def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
     """The general loader; `extra_nodes` is the size of a list read apart."""
+    _check_line_breaks(text, source)
     conv = _Converter(source)
     try:
         yaml = _yaml()
