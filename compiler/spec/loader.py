@@ -428,8 +428,10 @@ def _check_line_breaks(text: str, source: str) -> None:
     line there, a diff does not, so the rest of a comment would be read as spec text
     that a reviewer sees as a comment, and every position after it would be off.
     Escaped in a double-quoted string (`"\\u2028"`) they reach validation."""
+    if text.isascii() or not any(c in text for c in "\x85\u2028\u2029"):
+        return  # C-level scans: the pattern's search costs 0.17 s on a 54 MB spec
     found = _OLD_LINE_BREAKS.search(text)
-    if found is None:
+    if found is None:  # pragma: no cover  (one of them is there)
         return
     at = found.start()
     line, col = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
