@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler.problems import Problem, sort_problems
+from compiler.compile import load_problems
+from compiler.problems import Problem
 from compiler.render import render_host
 from compiler.resolve import HostConfig, resolve
 from compiler.rules import ClusterRules
@@ -122,10 +123,6 @@ def _desired(load: Callable[[], LoadedSpec]) -> DesiredSpec | list[Problem]:
     try:
         loaded = load()
     except SpecLoadError as exc:
-        problems = list(exc.problems)
-        partial = getattr(exc, "partial", None)
-        if isinstance(partial, LoadedSpec):
-            problems += validate(partial).problems
-        return sort_problems(problems)
+        return load_problems(exc)
     spec = DesiredSpec(loaded)
     return spec if spec.ok else spec.problems
