@@ -54,6 +54,8 @@ class DesiredSpec:
     def __init__(self, loaded: LoadedSpec):
         result = validate(loaded, release=True)  # loaded is spent
         self.source = loaded.source
+        #: where the spec's hosts are (line, column), for a --host it lacks
+        self.hosts_at = loaded.locate(("hosts",))
         #: the access files the spec names, (name as written, SHA-256), each once
         self.inputs: list[tuple[str, str]] = sorted(
             {(f.name, f.sha256) for f in loaded.access_files.values() if f.sha256 is not None}
