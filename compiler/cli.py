@@ -13,7 +13,7 @@ import gc
 import io
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -24,7 +24,6 @@ from compiler import __version__
 if TYPE_CHECKING:
     from compiler.problems import Problem
     from compiler.spec.loader import LoadedSpec
-    from compiler.spec.model import Cluster
     from compiler.spec.validate import Validated
 
 # At exit the cyclic collector's passes over every object of the run (a sixth of a
@@ -192,42 +191,80 @@ def print_problems(problems: list[Problem], fmt: str) -> None:
         sys.stdout.write(FORMATTERS[fmt](problems))
 
 
-def load_validated_or_exit(
-    spec: str, fmt: str = "text", failed: str | None = None
-) -> tuple[LoadedSpec, Validated]:
-    """SPEC loaded and validated without an error; else print every problem (as `validate`
-    does), then `tlsc: FAILED` when given, and exit 1."""
-    from compiler.spec.loader import SpecLoadError, load_file
-    from compiler.spec.validate import validate
+def spec_failed(
+    problems: list[Problem], fmt: str, sentence: str | None, *, listed: bool = True
+) -> NoReturn:
+    """Exit 1 for a spec that stops a command: it is not valid, it cannot be read, or
+    it has no host --host names.
 
-    try:
-        loaded = load_file(spec)
-    except SpecLoadError as exc:
-        problems = list(exc.problems)
-        if exc.partial is not None:
-            problems += validate(exc.partial).problems
-        print_problems(problems, fmt)
-        _exit_failed(failed)
-    checked = validate(loaded)
-    if not checked.ok or checked.cluster is None:
-        print_problems(checked.problems, fmt)
-        _exit_failed(failed)
-    return loaded, checked
-
-
-def _exit_failed(failed: str | None) -> NoReturn:
-    if failed is not None:
+    With --format json, `problems` on stdout, as `tlsc validate` and `tlsc compile
+    --host` print them, and nothing else there; in text, on stderr (when `listed`:
+    else the sentence says it all). Then the sentence (`tlsc plan: ...`) on stderr.
+    """
+    if fmt == "json":
+        print_problems(problems, "json")
+    elif listed:
+        print_problems(problems, "text")
+    if sentence is not None:
         from compiler.problems import one_line
 
-        click.echo(f"tlsc: {one_line(failed)}", err=True)
+        click.echo(one_line(sentence), err=True)
     sys.exit(1)
 
 
-def load_cluster_or_exit(spec: str, fmt: str = "text") -> Cluster:
-    """The valid cluster of SPEC; else print every problem (as `validate` does) and exit 1."""
-    cluster = load_validated_or_exit(spec, fmt)[1].cluster
-    assert cluster is not None  # load_validated_or_exit exits otherwise
-    return cluster
+def unreadable_spec(spec: str, fmt: str, sentence: str) -> NoReturn:
+    """spec_failed for a SPEC that cannot be read: with --format json, what `tlsc
+    validate SPEC` prints for it (Y000 at 1:1), read as validate reads it."""
+    problems: list[Problem] = []
+    if fmt == "json":
+        from compiler.compile import compile_file
+
+        problems = compile_file(spec, lazy=True).problems
+    spec_failed(problems, fmt, sentence, listed=False)
+
+
+def load_validated_or_exit(
+    spec: str, fmt: str = "text", failed: str | None = None, who: str = "tlsc"
+) -> tuple[LoadedSpec, Validated]:
+    """SPEC loaded and validated without an error; else print every problem (as `validate`
+    does), then `WHO: FAILED` when given, and exit 1 (spec_failed)."""
+    from compiler.spec.loader import SpecLoadError, load_file
+    from compiler.spec.validate import validate
+
+    sentence = None if failed is None else f"{who}: {failed}"
+    try:
+        loaded = load_file(spec)
+    except SpecLoadError as exc:
+        if fmt == "json":  # in file order, as validate's
+            from compiler.compile import load_problems
+
+            spec_failed(load_problems(exc), fmt, sentence)
+        problems = list(exc.problems)
+        if exc.partial is not None:
+            problems += validate(exc.partial).problems
+        spec_failed(problems, fmt, sentence)
+    checked = validate(loaded)
+    if not checked.ok or checked.cluster is None:
+        spec_failed(checked.problems, fmt, sentence)
+    return loaded, checked
+
+
+def unknown_hosts_or_exit(
+    loaded: LoadedSpec, checked: Validated, hosts: Sequence[str], fmt: str, who: str
+) -> None:
+    """Exit 1 (spec_failed) when the valid spec has no host named one of `hosts`:
+    `WHO: no host named NAME in SPEC; hosts are ...`, with --format json what `tlsc
+    compile --host NAME` prints (S300)."""
+    from compiler.compile import unknown_host_problems
+
+    assert checked.cluster is not None
+    known = checked.cluster.hosts
+    at = loaded.locate(("hosts",))
+    problems = unknown_host_problems(loaded.source, at, known, hosts, checked.problems)
+    if problems is not None:
+        name = next(h for h in hosts if h not in known)
+        sentence = f"{who}: no host named {name} in {loaded.source}; hosts are {', '.join(known)}"
+        spec_failed(problems, fmt, sentence, listed=False)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,23 +57,10 @@ def compile_loaded(
         return Compiled(loaded.source, result.problems)
     cluster = result.cluster
     chosen = list(cluster.hosts) if hosts is None else hosts
-    unknown = [h for h in chosen if h not in cluster.hosts]
-    if unknown:
-        line, col = loaded.locate(("hosts",))
-        return Compiled(
-            loaded.source,
-            [
-                *result.problems,
-                Problem(
-                    loaded.source,
-                    line,
-                    col,
-                    "S300",
-                    "error",
-                    f"no host named {unknown[0]} in the spec; hosts are {', '.join(cluster.hosts)}",
-                ),
-            ],
-        )
+    at = loaded.locate(("hosts",))
+    unknown = unknown_host_problems(loaded.source, at, cluster.hosts, chosen, result.problems)
+    if unknown is not None:
+        return Compiled(loaded.source, unknown)
     rules = result.rules
 
     def render(name: str) -> HostFiles:
@@ -89,12 +76,36 @@ def compile_loaded(
     return Compiled(loaded.source, result.problems, files, names)
 
 
-def _load_failed(source: str, exc: SpecLoadError) -> Compiled:
-    """The load problems, plus what validation finds in whatever data the file gave."""
+def unknown_host_problems(
+    source: str,
+    at: tuple[int, int],
+    known: Collection[str],
+    chosen: Iterable[str],
+    problems: list[Problem],
+) -> list[Problem] | None:
+    """What `tlsc compile --host` reports when a valid spec lacks a chosen host: the
+    spec's `problems` (its warnings), then S300 for the first host of `chosen` that is
+    not one of `known` (the spec's hosts, in its order), placed where the spec's hosts
+    are (`at`, their line and column). None when it lacks none."""
+    unknown = [h for h in chosen if h not in known]
+    if not unknown:
+        return None
+    hosts = ", ".join(known)
+    message = f"no host named {unknown[0]} in the spec; hosts are {hosts}"
+    return [*problems, Problem(source, *at, "S300", "error", message)]
+
+
+def load_problems(exc: SpecLoadError) -> list[Problem]:
+    """The problems of a spec that did not load, as `tlsc validate` reports them: the
+    load's, plus what validation finds in whatever data the file gave, in file order."""
     problems = list(exc.problems)
     if exc.partial is not None:
         problems += validate(exc.partial).problems
-    return Compiled(source, sort_problems(problems))
+    return sort_problems(problems)
+
+
+def _load_failed(source: str, exc: SpecLoadError) -> Compiled:
+    return Compiled(source, load_problems(exc))
 
 
 def compile_text(text: str, source: str = "cluster.yaml", read: Reader | None = None) -> Compiled:

@@ -52,22 +52,26 @@ def doctor(
     Exit 0 when nothing is wrong (warnings allowed), 1 when anything would keep
     sendmail from offering STARTTLS as the spec says.
     """
-    from compiler.cli import load_cluster_or_exit
+    from compiler.cli import load_validated_or_exit, unknown_hosts_or_exit, unreadable_spec
     from compiler.doctor import diagnose
     from compiler.doctor.finding import format_json, format_text
     from compiler.resolve import resolve
 
     reason = unreadable_reason(spec)
     if reason is not None:
-        _fail(f"cannot read {spec}: {reason}")
-    cluster = load_cluster_or_exit(spec)
+        unreadable_spec(spec, fmt, f"tlsc doctor: cannot read {spec}: {reason}")
+    # in text the problems say it; in JSON they are on stdout, and this on stderr
+    failed = f"{spec} is not valid; nothing was checked" if fmt == "json" else None
+    loaded, checked = load_validated_or_exit(spec, fmt, failed, "tlsc doctor")
+    cluster = checked.cluster
+    assert cluster is not None  # load_validated_or_exit exits otherwise
     if host_name is None:
         try:
             host_name = match_host({n: h.fqdn for n, h in cluster.hosts.items()})
         except HostMatchError as exc:
             _fail(str(exc))
-    elif host_name not in cluster.hosts:
-        _fail(f"no host named {host_name} in {spec}; hosts are {', '.join(cluster.hosts)}")
+    else:
+        unknown_hosts_or_exit(loaded, checked, [host_name], fmt, "tlsc doctor")
     assert host_name is not None
     findings = diagnose(
         resolve(cluster, host_name), spec, Path(root), min_days=min_days, dns_server=dns_server

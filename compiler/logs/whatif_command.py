@@ -29,9 +29,10 @@ def _fail(message: str) -> None:
 
 
 def build_evaluations(
-    spec: str, proposals: tuple[str, ...]
+    spec: str, proposals: tuple[str, ...], fmt: str = "text"
 ) -> tuple[Evaluation, Evaluation | None]:
-    """The spec's evaluation and, with proposals, the one with them; exits 1 on bad input."""
+    """The spec's evaluation and, with proposals, the one with them; exits 1 on bad input
+    (a spec that is not valid: its problems as `tlsc validate --format FMT` prints them)."""
     from compiler.cli import load_validated_or_exit
     from compiler.logs.spec_tables import (
         ProposalError,
@@ -41,7 +42,7 @@ def build_evaluations(
     )
 
     failed = f"{spec} is not valid; nothing was evaluated"
-    loaded, checked = load_validated_or_exit(spec, "text", failed)
+    loaded, checked = load_validated_or_exit(spec, fmt, failed)
     assert checked.cluster is not None and checked.rules is not None  # valid: both made
     hosts, fallback = host_tables(checked.cluster, checked.rules)
     current = Evaluation(hosts, fallback)
@@ -67,7 +68,7 @@ def run_whatif(
     top: int,
 ) -> list[str]:
     """Evaluate, print; the bad inputs, one sentence each (the caller exits 1 on any)."""
-    current, proposed = build_evaluations(spec, proposals)
+    current, proposed = build_evaluations(spec, proposals, fmt)
 
     def on_session(session: Session) -> None:
         if within is not None and not within(session.time):

@@ -148,7 +148,7 @@ def plan(
         ahead = None
         if state is not None and root is None and base is None:
             ahead = stack.enter_context(StatePrefetch(state, hosts))
-        from compiler.cli import print_problems
+        from compiler.cli import spec_failed
         from compiler.gcpause import gc_importing
 
         with gc_importing():  # as `tlsc validate` imports (cli.validate)
@@ -175,10 +175,10 @@ def plan(
         try:
             result = make_plan(request)
         except SpecProblems as exc:
-            print_problems(exc.problems, "text")
-            _fail(f"{spec} is not valid; nothing was planned")
-            return
+            spec_failed(exc.problems, fmt, f"tlsc plan: {spec} is not valid; nothing was planned")
         except (PlanError, ObserveError) as exc:
+            if isinstance(exc, PlanError) and exc.problems is not None:
+                spec_failed(exc.problems, fmt, f"tlsc plan: {exc}", listed=False)
             _fail(str(exc))
             return
         if out is not None:

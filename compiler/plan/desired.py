@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler.problems import Problem, sort_problems
+from compiler.compile import load_problems
+from compiler.problems import Problem
 from compiler.render import render_host
 from compiler.resolve import HostConfig, resolve
 from compiler.rules import ClusterRules
@@ -53,6 +54,8 @@ class DesiredSpec:
     def __init__(self, loaded: LoadedSpec):
         result = validate(loaded, release=True)  # loaded is spent
         self.source = loaded.source
+        #: where the spec's hosts are (line, column), for a --host it lacks
+        self.hosts_at = loaded.locate(("hosts",))
         #: the access files the spec names, (name as written, SHA-256), each once
         self.inputs: list[tuple[str, str]] = sorted(
             {(f.name, f.sha256) for f in loaded.access_files.values() if f.sha256 is not None}
@@ -122,10 +125,6 @@ def _desired(load: Callable[[], LoadedSpec]) -> DesiredSpec | list[Problem]:
     try:
         loaded = load()
     except SpecLoadError as exc:
-        problems = list(exc.problems)
-        partial = getattr(exc, "partial", None)
-        if isinstance(partial, LoadedSpec):
-            problems += validate(partial).problems
-        return sort_problems(problems)
+        return load_problems(exc)
     spec = DesiredSpec(loaded)
     return spec if spec.ok else spec.problems

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import heap
+from compiler.compile import unknown_host_problems
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_settling
 from compiler.localhost import HostMatchError, match_host
@@ -52,6 +53,7 @@ from compiler.plan.observe import (
 from compiler.plan.planner import HASH_IN_THREAD, PlanError, Planner, encode
 from compiler.plan.prefetch import StatePrefetch
 from compiler.problems import Problem
+from compiler.spec.loader import unreadable_problem
 
 _BOM = "\ufeff".encode()
 
@@ -108,7 +110,8 @@ def _make_plan(request: PlanRequest, settle: Callable[[], None]) -> Plan:
     try:
         spec_bytes = read_regular(request.spec, MAX_INPUT_BYTES)
     except OSError as exc:
-        raise PlanError(f"cannot read the spec {request.spec}: {exc.strerror}") from None
+        problems = [unreadable_problem(request.spec, exc)]
+        raise PlanError(f"cannot read the spec {request.spec}: {exc.strerror}", problems) from None
     heap.for_input_of(len(spec_bytes))  # a big spec's freed memory goes back (heap.py)
     # hashed in a thread while the spec loads; then, but for --base, which compares them
     # with the spec at the revision, the bytes are dropped, and so is the text once
@@ -169,10 +172,17 @@ def _desired(
     return desired_from_texts(texts, spec)
 
 
-def _chosen(request: PlanRequest, known: list[str]) -> list[str]:
+def _chosen(request: PlanRequest, desired: DesiredSpec, known: list[str]) -> list[str]:
+    """--host's hosts (default: `known`, those of the spec and, with --base, of the spec
+    at the revision); PlanError for one that is none of them."""
     for name in request.hosts:
         if name not in known:
-            raise PlanError(f"no host named {name} in {request.spec}; hosts are {', '.join(known)}")
+            problems = unknown_host_problems(
+                desired.source, desired.hosts_at, desired.cluster.hosts, [name], desired.problems
+            )
+            raise PlanError(
+                f"no host named {name} in {request.spec}; hosts are {', '.join(known)}", problems
+            )
     return sorted(set(request.hosts)) if request.hosts else known
 
 
@@ -180,7 +190,7 @@ def _plan_root(request: PlanRequest, desired: DesiredSpec, root: str) -> list[Ho
     if len(set(request.hosts)) > 1:
         raise PlanError("--root holds one host's files; give one --host, or use --state")
     if request.hosts:
-        name = _chosen(request, desired.hosts)[0]
+        name = _chosen(request, desired, desired.hosts)[0]
     else:
         name = match_host({h: desired.config(h).fqdn for h in desired.hosts})
     base = Path(root)
@@ -202,7 +212,7 @@ def _plan_state(request: PlanRequest, desired: DesiredSpec, state: str) -> list[
     planner = Planner()
     now = dt.datetime.now(dt.UTC)  # one "now" for every host's days left
     out = []
-    for name in _chosen(request, desired.hosts):
+    for name in _chosen(request, desired, desired.hosts):
         host = desired.host(name)
         files = resolve_tree(base / name, managed_paths(host.config))
         ahead = request.ahead.take(name) if request.ahead is not None else {}
@@ -284,7 +294,7 @@ def _plan_base(
         return name, host, old, hashes
 
     ahead: deque[_AtRevision] = deque()
-    for name in _chosen(request, sorted({*desired.hosts, *before_hosts})):
+    for name in _chosen(request, desired, sorted({*desired.hosts, *before_hosts})):
         ahead.append(at_revision(name))
         if len(ahead) > BASE_AHEAD:
             out.append(_plan_revision(planner, *ahead.popleft()))

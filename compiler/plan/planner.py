@@ -29,7 +29,7 @@ from compiler.plan.model import (
     ThreadedSha256,
 )
 from compiler.plan.ownership import TLSC_HEADER, BlockError, settle
-from compiler.problems import KEY_RUN, WITHHELD, withhold_key_material
+from compiler.problems import KEY_RUN, WITHHELD, Problem, withhold_key_material
 
 _PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
@@ -102,7 +102,13 @@ def _same(data: bytes, chunks: Sequence[bytes]) -> bool:
 
 
 class PlanError(Exception):
-    """The plan cannot be made; the message is one sentence."""
+    """The plan cannot be made; the message is one sentence. When it is the spec's
+    fault (it cannot be read, it has no host --host names), `problems` are what
+    `tlsc validate` and `tlsc compile --host` report for it."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.problems = problems
 
 
 def sha256(data: bytes) -> str:

@@ -33,13 +33,15 @@ def _is_spec(arg: str) -> bool:
 
 
 def _spec_targets(spec: str, hosts: tuple[str, ...], ca: str | None, fmt: str) -> list[Target]:
-    from compiler.cli import load_cluster_or_exit
+    from compiler.cli import load_validated_or_exit, unknown_hosts_or_exit
     from compiler.resolve import resolve
 
-    cluster = load_cluster_or_exit(spec)
-    unknown = [h for h in hosts if h not in cluster.hosts]
-    if unknown:
-        _fail(f"no host named {unknown[0]} in {spec}; hosts are {', '.join(cluster.hosts)}")
+    # in text the problems say it; in JSON they are on stdout, and this on stderr
+    failed = f"{spec} is not valid; nothing was probed" if fmt == "json" else None
+    loaded, checked = load_validated_or_exit(spec, fmt, failed, "tlsc verify")
+    cluster = checked.cluster
+    assert cluster is not None  # load_validated_or_exit exits otherwise
+    unknown_hosts_or_exit(loaded, checked, hosts, fmt, "tlsc verify")
     targets = []
     for name in hosts or tuple(cluster.hosts):
         host = resolve(cluster, name)
@@ -198,7 +200,9 @@ def verify(
     if specs:
         reason = unreadable_reason(specs[0])
         if reason is not None:
-            _fail(f"cannot read {specs[0]}: {reason}")
+            from compiler.cli import unreadable_spec
+
+            unreadable_spec(specs[0], fmt, f"tlsc verify: cannot read {specs[0]}: {reason}")
         targets = _spec_targets(specs[0], hosts, ca, fmt)
     else:
         if hosts:

@@ -691,15 +691,18 @@ def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
     return loaded
 
 
+def unreadable_problem(source: str, exc: OSError) -> Problem:
+    """Y000 at 1:1: the spec file cannot be read (`exc` says why)."""
+    return Problem(source, 1, 1, "Y000", "error", f"cannot read the spec: {exc.strerror}")
+
+
 def load_file(path: str | Path, read: Reader | None = None) -> LoadedSpec:
     """Read and parse a spec file (UTF-8)."""
     source = str(path)
     try:
         raw = read_regular(path, MAX_INPUT_BYTES)
     except OSError as exc:
-        raise SpecLoadError(
-            [Problem(source, 1, 1, "Y000", "error", f"cannot read the spec: {exc.strerror}")]
-        ) from None
+        raise SpecLoadError([unreadable_problem(source, exc)]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
