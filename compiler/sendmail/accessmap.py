@@ -84,6 +84,11 @@ ACTIONS = ("OK", "RELAY", "REJECT", "DISCARD", "SKIP")
 _ERROR_TEXT = re.compile(r"^(ERROR:|QUARANTINE:|TEMP:|[245][0-9][0-9][ \t])", re.IGNORECASE)
 _SMTP_CODE = re.compile(r'^"?([245][0-9][0-9])[ "]')
 _DSN_CODE = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}:([245][0-9][0-9])")
+#: a value quoted whole that is an SMTP reply (`"550 text"`): sendmail's error mailer
+#: answers it as `550 5.0.0 text`, as it does `ERROR:"550 text"`
+_QUOTED_REPLY = re.compile(r'^"[245][0-9][0-9] (?:[^"\\]|\\.)*"\Z')
+#: a value that starts with a quoted string: (its text, what follows the closing quote)
+_QUOTED = re.compile(r'^"((?:[^"\\]|\\.)*)"(.*)\Z')
 _DN_ENCODED = re.compile(r"^/[!-~]*\Z")
 _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*\Z")
 #: control characters other than tab (newlines included), DEL, C1 controls, the Unicode
@@ -352,6 +357,8 @@ def canonical_value(tag: str | None, value: str, issuer_tag: bool = False) -> st
     if kind == "action":
         if upper in ACTIONS:
             return upper
+        if word.startswith('"'):
+            return _quoted_value(tag, word)
         if _ERROR_TEXT.match(word):
             return _error_text(word)
         raise ValueError(
@@ -401,6 +408,46 @@ def canonical_value(tag: str | None, value: str, issuer_tag: bool = False) -> st
             raise ValueError(f"an issuer tag line takes OK, not '{shown(word)}'")
         return upper
     raise ValueError(f"unknown value kind {kind}")  # pragma: no cover
+
+
+def _quoted_value(tag: str | None, word: str) -> str:
+    """A Connect:, From:, To: or untagged value that starts with a double quote.
+
+    sendmail's tokenizer reads a quoted string as one word, so `"REJECT"` or
+    `"ERROR:550 text"` matches none of the access rules (OK, REJECT, ERROR:...):
+    the word becomes the text of the generic error, and sendmail answers it as
+    `553 5.3.0 REJECT` unless it starts with an SMTP reply code (`"550 text"`:
+    `550 5.0.0 text`, as ERROR:"550 text" is answered). Tested with sendmail -bs.
+    """
+    if _QUOTED_REPLY.match(word):
+        return word
+    quoted = _QUOTED.match(word)
+    if quoted is None:
+        raise ValueError(
+            f"the double quote that opens '{shown(word)}' is never closed: sendmail answers"
+            " 553 5.0.0 Unbalanced '\"' whenever the line matches; close it at the end"
+        )
+    inner, after = quoted.groups()
+    if after:
+        raise ValueError(
+            f"sendmail joins the words of '{shown(word)}' around its quotes without their"
+            ' blanks; quote the whole text of the reply, as in ERROR:"550 text"'
+        )
+    suggestion = None
+    for candidate in (inner, f"ERROR:{inner}"):
+        try:
+            suggestion = canonical_value(tag, candidate)
+            break
+        except ValueError:
+            continue
+    if suggestion is None:
+        how = 'write the reply with its code, as in ERROR:"550 text"'
+    else:
+        how = "remove the quotes" if suggestion == inner else f"write {shown(suggestion)}"
+    raise ValueError(
+        "sendmail reads a value in double quotes as one word, the text of an error, so it"
+        f" answers 553 5.3.0 {shown(inner)} whenever the line matches; {how}"
+    )
 
 
 def _error_text(word: str) -> str:
