@@ -11,7 +11,10 @@ What sendmail does with each form was seen with sendmail 8.17.1.9 and 8.18.1 (a
   generic error: `"REJECT"` answers `553 5.3.0 <a@b.example>... REJECT`,
   `"ERROR:550 text"` `553 5.3.0 ... ERROR:550 text`, `"OK"` `553 5.3.0 ... OK`;
   unless the word is an SMTP reply: `"550 text"` answers `550 5.0.0 ... text`, as
-  `ERROR:"550 text"` does, and `"550 5.7.1 text"` `550 5.7.1 ... text`.
+  `ERROR:"550 text"` does, and `"550 5.7.1 text"` `550 5.7.1 ... text`;
+- a key `user@[192.0.2.4]` (From:, To:, Spam: or untagged) is found by the F
+  ruleset, which looks the whole address up as the client wrote it: an IPv6 literal
+  matches its own spelling only, and `net@[192.0.2]` never matches.
 """
 
 from __future__ import annotations
@@ -21,8 +24,17 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from import_helpers import ACCESS, imported, makemap_dump, messages, recompiled, tree
-from realtools import SendmailRelease, scratch_dir
+from import_helpers import (
+    ACCESS,
+    PLAIN_MC,
+    PLAIN_STARTTLS,
+    imported,
+    makemap_dump,
+    messages,
+    recompiled,
+    tree,
+)
+from realtools import SendmailRelease, m4_build, makemap_roundtrip, scratch_dir, sendmail_bt
 from releases import release
 
 from compiler.lint.engine import LintContext, lint_text
@@ -141,3 +153,59 @@ def check_line(
     assert rc == 0 and "lost: nothing" in err, err
     rc, out, err = run_cli("plan", spec, "--root", root, "--host", "h1", "--detailed-exitcode")
     assert rc == 0, out + err
+
+
+#: keys at an address literal (the review's lines; `From:[1.2.4]`-style literals alone
+#: came with cf/README and are in test_import_access.py): sendmail's F ruleset looks
+#: the whole address up as the client wrote it, never a net's prefix
+LITERAL_KEYS = [
+    ("From:user@[192.0.2.4]\tREJECT", "the review: a sender at a literal", None),
+    ("To:[IPv6:2001:db8:0:0:0:0:0:1]\tRELAY", "the review: a recipient domain literal", None),
+    ("Spam:abuse@[10.0.0.1]\tFRIEND", "the review: cf/README's Spam:abuse@, at a literal", None),
+    ("To:rcpt@[IPv6:2001:db8::6]\tOK", "the review's To: line, compressed as written", None),
+    ("postmaster@[192.0.2.7]\tOK", "the review's From: line, untagged", None),
+    (
+        "From:net@[192.0.2]\tDISCARD",
+        "the review's From: line, at a net",
+        "sendmail looks From:net@[192.0.2] up as the whole address, never by a net's"
+        " prefix; write From:[192.0.2] for every address at the net, or the literal's four"
+        " octets",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "sentence"), [_case(*c) for c in LITERAL_KEYS])
+def test_keys_at_address_literals(
+    scratch: Path, release: SendmailRelease, line: str, sentence: str | None
+) -> None:
+    check_line(scratch, release, line, sentence, "A006")
+
+
+def test_sendmail_looks_up_addresses_at_literals_whole(
+    scratch: Path, release: SendmailRelease
+) -> None:
+    """The F ruleset (sender, recipient, Spam:) finds each accepted key by the address
+    as written, and never finds `net@[192.0.2]` for an address at that net."""
+    text = "".join(line + "\n" for line, _, _ in LITERAL_KEYS)
+    (scratch / "etc-mail").mkdir()
+    rc, cf, err = m4_build(PLAIN_MC, PLAIN_STARTTLS, scratch, release)
+    assert rc == 0, err
+    (scratch / "bt.cf").write_text(cf, encoding="utf-8")
+    assert makemap_roundtrip(text, scratch / "etc-mail", release)[0] == 0
+    asked = {
+        ("F", "user@[192.0.2.4]", "+ From"): "REJECT",
+        ("D", "[IPv6:2001:db8:0:0:0:0:0:1]", "+ To"): "RELAY",
+        ("F", "abuse@[10.0.0.1]", "! Spam"): "FRIEND",
+        ("F", "rcpt@[IPv6:2001:db8::6]", "+ To"): "OK",
+        ("F", "rcpt@[IPv6:2001:db8:0:0:0:0:0:6]", "+ To"): "?",  # another spelling
+        ("F", "postmaster@[192.0.2.7]", "+ From"): "OK",  # the untagged key
+        ("F", "net@[192.0.2.9]", "+ From"): "?",
+    }
+    lookups = "".join(f"{rs} <{name}> <?> <{tag}> <>\n" for rs, name, tag in asked)
+    done = sendmail_bt(release, scratch / "bt.cf", ("-d0.1",), lookups)
+    answers = [
+        query.rsplit("returns:", 1)[1].split(">")[0].strip(" <")
+        for query in done.stdout.split("\n> ")
+        if "returns:" in query
+    ]
+    assert answers == list(asked.values()), done.stdout

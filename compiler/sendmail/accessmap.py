@@ -13,6 +13,7 @@ Pure functions, no pydantic: the linter and the planner use them too.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -73,6 +74,9 @@ _PEER_TAGS = frozenset(
     }
 )
 _ADDRESS_TAGS = frozenset({"From", "To", "Spam", "TLS_Rcpt", "QGRP"})
+#: tags whose `user@domain` keys sendmail's F ruleset looks up as the client wrote the
+#: address, so also `user@[192.0.2.4]` (the untagged key too, for From: and To:)
+_USER_AT_LITERAL_TAGS = frozenset({"From", "To", "Spam"})
 #: tags sendmail looks up through its D ruleset, which also matches an address literal
 #: (`Connect:[192.0.2.1]`: the ${client_name} of a client whose address does not
 #: resolve; `From:[192.0.2.1]`: a domain written so); ClientRate and ClientConn are
@@ -326,6 +330,8 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
         )
     if tag in _PEER_TAGS:
         return f"{tag}:{names.parse_peer(rest)}"
+    if "@[" in rest and tag in _USER_AT_LITERAL_TAGS:
+        return f"{tag}:{_user_at_literal(rest, f'{tag}:')}"
     if tag in _ADDRESS_TAGS:
         return f"{tag}:{names.parse_recipient(rest)}"
     return f"{tag}:{rest}"  # pragma: no cover - every tag is in a class above
@@ -334,9 +340,36 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
 def _plain_key(key: str) -> str:
     if key.startswith("["):
         return names.parse_literal(key)
+    if "@[" in key:
+        return _user_at_literal(key, "")
     if "@" in key:
         return names.parse_recipient(key)
     return names.parse_peer(key) if key != "*" else "*"
+
+
+def _user_at_literal(text: str, tag: str) -> str:
+    """`user@[192.0.2.4]` or `user@[IPv6:...]`, a sender or recipient at an address literal.
+
+    sendmail's F ruleset looks the whole address up as the client wrote it (an IPv6
+    literal compressed or not: each matches its own spelling), never a net's prefix.
+    """
+    local, _, literal = text.rpartition("@")
+    names.parse_recipient(local + "@")
+    inner = literal[1:-1] if literal.endswith("]") else ""
+    if inner.lower().startswith("ipv6:"):
+        try:
+            ipaddress.IPv6Address(inner[5:])
+        except ValueError:
+            raise ValueError(f"'{shown(literal)}' is not an IPv6 address literal") from None
+        return f"{local}@[IPv6:{inner[5:]}]"
+    prefix = names.parse_literal(literal)
+    if prefix.count(".") != 3:
+        raise ValueError(
+            f"sendmail looks {tag}{shown(text)} up as the whole address, never by a net's"
+            f" prefix; write {tag}{shown(prefix)} for every address at the net, or the"
+            " literal's four octets"
+        )
+    return f"{local}@{prefix}"
 
 
 def _encoded_dn(dn: str, key: str) -> str:
