@@ -3,6 +3,7 @@ each line, and the import's round trip through the real makemap.
 
 Each finding below was checked against sendmail 8.17.1.9 (`sendmail -bt`, `makemap`):
 `RELAY    # local` answers every local client with the error `RELAY # local`;
+`"ERROR:550 ..."` (quoted whole, so one word) answers `553 5.3.0 ERROR:550 ...`;
 `ClientRate:[IPv6:::1]` is never looked up (ClientRate takes ${client_addr} alone);
 `[IPv6:::1]` never matches (IPV6_FULL); a bare `GreetPause:` is never read.
 """
@@ -27,6 +28,7 @@ FINDINGS = {
     "cf-readme-tls": [],
     "freebsd-access.sample": [],
     "redhat-access": [],
+    "qa-watirmark-access": [(13, "A007", "error")],  # "ERROR:550 ...", quoted whole
     "howto-tagless": [],
     "howto-try-tls": [],
     "howto-midline-comments": [(1, "A001", "error"), (4, "A001", "error")],

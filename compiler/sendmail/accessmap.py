@@ -13,6 +13,7 @@ Pure functions, no pydantic: the linter and the planner use them too.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -73,6 +74,9 @@ _PEER_TAGS = frozenset(
     }
 )
 _ADDRESS_TAGS = frozenset({"From", "To", "Spam", "TLS_Rcpt", "QGRP"})
+#: tags whose `user@domain` keys sendmail's F ruleset looks up as the client wrote the
+#: address, so also `user@[192.0.2.4]` (the untagged key too, for From: and To:)
+_USER_AT_LITERAL_TAGS = frozenset({"From", "To", "Spam"})
 #: tags sendmail looks up through its D ruleset, which also matches an address literal
 #: (`Connect:[192.0.2.1]`: the ${client_name} of a client whose address does not
 #: resolve; `From:[192.0.2.1]`: a domain written so); ClientRate and ClientConn are
@@ -84,6 +88,11 @@ ACTIONS = ("OK", "RELAY", "REJECT", "DISCARD", "SKIP")
 _ERROR_TEXT = re.compile(r"^(ERROR:|QUARANTINE:|TEMP:|[245][0-9][0-9][ \t])", re.IGNORECASE)
 _SMTP_CODE = re.compile(r'^"?([245][0-9][0-9])[ "]')
 _DSN_CODE = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}:([245][0-9][0-9])")
+#: a value quoted whole that is an SMTP reply (`"550 text"`): sendmail's error mailer
+#: answers it as `550 5.0.0 text`, as it does `ERROR:"550 text"`
+_QUOTED_REPLY = re.compile(r'^"[245][0-9][0-9] (?:[^"\\]|\\.)*"\Z')
+#: a value that starts with a quoted string: (its text, what follows the closing quote)
+_QUOTED = re.compile(r'^"((?:[^"\\]|\\.)*)"(.*)\Z')
 _DN_ENCODED = re.compile(r"^/[!-~]*\Z")
 _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*\Z")
 #: control characters other than tab (newlines included), DEL, C1 controls, the Unicode
@@ -321,6 +330,8 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
         )
     if tag in _PEER_TAGS:
         return f"{tag}:{names.parse_peer(rest)}"
+    if "@[" in rest and tag in _USER_AT_LITERAL_TAGS:
+        return f"{tag}:{_user_at_literal(rest, f'{tag}:')}"
     if tag in _ADDRESS_TAGS:
         return f"{tag}:{names.parse_recipient(rest)}"
     return f"{tag}:{rest}"  # pragma: no cover - every tag is in a class above
@@ -329,9 +340,36 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
 def _plain_key(key: str) -> str:
     if key.startswith("["):
         return names.parse_literal(key)
+    if "@[" in key:
+        return _user_at_literal(key, "")
     if "@" in key:
         return names.parse_recipient(key)
     return names.parse_peer(key) if key != "*" else "*"
+
+
+def _user_at_literal(text: str, tag: str) -> str:
+    """`user@[192.0.2.4]` or `user@[IPv6:...]`, a sender or recipient at an address literal.
+
+    sendmail's F ruleset looks the whole address up as the client wrote it (an IPv6
+    literal compressed or not: each matches its own spelling), never a net's prefix.
+    """
+    local, _, literal = text.rpartition("@")
+    names.parse_recipient(local + "@")
+    inner = literal[1:-1] if literal.endswith("]") else ""
+    if inner.lower().startswith("ipv6:"):
+        try:
+            ipaddress.IPv6Address(inner[5:])
+        except ValueError:
+            raise ValueError(f"'{shown(literal)}' is not an IPv6 address literal") from None
+        return f"{local}@[IPv6:{inner[5:]}]"
+    prefix = names.parse_literal(literal)
+    if prefix.count(".") != 3:
+        raise ValueError(
+            f"sendmail looks {tag}{shown(text)} up as the whole address, never by a net's"
+            f" prefix; write {tag}{shown(prefix)} for every address at the net, or the"
+            " literal's four octets"
+        )
+    return f"{local}@{prefix}"
 
 
 def _encoded_dn(dn: str, key: str) -> str:
@@ -352,6 +390,8 @@ def canonical_value(tag: str | None, value: str, issuer_tag: bool = False) -> st
     if kind == "action":
         if upper in ACTIONS:
             return upper
+        if word.startswith('"'):
+            return _quoted_value(tag, word)
         if _ERROR_TEXT.match(word):
             return _error_text(word)
         raise ValueError(
@@ -401,6 +441,46 @@ def canonical_value(tag: str | None, value: str, issuer_tag: bool = False) -> st
             raise ValueError(f"an issuer tag line takes OK, not '{shown(word)}'")
         return upper
     raise ValueError(f"unknown value kind {kind}")  # pragma: no cover
+
+
+def _quoted_value(tag: str | None, word: str) -> str:
+    """A Connect:, From:, To: or untagged value that starts with a double quote.
+
+    sendmail's tokenizer reads a quoted string as one word, so `"REJECT"` or
+    `"ERROR:550 text"` matches none of the access rules (OK, REJECT, ERROR:...):
+    the word becomes the text of the generic error, and sendmail answers it as
+    `553 5.3.0 REJECT` unless it starts with an SMTP reply code (`"550 text"`:
+    `550 5.0.0 text`, as ERROR:"550 text" is answered). Tested with sendmail -bs.
+    """
+    if _QUOTED_REPLY.match(word):
+        return word
+    quoted = _QUOTED.match(word)
+    if quoted is None:
+        raise ValueError(
+            f"the double quote that opens '{shown(word)}' is never closed: sendmail answers"
+            " 553 5.0.0 Unbalanced '\"' whenever the line matches; close it at the end"
+        )
+    inner, after = quoted.groups()
+    if after:
+        raise ValueError(
+            f"sendmail joins the words of '{shown(word)}' around its quotes without their"
+            ' blanks; quote the whole text of the reply, as in ERROR:"550 text"'
+        )
+    suggestion = None
+    for candidate in (inner, f"ERROR:{inner}"):
+        try:
+            suggestion = canonical_value(tag, candidate)
+            break
+        except ValueError:
+            continue
+    if suggestion is None:
+        how = 'write the reply with its code, as in ERROR:"550 text"'
+    else:
+        how = "remove the quotes" if suggestion == inner else f"write {shown(suggestion)}"
+    raise ValueError(
+        "sendmail reads a value in double quotes as one word, the text of an error, so it"
+        f" answers 553 5.3.0 {shown(inner)} whenever the line matches; {how}"
+    )
 
 
 def _error_text(word: str) -> str:

@@ -14,7 +14,8 @@ looked up by the inbound client in 8.17, not by the server. An address
 literal (`Connect:[127.0.0.3]`, `From:[1.2.4]`) matches the name of a
 client whose address does not resolve, or a domain written so; ClientRate:
 and ClientConn: are looked up by the address alone, so a literal never
-matches there.
+matches there. A sender or recipient at a literal (`From:user@[192.0.2.4]`)
+is looked up whole, as the client wrote it, so never by a net's prefix.
 
 PASS (access):
     Connect:192.0.2	REJECT

@@ -2,7 +2,9 @@
 
 Connect:, From: and To: take OK, RELAY, REJECT, DISCARD, SKIP,
 ERROR:..., QUARANTINE:... or '### text'; any other word becomes the text
-of a rejection (`FOOBAR` answers `553 5.3.0 FOOBAR`). Srv_Features letters
+of a rejection (`FOOBAR` answers `553 5.3.0 FOOBAR`), and so does a value in
+double quotes, read as one word (`"REJECT"`, `"ERROR:550 text"`), unless it
+is an SMTP reply (`"550 text"` answers `550 5.0.0 text`). Srv_Features letters
 are one a word (`A S`, not `AS`: only the first letter of a word counts);
 GreetPause, ClientRate and ClientConn take a number; TLS session features
 need known keys and SSL_OP names. TLS_* requirements and Try_TLS have their
@@ -17,13 +19,15 @@ PASS (access):
 FAIL (access) at 1:13:
     Connect:127	RELAYS
 
+FAIL (access) at 1:16:
+    From:a.example	"REJECT"
+
 FAIL (access) at 1:33:
     Srv_Features:laptop.example.com	AS
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from compiler.lint.access import AccessDocument
@@ -35,8 +39,6 @@ from compiler.lint.rules.a003_tls_requirement import REQUIREMENT_TAGS
 ID = "A007"
 NAME = "invalid-value"
 KIND = "access"
-
-_QUOTED_REPLY = re.compile(r'^"[245][0-9][0-9] ')
 
 
 def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
@@ -50,8 +52,6 @@ def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
             continue
         tag = e.tag.lower()
         if tag in REQUIREMENT_TAGS or tag == "try_tls" or (e.tag and not known_tag(doc, e.tag)):
-            continue
-        if _QUOTED_REPLY.match(value):
             continue
         is_issuer_tag = bool(e.tag) and tag not in canonical
         try:
