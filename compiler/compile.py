@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.gcpause import gc_paused
-from compiler.problems import Problem, sort_problems
+from compiler.problems import Problem, no_host, sort_problems
 from compiler.resolve import resolve
 from compiler.spec.accessfiles import Reader
 from compiler.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
@@ -70,7 +70,7 @@ def compile_loaded(
                     col,
                     "S300",
                     "error",
-                    f"no host named {unknown[0]} in the spec; hosts are {', '.join(cluster.hosts)}",
+                    no_host(unknown[0], "the spec", cluster.hosts),
                 ),
             ],
         )

@@ -10,6 +10,7 @@ import click
 
 from compiler.fileio import unreadable_reason
 from compiler.localhost import HostMatchError, match_host
+from compiler.problems import no_host
 
 
 def _fail(message: str) -> None:
@@ -67,7 +68,7 @@ def doctor(
         except HostMatchError as exc:
             _fail(str(exc))
     elif host_name not in cluster.hosts:
-        _fail(f"no host named {host_name} in {spec}; hosts are {', '.join(cluster.hosts)}")
+        _fail(no_host(host_name, spec, cluster.hosts))
     assert host_name is not None
     findings = diagnose(
         resolve(cluster, host_name), spec, Path(root), min_days=min_days, dns_server=dns_server

@@ -51,7 +51,7 @@ from compiler.plan.observe import (
 )
 from compiler.plan.planner import HASH_IN_THREAD, PlanError, Planner, encode
 from compiler.plan.prefetch import StatePrefetch
-from compiler.problems import Problem
+from compiler.problems import Problem, no_host
 
 _BOM = "\ufeff".encode()
 
@@ -172,7 +172,7 @@ def _desired(
 def _chosen(request: PlanRequest, known: list[str]) -> list[str]:
     for name in request.hosts:
         if name not in known:
-            raise PlanError(f"no host named {name} in {request.spec}; hosts are {', '.join(known)}")
+            raise PlanError(no_host(name, request.spec, known))
     return sorted(set(request.hosts)) if request.hosts else known
 
 

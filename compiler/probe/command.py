@@ -22,6 +22,7 @@ from compiler.probe import (
 )
 from compiler.probe.report import format_json, print_table
 from compiler.probe.smtp import valid_ehlo_name
+from compiler.problems import no_host
 
 
 def _is_spec(arg: str) -> bool:
@@ -39,7 +40,7 @@ def _spec_targets(spec: str, hosts: tuple[str, ...], ca: str | None, fmt: str) -
     cluster = load_cluster_or_exit(spec)
     unknown = [h for h in hosts if h not in cluster.hosts]
     if unknown:
-        _fail(f"no host named {unknown[0]} in {spec}; hosts are {', '.join(cluster.hosts)}")
+        _fail(no_host(unknown[0], spec, cluster.hosts))
     targets = []
     for name in hosts or tuple(cluster.hosts):
         host = resolve(cluster, name)
