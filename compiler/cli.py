@@ -256,6 +256,7 @@ def unknown_hosts_or_exit(
     `WHO: no host named NAME in SPEC; hosts are ...`, with --format json what `tlsc
     compile --host NAME` prints (S300)."""
     from compiler.compile import unknown_host_problems
+    from compiler.problems import no_host
 
     assert checked.cluster is not None
     known = checked.cluster.hosts
@@ -263,7 +264,7 @@ def unknown_hosts_or_exit(
     problems = unknown_host_problems(loaded.source, at, known, hosts, checked.problems)
     if problems is not None:
         name = next(h for h in hosts if h not in known)
-        sentence = f"{who}: no host named {name} in {loaded.source}; hosts are {', '.join(known)}"
+        sentence = f"{who}: {no_host(name, loaded.source, known)}"
         spec_failed(problems, fmt, sentence, listed=False)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.gcpause import gc_paused
-from compiler.problems import Problem, sort_problems
+from compiler.problems import Problem, no_host, sort_problems
 from compiler.resolve import resolve
 from compiler.spec.accessfiles import Reader
 from compiler.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
@@ -90,8 +90,7 @@ def unknown_host_problems(
     unknown = [h for h in chosen if h not in known]
     if not unknown:
         return None
-    hosts = ", ".join(known)
-    message = f"no host named {unknown[0]} in the spec; hosts are {hosts}"
+    message = no_host(unknown[0], "the spec", known)
     return [*problems, Problem(source, *at, "S300", "error", message)]
 
 

@@ -119,6 +119,12 @@ def one_line(text: str) -> str:
     )
 
 
+def no_host(name: str, where: str, hosts: Iterable[str]) -> str:
+    """The sentence for a host name (--host) the spec lacks, the name quoted as given:
+    an empty one, or one with a blank or a line break in it, stays readable."""
+    return f"no host named '{one_line(shown(name))}' in {where}; hosts are {', '.join(hosts)}"
+
+
 def format_text(problems: Iterable[Problem], color: bool = False) -> str:
     """`PATH:LINE:COL: error|warning: CODE message`, one a line."""
     out = []

@@ -313,9 +313,43 @@ def test_compile_unknown_host(tmp_path: Path, name: str) -> None:
     assert result.exit_code == 1
     line, col = pos(MINIMAL_SPEC, "mx1:")
     assert result.stderr == (
-        f"{spec}:{line}:{col}: error: S300 no host named {name} in the spec; hosts are mx1\n"
+        f"{spec}:{line}:{col}: error: S300 no host named '{name}' in the spec; hosts are mx1\n"
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "quoted"),
+    [("", "''"), (" mx1", "' mx1'"), ("mx1 ", "'mx1 '"), ("a\x85b", "'a\\x85b'"), ("mx9", "'mx9'")],
+    ids=["empty", "leading-blank", "trailing-blank", "nel", "plain"],
+)
+@pytest.mark.parametrize(
+    ("args", "prefix"),
+    [
+        (["plan", "{spec}", "--state", "{tmp}"], "tlsc plan: "),
+        (["apply", "{spec}", "--root", "{tmp}", "--yes"], "tlsc apply: "),
+        (["doctor", "{spec}", "--root", "{tmp}"], "tlsc doctor: "),
+        (["verify", "{spec}"], "tlsc verify: "),
+        (["compile", "{spec}", "--out", "{tmp}/out"], "{spec}:{line}:{col}: error: S300 "),
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) else "",
+)
+def test_a_host_the_spec_lacks_is_quoted_as_given(
+    tmp_path: Path, args: list[str], prefix: str, name: str, quoted: str
+) -> None:
+    """--host NAME the spec lacks: every command's sentence quotes the name, so an empty
+    one (an unset `--host "$HOST"`) or one with a blank in it reads as what was given."""
+    spec = write_spec(tmp_path, MINIMAL_SPEC)
+    line, col = pos(MINIMAL_SPEC, "mx1:")
+    fields = {"spec": str(spec), "tmp": str(tmp_path), "line": line, "col": col}
+    argv = [a.format(**fields) for a in args]
+    result = CliRunner().invoke(main, [*argv, "--host", name])
+    assert result.exit_code == 1
+    where = "the spec" if args[0] == "compile" else str(spec)
+    end = "." if args[0] == "apply" else ""
+    said = f"no host named {quoted} in {where}; hosts are mx1{end}\n"
+    # apply's load step says it too, on the line before
+    assert result.stderr.split("\n")[-2:] == [prefix.format(**fields) + said[:-1], ""]
 
 
 def test_missing_spec_file(tmp_path: Path) -> None:

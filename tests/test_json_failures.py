@@ -34,17 +34,17 @@ SENTENCES = {
     "plan": (
         "tlsc plan: {spec} is not valid; nothing was planned",
         "tlsc plan: cannot read the spec {spec}: No such file or directory",
-        "tlsc plan: no host named mx9 in {spec}; hosts are mx1",
+        "tlsc plan: no host named 'mx9' in {spec}; hosts are mx1",
     ),
     "doctor": (
         "tlsc doctor: {spec} is not valid; nothing was checked",
         "tlsc doctor: cannot read {spec}: no such file",
-        "tlsc doctor: no host named mx9 in {spec}; hosts are mx1",
+        "tlsc doctor: no host named 'mx9' in {spec}; hosts are mx1",
     ),
     "verify": (
         "tlsc verify: {spec} is not valid; nothing was probed",
         "tlsc verify: cannot read {spec}: no such file",
-        "tlsc verify: no host named mx9 in {spec}; hosts are mx1",
+        "tlsc verify: no host named 'mx9' in {spec}; hosts are mx1",
     ),
     "logs": (
         "tlsc: {spec} is not valid; nothing was evaluated",

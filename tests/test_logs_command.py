@@ -197,6 +197,42 @@ def test_since_and_until() -> None:
     assert bad.exit_code == 1 and "not an ISO 8601 date or time" in bad.output
 
 
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        ("2026-11-29", "2026-11-28"),  # a day later
+        ("2026-11-28T07:30", "2026-11-28T07:00"),
+        ("2026-11-28T07:00", "2026-11-28T07:00"),  # equal: since inclusive, until exclusive
+        ("2026-11-28T07:00+01:00", "2026-11-28T05:30Z"),  # later once in one zone
+        ("2026-11-28T07:00", "2026-11-28T06:00+00:00"),  # naive and aware: as wall-clock times
+    ],
+    ids=["day", "minutes", "equal", "zones", "naive-aware"],
+)
+@pytest.mark.parametrize(
+    "mode",
+    [[], ["--format", "json"], ["--spec", "{spec}"], ["--format", "tlsrpt", "--org", "o",
+     "--contact", "tlsrpt@example.com", "--out-dir", "{tmp}"]],
+    ids=["text", "json", "what-if", "tlsrpt"],
+)  # fmt: skip
+def test_a_window_that_holds_no_time_is_a_usage_error(
+    tmp_path: Path, mode: list[str], since: str, until: str
+) -> None:
+    """--since not before --until: one sentence naming both, exit 1, before any input is
+    read (the file named does not exist), in every mode that takes them."""
+    spec = tmp_path / "cluster.yaml"
+    spec.write_text("version: 1\ncluster: c\nhosts:\n  mx1: {fqdn: mx1.example.net}\n")
+    args = [a.format(spec=spec, tmp=tmp_path) for a in mode]
+    result = tlsc(*args, "--since", since, "--until", until, str(tmp_path / "absent.log"))
+    assert result.exit_code == 1 and result.stdout == ""
+    error = [line for line in result.stderr.split("\n") if line.startswith("Error: ")]
+    assert error == [
+        f"Error: --since '{since}' is not before --until '{until}', so no line could be in"
+        " both (since is inclusive, until exclusive); give the earlier time to --since"
+    ]
+    assert "absent.log" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cluster.yaml"]
+
+
 @pytest.mark.parametrize("fmt", ["json", "text"])
 def test_the_logs_path_imports_no_heavy_library(fmt: str) -> None:
     proc = subprocess.run(

@@ -49,6 +49,59 @@ def test_broken_markers_are_refused(observed: str, message: str) -> None:
         splice_block(observed, BLOCK, "/etc/mail/access")
 
 
+#: every character str.splitlines() ends a line at, \n aside: makemap and m4 (and so
+#: tlsc) end a line at \n alone (a CR before \n is a CRLF line end, kept in its line)
+EDITOR_BREAKS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r"]
+
+
+@pytest.mark.parametrize("ch", EDITOR_BREAKS, ids=ascii)
+@pytest.mark.parametrize(
+    "host",
+    [
+        "# mine{c}TLS_Srv:x.example\tVERIFY\n# BEGIN tlsc\nold\tOK\n# END tlsc\nB{c}c\tOK\n",
+        "A\tOK\n# BEGIN tlsc\nold{c}x\tOK\n# a{c}b\n# END tlsc\nFrom:q\tOK # {c}\n",
+        "A\tOK{c}\nFrom:q{c}\tREJECT\n",  # no block: one is appended
+    ],
+    ids=["before-and-after", "inside", "no-block"],
+)
+def test_a_line_break_of_editors_alone_stays_in_its_line(host: str, ch: str) -> None:
+    """The block is found at \\n lines only, and every host byte outside it is kept."""
+    observed = host.format(c=ch)
+    out = splice_block(observed, BLOCK, "/etc/mail/access").text
+    lines, old = out.split("\n"), observed.split("\n")
+    begin, end = lines.index("# BEGIN tlsc"), lines.index("# END tlsc")
+    assert "\n".join(lines[begin : end + 1]) + "\n" == BLOCK
+    if "# BEGIN tlsc" in old:
+        assert lines[:begin] == old[: old.index("# BEGIN tlsc")]
+        assert lines[end + 1 :] == old[old.index("# END tlsc") + 1 :]
+    else:
+        assert out == observed + BLOCK
+    assert splice_block(out, BLOCK, "/etc/mail/access").text == out
+
+
+@pytest.mark.parametrize("ch", EDITOR_BREAKS, ids=ascii)
+@pytest.mark.parametrize(
+    ("host", "line", "col"),
+    [
+        ("A\tOK\n# note{c}# BEGIN tlsc\nB\tOK\n# END tlsc\n", 2, 7),
+        ("# BEGIN tlsc\nold\tOK\nFrom:q\tOK{c}# END tlsc\n", 3, 10),
+        ("# BEGIN tlsc{c} \nold\tOK\n# END tlsc\n", 1, 13),
+        ("# BEGIN tlsc\n# END tlsc{c}x\n", 2, 11),
+    ],
+    ids=["fake-begin", "fake-end", "begin-tail", "end-tail"],
+)
+def test_a_marker_set_apart_by_an_editors_line_break_is_refused(
+    host: str, line: int, col: int, ch: str
+) -> None:
+    """An editor shows a marker there that makemap and tlsc do not read as one: the
+    file is not edited around a block its reader does not see."""
+    with pytest.raises(BlockError) as err:
+        splice_block(host.format(c=ch), BLOCK, "/etc/mail/access")
+    assert str(err.value).startswith("/etc/mail/access has ")
+    assert f" on line {line}, column {col}, where an editor breaks the line" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
 # -- ownership: tls -------------------------------------------------------------------
 
 TLS_PATH = "/etc/mail/tls/starttls.m4"
@@ -222,3 +275,36 @@ def test_a_pull_request_plan_compares_tlscs_part_of_an_adopted_mc(tmp_path: Path
     h1 = host(plan_state(tmp_path / "b", old, new), "h1")
     mc = next(f for f in h1.files if f.path == "/etc/mail/sendmail.mc")
     assert mc.action == "create" and "+include(`/etc/mail/tls/starttls.m4')dnl" in mc.diff
+
+
+@pytest.mark.parametrize("ch", EDITOR_BREAKS, ids=ascii)
+def test_the_include_is_placed_by_m4s_lines(ch: str) -> None:
+    """An .mc line holding an editor's line break is one line to m4: the include still
+    goes after the host's TLS define, not one line early (where that define would win)."""
+    mc = MC_HEAD + f"dnl # a note{ch}more of it\n" + CERT + MAILERS
+    out = splice_mc(mc, TLS_PATH, True, "sendmail.mc")
+    assert (
+        out
+        == MC_HEAD
+        + f"dnl # a note{ch}more of it\n"
+        + CERT
+        + "dnl # mailers\n"
+        + MARKED
+        + MAILERS[14:]
+    )
+    with pytest.raises(BlockError, match=r"on line 4, column 6, where an editor"):
+        splice_mc(MC_HEAD + f"dnl x{ch}{MARKED}" + MAILERS, TLS_PATH, True, "sendmail.mc")
+
+
+@pytest.mark.parametrize("ch", EDITOR_BREAKS, ids=ascii)
+def test_tls_access_reads_a_host_line_as_makemap_does(ch: str) -> None:
+    """A comment line whose tail an editor shows as the block's entry is a comment to
+    makemap: the entry is still written, and the host's line kept as it is."""
+    from import_helpers import makemap_dump
+
+    host = f"Connect:127\tRELAY\n# x{ch}TLS_Srv:a.example\tENCR:128\n"
+    block = "# BEGIN tlsc\nTLS_Srv:a.example\tENCR:128\n# END tlsc\n"
+    out = splice_tls_access(host, block, "access").text
+    assert out == host + block
+    assert makemap_dump(host) == ["connect:127\tRELAY"]  # the rule is not in the host's map
+    assert "tls_srv:a.example\tENCR:128" in makemap_dump(out)

@@ -190,7 +190,7 @@ def test_bad_sources_are_one_sentence_errors(tmp_path: Path) -> None:
         make_plan(PlanRequest(str(spec), state=str(tmp_path / "nope")))
     with pytest.raises(PlanError, match="cannot be combined"):
         make_plan(PlanRequest(str(spec), state=str(tmp_path), base="HEAD"))
-    with pytest.raises(PlanError, match="no host named mx9"):
+    with pytest.raises(PlanError, match="no host named 'mx9'"):
         make_plan(PlanRequest(str(spec), state=str(tmp_path), hosts=["mx9"]))
     (tmp_path / "state/mx1/etc/mail/access").mkdir(parents=True)
     with pytest.raises(ObserveError, match="is a directory"):

@@ -838,7 +838,7 @@ def test_unknown_host_for_compile() -> None:
     result = compile_loaded(loaded, ["mx9"])
     assert result.hosts == {}
     assert [(p.line, p.col, p.code, p.message) for p in result.problems] == [
-        (*pos(MINIMAL_SPEC, "mx1:"), "S300", "no host named mx9 in the spec; hosts are mx1")
+        (*pos(MINIMAL_SPEC, "mx1:"), "S300", "no host named 'mx9' in the spec; hosts are mx1")
     ]
 
 

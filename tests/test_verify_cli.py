@@ -194,7 +194,7 @@ def test_bad_spec_and_unknown_host(tmp_path: Path) -> None:
     spec.write_text("version: 1\ncluster: c\nhosts:\n  mx1:\n    fqdn: mx1.example.net\n")
     result = verify(spec, "--host", "mx9")
     assert result.exit_code == 1
-    assert result.stderr == f"tlsc verify: no host named mx9 in {spec}; hosts are mx1\n"
+    assert result.stderr == f"tlsc verify: no host named 'mx9' in {spec}; hosts are mx1\n"
     spec.write_text("version: 1\ncluster: c\nhosts: {}\n")
     result = verify(spec)
     assert result.exit_code == 1 and f"{spec}:3:" in result.stderr

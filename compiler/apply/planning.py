@@ -22,6 +22,7 @@ from compiler.plan.model import HostPlan, Observed, Plan, spec_digest
 from compiler.plan.observe import check_dir, host_path, read_files
 from compiler.plan.ownership import BlockError, settle
 from compiler.plan.planner import PlanError, Planner, decode, encode, sha256
+from compiler.problems import no_host
 from compiler.resolve import HostConfig
 
 
@@ -72,7 +73,7 @@ def load_host(spec: str, host: str | None) -> LoadedHost:
         raise SpecProblems(desired)
     if host is not None:
         if host not in desired.hosts:
-            raise PlanError(f"no host named {host} in {spec}; hosts are {', '.join(desired.hosts)}")
+            raise PlanError(no_host(host, spec, desired.hosts))
         name = host
     else:
         try:

@@ -25,9 +25,10 @@ from compiler.logs.syslog import split_syslog
 _FORMAT = click.Choice(["text", "json", "tlsrpt"])
 
 
-def _when(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
     if value is None:
         return None
+    ctx.meta[f"tlsc.logs.{param.name}"] = value  # as given, for _window's sentence
     try:
         return datetime.fromisoformat(value)
     except ValueError:
@@ -62,6 +63,21 @@ def _comparable(a: datetime, b: datetime) -> tuple[datetime, datetime]:
     if (a.tzinfo is None) != (b.tzinfo is None):
         return a.replace(tzinfo=None), b.replace(tzinfo=None)
     return a, b
+
+
+def _window(since: datetime | None, until: datetime | None) -> None:
+    """A usage error when --since is not before --until: no line could be in the window."""
+    if since is None or until is None:
+        return
+    a, b = _comparable(since, until)
+    if a < b:
+        return
+    meta = click.get_current_context().meta
+    raise click.UsageError(
+        f"--since '{meta['tlsc.logs.since']}' is not before --until '{meta['tlsc.logs.until']}',"
+        " so no line could be in both (since is inclusive, until exclusive); give the earlier"
+        " time to --since"
+    )
 
 
 def time_filter(
@@ -205,6 +221,7 @@ def logs(
     Exit 0 when every file was read, 1 when one could not be (or the spec or
     a proposal is not valid).
     """
+    _window(since, until)  # before anything is read: the what-if and tlsrpt take them too
     within = time_filter(since, until)
     if fmt == "tlsrpt" and not (org and contact):
         raise click.UsageError("--format tlsrpt needs --org NAME and --contact EMAIL")

@@ -52,7 +52,7 @@ from compiler.plan.observe import (
 )
 from compiler.plan.planner import HASH_IN_THREAD, PlanError, Planner, encode
 from compiler.plan.prefetch import StatePrefetch
-from compiler.problems import Problem
+from compiler.problems import Problem, no_host
 from compiler.spec.loader import unreadable_problem
 
 _BOM = "\ufeff".encode()
@@ -180,9 +180,7 @@ def _chosen(request: PlanRequest, desired: DesiredSpec, known: list[str]) -> lis
             problems = unknown_host_problems(
                 desired.source, desired.hosts_at, desired.cluster.hosts, [name], desired.problems
             )
-            raise PlanError(
-                f"no host named {name} in {request.spec}; hosts are {', '.join(known)}", problems
-            )
+            raise PlanError(no_host(name, request.spec, known), problems)
     return sorted(set(request.hosts)) if request.hosts else known
 
 
