@@ -545,6 +545,17 @@ def sendmail_bt(
     )
 
 
+def bt_answers(stdout: str) -> list[str]:
+    """What each access lookup of a `sendmail -bt` run (`D <name> <?> <+ Tag> <>`, `F ...`)
+    returned, in order: the first word of the last `returns:` before the next prompt
+    (ruleset D calls itself for each prefix), sendmail's tokens joined (`ENCR:128`)."""
+    return [
+        query.rsplit("returns:", 1)[1].split(">")[0].strip(" <").replace(" ", "")
+        for query in stdout.split("\n> ")
+        if "returns:" in query
+    ]
+
+
 @cache
 def can_mount_tmpfs() -> bool:
     """True when this process can mount a tmpfs in a private mount namespace (root and

@@ -18,7 +18,7 @@ from import_helpers import (
     recompiled,
     tree,
 )
-from realtools import SendmailRelease, m4_build, makemap_roundtrip, sendmail_bt
+from realtools import SendmailRelease, bt_answers, m4_build, makemap_roundtrip, sendmail_bt
 from releases import release
 
 from compiler.importer.notes import Notes
@@ -225,13 +225,7 @@ def test_address_literal_keys_are_carried_over_and_sendmail_matches_them(
     }
     lookups = "".join(f"D <{name}> <?> <+ {tag}> <>\n" for tag, name in asked)
     done = sendmail_bt(release, bt / "bt.cf", ("-d0.1",), lookups)
-    # each query's answer is the last `returns:` before the next prompt (D calls itself
-    # for each prefix)
-    answers = [
-        query.rsplit("returns:", 1)[1].split(">")[0].strip(" <")
-        for query in done.stdout.split("\n> ")
-        if "returns:" in query
-    ]
+    answers = bt_answers(done.stdout)
     assert answers == list(asked.values()), done.stdout
 
 

@@ -34,7 +34,14 @@ from import_helpers import (
     recompiled,
     tree,
 )
-from realtools import SendmailRelease, m4_build, makemap_roundtrip, scratch_dir, sendmail_bt
+from realtools import (
+    SendmailRelease,
+    bt_answers,
+    m4_build,
+    makemap_roundtrip,
+    scratch_dir,
+    sendmail_bt,
+)
 from releases import release
 
 from compiler.lint.engine import LintContext, lint_text
@@ -203,9 +210,5 @@ def test_sendmail_looks_up_addresses_at_literals_whole(
     }
     lookups = "".join(f"{rs} <{name}> <?> <{tag}> <>\n" for rs, name, tag in asked)
     done = sendmail_bt(release, scratch / "bt.cf", ("-d0.1",), lookups)
-    answers = [
-        query.rsplit("returns:", 1)[1].split(">")[0].strip(" <")
-        for query in done.stdout.split("\n> ")
-        if "returns:" in query
-    ]
+    answers = bt_answers(done.stdout)
     assert answers == list(asked.values()), done.stdout

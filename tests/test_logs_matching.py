@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from import_helpers import MC, STARTTLS, imported, recompiled, tree
-from realtools import SendmailRelease, m4_build, makemap_roundtrip, sendmail_bt
+from realtools import SendmailRelease, bt_answers, m4_build, makemap_roundtrip, sendmail_bt
 from releases import release
 
 from compiler.logs.matching import (
@@ -199,13 +199,7 @@ def test_address_literal_lookups_are_sendmails(tmp_path: Path, release: Sendmail
     assert makemap_roundtrip(access, bt / "etc-mail", release)[0] == 0
     lookups = "".join(f"D <{name}> <?> <! TLS_Clt> <>\n" for name in LITERAL_NAMES)
     done = sendmail_bt(release, bt / "bt.cf", ("-d0.1",), lookups)
-    # each query's answer is the last `returns:` before the next prompt (D calls itself
-    # for each prefix), in sendmail's tokens (`ENCR : 128`)
-    answers = [
-        query.rsplit("returns:", 1)[1].split(">")[0].strip(" <").replace(" ", "")
-        for query in done.stdout.split("\n> ")
-        if "returns:" in query
-    ]
+    answers = bt_answers(done.stdout)
     table = AccessTable(LITERAL_MAP)
     ours = []
     for name in LITERAL_NAMES:
