@@ -10,7 +10,8 @@ confUSE_COMPRESSED_IPV6_ADDRESSES). A bare tag such
 as `GreetPause:` is a default only for TLS_Srv, TLS_Clt, TLS_Rcpt, Try_TLS,
 Srv_Features, Clt_Features, ClientRate and ClientConn; sendmail never reads
 the others (Debian's `GreetPause: 5000` is dead). A keyed Clt_Features: is
-looked up by the inbound client in 8.17, not by the server. An address
+looked up by the inbound client in 8.17, not by the server (8.18 looks it
+up by the server, as cf/README's `Clt_Features:broken.sts M` means). An address
 literal (`Connect:[127.0.0.3]`, `From:[1.2.4]`) matches the name of a
 client whose address does not resolve, or a domain written so; ClientRate:
 and ClientConn: are looked up by the address alone, so a literal never
@@ -86,7 +87,8 @@ def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
                 ID,
                 "warning",
                 "a keyed Clt_Features: line is looked up by the inbound client, not the server"
-                " (sendmail 8.17); to skip STARTTLS with a server write Try_TLS:<server> NO",
+                " (sendmail 8.17; 8.18 looks it up by the server); to skip STARTTLS with a"
+                " server write Try_TLS:<server> NO",
                 length=length,
             )
             continue
