@@ -251,3 +251,64 @@ def test_an_access_file_makemap_misreads_is_an_error_without_lint_fix_advice(
     assert (first.code, first.line) == ("A001", line)
     assert last.code == "I004" and "lint --fix" not in last.message, last.message
     assert last.message.startswith("makemap and sendmail would read access differently")
+
+
+#: IPv6 address literals as keys: (line, where such a key or its address comes from);
+#: the address part of each is what a client writes, or what sendmail writes itself
+IPV6_LITERALS = [
+    # a sender and a recipient at a literal as Postfix and the MUAs write one (Postfix's
+    # `Received: from localhost [IPv6:::1]`, an open-relay test's `<victim@[IPv6:::1]>`)
+    ("From:[IPv6:2001:db8::2]\tREJECT", "sender written compressed"),
+    ("From:[IPv6:2001:db8:0:0:0:0:0:3]\tREJECT", "sender written in full"),
+    ("To:[IPv6:2001:db8::4]\tREJECT", "recipient written compressed"),
+    ("[IPv6:2001:db8::6]\tREJECT", "untagged: a sender, a recipient, a client"),
+    # cf/README's access_db example, and a client named as sendmail names it
+    ("Connect:[IPv6:1:2:3:4:5:6:7:8]\tOK", "cf/README"),
+    ("Connect:[IPv6:2001:db8:0:0:0:0:0:9]\tREJECT", "client named in full (IPV6_FULL)"),
+]
+#: sendmail -bt rule -> the key it finds (None: none)
+IPV6_LOOKUPS = {
+    "check_mail <u@[IPv6:2001:db8::2]>": "From:[IPv6:2001:db8::2]",
+    "check_mail <u@[IPv6:2001:db8:0:0:0:0:0:2]>": None,  # another spelling
+    "check_mail <u@[IPv6:2001:db8:0:0:0:0:0:3]>": "From:[IPv6:2001:db8:0:0:0:0:0:3]",
+    "check_mail <u@[IPv6:2001:db8::3]>": None,
+    "check_rcpt <u@[IPv6:2001:db8::4]>": "To:[IPv6:2001:db8::4]",
+    "check_rcpt <u@[IPv6:2001:db8:0:0:0:0:0:4]>": None,
+    "check_mail <u@[IPv6:2001:db8::6]>": "[IPv6:2001:db8::6]",
+    # ${client_name}, as sendmail writes it for a client whose address does not resolve
+    "D <[IPv6:1:2:3:4:5:6:7:8]> <?> <+ Connect> <>": "Connect:[IPv6:1:2:3:4:5:6:7:8]",
+    "D <[IPv6:2001:db8:0:0:0:0:0:9]> <?> <+ Connect> <>": "Connect:[IPv6:2001:db8:0:0:0:0:0:9]",
+    "D <[IPv6:2001:db8:0:0:0:0:0:6]> <?> <+ Connect> <>": None,  # the untagged key
+}
+
+
+@pytest.mark.realtools
+def test_ipv6_literals_are_kept_as_the_address_writes_them_and_full_as_sendmail_does(
+    tmp_path: Path, release: SendmailRelease
+) -> None:
+    """`From:[IPv6:2001:db8::2]` was written `From:[IPv6:2001:db8:0:0:0:0:0:2]` (an I154
+    note) and lint said the compressed key never matches: sendmail's D ruleset looks
+    the domain of a sender or recipient up as the client wrote it, so the rewritten
+    key missed the address it matched and matched one it did not. A client's name is
+    sendmail's own text (IPV6_FULL: in full), so Connect: literals are written so."""
+    access = "".join(f"{line}\n" for line, _source in IPV6_LITERALS)
+    result = imported(tree(tmp_path / "host", access))
+    assert not result.notes.losses, messages(result)
+    assert not [m for _, m in result.notes.info if m.startswith("I154 ")], messages(result)
+    # the untagged one never matches a client, and lint says so
+    assert [(w.line, w.code) for w in result.notes.warnings if w.code == "A006"] == [(4, "A006")]
+    files = recompiled(result).hosts["h1"]
+    assert makemap_dump(files[ACCESS], release) == makemap_dump(access, release)
+    bt = tmp_path / "bt"
+    (bt / "etc-mail").mkdir(parents=True)
+    rc, cf, err = m4_build(files[MC], files[STARTTLS], bt, release)
+    assert rc == 0, err
+    (bt / "bt.cf").write_text(cf, encoding="utf-8")
+    assert makemap_roundtrip(files[ACCESS], bt / "etc-mail", release)[0] == 0
+    client = ".D{client_addr}192.0.2.99\n"  # check_rcpt: a client that may not relay
+    done = sendmail_bt(release, bt / "bt.cf", ("-d0.1",), client + "\n".join(IPV6_LOOKUPS))
+    assert "IPV6_FULL" in done.stdout.split("\n> ", 1)[0], done.stdout
+    values = {line.split("\t")[0]: line.rsplit("\t", 1)[1] for line, _ in IPV6_LITERALS}
+    queries = [q for q in done.stdout.split("\n> ") if " input: " in q]
+    found = [next((v for v in ("REJECT", "OK") if f"returns: < {v} >" in q), None) for q in queries]
+    assert found == [values[k] if k else None for k in IPV6_LOOKUPS.values()], done.stdout

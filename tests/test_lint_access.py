@@ -90,6 +90,11 @@ def test_malformed_lines() -> None:
         "From:[1.2.4]\t\t\tOK",
         "GreetPause:[192.0.2.1]    0",
         "[192.0.2.9]\tREJECT",
+        # as a client writes the domain of its sender or recipient (Postfix: [IPv6:::1]),
+        # and the server of a delivery to such a recipient
+        "From:[IPv6:2001:db8::2]\tREJECT",
+        "To:[IPv6:::1]\tRELAY",
+        "Try_TLS:[IPv6:2001:db8::25]\tNO",
     ],
 )
 def test_address_literal_keys_are_matched(line: str) -> None:
@@ -103,4 +108,10 @@ def test_address_literal_keys_sendmail_never_matches() -> None:
     (problem,) = report.problems()
     assert (
         problem.severity == "warning" and "write Connect:[IPv6:0:0:0:0:0:0:0:1]" in problem.message
+    )
+    # untagged: a sender's or recipient's domain as written, never a client
+    report = lint_text("[IPv6:::1]\tRELAY\n", "access", "access", LintContext())
+    (problem,) = report.problems()
+    assert problem.severity == "warning" and problem.message.endswith(
+        "never matches a client; for the client write Connect:[IPv6:0:0:0:0:0:0:0:1]"
     )

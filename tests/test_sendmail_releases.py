@@ -224,3 +224,24 @@ def test_openssl_cnf_is_a_warning() -> None:
             " confOPENSSL_CNF at all); for a protocol floor set tls.min_protocol",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("mx1", "mx2", "refused"), [("8.17", "8.18.1", ["mx1"]), ("8.18", "8.18", [])]
+)
+def test_a_keyed_clt_features_line_follows_the_release(
+    mx1: str, mx2: str, refused: list[str]
+) -> None:
+    """cf/README's `Clt_Features:broken.sts M` (no MTA-STS with that server): 8.18's
+    clt_features looks it up by the server, 8.17's by the inbound client's name, so
+    only an 8.17 host warns of it (every spec refused it, and import lost the line)."""
+    text = (
+        spec(release=mx1, dane="false", mx2=mx2, rule="encrypt")
+        + "access:\n  - 'Clt_Features:broken.sts M'\n"
+    )
+    problems = compile_text(text, "s.yaml").problems
+    assert [(p.code, p.message.split("host ")[1].split("'")[0]) for p in problems] == [
+        ("S210", name) for name in refused
+    ]
+    assert all(p.message.startswith("a keyed Clt_Features: line is looked up by") for p in problems)
+    assert all(p.severity == "warning" for p in problems)

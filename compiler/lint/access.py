@@ -48,7 +48,7 @@ class AccessLine:
     def tag(self) -> str:
         """The key's tag as written (`TLS_Srv`), or '' for an untagged key."""
         head, sep, _ = self.key.partition(":")
-        return head if sep and head.lower() != "ipv6" else ""
+        return head if sep and head.lower() != "ipv6" and not head.startswith("[") else ""
 
 
 class AccessDocument(SourceText):

@@ -69,6 +69,9 @@ _PEER_TAGS = frozenset(
         "TLS_Clt",
         "Try_TLS",
         "Srv_Features",
+        # cf/README's `Clt_Features:broken.sts M`: 8.18 looks it up by the server's name,
+        # 8.17 by the inbound client's (lint's A006 says so); a host name or address both
+        "Clt_Features",
         "TLS_Srv_Features",
         "TLS_Clt_Features",
     }
@@ -77,13 +80,16 @@ _ADDRESS_TAGS = frozenset({"From", "To", "Spam", "TLS_Rcpt", "QGRP"})
 #: tags whose `user@domain` keys sendmail's F ruleset looks up as the client wrote the
 #: address, so also `user@[192.0.2.4]` (the untagged key too, for From: and To:)
 _USER_AT_LITERAL_TAGS = frozenset({"From", "To", "Spam"})
-#: tags sendmail looks up through its D ruleset, which also matches an address literal
-#: (`Connect:[192.0.2.1]`: the ${client_name} of a client whose address does not
-#: resolve; `From:[192.0.2.1]`: a domain written so); ClientRate and ClientConn are
-#: looked up by ${client_addr} alone
-_LITERAL_TAGS = frozenset(
-    {"Connect", "GreetPause", "From", "To", "Srv_Features", "Try_TLS", "TLS_Srv", "TLS_Clt"}
-)
+#: tags sendmail looks up through its D ruleset, which also matches an address literal,
+#: by sendmail's own text: the ${client_name} of a client whose address does not resolve
+#: (`Connect:[192.0.2.1]`), which a sendmail built with IPV6_FULL (Debian's) writes in
+#: full (`[IPv6:2001:db8:0:0:0:0:0:1]`), so a literal key is written so
+_FULL_LITERAL_TAGS = frozenset({"Connect", "GreetPause", "Srv_Features", "TLS_Clt"})
+#: ... and by an address's text: the domain a sender or recipient is written at
+#: (`From:[192.0.2.1]`), the ${server_name} of a delivery to it (Try_TLS:, TLS_Srv:),
+#: compared as written (`[IPv6:2001:db8::2]` matches only that spelling), so kept so;
+#: ClientRate and ClientConn are looked up by ${client_addr} alone
+_WRITTEN_LITERAL_TAGS = frozenset({"From", "To", "Try_TLS", "TLS_Srv"})
 ACTIONS = ("OK", "RELAY", "REJECT", "DISCARD", "SKIP")
 _ERROR_TEXT = re.compile(r"^(ERROR:|QUARANTINE:|TEMP:|[245][0-9][0-9][ \t])", re.IGNORECASE)
 _SMTP_CODE = re.compile(r'^"?([245][0-9][0-9])[ "]')
@@ -290,7 +296,7 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
     head, sep, rest = key.partition(":")
     if sep and head.lower() == "ipv6":
         return names.parse_ipv6(key)
-    if not sep:
+    if not sep or key.startswith("["):  # `[IPv6:...]` is untagged
         return _plain_key(key)
     tag = _TAG_BY_LOWER.get(head.lower())
     if tag is None:
@@ -308,17 +314,14 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
         if tag not in BARE_OK:
             raise ValueError(f"sendmail never consults a bare '{tag}:' default")
         return f"{tag}:"
-    if tag == "Clt_Features":
-        raise ValueError(
-            "a keyed Clt_Features: line is looked up by the inbound client, not the"
-            " server (sendmail 8.17); use Try_TLS:<server> NO (outbound: {starttls: false})"
-        )
     if tag in ("CertIssuer", "CertSubject"):
         return f"{tag}:{_encoded_dn(rest, key)}"
     if tag == "Compat":
         return f"{tag}:{rest}"
-    if rest.startswith("[") and tag in _LITERAL_TAGS:
+    if rest.startswith("[") and tag in _FULL_LITERAL_TAGS:
         return f"{tag}:{names.parse_literal(rest)}"
+    if rest.startswith("[") and tag in _WRITTEN_LITERAL_TAGS:
+        return f"{tag}:{names.parse_written_literal(rest)}"
     if rest.startswith("[") and tag in ("ClientRate", "ClientConn"):
         try:
             address = names.parse_peer(rest.strip("[]"))
@@ -339,7 +342,9 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
 
 def _plain_key(key: str) -> str:
     if key.startswith("["):
-        return names.parse_literal(key)
+        # looked up as Connect: (sendmail's text) and as From: and To: (the address's):
+        # rewritten, it would match what it did not and miss what it did
+        return names.parse_written_literal(key)
     if "@[" in key:
         return _user_at_literal(key, "")
     if "@" in key:

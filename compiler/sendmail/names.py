@@ -222,12 +222,14 @@ def parse_ipv6(text: str) -> str:
 
 
 def parse_literal(text: str) -> str:
-    """`[192.0.2.1]` or `[IPv6:...]`, an address literal, as sendmail's D ruleset matches it.
+    """`[192.0.2.1]` or `[IPv6:...]`, an address literal, as sendmail's D ruleset matches it
+    in a name sendmail writes itself.
 
     sendmail names a client whose address does not resolve `[192.0.2.1]` in
-    `${client_name}` (and a sender or recipient domain can be written so); the D
+    `${client_name}`, an IPv6 one in full (IPV6_FULL, see parse_ipv6); the D
     ruleset looks the literal up, then drops its last octet or group inside the
     brackets (`[192.0.2]`, ...), so a key may be a prefix, as a plain address key may.
+    A literal an address holds is compared as written: parse_written_literal.
     """
     if len(text) < 3 or not text.startswith("[") or not text.endswith("]"):
         raise ValueError(f"'{shown(text)}' is not an address literal such as '[192.0.2.1]'")
@@ -235,6 +237,31 @@ def parse_literal(text: str) -> str:
     if inner.lower().startswith("ipv6:"):
         return f"[{parse_ipv6(inner)}]"
     return f"[{parse_ipv4_prefix(inner)}]"
+
+
+def parse_written_literal(text: str) -> str:
+    """An address literal a sender or recipient address holds, kept as it was written.
+
+    sendmail looks up the domain part of an envelope address (From:, To:, and the
+    ${server_name} of a delivery to it: Try_TLS:, TLS_Srv:) as the address writes it,
+    so `[IPv6:2001:db8::2]` matches only that spelling and `[IPv6:2001:db8:0:0:0:0:0:2]`
+    only its own (tested with sendmail -bt and real deliveries). Checked as
+    parse_literal checks it (an IPv6 address, or a prefix of colon groups), not rewritten.
+    """
+    if len(text) < 3 or not text.startswith("[") or not text.endswith("]"):
+        raise ValueError(f"'{shown(text)}' is not an address literal such as '[192.0.2.1]'")
+    inner = text[1:-1]
+    if not inner.lower().startswith("ipv6:"):
+        return f"[{parse_ipv4_prefix(inner)}]"
+    rest = inner[5:]
+    if not _IPV6_GROUPS.match(rest):
+        try:
+            ipaddress.IPv6Address(rest)
+        except ValueError:
+            raise ValueError(
+                f"'{shown(text)}' is not an IPv6 address literal nor a prefix of colon groups"
+            ) from None
+    return f"[IPv6:{rest}]"
 
 
 #: keys remembered by parse_peer and parse_recipient: a cluster's `domains:` keys are

@@ -844,6 +844,7 @@ def _check_cluster(cluster: Cluster, rep: _Reporter, release: bool = False) -> C
 
     _check_duplicate_keys(cluster, resolved, by_host, rep)
     _check_session_features(resolved, by_host, rep)
+    _check_clt_features(resolved, by_host, rep)
     _check_dane_rules(cluster, resolved, by_host, rep)
     _check_bounce_instead_of_defer(rule_sets, rep)
     _check_compressed_ipv6(resolved, by_host, rep)
@@ -1067,6 +1068,38 @@ def _check_session_features(
                 f" (missing on host {name}); without it sendmail ignores them",
             )
             return
+
+
+def _check_clt_features(
+    resolved: dict[str, HostSettings], by_host: dict[str, ClusterRules], rep: _Reporter
+) -> None:
+    """A keyed Clt_Features: line is looked up by the server in 8.18 (cf/README's
+    `Clt_Features:broken.sts M`), by the inbound client in 8.17's clt_features: a
+    warning there, as lint's A006 (an 8.17 host's import carries the line over)."""
+    found: dict[int, list[SourcedEntry]] = {}  # per set of rules, as session features
+    reported: set[object] = set()
+    for name, settings in resolved.items():
+        if release_of(settings.sendmail).family != "8.17":
+            continue
+        rules = by_host[name]
+        keyed = found.get(id(rules))
+        if keyed is None:
+            keyed = found[id(rules)] = [
+                SourcedEntry(e, loc, "access")
+                for e, loc in rules.user_texts.parsed()
+                if e.tag == "Clt_Features" and e.key != "Clt_Features:"
+            ]
+        for user in keyed:
+            if user.loc not in reported:
+                reported.add(user.loc)
+                rep.add(
+                    user.loc,
+                    "S210",
+                    "a keyed Clt_Features: line is looked up by the inbound client, not the"
+                    f" server, in host {name}'s sendmail {settings.sendmail} (8.18 looks it up by"
+                    " the server); use Try_TLS:<server> NO (outbound: {starttls: false})",
+                    severity="warning",
+                )
 
 
 def _check_raw_access(data: dict[str, Any], rep: _Reporter) -> None:

@@ -10,12 +10,17 @@ confUSE_COMPRESSED_IPV6_ADDRESSES). A bare tag such
 as `GreetPause:` is a default only for TLS_Srv, TLS_Clt, TLS_Rcpt, Try_TLS,
 Srv_Features, Clt_Features, ClientRate and ClientConn; sendmail never reads
 the others (Debian's `GreetPause: 5000` is dead). A keyed Clt_Features: is
-looked up by the inbound client in 8.17, not by the server. An address
+looked up by the inbound client in 8.17, not by the server (8.18 looks it
+up by the server, as cf/README's `Clt_Features:broken.sts M` means). An address
 literal (`Connect:[127.0.0.3]`, `From:[1.2.4]`) matches the name of a
 client whose address does not resolve, or a domain written so; ClientRate:
 and ClientConn: are looked up by the address alone, so a literal never
 matches there. A sender or recipient at a literal (`From:user@[192.0.2.4]`)
 is looked up whole, as the client wrote it, so never by a net's prefix.
+sendmail writes a client's name itself (`Connect:[IPv6:...]` in full), but
+compares a domain literal of an address as written: `From:[IPv6:2001:db8::2]`
+and `Try_TLS:[IPv6:2001:db8::2]` match that spelling; an untagged compressed
+literal matches senders and recipients, never a client.
 
 PASS (access):
     Connect:192.0.2	REJECT
@@ -23,6 +28,7 @@ PASS (access):
     TLS_Srv:	ENCR:128
     Connect:[127.0.0.3]	OK
     From:[1.2.4]	OK
+    From:[IPv6:2001:db8::2]	REJECT
 
 FAIL (access) at 1:1:
     Connect:10.0.0.0/8	REJECT
@@ -81,7 +87,8 @@ def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
                 ID,
                 "warning",
                 "a keyed Clt_Features: line is looked up by the inbound client, not the server"
-                " (sendmail 8.17); to skip STARTTLS with a server write Try_TLS:<server> NO",
+                " (sendmail 8.17; 8.18 looks it up by the server); to skip STARTTLS with a"
+                " server write Try_TLS:<server> NO",
                 length=length,
             )
             continue
@@ -90,11 +97,11 @@ def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
         except ValueError as exc:
             yield Finding(e.start, ID, "error", f"{exc}; sendmail never matches it", length=length)
             continue
-        if (
-            "ipv6:" in e.key.lower()
-            and canon.lower() != e.key.lower()
-            and not ctx.cached(("compressed-ipv6", doc.path), lambda: _compressed_ipv6(doc, ctx))
+        if "ipv6:" not in e.key.lower() or ctx.cached(
+            ("compressed-ipv6", doc.path), lambda: _compressed_ipv6(doc, ctx)
         ):
+            continue
+        if canon.lower() != e.key.lower():
             yield Finding(
                 e.start,
                 ID,
@@ -104,6 +111,26 @@ def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
                 f" write {canon}",
                 length=length,
             )
+        elif e.key.startswith("[") and (full := _client_literal(e.key)).lower() != e.key.lower():
+            yield Finding(
+                e.start,
+                ID,
+                "warning",
+                "sendmail matches this literal in a sender's or recipient's domain written so,"
+                " but names a client in full (IPV6_FULL), so it never matches a client;"
+                f" for the client write Connect:{full}",
+                length=length,
+            )
+
+
+def _client_literal(key: str) -> str:
+    """An untagged `[IPv6:...]` key as sendmail writes a client's name."""
+    from compiler.sendmail.names import parse_literal
+
+    try:
+        return parse_literal(key)
+    except ValueError:  # a literal sendmail never writes for a client (`...::`)
+        return key
 
 
 _COMPRESSED = re.compile(
