@@ -1,4 +1,5 @@
-"""`--format json` when the spec stops a command: plan, doctor, verify and logs --spec.
+"""`--format json` when the spec stops a command: plan (and plan --base), doctor, verify
+and logs --spec (and a --propose that does not parse or validate).
 
 A spec that is not valid or cannot be read prints on stdout exactly the problem
 list `tlsc validate SPEC --format json` prints for it, and a --host the spec
@@ -10,6 +11,7 @@ started together once (see `runs`).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,3 +132,87 @@ def test_a_spec_that_stops_the_command_prints_validates_json(
     assert run.stdout == reference.stdout  # the same bytes, not only the same list
     which = {"unreadable": 1, "host": 2}.get(kind, 0)
     assert run.stderr == SENTENCES[command][which].format(spec=spec) + "\n"
+
+
+def _run(*args: str | Path, cwd: Path) -> Run:
+    done = subprocess.run(
+        cli_command(*args), capture_output=True, text=True, env=cli_env(), cwd=cwd, timeout=120
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def _git(repo: Path, *args: str) -> None:
+    env = {
+        **cli_env(),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.net",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.net",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=True)
+
+
+BASE_KINDS = ("yaml", "invalid", "duplicate")
+
+
+@pytest.mark.parametrize("kind", BASE_KINDS)
+def test_plan_base_prints_the_old_specs_problems_as_validate_did_at_that_revision(
+    tmp_path: Path, kind: str
+) -> None:
+    """The spec at --base REV is not valid: its problems as `tlsc validate` printed them
+    for the file at that revision, path as the plan's sentence names it; text unchanged."""
+    text = SPECS[kind]
+    assert text is not None
+    spec = write_spec(tmp_path, text)
+    (tmp_path / "state").mkdir()
+    reference = _run("validate", spec, "--format", "json", cwd=tmp_path)
+    _git(tmp_path, "init", "-q", "-b", "main")
+    _git(tmp_path, "add", spec.name)
+    _git(tmp_path, "commit", "-q", "-m", "old")
+    write_spec(tmp_path, MINIMAL_SPEC)  # the spec now is valid
+    args = ("plan", spec, "--base", "HEAD")
+    run = _run(*args, "--format", "json", cwd=tmp_path)
+    assert reference.rc == 1 and json.loads(reference.stdout)
+    assert run.rc == 1, run.stderr
+    assert run.stdout == reference.stdout
+    sentence = f"tlsc plan: {spec} at HEAD is not valid, so there is nothing to compare with ("
+    assert run.stderr.startswith(sentence) and run.stderr.count("\n") == 1
+    assert _run(*args, cwd=tmp_path) == Run(1, "", run.stderr)  # text: the sentence alone
+
+
+#: a --propose that does not parse or validate -> (line, col, code) in its own text
+PROPOSALS = {
+    "x: [": (2, 1, "Y001"),
+    "a: 1, b: 2": (1, 8, "Y001"),
+    "bank.example: {outbound: {require: verfy}}": (1, 36, "S103"),
+    "": (1, 1, "Y005"),
+    "[a, b]": (1, 1, "Y005"),
+    "a.example: verify, b.example: verify": (1, 29, "Y001"),
+    "{a.example: verify, b.example: verify}": (1, 1, "Y005"),
+    "domains: {a.example: verify, b.example: verify}": (1, 1, "Y005"),
+}
+
+
+@pytest.mark.parametrize("proposal", PROPOSALS, ids=ascii)
+def test_logs_propose_prints_the_proposals_problems_at_its_own_position(
+    tmp_path: Path, proposal: str
+) -> None:
+    spec = write_spec(tmp_path, MINIMAL_SPEC)
+    (tmp_path / "mail.log").write_text("", encoding="utf-8")
+    args = ("logs", tmp_path / "mail.log", "--spec", spec, "--propose", proposal)
+    run = _run(*args, "--format", "json", cwd=tmp_path)
+    assert run.rc == 1, run.stderr
+    problems = json.loads(run.stdout)
+    label = f"--propose {proposal!r}"
+    line, col, code = PROPOSALS[proposal]
+    assert [(p["path"], p["line"], p["col"], p["code"]) for p in problems][:1] == [
+        (label, line, col, code)
+    ]
+    assert all(p["path"] == label and p["severity"] == "error" for p in problems)
+    # the sentence on stderr names the first at the same place, text as before
+    first = problems[0]
+    where = f"tlsc: {label}:{line}:{col}: " if code != "Y005" else f"tlsc: {label}: "
+    assert run.stderr == where + first["message"] + "\n"
+    assert _run(*args, cwd=tmp_path) == Run(1, "", run.stderr)

@@ -24,7 +24,7 @@ from compiler.importer.notes import Notes, Where
 from compiler.importer.read_mc import valid
 from compiler.render.access import BLOCK_BEGIN, BLOCK_END
 from compiler.rules import map_value_dn, requirement_of
-from compiler.sendmail import names
+from compiler.sendmail import mapline, names
 from compiler.sendmail.accessmap import TAGS, is_tag_name, parse_entry, parse_requirement
 from compiler.sendmail.xtext import unxtext, xtext
 from compiler.spec.model import DistinguishedName, PeerRule
@@ -75,19 +75,29 @@ def map_entries(lines: list[tuple[int, str]], path: str, notes: Notes) -> list[E
     out: list[Entry] = []
     for number, raw in lines:
         text = raw.removesuffix("\r")
-        if not text.strip() or text.startswith("#"):
+        if not text.strip(mapline.BLANKS) or text.startswith("#"):
             if text.startswith("#"):
                 notes.drop("comment lines in access")
             continue
         at = Where(path, number)
-        if text[0] in " \t":
-            notes.note(at, "makemap skips a line that starts with a blank; not imported")
+        key, blanks, value = mapline.split(text)
+        if not key:
+            lead = text[0]
+            what = (
+                "a blank" if lead in " \t" else f"{names.describe_char(lead)} (a blank to makemap)"
+            )
+            notes.note(at, f"makemap skips a line that starts with {what}; not imported")
             continue
-        parts = text.split(None, 1)
-        if len(parts) < 2:
+        if not value:
             notes.note(at, "makemap skips a key without a value; not imported")
             continue
-        key, value = parts[0], re.split(r"[ \t]+", text, maxsplit=1)[1]
+        unseen = mapline.unseen_blank(blanks)
+        if unseen is not None:
+            notes.note(
+                at,
+                f"makemap ends the key {key} at {names.describe_char(unseen)}, which an editor does"
+                " not show as a blank; imported as makemap reads it, the rest being the value",
+            )
         folded = key.lower()
         if folded in seen:
             notes.note(

@@ -1,9 +1,10 @@
 """An access file (the source of access.db) read the way `makemap hash` reads it.
 
-Each line is `KEY<blanks>VALUE`; `#` in column 1 starts a comment and blank
-lines are skipped. The parser keeps every line with its offsets and leaves
-judging to the A-rules, which check keys and values with the same grammar
-the compiler uses (`compiler.sendmail.accessmap`).
+Each line is `KEY<blanks>VALUE`, split where makemap splits it
+(`compiler.sendmail.mapline`: a blank is a space, tab, VT, FF or CR); `#` in
+column 1 starts a comment and blank lines are skipped. The parser keeps every
+line with its offsets and leaves judging to the A-rules, which check keys and
+values with the same grammar the compiler uses (`compiler.sendmail.accessmap`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import re
 from dataclasses import dataclass
 
 from compiler.lint.source import SourceText
+from compiler.sendmail import mapline
 
-_ENTRY = re.compile(r"(?P<key>[^ \t]*)(?P<sep>[ \t]*)(?P<value>.*)")
 _CITAG = re.compile(r"\+\+?CITag:([A-Za-z][A-Za-z0-9_-]*)", re.IGNORECASE)
 
 #: tags whose lines are TLS rules (they all need FEATURE(`access_db') to work)
@@ -45,6 +46,11 @@ class AccessLine:
     value_start: int
 
     @property
+    def blanks(self) -> str:
+        """The run of blanks between key and value, as written."""
+        return self.raw[len(self.key) : self.value_start - self.start]
+
+    @property
     def tag(self) -> str:
         """The key's tag as written (`TLS_Srv`), or '' for an untagged key."""
         head, sep, _ = self.key.partition(":")
@@ -59,13 +65,12 @@ class AccessDocument(SourceText):
         self.entries: list[AccessLine] = []
         for number, start in enumerate(self.line_starts, 1):
             raw = self.line_text(number)
-            if raw.strip() == "" or raw.startswith("#"):
+            if raw.strip(mapline.BLANKS) == "" or raw.startswith("#"):
                 continue
-            m = _ENTRY.match(raw)
-            assert m is not None
+            key, blanks, value = mapline.split(raw)
             self.entries.append(
                 AccessLine(
-                    number, start, raw, m["key"], m["value"].rstrip("\r"), start + m.start("value")
+                    number, start, raw, key, value.rstrip("\r"), start + len(key) + len(blanks)
                 )
             )
         self.issuer_tags = frozenset(

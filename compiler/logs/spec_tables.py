@@ -45,7 +45,20 @@ CLUSTER = "(cluster)"
 
 
 class ProposalError(Exception):
-    """A proposal that is not one valid rule; the message is one sentence."""
+    """A proposal that is not one valid rule; the message is one sentence, `problems`
+    the same as a problem list (for --format json): at the proposal's own line and
+    column, its path the proposal as the sentence names it (`--propose '...'`)."""
+
+    def __init__(self, message: str, problems: list[Problem]):
+        super().__init__(message)
+        self.problems = problems
+
+
+def _shape_error(label: str, message: str, line: int = 1, col: int = 1) -> ProposalError:
+    """A proposal that is not one rule: Y005, as a spec that is not a mapping is."""
+    return ProposalError(
+        f"{label}: {message}", [Problem(label, line, col, "Y005", "error", message)]
+    )
 
 
 @dataclass(frozen=True)
@@ -79,29 +92,33 @@ def parse_proposal(text: str) -> Proposal:
     except SpecLoadError as exc:
         first = exc.problems[0]
         if first.code == "Y005":  # empty, or not a mapping
-            raise ProposalError(
-                f"{label}: a proposal is one rule, KEY: RULE in YAML flow syntax, e.g."
-                " 'bank.example: {outbound: {require: verify}}'"
+            raise _shape_error(
+                label,
+                "a proposal is one rule, KEY: RULE in YAML flow syntax, e.g."
+                " 'bank.example: {outbound: {require: verify}}'",
+                first.line,
+                first.col,
             ) from None
-        raise ProposalError(_located(label, first)) from None
+        raise ProposalError(_located(label, first), list(exc.problems)) from None
     data = loaded.data
     if not isinstance(data, dict):  # pragma: no cover - load_text refuses other roots
-        raise ProposalError(f"{label}: a proposal is one rule, KEY: RULE")
+        raise _shape_error(label, "a proposal is one rule, KEY: RULE")
     if len(data) == 1:
         ((key, value),) = data.items()
         if key in SECTIONS and isinstance(value, dict):
             inner = value
             if len(inner) != 1:
-                raise ProposalError(
-                    f"{label}: {key}: must hold exactly one rule, not {len(inner)}; give"
-                    " --propose once per rule"
+                raise _shape_error(
+                    label,
+                    f"{key}: must hold exactly one rule, not {len(inner)}; give"
+                    " --propose once per rule",
                 )
             ((rule_key, rule_value),) = inner.items()
             return Proposal(text, key, str(rule_key), rule_value, loaded)
         return Proposal(text, "domains", str(key), value, loaded, ("domains",))
-    raise ProposalError(
-        f"{label}: a proposal is one rule (KEY: RULE), not {len(data)}; give --propose once"
-        " per rule"
+    raise _shape_error(
+        label,
+        f"a proposal is one rule (KEY: RULE), not {len(data)}; give --propose once per rule",
     )
 
 
@@ -147,10 +164,10 @@ def validate_proposals(
         alone = LoadedSpec(p.label, with_proposals(loaded, [p]), _rooted(p))
         errors = [e for e in validate(alone).problems if e.severity == "error"]
         if errors:
-            raise ProposalError(_located(p.label, errors[0]))
+            raise ProposalError(_located(p.label, errors[0]), errors)
     errors = [e for e in checked.problems if e.severity == "error"]
     first = errors[0].message if errors else "they are not valid together"
-    raise ProposalError(f"the proposals together: {first}")
+    raise ProposalError(f"the proposals together: {first}", errors)
 
 
 def _host_names(name: str, fqdn: str) -> list[str]:

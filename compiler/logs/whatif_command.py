@@ -52,6 +52,10 @@ def build_evaluations(
         parsed = [parse_proposal(text) for text in proposals]
         cluster, rules = validate_proposals(loaded, parsed)
     except ProposalError as exc:
+        if fmt == "json":  # the problems on stdout, the sentence on stderr
+            from compiler.cli import spec_failed
+
+            spec_failed(exc.problems, fmt, f"tlsc: {exc}", listed=False)
         _fail(str(exc))
         raise  # pragma: no cover - _fail exits
     hosts, fallback = host_tables(cluster, rules, parsed)

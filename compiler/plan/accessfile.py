@@ -7,30 +7,27 @@ would build from it:
 
 * empty lines and lines with `#` in column 1 are ignored;
 * a line starting with a blank is a syntax error that makemap skips;
-* the key runs to the first blank or tab, the value is the rest of the line
-  after that run of blanks, trailing blanks (and a CR) kept;
+* the key runs to the first blank, the value is the rest of the line after that
+  run of blanks, trailing blanks (and a CR) kept -- a blank being a space, tab,
+  vertical tab, form feed or CR, as `compiler.sendmail.mapline` says;
 * a key with no value is skipped;
 * keys fold to lower case, and for a key given twice the first value wins.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from compiler.plan.model import AccessLine
-
-_ENTRY = re.compile(r"([^ \t]+)[ \t]+(.*)", re.DOTALL)
+from compiler.sendmail import mapline
 
 
 def parse_line(text: str, line: int) -> AccessLine | None:
     """The entry on one line (without its newline), or None when makemap ignores it."""
-    if not text or text[0] in "# \t":
+    found = mapline.entry(text)
+    if found is None:
         return None
-    m = _ENTRY.fullmatch(text)
-    if m is None or not m.group(2):
-        return None
-    return AccessLine(m.group(1), m.group(2), line)
+    return AccessLine(found[0], found[1], line)
 
 
 def parse_lines(numbered: Iterable[tuple[int, str]]) -> list[AccessLine]:

@@ -264,7 +264,8 @@ def _plan_base(
             first = loaded[0]
             raise PlanError(
                 f"{request.spec} at {ref} is not valid, so there is nothing to compare with"
-                f" (line {first.line}: {first.code} {first.message})"
+                f" (line {first.line}: {first.code} {first.message})",
+                loaded,
             )
         before = loaded
         settle()

@@ -39,6 +39,7 @@ from compiler.plan.textdiff import _OTHER_BREAKS, split_lines
 from compiler.render.access import BLOCK_BEGIN, BLOCK_END
 from compiler.render.mc import MC_BEGIN, MC_END, mc_block
 from compiler.resolve import HostConfig
+from compiler.sendmail import mapline
 from compiler.spec.model import Tls
 
 if TYPE_CHECKING:
@@ -288,11 +289,12 @@ def splice_tls_access(observed: str | None, block: str, path: str) -> Spliced:
 
 
 def _entry(line: str) -> tuple[str, str] | None:
-    """(folded key, value) of an access line, None for a comment or blank line."""
-    if not line.strip() or line.startswith("#") or line[0] in " \t":
+    """(folded key, value without its trailing blanks) of the entry makemap loads from
+    an access line, None for a line it loads nothing from (`mapline.entry`)."""
+    found = mapline.entry(line.removesuffix("\n"))
+    if found is None:
         return None
-    key, _, value = line.strip().partition("\t") if "\t" in line else line.strip().partition(" ")
-    return key.lower(), value.strip()
+    return found[0].lower(), found[1].rstrip(mapline.BLANKS)
 
 
 def _entries(lines: list[str]) -> dict[str, tuple[int, str]]:

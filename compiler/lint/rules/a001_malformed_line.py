@@ -1,7 +1,10 @@
 """A001 malformed-line: an access line makemap skips or reads differently than meant.
 
 makemap drops a line that starts with a blank ("syntax error (leading
-space)") and one without a value ("no RHS"). A `#` after the value is not a
+space)") and one without a value ("no RHS"); a vertical tab, form feed or
+carriage return is a blank to makemap as much as a space or tab, so a line
+starting with one is skipped, and one after the key ends it there -- where an
+editor shows no blank, and the line reads as a key without a value. A `#` after the value is not a
 comment: it becomes part of the value, and on a Connect: line that rejects
 every connection with `553 5.3.0 RELAY # ...`. `%` must be written `%%`.
 A carriage return (CRLF line ends) is stored in the value.
@@ -28,6 +31,8 @@ from collections.abc import Iterator
 
 from compiler.lint.access import AccessDocument
 from compiler.lint.engine import Finding, LintContext
+from compiler.sendmail import mapline
+from compiler.sendmail.names import describe_char
 
 ID = "A001"
 NAME = "malformed-line"
@@ -38,11 +43,17 @@ def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
     """Lines makemap rejects, and values that carry comments or control characters."""
     for e in doc.entries:
         if e.key == "":
+            lead = e.raw[0]
+            what = (
+                "a blank,"
+                if lead in " \t"
+                else f"{describe_char(lead)}, a blank to makemap that an editor does not show,"
+            )
             yield Finding(
                 e.start,
                 ID,
                 "error",
-                "this line starts with a blank, so makemap skips it ('syntax error (leading"
+                f"this line starts with {what} so makemap skips it ('syntax error (leading"
                 " space)'); start the key in column 1",
             )
             continue
@@ -56,6 +67,16 @@ def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
                 length=len(e.key),
             )
             continue
+        unseen = mapline.unseen_blank(e.blanks)
+        if unseen is not None:
+            yield Finding(
+                e.value_start - len(e.blanks) + e.blanks.index(unseen),
+                ID,
+                "error",
+                f"makemap ends the key '{e.key}' at {describe_char(unseen)}, which an editor"
+                " does not show as a blank, and reads the rest as its value; separate key and"
+                " value with a tab",
+            )
         problem = _value_problem(e.value)
         if problem is not None:
             offset, message = problem
