@@ -220,7 +220,7 @@ class _AccessReader:
                 self.notes.keep(self.at(e), "the host's access file (ownership: tls)")
                 continue
             try:
-                entry = parse_entry(f"{e.key} {e.value.rstrip()}", tag_names)
+                entry = parse_entry(f"{e.key} {e.value.rstrip(mapline.BLANKS)}", tag_names)
             except ValueError as exc:
                 if "never consults" in str(exc):
                     # a line sendmail never reads: leaving it out changes nothing

@@ -20,7 +20,13 @@ from functools import lru_cache
 from typing import Literal
 
 from compiler.problems import shown
-from compiler.sendmail import SRV_FEATURE_LETTERS, SRV_FEATURE_VARIANTS, SSL_OPTIONS, names
+from compiler.sendmail import (
+    SRV_FEATURE_LETTERS,
+    SRV_FEATURE_VARIANTS,
+    SSL_OPTIONS,
+    mapline,
+    names,
+)
 from compiler.sendmail.releases import STS_TAG_RELEASE
 
 #: tag (canonical spelling) -> kind of right-hand side
@@ -78,18 +84,20 @@ _PEER_TAGS = frozenset(
 )
 _ADDRESS_TAGS = frozenset({"From", "To", "Spam", "TLS_Rcpt", "QGRP"})
 #: tags whose `user@domain` keys sendmail's F ruleset looks up as the client wrote the
-#: address, so also `user@[192.0.2.4]` (the untagged key too, for From: and To:)
-_USER_AT_LITERAL_TAGS = frozenset({"From", "To", "Spam"})
+#: address, so also `user@[192.0.2.4]` (the untagged key too, for From: and To:);
+#: tls_rcpt looks the recipient up so too (`<F:user@[192.0.2.4]>`, sendmail -bt)
+_USER_AT_LITERAL_TAGS = frozenset({"From", "To", "Spam", "TLS_Rcpt"})
 #: tags sendmail looks up through its D ruleset, which also matches an address literal,
 #: by sendmail's own text: the ${client_name} of a client whose address does not resolve
 #: (`Connect:[192.0.2.1]`), which a sendmail built with IPV6_FULL (Debian's) writes in
 #: full (`[IPv6:2001:db8:0:0:0:0:0:1]`), so a literal key is written so
 _FULL_LITERAL_TAGS = frozenset({"Connect", "GreetPause", "Srv_Features", "TLS_Clt"})
 #: ... and by an address's text: the domain a sender or recipient is written at
-#: (`From:[192.0.2.1]`), the ${server_name} of a delivery to it (Try_TLS:, TLS_Srv:),
-#: compared as written (`[IPv6:2001:db8::2]` matches only that spelling), so kept so;
-#: ClientRate and ClientConn are looked up by ${client_addr} alone
-_WRITTEN_LITERAL_TAGS = frozenset({"From", "To", "Try_TLS", "TLS_Srv"})
+#: (`From:[192.0.2.1]`, and tls_rcpt's `<D:[192.0.2.1]>` of a recipient at a literal,
+#: so `TLS_Rcpt:[192.0.2]` too), the ${server_name} of a delivery to it (Try_TLS:,
+#: TLS_Srv:), compared as written (`[IPv6:2001:db8::2]` matches only that spelling),
+#: so kept so; ClientRate and ClientConn are looked up by ${client_addr} alone
+_WRITTEN_LITERAL_TAGS = frozenset({"From", "To", "Try_TLS", "TLS_Srv", "TLS_Rcpt"})
 ACTIONS = ("OK", "RELAY", "REJECT", "DISCARD", "SKIP")
 _ERROR_TEXT = re.compile(r"^(ERROR:|QUARANTINE:|TEMP:|[245][0-9][0-9][ \t])", re.IGNORECASE)
 _SMTP_CODE = re.compile(r'^"?([245][0-9][0-9])[ "]')
@@ -156,7 +164,7 @@ class Requirement:
 
 def parse_requirement(rhs: str) -> Requirement:
     """Parse a TLS requirement right-hand side; ValueError says what is wrong."""
-    text = rhs.strip()
+    text = blank_stripped(rhs)
     on_failure: Literal["permanent", "temporary"] | None = None
     upper = text.upper()
     if upper.startswith("PERM+"):
@@ -277,6 +285,7 @@ def check_value_text(value: str) -> None:
         if ch == "`":
             raise ValueError("an access value cannot contain a back-tick")
         raise ValueError(f"an access value cannot contain {names.describe_char(ch)}")
+    blank_stripped(value)
     if "#" in value and _COMMENT_AFTER_BLANK.search(value):
         raise ValueError(
             "a '#' after the value is not a comment in an access file; sendmail would"
@@ -284,6 +293,21 @@ def check_value_text(value: str) -> None:
         )
     if "%" in value and _LONE_PERCENT.search(value.replace("%%", "")):
         raise ValueError("write a literal '%' as '%%' in an access value")
+
+
+def blank_stripped(value: str) -> str:
+    """`value` without the blanks makemap and sendmail's tokenizer drop around it; a
+    value that starts or ends with another space (NO-BREAK SPACE, ...) is refused:
+    sendmail reads it as part of the word (`REJECT<NBSP>` is no REJECT, `VERIFY<NBSP>`
+    no requirement: seen with sendmail -bt)."""
+    word = value.strip(mapline.BLANKS)
+    for edge, ch in (("start", word[:1]), ("end", word[-1:])):
+        if ch and _unicode_space(ch):
+            raise ValueError(
+                f"an access value cannot {edge} with {names.describe_char(ch)}: sendmail"
+                " reads it as part of the word, not as a blank"
+            )
+    return word
 
 
 def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
@@ -390,7 +414,7 @@ def canonical_value(tag: str | None, value: str, issuer_tag: bool = False) -> st
     """Validate a right-hand side for `tag` and return it in canonical form."""
     check_value_text(value)
     kind = "issuer_tag" if issuer_tag else TAGS.get(tag or "", "action")
-    word = value.strip()
+    word = value.strip(mapline.BLANKS)
     upper = word.upper()
     if kind == "action":
         if upper in ACTIONS:
@@ -526,23 +550,42 @@ def _feature_letters(word: str, allowed: str, tag: str, variants: tuple[str, ...
 
 
 def _session_features(word: str) -> str:
-    parts = [p.strip() for p in word.split(";") if p.strip()]
-    if not parts:
+    """`Options=...; CipherList=...`, what get_tls_se_features reads (8.17 and 8.18).
+
+    Seen with real daemons (tests/test_session_features_sendmail.py): sendmail hands
+    the value over as its tokens joined without blanks, so blanks around `=` and `;`
+    are nothing, but a blank between two words glues them (`Options=+SSL_OP_NO_TLSv1
+    +SSL_OP_NO_TLSv1_1` is one unknown option); an empty part (`;;`, a leading `;`)
+    makes the next name `;Options`, unknown; either refuses STARTTLS (454 4.3.3).
+    One `;` after the last part is read as nothing.
+    """
+    parts = [p.strip(mapline.BLANKS) for p in word.split(";")]
+    if len(parts) > 1 and not parts[-1]:
+        parts.pop()  # `Options=...;`: sendmail stops at the end
+    if not any(parts):
         raise ValueError("TLS session features need at least one key=value")
+    if "" in parts:
+        after = next(p for p in parts[parts.index("") :] if p).partition("=")[0]
+        raise ValueError(
+            f"'{shown(word)}' has an empty part (';;' or a leading ';'): sendmail reads the"
+            f" next name with its ';' (';{shown(after.strip(mapline.BLANKS))}'), which it does"
+            " not know, and refuses STARTTLS (454 4.3.3); take the extra ';' out"
+        )
     out = []
     seen = set()
     for part in parts:
         key, sep, value = part.partition("=")
-        canon = _SESSION_KEYS.get(key.strip().lower())
+        canon = _SESSION_KEYS.get(key.strip(mapline.BLANKS).lower())
         if not sep or canon is None:
             raise ValueError(
                 f"'{shown(part)}' is not a TLS session feature; use Options=, CipherList=,"
                 f" CertFile=, KeyFile= or Flags={did_you_mean(key, list(_SESSION_KEYS.values()))}"
             )
-        value = value.strip()
+        value = value.strip(mapline.BLANKS)
+        _glued_words(canon, value)
         if canon == "Options":
-            for opt in re.split(r"[ ,]+", value):
-                name = opt.lstrip("+-")
+            for opt in value.split(","):
+                name = opt.strip(mapline.BLANKS).lstrip("+-")
                 if name and name not in SSL_OPTIONS and not re.match(r"^0x[0-9a-fA-F]+\Z", name):
                     raise ValueError(
                         f"'{shown(name)}' is not an SSL option this sendmail knows"
@@ -555,23 +598,64 @@ def _session_features(word: str) -> str:
     return "; ".join(out)
 
 
+#: what separates the words of a session feature's value (a blank beside one is nothing)
+_FEATURE_SEPARATORS = {"Options": ",", "CipherList": ":,"}
+
+
+def _glued_words(name: str, value: str) -> None:
+    """Refuse a blank between two words of a session feature's value: sendmail drops it."""
+    seps = re.escape(_FEATURE_SEPARATORS.get(name, ""))
+    if not re.search(rf"[^ \t{seps}][ \t]+[^ \t{seps}]", value):
+        return
+    glued = re.sub(r"[ \t]+", "", value)
+    how = {"Options": "separate the options with ','", "CipherList": "separate them with ':'"}
+    raise ValueError(
+        f"sendmail reads {name}={shown(value)} without its blanks, as {name}={shown(glued)}"
+        " (an option or cipher it does not know makes it refuse STARTTLS, 454 4.3.3);"
+        f" {how.get(name, 'a blank cannot stand in it')}"
+    )
+
+
 def parse_entry(text: str, issuer_tags: frozenset[str] = frozenset()) -> AccessEntry:
-    """Parse one `access:` item (`KEY VALUE`) into its canonical entry."""
+    """Parse one `access:` item (`KEY VALUE`) into its canonical entry.
+
+    The key ends where makemap ends it (compiler.sendmail.mapline: a space, tab, VT,
+    FF or CR), not at every character Python calls whitespace: a NO-BREAK SPACE or
+    U+001C there would be part of the key to makemap, so it is refused, naming it,
+    rather than read as a separator (what tlsc reported would not be what a makemap
+    of the same line loads).
+    """
     if "\n" in text or "\r" in text:
         raise ValueError("an access entry must be one line")
-    if text != text.lstrip():
+    if text and text[0] in mapline.BLANKS:
         raise ValueError("an access entry cannot start with a blank; makemap drops such lines")
-    parts = text.strip().split(None, 1)
-    if not parts or parts[0].startswith("#"):
+    key, _, rest = mapline.split(text)
+    odd = next((c for c in key if _unicode_space(c)), None)
+    if odd is not None:
+        before = key[: key.index(odd)]
+        where = f" after '{shown(before)}'" if before else ""
+        raise ValueError(
+            f"{names.describe_char(odd)}{where} is no blank to makemap, which ends a key"
+            " only at a space, tab, vertical tab, form feed or carriage return, so it"
+            " would be part of the key; separate the key from the value with a space or"
+            " a tab"
+        )
+    if not key or key.startswith("#"):
         raise ValueError("an access entry needs a key and a value (comments are not entries)")
-    if len(parts) == 1:
-        raise ValueError(f"the access entry '{parts[0]}' has no value")
-    key = parts[0] if _already_canonical(parts[0]) else canonical_key(parts[0], issuer_tags)
+    value = rest.rstrip(mapline.BLANKS)
+    if not value:
+        raise ValueError(f"the access entry '{key}' has no value")
+    key = key if _already_canonical(key) else canonical_key(key, issuer_tags)
     head = key.partition(":")[0]
     is_tag = head in issuer_tags and head not in TAGS
     tag = head if head in TAGS and ":" in key else None
-    value = _cached_value(tag, parts[1].rstrip(), is_tag)
-    return AccessEntry(key, value)
+    return AccessEntry(key, _cached_value(tag, value, is_tag))
+
+
+def _unicode_space(ch: str) -> bool:
+    """A character str.split() would end a word at that makemap keeps in one: the
+    controls U+001C to U+001F, NEL, NO-BREAK SPACE, U+2000 to U+200A, ..."""
+    return ch.isspace() and ch not in mapline.BLANKS
 
 
 # -- fast paths for big access lists (tests/test_accessmap_fast.py holds them to

@@ -38,17 +38,18 @@ REQUIREMENT_TAGS = ("tls_srv", "tls_clt", "tls_rcpt")
 def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
     """TLS requirement values parsed with the compiler's own grammar."""
     from compiler.sendmail.accessmap import parse_requirement
+    from compiler.sendmail.mapline import BLANKS
 
     for e in doc.entries:
-        if e.tag.lower() not in REQUIREMENT_TAGS or not e.value.strip():
+        if e.tag.lower() not in REQUIREMENT_TAGS or not e.value.strip(BLANKS):
             continue
         try:
-            parse_requirement(e.value.strip())
+            parse_requirement(e.value)
         except ValueError as exc:
             yield Finding(
                 e.value_start,
                 ID,
                 "error",
                 f"{exc}; sendmail does not enforce it as written",
-                length=len(e.value.strip()),
+                length=len(e.value.strip(BLANKS)),
             )

@@ -44,10 +44,11 @@ KIND = "access"
 def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
     """Values checked with the compiler's value grammar."""
     from compiler.sendmail.accessmap import TAGS, canonical_value
+    from compiler.sendmail.mapline import BLANKS
 
     canonical = {t.lower(): t for t in TAGS}
     for e in doc.entries:
-        value = e.value.strip()
+        value = e.value.strip(BLANKS)
         if not e.key or not value or _value_problem(e.value) is not None:
             continue
         tag = e.tag.lower()
