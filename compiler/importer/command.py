@@ -233,7 +233,7 @@ def summary(result: Imported) -> str:
         mc_line,
         "  tls: "
         + (
-            "disabled (no starttls include)"
+            f"disabled ({parts.tls_off})"
             if parts.tls == {"enabled": False}
             else f"{sum(1 for v in parts.tls.values() if v not in (None, []))} setting(s)"
         ),

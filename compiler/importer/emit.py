@@ -48,6 +48,8 @@ class SpecParts:
     smtp_port: int | None = None
     #: the release family the host runs (`8.18`), None for the default
     sendmail: str | None = None
+    #: why tls: is off, for the summary
+    tls_off: str = "no starttls include"
 
 
 def _non_default(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:

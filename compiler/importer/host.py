@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from compiler.compile import compile_text
 from compiler.fileio import read_regular
+from compiler.importer import unseen
 from compiler.importer.emit import SpecParts, emit
 from compiler.importer.notes import Notes, Where
 from compiler.importer.read_access import AccessRead, read_access
 from compiler.importer.read_mc import McRead, read_mc, valid
-from compiler.importer.read_starttls import TlsRead, resolve_tls, unset_settings
+from compiler.importer.read_starttls import (
+    TlsRead,
+    blame_without_tls,
+    resolve_tls,
+    unset_settings,
+)
 from compiler.importer.roundtrip import build_pair, compare_access, compare_cf, m4_available
 from compiler.importer.statements import statements
 from compiler.lint.engine import LintContext, lint_text
@@ -26,7 +32,7 @@ from compiler.lint.lexer import M4Document, lex
 from compiler.plan.desired import DesiredSpec, desired_from_text
 from compiler.plan.ownership import TLSC_HEADER, BlockError, settle
 from compiler.plan.planner import decode
-from compiler.sendmail import names, releases
+from compiler.sendmail import TLS_DEFINES, names, releases
 from compiler.sendmail.m4names import CF_MACROS
 from compiler.spec.model import HostName, Paths, Word
 
@@ -263,8 +269,15 @@ def import_host(
     if adopt and not mc.cf_m4_included:
         _refuse_without_cf_m4(doc, mc_real, notes)
         return result
+    _unseen_tls(tree, doc, mc_real, mc)
+    if notes.errors:
+        return result
     st_doc, st_real = _starttls(tree, mc)
+    mark = len(notes.losses)
     tls = resolve_tls(mc, st_doc, st_real, notes)
+    tls = _incomplete(tls, mc, doc, mc_real, adopt, notes, mark)
+    if notes.errors:
+        return result
     access_host, access_text, access_real = _access(tree, mc)
     request = bool(tls.settings.get("request_client_cert", False)) if tls.enabled else False
     access = read_access(access_text or "", access_real, notes, request, others=not adopt)
@@ -354,6 +367,91 @@ def _refuse_without_cf_m4(doc: M4Document, mc_real: str, notes: Notes) -> None:
         " adopt this file as it is; import with --ownership file (tlsc then writes the whole"
         " .mc, with the include)",
     )
+
+
+def _unseen_tls(tree: _Tree, doc: M4Document, mc_real: str, mc: McRead) -> None:
+    """I139 for each TLS option the .mc, or a file it includes, sets where the import
+    does not read it (see unseen.py)."""
+
+    def read(target: str) -> tuple[str, str] | None:
+        host_path = target if target.startswith("/") else ETC_MAIL + target
+        if tree.outside(host_path) or not tree.real(host_path).is_file():
+            return None
+        text = tree.read(host_path, required=False)
+        return None if text is None else (str(tree.real(host_path)), text)
+
+    def label(real: str) -> str:
+        return tree.host_path(real) or real
+
+    found = unseen.in_mc(doc, mc_real)
+    found += unseen.in_includes(doc, mc_real, mc.starttls_include, read, label)
+    unseen.report(found, tree.notes, label)
+
+
+def _incomplete(
+    tls: TlsRead,
+    mc: McRead,
+    doc: M4Document,
+    mc_real: str,
+    adopt: bool,
+    notes: Notes,
+    mark: int,
+) -> TlsRead:
+    """A host whose TLS defines leave out a setting sendmail needs offers no STARTTLS
+    (it logs `CACertFile missing` and goes on without): `tls:` cannot say that with
+    STARTTLS on. Without a starttls include, the host is read as STARTTLS off -- adopted,
+    its TLS lines stay in its .mc; with --ownership file they are lost (tlsc writes no TLS
+    option with STARTTLS off). Its include of a starttls.m4 that does so is an error:
+    the include cannot be taken out without changing the host's sendmail.cf."""
+    if not tls.enabled or notes.errors:  # (a starttls.m4 that could not be read)
+        return tls
+    missing = unseen.incomplete(tls.set_at)
+    events = [*mc.tls_before, *mc.tls_after]
+    unread = [d for d in missing if any(e.name == d and not e.readable for e in events)]
+    if not missing or unread or (notes.losses and any(p.code == "I134" for p in notes.losses)):
+        return tls
+    option = unseen.REQUIRED_DEFINES[missing[0]]
+    names = " or ".join([", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing)
+    if mc.starttls_include is not None:
+        include = next(
+            (
+                c
+                for c in doc.top_calls("include", "sinclude")
+                if c.args and doc.first_arg(c) == mc.starttls_include
+            ),
+            None,
+        )
+        at = Where(mc_real, *doc.pos(include.start)) if include else Where(mc_real)
+        notes.error(
+            at,
+            "I143",
+            f"sendmail.mc and the {mc.starttls_include} it includes here define no {names},"
+            f" so sendmail offers no STARTTLS (it logs '{option} missing'), which tls: cannot"
+            " say with STARTTLS on; define it, or take the include out, and import again",
+        )
+        return tls
+    events = [e for e in events if e.name in unseen.TLS_OPTIONS]
+    first = min((e.where for e in events), key=lambda w: (w.line, w.col), default=Where(mc_real))
+    if adopt:
+        del notes.losses[mark:]  # the lines stay the host's: what tls: cannot say is no loss
+        notes.warn(
+            first,
+            "I143",
+            f"sendmail.mc sets TLS options from here on but no {names}, so sendmail offers no"
+            f" STARTTLS (it logs '{option} missing'): imported as tls.enabled: false, and"
+            " those lines stay in the host's .mc as they are",
+        )
+    else:
+        for e in events:
+            notes.loss(
+                e.where,
+                "I143",
+                f"sendmail.mc defines no {names}, so sendmail offers no STARTTLS and the spec"
+                f" has tls.enabled: false, with which tlsc writes no {e.name}",
+            )
+    blame = [e for e in [*mc.tls_before, *mc.tls_after] if e.name not in unseen.TLS_OPTIONS]
+    blame_without_tls(replace(mc, tls_before=blame, tls_after=[]), notes)
+    return TlsRead(False, set_at=tls.set_at, off=f"no {names}, so sendmail offers no STARTTLS")
 
 
 def _mc_only(notes: Notes) -> Notes:
@@ -502,6 +600,7 @@ def _parts(
     if mc.mta_sts_socket is not None:
         tls_data["mta_sts"] = {"socket": mc.mta_sts_socket}
     return SpecParts(
+        tls_off=tls.off,
         cluster=cluster or host,
         host=host,
         fqdn=chosen_fqdn,
@@ -593,6 +692,9 @@ def _check_cf(
     if original.stopped:
         tree.notes.loss(Where(mc_real), "I167", f"sendmail.cf was not compared: {original.stderr}")
         return "sendmail.cf: not compared"
+    if original.rc == 0:
+        unread = {TLS_DEFINES[d].removeprefix("tls.") for d in tls.set_at} - set(parts.tls)
+        unseen.check_built(original.cf, parts.tls, unread, Where(mc_real), tree.notes)
 
     def locate(conf: str) -> Where | None:
         return mc.define_at.get(conf) or tls.set_at.get(conf)

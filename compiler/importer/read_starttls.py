@@ -90,6 +90,8 @@ class TlsRead:
     set_at: dict[str, Where] = field(default_factory=dict)
     #: defines and undefines of other names in starttls.m4 (see McRead.macros)
     macros: dict[str, list[str | None]] = field(default_factory=dict)
+    #: why STARTTLS is off, for the summary
+    off: str = "no starttls include"
 
 
 #: the block tlsc writes for tls.ciphersuites (no conf* define reaches the option)
@@ -242,7 +244,7 @@ def resolve_tls(
     )
     out = TlsRead(enabled)
     if not enabled:
-        _blame_without_tls(mc, notes)
+        blame_without_tls(mc, notes)
         return out
     events = list(mc.tls_before)
     if st_doc is not None and st_path is not None:
@@ -360,7 +362,7 @@ def _settings(
         s[key] = value
 
 
-def _blame_without_tls(mc: McRead, notes: Notes) -> None:
+def blame_without_tls(mc: McRead, notes: Notes) -> None:
     """No STARTTLS: DontBlameSendmail is an ordinary define again."""
     events = [*mc.tls_before, *mc.tls_after]
     value = events[0].value if len(events) == 1 and events[0].readable else None

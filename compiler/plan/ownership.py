@@ -401,6 +401,17 @@ def _p111(own: dict[str, int], path: str, enabled: bool) -> list[PlanWarning]:
     ]
 
 
+def _p111_off(own: dict[str, int], path: str) -> list[PlanWarning]:
+    """P111 with STARTTLS off in the spec: only while the host's own lines set every
+    option sendmail needs to offer STARTTLS, so that it still does; lines that leave one
+    out (a CA directory for the client side alone) offer none, as the spec says."""
+    from compiler.importer.unseen import REQUIRED_DEFINES
+
+    if not all(name in own for name in REQUIRED_DEFINES):
+        return []
+    return _p111(own, path, False)
+
+
 @dataclass(frozen=True)
 class Settled:
     """The bytes tlsc writes on a host, as text, and what the plan should say about them."""
@@ -488,7 +499,7 @@ def settle(
                 files[p.starttls_m4] = with_undefines(ours, list(own))
                 warnings += _p111(own, p.sendmail_mc, True)
             else:
-                warnings += _p111(own, p.sendmail_mc, False)
+                warnings += _p111_off(own, p.sendmail_mc)
     if not s.tls.enabled and observed.get(p.starttls_m4) is not None:
         files[p.starttls_m4] = observed[p.starttls_m4] or ""
         warnings.append(

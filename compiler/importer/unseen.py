@@ -1,0 +1,230 @@
+"""TLS settings the import does not read: set where it does not look, or incomplete.
+
+The import reads `tls:` from the plain TLS defines of sendmail.mc and of the
+starttls.m4 it includes. m4 takes them from elsewhere too: a define inside an
+ifdef/ifelse of the .mc, another file the .mc includes (Debian's
+sendmail.conf writes /etc/mail/m4/*.m4, a site its own
+include(`/etc/mail/local.m4')), or an `O ServerCertFile=` line of a
+LOCAL_CONFIG section. A spec imported past them would say something else than
+the host's sendmail.cf (`tls: {enabled: false}` on a host that offers
+STARTTLS), and tlsc's starttls.m4, placed after the defines it knows, would
+not have the last word; so each is an error naming its line. The built
+sendmail.cf is then held against the spec's four STARTTLS settings, for
+whatever this reading still misses.
+
+A host whose TLS defines leave out one of the four settings sendmail needs
+(STARTTLS_REQUIRED) offers no STARTTLS: `tls:` cannot say that with STARTTLS
+on, so such a host is read as STARTTLS off (see `incomplete`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from compiler.importer.notes import Notes, Where
+from compiler.importer.statements import statements
+from compiler.lint.lexer import Call, M4Document, lex
+from compiler.sendmail import STARTTLS_REQUIRED, TLS_DEFINES
+from compiler.sendmail.m4text import cf_tree
+
+#: the define of each setting sendmail needs to offer STARTTLS, and its cf option
+REQUIRED_DEFINES = {
+    next(d for d, s in TLS_DEFINES.items() if s == f"tls.{key}"): option
+    for key, option in STARTTLS_REQUIRED.items()
+}
+#: cf options the TLS defines set (proto.m4's _OPTION lines)
+TLS_OPTIONS = {
+    "confCACERT_PATH": "CACertPath",
+    "confCACERT": "CACertFile",
+    "confSERVER_CERT": "ServerCertFile",
+    "confSERVER_KEY": "ServerKeyFile",
+    "confCLIENT_CERT": "ClientCertFile",
+    "confCLIENT_KEY": "ClientKeyFile",
+    "confDH_PARAMETERS": "DHParameters",
+    "confCRL": "CRLFile",
+    "confTLS_SRV_OPTIONS": "TLSSrvOptions",
+    "confTO_STARTTLS": "Timeout.starttls",
+    "confCIPHER_LIST": "CipherList",
+    "confSERVER_SSL_OPTIONS": "ServerSSLOptions",
+    "confCLIENT_SSL_OPTIONS": "ClientSSLOptions",
+    "confDANE": "DANE",
+}
+_RAW_OPTION = re.compile(
+    r"^O[ \t]*(" + "|".join(re.escape(o) for o in TLS_OPTIONS.values()) + r")[ \t]*="
+)
+_CF_OPTION = re.compile(r"^O[ \t]*([A-Za-z.]+)[ \t]*=[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+#: how deep includes are followed (m4's own limit is far above what a host uses)
+MAX_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class Unseen:
+    """One place that sets a TLS option the import does not read."""
+
+    where: Where
+    name: str  # the define (confSERVER_CERT) or the cf option (ServerCertFile)
+    how: str  # "nested", "hash", "raw" or "included"
+    outer: str = ""  # the call it stands in (nested), or the include line (included)
+
+
+def _outer(doc: M4Document, call: Call) -> str:
+    """The name of the top-level statement a nested call stands in."""
+    for stmt in statements(doc):
+        if stmt.call is not None and stmt.start <= call.start < stmt.end:
+            return stmt.call.name
+    return "a macro"
+
+
+def _tls_define_calls(doc: M4Document, live_from: int | None = None) -> Iterator[Call]:
+    """Defines and undefines of TLS options; on a `#` line only from offset `live_from`
+    on (cf.m4 turns m4's `#` comments off, so after its include such a line runs)."""
+    for c in doc.all_calls():
+        if c.name not in ("define", "undefine") or not c.args:
+            continue
+        if c.hash_line and (live_from is None or c.start < live_from):
+            continue
+        if doc.first_arg(c) in TLS_DEFINES:
+            yield c
+
+
+def _raw_options(doc: M4Document, path: str) -> Iterator[Unseen]:
+    """`O ServerCertFile=...` lines m4 copies into sendmail.cf as they are."""
+    for stmt in statements(doc):
+        if stmt.kind != "raw":
+            continue
+        for i, line in enumerate(stmt.text.split("\n")):
+            m = _RAW_OPTION.match(line)
+            if m is not None:
+                yield Unseen(Where(path, stmt.line + i, 1), m.group(1), "raw")
+
+
+def in_mc(doc: M4Document, path: str) -> list[Unseen]:
+    """TLS options the .mc sets where the import does not read them: defines inside
+    another call (ifdef, ifelse, a macro's body) and raw `O` lines."""
+    found = []
+    for c in _tls_define_calls(doc, doc.cf_m4_at):
+        at = Where(path, *doc.pos(c.start))
+        if c.hash_line:
+            found.append(Unseen(at, doc.first_arg(c), "hash"))
+        elif c.parent is not None or c.in_quotes:
+            found.append(Unseen(at, doc.first_arg(c), "nested", _outer(doc, c)))
+    return found + list(_raw_options(doc, path))
+
+
+def _includes(doc: M4Document) -> Iterator[tuple[Call, str]]:
+    for c in doc.all_calls():
+        if c.name in ("include", "sinclude") and c.args and c.closed and not c.hash_line:
+            target = doc.first_arg(c)
+            if target and os.path.basename(target) != "cf.m4" and cf_tree(target) is None:
+                yield c, target
+
+
+def in_includes(
+    doc: M4Document,
+    path: str,
+    skip: str | None,
+    read: Callable[[str], tuple[str, str] | None],
+    label: Callable[[str], str],
+) -> list[Unseen]:
+    """TLS options set in the files the .mc includes (and those they include), the cf
+    tree's own files and `skip` (the starttls include) aside. `read` maps an include's
+    argument to (real path, text), None when ROOT does not hold it."""
+    found: list[Unseen] = []
+    seen: set[str] = set()
+
+    def walk(doc: M4Document, path: str, depth: int) -> None:
+        for call, target in _includes(doc):
+            if depth == 0 and target == skip:
+                continue
+            got = read(target)
+            if got is None or got[0] in seen or depth >= MAX_DEPTH:
+                continue
+            real, text = got
+            seen.add(real)
+            inner = lex(text, real, "m4")
+            line = doc.pos(call.start)[0]
+            via = f"{label(path)}:{line}"
+            for c in _tls_define_calls(inner, 0):
+                at = Where(real, *inner.pos(c.start))
+                found.append(Unseen(at, inner.first_arg(c), "included", via))
+            found.extend(
+                Unseen(u.where, u.name, "included", via) for u in _raw_options(inner, real)
+            )
+            walk(inner, real, depth + 1)
+
+    walk(doc, path, 0)
+    return found
+
+
+def report(found: list[Unseen], notes: Notes, label: Callable[[str], str]) -> None:
+    """One error (I139) for each place, in one sentence."""
+    for u in found:
+        if u.how == "nested":
+            why = (
+                f"{u.name} is set inside {u.outer}() here, and tlsc reads only the TLS defines"
+                f" m4 always runs; move the define out of the {u.outer}() and import again"
+            )
+        elif u.how == "hash":
+            why = (
+                f"this '#' line is live m4 text after cf.m4 is included, so m4 runs its"
+                f" {u.name} define, which tlsc does not read; write 'dnl #' for a comment (or"
+                " the define alone on its line) and import again"
+            )
+        elif u.how == "raw":
+            why = (
+                f"this line writes the sendmail.cf option {u.name} itself, and tlsc reads"
+                " only the TLS defines (confSERVER_CERT, ...); write it as its define and"
+                " import again"
+            )
+        else:
+            why = (
+                f"{u.name} is set in {label(u.where.path)}, which {u.outer} includes, and"
+                " tlsc reads the TLS settings only from sendmail.mc and the starttls.m4 it"
+                " includes, so it cannot adopt this one; move the line into one of them and"
+                " import again"
+            )
+        notes.error(u.where, "I139", why)
+
+
+def incomplete(set_at: dict[str, Where]) -> list[str]:
+    """The defines sendmail needs to offer STARTTLS that the files leave unset."""
+    return [d for d in REQUIRED_DEFINES if d not in set_at]
+
+
+def cf_tls_options(cf: str) -> dict[str, str]:
+    """The TLS options an `O Name=value` line of a sendmail.cf sets (the last one wins)."""
+    wanted = set(TLS_OPTIONS.values())
+    return {m.group(1): m.group(2) for m in _CF_OPTION.finditer(cf) if m.group(1) in wanted}
+
+
+def check_built(
+    cf: str, tls: dict[str, object], unread: set[str], where: Where, notes: Notes
+) -> None:
+    """The host's own sendmail.cf against the spec's four STARTTLS settings: with
+    STARTTLS off it must lack one of them, with it on hold each as the spec says
+    (`unread`: tls: keys whose define the import could not read, already reported)."""
+    have = cf_tls_options(cf)
+    if tls.get("enabled", True) is False:
+        if all(have.get(o) for o in REQUIRED_DEFINES.values()):
+            names = ", ".join(REQUIRED_DEFINES.values())
+            notes.error(
+                where,
+                "I139",
+                f"the host's sendmail.cf sets {names}, so sendmail offers STARTTLS, but no"
+                " TLS define the import reads sets them (tls.enabled would be false); set"
+                " them with plain defines in sendmail.mc or its starttls.m4 and import again",
+            )
+        return
+    for define, option in REQUIRED_DEFINES.items():
+        key = TLS_DEFINES[define].removeprefix("tls.")
+        if key not in unread and have.get(option) != tls.get(key):
+            notes.error(
+                where,
+                "I139",
+                f"the host's sendmail.cf has {option}={have.get(option, '')}, but the TLS"
+                f" defines the import reads give tls.{key}: {tls.get(key)}; something else"
+                " sets the option, so tlsc cannot adopt it",
+            )
