@@ -11,6 +11,7 @@ import contextlib
 import errno
 import gc
 import io
+import math
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -63,6 +64,57 @@ LAZY_HELP: dict[str, str] = {
     " changes, what apply would run, and changes that weaken TLS.",
     "verify": "Probe each host of SPEC, or each HOST[:PORT], for STARTTLS and its certificate.",
 }
+
+
+# -- option types the commands share, for values a script passes by mistake --
+#
+# `--root "$ROOT"` with ROOT unset is `--root ''`, which click.Path takes and
+# pathlib reads as the working directory: apply, plan and compile worked on
+# whatever directory the script ran in. `--out "$DIR/"` or `--out x/.` names a
+# directory, yet pathlib drops the `/` and the `.` and writes the file `x`
+# (over one that is there: import's --force check asked for `x/.`, which does
+# not exist). A timeout of `inf`, `nan` or `1e300` passed FloatRange(min=...)
+# and crashed in socket.settimeout. Each is refused here, before any work, as
+# click refuses any other bad value (exit 1, no file touched).
+
+#: the longest wait an option takes, in seconds: a day (a socket timeout of 1e300
+#: overflows, and no step of tlsc is worth waiting longer for)
+MAX_SECONDS = 86_400.0
+
+
+def _shown(value: str) -> str:
+    from compiler.problems import one_line, shown
+
+    return one_line(shown(value))
+
+
+class PathName(click.Path):
+    """click.Path that refuses an empty name, and for a file (`dir_okay=False`) a name
+    only a directory can have: ending in '/', or in a '.' or '..' part."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            if value == "":
+                self.fail("'' names no file or directory (an unset variable?)", param, ctx)
+            if not self.dir_okay and (
+                value.endswith("/") or os.path.basename(value) in (".", "..")
+            ):
+                self.fail(f"'{_shown(value)}' names a directory, not a file", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class Seconds(click.FloatRange):
+    """A number of seconds from `min` to MAX_SECONDS: not inf, not nan (which every
+    comparison of FloatRange lets through)."""
+
+    def __init__(self, min: float = 0.0) -> None:
+        super().__init__(min=min, max=MAX_SECONDS)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail("nan is not a number of seconds", param, ctx)
+        return number
 
 
 class LazyGroup(click.Group):
@@ -297,7 +349,7 @@ def validate(spec: str, fmt: str) -> None:
 @main.command(name="compile")
 @click.argument("spec", default="cluster.yaml", type=click.Path())
 @click.option(
-    "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="output directory"
+    "--out", "out_dir", required=True, type=PathName(file_okay=False), help="output directory"
 )
 @click.option("--host", "host", default=None, help="only this host")
 @click.option("--format", "fmt", type=FORMAT, default="text", show_default=True)

@@ -106,14 +106,26 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
     return sorted(set(problems))
 
 
+#: what one_line escapes: C0 and C1 controls, the line and paragraph separators, the
+#: bidirectional controls ("Trojan Source", CVE-2021-42574: ALM, LRM, RLM, LRE, RLE,
+#: PDF, LRO, RLO, LRI, RLI, FSI, PDI) and the zero-width characters (ZWSP, ZWNJ, ZWJ,
+#: WORD JOINER, the invisible operators, the BOM)
+ESCAPED_IN_TEXT = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff]"
+)
+
+
 def one_line(text: str) -> str:
     """Control characters (a newline in a quoted value) escaped, so a problem stays one line.
 
     C1 controls (NEL) and the Unicode line and paragraph separators too: terminals,
-    editors and str.splitlines() break lines there.
+    editors and str.splitlines() break lines there. And the bidirectional controls: a
+    RIGHT-TO-LEFT OVERRIDE in a quoted value showed the rest of the line reversed, the
+    problem's own words and whatever a CI log printed after them; and the zero-width
+    characters, which a quote shows as nothing ('a' is the same as 'a').
     """
-    return re.sub(
-        r"[\x00-\x1f\x7f-\x9f\u2028\u2029]",
+    return ESCAPED_IN_TEXT.sub(
         lambda m: m.group(0).encode("unicode_escape").decode("ascii"),
         text,
     )

@@ -429,6 +429,38 @@ def test_text_format_keeps_a_problem_on_one_line(tmp_path: Path, written: str) -
     assert len(result.stderr.splitlines()) == 1
 
 
+#: bidi controls (Trojan Source) and zero-width characters, as YAML escapes
+UNSEEN = ["\\u202e", "\\u202a", "\\u202c", "\\u2066", "\\u2069", "\\u200e", "\\u200f",
+          "\\u061c", "\\u200b", "\\u200d", "\\u2060", "\\ufeff"]  # fmt: skip
+
+
+@pytest.mark.parametrize("written", UNSEEN)
+def test_text_format_shows_bidi_and_zero_width_characters_escaped(
+    tmp_path: Path, written: str
+) -> None:
+    """A RIGHT-TO-LEFT OVERRIDE quoted raw showed the rest of the line reversed (the
+    sentence, and what a CI log printed after it); a zero-width one showed as nothing,
+    so 'a' was 'the same as' 'a'. In a quoted value they are escaped; the character a
+    message names is named by its code point and Unicode name."""
+    import unicodedata
+
+    char = written.encode("ascii").decode("unicode_escape")
+    text = MINIMAL_SPEC.replace("cluster: test", f'cluster: "a{written}b"') + (
+        f'recipients:\n  "u{written}v@example.com": encrypt\n'
+    )
+    spec = write_spec(tmp_path, text)
+    result = CliRunner().invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    assert char not in result.stderr
+    line = text.count("\n", 0, text.index('"u')) + 1
+    assert result.stderr == (
+        f"{spec}:2:10: error: S104 cluster: 'a{written}b' must be a single word of letters,"
+        " digits, '.', '_' or '-'\n"
+        f"{spec}:{line}:3: error: S104 the local part of 'u{written}v@example.com' cannot"
+        f" contain the character U+{ord(char):04X} ({unicodedata.name(char)})\n"
+    )
+
+
 def test_compile_json_format_on_bad_input(tmp_path: Path) -> None:
     spec = write_spec(tmp_path, THREE)
     out = tmp_path / "out"

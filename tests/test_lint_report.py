@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from compiler.lint.engine import LintContext, lint_text
 from compiler.lint.report import format_report, format_summary
 from compiler.lint.sarif import format_sarif
@@ -36,6 +38,20 @@ def test_source_line_escapes_unicode_line_breaks() -> None:
     assert "M4006" in out
     assert "\u2028" not in out and "\x85" not in out
     assert "     1 | define(`confX', `a\\u2028b\\x85c')dnl" in out.split("\n")
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2067", "\u200f", "\u061c", "\u200b", "\ufeff"])
+def test_source_line_escapes_bidi_and_zero_width_characters(char: str) -> None:
+    """A shown line with a bidi control was shown reordered (Trojan Source) and a
+    zero-width character as nothing: each is escaped, and the caret still points at
+    the finding after it."""
+    out = report_for(f"define(`confX{char}', `a')define(`confY', `b')dnl\n")
+    escaped = char.encode("unicode_escape").decode("ascii")
+    assert char not in out
+    lines = out.split("\n")
+    shown = f"     1 | define(`confX{escaped}', `a')define(`confY', `b')dnl"
+    at = lines.index(shown)
+    assert lines[at + 1].index("^") == shown.index("confY")
 
 
 def test_a_long_line_is_cut_around_the_finding_and_the_caret_still_points_at_it() -> None:

@@ -302,6 +302,7 @@ def test_a_character_yaml_refuses_is_located_in_one_sentence(
         ("\x85", "the control character U+0085"),
         ("\u2028", "the line separator U+2028"),
         ("\u2029", "the paragraph separator U+2029"),
+        ("\r", "a carriage return"),  # alone: CRLF is one line break for both
     ],
 )
 @pytest.mark.parametrize(
@@ -320,10 +321,14 @@ def test_yaml_11_line_breaks_written_as_themselves_are_refused(
     where: str, brk: str, shown: str
 ) -> None:
     """NEL, U+2028 and U+2029 end a line for ruamel's scanner (YAML 1.1) but not in a
-    diff or YAML 1.2: in a comment, what follows was read as spec text the reviewer saw
-    as a comment (a domain's STARTTLS turned off), and each position after it was off.
-    Wherever one stands, it is one Y001 at its own line and column."""
+    diff or YAML 1.2, and so does a CR alone (in YAML 1.2 too) but not for git or diff:
+    in a comment, what follows was read as spec text the reviewer saw as a comment (a
+    domain's STARTTLS turned off), and each position after it was off. Wherever one
+    stands, it is one Y001 at its own line and column."""
     text = with_lines(where.format(brk=brk))
+    if brk + "\n" in text and brk == "\r":  # CRLF: one line break for the parser and git
+        assert all("ends a line" not in p.message for p in load_problems(text))
+        return
     for at_size in (text, text + "# pad\n" * 6000):  # the fast path's size too
         problem = one_problem(at_size)
         assert (problem.code, problem.severity) == ("Y001", "error")
@@ -333,6 +338,17 @@ def test_yaml_11_line_breaks_written_as_themselves_are_refused(
             " what follows it in a comment would be read as spec; remove it or write it"
             " escaped in a double-quoted string"
         )
+
+
+@pytest.mark.parametrize("pad", [0, 6000])  # the fast path's size too
+def test_crlf_line_breaks_are_one_line_break(pad: int) -> None:
+    """CRLF, which git and diff read as one line break too, loads as the LF text does,
+    at the same positions; only a CR alone is refused (above)."""
+    text = with_lines("domains:\n  # note\n  gmail.com: {outbound: encrypt}\n") + "# pad\n" * pad
+    lf, crlf = load_text(text, "s.yaml"), load_text(text.replace("\n", "\r\n"), "s.yaml")
+    assert crlf.data == lf.data
+    assert crlf.positions == lf.positions
+    assert crlf.key_positions == lf.key_positions
 
 
 def test_unclosed_flow_sequence_position() -> None:

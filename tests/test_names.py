@@ -309,6 +309,30 @@ def test_describe_char_and_first_unsafe() -> None:
     assert names.first_unsafe("abc.def") is None
 
 
+@pytest.mark.parametrize(
+    ("char", "said"),
+    [
+        ("\u202e", "the character U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("\u200b", "the character U+200B (ZERO WIDTH SPACE)"),
+        ("\ufeff", "the character U+FEFF (ZERO WIDTH NO-BREAK SPACE)"),
+        ("\u00a0", "the character U+00A0 (NO-BREAK SPACE)"),
+        ("\u3000", "the character U+3000 (IDEOGRAPHIC SPACE)"),
+        ("\u0301", "the character U+0301 (COMBINING ACUTE ACCENT)"),
+        ("\u20dd", "the character U+20DD (COMBINING ENCLOSING CIRCLE)"),
+        ("\ue000", "the character U+E000"),  # private use: no name
+        ("\U000e0041", "the character U+E0041 (TAG LATIN CAPITAL LETTER A)"),
+        ("\u0378", "the character U+0378"),  # unassigned
+        ("\ud800", "the character U+D800"),  # a surrogate (surrogateescape, JSON)
+        ("é", "'é'"),
+        ("\u00c4", "'\u00c4'"),
+    ],
+)
+def test_describe_char_names_a_character_a_quote_would_not_show(char: str, said: str) -> None:
+    """Quoted alone, a zero-width, bidi, blank or combining character showed as '' (or
+    reversed the line, or sat on the quote): it is named by its code point instead."""
+    assert names.describe_char(char) == said
+
+
 def _ipv6_by_ipaddress(rest: str) -> str | None:
     """What parse_ipv6 gave for `IPv6:rest` before its fast path (None: refused)."""
     saved = names._expanded

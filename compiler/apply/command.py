@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from compiler.apply.report import Step
+from compiler.cli import PathName, Seconds
 
 if TYPE_CHECKING:
     from compiler.plan.model import Plan
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 @click.option("--host", default=None, help="the spec's host to apply (default: this machine's)")
 @click.option(
     "--root",
-    type=click.Path(file_okay=False),
+    type=PathName(file_okay=False),
     default="/",
     show_default=True,
     help="the host's files are under DIR (as DESTDIR); nothing outside it is written",
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 @click.option(
     "--plan",
     "plan_file",
-    type=click.Path(dir_okay=False),
+    type=PathName(dir_okay=False),
     default=None,
     help="apply this saved plan (tlsc plan --out), refusing it if the host or spec changed",
 )
@@ -52,14 +53,14 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--lock-timeout",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0),
     default=60.0,
     show_default=True,
     help="seconds to wait for another apply's lock",
 )
 @click.option(
     "--backup-dir",
-    type=click.Path(file_okay=False),
+    type=PathName(file_okay=False),
     default=None,
     help="where backups go (default: /var/backups/tlsc, under --root)",
 )
@@ -72,7 +73,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--verify-wait",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0),
     default=10.0,
     show_default=True,
     help="seconds verify retries while sendmail is not answering yet",
@@ -84,7 +85,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--mail-log",
-    type=click.Path(dir_okay=False),
+    type=PathName(dir_okay=False),
     default=None,
     help="the log sendmail writes to, quoted when verify fails after a restart"
     " (default: /var/log/mail.log or /var/log/maillog)",

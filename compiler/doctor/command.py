@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from compiler.cli import PathName
 from compiler.fileio import unreadable_reason
 from compiler.localhost import HostMatchError, match_host
 
@@ -23,7 +24,7 @@ def _fail(message: str) -> None:
 @click.argument("spec", default="cluster.yaml", type=click.Path())
 @click.option(
     "--root",
-    type=click.Path(file_okay=False, exists=True),
+    type=PathName(file_okay=False, exists=True),
     default="/",
     show_default=True,
     help="The host's files live under this directory (as DESTDIR).",

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 import click
 
+from compiler.cli import PathName
 from compiler.fileio import refuse_an_input
 from compiler.importer.cluster import (
     ClusterImport,
@@ -42,7 +43,7 @@ from compiler.problems import format_text, one_line
     default=None,
     help="the cluster name (default: the host name, or the hosts' common prefix)",
 )
-@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False), help="spec file")
+@click.option("--out", "out_file", default=None, type=PathName(dir_okay=False), help="spec file")
 @click.option("--force", is_flag=True, help="overwrite --out if it exists")
 @click.option(
     "--allow-loss", is_flag=True, help="write the spec even if the round trip is not exact"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from compiler.lint.engine import Finding, LintReport
-from compiler.problems import Problem, format_text
+from compiler.problems import ESCAPED_IN_TEXT, Problem, format_text
 
 #: the most columns of a source line shown; a longer line is cut around the finding
 WIDTH = 100
@@ -78,11 +78,13 @@ def format_report(report: LintReport, color: bool = False) -> str:
 
 
 def _visible(text: str) -> str:
-    # control characters, and the line breaks of editors and terminals beyond ASCII
-    # (C1 controls such as NEL, U+2028, U+2029), so one source line stays one line
+    # what a problem's message escapes (problems.one_line) but the tab: control
+    # characters and the line breaks beyond ASCII (NEL, U+2028, U+2029), so one source
+    # line stays one line; bidi controls, so it is not shown reordered (Trojan Source);
+    # zero-width characters, so the caret points at something
     return "".join(
         ch
-        if ch == "\t" or (ch >= " " and not "\x7f" <= ch <= "\x9f" and ch not in "\u2028\u2029")
+        if ch == "\t" or not ESCAPED_IN_TEXT.match(ch)
         else ch.encode("unicode_escape").decode("ascii")
         for ch in text
     )

@@ -18,6 +18,7 @@ from datetime import datetime
 
 import click
 
+from compiler.cli import PathName
 from compiler.logs.parse import LogParser, Notice, Ordered, RulesetEvent, TlsRecord
 from compiler.logs.source import ReadStats, log_lines
 from compiler.logs.syslog import split_syslog
@@ -193,7 +194,12 @@ def stream_entries(
 @click.option("--org", metavar="NAME", help="tlsrpt: organization-name of the reports.")
 @click.option("--contact", callback=_email, metavar="EMAIL", help="tlsrpt: contact-info address.")
 @click.option(
-    "--out-dir", default=".", show_default=True, metavar="DIR", help="tlsrpt: where reports go."
+    "--out-dir",
+    type=PathName(file_okay=False),
+    default=".",
+    show_default=True,
+    metavar="DIR",
+    help="tlsrpt: where reports go.",
 )
 @click.option("--sending-ip", callback=_ip, metavar="IP", help="tlsrpt: this host's address.")
 def logs(

@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from compiler.cli import PathName
 from compiler.plan.formats import FORMATS
 
 
@@ -60,13 +61,13 @@ def _fail(message: str) -> None:
 @click.argument("spec", default="cluster.yaml", type=click.Path())
 @click.option(
     "--root",
-    type=click.Path(file_okay=False),
+    type=PathName(file_okay=False),
     default=None,
     help="compare with one host's files under DIR (default: /)",
 )
 @click.option(
     "--state",
-    type=click.Path(file_okay=False),
+    type=PathName(file_okay=False),
     default=None,
     help="compare with DIR/HOST/<path> for every host (a tree made by tlsc compile)",
 )
@@ -87,7 +88,7 @@ def _fail(message: str) -> None:
 @click.option(
     "--out",
     "out",
-    type=click.Path(dir_okay=False),
+    type=PathName(dir_okay=False),
     default=None,
     help="also save the plan (with hashes for apply's drift check) to PLAN.json",
 )

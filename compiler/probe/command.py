@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import click
 
+from compiler.cli import Seconds
 from compiler.fileio import unreadable_reason
 from compiler.probe import (
     ProbeOptions,
@@ -132,17 +133,17 @@ def _run(targets: list[Target], options: ProbeOptions) -> list[ProbeResult]:
 )
 @click.option("--expect-client-cert", is_flag=True, help="Require a client certificate request.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--connect-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
+@click.option("--connect-timeout", type=Seconds(min=0.1), default=10.0, show_default=True)
 @click.option(
     "--greeting-timeout",
-    type=click.FloatRange(min=0.1),
+    type=Seconds(min=0.1),
     default=30.0,
     show_default=True,
     help="Seconds to wait for the 220 greeting (greet_pause delays it).",
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=Seconds(min=0.1),
     default=30.0,
     show_default=True,
     help="Seconds for each reply and for the TLS handshake.",

@@ -71,7 +71,28 @@ def describe_char(ch: str) -> str:
         import unicodedata
 
         return f"the {unicodedata.name(ch, 'space').lower()} U+{ord(ch):04X}"
+    if not _visible(ch):
+        import unicodedata
+
+        name = unicodedata.name(ch, "")
+        return f"the character U+{ord(ch):04X}" + (f" ({name})" if name else "")
     return f"'{shown(ch)}'"
+
+
+#: Unicode categories of characters a terminal shows as nothing, as a blank, or on
+#: the character before them: format (zero-width, bidi controls, BOM), separators,
+#: combining marks, private, surrogate and unassigned code points
+_UNSEEN = frozenset({"Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Mc", "Co", "Cs", "Cn"})
+
+
+def _visible(ch: str) -> bool:
+    """True when `ch` quoted alone ('x') shows the reader which character it is; a
+    ZERO WIDTH SPACE or a RIGHT-TO-LEFT OVERRIDE quoted so is '' or reverses the line."""
+    if ch.isascii():
+        return True
+    import unicodedata
+
+    return unicodedata.category(ch) not in _UNSEEN
 
 
 def first_unsafe(text: str, pattern: re.Pattern[str] = _UNSAFE) -> str | None:
