@@ -67,10 +67,6 @@ def describe_char(ch: str) -> str:
         return "the paragraph separator U+2029"
     if ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
         return f"the control character U+{ord(ch):04X}"
-    if ch.isspace():  # NO-BREAK SPACE, EM SPACE, ...: shown, they look like a blank
-        import unicodedata
-
-        return f"the {unicodedata.name(ch, 'space').lower()} U+{ord(ch):04X}"
     if not _visible(ch):
         import unicodedata
 
