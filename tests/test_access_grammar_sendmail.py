@@ -77,7 +77,9 @@ def test_a_key_ends_only_where_makemap_ends_it(
     scratch: Path, release: SendmailRelease, ch: str
 ) -> None:
     line = f"Connect:192.0.2.1{ch}REJECT OK"
-    with pytest.raises(ValueError, match=f"U\\+{ord(ch):04X} after 'Connect:192.0.2.1' is no"):
+    with pytest.raises(
+        ValueError, match=f"U\\+{ord(ch):04X}( \\([A-Z -]+\\))? after 'Connect:192.0.2.1' is no"
+    ):
         parse_entry(line)
     rc, _err, dumped = makemap_roundtrip(line + "\n", scratch, release)
     assert rc == 0
@@ -90,7 +92,9 @@ def test_a_value_at_another_space_is_another_word(
 ) -> None:
     lines = [f"Connect:192.0.2.1\tREJECT{ch}", f"Connect:192.0.2.2\t{ch}REJECT"]
     for line in (*lines, f"TLS_Srv:[192.0.2.3]\tVERIFY{ch}"):
-        with pytest.raises(ValueError, match=f"U\\+{ord(ch):04X}: sendmail reads it as part"):
+        with pytest.raises(
+            ValueError, match=f"U\\+{ord(ch):04X}( \\([A-Z -]+\\))?: sendmail reads it as part"
+        ):
             parse_entry(line)
     access = "".join(line + "\n" for line in lines) + f"TLS_Srv:[192.0.2.3]\tVERIFY{ch}\n"
     lookups = (
