@@ -23,6 +23,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -276,26 +277,66 @@ def run_command(command: str, cwd: Path, env: Mapping[str, str], timeout: float)
 
     Its output goes to a temp file, not a pipe: a restart command whose daemon
     keeps the inherited descriptor open would otherwise never seem to end.
+
+    A signal that stops apply while the command runs (the exception its handler
+    raises) is raised again only once the command has ended, within its timeout:
+    killing the shell would leave what it started running on (an init script's
+    restart halfway, sendmail stopped) while the rollback starts the command again,
+    two restarts at once.
     """
     with tempfile.TemporaryFile() as out:
+        deadline = time.monotonic() + timeout
         try:
-            proc = subprocess.run(
+            proc = subprocess.Popen(
                 ["/bin/sh", "-c", command],
                 cwd=cwd,
                 env={**os.environ, **env},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                timeout=timeout,
-                check=False,
             )
-        except subprocess.TimeoutExpired:
-            return f"'{command}' did not finish within {timeout:g} s"
         except OSError as exc:
             return f"cannot run '{command}': {exc.strerror}"
-        if proc.returncode == 0:
+        try:
+            returncode = _wait(proc, deadline)
+        except BaseException:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                _wait_through_signals(proc, deadline)
+            _reap(proc)
+            raise
+        if returncode is None:
+            _reap(proc)
+            return f"'{command}' did not finish within {timeout:g} s"
+        if returncode == 0:
             return None
         out.seek(0)
         lines = [x for x in out.read().decode("utf-8", "replace").splitlines() if x.strip()]
     said = f": {lines[-1].strip()}" if lines else ""
-    return f"'{command}' exited {proc.returncode}{said}"
+    return f"'{command}' exited {returncode}{said}"
+
+
+def _wait(proc: subprocess.Popen[bytes], deadline: float) -> int | None:
+    """The command's exit status, or None when it is still running at `deadline`."""
+    try:
+        return proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _wait_through_signals(proc: subprocess.Popen[bytes], deadline: float) -> None:
+    """Wait for the command until `deadline`, a second signal meanwhile waited through
+    too (the first one is already being handled)."""
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return
+        except BaseException:  # another ^C or SIGTERM: the first one is being handled
+            continue
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the shell if it still runs (past its timeout) and collect it."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
