@@ -7,6 +7,7 @@ stay free of heavy imports.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -106,14 +107,37 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
     return sorted(set(problems))
 
 
-#: what one_line escapes: C0 and C1 controls, the line and paragraph separators, the
-#: bidirectional controls ("Trojan Source", CVE-2021-42574: ALM, LRM, RLM, LRE, RLE,
-#: PDF, LRO, RLO, LRI, RLI, FSI, PDI) and the zero-width characters (ZWSP, ZWNJ, ZWJ,
-#: WORD JOINER, the invisible operators, the BOM)
-ESCAPED_IN_TEXT = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-    "\u2066-\u2069\ufeff]"
+#: what printable escapes (one_line all of it): C0 and C1 controls (ESC starts CSI and
+#: OSC sequences, U+009B is CSI, BS and CR overwrite), DEL, the line and paragraph
+#: separators, the bidirectional controls ("Trojan Source", CVE-2021-42574: ALM, LRM,
+#: RLM, LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI) and the zero-width characters
+#: (ZWSP, ZWNJ, ZWJ, WORD JOINER, the invisible operators, the BOM)
+_CONTROLS = (
+    "\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 )
+ESCAPED_IN_TEXT = re.compile(f"[{_CONTROLS}]")
+
+
+@functools.cache
+def _controls(keep: str) -> re.Pattern[str]:
+    return re.compile(f"(?![{re.escape(keep)}])[{_CONTROLS}]") if keep else ESCAPED_IN_TEXT
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group(0).encode("unicode_escape").decode("ascii")
+
+
+def printable(text: str, keep: str = "") -> str:
+    """`text` safe to show on a terminal or in a CI log: every character of
+    ESCAPED_IN_TEXT in it (but those in `keep`) written as Python escapes it, `\\x1b`,
+    `\\r`, `\\u202e`.
+
+    What tlsc shows comes from servers, logs and files it does not write: an ESC there
+    would reach the operator's terminal as a sequence (colour, a cleared screen, a
+    window title), a CR or backspace would overwrite what came before it, a bidi
+    override would reorder the line. Escaped, it is shown for what it is.
+    """
+    return _controls(keep).sub(_escaped, text)
 
 
 def one_line(text: str) -> str:
@@ -123,12 +147,10 @@ def one_line(text: str) -> str:
     editors and str.splitlines() break lines there. And the bidirectional controls: a
     RIGHT-TO-LEFT OVERRIDE in a quoted value showed the rest of the line reversed, the
     problem's own words and whatever a CI log printed after them; and the zero-width
-    characters, which a quote shows as nothing ('a' is the same as 'a').
+    characters, which a quote shows as nothing ('a' is the same as 'a'). All of
+    printable, nothing kept.
     """
-    return ESCAPED_IN_TEXT.sub(
-        lambda m: m.group(0).encode("unicode_escape").decode("ascii"),
-        text,
-    )
+    return printable(text)
 
 
 def no_host(name: str, where: str, hosts: Iterable[str]) -> str:

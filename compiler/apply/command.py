@@ -169,8 +169,9 @@ def _progress(step: Step) -> None:
 
 def _show_plan(plan: Plan, extra: list[str]) -> None:
     from compiler.plan.formats import text
+    from compiler.problems import one_line
 
     sys.stdout.write(text.render(plan, color=text.want_color(sys.stdout, os.environ)))
     for line in extra:
-        click.echo(f"Also: {line}.")
+        click.echo(f"Also: {one_line(line)}.")
     sys.stdout.flush()

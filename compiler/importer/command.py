@@ -258,7 +258,8 @@ def summary(result: Imported) -> str:
     lines.append(
         f"  lost: {len(notes.losses)} difference(s)" if notes.losses else "  lost: nothing"
     )
-    return "".join(line + "\n" for line in lines)
+    # the host's names, mailers and lines come from its files: each shown escaped
+    return "".join(one_line(line) + "\n" for line in lines)
 
 
 def _places(places: list[Where]) -> str:
@@ -323,7 +324,7 @@ def _import_several(
             if r.ok and r.text is not None:
                 sys.stderr.write(summary(r))
                 if name in result.checked:
-                    sys.stderr.write(f"  merged: {result.checked[name]}\n")
+                    sys.stderr.write(f"  merged: {one_line(result.checked[name])}\n")
         for error in result.errors:
             click.echo(f"tlsc import: {one_line(error)}", err=True)
     failed = [n for n, r in result.hosts.items() if not r.ok or r.text is None]

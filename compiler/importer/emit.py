@@ -19,6 +19,7 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.representer import RoundTripRepresenter
 
 from compiler.importer.notes import Where
+from compiler.problems import printable
 from compiler.sendmail import releases
 from compiler.spec.loader import is_bool_word
 from compiler.spec.model import Mc, Paths, Tls
@@ -237,7 +238,16 @@ def emit_data(data: dict[str, Any], labels: Labels, header: list[str]) -> str:
     yaml.indent(mapping=2, sequence=4, offset=2)
     buf = io.StringIO()
     yaml.dump(root, buf)
-    return buf.getvalue()
+    text = buf.getvalue()
+    if printable(text, "\n\t") != text:
+        # ruamel escapes control characters but writes a bidi control as it is, and the
+        # spec is read on a terminal and in review: written as \u escapes, YAML reads
+        # the same value back (non-ASCII is escaped too, in this document only)
+        yaml.allow_unicode = False
+        buf = io.StringIO()
+        yaml.dump(root, buf)
+        text = buf.getvalue()
+    return text
 
 
 def _represent_text(r: RoundTripRepresenter, text: str) -> ScalarNode:

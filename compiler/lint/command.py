@@ -15,7 +15,7 @@ import click
 
 from compiler.fileio import MAX_INPUT_BYTES, NotRegularFile, TooLarge, read_regular
 from compiler.lint.engine import LintContext, LintReport, detect_kind, lint_text
-from compiler.problems import FORMATTERS, Problem, format_text
+from compiler.problems import FORMATTERS, Problem, format_text, one_line, printable
 
 _FORMAT = click.Choice(["text", "json", "sarif", "github", "codequality"])
 
@@ -56,7 +56,9 @@ def _expand(paths: tuple[str, ...]) -> list[str]:
         if len(out) == before:
             # not an error (a pre-commit run may pass a directory with nothing
             # to lint), but never a silent "clean"
-            sys.stderr.write(f"{path}: warning: no .mc, .m4 or access file found to lint\n")
+            sys.stderr.write(
+                f"{one_line(path)}: warning: no .mc, .m4 or access file found to lint\n"
+            )
     return out
 
 
@@ -123,7 +125,8 @@ def lint(
 
             result = fix_text(text, path, kinds[path], ctx)
             if result.text != text:
-                diff_out.write(unified_diff(path, text, result.text))
+                # the file's lines as the findings show them: a control character escaped
+                diff_out.write(printable(unified_diff(path, text, result.text), "\n\t"))
                 if not dry_run:
                     try:
                         write_atomic(path, result.text.encode("utf-8", "surrogateescape"))

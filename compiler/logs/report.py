@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from compiler import console as safe_console
+from compiler.console import SafeTable, shown_text
 from compiler.logs.summary import (
     ERROR_RESULT,
     MIN_BITS,
@@ -18,6 +20,7 @@ from compiler.logs.summary import (
     Summary,
     rank,
 )
+from compiler.sendmail.names import parse_peer
 
 DIRECTIONS = ("server", "client")
 _DIRECTION_NAME = {"server": "server (in)", "client": "client (out)"}
@@ -29,15 +32,27 @@ def _style(result: str | None) -> str:
 
 
 def _result(result: str | None) -> Text:
-    return Text(result or "-", style=_style(result))
+    return shown_text(result or "-", _style(result))
 
 
 def spec_key(direction: str, peer: PeerStats) -> str | None:
-    """The spec's `domains:` key for a peer (host name, or address without brackets)."""
+    """The spec's `domains:` key for a peer (host name, or address without brackets).
+
+    The first of the label's name and address the spec takes as a key naming that one
+    peer, None when neither is: both come from the log (relay=), where a forged line
+    or a resolver can put anything, and the hint must not propose a `*` (every peer)
+    or a key with an ESC in it.
+    """
     if direction != "client" or peer.label == "(unknown)":
         return None
-    name = peer.label.split(" ", 1)[0]
-    return name[1:-1] if name.startswith("[") and name.endswith("]") else name
+    for name in peer.label.split(" "):
+        key = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+        try:
+            if parse_peer(key):
+                return key
+        except ValueError:
+            pass
+    return None
 
 
 class _Report:
@@ -54,7 +69,7 @@ class _Report:
         return self._ranked
 
     def table(self, title: str, *columns: str) -> Table:
-        table = Table(title=title, title_justify="left", title_style="bold")
+        table = SafeTable(title=title, title_justify="left", title_style="bold")
         for column in columns:
             numeric = column in ("Count", "Handshakes", "Refused", "Errors", "Min bits")
             table.add_column(column, justify="right" if numeric else "left", overflow="fold")
@@ -126,7 +141,7 @@ class _Report:
             else:
                 note = Text("")
             table.add_row(
-                Text(version, style="red" if version in WEAK_VERSIONS else ""),
+                shown_text(version, "red" if version in WEAK_VERSIONS else ""),
                 str(s.versions.get((version, "server"), "")),
                 str(s.versions.get((version, "client"), "")),
                 note,
@@ -141,7 +156,7 @@ class _Report:
         ranked = sorted(self.s.weak_ciphers.items(), key=lambda kv: -kv[1].count)
         for (cipher, bits), entry in ranked:
             peers = ", ".join(entry.peers) + (", ..." if entry.count > len(entry.peers) else "")
-            table.add_row(Text(cipher, style="red"), bits, str(entry.count), peers)
+            table.add_row(shown_text(cipher, "red"), bits, str(entry.count), peers)
         self.console.print(table)
 
     def peers(self) -> None:
@@ -220,7 +235,7 @@ class _Report:
         s = self.s
         for text, count in s.notices.most_common():
             self.console.print(
-                Text(f"{text} ({count}x): STARTTLS is not offered while it is missing", "red")
+                shown_text(f"{text} ({count}x): STARTTLS is not offered while it is missing", "red")
             )
         if s.try_tls_skipped:
             skipped = ", ".join(f"{p} ({n})" for p, n in s.try_tls_skipped.most_common(self.top))
@@ -230,15 +245,9 @@ class _Report:
 
 
 def make_console(out: IO[str], color: bool) -> Console:
-    """The console the logs reports print on: plain text unless `color`, no markup."""
-    return Console(
-        file=out,
-        width=None if color else 160,
-        color_system="auto" if color else None,
-        highlight=False,
-        markup=False,  # relays, DNs and errors hold [brackets]
-        soft_wrap=False,
-    )
+    """The console the logs reports print on: plain text unless `color`, no markup, what
+    the logs hold escaped (compiler.console)."""
+    return safe_console.make_console(out, color, width=160)
 
 
 def print_summary(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import IO
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from compiler.console import SafeTable, shown_text
 from compiler.logs.report import make_console
 from compiler.logs.tlscheck import UNKNOWN_REASONS
 from compiler.logs.whatif import Evaluation, RuleImpact
@@ -16,7 +16,7 @@ from compiler.logs.whatif_format import impact_sentence, span
 
 def _rule_text(impact: RuleImpact) -> Text:
     style = "bold" if impact.rule.source == "proposed" else ""
-    return Text(f"{impact.rule.key}\t{impact.rule.value}".expandtabs(1), style=style)
+    return shown_text(f"{impact.rule.key}\t{impact.rule.value}".expandtabs(1), style)
 
 
 def _stopped(impact: RuleImpact) -> Text:
@@ -36,7 +36,7 @@ class _Report:
         self.top = top
 
     def table(self, title: str, impacts: list[RuleImpact]) -> None:
-        table = Table(title=title, title_justify="left", title_style="bold")
+        table = SafeTable(title=title, title_justify="left", title_style="bold")
         for column, right in (
             ("Rule", False),
             ("Hosts", False),
@@ -68,7 +68,7 @@ class _Report:
             if not (i.stopped_sessions or i.unknown_sessions or i.made_clear):
                 continue
             self.console.print()
-            self.console.print(_rule_text(i).append(f": {impact_sentence(i)}", style=""))
+            self.console.print(_rule_text(i).append(shown_text(f": {impact_sentence(i)}")))
             for p in i.stopped_peers[:top]:
                 why = ", ".join(f"{d} ({n})" for d, n in p.details.most_common(3))
                 self.console.print(f"  {p.peer}: {p.stopped} of {p.sessions} session(s); {why}")
@@ -77,10 +77,12 @@ class _Report:
                 self.console.print(f"  ... and {more} more peer(s)")
             for p in i.unknown_peers[:top]:
                 self.console.print(
-                    Text(f"  {p.peer}: {p.unknown} session(s) the log cannot judge", "yellow")
+                    shown_text(f"  {p.peer}: {p.unknown} session(s) the log cannot judge", "yellow")
                 )
             for reason in sorted(i.unknown_reasons):
-                self.console.print(Text(f"  ({UNKNOWN_REASONS.get(reason, reason)})", "yellow"))
+                self.console.print(
+                    shown_text(f"  ({UNKNOWN_REASONS.get(reason, reason)})", "yellow")
+                )
             for label, counter in (("recipients", i.recipients), ("senders", i.senders)):
                 if counter:
                     shown = ", ".join(f"{a} ({n})" for a, n in counter.most_common(top))
@@ -96,7 +98,7 @@ class _Report:
         )
         for i, peers in rows:
             shown = ", ".join(peers[: self.top]) + (" ..." if len(peers) > self.top else "")
-            self.console.print(Text("  ").append(_rule_text(i)).append(f": {shown}", style=""))
+            self.console.print(Text("  ").append(_rule_text(i)).append(shown_text(f": {shown}")))
 
 
 def print_whatif(
@@ -124,7 +126,7 @@ def print_whatif(
     if current.unknown_hosts:
         named = ", ".join(f"{h} ({n})" for h, n in current.unknown_hosts.most_common(5))
         console.print(
-            Text(
+            shown_text(
                 f"Sessions of hosts the spec does not name, judged by the cluster-wide rules:"
                 f" {named}",
                 "yellow",

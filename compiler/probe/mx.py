@@ -32,6 +32,7 @@ import dns.resolver
 
 from compiler.probe.result import ProbePolicy, ProbeResult
 from compiler.probe.smtp import Target
+from compiler.problems import one_line
 
 
 class MxError(Exception):
@@ -446,7 +447,12 @@ def targets(report: MxReport, port: int, ca_file: str | None) -> list[tuple[MxHo
 
 
 def text_report(report: MxReport, policy: ProbePolicy) -> list[str]:
-    """The report for people, line by line (the probe table is printed after it)."""
+    """The report for people, line by line, each escaped (problems.one_line): what DNS,
+    the policy's web server and the MX hosts sent is shown, never acted on."""
+    return [one_line(line) for line in _report_lines(report, policy)]
+
+
+def _report_lines(report: MxReport, policy: ProbePolicy) -> list[str]:
     d = report.domain
     lines = []
     if report.implicit:

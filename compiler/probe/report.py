@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import IO
 
-from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from compiler.console import SafeTable, make_console, shown_text
 from compiler.probe.result import ProbePolicy, ProbeResult
+from compiler.problems import one_line
 
 
 def format_json(results: list[ProbeResult], policy: ProbePolicy) -> str:
@@ -20,14 +20,14 @@ def format_json(results: list[ProbeResult], policy: ProbePolicy) -> str:
 def _tls_cell(r: ProbeResult) -> str:
     if r.version is None:
         return "-"
-    return f"{r.version} {r.cipher} ({r.bits} bits)"
+    return one_line(f"{r.version} {r.cipher} ({r.bits} bits)")
 
 
 def _verify_cell(r: ProbeResult) -> Text:
     if r.verify is None:
         return Text("-")
     style = "green" if r.verify == "OK" else "red"
-    text = Text(r.verify, style=style)
+    text = shown_text(r.verify, style)
     if r.name_matches is False:
         text.append(", wrong name", style="red")
     return text
@@ -36,8 +36,9 @@ def _verify_cell(r: ProbeResult) -> Text:
 def _cert_cell(r: ProbeResult) -> str:
     if r.cert is None:
         return "-"
-    names = ", ".join(r.cert.sans) or "no subjectAltName"
-    return f"{r.cert.subject}\nissued by {r.cert.issuer}\nnames: {names}"
+    # each line its own: a subject with a line break in it stays one line of the cell
+    names = one_line(", ".join(r.cert.sans) or "no subjectAltName")
+    return f"{one_line(r.cert.subject)}\nissued by {one_line(r.cert.issuer)}\nnames: {names}"
 
 
 def _expires_cell(r: ProbeResult, policy: ProbePolicy) -> Text:
@@ -56,20 +57,17 @@ def _status_cell(r: ProbeResult, policy: ProbePolicy) -> Text:
 
 
 def print_table(results: list[ProbeResult], policy: ProbePolicy, out: IO[str], color: bool) -> None:
-    """One row per target, then each target's problems, one sentence a line."""
-    console = Console(
-        file=out,
-        width=None if color else 200,
-        color_system="auto" if color else None,
-        highlight=False,
-        markup=False,  # subjects and replies may hold [brackets]
-        soft_wrap=False,
-    )
-    table = Table(show_lines=len(results) > 1)
+    """One row per target, then each target's problems, one sentence a line.
+
+    What the server sent (its replies, its certificate's names, the handshake's
+    errors) is shown escaped (problems.printable), each value on its own line.
+    """
+    console = make_console(out, color, width=200)
+    table = SafeTable(show_lines=len(results) > 1)
     for column in ("Target", "STARTTLS", "TLS", "Verify", "Certificate", "Expires", "Status"):
         table.add_column(column, overflow="fold")
     for r in results:
-        where = f"{r.target}\n{_where(r)}" if r.target != r.host else _where(r)
+        where = f"{one_line(r.target)}\n{_where(r)}" if r.target != r.host else _where(r)
         offered = Text("yes", style="green") if r.starttls else Text("no", style="red")
         table.add_row(
             where,
@@ -83,8 +81,8 @@ def print_table(results: list[ProbeResult], policy: ProbePolicy, out: IO[str], c
     console.print(table)
     for r in results:
         for problem in r.problems(policy):
-            console.print(f"{r.target if r.target != r.host else _where(r)}: {problem}")
+            console.print(one_line(f"{r.target if r.target != r.host else _where(r)}: {problem}"))
 
 
 def _where(r: ProbeResult) -> str:
-    return f"[{r.host}]:{r.port}" if ":" in r.host else f"{r.host}:{r.port}"
+    return one_line(f"[{r.host}]:{r.port}" if ":" in r.host else f"{r.host}:{r.port}")

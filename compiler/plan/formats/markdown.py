@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 
+from compiler import problems
 from compiler.plan.formats.grouping import (
     HostGroup,
     certificates_not_read,
@@ -183,7 +184,8 @@ def _certificates(plan: Plan) -> list[str]:
         if f.error:
             sha = code(f.sha256[:12]) if f.sha256 else ""
             out.append(
-                f"| {label} | {f.role} | {code(f.path)} | {html.escape(f.error)} | | | {sha} |"
+                f"| {label} | {f.role} | {code(f.path)} | {html.escape(printable(f.error))}"
+                f" | | | {sha} |"
             )
             continue
         subject = code(f.subject or "") + (f" (first of {f.count})" if f.count > 1 else "")
@@ -235,7 +237,7 @@ def _mail_impact(plan: Plan) -> list[str]:
                     if m.change == "changed"
                     else (f"added {code(m.value)}")
                 )
-                text = html.escape(m.summary)
+                text = html.escape(printable(m.summary))
                 out.append(
                     f"| {html.escape(', '.join(names))} | {code(m.key)} | {change} |"
                     f" {f'**{text}**' if m.stopped else text} |"
@@ -243,7 +245,10 @@ def _mail_impact(plan: Plan) -> list[str]:
         out.append("")
     if logs.unknown_hosts:
         named = ", ".join(f"{h} ({n})" for h, n in sorted(logs.unknown_hosts.items()))
-        out += [f"Sessions of hosts not in the spec, not counted: {html.escape(named)}.", ""]
+        out += [
+            f"Sessions of hosts not in the spec, not counted: {html.escape(printable(named))}.",
+            "",
+        ]
     return out
 
 
@@ -312,4 +317,6 @@ def render(plan: Plan) -> str:
     budget = _Budget(MAX_CHARS - sum(len(line) + 1 for line in out))
     for g in shown:
         out += _details(g, budget)
-    return "\n".join(out).rstrip("\n") + "\n"
+    # the last guard: each value from a host's files or the logs is escaped where it is
+    # quoted, and a comment is read in CI logs and terminals too, where nothing may act
+    return problems.printable("\n".join(out).rstrip("\n") + "\n", "\n\t")

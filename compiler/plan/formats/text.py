@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import TextIO
 
+from compiler import problems
 from compiler.plan.formats.grouping import (
     HostGroup,
     certificates_not_read,
@@ -66,10 +67,9 @@ def want_color(stream: TextIO, environ: Mapping[str, str]) -> bool:
 
 
 def printable(text: str) -> str:
-    """Control characters shown as escapes, so a value cannot move the cursor."""
-    return "".join(
-        repr(ch)[1:-1] if (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F else ch for ch in text
-    )
+    """Control characters (C0 but tab, C1, bidi) shown as escapes, so a value from a host's
+    file or a log cannot move the cursor, colour the terminal or reorder the line."""
+    return problems.printable(text, "\t")
 
 
 def count_actions(plan: Plan) -> Counter[str]:
@@ -98,7 +98,8 @@ def _n(count: int, word: str) -> str:
 
 
 def _diff(out: _Out, diff: str) -> None:
-    for number, line in enumerate(diff.rstrip("\n").split("\n")):
+    # the host's lines as markdown and lint --diff show them: a control character escaped
+    for number, line in enumerate(problems.printable(diff.rstrip("\n"), "\t\n").split("\n")):
         if number < 2 and line.startswith(("--- ", "+++ ")):
             out.add(line, "bold")
         elif line.startswith("@@"):
@@ -115,7 +116,7 @@ def _files(out: _Out, files: list[FileChange], hashes: bool) -> None:
     width = max((len(f.action) for f in files), default=0)
     path_width = max((len(f.path) for f in files), default=0)
     for f in files:
-        line = f"  {out.style(f.action.ljust(width), _ACTION_STYLE[f.action])}  {f.path}"
+        line = f"  {out.style(f.action.ljust(width), _ACTION_STYLE[f.action])}  {printable(f.path)}"
         if hashes and f.action != "unchanged":
             line = line.ljust(len(line) + path_width - len(f.path))
             line += out.style(f"  {_short(f.before_sha256)} -> {_short(f.after_sha256)}", "dim")
@@ -145,7 +146,7 @@ def _access(out: _Out, access: AccessDiff, created: bool) -> None:
     )
     for sign, key, value, style in rows[:MAX_ACCESS_LINES]:
         words = about(key)
-        note = f"  {out.style(f'({words})', 'dim')}" if words and sign != "-" else ""
+        note = f"  {out.style(f'({printable(words)})', 'dim')}" if words and sign != "-" else ""
         out.add(f"    {out.style(sign, style)} {printable(key)}  {value}{note}")
     if len(rows) > MAX_ACCESS_LINES:
         out.add(f"    ... and {len(rows) - MAX_ACCESS_LINES} more (--format json lists them all)")
@@ -154,7 +155,8 @@ def _access(out: _Out, access: AccessDiff, created: bool) -> None:
 def _warning(out: _Out, w: PlanWarning) -> None:
     number = next((x.line for x in w.lines if x.side == "after"), None)
     number = number or next((x.line for x in w.lines), None)
-    where = f"{w.path}:{number}: " if w.path and number else f"{w.path}: " if w.path else ""
+    path = printable(w.path or "")
+    where = f"{path}:{number}: " if path and number else f"{path}: " if path else ""
     kind = out.style("downgrade" if w.downgrade else "warning", "danger" if w.downgrade else "warn")
     out.add(f"    {where}{kind}: {w.code} {printable(w.message)}")
     for line in w.lines:
@@ -192,10 +194,10 @@ def _group(out: _Out, group: HostGroup) -> None:
 
 def certificate_line(facts: CertificateFacts) -> str:
     """One certificate's facts (or why there are none): never its contents."""
-    where = f"{facts.role}  {facts.path}"
+    where = f"{facts.role}  {printable(facts.path)}"
     if facts.error:
         sha = f"  sha256 {_short(facts.sha256)}" if facts.sha256 else ""
-        return f"{where}  {facts.error}{sha}"
+        return f"{where}  {printable(facts.error)}{sha}"
     bundle = f" (first of {facts.count})" if facts.count > 1 else ""
     return (
         f"{where}  {printable(facts.subject or '')}{bundle}  issuer {printable(facts.issuer or '')}"
@@ -229,8 +231,11 @@ def _certificates(out: _Out, plan: Plan) -> None:
 def mail_impact_line(m: MailImpact) -> str:
     """`+ TLS_Srv:x VERIFY: would have deferred ...` (`~ KEY OLD -> NEW: ...` for a change)."""
     if m.change == "changed":
-        return f"~ {printable(m.key)} {printable(m.old or '')} -> {printable(m.value)}: {m.summary}"
-    return f"+ {printable(m.key)} {printable(m.value)}: {m.summary}"
+        return (
+            f"~ {printable(m.key)} {printable(m.old or '')} -> {printable(m.value)}:"
+            f" {printable(m.summary)}"
+        )
+    return f"+ {printable(m.key)} {printable(m.value)}: {printable(m.summary)}"
 
 
 def _mail_impact(out: _Out, plan: Plan) -> None:
@@ -252,13 +257,14 @@ def _mail_impact(out: _Out, plan: Plan) -> None:
             out.add(f"    {mail_impact_line(m)}", "danger" if m.stopped else None)
     if logs.unknown_hosts:
         named = ", ".join(f"{h} ({n})" for h, n in sorted(logs.unknown_hosts.items()))
-        out.add(f"  sessions of hosts not in the spec, not counted: {named}", "warn")
+        out.add(f"  sessions of hosts not in the spec, not counted: {printable(named)}", "warn")
 
 
 def render(plan: Plan, color: bool = False) -> str:
     """The plan as text; `color` adds ANSI colours."""
     out = _Out(color)
-    out.add(f"tlsc plan for {plan.spec}, compared with {plan.observed.describe()}", "bold")
+    observed = printable(plan.observed.describe())
+    out.add(f"tlsc plan for {printable(plan.spec)}, compared with {observed}", "bold")
     groups = group_hosts(plan.hosts)
     quiet = [g for g in groups if g.unchanged]
     for group in groups:

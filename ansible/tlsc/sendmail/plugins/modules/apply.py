@@ -146,13 +146,34 @@ cmd:
 """
 
 import json  # noqa: E402 (Ansible: the doc blocks come first)
+import re  # noqa: E402 (Ansible: the doc blocks come first)
 import shlex  # noqa: E402 (Ansible: the doc blocks come first)
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (Ansible: the doc blocks come first)
 
+#: compiler.problems._CONTROLS (a module runs on the host, without tlsc's package): what a
+#: terminal acts on instead of showing, or shows as nothing or out of order: C0 and C1
+#: controls, DEL, U+2028/U+2029, the bidi controls and the zero-width characters
+_CONTROLS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff]"
+)
+
+
+def printable(text):
+    """`text` as compiler.problems.one_line shows it: each control character escaped, so a
+    server's reply or a log line that tlsc quotes cannot act on the terminal that shows
+    the play's output."""
+    return _CONTROLS.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
 
 def _sentence(stdout, stderr, fallback):
-    """tlsc's one sentence: the JSON's message or problems, else its stderr's last line."""
+    """tlsc's one sentence (escaped): the JSON's message or problems, else its stderr's
+    last line."""
+    return printable(_raw_sentence(stdout, stderr, fallback))
+
+
+def _raw_sentence(stdout, stderr, fallback):
     try:
         doc = json.loads(stdout)
     except ValueError:
@@ -235,7 +256,7 @@ def _apply(module):
     result = {
         "changed": applied and any(f.get("action") != "unchanged" for f in files),
         "result": report["result"],
-        "message": report.get("message") or "",
+        "message": printable(report.get("message") or ""),
         "changes": report.get("changes", 0),
         "files": files,
         "rolled_back": report["result"] == "rolled-back",
