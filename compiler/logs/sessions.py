@@ -29,7 +29,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from compiler.logs.parse import QUEUE_ID, CertLine, TlsRecord, parse_message, split_relay
+from compiler.logs.parse import (
+    QUEUE_ID,
+    REPEAT_HEAD,
+    CertLine,
+    TlsRecord,
+    parse_message,
+    split_relay,
+    unrepeat,
+)
 from compiler.logs.source import ReadStats, log_lines
 from compiler.logs.syslog import SyslogLine, split_syslog
 
@@ -268,6 +276,13 @@ class SessionBuilder:
             # its `to=... status=sent` and `connect from` lines are no sendmail session
             return
         message = line.message
+        if message.startswith(REPEAT_HEAD):
+            # rsyslog's `message repeated N times: [MSG]`: MSG again, N times with no other
+            # line of the process between them, so no delivery or receipt: its session once
+            found = unrepeat(message)
+            if not isinstance(found, tuple):
+                return
+            message = found[0]
         qid: str | None = None
         m = QUEUE_ID.match(message)
         if m is not None:
