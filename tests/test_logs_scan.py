@@ -59,6 +59,27 @@ KINDS = [
     "bits=256/256 ",
     "NOQUEUE: connect from c{n}.example [192.0.2.{n}]",
     "6ASDppfv0{n:05d}: to=<a@b>, delay=00:00:01, mailer=esmtp, stat=Sent",
+    # rsyslog's repeated-message reduction, and what it never writes
+    "message repeated {n} times: [ STARTTLS=client, relay=mx{n}.example., version=TLSv1.2, "
+    "verify=FAIL, cipher=ECDHE-RSA-AES128-GCM-SHA256, bits=128/128]",
+    "message repeated 2 times: [ STARTTLS=server, relay=c{n}.example [192.0.2.{n}], "
+    "version=TLSv1.3, verify=NOT, cipher=TLS_AES_256_GCM_SHA384, bits=256/256]",
+    "message repeated {n} times: [ STARTTLS=server, cert-subject=/CN=c{n}, cert-issuer=/CN=CA, "
+    "verifymsg=ok]",
+    "message repeated {n} times: [ STARTTLS=server, error: accept failed=-1, reason=x, "
+    "SSL_error=1, errno=0, retry=-1, relay=[203.0.113.{n}]]",
+    "message repeated 3 times: [ NOQUEUE: ruleset=tls_server, arg1=SOFTWARE, relay=mx{n}.example. "
+    "[192.0.2.{n}], reject=403 4.7.0 TLS handshake failed.]",
+    "message repeated 2 times: [ message repeated {n} times: [ STARTTLS: ServerCertFile missing]]",
+    "message repeated 2147483647 times: [STARTTLS=client, relay=[198.51.100.{n}], "
+    "version=TLSv1.3, verify=DANE_FAIL, cipher=X, bits=128/128]",
+    "message repeated 0 times: [ STARTTLS=server, error: x]",
+    "message repeated 2147483648 times: [ STARTTLS=server, error: x]",
+    "message repeated 1{n:0100d} times: [ STARTTLS=server, error: x]",
+    "message repeated {n} times: [ STARTTLS=server, relay=c{n}.example [192.0.2.{n}], vers",
+    "message repeated {n} times: [ STARTTLS=server, relay=c{n} [192.0.2.{n}], version=TLSv1.3, "
+    "verify=OK, cipher=X, bits=256/256, pubkey_fp=" + "A" * 800 + "]",
+    "message repeated {n} times: [ to=<a@b>, delay=00:00:01, mailer=esmtp, stat=Sent]",
 ]
 PREFIXES = [
     "Nov 28 10:{m:02d}:{s:02d} mta{h} sm-mta[{pid}]: ",

@@ -156,9 +156,14 @@ class AccessTable:
                 return hit
         return table.get(prefix)
 
-    def peer(self, tag: str, name: str | None, addr: str | None) -> Hit | None:
+    def peer(
+        self, tag: str, name: str | None, addr: str | None, by_name: bool = True
+    ) -> Hit | None:
         """The entry for a peer: by its name (its address literal when it has none), then
-        its address, then the bare tag."""
+        its address, then the bare tag; without `by_name` (a name the log cut short, that
+        no domain key can be matched against) by its address and the bare tag only."""
+        if not by_name:
+            return self.first(tag, address_keys(addr) if addr else [])
         memo = (tag, name, addr)
         if memo in self._memo:
             return self._memo[memo]

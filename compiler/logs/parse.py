@@ -31,7 +31,7 @@ import json
 import re
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from compiler.logs.syslog import SyslogLine
@@ -126,6 +126,8 @@ class TlsRecord:
     `cert_subject`/`cert_issuer` are None when no cert line was logged (LogLevel
     under 12), `""` when the cert line says the peer sent none.
     `verifymsg` comes from the cert line and is kept for the summary only.
+    `count` is how many times the line was logged: N for rsyslog's `message
+    repeated N times: [...]` line (see `unrepeat`), else 1.
     """
 
     time: str | None
@@ -142,6 +144,7 @@ class TlsRecord:
     cert_subject: str | None = None
     cert_issuer: str | None = None
     verifymsg: str | None = None
+    count: int = 1
 
     @property
     def kind(self) -> str:
@@ -160,6 +163,8 @@ class TlsRecord:
         if self.cert_subject is not None:
             out["cert_subject"] = self.cert_subject
             out["cert_issuer"] = self.cert_issuer
+        if self.count != 1:
+            out["count"] = self.count
         return out
 
     @property
@@ -188,7 +193,7 @@ class RulesetEvent:
     failed the requirement), None for the others (tls_rcpt: the recipient;
     try_tls: the server; check_*: the address). `reject` is the reply as
     logged (`reject=`, or `status=` as sendmail 8.17.2 and later log try_tls).
-    `direction` is the side we were on, as in TlsRecord.
+    `direction` is the side we were on, as in TlsRecord; `count` too.
     """
 
     time: str | None
@@ -200,6 +205,7 @@ class RulesetEvent:
     addr: str | None
     reject: str | None
     arg1: str | None = None
+    count: int = 1
 
     @property
     def kind(self) -> str:
@@ -236,6 +242,8 @@ class RulesetEvent:
         if self.ruleset in VERIFY_RULESETS:
             out["verify"] = self.verify
         out["reply"] = self.reject
+        if self.count != 1:
+            out["count"] = self.count
         return out
 
 
@@ -246,6 +254,7 @@ class Notice:
     time: str | None
     host: str | None
     text: str
+    count: int = 1
 
 
 class Unreadable:
@@ -390,10 +399,69 @@ def refusal(when: str | None, host: str | None, name: str, rest: str) -> Ruleset
     )
 
 
+#: rsyslog's repeated-message reduction (`$RepeatedMsgReduction on`): ` message repeated
+#: %d times: [%.800s]`, the count of the lines it held back and their message, cut at
+#: 800 bytes (the message keeps its leading blank)
+_REPEATED = re.compile(r"message repeated (?P<n>[1-9]\d{0,9}) times: \[(?P<inner>.*)\]", re.DOTALL)
+REPEAT_HEAD = "message repeated "
+#: the bytes of a message rsyslog keeps in a repeat line: one that long may be cut
+REPEAT_WIDTH = 800
+#: the largest count rsyslog's `%d` (a C int) writes
+_INT_MAX = 2**31 - 1
+
+
+def _looks_like(text: str) -> Unreadable | None:
+    """UNREADABLE when `text` holds what a STARTTLS or ruleset line holds, else None."""
+    return UNREADABLE if "STARTTLS" in text or "ruleset=" in text else None
+
+
+def unrepeat(message: str) -> tuple[str, int] | Unreadable | None:
+    """The message and count of a repeat line (nested ones multiply), else None or UNREADABLE.
+
+    A repeat line without its closing bracket (cut; a message of more `[` than
+    `]` lost it), with a count rsyslog cannot
+    write (0, over 2**31 - 1, leading zeros), or whose message fills the 800
+    bytes rsyslog keeps of it (maybe cut: a cut relay or issuer would be taken
+    for a whole one) is UNREADABLE when it holds a STARTTLS or ruleset line.
+    """
+    count = 1
+    while message.startswith(REPEAT_HEAD):
+        m = _REPEATED.fullmatch(message.rstrip())
+        if m is None or int(m["n"]) > _INT_MAX:
+            return _looks_like(message)
+        inner = m["inner"]
+        if len(inner.encode("utf-8", "surrogatepass")) >= REPEAT_WIDTH:
+            return _looks_like(inner)
+        if inner.count("[") > inner.count("]"):  # `relay=[192.0.2.1]` and the bracket lost
+            return _looks_like(inner)
+        count *= int(m["n"])
+        message = inner[1:] if inner.startswith(" ") else inner
+    return message, count
+
+
 def read_message(
     message: str, when: str | None = None, host: str | None = None
 ) -> Message | Unreadable | None:
-    """What a sendmail log message says about STARTTLS: a Message, UNREADABLE or None (nothing)."""
+    """What a sendmail log message says about STARTTLS: a Message, UNREADABLE or None (nothing).
+
+    A repeat line (`message repeated N times: [MSG]`) is MSG, its record or
+    refusal counted N times (`count`); a repeated cert line is one cert line.
+    """
+    if not message.startswith(REPEAT_HEAD):
+        return _read_message(message, when, host)
+    found = unrepeat(message)
+    if not isinstance(found, tuple):
+        return found
+    inner, count = found
+    msg = _read_message(inner, when, host)
+    if isinstance(msg, TlsRecord):
+        msg.count = count
+    elif isinstance(msg, (RulesetEvent, Notice)):
+        msg = replace(msg, count=count)
+    return msg
+
+
+def _read_message(message: str, when: str | None, host: str | None) -> Message | Unreadable | None:
     qid = QUEUE_ID.match(message)
     if qid is not None:
         message = message[qid.end() :]

@@ -100,6 +100,9 @@ class _Slot:
     #: a cert line just before it, taken if none comes after it
     fallback: tuple[Any, Any, Any] | None = None
     time: str | None = None
+    #: the times it was logged (a repeat line's count), and JSON: its `count` key, if any
+    weight: int = 1
+    suffix: bytes = b""
 
     def resolve(self, cert: tuple[Any, Any, Any] | None) -> None:
         self.cert = cert or self.fallback
@@ -387,9 +390,9 @@ class Scanner:
         p = self.position + slot.line
         seen = self.tally.keys.get(key)
         if seen is None:
-            self.tally.keys[key] = [1, p, p]
+            self.tally.keys[key] = [slot.weight, p, p]
         else:
-            seen[0] += 1
+            seen[0] += slot.weight
             if p > seen[2]:
                 seen[2] = p
             if p < seen[1]:
@@ -599,9 +602,9 @@ class Scanner:
             if self.json:
                 self._items.append(json_line(msg).encode())
             else:
-                self._count(_event_key(msg), line, msg.time)
+                self._count(_event_key(msg), line, msg.time, msg.count)
         elif not self.json:  # a Notice: the summary counts it
-            self._count((b"N", msg.host, msg.text), line, msg.time)
+            self._count((b"N", msg.host, msg.text), line, msg.time, msg.count)
 
     def _slow_time_ok(self, time: str | None, msg: object) -> bool:
         if isinstance(msg, CertLine):
@@ -612,15 +615,15 @@ class Scanner:
             ok = self._within[time] = self.within(time)
         return ok
 
-    def _count(self, key: Key, line: int, time: str | None) -> None:
+    def _count(self, key: Key, line: int, time: str | None, n: int = 1) -> None:
         if time is not None:
             self._time_note(line, time)
         p = self.position + line
         seen = self.tally.keys.get(key)
         if seen is None:
-            self.tally.keys[key] = [1, p, p]
+            self.tally.keys[key] = [n, p, p]
         else:
-            seen[0] += 1
+            seen[0] += n
             seen[2] = p
 
     def _slow_cert(self, pkey: tuple[Any, ...], msg: CertLine, line: int) -> None:
@@ -656,15 +659,19 @@ class Scanner:
                 if self.json:
                     self._items.append(json_line(r).encode())
                 else:
-                    self._count(_record_key(r), line, r.time)
+                    self._count(_record_key(r), line, r.time, r.count)
             return
         if not counted or (not self.json and r.verify not in ("FAIL", "DANE_FAIL")):
             self._last[pkey] = (line, _CLAIM, None, who)
             if counted:
-                self._count((*_record_key(r), None, None, None), line, r.time)
+                self._count((*_record_key(r), None, None, None), line, r.time, r.count)
             return
+        count, suffix = r.count, b""
+        if self.json and count != 1:  # `count` comes after the cert fields
+            r.count, suffix = 1, b', "count": %d' % count
         payload = json_line(r)[:-2].encode() if self.json else _record_key(r)
-        slot = _Slot(line, payload, False, None, fallback, r.time)
+        r.count = count
+        slot = _Slot(line, payload, False, None, fallback, r.time, count, suffix)
         if self.json:
             self._items.append(slot)
         elif r.time is not None:
@@ -730,7 +737,9 @@ class Scanner:
 def _slot_json(slot: _Slot) -> bytes:
     cert = slot.cert
     payload: bytes = slot.payload
-    return payload + b"}\n" if cert is None else payload + _cert_json(cert) + b"}\n"
+    if cert is not None:
+        payload += _cert_json(cert)
+    return payload + slot.suffix + b"}\n"
 
 
 def _handshake_tail(version: bytes, verify: bytes, cipher: bytes, bits: bytes) -> bytes:

@@ -29,7 +29,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from compiler.logs.parse import QUEUE_ID, CertLine, TlsRecord, parse_message, split_relay
+from compiler.logs.parse import (
+    QUEUE_ID,
+    REPEAT_HEAD,
+    CertLine,
+    TlsRecord,
+    parse_message,
+    split_relay,
+    unrepeat,
+)
 from compiler.logs.source import ReadStats, log_lines
 from compiler.logs.syslog import SyslogLine, split_syslog
 
@@ -94,6 +102,8 @@ class Session:
     tls_skipped: bool = False
     #: the `STARTTLS=..., error:` text of a handshake that broke off (verify SOFTWARE)
     error: str | None = None
+    #: the log has only part of the peer's name (see `peer_of`): the rules match its address
+    name_cut: bool = False
 
     @property
     def encrypted(self) -> bool:
@@ -117,6 +127,47 @@ class Session:
 
 
 # -- rebuilding sessions from the lines ---------------------------------------
+
+#: sendmail logs a relay as `relay=%.100s` in its STARTTLS lines (tls.c, srvrsmtp.c)
+RELAY_WIDTH = 100
+#: a `to=` line's relay is shortenstring(name, 40): a name of 40 bytes or more becomes
+#: its first 18, `...` and its last 18 (libsmutil/snprintf.c)
+_SHORTENED = re.compile(r"(?P<head>[^\s\[]{18})\.\.\.(?P<tail>[^\s\[]{18})")
+
+
+def peer_of(text: str) -> tuple[str | None, str | None, bool]:
+    """(name, addr, cut) of a logged relay, the name as the access map sees it.
+
+    An inbound relay is sendmail's `$_`: `user@host [addr]` (`IDENT:user@host`)
+    when the client's identd answered; the rules look up `host`. `cut` is true
+    when the name may be only part of the peer's: the relay text fills
+    sendmail's 100 bytes with no blank after the name, or it is a `to=` line's
+    `head...tail`. An address cut short (no `]`) is no address.
+    """
+    name, addr = split_relay(text)
+    if name is not None and "@" in name:
+        name = name.rpartition("@")[2] or None
+    text = text.strip()
+    cut = bool(name) and (
+        (len(text.encode("utf-8", "surrogatepass")) >= RELAY_WIDTH and " " not in text)
+        or _SHORTENED.fullmatch(text.split(" ", 1)[0]) is not None
+    )
+    return name, addr, cut
+
+
+def same_name(a: str, b: str) -> bool:
+    """Two logged names of one peer: equal, or one a `head...tail` of the other."""
+    a, b = a.lower().rstrip("."), b.lower().rstrip(".")
+    if a == b:
+        return True
+    for short, full in ((a, b), (b, a)):
+        m = _SHORTENED.fullmatch(short + ("." if len(short) == 38 else ""))
+        if m is not None and len(full) >= 36:
+            tail = m["tail"].rstrip(".")
+            if full.startswith(m["head"]) and full.endswith(tail):
+                return True
+    return False
+
 
 _RELAY_FIELD = re.compile(r"(?:^|, )relay=([^,]*)")
 _FIELD = re.compile(r"(?:^|, )(mailer|proto|stat)=")
@@ -154,7 +205,7 @@ def _same_peer(session: Session, relay: str | None, addr: str | None) -> bool:
     if not session.relay and not session.addr:
         return True  # a `connect failed` line names no peer: the next line that does is it
     if relay and session.relay:
-        return relay.lower() == session.relay.lower()
+        return same_name(relay, session.relay)
     if addr and session.addr:
         return addr.lower() == session.addr.lower()
     return not relay and not addr
@@ -230,29 +281,30 @@ class SessionBuilder:
                 del self._inbound[message.qid]
         self._closed.append(session)
 
-    def _open_session(
-        self, key: tuple[str, ProcessKey], line: SyslogLine, relay: str | None, addr: str | None
-    ) -> Session:
+    def _open_session(self, key: tuple[str, ProcessKey], line: SyslogLine, text: str) -> Session:
+        """A new session of the process with the peer of the logged relay `text`."""
         self._close(key)
-        session = Session(key[0], line.time, line.host, relay, addr, end=line.time)
+        relay, addr, cut = peer_of(text)
+        session = Session(key[0], line.time, line.host, relay, addr, end=line.time, name_cut=cut)
         self._open[key] = (session, self.lines)
         return session
 
-    def _session(
-        self, key: tuple[str, ProcessKey], line: SyslogLine, relay: str | None, addr: str | None
-    ) -> Session:
-        """The process's open session with this peer, or a new one (closing the old)."""
+    def _session(self, key: tuple[str, ProcessKey], line: SyslogLine, text: str) -> Session:
+        """The process's open session with this peer, or a new one (closing the old).
+
+        A whole name another line of the session logs replaces a cut one."""
+        relay, addr, cut = peer_of(text)
         entry = self._open.get(key)
         if entry is not None and _same_peer(entry[0], relay, addr):
             session = entry[0]
-            if relay and not session.relay:
-                session.relay = relay
+            if relay and (not session.relay or (session.name_cut and not cut)):
+                session.relay, session.name_cut = relay, cut
             if addr and not session.addr:
                 session.addr = addr
             session.end = line.time or session.end
             self._open[key] = (session, self.lines)
             return session
-        return self._open_session(key, line, relay, addr)
+        return self._open_session(key, line, text)
 
     def _sender(self, qid: str, sender: str) -> None:
         senders = self._senders
@@ -268,6 +320,13 @@ class SessionBuilder:
             # its `to=... status=sent` and `connect from` lines are no sendmail session
             return
         message = line.message
+        if message.startswith(REPEAT_HEAD):
+            # rsyslog's `message repeated N times: [MSG]`: MSG again, N times with no other
+            # line of the process between them, so no delivery or receipt: its session once
+            found = unrepeat(message)
+            if not isinstance(found, tuple):
+                return
+            message = found[0]
         qid: str | None = None
         m = QUEUE_ID.match(message)
         if m is not None:
@@ -279,8 +338,7 @@ class SessionBuilder:
         elif message.startswith("from="):
             self._receipt(process, line, qid, message)
         elif message.startswith("connect from "):
-            relay, addr = split_relay(message[13:])
-            self._open_session(("server", process), line, relay, addr)
+            self._open_session(("server", process), line, message[13:])
         elif message.startswith("ruleset="):
             self._ruleset(process, line, message)
         elif message.startswith("STARTTLS"):
@@ -303,7 +361,7 @@ class SessionBuilder:
                 return  # a daemon's start-up complaint, no session
             entry = self._open.get(key)
             if parsed.relay or parsed.addr or entry is None:
-                session = self._session(key, line, parsed.relay, parsed.addr)
+                session = self._session(key, line, _field(message, "relay") or "")
             else:  # `connect failed` names no peer: the process's open session
                 session = entry[0]
             session.starttls = True
@@ -312,9 +370,9 @@ class SessionBuilder:
             return
         if parsed.direction == "client":
             # a handshake is a new connection, even to the same server
-            session = self._open_session(key, line, parsed.relay, parsed.addr)
+            session = self._open_session(key, line, _field(message, "relay") or "")
         else:
-            session = self._session(key, line, parsed.relay, parsed.addr)
+            session = self._session(key, line, _field(message, "relay") or "")
         session.starttls = True
         session.verify = parsed.verify or "NONE"
         session.version = parsed.version
@@ -326,10 +384,10 @@ class SessionBuilder:
     def _ruleset(self, process: ProcessKey, line: SyslogLine, message: str) -> None:
         name = message[8 : message.find(",")] if "," in message else message[8:]
         head, _, reply = message.partition(", reject=")
-        relay, addr = split_relay(_field(head, "relay") or "")
+        relay_text = _field(head, "relay") or ""
         arg1 = _field(head, "arg1")
         if name == "try_tls":
-            session = self._open_session(("client", process), line, relay, addr)
+            session = self._open_session(("client", process), line, relay_text)
             session.tls_skipped = True
             return
         if name == "tls_server":
@@ -338,7 +396,7 @@ class SessionBuilder:
             key = ("server", process)
         else:
             return  # tls_rcpt is per recipient: its `to=` line says Deferred
-        session = self._session(key, line, relay, addr)
+        session = self._session(key, line, relay_text)
         if name in ("tls_server", "tls_client") and arg1 and not session.starttls:
             session.verify = arg1
         if reply:
@@ -360,8 +418,7 @@ class SessionBuilder:
         word = status.split(":", 1)[0].split(" ", 1)[0] or None
         if word == "Deferred" and not _REPLY.search(status):
             return  # no SMTP session was made (connection refused, host unknown, ...)
-        relay, addr = split_relay(relay_text)
-        session = self._session(("client", process), line, relay, addr)
+        session = self._session(("client", process), line, relay_text)
         sender = self._senders.get(qid) if qid is not None else None
         session.messages.append(Message(qid, sender, recipients, word))
 
@@ -377,9 +434,8 @@ class SessionBuilder:
         proto = _field(message, "proto")
         if not relay_text or proto is None:
             return  # a message submitted on this host (sm-msp), no SMTP session
-        relay, addr = split_relay(relay_text)
         key = ("server", process)
-        session = self._session(key, line, relay, addr)
+        session = self._session(key, line, relay_text)
         if not session.starttls and "ESMTPS" in proto.upper():
             session.starttls = True  # encrypted, the handshake line not logged (LogLevel < 9)
             session.verify = "UNKNOWN"

@@ -194,11 +194,14 @@ class Summary:
         if host is not None:
             self.hosts[host] += n
 
-    def add(self, r: TlsRecord, n: int = 1) -> PeerStats | None:
-        """Count one record (`n` times: the same record seen n times).
+    def add(self, r: TlsRecord, n: int | None = None) -> PeerStats | None:
+        """Count one record (`n` times: the same record seen n times; by default its
+        `count`, the times a repeat line says it was logged).
 
         The peer whose last problem it made its own, when it is a problem (else None).
         """
+        if n is None:
+            n = r.count
         self.records += n
         self._seen(r.time, r.host, n)
         if r.error is not None:
@@ -244,11 +247,13 @@ class Summary:
         entry.count += n
         entry.add_peer(r.peer)
 
-    def add_event(self, event: RulesetEvent | Notice, n: int = 1) -> PeerStats | None:
-        """Count one refusal or configuration notice (`n` times).
+    def add_event(self, event: RulesetEvent | Notice, n: int | None = None) -> PeerStats | None:
+        """Count one refusal or configuration notice (`n` times; by default its `count`).
 
         The peer whose last problem it made its own (a refusal but Try_TLS's), else None.
         """
+        if n is None:
+            n = event.count
         self._seen(event.time, event.host, n)
         if isinstance(event, Notice):
             self.notices[event.text] += n

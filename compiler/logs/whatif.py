@@ -137,7 +137,7 @@ class HostRules:
 
 def outbound_state(session: Session, rules: HostRules) -> tuple[TlsState, Hit | None]:
     """The session's TLS under the host's map, and the Try_TLS NO that made it clear."""
-    hit = rules.table.peer("Try_TLS", session.relay, session.addr)
+    hit = rules.table.peer("Try_TLS", session.relay, session.addr, not session.name_cut)
     if hit is not None and hit.value.strip().upper() == "NO":
         return TlsState(False, "NONE", 0, cause=f"{hit.key} NO"), hit
     if session.tls_skipped:
@@ -147,7 +147,7 @@ def outbound_state(session: Session, rules: HostRules) -> tuple[TlsState, Hit | 
 
 def inbound_state(session: Session, rules: HostRules) -> tuple[TlsState, Hit | None]:
     """The session's TLS under the host's map, and the Srv_Features S that made it clear."""
-    hit = rules.table.peer("Srv_Features", session.relay, session.addr)
+    hit = rules.table.peer("Srv_Features", session.relay, session.addr, not session.name_cut)
     letters = hit.value.split() if hit is not None else []
     if "S" in letters:
         return TlsState(False, "NONE", 0, cause=f"{hit.key if hit else ''} S"), hit
@@ -355,6 +355,8 @@ class Evaluation:
         self.by_host: Counter[str] = Counter()
         #: sessions per syslog host the spec does not name
         self.unknown_hosts: Counter[str] = Counter()
+        #: sessions whose peer's name the log cut short: matched by address only
+        self.cut_names = 0
         self._cache: dict[str | None, HostRules | None] = {}
 
     def host_for(self, syslog_host: str | None) -> HostRules | None:
@@ -397,6 +399,8 @@ class Evaluation:
             self.unknown_hosts[session.host or "(none)"] += 1
             host = self.fallback
         self.by_host[host.name] += 1
+        if session.name_cut:
+            self.cut_names += 1
         if session.direction == "client":
             self._outbound(host, session)
         else:
@@ -407,7 +411,9 @@ class Evaluation:
         name = session.relay or session.addr or ""
         whole = [(m, m.recipients) for m in session.messages]
         clear_impact = self._clearing(host, session, state, cleared_by, len(whole))
-        srv = self._rule(host, host.table.peer("TLS_Srv", session.relay, session.addr))
+        srv = self._rule(
+            host, host.table.peer("TLS_Srv", session.relay, session.addr, not session.name_cut)
+        )
         if srv is not None:
             impact = self.impact(srv, host)
             peer = impact.seen(host, session, state, len(whole))
@@ -465,7 +471,9 @@ class Evaluation:
         name = session.relay or session.addr or ""
         whole = [(m, m.recipients) for m in session.messages]
         clear_impact = self._clearing(host, session, state, cleared_by, len(whole))
-        clt = self._rule(host, host.table.peer("TLS_Clt", session.relay, session.addr))
+        clt = self._rule(
+            host, host.table.peer("TLS_Clt", session.relay, session.addr, not session.name_cut)
+        )
         if clt is None:
             return
         impact = self.impact(clt, host)

@@ -140,7 +140,7 @@ def report_json(
     extra = []
     if proposed is not None:
         extra = [impact_json(i, limit) for i in proposed.results() if i.rule.source == "proposed"]
-    return {
+    out: dict[str, Any] = {
         "version": WHATIF_VERSION,
         "spec": spec,
         "files": files,
@@ -150,6 +150,9 @@ def report_json(
         "unknown_hosts": [
             {"host": h, "sessions": n} for h, n in sorted(current.unknown_hosts.items())
         ],
-        "proposed": extra,
-        "rules": rules,
     }
+    if current.cut_names:
+        out["cut_names"] = current.cut_names  # matched by address only
+    out["proposed"] = extra
+    out["rules"] = rules
+    return out

@@ -132,6 +132,14 @@ def print_whatif(
                 "yellow",
             )
         )
+    if current.cut_names:
+        console.print(
+            Text(
+                f"{current.cut_names} session(s) with a peer name sendmail logged cut short"
+                " (relay=%.100s, or a to= line's head...tail): matched by address only",
+                "yellow",
+            )
+        )
     report = _Report(console, top)
     if proposed is not None:
         mine = [i for i in proposed.results() if i.rule.source == "proposed"]
