@@ -630,16 +630,9 @@ def parse_entry(text: str, issuer_tags: frozenset[str] = frozenset()) -> AccessE
     if text and text[0] in mapline.BLANKS:
         raise ValueError("an access entry cannot start with a blank; makemap drops such lines")
     key, _, rest = mapline.split(text)
-    odd = next((c for c in key if _unicode_space(c)), None)
+    odd = space_in_key(key)
     if odd is not None:
-        before = key[: key.index(odd)]
-        where = f" after '{shown(before)}'" if before else ""
-        raise ValueError(
-            f"{names.describe_char(odd)}{where} is no blank to makemap, which ends a key"
-            " only at a space, tab, vertical tab, form feed or carriage return, so it"
-            " would be part of the key; separate the key from the value with a space or"
-            " a tab"
-        )
+        raise ValueError(odd[1])
     if not key or key.startswith("#"):
         raise ValueError("an access entry needs a key and a value (comments are not entries)")
     value = rest.rstrip(mapline.BLANKS)
@@ -650,6 +643,22 @@ def parse_entry(text: str, issuer_tags: frozenset[str] = frozenset()) -> AccessE
     is_tag = head in issuer_tags and head not in TAGS
     tag = head if head in TAGS and ":" in key else None
     return AccessEntry(key, _cached_value(tag, value, is_tag))
+
+
+def space_in_key(key: str) -> tuple[int, str] | None:
+    """(where, why) when makemap's key holds a character that looks like a blank (a
+    NO-BREAK SPACE, U+001C, ...): it is part of the key, which then never matches."""
+    odd = next((i for i, c in enumerate(key) if _unicode_space(c)), None)
+    if odd is None:
+        return None
+    before = key[:odd]
+    where = f" after '{shown(before)}'" if before else ""
+    return odd, (
+        f"{names.describe_char(key[odd])}{where} is no blank to makemap, which ends a key"
+        " only at a space, tab, vertical tab, form feed or carriage return, so it"
+        " would be part of the key; separate the key from the value with a space or"
+        " a tab"
+    )
 
 
 def _unicode_space(ch: str) -> bool:

@@ -63,11 +63,11 @@ KIND = "access"
 
 def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
     """Keys checked with the compiler's key grammar."""
-    from compiler.sendmail.accessmap import BARE_OK, canonical_key
+    from compiler.sendmail.accessmap import BARE_OK, canonical_key, space_in_key
 
     for e in doc.entries:
-        if not e.key or (e.tag and not known_tag(doc, e.tag)):
-            continue
+        if not e.key or (e.tag and not known_tag(doc, e.tag)) or space_in_key(e.key):
+            continue  # a key holding a NO-BREAK SPACE, ...: A001 says so
         head, _, rest = e.key.partition(":")
         tag = head.lower()
         length = len(e.key)
