@@ -14,7 +14,7 @@ looked up by the inbound client in 8.17, not by the server (8.18 looks it
 up by the server, as cf/README's `Clt_Features:broken.sts M` means). An address
 literal (`Connect:[127.0.0.3]`, `From:[1.2.4]`) matches the name of a
 client whose address does not resolve, or a domain written so; ClientRate:
-and ClientConn: are looked up by the address alone, so a literal never
+and ClientConn: are looked up by the address alone, so a name or a literal never
 matches there. A sender or recipient at a literal (`From:user@[192.0.2.4]`)
 is looked up whole, as the client wrote it, so never by a net's prefix.
 sendmail writes a client's name itself (`Connect:[IPv6:...]` in full), but
