@@ -19,6 +19,7 @@ session features and the IPv6 form of ${client_addr} are seen on real daemons.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -271,3 +272,142 @@ def test_client_addr_form_follows_use_compressed_ipv6_addresses(
     assert ("reject=550 5.0.0 short" if compressed else "reject=550 5.0.0 full") in seen, seen
     assert ("arg2=IPv6:::1" if compressed else "arg2=IPv6:0:0:0:0:0:0:0:1") in seen, seen
     assert parse_entry("Connect:IPv6:::1 REJECT").key == "Connect:IPv6:0:0:0:0:0:0:0:1"
+
+
+# -- ClientRate:, ClientConn:, TEMP:, ERROR:D.S.N:"...", IPv6 CIDR ------------------
+
+#: the .mc lines RateControl and ConnControl come with
+RATE_MC = (
+    "FEATURE(`ratecontrol', `nodelay', `terminate')dnl\n"
+    "FEATURE(`conncontrol', `nodelay', `terminate')dnl\n"
+)
+
+
+def ask_mc(scratch: Path, release: SendmailRelease, access: str, lookups: str) -> list[str]:
+    """ask() with RATE_MC in the .mc; each answer is the ruleset's whole result."""
+    mc = PLAIN_MC.replace("MAILER(`local')", RATE_MC + "MAILER(`local')")
+    rc, cf, err = m4_build(mc, PLAIN_STARTTLS, scratch, release)
+    assert rc == 0, err
+    (scratch / "bt.cf").write_text(cf, encoding="utf-8")
+    assert makemap_roundtrip(access, scratch / "etc-mail", release)[0] == 0
+    out = sendmail_bt(release, scratch / "bt.cf", ("-d0.1",), lookups).stdout
+    return [q.rsplit("returns:", 1)[1].split("\n")[0] for q in out.split("\n> ") if "returns:" in q]
+
+
+#: ClientRate/ClientConn value -> (the limit sendmail reads, what tlsc says: None accepted)
+LIMITS = {
+    "010": (8, "as the octal number 8, not 10; write 8, or 10 without"),
+    "0x10": (16, "as the hexadecimal number 16; write 16"),
+    "00": (0, "takes only ClientRate 0 for no limit; it reads 00 as a limit of 0"),
+    "09": (0, "it reads 09 as a limit of 0, which refuses every connection"),
+    "12": (12, None),
+}
+
+
+@pytest.mark.parametrize("value", LIMITS)
+def test_client_rate_values_as_the_arith_map_reads_them(
+    scratch: Path, release: SendmailRelease, value: str
+) -> None:
+    limit, said = LIMITS[value]
+    if said is None:
+        assert parse_entry(f"ClientRate:192.0.2.1 {value}").value == value
+    else:
+        with pytest.raises(ValueError, match=said.replace("ClientRate", "ClientConn")):
+            parse_entry(f"ClientConn:192.0.2.1 {value}")
+        with pytest.raises(ValueError, match=said):
+            parse_entry(f"ClientRate:192.0.2.1 {value}")
+    access = f"ClientRate:192.0.2.1\t{value}\nClientConn:192.0.2.1\t{value}\n"
+    lookups = ".D{client_addr}192.0.2.1\n"
+    # at the limit: allowed, above it: refused; a client counts itself, so a limit
+    # of 0 refuses the first connection
+    for n in (limit, limit + 1) if limit else (1, 2):
+        lookups += f".D{{client_rate}}{n}\n.D{{client_connections}}{n}\n"
+        lookups += "RateControl x\nConnControl x\n"
+    answers = ask_mc(scratch, release, access, lookups)
+    refused = ["421" in a for a in answers]
+    assert refused == [limit == 0] * 2 + [True, True], answers
+
+
+@pytest.mark.parametrize("tag", ["ClientRate", "ClientConn"])
+def test_client_rate_is_never_looked_up_by_name(
+    scratch: Path, release: SendmailRelease, tag: str
+) -> None:
+    with pytest.raises(ValueError, match=f"never consults {tag}: by a name .* up by the"):
+        parse_entry(f"{tag}:mx.example.com 0")
+    assert parse_entry(f"{tag}:IPv6:2001:db8 1").key == f"{tag}:IPv6:2001:db8"
+    access = f"{tag}:mx.example.com\t00\n{tag}:192.0.2.9\t00\n"
+    ruleset = "RateControl" if tag == "ClientRate" else "ConnControl"
+    lookups = (
+        ".D{client_name}mx.example.com\n.D{client_rate}5\n.D{client_connections}5\n"
+        f".D{{client_addr}}198.51.100.1\n{ruleset} x\n.D{{client_addr}}192.0.2.9\n{ruleset} x\n"
+    )
+    by_name, by_address = ask_mc(scratch, release, access, lookups)
+    assert "421" not in by_name and "421" in by_address, (by_name, by_address)
+
+
+#: From: values -> what tlsc says (None: accepted as written)
+ERROR_FORMS = {
+    'ERROR:5.7.1:"550 go away"': None,  # cf/README's quoted form with a DSN
+    'ERROR:4.2.2:"450 full"': None,
+    "TEMP:450 try later": "only on a Compat: line; on a From: line 'TEMP:450 try later' is"
+    " the text of a permanent error, not a temporary one; write ERROR:450 try later",
+    'TEMP:"451 later"': 'write ERROR:"451 later"',
+    "TEMP:550 no": "write ERROR: with a 4xx reply code",
+}
+
+
+def test_error_forms_as_check_mail_returns_them(scratch: Path, release: SendmailRelease) -> None:
+    lines = []
+    for i, (value, said) in enumerate(ERROR_FORMS.items()):
+        if said is None:
+            assert parse_entry(f"From:s{i}.example {value}").value == value
+        else:
+            with pytest.raises(ValueError, match=re.escape(said)):
+                parse_entry(f"From:s{i}.example {value}")
+        lines.append(f"From:s{i}.example\t{value}\n")
+    with pytest.raises(ValueError, match="only on a Compat: line; on a Connect: line"):
+        parse_entry("Connect:192.0.2.1 TEMP:450 x")
+    assert parse_entry("Compat:a@b.example<@>c@d.example TEMP:450 x").value == "TEMP:450 x"
+    lookups = "".join(f"check_mail <u@s{i}.example>\n" for i in range(len(ERROR_FORMS)))
+    answers = [a.replace(" ", "") for a in ask_mc(scratch, release, "".join(lines), lookups)]
+    assert answers == [
+        '$#error$@5.7.1$:"550goaway"',
+        '$#error$@4.2.2$:"450full"',
+        # no $@ 4.x.x and no 4xx code: TEMP: is text, answered as a permanent error
+        "$#error$:TEMP:450trylater",
+        '$#error$:TEMP:"451later"',
+        "$#error$:TEMP:550no",
+    ]
+
+
+#: IPv6 CIDR keys -> the key tlsc says to write instead
+IPV6_CIDR = {
+    "Connect:IPv6:2001:db8::/32": "write 'IPv6:2001:db8'",
+    "Connect:IPv6:2001:DB8:1::/48": "write 'IPv6:2001:db8:1'",
+    "IPv6:2001:db8::/33": "no multiple of 16",
+    "Connect:IPv6:2001:db8::1/128": "write 'IPv6:2001:db8:0:0:0:0:0:1'",
+}
+
+
+def test_ipv6_cidr_is_refused_saying_so(scratch: Path, release: SendmailRelease) -> None:
+    for key, how in IPV6_CIDR.items():
+        with pytest.raises(ValueError, match=f"sendmail does not understand CIDR; .*{how}"):
+            parse_entry(f"{key} REJECT")
+    access = "".join(f"{key}\tREJECT\n" for key in IPV6_CIDR)
+    lookups = (
+        "A <IPv6:2001:db8:0:0:0:0:0:1> <?> <+ Connect> <>\n"
+        "A <IPv6:2001:db8:1:0:0:0:0:2> <?> <+ Connect> <>\n"
+    )
+    assert bt_answers(sendmail_bt_of(scratch, release, access, lookups)) == ["?", "?"]
+    # the key tlsc says to write matches
+    fixed = "Connect:IPv6:2001:db8\tREJECT\n"
+    assert bt_answers(sendmail_bt_of(scratch, release, fixed, lookups)) == ["REJECT", "REJECT"]
+
+
+def sendmail_bt_of(scratch: Path, release: SendmailRelease, access: str, lookups: str) -> str:
+    """The stdout of ask()'s run."""
+    rc, cf, err = m4_build(PLAIN_MC, PLAIN_STARTTLS, scratch, release)
+    assert rc == 0, err
+    (scratch / "bt.cf").write_text(cf, encoding="utf-8")
+    assert makemap_roundtrip(access, scratch / "etc-mail", release)[0] == 0
+    return sendmail_bt(release, scratch / "bt.cf", ("-d0.1",), lookups).stdout

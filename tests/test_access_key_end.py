@@ -86,6 +86,9 @@ def test_lint_reads_the_line_as_makemap_and_says_when_an_editor_shows_it_otherwi
         assert describe_char(sep) in a001[0][2]
     elif skipped:
         assert [line for line, _, _ in a001] == [2]  # leading blank, or no value
+    elif sep not in BLANKS:  # in column 1: makemap keeps it in the key, never matched
+        assert [(line, c) for line, c, _ in a001] == [(2, 1)]
+        assert f"{describe_char(sep)} is no blank to makemap" in a001[0][2]
     else:
         assert a001 == []
 

@@ -40,7 +40,7 @@ CANONICAL_SAMPLES = [
     "example.com OK",
     "localhost RELAY",
     "Connect:10.1.2.6 550 go away",
-    "Connect:10.1.2.7 TEMP:later",
+    "Connect:10.1.2.7 QUARANTINE:later",
 ]
 
 entry_text = st.one_of(

@@ -155,7 +155,8 @@ def test_requirement_errors(text: str, message: str) -> None:
         # cf/README's: 8.18 looks it up by the server (8.17 by the client: lint's A006)
         ("Clt_Features:Broken.STS M", "Clt_Features:broken.sts\tM"),
         ("GreetPause:127 0", "GreetPause:127\t0"),
-        ("ClientRate: 010", "ClientRate:\t10"),
+        ("ClientRate: 10", "ClientRate:\t10"),
+        ("GreetPause:127 010", "GreetPause:127\t10"),  # strtol(.., 10), unlike ClientRate's
         ('Connect:x ERROR:"550 100%% sure"', 'Connect:x\tERROR:"550 100%% sure"'),
         (
             "Connect:spam.example error:5.7.1:550 go away",

@@ -191,9 +191,33 @@ def test_space_separated_and_host_files(tmp_path: Path) -> None:
                 " block.access line 2; makemap would keep only one",
             ],
         ),
+        (
+            "  - file: x.access\n",
+            {"x.access": (
+                "Connect:10.2.2.2\tREJECT\n"
+                "Connect:192.0.2.1\xa0REJECT\tOK\n"
+                "Connect:192.0.2.2\tREJECT\u2003\n"
+                "ClientRate:192.0.2.3\t010\n"
+                "ClientConn:mx.example.net\t5\n"
+            )},
+            [
+                "x.access:2:1: S210 the character U+00A0 (NO-BREAK SPACE) after"
+                " 'Connect:192.0.2.1' is no blank to makemap, which ends a key only at a"
+                " space, tab, vertical tab, form feed or carriage return, so it would be part"
+                " of the key; separate the key from the value with a space or a tab",
+                "x.access:3:1: S210 an access value cannot end with the character U+2003"
+                " (EM SPACE): sendmail reads it as part of the word, not as a blank",
+                "x.access:4:1: S210 sendmail reads ClientRate 010 as the octal number 8, not"
+                " 10; write 8, or 10 without the leading zero",
+                "x.access:5:1: S210 sendmail never consults ClientConn: by a name"
+                " ('mx.example.net'): it looks ClientConn: up by the client's address"
+                " (${{client_addr}}) alone; write the client's address or net"
+                " ('ClientConn:192.0.2', 'ClientConn:IPv6:2001:db8')",
+            ],
+        ),
     ],
     ids=["missing", "directory", "not-utf8", "crlf", "twice", "absolute", "not-a-string",
-         "unknown-key", "bad-entries"],
+         "unknown-key", "bad-entries", "blank-lookalikes-and-limits"],
 )  # fmt: skip
 def test_every_kind_of_problem(
     tmp_path: Path, spec_extra: str, files: dict[str, str | bytes], expected: list[str]

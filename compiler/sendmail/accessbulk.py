@@ -44,7 +44,8 @@ _LABEL = r"(?!xn--)(?![a-z0-9_-]{64})[a-z0-9_]++(?:-++[a-z0-9_]++)*+"
 #: labels joined by dots, the last one not all digits
 _NAME = rf"(?:{_LABEL}\.)*+(?=[0-9]*+[a-z_-]){_LABEL}"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
-_PEER = rf"(?:{_OCTET}(?:\.{_OCTET}){{0,3}}(?=[ \t])|{_NAME})"
+_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{0,3}}(?=[ \t])"
+_PEER = rf"(?:{_IPV4}|{_NAME})"
 _ATOM = r"[A-Za-z0-9!$&*+/=?^_{|}~-]++"
 _RECIPIENT = rf"(?:{_ATOM}(?:\.{_ATOM})*+@(?:{_NAME})?|{_NAME})"
 #: IPv6: as parse_ipv6 writes it: eight groups in lower case without leading zeros
@@ -60,7 +61,7 @@ _SAFE = r"[ !\"$&-_a-~]"
 _ACTION = (
     r"(?:OK|RELAY|REJECT|DISCARD|SKIP"
     rf"|ERROR:(?:\"?[245][0-9][0-9][ \"]|[245]\.[0-9]{{1,3}}\.[0-9]{{1,3}}:[245][0-9][0-9]){_SAFE}*"
-    rf"|(?:QUARANTINE|TEMP):(?! ){_SAFE}+|[245][0-9][0-9] {_SAFE}+)"
+    rf"|QUARANTINE:(?! ){_SAFE}+|[245][0-9][0-9] {_SAFE}+)"
 )
 _INT = r"(?:0|[1-9][0-9]{0,17})"
 _REQUIREMENT = r"(?:PERM\+|TEMP\+)?(?:VERIFY(?::[1-9][0-9]{0,3})?|ENCR:[1-9][0-9]{0,3})"
@@ -86,7 +87,9 @@ def _entry(sep: str, short: bool = False) -> str:
         rf"(?:Connect:{_TAGGED_PEER}|(?:From|To):{_RECIPIENT}|{_PEER}|{_IPV6}|{_RECIPIENT})"
         rf"{sep}{_ACTION}"
         rf"|Spam:{_RECIPIENT}{sep}(?:FRIEND|HATER)"
-        rf"|(?:GreetPause|ClientRate|ClientConn):{_TAGGED_PEER}{sep}{_INT}"
+        rf"|GreetPause:{_TAGGED_PEER}{sep}{_INT}"
+        # looked up by the client's address alone, never by a name
+        rf"|(?:ClientRate|ClientConn):(?:{_IPV4}|{_IPV6}){sep}{_INT}"
         rf"|(?:TLS_Srv|TLS_Clt):{_TAGGED_PEER}{sep}{_REQUIREMENT}"
         rf"|TLS_Rcpt:{_RECIPIENT}{sep}{_REQUIREMENT}"
         rf"|Try_TLS:{_TAGGED_PEER}{sep}(?:NO|YES)"

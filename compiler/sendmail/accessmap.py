@@ -114,6 +114,7 @@ _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*\Z")
 _VALUE_UNSAFE = re.compile(rf"[\x00-\x08\x0a-\x1f\x7f{names.LINE_BREAKS_BEYOND_ASCII}`]")
 _COMMENT_AFTER_BLANK = re.compile(r"[ \t]#")
 _LONE_PERCENT = re.compile(r"%(?!%)")
+_IPV4_PREFIX = re.compile(r"^[0-9]+(\.[0-9]+){0,3}\Z")
 _SESSION_KEYS = {k.lower(): k for k in ("Options", "CipherList", "CertFile", "KeyFile", "Flags")}
 
 
@@ -355,6 +356,8 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
             f"sendmail looks {tag}: up by the client's address (${{client_addr}}) alone,"
             f" never by a name in brackets; write '{tag}:{shown(address)}'"
         )
+    if tag in ("ClientRate", "ClientConn"):
+        return f"{tag}:{_client_addr_key(tag, rest)}"
     if tag in _PEER_TAGS:
         return f"{tag}:{names.parse_peer(rest)}"
     if "@[" in rest and tag in _USER_AT_LITERAL_TAGS:
@@ -362,6 +365,23 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
     if tag in _ADDRESS_TAGS:
         return f"{tag}:{names.parse_recipient(rest)}"
     return f"{tag}:{rest}"  # pragma: no cover - every tag is in a class above
+
+
+def _client_addr_key(tag: str, rest: str) -> str:
+    """A ClientRate: or ClientConn: key: an IPv4 address or prefix, or `IPv6:...`.
+
+    Their rulesets (RateControl, ConnControl) look up `${client_addr}` alone through
+    the A ruleset, never the client's name: `ClientRate:mx.example.com` is never
+    found (sendmail -bt: a client of that name at any address has no limit).
+    """
+    peer = names.parse_peer(rest)
+    if peer.startswith("IPv6:") or _IPV4_PREFIX.match(peer):
+        return peer
+    raise ValueError(
+        f"sendmail never consults {tag}: by a name ('{shown(peer)}'): it looks {tag}: up by"
+        f" the client's address (${{client_addr}}) alone; write the client's address or net"
+        f" ('{tag}:192.0.2', '{tag}:IPv6:2001:db8')"
+    )
 
 
 def _plain_key(key: str) -> str:
@@ -422,6 +442,7 @@ def canonical_value(tag: str | None, value: str, issuer_tag: bool = False) -> st
         if word.startswith('"'):
             return _quoted_value(tag, word)
         if _ERROR_TEXT.match(word):
+            _temp_outside_compat(tag, word)
             return _error_text(word)
         raise ValueError(
             f"'{shown(word)}' is not an access action; use OK, RELAY, REJECT, DISCARD, SKIP,"
@@ -434,9 +455,7 @@ def canonical_value(tag: str | None, value: str, issuer_tag: bool = False) -> st
             raise ValueError(f"Try_TLS takes NO (or YES), not '{shown(word)}'")
         return upper
     if kind == "int":
-        if not word.isdigit():
-            raise ValueError(f"{tag} takes a whole number, not '{shown(word)}'")
-        return str(int(word))
+        return _whole_number(tag or "", word)
     if kind == "spam":
         if upper not in ("FRIEND", "HATER"):
             raise ValueError(f"Spam: takes FRIEND or HATER, not '{shown(word)}'")
@@ -512,14 +531,77 @@ def _quoted_value(tag: str | None, word: str) -> str:
     )
 
 
+def _whole_number(tag: str, word: str) -> str:
+    """A GreetPause:, ClientRate: or ClientConn: value, in decimal ASCII digits.
+
+    sendmail reads GreetPause's with strtol(.., 10), so a leading zero is nothing
+    (`010` is 10, written so). ClientRate's and ClientConn's go through the arith
+    map, strtol(.., 0), which reads C's number forms (sendmail -bt: `010` is a limit
+    of 8, `0x10` of 16), and their rulesets take only the word `0` for no limit
+    (`00` is a limit of 0, refusing every connection): each is refused, saying so,
+    rather than written as another number.
+    """
+    if tag in ("ClientRate", "ClientConn"):
+        if _HEX.match(word):
+            raise ValueError(
+                f"sendmail reads {tag} {shown(word)} as the hexadecimal number"
+                f" {int(word, 16)}; write {int(word, 16)}"
+            )
+        if _DIGITS.match(word) and word.startswith("0") and word != "0":
+            octal = int(_OCTAL.match(word)[0], 8)  # type: ignore[index]
+            if octal == 0:
+                raise ValueError(
+                    f"sendmail takes only {tag} 0 for no limit; it reads {shown(word)} as a"
+                    " limit of 0, which refuses every connection (421 4.3.2); write 0"
+                )
+            raise ValueError(
+                f"sendmail reads {tag} {shown(word)} as the octal number {octal}, not"
+                f" {int(word)}; write {octal}, or {int(word)} without the leading zero"
+            )
+    if not _DIGITS.match(word):
+        raise ValueError(f"{tag} takes a whole number, not '{shown(word)}'")
+    return str(int(word))
+
+
+_DIGITS = re.compile(r"[0-9]+\Z")
+_HEX = re.compile(r"0[xX][0-9a-fA-F]+\Z")
+#: what strtol(.., 0) reads of a number starting with 0: the octal digits
+_OCTAL = re.compile(r"[0-7]+")
+
+
+def _temp_outside_compat(tag: str | None, word: str) -> None:
+    """Refuse `TEMP:` on a Connect:, From:, To: or untagged line.
+
+    Only check_compat's rules read TEMP: (a Compat: line, cf/README); the access
+    rules of the other tags do not, so `TEMP:450 text` is the text of the generic
+    error there, a permanent one (sendmail -bt: `$#error $: TEMP:450 text`).
+    """
+    head, _, rest = word.partition(":")
+    if head.upper() != "TEMP":
+        return
+    body = rest.strip(mapline.BLANKS)
+    how = (
+        f"write ERROR:{body}"
+        if re.match(r'^"?4[0-9][0-9][ "]', body)
+        else ('write ERROR: with a 4xx reply code, as in ERROR:"450 try later"')
+    )
+    where = f"{tag}: line" if tag else "line without a tag"
+    raise ValueError(
+        f"sendmail reads TEMP: only on a Compat: line; on a {where} '{shown(word)}' is the"
+        f" text of a permanent error, not a temporary one; {how}"
+    )
+
+
 def _error_text(word: str) -> str:
     head, sep, rest = word.partition(":")
     if sep and head.upper() in ("ERROR", "QUARANTINE", "TEMP"):
         if not rest.strip():
             raise ValueError(f"'{shown(word)}' needs a message after '{head}:'")
         body = rest.strip()
+        # ERROR:D.S.N:"### text" is cf/README's quoted form with a DSN (sendmail -bt:
+        # `$#error $@ D.S.N $: "### text"`)
         m = _SMTP_CODE.match(body) or re.match(
-            r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}:([245][0-9][0-9])", body
+            r'^[245]\.[0-9]{1,3}\.[0-9]{1,3}:"?([245][0-9][0-9])', body
         )
         if head.upper() == "ERROR" and not m:
             raise ValueError(
@@ -630,16 +712,9 @@ def parse_entry(text: str, issuer_tags: frozenset[str] = frozenset()) -> AccessE
     if text and text[0] in mapline.BLANKS:
         raise ValueError("an access entry cannot start with a blank; makemap drops such lines")
     key, _, rest = mapline.split(text)
-    odd = next((c for c in key if _unicode_space(c)), None)
+    odd = space_in_key(key)
     if odd is not None:
-        before = key[: key.index(odd)]
-        where = f" after '{shown(before)}'" if before else ""
-        raise ValueError(
-            f"{names.describe_char(odd)}{where} is no blank to makemap, which ends a key"
-            " only at a space, tab, vertical tab, form feed or carriage return, so it"
-            " would be part of the key; separate the key from the value with a space or"
-            " a tab"
-        )
+        raise ValueError(odd[1])
     if not key or key.startswith("#"):
         raise ValueError("an access entry needs a key and a value (comments are not entries)")
     value = rest.rstrip(mapline.BLANKS)
@@ -650,6 +725,22 @@ def parse_entry(text: str, issuer_tags: frozenset[str] = frozenset()) -> AccessE
     is_tag = head in issuer_tags and head not in TAGS
     tag = head if head in TAGS and ":" in key else None
     return AccessEntry(key, _cached_value(tag, value, is_tag))
+
+
+def space_in_key(key: str) -> tuple[int, str] | None:
+    """(where, why) when makemap's key holds a character that looks like a blank (a
+    NO-BREAK SPACE, U+001C, ...): it is part of the key, which then never matches."""
+    odd = next((i for i, c in enumerate(key) if _unicode_space(c)), None)
+    if odd is None:
+        return None
+    before = key[:odd]
+    where = f" after '{shown(before)}'" if before else ""
+    return odd, (
+        f"{names.describe_char(key[odd])}{where} is no blank to makemap, which ends a key"
+        " only at a space, tab, vertical tab, form feed or carriage return, so it"
+        " would be part of the key; separate the key from the value with a space or"
+        " a tab"
+    )
 
 
 def _unicode_space(ch: str) -> bool:
@@ -678,7 +769,7 @@ def _already_canonical(key: str) -> bool:
     head, sep, rest = key.partition(":")
     if not sep:
         return _FAST_PLAIN.match(key) is not None
-    if head in _PEER_TAGS:
+    if head in _PEER_TAGS and head not in ("ClientRate", "ClientConn"):  # no names
         return _FAST_PEER.match(rest) is not None
     if head in _ADDRESS_TAGS:
         return _FAST_RECIPIENT.match(rest) is not None

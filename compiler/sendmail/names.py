@@ -214,6 +214,8 @@ def parse_ipv6(text: str) -> str:
     if not text.lower().startswith("ipv6:"):
         raise ValueError(f"'{shown(text)}' must start with 'IPv6:'")
     rest = text[5:]
+    if "/" in rest:
+        raise ValueError(_ipv6_cidr(text))
     expanded = _expanded(rest)
     if expanded is not None:
         return expanded
@@ -240,6 +242,26 @@ def parse_ipv6(text: str) -> str:
     if _IPV6_GROUPS.match(rest):
         return "IPv6:" + ":".join(format(int(g, 16), "x") for g in rest.split(":"))
     raise ValueError(f"'{shown(text)}' is not an IPv6 address or prefix of colon groups")
+
+
+def _ipv6_cidr(text: str) -> str:
+    """Why `IPv6:2001:db8::/32` is refused: sendmail's A ruleset drops whole groups of
+    the address it writes in full, never compares a net's bits (sendmail -bt)."""
+    address, _, length = text[5:].partition("/")
+    how = "write the net as its leading colon groups, e.g. 'IPv6:2001:db8' for 2001:db8::/32"
+    try:
+        net = ipaddress.IPv6Network(f"{address}/{length}", strict=False)
+    except ValueError:
+        net = None
+    if net is not None and 0 < net.prefixlen <= 128 and net.prefixlen % 16 == 0:
+        groups = net.network_address.exploded.split(":")[: net.prefixlen // 16]
+        how = f"write 'IPv6:{':'.join(format(int(g, 16), 'x') for g in groups)}'"
+    elif net is not None and net.prefixlen % 16:
+        how = (
+            "a net whose length is no multiple of 16 is written as one key for each of its"
+            " prefixes of whole groups"
+        )
+    return f"'{shown(text)}': sendmail does not understand CIDR; {how}"
 
 
 def parse_literal(text: str) -> str:

@@ -4,10 +4,12 @@ makemap drops a line that starts with a blank ("syntax error (leading
 space)") and one without a value ("no RHS"); a vertical tab, form feed or
 carriage return is a blank to makemap as much as a space or tab, so a line
 starting with one is skipped, and one after the key ends it there -- where an
-editor shows no blank, and the line reads as a key without a value. A `#` after the value is not a
-comment: it becomes part of the value, and on a Connect: line that rejects
-every connection with `553 5.3.0 RELAY # ...`. `%` must be written `%%`.
-A carriage return (CRLF line ends) is stored in the value.
+editor shows no blank, and the line reads as a key without a value. A NO-BREAK
+SPACE (or U+001C, an EM SPACE, ...) after the key is no blank to makemap: it
+stays in the key, with what follows up to the next blank, and the line never
+matches. A `#` after the value is not a comment: it becomes part of the value,
+and on a Connect: line that rejects every connection with `553 5.3.0 RELAY # ...`.
+`%` must be written `%%`. A carriage return (CRLF line ends) is stored in the value.
 
 PASS (access):
     # comments start in column 1
@@ -41,6 +43,8 @@ KIND = "access"
 
 def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
     """Lines makemap rejects, and values that carry comments or control characters."""
+    from compiler.sendmail.accessmap import space_in_key
+
     for e in doc.entries:
         if e.key == "":
             lead = e.raw[0]
@@ -67,6 +71,10 @@ def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
                 length=len(e.key),
             )
             continue
+        odd = space_in_key(e.key)
+        if odd is not None:
+            offset, message = odd
+            yield Finding(e.start + offset, ID, "error", message)
         unseen = mapline.unseen_blank(e.blanks)
         if unseen is not None:
             yield Finding(

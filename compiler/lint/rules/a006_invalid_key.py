@@ -14,7 +14,7 @@ looked up by the inbound client in 8.17, not by the server (8.18 looks it
 up by the server, as cf/README's `Clt_Features:broken.sts M` means). An address
 literal (`Connect:[127.0.0.3]`, `From:[1.2.4]`) matches the name of a
 client whose address does not resolve, or a domain written so; ClientRate:
-and ClientConn: are looked up by the address alone, so a literal never
+and ClientConn: are looked up by the address alone, so a name or a literal never
 matches there. A sender or recipient at a literal (`From:user@[192.0.2.4]`)
 is looked up whole, as the client wrote it, so never by a net's prefix.
 sendmail writes a client's name itself (`Connect:[IPv6:...]` in full), but
@@ -63,11 +63,11 @@ KIND = "access"
 
 def check(doc: AccessDocument, ctx: LintContext) -> Iterator[Finding]:
     """Keys checked with the compiler's key grammar."""
-    from compiler.sendmail.accessmap import BARE_OK, canonical_key
+    from compiler.sendmail.accessmap import BARE_OK, canonical_key, space_in_key
 
     for e in doc.entries:
-        if not e.key or (e.tag and not known_tag(doc, e.tag)):
-            continue
+        if not e.key or (e.tag and not known_tag(doc, e.tag)) or space_in_key(e.key):
+            continue  # a key holding a NO-BREAK SPACE, ...: A001 says so
         head, _, rest = e.key.partition(":")
         tag = head.lower()
         length = len(e.key)
