@@ -41,7 +41,12 @@ MC_PATH = "/etc/mail/sendmail.mc"
 LOCAL_CF_M4 = "/usr/share/sendmail/cf/m4/cf.m4"
 #: lint codes for mistakes that make m4 read the file differently from what it says;
 #: an import of such a file would carry the misreading over, so it is refused
-MISREAD_CODES = frozenset({"M4001", "M4002", "M4003", "M4009", "M4011", "M4013", "M4016", "A001"})
+#: (a byte order mark, M4023/A008, too: m4 copies it into the .cf, makemap into the first key)
+MISREAD_CODES = frozenset(
+    {"M4001", "M4002", "M4003", "M4009", "M4011", "M4013", "M4016", "M4023", "A001", "A008"}
+)
+#: of those, the access file's that `tlsc lint --fix` repairs (it has one meaning)
+_ACCESS_FIXED = frozenset({"A008"})
 
 
 @dataclass
@@ -201,7 +206,7 @@ class _Tree:
 def _lint(tree: _Tree, text: str, path: str, kind: str) -> None:
     ctx = LintContext(read=tree.lint_reader)
     report = lint_text(text, path, kind, ctx)
-    misread = any(f.code in MISREAD_CODES and f.severity == "error" for f in report.findings)
+    misread = {f.code for f in report.findings if f.code in MISREAD_CODES and f.severity == "error"}
     for p in report.capped().problems():  # each rule's first findings, the rest counted
         if p.code in MISREAD_CODES and p.severity == "error":
             tree.notes.errors.append(p)
@@ -209,14 +214,23 @@ def _lint(tree: _Tree, text: str, path: str, kind: str) -> None:
             tree.notes.warnings.append(
                 p.__class__(p.path, p.line, p.col, p.code, "warning", p.message)
             )
-    if misread and kind == "access":
-        # no A-rule has a safe fix: moving a '#' comment off a `RELAY # ...` line, say,
+    if misread and kind == "access" and misread <= _ACCESS_FIXED:
+        tree.notes.error(
+            Where(path),
+            "I004",
+            f"makemap would read {os.path.basename(path)} differently from what it says"
+            f" (its byte order mark, A008 above); run `tlsc lint --fix {path}`, check the"
+            " diff, and import again",
+        )
+    elif misread and kind == "access":
+        # A001 has no safe fix: moving a '#' comment off a `RELAY # ...` line, say,
         # turns a rejection into a relay, so the person decides
         tree.notes.error(
             Where(path),
             "I004",
             f"makemap and sendmail would read {os.path.basename(path)} differently from what"
-            " it says (the A001 lines above); correct those lines and import again",
+            f" it says (the {' and '.join(sorted(misread))} lines above); correct those lines"
+            " and import again",
         )
     elif misread:
         tree.notes.error(

@@ -5,6 +5,11 @@ Each line is `KEY<blanks>VALUE`, split where makemap splits it
 column 1 starts a comment and blank lines are skipped. The parser keeps every
 line with its offsets and leaves judging to the A-rules, which check keys and
 values with the same grammar the compiler uses (`compiler.sendmail.accessmap`).
+
+A byte order mark that starts the file is makemap's first key's first
+character; the first line is read here as it was meant, after the mark, so
+the rules judge what the author wrote, and A008 says what makemap makes of
+it (`first_line_with_bom`).
 """
 
 from __future__ import annotations
@@ -63,8 +68,13 @@ class AccessDocument(SourceText):
     def __init__(self, text: str, path: str) -> None:
         super().__init__(text, path, "access")
         self.entries: list[AccessLine] = []
+        #: the first line after a byte order mark (None without one), as meant
+        self.first_line_with_bom: str | None = None
         for number, start in enumerate(self.line_starts, 1):
             raw = self.line_text(number)
+            if number == 1 and self.bom:
+                raw, start = raw[1:], 1
+                self.first_line_with_bom = raw
             if raw.strip(mapline.BLANKS) == "" or raw.startswith("#"):
                 continue
             key, blanks, value = mapline.split(raw)

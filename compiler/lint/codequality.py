@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from compiler.problems import Problem
+from compiler.problems import Problem, one_line
 
 #: tlsc's severities on GitLab's scale (an error breaks the built sendmail.cf)
 SEVERITY = {"error": "major", "warning": "minor"}
@@ -46,7 +46,9 @@ def format_codequality(problems: Iterable[Problem]) -> str:
         issues.append(
             {
                 "type": "issue",
-                "description": p.message,
+                # escaped as in text output: the merge request shows it, and a bidi control
+                # there would reorder the sentence (the fingerprint keeps the message as is)
+                "description": one_line(p.message),
                 "check_name": p.code,
                 "fingerprint": digest.hexdigest(),
                 "severity": SEVERITY.get(p.severity, "info"),

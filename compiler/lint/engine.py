@@ -272,8 +272,9 @@ def _directives(doc: SourceText) -> Iterator[tuple[int, str]]:
     spans: list[tuple[int, int]] = []
     if doc.kind == "access":
         for line, start in enumerate(doc.line_starts, 1):
+            start += 1 if line == 1 and doc.bom else 0  # a directive as meant (A008)
             if doc.text.startswith("#", start):
-                spans.append((start, start + len(doc.line_text(line))))
+                spans.append((start, doc.line_end(start)))
     else:
         m4doc: Any = doc
         spans = list(m4doc.dnl) + list(m4doc.comments)

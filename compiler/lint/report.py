@@ -67,7 +67,9 @@ def format_report(report: LintReport, color: bool = False) -> str:
         problem = Problem(report.path, line, col, finding.code, finding.severity, finding.message)
         out.append(format_text([problem], color=color))
         source = doc.line_text(line).rstrip("\r")
-        shown, caret, start = _excerpt(source, col, finding.length)
+        # the line is shown as the text has it (a byte order mark escaped), so the caret
+        # goes by every character of it, not by the column reported
+        shown, caret, start = _excerpt(source, doc.raw_col(finding.offset), finding.length)
         out.append(f"{line:>6} | {shown}\n")
         out.append(f"{'':>6} | {caret}\n")
         fixed = fixed_line(report, finding)

@@ -3,17 +3,24 @@
 One run, tool `tlsc`, every rule described from its module docstring, one
 result per finding with its region and, where the rule has a mechanical
 repair, the fix as a replacement. Columns count Unicode code points, as the
-text output does (`columnKind: unicodeCodePoints`).
+text output does (`columnKind: unicodeCodePoints`), and not a byte order mark
+that starts the file (SARIF 2.1.0 section 3.30.2: text regions do not depend
+on one); removing that mark is therefore a binary replacement of its three
+bytes. Message texts are escaped as in text output (`problems.one_line`):
+code scanning shows them in the pull request, where a bidi control would
+reorder the sentence. Artifact URIs are percent-encoded paths.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from compiler import __version__
-from compiler.lint.engine import LintReport, Rule
-from compiler.problems import Problem, scrub_message
+from compiler.lint.engine import Edit, LintReport, Rule
+from compiler.lint.source import BOM
+from compiler.problems import Problem, one_line, scrub_message
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -37,6 +44,23 @@ def _region(report: LintReport, start: int, end: int) -> dict[str, int]:
     return {"startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col}
 
 
+def _replacement(report: LintReport, edit: Edit) -> dict[str, Any]:
+    """An edit as a SARIF replacement: a text one, but for the removal of a byte order
+    mark, which no text region can name (it is before column 1)."""
+    if report.doc.bom and (edit.start, edit.end, edit.text) == (0, len(BOM), ""):
+        return {"deletedRegion": {"byteOffset": 0, "byteLength": len(BOM.encode("utf-8"))}}
+    return {
+        "deletedRegion": _region(report, edit.start, edit.end),
+        "insertedContent": {"text": edit.text},
+    }
+
+
+def _uri(path: str) -> str:
+    """A path as a URI reference: `/` kept, anything else outside RFC 3986's unreserved
+    characters (a blank, a `#`, non-ASCII) percent-encoded, as UTF-8."""
+    return quote(path.replace("\\", "/"), safe="/", errors="surrogateescape")
+
+
 def format_sarif(reports: list[LintReport], extra: list[Problem] | None = None) -> str:
     """The findings of every report (and plain problems, e.g. unreadable files) as SARIF."""
     from compiler.lint.rules import RULES
@@ -44,12 +68,12 @@ def format_sarif(reports: list[LintReport], extra: list[Problem] | None = None) 
     index = {rule.id: k for k, rule in enumerate(RULES)}
     results: list[dict[str, Any]] = []
     for report in reports:
-        uri = report.path.replace("\\", "/")
+        uri = _uri(report.path)
         for f in report.findings:
             result: dict[str, Any] = {
                 "ruleId": f.code,
                 "level": f.severity,
-                "message": {"text": scrub_message(f.message)},
+                "message": {"text": one_line(scrub_message(f.message))},
                 "locations": [
                     {
                         "physicalLocation": {
@@ -68,13 +92,7 @@ def format_sarif(reports: list[LintReport], extra: list[Problem] | None = None) 
                         "artifactChanges": [
                             {
                                 "artifactLocation": {"uri": uri},
-                                "replacements": [
-                                    {
-                                        "deletedRegion": _region(report, e.start, e.end),
-                                        "insertedContent": {"text": e.text},
-                                    }
-                                    for e in f.edits
-                                ],
+                                "replacements": [_replacement(report, e) for e in f.edits],
                             }
                         ],
                     }
@@ -85,11 +103,11 @@ def format_sarif(reports: list[LintReport], extra: list[Problem] | None = None) 
             {
                 "ruleId": p.code,
                 "level": p.severity,
-                "message": {"text": p.message},
+                "message": {"text": one_line(p.message)},
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": p.path},
+                            "artifactLocation": {"uri": _uri(p.path)},
                             "region": {"startLine": p.line, "startColumn": p.col},
                         }
                     }

@@ -28,6 +28,7 @@ _NAMES = (
     "m4018_access_db_map",
     "m4019_shell_command",
     "m4022_sts_socket",
+    "m4023_byte_order_mark",
     "a001_malformed_line",
     "a002_unknown_tag",
     "a003_tls_requirement",
@@ -35,6 +36,7 @@ _NAMES = (
     "a005_try_tls",
     "a006_invalid_key",
     "a007_invalid_value",
+    "a008_byte_order_mark",
 )
 MODULES = tuple(import_module(f"{__name__}.{name}") for name in _NAMES)
 
