@@ -57,6 +57,49 @@ def test_tls_settings_the_reader_skips_are_refused_at_their_line(tmp_path: Path,
         assert (first.code, first.line, first.col) == ("I139", line, col), first
 
 
+#: a TLS define (or undefine) in a quoted argument of another call: m4 runs it where the
+#: macro is called (or the argument expanded), and a reader of the define cannot tell
+_IN_QUOTES = [
+    "define(`TLS_ON', `" + _define("confSERVER_KEY") + "')dnl\nTLS_ON\n",
+    "pushdef(`TLS_ON', `dnl\n" + _define("confCACERT") + "\n')dnl\nTLS_ON\n",
+    "define(`TLS_ON', `ifdef(`_X_', `', `" + _define("confCACERT") + "')')dnl\nTLS_ON\n",
+    "define(`TLS_OFF', `undefine(`confCACERT')')dnl\nTLS_OFF\n",
+    "define(`SET', `$1')dnl\nSET(`" + _define("confCACERT_PATH") + "')dnl\n",
+]
+
+
+def _at(text: str) -> tuple[int, int]:
+    at = text.rfind("undefine(`conf")
+    at = at if at >= 0 else text.rfind("define(`conf")
+    return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+
+
+@pytest.mark.parametrize("body", _IN_QUOTES)
+@pytest.mark.parametrize("place", ["mc", "starttls.m4", "included"])
+def test_a_tls_define_in_a_quoted_argument_is_refused_at_its_line(
+    tmp_path: Path, body: str, place: str
+) -> None:
+    plain = "".join(_define(n) + "\n" for n in FOUR)
+    if place == "mc":
+        files, mc, at = {}, HEAD + plain + body + TAIL, MC
+    elif place == "starttls.m4":
+        at = "/etc/mail/tls/starttls.m4"
+        files = {at: plain + body}
+        mc = HEAD + f"include(`{at}')dnl\n" + TAIL
+    else:  # the only TLS line of a file the .mc includes
+        at = "/etc/mail/local.m4"
+        files = {at: body}
+        mc = HEAD + plain + f"include(`{at}')dnl\n" + TAIL
+    line, col = _at(mc if place == "mc" else files[at])
+    write_tree(tmp_path, {MC: mc, **files})
+    for ownership in ("tls", "file"):
+        result = import_host(tmp_path, "h1", "h1.example.net", ownership=ownership)
+        assert result.text is None
+        first = result.notes.errors[0]
+        assert (first.code, first.path) == ("I139", str(tmp_path / at.lstrip("/"))), first
+        assert (first.line, first.col) == (line, col), first
+
+
 def test_a_hash_line_before_cf_m4_is_a_comment(tmp_path: Path) -> None:
     mc = "# " + _define("confCACERT_PATH") + "\n" + HEAD + TAIL
     write_tree(tmp_path, {MC: mc})

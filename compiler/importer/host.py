@@ -273,6 +273,10 @@ def import_host(
     if notes.errors:
         return result
     st_doc, st_real = _starttls(tree, mc)
+    if st_doc is not None and st_real is not None:
+        unseen.report(unseen.in_starttls(st_doc, st_real), notes, lambda real: real)
+        if notes.errors:
+            return result
     mark = len(notes.losses)
     tls = resolve_tls(mc, st_doc, st_real, notes)
     tls = _incomplete(tls, mc, doc, mc_real, adopt, notes, mark)
