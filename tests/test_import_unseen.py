@@ -157,6 +157,25 @@ def test_a_host_without_one_of_the_four_settings_is_adopted_with_starttls_off(
     assert rc == 1 and "I143" in err and not (tmp_path / "f.yaml").exists()
 
 
+@pytest.mark.parametrize("missing", sorted(REQUIRED_DEFINES))
+def test_a_host_without_one_of_the_four_settings_gets_one_sentence_per_line(
+    tmp_path: Path, missing: str
+) -> None:
+    lines = "".join(_define(n) + "\n" for n in FOUR if n != missing)
+    lines += "define(`confTO_STARTTLS', `2m')dnl\ndefine(`confCRL', `/etc/mail/tls/c.crl')dnl\n"
+    write_tree(tmp_path / "root", {MC: HEAD + lines + TAIL})
+    rc, out, err = run_cli(
+        "import", tmp_path / "root", "--host", "h1", "--ownership", "file"
+    )  # fmt: skip
+    assert rc == 1 and "Traceback" not in out + err
+    problems = [x for x in err.splitlines() if ": error: " in x]
+    places = [x.split(": error: ")[0] for x in problems]
+    assert len(places) == len(set(places)), problems  # one sentence per line
+    tls_lines = range(3, 3 + len(FOUR) - 1 + 2)
+    assert places == [f"{tmp_path / 'root' / MC.lstrip('/')}:{n}:1" for n in tls_lines]
+    assert all(" I143 " in x for x in problems), problems
+
+
 def test_a_starttls_include_without_one_of_the_four_settings_is_refused(tmp_path: Path) -> None:
     st = "".join(_define(n) + "\n" for n in FOUR if n != "confCACERT")
     mc = HEAD + "include(`/etc/mail/tls/starttls.m4')dnl\n" + TAIL

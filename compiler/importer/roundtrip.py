@@ -303,12 +303,17 @@ def compare_cf(
     before_opts, before_rest = cf_view(original.cf)
     after_opts, after_rest = cf_view(imported.cf)
     conf_of = proto_options()
+    # a line already reported lost (I143: a TLS define the spec cannot carry) says why
+    # its option differs: one sentence per line
+    lost = {(p.path, p.line) for p in notes.losses}
     for name in sorted(set(before_opts) | set(after_opts)):
         a, b = before_opts.get(name), after_opts.get(name)
         if a == b:
             continue
         ok = False
         at = locate(conf_of.get(name, "")) or mc
+        if at != mc and (at.path, at.line) in lost:
+            continue
         notes.loss(
             at,
             "I162",
