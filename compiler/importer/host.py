@@ -32,6 +32,7 @@ from compiler.lint.lexer import M4Document, lex
 from compiler.plan.desired import DesiredSpec, desired_from_text
 from compiler.plan.ownership import TLSC_HEADER, BlockError, settle
 from compiler.plan.planner import decode
+from compiler.plan.submit import includes_of, sentence, submit_path
 from compiler.sendmail import TLS_DEFINES, names, releases
 from compiler.sendmail.m4names import CF_MACROS
 from compiler.spec.model import HostName, Paths, Word
@@ -289,6 +290,7 @@ def import_host(
         _lint(tree, access_text, access_real, "access")
     parts = _parts(host, fqdn, cluster, mc, tls, access, access_host, root, notes)
     parts.sendmail = _release(tree, root_path, parts, notes)
+    _submit(tree, parts)
     if adopt:
         _adopt(parts, tls, notes, mc_real)
     if notes.errors:
@@ -456,6 +458,23 @@ def _incomplete(
     blame = [e for e in [*mc.tls_before, *mc.tls_after] if e.name not in unseen.TLS_OPTIONS]
     blame_without_tls(replace(mc, tls_before=blame, tls_after=[]), notes)
     return TlsRead(False, set_at=tls.set_at, off=f"no {names}, so sendmail offers no STARTTLS")
+
+
+def _submit(tree: _Tree, parts: SpecParts) -> None:
+    """I144 at each include of the spec's starttls.m4 in the host's submit.mc: tlsc's
+    changes to it reach submit.cf only at its next build (compiler/plan/submit.py). The
+    submit.mc is only read; one that is not a regular file is passed over."""
+    starttls = parts.paths.get("starttls_m4", Paths().starttls_m4)
+    submit = submit_path(MC_PATH)
+    if tree.outside(submit) or not tree.real(submit).is_file():
+        return
+    data = tree.read_bytes(submit)
+    if data is None:
+        return
+    text = data.decode("utf-8", "replace")
+    for line, col, _shown in includes_of(text, starttls, os.path.dirname(submit)):
+        at = Where(str(tree.real(submit)), line, col)
+        tree.notes.warn(at, "I144", sentence(submit, starttls))
 
 
 def _mc_only(notes: Notes) -> Notes:
