@@ -14,7 +14,7 @@ from typing import Any
 
 from compiler.compile import compile_text
 from compiler.fileio import read_regular
-from compiler.importer import unseen
+from compiler.importer import blame, unseen
 from compiler.importer.emit import SpecParts, emit
 from compiler.importer.notes import Notes, Where
 from compiler.importer.read_access import AccessRead, read_access
@@ -25,7 +25,14 @@ from compiler.importer.read_starttls import (
     resolve_tls,
     unset_settings,
 )
-from compiler.importer.roundtrip import build_pair, compare_access, compare_cf, m4_available
+from compiler.importer.roundtrip import (
+    build_one,
+    build_pair,
+    cf_lines,
+    compare_access,
+    compare_cf,
+    m4_available,
+)
 from compiler.importer.statements import statements
 from compiler.lint.engine import LintContext, lint_text
 from compiler.lint.lexer import M4Document, lex
@@ -722,6 +729,18 @@ def _check_cf(
     def locate(conf: str) -> Where | None:
         return mc.define_at.get(conf) or tls.set_at.get(conf)
 
-    if compare_cf(original, imported, mc_real, locate, tree.notes):
+    cf_m4_arg = None if mc.cf_m4_included else local
+    built = cf_lines(original.cf)
+
+    def rebuilt(text: str) -> set[str] | None:
+        again = build_one(text, cf_m4_arg, mapper)
+        return None if again.rc != 0 or again.stopped else cf_lines(again.cf)
+
+    def causes(diffs: list[blame.Diff]) -> dict[blame.Diff, blame.Cause]:
+        found = blame.verbatim(mc_text, mc_real, diffs)
+        left = [d for d in diffs if d not in found]
+        return {**found, **blame.late(mc_text, mc_real, left, rebuilt, built)}
+
+    if compare_cf(original, imported, mc_real, locate, tree.notes, causes):
         return "sendmail.cf: same options, maps, mailers and rulesets"
     return "sendmail.cf: differs"

@@ -76,9 +76,9 @@ def _outer(doc: M4Document, call: Call) -> str:
     for stmt in statements(doc):
         if stmt.call is not None and stmt.start <= call.start < stmt.end:
             outer = stmt.call
-            if outer.name in ("define", "pushdef") and len(outer.args) > 1:
-                if outer.args[1].start <= call.start:
-                    return f"{outer.name} {doc.first_arg(outer)}"
+            body = outer.args[1:2] if outer.name in ("define", "pushdef") else []
+            if body and body[0].start <= call.start:
+                return f"{outer.name} {doc.first_arg(outer)}"
             return outer.name
     return "a macro"
 
