@@ -738,6 +738,8 @@ def _check_cf(
 
     def causes(diffs: list[blame.Diff]) -> dict[blame.Diff, blame.Cause]:
         found = blame.verbatim(mc_text, mc_real, diffs)
+        if parts.ownership == "tls":  # adopted: the host's lines stay where they are
+            return found
         left = [d for d in diffs if d not in found]
         return {**found, **blame.late(mc_text, mc_real, left, rebuilt, built)}
 

@@ -48,14 +48,15 @@ def includes_of(text: str, target: str, directory: str) -> Iterator[tuple[int, i
             yield line, col, lines[line - 1]
 
 
-def sentence(submit: str, starttls: str) -> str:
-    """What an include of starttls.m4 in submit.mc means, in one sentence."""
+def sentence(submit: str, starttls: str, planned: bool = False) -> str:
+    """What an include of starttls.m4 in submit.mc means, in one sentence (`planned`:
+    for a plan that changes starttls.m4)."""
+    then = "the apply" if planned else f"an apply that changes {starttls}"
     return (
         f"{submit} includes {starttls} too, so what tlsc writes there reaches submit.cf (the"
         " mail submission program's configuration) only when submit.cf is next built, which"
         " tlsc apply never does and Debian's make does only once submit.mc changes; after"
-        f" an apply that changes {starttls}, rebuild it ({REBUILD}, or m4 submit.mc >"
-        " submit.cf)"
+        f" {then}, rebuild it ({REBUILD}, or m4 submit.mc > submit.cf)"
     )
 
 
@@ -80,7 +81,7 @@ def note_submit(plan: HostPlan, config: HostConfig, base: Path) -> None:
         plan.warnings.append(
             PlanWarning(
                 "P113",
-                sentence(submit, p.starttls_m4),
+                sentence(submit, p.starttls_m4, planned=True),
                 submit,
                 (WarningLine("after", line, shown),),
             )
