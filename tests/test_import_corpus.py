@@ -29,6 +29,10 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
         "auto": ("ok", "tls: 11 setting(s)"),
         "file": ("ok", "tls: 11 setting(s)"),
     },
+    "debian12-submit-include": {
+        "auto": ("ok", "tls: 11 setting(s)"),
+        "file": ("ok", "tls: 11 setting(s)"),
+    },
     "debian12-provider-tls": {
         "auto": ("I139", "etc/mail/m4/provider.m4:2:1"),
         "file": ("I139", "etc/mail/m4/provider.m4:2:1"),

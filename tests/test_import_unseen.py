@@ -57,6 +57,49 @@ def test_tls_settings_the_reader_skips_are_refused_at_their_line(tmp_path: Path,
         assert (first.code, first.line, first.col) == ("I139", line, col), first
 
 
+#: a TLS define (or undefine) in a quoted argument of another call: m4 runs it where the
+#: macro is called (or the argument expanded), and a reader of the define cannot tell
+_IN_QUOTES = [
+    "define(`TLS_ON', `" + _define("confSERVER_KEY") + "')dnl\nTLS_ON\n",
+    "pushdef(`TLS_ON', `dnl\n" + _define("confCACERT") + "\n')dnl\nTLS_ON\n",
+    "define(`TLS_ON', `ifdef(`_X_', `', `" + _define("confCACERT") + "')')dnl\nTLS_ON\n",
+    "define(`TLS_OFF', `undefine(`confCACERT')')dnl\nTLS_OFF\n",
+    "define(`SET', `$1')dnl\nSET(`" + _define("confCACERT_PATH") + "')dnl\n",
+]
+
+
+def _at(text: str) -> tuple[int, int]:
+    at = text.rfind("undefine(`conf")
+    at = at if at >= 0 else text.rfind("define(`conf")
+    return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+
+
+@pytest.mark.parametrize("body", _IN_QUOTES)
+@pytest.mark.parametrize("place", ["mc", "starttls.m4", "included"])
+def test_a_tls_define_in_a_quoted_argument_is_refused_at_its_line(
+    tmp_path: Path, body: str, place: str
+) -> None:
+    plain = "".join(_define(n) + "\n" for n in FOUR)
+    if place == "mc":
+        files, mc, at = {}, HEAD + plain + body + TAIL, MC
+    elif place == "starttls.m4":
+        at = "/etc/mail/tls/starttls.m4"
+        files = {at: plain + body}
+        mc = HEAD + f"include(`{at}')dnl\n" + TAIL
+    else:  # the only TLS line of a file the .mc includes
+        at = "/etc/mail/local.m4"
+        files = {at: body}
+        mc = HEAD + plain + f"include(`{at}')dnl\n" + TAIL
+    line, col = _at(mc if place == "mc" else files[at])
+    write_tree(tmp_path, {MC: mc, **files})
+    for ownership in ("tls", "file"):
+        result = import_host(tmp_path, "h1", "h1.example.net", ownership=ownership)
+        assert result.text is None
+        first = result.notes.errors[0]
+        assert (first.code, first.path) == ("I139", str(tmp_path / at.lstrip("/"))), first
+        assert (first.line, first.col) == (line, col), first
+
+
 def test_a_hash_line_before_cf_m4_is_a_comment(tmp_path: Path) -> None:
     mc = "# " + _define("confCACERT_PATH") + "\n" + HEAD + TAIL
     write_tree(tmp_path, {MC: mc})
@@ -112,6 +155,25 @@ def test_a_host_without_one_of_the_four_settings_is_adopted_with_starttls_off(
         "import", root, "--host", "h1", "--out", tmp_path / "f.yaml", "--ownership", "file"
     )
     assert rc == 1 and "I143" in err and not (tmp_path / "f.yaml").exists()
+
+
+@pytest.mark.parametrize("missing", sorted(REQUIRED_DEFINES))
+def test_a_host_without_one_of_the_four_settings_gets_one_sentence_per_line(
+    tmp_path: Path, missing: str
+) -> None:
+    lines = "".join(_define(n) + "\n" for n in FOUR if n != missing)
+    lines += "define(`confTO_STARTTLS', `2m')dnl\ndefine(`confCRL', `/etc/mail/tls/c.crl')dnl\n"
+    write_tree(tmp_path / "root", {MC: HEAD + lines + TAIL})
+    rc, out, err = run_cli(
+        "import", tmp_path / "root", "--host", "h1", "--ownership", "file"
+    )  # fmt: skip
+    assert rc == 1 and "Traceback" not in out + err
+    problems = [x for x in err.splitlines() if ": error: " in x]
+    places = [x.split(": error: ")[0] for x in problems]
+    assert len(places) == len(set(places)), problems  # one sentence per line
+    tls_lines = range(3, 3 + len(FOUR) - 1 + 2)
+    assert places == [f"{tmp_path / 'root' / MC.lstrip('/')}:{n}:1" for n in tls_lines]
+    assert all(" I143 " in x for x in problems), problems
 
 
 def test_a_starttls_include_without_one_of_the_four_settings_is_refused(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from compiler.plan.model import HostPlan, Observed, Plan, spec_digest
 from compiler.plan.observe import check_dir, host_path, read_files
 from compiler.plan.ownership import BlockError, settle
 from compiler.plan.planner import PlanError, Planner, decode, encode, sha256
+from compiler.plan.submit import note_submit
 from compiler.problems import no_host
 from compiler.resolve import HostConfig
 
@@ -113,6 +114,7 @@ def plan_host(
     observed = read_files({p: where[p] for p in managed_paths(config)})
     host = Planner(check_headers=True).host(loaded.desired, observed)
     note_links(host, config, root, files)
+    note_submit(host, config, root)
     plan = Plan(
         loaded.spec,
         loaded.spec_sha256,

@@ -14,7 +14,7 @@ from typing import Any
 
 from compiler.compile import compile_text
 from compiler.fileio import read_regular
-from compiler.importer import unseen
+from compiler.importer import blame, unseen
 from compiler.importer.emit import SpecParts, emit
 from compiler.importer.notes import Notes, Where
 from compiler.importer.read_access import AccessRead, read_access
@@ -25,13 +25,21 @@ from compiler.importer.read_starttls import (
     resolve_tls,
     unset_settings,
 )
-from compiler.importer.roundtrip import build_pair, compare_access, compare_cf, m4_available
+from compiler.importer.roundtrip import (
+    build_one,
+    build_pair,
+    cf_lines,
+    compare_access,
+    compare_cf,
+    m4_available,
+)
 from compiler.importer.statements import statements
 from compiler.lint.engine import LintContext, lint_text
 from compiler.lint.lexer import M4Document, lex
 from compiler.plan.desired import DesiredSpec, desired_from_text
 from compiler.plan.ownership import TLSC_HEADER, BlockError, settle
 from compiler.plan.planner import decode
+from compiler.plan.submit import includes_of, sentence, submit_path
 from compiler.sendmail import TLS_DEFINES, names, releases
 from compiler.sendmail.m4names import CF_MACROS
 from compiler.spec.model import HostName, Paths, Word
@@ -287,6 +295,10 @@ def import_host(
     if notes.errors:
         return result
     st_doc, st_real = _starttls(tree, mc)
+    if st_doc is not None and st_real is not None:
+        unseen.report(unseen.in_starttls(st_doc, st_real), notes, lambda real: real)
+        if notes.errors:
+            return result
     mark = len(notes.losses)
     tls = resolve_tls(mc, st_doc, st_real, notes)
     tls = _incomplete(tls, mc, doc, mc_real, adopt, notes, mark)
@@ -299,6 +311,7 @@ def import_host(
         _lint(tree, access_text, access_real, "access")
     parts = _parts(host, fqdn, cluster, mc, tls, access, access_host, root, notes)
     parts.sendmail = _release(tree, root_path, parts, notes)
+    _submit(tree, parts)
     if adopt:
         _adopt(parts, tls, notes, mc_real)
     if notes.errors:
@@ -466,6 +479,23 @@ def _incomplete(
     blame = [e for e in [*mc.tls_before, *mc.tls_after] if e.name not in unseen.TLS_OPTIONS]
     blame_without_tls(replace(mc, tls_before=blame, tls_after=[]), notes)
     return TlsRead(False, set_at=tls.set_at, off=f"no {names}, so sendmail offers no STARTTLS")
+
+
+def _submit(tree: _Tree, parts: SpecParts) -> None:
+    """I144 at each include of the spec's starttls.m4 in the host's submit.mc: tlsc's
+    changes to it reach submit.cf only at its next build (compiler/plan/submit.py). The
+    submit.mc is only read; one that is not a regular file is passed over."""
+    starttls = parts.paths.get("starttls_m4", Paths().starttls_m4)
+    submit = submit_path(MC_PATH)
+    if tree.outside(submit) or not tree.real(submit).is_file():
+        return
+    data = tree.read_bytes(submit)
+    if data is None:
+        return
+    text = data.decode("utf-8", "replace")
+    for line, col, _shown in includes_of(text, starttls, os.path.dirname(submit)):
+        at = Where(str(tree.real(submit)), line, col)
+        tree.notes.warn(at, "I144", sentence(submit, starttls))
 
 
 def _mc_only(notes: Notes) -> Notes:
@@ -713,6 +743,20 @@ def _check_cf(
     def locate(conf: str) -> Where | None:
         return mc.define_at.get(conf) or tls.set_at.get(conf)
 
-    if compare_cf(original, imported, mc_real, locate, tree.notes):
+    cf_m4_arg = None if mc.cf_m4_included else local
+    built = cf_lines(original.cf)
+
+    def rebuilt(text: str) -> set[str] | None:
+        again = build_one(text, cf_m4_arg, mapper)
+        return None if again.rc != 0 or again.stopped else cf_lines(again.cf)
+
+    def causes(diffs: list[blame.Diff]) -> dict[blame.Diff, blame.Cause]:
+        found = blame.verbatim(mc_text, mc_real, diffs)
+        if parts.ownership == "tls":  # adopted: the host's lines stay where they are
+            return found
+        left = [d for d in diffs if d not in found]
+        return {**found, **blame.late(mc_text, mc_real, left, rebuilt, built)}
+
+    if compare_cf(original, imported, mc_real, locate, tree.notes, causes):
         return "sendmail.cf: same options, maps, mailers and rulesets"
     return "sendmail.cf: differs"

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from compiler.importer.blame import Cause, Diff
 from compiler.importer.notes import Notes, Where
 from compiler.importer.read_access import Entry, map_entries
 from compiler.lint.lexer import lex
@@ -283,14 +284,52 @@ def _stderr_lines(text: str) -> set[str]:
     }
 
 
+def cf_lines(cf: str) -> set[str]:
+    """The lines of a .cf that are not options, comments or blank (as compare_cf sees them)."""
+    return {text for _, text in cf_view(cf)[1]}
+
+
+def _quoted(diffs: list[Diff]) -> str:
+    first = diffs[0]
+    more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
+    if first.missing:
+        return f"lacks line {first.number} of the original build, {first.text!r}{more}"
+    return f"adds the line {first.text!r}{more}"
+
+
+def _caused(cause: Cause, diffs: list[Diff]) -> str:
+    """One sentence for the differences one line of the .mc causes."""
+    changes = " and ".join(
+        _quoted(part)
+        for part in ([d for d in diffs if d.missing], [d for d in diffs if not d.missing])
+        if part
+    )
+    if cause.how == "late":
+        return (
+            f"this line comes after the MAILER line {cause.first_mailer}, but the spec writes"
+            " it before the MAILER lines, where m4 reads it before they expand, so the"
+            f" imported spec's sendmail.cf {changes}; move the line above the MAILER lines"
+            " (sendmail.cf then changes the same way) or take it out, and import again"
+        )
+    return (
+        f"the imported spec's sendmail.cf {changes}, which this line of the .mc writes and"
+        " the spec does not carry as m4 reads it; correct the line and import again"
+    )
+
+
 def compare_cf(
     original: Build,
     imported: Build,
     mc_path: str,
     locate: Callable[[str], Where | None],
     notes: Notes,
+    blame: Callable[[list[Diff]], dict[Diff, Cause]] | None = None,
 ) -> bool:
-    """Report every difference between the two builds; True when they agree."""
+    """Report every difference between the two builds; True when they agree.
+
+    `blame` names the .mc line differing .cf lines come from, where that can be
+    known (blame.py): one sentence for each such line, none for a line already
+    reported lost."""
     mc = Where(mc_path)
     ok = True
     if original.stderr.strip():
@@ -303,12 +342,17 @@ def compare_cf(
     before_opts, before_rest = cf_view(original.cf)
     after_opts, after_rest = cf_view(imported.cf)
     conf_of = proto_options()
+    # a line already reported lost (I143: a TLS define the spec cannot carry) says why
+    # its option differs: one sentence per line
+    lost = {(p.path, p.line) for p in notes.losses}
     for name in sorted(set(before_opts) | set(after_opts)):
         a, b = before_opts.get(name), after_opts.get(name)
         if a == b:
             continue
         ok = False
         at = locate(conf_of.get(name, "")) or mc
+        if at != mc and (at.path, at.line) in lost:
+            continue
         notes.loss(
             at,
             "I162",
@@ -335,6 +379,18 @@ def compare_cf(
             added += after_rest[j1:j2]
     if missing or added:
         ok = False
+    diffs = [Diff(True, n, t) for n, t in missing] + [Diff(False, n, t) for n, t in added]
+    causes = blame(diffs) if blame is not None and diffs else {}
+    lost = {(p.path, p.line) for p in notes.losses}
+    by_line: dict[Cause, list[Diff]] = {}
+    for d, cause in causes.items():
+        by_line.setdefault(cause, []).append(d)
+    for cause, caused in by_line.items():
+        if (cause.where.path, cause.where.line) not in lost:  # else already said, once
+            code = "I163" if any(d.missing for d in caused) else "I164"
+            notes.loss(cause.where, code, _caused(cause, caused))
+    missing = [(n, t) for n, t in missing if Diff(True, n, t) not in causes]
+    added = [(n, t) for n, t in added if Diff(False, n, t) not in causes]
     reported = 0
     for number, text in missing:
         reported += 1
@@ -366,6 +422,12 @@ def _unmatched(
         else:
             out.append((number, text))
     return out
+
+
+def build_one(mc_text: str, cf_m4: str | None, root_map: Callable[[str], str | None]) -> Build:
+    """Build one .mc (its includes pointed by `root_map`) in a scratch directory."""
+    with tempfile.TemporaryDirectory(prefix="tlsc-import-") as tmp:
+        return m4_build(point_includes(mc_text, root_map), cf_m4, Path(tmp))
 
 
 def build_pair(

@@ -71,17 +71,23 @@ class Unseen:
 
 
 def _outer(doc: M4Document, call: Call) -> str:
-    """The name of the top-level statement a nested call stands in."""
+    """The name of the top-level statement a nested call stands in; for a define (or
+    pushdef) whose body holds it, `define TLS_ON`: the body runs where TLS_ON is called."""
     for stmt in statements(doc):
         if stmt.call is not None and stmt.start <= call.start < stmt.end:
-            return stmt.call.name
+            outer = stmt.call
+            body = outer.args[1:2] if outer.name in ("define", "pushdef") else []
+            if body and body[0].start <= call.start:
+                return f"{outer.name} {doc.first_arg(outer)}"
+            return outer.name
     return "a macro"
 
 
 def _tls_define_calls(doc: M4Document, live_from: int | None = None) -> Iterator[Call]:
     """Defines and undefines of TLS options; on a `#` line only from offset `live_from`
-    on (cf.m4 turns m4's `#` comments off, so after its include such a line runs)."""
-    for c in doc.all_calls():
+    on (cf.m4 turns m4's `#` comments off, so after its include such a line runs).
+    Also those in any quoted argument: a macro's body, a FEATURE's argument."""
+    for c in doc.quoted_calls():
         if c.name not in ("define", "undefine") or not c.args:
             continue
         if c.hash_line and (live_from is None or c.start < live_from):
@@ -112,6 +118,20 @@ def in_mc(doc: M4Document, path: str) -> list[Unseen]:
         elif c.parent is not None or c.in_quotes:
             found.append(Unseen(at, doc.first_arg(c), "nested", _outer(doc, c)))
     return found + list(_raw_options(doc, path))
+
+
+def in_starttls(doc: M4Document, path: str) -> list[Unseen]:
+    """TLS defines starttls.m4 makes inside another call than the ifdef/ifelse guards
+    the import reads through (Debian's `ifelse(sm_enable_tls, `yes', ...)`): a
+    macro's body, a FEATURE's argument."""
+    found = []
+    for c in _tls_define_calls(doc, 0):
+        if c.parent is None and not c.in_quotes:
+            continue
+        outer = _outer(doc, c)
+        if outer not in ("ifdef", "ifelse"):
+            found.append(Unseen(Where(path, *doc.pos(c.start)), doc.first_arg(c), "nested", outer))
+    return found
 
 
 def _includes(doc: M4Document) -> Iterator[tuple[Call, str]]:
@@ -162,7 +182,15 @@ def in_includes(
 def report(found: list[Unseen], notes: Notes, label: Callable[[str], str]) -> None:
     """One error (I139) for each place, in one sentence."""
     for u in found:
-        if u.how == "nested":
+        if u.how == "nested" and " " in u.outer:
+            how, macro = u.outer.split(" ", 1)
+            why = (
+                f"{u.name} is set in the body of the macro {macro} this {how}() makes, which"
+                f" m4 runs wherever {macro} is called, and tlsc reads only the TLS defines m4"
+                f" always runs; write the define on its own line, outside any macro, and"
+                " import again"
+            )
+        elif u.how == "nested":
             why = (
                 f"{u.name} is set inside {u.outer}() here, and tlsc reads only the TLS defines"
                 f" m4 always runs; move the define out of the {u.outer}() and import again"

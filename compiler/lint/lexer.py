@@ -235,11 +235,21 @@ class M4Document(SourceText):
             self._deep = found
         return self._deep
 
-    def _calls_in_branches(self, call: Call, depth: int) -> list[Call]:
-        if call.name not in ("ifdef", "ifelse") or depth > 8:
+    def quoted_calls(self) -> list[Call]:
+        """Every call, also those in a quoted argument of any call: a macro's body
+        (`define(`TLS_ON', `define(`confCACERT', ...)')`) runs where the macro is
+        called, which a reader of the file cannot tell from the define alone."""
+        found: list[Call] = []
+        for call in self.calls:
+            found.append(call)
+            found.extend(self._calls_in_branches(call, 0, every=True))
+        return sorted({c.start: c for c in found}.values(), key=lambda c: c.start)
+
+    def _calls_in_branches(self, call: Call, depth: int, every: bool = False) -> list[Call]:
+        if (not every and call.name not in ("ifdef", "ifelse")) or depth > 8:
             return []
         out: list[Call] = []
-        for arg in call.args[1:]:
+        for arg in call.args if every else call.args[1:]:
             for q in arg.quotes:
                 if not q.closed:
                     continue
@@ -249,7 +259,7 @@ class M4Document(SourceText):
                 for inner in sub.found:
                     inner.in_quotes = True
                     out.append(inner)
-                    out.extend(self._calls_in_branches(inner, depth + 1))
+                    out.extend(self._calls_in_branches(inner, depth + 1, every))
         return out
 
 

@@ -52,6 +52,7 @@ from compiler.plan.observe import (
 )
 from compiler.plan.planner import HASH_IN_THREAD, PlanError, Planner, encode
 from compiler.plan.prefetch import StatePrefetch
+from compiler.plan.submit import note_submit
 from compiler.problems import Problem, no_host
 from compiler.spec.loader import unreadable_problem
 
@@ -199,6 +200,7 @@ def _plan_root(request: PlanRequest, desired: DesiredSpec, root: str) -> list[Ho
     plan = Planner(check_headers=True).host(host, observed, consume=True)
     del observed
     note_links(plan, host.config, base, files)
+    note_submit(plan, host.config, base)
     plan.certificates = host_certificates(host.config, base)
     plan.warnings += certificate_warnings(plan.certificates)
     return [plan]

@@ -56,6 +56,8 @@ CODES = {
     "P111": "the host's own sendmail.mc sets a TLS option that tlsc's starttls.m4 now"
     " overrides (or, STARTTLS off, that still sets it)",
     "P112": "an access file holding what looks like key material; its diff shows it withheld",
+    "P113": "the host's submit.mc includes the starttls.m4 the plan changes; submit.cf gets"
+    " the change only when next built, which apply does not do",
 }
 
 
