@@ -18,6 +18,7 @@ from fake_smtp import FakeSmtp, Session
 from import_helpers import PLAIN_MC, tree
 from plan_helpers import compile_to, write
 from test_logs_whatif_command import SPEC as WHATIF_SPEC
+from test_plan_mail_impact import OLD  # the state tree: bank.example only encrypted
 from throwaway_ca import ThrowawayCA
 
 from compiler.cli import main
@@ -207,18 +208,6 @@ def test_logs_whatif_escapes_recipients_and_hosts(tmp_path: Path, form: str) -> 
     assert f"b{escaped(form)}@bank.example" in result.stdout, result.stdout
     if form in HOST_KEPT:
         assert f"mta{escaped(form)}9" in result.stdout, result.stdout
-
-
-OLD = """\
-version: 1
-cluster: t
-hosts:
-  mx1: {fqdn: mx1.example.net}
-  mx2: {fqdn: mx2.example.net, tls: {request_client_cert: true}}
-domains:
-  bank.example: {outbound: encrypt}
-  "192.0.2": {inbound: encrypt}
-"""
 
 
 @form_ids
