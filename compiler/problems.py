@@ -178,18 +178,15 @@ def format_json(problems: Iterable[Problem]) -> str:
     return json.dumps([p.as_dict() for p in problems], indent=2) + "\n"
 
 
-#: what an annotation shows escaped as text output does (one_line): all of ESCAPED_IN_TEXT
-#: but CR and LF, which the workflow command's own escapes carry (%0D, %0A)
-_GH_UNSEEN = re.compile(f"(?![\r\n]){ESCAPED_IN_TEXT.pattern}")
-
-
 def _gh_escape(text: str, prop: bool = False) -> str:
     """`text` for a workflow command: bidi controls, zero-width characters and other
     controls escaped as in text output (GitHub shows the annotation in the pull
     request, where a RIGHT-TO-LEFT OVERRIDE reversed the rest of the message), then
     the command's own escapes, which GitHub decodes (%25, %0D, %0A; %3A, %2C in a
     property)."""
-    text = _GH_UNSEEN.sub(_escaped, text)
+    # escaped as text output does (one_line), but CR and LF, which the workflow
+    # command's own escapes carry (%0D, %0A)
+    text = printable(text, "\r\n")
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         text = text.replace(":", "%3A").replace(",", "%2C")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from compiler.lint.engine import Finding, LintReport
-from compiler.problems import ESCAPED_IN_TEXT, Problem, format_text
+from compiler.problems import Problem, format_text, printable
 
 #: the most columns of a source line shown; a longer line is cut around the finding
 WIDTH = 100
@@ -84,12 +84,7 @@ def _visible(text: str) -> str:
     # characters and the line breaks beyond ASCII (NEL, U+2028, U+2029), so one source
     # line stays one line; bidi controls, so it is not shown reordered (Trojan Source);
     # zero-width characters, so the caret points at something
-    return "".join(
-        ch
-        if ch == "\t" or not ESCAPED_IN_TEXT.match(ch)
-        else ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
+    return printable(text, "\t")
 
 
 def format_summary(problems: Iterable[Problem | Finding], files: int) -> str:
