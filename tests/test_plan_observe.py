@@ -11,6 +11,7 @@ import pytest
 from plan_helpers import SPEC, actions, host, write
 
 from compiler.plan.make import PlanRequest, make_plan
+from compiler.plan.model import Plan
 from compiler.plan.observe import (
     ObserveError,
     read_tree,
@@ -232,4 +233,270 @@ def test_resolve_tree_refuses_two_paths_that_are_one_file(tmp_path: Path) -> Non
     assert str(err.value) == (
         f"{tmp_path / 'etc/mail/access'} and {tmp_path / 'etc/mail/access.db'} are the same"
         " file through a symbolic link; tlsc manages each as a file of its own"
+    )
+
+
+# --- plan --base in the repository states real CI checkouts are in -------------------
+
+
+def changed(repo: Path) -> None:
+    """Make the working tree's spec differ from the commit (one rule stronger)."""
+    spec = repo / "mail/cluster.yaml"
+    text = spec.read_text()
+    write(spec, text.replace("{outbound: encrypt}", "{outbound: verify}"))
+
+
+def access_changes(plan: Plan) -> list[str]:
+    return [c["key"] for c in host(plan, "mx1").access.to_json()["changed"]]
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "spec link in its directory",
+        "spec link to a subdirectory",
+        "access file link",
+        "access file through a linked directory",
+    ],
+)
+def test_base_follows_symbolic_links_inside_the_commit(tmp_path: Path, layout: str) -> None:
+    """A committed symbolic link (the spec, or an access file it names) reads at the
+    revision as the file it leads to, as in the checkout: `git show` gave the link's
+    own text, so the spec at the base was 'cluster.yaml' (Y005) or the access file held
+    one entry 'lists/block.access' (S210), and every such plan failed."""
+    spec_text = SPEC + "  - file: block.access\n"
+    root = committed(tmp_path / "repo", "mail/lists/block.access", "Connect:10.1 REJECT\n")
+    spec = "mail/cluster.yaml"
+    if layout == "spec link in its directory":
+        write(root / "mail/real.yaml", spec_text)
+        write(root / "mail/block.access", "Connect:10.1 REJECT\n")
+        (root / spec).symlink_to("real.yaml")
+    elif layout == "spec link to a subdirectory":
+        # access files are next to the spec as named (the link), as validate reads them
+        write(
+            root / "mail/lists/cluster.yaml",
+            spec_text.replace("block.access", "lists/block.access"),
+        )
+        (root / spec).symlink_to("lists/cluster.yaml")
+    elif layout == "access file link":
+        write(root / spec, spec_text)
+        (root / "mail/block.access").symlink_to("lists/block.access")
+    else:
+        write(root / spec, spec_text.replace("block.access", "linked/block.access"))
+        (root / "mail/linked").symlink_to("lists", target_is_directory=True)
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", layout)
+    assert make_plan(PlanRequest(str(root / spec), base="HEAD")).changes == 0
+    target = (root / spec).resolve()
+    write(target, target.read_text().replace("{outbound: encrypt}", "{outbound: verify}"))
+    assert access_changes(make_plan(PlanRequest(str(root / spec), base="HEAD"))) == [
+        "TLS_Srv:other.example.org"
+    ]
+
+
+LFS = "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize 20\n".format("0" * 64)
+
+
+@pytest.mark.parametrize(
+    ("what", "message"),
+    [
+        ("link out", "mail/cluster.yaml at HEAD is a symbolic link leading out of the repository"),
+        ("directory", "mail/cluster.yaml at HEAD is a directory"),
+        ("lfs", "mail/cluster.yaml at HEAD is a Git LFS pointer, not the file"),
+        ("loop", "mail/cluster.yaml at HEAD is a loop of symbolic links"),
+    ],
+)
+def test_base_spec_that_is_not_a_file_at_the_revision_is_one_sentence(
+    tmp_path: Path, what: str, message: str
+) -> None:
+    root = committed(tmp_path / "repo", "README", "x\n")
+    spec = root / "mail/cluster.yaml"
+    if what == "link out":
+        spec.parent.mkdir()
+        spec.symlink_to(tmp_path / "outside.yaml")
+    elif what == "directory":
+        write(spec / "x", "x\n")
+    elif what == "lfs":
+        write(spec, LFS)
+    else:
+        spec.parent.mkdir()
+        spec.symlink_to("cluster.yaml")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", what)
+    subprocess.run(["rm", "-rf", str(spec)], check=True)
+    write(spec, SPEC)
+    with pytest.raises(ObserveError) as err:
+        make_plan(PlanRequest(str(spec), base="HEAD"))
+    assert message in str(err.value).replace(str(root) + "/", "")
+
+
+@pytest.mark.parametrize(
+    ("what", "reason"),
+    [
+        ("link out", "it is a symbolic link leading out of the repository (to /etc/passwd)"),
+        ("lfs", "it is a Git LFS pointer, not the file"),
+        ("directory", "it is a directory"),
+    ],
+)
+def test_base_access_file_that_is_not_a_file_at_the_revision_says_so(
+    tmp_path: Path, what: str, reason: str
+) -> None:
+    """An access file that the revision holds as something else than a file is S226
+    naming what it is there, not its pointer's or listing's lines read as entries."""
+    root = committed(tmp_path / "repo", "mail/cluster.yaml", SPEC + "  - file: block.access\n")
+    named = root / "mail/block.access"
+    if what == "link out":
+        named.symlink_to("/etc/passwd")
+    elif what == "lfs":
+        write(named, LFS)
+    else:
+        write(named / "x", "Connect:10.1 REJECT\n")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", what)
+    subprocess.run(["rm", "-rf", str(named)], check=True)
+    write(named, "Connect:10.1 REJECT\n")
+    with pytest.raises(PlanError) as err:
+        make_plan(PlanRequest(str(root / "mail/cluster.yaml"), base="HEAD"))
+    assert "S226" in str(err.value) and reason in str(err.value)
+
+
+def hook_like(repo: Path, tmp_path: Path) -> dict[str, dict[str, str]]:
+    """The variables a hook or a wrapper may export, each naming another place."""
+    git(repo, "worktree", "add", "-q", "--detach", str(tmp_path / "wt"))
+    other = committed(tmp_path / "other", "mail/cluster.yaml", "version: 1\nhosts: {}\n")
+    return {
+        # a worktree's pre-commit hook: GIT_DIR, no GIT_WORK_TREE (git runs it at the top)
+        "worktree hook": {
+            "GIT_DIR": git(tmp_path / "wt", "rev-parse", "--absolute-git-dir"),
+            "GIT_INDEX_FILE": ".git/index",
+            "GIT_PREFIX": "",
+        },
+        "another repository": {"GIT_DIR": str(other / ".git"), "GIT_WORK_TREE": str(other)},
+        "another object store": {"GIT_OBJECT_DIRECTORY": str(other / ".git/objects")},
+    }
+
+
+@pytest.mark.parametrize("case", ["worktree hook", "another repository", "another object store"])
+def test_base_reads_the_repository_the_spec_is_in_whatever_git_variables_say(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """GIT_DIR and the like, exported by a hook (pre-commit in a worktree) or a wrapper,
+    made git read another repository, or take the spec's directory for the work tree's
+    top, so the spec at the revision was "not there" and every file a silent create."""
+    env = hook_like(repo, tmp_path)[case]
+    for spec in (repo / "mail/cluster.yaml", tmp_path / "wt/mail/cluster.yaml"):
+        changed(spec.parent.parent)
+        want = make_plan(PlanRequest(str(spec), base="HEAD~1"))
+        with monkeypatch.context() as m:
+            for k, v in env.items():
+                m.setenv(k, v)
+            got = make_plan(PlanRequest(str(spec), base="HEAD~1"))
+        assert got.observed.commit == want.observed.commit
+        assert [(h.host, actions(h)) for h in got.hosts] == [
+            (h.host, actions(h)) for h in want.hosts
+        ]
+        assert {"create"} != {f.action for h in got.hosts for f in h.files}
+
+
+def forked(tmp_path: Path) -> Path:
+    """main: one; feature forks; main then adds a rule; feature changes another."""
+    root = committed(tmp_path / "repo", "mail/cluster.yaml", SPEC)
+    git(root, "tag", "v1")
+    git(root, "checkout", "-q", "-b", "feature")
+    changed(root)
+    git(root, "commit", "-q", "-am", "feature: verify")
+    git(root, "checkout", "-q", "main")
+    later = SPEC.replace("domains:\n", "domains:\n  later.example.com: {outbound: encrypt}\n")
+    write(root / "mail/cluster.yaml", later)
+    git(root, "commit", "-q", "-am", "main: later")
+    git(root, "checkout", "-q", "--detach", "feature")  # CI checks out a commit
+    return root
+
+
+@pytest.mark.parametrize(
+    ("ref", "undone"),
+    [
+        ("main", True),  # the target branch's tip: its later change shows as undone
+        ("refs/heads/main", True),
+        ("main...", False),  # where the branch forked: only the pull request's changes
+        ("main...HEAD", False),
+        ("v1", False),
+        ("HEAD~1", False),
+        ("main~1", False),
+    ],
+)
+def test_base_revision_forms(tmp_path: Path, ref: str, undone: bool) -> None:
+    """A branch, a tag, HEAD~1, a full name; `A...B` is the commit B forked from A at,
+    as `git diff A...B` (a pull request's own changes when the target moved on)."""
+    root = forked(tmp_path)
+    plan = make_plan(PlanRequest(str(root / "mail/cluster.yaml"), base=ref))
+    assert access_changes(plan) == ["TLS_Srv:other.example.org"]
+    removed = [r["key"] for r in host(plan, "mx1").access.to_json()["removed"]]
+    assert removed == (["TLS_Srv:later.example.com"] if undone else [])
+    if "..." in ref:
+        assert plan.observed.commit == git(root, "rev-parse", "v1")
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("main..feature", "--base takes one git revision, not the range 'main..feature'"),
+        ("..main", "not the range '..main': give 'HEAD', or 'HEAD...' for"),
+        ("--output=x", "--base needs a git revision, not '--output=x'"),
+        ("main...--output=x", "--base needs a git revision, not 'main...--output=x'"),
+        ("HEAD^{tree}", "git revision 'HEAD^{tree}' is not a commit"),
+        ("nope", "git revision 'nope' does not exist here (in CI, fetch it first"),
+        ("nope...", "git revision 'nope' does not exist here"),
+        ("other", "git revision 'other' does not exist here, but 'origin/other' does"),
+    ],
+)
+def test_base_revision_that_names_no_commit_says_why(
+    tmp_path: Path, ref: str, message: str
+) -> None:
+    root = forked(tmp_path)
+    git(root, "update-ref", "refs/remotes/origin/other", "main")
+    with pytest.raises(ObserveError) as err:
+        make_plan(PlanRequest(str(root / "mail/cluster.yaml"), base=ref))
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+    # an option-like revision is never given to git as one (--output=x writes a file)
+    assert not (root / "mail/x").exists() and not (root / "x").exists()
+
+
+def test_base_in_a_shallow_clone_says_to_fetch_the_history(tmp_path: Path) -> None:
+    """actions/checkout's default fetch-depth 1: the target branch and HEAD~1 are not
+    there, and the merge base of two shallow tips is nothing: each says so."""
+    root = forked(tmp_path)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--branch", "feature", root.as_uri(), str(clone))
+    git(clone, "fetch", "-q", "--depth", "1", "origin", "main:refs/remotes/origin/main")
+    spec = str(clone / "mail/cluster.yaml")
+    for ref, message in [
+        ("HEAD~1", "git revision 'HEAD~1' is not in this clone, which is shallow"),
+        ("v1", "which is shallow (it holds only the last commits): fetch the history first"),
+        ("origin/main...", "'origin/main' and 'HEAD' have no commit in common"),
+    ]:
+        with pytest.raises(ObserveError, match="fetch-depth: 0") as err:
+            make_plan(PlanRequest(spec, base=ref))
+        assert message in str(err.value)
+    assert make_plan(PlanRequest(spec, base="origin/main")).observed.commit
+
+
+def test_base_in_a_repository_of_another_user_names_safe_directory(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI container running as root on a checkout owned by the runner's user: git
+    refuses it ('dubious ownership'), which read as "not in a git work tree"."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    if os.geteuid() == 0:
+        os.chown(repo, 65534, 65534)  # the real thing: the top belongs to nobody
+    else:
+        monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
+    with pytest.raises(ObserveError) as err:
+        make_plan(PlanRequest(str(repo / "mail/cluster.yaml"), base="HEAD"))
+    assert str(err.value) == (
+        f"git refuses the repository at {repo}: it belongs to another user than the one"
+        " running tlsc (git's safe.directory); in a CI container run"
+        f" `git config --global --add safe.directory {repo}` first"
     )

@@ -176,21 +176,100 @@ class SpecAtRevision:
     text: str | None
 
 
-def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+#: git's variables that say where the repository is (`git rev-parse --local-env-vars`
+#: but its GIT_CONFIG ones, which carry settings such as safe.directory). A hook exports
+#: them (a worktree's pre-commit: GIT_DIR), and they would make git read another
+#: repository than the spec's, or take the spec's directory for the work tree's top:
+#: the spec at the revision would then silently be "not there". The spec's own
+#: directory says which repository it is in.
+_LOCATION_VARS = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_COMMON_DIR",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_IMPLICIT_WORK_TREE",
+        "GIT_PREFIX",
+        "GIT_GRAFT_FILE",
+        "GIT_SHALLOW_FILE",
+        "GIT_INTERNAL_SUPER_PREFIX",
+    }
+)
+#: the first line of a Git LFS pointer: the file itself is not in the commit
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+#: what `git cat-file --batch --follow-symlinks` says instead of an object's header
+_NOT_THERE = (b"missing", b"dangling", b"notdir")
+
+
+def _git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARS}
+    env["LC_ALL"] = "C"  # git's messages are matched (dubious ownership) and quoted
+    return env
+
+
+def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     import subprocess  # only plan --base runs git
 
     try:
         return subprocess.run(
             ["git", *args],
             cwd=cwd,
+            input=stdin,
             capture_output=True,
             timeout=GIT_TIMEOUT,
             check=False,
+            env=_git_env(),
         )
     except FileNotFoundError:
         raise ObserveError("--base needs git, and git is not installed") from None
     except subprocess.TimeoutExpired:
         raise ObserveError(f"git {args[0]} took longer than {GIT_TIMEOUT} seconds") from None
+
+
+def _last_line(done: subprocess.CompletedProcess[bytes]) -> str:
+    lines = done.stderr.decode(errors="replace").strip().splitlines()
+    return lines[-1].removeprefix("fatal: ") if lines else f"exit status {done.returncode}"
+
+
+class _NotAFile(Exception):
+    """What is at a path in a commit, when it is not a file tlsc can read (one phrase)."""
+
+
+def _blob_at(cwd: Path, commit: str, name: str) -> bytes | None:
+    """The bytes of `name` (relative to `cwd`) in `commit`, None when it is not there.
+
+    Symbolic links are followed inside the commit's tree, as a checkout would
+    (`git show` would give the link's own text, read as the spec); a link leading
+    out of the repository, a directory, or a Git LFS pointer is _NotAFile.
+    """
+    if "\n" in name:
+        raise _NotAFile("its name holds a line break, which git's batch mode cannot name")
+    done = _git(
+        cwd, "cat-file", "--batch", "--follow-symlinks", stdin=f"{commit}:./{name}\n".encode()
+    )
+    if done.returncode != 0:
+        raise ObserveError(f"git cat-file failed: {_last_line(done)}")
+    header, _, rest = done.stdout.partition(b"\n")
+    words = header.split()
+    if not words or words[-1] == b"missing" or words[0] in _NOT_THERE:
+        return None
+    if words[0] == b"symlink":
+        target = rest.rstrip(b"\n").decode(errors="replace")
+        raise _NotAFile(f"a symbolic link leading out of the repository (to {target})")
+    if words[0] == b"loop":
+        raise _NotAFile("a loop of symbolic links")
+    if len(words) != 3 or words[1] != b"blob":
+        kind = words[1].decode(errors="replace") if len(words) == 3 else "not a file"
+        raise _NotAFile("a directory" if kind == "tree" else f"a git {kind}, not a file")
+    data = rest[: int(words[2])]
+    if data.startswith(_LFS_POINTER):
+        raise _NotAFile(
+            "a Git LFS pointer, not the file (tlsc reads files as committed: keep the spec"
+            " and its access files out of LFS)"
+        )
+    return data
 
 
 def revision_reader(spec: str | Path, commit: str) -> Callable[[str], bytes]:
@@ -199,41 +278,112 @@ def revision_reader(spec: str | Path, commit: str) -> Callable[[str], bytes]:
     cwd = Path(spec).absolute().parent
 
     def read(name: str) -> bytes:
-        shown = _git(cwd, "show", f"{commit}:./{name}")
-        if shown.returncode != 0:
+        try:
+            data = _blob_at(cwd, commit, name)
+        except _NotAFile as exc:
+            raise OSError(errno.EINVAL, f"at git revision {commit[:12]} it is {exc}") from None
+        if data is None:
             raise OSError(errno.ENOENT, f"not in git revision {commit[:12]}")
-        return shown.stdout
+        return data
 
     return read
 
 
+def _check_repository(cwd: Path, spec: str | Path) -> None:
+    """Refuse a spec git cannot read the history of, saying why in git's terms."""
+    inside = _git(cwd, "rev-parse", "--is-inside-work-tree")
+    if inside.returncode == 0 and inside.stdout.strip() == b"true":
+        return
+    said = inside.stderr.decode(errors="replace")
+    if "dubious ownership" in said:
+        import re
+
+        where = re.search(r"repository at '([^']*)'", said)
+        top = where.group(1) if where else str(cwd)
+        raise ObserveError(
+            f"git refuses the repository at {top}: it belongs to another user than the one"
+            " running tlsc (git's safe.directory); in a CI container run"
+            f" `git config --global --add safe.directory {top}` first"
+        )
+    if inside.returncode != 0 and "not a git repository" not in said:
+        raise ObserveError(f"git cannot read the repository of {spec}: {_last_line(inside)}")
+    raise ObserveError(f"--base needs {spec} to be in a git work tree, and it is not")
+
+
+def _resolve(cwd: Path, ref: str, given: str) -> str:
+    """The commit `ref` names (one revision); ObserveError in one sentence else."""
+    if not ref or ref.startswith("-"):
+        raise ObserveError(f"--base needs a git revision, not '{given}'")
+    found = _git(cwd, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    if found.returncode == 0:
+        return found.stdout.decode().strip()
+    if _git(cwd, "rev-parse", "--verify", "--quiet", "--end-of-options", ref).returncode == 0:
+        raise ObserveError(f"git revision '{ref}' is not a commit; --base needs one")
+    remote = f"origin/{ref}"
+    if _git(cwd, "rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}").returncode == 0:
+        raise ObserveError(
+            f"git revision '{ref}' does not exist here, but '{remote}' does (a CI checkout"
+            f" has the target branch as {remote} only): give --base {remote}"
+        )
+    shallow = _git(cwd, "rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
+    if shallow:
+        raise ObserveError(
+            f"git revision '{ref}' is not in this clone, which is shallow (it holds only the"
+            " last commits): fetch the history first (actions/checkout with fetch-depth: 0,"
+            " GitLab's GIT_DEPTH: 0, or git fetch --unshallow)"
+        )
+    raise ObserveError(
+        f"git revision '{ref}' does not exist here (in CI, fetch it first, e.g."
+        " actions/checkout with fetch-depth: 0, or GitLab's GIT_DEPTH: 0)"
+    )
+
+
+def base_commit(cwd: Path, ref: str) -> str:
+    """The commit --base REF names: one revision, or `A...B` (B default HEAD): the
+    commit where B's history forked from A's, as `git diff A...B` compares with.
+
+    A two-dot range is refused: it is a set of commits, not one to compare with.
+    """
+    left, three, right = ref.partition("...")
+    if three:
+        one = _resolve(cwd, left or "HEAD", ref)
+        two = _resolve(cwd, right or "HEAD", ref)
+        fork = _git(cwd, "merge-base", one, two)
+        if fork.returncode == 0:
+            return fork.stdout.decode().split()[0]
+        if fork.returncode == 1 and not fork.stderr.strip():
+            raise ObserveError(
+                f"'{left or 'HEAD'}' and '{right or 'HEAD'}' have no commit in common, so"
+                f" --base {ref} names none (a shallow clone? fetch with fetch-depth: 0)"
+            )
+        raise ObserveError(f"git merge-base failed: {_last_line(fork)}")
+    if ".." in ref:
+        first = ref.split("..", 1)[0] or "HEAD"
+        raise ObserveError(
+            f"--base takes one git revision, not the range '{ref}': give '{first}', or"
+            f" '{first}...' for the commit HEAD forked from it at"
+        )
+    return _resolve(cwd, ref, ref)
+
+
 def spec_at_revision(spec: str | Path, ref: str) -> SpecAtRevision:
-    """Read `spec` as committed at git revision `ref` (git show REF:./NAME)."""
+    """Read `spec` as committed at git revision `ref` (REF:./NAME, links followed)."""
     if not ref or ref.startswith("-"):
         raise ObserveError(f"--base needs a git revision, not '{ref}'")
     path = Path(spec).absolute()
     cwd = path.parent
     if not cwd.is_dir():
         raise ObserveError(f"the directory of {spec} does not exist")
-    inside = _git(cwd, "rev-parse", "--is-inside-work-tree")
-    if inside.returncode != 0 or inside.stdout.strip() != b"true":
-        raise ObserveError(f"--base needs {spec} to be in a git work tree, and it is not")
-    found = _git(cwd, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
-    if found.returncode != 0:
-        raise ObserveError(
-            f"git revision '{ref}' does not exist here (in CI, fetch it first, e.g."
-            " actions/checkout with fetch-depth: 0)"
-        )
-    commit = found.stdout.decode().strip()
-    shown = _git(cwd, "show", f"{commit}:./{path.name}")
-    if shown.returncode != 0:
-        exists = _git(cwd, "cat-file", "-e", f"{commit}:./{path.name}")
-        if exists.returncode != 0:
-            return SpecAtRevision(ref, commit, None)
-        message = shown.stderr.decode(errors="replace").strip().splitlines()
-        raise ObserveError(f"git show failed: {message[-1] if message else 'no message'}")
+    _check_repository(cwd, spec)
+    commit = base_commit(cwd, ref)
     try:
-        text = shown.stdout.decode("utf-8")
+        data = _blob_at(cwd, commit, path.name)
+    except _NotAFile as exc:
+        raise ObserveError(f"{spec} at {ref} is {exc}") from None
+    if data is None:
+        return SpecAtRevision(ref, commit, None)
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ObserveError(f"{spec} at {ref} is not valid UTF-8") from None
     return SpecAtRevision(ref, commit, text.removeprefix("\ufeff"))
