@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from markdown_it import MarkdownIt
-from plan_helpers import SPEC, plan_state
+from plan_helpers import SPEC, plan_state, write
 
 from compiler.plan.formats import json as json_format
 from compiler.plan.formats import markdown, text
 from compiler.plan.formats.grouping import group_hosts
+from compiler.plan.make import PlanRequest, make_plan
 from compiler.plan.model import Plan
 
 CHANGED = SPEC.replace(
@@ -121,3 +126,59 @@ def test_markdown_code_spans_survive_backticks_and_pipes() -> None:
     assert markdown.code("a`b") == "``a`b``"
     assert markdown.code("x|y") == "`x\\|y`"
     assert markdown.marker("a--b.yaml") == "<!-- tlsc-plan: a-b.yaml -->"
+
+
+def _spec(n: int, own: Callable[[int], str] = lambda i: "", peer: str = "verify") -> str:
+    """`n` hosts with long names (`own(i)`: host i's extra lines) and one TLS rule."""
+    hosts = "".join(
+        f"  mail-exchanger-{i:04}:\n    fqdn: mx{i}.example.net\n{own(i)}" for i in range(n)
+    )
+    rule = f"  peer.example.org: {{outbound: {peer}}}\n"
+    return f"version: 1\ncluster: t\nhosts:\n{hosts}domains:\n{rule}"
+
+
+#: the spec a plan of 900 hosts is made with, against _spec(900) committed
+MANY = {
+    "each host its own change": _spec(
+        900, lambda i: f"    access: ['Connect:10.{i // 250}.{i % 250} REJECT']\n"
+    ),
+    "one downgrade on every host": _spec(900, peer="may"),
+    "many hosts unchanged": _spec(
+        900, lambda i: "" if i else "    access: ['Connect:10.9 REJECT']\n"
+    ),
+}
+
+
+def _against_head(tmp_path: Path, old: str, new: str) -> Plan:
+    """The plan of `new` against `old` committed in a scratch repository (--base HEAD)."""
+    names = {
+        f"GIT_{who}_{what}": "t" for who in ("AUTHOR", "COMMITTER") for what in ("NAME", "EMAIL")
+    }
+    env = {**os.environ, **names}
+    spec = write(tmp_path / "cluster.yaml", old)
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "old"]):
+        subprocess.run(["git", *args], cwd=tmp_path, env=env, check=True)
+    write(spec, new)
+    return make_plan(PlanRequest(str(spec), base="HEAD"))
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["each host its own change", "one downgrade on every host", "many hosts unchanged"],
+)
+def test_markdown_of_many_hosts_stays_under_githubs_limit(tmp_path: Path, shape: str) -> None:
+    """Only diffs were charged to the comment's budget: the table (a row per group of
+    hosts), the details' other lines and host-name lists were not, so 900 hosts each
+    with its own change made a 350,000-character comment GitHub refuses (HTTP 422,
+    and the CI step posting it failed)."""
+    plan = _against_head(tmp_path, _spec(900), MANY[shape])
+    md = markdown.render(plan)
+    assert len(md) < 65_536
+    assert md.count("<details>") == md.count("</details>")
+    assert md.splitlines()[0].startswith("<!-- tlsc-plan: ")
+    rendered = MarkdownIt("commonmark").enable("table").render(md)
+    assert "<table>" in rendered
+    if shape == "each host its own change":
+        assert "more hosts with changes do not fit in a comment" in md
+    else:
+        assert ", … and " in md and " more" in md  # a host list cut at a name

@@ -4,8 +4,11 @@ The first line is a hidden marker, `<!-- tlsc-plan: SPEC -->`, so that a CI
 job can find the comment it posted before and edit it instead of adding one
 per push. Downgrades come first, then a table of hosts, the certificates'
 facts (collapsed), then each group's diffs collapsed in a `<details>` block.
-GitHub refuses comments over 65,536 characters, so diffs that do not fit are
-replaced by a line saying how to see them.
+GitHub refuses comments over 65,536 characters (and the CI step posting one
+would fail), so everything after the summary is charged to one budget: diffs
+that do not fit are replaced by a line saying how to see them, table rows and
+hosts' details that do not fit by a count, and a list of host names is cut
+(`mx1, mx2, … and 998 more`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ _RESERVE = 4_000
 MAX_DOWNGRADES_LISTED = 30
 MAX_ACCESS_LISTED = 30
 MAX_CERTIFICATES_LISTED = 50
+#: the most characters of host names one label shows before "… and N more"
+MAX_LABEL_CHARS = 400
 _SHORT_ACTION = {
     "rebuild_access_db": "rebuild access.db",
     "rebuild_sendmail_cf": "rebuild sendmail.cf",
@@ -111,7 +116,26 @@ def _access_list(access: AccessDiff, created: bool) -> list[str]:
     return out
 
 
+def label(names: list[str]) -> str:
+    """`mx1, mx2`; a long list cut at a name, `mx1, mx2, … and 998 more`: a change
+    shared by thousands of hosts must not fill the comment with their names."""
+    shown = ", ".join(names)
+    if len(shown) <= MAX_LABEL_CHARS:
+        return shown
+    kept: list[str] = []
+    size = 0
+    for name in names:
+        size += len(name) + 2
+        if size > MAX_LABEL_CHARS:
+            break
+        kept.append(name)
+    return f"{', '.join(kept)}, … and {len(names) - len(kept)} more"
+
+
 class _Budget:
+    """What is left of the comment's size; each part takes its text's length, or is
+    refused when that would leave less than the room kept for the closing notes."""
+
     def __init__(self, limit: int):
         self.left = limit
 
@@ -121,12 +145,15 @@ class _Budget:
         self.left -= len(text)
         return True
 
+    def take_lines(self, lines: list[str]) -> bool:
+        return self.take("".join(line + "\n" for line in lines))
+
 
 def _details(group: HostGroup, budget: _Budget) -> list[str]:
     plan = group.plan
     changed = [f for f in plan.files if f.action != "unchanged"]
     what = ", ".join(f"{f.action} <code>{html.escape(f.path)}</code>" for f in changed)
-    summary = f"<b>{html.escape(group.label())}</b>: {what or 'warnings only'}"
+    summary = f"<b>{html.escape(label(group.hosts))}</b>: {what or 'warnings only'}"
     out = ["<details>", f"<summary>{summary}</summary>", ""]
     if len(group.hosts) > 1:
         note = f"The same changes on {len(group.hosts)} hosts; shown for {group.hosts[0]}"
@@ -156,7 +183,7 @@ def _details(group: HostGroup, budget: _Budget) -> list[str]:
     other = [w for w in plan.warnings if not w.downgrade]
     if other:
         out += ["", "Warnings:", ""]
-        out += [_warning_line(group.label(), w) for w in other]
+        out += [_warning_line(label(group.hosts), w) for w in other]
     out += ["", "</details>", ""]
     return out
 
@@ -180,17 +207,17 @@ def _certificates(plan: Plan) -> list[str]:
             "|---|---|---|---|---|---|---|",
         ]
     for names, f in rows[:MAX_CERTIFICATES_LISTED]:
-        label = html.escape(", ".join(names))
+        who = html.escape(label(names))
         if f.error:
             sha = code(f.sha256[:12]) if f.sha256 else ""
             out.append(
-                f"| {label} | {f.role} | {code(f.path)} | {html.escape(printable(f.error))}"
+                f"| {who} | {f.role} | {code(f.path)} | {html.escape(printable(f.error))}"
                 f" | | | {sha} |"
             )
             continue
         subject = code(f.subject or "") + (f" (first of {f.count})" if f.count > 1 else "")
         out.append(
-            f"| {label} | {f.role} | {code(f.path)} | {subject} | {code(f.issuer or '')}"
+            f"| {who} | {f.role} | {code(f.path)} | {subject} | {code(f.issuer or '')}"
             f" | {expiry_text(f)} | {code((f.sha256 or '')[:12])} |"
         )
     if len(rows) > MAX_CERTIFICATES_LISTED:
@@ -207,7 +234,7 @@ def _certificates(plan: Plan) -> list[str]:
     return [*out, "", "</details>", ""]
 
 
-def _mail_impact(plan: Plan) -> list[str]:
+def _mail_impact(plan: Plan, budget: _Budget) -> list[str]:
     logs = plan.mail_logs
     if logs is None:
         return []
@@ -230,18 +257,28 @@ def _mail_impact(plan: Plan) -> list[str]:
         out += ["No TLS rule is added or changed.", ""]
     else:
         out += ["| hosts | rule | change | in the logs |", "|---|---|---|---|"]
+        left_out = 0
         for names, impacts in rows:
             for m in impacts:
+                if left_out:
+                    left_out += 1
+                    continue
                 change = (
                     f"{code(m.old or '')} → {code(m.value)}"
                     if m.change == "changed"
                     else (f"added {code(m.value)}")
                 )
                 text = html.escape(printable(m.summary))
-                out.append(
-                    f"| {html.escape(', '.join(names))} | {code(m.key)} | {change} |"
+                row = (
+                    f"| {html.escape(label(names))} | {code(m.key)} | {change} |"
                     f" {f'**{text}**' if m.stopped else text} |"
                 )
+                if budget.take_lines([row]):
+                    out.append(row)
+                else:
+                    left_out = 1
+        if left_out:
+            out += ["", _no_room(f"{_n(left_out, 'more rule change')} in the logs")]
         out.append("")
     if logs.unknown_hosts:
         named = ", ".join(f"{h} ({n})" for h, n in sorted(logs.unknown_hosts.items()))
@@ -252,9 +289,53 @@ def _mail_impact(plan: Plan) -> list[str]:
     return out
 
 
+def _no_room(what: str) -> str:
+    """The line in place of what the comment has no room for (`what`: its subject)."""
+    return f"… {what} do not fit in a comment (`tlsc plan` shows them all)."
+
+
 def printable_diff(diff: str) -> str:
     """A diff with control characters (but not tabs and newlines) escaped."""
     return "\n".join(printable(line) for line in diff.split("\n"))
+
+
+def _table(shown: list[HostGroup], quiet: list[str], budget: _Budget) -> list[str]:
+    """One row per group of hosts with the same changes, while they fit."""
+    out = ["", "| hosts | files | access map | apply would |", "|---|---|---|---|"]
+    for i, g in enumerate(shown):
+        actions = "<br>".join(_SHORT_ACTION[a.action] for a in g.plan.actions)
+        row = (
+            f"| {html.escape(label(g.hosts))} | {_files_cell(g.plan)} |"
+            f" {_access_cell(g.plan.access)} | {actions} |"
+        )
+        if not budget.take_lines([row]):
+            hosts = sum(len(h.hosts) for h in shown[i:])
+            out += ["", _no_room(f"{_n(hosts, 'more host')} with changes")]
+            break
+        out.append(row)
+    else:
+        row = f"| {html.escape(label(quiet))} | no changes | | |"
+        if quiet and budget.take_lines([row]):
+            out.append(row)
+    return [*out, ""]
+
+
+def _all_details(shown: list[HostGroup], budget: _Budget) -> list[str]:
+    """Each group's collapsed details, while they fit (their diffs are charged as they
+    are shown; the rest of a block once it is made)."""
+    out: list[str] = []
+    for i, g in enumerate(shown):
+        before = budget.left
+        block = _details(g, budget)
+        rest = sum(len(line) + 1 for line in block) - (before - budget.left)
+        if rest + _RESERVE > budget.left:
+            budget.left = before
+            hosts = sum(len(h.hosts) for h in shown[i:])
+            out += [_no_room(f"the details of {_n(hosts, 'more host')}"), ""]
+            break
+        budget.left -= rest
+        out += block
+    return out
 
 
 def render(plan: Plan) -> str:
@@ -290,33 +371,23 @@ def render(plan: Plan) -> str:
             ">",
         ]
         out += [
-            "> " + _warning_line(", ".join(names), w)
-            for names, w in downgrades[:MAX_DOWNGRADES_LISTED]
+            "> " + _warning_line(label(names), w) for names, w in downgrades[:MAX_DOWNGRADES_LISTED]
         ]
         if len(downgrades) > MAX_DOWNGRADES_LISTED:
             out.append(f"> - … and {len(downgrades) - MAX_DOWNGRADES_LISTED} more")
+    budget = _Budget(MAX_CHARS - sum(len(line) + 1 for line in out))
     if shown:
-        out += ["", "| hosts | files | access map | apply would |", "|---|---|---|---|"]
-        for g in shown:
-            actions = "<br>".join(_SHORT_ACTION[a.action] for a in g.plan.actions)
-            out.append(
-                f"| {html.escape(g.label())} | {_files_cell(g.plan)} |"
-                f" {_access_cell(g.plan.access)} | {actions} |"
-            )
-        if quiet:
-            out.append(f"| {html.escape(', '.join(quiet))} | no changes | | |")
-        out.append("")
-    impact = _mail_impact(plan)
+        out += _table(shown, quiet, budget)
+    impact = _mail_impact(plan, budget)
     if impact and out[-1]:
         out.append("")
     out += impact
     certificates = _certificates(plan)
     if certificates and out[-1]:
         out.append("")
+    budget.take_lines(certificates)  # at most MAX_CERTIFICATES_LISTED rows
     out += certificates
-    budget = _Budget(MAX_CHARS - sum(len(line) + 1 for line in out))
-    for g in shown:
-        out += _details(g, budget)
+    out += _all_details(shown, budget)
     # the last guard: each value from a host's files or the logs is escaped where it is
     # quoted, and a comment is read in CI logs and terminals too, where nothing may act
     return problems.printable("\n".join(out).rstrip("\n") + "\n", "\n\t")
