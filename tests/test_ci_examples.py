@@ -287,7 +287,7 @@ def github_job(scratch: Scratch, url: str) -> tuple[list[str], int]:
 
 def plan_now(scratch: Scratch) -> str:
     proc = subprocess.run(
-        ["tlsc", "plan", "cluster.yaml", "--base", "origin/main", "--format", "markdown"],
+        ["tlsc", "plan", "cluster.yaml", "--base", "origin/main...", "--format", "markdown"],
         cwd=scratch.work,
         env=scratch.env,
         capture_output=True,
@@ -378,3 +378,41 @@ def test_gitlab_note_created_then_updated_in_place_and_downgrade_fails(
     assert proc.returncode == 1 and "tlsc lint found errors" in proc.stdout, proc.stderr
     issues = json.loads((scratch.work / "gl-code-quality.json").read_text("utf-8"))
     assert {(i["check_name"], i["location"]["path"]) for i in issues} == {("M4001", "local.mc")}
+
+
+def target_moves_on(scratch: Scratch) -> None:
+    """Someone merges another change into main after the pull request forked: a rule
+    the pull request's branch never had."""
+    scratch.git("checkout", "-q", "main")
+    scratch.git("pull", "-q", "origin", "main")
+    ours = scratch.spec
+    scratch.change("broken.server:", "moved.example.org: {outbound: encrypt}\n  broken.server:")
+    scratch.git("push", "-q", "origin", "main")
+    scratch.git("checkout", "-q", "change")
+    scratch.spec = ours
+    scratch.git("fetch", "-q", "origin")
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_plan_comment_shows_the_pull_requests_own_changes_when_the_target_moved_on(
+    tmp_path: Path, api: tuple[Api, str], ci: str
+) -> None:
+    """--base origin/main compared with main's tip: a pull request whose branch is
+    older than main (GitLab's merge request pipelines run on the branch's commit) was
+    shown removing main's later rule, a downgrade (P001) that failed the job under
+    --fail-on-downgrade. The examples compare with where the branch forked
+    (origin/main...)."""
+    state, url = api
+    scratch = Scratch(tmp_path)
+    scratch.change(*STRONGER)
+    target_moves_on(scratch)
+    if ci == "github":
+        printed, status = github_job(scratch, url)
+        body = next(c for c in state.comments if c["user"]["type"] == "Bot")["body"]
+    else:
+        proc = gitlab_job(scratch, url)
+        printed, status = [proc.stdout + proc.stderr], proc.returncode
+        body = state.notes[-1]["body"]
+    assert status == 0, printed
+    assert "new.example.org" in body
+    assert "moved.example.org" not in body
