@@ -105,6 +105,34 @@ def test_base_plan_of_head_is_empty_and_new_spec_is_all_create(repo: Path) -> No
     assert {f.action for h in plan.hosts for f in h.files} == {"create"}
 
 
+@pytest.mark.parametrize("how", ["new", "renamed", "moved to another directory"])
+def test_base_without_the_spec_says_so_where_the_revision_is_named(repo: Path, how: str) -> None:
+    """A spec the revision does not have plans every file as new; a renamed spec's
+    plan looked like a first deployment, with nothing to weaken, and said nothing."""
+    from compiler.plan.formats import markdown, text
+
+    spec = repo / "mail/cluster.yaml"
+    if how == "new":
+        spec = write(repo / "mail/new.yaml", SPEC)
+    else:
+        to = "mail/renamed.yaml" if how == "renamed" else "infra/cluster.yaml"
+        (repo / to).parent.mkdir(exist_ok=True)
+        git(repo, "mv", "mail/cluster.yaml", to)
+        git(repo, "commit", "-q", "-m", how)
+        spec = repo / to
+    plan = make_plan(PlanRequest(str(spec), base="HEAD~1" if how != "new" else "HEAD"))
+    said = "which does not hold this spec (a new spec, or one moved or renamed since"
+    assert plan.observed.spec_absent
+    assert said in text.render(plan) and said in markdown.render(plan)
+    assert (
+        not make_plan(
+            PlanRequest(str(repo / "mail/cluster.yaml"), base="HEAD~1")
+        ).observed.spec_absent
+        if how == "new"
+        else True
+    )
+
+
 def test_invalid_spec_at_base_is_an_error(repo: Path) -> None:
     write(repo / "mail/cluster.yaml", "version: 1\nhosts: {}\n")
     git(repo, "commit", "-q", "-am", "broken")

@@ -300,7 +300,7 @@ def _plan_base(
         if len(ahead) > BASE_AHEAD:
             out.append(_plan_revision(planner, *ahead.popleft()))
     out += [_plan_revision(planner, *got) for got in ahead]
-    return Observed("base", ref, at.commit), out
+    return Observed("base", ref, at.commit, spec_absent=at.text is None), out
 
 
 #: hosts whose files at the revision are hashed ahead of the one compared (--base)

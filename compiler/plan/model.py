@@ -351,6 +351,10 @@ class Observed:
     kind: Literal["root", "state", "base"]
     location: str  # the directory, or the git revision as given
     commit: str | None = None  # for base: the commit the revision named
+    #: for base: the revision has no file at the spec's path (a new spec, or one moved
+    #: or renamed since), so every file counts as new: said where the revision is
+    #: named, or a rename would read as a plan with nothing to weaken
+    spec_absent: bool = False
 
     def describe(self) -> str:
         """A short phrase for reports: 'files under /', 'git revision origin/main (1a2b3c4)'."""
@@ -359,7 +363,13 @@ class Observed:
         if self.kind == "state":
             return f"the state tree {self.location}"
         short = f" ({self.commit[:12]})" if self.commit else ""
-        return f"git revision {self.location}{short}"
+        absent = (
+            ", which does not hold this spec (a new spec, or one moved or renamed"
+            " since: every file counts as new)"
+            if self.spec_absent
+            else ""
+        )
+        return f"git revision {self.location}{short}{absent}"
 
 
 class ThreadedSha256:
