@@ -164,6 +164,46 @@ def test_idn_domains_become_a_labels() -> None:
     assert policy_domains(out("OK", "a@bücher.example")) == {"xn--bcher-kva.example"}
 
 
+@pytest.mark.parametrize(
+    ("address", "domain"),
+    [
+        # the deviation characters: IDNA 2003 (Python's `idna` codec) maps them to
+        # another domain (strasse.de, xn--4xa.example, xn--10cl1a0b.example); RFC 5891's
+        # IDNA 2008 keeps them
+        ("a@straße.de", "xn--strae-oqa.de"),
+        ("a@Straße.DE.", "xn--strae-oqa.de"),
+        ("a@ς.example", "xn--3xa.example"),
+        ("a@\u0dc1\u0dca\u200d\u0dbb\u0dd3.example", "xn--10cl1a0b660p.example"),
+        # case, full-width dots and letters (UTS #46 mapping), A-labels as given
+        ("a@BÜCHER.example", "xn--bcher-kva.example"),
+        ("a@XN--BCHER-KVA.Example", "xn--bcher-kva.example"),
+        ("a@ｄｅｓｔ。example", "dest.example"),
+    ],
+)
+def test_policy_domains_are_idna_2008_a_labels(address: str, domain: str) -> None:
+    assert policy_domains(out("OK", address)) == {domain}
+    (report,) = build_reports([out("OK", address)], ORG, CONTACT)
+    assert report.filename.split("!")[1] == domain
+    assert valid(report)["policies"][0]["policy"]["policy-domain"] == domain
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a@xn--zz.example",  # not Punycode of a valid name
+        "a@-dest.example",
+        "a@dest-.example",
+        "a@dest..example",
+        "a@dest.example/x",
+        "a@dest!example.net",
+        "a@" + "x" * 64 + ".example",  # a label of 64
+        "a@\u200d.example",  # a joiner alone: no label under IDNA 2008
+    ],
+)
+def test_recipients_of_no_valid_domain_name_make_no_report(address: str) -> None:
+    assert policy_domains(out("OK", address)) == set()
+
+
 def test_utc_day_from_offsets_and_local_zone() -> None:
     assert utc_day("2026-11-28T23:30:00-02:00") == date(2026, 11, 29)
     assert utc_day("2026-11-28T00:30:00+01:00") == date(2026, 11, 27)
@@ -676,6 +716,12 @@ def test_what_was_left_out_is_said(tmp_path: Path, zone: Callable[[str], None]) 
         (["--org", ORG], "--format tlsrpt needs --org NAME and --contact EMAIL"),
         (["--org", ORG, "--contact", "nobody"], "'nobody' is not an email address"),
         (["--org", ORG, "--contact", CONTACT, "--sending-ip", "mta1"], "'mta1' is not an IPv4"),
+        # the contact's domain names every file: no path, no `!`, no label that is no label
+        (["--org", ORG, "--contact", "a@../../x.example"], "'../../x.example' is not a domain"),
+        (["--org", ORG, "--contact", "a@r/../x.example"], "'r/../x.example' is not a domain"),
+        (["--org", ORG, "--contact", "a@b!c.example"], "'b!c.example' is not a domain name"),
+        (["--org", ORG, "--contact", "a@-x.example"], "'-x.example' is not a domain name"),
+        (["--org", ORG, "--contact", "a@x..example"], "'x..example' is not a domain name"),
     ],
 )
 def test_bad_options_are_one_sentence(tmp_path: Path, args: list[str], words: str) -> None:
@@ -686,6 +732,14 @@ def test_bad_options_are_one_sentence(tmp_path: Path, args: list[str], words: st
     assert words in result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "r").exists()
+    assert sorted(p.name for p in tmp_path.parent.iterdir() if p.name.endswith(".json.gz")) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["mail.log"]
+
+
+def test_the_sender_of_the_file_names_is_the_contacts_a_label(tmp_path: Path) -> None:
+    (report,) = build_reports([out("OK")], ORG, "TLS@Straße.Example.")
+    assert report.filename.startswith("xn--strae-oqa.example!dest.example!")
+    assert valid(report)["contact-info"] == "TLS@Straße.Example."
 
 
 def test_check_jsonschema_agrees(tmp_path: Path, zone: Callable[[str], None]) -> None:

@@ -40,12 +40,27 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 
 
 def _email(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    local, at, domain = (value or "").rpartition("@")
-    if value is not None and not (
-        at and local and "." in domain and not any(c.isspace() for c in value)
-    ):
+    """The address as given, when its domain is a domain name: it names the report files.
+
+    The domain becomes the `sender` of every file name (RFC 8460 section
+    5.3), so a `/` or a `!` in it would put the file elsewhere or split its
+    name wrongly: it must be a DNS name (`parse_domain`), of two labels or more.
+    """
+    from compiler.sendmail.names import parse_domain
+
+    if value is None:
+        return None
+    local, at, domain = value.rpartition("@")
+    why = ""
+    try:
+        name = parse_domain(domain.removesuffix("."))
+    except ValueError:
+        name = ""
+        if at and local and domain:
+            why = f": {domain!r} is not a domain name"
+    if not (at and local and "." in name and not any(c.isspace() for c in value)):
         raise click.BadParameter(
-            f"{value!r} is not an email address (like tlsrpt@example.com)", param=param
+            f"{value!r} is not an email address (like tlsrpt@example.com){why}", param=param
         )
     return value
 

@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from compiler.fileio import signals_as_exceptions
 from compiler.logs.sessions import Session
+from compiler.sendmail.names import parse_domain
 
 #: verify values of a session that negotiated TLS and is a success (when no ruleset refused it)
 SUCCESS = frozenset({"OK", "TRUSTED", "NOT", "NO"})
@@ -114,18 +115,21 @@ def utc_day(when: str | None, local: tzinfo | None = None) -> date | None:
 
 
 def _domain(address: str) -> str | None:
-    """The lower-case ASCII domain of `user@domain`, None for a local or literal address."""
+    """The policy domain of `user@domain`: None for a local, literal or malformed address.
+
+    RFC 8460 section 4.4 asks for A-labels as IDNA 2008 (RFC 5891) makes
+    them: Python's `idna` codec is IDNA 2003, which turns 'straße.de' into
+    'strasse.de', another domain, so `parse_domain` (UTS #46, non-transitional)
+    does it, lower case and without the trailing dot as everywhere in tlsc.
+    """
     _user, at, domain = address.strip().strip("<>").rpartition("@")
-    domain = domain.rstrip(".").lower()
+    domain = domain.rstrip(".")
     if not at or not domain or domain.startswith("["):
         return None
     try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
+        return parse_domain(domain)
+    except ValueError:
         return None
-    if all(c.isalnum() or c in "-._" for c in ascii_domain) and ".." not in ascii_domain:
-        return ascii_domain
-    return None
 
 
 def policy_domains(session: Session) -> set[str]:
@@ -246,9 +250,12 @@ class ReportBuilder:
 
 
 def sender_domain(contact: str) -> str:
-    """The domain of the contact address: the report's sender domain (RFC 8460 section 5.3)."""
-    domain = contact.rpartition("@")[2].strip().rstrip(".").lower()
-    return domain or contact
+    """The domain of the contact address: the report's sender domain (RFC 8460 section 5.3).
+
+    In A-labels, lower case (as the policy domain beside it in the file
+    name); ValueError when it is no domain name, which would make no file name.
+    """
+    return parse_domain(contact.rpartition("@")[2].strip().removesuffix("."))
 
 
 def day_range(day: date) -> tuple[datetime, datetime]:
