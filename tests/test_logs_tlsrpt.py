@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time as time_module
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -409,6 +410,36 @@ def test_same_input_same_id_different_input_different_id() -> None:
     assert a.filename == b.filename and a.gzip_bytes() == b.gzip_bytes()
     assert len({a.filename, c.filename, d.filename}) == 3
     assert a.body["report-id"] != c.body["report-id"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # two hosts of a cluster, each delivering one message to dest.example
+        (lambda: [out("OK")], lambda: [replace(out("OK"), host="mta2")]),
+        # a host without a name in its log (RFC 5424 `-`) and one with
+        (lambda: [out("OK")], lambda: [replace(out("OK"), host=None)]),
+        # one host, two runs over two parts of the day (log rotation at 06:25)
+        (
+            lambda: [out("NONE", time="2026-11-28T05:00:00+00:00")],
+            lambda: [out("NONE", time="2026-11-28T07:00:00+00:00")],
+        ),
+        (
+            lambda: [out("OK", time="2026-11-28T01:00:00Z"), out("NONE")],
+            lambda: [out("OK", time="2026-11-28T02:00:00Z"), out("NONE")],
+        ),
+    ],
+)
+def test_reports_of_other_sessions_with_the_same_counts_have_other_ids(
+    first: Callable[[], list[Session]], second: Callable[[], list[Session]]
+) -> None:
+    (a,) = build_reports(first(), ORG, CONTACT)
+    (b,) = build_reports(second(), ORG, CONTACT)
+    assert a.body["policies"] == b.body["policies"]  # the same numbers ...
+    assert a.body["report-id"] != b.body["report-id"]  # ... but not one report
+    assert a.filename != b.filename
+    (again,) = build_reports(first(), ORG, CONTACT)
+    assert again.gzip_bytes() == a.gzip_bytes() and again.filename == a.filename
 
 
 def test_gzip_holds_the_json() -> None:

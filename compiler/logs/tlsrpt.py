@@ -28,10 +28,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from compiler.fileio import signals_as_exceptions
 from compiler.logs.sessions import Session
 from compiler.sendmail.names import parse_domain
+
+if TYPE_CHECKING:
+    from _hashlib import HASH
 
 #: verify values of a session that negotiated TLS and is a success (when no ruleset refused it)
 SUCCESS = frozenset({"OK", "TRUSTED", "NOT", "NO"})
@@ -203,6 +207,8 @@ class ReportBuilder:
         self.skipped = Skipped()
         self.sessions = 0
         self._counts: dict[tuple[date, str], dict[PolicyKey, _PolicyCounts]] = {}
+        #: per report, a digest of where its sessions come from (`_source`)
+        self._sources: dict[tuple[date, str], HASH] = {}
 
     def add(self, session: Session) -> None:
         """Count one session; inbound sessions are ignored."""
@@ -225,7 +231,9 @@ class ReportBuilder:
             outcome.policy_type,
             session.relay if outcome.policy_type == "tlsa" else None,
         )
+        source = _source(session)
         for domain in domains:
+            self._sources.setdefault((day, domain), hashlib.sha256()).update(source)
             counts = self._counts.setdefault((day, domain), {}).setdefault(key, _PolicyCounts())
             if outcome.result_type is None:
                 counts.success += 1
@@ -243,7 +251,7 @@ class ReportBuilder:
         out = []
         for (day, domain), policies in sorted(self._counts.items()):
             body = report_body(organization, contact, day, domain, policies, sending_ip)
-            unique = unique_id(body)
+            unique = unique_id(body, self._sources[day, domain].digest())
             body["report-id"] = f"{day.isoformat()}T00:00:00Z_{domain}_{unique}"
             out.append(Report(day, domain, body, file_name(sender, domain, day, unique)))
         return out
@@ -330,10 +338,24 @@ def _detail(key: FailureKey, count: int, sending_ip: str | None) -> dict[str, ob
     return out
 
 
-def unique_id(body: dict[str, object]) -> str:
-    """16 hex digits of the SHA-256 of the report without its id: the same input, the same id."""
+def _source(session: Session) -> bytes:
+    """Where a session was logged: the host that logged it and when it began."""
+    return f"{session.host or ''}\t{session.time or ''}\t{session.end or ''}\n".encode()
+
+
+def unique_id(body: dict[str, object], sources: bytes = b"") -> str:
+    """16 hex digits of the SHA-256 of the report without its id and of its sessions' `sources`.
+
+    The same log gives the same id (a report sent twice is seen as one), but
+    two hosts of a cluster, or two runs over different parts of a day's
+    log, often count the same numbers: by the counts alone their reports
+    would share one id, and a receiver keeps one of them as a duplicate
+    (RFC 8460 section 4.4: a unique identifier; section 5.3: the unique-id
+    tells apart reports of different sources). The digest of the logging
+    host and the time of every session counted tells them apart.
+    """
     canonical = json.dumps({k: v for k, v in body.items() if k != "report-id"}, sort_keys=True)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(canonical.encode("utf-8") + sources).hexdigest()[:16]
 
 
 def file_name(sender: str, domain: str, day: date, unique: str) -> str:
