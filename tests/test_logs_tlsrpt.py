@@ -350,6 +350,89 @@ def test_same_failure_at_one_mx_is_one_detail_with_a_count() -> None:
     ]  # no sending-mta-ip without --sending-ip
 
 
+#: `contoso-com.mail.protection.outlook.example.` as a `to=` line logs it (shortenstring, 40)
+WHOLE = "contoso-com.mail.protection.outlook.example"
+CUT = "contoso-com.mail.p...n.outlook.example"
+
+
+def cut(verify: str, name: str = CUT, **kwargs: Any) -> Session:
+    """A session whose relay name the log cut short."""
+    return replace(out(verify, **kwargs), relay=name, name_cut=True)
+
+
+def mx_names(report: Report) -> list[tuple[str, list[str] | None, list[str | None]]]:
+    """(policy type, mx-host, receiving-mx-hostname of each failure) of each policy."""
+    return [
+        (
+            p["policy"]["policy-type"],
+            p["policy"].get("mx-host"),
+            [d.get("receiving-mx-hostname") for d in p.get("failure-details", [])],
+        )
+        for p in valid(report)["policies"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sessions", "names"),
+    [
+        # another session's handshake line shows the whole name (before or after)
+        (lambda: [out("OK", relay=WHOLE), cut("NONE")], [("no-policy-found", None, [WHOLE])]),
+        (lambda: [cut("NONE"), out("OK", relay=WHOLE)], [("no-policy-found", None, [WHOLE])]),
+        # no whole name in the log, or two that fit: the name is left out, not made up
+        (lambda: [cut("NONE")], [("no-policy-found", None, [None])]),
+        (
+            lambda: [
+                cut("NONE"),
+                out("OK", relay=WHOLE),
+                out("OK", relay="contoso-com.mail.protection.region.outlook.example"),
+            ],
+            [("no-policy-found", None, [None])],
+        ),
+        # sendmail's 100 bytes of a handshake line's relay=%.100s
+        (
+            lambda: [cut("FAIL", "mx." + "a" * 97), out("OK", relay="mx." + "a" * 120)],
+            [("no-policy-found", None, ["mx." + "a" * 120])],
+        ),
+        # DANE without a handshake line (DANE_NOTLS): the tlsa policy's mx-host too
+        (
+            lambda: [cut("DANE_NOTLS"), out("TRUSTED", relay=WHOLE)],
+            [("tlsa", [WHOLE], [WHOLE])],
+        ),
+        (lambda: [cut("DANE_NOTLS")], [("tlsa", None, [None])]),
+        # one MX host, whatever the case of its logged name: one policy
+        (
+            lambda: [out("TRUSTED", relay="MX1.Dest.Example"), out("DANE_FAIL")],
+            [("tlsa", ["mx1.dest.example"], ["mx1.dest.example"])],
+        ),
+    ],
+)
+def test_mx_names_the_log_cut_short_are_made_whole_or_left_out(
+    sessions: Callable[[], list[Session]],
+    names: list[tuple[str, list[str] | None, list[str | None]]],
+) -> None:
+    (report,) = build_reports(sessions(), ORG, CONTACT)
+    assert mx_names(report) == names
+    assert "..." not in json.dumps(report.body)
+
+
+@pytest.mark.parametrize(
+    ("addr", "ip"),
+    [
+        ("[192.0.2.10]", "192.0.2.10"),
+        ("[IPv6:2001:db8::1]", "2001:db8::1"),
+        ("[IPv6:2001:DB8:0:0:0:0:0:1]", "2001:db8::1"),  # RFC 5952: lower case, compressed
+        ("[IPv6:2001:db8:0:0:1:0:0:1]", "2001:db8::1:0:0:1"),
+        ("[IPv6:::ffff:192.0.2.9]", "::ffff:192.0.2.9"),  # RFC 5952 section 5
+        ("[IPv6:::FFFF:c000:209]", "::ffff:192.0.2.9"),
+        ("[may be forged]", None),  # no address: left out
+    ],
+)
+def test_receiving_ip_is_rfc_5952_text(addr: str, ip: str | None) -> None:
+    (report,) = build_reports([out("NONE", addr=addr)], ORG, CONTACT)
+    (detail,) = valid(report)["policies"][0]["failure-details"]
+    assert detail.get("receiving-ip") == ip
+
+
 def test_a_session_for_two_domains_counts_once_in_each() -> None:
     session = out("NONE", "a@one.example", "b@one.example", "c@two.example")
     session.messages.append(Message("q2", None, ("d@one.example",), "Deferred"))
@@ -747,6 +830,7 @@ def test_what_was_left_out_is_said(tmp_path: Path, zone: Callable[[str], None]) 
         (["--org", ORG], "--format tlsrpt needs --org NAME and --contact EMAIL"),
         (["--org", ORG, "--contact", "nobody"], "'nobody' is not an email address"),
         (["--org", ORG, "--contact", CONTACT, "--sending-ip", "mta1"], "'mta1' is not an IPv4"),
+        (["--org", ORG, "--contact", CONTACT, "--sending-ip", "fe80::1%eth0"], "is not an IPv4"),
         # the contact's domain names every file: no path, no `!`, no label that is no label
         (["--org", ORG, "--contact", "a@../../x.example"], "'../../x.example' is not a domain"),
         (["--org", ORG, "--contact", "a@r/../x.example"], "'r/../x.example' is not a domain"),
@@ -771,6 +855,52 @@ def test_the_sender_of_the_file_names_is_the_contacts_a_label(tmp_path: Path) ->
     (report,) = build_reports([out("OK")], ORG, "TLS@Straße.Example.")
     assert report.filename.startswith("xn--strae-oqa.example!dest.example!")
     assert valid(report)["contact-info"] == "TLS@Straße.Example."
+
+
+#: a handshake line with the whole name, then `to=` lines that shorten it (one of a session
+#: without STARTTLS, whose report would otherwise name no host)
+CUT_LOG = (
+    "Nov 28 09:00:01 mta1 sm-mta[2001]: STARTTLS=client, relay={whole}., version=TLSv1.3,"
+    " verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256\n"
+    "Nov 28 09:00:02 mta1 sm-mta[2001]: 6ASE0001002001: to=<a@contoso.example>, delay=00:00:01,"
+    " xdelay=00:00:01, mailer=esmtp, pri=120391, relay={cut}. [192.0.2.10], dsn=2.0.0,"
+    " stat=Sent (ok 1)\n"
+    "Nov 28 09:10:00 mta1 sm-mta[2002]: 6ASE0003002002: to=<d@contoso.example>, delay=00:00:01,"
+    " xdelay=00:00:01, mailer=esmtp, pri=120391, relay={cut}. [IPv6:2001:DB8:0:0:0:0:0:1],"
+    " dsn=2.0.0, stat=Sent (ok 3)\n"
+).format(whole=WHOLE, cut=CUT)
+
+
+@pytest.mark.parametrize(
+    ("sending_ip", "text"),
+    [("2001:DB8::1", "2001:db8::1"), ("::ffff:c000:209", "::ffff:192.0.2.9"), ("192.0.2.1",) * 2],
+)
+def test_names_and_addresses_of_real_lines(
+    tmp_path: Path, zone: Callable[[str], None], sending_ip: str, text: str
+) -> None:
+    zone("UTC")
+    log = tmp_path / "cut.log"
+    log.write_text(CUT_LOG, encoding="utf-8")
+    argv = ["logs", "--format", "tlsrpt", "--org", ORG, "--contact", CONTACT, "--year", "2026"]
+    argv += ["--sending-ip", sending_ip, "--out-dir", str(tmp_path / "r"), str(log)]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 0, result.output
+    (report,) = written(result, tmp_path / "r").values()
+    (policy,) = report["policies"]
+    assert policy["summary"] == {
+        "total-successful-session-count": 1,
+        "total-failure-session-count": 1,
+    }
+    assert policy["failure-details"] == [
+        {
+            "result-type": "starttls-not-supported",
+            "sending-mta-ip": text,
+            "receiving-mx-hostname": WHOLE,
+            "receiving-ip": "2001:db8::1",
+            "failed-session-count": 1,
+            "failure-reason-code": "verify=NONE",
+        }
+    ]
 
 
 def test_check_jsonschema_agrees(tmp_path: Path, zone: Callable[[str], None]) -> None:

@@ -66,12 +66,15 @@ def _email(_ctx: click.Context, param: click.Parameter, value: str | None) -> st
 
 
 def _ip(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    import ipaddress
+    """The address in RFC 5952 text, as `sending-mta-ip` wants it; a zone (`%eth0`) is refused."""
+    from compiler.logs.tlsrpt import address_text
 
-    try:
-        return None if value is None else str(ipaddress.ip_address(value))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an IPv4 or IPv6 address", param=param) from None
+    if value is None:
+        return None
+    text = address_text(value) if "%" not in value else None
+    if text is None:
+        raise click.BadParameter(f"{value!r} is not an IPv4 or IPv6 address", param=param)
+    return text
 
 
 def _comparable(a: datetime, b: datetime) -> tuple[datetime, datetime]:

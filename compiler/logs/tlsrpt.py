@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import ipaddress
 import json
 import os
 from collections import Counter
@@ -31,7 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from compiler.fileio import signals_as_exceptions
-from compiler.logs.sessions import Session
+from compiler.logs.sessions import Session, same_name
 from compiler.sendmail.names import parse_domain
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ def policy_domains(session: Session) -> set[str]:
     return domains
 
 
-FailureKey = tuple[str, str, str | None, str | None]  # result type, mx host, ip, reason
+FailureKey = tuple[str, str | None, str | None, str | None]  # result type, mx host, ip, reason
 PolicyKey = tuple[str, str | None]  # policy type, mx host (tlsa only)
 
 
@@ -209,11 +210,17 @@ class ReportBuilder:
         self._counts: dict[tuple[date, str], dict[PolicyKey, _PolicyCounts]] = {}
         #: per report, a digest of where its sessions come from (`_source`)
         self._sources: dict[tuple[date, str], HASH] = {}
+        #: the MX host names the log shows whole, and those it cut short (`_mx_name`)
+        self._names: set[str] = set()
+        self._cut: set[str] = set()
 
     def add(self, session: Session) -> None:
         """Count one session; inbound sessions are ignored."""
         if session.direction != "client":
             return
+        relay = session.relay.lower() if session.relay else None
+        if relay:
+            (self._cut if session.name_cut else self._names).add(relay)
         domains = policy_domains(session)
         if not domains:
             self.skipped.no_domain += 1
@@ -222,15 +229,16 @@ class ReportBuilder:
         if day is None:
             self.skipped.no_time += 1
             return
-        if not session.relay:
+        if not relay:
             self.skipped.no_mx_name += 1
             return
         self.sessions += 1
         outcome = classify(session, session.verifymsg)
         key: PolicyKey = (
             outcome.policy_type,
-            session.relay if outcome.policy_type == "tlsa" else None,
+            relay if outcome.policy_type == "tlsa" else None,
         )
+        address = address_text(session.ip)
         source = _source(session)
         for domain in domains:
             self._sources.setdefault((day, domain), hashlib.sha256()).update(source)
@@ -239,9 +247,7 @@ class ReportBuilder:
                 counts.success += 1
             else:
                 counts.failure += 1
-                counts.failures[
-                    (outcome.result_type, session.relay, session.ip, outcome.reason)
-                ] += 1
+                counts.failures[(outcome.result_type, relay, address, outcome.reason)] += 1
 
     def reports(
         self, organization: str, contact: str, sending_ip: str | None = None
@@ -249,12 +255,57 @@ class ReportBuilder:
         """Every report, ordered by day then policy domain."""
         sender = sender_domain(contact)
         out = []
-        for (day, domain), policies in sorted(self._counts.items()):
+        for (day, domain), counted in sorted(self._counts.items()):
+            policies = self._resolved(counted)
             body = report_body(organization, contact, day, domain, policies, sending_ip)
             unique = unique_id(body, self._sources[day, domain].digest())
             body["report-id"] = f"{day.isoformat()}T00:00:00Z_{domain}_{unique}"
             out.append(Report(day, domain, body, file_name(sender, domain, day, unique)))
         return out
+
+    def _mx_name(self, name: str | None) -> str | None:
+        """The whole name of an MX host whose name the log cut short; None when unknown.
+
+        A `to=` line shortens a relay name of 40 bytes or more to its first
+        and last 18 (`contoso-com.mail.p...n.outlook.example`), and a session
+        without a handshake line (verify NONE, the failures most worth
+        reporting) has no other: such a name is no MX host name a receiver
+        could match. Another session of the log (a handshake line gives up to
+        100 bytes) may show the whole name: when exactly one whole name fits,
+        it is the name; otherwise the report leaves the name out.
+        """
+        if name is None or name not in self._cut:
+            return name
+        whole = [full for full in self._names if same_name(name, full) or full.startswith(name)]
+        return whole[0] if len(whole) == 1 else None
+
+    def _resolved(self, counted: dict[PolicyKey, _PolicyCounts]) -> dict[PolicyKey, _PolicyCounts]:
+        """`counted` with each MX host's name as `_mx_name` gives it (counts of one host merged)."""
+        out: dict[PolicyKey, _PolicyCounts] = {}
+        for (policy_type, mx), counts in counted.items():
+            into = out.setdefault((policy_type, self._mx_name(mx)), _PolicyCounts())
+            into.success += counts.success
+            into.failure += counts.failure
+            for (result, host, ip, reason), n in counts.failures.items():
+                into.failures[(result, self._mx_name(host), ip, reason)] += n
+        return out
+
+
+def address_text(ip: str | None) -> str | None:
+    """A logged address in RFC 5952 text (lower case, zeros compressed); None when it is none.
+
+    An IPv4-mapped address keeps its dotted tail (`::ffff:192.0.2.9`, RFC 5952
+    section 5), which Python before 3.13 writes as `::ffff:c000:209`.
+    """
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip.partition("%")[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
 
 
 def sender_domain(contact: str) -> str:
@@ -321,7 +372,7 @@ def _policy(
 
 def _order(item: tuple[FailureKey, int]) -> tuple[str, str, str, str]:
     (result, mx, ip, reason), _n = item
-    return result, mx, ip or "", reason or ""
+    return result, mx or "", ip or "", reason or ""
 
 
 def _detail(key: FailureKey, count: int, sending_ip: str | None) -> dict[str, object]:
@@ -329,7 +380,8 @@ def _detail(key: FailureKey, count: int, sending_ip: str | None) -> dict[str, ob
     out: dict[str, object] = {"result-type": result}
     if sending_ip is not None:
         out["sending-mta-ip"] = sending_ip
-    out["receiving-mx-hostname"] = mx
+    if mx is not None:
+        out["receiving-mx-hostname"] = mx
     if ip is not None:
         out["receiving-ip"] = ip
     out["failed-session-count"] = count
