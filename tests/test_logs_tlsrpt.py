@@ -353,6 +353,8 @@ def test_same_failure_at_one_mx_is_one_detail_with_a_count() -> None:
 #: `contoso-com.mail.protection.outlook.example.` as a `to=` line logs it (shortenstring, 40)
 WHOLE = "contoso-com.mail.protection.outlook.example"
 CUT = "contoso-com.mail.p...n.outlook.example"
+#: a name longer than the 100 bytes of a handshake line's relay=%.100s
+LONG = "mx" + ".abcdefghi" * 12
 
 
 def cut(verify: str, name: str = CUT, **kwargs: Any) -> Session:
@@ -390,8 +392,8 @@ def mx_names(report: Report) -> list[tuple[str, list[str] | None, list[str | Non
         ),
         # sendmail's 100 bytes of a handshake line's relay=%.100s
         (
-            lambda: [cut("FAIL", "mx." + "a" * 97), out("OK", relay="mx." + "a" * 120)],
-            [("no-policy-found", None, ["mx." + "a" * 120])],
+            lambda: [cut("FAIL", LONG[:100]), out("OK", relay=LONG)],
+            [("no-policy-found", None, [LONG])],
         ),
         # DANE without a handshake line (DANE_NOTLS): the tlsa policy's mx-host too
         (
@@ -617,6 +619,36 @@ def test_schema_accepts_an_rfc_shaped_report() -> None:
         lambda r: r["policies"][0]["failure-details"][0].update({"receiving-mx-name": "x"}),
         lambda r: r.update({"contact-info": "nobody"}),
         lambda r: r.update({"policies": []}),
+        # date-times out of range (no validator checks `format` without extra packages)
+        lambda r: r["date-range"].update({"start-datetime": "2016-13-01T00:00:00Z"}),
+        lambda r: r["date-range"].update({"start-datetime": "2016-04-00T00:00:00Z"}),
+        lambda r: r["date-range"].update({"end-datetime": "2016-04-01T24:00:00Z"}),
+        lambda r: r["date-range"].update({"end-datetime": "2016-04-01T23:60:00Z"}),
+        lambda r: r["date-range"].update({"end-datetime": "2016-04-01T23:59:59+24:00"}),
+        # domains: A-labels, no trailing dot, real labels (section 4.4)
+        lambda r: r["policies"][0]["policy"].update({"policy-domain": "bücher.example"}),
+        lambda r: r["policies"][0]["policy"].update({"policy-domain": "company-y.example."}),
+        lambda r: r["policies"][0]["policy"].update({"policy-domain": "company..example"}),
+        lambda r: r["policies"][0]["policy"].update({"policy-domain": "-company.example"}),
+        lambda r: r["policies"][0]["policy"].update({"policy-domain": "a/b.example"}),
+        lambda r: r["policies"][0]["policy"].update({"policy-domain": "x" * 64 + ".example"}),
+        lambda r: r["policies"][0]["policy"].update({"mx-host": ["mx1.company-y.example."]}),
+        lambda r: r["policies"][0]["policy"].update({"mx-host": ["mx1..company-y.example"]}),
+        lambda r: r["policies"][0]["policy"].update({"mx-host": ["*mx.company-y.example"]}),
+        lambda r: r["policies"][0]["policy"].update({"mx-host": [""]}),
+        lambda r: r["policies"][0]["failure-details"][0].update(
+            {"receiving-mx-hostname": "contoso-com.mail.p...n.outlook.example"}
+        ),
+        lambda r: r["policies"][0]["failure-details"][0].update(
+            {"receiving-mx-hostname": "mx1.mail.company-y.example."}
+        ),
+        lambda r: r["policies"][0]["failure-details"][0].update({"receiving-mx-hostname": ""}),
+        # addresses in RFC 5952 text: lower case, no zone
+        lambda r: r["policies"][0]["failure-details"][0].update({"sending-mta-ip": "2001:DB8::1"}),
+        lambda r: r["policies"][0]["failure-details"][1].update({"receiving-ip": "fe80::1%eth0"}),
+        lambda r: r["policies"][0]["failure-details"][1].update(
+            {"additional-information": "see the report"}
+        ),
     ],
 )
 def test_schema_refuses_a_damaged_report(damage: Any) -> None:
