@@ -127,6 +127,23 @@ def test_fail_is_refined_by_the_cert_lines_verifymsg(verifymsg: str, result: str
     assert outcome == Outcome("no-policy-found", result, f"verify=FAIL: {verifymsg}")
 
 
+@pytest.mark.parametrize(
+    ("starttls", "error", "result"),
+    [
+        (True, None, "tlsa-invalid"),  # the handshake was made: the TLSA records did not fit
+        (False, None, "starttls-not-supported"),  # 8.17: TLSA in DNS, no STARTTLS offered
+        (True, "connect failed=-1, reason=unsupported protocol", "tlsa-invalid"),
+    ],
+)
+def test_dane_fail_without_a_handshake_is_no_starttls(
+    starttls: bool, error: str | None, result: str
+) -> None:
+    session = out("DANE_FAIL", starttls=starttls)
+    session.error = error
+    assert classify(session).policy_type == "tlsa"
+    assert classify(session).result_type == result
+
+
 def test_a_refused_tls_session_is_a_failure_with_the_reply() -> None:
     reply = "403 4.7.0 encryption too weak 128 less than 256"
     assert classify(out("OK", refusals=(reply,))) == Outcome(

@@ -94,6 +94,10 @@ def classify(session: Session, verifymsg: str | None = None) -> Outcome:
             return Outcome(policy, None)
         return Outcome(policy, OTHER, reason)
     result = RESULT_TYPES.get(verify, OTHER)
+    if verify == "DANE_FAIL" and not session.starttls and session.error is None:
+        # sendmail 8.17 says DANE_FAIL (8.18: DANE_NOTLS) when the MX host has
+        # TLSA records but offered no STARTTLS: no TLSA record was ever checked
+        result = RESULT_TYPES["DANE_NOTLS"]
     if verify == "FAIL" and verifymsg:
         lower = verifymsg.lower()
         for words, refined in VERIFYMSG_TYPES:
