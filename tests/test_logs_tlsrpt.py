@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time as time_module
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -17,6 +18,8 @@ from zoneinfo import ZoneInfo
 import jsonschema
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sendmail_fixture import DaemonFactory, sendmail_daemon, throwaway_ca
 from test_logs_sendmail import as_syslog_file
 from test_rules_sendmail import GUARDED, OTHER, pair, send, status
@@ -450,6 +453,67 @@ def test_receiving_ip_is_rfc_5952_text(addr: str, ip: str | None) -> None:
     (report,) = build_reports([out("NONE", addr=addr)], ORG, CONTACT)
     (detail,) = valid(report)["policies"][0]["failure-details"]
     assert detail.get("receiving-ip") == ip
+
+
+#: what a drawn session may be: its verify value, recipients, relay (whole or cut), address
+_VERIFY = st.sampled_from(
+    ["OK", "NOT", "NO", "TRUSTED", "NONE", "FAIL", "SOFTWARE", "TEMP", "DANE_FAIL", "DANE_TEMP",
+     "DANE_NOTLS", "PROTOCOL"]
+)  # fmt: skip
+_RCPT = st.sampled_from(
+    ["a@dest.example", "b@Dest.Example.", "c@straße.de", "d@bücher.example", "e@xn--zz.example",
+     "postmaster", "f@[192.0.2.1]", "g@other.example"]
+)  # fmt: skip
+_RELAY = st.sampled_from([("mx1.dest.example", False), ("MX2.dest.example", False),
+                          (WHOLE, False), (CUT, True), ("mx9.other.example", False)])  # fmt: skip
+_ADDR = st.sampled_from(["[192.0.2.10]", "[IPv6:2001:DB8:0:0:0:0:0:1]", "[IPv6:::ffff:192.0.2.9]"])
+_TIME = st.sampled_from(
+    ["2026-11-28T00:00:00Z", "2026-11-28T23:59:59+00:00", "2026-11-29T00:30:00+01:00",
+     "2026-11-29T12:00:00Z"]
+)  # fmt: skip
+
+
+@st.composite
+def drawn_sessions(draw: st.DrawFn) -> list[Session]:
+    sessions = []
+    for _ in range(draw(st.integers(1, 12))):
+        verify, (relay, name_cut) = draw(_VERIFY), draw(_RELAY)
+        session = out(verify, *draw(st.lists(_RCPT, min_size=1, max_size=3)), relay=relay,
+                      addr=draw(_ADDR), time=draw(_TIME))  # fmt: skip
+        session.name_cut = name_cut
+        session.host = draw(st.sampled_from(["mta1", "mta2", None]))
+        sessions.append(session)
+    return sessions
+
+
+@settings(max_examples=150)
+@given(drawn_sessions())
+def test_any_sessions_make_reports_a_receiver_reads(sessions: list[Session]) -> None:
+    """Every report is valid, its counts are its sessions, its names and addresses real."""
+    reports = build_reports(sessions, ORG, CONTACT)
+    expected: Counter[tuple[date, str]] = Counter()
+    for session in sessions:
+        day = utc_day(session.time)
+        assert day is not None
+        for domain in policy_domains(session):
+            expected[day, domain] += 1
+    seen: Counter[tuple[date, str]] = Counter()
+    for report in reports:
+        data = valid(report)  # the schema, and failure-details summing to the failures
+        for policy in data["policies"]:
+            total = policy["summary"]
+            seen[report.day, report.policy_domain] += (
+                total["total-successful-session-count"] + total["total-failure-session-count"]
+            )
+        assert "..." not in json.dumps(data)
+        sender, domain, begin, end, tail = report.filename.split("!")
+        assert (sender, domain) == ("sender.example", report.policy_domain)
+        assert int(end) - int(begin) == 86399
+        assert tail == f"{data['report-id'].rsplit('_', 1)[1]}.json.gz"
+    assert seen == expected
+    assert len({r.body["report-id"] for r in reports}) == len(reports)
+    again = build_reports(sessions, ORG, CONTACT)
+    assert [r.gzip_bytes() for r in again] == [r.gzip_bytes() for r in reports]
 
 
 def test_a_session_for_two_domains_counts_once_in_each() -> None:
@@ -909,15 +973,15 @@ def test_the_sender_of_the_file_names_is_the_contacts_a_label(tmp_path: Path) ->
 #: a handshake line with the whole name, then `to=` lines that shorten it (one of a session
 #: without STARTTLS, whose report would otherwise name no host)
 CUT_LOG = (
-    "Nov 28 09:00:01 mta1 sm-mta[2001]: STARTTLS=client, relay={whole}., version=TLSv1.3,"
+    f"Nov 28 09:00:01 mta1 sm-mta[2001]: STARTTLS=client, relay={WHOLE}., version=TLSv1.3,"
     " verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256\n"
     "Nov 28 09:00:02 mta1 sm-mta[2001]: 6ASE0001002001: to=<a@contoso.example>, delay=00:00:01,"
-    " xdelay=00:00:01, mailer=esmtp, pri=120391, relay={cut}. [192.0.2.10], dsn=2.0.0,"
+    f" xdelay=00:00:01, mailer=esmtp, pri=120391, relay={CUT}. [192.0.2.10], dsn=2.0.0,"
     " stat=Sent (ok 1)\n"
     "Nov 28 09:10:00 mta1 sm-mta[2002]: 6ASE0003002002: to=<d@contoso.example>, delay=00:00:01,"
-    " xdelay=00:00:01, mailer=esmtp, pri=120391, relay={cut}. [IPv6:2001:DB8:0:0:0:0:0:1],"
+    f" xdelay=00:00:01, mailer=esmtp, pri=120391, relay={CUT}. [IPv6:2001:DB8:0:0:0:0:0:1],"
     " dsn=2.0.0, stat=Sent (ok 3)\n"
-).format(whole=WHOLE, cut=CUT)
+)
 
 
 @pytest.mark.parametrize(
