@@ -936,6 +936,70 @@ def test_what_was_left_out_is_said(tmp_path: Path, zone: Callable[[str], None]) 
     assert not (tmp_path / "r").exists()
 
 
+def line_of(lines: str, words: str) -> str:
+    """The first line of `lines` holding `words`."""
+    return next(line for line in lines.splitlines(keepends=True) if words in line)
+
+
+def log_level(lines: str, level: int) -> str:
+    """The lines sendmail would have logged at LogLevel `level` (tls.c, deliver.c): the
+    handshake and its error at 9 and above, a deferral at 9, a delivery at 8."""
+    kept = []
+    for line in lines.splitlines(keepends=True):
+        if level < 9 and ("STARTTLS=" in line or "stat=Deferred" in line):
+            continue
+        if level < 8 and " to=" in line:
+            continue
+        kept.append(line)
+    return "".join(kept)
+
+
+@pytest.mark.parametrize(
+    ("lines", "level", "reports"),
+    [
+        (MAIL_LOG, 9, 3),
+        (MAIL_LOG, 8, None),  # every session would be starttls-not-supported
+        (MAIL_LOG + ISO_LOG, 8, None),
+        (ISO_LOG, 9, None),  # one clear session, nothing to tell 9 from 8
+        # LogLevel 9 shown by one line of any kind: an inbound handshake, a handshake's
+        # error, a deferral
+        (line_of(MAIL_LOG, "STARTTLS=server, relay=") + ISO_LOG, 9, 1),
+        (line_of(MAIL_LOG, "STARTTLS=client, error: ") + ISO_LOG, 9, 1),
+        (
+            ISO_LOG
+            + "2026-11-28T23:40:00-02:00 mta1 sm-mta[3002]: 6ASE0008003002: to=<j@dest.example>,"
+            " delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120391,"
+            " relay=mx2.dest.example. [192.0.2.20], dsn=4.2.0, stat=Deferred: 450 4.2.0 later\n",
+            9,
+            1,
+        ),
+    ],
+)
+def test_logs_below_log_level_9_make_no_report(
+    tmp_path: Path, zone: Callable[[str], None], lines: str, level: int, reports: int | None
+) -> None:
+    """At LogLevel 8 sendmail logs deliveries but no handshake: every session to every
+    domain would be reported as starttls-not-supported, which no receiver could tell
+    from the truth. One sentence, exit 1, nothing written."""
+    zone("UTC")
+    log = tmp_path / "mail.log"
+    log.write_text(log_level(lines, level), encoding="utf-8")
+    argv = ["logs", "--format", "tlsrpt", "--org", ORG, "--contact", CONTACT, "--year", "2026"]
+    result = CliRunner().invoke(main, [*argv, "--out-dir", str(tmp_path / "r"), str(log)])
+    if reports is not None:
+        assert result.exit_code == 0, result.output
+        assert len(written(result, tmp_path / "r")) == reports
+        return
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    (sentence,) = [line for line in result.stderr.splitlines() if "note:" not in line]
+    assert sentence.startswith("tlsc: the logs read show ")
+    assert (
+        "no STARTTLS line and no deferral: sendmail logs its handshakes at LogLevel 9" in sentence
+    )
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [

@@ -336,10 +336,15 @@ def _tlsrpt(
     def on_session(session: Session) -> None:
         if within is None or within(session.time):
             builder.add(session)
+        else:
+            builder.seen(session)
 
     _stats, problems = read_sessions(files, on_session, year)
     for sentence in builder.skipped.sentences():
         click.echo(f"tlsc: note: {sentence}; left out", err=True)
+    refusal = builder.refusal()
+    if refusal is not None:
+        return [*problems, refusal]
     reports = builder.reports(org, contact, sending_ip)
     if not reports and len(problems) < len(files):
         click.echo(

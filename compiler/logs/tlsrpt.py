@@ -217,9 +217,38 @@ class ReportBuilder:
         #: the MX host names the log shows whole, and those it cut short (`_mx_name`)
         self._names: set[str] = set()
         self._cut: set[str] = set()
+        #: a line of the logs shows that sendmail logs its handshakes (`seen`)
+        self.handshakes_logged = False
+
+    def seen(self, session: Session) -> None:
+        """Note what a session of the logs read (counted or not) says of sendmail's LogLevel.
+
+        sendmail logs a handshake line at LogLevel 9 and above, a delivery at
+        8 and above, a deferral at 9 and above (tls.c, deliver.c). At
+        LogLevel 8 every outbound session looks like one without STARTTLS;
+        a handshake line, a handshake's error line or a deferral shows that
+        the lines would be there.
+        """
+        if self.handshakes_logged:
+            return
+        handshake = session.starttls and session.verify != "UNKNOWN"
+        if handshake or any(m.status == "Deferred" for m in session.messages):
+            self.handshakes_logged = True
+
+    def refusal(self) -> str | None:
+        """One sentence when the logs cannot tell a session without STARTTLS (else None)."""
+        if not self.sessions or self.handshakes_logged:
+            return None
+        return (
+            f"the logs read show {self.sessions} outbound session(s) but no STARTTLS line and"
+            " no deferral: sendmail logs its handshakes at LogLevel 9 and above, so each"
+            " session would be reported as starttls-not-supported; no report written (set"
+            " confLOG_LEVEL to 9 or more)"
+        )
 
     def add(self, session: Session) -> None:
-        """Count one session; inbound sessions are ignored."""
+        """Count one session; inbound sessions are ignored (but `seen`)."""
+        self.seen(session)
         if session.direction != "client":
             return
         relay = session.relay.lower() if session.relay else None
