@@ -514,6 +514,8 @@ def test_any_sessions_make_reports_a_receiver_reads(sessions: list[Session]) -> 
     assert len({r.body["report-id"] for r in reports}) == len(reports)
     again = build_reports(sessions, ORG, CONTACT)
     assert [r.gzip_bytes() for r in again] == [r.gzip_bytes() for r in reports]
+    reversed_order = build_reports(sessions[::-1], ORG, CONTACT)  # the files in another order
+    assert [r.gzip_bytes() for r in reversed_order] == [r.gzip_bytes() for r in reports]
 
 
 def test_a_session_for_two_domains_counts_once_in_each() -> None:
@@ -606,6 +608,9 @@ def test_reports_of_other_sessions_with_the_same_counts_have_other_ids(
     assert a.filename != b.filename
     (again,) = build_reports(first(), ORG, CONTACT)
     assert again.gzip_bytes() == a.gzip_bytes() and again.filename == a.filename
+    (both,) = build_reports(first() + second(), ORG, CONTACT)
+    (other_order,) = build_reports(second() + first(), ORG, CONTACT)  # `tlsc logs b a`
+    assert other_order.gzip_bytes() == both.gzip_bytes()
 
 
 def test_gzip_holds_the_json() -> None:

@@ -29,14 +29,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING
 
 from compiler.fileio import signals_as_exceptions
 from compiler.logs.sessions import Session, same_name
 from compiler.sendmail.names import parse_domain
-
-if TYPE_CHECKING:
-    from _hashlib import HASH
 
 #: verify values of a session that negotiated TLS and is a success (when no ruleset refused it)
 SUCCESS = frozenset({"OK", "TRUSTED", "NOT", "NO"})
@@ -213,7 +209,7 @@ class ReportBuilder:
         self.sessions = 0
         self._counts: dict[tuple[date, str], dict[PolicyKey, _PolicyCounts]] = {}
         #: per report, a digest of where its sessions come from (`_source`)
-        self._sources: dict[tuple[date, str], HASH] = {}
+        self._sources: dict[tuple[date, str], int] = {}
         #: the MX host names the log shows whole, and those it cut short (`_mx_name`)
         self._names: set[str] = set()
         self._cut: set[str] = set()
@@ -274,7 +270,8 @@ class ReportBuilder:
         address = address_text(session.ip)
         source = _source(session)
         for domain in domains:
-            self._sources.setdefault((day, domain), hashlib.sha256()).update(source)
+            at = (day, domain)
+            self._sources[at] = (self._sources.get(at, 0) + source) % _SOURCES
             counts = self._counts.setdefault((day, domain), {}).setdefault(key, _PolicyCounts())
             if outcome.result_type is None:
                 counts.success += 1
@@ -291,7 +288,7 @@ class ReportBuilder:
         for (day, domain), counted in sorted(self._counts.items()):
             policies = self._resolved(counted)
             body = report_body(organization, contact, day, domain, policies, sending_ip)
-            unique = unique_id(body, self._sources[day, domain].digest())
+            unique = unique_id(body, self._sources[day, domain].to_bytes(32))
             body["report-id"] = f"{day.isoformat()}T00:00:00Z_{domain}_{unique}"
             out.append(Report(day, domain, body, file_name(sender, domain, day, unique)))
         return out
@@ -423,9 +420,19 @@ def _detail(key: FailureKey, count: int, sending_ip: str | None) -> dict[str, ob
     return out
 
 
-def _source(session: Session) -> bytes:
-    """Where a session was logged: the host that logged it and when it began."""
-    return f"{session.host or ''}\t{session.time or ''}\t{session.end or ''}\n".encode()
+#: the sources of a report are summed modulo this: one SHA-256 per session
+_SOURCES = 2**256
+
+
+def _source(session: Session) -> int:
+    """Where a session was logged (the host that logged it, when it began and ended), hashed.
+
+    Summed over a report's sessions, so the logs read in another order give
+    the same id (`tlsc logs b a` as `tlsc logs a b`), while another session
+    changes the sum.
+    """
+    where = f"{session.host or ''}\t{session.time or ''}\t{session.end or ''}"
+    return int.from_bytes(hashlib.sha256(where.encode("utf-8", "surrogatepass")).digest())
 
 
 def unique_id(body: dict[str, object], sources: bytes = b"") -> str:
