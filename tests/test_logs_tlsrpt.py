@@ -7,7 +7,9 @@ import json
 import subprocess
 import sys
 import time as time_module
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ from zoneinfo import ZoneInfo
 import jsonschema
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sendmail_fixture import DaemonFactory, sendmail_daemon, throwaway_ca
 from test_logs_sendmail import as_syslog_file
 from test_rules_sendmail import GUARDED, OTHER, pair, send, status
@@ -126,6 +130,23 @@ def test_fail_is_refined_by_the_cert_lines_verifymsg(verifymsg: str, result: str
     assert outcome == Outcome("no-policy-found", result, f"verify=FAIL: {verifymsg}")
 
 
+@pytest.mark.parametrize(
+    ("starttls", "error", "result"),
+    [
+        (True, None, "tlsa-invalid"),  # the handshake was made: the TLSA records did not fit
+        (False, None, "starttls-not-supported"),  # 8.17: TLSA in DNS, no STARTTLS offered
+        (True, "connect failed=-1, reason=unsupported protocol", "tlsa-invalid"),
+    ],
+)
+def test_dane_fail_without_a_handshake_is_no_starttls(
+    starttls: bool, error: str | None, result: str
+) -> None:
+    session = out("DANE_FAIL", starttls=starttls)
+    session.error = error
+    assert classify(session).policy_type == "tlsa"
+    assert classify(session).result_type == result
+
+
 def test_a_refused_tls_session_is_a_failure_with_the_reply() -> None:
     reply = "403 4.7.0 encryption too weak 128 less than 256"
     assert classify(out("OK", refusals=(reply,))) == Outcome(
@@ -162,6 +183,46 @@ def test_policy_domains_are_the_recipient_domains() -> None:
 
 def test_idn_domains_become_a_labels() -> None:
     assert policy_domains(out("OK", "a@bücher.example")) == {"xn--bcher-kva.example"}
+
+
+@pytest.mark.parametrize(
+    ("address", "domain"),
+    [
+        # the deviation characters: IDNA 2003 (Python's `idna` codec) maps them to
+        # another domain (strasse.de, xn--4xa.example, xn--10cl1a0b.example); RFC 5891's
+        # IDNA 2008 keeps them
+        ("a@straße.de", "xn--strae-oqa.de"),
+        ("a@Straße.DE.", "xn--strae-oqa.de"),
+        ("a@ς.example", "xn--3xa.example"),
+        ("a@\u0dc1\u0dca\u200d\u0dbb\u0dd3.example", "xn--10cl1a0b660p.example"),
+        # case, full-width dots and letters (UTS #46 mapping), A-labels as given
+        ("a@BÜCHER.example", "xn--bcher-kva.example"),
+        ("a@XN--BCHER-KVA.Example", "xn--bcher-kva.example"),
+        ("a@ｄｅｓｔ。example", "dest.example"),
+    ],
+)
+def test_policy_domains_are_idna_2008_a_labels(address: str, domain: str) -> None:
+    assert policy_domains(out("OK", address)) == {domain}
+    (report,) = build_reports([out("OK", address)], ORG, CONTACT)
+    assert report.filename.split("!")[1] == domain
+    assert valid(report)["policies"][0]["policy"]["policy-domain"] == domain
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a@xn--zz.example",  # not Punycode of a valid name
+        "a@-dest.example",
+        "a@dest-.example",
+        "a@dest..example",
+        "a@dest.example/x",
+        "a@dest!example.net",
+        "a@" + "x" * 64 + ".example",  # a label of 64
+        "a@\u200d.example",  # a joiner alone: no label under IDNA 2008
+    ],
+)
+def test_recipients_of_no_valid_domain_name_make_no_report(address: str) -> None:
+    assert policy_domains(out("OK", address)) == set()
 
 
 def test_utc_day_from_offsets_and_local_zone() -> None:
@@ -309,6 +370,154 @@ def test_same_failure_at_one_mx_is_one_detail_with_a_count() -> None:
     ]  # no sending-mta-ip without --sending-ip
 
 
+#: `contoso-com.mail.protection.outlook.example.` as a `to=` line logs it (shortenstring, 40)
+WHOLE = "contoso-com.mail.protection.outlook.example"
+CUT = "contoso-com.mail.p...n.outlook.example"
+#: a name longer than the 100 bytes of a handshake line's relay=%.100s
+LONG = "mx" + ".abcdefghi" * 12
+
+
+def cut(verify: str, name: str = CUT, **kwargs: Any) -> Session:
+    """A session whose relay name the log cut short."""
+    return replace(out(verify, **kwargs), relay=name, name_cut=True)
+
+
+def mx_names(report: Report) -> list[tuple[str, list[str] | None, list[str | None]]]:
+    """(policy type, mx-host, receiving-mx-hostname of each failure) of each policy."""
+    return [
+        (
+            p["policy"]["policy-type"],
+            p["policy"].get("mx-host"),
+            [d.get("receiving-mx-hostname") for d in p.get("failure-details", [])],
+        )
+        for p in valid(report)["policies"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sessions", "names"),
+    [
+        # another session's handshake line shows the whole name (before or after)
+        (lambda: [out("OK", relay=WHOLE), cut("NONE")], [("no-policy-found", None, [WHOLE])]),
+        (lambda: [cut("NONE"), out("OK", relay=WHOLE)], [("no-policy-found", None, [WHOLE])]),
+        # no whole name in the log, or two that fit: the name is left out, not made up
+        (lambda: [cut("NONE")], [("no-policy-found", None, [None])]),
+        (
+            lambda: [
+                cut("NONE"),
+                out("OK", relay=WHOLE),
+                out("OK", relay="contoso-com.mail.protection.region.outlook.example"),
+            ],
+            [("no-policy-found", None, [None])],
+        ),
+        # sendmail's 100 bytes of a handshake line's relay=%.100s
+        (
+            lambda: [cut("FAIL", LONG[:100]), out("OK", relay=LONG)],
+            [("no-policy-found", None, [LONG])],
+        ),
+        # DANE without a handshake line (DANE_NOTLS): the tlsa policy's mx-host too
+        (
+            lambda: [cut("DANE_NOTLS"), out("TRUSTED", relay=WHOLE)],
+            [("tlsa", [WHOLE], [WHOLE])],
+        ),
+        (lambda: [cut("DANE_NOTLS")], [("tlsa", None, [None])]),
+        # one MX host, whatever the case of its logged name: one policy
+        (
+            lambda: [out("TRUSTED", relay="MX1.Dest.Example"), out("DANE_FAIL")],
+            [("tlsa", ["mx1.dest.example"], ["mx1.dest.example"])],
+        ),
+    ],
+)
+def test_mx_names_the_log_cut_short_are_made_whole_or_left_out(
+    sessions: Callable[[], list[Session]],
+    names: list[tuple[str, list[str] | None, list[str | None]]],
+) -> None:
+    (report,) = build_reports(sessions(), ORG, CONTACT)
+    assert mx_names(report) == names
+    assert "..." not in json.dumps(report.body)
+
+
+@pytest.mark.parametrize(
+    ("addr", "ip"),
+    [
+        ("[192.0.2.10]", "192.0.2.10"),
+        ("[IPv6:2001:db8::1]", "2001:db8::1"),
+        ("[IPv6:2001:DB8:0:0:0:0:0:1]", "2001:db8::1"),  # RFC 5952: lower case, compressed
+        ("[IPv6:2001:db8:0:0:1:0:0:1]", "2001:db8::1:0:0:1"),
+        ("[IPv6:::ffff:192.0.2.9]", "::ffff:192.0.2.9"),  # RFC 5952 section 5
+        ("[IPv6:::FFFF:c000:209]", "::ffff:192.0.2.9"),
+        ("[may be forged]", None),  # no address: left out
+    ],
+)
+def test_receiving_ip_is_rfc_5952_text(addr: str, ip: str | None) -> None:
+    (report,) = build_reports([out("NONE", addr=addr)], ORG, CONTACT)
+    (detail,) = valid(report)["policies"][0]["failure-details"]
+    assert detail.get("receiving-ip") == ip
+
+
+#: what a drawn session may be: its verify value, recipients, relay (whole or cut), address
+_VERIFY = st.sampled_from(
+    ["OK", "NOT", "NO", "TRUSTED", "NONE", "FAIL", "SOFTWARE", "TEMP", "DANE_FAIL", "DANE_TEMP",
+     "DANE_NOTLS", "PROTOCOL"]
+)  # fmt: skip
+_RCPT = st.sampled_from(
+    ["a@dest.example", "b@Dest.Example.", "c@straße.de", "d@bücher.example", "e@xn--zz.example",
+     "postmaster", "f@[192.0.2.1]", "g@other.example"]
+)  # fmt: skip
+_RELAY = st.sampled_from([("mx1.dest.example", False), ("MX2.dest.example", False),
+                          (WHOLE, False), (CUT, True), ("mx9.other.example", False)])  # fmt: skip
+_ADDR = st.sampled_from(["[192.0.2.10]", "[IPv6:2001:DB8:0:0:0:0:0:1]", "[IPv6:::ffff:192.0.2.9]"])
+_TIME = st.sampled_from(
+    ["2026-11-28T00:00:00Z", "2026-11-28T23:59:59+00:00", "2026-11-29T00:30:00+01:00",
+     "2026-11-29T12:00:00Z"]
+)  # fmt: skip
+
+
+@st.composite
+def drawn_sessions(draw: st.DrawFn) -> list[Session]:
+    sessions = []
+    for _ in range(draw(st.integers(1, 12))):
+        verify, (relay, name_cut) = draw(_VERIFY), draw(_RELAY)
+        session = out(verify, *draw(st.lists(_RCPT, min_size=1, max_size=3)), relay=relay,
+                      addr=draw(_ADDR), time=draw(_TIME))  # fmt: skip
+        session.name_cut = name_cut
+        session.host = draw(st.sampled_from(["mta1", "mta2", None]))
+        sessions.append(session)
+    return sessions
+
+
+@settings(max_examples=150)
+@given(drawn_sessions())
+def test_any_sessions_make_reports_a_receiver_reads(sessions: list[Session]) -> None:
+    """Every report is valid, its counts are its sessions, its names and addresses real."""
+    reports = build_reports(sessions, ORG, CONTACT)
+    expected: Counter[tuple[date, str]] = Counter()
+    for session in sessions:
+        day = utc_day(session.time)
+        assert day is not None
+        for domain in policy_domains(session):
+            expected[day, domain] += 1
+    seen: Counter[tuple[date, str]] = Counter()
+    for report in reports:
+        data = valid(report)  # the schema, and failure-details summing to the failures
+        for policy in data["policies"]:
+            total = policy["summary"]
+            seen[report.day, report.policy_domain] += (
+                total["total-successful-session-count"] + total["total-failure-session-count"]
+            )
+        assert "..." not in json.dumps(data)
+        sender, domain, begin, end, tail = report.filename.split("!")
+        assert (sender, domain) == ("sender.example", report.policy_domain)
+        assert int(end) - int(begin) == 86399
+        assert tail == f"{data['report-id'].rsplit('_', 1)[1]}.json.gz"
+    assert seen == expected
+    assert len({r.body["report-id"] for r in reports}) == len(reports)
+    again = build_reports(sessions, ORG, CONTACT)
+    assert [r.gzip_bytes() for r in again] == [r.gzip_bytes() for r in reports]
+    reversed_order = build_reports(sessions[::-1], ORG, CONTACT)  # the files in another order
+    assert [r.gzip_bytes() for r in reversed_order] == [r.gzip_bytes() for r in reports]
+
+
 def test_a_session_for_two_domains_counts_once_in_each() -> None:
     session = out("NONE", "a@one.example", "b@one.example", "c@two.example")
     session.messages.append(Message("q2", None, ("d@one.example",), "Deferred"))
@@ -369,6 +578,39 @@ def test_same_input_same_id_different_input_different_id() -> None:
     assert a.filename == b.filename and a.gzip_bytes() == b.gzip_bytes()
     assert len({a.filename, c.filename, d.filename}) == 3
     assert a.body["report-id"] != c.body["report-id"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # two hosts of a cluster, each delivering one message to dest.example
+        (lambda: [out("OK")], lambda: [replace(out("OK"), host="mta2")]),
+        # a host without a name in its log (RFC 5424 `-`) and one with
+        (lambda: [out("OK")], lambda: [replace(out("OK"), host=None)]),
+        # one host, two runs over two parts of the day (log rotation at 06:25)
+        (
+            lambda: [out("NONE", time="2026-11-28T05:00:00+00:00")],
+            lambda: [out("NONE", time="2026-11-28T07:00:00+00:00")],
+        ),
+        (
+            lambda: [out("OK", time="2026-11-28T01:00:00Z"), out("NONE")],
+            lambda: [out("OK", time="2026-11-28T02:00:00Z"), out("NONE")],
+        ),
+    ],
+)
+def test_reports_of_other_sessions_with_the_same_counts_have_other_ids(
+    first: Callable[[], list[Session]], second: Callable[[], list[Session]]
+) -> None:
+    (a,) = build_reports(first(), ORG, CONTACT)
+    (b,) = build_reports(second(), ORG, CONTACT)
+    assert a.body["policies"] == b.body["policies"]  # the same numbers ...
+    assert a.body["report-id"] != b.body["report-id"]  # ... but not one report
+    assert a.filename != b.filename
+    (again,) = build_reports(first(), ORG, CONTACT)
+    assert again.gzip_bytes() == a.gzip_bytes() and again.filename == a.filename
+    (both,) = build_reports(first() + second(), ORG, CONTACT)
+    (other_order,) = build_reports(second() + first(), ORG, CONTACT)  # `tlsc logs b a`
+    assert other_order.gzip_bytes() == both.gzip_bytes()
 
 
 def test_gzip_holds_the_json() -> None:
@@ -463,6 +705,36 @@ def test_schema_accepts_an_rfc_shaped_report() -> None:
         lambda r: r["policies"][0]["failure-details"][0].update({"receiving-mx-name": "x"}),
         lambda r: r.update({"contact-info": "nobody"}),
         lambda r: r.update({"policies": []}),
+        # date-times out of range (no validator checks `format` without extra packages)
+        lambda r: r["date-range"].update({"start-datetime": "2016-13-01T00:00:00Z"}),
+        lambda r: r["date-range"].update({"start-datetime": "2016-04-00T00:00:00Z"}),
+        lambda r: r["date-range"].update({"end-datetime": "2016-04-01T24:00:00Z"}),
+        lambda r: r["date-range"].update({"end-datetime": "2016-04-01T23:60:00Z"}),
+        lambda r: r["date-range"].update({"end-datetime": "2016-04-01T23:59:59+24:00"}),
+        # domains: A-labels, no trailing dot, real labels (section 4.4)
+        lambda r: r["policies"][0]["policy"].update({"policy-domain": "bücher.example"}),
+        lambda r: r["policies"][0]["policy"].update({"policy-domain": "company-y.example."}),
+        lambda r: r["policies"][0]["policy"].update({"policy-domain": "company..example"}),
+        lambda r: r["policies"][0]["policy"].update({"policy-domain": "-company.example"}),
+        lambda r: r["policies"][0]["policy"].update({"policy-domain": "a/b.example"}),
+        lambda r: r["policies"][0]["policy"].update({"policy-domain": "x" * 64 + ".example"}),
+        lambda r: r["policies"][0]["policy"].update({"mx-host": ["mx1.company-y.example."]}),
+        lambda r: r["policies"][0]["policy"].update({"mx-host": ["mx1..company-y.example"]}),
+        lambda r: r["policies"][0]["policy"].update({"mx-host": ["*mx.company-y.example"]}),
+        lambda r: r["policies"][0]["policy"].update({"mx-host": [""]}),
+        lambda r: r["policies"][0]["failure-details"][0].update(
+            {"receiving-mx-hostname": "contoso-com.mail.p...n.outlook.example"}
+        ),
+        lambda r: r["policies"][0]["failure-details"][0].update(
+            {"receiving-mx-hostname": "mx1.mail.company-y.example."}
+        ),
+        lambda r: r["policies"][0]["failure-details"][0].update({"receiving-mx-hostname": ""}),
+        # addresses in RFC 5952 text: lower case, no zone
+        lambda r: r["policies"][0]["failure-details"][0].update({"sending-mta-ip": "2001:DB8::1"}),
+        lambda r: r["policies"][0]["failure-details"][1].update({"receiving-ip": "fe80::1%eth0"}),
+        lambda r: r["policies"][0]["failure-details"][1].update(
+            {"additional-information": "see the report"}
+        ),
     ],
 )
 def test_schema_refuses_a_damaged_report(damage: Any) -> None:
@@ -669,6 +941,70 @@ def test_what_was_left_out_is_said(tmp_path: Path, zone: Callable[[str], None]) 
     assert not (tmp_path / "r").exists()
 
 
+def line_of(lines: str, words: str) -> str:
+    """The first line of `lines` holding `words`."""
+    return next(line for line in lines.splitlines(keepends=True) if words in line)
+
+
+def log_level(lines: str, level: int) -> str:
+    """The lines sendmail would have logged at LogLevel `level` (tls.c, deliver.c): the
+    handshake and its error at 9 and above, a deferral at 9, a delivery at 8."""
+    kept = []
+    for line in lines.splitlines(keepends=True):
+        if level < 9 and ("STARTTLS=" in line or "stat=Deferred" in line):
+            continue
+        if level < 8 and " to=" in line:
+            continue
+        kept.append(line)
+    return "".join(kept)
+
+
+@pytest.mark.parametrize(
+    ("lines", "level", "reports"),
+    [
+        (MAIL_LOG, 9, 3),
+        (MAIL_LOG, 8, None),  # every session would be starttls-not-supported
+        (MAIL_LOG + ISO_LOG, 8, None),
+        (ISO_LOG, 9, None),  # one clear session, nothing to tell 9 from 8
+        # LogLevel 9 shown by one line of any kind: an inbound handshake, a handshake's
+        # error, a deferral
+        (line_of(MAIL_LOG, "STARTTLS=server, relay=") + ISO_LOG, 9, 1),
+        (line_of(MAIL_LOG, "STARTTLS=client, error: ") + ISO_LOG, 9, 1),
+        (
+            ISO_LOG
+            + "2026-11-28T23:40:00-02:00 mta1 sm-mta[3002]: 6ASE0008003002: to=<j@dest.example>,"
+            " delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120391,"
+            " relay=mx2.dest.example. [192.0.2.20], dsn=4.2.0, stat=Deferred: 450 4.2.0 later\n",
+            9,
+            1,
+        ),
+    ],
+)
+def test_logs_below_log_level_9_make_no_report(
+    tmp_path: Path, zone: Callable[[str], None], lines: str, level: int, reports: int | None
+) -> None:
+    """At LogLevel 8 sendmail logs deliveries but no handshake: every session to every
+    domain would be reported as starttls-not-supported, which no receiver could tell
+    from the truth. One sentence, exit 1, nothing written."""
+    zone("UTC")
+    log = tmp_path / "mail.log"
+    log.write_text(log_level(lines, level), encoding="utf-8")
+    argv = ["logs", "--format", "tlsrpt", "--org", ORG, "--contact", CONTACT, "--year", "2026"]
+    result = CliRunner().invoke(main, [*argv, "--out-dir", str(tmp_path / "r"), str(log)])
+    if reports is not None:
+        assert result.exit_code == 0, result.output
+        assert len(written(result, tmp_path / "r")) == reports
+        return
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    (sentence,) = [line for line in result.stderr.splitlines() if "note:" not in line]
+    assert sentence.startswith("tlsc: the logs read show ")
+    assert (
+        "no STARTTLS line and no deferral: sendmail logs its handshakes at LogLevel 9" in sentence
+    )
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -676,6 +1012,13 @@ def test_what_was_left_out_is_said(tmp_path: Path, zone: Callable[[str], None]) 
         (["--org", ORG], "--format tlsrpt needs --org NAME and --contact EMAIL"),
         (["--org", ORG, "--contact", "nobody"], "'nobody' is not an email address"),
         (["--org", ORG, "--contact", CONTACT, "--sending-ip", "mta1"], "'mta1' is not an IPv4"),
+        (["--org", ORG, "--contact", CONTACT, "--sending-ip", "fe80::1%eth0"], "is not an IPv4"),
+        # the contact's domain names every file: no path, no `!`, no label that is no label
+        (["--org", ORG, "--contact", "a@../../x.example"], "'../../x.example' is not a domain"),
+        (["--org", ORG, "--contact", "a@r/../x.example"], "'r/../x.example' is not a domain"),
+        (["--org", ORG, "--contact", "a@b!c.example"], "'b!c.example' is not a domain name"),
+        (["--org", ORG, "--contact", "a@-x.example"], "'-x.example' is not a domain name"),
+        (["--org", ORG, "--contact", "a@x..example"], "'x..example' is not a domain name"),
     ],
 )
 def test_bad_options_are_one_sentence(tmp_path: Path, args: list[str], words: str) -> None:
@@ -686,6 +1029,60 @@ def test_bad_options_are_one_sentence(tmp_path: Path, args: list[str], words: st
     assert words in result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "r").exists()
+    assert sorted(p.name for p in tmp_path.parent.iterdir() if p.name.endswith(".json.gz")) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["mail.log"]
+
+
+def test_the_sender_of_the_file_names_is_the_contacts_a_label(tmp_path: Path) -> None:
+    (report,) = build_reports([out("OK")], ORG, "TLS@Straße.Example.")
+    assert report.filename.startswith("xn--strae-oqa.example!dest.example!")
+    assert valid(report)["contact-info"] == "TLS@Straße.Example."
+
+
+#: a handshake line with the whole name, then `to=` lines that shorten it (one of a session
+#: without STARTTLS, whose report would otherwise name no host)
+CUT_LOG = (
+    f"Nov 28 09:00:01 mta1 sm-mta[2001]: STARTTLS=client, relay={WHOLE}., version=TLSv1.3,"
+    " verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256\n"
+    "Nov 28 09:00:02 mta1 sm-mta[2001]: 6ASE0001002001: to=<a@contoso.example>, delay=00:00:01,"
+    f" xdelay=00:00:01, mailer=esmtp, pri=120391, relay={CUT}. [192.0.2.10], dsn=2.0.0,"
+    " stat=Sent (ok 1)\n"
+    "Nov 28 09:10:00 mta1 sm-mta[2002]: 6ASE0003002002: to=<d@contoso.example>, delay=00:00:01,"
+    f" xdelay=00:00:01, mailer=esmtp, pri=120391, relay={CUT}. [IPv6:2001:DB8:0:0:0:0:0:1],"
+    " dsn=2.0.0, stat=Sent (ok 3)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("sending_ip", "text"),
+    [("2001:DB8::1", "2001:db8::1"), ("::ffff:c000:209", "::ffff:192.0.2.9"), ("192.0.2.1",) * 2],
+)
+def test_names_and_addresses_of_real_lines(
+    tmp_path: Path, zone: Callable[[str], None], sending_ip: str, text: str
+) -> None:
+    zone("UTC")
+    log = tmp_path / "cut.log"
+    log.write_text(CUT_LOG, encoding="utf-8")
+    argv = ["logs", "--format", "tlsrpt", "--org", ORG, "--contact", CONTACT, "--year", "2026"]
+    argv += ["--sending-ip", sending_ip, "--out-dir", str(tmp_path / "r"), str(log)]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 0, result.output
+    (report,) = written(result, tmp_path / "r").values()
+    (policy,) = report["policies"]
+    assert policy["summary"] == {
+        "total-successful-session-count": 1,
+        "total-failure-session-count": 1,
+    }
+    assert policy["failure-details"] == [
+        {
+            "result-type": "starttls-not-supported",
+            "sending-mta-ip": text,
+            "receiving-mx-hostname": WHOLE,
+            "receiving-ip": "2001:db8::1",
+            "failed-session-count": 1,
+            "failure-reason-code": "verify=NONE",
+        }
+    ]
 
 
 def test_check_jsonschema_agrees(tmp_path: Path, zone: Callable[[str], None]) -> None:

@@ -40,23 +40,41 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 
 
 def _email(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    local, at, domain = (value or "").rpartition("@")
-    if value is not None and not (
-        at and local and "." in domain and not any(c.isspace() for c in value)
-    ):
+    """The address as given, when its domain is a domain name: it names the report files.
+
+    The domain becomes the `sender` of every file name (RFC 8460 section
+    5.3), so a `/` or a `!` in it would put the file elsewhere or split its
+    name wrongly: it must be a DNS name (`parse_domain`), of two labels or more.
+    """
+    from compiler.sendmail.names import parse_domain
+
+    if value is None:
+        return None
+    local, at, domain = value.rpartition("@")
+    why = ""
+    try:
+        name = parse_domain(domain.removesuffix("."))
+    except ValueError:
+        name = ""
+        if at and local and domain:
+            why = f": {domain!r} is not a domain name"
+    if not (at and local and "." in name and not any(c.isspace() for c in value)):
         raise click.BadParameter(
-            f"{value!r} is not an email address (like tlsrpt@example.com)", param=param
+            f"{value!r} is not an email address (like tlsrpt@example.com){why}", param=param
         )
     return value
 
 
 def _ip(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    import ipaddress
+    """The address in RFC 5952 text, as `sending-mta-ip` wants it; a zone (`%eth0`) is refused."""
+    from compiler.logs.tlsrpt import address_text
 
-    try:
-        return None if value is None else str(ipaddress.ip_address(value))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an IPv4 or IPv6 address", param=param) from None
+    if value is None:
+        return None
+    text = address_text(value) if "%" not in value else None
+    if text is None:
+        raise click.BadParameter(f"{value!r} is not an IPv4 or IPv6 address", param=param)
+    return text
 
 
 def _comparable(a: datetime, b: datetime) -> tuple[datetime, datetime]:
@@ -318,10 +336,15 @@ def _tlsrpt(
     def on_session(session: Session) -> None:
         if within is None or within(session.time):
             builder.add(session)
+        else:
+            builder.seen(session)
 
     _stats, problems = read_sessions(files, on_session, year)
     for sentence in builder.skipped.sentences():
         click.echo(f"tlsc: note: {sentence}; left out", err=True)
+    refusal = builder.refusal()
+    if refusal is not None:
+        return [*problems, refusal]
     reports = builder.reports(org, contact, sending_ip)
     if not reports and len(problems) < len(files):
         click.echo(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import ipaddress
 import json
 import os
 from collections import Counter
@@ -30,7 +31,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from compiler.fileio import signals_as_exceptions
-from compiler.logs.sessions import Session
+from compiler.logs.sessions import Session, same_name
+from compiler.sendmail.names import parse_domain
 
 #: verify values of a session that negotiated TLS and is a success (when no ruleset refused it)
 SUCCESS = frozenset({"OK", "TRUSTED", "NOT", "NO"})
@@ -88,6 +90,10 @@ def classify(session: Session, verifymsg: str | None = None) -> Outcome:
             return Outcome(policy, None)
         return Outcome(policy, OTHER, reason)
     result = RESULT_TYPES.get(verify, OTHER)
+    if verify == "DANE_FAIL" and not session.starttls and session.error is None:
+        # sendmail 8.17 says DANE_FAIL (8.18: DANE_NOTLS) when the MX host has
+        # TLSA records but offered no STARTTLS: no TLSA record was ever checked
+        result = RESULT_TYPES["DANE_NOTLS"]
     if verify == "FAIL" and verifymsg:
         lower = verifymsg.lower()
         for words, refined in VERIFYMSG_TYPES:
@@ -114,18 +120,21 @@ def utc_day(when: str | None, local: tzinfo | None = None) -> date | None:
 
 
 def _domain(address: str) -> str | None:
-    """The lower-case ASCII domain of `user@domain`, None for a local or literal address."""
+    """The policy domain of `user@domain`: None for a local, literal or malformed address.
+
+    RFC 8460 section 4.4 asks for A-labels as IDNA 2008 (RFC 5891) makes
+    them: Python's `idna` codec is IDNA 2003, which turns 'straße.de' into
+    'strasse.de', another domain, so `parse_domain` (UTS #46, non-transitional)
+    does it, lower case and without the trailing dot as everywhere in tlsc.
+    """
     _user, at, domain = address.strip().strip("<>").rpartition("@")
-    domain = domain.rstrip(".").lower()
+    domain = domain.rstrip(".")
     if not at or not domain or domain.startswith("["):
         return None
     try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
+        return parse_domain(domain)
+    except ValueError:
         return None
-    if all(c.isalnum() or c in "-._" for c in ascii_domain) and ".." not in ascii_domain:
-        return ascii_domain
-    return None
 
 
 def policy_domains(session: Session) -> set[str]:
@@ -139,7 +148,7 @@ def policy_domains(session: Session) -> set[str]:
     return domains
 
 
-FailureKey = tuple[str, str, str | None, str | None]  # result type, mx host, ip, reason
+FailureKey = tuple[str, str | None, str | None, str | None]  # result type, mx host, ip, reason
 PolicyKey = tuple[str, str | None]  # policy type, mx host (tlsa only)
 
 
@@ -199,11 +208,48 @@ class ReportBuilder:
         self.skipped = Skipped()
         self.sessions = 0
         self._counts: dict[tuple[date, str], dict[PolicyKey, _PolicyCounts]] = {}
+        #: per report, a digest of where its sessions come from (`_source`)
+        self._sources: dict[tuple[date, str], int] = {}
+        #: the MX host names the log shows whole, and those it cut short (`_mx_name`)
+        self._names: set[str] = set()
+        self._cut: set[str] = set()
+        #: a line of the logs shows that sendmail logs its handshakes (`seen`)
+        self.handshakes_logged = False
+
+    def seen(self, session: Session) -> None:
+        """Note what a session of the logs read (counted or not) says of sendmail's LogLevel.
+
+        sendmail logs a handshake line at LogLevel 9 and above, a delivery at
+        8 and above, a deferral at 9 and above (tls.c, deliver.c). At
+        LogLevel 8 every outbound session looks like one without STARTTLS;
+        a handshake line, a handshake's error line or a deferral shows that
+        the lines would be there.
+        """
+        if self.handshakes_logged:
+            return
+        handshake = session.starttls and session.verify != "UNKNOWN"
+        if handshake or any(m.status == "Deferred" for m in session.messages):
+            self.handshakes_logged = True
+
+    def refusal(self) -> str | None:
+        """One sentence when the logs cannot tell a session without STARTTLS (else None)."""
+        if not self.sessions or self.handshakes_logged:
+            return None
+        return (
+            f"the logs read show {self.sessions} outbound session(s) but no STARTTLS line and"
+            " no deferral: sendmail logs its handshakes at LogLevel 9 and above, so each"
+            " session would be reported as starttls-not-supported; no report written (set"
+            " confLOG_LEVEL to 9 or more)"
+        )
 
     def add(self, session: Session) -> None:
-        """Count one session; inbound sessions are ignored."""
+        """Count one session; inbound sessions are ignored (but `seen`)."""
+        self.seen(session)
         if session.direction != "client":
             return
+        relay = session.relay.lower() if session.relay else None
+        if relay:
+            (self._cut if session.name_cut else self._names).add(relay)
         domains = policy_domains(session)
         if not domains:
             self.skipped.no_domain += 1
@@ -212,24 +258,26 @@ class ReportBuilder:
         if day is None:
             self.skipped.no_time += 1
             return
-        if not session.relay:
+        if not relay:
             self.skipped.no_mx_name += 1
             return
         self.sessions += 1
         outcome = classify(session, session.verifymsg)
         key: PolicyKey = (
             outcome.policy_type,
-            session.relay if outcome.policy_type == "tlsa" else None,
+            relay if outcome.policy_type == "tlsa" else None,
         )
+        address = address_text(session.ip)
+        source = _source(session)
         for domain in domains:
+            at = (day, domain)
+            self._sources[at] = (self._sources.get(at, 0) + source) % _SOURCES
             counts = self._counts.setdefault((day, domain), {}).setdefault(key, _PolicyCounts())
             if outcome.result_type is None:
                 counts.success += 1
             else:
                 counts.failure += 1
-                counts.failures[
-                    (outcome.result_type, session.relay, session.ip, outcome.reason)
-                ] += 1
+                counts.failures[(outcome.result_type, relay, address, outcome.reason)] += 1
 
     def reports(
         self, organization: str, contact: str, sending_ip: str | None = None
@@ -237,18 +285,66 @@ class ReportBuilder:
         """Every report, ordered by day then policy domain."""
         sender = sender_domain(contact)
         out = []
-        for (day, domain), policies in sorted(self._counts.items()):
+        for (day, domain), counted in sorted(self._counts.items()):
+            policies = self._resolved(counted)
             body = report_body(organization, contact, day, domain, policies, sending_ip)
-            unique = unique_id(body)
+            unique = unique_id(body, self._sources[day, domain].to_bytes(32))
             body["report-id"] = f"{day.isoformat()}T00:00:00Z_{domain}_{unique}"
             out.append(Report(day, domain, body, file_name(sender, domain, day, unique)))
         return out
 
+    def _mx_name(self, name: str | None) -> str | None:
+        """The whole name of an MX host whose name the log cut short; None when unknown.
+
+        A `to=` line shortens a relay name of 40 bytes or more to its first
+        and last 18 (`contoso-com.mail.p...n.outlook.example`), and a session
+        without a handshake line (verify NONE, the failures most worth
+        reporting) has no other: such a name is no MX host name a receiver
+        could match. Another session of the log (a handshake line gives up to
+        100 bytes) may show the whole name: when exactly one whole name fits,
+        it is the name; otherwise the report leaves the name out.
+        """
+        if name is None or name not in self._cut:
+            return name
+        whole = [full for full in self._names if same_name(name, full) or full.startswith(name)]
+        return whole[0] if len(whole) == 1 else None
+
+    def _resolved(self, counted: dict[PolicyKey, _PolicyCounts]) -> dict[PolicyKey, _PolicyCounts]:
+        """`counted` with each MX host's name as `_mx_name` gives it (counts of one host merged)."""
+        out: dict[PolicyKey, _PolicyCounts] = {}
+        for (policy_type, mx), counts in counted.items():
+            into = out.setdefault((policy_type, self._mx_name(mx)), _PolicyCounts())
+            into.success += counts.success
+            into.failure += counts.failure
+            for (result, host, ip, reason), n in counts.failures.items():
+                into.failures[(result, self._mx_name(host), ip, reason)] += n
+        return out
+
+
+def address_text(ip: str | None) -> str | None:
+    """A logged address in RFC 5952 text (lower case, zeros compressed); None when it is none.
+
+    An IPv4-mapped address keeps its dotted tail (`::ffff:192.0.2.9`, RFC 5952
+    section 5), which Python before 3.13 writes as `::ffff:c000:209`.
+    """
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip.partition("%")[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
+
 
 def sender_domain(contact: str) -> str:
-    """The domain of the contact address: the report's sender domain (RFC 8460 section 5.3)."""
-    domain = contact.rpartition("@")[2].strip().rstrip(".").lower()
-    return domain or contact
+    """The domain of the contact address: the report's sender domain (RFC 8460 section 5.3).
+
+    In A-labels, lower case (as the policy domain beside it in the file
+    name); ValueError when it is no domain name, which would make no file name.
+    """
+    return parse_domain(contact.rpartition("@")[2].strip().removesuffix("."))
 
 
 def day_range(day: date) -> tuple[datetime, datetime]:
@@ -306,7 +402,7 @@ def _policy(
 
 def _order(item: tuple[FailureKey, int]) -> tuple[str, str, str, str]:
     (result, mx, ip, reason), _n = item
-    return result, mx, ip or "", reason or ""
+    return result, mx or "", ip or "", reason or ""
 
 
 def _detail(key: FailureKey, count: int, sending_ip: str | None) -> dict[str, object]:
@@ -314,7 +410,8 @@ def _detail(key: FailureKey, count: int, sending_ip: str | None) -> dict[str, ob
     out: dict[str, object] = {"result-type": result}
     if sending_ip is not None:
         out["sending-mta-ip"] = sending_ip
-    out["receiving-mx-hostname"] = mx
+    if mx is not None:
+        out["receiving-mx-hostname"] = mx
     if ip is not None:
         out["receiving-ip"] = ip
     out["failed-session-count"] = count
@@ -323,10 +420,34 @@ def _detail(key: FailureKey, count: int, sending_ip: str | None) -> dict[str, ob
     return out
 
 
-def unique_id(body: dict[str, object]) -> str:
-    """16 hex digits of the SHA-256 of the report without its id: the same input, the same id."""
+#: the sources of a report are summed modulo this: one SHA-256 per session
+_SOURCES = 2**256
+
+
+def _source(session: Session) -> int:
+    """Where a session was logged (the host that logged it, when it began and ended), hashed.
+
+    Summed over a report's sessions, so the logs read in another order give
+    the same id (`tlsc logs b a` as `tlsc logs a b`), while another session
+    changes the sum.
+    """
+    where = f"{session.host or ''}\t{session.time or ''}\t{session.end or ''}"
+    return int.from_bytes(hashlib.sha256(where.encode("utf-8", "surrogatepass")).digest())
+
+
+def unique_id(body: dict[str, object], sources: bytes = b"") -> str:
+    """16 hex digits of the SHA-256 of the report without its id and of its sessions' `sources`.
+
+    The same log gives the same id (a report sent twice is seen as one), but
+    two hosts of a cluster, or two runs over different parts of a day's
+    log, often count the same numbers: by the counts alone their reports
+    would share one id, and a receiver keeps one of them as a duplicate
+    (RFC 8460 section 4.4: a unique identifier; section 5.3: the unique-id
+    tells apart reports of different sources). The digest of the logging
+    host and the time of every session counted tells them apart.
+    """
     canonical = json.dumps({k: v for k, v in body.items() if k != "report-id"}, sort_keys=True)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(canonical.encode("utf-8") + sources).hexdigest()[:16]
 
 
 def file_name(sender: str, domain: str, day: date, unique: str) -> str:
