@@ -455,3 +455,21 @@ def test_an_ipv6_literal_target(server_tls: ssl.SSLContext) -> None:
     [item] = json.loads(result.stdout)
     assert item["target"] == "::1" and item["port"] == port and item["version"] == "TLSv1.3"
     assert seen and seen[0].startswith("EHLO ")
+
+
+# -- a server too old for this probe's TLS ----------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
+@pytest.mark.parametrize("version", ["TLSv1", "TLSv1_1"])
+def test_a_server_of_old_tls_only_is_said_to_be_too_old(
+    server_tls: ssl.SSLContext, version: str
+) -> None:
+    server_tls.set_ciphers("DEFAULT:@SECLEVEL=0")
+    server_tls.minimum_version = server_tls.maximum_version = ssl.TLSVersion[version]
+    r, _, port = timed_probe(_after_tls(Session.ehlo_and_quit, server_tls))
+    assert r.starttls and not r.handshake_ok
+    assert r.error == (
+        f"the TLS handshake with 127.0.0.1 port {port} failed: tlsv1 alert protocol version"
+        " (the server speaks no TLS version from TLSv1.2 on)"
+    )

@@ -459,7 +459,9 @@ def _handshake(
         # OpenSSL's "EOF occurred in violation of protocol": the server hung up
         raise ProbeError(f"{where} closed the connection during the TLS handshake") from None
     except ssl.SSLError as exc:
-        raise ProbeError(f"the TLS handshake with {where} failed: {_reason(exc)}") from None
+        raise ProbeError(
+            f"the TLS handshake with {where} failed: {_reason(exc)}{_version_hint(exc, ctx)}"
+        ) from None
     except TimeoutError:
         raise ProbeError(f"the TLS handshake with {where} took longer than {timeout:g} s") from None
     except OSError as exc:
@@ -471,6 +473,25 @@ def _handshake(
     else:
         result.client_cert_requested = bool(requested)
     return tls
+
+
+#: OpenSSL's reasons when client and server share no protocol version
+_NO_COMMON_VERSION = {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL"}
+
+
+def _version_hint(exc: ssl.SSLError, ctx: ssl.SSLContext) -> str:
+    """Why `tlsv1 alert protocol version` happens, in words: the server is too old.
+
+    This probe offers TLS 1.3 down to its floor (TLSv1.2, Python's and OpenSSL's
+    default, as sendmail's client has under Debian's openssl.cnf): a server
+    that speaks only TLS 1.0 or 1.1 refuses the ClientHello with that alert.
+    """
+    if exc.reason not in _NO_COMMON_VERSION:
+        return ""
+    floor = ctx.minimum_version
+    if floor in (ssl.TLSVersion.MINIMUM_SUPPORTED, ssl.TLSVersion.MAXIMUM_SUPPORTED):
+        return " (the server speaks none of the TLS versions this probe offers)"
+    return f" (the server speaks no TLS version from {floor.name.replace('_', '.')} on)"
 
 
 def _reason(exc: ssl.SSLError) -> str:
