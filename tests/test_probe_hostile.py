@@ -270,6 +270,8 @@ def _plaintext(s: Session) -> None:
     assert isinstance(s.conn, ssl.SSLSocket)
     raw = socket.socket(fileno=s.conn.detach())
     raw.sendall(b"250 this is not a TLS record\r\n")
+    raw.settimeout(TIMEOUT + SLACK)
+    raw.recv(4096)  # open until the probe has read it: a reset would drop it unread
     raw.close()
 
 
@@ -281,7 +283,15 @@ def _refuse_ehlo(s: Session) -> None:
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ("close", "{where} closed the connection before its reply to EHLO after STARTTLS"),
+        (
+            "close",
+            # the hang-up reaches the probe as an end of file, or as a reset after its EHLO
+            (
+                "{where} closed the connection before its reply to EHLO after STARTTLS",
+                "the connection to {where} failed while waiting for its reply to EHLO after"
+                " STARTTLS: Connection reset by peer",
+            ),
+        ),
         (
             "certificate-required",
             "the TLS session with {where} failed while waiting for its reply to EHLO after"
@@ -293,7 +303,7 @@ def _refuse_ehlo(s: Session) -> None:
     ],
 )
 def test_a_session_that_dies_after_the_handshake_fails(
-    ca: ThrowawayCA, server_tls: ssl.SSLContext, form: str, message: str
+    ca: ThrowawayCA, server_tls: ssl.SSLContext, form: str, message: str | tuple[str, ...]
 ) -> None:
     scripts: dict[str, Callable[[], Callable[[Session], None]]] = {
         "close": lambda: _after_tls(lambda s: s.conn.close(), server_tls),
@@ -306,7 +316,9 @@ def test_a_session_that_dies_after_the_handshake_fails(
     assert elapsed < TIMEOUT + SLACK
     assert r.version == "TLSv1.3" and not r.handshake_ok
     assert r.error is not None
-    assert r.error.startswith(message.format(where=f"127.0.0.1 port {port}")), r.error
+    messages = (message,) if isinstance(message, str) else message
+    where = f"127.0.0.1 port {port}"
+    assert r.error.startswith(tuple(m.format(where=where) for m in messages)), r.error
     assert "_ssl.c" not in r.error and "[SSL" not in r.error
     assert not r.passed()
 
