@@ -315,6 +315,7 @@ def test_a_session_that_dies_after_the_handshake_fails(
     r, elapsed, port = timed_probe(scripts[form]())
     assert elapsed < TIMEOUT + SLACK
     assert r.version == "TLSv1.3" and not r.handshake_ok
+    assert r.verify == "FAIL" and r.cert is not None  # the chain it sent is still checked
     assert r.error is not None
     messages = (message,) if isinstance(message, str) else message
     where = f"127.0.0.1 port {port}"

@@ -216,7 +216,7 @@ def probe(target: Target, options: ProbeOptions | None = None) -> ProbeResult:
         result.verify = "OK" if failure is None else "FAIL"
         result.verify_error = failure
     except ProbeError as exc:
-        result.error = str(exc)
+        result.error = result.error or str(exc)
     return result
 
 
@@ -263,7 +263,11 @@ def _session(target: Target, options: ProbeOptions, result: ProbeResult) -> list
             result.cipher, result.bits = cipher[0], cipher[2]
         if der:
             _read_cert(der, result, target)
-        _ehlo_again(_Conversation(tls, where), name, t.command)
+        try:
+            _ehlo_again(_Conversation(tls, where), name, t.command)
+        except ProbeError as exc:
+            # the session failed, but a handshake was done: its chain is still verified
+            result.error = str(exc)
     finally:
         tls.close()
     return chain
