@@ -3,9 +3,9 @@
     with FakeSmtp(script) as server:      # script(session) plays the server's side
         probe(Target("fake", "127.0.0.1", server.port))
 
-`Session` offers `send(text)`, `expect(prefix)` and `talked_early(seconds)`;
-whatever the script raises is re-raised by `FakeSmtp.__exit__`, so a broken
-expectation fails the test.
+`Session` offers `send(text)`, `expect(prefix)`, `talked_early(seconds)`, `start_tls(ctx)`
+and `ehlo_and_quit()`; whatever the script raises is re-raised by `FakeSmtp.__exit__`,
+so a broken expectation fails the test.
 """
 
 from __future__ import annotations
@@ -59,6 +59,13 @@ class Session:
         """Switch to TLS as the server (after answering 220 to STARTTLS)."""
         self.conn.settimeout(5)
         self.conn = context.wrap_socket(self.conn, server_side=True)
+
+    def ehlo_and_quit(self) -> None:
+        """Inside TLS, what the probe says last: EHLO again (RFC 3207 4.2), then QUIT."""
+        self.expect("EHLO ")
+        self.send("250-fake.tlsc.test hello again\n250 PIPELINING\n")
+        self.expect("QUIT")
+        self.send("221 2.0.0 bye\n")
 
 
 Script = Callable[[Session], object]

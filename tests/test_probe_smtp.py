@@ -57,8 +57,7 @@ def tls_server(ctx: ssl.SSLContext, greeting_delay: float = 0.0):  # type: ignor
         s.expect("STARTTLS")
         s.send("220 2.0.0 Ready to start TLS\n")
         s.start_tls(ctx)
-        s.expect("QUIT")
-        s.send("221 2.0.0 bye\n")
+        s.ehlo_and_quit()
 
     return script
 
@@ -107,6 +106,7 @@ def test_multiline_greeting_is_read_whole_before_talking(
         s.expect("STARTTLS")
         s.send("220 go ahead\n")
         s.start_tls(server_tls)
+        s.ehlo_and_quit()
 
     with FakeSmtp(script) as server:
         r = probe(target(server.port, ca_file=ca_file), FAST)

@@ -122,8 +122,7 @@ def test_verify_text_escapes_a_certificates_names(
         s.expect("STARTTLS")
         s.send("220 go ahead\n")
         s.start_tls(context)
-        s.expect("QUIT")
-        s.send("221 bye\n")
+        s.ehlo_and_quit()
 
     with FakeSmtp(script) as fake:
         result = run("verify", f"127.0.0.1:{fake.port}")

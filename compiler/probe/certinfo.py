@@ -114,8 +114,30 @@ def _dns_match(pattern: str, name: str) -> bool:
     return False
 
 
+class UnreadableCertificate(ValueError):
+    """A certificate the cryptography package cannot take apart; the message says why.
+
+    OpenSSL accepts certificates cryptography refuses (a subjectAltName IP
+    address of 1 byte, an extension twice, BER where DER is due), and it parses
+    extensions only when asked: so a TLS peer can send one, and the refusal
+    comes from `cert.extensions` as a ValueError, a DuplicateExtension or an
+    UnsupportedGeneralNameType. One type here, for the callers to catch.
+    """
+
+
+#: what cryptography raises for a certificate it cannot parse
+_PARSE_ERRORS = (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
+
+
 def cert_info(cert: x509.Certificate) -> CertInfo:
-    """The facts of one certificate."""
+    """The facts of one certificate; UnreadableCertificate when they cannot be read."""
+    try:
+        return _facts(cert)
+    except _PARSE_ERRORS as exc:
+        raise UnreadableCertificate(str(exc)) from None
+
+
+def _facts(cert: x509.Certificate) -> CertInfo:
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         dns = tuple(san.get_values_for_type(x509.DNSName))
@@ -135,8 +157,12 @@ def cert_info(cert: x509.Certificate) -> CertInfo:
 
 
 def cert_info_der(der: bytes) -> CertInfo:
-    """The facts of a DER certificate (what a TLS peer sent)."""
-    return cert_info(x509.load_der_x509_certificate(der))
+    """The facts of a DER certificate (what a TLS peer sent); UnreadableCertificate if none."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except _PARSE_ERRORS as exc:
+        raise UnreadableCertificate(str(exc)) from None
+    return cert_info(cert)
 
 
 def load_pem_certificates(path: Path) -> list[x509.Certificate]:

@@ -11,7 +11,8 @@ cert_subject, cert_issuer, cert_not_after, error.
 * `error`: null when nothing is wrong; else the failure that ended the
   session, or the certificate's problems (a failed verification, a name
   that does not match, expiry within `min_days`, no client certificate
-  request when one was expected), joined by "; ". Certificate problems fail
+  request when one was expected, a certificate too malformed to read),
+  joined by "; ". Certificate problems fail
   the exit status only under `--strict`.
 """
 
@@ -54,6 +55,8 @@ class ProbeResult:
     verify: str | None = None
     verify_error: str | None = None
     cert: CertInfo | None = None
+    #: why the certificate's facts could not be read (cert is then None), if so
+    cert_error: str | None = None
     name_matches: bool | None = None
     client_cert_requested: bool | None = None
     #: the failure that ended the session early (one sentence), if any
@@ -78,6 +81,8 @@ class ProbeResult:
         cert = self.cert
         if self.verify == "FAIL":
             out.append(f"the certificate does not verify against {self.trust}: {self.verify_error}")
+        if self.cert_error is not None:
+            out.append(self.cert_error)
         if cert is not None and self.name_matches is False and self.server_name:
             names = ", ".join(cert.names()) or "no name"
             out.append(f"the certificate is not valid for {self.server_name} (it names {names})")

@@ -1,4 +1,4 @@
-"""The SMTP/STARTTLS probe: greeting, EHLO, STARTTLS, TLS handshake, QUIT.
+"""The SMTP/STARTTLS probe: greeting, EHLO, STARTTLS, TLS handshake, EHLO again, QUIT.
 
 A plain state machine over a socket, one deadline per phase. It never sends
 a byte before the whole 220 greeting (possibly multi-line) has arrived:
@@ -28,14 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.probe.certinfo import cert_info_der
+from compiler.probe.certinfo import UnreadableCertificate, cert_info_der
 from compiler.probe.result import ProbeResult
 
 #: longest reply line accepted (RFC 5321 allows 512 octets; be generous)
 MAX_LINE = 4096
 #: most lines in one reply
 MAX_LINES = 200
-_REPLY = re.compile(rb"^(\d{3})([ -])(.*?)\r?\n$", re.DOTALL)
+#: RFC 5321 4.2: `250-text`, `250 text`, or the code alone (a last line without text)
+_REPLY = re.compile(rb"^(\d{3})(?:([ -])(.*?))?\r?\n$", re.DOTALL)
 #: TLS handshake message type CertificateRequest (RFC 8446 4.3.2)
 _CERTIFICATE_REQUEST = 13
 _HANDSHAKE = 22
@@ -109,56 +110,93 @@ class _Conversation:
         self.where = where
         self.buffer = bytearray()
 
-    def _line(self, deadline: float, phase: str, timeout: float) -> bytes:
+    def _line(self, deadline: float, phase: str, timeout: float, so_far: bytes) -> bytes:
+        """The next line, LF included; `so_far` (the reply's earlier lines) is for messages."""
         while True:
             end = self.buffer.find(b"\n")
+            if end >= MAX_LINE or (end < 0 and len(self.buffer) > MAX_LINE):
+                raise ProbeError(f"{self.where} sent a {phase} line longer than {MAX_LINE} bytes")
             if end >= 0:
                 line = bytes(self.buffer[: end + 1])
                 del self.buffer[: end + 1]
                 return line
-            if len(self.buffer) > MAX_LINE:
-                raise ProbeError(f"{self.where} sent a {phase} line longer than {MAX_LINE} bytes")
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ProbeError(f"no {phase} from {self.where} within {timeout:g} s")
+                raise self._cut_short(phase, so_far, f"within {timeout:g} s")
             self.sock.settimeout(left)
             try:
                 chunk = self.sock.recv(4096)
             except TimeoutError:
-                raise ProbeError(f"no {phase} from {self.where} within {timeout:g} s") from None
+                raise self._cut_short(phase, so_far, f"within {timeout:g} s") from None
+            except ssl.SSLError as exc:
+                raise ProbeError(
+                    f"the TLS session with {self.where} failed while waiting for its {phase}:"
+                    f" {_reason(exc)}"
+                ) from None
             except OSError as exc:
                 raise ProbeError(
                     f"the connection to {self.where} failed while waiting for its {phase}:"
                     f" {exc.strerror or exc}"
                 ) from None
             if not chunk:
-                raise ProbeError(f"{self.where} closed the connection before its {phase}")
+                raise self._cut_short(phase, so_far, None)
             self.buffer += chunk
+
+    def _cut_short(self, phase: str, so_far: bytes, waited: str | None) -> ProbeError:
+        """The reply stopped coming (`waited`: the time allowed) or the server hung up.
+
+        A part that came is quoted (a line ended by a bare CR is one that never
+        ends), so the sentence does not say the server sent nothing.
+        """
+        part = so_far + bytes(self.buffer)
+        if part:
+            shown = part.decode("utf-8", "replace")[:80]
+            if waited is None:
+                return ProbeError(
+                    f"{self.where} closed the connection in the middle of its {phase}: {shown!r}"
+                )
+            return ProbeError(f"{self.where} sent only part of its {phase} {waited}: {shown!r}")
+        if waited is None:
+            return ProbeError(f"{self.where} closed the connection before its {phase}")
+        return ProbeError(f"no {phase} from {self.where} {waited}")
 
     def reply(self, phase: str, timeout: float) -> Reply:
         """One whole reply (all its continuation lines), within `timeout` seconds."""
         deadline = time.monotonic() + timeout
         code: bytes | None = None
         lines: list[str] = []
+        so_far = b""
         while len(lines) < MAX_LINES:
-            raw = self._line(deadline, phase, timeout)
+            raw = self._line(deadline, phase, timeout, so_far)
+            so_far += raw
             match = _REPLY.match(raw)
             if match is None or (code is not None and match.group(1) != code):
                 shown = raw.decode("utf-8", "replace").strip()[:80]
                 raise ProbeError(f"{self.where} sent a malformed {phase}: {shown!r}")
             code = match.group(1)
-            lines.append(match.group(3).decode("utf-8", "replace").strip())
-            if match.group(2) == b" ":
+            lines.append((match.group(3) or b"").decode("utf-8", "replace").strip())
+            if match.group(2) != b"-":
                 return Reply(int(code), lines)
         raise ProbeError(f"{self.where} sent a {phase} of more than {MAX_LINES} lines")
 
     def send(self, command: str) -> None:
+        """Send `command`; a reply already waiting is one the server made up, not its answer."""
+        verb = command.split()[0]
+        if self.buffer:
+            shown = bytes(self.buffer).decode("utf-8", "replace")[:80]
+            raise ProbeError(
+                f"{self.where} sent data before the probe's {verb}, which cannot be its reply:"
+                f" {shown!r}"
+            )
         try:
             self.sock.sendall(command.encode("ascii") + b"\r\n")
+        except ssl.SSLError as exc:
+            raise ProbeError(
+                f"the TLS session with {self.where} failed while sending {verb}: {_reason(exc)}"
+            ) from None
         except OSError as exc:
             raise ProbeError(
-                f"the connection to {self.where} failed while sending {command.split()[0]}:"
-                f" {exc.strerror or exc}"
+                f"the connection to {self.where} failed while sending {verb}: {exc.strerror or exc}"
             ) from None
 
 
@@ -178,7 +216,7 @@ def probe(target: Target, options: ProbeOptions | None = None) -> ProbeResult:
         result.verify = "OK" if failure is None else "FAIL"
         result.verify_error = failure
     except ProbeError as exc:
-        result.error = str(exc)
+        result.error = result.error or str(exc)
     return result
 
 
@@ -224,12 +262,53 @@ def _session(target: Target, options: ProbeOptions, result: ProbeResult) -> list
         if cipher is not None:
             result.cipher, result.bits = cipher[0], cipher[2]
         if der:
-            result.cert = cert_info_der(der)
-            result.name_matches = result.cert.matches(result.server_name or target.host)
-        _quit(_Conversation(tls, where), min(t.command, 5.0))
+            _read_cert(der, result, target)
+        try:
+            _ehlo_again(_Conversation(tls, where), name, t.command)
+        except ProbeError as exc:
+            # the session failed, but a handshake was done: its chain is still verified
+            result.error = str(exc)
     finally:
         tls.close()
     return chain
+
+
+def _ehlo_again(smtp: _Conversation, name: str, timeout: float) -> None:
+    """EHLO inside TLS (RFC 3207 4.2), then QUIT: the session must carry SMTP.
+
+    A handshake that completes on this side is not yet a session the server
+    accepts: under TLS 1.3 a server that requires a client certificate says
+    so with an alert after the client's Finished, and a server may hang up
+    or send garbage right after the handshake. Only its 250 shows that mail
+    could follow.
+    """
+    try:
+        smtp.send(f"EHLO {name}")
+    except ProbeError:
+        # the server's alert is what explains it; it may be waiting to be read
+        smtp.reply("reply to EHLO after STARTTLS", min(timeout, 1.0))
+        raise
+    reply = smtp.reply("reply to EHLO after STARTTLS", timeout)
+    if reply.code != 250:
+        _quit(smtp, timeout)
+        raise ProbeError(f"{smtp.where} refused EHLO after STARTTLS: {reply.text}")
+    _quit(smtp, min(timeout, 5.0))
+
+
+def _read_cert(der: bytes, result: ProbeResult, target: Target) -> None:
+    """The leaf's facts into `result`; one that cannot be parsed is a certificate problem.
+
+    The handshake took it (OpenSSL is lenient), so the session is encrypted as
+    sendmail's would be; only its names and dates are unknown.
+    """
+    try:
+        result.cert = cert_info_der(der)
+    except UnreadableCertificate as exc:
+        result.cert_error = (
+            f"the certificate cannot be read, so its names and dates are unknown: {exc}"
+        )
+        return
+    result.name_matches = result.cert.matches(result.server_name or target.host)
 
 
 def _peer_chain(tls: ssl.SSLSocket) -> list[bytes]:
@@ -380,8 +459,13 @@ def _handshake(
     sock.settimeout(timeout)
     try:
         tls = ctx.wrap_socket(sock, server_hostname=sni_arg)
+    except ssl.SSLEOFError:
+        # OpenSSL's "EOF occurred in violation of protocol": the server hung up
+        raise ProbeError(f"{where} closed the connection during the TLS handshake") from None
     except ssl.SSLError as exc:
-        raise ProbeError(f"the TLS handshake with {where} failed: {_reason(exc)}") from None
+        raise ProbeError(
+            f"the TLS handshake with {where} failed: {_reason(exc)}{_version_hint(exc, ctx)}"
+        ) from None
     except TimeoutError:
         raise ProbeError(f"the TLS handshake with {where} took longer than {timeout:g} s") from None
     except OSError as exc:
@@ -393,6 +477,25 @@ def _handshake(
     else:
         result.client_cert_requested = bool(requested)
     return tls
+
+
+#: OpenSSL's reasons when client and server share no protocol version
+_NO_COMMON_VERSION = {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL"}
+
+
+def _version_hint(exc: ssl.SSLError, ctx: ssl.SSLContext) -> str:
+    """Why `tlsv1 alert protocol version` happens, in words: the server is too old.
+
+    This probe offers TLS 1.3 down to its floor (TLSv1.2, Python's and OpenSSL's
+    default, as sendmail's client has under Debian's openssl.cnf): a server
+    that speaks only TLS 1.0 or 1.1 refuses the ClientHello with that alert.
+    """
+    if exc.reason not in _NO_COMMON_VERSION:
+        return ""
+    floor = ctx.minimum_version
+    if floor in (ssl.TLSVersion.MINIMUM_SUPPORTED, ssl.TLSVersion.MAXIMUM_SUPPORTED):
+        return " (the server speaks none of the TLS versions this probe offers)"
+    return f" (the server speaks no TLS version from {floor.name.replace('_', '.')} on)"
 
 
 def _reason(exc: ssl.SSLError) -> str:
