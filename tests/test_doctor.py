@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from realtools import SendmailRelease
+from realtools import SYSTEM_SENDMAIL, SendmailRelease, sendmail_bt
 from releases import release
 from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
 from throwaway_ca import key_pem
@@ -220,6 +221,38 @@ def test_cf_that_ignores_the_spec(sendmail_daemon: DaemonFactory) -> None:
         f"sendmail.cf should set ServerCertFile={daemon.server_cert} (tls.server_cert) but does"
         " not set it"
     )
+
+
+#: hand edits of a .cf's ServerCertFile line: sendmail takes a name in any case or an
+#: unambiguous prefix of it, a blank before the name or a tab before `=` makes it
+#: unknown, `OServerCertFile=` is the one-letter option S (StatusFile)
+HAND_EDITS = [
+    "O servercertfile={v}",
+    "O SERVERCERTFILE={v}",
+    "O ServerCert={v}",
+    "O ServerCertFile = {v}  ",
+    "OServerCertFile={v}",
+    "O ServerCertFile\t={v}",
+    "O  ServerCertFile={v}",
+    "O ServerCertFile={v}\n\tcontinued",
+    "o ServerCertFile={v}",
+    "O ServerCertFile={v}\r",
+]
+
+
+@pytest.mark.parametrize("form", HAND_EDITS, ids=[repr(f) for f in HAND_EDITS])
+def test_cf_is_read_as_sendmail_reads_it(sendmail_daemon: DaemonFactory, form: str) -> None:
+    """D023 exactly when the real sendmail (-d37.1) runs with another ServerCertFile."""
+    daemon = sendmail_daemon(start=False)
+    text = daemon.cf.read_text()
+    old = f"O ServerCertFile={daemon.server_cert}"
+    assert old in text
+    daemon.cf.write_text(text.replace(old, form.format(v=daemon.server_cert)))
+    done = sendmail_bt(SYSTEM_SENDMAIL, daemon.cf, flags=("-d37.1",))
+    said = re.findall(r"^setoption ServerCertFile \(0x[0-9a-f]+\)=(.*)$", done.stdout, re.M)
+    sendmail_uses_it = bool(said) and said[-1] == str(daemon.server_cert)
+    d023 = [f for f in findings(daemon) if f.code == "D023"]
+    assert bool(d023) == (not sendmail_uses_it), (said, d023)
 
 
 def test_unset_ca_cert_path(sendmail_daemon: DaemonFactory) -> None:

@@ -42,7 +42,9 @@ def _define(name: str) -> str:
         "ifdef(`_X_', `', `dnl\n" + _define("confCACERT") + "\n')dnl\n",
         "# " + _define("confCACERT_PATH") + "\n",  # live after cf.m4
         "LOCAL_CONFIG\nO ServerCertFile=/etc/mail/tls/h.crt\n",
-        "LOCAL_CONFIG\nO  CipherList = HIGH\n",
+        "LOCAL_CONFIG\nO CipherList = HIGH\n",
+        "LOCAL_CONFIG\nO cipherlist=HIGH\n",  # sendmail: any case
+        "LOCAL_CONFIG\nO ServerCert=/etc/mail/tls/h.crt\n",  # sendmail: an abbreviation
     ],
 )
 def test_tls_settings_the_reader_skips_are_refused_at_their_line(tmp_path: Path, body: str) -> None:
@@ -55,6 +57,25 @@ def test_tls_settings_the_reader_skips_are_refused_at_their_line(tmp_path: Path,
         assert result.text is None
         first = result.notes.errors[0]
         assert (first.code, first.line, first.col) == ("I139", line, col), first
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "O  CipherList=HIGH",  # two blanks: sendmail's 'unknown option name  CipherList'
+        "O CipherList\t=HIGH",  # a tab is part of the name
+        "O CACert=/etc/mail/tls/h.crt",  # ambiguous (CACertFile, CACertPath): refused
+        "OServerCertFile=/x",  # the one-letter option S, StatusFile
+    ],
+)
+def test_o_lines_that_set_no_tls_option_to_sendmail_are_not_tls_settings(
+    tmp_path: Path, line: str
+) -> None:
+    """readcf.c's setoption, checked with sendmail -d37.1 (tests/test_cfread.py)."""
+    mc = HEAD + "LOCAL_CONFIG\n" + line + "\n" + TAIL
+    write_tree(tmp_path, {MC: mc})
+    result = import_host(tmp_path, "h1", "h1.example.net", ownership="tls")
+    assert "I139" not in [n.code for n in result.notes.errors], result.notes.errors
 
 
 #: a TLS define (or undefine) in a quoted argument of another call: m4 runs it where the

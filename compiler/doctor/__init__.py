@@ -19,7 +19,7 @@ from pathlib import Path
 from cryptography import x509
 
 from compiler.doctor.binary import check_binary, find_sendmail, release_findings
-from compiler.doctor.builds import cf_options, check_builds
+from compiler.doctor.builds import check_builds
 from compiler.doctor.files import SafetyRules, check_directories, check_file
 from compiler.doctor.finding import CODES, Finding
 from compiler.doctor.pki import (
@@ -33,6 +33,7 @@ from compiler.doctor.resolver import check_resolver
 from compiler.doctor.stsmap import check_sts_resolver
 from compiler.resolve import HostConfig
 from compiler.sendmail import STARTTLS_REQUIRED
+from compiler.sendmail.cfread import cf_values
 from compiler.tlsfiles import (
     CA_FILE,
     CLIENT_CERT,
@@ -75,7 +76,7 @@ def safety_rules(host: HostConfig, cf: Path | None) -> SafetyRules:
     options: dict[str, str] | None = None
     if cf is not None:
         try:
-            options = cf_options(cf.read_text(encoding="utf-8", errors="replace"))
+            options = cf_values(cf.read_text(encoding="utf-8", errors="replace"))
         except OSError:
             options = None
     if options is not None:

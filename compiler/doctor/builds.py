@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from compiler.doctor.finding import Finding
 from compiler.resolve import HostConfig
-
-_OPTION = re.compile(r"^O\s*([A-Za-z]+)\s*=\s*(.*?)\s*$", re.MULTILINE)
+from compiler.sendmail.cfread import cf_values
 
 #: cf option -> the tls: setting it must equal
 _TLS_OPTIONS = {
@@ -17,11 +15,6 @@ _TLS_OPTIONS = {
     "CACertFile": "ca_cert",
     "CACertPath": "ca_cert_path",
 }
-
-
-def cf_options(text: str) -> dict[str, str]:
-    """`O Name=value` lines of a sendmail.cf (the last one wins, as in sendmail)."""
-    return {m.group(1): m.group(2) for m in _OPTION.finditer(text)}
 
 
 def _mtime(path: Path) -> float | None:
@@ -114,7 +107,7 @@ def check_builds(host: HostConfig, on_disk: dict[str, Path]) -> list[Finding]:
 
 def _check_tls_options(host: HostConfig, cf: Path) -> list[Finding]:
     try:
-        options = cf_options(cf.read_text(encoding="utf-8", errors="replace"))
+        options = cf_values(cf.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return []
     out = []

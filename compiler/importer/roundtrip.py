@@ -38,6 +38,7 @@ from compiler.m4run import M4Stopped, m4_argv, run_m4, write_prefix
 from compiler.plan.ownership import BlockError, splice_block
 from compiler.sendmail import names
 from compiler.sendmail.accessmap import canonical_value
+from compiler.sendmail.cfread import read_option
 from compiler.sendmail.m4text import cf_tree, widen_guard
 
 M4_TIMEOUT = 60
@@ -244,8 +245,9 @@ def cf_view(cf: str) -> tuple[dict[str, list[str]], list[tuple[int, str]]]:
         line = raw.rstrip()
         if not line or line.startswith("#"):
             continue
-        if line.startswith("O "):
-            name, _, value = line[2:].partition("=")
+        option = read_option(line)
+        if option is not None:
+            name, value = option
             normal = _normal_option(name, value)
             if name == "TLSSrvOptions" and not normal:
                 continue  # no flag: what sendmail does without the option

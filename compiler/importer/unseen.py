@@ -20,7 +20,6 @@ on, so such a host is read as STARTTLS off (see `incomplete`).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from compiler.importer.notes import Notes, Where
 from compiler.importer.statements import statements
 from compiler.lint.lexer import Call, M4Document, lex
 from compiler.sendmail import STARTTLS_REQUIRED, TLS_DEFINES
+from compiler.sendmail.cfread import cf_values, logical_lines, read_option
 from compiler.sendmail.m4text import cf_tree
 
 #: the define of each setting sendmail needs to offer STARTTLS, and its cf option
@@ -52,10 +52,7 @@ TLS_OPTIONS = {
     "confCLIENT_SSL_OPTIONS": "ClientSSLOptions",
     "confDANE": "DANE",
 }
-_RAW_OPTION = re.compile(
-    r"^O[ \t]*(" + "|".join(re.escape(o) for o in TLS_OPTIONS.values()) + r")[ \t]*="
-)
-_CF_OPTION = re.compile(r"^O[ \t]*([A-Za-z.]+)[ \t]*=[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+_TLS_OPTION_NAMES = frozenset(TLS_OPTIONS.values())
 #: how deep includes are followed (m4's own limit is far above what a host uses)
 MAX_DEPTH = 8
 
@@ -101,10 +98,10 @@ def _raw_options(doc: M4Document, path: str) -> Iterator[Unseen]:
     for stmt in statements(doc):
         if stmt.kind != "raw":
             continue
-        for i, line in enumerate(stmt.text.split("\n")):
-            m = _RAW_OPTION.match(line)
-            if m is not None:
-                yield Unseen(Where(path, stmt.line + i, 1), m.group(1), "raw")
+        for offset, line in logical_lines(stmt.text):
+            got = read_option(line)
+            if got is not None and got[0] in _TLS_OPTION_NAMES:
+                yield Unseen(Where(path, stmt.line + offset - 1, 1), got[0], "raw")
 
 
 def in_mc(doc: M4Document, path: str) -> list[Unseen]:
@@ -224,8 +221,7 @@ def incomplete(set_at: dict[str, Where]) -> list[str]:
 
 def cf_tls_options(cf: str) -> dict[str, str]:
     """The TLS options an `O Name=value` line of a sendmail.cf sets (the last one wins)."""
-    wanted = set(TLS_OPTIONS.values())
-    return {m.group(1): m.group(2) for m in _CF_OPTION.finditer(cf) if m.group(1) in wanted}
+    return {name: value for name, value in cf_values(cf).items() if name in _TLS_OPTION_NAMES}
 
 
 def check_built(

@@ -37,6 +37,7 @@ from compiler.lint.rules.m4012_unknown_name import DEFAULT_CF_DIR, cf_dir
 from compiler.lint.source import SourceText
 from compiler.m4run import M4Stopped, m4_argv, run_m4, write_prefix
 from compiler.sendmail import TLS_DEFINES
+from compiler.sendmail.cfread import cf_values
 from compiler.sendmail.m4text import widen_guard
 
 TIMEOUT = 120
@@ -293,11 +294,7 @@ def _check_options(doc: M4Document, ctx: LintContext, cf: str, proto: str) -> li
             options = {conf: opt.strip() for opt, conf in _PROTO_OPTION.findall(handle.read())}
     except OSError:
         return []
-    built: dict[str, str | None] = {}
-    for line in cf.split("\n"):
-        if line.startswith("O "):
-            name, sep, value = line[2:].partition("=")
-            built[name] = value if sep else None
+    built = cf_values(cf)
     findings = []
     for conf, (literal, at) in sorted(_expected(doc, ctx).items(), key=lambda kv: kv[1][1]):
         option = options.get(conf)
@@ -320,7 +317,7 @@ def _check_options(doc: M4Document, ctx: LintContext, cf: str, proto: str) -> li
                     "M4021",
                     "error",
                     f"the .mc sets {conf} to '{literal}', but the built sendmail.cf says"
-                    f" 'O {option}={built[option] or ''}'",
+                    f" 'O {option}={built[option]}'",
                 )
             )
     return findings
