@@ -13,7 +13,15 @@ import re
 from pathlib import Path
 
 import pytest
-from realtools import SYSTEM_SENDMAIL, m4_build, render, scratch_dir, sendmail_818, sendmail_bt, spec
+from realtools import (
+    SYSTEM_SENDMAIL,
+    m4_build,
+    render,
+    scratch_dir,
+    sendmail_818,
+    sendmail_bt,
+    spec,
+)
 
 from compiler.sendmail.cfread import OPTION_NAMES, cf_values, option_name
 
@@ -94,8 +102,7 @@ def _sendmail_reads(release_sendmail: object, cf_text: str) -> dict[str, str]:
         done = sendmail_bt(release_sendmail, cf, flags=("-d37.1",))  # type: ignore[arg-type]
     out = done.stdout + done.stderr
     return {
-        m.group(1): m.group(2).replace("\\n", "\n").replace("\\t", "\t")
-        for m in _SET.finditer(out)
+        m.group(1): m.group(2).replace("\\n", "\n").replace("\\t", "\t") for m in _SET.finditer(out)
     }
 
 
