@@ -2,9 +2,10 @@
 
 The verify probe (compiler.probe) against the host's address (else its
 fqdn) and smtp_port. A probe that did not get as far as the greeting
-(connection refused, reset, no greeting yet) is retried until `wait`
-seconds have passed, since a restarted daemon takes a moment to listen
-again; once sendmail has greeted, its answer is final.
+(connection refused, reset, no greeting yet) or was greeted with a 4xx
+("421 ... try again later") is retried until `wait` seconds have passed,
+since a restarted daemon takes a moment to listen again and to accept
+mail; once sendmail has greeted with 220 or a 5xx, its answer is final.
 """
 
 from __future__ import annotations
@@ -59,9 +60,16 @@ def probe_until(target: Target, expect: Expectation, wait: float) -> tuple[Probe
     while True:
         result = probe(target, options)
         failure = expect.failure(result)
-        if failure is None or result.greeting is not None or time.monotonic() >= deadline:
+        if failure is None or _final(result) or time.monotonic() >= deadline:
             return result, failure
         time.sleep(RETRY_SECONDS)
+
+
+def _final(result: ProbeResult) -> bool:
+    """Whether a failed probe's answer stands: a greeting other than a 4xx (220 and then
+    a failure, a 5xx refusal). A 421 greeting is sendmail saying "not now" (RefuseLA, a
+    connection rate, MaxDaemonChildren just after its restart): asked again until `wait`."""
+    return result.greeting is not None and not result.greeting.startswith("4")
 
 
 def describe(result: ProbeResult) -> str:
