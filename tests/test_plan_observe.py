@@ -105,32 +105,60 @@ def test_base_plan_of_head_is_empty_and_new_spec_is_all_create(repo: Path) -> No
     assert {f.action for h in plan.hosts for f in h.files} == {"create"}
 
 
-@pytest.mark.parametrize("how", ["new", "renamed", "moved to another directory"])
-def test_base_without_the_spec_says_so_where_the_revision_is_named(repo: Path, how: str) -> None:
-    """A spec the revision does not have plans every file as new; a renamed spec's
-    plan looked like a first deployment, with nothing to weaken, and said nothing."""
+def test_base_without_the_spec_says_so_where_the_revision_is_named(repo: Path) -> None:
+    """A spec the revision does not have plans every file as new, and says so."""
     from compiler.plan.formats import markdown, text
 
-    spec = repo / "mail/cluster.yaml"
-    if how == "new":
-        spec = write(repo / "mail/new.yaml", SPEC)
-    else:
-        to = "mail/renamed.yaml" if how == "renamed" else "infra/cluster.yaml"
-        (repo / to).parent.mkdir(exist_ok=True)
-        git(repo, "mv", "mail/cluster.yaml", to)
-        git(repo, "commit", "-q", "-m", how)
-        spec = repo / to
-    plan = make_plan(PlanRequest(str(spec), base="HEAD~1" if how != "new" else "HEAD"))
+    spec = write(repo / "mail/new.yaml", SPEC)
+    plan = make_plan(PlanRequest(str(spec), base="HEAD"))
     said = "which does not hold this spec (a new spec, or one moved or renamed since"
     assert plan.observed.spec_absent
     assert said in text.render(plan) and said in markdown.render(plan)
-    assert (
-        not make_plan(
-            PlanRequest(str(repo / "mail/cluster.yaml"), base="HEAD~1")
-        ).observed.spec_absent
-        if how == "new"
-        else True
+    assert not make_plan(
+        PlanRequest(str(repo / "mail/cluster.yaml"), base="HEAD~1")
+    ).observed.spec_absent
+
+
+@pytest.mark.parametrize(
+    "to", ["mail/renamed.yaml", "infra/cluster.yaml", "cluster.yaml", "a/b/c/spec.yaml"]
+)
+@pytest.mark.parametrize("how", ["committed", "staged"])
+def test_base_follows_a_renamed_or_moved_spec(repo: Path, to: str, how: str) -> None:
+    """A spec renamed or moved since the revision (git's rename detection) is compared
+    with itself as it was there, its access files read next to it there: a rename in the
+    same pull request as a weakened rule was a plan of new files with nothing weakened,
+    so --fail-on-downgrade let it pass."""
+    from compiler.plan.formats import markdown, text
+
+    spec_text = SPEC.replace(
+        "  - Connect:127 RELAY\n", "  - Connect:127 RELAY\n  - file: more.access\n"
     )
+    write(repo / "mail/cluster.yaml", spec_text)
+    write(repo / "mail/more.access", "Connect:10.1 RELAY\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "with an access file")
+    (repo / to).parent.mkdir(parents=True, exist_ok=True)
+    git(repo, "mv", "mail/cluster.yaml", to)
+    if Path(to).parent != Path("mail"):
+        git(repo, "mv", "mail/more.access", str(Path(to).parent / "more.access"))
+    weaker = spec_text.replace("  other.example.org: {outbound: encrypt}\n", "")
+    write(repo / to, weaker)
+    git(repo, "add", ".")
+    if how == "committed":
+        git(repo, "commit", "-q", "-m", "moved, and one rule less")
+    base = "HEAD~1" if how == "committed" else "HEAD"
+    plan = make_plan(PlanRequest(str(repo / to), base=base))
+    assert not plan.observed.spec_absent
+    assert plan.observed.renamed_from == "mail/cluster.yaml"
+    said = "where this spec was mail/cluster.yaml (renamed or moved since)"
+    assert said in text.render(plan) and said in markdown.render(plan)
+    downgrades = [w for _, w in plan.downgrades]
+    assert any("other.example.org" in w.message for w in downgrades), downgrades
+    # the access file at the revision was read next to the spec there: unchanged
+    for host_plan in plan.hosts:
+        for f in host_plan.files:
+            if f.path.endswith("/access"):
+                assert "10.1" not in (f.diff or ""), f.diff
 
 
 def test_invalid_spec_at_base_is_an_error(repo: Path) -> None:

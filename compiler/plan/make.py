@@ -253,7 +253,7 @@ def _plan_base(
 ) -> tuple[Observed, list[HostPlan]]:
     at = spec_at_revision(request.spec, ref)
     before: DesiredSpec | None = None
-    read = revision_reader(request.spec, at.commit)
+    read = revision_reader(request.spec, at.commit, at.renamed_from)
     if (
         at.text is not None
         and at.text.encode("utf-8") == spec_bytes.removeprefix(_BOM)
@@ -300,7 +300,10 @@ def _plan_base(
         if len(ahead) > BASE_AHEAD:
             out.append(_plan_revision(planner, *ahead.popleft()))
     out += [_plan_revision(planner, *got) for got in ahead]
-    return Observed("base", ref, at.commit, spec_absent=at.text is None), out
+    return (
+        Observed("base", ref, at.commit, spec_absent=at.text is None, renamed_from=at.renamed_from),
+        out,
+    )
 
 
 #: hosts whose files at the revision are hashed ahead of the one compared (--base)

@@ -355,6 +355,9 @@ class Observed:
     #: or renamed since), so every file counts as new: said where the revision is
     #: named, or a rename would read as a plan with nothing to weaken
     spec_absent: bool = False
+    #: for base: the spec's path at the revision, when git sees it renamed or moved since
+    #: (the plan compares with the spec as it was there)
+    renamed_from: str | None = None
 
     def describe(self) -> str:
         """A short phrase for reports: 'files under /', 'git revision origin/main (1a2b3c4)'."""
@@ -367,6 +370,8 @@ class Observed:
             ", which does not hold this spec (a new spec, or one moved or renamed"
             " since: every file counts as new)"
             if self.spec_absent
+            else f", where this spec was {self.renamed_from} (renamed or moved since)"
+            if self.renamed_from
             else ""
         )
         return f"git revision {self.location}{short}{absent}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import posixpath
 import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -174,6 +175,9 @@ class SpecAtRevision:
     ref: str
     commit: str
     text: str | None
+    #: the spec's path at the revision (from the work tree's top) when git sees it
+    #: renamed or moved since; its access files are read next to it there
+    renamed_from: str | None = None
 
 
 #: git's variables that say where the repository is (`git rev-parse --local-env-vars`
@@ -237,8 +241,9 @@ class _NotAFile(Exception):
     """What is at a path in a commit, when it is not a file tlsc can read (one phrase)."""
 
 
-def _blob_at(cwd: Path, commit: str, name: str) -> bytes | None:
-    """The bytes of `name` (relative to `cwd`) in `commit`, None when it is not there.
+def _blob_at(cwd: Path, commit: str, name: str, top: str | None = None) -> bytes | None:
+    """The bytes of `name` (relative to `cwd`, or with `top` to that directory from the
+    work tree's top) in `commit`, None when it is not there.
 
     Symbolic links are followed inside the commit's tree, as a checkout would
     (`git show` would give the link's own text, read as the spec); a link leading
@@ -246,8 +251,14 @@ def _blob_at(cwd: Path, commit: str, name: str) -> bytes | None:
     """
     if "\n" in name:
         raise _NotAFile("its name holds a line break, which git's batch mode cannot name")
+    if top is None:
+        where = f"./{name}"
+    else:
+        where = posixpath.normpath(posixpath.join(top, name))
+        if where == ".." or where.startswith("../"):
+            return None  # above the work tree's top: in no commit
     done = _git(
-        cwd, "cat-file", "--batch", "--follow-symlinks", stdin=f"{commit}:./{name}\n".encode()
+        cwd, "cat-file", "--batch", "--follow-symlinks", stdin=f"{commit}:{where}\n".encode()
     )
     if done.returncode != 0:
         raise ObserveError(f"git cat-file failed: {_last_line(done)}")
@@ -272,14 +283,18 @@ def _blob_at(cwd: Path, commit: str, name: str) -> bytes | None:
     return data
 
 
-def revision_reader(spec: str | Path, commit: str) -> Callable[[str], bytes]:
+def revision_reader(
+    spec: str | Path, commit: str, renamed_from: str | None = None
+) -> Callable[[str], bytes]:
     """A reader of the files next to `spec` as committed at `commit` (the access files
-    a spec names, for plan --base); OSError when one is not there."""
+    a spec names, for plan --base), or next to `renamed_from` (its path from the work
+    tree's top at `commit`); OSError when one is not there."""
     cwd = Path(spec).absolute().parent
+    top = None if renamed_from is None else posixpath.dirname(renamed_from)
 
     def read(name: str) -> bytes:
         try:
-            data = _blob_at(cwd, commit, name)
+            data = _blob_at(cwd, commit, name, top)
         except _NotAFile as exc:
             raise OSError(errno.EINVAL, f"at git revision {commit[:12]} it is {exc}") from None
         if data is None:
@@ -380,10 +395,39 @@ def spec_at_revision(spec: str | Path, ref: str) -> SpecAtRevision:
         data = _blob_at(cwd, commit, path.name)
     except _NotAFile as exc:
         raise ObserveError(f"{spec} at {ref} is {exc}") from None
+    renamed = None
     if data is None:
-        return SpecAtRevision(ref, commit, None)
+        renamed = _renamed_from(cwd, commit, path.name)
+        if renamed is None:
+            return SpecAtRevision(ref, commit, None)
+        try:
+            data = _blob_at(cwd, commit, renamed, "")
+        except _NotAFile as exc:
+            raise ObserveError(f"{spec} at {ref} (then {renamed}) is {exc}") from None
+        if data is None:
+            return SpecAtRevision(ref, commit, None)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ObserveError(f"{spec} at {ref} is not valid UTF-8") from None
-    return SpecAtRevision(ref, commit, text.removeprefix("\ufeff"))
+    return SpecAtRevision(ref, commit, text.removeprefix("\ufeff"), renamed)
+
+
+def _renamed_from(cwd: Path, commit: str, name: str) -> str | None:
+    """Where `name` (in `cwd`) was at `commit`, when git finds it renamed or moved since
+    (its rename detection, `git diff --cached -M`, between the commit and the index: a
+    committed or a staged `git mv`); None when it is new or git sees no rename."""
+    prefix = _git(cwd, "rev-parse", "--show-prefix")
+    if prefix.returncode != 0:
+        return None
+    now = prefix.stdout.decode(errors="surrogateescape").strip("\n") + name
+    done = _git(
+        cwd, "diff", "--cached", "-M", "--name-status", "-z", "--diff-filter=R", commit, "--"
+    )
+    if done.returncode != 0:
+        return None
+    fields = done.stdout.decode(errors="surrogateescape").split("\0")
+    for i in range(0, len(fields) - 2, 3):
+        if fields[i].startswith("R") and fields[i + 2] == now:
+            return fields[i + 1]
+    return None
