@@ -8,7 +8,8 @@ pieces (YAML indicators, `: ` and ` #` inside, tabs, CRs, NEL, control
 characters, non-ASCII, booleans, numbers, null, anchors, aliases, tags,
 merge keys, a key twice, a `%YAML` directive) into a small spec; for each,
 the loader (fast path where it applies) and the general loader alone must
-give the same data, positions and YAML-1.1-boolean marks, or the same
+give the same data, positions, YAML-1.1-boolean marks and marks of numbers
+not in plain decimal digits (`0200`, `0x10`), or the same
 problems; validation must then report the same problems, and compiling must
 write the same bytes.
 """
@@ -89,6 +90,11 @@ _WORDS = [
     "permanent",
     "mx.example.net",
     "1_000",
+    "0200",
+    "0o17",
+    "0b11",
+    "+128",
+    "-0",
 ]
 _FIELDS = ["outbound", "inbound", "require", "min_bits", "cn", "issuer_tag", "on_failure"]
 _FIELDS += ["starttls", "dane", "x"]
@@ -208,6 +214,7 @@ def spec_text(draw: st.DrawFn) -> str:
 @given(spec_text())
 @example(HEAD + 'domains:\n  "*":\n    outbound: may\n  a.example: {outbound: encrypt}\n')
 @example(HEAD + "domains:\n  a.example: {outbound: {require: verify, min_bits: 128}}\n")
+@example(HEAD + "domains:\n  a.example: {outbound: {require: verify, min_bits: 0200}}\n")
 @example(HEAD + "recipients:\n  'x@example.com': encrypt # c\n\n  y@example.com: yes\n")
 @example(HEAD + "domains:\n  a.example: {outbound: encrypt, outbound: verify}\n")
 @example(HEAD + "domains:\n  a.example: encrypt\n  'a.example': verify\n")

@@ -13,7 +13,11 @@ do to a spec:
   (`!x`, `!!str`, `!<tag:x>`, on a key, a value or a collection) is refused;
 * an unquoted YAML 1.1 boolean word (`yes`, `off`, ...) is a string in YAML
   1.2, so its location is kept: validation refuses it where a boolean may
-  have been meant, and accepts the quoted word as the text.
+  have been meant, and accepts the quoted word as the text;
+* so is that of an unquoted number not written in plain decimal digits
+  (`017`, `0x1F`, `1_000`, `+1`): YAML 1.1 and 1.2 read some of them as other
+  numbers or as text, and a define would be written as other digits than
+  the spec shows, so validation refuses each (numbers.py).
 """
 
 from __future__ import annotations
@@ -119,6 +123,9 @@ class LoadedSpec:
     #: locs of values written as unquoted YAML 1.1 booleans (`yes`, `Off`, ...),
     #: which YAML 1.2 reads as strings
     bool_words: set[Loc] = field(default_factory=set)
+    #: loc -> the text of each unquoted integer not written in plain decimal digits
+    #: (`017`, `0x1F`, `1_000`, `+1`): the number is not the text a reviewer reads
+    number_words: dict[Loc, str] = field(default_factory=dict)
     #: loc of each `{file: PATH}` access item -> the file read (accessfiles.py)
     access_files: dict[Loc, AccessFileRead] = field(default_factory=dict)
 
@@ -212,6 +219,7 @@ class _Converter:
         self.positions = Positions()
         self.key_positions: dict[Loc, tuple[int, int]] = {}
         self.bool_words: set[Loc] = set()
+        self.number_words: dict[Loc, str] = {}
         self.problems: list[Problem] = []
 
     def problem(self, node: Node | tuple[int, int], code: str, message: str) -> None:
@@ -267,6 +275,8 @@ class _Converter:
             # plain style is '' from the C parser and None from the pure one
             if not node.style and isinstance(value, str) and is_bool_word(value):
                 self.bool_words.add(loc)
+            elif type(value) is int and str(value) != node.value:
+                self.number_words[loc] = node.value
             return value
         if isinstance(node, SequenceNode):
             return [self.convert(item, (*loc, i)) for i, item in enumerate(node.value)]
@@ -567,8 +577,8 @@ def _fill_rules(loaded: LoadedSpec, rules: list[rulemap.RuleBlock], source: str)
         return True
     words = _plain_words(rules)
     # each distinct plain word read by the general loader itself: its value, and
-    # whether it is a YAML 1.1 boolean word
-    values: dict[str, tuple[Any, bool]] = {}
+    # whether it is a YAML 1.1 boolean word or a number not in plain decimal digits
+    values: dict[str, tuple[Any, bool, bool]] = {}
     if words:
         try:
             read = _compose("w:\n" + "".join(f"- {w}\n" for w in words), source)
@@ -578,7 +588,7 @@ def _fill_rules(loaded: LoadedSpec, rules: list[rulemap.RuleBlock], source: str)
         if not isinstance(listed, list) or len(listed) != len(words):
             return False
         for i, (word, value) in enumerate(zip(words, listed, strict=True)):
-            values[word] = (value, ("w", i) in read.bool_words)
+            values[word] = (value, ("w", i) in read.bool_words, ("w", i) in read.number_words)
     positions, keys, bools = loaded.positions, loaded.key_positions, loaded.bool_words
 
     def convert(node: rulemap.Node, loc: Loc) -> Any:
@@ -608,9 +618,11 @@ def _fill_rules(loaded: LoadedSpec, rules: list[rulemap.RuleBlock], source: str)
     def scalar(node: rulemap.Scalar, loc: Loc) -> Any:
         if not node.plain:
             return node.text
-        value, is_bool = values[node.text]
+        value, is_bool, is_number_word = values[node.text]
         if is_bool:
             bools.add(loc)
+        if is_number_word:
+            loaded.number_words[loc] = node.text
         return value
 
     for r in rules:
@@ -686,7 +698,9 @@ def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
             ]
         )
     data = conv.convert(root, ())
-    loaded = LoadedSpec(source, data, conv.positions, conv.key_positions, conv.bool_words)
+    loaded = LoadedSpec(
+        source, data, conv.positions, conv.key_positions, conv.bool_words, conv.number_words
+    )
     if conv.problems:
         # duplicate keys leave whole data (the first value); other problems do not
         whole = all(p.code == "Y002" for p in conv.problems)

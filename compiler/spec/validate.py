@@ -62,6 +62,7 @@ from compiler.sendmail.releases import MISSING_FEATURES, STS_TAG_RELEASE, releas
 from compiler.spec.accessfiles import split_entry_loc
 from compiler.spec.booleans import bool_word_problems
 from compiler.spec.loader import LoadedSpec, Loc, is_bool_word
+from compiler.spec.numbers import number_word_problems
 from compiler.spec.model import Cluster, DomainRule, HostSettings, Mc, PeerRule
 
 _TYPE_NAMES = {
@@ -1146,7 +1147,7 @@ def validate(loaded: LoadedSpec, release: bool = False) -> Validated:
 def _validate(loaded: LoadedSpec, release: bool = False) -> Validated:
     rep = _Reporter(loaded)
     _check_access_files(rep)
-    words = bool_word_problems(loaded)
+    words = bool_word_problems(loaded) + number_word_problems(loaded)
     for loc, message in words:
         rep.add(loc, "S102", message)
     try:
