@@ -200,6 +200,48 @@ def test_alias_of_a_scalar_and_a_list() -> None:
     assert load_text(text).data["access"] == ["Connect:127 RELAY", "Connect:127 RELAY"]
 
 
+_MERGED_TWICE = "duplicate key 'fqdn'; it is already set on line {}"
+_TWO_MERGE_KEYS = (
+    "duplicate merge key '<<'; one is already on line {}: merge several mappings with one"
+    " list, `<<: [*a, *b]` (the first wins)"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # a key twice in a mapping that is only merged in, never converted on its own
+        ("    <<: {fqdn: a.example.net, fqdn: b.example.net}\n", _MERGED_TWICE),
+        ("    <<:\n      fqdn: a.example.net\n      fqdn: b.example.net\n", _MERGED_TWICE),
+        ("    <<: [{smtp_port: 25}, {fqdn: a.example.net, fqdn: b.example.net}]\n", _MERGED_TWICE),
+        ("    <<: {<<: {fqdn: a.example.net, fqdn: b.example.net}}\n", _MERGED_TWICE),
+        ("    <<: &m {fqdn: a.example.net, fqdn: b.example.net}\n", _MERGED_TWICE),
+        # two merge keys in one mapping: ruamel's own loaders refuse it
+        ("    <<: {fqdn: a.example.net}\n    <<: {fqdn: b.example.net}\n", _TWO_MERGE_KEYS),
+        ("    <<: {smtp_port: 25}\n    fqdn: a.example.net\n    <<: {fqdn: b.example.net}\n",
+         _TWO_MERGE_KEYS),
+        ("    {<<: {fqdn: a.example.net}, <<: {fqdn: b.example.net}}\n", _TWO_MERGE_KEYS),
+    ],
+)  # fmt: skip
+def test_a_key_twice_in_a_merged_mapping_is_a_duplicate(body: str, message: str) -> None:
+    """Which of the two a reader keeps differs (ruamel's safe loader the last, PyYAML the
+    first)."""
+    text = "version: 1\ncluster: test\nhosts:\n  mx1:\n" + body
+    problem = one_problem(text)
+    key = "<<" if "<<" in message else "fqdn"
+    assert (problem.line, problem.col, problem.code) == (*pos(text, key, 2), "Y002")
+    assert problem.message == message.format(pos(text, key)[0])
+
+
+def test_a_duplicate_in_a_mapping_merged_twice_is_reported_once() -> None:
+    text = (
+        "version: 1\ncluster: test\nhosts:\n  mx1: {<<: &m {fqdn: a.example.net, smtp_port: 25,"
+        " smtp_port: 26}}\n  mx2: {<<: *m, fqdn: mx2.example.net}\n  mx3: *m\n"
+    )
+    problem = one_problem(text)
+    assert (problem.line, problem.col, problem.code) == (*pos(text, "smtp_port", 2), "Y002")
+
+
 def test_merge_of_a_scalar_is_refused() -> None:
     text = "a: &a 1\nb:\n  <<: *a\n"
     problem = one_problem(text)

@@ -221,6 +221,8 @@ class _Converter:
         self.bool_words: set[Loc] = set()
         self.number_words: dict[Loc, str] = {}
         self.problems: list[Problem] = []
+        #: ids of the mappings whose own keys were checked for duplicates
+        self.checked: set[int] = set()
 
     def problem(self, node: Node | tuple[int, int], code: str, message: str) -> None:
         line, col = node if isinstance(node, tuple) else _pos(node)
@@ -319,6 +321,7 @@ class _Converter:
 
     def pairs(self, node: MappingNode) -> list[tuple[Node, Node, bool]]:
         """Key/value pairs of a mapping, explicit ones first, then merged-in ones."""
+        self.duplicates(node)
         explicit: list[tuple[Node, Node, bool]] = []
         merged: list[tuple[Node, Node, bool]] = []
         for knode, vnode in node.value:
@@ -333,23 +336,44 @@ class _Converter:
                 merged.extend((k, v, True) for k, v, _ in self.pairs(src))
         return explicit + merged
 
+    def duplicates(self, node: MappingNode) -> None:
+        """Report each key written twice in the mapping itself (Y002), once per node.
+
+        Also in a mapping that is only merged in (`<<: {fqdn: a, fqdn: b}`), which is
+        never converted on its own, and a second `<<` of one mapping: readers do not
+        agree on which of the two wins (ruamel's safe loader keeps the merged
+        mapping's last, PyYAML its first; ruamel refuses a second `<<`), so a
+        reviewer cannot tell from the text what the spec says.
+        """
+        if id(node) in self.checked:
+            return
+        self.checked.add(id(node))
+        seen: dict[tuple[bool, str], int] = {}
+        for i, (knode, _) in enumerate(node.value):
+            if not isinstance(knode, ScalarNode):
+                continue  # key_text refuses it
+            merge = knode.tag == _MERGE
+            first = seen.setdefault((merge, str(knode.value)), i)
+            if first == i:
+                continue
+            line = _pos(node.value[first][0])[0]
+            if merge:
+                message = (
+                    f"duplicate merge key '<<'; one is already on line {line}: merge"
+                    " several mappings with one list, `<<: [*a, *b]` (the first wins)"
+                )
+            else:
+                message = f"duplicate key '{knode.value}'; it is already set on line {line}"
+            self.problem(knode, "Y002", message)
+
     def mapping(self, node: MappingNode, loc: Loc) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        seen: dict[str, Node] = {}
-        for knode, vnode, from_merge in self.pairs(node):
+        seen: set[str] = set()
+        for knode, vnode, _ in self.pairs(node):
             key = self.key_text(knode)
-            if key is None:
-                continue
-            if key in seen:
-                if not from_merge:
-                    first = _pos(seen[key])
-                    self.problem(
-                        knode,
-                        "Y002",
-                        f"duplicate key '{key}'; it is already set on line {first[0]}",
-                    )
-                continue
-            seen[key] = knode
+            if key is None or key in seen:
+                continue  # a key written twice: duplicates() said so; merged in: overridden
+            seen.add(key)
             self.key_positions[(*loc, key)] = _pos(knode)
             result[key] = self.convert(vnode, (*loc, key))
         return result
@@ -702,6 +726,8 @@ def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
         source, data, conv.positions, conv.key_positions, conv.bool_words, conv.number_words
     )
     if conv.problems:
+        # in file order: a mapping merged in is checked where it is first merged
+        conv.problems.sort(key=lambda p: (p.line, p.col))
         # duplicate keys leave whole data (the first value); other problems do not
         whole = all(p.code == "Y002" for p in conv.problems)
         raise SpecLoadError(conv.problems, partial=loaded if whole else None)
