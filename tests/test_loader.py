@@ -304,6 +304,47 @@ def test_nesting_at_the_limit_is_accepted(inner: str) -> None:
 # -- what a spec may not be --------------------------------------------------
 
 
+def _pure_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader with ruamel's pure parser, what it falls back to without the C one."""
+    from ruamel.yaml import YAML
+
+    from compiler.spec import loader
+
+    monkeypatch.setattr(loader, "_yaml", lambda: YAML(typ="safe", pure=True))
+
+
+_OLD_YAML = "not valid YAML for tlsc: the spec is read as YAML 1.2, and %YAML {} would make"
+
+
+@pytest.mark.parametrize("parser", ["C", "pure"])
+@pytest.mark.parametrize("version", ["1.1"])  # 1.0 and 1.3: ruamel refuses them itself
+@pytest.mark.parametrize("before", ["", "# a comment\n\n"])
+def test_a_yaml_version_directive_other_than_12_is_refused(
+    monkeypatch: pytest.MonkeyPatch, parser: str, version: str, before: str
+) -> None:
+    """The C parser reads YAML 1.2 whatever the directive says, the pure one switches
+    (`yes` a boolean, `017` octal 15): one text, two meanings, so neither reads it."""
+    if parser == "pure":
+        _pure_parser(monkeypatch)
+    text = before + f"%YAML {version}\n---\n" + MINIMAL_SPEC
+    text += "defaults:\n  tls: {request_client_cert: yes}\n  mc: {defines: {confX: 017}}\n"
+    problem = one_problem(text)
+    assert (problem.line, problem.col, problem.code) == (*pos(text, "%YAML"), "Y001")
+    assert problem.message.startswith(_OLD_YAML.format(version))
+
+
+@pytest.mark.parametrize("parser", ["C", "pure"])
+def test_a_yaml_12_directive_reads_as_without_one(
+    monkeypatch: pytest.MonkeyPatch, parser: str
+) -> None:
+    if parser == "pure":
+        _pure_parser(monkeypatch)
+    text = MINIMAL_SPEC + "defaults: {tls: {request_client_cert: yes}}\n"
+    loaded = load_text("%YAML 1.2\n---\n" + text)
+    assert loaded.data == load_text(text).data
+    assert loaded.data["defaults"]["tls"]["request_client_cert"] == "yes"
+
+
 @pytest.mark.parametrize(
     ("text", "needle", "message"),
     [

@@ -31,6 +31,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
+    DocumentStartEvent,
     MappingEndEvent,
     MappingStartEvent,
     ScalarEvent,
@@ -403,15 +404,18 @@ def _tag_text(tag: str) -> str:
 def _check_events(yaml: YAML, text: str, source: str) -> None:
     """One pass over the parse events, before composing.
 
-    Refuses deep nesting (the C composer recurses and would crash) and every
+    Refuses deep nesting (the C composer recurses and would crash), every
     explicit tag (Y004): the composer resolves some tags away (`!evil` on a
     mapping comes back as a plain mapping, `!!str` as a plain string), so
-    the events, which keep each tag as written, are where they are seen.
+    the events, which keep each tag as written, are where they are seen; and
+    a `%YAML` directive for another version than 1.2 (_old_version).
     """
     depth = 0
     problems: list[Problem] = []
     for event in yaml.parse(text):
         cls = type(event)
+        if cls is DocumentStartEvent and event.version not in (None, (1, 2)):
+            raise SpecLoadError([_old_version(text, source, event.version)])
         if cls is ScalarEvent:
             if event.tag is not None:
                 problems.append(_tag_problem(source, event))
@@ -426,6 +430,25 @@ def _check_events(yaml: YAML, text: str, source: str) -> None:
             depth -= 1
     if problems:
         raise SpecLoadError(problems[:MAX_TAG_PROBLEMS])
+
+
+_VERSION_DIRECTIVE = re.compile(r"^%YAML[ \t]", re.MULTILINE)
+
+
+def _old_version(text: str, source: str, version: tuple[int, int]) -> Problem:
+    """Y001 at a `%YAML 1.1` line: tlsc reads every spec as YAML 1.2 (its C parser does
+    not switch), while ruamel's pure parser, which tlsc falls back to without the C
+    extension, and every YAML 1.1 reader would take `yes`, `off` as booleans and `017`
+    as octal there: one spec, two meanings."""
+    found = _VERSION_DIRECTIVE.search(text)
+    at = found.start() if found else 0
+    line = text.count("\n", 0, at) + 1
+    message = (
+        f"not valid YAML for tlsc: the spec is read as YAML 1.2, and %YAML"
+        f" {version[0]}.{version[1]} would make other readers take yes, no, on and off"
+        " as booleans and 017 as octal; remove the directive"
+    )
+    return Problem(source, line, 1, "Y001", "error", message)
 
 
 def _tag_problem(source: str, event: Any) -> Problem:
