@@ -197,6 +197,9 @@ def spec_text(draw: st.DrawFn) -> str:
                 "- x\n",
                 "access:\n  - Connect:1 OK\n",
                 "defaults: &r {}\n",
+                f"<<: {{{name}: {{x.example: encrypt}}}}\n",
+                "defaults: {<<: {smtp_port: 25, smtp_port: 0x19}}\n",
+                "defaults: {<<: {smtp_port: 25}, <<: {smtp_port: 26}}\n",
             ]
         )
     )
