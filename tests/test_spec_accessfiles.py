@@ -276,6 +276,22 @@ def test_a_file_outside_the_spec_directory_is_never_read(
     assert len(found) == 1 and found[0].startswith("cluster.yaml:9:11:"), found
 
 
+@pytest.mark.parametrize("name", [".git/config", "lists/.git/config", ".GIT/config", ".Git/x"])
+def test_a_file_in_a_git_directory_is_never_read(tmp_path: Path, name: str) -> None:
+    """Inside the spec's directory, but in no diff: git's own files (a CI checkout's
+    .git/config holds its token) are refused before they are read."""
+    specs = tmp_path / "specs"
+    spec_path = _write(specs, SPEC + f"  - file: {name}\n", **{"lists__x": ""})
+    (specs / name).parent.mkdir(parents=True, exist_ok=True)
+    (specs / name).write_text(SECRET)
+    rc, out, err = run_cli("validate", spec_path)
+    assert rc == 1 and "Traceback" not in err and "planted-hash" not in out + err
+    found = [p for p in _problems(spec_path) if "S104" in p]
+    assert len(found) == 1 and found[0].startswith(
+        f"cluster.yaml:9:11: S104 access.3.file: '{name}' is inside a .git directory"
+    ), found
+
+
 def test_a_link_staying_inside_the_spec_directory_is_read(tmp_path: Path) -> None:
     spec_path = _write(tmp_path, SPEC + "  - file: lists/link.access\n", **{"lists__x": ""})
     (tmp_path / "lists/link.access").symlink_to("../real.access")

@@ -79,6 +79,11 @@ def check_name(value: str) -> None:
             f"'{shown(value)}' has a '..' part; name access files in the spec's directory or"
             " below it, without '..' (a spec must not make tlsc read, and quote, files elsewhere)"
         )
+    if any(part.lower() == ".git" for part in value.split("/")):
+        raise ValueError(
+            f"'{shown(value)}' is inside a .git directory, whose files no diff shows (a CI"
+            " checkout keeps its token in .git/config); name a file of the spec's tree"
+        )
     if not _NAME.match(value):
         bad_ch = next((c for c in value if not _NAME_CHAR.match(c)), None)
         if bad_ch is not None:
