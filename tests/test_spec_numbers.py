@@ -143,3 +143,19 @@ def test_the_cli_names_the_value_and_changes_nothing(tmp_path: Path) -> None:
     assert "Traceback" not in stderr
     assert f"{spec}:6:23: error: S102 defaults.smtp_port: the unquoted 0x19 is the number 25, written in hexadecimal; write 25\n" in stdout + stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "word", ["0x" + "f" * 4000, "0b" + "1" * 15_000, "0o" + "7" * 5000, "9" * 5000, "-" + "9" * 5000]
+)
+@pytest.mark.parametrize("field", [("defaults", "smtp_port"), ("defaults", "mc", "defines", "*")])
+def test_a_number_too_long_to_print_is_one_sentence(field: Loc, word: str) -> None:
+    """Python prints no integer of more than 4,300 digits, but reads a hexadecimal or
+    binary one past that: such a scalar stays its text (a define's value as written)."""
+    loaded = load_text(spec_with(field, word), "s.yaml")
+    problems = validate(loaded).problems
+    assert all("4300" not in p.message for p in problems)
+    if field[-1] == "smtp_port":
+        assert [(p.code, p.message) for p in problems] == [
+            ("S102", "defaults.smtp_port must be a whole number, not a string")
+        ]

@@ -204,6 +204,28 @@ def _yaml() -> YAML:
     return yaml
 
 
+#: an integer in plain decimal digits, as Python prints it
+_DECIMAL = re.compile(r"(?:0|-?[1-9][0-9]*)\Z")
+#: the most bits of an integer read as a number: Python prints none of more than 4,300
+#: digits (a message or a define would raise), yet converts a hexadecimal or binary
+#: scalar past that
+_MAX_INT_BITS = 14_000
+
+
+def _integer(value: str) -> int | str:
+    """A scalar YAML resolved as an integer, as a number; the text when Python reads
+    no number there or one too large to print."""
+    text = value.replace("_", "")
+    try:
+        return int(text, 10)
+    except ValueError:
+        try:
+            number = int(text, 0)
+        except ValueError:
+            return value
+    return number if number.bit_length() <= _MAX_INT_BITS else value
+
+
 def is_bool_word(text: str) -> bool:
     """True for yes, no, on, off, y and n in any case."""
     return len(text) <= 3 and text.lower() in BOOL_WORDS
@@ -278,7 +300,7 @@ class _Converter:
             # plain style is '' from the C parser and None from the pure one
             if not node.style and isinstance(value, str) and is_bool_word(value):
                 self.bool_words.add(loc)
-            elif type(value) is int and str(value) != node.value:
+            elif type(value) is int and not _DECIMAL.match(node.value):
                 self.number_words[loc] = node.value
             return value
         if isinstance(node, SequenceNode):
@@ -297,14 +319,7 @@ class _Converter:
         if tag == _TAG + "bool":
             return value.lower() in ("true", "yes", "on")
         if tag == _TAG + "int":
-            text = value.replace("_", "")
-            try:
-                return int(text, 10)
-            except ValueError:
-                try:
-                    return int(text, 0)
-                except ValueError:
-                    return value
+            return _integer(value)
         if tag == _TAG + "float":
             try:
                 return float(value)
