@@ -62,8 +62,8 @@ from compiler.sendmail.releases import MISSING_FEATURES, STS_TAG_RELEASE, releas
 from compiler.spec.accessfiles import split_entry_loc
 from compiler.spec.booleans import bool_word_problems
 from compiler.spec.loader import LoadedSpec, Loc, is_bool_word
-from compiler.spec.numbers import number_word_problems
 from compiler.spec.model import Cluster, DomainRule, HostSettings, Mc, PeerRule
+from compiler.spec.numbers import number_word_problems
 
 _TYPE_NAMES = {
     "string_type": "a string",
