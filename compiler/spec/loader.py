@@ -244,7 +244,7 @@ class _Converter:
         self.bool_words: set[Loc] = set()
         self.number_words: dict[Loc, str] = {}
         self.problems: list[Problem] = []
-        #: ids of the mappings whose own keys were checked for duplicates
+        #: ids of the mappings whose own keys were checked for duplicates (Y002)
         self.checked: set[int] = set()
 
     def problem(self, node: Node | tuple[int, int], code: str, message: str) -> None:
@@ -335,64 +335,87 @@ class _Converter:
         self.problem(node, "Y004", "a mapping key must be a plain scalar")
         return None
 
-    def pairs(self, node: MappingNode) -> list[tuple[Node, Node, bool]]:
-        """Key/value pairs of a mapping, explicit ones first, then merged-in ones."""
-        self.duplicates(node)
+    def pairs(self, node: MappingNode, own: bool = True) -> list[tuple[Node, Node, bool]]:
+        """Key/value pairs of a mapping, explicit ones first, then merged-in ones; `own`:
+        report a second `<<` here (a merged-in mapping's keys are duplicates()'s)."""
         explicit: list[tuple[Node, Node, bool]] = []
         merged: list[tuple[Node, Node, bool]] = []
+        merge_key: Node | None = None
         for knode, vnode in node.value:
             if knode.tag != _MERGE:
                 explicit.append((knode, vnode, False))
                 continue
+            if merge_key is None:
+                merge_key = knode
+            elif own:
+                self.problem(knode, "Y002", _second_merge(_pos(merge_key)[0]))
             sources = vnode.value if isinstance(vnode, SequenceNode) else [vnode]
             for src in sources:
                 if not isinstance(src, MappingNode):
                     self.problem(src, "Y004", "a merge key (<<) must refer to a mapping")
                     continue
-                merged.extend((k, v, True) for k, v, _ in self.pairs(src))
+                self.duplicates(src)
+                merged.extend((k, v, True) for k, v, _ in self.pairs(src, own=False))
         return explicit + merged
 
     def duplicates(self, node: MappingNode) -> None:
-        """Report each key written twice in the mapping itself (Y002), once per node.
+        """Report each key written twice in a merged-in mapping (Y002), and a second `<<`
+        there, once per mapping.
 
-        Also in a mapping that is only merged in (`<<: {fqdn: a, fqdn: b}`), which is
-        never converted on its own, and a second `<<` of one mapping: readers do not
-        agree on which of the two wins (ruamel's safe loader keeps the merged
-        mapping's last, PyYAML its first; ruamel refuses a second `<<`), so a
-        reviewer cannot tell from the text what the spec says.
+        Such a mapping (`<<: {fqdn: a, fqdn: b}`) may never be converted on its own,
+        where mapping() says so; and readers do not agree on which of the two wins
+        (ruamel's safe loader keeps the last, PyYAML the first; ruamel refuses a
+        second `<<`), so a reviewer cannot tell from the text what the spec says.
         """
         if id(node) in self.checked:
             return
         self.checked.add(id(node))
-        seen: dict[tuple[bool, str], int] = {}
-        for i, (knode, _) in enumerate(node.value):
+        seen: dict[str, Node] = {}
+        merge_key: Node | None = None
+        for knode, _ in node.value:
             if not isinstance(knode, ScalarNode):
                 continue  # key_text refuses it
-            merge = knode.tag == _MERGE
-            first = seen.setdefault((merge, str(knode.value)), i)
-            if first == i:
+            if knode.tag == _MERGE:
+                if merge_key is not None:
+                    self.problem(knode, "Y002", _second_merge(_pos(merge_key)[0]))
+                merge_key = merge_key or knode
                 continue
-            line = _pos(node.value[first][0])[0]
-            if merge:
-                message = (
-                    f"duplicate merge key '<<'; one is already on line {line}: merge"
-                    " several mappings with one list, `<<: [*a, *b]` (the first wins)"
-                )
+            key = str(knode.value)
+            if key in seen:
+                self.problem(knode, "Y002", _duplicate(key, _pos(seen[key])[0]))
             else:
-                message = f"duplicate key '{knode.value}'; it is already set on line {line}"
-            self.problem(knode, "Y002", message)
+                seen[key] = knode
 
     def mapping(self, node: MappingNode, loc: Loc) -> dict[str, Any]:
+        # its keys are checked once: a mapping converted again (an alias) or merged in
+        # before (duplicates()) was
+        own = id(node) not in self.checked
+        self.checked.add(id(node))
         result: dict[str, Any] = {}
-        seen: set[str] = set()
-        for knode, vnode, _ in self.pairs(node):
+        seen: dict[str, Node] = {}
+        for knode, vnode, from_merge in self.pairs(node, own):
             key = self.key_text(knode)
-            if key is None or key in seen:
-                continue  # a key written twice: duplicates() said so; merged in: overridden
-            seen.add(key)
+            if key is None:
+                continue
+            if key in seen:
+                if own and not from_merge:
+                    self.problem(knode, "Y002", _duplicate(key, _pos(seen[key])[0]))
+                continue
+            seen[key] = knode
             self.key_positions[(*loc, key)] = _pos(knode)
             result[key] = self.convert(vnode, (*loc, key))
         return result
+
+
+def _duplicate(key: str, line: int) -> str:
+    return f"duplicate key '{key}'; it is already set on line {line}"
+
+
+def _second_merge(line: int) -> str:
+    return (
+        f"duplicate merge key '<<'; one is already on line {line}: merge several mappings"
+        " with one list, `<<: [*a, *b]` (the first wins)"
+    )
 
 
 class _Recursive(Exception):
