@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from compiler.compile import compile_text
 from compiler.problems import Problem
+from compiler.sendmail.names import BIDI_CONTROLS
 from compiler.spec.loader import MAX_DEPTH, SpecLoadError, load_file, load_text
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "canit-cluster.yaml"
@@ -421,6 +422,41 @@ def test_yaml_11_line_breaks_written_as_themselves_are_refused(
             " what follows it in a comment would be read as spec; remove it or write it"
             " escaped in a double-quoted string"
         )
+
+
+@pytest.mark.parametrize("control", list(BIDI_CONTROLS), ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize(
+    "where",
+    [
+        "# reviewed {c}}}yfirev :tseuqer{{ :dnuobtuo\ndomains: {{a.example: {{}}}}\n",
+        "domains:\n  a.example: {{outbound: {{require: may}}}} # {c} verify\n",
+        "access:\n  - Connect:127 RELAY{c}\n",
+        'defaults: {{mc: {{defines: {{confREJECT_MSG: "550 go{c}away"}}}}}}\n',
+        "defaults: {{mc: {{defines: {{confREJECT_MSG: 550 go{c}away}}}}}}\n",
+        "defaults:\n  mc:\n    extra: |\n      dnl a{c}b\n",
+        "domains:\n  {c}a.example: {{}}\n",
+    ],
+)
+def test_bidi_controls_written_as_themselves_are_refused(where: str, control: str) -> None:
+    """A diff shows a line holding one in another order than the parser reads it
+    (Trojan Source): a value can look like a comment and a comment like a value.
+    Wherever one stands, it is one Y001 at its own line and column."""
+    text = with_lines(where.format(c=control))
+    for at_size in (text, text + "# pad\n" * 6000):  # the fast path's size too
+        problem = one_problem(at_size)
+        assert (problem.line, problem.col, problem.code) == (*pos(text, control), "Y001")
+        assert problem.message.startswith(
+            f"not valid YAML for tlsc: the character U+{ord(control):04X} ("
+        )
+        assert problem.message.endswith(
+            "makes a diff show the line in another order than the parser reads it; remove it"
+            " or write it escaped in a double-quoted string"
+        )
+
+
+def test_a_bidi_control_escaped_in_a_double_quoted_string_is_seen() -> None:
+    text = with_lines('defaults: {mc: {defines: {confREJECT_MSG: "550 go\\u202eaway"}}}\n')
+    assert load_text(text).data["defaults"]["mc"]["defines"]["confREJECT_MSG"] == "550 go\u202eaway"
 
 
 @pytest.mark.parametrize("pad", [0, 6000])  # the fast path's size too

@@ -143,6 +143,13 @@ def test_space_separated_and_host_files(tmp_path: Path) -> None:
              " (CR LF), and makemap would keep each CR in its value; save it with LF line ends"],
         ),
         (
+            "  - file: bidi.access\n",
+            {"bidi.access": "Connect:1 OK\nConnect:2 REJECT # \u202eKO\n"},
+            ["bidi.access:2:20: S226 the access file {d}/bidi.access holds the character"
+             " U+202E (RIGHT-TO-LEFT OVERRIDE), which makes a diff show the line in another"
+             " order than makemap reads it; remove it"],
+        ),
+        (
             "  - file: ./block.access\n",
             {},
             ["cluster.yaml:9:11: S226 access.3 names {d}/block.access again (access.1 reads"
@@ -216,7 +223,7 @@ def test_space_separated_and_host_files(tmp_path: Path) -> None:
             ],
         ),
     ],
-    ids=["missing", "directory", "not-utf8", "crlf", "twice", "absolute", "not-a-string",
+    ids=["missing", "directory", "not-utf8", "crlf", "bidi", "twice", "absolute", "not-a-string",
          "unknown-key", "bad-entries", "blank-lookalikes-and-limits"],
 )  # fmt: skip
 def test_every_kind_of_problem(

@@ -100,7 +100,7 @@ _FIELDS = ["outbound", "inbound", "require", "min_bits", "cn", "issuer_tag", "on
 _FIELDS += ["starttls", "dane", "x"]
 _HOSTILE = [": ", " #", "#", ":", "\t", "\r", "\x85", "\x00", "é", "'", '"', "\\", "[", "]"]
 _HOSTILE += ["{", "}", ",", "&a ", "*a", "!", "!!str ", "|", ">", "%", "@", "-", "? ", "<<: "]
-_HOSTILE += ["  ", "\u2028", "\ufeff"]
+_HOSTILE += ["  ", "\u2028", "\ufeff", "\u202e", "\u2067"]
 
 
 def _hostile(draw: st.DrawFn, text: str) -> str:

@@ -43,6 +43,9 @@ _UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029`'\"\\#%]")
 #: line breaks of str.splitlines() and of editors beyond the ASCII ones: C1 controls
 #: (NEL is U+0085), the line and the paragraph separator
 LINE_BREAKS_BEYOND_ASCII = "\x80-\x9f\u2028\u2029"
+#: the bidirectional controls (embeddings, overrides, isolates, their ends, the LRM,
+#: RLM and ALM marks): a diff shows a line holding one in another order than it is read
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 
 def describe_char(ch: str) -> str:

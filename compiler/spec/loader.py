@@ -46,7 +46,7 @@ from ruamel.yaml.tag import Tag
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_paused
 from compiler.problems import Problem
-from compiler.sendmail.names import describe_char
+from compiler.sendmail.names import BIDI_CONTROLS, describe_char
 from compiler.spec import rulemap
 from compiler.spec.accessfiles import (
     AccessFileRead,
@@ -502,6 +502,7 @@ def load_text(text: str, source: str = "cluster.yaml", read: Reader | None = Non
     to `source`'s directory); a file that cannot be read is a validation problem.
     """
     _check_line_breaks(text, source)  # the fast paths' blocks too
+    _check_bidi(text, source)
     with gc_paused():
         try:
             loaded = _load_text(text, source)
@@ -537,6 +538,31 @@ def _check_line_breaks(text: str, source: str) -> None:
         f"not valid YAML: {describe_char(found.group(0))} ends a line for the YAML parser"
         " but not in a diff, so what follows it in a comment would be read as spec;"
         " remove it or write it escaped in a double-quoted string"
+    )
+    raise SpecLoadError([Problem(source, line, col, "Y001", "error", message)])
+
+
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+
+
+def _check_bidi(text: str, source: str) -> None:
+    """Refuse a bidirectional control written as itself (Y001): a diff, an editor and a
+    terminal show the line reordered, the parser reads it in its stored order, so a
+    value can look like a comment and a comment like a value ("Trojan Source",
+    CVE-2021-42574): the spec would say otherwise than its review read. Nothing in a
+    spec needs one (right-to-left names are ordered without them); escaped in a
+    double-quoted string (`"\u202e"`) one is visible, and reaches validation."""
+    if text.isascii() or not any(c in text for c in BIDI_CONTROLS):
+        return  # C-level scans, as for the line breaks
+    found = _BIDI.search(text)
+    if found is None:  # pragma: no cover  (one of them is there)
+        return
+    at = found.start()
+    line, col = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+    message = (
+        f"not valid YAML for tlsc: {describe_char(found.group(0))} makes a diff show the"
+        " line in another order than the parser reads it; remove it or write it escaped"
+        " in a double-quoted string"
     )
     raise SpecLoadError([Problem(source, line, col, "Y001", "error", message)])
 
@@ -718,6 +744,7 @@ def _fill_rules(loaded: LoadedSpec, rules: list[rulemap.RuleBlock], source: str)
 def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
     """The general loader; `extra_nodes` is the size of a list read apart."""
     _check_line_breaks(text, source)
+    _check_bidi(text, source)
     conv = _Converter(source)
     try:
         yaml = _yaml()
