@@ -335,6 +335,37 @@ def test_a_yaml_version_directive_other_than_12_is_refused(
 
 
 @pytest.mark.parametrize("parser", ["C", "pure"])
+@pytest.mark.parametrize(
+    "anchors",
+    [
+        "x: &p 25\ny: &p 2525\n",
+        "x: &p {a: 1}\ny: &p [1]\n",
+        "x: [&p 1, &p 2]\n",
+        "x: &p\n  a: &p 1\n",
+        "x: &p 1\ny: *p\nz: &p 2\n",
+    ],
+)
+def test_an_anchor_defined_twice_is_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, parser: str, anchors: str
+) -> None:
+    """The C composer said only "second occurrence"; the pure one warned in several lines
+    and let a later alias mean the second, where a reviewer finds the first."""
+    if parser == "pure":
+        _pure_parser(monkeypatch)
+    text = MINIMAL_SPEC + anchors
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        problem = one_problem(text)
+    assert (problem.line, problem.col, problem.code) == (*pos(text, "&p", 2), "Y001")
+    assert problem.message == (
+        f"not valid YAML: the anchor &p is defined again (first on line {pos(text, '&p')[0]}),"
+        " and readers differ on which one an alias means; name each anchor once"
+    )
+
+
+@pytest.mark.parametrize("parser", ["C", "pure"])
 def test_a_yaml_12_directive_reads_as_without_one(
     monkeypatch: pytest.MonkeyPatch, parser: str
 ) -> None:

@@ -445,11 +445,13 @@ def _check_events(yaml: YAML, text: str, source: str) -> None:
     Refuses deep nesting (the C composer recurses and would crash), every
     explicit tag (Y004): the composer resolves some tags away (`!evil` on a
     mapping comes back as a plain mapping, `!!str` as a plain string), so
-    the events, which keep each tag as written, are where they are seen; and
-    a `%YAML` directive for another version than 1.2 (_old_version).
+    the events, which keep each tag as written, are where they are seen; a
+    `%YAML` directive for another version than 1.2 (_old_version); and an
+    anchor defined twice (_anchor_again).
     """
     depth = 0
     problems: list[Problem] = []
+    anchors: dict[str, Any] = {}
     for event in yaml.parse(text):
         cls = type(event)
         if cls is DocumentStartEvent and event.version not in (None, (1, 2)):
@@ -457,9 +459,13 @@ def _check_events(yaml: YAML, text: str, source: str) -> None:
         if cls is ScalarEvent:
             if event.tag is not None:
                 problems.append(_tag_problem(source, event))
+            if event.anchor is not None:
+                _anchor_again(anchors, event, source)
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
             if event.tag is not None:
                 problems.append(_tag_problem(source, event))
+            if event.anchor is not None:
+                _anchor_again(anchors, event, source)
             depth += 1
             if depth > MAX_DEPTH:
                 mark = event.start_mark
@@ -468,6 +474,26 @@ def _check_events(yaml: YAML, text: str, source: str) -> None:
             depth -= 1
     if problems:
         raise SpecLoadError(problems[:MAX_TAG_PROBLEMS])
+
+
+def _anchor_again(anchors: dict[str, Any], event: Any, source: str) -> None:
+    """Note `event`'s anchor; a second one of that name is Y001.
+
+    The C composer refused it saying only "second occurrence"; the pure one, which
+    tlsc falls back to, printed a warning of several lines and made each later alias
+    refer to the second node, while a reviewer looking up `*port` finds the first
+    `&port` (and PyYAML refuses the file).
+    """
+    first = anchors.setdefault(event.anchor, event)
+    if first is event:
+        return
+    mark = event.start_mark
+    message = (
+        f"not valid YAML: the anchor &{event.anchor} is defined again (first on line"
+        f" {first.start_mark.line + 1}), and readers differ on which one an alias means;"
+        " name each anchor once"
+    )
+    raise SpecLoadError([Problem(source, mark.line + 1, mark.column + 1, "Y001", "error", message)])
 
 
 _VERSION_DIRECTIVE = re.compile(r"^%YAML[ \t]", re.MULTILINE)
