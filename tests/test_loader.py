@@ -384,8 +384,15 @@ def test_a_yaml_12_directive_reads_as_without_one(
         ("version: 1\nhosts: [a, b\n", None, "not valid YAML: did not find expected ',' or ']'"),
         ("version: 1\n\tcluster: x\n", "\t", "not valid YAML: found a tab character"),
         ('version: "1\n', None, "not valid YAML: found unexpected end of stream"),
+        # the C parser's "found character that cannot start any token", the character named
+        ("version: 1\ndomains:\n\ta.com: {}\n", "\t",
+         "not valid YAML: found a tab where YAML allows only spaces; indent with spaces"),
+        ("version: 1\ncluster: @x\n", "@",
+         "not valid YAML: '@' cannot start a value in YAML; quote the value"),
+        ("vérsion: 1\nclüster: `x\n", "`",
+         "not valid YAML: a back-tick cannot start a value in YAML; quote the value"),
     ],
-)
+)  # fmt: skip
 def test_not_yaml(text: str, needle: str | None, message: str) -> None:
     problem = one_problem(text)
     assert problem.code == "Y001"

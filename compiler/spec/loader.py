@@ -780,6 +780,8 @@ def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = (exc.problem or exc.context or "invalid YAML").strip()
+        if what.startswith("found character") and "cannot start any token" in what:
+            what = _no_token(text, line, col)
         raise SpecLoadError(
             [Problem(source, line, col, "Y001", "error", f"not valid YAML: {what}")]
         ) from None
@@ -846,6 +848,19 @@ def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
         whole = all(p.code == "Y002" for p in conv.problems)
         raise SpecLoadError(conv.problems, partial=loaded if whole else None)
     return loaded
+
+
+def _no_token(text: str, line: int, col: int) -> str:
+    """What the C parser says as "found character that cannot start any token", with
+    the character named: a tab (YAML indents with spaces) or an indicator YAML keeps
+    for itself (`@`, a back-tick, `%` after the start)."""
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+    ch = text[start + col - 1 : start + col] or "?"
+    if ch == "\t":
+        return "found a tab where YAML allows only spaces; indent with spaces"
+    return f"{describe_char(ch)} cannot start a value in YAML; quote the value"
 
 
 def unreadable_problem(source: str, exc: OSError) -> Problem:
