@@ -46,6 +46,7 @@ def same_load(text: str) -> tuple[LoadedSpec, LoadedSpec] | None:
     assert [type(v) for v in leaves(fast.data)] == [type(v) for v in leaves(slow.data)]
     assert fast.key_positions == slow.key_positions
     assert fast.bool_words == slow.bool_words
+    assert fast.number_words == slow.number_words
     for loc, where in slow.positions.items():
         assert fast.positions.get(loc) == where, loc
     assert set(dict(fast.positions)) <= set(slow.positions)

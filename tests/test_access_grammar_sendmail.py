@@ -411,3 +411,16 @@ def sendmail_bt_of(scratch: Path, release: SendmailRelease, access: str, lookups
     (scratch / "bt.cf").write_text(cf, encoding="utf-8")
     assert makemap_roundtrip(access, scratch / "etc-mail", release)[0] == 0
     return sendmail_bt(release, scratch / "bt.cf", ("-d0.1",), lookups).stdout
+
+
+def test_issuer_tags_that_differ_only_in_case_are_one_tag(
+    scratch: Path, release: SendmailRelease
+) -> None:
+    """Why S200 refuses `MyCA` beside `myca` (test_host_rules): proto.m4's CITag rule
+    looks up `$(access TAG:${cert_issuer} $)`, and makemap and the lookup fold case,
+    so each tag's issuers answer for the other."""
+    access = "MyCA:/C=US/O=a\tOK\nmyca:/C=US/O=b\tOK\n"
+    lookups = "".join(f"/map access {tag}:/C=US/O={o}\n" for tag in ("MyCA", "myca") for o in "ab")
+    out = sendmail_bt_of(scratch, release, access, lookups)
+    found = re.findall(r"map_lookup: access \((\S+)\) returns (\S+)", out)
+    assert found == [(f"{tag}:/C=US/O={o}", "OK") for tag in ("MyCA", "myca") for o in "ab"]

@@ -169,3 +169,26 @@ def test_inventory_without_tlsc_reads_hosts_plainly(tmp_path: Path) -> None:
     )
     with pytest.raises(Exception, match="groups must be a list"):
         plugin._hosts_plain(str(write_spec(tmp_path, SPEC.replace("[eu]", "[9x]"))))
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [("on", "bool True"), ("No", "bool False"), ("OFF", "bool False"), ("010", "int 8"),
+     ("0x1F", "int 31"), ("1_0", "int 10"), ("1.5", "float 1.5"), ("null", "NoneType None")],
+)  # fmt: skip
+def test_inventory_without_tlsc_refuses_a_host_name_yaml_11_reads_otherwise(
+    tmp_path: Path, name: str, read: str
+) -> None:
+    """tlsc reads a host key as its text; PyYAML (YAML 1.1) read `on:` as True and
+    `010:` as 8, so the fallback listed a host 'True' or '8' that the spec lacks."""
+    source = COLLECTION / "plugins" / "inventory" / "spec.py"
+    found = importlib.util.spec_from_file_location("tlsc_inventory_spec", source)
+    assert found is not None and found.loader is not None
+    plugin = importlib.util.module_from_spec(found)
+    found.loader.exec_module(plugin)
+    spec = write_spec(tmp_path, SPEC.replace("  mx3:", f"  {name}:"))
+    assert [h[0] for h in plugin._hosts_with_tlsc(str(spec))] == ["mx1", "mx2", name]
+    with pytest.raises(Exception, match=f"a host name is read as {read} by YAML 1.1"):
+        plugin._hosts_plain(str(spec))
+    quoted = write_spec(tmp_path, SPEC.replace("  mx3:", f"  '{name}':"))
+    assert plugin._hosts_plain(str(quoted)) == plugin._hosts_with_tlsc(str(quoted))

@@ -8,6 +8,9 @@ without rules of their own keep sharing one access file body.
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from conftest import pos
 
 from compiler.compile import compile_text
@@ -142,3 +145,43 @@ domains:
         ("S208", pos(text, "TLS_Srv_Features")[0]),
     ]
     assert "missing on host mx2" in problems[1][2]
+
+
+_CLUSTER_TAGS = "issuer_tags:\n  MyCA: [/O=My CA/CN=ca]\n"
+_HOST_TAGS = "    issuer_tags:\n      Other: [/O=Other CA/CN=other]\n"
+
+
+@pytest.mark.parametrize("case", [str.lower, str.upper, str.swapcase], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("scope", ["cluster", "host", "host over the cluster's"])
+def test_issuer_tags_that_differ_only_in_case_are_one_tag(scope: str, case: Any) -> None:
+    """makemap folds access keys and sendmail folds the key CITag:MyCA looks up
+    (test_access_grammar_sendmail): MyCA and myca would accept each other's issuers,
+    and a host's myca would add to the cluster's MyCA instead of replacing it."""
+    if scope == "cluster":
+        first, second = "MyCA", case("MyCA")
+        text = SPEC.replace(_CLUSTER_TAGS, _CLUSTER_TAGS + f"  {second}: [/O=B/CN=b]\n")
+    elif scope == "host":
+        first, second = "Other", case("Other")
+        text = SPEC.replace(_HOST_TAGS, _HOST_TAGS + f"      {second}: [/O=B/CN=b]\n")
+    else:
+        first, second = "MyCA", case("MyCA")
+        text = SPEC.replace(_HOST_TAGS, f"    issuer_tags:\n      {second}: [/O=B/CN=b]\n")
+    problems = [(p.line, p.col, p.code, p.message) for p in compile_text(text, "s.yaml").problems]
+    assert [p[:3] for p in problems] == [(*pos(text, f"{second}:"), "S200")], problems
+    if scope == "host over the cluster's":
+        assert problems[0][3].startswith(
+            f"issuer tag '{second}' differs from the cluster's 'MyCA' only in case"
+        )
+        assert "spell it 'MyCA' to replace it" in problems[0][3]
+    else:
+        assert problems[0][3].startswith(
+            f"issuer tags '{first}' and '{second}' differ only in case, and sendmail folds"
+        )
+
+
+def test_a_host_tag_spelled_as_the_clusters_replaces_it() -> None:
+    text = SPEC.replace(_HOST_TAGS, "    issuer_tags:\n      MyCA: [/O=B/CN=b]\n")
+    result = compile_text(text, "s.yaml")
+    assert result.ok, result.problems
+    assert "MyCA:/O=B/CN=b\tOK" in _entries(result.hosts["mx2"]["/etc/mail/access"])
+    assert "MyCA:/O=My+20CA/CN=ca\tOK" not in _entries(result.hosts["mx2"]["/etc/mail/access"])

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from compiler.compile import compile_text
 from compiler.problems import Problem
+from compiler.sendmail.names import BIDI_CONTROLS
 from compiler.spec.loader import MAX_DEPTH, SpecLoadError, load_file, load_text
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "canit-cluster.yaml"
@@ -200,6 +201,48 @@ def test_alias_of_a_scalar_and_a_list() -> None:
     assert load_text(text).data["access"] == ["Connect:127 RELAY", "Connect:127 RELAY"]
 
 
+_MERGED_TWICE = "duplicate key 'fqdn'; it is already set on line {}"
+_TWO_MERGE_KEYS = (
+    "duplicate merge key '<<'; one is already on line {}: merge several mappings with one"
+    " list, `<<: [*a, *b]` (the first wins)"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # a key twice in a mapping that is only merged in, never converted on its own
+        ("    <<: {fqdn: a.example.net, fqdn: b.example.net}\n", _MERGED_TWICE),
+        ("    <<:\n      fqdn: a.example.net\n      fqdn: b.example.net\n", _MERGED_TWICE),
+        ("    <<: [{smtp_port: 25}, {fqdn: a.example.net, fqdn: b.example.net}]\n", _MERGED_TWICE),
+        ("    <<: {<<: {fqdn: a.example.net, fqdn: b.example.net}}\n", _MERGED_TWICE),
+        ("    <<: &m {fqdn: a.example.net, fqdn: b.example.net}\n", _MERGED_TWICE),
+        # two merge keys in one mapping: ruamel's own loaders refuse it
+        ("    <<: {fqdn: a.example.net}\n    <<: {fqdn: b.example.net}\n", _TWO_MERGE_KEYS),
+        ("    <<: {smtp_port: 25}\n    fqdn: a.example.net\n    <<: {fqdn: b.example.net}\n",
+         _TWO_MERGE_KEYS),
+        ("    {<<: {fqdn: a.example.net}, <<: {fqdn: b.example.net}}\n", _TWO_MERGE_KEYS),
+    ],
+)  # fmt: skip
+def test_a_key_twice_in_a_merged_mapping_is_a_duplicate(body: str, message: str) -> None:
+    """Which of the two a reader keeps differs (ruamel's safe loader the last, PyYAML the
+    first)."""
+    text = "version: 1\ncluster: test\nhosts:\n  mx1:\n" + body
+    problem = one_problem(text)
+    key = "<<" if "<<" in message else "fqdn"
+    assert (problem.line, problem.col, problem.code) == (*pos(text, key, 2), "Y002")
+    assert problem.message == message.format(pos(text, key)[0])
+
+
+def test_a_duplicate_in_a_mapping_merged_twice_is_reported_once() -> None:
+    text = (
+        "version: 1\ncluster: test\nhosts:\n  mx1: {<<: &m {fqdn: a.example.net, smtp_port: 25,"
+        " smtp_port: 26}}\n  mx2: {<<: *m, fqdn: mx2.example.net}\n  mx3: *m\n"
+    )
+    problem = one_problem(text)
+    assert (problem.line, problem.col, problem.code) == (*pos(text, "smtp_port", 2), "Y002")
+
+
 def test_merge_of_a_scalar_is_refused() -> None:
     text = "a: &a 1\nb:\n  <<: *a\n"
     problem = one_problem(text)
@@ -262,6 +305,78 @@ def test_nesting_at_the_limit_is_accepted(inner: str) -> None:
 # -- what a spec may not be --------------------------------------------------
 
 
+def _pure_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader with ruamel's pure parser, what it falls back to without the C one."""
+    from ruamel.yaml import YAML
+
+    from compiler.spec import loader
+
+    monkeypatch.setattr(loader, "_yaml", lambda: YAML(typ="safe", pure=True))
+
+
+_OLD_YAML = "not valid YAML for tlsc: the spec is read as YAML 1.2, and %YAML {} would make"
+
+
+@pytest.mark.parametrize("parser", ["C", "pure"])
+@pytest.mark.parametrize("version", ["1.1"])  # 1.0 and 1.3: ruamel refuses them itself
+@pytest.mark.parametrize("before", ["", "# a comment\n\n"])
+def test_a_yaml_version_directive_other_than_12_is_refused(
+    monkeypatch: pytest.MonkeyPatch, parser: str, version: str, before: str
+) -> None:
+    """The C parser reads YAML 1.2 whatever the directive says, the pure one switches
+    (`yes` a boolean, `017` octal 15): one text, two meanings, so neither reads it."""
+    if parser == "pure":
+        _pure_parser(monkeypatch)
+    text = before + f"%YAML {version}\n---\n" + MINIMAL_SPEC
+    text += "defaults:\n  tls: {request_client_cert: yes}\n  mc: {defines: {confX: 017}}\n"
+    problem = one_problem(text)
+    assert (problem.line, problem.col, problem.code) == (*pos(text, "%YAML"), "Y001")
+    assert problem.message.startswith(_OLD_YAML.format(version))
+
+
+@pytest.mark.parametrize("parser", ["C", "pure"])
+@pytest.mark.parametrize(
+    "anchors",
+    [
+        "x: &p 25\ny: &p 2525\n",
+        "x: &p {a: 1}\ny: &p [1]\n",
+        "x: [&p 1, &p 2]\n",
+        "x: &p\n  a: &p 1\n",
+        "x: &p 1\ny: *p\nz: &p 2\n",
+    ],
+)
+def test_an_anchor_defined_twice_is_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, parser: str, anchors: str
+) -> None:
+    """The C composer said only "second occurrence"; the pure one warned in several lines
+    and let a later alias mean the second, where a reviewer finds the first."""
+    if parser == "pure":
+        _pure_parser(monkeypatch)
+    text = MINIMAL_SPEC + anchors
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        problem = one_problem(text)
+    assert (problem.line, problem.col, problem.code) == (*pos(text, "&p", 2), "Y001")
+    assert problem.message == (
+        f"not valid YAML: the anchor &p is defined again (first on line {pos(text, '&p')[0]}),"
+        " and readers differ on which one an alias means; name each anchor once"
+    )
+
+
+@pytest.mark.parametrize("parser", ["C", "pure"])
+def test_a_yaml_12_directive_reads_as_without_one(
+    monkeypatch: pytest.MonkeyPatch, parser: str
+) -> None:
+    if parser == "pure":
+        _pure_parser(monkeypatch)
+    text = MINIMAL_SPEC + "defaults: {tls: {request_client_cert: yes}}\n"
+    loaded = load_text("%YAML 1.2\n---\n" + text)
+    assert loaded.data == load_text(text).data
+    assert loaded.data["defaults"]["tls"]["request_client_cert"] == "yes"
+
+
 @pytest.mark.parametrize(
     ("text", "needle", "message"),
     [
@@ -269,8 +384,15 @@ def test_nesting_at_the_limit_is_accepted(inner: str) -> None:
         ("version: 1\nhosts: [a, b\n", None, "not valid YAML: did not find expected ',' or ']'"),
         ("version: 1\n\tcluster: x\n", "\t", "not valid YAML: found a tab character"),
         ('version: "1\n', None, "not valid YAML: found unexpected end of stream"),
+        # the C parser's "found character that cannot start any token", the character named
+        ("version: 1\ndomains:\n\ta.com: {}\n", "\t",
+         "not valid YAML: found a tab where YAML allows only spaces; indent with spaces"),
+        ("version: 1\ncluster: @x\n", "@",
+         "not valid YAML: '@' cannot start a value in YAML; quote the value"),
+        ("vérsion: 1\nclüster: `x\n", "`",
+         "not valid YAML: a back-tick cannot start a value in YAML; quote the value"),
     ],
-)
+)  # fmt: skip
 def test_not_yaml(text: str, needle: str | None, message: str) -> None:
     problem = one_problem(text)
     assert problem.code == "Y001"
@@ -338,6 +460,41 @@ def test_yaml_11_line_breaks_written_as_themselves_are_refused(
             " what follows it in a comment would be read as spec; remove it or write it"
             " escaped in a double-quoted string"
         )
+
+
+@pytest.mark.parametrize("control", list(BIDI_CONTROLS), ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize(
+    "where",
+    [
+        "# reviewed {c}}}yfirev :tseuqer{{ :dnuobtuo\ndomains: {{a.example: {{}}}}\n",
+        "domains:\n  a.example: {{outbound: {{require: may}}}} # {c} verify\n",
+        "access:\n  - Connect:127 RELAY{c}\n",
+        'defaults: {{mc: {{defines: {{confREJECT_MSG: "550 go{c}away"}}}}}}\n',
+        "defaults: {{mc: {{defines: {{confREJECT_MSG: 550 go{c}away}}}}}}\n",
+        "defaults:\n  mc:\n    extra: |\n      dnl a{c}b\n",
+        "domains:\n  {c}a.example: {{}}\n",
+    ],
+)
+def test_bidi_controls_written_as_themselves_are_refused(where: str, control: str) -> None:
+    """A diff shows a line holding one in another order than the parser reads it
+    (Trojan Source): a value can look like a comment and a comment like a value.
+    Wherever one stands, it is one Y001 at its own line and column."""
+    text = with_lines(where.format(c=control))
+    for at_size in (text, text + "# pad\n" * 6000):  # the fast path's size too
+        problem = one_problem(at_size)
+        assert (problem.line, problem.col, problem.code) == (*pos(text, control), "Y001")
+        assert problem.message.startswith(
+            f"not valid YAML for tlsc: the character U+{ord(control):04X} ("
+        )
+        assert problem.message.endswith(
+            "makes a diff show the line in another order than the parser reads it; remove it"
+            " or write it escaped in a double-quoted string"
+        )
+
+
+def test_a_bidi_control_escaped_in_a_double_quoted_string_is_seen() -> None:
+    text = with_lines('defaults: {mc: {defines: {confREJECT_MSG: "550 go\\u202eaway"}}}\n')
+    assert load_text(text).data["defaults"]["mc"]["defines"]["confREJECT_MSG"] == "550 go\u202eaway"
 
 
 @pytest.mark.parametrize("pad", [0, 6000])  # the fast path's size too

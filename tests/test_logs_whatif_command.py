@@ -187,6 +187,20 @@ def test_text_output(files: tuple[str, str]) -> None:
         ("bank..example: {outbound: verify}", "'bank..example' is not a valid domain name"),
         ("x.example: {outbound: {require: verify, issuer_tag: Nope}}", "issuer tag 'Nope'"),
         ("{", "not valid YAML"),
+        # what the spec refuses as YAML readers take it otherwise, at its place in the rule
+        (
+            "x.example: {outbound: {require: verify, cn: yes}}",
+            "--propose 'x.example: {outbound: {require: verify, cn: yes}}':1:45:"
+            " domains.x.example.outbound.cn: an unquoted yes is a YAML 1.1 boolean",
+        ),
+        (
+            "domains: {x.example: {outbound: {require: verify, min_bits: 0x80}}}",
+            ":1:61: domains.x.example.outbound.min_bits: the unquoted 0x80 is the number 128",
+        ),
+        (
+            "recipients: {a@x.example: {require: verify, min_bits: 0200}}",
+            ":1:55: recipients.a@x.example.min_bits: the unquoted 0200 is the number 200",
+        ),
     ],
 )
 def test_a_bad_proposal_is_one_sentence_and_exit_1(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -109,6 +110,58 @@ def test_idna_2008_refuses(written: str, words: str) -> None:
         names.parse_domain(written)
     assert words in str(err.value)
     assert str(err.value).count(". ") == 0
+
+
+#: letters that look like Latin ones (or like each other), of the scripts names.py checks
+_LOOKALIKES = {
+    "\u0430": "Cyrillic",  # а
+    "\u0435": "Cyrillic",  # е
+    "\u0440": "Cyrillic",  # р
+    "\u03bf": "Greek",  # ο
+    "\u03b1": "Greek",  # α
+    "\u057d": "Armenian",  # ս
+    "\u13aa": "Cherokee",  # Ꭺ
+}
+
+
+@pytest.mark.parametrize("char", list(_LOOKALIKES), ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("at", [0, 2, 6])
+@pytest.mark.parametrize(
+    "parse", [names.parse_domain, names.parse_peer, lambda t: names.parse_recipient("a@" + t)]
+)
+def test_a_label_mixing_lookalike_scripts_is_refused(char: str, at: int, parse: Any) -> None:
+    """`exаmple.com` with a Cyrillic а is a valid IDNA name, and not example.com: a rule
+    for it would not cover the name a reviewer reads in the diff."""
+    label = "example"[:at] + char + "example"[at + 1 :]
+    with pytest.raises(ValueError) as err:
+        parse(f"mx.{label}.com")
+    message = str(err.value)
+    scripts = {"Latin", _LOOKALIKES[char]}
+    said = re.search(r"mixes (\w+) and (\w+) letters in the label '([^']*)'", message)
+    assert said is not None and set(said.groups()[:2]) == scripts, message
+    assert message.endswith("it is another name than the one it looks like; write each label in"
+                            " one script")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444",  # пример.рф: one script
+        "\u03b1\u03b2\u03b3.gr",  # αβγ.gr
+        "\u0430\u0435.example.com",  # a Cyrillic label beside Latin ones
+        "\u65e5\u672cabc.jp",  # CJK with Latin
+        "b\u00fccher.de",
+        "xn--exmple-4nf.com",  # the A-label of a mixed one, written so: what the diff shows
+        "ab\u212a.com",  # the Kelvin sign is mapped to k
+    ],
+)
+def test_labels_of_one_lookalike_script_pass(written: str) -> None:
+    assert names.parse_domain(written)
+
+
+def test_cyrillic_beside_greek_is_refused_too() -> None:
+    with pytest.raises(ValueError, match="mixes Cyrillic and Greek letters"):
+        names.parse_domain("\u0430\u03b1.com")
 
 
 def test_ascii_names_do_not_load_idna() -> None:

@@ -143,6 +143,13 @@ def test_space_separated_and_host_files(tmp_path: Path) -> None:
              " (CR LF), and makemap would keep each CR in its value; save it with LF line ends"],
         ),
         (
+            "  - file: bidi.access\n",
+            {"bidi.access": "Connect:1 OK\nConnect:2 REJECT # \u202eKO\n"},
+            ["bidi.access:2:20: S226 the access file {d}/bidi.access holds the character"
+             " U+202E (RIGHT-TO-LEFT OVERRIDE), which makes a diff show the line in another"
+             " order than makemap reads it; remove it"],
+        ),
+        (
             "  - file: ./block.access\n",
             {},
             ["cluster.yaml:9:11: S226 access.3 names {d}/block.access again (access.1 reads"
@@ -216,7 +223,7 @@ def test_space_separated_and_host_files(tmp_path: Path) -> None:
             ],
         ),
     ],
-    ids=["missing", "directory", "not-utf8", "crlf", "twice", "absolute", "not-a-string",
+    ids=["missing", "directory", "not-utf8", "crlf", "bidi", "twice", "absolute", "not-a-string",
          "unknown-key", "bad-entries", "blank-lookalikes-and-limits"],
 )  # fmt: skip
 def test_every_kind_of_problem(
@@ -274,6 +281,22 @@ def test_a_file_outside_the_spec_directory_is_never_read(
         assert f" {code} " in err or f'"{code}"' in out
     found = [p for p in _problems(spec_path) if code in p]
     assert len(found) == 1 and found[0].startswith("cluster.yaml:9:11:"), found
+
+
+@pytest.mark.parametrize("name", [".git/config", "lists/.git/config", ".GIT/config", ".Git/x"])
+def test_a_file_in_a_git_directory_is_never_read(tmp_path: Path, name: str) -> None:
+    """Inside the spec's directory, but in no diff: git's own files (a CI checkout's
+    .git/config holds its token) are refused before they are read."""
+    specs = tmp_path / "specs"
+    spec_path = _write(specs, SPEC + f"  - file: {name}\n", **{"lists__x": ""})
+    (specs / name).parent.mkdir(parents=True, exist_ok=True)
+    (specs / name).write_text(SECRET)
+    rc, out, err = run_cli("validate", spec_path)
+    assert rc == 1 and "Traceback" not in err and "planted-hash" not in out + err
+    found = [p for p in _problems(spec_path) if "S104" in p]
+    assert len(found) == 1 and found[0].startswith(
+        f"cluster.yaml:9:11: S104 access.3.file: '{name}' is inside a .git directory"
+    ), found
 
 
 def test_a_link_staying_inside_the_spec_directory_is_read(tmp_path: Path) -> None:

@@ -3,11 +3,13 @@ gives exactly what the general loader gives.
 
 Generated specs put an `access:` list of every shape (plain, double- and
 single-quoted items, escapes, comments, blank lines, odd indentation and
-spacing, content after the list) and hostile items (YAML indicators, `: ` and
-` #` inside, tabs, CRs, NEL, LS, the BOM, control characters, non-ASCII,
-booleans, numbers, anchors, tags, multi-line scalars, flow collections) into a
-small spec; for each, the loader (fast path where it applies) and the general
-loader alone must give the same data, positions and YAML-1.1-boolean marks, or
+spacing, content after the list: merge keys too, one twice) and hostile items
+(YAML indicators, `: ` and ` #` inside, tabs, CRs, NEL, LS, the BOM, control
+characters, non-ASCII, booleans, numbers (`0x1F`, `017`), anchors, tags,
+multi-line scalars, flow collections), maybe after a `%YAML 1.1` directive,
+into a small spec; for each, the loader (fast path where it applies) and the
+general loader alone must give the same data, positions and marks (YAML 1.1
+booleans, numbers not in plain decimal digits), or
 the same problems; validation must then report the same problems, and compiling
 must write the same bytes. Deterministic tests show the fast path does apply to
 the shapes it is meant for.
@@ -90,6 +92,8 @@ _HOSTILE = [
     "\x85",
     "\u2028",
     "\ufeff",
+    "\u202e",
+    "\u2067",
     "\x00",
     "\x7f",
     "é",
@@ -121,6 +125,9 @@ _HOSTILE = [
     "~",
     "null",
     "1.5",
+    "0x1F",
+    "017",
+    "1_000",
 ]
 
 
@@ -192,10 +199,13 @@ def spec_text(draw: st.DrawFn) -> str:
                 "- Connect:2 OK\n",
                 "  - Connect:3 OK\n",
                 "recipients: &r {}\n",
+                "<<: {access: [Connect:4 OK]}\n",
+                "<<: {domains: {}, domains: {}}\n",
+                "defaults: {<<: {smtp_port: 25}, <<: {smtp_port: 26}}\n",
             ]
         )
     )
-    before = draw(st.sampled_from(["", "", "domains: {}\n", "# a comment\n"]))
+    before = draw(st.sampled_from(["", "", "domains: {}\n", "# a comment\n", "%YAML 1.1\n---\n"]))
     text = HEAD + before + "".join(lines) + tail
     if draw(st.integers(0, 20)) == 0:
         text = text.rstrip("\n")

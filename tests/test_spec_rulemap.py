@@ -8,7 +8,8 @@ pieces (YAML indicators, `: ` and ` #` inside, tabs, CRs, NEL, control
 characters, non-ASCII, booleans, numbers, null, anchors, aliases, tags,
 merge keys, a key twice, a `%YAML` directive) into a small spec; for each,
 the loader (fast path where it applies) and the general loader alone must
-give the same data, positions and YAML-1.1-boolean marks, or the same
+give the same data, positions, YAML-1.1-boolean marks and marks of numbers
+not in plain decimal digits (`0200`, `0x10`), or the same
 problems; validation must then report the same problems, and compiling must
 write the same bytes.
 """
@@ -89,12 +90,17 @@ _WORDS = [
     "permanent",
     "mx.example.net",
     "1_000",
+    "0200",
+    "0o17",
+    "0b11",
+    "+128",
+    "-0",
 ]
 _FIELDS = ["outbound", "inbound", "require", "min_bits", "cn", "issuer_tag", "on_failure"]
 _FIELDS += ["starttls", "dane", "x"]
 _HOSTILE = [": ", " #", "#", ":", "\t", "\r", "\x85", "\x00", "é", "'", '"', "\\", "[", "]"]
 _HOSTILE += ["{", "}", ",", "&a ", "*a", "!", "!!str ", "|", ">", "%", "@", "-", "? ", "<<: "]
-_HOSTILE += ["  ", "\u2028", "\ufeff"]
+_HOSTILE += ["  ", "\u2028", "\ufeff", "\u202e", "\u2067"]
 
 
 def _hostile(draw: st.DrawFn, text: str) -> str:
@@ -191,6 +197,9 @@ def spec_text(draw: st.DrawFn) -> str:
                 "- x\n",
                 "access:\n  - Connect:1 OK\n",
                 "defaults: &r {}\n",
+                f"<<: {{{name}: {{x.example: encrypt}}}}\n",
+                "defaults: {<<: {smtp_port: 25, smtp_port: 0x19}}\n",
+                "defaults: {<<: {smtp_port: 25}, <<: {smtp_port: 26}}\n",
             ]
         )
     )
@@ -208,6 +217,7 @@ def spec_text(draw: st.DrawFn) -> str:
 @given(spec_text())
 @example(HEAD + 'domains:\n  "*":\n    outbound: may\n  a.example: {outbound: encrypt}\n')
 @example(HEAD + "domains:\n  a.example: {outbound: {require: verify, min_bits: 128}}\n")
+@example(HEAD + "domains:\n  a.example: {outbound: {require: verify, min_bits: 0200}}\n")
 @example(HEAD + "recipients:\n  'x@example.com': encrypt # c\n\n  y@example.com: yes\n")
 @example(HEAD + "domains:\n  a.example: {outbound: encrypt, outbound: verify}\n")
 @example(HEAD + "domains:\n  a.example: encrypt\n  'a.example': verify\n")

@@ -1157,3 +1157,23 @@ def test_any_key_anywhere_gives_problems_not_a_crash(place: str, key: str, value
     for line, col, code, message in found(text):  # every problem placed in the text
         assert 1 <= line <= text.count("\n") + 1 and col >= 1, (line, col, code, message)
         assert code.startswith("S"), message
+
+
+@pytest.mark.parametrize(
+    ("section", "needle"),
+    [
+        ("domains:\n  ex\u0430mple.com: {outbound: encrypt}\n", "ex\u0430mple.com"),
+        ("recipients:\n  bob@ex\u0430mple.com: encrypt\n", "bob@"),
+        ("domains:\n  a.example:\n    outbound: {require: verify, cn: mx.ex\u0430mple.com}\n",
+         "mx.ex"),
+        ("access:\n  - TLS_Srv:ex\u0430mple.com ENCR:128\n", "TLS_Srv"),
+    ],
+)  # fmt: skip
+def test_a_name_mixing_lookalike_scripts_is_refused_where_it_is_written(
+    section: str, needle: str
+) -> None:
+    """The reviewer reads example.com; the access key would be xn--exmple-4nf.com."""
+    text = with_lines(section)
+    line, col, code, message = only(text)
+    assert (line, col, code) == (*pos(text, needle), "S104" if "access" not in section else "S210")
+    assert "mixes Latin and Cyrillic letters in the label 'ex\u0430mple'" in message

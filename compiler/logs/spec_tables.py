@@ -127,6 +127,17 @@ def _rooted(proposal: Proposal) -> dict[Loc, tuple[int, int]]:
     return {(*proposal.prefix, *loc): pos for loc, pos in proposal.loaded.positions.items() if loc}
 
 
+def _mark_words(spec: LoadedSpec, proposals: Sequence[Proposal]) -> None:
+    """Carry the proposals' unquoted YAML 1.1 booleans and numbers not in plain decimal
+    digits into the spec they are validated in, at their place there: `cn: yes` or
+    `min_bits: 0x80` is refused in a proposal as in the spec."""
+    for p in proposals:
+        spec.bool_words.update((*p.prefix, *loc) for loc in p.loaded.bool_words)
+        spec.number_words.update(
+            ((*p.prefix, *loc), text) for loc, text in p.loaded.number_words.items()
+        )
+
+
 def _same_key(section: str, a: str, b: str) -> bool:
     parse = _PARSE[section]
     try:
@@ -157,11 +168,13 @@ def validate_proposals(
     each is tried alone on the spec to say which, at its own line and column.
     """
     merged = LoadedSpec(loaded.source, with_proposals(loaded, proposals))
+    _mark_words(merged, proposals)
     checked = validate(merged)
     if checked.ok and checked.cluster is not None and checked.rules is not None:
         return checked.cluster, checked.rules
     for p in proposals:
         alone = LoadedSpec(p.label, with_proposals(loaded, [p]), _rooted(p))
+        _mark_words(alone, [p])
         errors = [e for e in validate(alone).problems if e.severity == "error"]
         if errors:
             raise ProposalError(_located(p.label, errors[0]), errors)

@@ -43,6 +43,9 @@ _UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029`'\"\\#%]")
 #: line breaks of str.splitlines() and of editors beyond the ASCII ones: C1 controls
 #: (NEL is U+0085), the line and the paragraph separator
 LINE_BREAKS_BEYOND_ASCII = "\x80-\x9f\u2028\u2029"
+#: the bidirectional controls (embeddings, overrides, isolates, their ends, the LRM,
+#: RLM and ALM marks): a diff shows a line holding one in another order than it is read
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 
 def describe_char(ch: str) -> str:
@@ -150,6 +153,7 @@ def to_ascii(text: str) -> str:
             if label.isascii() and not label.startswith("xn--"):
                 labels.append(label)
             elif label:
+                _one_look(label, text)
                 labels.append(idna.encode(label, uts46=True, transitional=False).decode("ascii"))
             else:
                 labels.append(label)
@@ -159,6 +163,41 @@ def to_ascii(text: str) -> str:
             f"'{shown}' is not a valid internationalised domain name under IDNA 2008 ({exc})"
         ) from None
     return ".".join(labels)
+
+
+#: scripts whose letters look like Latin ones (and like each other's): a label mixing
+#: two of them reads as a name it is not (`exаmple` with a Cyrillic а)
+_LOOKALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
+
+
+def _one_look(label: str, text: str) -> None:
+    """Refuse a label whose letters are of two look-alike scripts (ValueError).
+
+    IDNA allows `exаmple` with a Cyrillic `а`: another domain than example, which it
+    shows in a diff, so a rule for it would not cover the name a reviewer reads.
+    Registries refuse such labels (UTS #39's mixed-script test); so does tlsc. A
+    label of one script (Cyrillic alone), and CJK, Hangul, Arabic, ... with Latin,
+    pass. Called on a label UTS #46 mapped (fullwidth letters are ASCII by then).
+    """
+    import unicodedata
+
+    first: tuple[str, str] | None = None
+    for ch in label:
+        if not unicodedata.category(ch).startswith("L"):
+            continue
+        script = unicodedata.name(ch, "").split(" ", 1)[0]
+        if script not in _LOOKALIKE_SCRIPTS:
+            continue
+        if first is None:
+            first = (script, ch)
+        elif script != first[0]:
+            odd = ch if first[0] == "LATIN" else first[1]
+            raise ValueError(
+                f"'{shown(text)}' mixes {first[0].title()} and {script.title()} letters in"
+                f" the label '{shown(label)}' ({describe_char(odd)} is"
+                f" {unicodedata.name(odd)}): it is another name than the one it looks like;"
+                " write each label in one script"
+            )
 
 
 def parse_ipv4_prefix(text: str) -> str:

@@ -79,6 +79,11 @@ def check_name(value: str) -> None:
             f"'{shown(value)}' has a '..' part; name access files in the spec's directory or"
             " below it, without '..' (a spec must not make tlsc read, and quote, files elsewhere)"
         )
+    if any(part.lower() == ".git" for part in value.split("/")):
+        raise ValueError(
+            f"'{shown(value)}' is inside a .git directory, whose files no diff shows (a CI"
+            " checkout keeps its token in .git/config); name a file of the spec's tree"
+        )
     if not _NAME.match(value):
         bad_ch = next((c for c in value if not _NAME_CHAR.match(c)), None)
         if bad_ch is not None:
@@ -155,6 +160,17 @@ def read_access_file(name: str, spec_source: str, read: Reader) -> AccessFileRea
             " keep each CR in its value; save it with LF line ends",
         )
         return out
+    bidi = _first_bidi(text)
+    if bidi >= 0:
+        line = text.count("\n", 0, bidi) + 1
+        col = bidi - (text.rfind("\n", 0, bidi) + 1) + 1
+        out.error = (
+            line,
+            col,
+            f"the access file {out.source} holds {names.describe_char(text[bidi])}, which makes"
+            " a diff show the line in another order than makemap reads it; remove it",
+        )
+        return out
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -166,6 +182,14 @@ def read_access_file(name: str, spec_source: str, read: Reader) -> AccessFileRea
         out.lines = array("I", (i + 1 for i in kept))
     out.sep = "\t" if "\t" in text else " "
     return out
+
+
+def _first_bidi(text: str) -> int:
+    """Where the first bidirectional control of `text` is, -1 when there is none."""
+    if text.isascii():
+        return -1
+    found = [at for at in map(text.find, names.BIDI_CONTROLS) if at >= 0]
+    return min(found, default=-1)
 
 
 def file_items(

@@ -13,7 +13,11 @@ do to a spec:
   (`!x`, `!!str`, `!<tag:x>`, on a key, a value or a collection) is refused;
 * an unquoted YAML 1.1 boolean word (`yes`, `off`, ...) is a string in YAML
   1.2, so its location is kept: validation refuses it where a boolean may
-  have been meant, and accepts the quoted word as the text.
+  have been meant, and accepts the quoted word as the text;
+* so is that of an unquoted number not written in plain decimal digits
+  (`017`, `0x1F`, `1_000`, `+1`): YAML 1.1 and 1.2 read some of them as other
+  numbers or as text, and a define would be written as other digits than
+  the spec shows, so validation refuses each (numbers.py).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
+    DocumentStartEvent,
     MappingEndEvent,
     MappingStartEvent,
     ScalarEvent,
@@ -41,7 +46,7 @@ from ruamel.yaml.tag import Tag
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_paused
 from compiler.problems import Problem
-from compiler.sendmail.names import describe_char
+from compiler.sendmail.names import BIDI_CONTROLS, describe_char
 from compiler.spec import rulemap
 from compiler.spec.accessfiles import (
     AccessFileRead,
@@ -119,6 +124,9 @@ class LoadedSpec:
     #: locs of values written as unquoted YAML 1.1 booleans (`yes`, `Off`, ...),
     #: which YAML 1.2 reads as strings
     bool_words: set[Loc] = field(default_factory=set)
+    #: loc -> the text of each unquoted integer not written in plain decimal digits
+    #: (`017`, `0x1F`, `1_000`, `+1`): the number is not the text a reviewer reads
+    number_words: dict[Loc, str] = field(default_factory=dict)
     #: loc of each `{file: PATH}` access item -> the file read (accessfiles.py)
     access_files: dict[Loc, AccessFileRead] = field(default_factory=dict)
 
@@ -196,6 +204,28 @@ def _yaml() -> YAML:
     return yaml
 
 
+#: an integer in plain decimal digits, as Python prints it
+_DECIMAL = re.compile(r"(?:0|-?[1-9][0-9]*)\Z")
+#: the most bits of an integer read as a number: Python prints none of more than 4,300
+#: digits (a message or a define would raise), yet converts a hexadecimal or binary
+#: scalar past that
+_MAX_INT_BITS = 14_000
+
+
+def _integer(value: str) -> int | str:
+    """A scalar YAML resolved as an integer, as a number; the text when Python reads
+    no number there or one too large to print."""
+    text = value.replace("_", "")
+    try:
+        return int(text, 10)
+    except ValueError:
+        try:
+            number = int(text, 0)
+        except ValueError:
+            return value
+    return number if number.bit_length() <= _MAX_INT_BITS else value
+
+
 def is_bool_word(text: str) -> bool:
     """True for yes, no, on, off, y and n in any case."""
     return len(text) <= 3 and text.lower() in BOOL_WORDS
@@ -212,7 +242,10 @@ class _Converter:
         self.positions = Positions()
         self.key_positions: dict[Loc, tuple[int, int]] = {}
         self.bool_words: set[Loc] = set()
+        self.number_words: dict[Loc, str] = {}
         self.problems: list[Problem] = []
+        #: ids of the mappings whose own keys were checked for duplicates (Y002)
+        self.checked: set[int] = set()
 
     def problem(self, node: Node | tuple[int, int], code: str, message: str) -> None:
         line, col = node if isinstance(node, tuple) else _pos(node)
@@ -267,6 +300,8 @@ class _Converter:
             # plain style is '' from the C parser and None from the pure one
             if not node.style and isinstance(value, str) and is_bool_word(value):
                 self.bool_words.add(loc)
+            elif type(value) is int and not _DECIMAL.match(node.value):
+                self.number_words[loc] = node.value
             return value
         if isinstance(node, SequenceNode):
             return [self.convert(item, (*loc, i)) for i, item in enumerate(node.value)]
@@ -284,14 +319,7 @@ class _Converter:
         if tag == _TAG + "bool":
             return value.lower() in ("true", "yes", "on")
         if tag == _TAG + "int":
-            text = value.replace("_", "")
-            try:
-                return int(text, 10)
-            except ValueError:
-                try:
-                    return int(text, 0)
-                except ValueError:
-                    return value
+            return _integer(value)
         if tag == _TAG + "float":
             try:
                 return float(value)
@@ -307,42 +335,87 @@ class _Converter:
         self.problem(node, "Y004", "a mapping key must be a plain scalar")
         return None
 
-    def pairs(self, node: MappingNode) -> list[tuple[Node, Node, bool]]:
-        """Key/value pairs of a mapping, explicit ones first, then merged-in ones."""
+    def pairs(self, node: MappingNode, own: bool = True) -> list[tuple[Node, Node, bool]]:
+        """Key/value pairs of a mapping, explicit ones first, then merged-in ones; `own`:
+        report a second `<<` here (a merged-in mapping's keys are duplicates()'s)."""
         explicit: list[tuple[Node, Node, bool]] = []
         merged: list[tuple[Node, Node, bool]] = []
+        merge_key: Node | None = None
         for knode, vnode in node.value:
             if knode.tag != _MERGE:
                 explicit.append((knode, vnode, False))
                 continue
+            if merge_key is None:
+                merge_key = knode
+            elif own:
+                self.problem(knode, "Y002", _second_merge(_pos(merge_key)[0]))
             sources = vnode.value if isinstance(vnode, SequenceNode) else [vnode]
             for src in sources:
                 if not isinstance(src, MappingNode):
                     self.problem(src, "Y004", "a merge key (<<) must refer to a mapping")
                     continue
-                merged.extend((k, v, True) for k, v, _ in self.pairs(src))
+                self.duplicates(src)
+                merged.extend((k, v, True) for k, v, _ in self.pairs(src, own=False))
         return explicit + merged
 
+    def duplicates(self, node: MappingNode) -> None:
+        """Report each key written twice in a merged-in mapping (Y002), and a second `<<`
+        there, once per mapping.
+
+        Such a mapping (`<<: {fqdn: a, fqdn: b}`) may never be converted on its own,
+        where mapping() says so; and readers do not agree on which of the two wins
+        (ruamel's safe loader keeps the last, PyYAML the first; ruamel refuses a
+        second `<<`), so a reviewer cannot tell from the text what the spec says.
+        """
+        if id(node) in self.checked:
+            return
+        self.checked.add(id(node))
+        seen: dict[str, Node] = {}
+        merge_key: Node | None = None
+        for knode, _ in node.value:
+            if not isinstance(knode, ScalarNode):
+                continue  # key_text refuses it
+            if knode.tag == _MERGE:
+                if merge_key is not None:
+                    self.problem(knode, "Y002", _second_merge(_pos(merge_key)[0]))
+                merge_key = merge_key or knode
+                continue
+            key = str(knode.value)
+            if key in seen:
+                self.problem(knode, "Y002", _duplicate(key, _pos(seen[key])[0]))
+            else:
+                seen[key] = knode
+
     def mapping(self, node: MappingNode, loc: Loc) -> dict[str, Any]:
+        # its keys are checked once: a mapping converted again (an alias) or merged in
+        # before (duplicates()) was
+        own = id(node) not in self.checked
+        self.checked.add(id(node))
         result: dict[str, Any] = {}
         seen: dict[str, Node] = {}
-        for knode, vnode, from_merge in self.pairs(node):
+        for knode, vnode, from_merge in self.pairs(node, own):
             key = self.key_text(knode)
             if key is None:
                 continue
             if key in seen:
-                if not from_merge:
-                    first = _pos(seen[key])
-                    self.problem(
-                        knode,
-                        "Y002",
-                        f"duplicate key '{key}'; it is already set on line {first[0]}",
-                    )
+                if own and not from_merge:
+                    self.problem(knode, "Y002", _duplicate(key, _pos(seen[key])[0]))
                 continue
             seen[key] = knode
             self.key_positions[(*loc, key)] = _pos(knode)
             result[key] = self.convert(vnode, (*loc, key))
         return result
+
+
+def _duplicate(key: str, line: int) -> str:
+    return f"duplicate key '{key}'; it is already set on line {line}"
+
+
+def _second_merge(line: int) -> str:
+    return (
+        f"duplicate merge key '<<'; one is already on line {line}: merge several mappings"
+        " with one list, `<<: [*a, *b]` (the first wins)"
+    )
 
 
 class _Recursive(Exception):
@@ -369,21 +442,30 @@ def _tag_text(tag: str) -> str:
 def _check_events(yaml: YAML, text: str, source: str) -> None:
     """One pass over the parse events, before composing.
 
-    Refuses deep nesting (the C composer recurses and would crash) and every
+    Refuses deep nesting (the C composer recurses and would crash), every
     explicit tag (Y004): the composer resolves some tags away (`!evil` on a
     mapping comes back as a plain mapping, `!!str` as a plain string), so
-    the events, which keep each tag as written, are where they are seen.
+    the events, which keep each tag as written, are where they are seen; a
+    `%YAML` directive for another version than 1.2 (_old_version); and an
+    anchor defined twice (_anchor_again).
     """
     depth = 0
     problems: list[Problem] = []
+    anchors: dict[str, Any] = {}
     for event in yaml.parse(text):
         cls = type(event)
+        if cls is DocumentStartEvent and event.version not in (None, (1, 2)):
+            raise SpecLoadError([_old_version(text, source, event.version)])
         if cls is ScalarEvent:
             if event.tag is not None:
                 problems.append(_tag_problem(source, event))
+            if event.anchor is not None:
+                _anchor_again(anchors, event, source)
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
             if event.tag is not None:
                 problems.append(_tag_problem(source, event))
+            if event.anchor is not None:
+                _anchor_again(anchors, event, source)
             depth += 1
             if depth > MAX_DEPTH:
                 mark = event.start_mark
@@ -392,6 +474,45 @@ def _check_events(yaml: YAML, text: str, source: str) -> None:
             depth -= 1
     if problems:
         raise SpecLoadError(problems[:MAX_TAG_PROBLEMS])
+
+
+def _anchor_again(anchors: dict[str, Any], event: Any, source: str) -> None:
+    """Note `event`'s anchor; a second one of that name is Y001.
+
+    The C composer refused it saying only "second occurrence"; the pure one, which
+    tlsc falls back to, printed a warning of several lines and made each later alias
+    refer to the second node, while a reviewer looking up `*port` finds the first
+    `&port` (and PyYAML refuses the file).
+    """
+    first = anchors.setdefault(event.anchor, event)
+    if first is event:
+        return
+    mark = event.start_mark
+    message = (
+        f"not valid YAML: the anchor &{event.anchor} is defined again (first on line"
+        f" {first.start_mark.line + 1}), and readers differ on which one an alias means;"
+        " name each anchor once"
+    )
+    raise SpecLoadError([Problem(source, mark.line + 1, mark.column + 1, "Y001", "error", message)])
+
+
+_VERSION_DIRECTIVE = re.compile(r"^%YAML[ \t]", re.MULTILINE)
+
+
+def _old_version(text: str, source: str, version: tuple[int, int]) -> Problem:
+    """Y001 at a `%YAML 1.1` line: tlsc reads every spec as YAML 1.2 (its C parser does
+    not switch), while ruamel's pure parser, which tlsc falls back to without the C
+    extension, and every YAML 1.1 reader would take `yes`, `off` as booleans and `017`
+    as octal there: one spec, two meanings."""
+    found = _VERSION_DIRECTIVE.search(text)
+    at = found.start() if found else 0
+    line = text.count("\n", 0, at) + 1
+    message = (
+        f"not valid YAML for tlsc: the spec is read as YAML 1.2, and %YAML"
+        f" {version[0]}.{version[1]} would make other readers take yes, no, on and off"
+        " as booleans and 017 as octal; remove the directive"
+    )
+    return Problem(source, line, 1, "Y001", "error", message)
 
 
 def _tag_problem(source: str, event: Any) -> Problem:
@@ -407,6 +528,7 @@ def load_text(text: str, source: str = "cluster.yaml", read: Reader | None = Non
     to `source`'s directory); a file that cannot be read is a validation problem.
     """
     _check_line_breaks(text, source)  # the fast paths' blocks too
+    _check_bidi(text, source)
     with gc_paused():
         try:
             loaded = _load_text(text, source)
@@ -442,6 +564,31 @@ def _check_line_breaks(text: str, source: str) -> None:
         f"not valid YAML: {describe_char(found.group(0))} ends a line for the YAML parser"
         " but not in a diff, so what follows it in a comment would be read as spec;"
         " remove it or write it escaped in a double-quoted string"
+    )
+    raise SpecLoadError([Problem(source, line, col, "Y001", "error", message)])
+
+
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+
+
+def _check_bidi(text: str, source: str) -> None:
+    """Refuse a bidirectional control written as itself (Y001): a diff, an editor and a
+    terminal show the line reordered, the parser reads it in its stored order, so a
+    value can look like a comment and a comment like a value ("Trojan Source",
+    CVE-2021-42574): the spec would say otherwise than its review read. Nothing in a
+    spec needs one (right-to-left names are ordered without them); escaped in a
+    double-quoted string (`"\u202e"`) one is visible, and reaches validation."""
+    if text.isascii() or not any(c in text for c in BIDI_CONTROLS):
+        return  # C-level scans, as for the line breaks
+    found = _BIDI.search(text)
+    if found is None:  # pragma: no cover  (one of them is there)
+        return
+    at = found.start()
+    line, col = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+    message = (
+        f"not valid YAML for tlsc: {describe_char(found.group(0))} makes a diff show the"
+        " line in another order than the parser reads it; remove it or write it escaped"
+        " in a double-quoted string"
     )
     raise SpecLoadError([Problem(source, line, col, "Y001", "error", message)])
 
@@ -567,8 +714,8 @@ def _fill_rules(loaded: LoadedSpec, rules: list[rulemap.RuleBlock], source: str)
         return True
     words = _plain_words(rules)
     # each distinct plain word read by the general loader itself: its value, and
-    # whether it is a YAML 1.1 boolean word
-    values: dict[str, tuple[Any, bool]] = {}
+    # whether it is a YAML 1.1 boolean word or a number not in plain decimal digits
+    values: dict[str, tuple[Any, bool, bool]] = {}
     if words:
         try:
             read = _compose("w:\n" + "".join(f"- {w}\n" for w in words), source)
@@ -578,7 +725,7 @@ def _fill_rules(loaded: LoadedSpec, rules: list[rulemap.RuleBlock], source: str)
         if not isinstance(listed, list) or len(listed) != len(words):
             return False
         for i, (word, value) in enumerate(zip(words, listed, strict=True)):
-            values[word] = (value, ("w", i) in read.bool_words)
+            values[word] = (value, ("w", i) in read.bool_words, ("w", i) in read.number_words)
     positions, keys, bools = loaded.positions, loaded.key_positions, loaded.bool_words
 
     def convert(node: rulemap.Node, loc: Loc) -> Any:
@@ -608,9 +755,11 @@ def _fill_rules(loaded: LoadedSpec, rules: list[rulemap.RuleBlock], source: str)
     def scalar(node: rulemap.Scalar, loc: Loc) -> Any:
         if not node.plain:
             return node.text
-        value, is_bool = values[node.text]
+        value, is_bool, is_number_word = values[node.text]
         if is_bool:
             bools.add(loc)
+        if is_number_word:
+            loaded.number_words[loc] = node.text
         return value
 
     for r in rules:
@@ -621,6 +770,7 @@ def _fill_rules(loaded: LoadedSpec, rules: list[rulemap.RuleBlock], source: str)
 def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
     """The general loader; `extra_nodes` is the size of a list read apart."""
     _check_line_breaks(text, source)
+    _check_bidi(text, source)
     conv = _Converter(source)
     try:
         yaml = _yaml()
@@ -630,6 +780,8 @@ def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = (exc.problem or exc.context or "invalid YAML").strip()
+        if what.startswith("found character") and "cannot start any token" in what:
+            what = _no_token(text, line, col)
         raise SpecLoadError(
             [Problem(source, line, col, "Y001", "error", f"not valid YAML: {what}")]
         ) from None
@@ -686,12 +838,29 @@ def _compose(text: str, source: str, extra_nodes: int = 0) -> LoadedSpec:
             ]
         )
     data = conv.convert(root, ())
-    loaded = LoadedSpec(source, data, conv.positions, conv.key_positions, conv.bool_words)
+    loaded = LoadedSpec(
+        source, data, conv.positions, conv.key_positions, conv.bool_words, conv.number_words
+    )
     if conv.problems:
+        # in file order: a mapping merged in is checked where it is first merged
+        conv.problems.sort(key=lambda p: (p.line, p.col))
         # duplicate keys leave whole data (the first value); other problems do not
         whole = all(p.code == "Y002" for p in conv.problems)
         raise SpecLoadError(conv.problems, partial=loaded if whole else None)
     return loaded
+
+
+def _no_token(text: str, line: int, col: int) -> str:
+    """What the C parser says as "found character that cannot start any token", with
+    the character named: a tab (YAML indents with spaces) or an indicator YAML keeps
+    for itself (`@`, a back-tick, `%` after the start)."""
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+    ch = text[start + col - 1 : start + col] or "?"
+    if ch == "\t":
+        return "found a tab where YAML allows only spaces; indent with spaces"
+    return f"{describe_char(ch)} cannot start a value in YAML; quote the value"
 
 
 def unreadable_problem(source: str, exc: OSError) -> Problem:

@@ -63,6 +63,7 @@ from compiler.spec.accessfiles import split_entry_loc
 from compiler.spec.booleans import bool_word_problems
 from compiler.spec.loader import LoadedSpec, Loc, is_bool_word
 from compiler.spec.model import Cluster, DomainRule, HostSettings, Mc, PeerRule
+from compiler.spec.numbers import number_word_problems
 
 _TYPE_NAMES = {
     "string_type": "a string",
@@ -810,6 +811,7 @@ def _check_cluster(cluster: Cluster, rep: _Reporter, release: bool = False) -> C
                 True,
             )
         lowered.setdefault(name.lower(), name)
+    _check_tag_case(cluster, rep)
 
     rules = ClusterRules(cluster, files=rep.loaded.access_files)
     # every distinct set of rules a host gets: the cluster's, and one per host with its own
@@ -883,6 +885,49 @@ def _release_texts(cluster: Cluster, rule_sets: list[ClusterRules], loaded: Load
         segments = rule_set.user_texts.segments
         rule_set.release_texts(lambda texts: readers[id(texts)] == 1)
         readers.subtract(id(s.texts) for s in segments)
+
+
+def _check_tag_case(cluster: Cluster, rep: _Reporter) -> None:
+    """Two issuer tags whose names differ only in case are one tag to sendmail (S200).
+
+    makemap folds an access key to lower case and sendmail folds the key it looks
+    up (`CITag:MyCA` asks `myca:ISSUER`), so `MyCA` and `myca` would each accept the
+    other's issuers; and a host's `myca:` would add to the cluster's `MyCA:`, where
+    the host meant to replace it (a host's tag replaces the cluster's spelled alike).
+    """
+    _tags_apart(("issuer_tags",), cluster.issuer_tags, rep)
+    ours = {tag.lower(): tag for tag in cluster.issuer_tags}
+    for name, host in cluster.hosts.items():
+        loc = ("hosts", name, "issuer_tags")
+        _tags_apart(loc, host.issuer_tags, rep)
+        for tag in host.issuer_tags:
+            theirs = ours.get(tag.lower(), tag)
+            if theirs != tag:
+                rep.add(
+                    (*loc, tag),
+                    "S200",
+                    f"issuer tag '{shown(tag)}' differs from the cluster's '{shown(theirs)}'"
+                    " only in case, and sendmail folds case in access keys: its issuers would"
+                    f" be added to the cluster's, not replace them; spell it '{shown(theirs)}'"
+                    " to replace it, or name it apart",
+                    True,
+                )
+
+
+def _tags_apart(loc: Loc, tags: dict[str, list[str]], rep: _Reporter) -> None:
+    """S200 for each tag of one `issuer_tags:` that differs from an earlier one only in case."""
+    seen: dict[str, str] = {}
+    for tag in tags:
+        first = seen.setdefault(tag.lower(), tag)
+        if first != tag:
+            rep.add(
+                (*loc, tag),
+                "S200",
+                f"issuer tags '{shown(first)}' and '{shown(tag)}' differ only in case, and"
+                " sendmail folds case in access keys: each would accept the other's issuers;"
+                " name them apart",
+                True,
+            )
 
 
 def _unknown_tag(tag: str, tags: frozenset[str]) -> str:
@@ -1146,7 +1191,7 @@ def validate(loaded: LoadedSpec, release: bool = False) -> Validated:
 def _validate(loaded: LoadedSpec, release: bool = False) -> Validated:
     rep = _Reporter(loaded)
     _check_access_files(rep)
-    words = bool_word_problems(loaded)
+    words = bool_word_problems(loaded) + number_word_problems(loaded)
     for loc, message in words:
         rep.add(loc, "S102", message)
     try:

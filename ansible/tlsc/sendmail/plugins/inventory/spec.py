@@ -114,6 +114,13 @@ def _hosts_plain(spec):
         raise AnsibleParserError(f"{spec}: the spec has no hosts: mapping")
     out = []
     for name, host in hosts.items():
+        if not isinstance(name, str):
+            # YAML 1.1 (PyYAML) reads an unquoted on, no, 010, 0x1F or 1.5 as a boolean
+            # or a number, where tlsc reads the text: str() of it would be another host
+            raise AnsibleParserError(
+                f"{spec}: a host name is read as {type(name).__name__} {name!r} by YAML 1.1,"
+                " as the text written by tlsc; quote it in the spec"
+            )
         if not isinstance(host, dict) or not isinstance(host.get("fqdn"), str):
             raise AnsibleParserError(f"{spec}: host {name} has no fqdn")
         groups = host.get("groups") or []
