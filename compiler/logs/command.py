@@ -19,9 +19,18 @@ from datetime import datetime
 import click
 
 from compiler.cli import PathName
-from compiler.logs.parse import LogParser, Notice, Ordered, RulesetEvent, TlsRecord
+from compiler.logs.parse import (
+    LAST_REPEATED,
+    Before,
+    LogParser,
+    Notice,
+    Ordered,
+    RulesetEvent,
+    TlsRecord,
+    last_repeated,
+)
 from compiler.logs.source import ReadStats, log_lines
-from compiler.logs.syslog import split_syslog
+from compiler.logs.syslog import YearGuess, split_syslog
 
 _FORMAT = click.Choice(["text", "json", "tlsrpt"])
 
@@ -146,10 +155,24 @@ def stream_entries(
     problems: list[str] = []
     feed = parser.feed_entries
     lineno = 0
+    too_long = 0
+    #: the last line that is not a repeat line: what a `last message repeated` line repeats
+    before: tuple[bytes, YearGuess] | None = None
     for raw, years in log_lines(files, year, stats, problems):
         lineno += 1
+        if too_long != stats.too_long:  # a line too long to read came between
+            too_long, before = stats.too_long, None
         if b"STARTTLS" not in raw and b"ruleset=" not in raw:
+            if _REPEAT_WORDS in raw:
+                text = raw.decode("utf-8", "replace")
+                line = split_syslog(text, years)
+                if last_repeated(line) is not None:
+                    for entry in feed(line, text, lineno + too_long, _split(before)):
+                        on_entry(entry)
+                    continue
+            before = (raw, years)
             continue
+        before = (raw, years)
         text = raw.decode("utf-8", "replace")
         for entry in feed(split_syslog(text, years), text, lineno + stats.too_long):
             on_entry(entry)
@@ -158,6 +181,17 @@ def stream_entries(
     stats.lines = lineno + stats.too_long
     stats.unreadable = stats.too_long + parser.unreadable
     return stats, problems
+
+
+_REPEAT_WORDS = LAST_REPEATED.encode()
+
+
+def _split(line: tuple[bytes, YearGuess] | None) -> Before:
+    """A line as LogParser takes it: split, and as text."""
+    if line is None:
+        return None
+    text = line[0].decode("utf-8", "replace")
+    return split_syslog(text, line[1]), text
 
 
 @click.command(name="logs")
