@@ -48,6 +48,7 @@ FORMS = {
     "freebsd-5424": "<22>1 2026-12-01T10:00:05.000000+01:00 mta1 syslogd - - - "
     "last message repeated {n} times",
     "macos": STAMP + " --- last message repeated {n} time{s} ---",
+    "macos-old": STAMP + ": --- last message repeated {n} time{s} ---",
     "rsyslog-old": STAMP + " mta1 sm-mta[1234]: last message repeated {n} times",
 }
 
@@ -87,8 +88,9 @@ def test_a_repeat_line_is_the_line_before_it_n_more_times(
         want = first.as_json()
         got = again.as_json()
         assert got.pop("count", 1) == n
-        assert got.pop("time") == ("2026-12-01T10:00:05" if "5424" not in form else
-                                   "2026-12-01T10:00:05.000000+01:00")
+        assert got.pop("time") == (
+            "2026-12-01T10:00:05" if "5424" not in form else "2026-12-01T10:00:05.000000+01:00"
+        )
         want.pop("time")
         assert got == want
     # the summary is that of the line logged n + 1 times

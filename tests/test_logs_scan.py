@@ -115,7 +115,7 @@ def generated(lines: int, seed: int, hostile: bool = False) -> bytes:
         if rng.random() < 0.3 and "relay=" in kind and "cert-" not in kind:  # its cert line
             out.append(line + rng.choice(KINDS[4:8]).format(n=n))
         if hostile and rng.random() < 0.1:  # the other syslogds' repeat of the line before
-            host = "mta%d" % rng.randrange(2)
+            host = f"mta{rng.randrange(2)}"
             out.append(line[:16] + rng.choice(LAST_REPEATED).format(n=n, host=host, pid=pid))
     text = "\n".join(out) + "\n"
     data = text.encode()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
+from test_logs_repeated import read
+from test_logs_scan import fast, reference
 
 from compiler.logs.syslog import SyslogLine, YearGuess, split_syslog
 
@@ -55,6 +58,34 @@ YEARS = YearGuess(date(2026, 11, 29))
             f'<22>1 2026-11-28T10:00:01+01:00 mta1 sm-mta - ID47 [x@1 a="b\\]"] {MSG}',
             SyslogLine("2026-11-28T10:00:01+01:00", "mta1", "sm-mta", None, MSG),
         ),
+        (  # RFC 5424 6.2.3: `-` (NILVALUE) when the sender knows no time (FreeBSD's
+            # syslogd.c fprintlog_rfc5424 writes it when strftime fails): no time
+            f"<22>1 - mta1 sm-mta 123 - - {MSG}",
+            SyslogLine(None, "mta1", "sm-mta", "123", MSG),
+        ),
+        (  # BusyBox's syslogd (sysklogd/syslogd.c timestamp_and_log: "%s %.64s %s %s\n",
+            # timestamp, hostname, facility.priority from parse_fac_prio_20, msg)
+            f"Nov 28 13:51:51 mta1 mail.info sm-mta[11274]: {MSG}",
+            SyslogLine("2026-11-28T13:51:51", "mta1", "sm-mta", "11274", MSG),
+        ),
+        (  # ... and `<PRI>` for a facility or level it has no name for
+            f"Nov 28 13:51:51 mta1.example.net <22> sendmail[1]: {MSG}",
+            SyslogLine("2026-11-28T13:51:51", "mta1.example.net", "sendmail", "1", MSG),
+        ),
+        (  # ... and local7.warn
+            f"Nov  8 13:51:51 mta1 local7.warn sm-msp-queue[2]: {MSG}",
+            SyslogLine("2026-11-08T13:51:51", "mta1", "sm-msp-queue", "2", MSG),
+        ),
+        (  # ... and with -S (small): no host, no level
+            f"Nov 28 13:51:51 sm-mta[11274]: {MSG}",
+            SyslogLine("2026-11-28T13:51:51", None, "sm-mta", "11274", MSG),
+        ),
+        (  # macOS's repeat line in older releases: a colon after the time (asl_action.c)
+            "Oct  2 00:32:52: --- last message repeated 1 time ---",
+            SyslogLine(
+                "2026-10-02T00:32:52", None, None, None, "--- last message repeated 1 time ---"
+            ),
+        ),
         (  # a queue id stays in the message
             "Nov 28 13:51:51 mta1 sm-mta[1]: 6ASDppfv011274: to=<a@b>, stat=Sent",
             SyslogLine(
@@ -67,9 +98,43 @@ def test_prefix_forms(line: str, expected: SyslogLine) -> None:
     assert split_syslog(line, YEARS) == expected
 
 
-@pytest.mark.parametrize("line", ["", "garbage", f"sendmail[1]: {MSG}", "Nov 28 13:51"])
+@pytest.mark.parametrize(
+    "line",
+    ["", "garbage", f"sendmail[1]: {MSG}", "Nov 28 13:51", f"Nov 28 13:51:51: mta1 x[1]: {MSG}"],
+)
 def test_unknown_prefix(line: str) -> None:
     assert split_syslog(line, YEARS) is None
+
+
+#: lines real syslogds write, each with a handshake of host mta1, process sm-mta[123]
+WRITTEN = [
+    # BusyBox syslogd (sysklogd/syslogd.c timestamp_and_log): the facility.priority after the host
+    "Nov 28 10:00:01 mta1 mail.info sm-mta[123]: {msg}",
+    "Nov 28 10:00:01 mta1 mail.notice sm-mta[123]: {msg}",
+    "Nov 28 10:00:01 mta1 <22> sm-mta[123]: {msg}",
+    # RFC 5424 without a time (NILVALUE)
+    "<22>1 - mta1 sm-mta 123 - - {msg}",
+]
+
+
+@pytest.mark.parametrize("form", WRITTEN)
+def test_a_real_syslogds_line_is_read_by_both_readers(tmp_path: Path, form: str) -> None:
+    """Each form gives the handshake of its host and process (its cert line pairs with it),
+    the same from the reference reader and the fast one."""
+
+    handshake = (
+        "STARTTLS=client, relay=mx.example.net., version=TLSv1.2, verify=FAIL, "
+        "cipher=ECDHE-RSA-AES128-GCM-SHA256, bits=128/128"
+    )
+    cert = "STARTTLS=client, cert-subject=/CN=mx, cert-issuer=/CN=CA, verifymsg=self-signed"
+    tmp = tmp_path
+    text = form.format(msg=handshake) + "\n" + form.format(msg=cert) + "\n"
+    (entry,), unreadable = read(tmp, text)
+    assert unreadable == 0
+    assert (entry.host, entry.verify, entry.cert_subject) == ("mta1", "FAIL", "/CN=mx")
+    assert entry.time == (None if form.startswith("<22>1 -") else "2026-11-28T10:00:01")
+    log = str(tmp / "mail.log")
+    assert fast((log,), tmp, 1000, 1) == reference((log,), 1000)
 
 
 def test_year_of_classic_stamps_follows_the_reference_date() -> None:

@@ -771,12 +771,13 @@ class LogParser:
             if isinstance(before, Unset):
                 before = self._before if self._before_line == lines - 1 else None
             found = read_last_repeated(line, before)
+            if found is not None:  # a repeat line after this one repeats the same line
+                self._before = before
         if found is None:
             key, msg = read_line(line, raw)
             self._before = (line, raw)
         else:
-            key, msg = found  # the line a repeat line after this one repeats is still `before`
-            self._before = before
+            key, msg = found
         self._before_line = lines
         if msg is None:
             return self._ready()

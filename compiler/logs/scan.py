@@ -679,9 +679,10 @@ class Scanner:
             if at - 1 - start > MAX_LINE:
                 self._tail = None
                 return
-            if _REPEAT_WORDS not in raw or last_repeated(
-                split_syslog(raw.decode("utf-8", "replace"), self._years)
-            ) is None:
+            if (
+                _REPEAT_WORDS not in raw
+                or last_repeated(split_syslog(raw.decode("utf-8", "replace"), self._years)) is None
+            ):
                 self._tail = raw
                 return
             at = start
@@ -816,9 +817,9 @@ class Scanner:
 
 def _slot_json(slot: _Slot) -> bytes:
     if slot.groups is not None and len(slot.groups) > 1:  # a repeat line's records
-        payload: bytes = slot.payload
+        head: bytes = slot.payload
         return b"".join(
-            payload
+            head
             + (_cert_json(cert) if cert is not None else b"")
             + (b', "count": %d' % n if n != 1 else b"")
             + b"}\n"

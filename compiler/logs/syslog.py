@@ -7,12 +7,16 @@ Forms understood (each with or without a leading `<PRI>`):
   message has none);
 * ISO 8601, as rsyslog's high-precision format and journald's `short-iso` /
   `short-iso-precise`: `2026-11-28T10:00:01.123456+00:00 mta1 sendmail[123]: msg`;
-* RFC 5424 on the wire: `<22>1 2026-11-28T10:00:01Z mta1 sm-mta 123 - - msg`, the message
+* RFC 5424 on the wire: `<22>1 2026-11-28T10:00:01Z mta1 sm-mta 123 - - msg` (`-` for
+  a time: none), the message
   maybe after its UTF-8 BOM (RFC 5424 6.4) or after two blanks, as rsyslog's
   RSYSLOG_SyslogProtocol23Format writes a local program's message (it keeps the blank
   after the `tag[pid]:`);
 * FreeBSD's `syslogd -v` (`-vv`: names), the facility and level between the time
   and the host: `Nov 28 10:00:01 <2.6> mta1 sm-mta[123]: msg` (`<mail.info>`);
+* BusyBox's syslogd, the facility and level after the host:
+  `Nov 28 10:00:01 mta1 mail.info sm-mta[123]: msg` (`<22>` for a level it has no
+  name for; with `-S`, no host and no level);
 * Solaris and illumos, whose syslogd puts a message id and the facility after
   the tag: `Nov 28 10:00:01 mta1 sendmail[123]: [ID 702911 mail.notice] msg`;
 * journalctl's other one-line outputs: `-o short-full` (and `with-unit`),
@@ -23,7 +27,9 @@ Forms understood (each with or without a leading `<PRI>`):
   no time of day (time None); `-o json` (and `json-seq`), one entry's fields a line:
   MESSAGE, _HOSTNAME, SYSLOG_IDENTIFIER, SYSLOG_PID (or _PID) and
   __REALTIME_TIMESTAMP (microseconds since the epoch: UTC); a message journald keeps
-  as bytes (not UTF-8: a list of numbers) holds no `STARTTLS` to find and is not read.
+  as bytes (not UTF-8: a list of numbers) holds no `STARTTLS` to find and is not read;
+* macOS's repeat line, `Nov 28 10:00:01: --- last message repeated 1 time ---` (older
+  releases put a colon after the time).
 
 `time` is ISO 8601. ISO stamps are kept as logged (a `+0000` offset becomes
 `+00:00`); a classic stamp has no year and no zone, so it becomes local
@@ -46,14 +52,15 @@ _MONTH_NUMBER = {name: n for n, name in enumerate(_MONTHS, 1)}
 
 _CLASSIC = re.compile(
     r"(?:<\d{1,3}>)?(?P<mon>" + "|".join(_MONTHS) + r") (?P<day>[ \d]?\d) "
-    r"(?P<hms>\d\d:\d\d:\d\d)(?:\.\d+)? +(?:<\w+\.\w+> +)?"
+    r"(?P<hms>\d\d:\d\d:\d\d)(?:\.\d+)?(?::(?= --- last message repeated ))? +"
+    r"(?:<\w+\.\w+> +)?"
 )
 _ISO = re.compile(
     r"(?:<\d{1,3}>)?(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?)"
     r"(?P<zone>Z|[+-]\d\d:?\d\d)? +"
 )
 _RFC5424 = re.compile(
-    r"<\d{1,3}>1 (?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)? "
+    r"<\d{1,3}>1 (?:(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)?|-) "
     r"(?P<host>\S+) (?P<tag>\S+) (?P<pid>\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)"
     r" *\ufeff?(?P<msg>.*)",
     re.DOTALL,
@@ -66,9 +73,17 @@ _FULL = re.compile(
 #: journalctl -o short-unix (epoch seconds) and short-monotonic (seconds since boot)
 _UNIX = re.compile(r"(?P<epoch>\d{1,11})\.(?P<usec>\d{6}) +")
 _MONOTONIC = re.compile(r"\[ *\d+\.\d+\] +")
+#: the facility.priority BusyBox's syslogd writes after the host (`mail.info`, or `<PRI>`
+#: for one it has no names for): syslogd.c `"%s %.64s %s %s\n", timestamp, hostname, res, msg`
+_BUSYBOX_PRI = (
+    r"(?:(?:auth|authpriv|cron|daemon|ftp|kern|lpr|mail|mark|news|security|syslog|user|uucp"
+    r"|local[0-7])\.(?:alert|crit|debug|emerg|err|error|info|none|notice|panic|warn|warning)"
+    r"|<\d{1,3}>) +"
+)
 #: after the time: an optional host (no brackets, not ending in ':'), then TAG[PID]: or TAG:
 _REST = re.compile(
-    r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:]) +)?(?P<tag>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)",
+    r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:]) +(?:" + _BUSYBOX_PRI + r")?)?"
+    r"(?P<tag>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)",
     re.DOTALL,
 )
 #: Solaris and illumos syslogd: `[ID 702911 mail.notice] ` after the tag
@@ -158,7 +173,7 @@ def split_syslog(line: str, years: YearGuess) -> SyslogLine | None:
     if line.startswith("<") and (m5 := _RFC5424.match(line)):
         pid = m5["pid"]
         return SyslogLine(
-            m5["iso"] + _zone(m5["zone"]),
+            m5["iso"] + _zone(m5["zone"]) if m5["iso"] else None,
             None if m5["host"] == "-" else m5["host"],
             None if m5["tag"] == "-" else m5["tag"],
             None if pid == "-" else pid,
