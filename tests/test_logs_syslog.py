@@ -141,7 +141,7 @@ def test_year_of_classic_stamps_follows_the_reference_date() -> None:
     january = YearGuess(date(2027, 1, 3))
     assert january.year("Dec", 31) == 2026  # logged before the new year, rotated after
     assert january.year("Jan", 3) == 2027
-    assert YearGuess(date(2027, 1, 3), fixed=2020).year("Dec", 31) == 2020
+    assert YearGuess(date(2027, 1, 3), fixed=2020).year("Dec", 31) == 2020  # no start yet
     line = split_syslog(f"Dec 31 23:59:59 mta1 sm-mta[1]: {MSG}", january)
     assert line is not None and line.time == "2026-12-31T23:59:59"
 
@@ -172,6 +172,33 @@ def test_year_of_a_classic_stamp_is_never_after_the_reference(
     reference: date, month: str, day: int, year: int
 ) -> None:
     assert YearGuess(reference).year(month, day) == year
+
+
+@pytest.mark.parametrize(
+    ("start", "month", "day", "year"),
+    [
+        # a log from Dec 28 on: what comes before Dec 27 in the calendar is the new year
+        (("Dec", 28), "Dec", 31, 2026),
+        (("Dec", 28), "Jan", 3, 2027),
+        (("Dec", 28), "Dec", 27, 2026),  # a day of grace: lines a relay held back
+        (("Dec", 28), "Dec", 26, 2027),
+        # a whole year from Jan 1: all of it in the year given
+        (("Jan", 1), "Dec", 31, 2026),
+        (("Mar", 1), "Feb", 28, 2027),
+        (("Mar", 1), "Feb", 29, 2026),  # within the day of grace
+        (None, "Jan", 3, 2026),  # no classic stamp seen yet: the year given
+        (("Dec", 28), "Feb", 30, 2026),  # no such day: as logged
+    ],
+)
+def test_a_fixed_year_is_that_of_the_first_classic_stamp(
+    start: tuple[str, int] | None, month: str, day: int, year: int
+) -> None:
+    years = YearGuess(date(2030, 6, 1), fixed=2026)
+    years.note_start(b"2026-06-15T10:00:00+00:00 mta1 sm-mta[1]: x")  # not a classic stamp
+    if start is not None:
+        years.note_start(f"{start[0]} {start[1]:2d} 10:00:00 mta1 sm-mta[1]: x".encode())
+        years.note_start(b"Jun 15 10:00:00 mta1 sm-mta[1]: x")  # only the first counts
+    assert years.year(month, day) == year
 
 
 def test_a_day_later_in_the_month_than_the_file_is_last_year(

@@ -207,7 +207,8 @@ def _split(line: tuple[bytes, YearGuess] | None) -> Before:
 @click.option(
     "--year",
     type=click.IntRange(1970, 9999),
-    help="Year of classic syslog stamps, which have none [default: from each file's date].",
+    help="Year of the first classic syslog stamp (they have none; a later day before its"
+    " is in the year after) [default: from each file's date].",
 )
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Peers to list.")
 @click.option(

@@ -88,6 +88,8 @@ _REST = re.compile(
 )
 #: Solaris and illumos syslogd: `[ID 702911 mail.notice] ` after the tag
 _SOLARIS_ID = re.compile(r"\[ID \d+ [^\s\]]+\] ?")
+#: where a line _CLASSIC may date starts (its month: ASCII; its digits may be any)
+_MAYBE_CLASSIC = re.compile(rb"(?m)^(?:<[^>\n]{1,12}>)?(?:" + "|".join(_MONTHS).encode() + rb") ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,12 @@ class YearGuess:
     after the reference date were logged the year before (the latest year in
     which the day exists and is not after the reference date plus GRACE: a
     `Feb 29` goes back to a leap year).
+
+    A `fixed` year (`--year`) is the year of the first classic stamp of the input
+    (`start`, the readers set it): a log is written in order, so a day more than
+    GRACE before that one's, in the calendar, is in the year after (a log from
+    Dec 28 to Jan 3 goes on into the new year). Without a start, every stamp is
+    in the fixed year.
     """
 
     #: a stamp up to this far after the reference is this year (another time zone's clock)
@@ -116,15 +124,33 @@ class YearGuess:
     def __init__(self, reference: date, fixed: int | None = None) -> None:
         self.reference = reference
         self.fixed = fixed
+        #: (month, day) of the first classic stamp, for a fixed year
+        self.start: tuple[str, int] | None = None
         self._by_day: dict[tuple[str, int], int] = {}
 
     def year(self, month: str, day: int) -> int:
         """The year of a line logged on `day` (1..31) of `month` (Jan..Dec)."""
         year = self._by_day.get((month, day))
         if year is None:
-            year = self.fixed if self.fixed is not None else self._guess(month, day)
+            year = self._guess(month, day) if self.fixed is None else self._after_start(month, day)
             self._by_day[(month, day)] = year
         return year
+
+    def note_start(self, line: bytes) -> None:
+        """With a fixed year and no start yet: `line`'s classic stamp, if it has one, is it."""
+        if self.fixed is not None and self.start is None:
+            self.start = _classic_day(line)
+
+    def _after_start(self, month: str, day: int) -> int:
+        assert self.fixed is not None
+        if self.start is None:
+            return self.fixed
+        try:  # in a leap year, where every day there is exists
+            when = date(2000, _MONTH_NUMBER[month], day)
+            start = date(2000, _MONTH_NUMBER[self.start[0]], self.start[1])
+        except ValueError:  # no such day (Feb 30): as logged, the fixed year
+            return self.fixed
+        return self.fixed + 1 if when < start - self.GRACE else self.fixed
 
     def _guess(self, month: str, day: int) -> int:
         latest = self.reference + self.GRACE
@@ -137,6 +163,27 @@ class YearGuess:
             if when <= latest:
                 return year
         return self.reference.year  # no such day in any year (Feb 30): as logged, this year
+
+
+def _classic_day(line: bytes) -> tuple[str, int] | None:
+    """(month, day) of `line`'s classic stamp, as split_syslog reads it, or None."""
+    m = _CLASSIC.match(line.decode("utf-8", "replace"))
+    return None if m is None else (m["mon"], int(m["day"]))
+
+
+def first_classic(block: bytes, limit: int) -> tuple[str, int] | None:
+    """(month, day) of the first line of `block` (whole lines) of at most `limit` bytes
+    with a classic stamp: what YearGuess.note_start takes from the lines one by one."""
+    pos = 0
+    while (m := _MAYBE_CLASSIC.search(block, pos)) is not None:
+        start = m.start()
+        end = block.find(b"\n", start)
+        end = len(block) if end < 0 else end
+        line = block[start : end - 1 if block[end - 1 : end] == b"\r" else end]
+        if end - start <= limit and (day := _classic_day(line)) is not None:
+            return day
+        pos = end + 1
+    return None
 
 
 def _zone(zone: str | None) -> str:
