@@ -225,3 +225,28 @@ def test_rsyslogs_repeated_handshake_and_its_cert_line(tmp_path: Path) -> None:
     summary = summarize(entries)
     assert summary.handshakes[("client", "FAIL")] == 4
     assert summary.records == 9
+
+
+@pytest.mark.parametrize("form", ["rsyslog-old", "sysklogd", "freebsd", "macos"])
+@pytest.mark.parametrize("seed", range(3))
+def test_the_sessions_of_a_reduced_log_are_those_of_rsyslogs(
+    tmp_path: Path, seed: int, form: str
+) -> None:
+    """The what-if's and TLS-RPT's sessions: a repeat line is its line once more (no other
+    line of the process came between, so no delivery), as rsyslog's `message repeated` is."""
+    from compiler.logs.sessions import read_sessions
+
+    rng = random.Random(seed)
+    lines: list[str] = []
+    for line in (Path(__file__).parent / "fixtures" / "tlsrpt-mail.log").read_text().splitlines():
+        lines += [line] * rng.choice([1, 1, 2, 4])
+
+    def sessions(name: str, text: str) -> list[object]:
+        path = tmp_path / name
+        path.write_text(text)
+        out: list[object] = []
+        read_sessions((str(path),), out.append, 2026)
+        return out
+
+    want = sessions("rsyslog.log", "\n".join(reduce(lines, "rsyslog")) + "\n")
+    assert want and want == sessions("other.log", "\n".join(reduce(lines, form)) + "\n")

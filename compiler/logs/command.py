@@ -21,13 +21,13 @@ import click
 from compiler.cli import PathName
 from compiler.logs.parse import (
     LAST_REPEATED,
-    Before,
     LogParser,
     Notice,
     Ordered,
     RulesetEvent,
     TlsRecord,
     last_repeated,
+    split_with_text,
 )
 from compiler.logs.source import ReadStats, log_lines
 from compiler.logs.syslog import YearGuess, split_syslog
@@ -167,7 +167,7 @@ def stream_entries(
                 text = raw.decode("utf-8", "replace")
                 line = split_syslog(text, years)
                 if last_repeated(line) is not None:
-                    for entry in feed(line, text, lineno + too_long, _split(before)):
+                    for entry in feed(line, text, lineno + too_long, split_with_text(before)):
                         on_entry(entry)
                     continue
             before = (raw, years)
@@ -184,14 +184,6 @@ def stream_entries(
 
 
 _REPEAT_WORDS = LAST_REPEATED.encode()
-
-
-def _split(line: tuple[bytes, YearGuess] | None) -> Before:
-    """A line as LogParser takes it: split, and as text."""
-    if line is None:
-        return None
-    text = line[0].decode("utf-8", "replace")
-    return split_syslog(text, line[1]), text
 
 
 @click.command(name="logs")

@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar, cast
 
-from compiler.logs.syslog import SyslogLine
+from compiler.logs.syslog import SyslogLine, YearGuess, split_syslog
 
 T = TypeVar("T")
 
@@ -477,30 +477,57 @@ def last_repeated(line: SyslogLine | None) -> tuple[int, str | None, ProcessKey 
     return n, None, (line.host, line.tag, line.pid)
 
 
+def repeat_of(line: SyslogLine | None, before: Before) -> tuple[int, Before] | None:
+    """(N, the line repeated) of a `last message repeated N times` line; None when not one.
+
+    `before` is the last line before it that is not one (split, and as read; None
+    at the start of the input or after a line too long to read): a syslogd writes
+    the repeat line right after the line it repeats, and another after it when
+    more came. A line before it of another host (or process) is not the one
+    repeated: the line repeated is None.
+    """
+    found = last_repeated(line)
+    if found is None:
+        return None
+    n, host, process = found
+    if before is None:
+        return n, None
+    previous, raw = before
+    if previous is not None:
+        key: ProcessKey = (previous.host, previous.tag, previous.pid)
+    else:
+        at = fallback_key(raw)
+        key = _NO_KEY if at is None else at[1]
+    if (process is not None and key != process) or (host is not None and key[0] != host):
+        return n, None
+    return n, before
+
+
+def split_with_text(line: tuple[bytes, YearGuess] | None) -> Before:
+    """A line as read (its bytes and its file's years) as repeat_of takes it."""
+    if line is None:
+        return None
+    text = line[0].decode("utf-8", "replace")
+    return split_syslog(text, line[1]), text
+
+
 def read_last_repeated(
     line: SyslogLine | None, before: Before
 ) -> tuple[ProcessKey, Message | Unreadable | None] | None:
     """What a `last message repeated N times` line says: the line `before` it, N more times.
 
-    None when `line` is not such a line. `before` is the last line before it that
-    is not one (split, and as read; None at the start of the input or after a line
-    too long to read): a syslogd writes the repeat line right after the line it
-    repeats, and another after it when more come. Its record, refusal or notice
-    counts N more times (`count`), at the repeat line's time; a cert line is one
-    cert line. A line before it of another host (or process) is not the one
-    repeated: nothing is.
+    None when `line` is not such a line (repeat_of says which line it repeats). That
+    line's record, refusal or notice counts N more times (`count`), at the repeat
+    line's time; a cert line is one cert line.
     """
-    found = last_repeated(line)
+    found = repeat_of(line, before)
     if found is None:
         return None
     assert line is not None
-    n, host, process = found
-    if before is None:
+    n, repeated = found
+    if repeated is None:
         return _NO_KEY, None
-    previous, raw = before
-    key, msg = read_line(previous, raw)
-    if (process is not None and key != process) or (host is not None and key[0] != host):
-        return _NO_KEY, None
+    key, msg = read_line(*repeated)
     if isinstance(msg, TlsRecord):
         msg.time = line.time
         msg.count *= n
