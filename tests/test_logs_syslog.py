@@ -106,35 +106,80 @@ def test_unknown_prefix(line: str) -> None:
     assert split_syslog(line, YEARS) is None
 
 
-#: lines real syslogds write, each with a handshake of host mta1, process sm-mta[123]
+#: lines real syslogds write, each with a handshake (and its cert line) of the host and the
+#: process, and the time it is read at (T: 2026-11-28T10:00:01)
+T = "2026-11-28T10:00:01"
 WRITTEN = [
     # BusyBox syslogd (sysklogd/syslogd.c timestamp_and_log): the facility.priority after the host
-    "Nov 28 10:00:01 mta1 mail.info sm-mta[123]: {msg}",
-    "Nov 28 10:00:01 mta1 mail.notice sm-mta[123]: {msg}",
-    "Nov 28 10:00:01 mta1 <22> sm-mta[123]: {msg}",
+    ("Nov 28 10:00:01 mta1 mail.info sm-mta[123]: {msg}", T, "mta1"),
+    ("Nov 28 10:00:01 mta1 mail.notice sm-mta[123]: {msg}", T, "mta1"),
+    ("Nov 28 10:00:01 mta1 <22> sm-mta[123]: {msg}", T, "mta1"),
     # RFC 5424 without a time (NILVALUE)
-    "<22>1 - mta1 sm-mta 123 - - {msg}",
+    ("<22>1 - mta1 sm-mta 123 - - {msg}", None, "mta1"),
+    # rsyslog RSYSLOG_SyslogProtocol23Format (two blanks: it keeps the one after `tag:`)
+    (
+        "<22>1 2026-11-28T10:00:01.123456+01:00 mta1 sm-mta 123 - -  {msg}",
+        "2026-11-28T10:00:01.123456+01:00",
+        "mta1",
+    ),
+    (
+        "<22>1 2026-11-28T10:00:01.123456+01:00 mta1 sm-mta 123 - - {msg}",
+        "2026-11-28T10:00:01.123456+01:00",
+        "mta1",
+    ),
+    # rsyslog RSYSLOG_FileFormat (high precision), RSYSLOG_TraditionalFileFormat
+    (
+        "2026-11-28T10:00:01.123456-05:00 mta1.example.net sendmail[123]: {msg}",
+        "2026-11-28T10:00:01.123456-05:00",
+        "mta1.example.net",
+    ),
+    ("Nov 28 10:00:01 mta1.example.net sm-msp-queue[123]: {msg}", T, "mta1.example.net"),
+    # a host logged by its address (rsyslog's FROMHOST without DNS; FreeBSD's cvthname)
+    ("Nov 28 10:00:01 2001:db8::25 sm-mta[123]: {msg}", T, "2001:db8::25"),
+    ("Nov 28 10:00:01 192.0.2.25 sm-mta[123]: {msg}", T, "192.0.2.25"),
+    # journalctl -o short, short-iso, short-precise, short-iso-precise, short-full, short-unix
+    ("Nov 28 10:00:01 mta1 sm-mta[123]: {msg}", T, "mta1"),
+    ("Nov 08 10:00:01 mta1 sm-mta[123]: {msg}", "2026-11-08T10:00:01", "mta1"),
+    ("2026-11-28T10:00:01+0100 mta1 sm-mta[123]: {msg}", T + "+01:00", "mta1"),
+    ("Nov 28 10:00:01.123456 mta1 sm-mta[123]: {msg}", T, "mta1"),
+    (
+        "2026-11-28T10:00:01.123456+0100 mta1 sm-mta[123]: {msg}",
+        "2026-11-28T10:00:01.123456+01:00",
+        "mta1",
+    ),
+    ("Sat 2026-11-28 10:00:01 CET mta1 sm-mta[123]: {msg}", T, "mta1"),
+    ("1796029201.123456 mta1 sm-mta[123]: {msg}", "2026-11-30T09:00:01.123456+00:00", "mta1"),
+    # FreeBSD syslogd -v / -vv
+    ("Nov 28 10:00:01 <2.6> mta1 sm-mta[123]: {msg}", T, "mta1"),
+    ("Nov 28 10:00:01 <mail.info> mta1 sm-mta[123]: {msg}", T, "mta1"),
+    # Solaris, illumos
+    ("Nov 28 10:00:01 mta1 sendmail[123]: [ID 702911 mail.info] {msg}", T, "mta1"),
 ]
 
 
-@pytest.mark.parametrize("form", WRITTEN)
-def test_a_real_syslogds_line_is_read_by_both_readers(tmp_path: Path, form: str) -> None:
+@pytest.mark.parametrize(("form", "time", "host"), WRITTEN)
+def test_a_real_syslogds_line_is_read_by_both_readers(
+    tmp_path: Path, form: str, time: str | None, host: str
+) -> None:
     """Each form gives the handshake of its host and process (its cert line pairs with it),
-    the same from the reference reader and the fast one."""
-
+    at its time, the same from the reference reader and the fast one; a postfix line
+    about STARTTLS between them is nothing."""
     handshake = (
         "STARTTLS=client, relay=mx.example.net., version=TLSv1.2, verify=FAIL, "
         "cipher=ECDHE-RSA-AES128-GCM-SHA256, bits=128/128"
     )
     cert = "STARTTLS=client, cert-subject=/CN=mx, cert-issuer=/CN=CA, verifymsg=self-signed"
-    tmp = tmp_path
-    text = form.format(msg=handshake) + "\n" + form.format(msg=cert) + "\n"
-    (entry,), unreadable = read(tmp, text)
+    postfix = (
+        "Nov 28 10:00:01 mta1 postfix/smtpd[9]: lost connection after STARTTLS from "
+        "c.example[192.0.2.1]"
+    )
+    text = f"{form.format(msg=handshake)}\n{postfix}\n{form.format(msg=cert)}\n"
+    (entry,), unreadable = read(tmp_path, text)
     assert unreadable == 0
-    assert (entry.host, entry.verify, entry.cert_subject) == ("mta1", "FAIL", "/CN=mx")
-    assert entry.time == (None if form.startswith("<22>1 -") else "2026-11-28T10:00:01")
-    log = str(tmp / "mail.log")
-    assert fast((log,), tmp, 1000, 1) == reference((log,), 1000)
+    assert (entry.host, entry.verify, entry.cert_subject) == (host, "FAIL", "/CN=mx")
+    assert entry.time == time
+    log = str(tmp_path / "mail.log")
+    assert fast((log,), tmp_path, 1000, 1) == reference((log,), 1000)
 
 
 def test_year_of_classic_stamps_follows_the_reference_date() -> None:
