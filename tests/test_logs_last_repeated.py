@@ -49,12 +49,18 @@ FORMS = {
     "last message repeated {n} times",
     "macos": STAMP + " --- last message repeated {n} time{s} ---",
     "macos-old": STAMP + ": --- last message repeated {n} time{s} ---",
+    "sysklogd-ipv6": STAMP + " 2001:db8::25 last message repeated {n} times",
     "rsyslog-old": STAMP + " mta1 sm-mta[1234]: last message repeated {n} times",
 }
 
 
 def repeat_line(form: str, n: int) -> str:
     return FORMS[form].format(n=n, s="" if n == 1 else "s")
+
+
+def head_of(form: str) -> str:
+    """The syslog prefix of the line a repeat line of `form` repeats."""
+    return HEAD.replace("mta1", "2001:db8::25") if "ipv6" in form else HEAD
 
 
 def objects(entries: list[Ordered]) -> list[dict[str, object]]:
@@ -79,7 +85,8 @@ def test_a_repeat_line_is_the_line_before_it_n_more_times(
 ) -> None:
     if form == "freebsd" and n == 1:
         n = 2  # the BSDs write the line itself again for one
-    text = f"{HEAD}{message}\n{repeat_line(form, n)}\n"
+    head = head_of(form)
+    text = f"{head}{message}\n{repeat_line(form, n)}\n"
     entries, unreadable = read(tmp_path, text)
     assert unreadable == 0
     first, again = entries
@@ -94,7 +101,7 @@ def test_a_repeat_line_is_the_line_before_it_n_more_times(
         want.pop("time")
         assert got == want
     # the summary is that of the line logged n + 1 times
-    plain, _ = read(tmp_path, f"{HEAD}{message}\n" * (n + 1), "plain.log")
+    plain, _ = read(tmp_path, f"{head}{message}\n" * (n + 1), "plain.log")
     assert summarize(entries).records == summarize(plain).records
     log = str(tmp_path / "mail.log")
     assert fast((log,), tmp_path, 1000, 1) == reference((log,), 1000)
@@ -128,7 +135,7 @@ def test_a_repeat_line_of_nothing_we_count_is_nothing(tmp_path: Path, lines: lis
 @pytest.mark.parametrize("form", FORMS)
 def test_repeat_lines_in_a_row_repeat_the_same_line(tmp_path: Path, form: str) -> None:
     """The timer writes one, and the next duplicates another: both are the line before."""
-    text = f"{HEAD}{COUNTED[3]}\n{repeat_line(form, 3)}\n{repeat_line(form, 4)}\n"
+    text = f"{head_of(form)}{COUNTED[3]}\n{repeat_line(form, 3)}\n{repeat_line(form, 4)}\n"
     entries, _ = read(tmp_path, text)
     assert [e.count for e in entries] == [1, 3, 4]
     log = str(tmp_path / "mail.log")

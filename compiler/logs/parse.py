@@ -465,6 +465,12 @@ def last_repeated(line: SyslogLine | None) -> tuple[int, str | None, ProcessKey 
     if line is None or LAST_REPEATED not in line.message:
         return None
     m = _LAST_REPEATED.fullmatch(line.message.rstrip())
+    if m is not None and m["host"] is not None and line.tag is not None and line.pid is None:
+        # sysklogd's line of an IPv6 host (`2001:db8::1 last message ...`), split at its `:`
+        m = _LAST_REPEATED.fullmatch(f"{line.tag}:{line.message.rstrip()}")
+        if m is None:
+            return None
+        line = SyslogLine(line.time, None, None, None, line.message)
     if m is None or int(m["n"]) > _INT_MAX:
         return None
     n = int(m["n"])
