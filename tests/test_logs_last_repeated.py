@@ -35,6 +35,7 @@ import pytest
 from test_logs_repeated import COUNTED, read, summarize
 from test_logs_scan import KINDS, fast, reference
 
+from compiler.logs import workers
 from compiler.logs.parse import Notice, Ordered
 from compiler.logs.source import MAX_LINE
 
@@ -140,6 +141,26 @@ def test_repeat_lines_in_a_row_repeat_the_same_line(tmp_path: Path, form: str) -
     assert [e.count for e in entries] == [1, 3, 4]
     log = str(tmp_path / "mail.log")
     assert fast((log,), tmp_path, 1000, 1) == reference((log,), 1000)
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_repeat_line_looks_back_as_far_as_the_window(
+    tmp_path: Path, procs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run of repeat lines (FreeBSD's timer writes one every 10 minutes) repeats its line
+    only within the pairing window: a reader of one part of the log sees no further."""
+    monkeypatch.setattr(workers, "CHUNK", 8192)
+    again = repeat_line("freebsd", 2)
+    text = (
+        f"{HEAD}{COUNTED[1]}\n" + f"{again}\n" * 40 + f"{HEAD}{COUNTED[3]}\n" + f"{again}\n" * 3000
+    )
+    log = tmp_path / "mail.log"
+    log.write_text(text)
+    for window in (3, 1000):
+        want = reference((str(log),), window)
+        assert fast((str(log),), tmp_path, window, procs) == want
+        counts = [json.loads(line).get("count", 1) for line in want[0].splitlines()]
+        assert counts == [1] + [2] * min(40, window) + [1] + [2] * window
 
 
 def reduce(lines: list[str], form: str) -> list[str]:

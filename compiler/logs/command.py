@@ -156,8 +156,10 @@ def stream_entries(
     feed = parser.feed_entries
     lineno = 0
     too_long = 0
-    #: the last line that is not a repeat line: what a `last message repeated` line repeats
+    #: the last line that is not a repeat line (what a `last message repeated` line repeats,
+    #: if within the window), and its number
     before: tuple[bytes, YearGuess] | None = None
+    before_at = 0
     for raw, years in log_lines(files, year, stats, problems):
         lineno += 1
         if too_long != stats.too_long:  # a line too long to read came between
@@ -167,12 +169,13 @@ def stream_entries(
                 text = raw.decode("utf-8", "replace")
                 line = split_syslog(text, years)
                 if last_repeated(line) is not None:
-                    for entry in feed(line, text, lineno + too_long, split_with_text(before)):
+                    near = before if lineno - before_at <= window else None
+                    for entry in feed(line, text, lineno + too_long, split_with_text(near)):
                         on_entry(entry)
                     continue
-            before = (raw, years)
+            before, before_at = (raw, years), lineno
             continue
-        before = (raw, years)
+        before, before_at = (raw, years), lineno
         text = raw.decode("utf-8", "replace")
         for entry in feed(split_syslog(text, years), text, lineno + stats.too_long):
             on_entry(entry)

@@ -487,7 +487,8 @@ def repeat_of(line: SyslogLine | None, before: Before) -> tuple[int, Before] | N
     """(N, the line repeated) of a `last message repeated N times` line; None when not one.
 
     `before` is the last line before it that is not one (split, and as read; None
-    at the start of the input or after a line too long to read): a syslogd writes
+    at the start of the input, after a line too long to read, or more than the
+    pairing window back, as the readers in parts cannot look further): a syslogd writes
     the repeat line right after the line it repeats, and another after it when
     more came. A line before it of another host (or process) is not the one
     repeated: the line repeated is None.
@@ -741,8 +742,9 @@ class LogParser:
         self._queue: deque[_Waiting] = deque()
         self._last: dict[ProcessKey, _Last] = {}
         self._events_in_order = False
-        #: the last line fed that is not a repeat line, and the number of the last line fed
+        #: the last line fed that is not a repeat line and its number; the last line fed's
         self._before: Before = None
+        self._before_at = 0
         self._before_line = -1
 
     def feed(
@@ -759,7 +761,7 @@ class LogParser:
         Refusals and notices go to `on_event` as they are read. `before` is the
         line a `last message repeated N times` line repeats (read_last_repeated),
         when the caller skipped it; by default the last line fed, if it was the one
-        before `raw` (or only repeat lines came between).
+        before `raw` (or only repeat lines came between) and is within the window.
         """
         return cast(Sequence[TlsRecord], self._feed(line, raw, lineno, before))
 
@@ -802,13 +804,14 @@ class LogParser:
         found = None
         if LAST_REPEATED in raw:
             if isinstance(before, Unset):
-                before = self._before if self._before_line == lines - 1 else None
+                near = self._before_line == lines - 1 and lines - self._before_at <= self.window
+                before = self._before if near else None
             found = read_last_repeated(line, before)
             if found is not None:  # a repeat line after this one repeats the same line
                 self._before = before
         if found is None:
             key, msg = read_line(line, raw)
-            self._before = (line, raw)
+            self._before, self._before_at = (line, raw), lines
         else:
             key, msg = found
         self._before_line = lines

@@ -229,8 +229,12 @@ class Scanner:
         self._last_time: tuple[int, Any, YearGuess] | None = None
         self._error_tails: dict[tuple[bytes, ...], bytes] = {}
         self._handshake_tails: dict[tuple[bytes, ...], bytes] = {}
-        #: the last line read that is no repeat line (None: none, or one too long)
+        #: the last line read that is no repeat line (None: none, or one too long), its number
         self._tail: bytes | None = None
+        self._tail_line = 0
+        #: the last repeat line read, the line it repeats and that one's number (a run of
+        #: repeat lines is read without going back over it for each)
+        self._repeat: tuple[int, Before, int] = (-1, None, 0)
 
     def set_years(self, years: YearGuess) -> None:
         """The year rule of the file about to be read (classic stamps have none)."""
@@ -262,7 +266,7 @@ class Scanner:
             self._json_lines(block, line, end)
         else:
             self._tally_lines(block, line, end)
-        self._keep_tail(block, end)
+        self._keep_tail(block, end, last)
         self.line = last
         self._ready()
 
@@ -617,7 +621,7 @@ class Scanner:
         split = split_syslog(text, self._years)
         found = None
         if _REPEAT_WORDS in raw and last_repeated(split) is not None:
-            found = read_last_repeated(split, self._before(block, at))
+            found = read_last_repeated(split, self._before(block, at, line))
         key, msg = read_line(split, text) if found is None else found
         if msg is None:
             return
@@ -649,27 +653,40 @@ class Scanner:
         elif not self.json:  # a Notice: the summary counts it
             self._count((b"N", msg.host, msg.text), line, msg.time, msg.count)
 
-    def _before(self, block: bytes, at: int) -> Before:
-        """The last line before `at` in `block` (or before the block) that is no repeat line."""
+    def _before(self, block: bytes, at: int, line: int) -> Before:
+        """The last line before line `line` (at `at` in `block`, or before the block) that is
+        no repeat line, within the window (as parse.LogParser looks back)."""
+        found = self._look_back(block, at, line)
+        self._repeat = (line, *found)
+        return found[0] if found[0] is not None and line - found[1] <= self.window else None
+
+    def _look_back(self, block: bytes, at: int, line: int) -> tuple[Before, int]:
         rfind = block.rfind
+        back = line
         while at > 0:
+            back -= 1
+            if line - back > self.window:
+                return None, back
+            if back == self._repeat[0]:  # a repeat line just read: the same line before it
+                return self._repeat[1], self._repeat[2]
             start = rfind(b"\n", 0, at - 1) + 1
             raw = block[start : at - 2 if block[at - 2 : at - 1] == b"\r" else at - 1]
             if at - 1 - start > MAX_LINE:
-                return None
+                return None, back
             text = raw.decode("utf-8", "replace")
             split = split_syslog(text, self._years)
             if _REPEAT_WORDS not in raw or last_repeated(split) is None:
-                return split, text
+                return (split, text), back
             at = start
         tail = self._tail
         if tail is None:
-            return None
+            return None, 0
         text = tail.decode("utf-8", "replace")
-        return split_syslog(text, self._years), text
+        return (split_syslog(text, self._years), text), self._tail_line
 
-    def _keep_tail(self, block: bytes, end: int) -> None:
-        """Remember the block's last line that is no repeat line, for the next block's."""
+    def _keep_tail(self, block: bytes, end: int, last: int) -> None:
+        """Remember the block's last line that is no repeat line (`last`: the block's last
+        line's number), for the next block's."""
         after = end + 1 if block[end - 1] != 10 else end  # where a next line would start
         rfind = block.rfind
         at = after
@@ -683,9 +700,10 @@ class Scanner:
                 _REPEAT_WORDS not in raw
                 or last_repeated(split_syslog(raw.decode("utf-8", "replace"), self._years)) is None
             ):
-                self._tail = raw
+                self._tail, self._tail_line = raw, last
                 return
             at = start
+            last -= 1
 
     def _slow_time_ok(self, time: str | None, msg: object) -> bool:
         if isinstance(msg, CertLine):

@@ -34,6 +34,7 @@ from compiler.logs.parse import (
     QUEUE_ID,
     REPEAT_HEAD,
     CertLine,
+    LogParser,
     TlsRecord,
     last_repeated,
     parse_message,
@@ -460,22 +461,26 @@ def read_sessions(
     problems: list[str] = []
     lineno = 0
     too_long = 0
-    #: the last line that is not a repeat line: what a `last message repeated` line repeats
+    #: the last line that is not a repeat line (what a `last message repeated` line repeats,
+    #: if within the window, as `tlsc logs` reads it), and its number
     before: tuple[bytes, YearGuess] | None = None
+    before_at = 0
     for raw, years in log_lines(files, year, stats, problems):
         lineno += 1
         if too_long != stats.too_long:  # a line too long to read came between
             too_long, before = stats.too_long, None
         if not any(word in raw for word in _WORDS):
-            if _REPEAT_WORDS in raw and (repeated := _repeated(raw, years, before)) is not None:
-                # the line before it again, once, as rsyslog's `message repeated` line is
-                for session in builder.feed(repeated[0]):
-                    on_session(session)
-                continue
-            before = (raw, years)
+            if _REPEAT_WORDS in raw:
+                near = before if lineno - before_at <= LogParser.WINDOW else None
+                if (repeated := _repeated(raw, years, near)) is not None:
+                    # the line before it again, once, as rsyslog's `message repeated` line is
+                    for session in builder.feed(repeated[0]):
+                        on_session(session)
+                    continue
+            before, before_at = (raw, years), lineno
             builder.lines += 1
             continue
-        before = (raw, years)
+        before, before_at = (raw, years), lineno
         text = raw.decode("utf-8", "replace")
         for session in builder.feed(split_syslog(text, years)):
             on_session(session)
