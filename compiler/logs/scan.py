@@ -1,7 +1,9 @@
 """The block reader behind `tlsc logs`: the same output as LogParser, line for line.
 
 A block of log lines is searched with C-level `bytes.find` for the lines
-that hold `STARTTLS` or `ruleset=`; no Python code looks at the others. A
+that hold `STARTTLS` or `ruleset=` (or `last message repeated `: the other
+syslogds' repeat lines, read the slow way with the line before them); no
+Python code looks at the others. A
 candidate line of the usual shape (a classic or ISO syslog prefix, printable
 ASCII without `"` or `\\`) is split by one regular expression over the block
 and its JSON written from the raw bytes; any other line goes the reference
