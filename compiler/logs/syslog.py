@@ -34,10 +34,12 @@ Forms understood (each with or without a leading `<PRI>`):
 `time` is ISO 8601. ISO stamps are kept as logged (a `+0000` offset becomes
 `+00:00`); a classic stamp has no year and no zone, so it becomes local
 `YYYY-MM-DDTHH:MM:SS` with the year of a reference date (the file's
-modification time, or `--year`): a day more than one day after the reference
-date belongs to the year before (a December line in a log rotated in
-January; a `Dec 20` line in a file last written on December 3). The one day
-of grace is for a host that stamps in another time zone than the reader's.
+modification time): a day more than one day after the reference date belongs
+to the year before (a December line in a log rotated in January; a `Dec 20`
+line in a file last written on December 3). The one day of grace is for a host
+that stamps in another time zone than the reader's. `--year` is the year of the
+input's first classic stamp, and a day more than one day before that one's is
+in the year after (a log from Dec 28 to Jan 3): see YearGuess.
 """
 
 from __future__ import annotations
