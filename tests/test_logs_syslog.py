@@ -6,10 +6,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_logs_repeated import read
 from test_logs_scan import fast, reference
 
-from compiler.logs.syslog import SyslogLine, YearGuess, split_syslog
+from compiler.logs.syslog import SyslogLine, YearGuess, first_classic, split_syslog
 
 MSG = "STARTTLS=server, relay=localhost [127.0.0.1], version=TLSv1.3, verify=OK"
 YEARS = YearGuess(date(2026, 11, 29))
@@ -267,3 +269,37 @@ def test_a_day_later_in_the_month_than_the_file_is_last_year(
     os.utime(log, (stamp, stamp))
     tally = scan_files((str(log),), "text", None, workers=1).tally
     assert (tally.first, tally.last) == ("2025-12-20T10:00:00", "2026-12-02T10:00:00")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"2026-11-28T10:00:01+01:00 mta1 sm-mta[1]: x",
+                b"Nov 28 10:00:01 mta1 sm-mta[1]: x",
+                b"<22>Dec  1 10:00:01 sm-mta[1]: x",
+                b"<22>1 2026-11-28T10:00:01Z mta1 sm-mta 1 - - x",
+                b"Jan " + "\u0662\u0668".encode() + b" 10:00:01 mta1 x[1]: y",  # digits str reads
+                b"Nov 28 10:00:01 " + b"y" * 300,  # too long for the limit below
+                b"Nov 2x 10:00:01 mta1 x[1]: y",
+                b"  Nov 28 10:00:01 mta1 x[1]: y",
+                b"Oct  2 00:32:52: --- last message repeated 1 time ---",
+                b'{"MESSAGE": "x"}',
+                b"",
+            ]
+        ),
+        max_size=8,
+    ),
+    st.sampled_from([b"\n", b"\r\n"]),
+)
+def test_first_classic_of_a_block_is_the_first_the_lines_give(
+    lines: list[bytes], end: bytes
+) -> None:
+    """The workers find a fixed year's start in a block as the line reader does, one by one
+    (lines too long to read skipped)."""
+    years = YearGuess(date(2030, 1, 1), fixed=2026)
+    for line in lines:
+        if len(line) <= 200:
+            years.note_start(line)
+    assert first_classic(end.join(lines) + end, 200) == years.start

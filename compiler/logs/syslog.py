@@ -90,8 +90,10 @@ _REST = re.compile(
 )
 #: Solaris and illumos syslogd: `[ID 702911 mail.notice] ` after the tag
 _SOLARIS_ID = re.compile(r"\[ID \d+ [^\s\]]+\] ?")
-#: where a line _CLASSIC may date starts (its month: ASCII; its digits may be any)
-_MAYBE_CLASSIC = re.compile(rb"(?m)^(?:<[^>\n]{1,12}>)?(?:" + "|".join(_MONTHS).encode() + rb") ")
+#: the start of a line _CLASSIC may date (its month is ASCII; its digits may be any)
+_MAYBE_CLASSIC = re.compile(rb"(?:<[^>\n]{1,12}>)?(?:" + "|".join(_MONTHS).encode() + rb") ")
+#: the same after a newline (a literal first: searched at C speed)
+_MAYBE_CLASSIC_LINE = re.compile(b"\n" + _MAYBE_CLASSIC.pattern)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,15 +179,20 @@ def first_classic(block: bytes, limit: int) -> tuple[str, int] | None:
     """(month, day) of the first line of `block` (whole lines) of at most `limit` bytes
     with a classic stamp: what YearGuess.note_start takes from the lines one by one."""
     pos = 0
-    while (m := _MAYBE_CLASSIC.search(block, pos)) is not None:
-        start = m.start()
+    while True:
+        if pos == 0 and _MAYBE_CLASSIC.match(block):
+            start = 0
+        else:
+            m = _MAYBE_CLASSIC_LINE.search(block, max(pos - 1, 0))
+            if m is None:
+                return None
+            start = m.start() + 1
         end = block.find(b"\n", start)
         end = len(block) if end < 0 else end
         line = block[start : end - 1 if block[end - 1 : end] == b"\r" else end]
         if end - start <= limit and (day := _classic_day(line)) is not None:
             return day
         pos = end + 1
-    return None
 
 
 def _zone(zone: str | None) -> str:
