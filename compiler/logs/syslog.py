@@ -142,7 +142,7 @@ class YearGuess:
 
     def note_start(self, line: bytes) -> None:
         """With a fixed year and no start yet: `line`'s classic stamp, if it has one, is it."""
-        if self.fixed is not None and self.start is None:
+        if self.fixed is not None and self.start is None and _MAYBE_CLASSIC.match(line):
             self.start = _classic_day(line)
 
     def _after_start(self, month: str, day: int) -> int:
