@@ -3,14 +3,14 @@
 A classic syslog stamp (`Dec 31 23:59:59`, RFC 3164; `%b %e %H:%M:%S` in
 FreeBSD's syslogd.c RFC3164_DATEFMT, `ctime() + 4` in BusyBox's syslogd.c,
 sysklogd's `timestamp_and_log`) has no year. The year comes from the file's
-modification time, or, with `--year`, is that of the first classic stamp of
-the input: a log goes on in order, so a day before the first one's is in the
-year after (a weekly `mail.log.1` from Dec 28 to Jan 3, or `mail.log.1` and
-`mail.log` on either side of the new year). The class: every way to read a log
-across the new year (one file or two, plain, gzip or stdin, with its date or
-`--year`, the reference reader and the fast one in one process or two) gives
-the times in order, with the right year, in the JSON, in TLS-RPT's UTC days
-and in the what-if's dates.
+modification time, or, with `--year`, is that of each file's first classic
+stamp: a log goes on in order, so a day before the first one's is in the year
+after (a weekly `mail.log.1` from Dec 28 to Jan 3). The class: every way to read
+a log across the new year (one file or two, plain, gzip or stdin, with their
+dates or `--year`, the reference reader and the fast one in one process or
+two) gives the times in order, with the right year, in the JSON, in TLS-RPT's
+UTC days and in the what-if's dates; and files given newest first
+(`mail.log*`) keep their years.
 """
 
 from __future__ import annotations
@@ -89,12 +89,12 @@ WAYS = [
         None,
     ),
     (
-        "rotated pair, --year",
-        [("mail.log.1", DECEMBER, True, (2030, 6, 1)), ("mail.log", JANUARY, False, (2030, 6, 1))],
+        "gzip, --year",
+        [("mail.log.1.gz", DECEMBER + JANUARY, True, (2030, 6, 1))],
         2026,
         None,
     ),
-    ("a file and stdin, --year", [("mail.log.1", DECEMBER, False, (2030, 6, 1))], 2026, JANUARY),
+    ("stdin, --year", [], 2026, DECEMBER + JANUARY),
 ]
 
 
@@ -166,18 +166,33 @@ def test_the_fast_reader_dates_as_the_reference_with_a_year(
     other stamps (ISO, none) before it, pieces read by other processes, gzip."""
     monkeypatch.setattr(workers, "CHUNK", 8192)
     head = "2026-12-29T10:00:00+01:00 mta1 sm-mta[9]: STARTTLS=server, error: x\n" * 200
-    first = tmp_path / "mail.log.1.gz"
-    first.write_bytes(gzip.compress((head + log(sorted(DECEMBER * 40), 100)).encode()))
-    second = tmp_path / "mail.log"
-    second.write_text("Jan  1 " + "x" * 70000 + "\n" + log(sorted(JANUARY * 40), 500))
-    paths = (str(first), str(second))
-    got = fast(paths, tmp_path, 1000, procs)
-    want = reference(paths, 1000)
-    assert got == want
-    times = [json.loads(line)["time"] for line in want[0].splitlines()]
-    assert (times[199], times[200], times[-1]) == (
-        "2026-12-29T10:00:00+01:00",
-        WANT[0],
-        WANT[-1],
+    across = log(sorted(DECEMBER * 40) + sorted(JANUARY * 40), 100)
+    packed = tmp_path / "mail.log.1.gz"
+    packed.write_bytes(gzip.compress((head + across).encode()))
+    plain = tmp_path / "mail.log"
+    plain.write_text("Nov  1 " + "x" * 70000 + "\n" + head + across)  # too long: not its start
+    for paths in ((str(packed),), (str(plain),), (str(plain), str(packed))):
+        want = reference(paths, 1000)
+        assert fast(paths, tmp_path, 1000, procs) == want
+        times = [json.loads(line)["time"] for line in want[0].splitlines()][:400]
+        assert (times[199], times[200], times[-1]) == (
+            "2026-12-29T10:00:00+01:00",
+            WANT[0],
+            WANT[-1],
+        )
+        assert times[200:] == sorted(times[200:])
+
+
+def test_files_newest_first_keep_their_years(tmp_path: Path) -> None:
+    """`tlsc logs --year 2026 /var/log/mail.log*`: mail.log (Nov 29) comes before
+    mail.log.1 (Nov 22): each file is dated from its own first stamp, not the first's."""
+    newest, older = tmp_path / "mail.log", tmp_path / "mail.log.1"
+    newest.write_text(log(["Nov 29 10:00:00", "Nov 30 10:00:00"], 100))
+    older.write_text(log(["Nov 22 10:00:00", "Nov 23 10:00:00"], 200))
+    result = CliRunner().invoke(
+        main, ["logs", "--format", "json", "--year", "2026", str(newest), str(older)]
     )
-    assert times[200:] == sorted(times[200:])
+    times = [json.loads(line)["time"][:10] for line in result.stdout.splitlines()]
+    assert times == ["2026-11-29", "2026-11-30", "2026-11-22", "2026-11-23"]
+    paths = (str(newest), str(older))
+    assert fast(paths, tmp_path, 1000, 1) == reference(paths, 1000)

@@ -202,8 +202,8 @@ _REPEAT_WORDS = LAST_REPEATED.encode()
 @click.option(
     "--year",
     type=click.IntRange(1970, 9999),
-    help="Year of the first classic syslog stamp (they have none; a later day before its"
-    " is in the year after) [default: from each file's date].",
+    help="Year of each file's first classic syslog stamp (they have none; a later day"
+    " before its is in the year after) [default: from each file's date].",
 )
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Peers to list.")
 @click.option(

@@ -37,9 +37,9 @@ Forms understood (each with or without a leading `<PRI>`):
 modification time): a day more than one day after the reference date belongs
 to the year before (a December line in a log rotated in January; a `Dec 20`
 line in a file last written on December 3). The one day of grace is for a host
-that stamps in another time zone than the reader's. `--year` is the year of the
-input's first classic stamp, and a day more than one day before that one's is
-in the year after (a log from Dec 28 to Jan 3): see YearGuess.
+that stamps in another time zone than the reader's. `--year` is the year of each
+file's first classic stamp, and a day more than one day before that one's is in
+the year after (a log from Dec 28 to Jan 3): see YearGuess.
 """
 
 from __future__ import annotations
@@ -115,11 +115,12 @@ class YearGuess:
     which the day exists and is not after the reference date plus GRACE: a
     `Feb 29` goes back to a leap year).
 
-    A `fixed` year (`--year`) is the year of the first classic stamp of the input
+    A `fixed` year (`--year`) is the year of the file's first classic stamp
     (`start`, the readers set it): a log is written in order, so a day more than
     GRACE before that one's, in the calendar, is in the year after (a log from
-    Dec 28 to Jan 3 goes on into the new year). Without a start, every stamp is
-    in the fixed year.
+    Dec 28 to Jan 3 goes on into the new year). Each file has its own (files may
+    come in any order: `mail.log*` is the newest first). Without a start, every
+    stamp is in the fixed year.
     """
 
     #: a stamp up to this far after the reference is this year (another time zone's clock)

@@ -24,7 +24,6 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from typing import IO, Any, BinaryIO
 
 from compiler.gcpause import gc_paused
@@ -218,11 +217,10 @@ def _pieces(
     (200 MB for two: 24 of 8.3 MB, not 25 of 8 MiB, of which one worker would read
     one more while the other waits).
     """
-    fixed = None if year is None else YearGuess(date.today(), year)  # one for all: its start
     for path in files:
         try:
             with open_input(path) as (stream, modified):
-                years = fixed or YearGuess(modified, year)
+                years = YearGuess(modified, year)
                 plain = _plain_fd(stream, path)
                 if plain is not None:
                     try:
