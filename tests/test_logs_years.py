@@ -1,11 +1,11 @@
 """Classic stamps across a new year: time goes on, never back, and no line is a year off.
 
 A classic syslog stamp (`Dec 31 23:59:59`, RFC 3164; `%b %e %H:%M:%S` in
-FreeBSD's syslogd.c RFC3164_DATEFMT, `ctime() + 4` in BusyBox's syslogd.c,
-sysklogd's `timestamp_and_log`) has no year. The year comes from the file's
-modification time, or, with `--year`, is that of each file's first classic
-stamp: a log goes on in order, so a day before the first one's is in the year
-after (a weekly `mail.log.1` from Dec 28 to Jan 3). The class: every way to read
+FreeBSD's syslogd.c RFC3164_DATEFMT, `ctime() + 4` in BusyBox's and sysklogd's
+syslogd.c) has no year. The year comes from the file's modification time, or,
+with `--year`, is that of each file's first classic stamp: a log goes on in
+order, so a day before the first one's is in the year after (a weekly
+`mail.log.1` from Dec 28 to Jan 3). The class: every way to read
 a log across the new year (one file or two, plain, gzip or stdin, with their
 dates or `--year`, the reference reader and the fast one in one process or
 two) gives the times in order, with the right year, in the JSON, in TLS-RPT's
