@@ -125,6 +125,18 @@ REAL_LINES = (
 )
 
 
+#: what sysklogd, FreeBSD, macOS and rsyslog (`$RepeatedMsgContainsOriginalMsg off`)
+#: write after a classic stamp for a line logged again (tests/test_logs_last_repeated.py)
+LAST_REPEATED = [
+    b"colo10 last message repeated 3 times",
+    b"colo10 syslogd: last message repeated 2 times",
+    b"--- last message repeated 1 time ---",
+    b"colo10 sm-mta[1234]: last message repeated 4 times",
+    b"colo10 last message repeated 0 times",
+    b"other last message repeated 3 times",
+]
+
+
 @st.composite
 def mutated_logs(draw: st.DrawFn) -> bytes:
     """Real lines, some cut, spliced with random bytes, indented, or doubled."""
@@ -132,7 +144,9 @@ def mutated_logs(draw: st.DrawFn) -> bytes:
     for _ in range(draw(st.integers(min_value=1, max_value=20))):
         line = draw(st.sampled_from(REAL_LINES))
         how = draw(
-            st.sampled_from(["keep", "cut", "insert", "flip", "indent", "join", "bytes", "repeat"])
+            st.sampled_from(
+                ["keep", "cut", "insert", "flip", "indent", "join", "bytes", "repeat", "last"]
+            )
         )
         at = draw(st.integers(min_value=0, max_value=len(line)))
         if how == "cut":
@@ -152,6 +166,8 @@ def mutated_logs(draw: st.DrawFn) -> bytes:
             count = draw(st.sampled_from([b"1", b"3", b"0", b"2147483648", b"9" * 30]))
             end = draw(st.sampled_from([b"]", b"", b"]]"]))
             line = head + b"]: message repeated " + count + b" times: [ " + msg[:at] + end
+        elif how == "last":  # the other syslogds' repeat line (of the line before), or a cut one
+            line = line[:16] + draw(st.sampled_from(LAST_REPEATED))[: at or None]
         out.append(line)
     return b"\n".join(out) + draw(st.sampled_from([b"", b"\n", b"\r\n"]))
 
@@ -187,6 +203,7 @@ def test_seeded_random_bytes(tmp_path: Path) -> None:
     """Random bytes with needles sprinkled in: never a crash, every entry well formed."""
     rng = random.Random(13)
     needles = [b"STARTTLS=server, ", b"ruleset=tls_server, ", b"cert-subject=", b"\n", b" "]
+    needles += [b"last message repeated 3 times", b"Nov 28 10:00:01 mta1 "]
     for _ in range(200):
         parts = [
             rng.choice(needles) if rng.random() < 0.3 else rng.randbytes(rng.randrange(20))

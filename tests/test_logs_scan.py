@@ -81,6 +81,13 @@ KINDS = [
     "verify=OK, cipher=X, bits=256/256, pubkey_fp=" + "A" * 800 + "]",
     "message repeated {n} times: [ to=<a@b>, delay=00:00:01, mailer=esmtp, stat=Sent]",
 ]
+#: sysklogd's, FreeBSD's, macOS's and rsyslog's old repeat lines, after a classic stamp
+LAST_REPEATED = [
+    "{host} last message repeated {n} times",
+    "{host} syslogd: last message repeated {n} times",
+    "--- last message repeated {n} times ---",
+    "{host} sm-mta[{pid}]: last message repeated {n} times",
+]
 PREFIXES = [
     "Nov 28 10:{m:02d}:{s:02d} mta{h} sm-mta[{pid}]: ",
     "Nov  2 10:{m:02d}:{s:02d} mta{h} sm-mta[{pid}]: ",
@@ -107,6 +114,9 @@ def generated(lines: int, seed: int, hostile: bool = False) -> bytes:
         out.append(line + kind.format(n=n))
         if rng.random() < 0.3 and "relay=" in kind and "cert-" not in kind:  # its cert line
             out.append(line + rng.choice(KINDS[4:8]).format(n=n))
+        if hostile and rng.random() < 0.1:  # the other syslogds' repeat of the line before
+            host = f"mta{rng.randrange(2)}"
+            out.append(line[:16] + rng.choice(LAST_REPEATED).format(n=n, host=host, pid=pid))
     text = "\n".join(out) + "\n"
     data = text.encode()
     if hostile:

@@ -19,9 +19,18 @@ from datetime import datetime
 import click
 
 from compiler.cli import PathName
-from compiler.logs.parse import LogParser, Notice, Ordered, RulesetEvent, TlsRecord
+from compiler.logs.parse import (
+    LAST_REPEATED,
+    LogParser,
+    Notice,
+    Ordered,
+    RulesetEvent,
+    TlsRecord,
+    last_repeated,
+    split_with_text,
+)
 from compiler.logs.source import ReadStats, log_lines
-from compiler.logs.syslog import split_syslog
+from compiler.logs.syslog import YearGuess, split_syslog
 
 _FORMAT = click.Choice(["text", "json", "tlsrpt"])
 
@@ -164,10 +173,27 @@ def stream_entries(
     problems: list[str] = []
     feed = parser.feed_entries
     lineno = 0
+    too_long = 0
+    #: the last line that is not a repeat line (what a `last message repeated` line repeats,
+    #: if within the window), and its number
+    before: tuple[bytes, YearGuess] | None = None
+    before_at = 0
     for raw, years in log_lines(files, year, stats, problems):
         lineno += 1
+        if too_long != stats.too_long:  # a line too long to read came between
+            too_long, before = stats.too_long, None
         if b"STARTTLS" not in raw and b"ruleset=" not in raw:
+            if _REPEAT_WORDS in raw:
+                text = raw.decode("utf-8", "replace")
+                line = split_syslog(text, years)
+                if last_repeated(line) is not None:
+                    near = before if lineno - before_at <= window else None
+                    for entry in feed(line, text, lineno + too_long, split_with_text(near)):
+                        on_entry(entry)
+                    continue
+            before, before_at = (raw, years), lineno
             continue
+        before, before_at = (raw, years), lineno
         text = raw.decode("utf-8", "replace")
         for entry in feed(split_syslog(text, years), text, lineno + stats.too_long):
             on_entry(entry)
@@ -176,6 +202,9 @@ def stream_entries(
     stats.lines = lineno + stats.too_long
     stats.unreadable = stats.too_long + parser.unreadable
     return stats, problems
+
+
+_REPEAT_WORDS = LAST_REPEATED.encode()
 
 
 @click.command(name="logs")
@@ -191,7 +220,8 @@ def stream_entries(
 @click.option(
     "--year",
     type=click.IntRange(1970, 9999),
-    help="Year of classic syslog stamps, which have none [default: from each file's date].",
+    help="Year of each file's first classic syslog stamp (they have none; a later day"
+    " before its is in the year after) [default: from each file's date].",
 )
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Peers to list.")
 @click.option(

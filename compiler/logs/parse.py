@@ -32,9 +32,11 @@ import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import TypeVar, cast
 
-from compiler.logs.syslog import SyslogLine
+from compiler.logs.syslog import SyslogLine, YearGuess, split_syslog
+
+T = TypeVar("T")
 
 _STARTTLS = re.compile(
     r"STARTTLS(?:=(?P<who>server|client))?(?P<sep>[,:]) ?(?P<rest>.*)", re.DOTALL
@@ -439,6 +441,129 @@ def unrepeat(message: str) -> tuple[str, int] | Unreadable | None:
     return message, count
 
 
+#: the reduction of sysklogd, the BSDs' and macOS's syslogd: the line (or the process's line,
+#: as rsyslog writes it with `$RepeatedMsgContainsOriginalMsg off`) before it, N more times.
+#: sysklogd 1.5 and OpenBSD/NetBSD write `HOST last message repeated N times` (no tag; the
+#: repeated line's host); FreeBSD 12 and later `HOST syslogd: last message repeated N times`
+#: (its own host and name); macOS `--- last message repeated N time(s) ---` (no host; 1 time)
+_LAST_REPEATED = re.compile(
+    r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:]) )?(?P<dash>--- )?last message repeated"
+    r" (?P<n>[1-9]\d{0,9}) times?(?(dash) ---)"
+)
+#: the words every such line holds (the readers look for the lines with them)
+LAST_REPEATED = "last message repeated "
+
+
+def last_repeated(line: SyslogLine | None) -> tuple[int, str | None, ProcessKey | None] | None:
+    """(N, the host named, the process named) of a `last message repeated N times` line.
+
+    None when `line` is not one. The host is None when the line names none or is the
+    syslogd's own (FreeBSD names its own host: the repeated line may be another's);
+    the process is set when the line is a process's (rsyslog's old form): only that
+    process's line can be the one repeated.
+    """
+    if line is None or LAST_REPEATED not in line.message:
+        return None
+    m = _LAST_REPEATED.fullmatch(line.message.rstrip())
+    if m is not None and m["host"] is not None and line.tag is not None and line.pid is None:
+        # sysklogd's line of an IPv6 host (`2001:db8::1 last message ...`), split at its `:`
+        m = _LAST_REPEATED.fullmatch(f"{line.tag}:{line.message.rstrip()}")
+        if m is None:
+            return None
+        line = SyslogLine(line.time, None, None, None, line.message)
+    if m is None or int(m["n"]) > _INT_MAX:
+        return None
+    n = int(m["n"])
+    if line.tag is None:  # sysklogd's `HOST last message ...` (split as a message), macOS's
+        return n, m["host"] or line.host, None
+    if m["host"] is not None or m["dash"] is not None:
+        return None
+    if line.tag == "syslogd" and line.pid is None:  # FreeBSD's: its own name and host
+        return n, None, None
+    return n, None, (line.host, line.tag, line.pid)
+
+
+def repeat_of(line: SyslogLine | None, before: Before) -> tuple[int, Before] | None:
+    """(N, the line repeated) of a `last message repeated N times` line; None when not one.
+
+    `before` is the last line before it that is not one (split, and as read; None
+    at the start of the input, after a line too long to read, or more than the
+    pairing window back, as the readers in parts cannot look further): a syslogd writes
+    the repeat line right after the line it repeats, and another after it when
+    more came. A line before it of another host (or process) is not the one
+    repeated: the line repeated is None.
+    """
+    found = last_repeated(line)
+    if found is None:
+        return None
+    n, host, process = found
+    if before is None:
+        return n, None
+    previous, raw = before
+    if previous is not None:
+        key: ProcessKey = (previous.host, previous.tag, previous.pid)
+    else:
+        at = fallback_key(raw)
+        key = _NO_KEY if at is None else at[1]
+    if (process is not None and key != process) or (host is not None and key[0] != host):
+        return n, None
+    return n, before
+
+
+def split_with_text(line: tuple[bytes, YearGuess] | None) -> Before:
+    """A line as read (its bytes and its file's years) as repeat_of takes it."""
+    if line is None:
+        return None
+    text = line[0].decode("utf-8", "replace")
+    return split_syslog(text, line[1]), text
+
+
+def read_last_repeated(
+    line: SyslogLine | None, before: Before
+) -> tuple[ProcessKey, Message | Unreadable | None] | None:
+    """What a `last message repeated N times` line says: the line `before` it, N more times.
+
+    None when `line` is not such a line (repeat_of says which line it repeats). That
+    line's record, refusal or notice counts N more times (`count`), at the repeat
+    line's time; a cert line is one cert line.
+    """
+    found = repeat_of(line, before)
+    if found is None:
+        return None
+    assert line is not None
+    n, repeated = found
+    if repeated is None:
+        return _NO_KEY, None
+    key, msg = read_line(*repeated)
+    if isinstance(msg, TlsRecord):
+        msg.time = line.time
+        msg.count *= n
+    elif isinstance(msg, (RulesetEvent, Notice)):
+        msg = replace(msg, time=line.time, count=msg.count * n)
+    return key, msg
+
+
+def repeat_groups(count: int, before: T | None, after: T | None) -> list[tuple[int, T | None]]:
+    """How a handshake logged `count` times in a row shares the cert lines around it.
+
+    Read one by one, each but the last is followed by the next, so has no cert line
+    after it: the first takes the cert line `before` it (if any, as one line does),
+    the last the one `after` it, those between none. (n, cert) pairs, in order,
+    the same cert merged.
+    """
+    if count == 1:
+        return [(1, after if after is not None else before)]
+    groups: list[tuple[int, T | None]] = []
+    for n, cert in ((1, before), (count - 2, None), (1, after)):
+        if not n:
+            continue
+        if groups and groups[-1][1] == cert:
+            groups[-1] = (groups[-1][0] + n, cert)
+        else:
+            groups.append((n, cert))
+    return groups
+
+
 def read_message(
     message: str, when: str | None = None, host: str | None = None
 ) -> Message | Unreadable | None:
@@ -506,6 +631,17 @@ def parse_message(message: str, when: str | None = None, host: str | None = None
 
 
 ProcessKey = tuple[str | None, str | None, str | None]
+#: a line as split and as read: the one a `last message repeated` line repeats, or None
+Before = tuple[SyslogLine | None, str] | None
+
+
+class Unset:
+    """The default of an argument not given (None means something else)."""
+
+    __slots__ = ()
+
+
+UNSET = Unset()
 
 
 @dataclass(slots=True)
@@ -516,6 +652,8 @@ class _Waiting:
     done: bool
     #: a cert line of the process just before this handshake, taken if none comes after it
     fallback: CertLine | None = None
+    #: the records after `entry` that the same repeat line gave (repeat_groups)
+    more: list[TlsRecord] | None = None
 
 
 @dataclass(slots=True)
@@ -604,27 +742,42 @@ class LogParser:
         self._queue: deque[_Waiting] = deque()
         self._last: dict[ProcessKey, _Last] = {}
         self._events_in_order = False
+        #: the last line fed that is not a repeat line and its number; the last line fed's
+        self._before: Before = None
+        self._before_at = 0
+        self._before_line = -1
 
     def feed(
-        self, line: SyslogLine | None, raw: str, lineno: int | None = None
+        self,
+        line: SyslogLine | None,
+        raw: str,
+        lineno: int | None = None,
+        before: Before | Unset = UNSET,
     ) -> Sequence[TlsRecord]:
         """Records completed by line `raw` (`line`: its split prefix, None when unknown).
 
         `lineno` is its number in the stream, when the caller skips lines that
         cannot matter (they still age the window); by default one more than the last.
-        Refusals and notices go to `on_event` as they are read.
+        Refusals and notices go to `on_event` as they are read. `before` is the
+        line a `last message repeated N times` line repeats (read_last_repeated),
+        when the caller skipped it; by default the last line fed, if it was the one
+        before `raw` (or only repeat lines came between) and is within the window.
         """
-        return cast(Sequence[TlsRecord], self._feed(line, raw, lineno))
+        return cast(Sequence[TlsRecord], self._feed(line, raw, lineno, before))
 
     def feed_entries(
-        self, line: SyslogLine | None, raw: str, lineno: int | None = None
+        self,
+        line: SyslogLine | None,
+        raw: str,
+        lineno: int | None = None,
+        before: Before | Unset = UNSET,
     ) -> Sequence[Ordered]:
         """Like `feed`, but refusals and notices come in the output too, in input order.
 
         Use either feed/flush or feed_entries/flush_entries on one parser.
         """
         self._events_in_order = True
-        return self._feed(line, raw, lineno)
+        return self._feed(line, raw, lineno, before)
 
     def flush(self) -> list[TlsRecord]:
         """Every record still waiting (end of input)."""
@@ -637,13 +790,31 @@ class LogParser:
             if not waiting.done:
                 self._resolve(waiting, None)
             out.append(waiting.entry)
+            if waiting.more:
+                out.extend(waiting.more)
         self._queue.clear()
         self._last.clear()
         return out
 
-    def _feed(self, line: SyslogLine | None, raw: str, lineno: int | None) -> Sequence[Ordered]:
-        self.lines = self.lines + 1 if lineno is None else lineno
-        key, msg = read_line(line, raw)
+    def _feed(
+        self, line: SyslogLine | None, raw: str, lineno: int | None, before: Before | Unset
+    ) -> Sequence[Ordered]:
+        lines = self.lines + 1 if lineno is None else lineno
+        self.lines = lines
+        found = None
+        if LAST_REPEATED in raw:
+            if isinstance(before, Unset):
+                near = self._before_line == lines - 1 and lines - self._before_at <= self.window
+                before = self._before if near else None
+            found = read_last_repeated(line, before)
+            if found is not None:  # a repeat line after this one repeats the same line
+                self._before = before
+        if found is None:
+            key, msg = read_line(line, raw)
+            self._before, self._before_at = (line, raw), lines
+        else:
+            key, msg = found
+        self._before_line = lines
         if msg is None:
             return self._ready()
         if isinstance(msg, Unreadable):
@@ -661,9 +832,15 @@ class LogParser:
         return self._ready()
 
     def _resolve(self, waiting: _Waiting, cert: CertLine | None) -> None:
-        cert = cert or waiting.fallback
-        if cert is not None:
-            _attach(cast(TlsRecord, waiting.entry), cert)
+        record = cast(TlsRecord, waiting.entry)
+        groups = repeat_groups(record.count, waiting.fallback, cert)
+        records = [record] + [replace(record) for _ in groups[1:]]
+        for each, (n, got) in zip(records, groups, strict=True):
+            each.count = n
+            if got is not None:
+                _attach(each, got)
+        if len(records) > 1:
+            waiting.more = records[1:]
         waiting.done = True
         waiting.fallback = None
 
@@ -720,6 +897,8 @@ class LogParser:
                     break
                 self._resolve(head, None)
             out.append(queue.popleft().entry)
+            if head.more:
+                out.extend(head.more)
         return out
 
 

@@ -1,7 +1,9 @@
 """The block reader behind `tlsc logs`: the same output as LogParser, line for line.
 
 A block of log lines is searched with C-level `bytes.find` for the lines
-that hold `STARTTLS` or `ruleset=`; no Python code looks at the others. A
+that hold `STARTTLS` or `ruleset=` (or `last message repeated `: the other
+syslogds' repeat lines, read the slow way with the line before them); no
+Python code looks at the others. A
 candidate line of the usual shape (a classic or ISO syslog prefix, printable
 ASCII without `"` or `\\`) is split by one regular expression over the block
 and its JSON written from the raw bytes; any other line goes the reference
@@ -31,7 +33,9 @@ from datetime import date
 from typing import IO, Any
 
 from compiler.logs.parse import (
+    LAST_REPEATED,
     VERIFY_RULESETS,
+    Before,
     CertLine,
     LogParser,
     Notice,
@@ -40,8 +44,11 @@ from compiler.logs.parse import (
     Unreadable,
     error_record,
     json_line,
+    last_repeated,
+    read_last_repeated,
     read_line,
     refusal,
+    repeat_groups,
     split_relay,
 )
 from compiler.logs.source import MAX_LINE
@@ -49,6 +56,8 @@ from compiler.logs.summary import PeerStats, Summary
 from compiler.logs.syslog import YearGuess, split_syslog
 
 WINDOW = LogParser.WINDOW
+#: what a `last message repeated N times` line holds (read the slow way)
+_REPEAT_WORDS = LAST_REPEATED.encode()
 
 _MONTHS = b"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 _MONTH_NUMBER = {m: n for n, m in enumerate(_MONTHS.split(b"|"), 1)}
@@ -103,8 +112,12 @@ class _Slot:
     #: the times it was logged (a repeat line's count), and JSON: its `count` key, if any
     weight: int = 1
     suffix: bytes = b""
+    #: a repeat line's records, once resolved: (count, cert) as parse.repeat_groups
+    groups: list[tuple[int, Any]] | None = None
 
     def resolve(self, cert: tuple[Any, Any, Any] | None) -> None:
+        if self.weight != 1:
+            self.groups = repeat_groups(self.weight, self.fallback, cert)
         self.cert = cert or self.fallback
         self.done = True
         self.fallback = None
@@ -125,7 +138,9 @@ _LastItem = tuple[int, _Slot | None, tuple[Any, Any, Any] | None, bytes]
 class Tally:
     """The summary's raw counts: each distinct key with [count, first seen, last seen].
 
-    Positions are line numbers, so tallies of parts of a log merge in any order.
+    Positions are line numbers times 4 (plus 0..2: the records of one repeat line,
+    parse.repeat_groups, one after the other), so tallies of parts of a log merge
+    in any order.
     """
 
     keys: dict[Key, list[int]] = field(default_factory=dict)
@@ -216,6 +231,12 @@ class Scanner:
         self._last_time: tuple[int, Any, YearGuess] | None = None
         self._error_tails: dict[tuple[bytes, ...], bytes] = {}
         self._handshake_tails: dict[tuple[bytes, ...], bytes] = {}
+        #: the last line read that is no repeat line (None: none, or one too long), its number
+        self._tail: bytes | None = None
+        self._tail_line = 0
+        #: the last repeat line read, the line it repeats and that one's number (a run of
+        #: repeat lines is read without going back over it for each)
+        self._repeat: tuple[int, Before, int] = (-1, None, 0)
 
     def set_years(self, years: YearGuess) -> None:
         """The year rule of the file about to be read (classic stamps have none)."""
@@ -247,6 +268,7 @@ class Scanner:
             self._json_lines(block, line, end)
         else:
             self._tally_lines(block, line, end)
+        self._keep_tail(block, end, last)
         self.line = last
         self._ready()
 
@@ -287,8 +309,12 @@ class Scanner:
         prev = 0
         tls = find(b"STARTTLS", 0, end)
         rule = find(b"ruleset=", 0, end)
-        while tls >= 0 or rule >= 0:
-            s = rfind(b"\n", 0, tls if rule < 0 or 0 <= tls < rule else rule) + 1
+        again = find(_REPEAT_WORDS, 0, end)
+        while tls >= 0 or rule >= 0 or again >= 0:
+            at = tls if rule < 0 or 0 <= tls < rule else rule
+            if again >= 0 and (at < 0 or again < at):
+                at = again
+            s = rfind(b"\n", 0, at) + 1
             e = find(b"\n", s, end)
             if e < 0:
                 e = end
@@ -296,13 +322,15 @@ class Scanner:
                 tls = find(b"STARTTLS", e, end)
             if 0 <= rule < e:
                 rule = find(b"ruleset=", e, end)
+            if 0 <= again < e:
+                again = find(_REPEAT_WORDS, e, end)
             line += count(b"\n", prev, s)
             prev = s
             if e - s > MAX_LINE:
                 continue
             m = match(block, s, e)
             if m is None:
-                self._slow(block[s : e - 1 if block[e - 1 : e] == b"\r" else e], line)
+                self._slow(block[s : e - 1 if block[e - 1 : e] == b"\r" else e], line, block, s)
                 continue
             g = m.groups()
             who = g[_WHO]
@@ -367,7 +395,7 @@ class Scanner:
             if first_stamp is None:
                 first_stamp = (line, g, years)
             last_stamp = (line, g, years)
-            p = position + line
+            p = (position + line) << 2
             seen = keys.get(key)
             if seen is None:
                 keys[key] = [1, p, p]
@@ -386,13 +414,20 @@ class Scanner:
             self._tally_slot(slot)
 
     def _tally_slot(self, slot: _Slot) -> None:
-        key = slot.payload + (slot.cert or (None, None, None))
-        p = self.position + slot.line
+        if slot.groups is not None and len(slot.groups) > 1:
+            # a repeat line's records come one after the other within its line
+            for k, (n, cert) in enumerate(slot.groups):
+                self._tally_key(slot.payload + (cert or (None, None, None)), slot.line, n, k)
+            return
+        self._tally_key(slot.payload + (slot.cert or (None, None, None)), slot.line, slot.weight)
+
+    def _tally_key(self, key: Key, line: int, weight: int, within: int = 0) -> None:
+        p = (self.position + line) << 2 | within
         seen = self.tally.keys.get(key)
         if seen is None:
-            self.tally.keys[key] = [slot.weight, p, p]
+            self.tally.keys[key] = [weight, p, p]
         else:
-            seen[0] += slot.weight
+            seen[0] += weight
             if p > seen[2]:
                 seen[2] = p
             if p < seen[1]:
@@ -440,8 +475,12 @@ class Scanner:
         prev = 0
         tls = find(b"STARTTLS", 0, end)
         rule = find(b"ruleset=", 0, end)
-        while tls >= 0 or rule >= 0:
-            s = rfind(b"\n", 0, tls if rule < 0 or 0 <= tls < rule else rule) + 1
+        again = find(_REPEAT_WORDS, 0, end)
+        while tls >= 0 or rule >= 0 or again >= 0:
+            at = tls if rule < 0 or 0 <= tls < rule else rule
+            if again >= 0 and (at < 0 or again < at):
+                at = again
+            s = rfind(b"\n", 0, at) + 1
             e = find(b"\n", s, end)
             if e < 0:
                 e = end
@@ -449,13 +488,15 @@ class Scanner:
                 tls = find(b"STARTTLS", e, end)
             if 0 <= rule < e:
                 rule = find(b"ruleset=", e, end)
+            if 0 <= again < e:
+                again = find(_REPEAT_WORDS, e, end)
             line += count(b"\n", prev, s)
             prev = s
             if e - s > MAX_LINE:
                 continue
             m = match(block, s, e)
             if m is None:
-                self._slow(block[s : e - 1 if block[e - 1 : e] == b"\r" else e], line)
+                self._slow(block[s : e - 1 if block[e - 1 : e] == b"\r" else e], line, block, s)
                 continue
             g = m.groups()
             who = g[_WHO]
@@ -572,10 +613,18 @@ class Scanner:
             return bytes(prefix + g[_HMS])
         return bytes(g[_DATE] + b"T" + g[_CLOCK] + (g[_ZONE] or b""))
 
-    def _slow(self, raw: bytes, line: int) -> None:
-        """A line of another shape, read as LogParser reads it (split_syslog, read_line)."""
+    def _slow(self, raw: bytes, line: int, block: bytes = b"", at: int = 0) -> None:
+        """A line of another shape, read as LogParser reads it (split_syslog, read_line).
+
+        A `last message repeated` line (it starts at `at` in `block`) repeats the
+        line before it that is not one, as parse.read_last_repeated says.
+        """
         text = raw.decode("utf-8", "replace")
-        key, msg = read_line(split_syslog(text, self._years), text)
+        split = split_syslog(text, self._years)
+        found = None
+        if _REPEAT_WORDS in raw and last_repeated(split) is not None:
+            found = read_last_repeated(split, self._before(block, at, line))
+        key, msg = read_line(split, text) if found is None else found
         if msg is None:
             return
         counted = self._counted(line)
@@ -606,6 +655,58 @@ class Scanner:
         elif not self.json:  # a Notice: the summary counts it
             self._count((b"N", msg.host, msg.text), line, msg.time, msg.count)
 
+    def _before(self, block: bytes, at: int, line: int) -> Before:
+        """The last line before line `line` (at `at` in `block`, or before the block) that is
+        no repeat line, within the window (as parse.LogParser looks back)."""
+        found = self._look_back(block, at, line)
+        self._repeat = (line, *found)
+        return found[0] if found[0] is not None and line - found[1] <= self.window else None
+
+    def _look_back(self, block: bytes, at: int, line: int) -> tuple[Before, int]:
+        rfind = block.rfind
+        back = line
+        while at > 0:
+            back -= 1
+            if line - back > self.window:
+                return None, back
+            if back == self._repeat[0]:  # a repeat line just read: the same line before it
+                return self._repeat[1], self._repeat[2]
+            start = rfind(b"\n", 0, at - 1) + 1
+            raw = block[start : at - 2 if block[at - 2 : at - 1] == b"\r" else at - 1]
+            if at - 1 - start > MAX_LINE:
+                return None, back
+            text = raw.decode("utf-8", "replace")
+            split = split_syslog(text, self._years)
+            if _REPEAT_WORDS not in raw or last_repeated(split) is None:
+                return (split, text), back
+            at = start
+        tail = self._tail
+        if tail is None:
+            return None, 0
+        text = tail.decode("utf-8", "replace")
+        return (split_syslog(text, self._years), text), self._tail_line
+
+    def _keep_tail(self, block: bytes, end: int, last: int) -> None:
+        """Remember the block's last line that is no repeat line (`last`: the block's last
+        line's number), for the next block's."""
+        after = end + 1 if block[end - 1] != 10 else end  # where a next line would start
+        rfind = block.rfind
+        at = after
+        while at > 0:
+            start = rfind(b"\n", 0, at - 1) + 1
+            raw = block[start : at - 2 if block[at - 2 : at - 1] == b"\r" else at - 1]
+            if at - 1 - start > MAX_LINE:
+                self._tail = None
+                return
+            if (
+                _REPEAT_WORDS not in raw
+                or last_repeated(split_syslog(raw.decode("utf-8", "replace"), self._years)) is None
+            ):
+                self._tail, self._tail_line = raw, last
+                return
+            at = start
+            last -= 1
+
     def _slow_time_ok(self, time: str | None, msg: object) -> bool:
         if isinstance(msg, CertLine):
             return True
@@ -618,7 +719,7 @@ class Scanner:
     def _count(self, key: Key, line: int, time: str | None, n: int = 1) -> None:
         if time is not None:
             self._time_note(line, time)
-        p = self.position + line
+        p = (self.position + line) << 2
         seen = self.tally.keys.get(key)
         if seen is None:
             self.tally.keys[key] = [n, p, p]
@@ -735,6 +836,15 @@ class Scanner:
 
 
 def _slot_json(slot: _Slot) -> bytes:
+    if slot.groups is not None and len(slot.groups) > 1:  # a repeat line's records
+        head: bytes = slot.payload
+        return b"".join(
+            head
+            + (_cert_json(cert) if cert is not None else b"")
+            + (b', "count": %d' % n if n != 1 else b"")
+            + b"}\n"
+            for n, cert in slot.groups
+        )
     cert = slot.cert
     payload: bytes = slot.payload
     if cert is not None:

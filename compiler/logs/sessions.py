@@ -27,19 +27,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from compiler.logs.parse import (
+    LAST_REPEATED,
     QUEUE_ID,
     REPEAT_HEAD,
     CertLine,
+    LogParser,
     TlsRecord,
+    last_repeated,
     parse_message,
+    repeat_of,
     split_relay,
+    split_with_text,
     unrepeat,
 )
 from compiler.logs.source import ReadStats, log_lines
-from compiler.logs.syslog import SyslogLine, split_syslog
+from compiler.logs.syslog import SyslogLine, YearGuess, split_syslog
 
 #: verify values under which a session is encrypted
 ENCRYPTED = frozenset({"OK", "TRUSTED", "NOT", "NO", "FAIL", "DANE_FAIL"})
@@ -455,11 +460,27 @@ def read_sessions(
     stats = ReadStats()
     problems: list[str] = []
     lineno = 0
+    too_long = 0
+    #: the last line that is not a repeat line (what a `last message repeated` line repeats,
+    #: if within the window, as `tlsc logs` reads it), and its number
+    before: tuple[bytes, YearGuess] | None = None
+    before_at = 0
     for raw, years in log_lines(files, year, stats, problems):
         lineno += 1
+        if too_long != stats.too_long:  # a line too long to read came between
+            too_long, before = stats.too_long, None
         if not any(word in raw for word in _WORDS):
+            if _REPEAT_WORDS in raw:
+                near = before if lineno - before_at <= LogParser.WINDOW else None
+                if (repeated := _repeated(raw, years, near)) is not None:
+                    # the line before it again, once, as rsyslog's `message repeated` line is
+                    for session in builder.feed(repeated[0]):
+                        on_session(session)
+                    continue
+            before, before_at = (raw, years), lineno
             builder.lines += 1
             continue
+        before, before_at = (raw, years), lineno
         text = raw.decode("utf-8", "replace")
         for session in builder.feed(split_syslog(text, years)):
             on_session(session)
@@ -467,6 +488,25 @@ def read_sessions(
         on_session(session)
     stats.lines = lineno + stats.too_long
     return stats, problems
+
+
+_REPEAT_WORDS = LAST_REPEATED.encode()
+
+
+def _repeated(
+    raw: bytes, years: YearGuess, before: tuple[bytes, YearGuess] | None
+) -> tuple[SyslogLine | None] | None:
+    """The line a `last message repeated` line `raw` repeats, at its time (in a 1-tuple:
+    None when it repeats none or one without a prefix); None when `raw` is not one."""
+    line = split_syslog(raw.decode("utf-8", "replace"), years)
+    found = repeat_of(line, split_with_text(before)) if last_repeated(line) is not None else None
+    if found is None:
+        return None
+    assert line is not None
+    repeated = found[1]
+    if repeated is None or repeated[0] is None:
+        return (None,)
+    return (replace(repeated[0], time=line.time),)
 
 
 #: a line holding none of these cannot matter to a session

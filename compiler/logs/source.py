@@ -183,12 +183,15 @@ def log_lines(
     A file that cannot be read, whole or from some point on, adds one sentence to
     `problems`; the lines before the break have been given, and the other files are
     still read. Lines over MAX_LINE are counted in `stats.too_long`, not given.
+    A `year` is that of each file's first classic stamp (YearGuess.start).
     """
     for path in files:
         try:
             with open_input(path) as (stream, modified):
                 years = YearGuess(modified, year)
                 for raw in read_lines(stream, path, stats):
+                    if year is not None and years.start is None:
+                        years.note_start(raw)
                     yield raw, years
         except InputError as exc:
             problems.append(str(exc))

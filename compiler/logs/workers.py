@@ -29,7 +29,7 @@ from typing import IO, Any, BinaryIO
 from compiler.gcpause import gc_paused
 from compiler.logs.scan import WINDOW, Scanner, Tally
 from compiler.logs.source import MAX_LINE, InputError, ReadStats, open_input, read_error
-from compiler.logs.syslog import YearGuess
+from compiler.logs.syslog import YearGuess, first_classic
 
 
 @dataclass(slots=True)
@@ -229,6 +229,8 @@ def _pieces(
                         raise read_error(exc, path) from None
                     continue
                 for block in _blocks(stream, path, CHUNK):
+                    if years.fixed is not None and years.start is None:
+                        years.start = first_classic(block, MAX_LINE)
                     piece = _Piece(years, block, None, 0, len(block))
                     piece.head = _head_lines(block, window + 1)
                     piece.tail = _tail_lines(block, 2 * window + 2)
@@ -270,10 +272,29 @@ def _range_pieces(
                 continue
             end = last + 1
         piece = _Piece(years, None, path, pos, end)
+        if years.fixed is not None and years.start is None:
+            years.start = _range_first_classic(fd, pos, end)
         piece.head = _range_head(fd, pos, end, window + 1)
         piece.tail = _range_tail(fd, pos, end, 2 * window + 2)
         yield piece
         pos = end
+
+
+def _range_first_classic(fd: int, start: int, end: int) -> tuple[str, int] | None:
+    """first_classic of bytes start..end of a file (whole lines), read a part at a time."""
+    pos = start
+    while pos < end:
+        data = os.pread(fd, min(1 << 20, end - pos), pos)
+        cut = data.rfind(b"\n") + 1 if pos + len(data) < end else len(data)
+        if cut == 0:  # a line longer than the part, so too long to be read: the next
+            after = _line_start_at_or_after(fd, pos + len(data), end, unbounded=True)
+            pos = end if after is None else after
+            continue
+        found = first_classic(data[:cut], MAX_LINE)
+        if found is not None:
+            return found
+        pos += cut
+    return None
 
 
 def _line_start_at_or_after(fd: int, pos: int, size: int, unbounded: bool = False) -> int | None:

@@ -114,7 +114,8 @@ def _fail(message: str) -> None:
     "--year",
     type=click.IntRange(1970, 9999),
     default=None,
-    help="year of classic syslog stamps in --logs [default: from each file's date]",
+    help="year of each --logs file's first classic syslog stamp (a later day before its:"
+    " the year after) [default: from each file's date]",
 )
 @click.option(
     "--max-deferred",
