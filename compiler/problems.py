@@ -97,6 +97,11 @@ class Problem:
         return asdict(self)
 
 
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of `offset` in `text` (a position for a Problem)."""
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
 def has_errors(problems: Iterable[Problem]) -> bool:
     """True when any problem is an error (warnings do not fail a command)."""
     return any(p.severity == "error" for p in problems)

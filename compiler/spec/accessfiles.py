@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
-from compiler.problems import shown
+from compiler.problems import line_col, shown
 from compiler.sendmail import names
 
 Loc = tuple[str | int, ...]
@@ -151,8 +151,7 @@ def read_access_file(name: str, spec_source: str, read: Reader) -> AccessFileRea
     text = text.removeprefix("\ufeff")
     cr = text.find("\r\n")
     if cr >= 0:
-        line = text.count("\n", 0, cr) + 1
-        col = cr - (text.rfind("\n", 0, cr) + 1) + 1
+        line, col = line_col(text, cr)
         out.error = (
             line,
             col,
@@ -162,8 +161,7 @@ def read_access_file(name: str, spec_source: str, read: Reader) -> AccessFileRea
         return out
     bidi = _first_bidi(text)
     if bidi >= 0:
-        line = text.count("\n", 0, bidi) + 1
-        col = bidi - (text.rfind("\n", 0, bidi) + 1) + 1
+        line, col = line_col(text, bidi)
         out.error = (
             line,
             col,

@@ -45,7 +45,7 @@ from ruamel.yaml.tag import Tag
 
 from compiler.fileio import MAX_INPUT_BYTES, read_regular
 from compiler.gcpause import gc_paused
-from compiler.problems import Problem
+from compiler.problems import Problem, line_col
 from compiler.sendmail.names import BIDI_CONTROLS, describe_char
 from compiler.spec import rulemap
 from compiler.spec.accessfiles import (
@@ -559,7 +559,7 @@ def _check_line_breaks(text: str, source: str) -> None:
     if found is None:  # pragma: no cover  (one of them is there)
         return
     at = found.start()
-    line, col = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+    line, col = line_col(text, at)
     message = (
         f"not valid YAML: {describe_char(found.group(0))} ends a line for the YAML parser"
         " but not in a diff, so what follows it in a comment would be read as spec;"
@@ -584,7 +584,7 @@ def _check_bidi(text: str, source: str) -> None:
     if found is None:  # pragma: no cover  (one of them is there)
         return
     at = found.start()
-    line, col = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+    line, col = line_col(text, at)
     message = (
         f"not valid YAML for tlsc: {describe_char(found.group(0))} makes a diff show the"
         " line in another order than the parser reads it; remove it or write it escaped"
