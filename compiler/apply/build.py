@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from compiler.apply.atomic import existing_meta, finish, temp_path
+from compiler.lint.lexer import lex
 from compiler.m4run import CPU_SENTENCE, limits, stopped_by_limit
 from compiler.sendmail.m4text import widen_guard
 
@@ -101,6 +102,21 @@ def rooted_includes(mc: bytes, rooted: Mapping[str, Path]) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
+def point_includes(text: bytes, point: Callable[[str], str | None]) -> bytes:
+    """`text` with the argument of each include and sinclude m4 runs (any form: indented,
+    in an ifdef branch) that `point` maps replaced by the path it gives: a host's own
+    .m4 file (submit.mc), whose includes are not all in the form tlsc writes."""
+    decoded = text.decode("utf-8", "surrogateescape")
+    doc = lex(decoded, "submit.mc", "mc")
+    out = decoded
+    for call, target in sorted(doc.includes(), key=lambda ct: -ct[0].start):
+        new = point(target)
+        if new is not None:
+            arg = call.args[0]
+            out = out[: arg.start] + f"`{new}'" + out[arg.end :]
+    return out.encode("utf-8", "surrogateescape")
+
+
 def host_includes(mc: bytes, host_dir: str) -> list[str]:
     """The host paths of the .mc's includes of files below `host_dir` (its own directory)."""
     prefix = host_dir.rstrip("/") + "/"
@@ -115,6 +131,7 @@ def build_cf(
     cwd: Path | None = None,
     fds: Sequence[int] = (),
     shown: Path | None = None,
+    source: bytes | None = None,
 ) -> bool:
     """m4 `mc` into a temp .cf beside `cf`, then rename it into place.
 
@@ -128,11 +145,12 @@ def build_cf(
     the .mc gives the same .cf, and then sendmail need not restart).
 
     `fds` are passed to m4 (the directories /proc/self/fd paths in `rooted`
-    and `cwd` name); `shown` is the .mc's name in messages.
+    and `cwd` name); `shown` is the .mc's name in messages. `source` is the text m4
+    reads instead of the .mc's own (submit.mc under --root, its includes pointed).
     """
     shown = shown or mc
     try:
-        source = mc.read_bytes()
+        source = mc.read_bytes() if source is None else source
     except OSError as exc:
         raise BuildError(f"cannot read {shown}: {exc.strerror}") from None
     text = rooted_includes(source, rooted) if rooted else source

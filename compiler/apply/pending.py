@@ -35,6 +35,8 @@ class Pending:
     rebuild_cf: bool
     rebuild_access: bool
     restart: bool
+    #: submit.cf (added later: a journal without it did not rebuild submit.cf)
+    rebuild_submit: bool = False
 
 
 def write_pending(path: Path, pending: Pending) -> None:
@@ -71,8 +73,9 @@ def read_pending(path: Path) -> Pending | None:
             bool(doc["rebuild_cf"]),
             bool(doc["rebuild_access"]),
             bool(doc["restart"]),
+            bool(doc.get("rebuild_submit", False)),
         )
-    return Pending(0, "unknown", "unknown", "unknown", True, True, True)
+    return Pending(0, "unknown", "unknown", "unknown", True, True, True, True)
 
 
 def clear_pending(path: Path) -> None:

@@ -22,7 +22,7 @@ from compiler.plan.model import HostPlan, Observed, Plan, spec_digest
 from compiler.plan.observe import check_dir, host_path, read_files
 from compiler.plan.ownership import BlockError, settle
 from compiler.plan.planner import PlanError, Planner, decode, encode, sha256
-from compiler.plan.submit import note_submit
+from compiler.plan.submit import SubmitMc, note_submit
 from compiler.problems import no_host
 from compiler.resolve import HostConfig
 
@@ -57,6 +57,8 @@ class HostState:
     observed: dict[str, bytes | None]
     #: path -> new bytes (None: delete), for every file the plan changes
     writes: dict[str, bytes | None]
+    #: the host's submit.mc, read when the plan changes a file (None: none, or nothing changes)
+    submit: SubmitMc | None = None
 
 
 def load_host(spec: str, host: str | None) -> LoadedHost:
@@ -113,8 +115,8 @@ def plan_host(
     where = {**files, **(read_from or {})}
     observed = read_files({p: where[p] for p in managed_paths(config)})
     host = Planner(check_headers=True).host(loaded.desired, observed)
+    submit = note_submit(host, config, root)  # its rebuild first: a link to it is P109
     note_links(host, config, root, files)
-    note_submit(host, config, root)
     plan = Plan(
         loaded.spec,
         loaded.spec_sha256,
@@ -122,7 +124,7 @@ def plan_host(
         [host],
         inputs=list(loaded.inputs),
     )
-    return HostState(plan, host, observed, _writes(loaded.desired, host, observed))
+    return HostState(plan, host, observed, _writes(loaded.desired, host, observed), submit)
 
 
 def _writes(

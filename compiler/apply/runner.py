@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import os
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from compiler.apply.build import (
     build_access_db,
     build_cf,
     host_includes,
+    point_includes,
     run_command,
     world_writable_dir,
     world_writable_refusal,
@@ -35,7 +37,14 @@ from compiler.apply.dirfd import PROC_FD, DirError, SafeDirs, real_file
 from compiler.apply.lock import LOCK_DIR, LOCK_NAME, ApplyLock, LockError
 from compiler.apply.maillog import find_log, mark, tls_lines_since
 from compiler.apply.pending import PENDING_NAME, Pending, clear_pending, read_pending, write_pending
-from compiler.apply.planning import HostState, LoadedHost, load_host, on_disk, plan_host
+from compiler.apply.planning import (
+    HostState,
+    LoadedHost,
+    load_host,
+    managed_paths,
+    on_disk,
+    plan_host,
+)
 from compiler.apply.report import ApplyReport, Result, Status, Step
 from compiler.apply.verify import Expectation, describe, probe_until, target_for
 from compiler.fileio import Terminated
@@ -51,6 +60,7 @@ from compiler.plan.saved import (
     load_saved_plan,
     spec_changed,
 )
+from compiler.plan.submit import SubmitMc, read_host_submit, submit_cf_path
 from compiler.probe import ProbeResult
 
 #: modes of new files (an existing file keeps its own): Debian's, see the README
@@ -141,6 +151,8 @@ class _Work:
 
     rebuild_cf: bool = False
     rebuild_access: bool = False
+    #: submit.mc includes a file the apply changes (compiler/plan/submit.py): this one
+    submit: SubmitMc | None = None
     restart: bool = False
     #: an interrupted apply may have installed a new sendmail.cf without restarting
     restart_pending: bool = False
@@ -342,7 +354,9 @@ class Apply:
             changes = self.state.host.changes
             detail.append(f"{changes} file(s) to change")
             detail.extend(work.reasons)
-        if not changes and not (work.rebuild_cf or work.rebuild_access or work.restart):
+        if not changes and not (
+            work.rebuild_cf or work.rebuild_access or work.restart or work.submit
+        ):
             self._end(
                 "unchanged",
                 f"{config.name} already matches {self.o.spec}; nothing to do",
@@ -474,6 +488,8 @@ class Apply:
             paths.add(p.sendmail_cf)
         if work.rebuild_access:
             paths.add(p.access_db)
+        if work.submit is not None:
+            paths.add(work.submit.cf)
         return paths
 
     def _check_writable(self, work: _Work) -> None:
@@ -496,7 +512,14 @@ class Apply:
     def _all_paths(self) -> list[str]:
         assert self.loaded is not None
         p = self.loaded.config.settings.paths
-        return [p.sendmail_mc, p.starttls_m4, p.access, p.sendmail_cf, p.access_db]
+        return [
+            p.sendmail_mc,
+            p.starttls_m4,
+            p.access,
+            p.sendmail_cf,
+            p.access_db,
+            submit_cf_path(p.sendmail_cf),
+        ]
 
     def _mtime(self, path: str) -> float | None:
         try:
@@ -544,10 +567,25 @@ class Apply:
             w.rebuild_access |= pending.rebuild_access
             w.restart |= pending.restart
             w.restart_pending = pending.restart
+        w.submit = self._submit_work(pending)
         w.rebuild_cf = w.rebuild_cf and will_have_mc
         w.restart = (w.restart or w.rebuild_cf) and bool(s.commands.restart)
         w.run_after = bool(s.commands.after) and bool(changed or w.rebuild_cf or w.rebuild_access)
         return w
+
+    def _submit_work(self, pending: Pending | None) -> SubmitMc | None:
+        """The submit.mc to rebuild submit.cf from: when the plan says so (a file it
+        includes changes), or when an interrupted apply set out to and it still can."""
+        assert self.loaded is not None and self.state is not None
+        if any(a.action == "rebuild_submit_cf" for a in self.state.host.actions):
+            return self.state.submit
+        if pending is None or not pending.rebuild_submit:
+            return None
+        written = [f.path for f in self.state.host.files]
+        submit = read_host_submit(self.loaded.config, self.root, written)
+        if submit is None or not submit.because(written) or submit.cannot(written):
+            return None
+        return submit
 
     def _check_saved_plan(self) -> None:
         assert self.state is not None and self.loaded is not None
@@ -677,6 +715,7 @@ class Apply:
                     work.rebuild_cf,
                     work.rebuild_access,
                     work.restart,
+                    work.submit is not None,
                 ),
             )
         except BackupError as exc:
@@ -854,6 +893,7 @@ class Apply:
                     detail.append("the same bytes as before")
         else:
             self.skip("build-cf", "sendmail.mc and starttls.m4 did not change")
+        self._build_submit(work)
         if work.rebuild_access:
             with self.step("build-access") as detail:
                 access, db, cf = (self._io(x) for x in (p.access, p.access_db, p.sendmail_cf))
@@ -874,6 +914,81 @@ class Apply:
                 detail.append(f"makemap hash {p.access_db} < {p.access}")
         else:
             self.skip("build-access", "the access file did not change")
+
+    def _build_submit(self, work: _Work) -> None:
+        """submit.cf from submit.mc, as build-cf builds sendmail.cf (the same m4, checks,
+        temp file and rename; backed up and rolled back with the rest). The step is in
+        the report only for a host whose submit.mc includes a file tlsc writes."""
+        assert self.state is not None
+        submit = work.submit
+        if submit is None:
+            seen = self.state.submit
+            if seen is not None and seen.includes:
+                edited = [f.path for f in self.state.host.files if f.action != "unchanged"]
+                why = "no file submit.mc includes changed"
+                if seen.because(edited):
+                    why = "m4 alone cannot build it (P113)"
+                self.skip("build-submit", why)
+            return
+        with self.step("build-submit") as detail:
+            cf = self._io(submit.cf)
+            try:
+                assert self.mc_dir_real is not None
+                cwd = self.dirs.path(self.mc_dir_real, create=False)
+                here = cwd.parent if cwd is not None else self._disk(submit.path).parent
+                mc = here / os.path.basename(submit.path)
+                with tempfile.TemporaryDirectory(prefix="tlsc-submit-") as copies:
+                    source = None
+                    if self.root.resolve() != Path("/"):
+                        source = self._rooted_submit(submit, mc, here, Path(copies))
+                    changed = build_cf(
+                        mc,
+                        cf,
+                        {},
+                        cwd=here,
+                        fds=self.dirs.fds(),
+                        shown=self._disk(submit.path),
+                        source=source,
+                    )
+            except DirError as exc:
+                raise _Failed(str(exc)) from None
+            except BuildError as exc:
+                raise _Failed(str(exc)) from None
+            except OSError as exc:
+                raise _Failed(f"cannot install {submit.cf}: {exc.strerror}") from None
+            self.report.rebuilt.append(submit.cf)
+            detail.append(f"m4 {submit.path} > {submit.cf}")
+            if not changed:
+                detail.append("the same bytes as before")
+
+    def _rooted_submit(self, submit: SubmitMc, mc: Path, here: Path, copies: Path) -> bytes:
+        """submit.mc under --root with each include of a file the root holds pointed
+        there: a file tlsc writes at the file apply wrote, one of the files in between
+        (which include it in turn) at a copy in `copies` pointed so too, a file in
+        submit.mc's own directory at the root's (as build-cf does for sendmail.mc)."""
+        assert self.loaded is not None
+        written = set(managed_paths(self.loaded.config))
+        chain = submit.chain()
+        top = os.path.dirname(submit.path)
+        made: dict[str, str] = {}
+
+        def point(target: str) -> str | None:
+            host = os.path.normpath(target if target.startswith("/") else f"{top}/{target}")
+            if host in written:
+                return str(self._io(host))
+            if host in chain:
+                if host not in made:
+                    made[host] = str(copies / f"{len(made)}-{os.path.basename(host)}")
+                    text = self._disk(host).read_bytes()
+                    Path(made[host]).write_bytes(point_includes(text, point))
+                return made[host]
+            if target.startswith("/") and host.startswith(top + "/"):
+                return str(here / os.path.relpath(host, top))
+            return None
+
+        if "`" in str(copies) or "'" in str(copies):
+            raise BuildError(f"cannot build {submit.cf}: the temp directory {copies} has a quote")
+        return point_includes(mc.read_bytes(), point)
 
     # -- rollback -------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from compiler.lint.lexer import M4Document, lex
 from compiler.plan.desired import DesiredSpec, desired_from_text
 from compiler.plan.ownership import TLSC_HEADER, BlockError, settle
 from compiler.plan.planner import decode
-from compiler.plan.submit import includes_of, sentence, submit_path
+from compiler.plan.submit import read_submit, submit_path
 from compiler.sendmail import TLS_DEFINES, names, releases
 from compiler.sendmail.m4names import CF_MACROS
 from compiler.spec.model import HostName, Paths, Word
@@ -482,20 +482,38 @@ def _incomplete(
 
 
 def _submit(tree: _Tree, parts: SpecParts) -> None:
-    """I144 at each include of the spec's starttls.m4 in the host's submit.mc: tlsc's
-    changes to it reach submit.cf only at its next build (compiler/plan/submit.py). The
-    submit.mc is only read; one that is not a regular file is passed over."""
-    starttls = parts.paths.get("starttls_m4", Paths().starttls_m4)
-    submit = submit_path(MC_PATH)
-    if tree.outside(submit) or not tree.real(submit).is_file():
+    """At each include in the host's submit.mc of a file tlsc will write (its
+    starttls.m4 above all): a note that apply rebuilds submit.cf whenever it changes
+    that file, or I144 where m4 alone cannot build submit.cf, so that tlsc will not
+    (compiler/plan/submit.py). The submit.mc and what it includes are only read; a
+    file that is not a regular one is passed over."""
+    paths = {**Paths().model_dump(), **parts.paths}
+    written = [paths[k] for k in ("sendmail_mc", "starttls_m4", "access")]
+    directory = os.path.dirname(submit_path(MC_PATH))
+
+    def read(path: str) -> bytes | None:
+        if tree.outside(path) or not tree.real(path).is_file():
+            return None
+        return tree.read_bytes(path)
+
+    def exists(target: str) -> bool:
+        path = os.path.normpath(os.path.join(directory, target))
+        return not tree.outside(path) and tree.real(path).is_file()
+
+    submit = read_submit(MC_PATH, paths["sendmail_cf"], written, read, exists)
+    if submit is None:
         return
-    data = tree.read_bytes(submit)
-    if data is None:
-        return
-    text = data.decode("utf-8", "replace")
-    for line, col, _shown in includes_of(text, starttls, os.path.dirname(submit)):
-        at = Where(str(tree.real(submit)), line, col)
-        tree.notes.warn(at, "I144", sentence(submit, starttls))
+    for include in submit.includes:
+        at = Where(str(tree.real(submit.path)), include.line, include.col)
+        why = submit.cannot([include.target])
+        if why is None:
+            tree.notes.note(
+                at,
+                f"{submit.path} includes {include.target}: tlsc apply rebuilds"
+                f" {submit.cf} whenever it changes that file",
+            )
+        else:
+            tree.notes.warn(at, "I144", why)
 
 
 def _mc_only(notes: Notes) -> Notes:

@@ -132,11 +132,10 @@ def in_starttls(doc: M4Document, path: str) -> list[Unseen]:
 
 
 def _includes(doc: M4Document) -> Iterator[tuple[Call, str]]:
-    for c in doc.all_calls():
-        if c.name in ("include", "sinclude") and c.args and c.closed and not c.hash_line:
-            target = doc.first_arg(c)
-            if target and os.path.basename(target) != "cf.m4" and cf_tree(target) is None:
-                yield c, target
+    """The includes m4 runs (M4Document.includes) but of cf.m4 and the cf tree's files."""
+    for c, target in doc.includes():
+        if os.path.basename(target) != "cf.m4" and cf_tree(target) is None:
+            yield c, target
 
 
 def in_includes(

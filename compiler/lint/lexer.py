@@ -235,6 +235,18 @@ class M4Document(SourceText):
             self._deep = found
         return self._deep
 
+    def includes(self) -> list[tuple[Call, str]]:
+        """(call, its argument) of each include and sinclude m4 runs, in order: also those
+        in ifdef/ifelse branches, not those on a live `#` line, not one left unclosed
+        (m4 stops at its end of file without running it) nor one of an empty name."""
+        out = []
+        for c in self.all_calls():
+            if c.name in ("include", "sinclude") and c.args and c.closed and not c.hash_line:
+                target = self.first_arg(c)
+                if target:
+                    out.append((c, target))
+        return out
+
     def quoted_calls(self) -> list[Call]:
         """Every call, also those in a quoted argument of any call: a macro's body
         (`define(`TLS_ON', `define(`confCACERT', ...)')`) runs where the macro is

@@ -14,13 +14,16 @@ from pathlib import Path
 
 from compiler.plan.model import HostPlan, PlanWarning
 from compiler.plan.observe import host_path
+from compiler.plan.submit import submit_cf_path
 from compiler.resolve import HostConfig
 
 
 def written_paths(config: HostConfig) -> tuple[str, ...]:
-    """Every file apply may write on a host: the managed files, sendmail.cf and access.db."""
+    """Every file apply may write on a host: the managed files, sendmail.cf, access.db and
+    submit.cf (rebuilt when its submit.mc includes a file the apply changes)."""
     p = config.settings.paths
-    return tuple(sorted({p.sendmail_mc, p.starttls_m4, p.access, p.sendmail_cf, p.access_db}))
+    built = {p.sendmail_cf, p.access_db, submit_cf_path(p.sendmail_cf)}
+    return tuple(sorted({p.sendmail_mc, p.starttls_m4, p.access, *built}))
 
 
 def link_ends(base: Path, files: Mapping[str, Path]) -> dict[str, str]:
@@ -43,6 +46,8 @@ def note_links(plan: HostPlan, config: HostConfig, base: Path, files: Mapping[st
         actions[p.access_db] = "update"
     if "rebuild_sendmail_cf" in rebuilds:
         actions[p.sendmail_cf] = "update"
+    if "rebuild_submit_cf" in rebuilds:
+        actions[submit_cf_path(p.sendmail_cf)] = "update"
     for path, end in plan.links.items():
         action = actions.get(path)
         if action is None:

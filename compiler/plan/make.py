@@ -199,8 +199,8 @@ def _plan_root(request: PlanRequest, desired: DesiredSpec, root: str) -> list[Ho
     observed = read_files({p: files[p] for p in managed_paths(host.config)})
     plan = Planner(check_headers=True).host(host, observed, consume=True)
     del observed
+    note_submit(plan, host.config, base)  # its rebuild first: a link to submit.cf is P109
     note_links(plan, host.config, base, files)
-    note_submit(plan, host.config, base)
     plan.certificates = host_certificates(host.config, base)
     plan.warnings += certificate_warnings(plan.certificates)
     return [plan]

@@ -29,7 +29,9 @@ PLAN_VERSION = 1
 
 FileAction = Literal["create", "update", "delete", "unchanged"]
 Side = Literal["before", "after"]
-ActionName = Literal["rebuild_access_db", "rebuild_sendmail_cf", "restart", "run_after"]
+ActionName = Literal[
+    "rebuild_access_db", "rebuild_sendmail_cf", "rebuild_submit_cf", "restart", "run_after"
+]
 
 #: Warning codes. P001-P004 mark a change that weakens TLS (apply needs
 #: --allow-downgrade); P005 a host whose STARTTLS would not work; P101-P109
@@ -56,8 +58,8 @@ CODES = {
     "P111": "the host's own sendmail.mc sets a TLS option that tlsc's starttls.m4 now"
     " overrides (or, STARTTLS off, that still sets it)",
     "P112": "an access file holding what looks like key material; its diff shows it withheld",
-    "P113": "the host's submit.mc includes the starttls.m4 the plan changes; submit.cf gets"
-    " the change only when next built, which apply does not do",
+    "P113": "the host's submit.mc includes a file the plan changes, and tlsc cannot rebuild"
+    " submit.cf from it (no cf.m4 m4 finds, or an include of a file the plan deletes)",
 }
 
 

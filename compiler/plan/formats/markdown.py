@@ -42,6 +42,7 @@ MAX_LABEL_CHARS = 400
 _SHORT_ACTION = {
     "rebuild_access_db": "rebuild access.db",
     "rebuild_sendmail_cf": "rebuild sendmail.cf",
+    "rebuild_submit_cf": "rebuild submit.cf",
     "restart": "restart sendmail",
     "run_after": "run commands.after",
 }
