@@ -156,7 +156,7 @@ def test_a_starttls_change_rebuilds_submit_cf_in_plan_and_apply(root: Path, tmp_
     rc, out, err = _apply(spec, root)
     assert rc == 0, out + err
     assert said in out and "build-submit" in out + err, out + err  # the plan it carries out
-    assert "rebuilt sendmail.cf and submit.cf and access.db" in out, out
+    assert "rebuilt sendmail.cf, submit.cf and access.db" in out, out
     assert submit.read_bytes() == before
 
     # submit.cf is what Debian's m4 of the submit.mc gives, with the new setting

@@ -1114,7 +1114,13 @@ class Apply:
         if n:
             done.append(f"wrote {n} file{'s' if n != 1 else ''}")
         if self.report.rebuilt:
-            done.append("rebuilt " + " and ".join(os.path.basename(x) for x in self.report.rebuilt))
+            names = [os.path.basename(x) for x in self.report.rebuilt]
+            listed = (
+                ", ".join(names[:-1]) + " and " + names[-1]
+                if len(names) > 2
+                else " and ".join(names)
+            )
+            done.append("rebuilt " + listed)
         if self.report.restarted:
             done.append("restarted sendmail")
         elif work.rebuild_cf and not self.cf_changed:
