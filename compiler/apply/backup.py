@@ -100,11 +100,16 @@ def _copy(src: Path, dst: Path) -> str:
 
 
 def make_backup(
-    base: Path, files: Mapping[str, Path], about: Mapping[str, object], shown: Path | None = None
+    base: Path,
+    files: Mapping[str, Path],
+    about: Mapping[str, object],
+    shown: Path | None = None,
+    names: Mapping[str, Path] | None = None,
 ) -> Backup:
     """Save each host path's file (`files`: host path -> where it is on this machine).
 
-    `shown` names `base` in messages (`base` may be a /proc/self/fd path to it). A backup
+    `shown` names `base` in messages, and `names` each file (`base` and `files` may be
+    /proc/self/fd paths to them, which tell the person nothing). A backup
     that cannot be finished (a full disk) is taken away again, with the space it took."""
     directory: Path | None = None
     try:
@@ -117,7 +122,8 @@ def make_backup(
                 saved.append(SavedFile(path, False))
                 continue
             if not on_disk.is_file():
-                raise BackupError(f"{on_disk} is not a regular file; nothing was changed")
+                name = (names or {}).get(path, on_disk)
+                raise BackupError(f"{name} is not a regular file; nothing was changed")
             sha = _copy(on_disk, directory / "files" / path.lstrip("/"))
             meta = FileMeta.of(st)
             saved.append(SavedFile(path, True, sha, meta.uid, meta.gid, meta.mode, st.st_mtime_ns))

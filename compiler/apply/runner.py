@@ -664,7 +664,13 @@ class Apply:
             "root": str(self.root),
         }
         try:
-            backup = make_backup(base, {x: self._io(x) for x in sorted(paths)}, about, shown)
+            backup = make_backup(
+                base,
+                {x: self._io(x) for x in sorted(paths)},
+                about,
+                shown,
+                {x: self._file(x) for x in paths},
+            )
             pending_at = self._pending_io()
             assert pending_at is not None
             write_pending(
