@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 from apply_helpers import apply_json, scratch_root
 from conftest import cli_command, cli_env
+from realtools import scratch_dir
 
+from compiler.apply.atomic import write_atomic
 from compiler.fileio import MAX_INPUT_BYTES
 
 pytestmark = pytest.mark.realtools
@@ -29,7 +31,7 @@ SPEC = """\
 version: 1
 cluster: hostile
 defaults:
-  commands: {{restart: "echo restart >> restarts.log"}}
+  commands: {{restart: "echo restart >> restarts.log", after: "{after}"}}
   mc:
     defines: {{confTO_IDENT: "{ident}"}}
 hosts:
@@ -54,11 +56,12 @@ def root() -> Iterator[Path]:
         yield path
 
 
-def spec(root: Path, which: str) -> Path:
-    """The old spec, or the new one: it changes all three managed files."""
+def spec(root: Path, which: str, after: str = "true") -> Path:
+    """The old spec, or the new one: it changes all three managed files (`after`: its
+    commands.after)."""
     path = root.parent / f"{root.name}-{which}.yaml"
     ident, level = ("5s", "encrypt") if which == "old" else ("7s", "verify")
-    path.write_text(SPEC.format(ident=ident, level=level), encoding="utf-8")
+    path.write_text(SPEC.format(ident=ident, level=level, after=after), encoding="utf-8")
     return path
 
 
@@ -76,11 +79,11 @@ def tree(root: Path) -> dict[str, tuple[str, int, bytes | None]]:
     return out
 
 
-def apply_new(root: Path) -> tuple[int, dict[str, object], str]:
+def apply_new(root: Path, after: str = "true") -> tuple[int, dict[str, object], str]:
     """Apply the new spec, in a subprocess with a timeout (a FIFO must not hang it)."""
     proc = subprocess.run(
         [
-            *cli_command("apply", spec(root, "new"), "--root", root, "--host", "h1"),
+            *cli_command("apply", spec(root, "new", after), "--root", root, "--host", "h1"),
             *("--yes", "--no-verify", "--skip-preflight", "--format", "json"),
         ],
         capture_output=True,
@@ -172,3 +175,89 @@ def test_plan_of_an_enormous_managed_file_is_one_sentence(root: Path, where: str
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert f"cannot read {target}: it is larger than 64 MiB" in proc.stderr, proc.stderr
+
+
+# -- what a file keeps beyond its bytes ------------------------------------------------
+
+ACL = "system.posix_acl_access"
+
+
+def acl(owner: int, group: int, other: int, users: dict[int, int], mask: int) -> bytes:
+    """A POSIX ACL as the kernel stores it (acl_ea.h: version 2, then (tag, perm, id)
+    entries, sorted by tag and id), so the test needs no setfacl."""
+    undefined = 0xFFFFFFFF
+    entries = [(0x01, owner, undefined)]
+    entries += [(0x02, perm, uid) for uid, perm in sorted(users.items())]
+    entries += [(0x04, group, undefined), (0x10, mask, undefined), (0x20, other, undefined)]
+    return (2).to_bytes(4, "little") + b"".join(
+        t.to_bytes(2, "little") + p.to_bytes(2, "little") + i.to_bytes(4, "little")
+        for t, p, i in entries
+    )
+
+
+#: an ACL giving uid 4242 read access to a file whose owning group has none: `stat` shows
+#: the mask (r) as the group bits, so a copy of the mode alone makes the file group-readable
+SECRET_ACL = acl(6, 0, 0, {4242: 4}, 4)
+
+
+def metadata(path: Path) -> tuple[int, dict[str, bytes]]:
+    """The mode and the extended attributes (the security namespace aside) of `path`."""
+    names = [n for n in os.listxattr(path) if not n.startswith("security.")]
+    return stat.S_IMODE(path.stat().st_mode), {n: os.getxattr(path, n) for n in names}
+
+
+def mark(path: Path) -> None:
+    """What an admin may give a file: an ACL for one more reader, a tag of their own."""
+    path.chmod(0o600)
+    try:
+        os.setxattr(path, ACL, SECRET_ACL)
+        os.setxattr(path, "user.admin-note", b"reviewed")
+    except OSError as exc:  # pragma: no cover - CI's and this machine's file systems have them
+        pytest.fail(f"the scratch file system keeps no ACL or user attribute: {exc}")
+    assert metadata(path) == (0o640, {ACL: SECRET_ACL, "user.admin-note": b"reviewed"})
+
+
+@pytest.mark.parametrize("where", [*MANAGED, *BUILT])
+def test_a_replaced_file_keeps_its_acl_and_attributes(root: Path, where: str) -> None:
+    target = root / where
+    mark(target)
+    before = metadata(target)
+    data = target.read_bytes()
+    rc, report, err = apply_new(root)
+    assert rc == 0 and report["result"] == "applied", (report, err)
+    assert target.read_bytes() != data or where == "etc/mail/sendmail.cf"
+    # the ACL's mask stays a mask: the owning group gets no read access it did not have
+    assert metadata(target) == before
+
+
+@pytest.mark.parametrize("where", [*MANAGED, *BUILT])
+def test_a_rollback_gives_a_file_back_its_acl_and_attributes(root: Path, where: str) -> None:
+    target = root / where
+    mark(target)
+    before = (target.read_bytes(), metadata(target))
+    rc, report, err = apply_new(root, after="exit 3")  # a failing commands.after
+    assert rc == 1 and report["result"] == "rolled-back", (report, err)
+    assert (target.read_bytes(), metadata(target)) == before
+
+
+DEFAULT_ACL = "system.posix_acl_default"
+
+
+@pytest.mark.parametrize("had_acl", [False, True], ids=["without", "with"])
+def test_a_directorys_default_acl_never_replaces_the_files_own(had_acl: bool) -> None:
+    # a new file in a directory with a default ACL gets that ACL; the temp file that
+    # replaces an existing one is a new file too, yet must end as the old one was
+    inherited = acl(7, 5, 0, {4343: 7}, 7)
+    with scratch_dir("apply-acl") as directory:
+        target = directory / "access"
+        target.write_bytes(b"old\n")
+        target.chmod(0o640)
+        os.setxattr(directory, DEFAULT_ACL, inherited)
+        if had_acl:
+            mark(target)
+        before = metadata(target)
+        write_atomic(target, b"new\n", 0o640)
+        assert metadata(target) == before
+        fresh = directory / "fresh"
+        write_atomic(fresh, b"new\n", 0o640)  # a file apply creates: the directory's say
+        assert ACL in metadata(fresh)[1]
