@@ -58,6 +58,8 @@ CODES = {
     "P112": "an access file holding what looks like key material; its diff shows it withheld",
     "P113": "the host's submit.mc includes the starttls.m4 the plan changes; submit.cf gets"
     " the change only when next built, which apply does not do",
+    "P114": "an apply did not finish (its journal is there): the next apply finishes its"
+    " rebuilds and restart (--root)",
 }
 
 
