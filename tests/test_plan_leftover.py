@@ -130,3 +130,37 @@ def test_plan_after_apply_was_killed_says_what_the_next_apply_does(root: Path, p
     kill_at(root, point)
     assert (root / "etc/mail/.tlsc-apply.pending").exists()
     check_plan_matches_the_next_apply(root)
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_saved_plan_refused_after_a_kill_says_why_and_a_new_one_finishes(
+    root: Path, point: str
+) -> None:
+    saved = root.parent / f"{root.name}-saved.json"
+    proc = subprocess.run(
+        cli_command("plan", spec(root, "new"), "--root", root, "--host", "h1", "--out", saved),
+        capture_output=True, text=True, env=cli_env(), timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    kill_at(root, point)
+    journal = root / "etc/mail/.tlsc-apply.pending"
+    rc, report, err = apply_json(
+        spec(root, "new"), root, "--yes", "--no-verify", "--plan", str(saved)
+    )
+    # the files the saved plan was made from drifted (the first one is written at every
+    # point): the refusal says it was the interrupted apply, and what to do
+    assert rc == 1 and report["result"] == "refused", report
+    message = str(report["message"])
+    assert f"its journal {journal} is there" in message, message
+    assert "P114" in message, message
+    proc = subprocess.run(
+        cli_command("plan", spec(root, "new"), "--root", root, "--host", "h1", "--out", saved),
+        capture_output=True, text=True, env=cli_env(), timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rc, report, err = apply_json(
+        spec(root, "new"), root, "--yes", "--no-verify", "--plan", str(saved)
+    )
+    assert rc == 0 and report["result"] == "applied", (report, err)
+    assert not journal.exists()
+    assert plan(root)[0] == 0
