@@ -261,3 +261,19 @@ def test_a_directorys_default_acl_never_replaces_the_files_own(had_acl: bool) ->
         fresh = directory / "fresh"
         write_atomic(fresh, b"new\n", 0o640)  # a file apply creates: the directory's say
         assert ACL in metadata(fresh)[1]
+
+
+@pytest.mark.parametrize("where", ["etc/mail/tls", "var/backups/tlsc", "run"])
+def test_a_file_where_a_directory_should_be_is_named_as_such(root: Path, where: str) -> None:
+    # there before apply started: the sentence says what it is, not that it changed
+    target = root / where
+    subprocess.run(["rm", "-rf", str(target)], check=True)
+    target.write_bytes(b"not a directory\n")
+    before = tree(root)
+    rc, report, err = apply_new(root)
+    assert "Traceback" not in err, err
+    assert rc == 1 and report["result"] == "refused", (report, err)
+    assert report["message"] == (
+        f"{target} is a file where a directory should be; nothing is written through it"
+    )
+    assert tree(root) == before
