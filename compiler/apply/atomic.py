@@ -6,6 +6,15 @@ then the directory itself is flushed, so the rename survives a power cut.
 Temp files have fixed names (`.NAME.tlsc-new`): apply holds the host's lock
 while it writes them, and the next apply removes any a crash left behind.
 
+What the admin gave the file beyond owner, group and mode goes across too: its
+extended attributes, a POSIX ACL (`system.posix_acl_access`) among them. A
+rename puts a new inode in place, and without them an ACL granting one more
+user read access would be gone, and worse, the ACL's mask (what `stat` shows
+as the group bits) would become the owning group's own permission. The
+`security.` namespace is left to the kernel and its security modules: they
+label a new file themselves, and a copied IMA hash would not match the new
+bytes.
+
 Every path here is the file itself: a symbolic link at `target` would be
 replaced, not followed, so apply first resolves a managed path that is a
 link to the file it leads to (compiler.plan.observe.resolve_link) and
@@ -18,6 +27,7 @@ symbolic link meanwhile cannot redirect the write.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections.abc import Iterable
@@ -27,18 +37,62 @@ from pathlib import Path
 TEMP_SUFFIX = ".tlsc-new"
 
 
+#: the extended attributes a replaced file keeps: all but those the kernel manages
+_KERNEL_XATTRS = "security."
+#: a file system without extended attributes (or a /proc path to one) has none
+_NO_XATTRS = (errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENODATA)
+
+Xattrs = tuple[tuple[str, bytes], ...]
+
+
 @dataclass(frozen=True)
 class FileMeta:
-    """Owner, group and mode to give a file."""
+    """Owner, group, mode and extended attributes (an ACL among them) to give a file."""
 
     uid: int
     gid: int
     mode: int
+    xattrs: Xattrs = ()
 
     @classmethod
-    def of(cls, st: os.stat_result) -> FileMeta:
-        """The metadata of an existing file."""
-        return cls(st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
+    def of(cls, st: os.stat_result, xattrs: Xattrs = ()) -> FileMeta:
+        """The metadata of an existing file (its extended attributes: `read_xattrs`)."""
+        return cls(st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), xattrs)
+
+
+def _kept(name: str) -> bool:
+    return not name.startswith(_KERNEL_XATTRS)
+
+
+def read_xattrs(file: int | Path) -> Xattrs:
+    """The extended attributes a replacement of `file` (a descriptor or a path, not
+    followed when a link) keeps, sorted by name."""
+    follow = isinstance(file, int)
+    try:
+        names = sorted(n for n in os.listxattr(file, follow_symlinks=follow) if _kept(n))
+    except OSError as exc:
+        if exc.errno in _NO_XATTRS:
+            return ()
+        raise
+    out = []
+    for name in names:
+        try:
+            out.append((name, os.getxattr(file, name, follow_symlinks=follow)))
+        except OSError as exc:
+            if exc.errno != errno.ENODATA:  # removed meanwhile
+                raise
+    return tuple(out)
+
+
+def set_xattrs(fd: int, xattrs: Xattrs) -> None:
+    """Give an open file exactly `xattrs` (of those a replacement keeps): a default ACL
+    the directory gave the new file, which the old one did not have, goes."""
+    want = dict(xattrs)
+    for name, _ in read_xattrs(fd):
+        if name not in want:
+            os.removexattr(fd, name)
+    for name, value in xattrs:
+        os.setxattr(fd, name, value)
 
 
 def temp_path(path: Path) -> Path:
@@ -49,7 +103,8 @@ def temp_path(path: Path) -> Path:
 def existing_meta(path: Path) -> FileMeta | None:
     """The metadata of `path`, or None when there is no such file."""
     try:
-        return FileMeta.of(path.stat())
+        st = path.stat()
+        return FileMeta.of(st, read_xattrs(path))
     except FileNotFoundError:
         return None
 
@@ -74,10 +129,12 @@ def make_parents(path: Path, mode: int = 0o755) -> None:
 
 
 def set_meta(fd: int, meta: FileMeta) -> None:
-    """Give an open file `meta`'s owner, group and mode (owner only when it differs)."""
+    """Give an open file `meta`'s owner, group, extended attributes and mode (owner only
+    when it differs; the mode last, as an ACL written sets the group bits)."""
     st = os.fstat(fd)
     if (st.st_uid, st.st_gid) != (meta.uid, meta.gid):
         os.fchown(fd, meta.uid, meta.gid)
+    set_xattrs(fd, meta.xattrs)
     os.fchmod(fd, meta.mode)
 
 

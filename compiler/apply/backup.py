@@ -3,7 +3,8 @@
 A backup is a directory `BASE/<UTC time>/` (BASE: /var/backups/tlsc, under
 --root when given) holding each file apply is about to change, at its host
 path below `files/`, and `manifest.json`: for each file whether it existed,
-its SHA-256, owner, group, mode and modification time. The manifest is
+its SHA-256, owner, group, mode, extended attributes (its ACL; hex) and
+modification time. The manifest is
 written last, so a backup without one is incomplete and never restored
 from. Only the newest `keep` complete backups are kept.
 """
@@ -20,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.apply.atomic import FileMeta, fsync_dir, remove, write_atomic
+from compiler.apply.atomic import FileMeta, Xattrs, fsync_dir, read_xattrs, remove, write_atomic
 
 MANIFEST = "manifest.json"
 _STAMP = re.compile(r"^\d{8}T\d{6}\.\d{6}Z(-\d+)?$")
@@ -41,6 +42,12 @@ class SavedFile:
     gid: int = 0
     mode: int = 0
     mtime_ns: int = 0
+    xattrs: Xattrs = ()
+
+    @property
+    def meta(self) -> FileMeta:
+        """What the file is given back with its bytes."""
+        return FileMeta(self.uid, self.gid, self.mode, self.xattrs)
 
     def to_json(self) -> dict[str, object]:
         """The manifest entry."""
@@ -52,6 +59,7 @@ class SavedFile:
             "gid": self.gid,
             "mode": f"{self.mode:04o}",
             "mtime_ns": self.mtime_ns,
+            "xattrs": {name: value.hex() for name, value in self.xattrs},
         }
 
 
@@ -100,11 +108,16 @@ def _copy(src: Path, dst: Path) -> str:
 
 
 def make_backup(
-    base: Path, files: Mapping[str, Path], about: Mapping[str, object], shown: Path | None = None
+    base: Path,
+    files: Mapping[str, Path],
+    about: Mapping[str, object],
+    shown: Path | None = None,
+    names: Mapping[str, Path] | None = None,
 ) -> Backup:
     """Save each host path's file (`files`: host path -> where it is on this machine).
 
-    `shown` names `base` in messages (`base` may be a /proc/self/fd path to it). A backup
+    `shown` names `base` in messages, and `names` each file (`base` and `files` may be
+    /proc/self/fd paths to them, which tell the person nothing). A backup
     that cannot be finished (a full disk) is taken away again, with the space it took."""
     directory: Path | None = None
     try:
@@ -117,10 +130,14 @@ def make_backup(
                 saved.append(SavedFile(path, False))
                 continue
             if not on_disk.is_file():
-                raise BackupError(f"{on_disk} is not a regular file; nothing was changed")
+                name = (names or {}).get(path, on_disk)
+                raise BackupError(f"{name} is not a regular file; nothing was changed")
+            xattrs = read_xattrs(on_disk)
             sha = _copy(on_disk, directory / "files" / path.lstrip("/"))
             meta = FileMeta.of(st)
-            saved.append(SavedFile(path, True, sha, meta.uid, meta.gid, meta.mode, st.st_mtime_ns))
+            saved.append(
+                SavedFile(path, True, sha, meta.uid, meta.gid, meta.mode, st.st_mtime_ns, xattrs)
+            )
         manifest = {"version": 1, **about, "files": [f.to_json() for f in saved]}
         write_atomic(directory / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode(), 0o600)
         fsync_dir(directory.parent)
@@ -155,10 +172,11 @@ def restore(backup: Backup, on_disk: Mapping[str, Path]) -> list[str]:
             current = target.read_bytes()
         except FileNotFoundError:
             current = None
-        meta = FileMeta(saved.uid, saved.gid, saved.mode)
+        meta = saved.meta
         if current == data:
             st = target.stat()
-            if FileMeta.of(st) == meta and st.st_mtime_ns == saved.mtime_ns:
+            now = FileMeta.of(st, read_xattrs(target))
+            if now == meta and st.st_mtime_ns == saved.mtime_ns:
                 continue
         write_atomic(target, data, saved.mode, mtime_ns=saved.mtime_ns, meta=meta)
         changed.append(saved.path)
@@ -178,6 +196,8 @@ def load_backup(directory: Path) -> Backup:
                 int(f["gid"]),
                 int(f["mode"], 8),
                 int(f["mtime_ns"]),
+                # a backup made before tlsc kept extended attributes has none
+                tuple(sorted((str(k), bytes.fromhex(v)) for k, v in f.get("xattrs", {}).items())),
             )
             for f in doc["files"]
         )

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 from pathlib import Path
 
 FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -104,6 +105,12 @@ class SafeDirs:
 
     @staticmethod
     def _refusal(at: Path, exc: OSError) -> DirError:
+        if exc.errno == errno.ENOTDIR and _is_plain_file(at):
+            # there from the start (a backup directory made a file), or swapped in: either
+            # way what it is, not a guess at what happened
+            return DirError(
+                f"{at} is a file where a directory should be; nothing is written through it"
+            )
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
             return DirError(
                 f"{at} is no longer the directory apply settled (it became a symbolic link"
@@ -118,6 +125,14 @@ class SafeDirs:
         if fd is None:
             return None
         return PROC_FD / str(fd) / file.name
+
+
+def _is_plain_file(path: Path) -> bool:
+    """True when `path` is a file that is not a symbolic link (looked at, never opened)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def real_file(path: Path) -> Path:

@@ -113,7 +113,8 @@ def plan_host(
     check_dir(root, "--root")
     config = loaded.config
     where = {**files, **(read_from or {})}
-    observed = read_files({p: where[p] for p in managed_paths(config)})
+    paths = managed_paths(config)
+    observed = read_files({p: where[p] for p in paths}, {p: files[p] for p in paths})
     host = Planner(check_headers=True).host(loaded.desired, observed)
     submit = note_submit(host, config, root)  # its rebuild first: a link to it is P109
     note_links(host, config, root, files)

@@ -341,7 +341,7 @@ class Apply:
                 raise _Refused(str(exc)) from None
             self.report.plan = self.state.host
             if self.o.plan_file is not None:
-                self._check_saved_plan()
+                self._check_saved_plan(pending)
                 detail.append(f"the saved plan {self.o.plan_file} still holds")
             work = self._work(pending)
             if work.rebuild_access:
@@ -587,7 +587,7 @@ class Apply:
             return None
         return submit
 
-    def _check_saved_plan(self) -> None:
+    def _check_saved_plan(self, pending: Pending | None) -> None:
         assert self.state is not None and self.loaded is not None
         name = self.loaded.config.name
         where = self.o.plan_file
@@ -606,7 +606,15 @@ class Apply:
         drifted += check_links(saved, name, link_ends(self.root, self.files))
         if drifted:
             more = f" (and {len(drifted) - 1} more)" if len(drifted) > 1 else ""
-            raise _Refused(f"refusing the plan {where}: {drifted[0]}{more}")
+            why = ""
+            if pending is not None:
+                # the files drifted because an apply died half-way: say so, and what to do
+                why = (
+                    f"; an apply that did not finish changed them (its journal"
+                    f" {self.pending_path} is there), and the new plan lists what the"
+                    " next apply finishes (P114)"
+                )
+            raise _Refused(f"refusing the plan {where}: {drifted[0]}{more}{why}")
         now = {f.path: f.after_sha256 for f in self.state.host.files}
         then = {f.path: f.after_sha256 for f in saved.hosts[name]}
         if now != then:
@@ -702,7 +710,13 @@ class Apply:
             "root": str(self.root),
         }
         try:
-            backup = make_backup(base, {x: self._io(x) for x in sorted(paths)}, about, shown)
+            backup = make_backup(
+                base,
+                {x: self._io(x) for x in sorted(paths)},
+                about,
+                shown,
+                {x: self._file(x) for x in paths},
+            )
             pending_at = self._pending_io()
             assert pending_at is not None
             write_pending(

@@ -214,7 +214,9 @@ def plan(
             failed = True
         if failed:
             sys.exit(1)
-        sys.exit(2 if detailed_exitcode and result.changes else 0)
+        # what an interrupted apply left undone counts as a change (--root, P114)
+        pending = any(w.code == "P114" for h in result.hosts for w in h.warnings)
+        sys.exit(2 if detailed_exitcode and (result.changes or pending) else 0)
 
 
 def _render(result: Any, fmt: str) -> str:

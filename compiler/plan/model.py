@@ -60,6 +60,8 @@ CODES = {
     "P112": "an access file holding what looks like key material; its diff shows it withheld",
     "P113": "the host's submit.mc includes a file the plan changes, and tlsc cannot rebuild"
     " submit.cf from it (no cf.m4 m4 finds, or an include of a file the plan deletes)",
+    "P114": "an apply did not finish (its journal is there): the next apply finishes its"
+    " rebuilds and restart (--root)",
 }
 
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from compiler.fileio import MAX_INPUT_BYTES, TooLarge
+
 if TYPE_CHECKING:
     import subprocess
 
@@ -34,26 +36,37 @@ class ObserveError(Exception):
     """What is there now cannot be read; the message is one sentence."""
 
 
-def read_file(path: Path) -> bytes | None:
-    """The bytes of `path`, or None when there is no such file."""
+def read_file(path: Path, shown: Path | None = None) -> bytes | None:
+    """The bytes of `path`, or None when there is no such file.
+
+    `shown` names the file in messages (`path` may be a /proc/self/fd path to it,
+    which tells the person nothing). A file larger than tlsc reads (the cap `tlsc
+    lint` and `tlsc import` have: a sparse or runaway access file) is refused in one
+    sentence, before its bytes fill the memory.
+    """
+    name = shown or path
     try:
         # O_NONBLOCK: a FIFO planted where a file should be must not hang the read
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        raise ObserveError(f"cannot read {path}: {exc.strerror}") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+        raise ObserveError(f"cannot read {name}: {exc.strerror}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        if stat.S_ISDIR(mode):
-            raise ObserveError(f"{path} is a directory where a file should be")
-        raise ObserveError(f"{path} is not a regular file")
+        if stat.S_ISDIR(info.st_mode):
+            raise ObserveError(f"{name} is a directory where a file should be")
+        raise ObserveError(f"{name} is not a regular file")
     with os.fdopen(fd, "rb") as f:
         try:
-            return f.read()
+            # one byte past the cap: a file that grows while it is read is caught too
+            data = f.read(MAX_INPUT_BYTES + 1) if info.st_size <= MAX_INPUT_BYTES else None
         except OSError as exc:
-            raise ObserveError(f"cannot read {path}: {exc.strerror}") from None
+            raise ObserveError(f"cannot read {name}: {exc.strerror}") from None
+    if data is None or len(data) > MAX_INPUT_BYTES:
+        raise ObserveError(f"cannot read {name}: {TooLarge(name, MAX_INPUT_BYTES).strerror}")
+    return data
 
 
 def host_path(base: Path, path: str) -> Path:
@@ -151,9 +164,13 @@ def resolve_tree(base: Path, paths: Iterable[str]) -> dict[str, Path]:
     return out
 
 
-def read_files(files: Mapping[str, Path]) -> dict[str, bytes | None]:
-    """{path: bytes or None} for each host path's file (made by resolve_tree)."""
-    return {p: read_file(target) for p, target in files.items()}
+def read_files(
+    files: Mapping[str, Path], shown: Mapping[str, Path] | None = None
+) -> dict[str, bytes | None]:
+    """{path: bytes or None} for each host path's file (made by resolve_tree); `shown`
+    names a file in messages where `files` gives another path to it."""
+    names = shown or {}
+    return {p: read_file(target, names.get(p)) for p, target in files.items()}
 
 
 def read_tree(base: Path, paths: Iterable[str]) -> dict[str, bytes | None]:

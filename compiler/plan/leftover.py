@@ -1,0 +1,79 @@
+"""What `tlsc apply` still owes a host whose files already match the spec: the work
+of an apply that died.
+
+An apply killed (kill -9, a power cut) after its writes, before its rebuilds or
+its restart, leaves its journal (`.tlsc-apply.pending`, beside `sendmail.mc`),
+and the next apply finishes those rebuilds and the restart
+(compiler.apply.pending). Every file then matches the spec, so a plan of the
+same root (`--root`) that read the files alone would say "no changes" while
+sendmail may still run the settings from before the apply, and
+`--detailed-exitcode` would tell an automation that applies only on 2 that
+there is nothing to do. So the plan names the journal (P114) and lists the
+rebuilds and the restart the journal holds.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from compiler.apply.pending import PENDING_NAME, read_pending
+from compiler.plan.model import ActionName, HostPlan, PlannedAction, PlanWarning
+from compiler.plan.observe import host_path
+from compiler.resolve import HostConfig
+
+UNFINISHED = "an interrupted apply did not finish it (P114)"
+
+
+def note_leftover(plan: HostPlan, config: HostConfig, base: Path) -> None:
+    """Add P114, and the rebuilds and restart apply owes the host, when the journal of an
+    interrupted apply is under `base`."""
+    s = config.settings
+    p = s.paths
+    here = os.path.dirname(p.sendmail_mc)
+    pending = read_pending(host_path(base, here) / PENDING_NAME)
+    if pending is None:
+        return
+    who = (
+        f"an apply started {pending.started} (pid {pending.pid})"
+        if pending.pid
+        else "an apply (its journal is damaged)"
+    )
+    plan.warnings.append(
+        PlanWarning(
+            "P114",
+            f"{who} did not finish (its journal {here}/{PENDING_NAME} is there): tlsc apply"
+            " finishes its rebuilds and the restart, as sendmail may still run the settings"
+            " from before it",
+            p.sendmail_mc,
+        )
+    )
+    owed: list[tuple[bool, ActionName, str, tuple[str, ...], str | None]] = [
+        (
+            pending.rebuild_access,
+            "rebuild_access_db",
+            f"rebuild {p.access_db} from {p.access} (makemap hash)",
+            (p.access_db,),
+            None,
+        ),
+        (
+            pending.rebuild_cf,
+            "rebuild_sendmail_cf",
+            f"rebuild {p.sendmail_cf} from {p.sendmail_mc} (m4)",
+            (p.sendmail_cf,),
+            None,
+        ),
+        (
+            pending.restart and bool(s.commands.restart),
+            "restart",
+            f"restart sendmail: {s.commands.restart}",
+            (p.sendmail_cf,),
+            s.commands.restart,
+        ),
+    ]
+    have = {a.action for a in plan.actions}
+    for wanted, action, description, because, command in owed:
+        if wanted and action not in have:
+            plan.actions.append(
+                PlannedAction(action, f"{description}; {UNFINISHED}", because, command)
+            )

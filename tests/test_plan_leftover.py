@@ -1,0 +1,166 @@
+"""`tlsc plan --root` on a host where apply still has work though every file matches:
+an apply killed (kill -9) after its writes, before its rebuilds or restart.
+
+The plan must say what the next apply does: the same rebuilds and restart, P114
+for the journal of the interrupted apply, and `--detailed-exitcode` 2, so an
+automation that applies only on 2 does not leave sendmail on the old settings;
+once that apply ran, the plan has nothing left (exit 0). Real m4 and makemap,
+under a scratch root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from apply_helpers import apply_json, scratch_root
+from conftest import cli_command, cli_env
+
+pytestmark = pytest.mark.realtools
+
+SPEC = """\
+version: 1
+cluster: leftover
+defaults:
+  commands: {{restart: "echo restart >> restarts.log", after: "true"}}
+  mc:
+    defines: {{confTO_IDENT: "{ident}"}}
+hosts:
+  h1: {{fqdn: h1.example.net, address: 127.0.0.1}}
+domains:
+  secure.example.com: {{outbound: {level}}}
+access:
+  - Connect:127 RELAY
+"""
+
+#: the pause points an apply with --no-verify reaches once it has begun to write
+POINTS = ["write.partial", "build-cf", "build-access", "build-access.built", "restart", "after"]
+
+
+@pytest.fixture
+def root() -> Iterator[Path]:
+    with scratch_root("plan-leftover") as path:
+        rc, report, err = apply_json(spec(path, "old"), path, "--yes", "--no-verify")
+        assert rc == 0, (report, err)
+        yield path
+
+
+def spec(root: Path, which: str) -> Path:
+    path = root.parent / f"{root.name}-{which}.yaml"
+    ident, level = ("5s", "encrypt") if which == "old" else ("7s", "verify")
+    path.write_text(SPEC.format(ident=ident, level=level), encoding="utf-8")
+    return path
+
+
+def plan(root: Path) -> tuple[int, dict[str, object]]:
+    """`tlsc plan --root --detailed-exitcode --format json` of the new spec."""
+    proc = subprocess.run(
+        cli_command(
+            "plan", spec(root, "new"), "--root", root, "--host", "h1", "--format", "json",
+            "--detailed-exitcode",
+        ),
+        capture_output=True, text=True, env=cli_env(), timeout=120, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def planned(doc: dict[str, object]) -> tuple[set[str], set[str]]:
+    """(the actions, the warning codes) of the plan's one host."""
+    (host,) = doc["hosts"]  # type: ignore[attr-defined]
+    return {a["action"] for a in host["actions"]}, {w["code"] for w in host["warnings"]}
+
+
+def done(report: dict[str, object]) -> set[str]:
+    """What an apply did, as plan actions."""
+    out = set()
+    for path in report["rebuilt"]:  # type: ignore[attr-defined]
+        out.add("rebuild_access_db" if path.endswith(".db") else "rebuild_sendmail_cf")
+    if report["restarted"]:
+        out.add("restart")
+    return out
+
+
+def kill_at(root: Path, point: str) -> None:
+    """Start an apply of the new spec, stop it at `point` and kill -9 it there."""
+    marker = root.parent / f"{root.name}-paused"
+    env = {
+        **cli_env(),
+        "TLSC_APPLY_PAUSE_AT": point,
+        "TLSC_APPLY_PAUSE_FILE": str(marker),
+        "TLSC_APPLY_PAUSE_SECONDS": "60",
+    }
+    argv = cli_command(
+        "apply", spec(root, "new"), "--root", root, "--host", "h1", "--yes", "--no-verify",
+        "--skip-preflight", "--format", "json",
+    )  # fmt: skip
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"apply never reached {point}"
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=10)
+    marker.unlink()
+
+
+def check_plan_matches_the_next_apply(root: Path) -> None:
+    rc, doc = plan(root)
+    actions, codes = planned(doc)
+    rc_apply, report, err = apply_json(spec(root, "new"), root, "--yes", "--no-verify")
+    assert rc_apply == 0 and report["result"] == "applied", (report, err)
+    did = done(report)
+    assert did, report  # apply had work left: the plan must have said so
+    assert rc == 2, doc
+    # every rebuild and restart apply ran was in the plan, and why
+    assert did <= actions, (did, actions)
+    assert "P114" in codes, codes
+    assert plan(root)[0] == 0
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_plan_after_apply_was_killed_says_what_the_next_apply_does(root: Path, point: str) -> None:
+    kill_at(root, point)
+    assert (root / "etc/mail/.tlsc-apply.pending").exists()
+    check_plan_matches_the_next_apply(root)
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_saved_plan_refused_after_a_kill_says_why_and_a_new_one_finishes(
+    root: Path, point: str
+) -> None:
+    saved = root.parent / f"{root.name}-saved.json"
+    proc = subprocess.run(
+        cli_command("plan", spec(root, "new"), "--root", root, "--host", "h1", "--out", saved),
+        capture_output=True, text=True, env=cli_env(), timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    kill_at(root, point)
+    journal = root / "etc/mail/.tlsc-apply.pending"
+    rc, report, err = apply_json(
+        spec(root, "new"), root, "--yes", "--no-verify", "--plan", str(saved)
+    )
+    # the files the saved plan was made from drifted (the first one is written at every
+    # point): the refusal says it was the interrupted apply, and what to do
+    assert rc == 1 and report["result"] == "refused", report
+    message = str(report["message"])
+    assert f"its journal {journal} is there" in message, message
+    assert "P114" in message, message
+    proc = subprocess.run(
+        cli_command("plan", spec(root, "new"), "--root", root, "--host", "h1", "--out", saved),
+        capture_output=True, text=True, env=cli_env(), timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rc, report, err = apply_json(
+        spec(root, "new"), root, "--yes", "--no-verify", "--plan", str(saved)
+    )
+    assert rc == 0 and report["result"] == "applied", (report, err)
+    assert not journal.exists()
+    assert plan(root)[0] == 0
