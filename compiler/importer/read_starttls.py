@@ -25,6 +25,7 @@ from compiler.sendmail import REFUSED_DEFINES, TLS_DEFINES, option_true
 from compiler.sendmail.m4text import check_line
 from compiler.spec.model import (
     AbsPath,
+    CaDirPath,
     CipherList,
     Ciphersuites,
     DefineName,
@@ -57,6 +58,7 @@ _PATHS = {
 }
 _SCALARS: dict[str, tuple[str, Any]] = {
     **{name: (key, AbsPath) for name, key in _PATHS.items()},
+    "confCACERT_PATH": ("ca_cert_path", CaDirPath),
     "confDH_PARAMETERS": ("dh_params", DhParams),
     "confTO_STARTTLS": ("timeout", Duration),
     "confCIPHER_LIST": ("cipher_list", CipherList),

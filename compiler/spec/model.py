@@ -60,6 +60,9 @@ _M4_UNSAFE = re.compile(
     rf"[\x00-\x1f\x7f{names.LINE_BREAKS_BEYOND_ASCII}`'\u2018\u2019\u201a\u201b\u201c\u201d\u00b4]"
 )
 _M4_ARG_REF = re.compile(r"\$[0-9#*@]")
+#: a `#` sendmail reads as a comment when it reads sendmail.cf (readcf.c translate_dollars):
+#: every one not escaped by the backslash before it (`$#` is refused as m4's already)
+_CF_COMMENT = re.compile(r"(?<!\\)#")
 _PATH = re.compile(r"^(/[A-Za-z0-9._+@=:~-]+)+/?\Z")
 _PATH_CHAR = re.compile(r"[A-Za-z0-9._+@=:~/-]")
 _WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
@@ -86,6 +89,11 @@ def _m4_text(value: str) -> None:
         )
     if _M4_ARG_REF.search(value):
         raise ValueError("'$' followed by a digit, '#', '*' or '@' is an m4 argument reference")
+    if _CF_COMMENT.search(value):
+        raise ValueError(
+            "sendmail reads a '#' in sendmail.cf as the start of a comment and drops it with"
+            " the rest of the line and the blanks before it; write '\\#' for the character"
+        )
     if value != value.strip():
         raise ValueError("a value cannot start or end with a blank (m4 would keep it)")
     if "  " in value or "\t" in value:
@@ -105,6 +113,16 @@ def _path(value: str) -> None:
         raise ValueError(f"'{shown(value)}' has an empty path component")
     if any(part in (".", "..") for part in value.split("/")):
         raise ValueError(f"'{shown(value)}' cannot contain '.' or '..' components")
+
+
+def _ca_dir(value: str) -> None:
+    _path(value)
+    if ":" in value:
+        raise ValueError(
+            f"OpenSSL reads a ':' in a CA directory as the break between two directories"
+            f" ('{shown(value.split(':', 1)[0])}' and '{shown(value.split(':', 1)[1])}'), so"
+            " sendmail would never find the certificates in this one"
+        )
 
 
 def _file_path(value: str) -> None:
@@ -325,6 +343,7 @@ def _socket_map(value: str) -> None:
 
 
 AbsPath = Annotated[str, _check(_path)]
+CaDirPath = Annotated[str, _check(_ca_dir)]
 SpecRelativePath = Annotated[str, StringConstraints(max_length=1024), _check(check_name)]
 FilePath = Annotated[str, _check(_file_path)]
 M4Text = Annotated[str, StringConstraints(min_length=1, max_length=1024), _check(_m4_text)]
@@ -465,7 +484,7 @@ class Tls(Model):
         " STARTTLS. The access rules are written either way.",
         examples=[False],
     )
-    ca_cert_path: AbsPath | None = Field(
+    ca_cert_path: CaDirPath | None = Field(
         "/etc/ssl/certs",
         description="Directory of trusted CA certificates, in starttls.m4:"
         " define(`confCACERT_PATH', ``PATH'')dnl; null: no line.",
