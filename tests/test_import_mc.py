@@ -181,9 +181,17 @@ def test_the_binary_in_the_tree_says_the_release(tmp_path: Path, which: str) -> 
     )
 
 
-def test_ciphersuites_round_trip(tmp_path: Path) -> None:
+#: the `O CipherSuites=` block as tlsc writes it (back to the includer's diversion), and as
+#: it wrote it before (LOCAL_CONFIG, then diversion 0)
+SUITES_BLOCKS = [
+    "PUSHDIVERT(6)dnl\n`O CipherSuites=TLS_AES_128_GCM_SHA256'\nPOPDIVERT`'dnl\n",
+    "LOCAL_CONFIG\n`O CipherSuites=TLS_AES_128_GCM_SHA256'\ndivert(0)dnl\n",
+]
+
+
+@pytest.mark.parametrize("block", SUITES_BLOCKS, ids=["pushdivert", "local_config"])
+def test_ciphersuites_round_trip(tmp_path: Path, block: str) -> None:
     """The `O CipherSuites=` block tlsc writes into starttls.m4 imports as tls.ciphersuites."""
-    block = "LOCAL_CONFIG\n`O CipherSuites=TLS_AES_128_GCM_SHA256'\ndivert(0)dnl\n"
     result = imported(tree(tmp_path, starttls=PLAIN_STARTTLS + block))
     assert result.text is not None, messages(result)
     assert "ciphersuites: TLS_AES_128_GCM_SHA256" in result.text
@@ -191,3 +199,18 @@ def test_ciphersuites_round_trip(tmp_path: Path) -> None:
     bad = block.replace("TLS_AES_128_GCM_SHA256", "TLS_NOPE")
     result = imported(tree(tmp_path / "bad", starttls=PLAIN_STARTTLS + bad))
     assert "I136" in [p.code for p in result.notes.losses]  # named, not silently dropped
+
+
+def test_tlscs_own_starttls_imports_whole(tmp_path: Path) -> None:
+    """The starttls.m4 tlsc writes (its PUSHDIVERT/POPDIVERT header and CipherSuites block)
+    imports as the tls: it came from, with nothing kept verbatim or lost."""
+    from realtools import render, spec
+
+    tls = {"ciphersuites": "TLS_AES_256_GCM_SHA384", "cipher_list": "HIGH:!aNULL"}
+    text = render(spec(defaults={"tls": tls}))["/etc/mail/tls/starttls.m4"]
+    assert text.startswith("PUSHDIVERT(-1)dnl\n") and "POPDIVERT`'dnl\n" in text
+    result = imported(tree(tmp_path, starttls=text))
+    assert result.text is not None and not messages(result), messages(result)
+    assert "ciphersuites: TLS_AES_256_GCM_SHA384" in result.text
+    assert "cipher_list: HIGH:!aNULL" in result.text
+    assert result.notes.verbatim == []

@@ -253,9 +253,9 @@ def test_the_hosts_own_tls_options_and_their_undefines() -> None:
     mc += "undefine(`confCRL')dnl\ndefine(`confDONT_BLAME_SENDMAIL', `x')dnl\n"
     assert _own_tls_defines(mc, "sendmail.mc") == {"confSERVER_CERT": 4, "confCLIENT_KEY": 5}
     assert _own_tls_defines(MC_HEAD + INCLUDE + MAILERS, "sendmail.mc") == {}
-    st = "divert(-1)dnl\ndnl # tlsc\ndivert(0)dnl\ndefine(`confSERVER_CERT', ``/y.pem'')dnl\n"
+    st = "PUSHDIVERT(-1)dnl\ndnl # tlsc\nPOPDIVERT`'dnl\ndefine(`confSERVER_CERT', ``/y.pem'')dnl\n"
     out = with_undefines(st, ["confSERVER_CERT", "confCLIENT_KEY"])
-    assert out == st.replace("(0)dnl\n", "(0)dnl\nundefine(`confCLIENT_KEY')dnl\n")
+    assert out == st.replace("`'dnl\n", "`'dnl\nundefine(`confCLIENT_KEY')dnl\n")
     assert with_undefines(st, ["confSERVER_CERT"]) is st
 
 

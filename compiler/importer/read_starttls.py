@@ -96,10 +96,15 @@ class TlsRead:
     off: str = "no starttls include"
 
 
-#: the block tlsc writes for tls.ciphersuites (no conf* define reaches the option)
+#: the block tlsc writes for tls.ciphersuites (no conf* define reaches the option); before
+#: it kept the includer's diversion it was LOCAL_CONFIG ... divert(0)dnl
 _SUITES_BLOCK = re.compile(
-    r"^LOCAL_CONFIG\n`?O CipherSuites=([A-Za-z0-9_:]+)'?\ndivert\(0\)dnl$", re.MULTILINE
+    r"^(?:LOCAL_CONFIG|PUSHDIVERT\(6\)dnl)\n`?O CipherSuites=([A-Za-z0-9_:]+)'?\n"
+    r"(?:divert\(0\)|POPDIVERT`')dnl$",
+    re.MULTILINE,
 )
+#: the line that ends tlsc's header, back in the includer's diversion (render/starttls.py)
+_POPDIVERT = "POPDIVERT`'dnl"
 
 
 def _ciphersuites(doc: M4Document, path: str, notes: Notes, out: TlsRead) -> set[int]:
@@ -129,6 +134,9 @@ def starttls_defines(doc: M4Document, path: str, notes: Notes, out: TlsRead) -> 
                 notes.drop(f"comment lines in {os.path.basename(path)}")
             continue
         call = stmt.call
+        if call is None and stmt.oneline == _POPDIVERT:
+            notes.drop("divert() header lines")
+            continue
         if call is None and inert(doc, stmt):
             notes.drop(f"comment lines in {os.path.basename(path)}")
             continue
@@ -154,7 +162,7 @@ def starttls_defines(doc: M4Document, path: str, notes: Notes, out: TlsRead) -> 
             events += _event(doc, call, path, notes, out)
         elif call.name == "VERSIONID":
             notes.drop("VERSIONID lines (tlsc writes its own)")
-        elif call.name == "divert":
+        elif call.name in ("divert", "PUSHDIVERT"):
             notes.drop("divert() header lines")
         elif stmt.oneline is not None:
             out.extra.append((stmt.oneline, at))

@@ -375,7 +375,9 @@ def with_undefines(starttls: str, names: list[str]) -> str:
     doc = lex(starttls, "starttls.m4", "m4")
     defined = {doc.first_arg(c) for c in doc.top_calls("define")}
     lines = [f"undefine({q.name(n)})dnl\n" for n in sorted(names) if n not in defined]
-    marker = "divert(0)dnl\n"
+    from compiler.render.starttls import RESUME
+
+    marker = RESUME + "\n"
     at = starttls.find(marker)
     if not lines or at < 0:
         return starttls

@@ -10,6 +10,13 @@ writes the `O CipherSuites=` line itself, which no conf* define reaches; `mta_st
 writes FEATURE(`sts') with the resolver's socket map. FEATURE works here: the .mc
 includes this file after its own FEATUREs and before its MAILER lines (cf.m4 wants
 every FEATURE before the first MAILER), in the .mc tlsc writes and in Debian's own.
+
+The file leaves m4 in the diversion it was included in (`RESUME`), not in 0: a
+host's own .mc (ownership: tls) may include it inside a LOCAL_CONFIG or
+LOCAL_RULESETS section, and with a plain divert(0)dnl the section's later lines
+went to the top of the .cf, before its V line (sendmail then warned that
+OperatorChars was redefined after rulesets, and read those rules with the
+default operators).
 """
 
 from __future__ import annotations
@@ -18,6 +25,13 @@ from compiler.render.header import header_lines
 from compiler.resolve import HostConfig
 from compiler.sendmail import PROTOCOL_FLOOR_OPTIONS
 from compiler.sendmail import m4quote as q
+
+#: cf.m4's PUSHDIVERT keeps the diversion m4 is in (divnum) and switches to another;
+#: POPDIVERT goes back to the one kept (sendmail's FEATURE and MAILER work so)
+HIDE = "PUSHDIVERT(-1)dnl"
+#: the local section of the .cf (LOCAL_CONFIG is divert(6), which keeps nothing)
+LOCAL = "PUSHDIVERT(6)dnl"
+RESUME = "POPDIVERT`'dnl"
 
 _DONT_BLAME = (
     "define(`confDONT_BLAME_SENDMAIL', ifdef(`confDONT_BLAME_SENDMAIL',"
@@ -34,10 +48,10 @@ def mta_sts_feature(socket: str) -> str:
 def render_starttls(host: HostConfig, source: str) -> str:
     """The exact text of the host's starttls.m4."""
     t = host.settings.tls
-    lines = ["divert(-1)dnl"]
+    lines = [HIDE]
     what = "STARTTLS settings (tls/starttls.m4)"
     lines += [f"dnl # {text}" for text in header_lines(source, host.name, host.fqdn, what)]
-    lines.append("divert(0)dnl")
+    lines.append(RESUME)
     paths = [
         ("confCACERT_PATH", t.ca_cert_path),
         ("confCACERT", t.ca_cert),
@@ -70,7 +84,7 @@ def render_starttls(host: HostConfig, source: str) -> str:
     if t.ciphersuites:
         # no conf* define reaches CipherSuites: the option line itself, quoted, in the
         # .cf's local section, then back to the .mc's own diversion
-        lines += ["LOCAL_CONFIG", f"`O CipherSuites={t.ciphersuites}'", "divert(0)dnl"]
+        lines += [LOCAL, f"`O CipherSuites={t.ciphersuites}'", RESUME]
     if t.group_readable_key:
         lines.append(_DONT_BLAME)
     return "".join(line + "\n" for line in lines)

@@ -579,8 +579,8 @@ class Tls(Model):
         None,
         description="The TLSv1.3 cipher suites, in order, joined by ':' (cipher_list does not"
         " apply to TLSv1.3). sendmail reads them from its CipherSuites option, which has no"
-        " m4 define: starttls.m4 writes it into the .cf's local section, LOCAL_CONFIG then"
-        " `O CipherSuites=SUITES' and divert(0)dnl; null (the default): OpenSSL's.",
+        " m4 define: starttls.m4 writes it into the .cf's local section, PUSHDIVERT(6)dnl"
+        " then `O CipherSuites=SUITES' and POPDIVERT`'dnl; null (the default): OpenSSL's.",
         examples=["TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"],
     )
     dane: bool = Field(
