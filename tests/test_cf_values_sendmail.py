@@ -215,3 +215,38 @@ def test_openssl_splits_a_ca_directory_at_a_colon() -> None:
         assert run(*verify, str(tmp / "plain"), "l.crt", cwd=tmp).returncode == 0
         split = run(*verify, str(tmp / "c:d"), "l.crt", cwd=tmp)
         assert split.returncode != 0 and "unable to get local issuer" in split.stdout + split.stderr
+
+
+#: hand-written .mc lines (single quotes, as people write them), each ending in VALUE
+HAND_LINES = [
+    ("define(`confSMTP_LOGIN_MSG', `$j {}')dnl", "O SmtpGreetingMessage=$j "),
+    ("define(`confHELO_NAME', `{}')dnl", "O HeloName="),
+    ("DAEMON_OPTIONS(`Port=2525, Name={}')dnl", "O DaemonPortOptions=Port=2525, Name="),
+    ("FEATURE(`mailertable', `hash -o /etc/mail/{}')dnl", "Kmailertable hash -o /etc/mail/"),
+]
+HAND_HEAD = (
+    "divert(0)dnl\ninclude(`/usr/share/sendmail/cf/m4/cf.m4')dnl\nOSTYPE(`debian')dnl\n"
+    "DOMAIN(`debian-mta')dnl\n"
+)
+#: values without a macro name (one quote level: m4 would rewrite those, M4011's business)
+HAND_VALUES = [*sorted(CUT), *(v for v in KEPT if not re.search(r"[a-z]{3}", v))]
+
+
+@pytest.mark.parametrize("value", HAND_VALUES)
+def test_lint_finds_the_hash_sendmail_cuts(release: SendmailRelease, value: str) -> None:
+    """M4024 on a hand-written .mc: found exactly on the lines whose value sendmail's own
+    reading of the built .cf cuts (a `\\#` it reads as `#` is no cut)."""
+    from compiler.lint.engine import LintContext, lint_text
+
+    body = "".join(line.format(value) + "\n" for line, _ in HAND_LINES)
+    mc = HAND_HEAD + body + "MAILER(`local')dnl\nMAILER(`smtp')dnl\n"
+    report = lint_text(mc, "sendmail.mc", "mc", LintContext(release=release.family))
+    flagged = {mc.count("\n", 0, f.offset) + 1 for f in report.findings if f.code == "M4024"}
+    files = {"/etc/mail/sendmail.mc": mc}
+    with scratch_dir("cfread") as tmp:
+        _, read = sendmail_reads(files, release, tmp)
+    first = HAND_HEAD.count("\n") + 1
+    for n, (_, prefix) in enumerate(HAND_LINES, first):
+        (got,) = line_of(read, prefix + "Z1")
+        cut = got != prefix + value.replace("\\#", "#").replace("é", "M-CM-)")
+        assert (n in flagged) is cut, (n, got, sorted(flagged))

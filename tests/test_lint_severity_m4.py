@@ -378,6 +378,11 @@ AUDIT = [
     ),
     ("M4019", "define(`confSERVER_CERT', esyscmd(`printf /x.crt'))dnl\n", None),
     ("M4022", "FEATURE(`sts')dnl\n", None),  # right for a resolver told to listen on 5461
+    (
+        "M4024",
+        "define(`confSMTP_LOGIN_MSG', `$j ESMTP #1')dnl\n",
+        "define(`confSMTP_LOGIN_MSG', `$j ESMTP \\#1')dnl\n",
+    ),
 ]
 
 

@@ -29,6 +29,7 @@ _NAMES = (
     "m4019_shell_command",
     "m4022_sts_socket",
     "m4023_byte_order_mark",
+    "m4024_cf_comment",
     "a001_malformed_line",
     "a002_unknown_tag",
     "a003_tls_requirement",
