@@ -651,7 +651,7 @@ def section_names(data: dict[str, Any], rcc: bool) -> list[str]:
 
 def check_m4_files(files: dict[str, str], data: dict[str, Any], host: str) -> None:
     mcs = [t for t in files.values() if t.startswith("divert(-1)dnl\ndnl # sendmail.mc ")]
-    sts = [t for t in files.values() if t.startswith("divert(-1)dnl\ndnl # STARTTLS ")]
+    sts = [t for t in files.values() if t.startswith("PUSHDIVERT(-1)dnl\ndnl # STARTTLS ")]
     _, enabled = host_flags(data, host)
     assert len(mcs) == 1 and len(sts) == (1 if enabled else 0)
     for text in [*mcs, *sts]:
