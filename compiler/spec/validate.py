@@ -49,6 +49,7 @@ from compiler.sendmail import (
 )
 from compiler.sendmail.accessbulk import AccessTexts, Released
 from compiler.sendmail.accessmap import did_you_mean
+from compiler.sendmail.confnames import KNOWN_OPTIONS, OBSOLETE_OPTIONS
 from compiler.sendmail.m4names import BUILTINS_BARE, CF_MACROS
 from compiler.sendmail.m4quote import TRIPLE_QUOTED
 from compiler.sendmail.m4text import (
@@ -352,6 +353,23 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
                 True,
                 severity="warning",
             )
+        elif name in OBSOLETE_OPTIONS:
+            # sendmail-cf errprints about each while the .cf is built: apply's build stops
+            rep.add(
+                (*loc, "defines", name),
+                "S203",
+                f"{name} is obsolete: sendmail-cf prints a warning for it while the .cf is"
+                f" built, so apply's build fails; {OBSOLETE_OPTIONS[name]}",
+                True,
+            )
+        elif name.startswith("conf") and name not in KNOWN_OPTIONS:
+            rep.add(
+                (*loc, "defines", name),
+                "S227",
+                f"sendmail does not know {name}, so this define does nothing{_conf_hint(name)}",
+                True,
+                severity="warning",
+            )
         if name in RESCANNED_DEFINES:
             words = name not in TRIPLE_QUOTED  # a third quote level keeps those literal
             _check_rescanned(mc.defines[name], (*loc, "defines", name), name, rep, words)
@@ -469,6 +487,15 @@ _M4_CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\(")
 
 
 _M4_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _conf_hint(name: str) -> str:
+    """The known conf* name `name` is a typo of, or the tls: key that sets it."""
+    hint = did_you_mean(name, sorted(KNOWN_OPTIONS))
+    for conf, key in TLS_DEFINES.items():
+        if hint == f" (did you mean '{conf}'?)":
+            return f" (did you mean {key}?)"
+    return hint
 
 
 def _check_rescanned(value: str, loc: Loc, what: str, rep: _Reporter, words: bool = True) -> None:
