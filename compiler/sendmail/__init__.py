@@ -284,6 +284,20 @@ REFUSED_FEATURES = {
 #: them) and whose second only `terminate` (feature/ratecontrol.m4, conncontrol.m4)
 NODELAY_FEATURES = ("ratecontrol", "conncontrol")
 
+#: FEATUREs sendmail-cf errprints about (so apply's build stops) without a first
+#: argument: what that argument is (feature/dnsbl.m4, nouucp.m4, prefixmod.m4, ...)
+FEATURE_FIRST_ARG = {
+    "dnsbl": "the DNS blocklist's zone",
+    "enhdnsbl": "the DNS blocklist's zone",
+    "nullclient": "the mail hub's name",
+    "prefixmod": "the prefix",
+    "nouucp": "reject or nospecial",
+    "nopercenthack": "reject or nospecial",
+}
+#: FEATUREs that write MAILER(`local') and MAILER(`smtp') themselves: a second one is an
+#: error of sendmail-cf's (`*** ERROR: MAILER(local) already included`)
+FEATURES_WITH_MAILERS = ("msp", "nullclient")
+
 #: defines that tls: owns; starttls.m4 is included after mc.defines and would override them
 TLS_DEFINES = {
     "confCACERT_PATH": "tls.ca_cert_path",

@@ -31,7 +31,9 @@ from compiler.rules import ClusterRules, SourcedEntry, access_segments
 from compiler.sendmail import (
     DEFAULT_ACCESS_DB,
     DOMAINS,
+    FEATURE_FIRST_ARG,
     FEATURES,
+    FEATURES_WITH_MAILERS,
     IGNORED_DEFINES,
     MAILERS,
     NEEDS_ACCESS_DB,
@@ -412,6 +414,7 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
             rep.add(floc, "S207", f"FEATURE {name} with nodelay needs delay_checks before it")
         if args[1] not in ("", "terminate"):
             rep.add(floc, "S207", f"FEATURE {name}: the second argument can only be terminate")
+    _check_feature_words(mc, loc, rep, seen)
     if "greet_pause" in seen:
         arg = next(iter(mc.features[seen["greet_pause"]].args), "")
         if arg and not arg.isdigit():
@@ -487,6 +490,37 @@ _M4_CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\(")
 
 
 _M4_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _check_feature_words(mc: Mc, loc: Loc, rep: _Reporter, seen: dict[str, int]) -> None:
+    """The FEATURE arguments (and what goes with them) without which sendmail-cf
+    errprints while it builds the .cf: apply treats any m4 output as a failed build."""
+
+    def bad(name: str, message: str) -> None:
+        rep.add(
+            (*loc, "features", seen[name]),
+            "S207",
+            f"FEATURE {name}: {message}; else sendmail-cf complains while it builds the .cf,"
+            " and apply's build fails",
+        )
+
+    for name, index in seen.items():
+        args = [*mc.features[index].args, "", ""]
+        if name in FEATURE_FIRST_ARG and (
+            not args[0] or (name in ("nouucp", "nopercenthack") and args[0][0] not in "rn")
+        ):
+            bad(name, f"the first argument must be {FEATURE_FIRST_ARG[name]}")
+        if name == "prefixmod" and not args[1]:
+            bad(name, "the second argument must be the flags")
+        if name == "nocanonify" and args[0].lower() not in ("", "canonify_hosts"):
+            bad(name, f"the argument can only be canonify_hosts, not '{shown(args[0])}'")
+        if name in FEATURES_WITH_MAILERS and {"local", "smtp"} & set(mc.mailers):
+            bad(name, "it writes MAILER local and smtp itself: set mc.mailers to []")
+        maps = args[0] and args[1]
+        if name == "ldap_routing" and not maps and "confLDAP_DEFAULT_SPEC" not in mc.defines:
+            bad(name, "without its two map arguments it needs confLDAP_DEFAULT_SPEC defined")
+        if name == "preserve_luser_host" and "LUSER_RELAY" not in mc.defines:
+            bad(name, "it needs LUSER_RELAY in mc.defines")
 
 
 def _conf_hint(name: str) -> str:
