@@ -93,3 +93,17 @@ def test_every_name_sendmail_reads_is_taken_without_a_word() -> None:
     )
     result = compiled({name: "1" for name in names})
     assert [p for p in result.problems if p.code in ("S203", "S227")] == []
+
+
+def test_every_name_sendmail_reads_builds_without_a_word(release: SendmailRelease) -> None:
+    """All at once, each set to 1: sendmail-cf says nothing (confUNSAFE_GROUP_WRITES,
+    deprecated, printed a warning and is obsolete now)."""
+    names = KNOWN_OPTIONS - TLS_DEFINES.keys() - OBSOLETE_OPTIONS.keys() - IGNORED_DEFINES.keys()
+    result = compiled(dict.fromkeys(sorted(names), "1"), release.family)
+    assert result.ok, [p.message for p in result.problems if p.severity == "error"]
+    files = result.hosts["h1"]
+    with scratch_dir("defnames") as tmp:
+        rc, _, err = m4_build(
+            files["/etc/mail/sendmail.mc"], files["/etc/mail/tls/starttls.m4"], tmp, release
+        )
+    assert (rc, err) == (0, "")

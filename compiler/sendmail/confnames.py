@@ -69,4 +69,5 @@ OBSOLETE_OPTIONS = {
     "confDAEMON_OPTIONS": "use DAEMON_OPTIONS(`...')dnl instead",
     "confDEF_GROUP_ID": "use confDEF_USER_ID with a colon in the value (user:group)",
     "confREAD_TIMEOUT": "use the individual confTO_* timeouts",
+    "confUNSAFE_GROUP_WRITES": "it is deprecated; use confDONT_BLAME_SENDMAIL",
 }
