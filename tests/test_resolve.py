@@ -27,7 +27,7 @@ defaults:
     defines:
       confPRIVACY_FLAGS: goaway
       confREJECT_MSG: 550 Access denied
-    features: [use_cw_file, nouucp]
+    features: [use_cw_file, {name: nouucp, args: [reject]}]
     mailers: [local, smtp]
 hosts:
   plain:
@@ -43,7 +43,7 @@ hosts:
       defines:
         confREJECT_MSG: 550 Go away
         confMAX_MESSAGE_SIZE: 1000000
-      features: [nouucp]
+      features: [{name: nouucp, args: [reject]}]
 """
 
 
@@ -115,7 +115,7 @@ def test_host_overrides_are_only_what_was_written() -> None:
         },
         "mc": {
             "defines": {"confREJECT_MSG": "550 Go away", "confMAX_MESSAGE_SIZE": "1000000"},
-            "features": [{"name": "nouucp"}],
+            "features": [{"name": "nouucp", "args": ["reject"]}],
         },
     }
 
@@ -157,4 +157,4 @@ def test_overrides_reach_the_rendered_files() -> None:
     assert "define(`confREJECT_MSG', ``550 Go away'')dnl\n" in mc
     assert "define(`confPRIVACY_FLAGS', ``goaway'')dnl\n" in mc
     assert "FEATURE(`use_cw_file')dnl" not in mc
-    assert "FEATURE(`nouucp')dnl\n" in mc
+    assert "FEATURE(`nouucp', ``reject'')dnl\n" in mc
