@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 from realtools import SYSTEM_SENDMAIL, SendmailRelease, makemap_roundtrip, scratch_dir
@@ -96,3 +98,24 @@ def makemap_dump(access_text: str, release: SendmailRelease = SYSTEM_SENDMAIL) -
     with scratch_dir("imp") as tmp:
         _rc, _err, lines = makemap_roundtrip(access_text, tmp, release)
     return sorted(lines)
+
+
+def as_built(etc_mail: Path) -> None:
+    """Give a host tree the built files a running host has, each newer than its sources.
+
+    The fixture and corpus trees hold a host's sources (copies whose times are
+    the checkout's, in no order), and `plan --root` counts a `sendmail.cf` or
+    `access.db` missing or older than its sources as the next apply's work (P115,
+    tests/test_plan_leftover.py). Called after the import (which reads a host's
+    own sendmail.cf), before the plan: a missing built file is made empty."""
+    now = time.time()
+    for source in ("sendmail.mc", "tls/starttls.m4", "access", "submit.mc"):
+        path = etc_mail / source
+        if path.is_file():
+            os.utime(path, (now - 60, now - 60))
+    for built, source in (("sendmail.cf", "sendmail.mc"), ("access.db", "access")):
+        path = etc_mail / built
+        if (etc_mail / source).is_file() or path.exists():
+            if not path.exists():
+                path.write_bytes(b"")
+            os.utime(path, (now - 30, now - 30))

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import run_cli
-from import_helpers import ACCESS, MC, PLAIN_MC, PLAIN_STARTTLS, STARTTLS, write_tree
+from import_helpers import ACCESS, MC, PLAIN_MC, PLAIN_STARTTLS, STARTTLS, as_built, write_tree
 from realtools import cf_options, scratch_dir
 
 from compiler.importer.roundtrip import m4_build, point_includes
@@ -189,6 +189,7 @@ def test_an_adopted_host_plans_empty_then_exactly_the_change(
     rc, _, err = run_cli("import", root, "--host", "h1", "--fqdn", "h1.example.net", "--out", spec)
     assert rc == 0, err
     assert "lost: nothing" in err and "ownership: tls" in spec.read_text()
+    as_built(root / "etc/mail")
     rc, out = _plan(spec, root)
     assert rc == 0, out  # nothing to do: not an empty access file, not a second include
     assert "P111" not in out

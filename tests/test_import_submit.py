@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import run_cli
-from import_helpers import MC, PLAIN_MC, PLAIN_STARTTLS, STARTTLS, write_tree
+from import_helpers import MC, PLAIN_MC, PLAIN_STARTTLS, STARTTLS, as_built, write_tree
 from realtools import cf_options, scratch_dir
 
 from compiler.importer.host import import_host
@@ -128,6 +128,7 @@ def test_a_starttls_change_rebuilds_submit_cf_in_plan_and_apply(root: Path, tmp_
                             "--out", spec)  # fmt: skip
     assert rc == 0 and "lost: nothing" in err, err
     assert "I144" not in err and "P113" not in err, err
+    as_built(root / "etc" / "mail")
     rc, out, err = run_cli("plan", spec, "--root", root, "--host", "h1", "--detailed-exitcode")
     assert rc == 0 and "submit.cf" not in out, out + err  # starttls.m4 stays: nothing to say
 
@@ -156,7 +157,7 @@ def test_a_starttls_change_rebuilds_submit_cf_in_plan_and_apply(root: Path, tmp_
     rc, out, err = _apply(spec, root)
     assert rc == 0, out + err
     assert said in out and "build-submit" in out + err, out + err  # the plan it carries out
-    assert "rebuilt sendmail.cf, submit.cf and access.db" in out, out
+    assert "rebuilt sendmail.cf and submit.cf," in out, out
     assert submit.read_bytes() == before
 
     # submit.cf is what Debian's m4 of the submit.mc gives, with the new setting

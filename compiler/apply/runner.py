@@ -46,6 +46,7 @@ from compiler.apply.planning import (
     plan_host,
 )
 from compiler.apply.report import ApplyReport, Result, Status, Step
+from compiler.apply.stale import stale_builds
 from compiler.apply.verify import Expectation, describe, probe_until, target_for
 from compiler.fileio import Terminated
 from compiler.plan.links import link_ends
@@ -534,29 +535,9 @@ class Apply:
         changed = {f.path for f in self.state.host.files if f.action != "unchanged"}
         w = _Work()
         will_have_mc = self.state.writes.get(p.sendmail_mc, b"") is not None
-        if changed & {p.sendmail_mc, p.starttls_m4}:
-            w.rebuild_cf = True
-        else:
-            cf_time = self._mtime(p.sendmail_cf)
-            sources = [t for t in (self._mtime(p.sendmail_mc), self._mtime(p.starttls_m4)) if t]
-            if cf_time is None:
-                w.rebuild_cf = True
-                w.reasons.append(f"{p.sendmail_cf} is missing")
-            elif any(t > cf_time for t in sources):
-                w.rebuild_cf = True
-                w.reasons.append(f"{p.sendmail_cf} is older than its sources")
-        if p.access in changed:
-            w.rebuild_access = True
-        else:
-            db_time, src_time = self._mtime(p.access_db), self._mtime(p.access)
-            if src_time is None:
-                pass  # no access file (an adopted host's, none of tlsc's entries): no map
-            elif db_time is None:
-                w.rebuild_access = True
-                w.reasons.append(f"{p.access_db} is missing")
-            elif src_time > db_time:
-                w.rebuild_access = True
-                w.reasons.append(f"{p.access_db} is older than {p.access}")
+        stale = stale_builds(p, self._mtime, changed)
+        w.rebuild_cf, w.rebuild_access = stale.rebuild_cf, stale.rebuild_access
+        w.reasons += [r for r in (stale.cf_reason, stale.access_reason) if r]
         if pending is not None:
             w.pending = pending
             w.reasons.append(

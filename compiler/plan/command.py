@@ -214,8 +214,11 @@ def plan(
             failed = True
         if failed:
             sys.exit(1)
-        # what an interrupted apply left undone counts as a change (--root, P114)
-        pending = any(w.code == "P114" for h in result.hosts for w in h.warnings)
+        # what an interrupted apply left undone, or a stale build, counts as a change
+        # (--root, P114, P115): apply would act
+        from compiler.plan.formats.text import OWED
+
+        pending = any(w.code in OWED for h in result.hosts for w in h.warnings)
         sys.exit(2 if detailed_exitcode and (result.changes or pending) else 0)
 
 

@@ -1,5 +1,5 @@
 """What `tlsc apply` still owes a host whose files already match the spec: the work
-of an apply that died.
+of an apply that died (P114), and builds older than their sources (P115).
 
 An apply killed (kill -9, a power cut) after its writes, before its rebuilds or
 its restart, leaves its journal (`.tlsc-apply.pending`, beside `sendmail.mc`),
@@ -10,6 +10,11 @@ sendmail may still run the settings from before the apply, and
 `--detailed-exitcode` would tell an automation that applies only on 2 that
 there is nothing to do. So the plan names the journal (P114) and lists the
 rebuilds and the restart the journal holds.
+
+The same holds for a `sendmail.cf` or `access.db` missing or older than its
+sources (compiler.apply.stale, which apply itself asks): apply rebuilds it, and
+restarts sendmail when the rebuilt `sendmail.cf` comes out different, so the
+plan lists the rebuild (P115).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 from pathlib import Path
 
 from compiler.apply.pending import PENDING_NAME, read_pending
+from compiler.apply.stale import stale_builds
 from compiler.plan.model import ActionName, HostPlan, PlannedAction, PlanWarning
 from compiler.plan.observe import host_path
 from compiler.resolve import HostConfig
@@ -77,3 +83,48 @@ def note_leftover(plan: HostPlan, config: HostConfig, base: Path) -> None:
             plan.actions.append(
                 PlannedAction(action, f"{description}; {UNFINISHED}", because, command)
             )
+
+
+def _mtime(base: Path, path: str) -> float | None:
+    try:
+        return host_path(base, path).stat().st_mtime
+    except OSError:
+        return None
+
+
+def note_stale(plan: HostPlan, config: HostConfig, base: Path) -> None:
+    """Add P115 and the rebuild apply does when a built file under `base` is missing or
+    older than its sources while the plan changes none of them."""
+    p = config.settings.paths
+    changed = {f.path for f in plan.files if f.action != "unchanged"}
+    stale = stale_builds(p, lambda path: _mtime(base, path), changed)
+    have = {a.action for a in plan.actions}
+    restart = config.settings.commands.restart
+    owed: list[tuple[str | None, ActionName, str, str, str]] = [
+        (
+            stale.access_reason,
+            "rebuild_access_db",
+            f"rebuild {p.access_db} from {p.access} (makemap hash)",
+            p.access_db,
+            p.access,
+        ),
+        (
+            stale.cf_reason,
+            "rebuild_sendmail_cf",
+            f"rebuild {p.sendmail_cf} from {p.sendmail_mc} (m4)"
+            + ("; sendmail is restarted if it comes out different" if restart else ""),
+            p.sendmail_cf,
+            p.sendmail_mc,
+        ),
+    ]
+    for reason, action, description, built, source in owed:
+        if reason is None or action in have:
+            continue
+        plan.warnings.append(
+            PlanWarning(
+                "P115",
+                f"{reason}, so sendmail does not run what it holds: tlsc apply rebuilds it",
+                source,
+            )
+        )
+        plan.actions.append(PlannedAction(action, f"{description}; {reason}", (built,), None))

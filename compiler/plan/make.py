@@ -39,7 +39,7 @@ from compiler.plan.desired import (
     desired_from_texts,
     managed_paths,
 )
-from compiler.plan.leftover import note_leftover
+from compiler.plan.leftover import note_leftover, note_stale
 from compiler.plan.links import note_links, written_paths
 from compiler.plan.model import HostPlan, Observed, Plan, PlanWarning, SpecHash, ThreadedSha256
 from compiler.plan.observe import (
@@ -203,6 +203,7 @@ def _plan_root(request: PlanRequest, desired: DesiredSpec, root: str) -> list[Ho
     note_submit(plan, host.config, base)  # its rebuild first: a link to submit.cf is P109
     note_links(plan, host.config, base, files)
     note_leftover(plan, host.config, base)
+    note_stale(plan, host.config, base)
     plan.certificates = host_certificates(host.config, base)
     plan.warnings += certificate_warnings(plan.certificates)
     return [plan]

@@ -62,6 +62,8 @@ CODES = {
     " submit.cf from it (no cf.m4 m4 finds, or an include of a file the plan deletes)",
     "P114": "an apply did not finish (its journal is there): the next apply finishes its"
     " rebuilds and restart (--root)",
+    "P115": "sendmail.cf or access.db missing or older than its sources: apply rebuilds it"
+    " (--root)",
 }
 
 

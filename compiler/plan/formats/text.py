@@ -72,6 +72,11 @@ def printable(text: str) -> str:
     return problems.printable(text, "\t")
 
 
+#: warnings of work apply owes a host whose files all match (an interrupted apply, a
+#: stale build)
+OWED = frozenset({"P114", "P115"})
+
+
 def count_actions(plan: Plan) -> Counter[str]:
     """How many files would be created, updated, deleted (over all hosts)."""
     return Counter(f.action for h in plan.hosts for f in h.files if f.action != "unchanged")
@@ -85,6 +90,12 @@ def summary(plan: Plan) -> str:
     changed = [h for h in plan.hosts if h.changes]
     same = len(plan.hosts) - len(changed)
     if not changed:
+        owed = [h for h in plan.hosts if any(w.code in OWED for w in h.warnings)]
+        if owed:  # every file matches, but apply still rebuilds (--root: P114, P115)
+            return (
+                f"Plan: no file changes on {_n(len(plan.hosts), 'host')}; apply still has"
+                f" rebuilds to do on {_n(len(owed), 'host')} (see its warnings)."
+            )
         return f"Plan: no changes on {_n(len(plan.hosts), 'host')}."
     return (
         f"Plan: {_n(plan.changes, 'file change')} on {_n(len(changed), 'host')}"

@@ -1,0 +1,53 @@
+"""Built files older than their sources: what apply rebuilds though no file changes.
+
+`sendmail.cf` missing, or older than `sendmail.mc` or `starttls.m4` (someone
+edited one by hand and did not build, a build that failed); `access.db`
+missing, or older than `access`. Apply rebuilds them (and restarts sendmail
+when the rebuilt `sendmail.cf` comes out different), and `plan --root` says so
+(P115): both ask this one function, so the plan lists what the apply does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Set
+from dataclasses import dataclass
+
+from compiler.spec.model import Paths
+
+
+@dataclass(frozen=True)
+class Stale:
+    """Which builds are owed, and why (one phrase each; none when a source changes)."""
+
+    rebuild_cf: bool = False
+    cf_reason: str | None = None
+    rebuild_access: bool = False
+    access_reason: str | None = None
+
+
+def stale_builds(p: Paths, mtime: Callable[[str], float | None], changed: Set[str]) -> Stale:
+    """The rebuilds a host owes: a source in `changed` (the paths apply writes), or a
+    built file missing or older than its sources (`mtime` of a host path, None when
+    there is none)."""
+    rebuild_cf, cf_reason = False, None
+    if changed & {p.sendmail_mc, p.starttls_m4}:
+        rebuild_cf = True
+    else:
+        cf_time = mtime(p.sendmail_cf)
+        sources = [t for t in (mtime(p.sendmail_mc), mtime(p.starttls_m4)) if t]
+        if cf_time is None:
+            rebuild_cf, cf_reason = True, f"{p.sendmail_cf} is missing"
+        elif any(t > cf_time for t in sources):
+            rebuild_cf, cf_reason = True, f"{p.sendmail_cf} is older than its sources"
+    rebuild_access, access_reason = False, None
+    if p.access in changed:
+        rebuild_access = True
+    else:
+        db_time, src_time = mtime(p.access_db), mtime(p.access)
+        if src_time is None:
+            pass  # no access file (an adopted host's, none of tlsc's entries): no map
+        elif db_time is None:
+            rebuild_access, access_reason = True, f"{p.access_db} is missing"
+        elif src_time > db_time:
+            rebuild_access, access_reason = True, f"{p.access_db} is older than {p.access}"
+    return Stale(rebuild_cf, cf_reason, rebuild_access, access_reason)
