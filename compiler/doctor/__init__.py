@@ -14,20 +14,27 @@ Each finding has a code (finding.CODES), one sentence, and the fix.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
 
 from compiler.doctor.binary import check_binary, find_sendmail, release_findings
 from compiler.doctor.builds import check_builds
-from compiler.doctor.files import SafetyRules, check_directories, check_file
+from compiler.doctor.files import SafetyRules, check_directories, check_file, check_key_mode
 from compiler.doctor.finding import CODES, Finding
 from compiler.doctor.pki import (
+    ca_directory_certificates,
+    check_crl,
     check_dh_params,
     check_key,
     check_name,
+    check_strength,
     check_validity,
+    key_index,
     load_certificates,
+    security_level,
+    unsent_chain,
 )
 from compiler.doctor.resolver import check_resolver
 from compiler.doctor.stsmap import check_sts_resolver
@@ -201,19 +208,31 @@ def _tls_files(
         (DH_PARAMS, dh),
         (CRL, tls.crl),
     ]
+    keys = {SERVER_CERT: tls.server_key, CLIENT_CERT: tls.client_key}
+    context = _Context(host.fqdn, now, min_days, security_level(root), root)
     out: list[Finding] = []
-    seen: set[str] = set()
-    certs: dict[str, x509.Certificate] = {}
+    first_role: dict[str, Role] = {}
+    unusable: set[str] = set()
     for role, value in files:
-        if value is None or value in seen:
+        if value is None or value in unusable:
             continue
-        seen.add(value)
         path = on_disk(root, value)
-        found = check_directories(path, root, rules, role) + check_file(path, role, rules)
-        out += found
-        if any(f.code in ("D001", "D002") for f in found):
+        first = first_role.get(value)
+        if first is None:
+            first_role[value] = role
+            found = check_directories(path, root, rules, role) + check_file(path, role, rules)
+            out += found
+            if any(f.code in ("D001", "D002") for f in found):
+                unusable.add(value)
+                continue
+        elif role.key and not first.key:
+            # one file holds the certificate and its key: sendmail opens it as a key too
+            out += check_key_mode(path, role, rules)
+        else:
             continue
-        out += _contents(role, path, host.fqdn, now, min_days, certs)
+        key = keys.get(role)
+        out += _contents(role, path, context, on_disk(root, key) if key else None)
+    out += _unsent_chains(tls.ca_cert_path, context)
     if tls.ca_cert_path and not on_disk(root, tls.ca_cert_path).is_dir():
         out.append(
             Finding(
@@ -228,29 +247,62 @@ def _tls_files(
     return out
 
 
-def _contents(
-    role: Role,
-    path: Path,
-    fqdn: str,
-    now: dt.datetime,
-    min_days: int,
-    certs: dict[str, x509.Certificate],
-) -> list[Finding]:
-    """What the file holds; `certs` collects the certificates for the key checks."""
+@dataclass
+class _Context:
+    """What the content checks share: the host, the clock, and what was loaded so far."""
+
+    fqdn: str
+    now: dt.datetime
+    min_days: int
+    level: int  # OpenSSL's security level (pki.security_level)
+    root: Path
+    #: the certificates of each certificate file loaded, by role, and where they are
+    certs: dict[Role, tuple[Path, list[x509.Certificate]]] = field(default_factory=dict)
+    #: the certificate files whose key belongs to a later certificate than the first
+    misordered: set[Role] = field(default_factory=set)
+
+
+def _contents(role: Role, path: Path, ctx: _Context, key_path: Path | None) -> list[Finding]:
+    """What the file holds; `key_path`: the key paired with a certificate file."""
     if role in (SERVER_CERT, CLIENT_CERT, CA_FILE):
         loaded = load_certificates(path, role)
         if isinstance(loaded, Finding):
             return [loaded]
-        certs[role.setting] = loaded[0]
+        ctx.certs[role] = (path, loaded)
+        if role is not CA_FILE and key_path is not None and key_index(key_path, loaded):
+            ctx.misordered.add(role)
+            return []  # the key belongs to a later certificate: the key check says so (D011)
         out: list[Finding] = []
         for cert in loaded if role is CA_FILE else loaded[:1]:
-            out += check_validity(path, cert, role, now, min_days)
+            out += check_validity(path, cert, role, ctx.now, ctx.min_days)
+        if role is not CA_FILE:
+            out += check_strength(path, loaded[0], role, ctx.level)
         if role is SERVER_CERT:
-            out += check_name(path, loaded[0], fqdn)
+            out += check_name(path, loaded[0], ctx.fqdn)
         return out
     if role in (SERVER_KEY, CLIENT_KEY):
-        paired = "tls.server_cert" if role is SERVER_KEY else "tls.client_cert"
-        return check_key(path, role, certs.get(paired))
+        cert_path, certs = ctx.certs.get(
+            SERVER_CERT if role is SERVER_KEY else CLIENT_CERT, (None, None)
+        )
+        return check_key(path, role, certs, cert_path)
     if role is DH_PARAMS:
         return check_dh_params(path, role)
+    if role is CRL:
+        return check_crl(path, role, ctx.now)
     return []
+
+
+def _unsent_chains(ca_cert_path: str | None, ctx: _Context) -> list[Finding]:
+    """D019 for the server and client certificate files, against the CA file and directory
+    OpenSSL completes the chain from."""
+    if not any(len(certs) > 1 for r, (_, certs) in ctx.certs.items() if r is not CA_FILE):
+        return []
+    store = list(ctx.certs.get(CA_FILE, (None, []))[1])
+    if ca_cert_path:
+        store += ca_directory_certificates(on_disk(ctx.root, ca_cert_path))
+    out: list[Finding] = []
+    for role in (SERVER_CERT, CLIENT_CERT):
+        if role in ctx.certs and role not in ctx.misordered:
+            path, certs = ctx.certs[role]
+            out += unsent_chain(path, certs, store, role)
+    return out

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from compiler.doctor.files import Role
 from compiler.doctor.finding import Finding
-from compiler.probe.certinfo import cert_info
+from compiler.probe.certinfo import cert_info, oneline
 
 _SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -51,17 +52,37 @@ def load_certificates(path: Path, role: Role) -> list[x509.Certificate] | Findin
 def check_validity(
     path: Path, cert: x509.Certificate, role: Role, now: dt.datetime, min_days: int
 ) -> list[Finding]:
-    """Expired (D013) or expiring within `min_days` (D014)."""
+    """Expired or not yet valid (D013), or expiring within `min_days` (D014).
+
+    sendmail loads a certificate whatever its dates (OpenSSL does not check its
+    own), so STARTTLS is still offered: it is the peers that verify it that
+    refuse it. A CA certificate out of its dates does not stop STARTTLS either:
+    only the certificates it issued stop verifying here, so it is a warning.
+    """
     info = cert_info(cert)
     date = f"{info.not_after:%Y-%m-%d}"
-    what = role.label if role.label.endswith("certificate") else f"{info.subject} in {role.label}"
+    own = role.label.endswith("certificate")
+    what = role.label if own else f"{info.subject} in {role.label}"
+    severity = role.severity if own else "warning"
+    refusal = "peers that verify it refuse it" if own else "certificates it issued do not verify"
+    if now < info.not_before:
+        return [
+            Finding(
+                str(path),
+                "D013",
+                severity,
+                f"{what} is not valid until {info.not_before:%Y-%m-%d %H:%M} UTC; until then"
+                f" {refusal}",
+                f"check this host's clock, or install a certificate valid now at {path}",
+            )
+        ]
     if info.expired(now):
         return [
             Finding(
                 str(path),
                 "D013",
-                role.severity,
-                f"{what} expired on {date}; peers that verify it refuse it",
+                severity,
+                f"{what} expired on {date}; {refusal}",
                 f"renew it and install the new certificate at {path}",
             )
         ]
@@ -97,8 +118,37 @@ def check_name(path: Path, cert: x509.Certificate, fqdn: str) -> list[Finding]:
     ]
 
 
-def check_key(key_path: Path, role: Role, cert: x509.Certificate | None) -> list[Finding]:
-    """An unencrypted PEM private key (D010) that matches `cert` (D011)."""
+def _load_key(data: bytes) -> object | None:
+    try:
+        return serialization.load_pem_private_key(data, password=None)
+    except (TypeError, ValueError, UnsupportedAlgorithm):
+        return None
+
+
+def key_index(key_path: Path, certs: list[x509.Certificate]) -> int | None:
+    """Which of `certs` the key in `key_path` belongs to (None: none, or no usable key)."""
+    try:
+        key = _load_key(key_path.read_bytes())
+    except OSError:
+        return None
+    public = getattr(key, "public_key", None)
+    if public is None:
+        return None
+    spki = public().public_bytes(*_SPKI)
+    return next(
+        (i for i, c in enumerate(certs) if c.public_key().public_bytes(*_SPKI) == spki), None
+    )
+
+
+def check_key(
+    key_path: Path,
+    role: Role,
+    certs: list[x509.Certificate] | None,
+    cert_path: Path | None = None,
+) -> list[Finding]:
+    """An unencrypted PEM private key (D010) that matches the first of `certs`, the
+    certificates of the paired file `cert_path` (D011): sendmail loads only the first
+    (SSL_CTX_use_certificate_file) and checks the key against it."""
     data = _read(key_path, role, "D010")
     if isinstance(data, Finding):
         return [data]
@@ -125,20 +175,38 @@ def check_key(key_path: Path, role: Role, cert: x509.Certificate | None) -> list
                 " (openssl pkey -in KEY -out KEY.plain decrypts one)",
             )
         ]
-    if cert is not None and key.public_key().public_bytes(*_SPKI) != cert.public_key().public_bytes(
-        *_SPKI
-    ):
+    if not certs:
+        return []
+    spki = key.public_key().public_bytes(*_SPKI)
+    if spki == certs[0].public_key().public_bytes(*_SPKI):
+        return []
+    later = next(
+        (i for i, c in enumerate(certs) if c.public_key().public_bytes(*_SPKI) == spki), None
+    )
+    if later is not None and cert_path is not None:
         return [
             Finding(
                 str(key_path),
                 "D011",
                 role.severity,
-                f"{role.label} does not belong to the certificate it is paired with, so"
-                f" sendmail's key check fails and {role.consequence}",
-                "install the key the certificate was issued for, or the certificate for this key",
+                f"{role.label} belongs to certificate {later + 1} of {cert_path}"
+                f" ({cert_info(certs[later]).subject}), but the file starts with"
+                f" {cert_info(certs[0]).subject}'s and sendmail uses only the first, so its"
+                f" key check fails and {role.consequence}",
+                f"put {cert_info(certs[later]).subject}'s certificate first in {cert_path}"
+                " (the intermediates after it)",
             )
         ]
-    return []
+    return [
+        Finding(
+            str(key_path),
+            "D011",
+            role.severity,
+            f"{role.label} does not belong to the certificate it is paired with, so"
+            f" sendmail's key check fails and {role.consequence}",
+            "install the key the certificate was issued for, or the certificate for this key",
+        )
+    ]
 
 
 def check_dh_params(path: Path, role: Role) -> list[Finding]:
@@ -211,3 +279,209 @@ def _is_dh_params_pem(data: bytes) -> bool:
         and all(tag == 0x02 and body for tag, body in inner[:2])
         and int.from_bytes(inner[0][1], "big") > 2
     )
+
+
+#: the fewest bits of security OpenSSL's security levels 0..5 accept (SSL_CTX_set_security_level)
+_LEVEL_BITS = (0, 80, 112, 128, 192, 256)
+#: the security level of Debian's OpenSSL 3 (built with OPENSSL_TLS_SECURITY_LEVEL=2)
+DEFAULT_SECURITY_LEVEL = 2
+_SECLEVEL = re.compile(rb"@SECLEVEL=(\d)")
+
+
+def security_level(root: Path) -> int:
+    """OpenSSL's security level for sendmail on the host under `root`: Debian's 2,
+    unless ROOT/etc/ssl/openssl.cnf lowers (or raises) it with `@SECLEVEL=N` in an
+    uncommented line (its system_default CipherString, which every SSL_CTX sendmail
+    makes starts with); the lowest such N, so that doctor never refuses what the
+    host accepts. sendmail's own CipherList is set only after the certificate is
+    loaded, so it does not count."""
+    try:
+        text = (root / "etc/ssl/openssl.cnf").read_bytes()
+    except OSError:
+        return DEFAULT_SECURITY_LEVEL
+    levels = [
+        int(m.group(1))
+        for line in text.splitlines()
+        if not line.lstrip().startswith(b"#")
+        for m in _SECLEVEL.finditer(line.split(b"#", 1)[0])
+    ]
+    return min(levels, default=DEFAULT_SECURITY_LEVEL)
+
+
+def _key_security(key: object) -> tuple[str, int] | None:
+    """(what the key is, with its article; its bits of security as OpenSSL counts
+    them: EVP_PKEY_security_bits), or None for a kind OpenSSL does not rate here."""
+    # DSA by name: touching cryptography's dsa module warns that it is deprecated
+    is_dsa = type(key).__name__.startswith("DSAPublicKey")
+    if isinstance(key, rsa.RSAPublicKey) or is_dsa:
+        size: int = getattr(key, "key_size", 0)
+        name = "a DSA" if is_dsa else "an RSA"
+        # BN_security_bits()
+        for floor, bits in ((15360, 256), (7680, 192), (3072, 128), (2048, 112), (1024, 80)):
+            if size >= floor:
+                return f"{name} key of {size} bits", bits
+        return f"{name} key of {size} bits", 0
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"an EC key on {key.curve.name}", key.curve.key_size // 2
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "an Ed25519 key", 128
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "an Ed448 key", 224
+    return None
+
+
+def _signature_security(cert: x509.Certificate) -> tuple[str, int] | None:
+    """(the signature's digest, its bits of security as OpenSSL 3 counts them), or None
+    for a self-signed certificate (OpenSSL does not judge those) or one without a
+    digest (Ed25519)."""
+    if cert.issuer == cert.subject:
+        return None
+    try:
+        digest = cert.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        return None
+    if digest is None:
+        return None
+    if isinstance(digest, hashes.SHA1):
+        return "SHA-1", 63
+    if isinstance(digest, hashes.MD5):
+        return "MD5", 39
+    return digest.name.upper(), digest.digest_size * 4
+
+
+def check_strength(path: Path, cert: x509.Certificate, role: Role, level: int) -> list[Finding]:
+    """A certificate OpenSSL's security level refuses to load (D017): sendmail's
+    SSL_CTX_use_certificate_file() fails with 'ee key too small' or 'ca md too weak'."""
+    need = _LEVEL_BITS[min(level, len(_LEVEL_BITS) - 1)]
+    key = _key_security(cert.public_key())
+    if key is not None and key[1] < need:
+        return [
+            Finding(
+                str(path),
+                "D017",
+                role.severity,
+                f"{role.label} has {key[0]}, too weak for OpenSSL's security level"
+                f" {level}, so sendmail cannot load it ('ee key too small') and"
+                f" {role.consequence}",
+                "issue a certificate with an RSA key of 2048 bits or more, or an EC P-256 key",
+            )
+        ]
+    sig = _signature_security(cert)
+    if sig is not None and sig[1] < need:
+        return [
+            Finding(
+                str(path),
+                "D017",
+                role.severity,
+                f"{role.label} is signed with {sig[0]}, too weak for OpenSSL's security level"
+                f" {level}, so sendmail cannot load it ('ca md too weak') and"
+                f" {role.consequence}",
+                "have it reissued with a SHA-256 signature",
+            )
+        ]
+    return []
+
+
+def unsent_chain(
+    path: Path, certs: list[x509.Certificate], store: list[x509.Certificate], role: Role
+) -> list[Finding]:
+    """Intermediates in the certificate file that no peer gets (D019).
+
+    sendmail loads the file with SSL_CTX_use_certificate_file(), which keeps the
+    first certificate only; OpenSSL completes the chain it sends from the CA file
+    and the CA directory (`store`). An intermediate found only after the first
+    certificate is never sent, so peers that verify cannot reach their root.
+    """
+    known = {(c.subject, c.public_key().public_bytes(*_SPKI)) for c in store}
+    missing = [
+        c
+        for c in certs[1:]
+        if _is_intermediate(c) and (c.subject, c.public_key().public_bytes(*_SPKI)) not in known
+    ]
+    if not missing:
+        return []
+    names = ", ".join(cert_info(c).subject for c in missing)
+    return [
+        Finding(
+            str(path),
+            "D019",
+            "warning",
+            f"{role.label} file also holds {names}, but sendmail sends only its first"
+            " certificate and takes the rest of the chain from tls.ca_cert and"
+            " tls.ca_cert_path, which lack it, so peers that verify cannot build the chain",
+            f"append {names} to the CA file (tls.ca_cert)",
+        )
+    ]
+
+
+def _is_intermediate(cert: x509.Certificate) -> bool:
+    """A CA certificate that is not a self-signed root (peers hold their roots)."""
+    try:
+        ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        ca = False
+    return ca and cert.issuer != cert.subject
+
+
+def ca_directory_certificates(directory: Path) -> list[x509.Certificate]:
+    """The certificates OpenSSL finds in a CA directory: those under hashed names
+    (HASH.N, as c_rehash or update-ca-certificates make them); others are never looked at."""
+    out: list[x509.Certificate] = []
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError:
+        return out
+    for entry in entries:
+        if not _HASHED.match(entry.name):
+            continue
+        try:
+            out += x509.load_pem_x509_certificates(entry.read_bytes())
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+_HASHED = re.compile(r"^[0-9a-f]{8}\.[0-9]+$")
+_CRL_PEM = re.compile(rb"-----BEGIN X509 CRL-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END X509 CRL-----")
+
+
+def check_crl(path: Path, role: Role, now: dt.datetime) -> list[Finding]:
+    """The CRL sendmail reads (the file's first PEM CRL: PEM_read_bio_X509_CRL) is
+    there (D018) and not past its next update (D018: OpenSSL then fails every
+    certificate its issuer signed with 'CRL has expired')."""
+    data = _read(path, role, "D018")
+    if isinstance(data, Finding):
+        return [data]
+    m = _CRL_PEM.search(data)
+    crl = None
+    if m is not None:
+        try:
+            crl = x509.load_der_x509_crl(base64.b64decode(b"".join(m.group(1).split())))
+        except ValueError:
+            crl = None
+    if crl is None:
+        return [
+            Finding(
+                str(path),
+                "D018",
+                role.severity,
+                f"{role.label} holds no PEM CRL (sendmail logs 'PEM_read_bio_X509_CRL failed'),"
+                f" so {role.consequence}",
+                f"put the PEM CRL (-----BEGIN X509 CRL-----) in {path}"
+                " (openssl crl -inform DER -in CRL -out FILE converts a DER one)",
+            )
+        ]
+    next_update = crl.next_update_utc
+    if next_update is not None and next_update < now:
+        issuer = oneline(crl.issuer)
+        return [
+            Finding(
+                str(path),
+                "D018",
+                role.severity,
+                f"{role.label} from {issuer} is past its next update ({next_update:%Y-%m-%d}),"
+                f" so every certificate {issuer} issued fails verification ('CRL has expired')",
+                f"install the current CRL at {path}",
+            )
+        ]
+    return []

@@ -1,0 +1,511 @@
+"""`tlsc doctor` against the real daemon, over the forms a TLS file takes on a host.
+
+Each case builds the host's certificate, key, CA, CRL files (with `cryptography`)
+in one of the forms admins install them in: PKCS #1, PKCS #8, SEC1, Ed25519 keys,
+encrypted keys, DER instead of PEM, CRLF line ends, a byte order mark, text
+around the PEM, a key and its certificate in one file, a chain in the
+certificate file, weak keys and signatures, dates, CRLs. Then a real `sendmail
+-bd` (8.17 and 8.18) runs on them, and what it does (STARTTLS offered? does a
+client that verifies accept it? does it verify a revoked client certificate?)
+is compared with doctor's finding: doctor must name the file at fault with the
+right code and severity (an error exactly when STARTTLS is not offered), and
+find nothing where sendmail is content. The expected outcome is asserted too,
+so a sendmail that changes its mind fails here rather than leaving doctor
+wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+from cryptography.x509.oid import NameOID
+from releases import release
+from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
+from throwaway_ca import Issued, key_pem
+
+from compiler.doctor import Finding, diagnose
+from compiler.resolve import resolve
+from compiler.spec.loader import load_file
+from compiler.spec.validate import validate
+
+__all__ = ["release", "sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
+
+pytestmark = pytest.mark.realtools
+
+VERIFIED = "offered, verifies"
+UNVERIFIED = "offered, a verifying client refuses it"
+NOT_OFFERED = "STARTTLS not offered"
+
+_PEM = serialization.Encoding.PEM
+_DER = serialization.Encoding.DER
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(_PEM)
+
+
+def _key(
+    key: Any,
+    form: serialization.PrivateFormat = serialization.PrivateFormat.PKCS8,
+    password: bytes | None = None,
+    encoding: serialization.Encoding = _PEM,
+) -> bytes:
+    enc: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
+    )
+    data: bytes = key.private_bytes(encoding, form, enc)
+    return data
+
+
+def _cert(
+    d: SendmailDaemon,
+    key: Any,
+    *,
+    issuer: tuple[x509.Certificate, CertificateIssuerPrivateKeyTypes] | None = None,
+    cn: str | None = None,
+    ca: bool = False,
+    not_before: dt.timedelta = dt.timedelta(days=-1),
+    days: float = 30,
+) -> x509.Certificate:
+    """A certificate for `key` issued by `issuer` (default: the test CA), naming the host."""
+    issuer_cert, issuer_key = issuer or (d.ca.cert, d.ca.key)
+    now = dt.datetime.now(dt.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn or d.fqdn)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + not_before)
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if not ca:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(d.fqdn)]), critical=False
+        )
+    hash_algorithm = None if isinstance(issuer_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    return builder.sign(issuer_key, hash_algorithm)
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    size = b"" if n < 0x80 else n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size) if size else n]) + size + body
+
+
+def _der_children(data: bytes) -> list[bytes]:
+    """The encoded elements inside one DER SEQUENCE's contents."""
+    out, i = [], 0
+    while i < len(data):
+        length, head = data[i + 1], 2
+        if length & 0x80:
+            head += length & 0x7F
+            length = int.from_bytes(data[i + 2 : i + head], "big")
+        out.append(data[i : i + head + length])
+        i += head + length
+    return out
+
+
+def _body(element: bytes) -> bytes:
+    length = element[1]
+    return element[2 + (length & 0x7F if length & 0x80 else 0) :]
+
+
+def _sha1_signed(d: SendmailDaemon, key: Any) -> x509.Certificate:
+    """A leaf the test CA signed with ECDSA-SHA1, which `cryptography` refuses to build:
+    a SHA-256 one with the algorithm in its TBS swapped and the TBS signed again."""
+    tbs_children = _der_children(_body(_cert(d, key).tbs_certificate_bytes))
+    ecdsa_sha1 = _der(0x30, bytes.fromhex("06072a8648ce3d0401"))
+    tbs = _der(0x30, b"".join([tbs_children[0], tbs_children[1], ecdsa_sha1, *tbs_children[3:]]))
+    signature = d.ca.key.sign(tbs, ec.ECDSA(hashes.SHA1()))
+    return x509.load_der_x509_certificate(
+        _der(0x30, tbs + ecdsa_sha1 + _der(0x03, b"\x00" + signature))
+    )
+
+
+def _crl(
+    d: SendmailDaemon, revoked: list[int], next_update: dt.timedelta
+) -> x509.CertificateRevocationList:
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(d.ca.cert.subject)
+        .last_update(now - dt.timedelta(days=2))
+        .next_update(now + next_update)
+    )
+    for serial in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(serial)
+            .revocation_date(now - dt.timedelta(hours=1))
+            .build()
+        )
+    return builder.sign(d.ca.key, hashes.SHA256())
+
+
+@dataclass(frozen=True)
+class Case:
+    """One form of the host's TLS files, what sendmail does with it, what doctor says."""
+
+    #: writes the files (the daemon's spec and files are built, not yet started)
+    setup: Callable[[SendmailDaemon], None]
+    outcome: str  # VERIFIED, UNVERIFIED or NOT_OFFERED
+    #: (code, severity, file name) doctor reports, or None for no finding
+    finding: tuple[str, str, str] | None = None
+    #: words the finding's message holds: the cause named
+    says: str = ""
+    #: spec tls settings to change (paths relative to the work directory)
+    tls: dict[str, Any] | None = None
+
+
+def _server(cert: Callable[[SendmailDaemon, Any], bytes], key: Any = None) -> Callable[..., None]:
+    """Install a server certificate file built by `cert(d, key)` and the key as PKCS #8."""
+
+    def setup(d: SendmailDaemon) -> None:
+        k = key() if callable(key) else ec.generate_private_key(ec.SECP256R1())
+        d.server_cert.write_bytes(cert(d, k))
+        d.server_key.write_bytes(key_pem(k))
+
+    return setup
+
+
+def _server_key(form: Callable[[Any, bytes], bytes], key: Any = None) -> Callable[..., None]:
+    """Install a fresh certificate and its key in the form `form(key, cert_pem)` gives."""
+
+    def setup(d: SendmailDaemon) -> None:
+        k = key() if callable(key) else ec.generate_private_key(ec.SECP256R1())
+        cert = _pem(_cert(d, k))
+        d.server_cert.write_bytes(cert)
+        d.server_key.write_bytes(form(k, cert))
+
+    return setup
+
+
+def _rsa(bits: int) -> Callable[[], rsa.RSAPrivateKey]:
+    return lambda: rsa.generate_private_key(65537, bits)
+
+
+def _intermediate(d: SendmailDaemon) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return _cert(d, key, cn="tlsc Test Intermediate", ca=True), key
+
+
+def _chain(into_ca_file: bool) -> Callable[[SendmailDaemon], None]:
+    def setup(d: SendmailDaemon) -> None:
+        inter, inter_key = _intermediate(d)
+        key = ec.generate_private_key(ec.SECP256R1())
+        leaf = _pem(_cert(d, key, issuer=(inter, inter_key)))
+        d.server_key.write_bytes(key_pem(key))
+        if into_ca_file:
+            d.server_cert.write_bytes(leaf)
+            (d.work / "tls" / "ca.crt").write_bytes(d.ca.cert_pem + _pem(inter))
+        else:
+            d.server_cert.write_bytes(leaf + _pem(inter))
+
+    return setup
+
+
+def _combined(mode: int) -> Callable[[SendmailDaemon], None]:
+    def setup(d: SendmailDaemon) -> None:
+        key = ec.generate_private_key(ec.SECP256R1())
+        d.server_cert.write_bytes(_pem(_cert(d, key)) + key_pem(key))
+        d.server_cert.chmod(mode)
+
+    return setup
+
+
+def _expired_ca_too(d: SendmailDaemon) -> None:
+    other = ec.generate_private_key(ec.SECP256R1())
+    old = _cert(
+        d, other, issuer=None, cn="old CA", ca=True, not_before=dt.timedelta(days=-400), days=-30
+    )
+    (d.work / "tls" / "ca.crt").write_bytes(d.ca.cert_pem + _pem(old))
+
+
+def _crl_file(
+    data: Callable[[SendmailDaemon], bytes], mode: int = 0o644
+) -> Callable[[SendmailDaemon], None]:
+    def setup(d: SendmailDaemon) -> None:
+        crl = d.work / "tls" / "ca.crl"
+        crl.write_bytes(data(d))
+        crl.chmod(mode)
+
+    return setup
+
+
+def _revoking(encoding: serialization.Encoding = _PEM) -> Callable[[SendmailDaemon], bytes]:
+    """A current CRL that revokes the client certificate the test presents."""
+    return lambda d: _crl(d, [_client(d).cert.serial_number], dt.timedelta(days=7)).public_bytes(
+        encoding
+    )
+
+
+def _expired_crl(d: SendmailDaemon) -> bytes:
+    return _crl(d, [], dt.timedelta(days=-1)).public_bytes(_PEM)
+
+
+_CLIENTS: dict[Path, Issued] = {}
+
+
+def _client(d: SendmailDaemon) -> Issued:
+    """The client certificate the test presents to this daemon."""
+    if d.work not in _CLIENTS:
+        _CLIENTS[d.work] = d.ca.issue("client.tlsc.test", client=True)
+    return _CLIENTS[d.work]
+
+
+def _plain(data: Callable[[bytes], bytes]) -> Callable[[Any, bytes], bytes]:
+    return lambda key, cert: data(key_pem(key))
+
+
+CRL = {"crl": "tls/ca.crl", "request_client_cert": True}
+
+CASES = {
+    # private keys
+    "key PKCS#8": Case(_server_key(lambda k, c: key_pem(k)), VERIFIED),
+    "key SEC1 (BEGIN EC PRIVATE KEY)": Case(
+        _server_key(lambda k, c: _key(k, serialization.PrivateFormat.TraditionalOpenSSL)),
+        VERIFIED,
+    ),
+    "key RSA PKCS#1 (BEGIN RSA PRIVATE KEY)": Case(
+        _server_key(
+            lambda k, c: _key(k, serialization.PrivateFormat.TraditionalOpenSSL), _rsa(2048)
+        ),
+        VERIFIED,
+    ),
+    "key Ed25519": Case(
+        _server_key(lambda k, c: key_pem(k), ed25519.Ed25519PrivateKey.generate), VERIFIED
+    ),
+    "key CRLF line ends": Case(_server_key(_plain(lambda p: p.replace(b"\n", b"\r\n"))), VERIFIED),
+    "key byte order mark": Case(_server_key(_plain(lambda p: b"\xef\xbb\xbf" + p)), VERIFIED),
+    "key text around the PEM": Case(
+        _server_key(_plain(lambda p: b"Bag Attributes\n    friendlyName: mx\n" + p + b"junk\n")),
+        VERIFIED,
+    ),
+    "key file holds the certificate first": Case(
+        _server_key(lambda k, c: c + key_pem(k)), VERIFIED
+    ),
+    "key encrypted PKCS#8": Case(
+        _server_key(lambda k, c: key_pem(k, b"secret")),
+        NOT_OFFERED,
+        ("D010", "error", "server.key"),
+        "is encrypted",
+    ),
+    "key encrypted traditional (Proc-Type)": Case(
+        _server_key(
+            lambda k, c: _key(k, serialization.PrivateFormat.TraditionalOpenSSL, b"secret")
+        ),
+        NOT_OFFERED,
+        ("D010", "error", "server.key"),
+        "is encrypted",
+    ),
+    "key DER": Case(
+        _server_key(lambda k, c: _key(k, encoding=_DER)),
+        NOT_OFFERED,
+        ("D010", "error", "server.key"),
+        "is not in PEM form",
+    ),
+    "key file holds another key first": Case(
+        _server_key(lambda k, c: key_pem(ec.generate_private_key(ec.SECP256R1())) + key_pem(k)),
+        NOT_OFFERED,
+        ("D011", "error", "server.key"),
+        "does not belong to the certificate",
+    ),
+    # certificate files
+    "cert CRLF line ends": Case(
+        _server(lambda d, k: _pem(_cert(d, k)).replace(b"\n", b"\r\n")), VERIFIED
+    ),
+    "cert byte order mark": Case(
+        _server(lambda d, k: b"\xef\xbb\xbf" + _pem(_cert(d, k))), VERIFIED
+    ),
+    "cert key first in the file": Case(
+        _server(lambda d, k: key_pem(k) + _pem(_cert(d, k))), VERIFIED
+    ),
+    "cert DER": Case(
+        _server(lambda d, k: _cert(d, k).public_bytes(_DER)),
+        NOT_OFFERED,
+        ("D012", "error", "server.crt"),
+        "holds no PEM certificate",
+    ),
+    "cert CA certificate first": Case(
+        _server(lambda d, k: d.ca.cert_pem + _pem(_cert(d, k))),
+        NOT_OFFERED,
+        ("D011", "error", "server.key"),
+        "belongs to certificate 2 of",
+    ),
+    "cert intermediate in the cert file only": Case(
+        _chain(into_ca_file=False),
+        UNVERIFIED,
+        ("D019", "warning", "server.crt"),
+        "sendmail sends only its first certificate",
+    ),
+    "cert intermediate in the CA file": Case(_chain(into_ca_file=True), VERIFIED),
+    "cert RSA 1024": Case(
+        _server(lambda d, k: _pem(_cert(d, k)), _rsa(1024)),
+        NOT_OFFERED,
+        ("D017", "error", "server.crt"),
+        "RSA key of 1024 bits, too weak for OpenSSL's security level 2",
+    ),
+    "cert RSA 2048": Case(_server(lambda d, k: _pem(_cert(d, k)), _rsa(2048)), VERIFIED),
+    "cert Ed25519": Case(
+        _server(lambda d, k: _pem(_cert(d, k)), ed25519.Ed25519PrivateKey.generate), VERIFIED
+    ),
+    "cert signed with SHA-1": Case(
+        _server(lambda d, k: _pem(_sha1_signed(d, k))),
+        NOT_OFFERED,
+        ("D017", "error", "server.crt"),
+        "signed with SHA-1",
+    ),
+    "cert not yet valid": Case(
+        _server(lambda d, k: _pem(_cert(d, k, not_before=dt.timedelta(days=2)))),
+        UNVERIFIED,
+        ("D013", "error", "server.crt"),
+        "is not valid until",
+    ),
+    "cert expired": Case(
+        _server(lambda d, k: _pem(_cert(d, k, not_before=dt.timedelta(days=-40), days=-1))),
+        UNVERIFIED,
+        ("D013", "error", "server.crt"),
+        "expired on",
+    ),
+    "cert and key in one file 0600": Case(
+        _combined(0o600), VERIFIED, tls={"server_key": "tls/server.crt"}
+    ),
+    "cert and key in one file 0644": Case(
+        _combined(0o644),
+        NOT_OFFERED,
+        ("D005", "error", "server.crt"),
+        "the server key is readable by everyone (mode 0644)",
+        tls={"server_key": "tls/server.crt"},
+    ),
+    # CA file
+    "CA file with an expired CA besides": Case(
+        _expired_ca_too, VERIFIED, ("D013", "warning", "ca.crt"), "/CN=old CA in the CA file"
+    ),
+    "CA file DER": Case(
+        lambda d: (d.work / "tls" / "ca.crt").write_bytes(d.ca.cert.public_bytes(_DER)),
+        NOT_OFFERED,
+        ("D012", "error", "ca.crt"),
+        "holds no PEM certificate",
+    ),
+}
+
+#: CRLs: the outcome is whether sendmail refuses the revoked client certificate (verify=FAIL)
+CRL_CASES = {
+    "CRL PEM": Case(_crl_file(_revoking()), "FAIL", tls=CRL),
+    "CRL group-writable": Case(
+        _crl_file(_revoking(), 0o664),
+        "FAIL",
+        ("D004", "warning", "ca.crl"),
+        "logs it as unsafe, yet still reads it",
+        tls=CRL,
+    ),
+    "CRL DER": Case(
+        _crl_file(_revoking(_DER)), "OK", ("D018", "warning", "ca.crl"), "holds no PEM CRL", tls=CRL
+    ),
+    "CRL past its next update": Case(
+        _crl_file(_expired_crl),
+        "FAIL",
+        ("D018", "warning", "ca.crl"),
+        "is past its next update",
+        tls=CRL,
+    ),
+}
+
+
+def _prepare(make: DaemonFactory, case: Case) -> SendmailDaemon:
+    def edit(spec: dict[str, Any]) -> None:
+        tls = spec["defaults"]["tls"]
+        work = Path(tls["server_cert"]).parent.parent
+        for name, value in (case.tls or {}).items():
+            tls[name] = str(work / value) if isinstance(value, str) else value
+
+    daemon = make(start=False, edit=edit)
+    case.setup(daemon)
+    daemon.start()
+    return daemon
+
+
+def _doctor(daemon: SendmailDaemon) -> list[Finding]:
+    cluster = validate(load_file(daemon.spec_path)).cluster
+    assert cluster is not None
+    host = resolve(cluster, daemon.host)
+    return diagnose(host, str(daemon.spec_path), check_sendmail=False)
+
+
+def _root_only(daemon: SendmailDaemon) -> ssl.SSLContext:
+    """A client that verifies against the test CA's root alone (no intermediates)."""
+    roots = daemon.work / "client-roots.pem"
+    roots.write_bytes(daemon.ca.cert_pem)
+    context = ssl.create_default_context(cafile=str(roots))
+    context.check_hostname = False  # the name is doctor's D015, tested elsewhere
+    return context
+
+
+def _outcome(daemon: SendmailDaemon, client: Issued | None = None) -> str:
+    """What a client sees: STARTTLS offered? does a verifying handshake succeed?"""
+    context = _root_only(daemon)
+    if client is not None:
+        client.write(daemon.work / "client-test.crt", daemon.work / "client-test.key")
+        context.load_cert_chain(daemon.work / "client-test.crt", daemon.work / "client-test.key")
+    with smtplib.SMTP("127.0.0.1", daemon.port, timeout=10) as smtp:
+        smtp.ehlo("client.tlsc.test")
+        if not smtp.has_extn("starttls"):
+            return NOT_OFFERED
+        try:
+            smtp.starttls(context=context)
+        except ssl.SSLCertVerificationError:
+            return UNVERIFIED
+        smtp.ehlo("client.tlsc.test")
+    return VERIFIED
+
+
+def _check(daemon: SendmailDaemon, case: Case) -> None:
+    found = [f for f in _doctor(daemon) if f.code not in ("D021", "D022")]
+    got = [(f.code, f.severity, Path(f.path).name) for f in found]
+    assert got == ([case.finding] if case.finding else []), [f.message for f in found]
+    if case.finding:
+        assert case.says in found[0].message, found[0].message
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_doctor_agrees_with_the_daemon(
+    sendmail_daemon: DaemonFactory, release: object, name: str
+) -> None:
+    case = CASES[name]
+    daemon = _prepare(sendmail_daemon, case)
+    assert _outcome(daemon) == case.outcome, daemon.diagnostics()
+    _check(daemon, case)
+    # doctor's verdict follows sendmail's: an error exactly when STARTTLS is not offered
+    errors = [f for f in _doctor(daemon) if f.severity == "error"]
+    if case.outcome == NOT_OFFERED:
+        assert errors
+    elif case.outcome == VERIFIED:
+        assert not errors
+
+
+@pytest.mark.parametrize("name", list(CRL_CASES))
+def test_doctor_agrees_with_the_daemon_on_crls(
+    sendmail_daemon: DaemonFactory, release: object, name: str
+) -> None:
+    case = CRL_CASES[name]
+    daemon = _prepare(sendmail_daemon, case)
+    assert _outcome(daemon, _client(daemon)) == VERIFIED
+    line = daemon.wait_for_log(r"STARTTLS=server, relay=.* verify=")
+    assert f"verify={case.outcome}," in line, daemon.diagnostics()
+    _check(daemon, case)
