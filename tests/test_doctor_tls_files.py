@@ -17,8 +17,10 @@ wrong.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import smtplib
 import ssl
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from cryptography.x509.oid import NameOID
 from releases import release
 from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, throwaway_ca
-from throwaway_ca import Issued, key_pem
+from throwaway_ca import Issued, ThrowawayCA, key_pem
 
 from compiler.doctor import Finding, diagnose
 from compiler.resolve import resolve
@@ -509,3 +511,82 @@ def test_doctor_agrees_with_the_daemon_on_crls(
     line = daemon.wait_for_log(r"STARTTLS=server, relay=.* verify=")
     assert f"verify={case.outcome}," in line, daemon.diagnostics()
     _check(daemon, case)
+
+
+@pytest.mark.parametrize("layout", ["unhashed", "hashed", "one added after the rehash"])
+def test_ca_directory_hash_links(
+    sendmail_daemon: DaemonFactory, release: object, layout: str
+) -> None:
+    """Only the client's CA is in tls.ca_cert_path: sendmail verifies its certificate
+    exactly when `openssl rehash` linked it there (D009 otherwise)."""
+
+    def edit(spec: dict[str, Any]) -> None:
+        tls = spec["defaults"]["tls"]
+        tls["ca_cert_path"] = str(Path(tls["server_cert"]).parent.parent / "cadir")
+        tls["request_client_cert"] = True
+
+    daemon = sendmail_daemon(start=False, edit=edit)
+    cadir = daemon.work / "cadir"
+    cadir.mkdir()
+    (daemon.work / "tls" / "ca.crt").write_bytes(ThrowawayCA("tlsc Other CA").cert_pem)
+    if layout == "one added after the rehash":
+        (cadir / "other.pem").write_bytes(ThrowawayCA("tlsc Older CA").cert_pem)
+        subprocess.run(["openssl", "rehash", str(cadir)], check=True)
+    (cadir / "test-ca.pem").write_bytes(daemon.ca.cert_pem)
+    if layout == "hashed":
+        subprocess.run(["openssl", "rehash", str(cadir)], check=True)
+    daemon.start()
+    assert _outcome(daemon, _client(daemon)) == VERIFIED
+    line = daemon.wait_for_log(r"STARTTLS=server, relay=.* verify=")
+    found = [(f.code, f.severity, f.path) for f in _doctor(daemon) if f.code == "D009"]
+    if layout == "hashed":
+        assert "verify=OK," in line and found == []
+    else:
+        assert "verify=FAIL," in line, daemon.diagnostics()
+        assert found == [("D009", "warning", str(cadir))]
+
+
+_SECLEVEL_1 = """openssl_conf = default_conf
+[default_conf]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+CipherString = DEFAULT@SECLEVEL=1
+"""
+
+
+def test_security_level_comes_from_the_hosts_openssl_cnf(
+    sendmail_daemon: DaemonFactory,
+    release: object,
+    tmp_path: Path,
+) -> None:
+    """An RSA-1024 certificate is refused at Debian's level 2 (D017) but loaded where
+    openssl.cnf lowers the level to 1: doctor reads ROOT/etc/ssl/openssl.cnf."""
+    daemon = sendmail_daemon(start=False)
+    _server(lambda d, k: _pem(_cert(d, k)), _rsa(1024))(daemon)
+    cnf = daemon.work / "openssl.cnf"
+    cnf.write_text(_SECLEVEL_1)
+    daemon.binds.append((cnf, "/etc/ssl/openssl.cnf"))  # what the daemon's OpenSSL reads
+    daemon.start()
+    with smtplib.SMTP("127.0.0.1", daemon.port, timeout=10) as smtp:
+        smtp.ehlo("client.tlsc.test")
+        assert smtp.has_extn("starttls"), daemon.diagnostics()
+    image = tmp_path / "img"
+    shutil.copytree(
+        daemon.work,
+        image / daemon.work.relative_to("/"),
+        symlinks=True,
+        ignore=shutil.ignore_patterns("dev"),  # the daemon's /dev/log socket
+    )
+    (image / "etc" / "ssl").mkdir(parents=True)
+    (image / "etc" / "ssl" / "openssl.cnf").write_text(_SECLEVEL_1)
+    image.chmod(0o755)
+    cluster = validate(load_file(daemon.spec_path)).cluster
+    assert cluster is not None
+    host = resolve(cluster, daemon.host)
+    assert diagnose(host, str(daemon.spec_path), image, check_sendmail=False) == []
+    (image / "etc" / "ssl" / "openssl.cnf").write_text("# CipherString = DEFAULT@SECLEVEL=1\n")
+    [found] = diagnose(host, str(daemon.spec_path), image, check_sendmail=False)
+    assert (found.code, found.severity) == ("D017", "error")
+    assert "too weak for OpenSSL's security level 2" in found.message

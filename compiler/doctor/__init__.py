@@ -25,6 +25,7 @@ from compiler.doctor.files import SafetyRules, check_directories, check_file, ch
 from compiler.doctor.finding import CODES, Finding
 from compiler.doctor.pki import (
     ca_directory_certificates,
+    check_ca_directory,
     check_crl,
     check_dh_params,
     check_key,
@@ -233,7 +234,10 @@ def _tls_files(
         key = keys.get(role)
         out += _contents(role, path, context, on_disk(root, key) if key else None)
     out += _unsent_chains(tls.ca_cert_path, context)
-    if tls.ca_cert_path and not on_disk(root, tls.ca_cert_path).is_dir():
+    if tls.ca_cert_path and on_disk(root, tls.ca_cert_path).is_dir():
+        ca_file = context.certs.get(CA_FILE, (None, []))[1]
+        out += check_ca_directory(on_disk(root, tls.ca_cert_path), ca_file)
+    elif tls.ca_cert_path:
         out.append(
             Finding(
                 str(on_disk(root, tls.ca_cert_path)),

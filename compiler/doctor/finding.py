@@ -18,6 +18,7 @@ CODES = {
     "D006": "a directory on the path of a TLS file is writable by its group or by others",
     "D007": "a TLS file is not readable by its owner",
     "D008": "a setting sendmail needs for STARTTLS is not set",
+    "D009": "the CA directory holds CA certificates under no hashed name",
     "D010": "a private key is not an unencrypted PEM key",
     "D011": "a private key does not match its certificate",
     "D012": "a certificate file holds no PEM certificate",

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+import warnings
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from compiler.doctor.files import Role
 from compiler.doctor.finding import Finding
@@ -32,13 +34,21 @@ def _read(path: Path, role: Role, code: str) -> bytes | Finding:
         )
 
 
+def _pem_certificates(data: bytes) -> list[x509.Certificate]:
+    """The PEM certificates in `data` (ValueError: none), quietly: a CA bundle such as
+    Debian's holds a root with a negative serial, which `cryptography` warns about."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return x509.load_pem_x509_certificates(data)
+
+
 def load_certificates(path: Path, role: Role) -> list[x509.Certificate] | Finding:
     """The PEM certificates in a file, or the finding that says why there are none."""
     data = _read(path, role, "D012")
     if isinstance(data, Finding):
         return data
     try:
-        return x509.load_pem_x509_certificates(data)
+        return _pem_certificates(data)
     except ValueError:
         return Finding(
             str(path),
@@ -392,12 +402,8 @@ def unsent_chain(
     and the CA directory (`store`). An intermediate found only after the first
     certificate is never sent, so peers that verify cannot reach their root.
     """
-    known = {(c.subject, c.public_key().public_bytes(*_SPKI)) for c in store}
-    missing = [
-        c
-        for c in certs[1:]
-        if _is_intermediate(c) and (c.subject, c.public_key().public_bytes(*_SPKI)) not in known
-    ]
+    known = {_identity(c) for c in store}
+    missing = [c for c in certs[1:] if _is_intermediate(c) and _identity(c) not in known]
     if not missing:
         return []
     names = ", ".join(cert_info(c).subject for c in missing)
@@ -414,13 +420,17 @@ def unsent_chain(
     ]
 
 
+def _is_ca(cert: x509.Certificate) -> bool:
+    """A CA certificate: basicConstraints CA, or (an old root without it) self-signed."""
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return cert.issuer == cert.subject
+
+
 def _is_intermediate(cert: x509.Certificate) -> bool:
     """A CA certificate that is not a self-signed root (peers hold their roots)."""
-    try:
-        ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        ca = False
-    return ca and cert.issuer != cert.subject
+    return _is_ca(cert) and cert.issuer != cert.subject
 
 
 def ca_directory_certificates(directory: Path) -> list[x509.Certificate]:
@@ -435,13 +445,67 @@ def ca_directory_certificates(directory: Path) -> list[x509.Certificate]:
         if not _HASHED.match(entry.name):
             continue
         try:
-            out += x509.load_pem_x509_certificates(entry.read_bytes())
+            out += _pem_certificates(entry.read_bytes())
         except (OSError, ValueError):
             continue
     return out
 
 
 _HASHED = re.compile(r"^[0-9a-f]{8}\.[0-9]+$")
+#: a file in a CA directory bigger than this is no CA certificate (nor a bundle of them)
+_CA_FILE_LIMIT = 4 << 20
+
+
+def check_ca_directory(directory: Path, ca_file: list[x509.Certificate]) -> list[Finding]:
+    """CA certificates in the CA directory that OpenSSL never finds (D009).
+
+    OpenSSL's directory lookup (CACertPath) opens only `HASH.N` names, HASH being
+    the subject's hash; a CA certificate copied in under its own name is not seen
+    until `openssl rehash` (c_rehash, update-ca-certificates) links it, so peers
+    it issued fail verification (verify=FAIL), inbound and outbound. Leaf
+    certificates there (the host's own) are never looked up, a CA the CA file
+    (`ca_file`) holds is found there, and a file of several certificates (a chain,
+    a bundle) is one rehash skips too: it is the certificate files' business (D019).
+    """
+    try:
+        entries = sorted(e for e in directory.iterdir() if e.is_file())
+    except OSError:
+        return []
+    hashed = {_identity(c) for c in [*ca_directory_certificates(directory), *ca_file]}
+    unseen: list[x509.Certificate] = []
+    for entry in entries:
+        if _HASHED.match(entry.name):
+            continue
+        try:
+            if entry.stat().st_size > _CA_FILE_LIMIT:
+                continue
+            certs = _pem_certificates(entry.read_bytes())
+        except (OSError, ValueError):
+            continue
+        # openssl rehash links a file of one certificate; a bundle stays unlinked
+        if len(certs) == 1 and _is_ca(certs[0]) and _identity(certs[0]) not in hashed:
+            unseen += certs
+    if not unseen:
+        return []
+    first = cert_info(unseen[0]).subject
+    more = f" and {len(unseen) - 1} more" if len(unseen) > 1 else ""
+    return [
+        Finding(
+            str(directory),
+            "D009",
+            "warning",
+            f"the CA directory (tls.ca_cert_path) holds {first}{more} under no hashed name"
+            " (HASH.0), and OpenSSL looks certificates up by those alone, so peers they"
+            " issued fail verification",
+            f"run openssl rehash {directory} (or c_rehash)",
+        )
+    ]
+
+
+def _identity(cert: x509.Certificate) -> tuple[x509.Name, bytes]:
+    return cert.subject, cert.public_key().public_bytes(*_SPKI)
+
+
 _CRL_PEM = re.compile(rb"-----BEGIN X509 CRL-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END X509 CRL-----")
 
 
