@@ -16,6 +16,7 @@ wrong.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import shutil
 import smtplib
@@ -158,6 +159,16 @@ def _crl(
             .build()
         )
     return builder.sign(d.ca.key, hashes.SHA256())
+
+
+def _trusted(cert: x509.Certificate) -> bytes:
+    """`cert` as `openssl x509 -trustout` writes it: BEGIN TRUSTED CERTIFICATE, the DER
+    certificate then its trust settings (X509_CERT_AUX: trusted for serverAuth and
+    clientAuth)."""
+    usages = bytes.fromhex("06082b06010505070301") + bytes.fromhex("06082b06010505070302")
+    aux = _der(0x30, _der(0x30, usages))
+    b64 = base64.encodebytes(cert.public_bytes(_DER) + aux)
+    return b"-----BEGIN TRUSTED CERTIFICATE-----\n" + b64 + b"-----END TRUSTED CERTIFICATE-----\n"
 
 
 @dataclass(frozen=True)
@@ -399,6 +410,15 @@ CASES = {
     "CA file with an expired CA besides": Case(
         _expired_ca_too, VERIFIED, ("D013", "warning", "ca.crt"), "/CN=old CA in the CA file"
     ),
+    "CA file of TRUSTED CERTIFICATEs": Case(
+        lambda d: (d.work / "tls" / "ca.crt").write_bytes(_trusted(d.ca.cert)), VERIFIED
+    ),
+    "cert TRUSTED CERTIFICATE": Case(
+        _server(lambda d, k: _trusted(_cert(d, k))),
+        NOT_OFFERED,
+        ("D012", "error", "server.crt"),
+        "is a TRUSTED CERTIFICATE, a form sendmail reads only in the CA file",
+    ),
     "CA file DER": Case(
         lambda d: (d.work / "tls" / "ca.crt").write_bytes(d.ca.cert.public_bytes(_DER)),
         NOT_OFFERED,
@@ -590,3 +610,61 @@ def test_security_level_comes_from_the_hosts_openssl_cnf(
     [found] = diagnose(host, str(daemon.spec_path), image, check_sendmail=False)
     assert (found.code, found.severity) == ("D017", "error")
     assert "too weak for OpenSSL's security level 2" in found.message
+
+
+def _dh_1024(d: SendmailDaemon) -> None:
+    subprocess.run(
+        ["openssl", "dhparam", "-dsaparam", "-out", str(d.work / "tls" / "dh.pem"), "1024"],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("dh_params", "key", "dhe", "finding"),
+    [
+        ("file, 1024 bits", _rsa(2048), False, ("D016", "dh.pem")),
+        ("5", _rsa(2048), False, ("D016", "cluster.yaml")),
+        ("i", _rsa(2048), True, None),
+        ("file, 2048 bits", _rsa(2048), True, None),
+        ("file, 1024 bits", lambda: ec.generate_private_key(ec.SECP256R1()), None, None),
+    ],
+    ids=["1024-bit file", "5", "i", "2048-bit file", "1024-bit file, EC certificate"],
+)
+def test_weak_dh_parameters(
+    sendmail_daemon: DaemonFactory,
+    release: object,
+    dh_params: str,
+    key: Callable[[], Any],
+    dhe: bool | None,
+    finding: tuple[str, str] | None,
+) -> None:
+    """DH parameters below OpenSSL's security level are logged as set, yet leave no DHE
+    cipher (a DHE-only client gets 'no shared cipher'); with an EC certificate there
+    is no DHE cipher to lose, so doctor says nothing."""
+
+    def edit(spec: dict[str, Any]) -> None:
+        if not dh_params.startswith("file"):
+            spec["defaults"]["tls"]["dh_params"] = dh_params
+
+    daemon = sendmail_daemon(start=False, edit=edit)
+    _server(lambda d, k: _pem(_cert(d, k)), key)(daemon)
+    if dh_params == "file, 1024 bits":
+        _dh_1024(daemon)
+    daemon.start()
+    if dhe is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers("DHE-RSA-AES128-GCM-SHA256")
+        with smtplib.SMTP("127.0.0.1", daemon.port, timeout=10) as smtp:
+            smtp.ehlo("client.tlsc.test")
+            try:
+                smtp.starttls(context=context)
+                got = True
+            except ssl.SSLError:
+                got = False
+        assert got is dhe, daemon.diagnostics()
+    found = [(f.code, Path(f.path).name, f.severity) for f in _doctor(daemon)]
+    assert found == ([(*finding, "warning")] if finding else [])

@@ -28,10 +28,12 @@ from compiler.doctor.pki import (
     check_ca_directory,
     check_crl,
     check_dh_params,
+    check_dh_setting,
     check_key,
     check_name,
     check_strength,
     check_validity,
+    is_rsa,
     key_index,
     load_certificates,
     security_level,
@@ -127,7 +129,7 @@ def diagnose(
     if s.tls.enabled:
         rules = safety_rules(host, paths["sendmail_cf"])
         out += _missing_settings(host, spec_path)
-        out += _tls_files(host, root, rules, now, min_days)
+        out += _tls_files(host, spec_path, root, rules, now, min_days)
     out += check_builds(host, paths)
     if check_sendmail:
         out += check_binary(paths["sendmail_cf"], host.fqdn, s, host.name)
@@ -158,7 +160,9 @@ def preflight(
         return []
     now = now or dt.datetime.now(dt.UTC)
     rules = safety_rules(host, None)
-    out = _missing_settings(host, spec_path) + _tls_files(host, root, rules, now, min_days)
+    out = _missing_settings(host, spec_path) + _tls_files(
+        host, spec_path, root, rules, now, min_days
+    )
     binary = host_binary(root)
     if binary is not None:
         out += release_findings(binary, host.settings, host.name, host.fqdn)
@@ -196,7 +200,12 @@ def _missing_settings(host: HostConfig, spec_path: str) -> list[Finding]:
 
 
 def _tls_files(
-    host: HostConfig, root: Path, rules: SafetyRules, now: dt.datetime, min_days: int
+    host: HostConfig,
+    spec_path: str,
+    root: Path,
+    rules: SafetyRules,
+    now: dt.datetime,
+    min_days: int,
 ) -> list[Finding]:
     tls = host.settings.tls
     dh = tls.dh_params if tls.dh_params and tls.dh_params.startswith("/") else None
@@ -233,6 +242,7 @@ def _tls_files(
             continue
         key = keys.get(role)
         out += _contents(role, path, context, on_disk(root, key) if key else None)
+    out += check_dh_setting(tls.dh_params, spec_path, _rsa_server(context), context.level)
     out += _unsent_chains(tls.ca_cert_path, context)
     if tls.ca_cert_path and on_disk(root, tls.ca_cert_path).is_dir():
         ca_file = context.certs.get(CA_FILE, (None, []))[1]
@@ -290,10 +300,16 @@ def _contents(role: Role, path: Path, ctx: _Context, key_path: Path | None) -> l
         )
         return check_key(path, role, certs, cert_path)
     if role is DH_PARAMS:
-        return check_dh_params(path, role)
+        return check_dh_params(path, role, _rsa_server(ctx), ctx.level)
     if role is CRL:
         return check_crl(path, role, ctx.now)
     return []
+
+
+def _rsa_server(ctx: _Context) -> bool:
+    """The server certificate has an RSA key (DHE ciphers serve no other kind)."""
+    loaded = ctx.certs.get(SERVER_CERT)
+    return loaded is not None and SERVER_CERT not in ctx.misordered and is_rsa(loaded[1][0])
 
 
 def _unsent_chains(ca_cert_path: str | None, ctx: _Context) -> list[Finding]:

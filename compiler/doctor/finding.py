@@ -25,7 +25,7 @@ CODES = {
     "D013": "a certificate has expired or is not valid yet",
     "D014": "a certificate expires within --min-days",
     "D015": "the server certificate does not name the host",
-    "D016": "the DH parameters file holds no PEM DH parameters",
+    "D016": "the DH parameters file holds no PEM DH parameters, or DH parameters are too small",
     "D017": "a certificate's key or signature is too weak for OpenSSL's security level",
     "D018": "the CRL file holds no PEM CRL, or one past its next update",
     "D019": "the certificate file holds intermediates sendmail does not send",

@@ -17,6 +17,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from compiler.doctor.files import Role
 from compiler.doctor.finding import Finding
 from compiler.probe.certinfo import cert_info, oneline
+from compiler.tlsfiles import CA_FILE
 
 _SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -43,20 +44,80 @@ def _pem_certificates(data: bytes) -> list[x509.Certificate]:
 
 
 def load_certificates(path: Path, role: Role) -> list[x509.Certificate] | Finding:
-    """The PEM certificates in a file, or the finding that says why there are none."""
+    """The PEM certificates in a file, or the finding that says why there are none.
+
+    The CA file may hold `TRUSTED CERTIFICATE`s too (`openssl x509 -trustout`, some
+    distributions' bundles): OpenSSL's CA loading reads them. sendmail's own
+    certificates are read with SSL_CTX_use_certificate_file(), which does not.
+    """
     data = _read(path, role, "D012")
     if isinstance(data, Finding):
         return data
     try:
-        return _pem_certificates(data)
+        certs = _pem_certificates(data)
     except ValueError:
+        certs = []
+    trusted = _trusted_certificates(data)
+    if role is CA_FILE:
+        certs += trusted
+    if certs:
+        return certs
+    if trusted:
         return Finding(
             str(path),
             "D012",
             role.severity,
-            f"{role.label} holds no PEM certificate, so {role.consequence}",
-            f"put the PEM certificate (-----BEGIN CERTIFICATE-----) in {path}",
+            f"{role.label} is a TRUSTED CERTIFICATE, a form sendmail reads only in the CA"
+            f" file, so {role.consequence}",
+            f"drop its trust settings: openssl x509 -in {path} -out {path}",
         )
+    return Finding(
+        str(path),
+        "D012",
+        role.severity,
+        f"{role.label} holds no PEM certificate, so {role.consequence}",
+        f"put the PEM certificate (-----BEGIN CERTIFICATE-----) in {path}",
+    )
+
+
+_TRUSTED_PEM = re.compile(
+    rb"-----BEGIN TRUSTED CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*"
+    rb"-----END TRUSTED CERTIFICATE-----"
+)
+
+
+def _trusted_certificates(data: bytes) -> list[x509.Certificate]:
+    """The certificates of the `TRUSTED CERTIFICATE` blocks in `data`: each is a DER
+    certificate followed by its trust settings (X509_AUX), which are dropped."""
+    out = []
+    for m in _TRUSTED_PEM.finditer(data):
+        try:
+            der = base64.b64decode(b"".join(m.group(1).split()), validate=True)
+        except ValueError:
+            continue
+        items = _der_prefix(der)
+        if items is None:
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                out.append(x509.load_der_x509_certificate(der[:items]))
+        except ValueError:
+            continue
+    return out
+
+
+def _der_prefix(der: bytes) -> int | None:
+    """The length of the first DER element in `der`, or None."""
+    if len(der) < 2:
+        return None
+    length, head = der[1], 2
+    if length & 0x80:
+        size = length & 0x7F
+        if size == 0 or size > 4 or len(der) < 2 + size:
+            return None
+        length, head = int.from_bytes(der[2 : 2 + size], "big"), 2 + size
+    return head + length if head + length <= len(der) else None
 
 
 def check_validity(
@@ -219,12 +280,19 @@ def check_key(
     ]
 
 
-def check_dh_params(path: Path, role: Role) -> list[Finding]:
-    """PEM DH parameters (D016); sendmail falls back to its built-in group otherwise."""
+def check_dh_params(path: Path, role: Role, rsa_server: bool, level: int) -> list[Finding]:
+    """PEM DH parameters (D016); sendmail falls back to its built-in group otherwise.
+
+    Parameters too small for OpenSSL's security level are read and logged
+    ('Diffie-Hellman init, key=1024 bit') but refused by SSL_CTX_set_tmp_dh(), whose
+    failure sendmail ignores: no DHE cipher is left, which matters only with an RSA
+    server certificate (there is no DHE cipher for EC keys, nor in TLS 1.3).
+    """
     data = _read(path, role, "D016")
     if isinstance(data, Finding):
         return [data]
-    if not _is_dh_params_pem(data):
+    bits = _dh_prime_bits(data)
+    if bits is None:
         return [
             Finding(
                 str(path),
@@ -235,7 +303,39 @@ def check_dh_params(path: Path, role: Role) -> list[Finding]:
                 " or set tls.dh_params: i",
             )
         ]
+    if rsa_server and _rsa_bits(bits) < _level_bits(level):
+        return [weak_dh(str(path), f"{role.label} holds {bits}-bit parameters", level)]
     return []
+
+
+#: what sendmail does for tls.dh_params 1 and 5 (tls.c inittls: only the first character
+#: counts), and the size of p it ends with
+_BUILT_IN_DH = {"1": ("generate 1024-bit", 1024), "5": ("use its built-in 512-bit", 512)}
+
+
+def check_dh_setting(
+    value: str | None, spec_path: str, rsa_server: bool, level: int
+) -> list[Finding]:
+    """D016 for tls.dh_params 1 or 5, whose groups OpenSSL's security level refuses."""
+    if value not in _BUILT_IN_DH or not rsa_server:
+        return []
+    does, bits = _BUILT_IN_DH[value]
+    if _rsa_bits(bits) >= _level_bits(level):
+        return []
+    return [weak_dh(spec_path, f"tls.dh_params: {value} makes sendmail {does} parameters", level)]
+
+
+def weak_dh(where: str, what: str, level: int) -> Finding:
+    """D016 for DH parameters OpenSSL's security level refuses."""
+    return Finding(
+        where,
+        "D016",
+        "warning",
+        f"{what}, too weak for OpenSSL's security level {level}, so sendmail offers no DHE"
+        " cipher and a client without ECDHE cannot connect",
+        "set tls.dh_params: i (sendmail's 2048-bit group), or write 2048-bit parameters"
+        " (openssl dhparam -out FILE 2048)",
+    )
 
 
 _DH_PEM = re.compile(
@@ -266,29 +366,32 @@ def _der_items(data: bytes) -> list[tuple[int, bytes]] | None:
     return items
 
 
-def _is_dh_params_pem(data: bytes) -> bool:
-    """PEM DH parameters: a SEQUENCE of INTEGERs p, g[, ...] (PKCS #3 or X9.42).
+def _dh_prime_bits(data: bytes) -> int | None:
+    """The size of p in PEM DH parameters: a SEQUENCE of INTEGERs p, g[, ...] (PKCS #3
+    or X9.42); None when `data` holds none.
 
     Parsed here rather than by `cryptography`, which deprecates finite-field
     DH; sendmail (OpenSSL) still reads these files.
     """
     m = _DH_PEM.search(data)
     if m is None:
-        return False
+        return None
     try:
         der = base64.b64decode(b"".join(m.group(1).split()), validate=True)
     except ValueError:
-        return False
+        return None
     outer = _der_items(der)
     if outer is None or len(outer) != 1 or outer[0][0] != 0x30:
-        return False
+        return None
     inner = _der_items(outer[0][1])
-    return (
-        inner is not None
-        and len(inner) >= 2
-        and all(tag == 0x02 and body for tag, body in inner[:2])
-        and int.from_bytes(inner[0][1], "big") > 2
-    )
+    if (
+        inner is None
+        or len(inner) < 2
+        or not all(tag == 0x02 and body for tag, body in inner[:2])
+        or int.from_bytes(inner[0][1], "big") <= 2
+    ):
+        return None
+    return int.from_bytes(inner[0][1], "big").bit_length()
 
 
 #: the fewest bits of security OpenSSL's security levels 0..5 accept (SSL_CTX_set_security_level)
@@ -318,6 +421,24 @@ def security_level(root: Path) -> int:
     return min(levels, default=DEFAULT_SECURITY_LEVEL)
 
 
+def _rsa_bits(size: int) -> int:
+    """The bits of security of an RSA, DSA or DH modulus of `size` bits (BN_security_bits)."""
+    for floor, bits in ((15360, 256), (7680, 192), (3072, 128), (2048, 112), (1024, 80)):
+        if size >= floor:
+            return bits
+    return 0
+
+
+def _level_bits(level: int) -> int:
+    """The fewest bits of security OpenSSL's security `level` accepts."""
+    return _LEVEL_BITS[max(0, min(level, len(_LEVEL_BITS) - 1))]
+
+
+def is_rsa(cert: x509.Certificate) -> bool:
+    """The certificate has an RSA key (the only kind DHE ciphers serve)."""
+    return isinstance(cert.public_key(), rsa.RSAPublicKey)
+
+
 def _key_security(key: object) -> tuple[str, int] | None:
     """(what the key is, with its article; its bits of security as OpenSSL counts
     them: EVP_PKEY_security_bits), or None for a kind OpenSSL does not rate here."""
@@ -326,11 +447,7 @@ def _key_security(key: object) -> tuple[str, int] | None:
     if isinstance(key, rsa.RSAPublicKey) or is_dsa:
         size: int = getattr(key, "key_size", 0)
         name = "a DSA" if is_dsa else "an RSA"
-        # BN_security_bits()
-        for floor, bits in ((15360, 256), (7680, 192), (3072, 128), (2048, 112), (1024, 80)):
-            if size >= floor:
-                return f"{name} key of {size} bits", bits
-        return f"{name} key of {size} bits", 0
+        return f"{name} key of {size} bits", _rsa_bits(size)
     if isinstance(key, ec.EllipticCurvePublicKey):
         return f"an EC key on {key.curve.name}", key.curve.key_size // 2
     if isinstance(key, ed25519.Ed25519PublicKey):
@@ -362,7 +479,7 @@ def _signature_security(cert: x509.Certificate) -> tuple[str, int] | None:
 def check_strength(path: Path, cert: x509.Certificate, role: Role, level: int) -> list[Finding]:
     """A certificate OpenSSL's security level refuses to load (D017): sendmail's
     SSL_CTX_use_certificate_file() fails with 'ee key too small' or 'ca md too weak'."""
-    need = _LEVEL_BITS[min(level, len(_LEVEL_BITS) - 1)]
+    need = _level_bits(level)
     key = _key_security(cert.public_key())
     if key is not None and key[1] < need:
         return [
