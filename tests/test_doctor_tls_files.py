@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import ipaddress
 import shutil
 import smtplib
 import ssl
@@ -38,6 +39,7 @@ from sendmail_fixture import DaemonFactory, SendmailDaemon, sendmail_daemon, thr
 from throwaway_ca import Issued, ThrowawayCA, key_pem
 
 from compiler.doctor import Finding, diagnose
+from compiler.doctor.pki import check_name
 from compiler.resolve import resolve
 from compiler.spec.loader import load_file
 from compiler.spec.validate import validate
@@ -668,3 +670,60 @@ def test_weak_dh_parameters(
         assert got is dhe, daemon.diagnostics()
     found = [(f.code, Path(f.path).name, f.severity) for f in _doctor(daemon)]
     assert found == ([(*finding, "warning")] if finding else [])
+
+
+def _named(cn: str, dns: list[str], ips: list[str]) -> x509.Certificate:
+    """A self-signed certificate with common name `cn` and these SANs."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+    )
+    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in dns]
+    sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in ips]
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+@pytest.mark.parametrize(
+    ("cn", "dns", "ips", "fqdn"),
+    [
+        ("mx1.example.net", ["mx1.example.net"], [], "mx1.example.net"),
+        ("mx1.example.net", ["MX1.Example.NET"], [], "mx1.example.net"),
+        ("mx1.example.net", [], [], "mx1.example.net"),  # CN only: peers fall back to it
+        ("mx1.example.net", ["other.example.net"], [], "mx1.example.net"),  # SAN wins
+        ("mx1.example.net", [], ["192.0.2.1"], "mx1.example.net"),  # no DNS SAN: CN
+        ("x", ["*.example.net"], [], "mx1.example.net"),
+        ("x", ["*.example.net"], [], "a.mx1.example.net"),  # one label only
+        ("x", ["*.example.net"], [], "example.net"),
+        ("x", ["*.mx1.example.net", "mx1.example.net"], [], "mx1.example.net"),
+        ("x", ["mx.xn--bcher-kva.example"], [], "mx.bücher.example"),  # IDN: the A-label
+        ("x", ["mx.xn--bcher-kva.example"], [], "mx.xn--bcher-kva.example"),
+        ("x", ["mx.bucher.example"], [], "mx.bücher.example"),
+    ],
+)
+def test_host_name_check_agrees_with_openssl(
+    tmp_path: Path, cn: str, dns: list[str], ips: list[str], fqdn: str
+) -> None:
+    """D015 exactly when OpenSSL's X509_check_host (what verifying peers run, asked for
+    the name DNS gives them: the A-label) refuses the name."""
+    cert = _named(cn, dns, ips)
+    path = tmp_path / "server.crt"
+    path.write_bytes(_pem(cert))
+    wanted = fqdn.encode("idna").decode()
+    result = subprocess.run(
+        ["openssl", "x509", "-in", str(path), "-noout", "-checkhost", wanted],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    openssl_matches = " does match certificate" in result.stdout
+    assert (check_name(path, cert, fqdn) == []) is openssl_matches, result.stdout

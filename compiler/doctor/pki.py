@@ -16,7 +16,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 
 from compiler.doctor.files import Role
 from compiler.doctor.finding import Finding
-from compiler.probe.certinfo import cert_info, oneline
+from compiler.probe.certinfo import a_label, cert_info, oneline
 from compiler.tlsfiles import CA_FILE
 
 _SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -184,7 +184,7 @@ def check_name(path: Path, cert: x509.Certificate, fqdn: str) -> list[Finding]:
             "warning",
             f"the server certificate names {names}, not {fqdn}, so peers that check the name"
             " refuse it",
-            f"issue a certificate with subjectAltName DNS:{fqdn}",
+            f"issue a certificate with subjectAltName DNS:{a_label(fqdn)}",
         )
     ]
 
