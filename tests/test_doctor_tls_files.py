@@ -398,6 +398,12 @@ CASES = {
         ("D013", "error", "server.crt"),
         "expired on",
     ),
+    "cert for clientAuth only (the client certificate)": Case(
+        lambda d: d.install_server_cert(d.ca.issue(d.fqdn, client=True)),
+        UNVERIFIED,
+        ("D039", "warning", "server.crt"),
+        "extended key usage (clientAuth) lacks serverAuth",
+    ),
     "cert and key in one file 0600": Case(
         _combined(0o600), VERIFIED, tls={"server_key": "tls/server.crt"}
     ),

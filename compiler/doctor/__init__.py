@@ -31,6 +31,7 @@ from compiler.doctor.pki import (
     check_dh_setting,
     check_key,
     check_name,
+    check_purpose,
     check_strength,
     check_validity,
     is_rsa,
@@ -293,6 +294,8 @@ def _contents(role: Role, path: Path, ctx: _Context, key_path: Path | None) -> l
             out += check_strength(path, loaded[0], role, ctx.level)
         if role is SERVER_CERT:
             out += check_name(path, loaded[0], ctx.fqdn)
+        if role is not CA_FILE:
+            out += check_purpose(path, loaded[0], role)
         return out
     if role in (SERVER_KEY, CLIENT_KEY):
         cert_path, certs = ctx.certs.get(

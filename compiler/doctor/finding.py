@@ -42,6 +42,7 @@ CODES = {
     "D036": "nothing answers MTA-STS socket map queries where tls.mta_sts points",
     "D037": "DANE's resolver does not answer or does not validate DNSSEC",
     "D038": "DANE's resolver is not on this host",
+    "D039": "a certificate's extended key usage does not allow its role",
 }
 
 

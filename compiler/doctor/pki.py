@@ -666,3 +666,43 @@ def check_crl(path: Path, role: Role, now: dt.datetime) -> list[Finding]:
             )
         ]
     return []
+
+
+_EKU = x509.oid.ExtendedKeyUsageOID
+#: the extended key usage each certificate role needs from peers that verify it
+_PURPOSE = {"tls.server_cert": _EKU.SERVER_AUTH, "tls.client_cert": _EKU.CLIENT_AUTH}
+#: OpenSSL's names of the usual extended key usages
+_EKU_NAMES = {
+    _EKU.SERVER_AUTH: "serverAuth",
+    _EKU.CLIENT_AUTH: "clientAuth",
+    _EKU.CODE_SIGNING: "codeSigning",
+    _EKU.EMAIL_PROTECTION: "emailProtection",
+    _EKU.TIME_STAMPING: "timeStamping",
+    _EKU.OCSP_SIGNING: "OCSPSigning",
+}
+
+
+def check_purpose(path: Path, cert: x509.Certificate, role: Role) -> list[Finding]:
+    """An extended key usage without the role's purpose (D039): sendmail loads the
+    certificate, but a peer that verifies it refuses it ('unsupported certificate
+    purpose'; sendmail logs the peer's 'alert unsupported certificate')."""
+    wanted = _PURPOSE.get(role.setting)
+    if wanted is None:
+        return []
+    try:
+        usages = list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        return []
+    if wanted in usages or _EKU.ANY_EXTENDED_KEY_USAGE in usages:
+        return []
+    has = ", ".join(_EKU_NAMES.get(u, u.dotted_string) for u in usages) or "none"
+    return [
+        Finding(
+            str(path),
+            "D039",
+            "warning",
+            f"{role.label}'s extended key usage ({has}) lacks {_EKU_NAMES[wanted]}, so peers"
+            " that verify it refuse it ('unsupported certificate purpose')",
+            f"issue a certificate whose extendedKeyUsage includes {_EKU_NAMES[wanted]}",
+        )
+    ]
