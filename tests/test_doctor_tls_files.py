@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
+import os
 import shutil
 import smtplib
 import ssl
@@ -186,6 +187,10 @@ class Case:
     says: str = ""
     #: spec tls settings to change (paths relative to the work directory)
     tls: dict[str, Any] | None = None
+    #: spec mc.defines to add
+    defines: dict[str, str] | None = None
+    #: directories made (mode 0777) before the fixture installs the files the spec names
+    open_dirs: tuple[str, ...] = ()
 
 
 def _server(cert: Callable[[SendmailDaemon, Any], bytes], key: Any = None) -> Callable[..., None]:
@@ -240,6 +245,29 @@ def _combined(mode: int) -> Callable[[SendmailDaemon], None]:
         key = ec.generate_private_key(ec.SECP256R1())
         d.server_cert.write_bytes(_pem(_cert(d, key)) + key_pem(key))
         d.server_cert.chmod(mode)
+
+    return setup
+
+
+def _key_mode(mode: int, owner: int = 0) -> Callable[[SendmailDaemon], None]:
+    def setup(d: SendmailDaemon) -> None:
+        d.server_key.chmod(mode)
+        os.chown(d.server_key, owner, -1)
+
+    return setup
+
+
+def _key_link(link_in_open_dir: bool) -> Callable[[SendmailDaemon], None]:
+    """The key as a symbolic link, from or to a directory everyone can write (not sticky).
+
+    sendmail checks the directories of the path it is given (the link's), and the
+    file the link leads to, not the directories on the way to it."""
+
+    def setup(d: SendmailDaemon) -> None:
+        open_dir = d.work / "open"
+        real = d.work / "tls" / "real.key" if link_in_open_dir else open_dir / "server.key"
+        d.server_key.rename(real)
+        d.server_key.symlink_to(real)
 
     return setup
 
@@ -414,6 +442,43 @@ CASES = {
         "the server key is readable by everyone (mode 0644)",
         tls={"server_key": "tls/server.crt"},
     ),
+    # the key's mode, owner and path (sendmail's safefile rules)
+    "key 0640": Case(
+        _key_mode(0o640),
+        NOT_OFFERED,
+        ("D005", "error", "server.key"),
+        "readable by its group (mode 0640) and DontBlameSendmail lacks GroupReadableKeyFile",
+    ),
+    "key 0640 with GroupReadableKeyFile": Case(
+        _key_mode(0o640), VERIFIED, tls={"group_readable_key": True}
+    ),
+    "key 0644 with GroupReadableKeyFile": Case(
+        _key_mode(0o644),
+        NOT_OFFERED,
+        ("D005", "error", "server.key"),
+        "readable by everyone (mode 0644)",
+        tls={"group_readable_key": True},
+    ),
+    "key owned by TrustedUser": Case(
+        _key_mode(0o600, 65534), VERIFIED, defines={"confTRUSTED_USER": "nobody"}
+    ),
+    "key owned by another user": Case(
+        _key_mode(0o600, 65534),
+        NOT_OFFERED,
+        ("D003", "error", "server.key"),
+        "owned by uid 65534, not root",
+    ),
+    "key linked into a world-writable directory": Case(
+        _key_link(False), VERIFIED, open_dirs=("open",)
+    ),
+    "key named by a link in a world-writable directory": Case(
+        _key_link(True),
+        NOT_OFFERED,
+        ("D006", "error", "server.key"),
+        "which everyone can write (mode 0777)",
+        tls={"server_key": "open/server.key"},
+        open_dirs=("open",),
+    ),
     # CA file
     "CA file with an expired CA besides": Case(
         _expired_ca_too, VERIFIED, ("D013", "warning", "ca.crt"), "/CN=old CA in the CA file"
@@ -464,6 +529,10 @@ def _prepare(make: DaemonFactory, case: Case) -> SendmailDaemon:
         work = Path(tls["server_cert"]).parent.parent
         for name, value in (case.tls or {}).items():
             tls[name] = str(work / value) if isinstance(value, str) else value
+        spec["defaults"]["mc"]["defines"].update(case.defines or {})
+        for name in case.open_dirs:
+            (work / name).mkdir()
+            (work / name).chmod(0o777)
 
     daemon = make(start=False, edit=edit)
     case.setup(daemon)
