@@ -26,7 +26,7 @@ CODES = {
     "D014": "a certificate expires within --min-days",
     "D015": "the server certificate does not name the host",
     "D016": "the DH parameters file holds no PEM DH parameters, or DH parameters are too small",
-    "D017": "a certificate's key or signature is too weak for OpenSSL's security level",
+    "D017": "a certificate's key or signature OpenSSL refuses, or a curve TLS clients lack",
     "D018": "the CRL file holds no PEM CRL, or one past its next update",
     "D019": "the certificate file holds intermediates sendmail does not send",
     "D020": "sendmail.cf is missing",

@@ -476,9 +476,16 @@ def _signature_security(cert: x509.Certificate) -> tuple[str, int] | None:
     return digest.name.upper(), digest.digest_size * 4
 
 
+#: the curves of EC certificate keys TLS clients can use: OpenSSL 3's default groups (and
+#: TLS 1.3's ECDSA signature schemes) name no others
+_TLS_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
+
+
 def check_strength(path: Path, cert: x509.Certificate, role: Role, level: int) -> list[Finding]:
     """A certificate OpenSSL's security level refuses to load (D017): sendmail's
-    SSL_CTX_use_certificate_file() fails with 'ee key too small' or 'ca md too weak'."""
+    SSL_CTX_use_certificate_file() fails with 'ee key too small' or 'ca md too weak';
+    or one on a curve no usual client offers (secp256k1, brainpool, P-224), which
+    sendmail loads but cannot complete a handshake with."""
     need = _level_bits(level)
     key = _key_security(cert.public_key())
     if key is not None and key[1] < need:
@@ -491,6 +498,19 @@ def check_strength(path: Path, cert: x509.Certificate, role: Role, level: int) -
                 f" {level}, so sendmail cannot load it ('ee key too small') and"
                 f" {role.consequence}",
                 "issue a certificate with an RSA key of 2048 bits or more, or an EC P-256 key",
+            )
+        ]
+    public = cert.public_key()
+    if isinstance(public, ec.EllipticCurvePublicKey) and public.curve.name not in _TLS_CURVES:
+        return [
+            Finding(
+                str(path),
+                "D017",
+                role.severity,
+                f"{role.label} has {key[0] if key else 'an EC key'}, a curve TLS clients do not"
+                " offer (OpenSSL's defaults: P-256, P-384, P-521), so sendmail loads it but"
+                " their handshakes fail with 'no shared cipher'",
+                "issue a certificate with an EC P-256 (prime256v1) or an RSA 2048 key",
             )
         ]
     sig = _signature_security(cert)
