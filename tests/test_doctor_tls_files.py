@@ -509,6 +509,20 @@ CASES = {
         ("D012", "error", "server.crt"),
         "is a TRUSTED CERTIFICATE, a form sendmail reads only in the CA file",
     ),
+    "CA directory a file": Case(
+        lambda d: None,
+        VERIFIED,
+        ("D001", "warning", "ca.crt"),
+        "the CA directory (tls.ca_cert_path) is not a directory",
+        tls={"ca_cert_path": "tls/ca.crt"},
+    ),
+    "CA directory missing": Case(
+        lambda d: None,
+        VERIFIED,
+        ("D001", "warning", "nowhere"),
+        "the CA directory (tls.ca_cert_path) does not exist",
+        tls={"ca_cert_path": "nowhere"},
+    ),
     "CA file DER": Case(
         lambda d: (d.work / "tls" / "ca.crt").write_bytes(d.ca.cert.public_bytes(_DER)),
         NOT_OFFERED,

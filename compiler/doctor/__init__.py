@@ -249,17 +249,22 @@ def _tls_files(
         ca_file = context.certs.get(CA_FILE, (None, []))[1]
         out += check_ca_directory(on_disk(root, tls.ca_cert_path), ca_file)
     elif tls.ca_cert_path:
-        out.append(
-            Finding(
-                str(on_disk(root, tls.ca_cert_path)),
-                "D001",
-                "warning",
-                "the CA directory (tls.ca_cert_path) does not exist, so peers are verified"
-                " against tls.ca_cert alone",
-                "create it (Debian uses /etc/ssl/certs), or point tls.ca_cert_path at it",
-            )
-        )
+        out.append(_no_ca_directory(on_disk(root, tls.ca_cert_path)))
     return out
+
+
+def _no_ca_directory(path: Path) -> Finding:
+    """D001 for a CA directory that is missing or not a directory (OpenSSL then looks up
+    nothing there, without a word: sendmail still offers STARTTLS)."""
+    what = "is not a directory" if path.exists() else "does not exist"
+    return Finding(
+        str(path),
+        "D001",
+        "warning",
+        f"the CA directory (tls.ca_cert_path) {what}, so peers are verified against"
+        " tls.ca_cert alone",
+        "create it (Debian uses /etc/ssl/certs), or point tls.ca_cert_path at it",
+    )
 
 
 @dataclass
