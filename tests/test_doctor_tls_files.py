@@ -273,6 +273,17 @@ def _key_link(link_in_open_dir: bool) -> Callable[[SendmailDaemon], None]:
     return setup
 
 
+def _bundle(d: SendmailDaemon) -> None:
+    """A public bundle's worth of roots (more than doctor's BUNDLE_SIZE), two of them
+    expired, as Debian's ca-certificates.crt holds, and the test CA."""
+    roots = []
+    for i in range(12):
+        key = ec.generate_private_key(ec.SECP256R1())
+        expired = {"not_before": dt.timedelta(days=-400), "days": -30} if i < 2 else {}
+        roots.append(_pem(_cert(d, key, cn=f"Public Root {i}", ca=True, **expired)))
+    (d.work / "tls" / "ca.crt").write_bytes(b"".join(roots) + d.ca.cert_pem)
+
+
 def _expired_ca_too(d: SendmailDaemon) -> None:
     other = ec.generate_private_key(ec.SECP256R1())
     old = _cert(
@@ -500,6 +511,7 @@ CASES = {
     "CA file with an expired CA besides": Case(
         _expired_ca_too, VERIFIED, ("D013", "warning", "ca.crt"), "/CN=old CA in the CA file"
     ),
+    "CA file a bundle with expired roots": Case(_bundle, VERIFIED),
     "CA file of TRUSTED CERTIFICATEs": Case(
         lambda d: (d.work / "tls" / "ca.crt").write_bytes(_trusted(d.ca.cert)), VERIFIED
     ),

@@ -24,6 +24,7 @@ from compiler.doctor.builds import check_builds
 from compiler.doctor.files import SafetyRules, check_directories, check_file, check_key_mode
 from compiler.doctor.finding import CODES, Finding
 from compiler.doctor.pki import (
+    BUNDLE_SIZE,
     ca_directory_certificates,
     check_ca_directory,
     check_crl,
@@ -293,7 +294,7 @@ def _contents(role: Role, path: Path, ctx: _Context, key_path: Path | None) -> l
             ctx.misordered.add(role)
             return []  # the key belongs to a later certificate: the key check says so (D011)
         out: list[Finding] = []
-        for cert in loaded if role is CA_FILE else loaded[:1]:
+        for cert in _dated(role, loaded, ctx):
             out += check_validity(path, cert, role, ctx.now, ctx.min_days)
         if role is not CA_FILE:
             out += check_strength(path, loaded[0], role, ctx.level)
@@ -312,6 +313,21 @@ def _contents(role: Role, path: Path, ctx: _Context, key_path: Path | None) -> l
     if role is CRL:
         return check_crl(path, role, ctx.now)
     return []
+
+
+def _dated(role: Role, loaded: list[x509.Certificate], ctx: _Context) -> list[x509.Certificate]:
+    """The certificates of a file whose dates doctor reports: a server or client
+    certificate file's first; in the CA file, each of a site's own short list, but of a
+    public bundle (more than pki.BUNDLE_SIZE) only the issuer of the server
+    certificate: the bundle's expired roots (Debian's holds some) verify nothing
+    anyone still uses, and no admin can renew them."""
+    if role is not CA_FILE:
+        return loaded[:1]
+    if len(loaded) <= BUNDLE_SIZE:
+        return loaded
+    server = ctx.certs.get(SERVER_CERT)
+    issuer = server[1][0].issuer if server else None
+    return [c for c in loaded if c.subject == issuer]
 
 
 def _rsa_server(ctx: _Context) -> bool:

@@ -21,6 +21,17 @@ from compiler.tlsfiles import CA_FILE
 
 _SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
+# Debian's CA bundle holds a root with a negative serial number: `cryptography` warns
+# about it on stderr whenever its fields are read, in the middle of doctor's report
+warnings.filterwarnings(
+    "ignore",
+    message="Parsed a serial number which wasn't positive",
+    category=CryptographyDeprecationWarning,
+)
+
+#: a CA file with more certificates than this is a public bundle (Debian's has ~140)
+BUNDLE_SIZE = 10
+
 
 def _read(path: Path, role: Role, code: str) -> bytes | Finding:
     try:
