@@ -310,6 +310,20 @@ def _revoking(encoding: serialization.Encoding = _PEM) -> Callable[[SendmailDaem
     )
 
 
+def _other_crl() -> bytes:
+    """A current CRL of another CA."""
+    other = ThrowawayCA("tlsc Other CA")
+    now = dt.datetime.now(dt.UTC)
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(other.cert.subject)
+        .last_update(now - dt.timedelta(days=1))
+        .next_update(now + dt.timedelta(days=7))
+        .sign(other.key, hashes.SHA256())
+    )
+    return crl.public_bytes(_PEM)
+
+
 def _expired_crl(d: SendmailDaemon) -> bytes:
     return _crl(d, [], dt.timedelta(days=-1)).public_bytes(_PEM)
 
@@ -555,6 +569,13 @@ CRL_CASES = {
     ),
     "CRL DER": Case(
         _crl_file(_revoking(_DER)), "OK", ("D018", "warning", "ca.crl"), "holds no PEM CRL", tls=CRL
+    ),
+    "CRL after another CA's": Case(
+        _crl_file(lambda d: _other_crl() + _revoking()(d)),
+        "OK",
+        ("D018", "warning", "ca.crl"),
+        "holds 2 CRLs, but sendmail reads only the first (from /O=tlsc test/CN=tlsc Other CA)",
+        tls=CRL,
     ),
     "CRL past its next update": Case(
         _crl_file(_expired_crl),

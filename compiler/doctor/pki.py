@@ -659,8 +659,9 @@ _CRL_PEM = re.compile(rb"-----BEGIN X509 CRL-----\s*([A-Za-z0-9+/=\s]+?)\s*-----
 
 def check_crl(path: Path, role: Role, now: dt.datetime) -> list[Finding]:
     """The CRL sendmail reads (the file's first PEM CRL: PEM_read_bio_X509_CRL) is
-    there (D018) and not past its next update (D018: OpenSSL then fails every
-    certificate its issuer signed with 'CRL has expired')."""
+    there (D018), not past its next update (D018: OpenSSL then fails every
+    certificate its issuer signed with 'CRL has expired'), and alone (D018: the
+    CRLs after it are never read)."""
     data = _read(path, role, "D018")
     if isinstance(data, Finding):
         return [data]
@@ -694,6 +695,20 @@ def check_crl(path: Path, role: Role, now: dt.datetime) -> list[Finding]:
                 f"{role.label} from {issuer} is past its next update ({next_update:%Y-%m-%d}),"
                 f" so every certificate {issuer} issued fails verification ('CRL has expired')",
                 f"install the current CRL at {path}",
+            )
+        ]
+    count = len(_CRL_PEM.findall(data))
+    if count > 1:
+        issuer = oneline(crl.issuer)
+        return [
+            Finding(
+                str(path),
+                "D018",
+                role.severity,
+                f"{role.label} holds {count} CRLs, but sendmail reads only the first (from"
+                f" {issuer}), so the others' revocations are not detected",
+                "keep one CA's CRL in tls.crl, or put each CRL in a directory hashed with"
+                " openssl rehash and name it with mc.defines confCRL_PATH",
             )
         ]
     return []
