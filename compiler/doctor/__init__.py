@@ -2,8 +2,10 @@
 
 For the host the spec describes, it checks that the certificate, key, CA and
 DH files exist and that sendmail would accept them (files.py: sendmail's
-safefile rules), what they hold (pki.py: an unencrypted key that matches the
-certificate, expiry, the host name), that sendmail.cf and access.db were
+safefile rules), what they hold as sendmail and its OpenSSL read them (pki.py:
+an unencrypted key that matches the file's first certificate, dates, the host
+name, OpenSSL's security level, the chain sendmail sends, the CA directory's
+hash links, the CRL), that sendmail.cf and access.db were
 rebuilt after their sources changed (builds.py), that the installed
 sendmail supports STARTTLS and reads sendmail.cf without error (binary.py),
 and, with tls.mta_sts, that the MTA-STS resolver answers its socket map

@@ -563,7 +563,8 @@ def unsent_chain(
             f"{role.label} file also holds {names}, but sendmail sends only its first"
             " certificate and takes the rest of the chain from tls.ca_cert and"
             " tls.ca_cert_path, which lack it, so peers that verify cannot build the chain",
-            f"append {names} to the CA file (tls.ca_cert)",
+            f"add {names} to the CA file tls.ca_cert names (a file of your own:"
+            " update-ca-certificates rewrites the system bundle)",
         )
     ]
 
