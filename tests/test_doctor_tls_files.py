@@ -186,6 +186,8 @@ class Case:
     finding: tuple[str, str, str] | None = None
     #: words the finding's message holds: the cause named
     says: str = ""
+    #: words its fix holds
+    fix: str = ""
     #: spec tls settings to change (paths relative to the work directory)
     tls: dict[str, Any] | None = None
     #: spec mc.defines to add
@@ -388,6 +390,7 @@ CASES = {
         NOT_OFFERED,
         ("D010", "error", "server.key"),
         "is not in PEM form",
+        fix="openssl pkey -inform DER -in",
     ),
     "key file holds another key first": Case(
         _server_key(lambda k, c: key_pem(ec.generate_private_key(ec.SECP256R1())) + key_pem(k)),
@@ -410,6 +413,7 @@ CASES = {
         NOT_OFFERED,
         ("D012", "error", "server.crt"),
         "holds no PEM certificate",
+        fix="openssl x509 -inform DER -in",
     ),
     "cert CA certificate first": Case(
         _server(lambda d, k: d.ca.cert_pem + _pem(_cert(d, k))),
@@ -523,7 +527,11 @@ CASES = {
     ),
     # CA file
     "CA file with an expired CA besides": Case(
-        _expired_ca_too, VERIFIED, ("D013", "warning", "ca.crt"), "/CN=old CA in the CA file"
+        _expired_ca_too,
+        VERIFIED,
+        ("D013", "warning", "ca.crt"),
+        "/CN=old CA in the CA file",
+        fix="replace it in",
     ),
     "CA file a bundle with expired roots": Case(_bundle, VERIFIED),
     "CA file of TRUSTED CERTIFICATEs": Case(
@@ -646,6 +654,7 @@ def _check(daemon: SendmailDaemon, case: Case) -> None:
     assert got == ([case.finding] if case.finding else []), [f.message for f in found]
     if case.finding:
         assert case.says in found[0].message, found[0].message
+        assert case.fix in found[0].fix, found[0].fix
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -87,7 +87,10 @@ def load_certificates(path: Path, role: Role) -> list[x509.Certificate] | Findin
         "D012",
         role.severity,
         f"{role.label} holds no PEM certificate, so {role.consequence}",
-        f"put the PEM certificate (-----BEGIN CERTIFICATE-----) in {path}",
+        f"convert it: openssl x509 -inform DER -in {path} -out {path}.pem, then install"
+        f" {path}.pem as {path}"
+        if data[:1] == b"\x30"
+        else f"put the PEM certificate (-----BEGIN CERTIFICATE-----) in {path}",
     )
 
 
@@ -165,7 +168,9 @@ def check_validity(
                 "D013",
                 severity,
                 f"{what} expired on {date}; {refusal}",
-                f"renew it and install the new certificate at {path}",
+                f"renew it and install the new certificate at {path}"
+                if own
+                else f"replace it in {path} with its renewed certificate, or remove it",
             )
         ]
     days = info.days_left(now)
@@ -247,14 +252,20 @@ def check_key(
         except (ValueError, UnsupportedAlgorithm):
             problem = "holds no private key that can be read"
     if problem:
+        fix = (
+            f"convert it: openssl pkey -inform DER -in {key_path} -out {key_path}.pem, then"
+            f" install {key_path}.pem as {key_path} (mode 600)"
+            if problem == "is not in PEM form" and data[:1] == b"\x30"
+            else f"install the unencrypted PEM key at {key_path}"
+            " (openssl pkey -in KEY -out KEY.plain decrypts one)"
+        )
         return [
             Finding(
                 str(key_path),
                 "D010",
                 role.severity,
                 f"{role.label} {problem}, so sendmail cannot load it and {role.consequence}",
-                f"install the unencrypted PEM key at {key_path}"
-                " (openssl pkey -in KEY -out KEY.plain decrypts one)",
+                fix,
             )
         ]
     if not certs:
@@ -693,8 +704,9 @@ def check_crl(path: Path, role: Role, now: dt.datetime) -> list[Finding]:
                 str(path),
                 "D018",
                 role.severity,
-                f"{role.label} from {issuer} is past its next update ({next_update:%Y-%m-%d}),"
-                f" so every certificate {issuer} issued fails verification ('CRL has expired')",
+                f"the CRL of {issuer} in {role.label} is past its next update"
+                f" ({next_update:%Y-%m-%d}), so every certificate {issuer} issued fails"
+                " verification ('CRL has expired')",
                 f"install the current CRL at {path}",
             )
         ]
