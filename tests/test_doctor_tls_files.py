@@ -877,3 +877,25 @@ def test_host_name_check_agrees_with_openssl(
     )
     openssl_matches = " does match certificate" in result.stdout
     assert (check_name(path, cert, fqdn) == []) is openssl_matches, result.stdout
+
+
+def test_a_key_cryptography_cannot_read(sendmail_daemon: DaemonFactory, release: object) -> None:
+    """A self-signed SM2 certificate and key (OpenSSL makes them, `cryptography` reads
+    neither key): sendmail refuses the key ('unknown certificate type'), doctor says
+    D010 for it, runs through the rest, and blames neither the certificate's key nor
+    the CA directory it lies in."""
+    daemon = sendmail_daemon(start=False)
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "sm2", "-nodes", "-sm3", "-days", "2",
+            "-subj", f"/CN={daemon.fqdn}", "-addext", f"subjectAltName=DNS:{daemon.fqdn}",
+            "-keyout", str(daemon.server_key), "-out", str(daemon.server_cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    daemon.server_key.chmod(0o600)
+    daemon.start()
+    assert _outcome(daemon) == NOT_OFFERED
+    found = [(f.code, f.severity, Path(f.path).name) for f in _doctor(daemon)]
+    assert found == [("D014", "warning", "server.crt"), ("D010", "error", "server.key")]

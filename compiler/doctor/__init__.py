@@ -249,8 +249,9 @@ def _tls_files(
     out += check_dh_setting(tls.dh_params, spec_path, _rsa_server(context), context.level)
     out += _unsent_chains(tls.ca_cert_path, context)
     if tls.ca_cert_path and on_disk(root, tls.ca_cert_path).is_dir():
-        ca_file = context.certs.get(CA_FILE, (None, []))[1]
-        out += check_ca_directory(on_disk(root, tls.ca_cert_path), ca_file)
+        # the CA file's certificates are found anyway; the host's own issue no one's
+        known = [c for r, (_, certs) in context.certs.items() for c in certs]
+        out += check_ca_directory(on_disk(root, tls.ca_cert_path), known)
     elif tls.ca_cert_path:
         out.append(_no_ca_directory(on_disk(root, tls.ca_cert_path)))
     return out

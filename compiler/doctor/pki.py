@@ -21,6 +21,23 @@ from compiler.tlsfiles import CA_FILE
 
 _SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
+
+def _public_key(cert: x509.Certificate) -> object | None:
+    """The certificate's public key, or None for a kind `cryptography` cannot load
+    (GOST, say): doctor then says nothing about it rather than fail."""
+    try:
+        return cert.public_key()
+    except (UnsupportedAlgorithm, ValueError):
+        return None
+
+
+def _spki(cert: x509.Certificate) -> bytes | None:
+    """The certificate's SubjectPublicKeyInfo (DER), or None (see _public_key)."""
+    key = _public_key(cert)
+    public_bytes = getattr(key, "public_bytes", None)
+    return public_bytes(*_SPKI) if public_bytes is not None else None
+
+
 # Debian's CA bundle holds a root with a negative serial number: `cryptography` warns
 # about it on stderr whenever its fields are read, in the middle of doctor's report
 warnings.filterwarnings(
@@ -222,9 +239,7 @@ def key_index(key_path: Path, certs: list[x509.Certificate]) -> int | None:
     if public is None:
         return None
     spki = public().public_bytes(*_SPKI)
-    return next(
-        (i for i, c in enumerate(certs) if c.public_key().public_bytes(*_SPKI) == spki), None
-    )
+    return next((i for i, c in enumerate(certs) if _spki(c) == spki), None)
 
 
 def check_key(
@@ -271,11 +286,9 @@ def check_key(
     if not certs:
         return []
     spki = key.public_key().public_bytes(*_SPKI)
-    if spki == certs[0].public_key().public_bytes(*_SPKI):
-        return []
-    later = next(
-        (i for i, c in enumerate(certs) if c.public_key().public_bytes(*_SPKI) == spki), None
-    )
+    if spki == _spki(certs[0]) or _spki(certs[0]) is None:
+        return []  # matches, or a kind of key doctor cannot read to compare
+    later = next((i for i, c in enumerate(certs) if _spki(c) == spki), None)
     if later is not None and cert_path is not None:
         return [
             Finding(
@@ -458,7 +471,7 @@ def _level_bits(level: int) -> int:
 
 def is_rsa(cert: x509.Certificate) -> bool:
     """The certificate has an RSA key (the only kind DHE ciphers serve)."""
-    return isinstance(cert.public_key(), rsa.RSAPublicKey)
+    return isinstance(_public_key(cert), rsa.RSAPublicKey)
 
 
 def _key_security(key: object) -> tuple[str, int] | None:
@@ -509,7 +522,7 @@ def check_strength(path: Path, cert: x509.Certificate, role: Role, level: int) -
     or one on a curve no usual client offers (secp256k1, brainpool, P-224), which
     sendmail loads but cannot complete a handshake with."""
     need = _level_bits(level)
-    key = _key_security(cert.public_key())
+    key = _key_security(_public_key(cert))
     if key is not None and key[1] < need:
         return [
             Finding(
@@ -522,7 +535,7 @@ def check_strength(path: Path, cert: x509.Certificate, role: Role, level: int) -
                 "issue a certificate with an RSA key of 2048 bits or more, or an EC P-256 key",
             )
         ]
-    public = cert.public_key()
+    public = _public_key(cert)
     if isinstance(public, ec.EllipticCurvePublicKey) and public.curve.name not in _TLS_CURVES:
         return [
             Finding(
@@ -616,22 +629,23 @@ _HASHED = re.compile(r"^[0-9a-f]{8}\.[0-9]+$")
 _CA_FILE_LIMIT = 4 << 20
 
 
-def check_ca_directory(directory: Path, ca_file: list[x509.Certificate]) -> list[Finding]:
+def check_ca_directory(directory: Path, known: list[x509.Certificate]) -> list[Finding]:
     """CA certificates in the CA directory that OpenSSL never finds (D009).
 
     OpenSSL's directory lookup (CACertPath) opens only `HASH.N` names, HASH being
     the subject's hash; a CA certificate copied in under its own name is not seen
     until `openssl rehash` (c_rehash, update-ca-certificates) links it, so peers
     it issued fail verification (verify=FAIL), inbound and outbound. Leaf
-    certificates there (the host's own) are never looked up, a CA the CA file
-    (`ca_file`) holds is found there, and a file of several certificates (a chain,
+    certificates there are never looked up, and neither are the `known` ones (the
+    CA file's, found there; the host's own, a self-signed one included, which issued
+    no peer's certificate), and a file of several certificates (a chain,
     a bundle) is one rehash skips too: it is the certificate files' business (D019).
     """
     try:
         entries = sorted(e for e in directory.iterdir() if e.is_file())
     except OSError:
         return []
-    hashed = {_identity(c) for c in [*ca_directory_certificates(directory), *ca_file]}
+    hashed = {_identity(c) for c in [*ca_directory_certificates(directory), *known]}
     unseen: list[x509.Certificate] = []
     for entry in entries:
         if _HASHED.match(entry.name):
@@ -662,8 +676,8 @@ def check_ca_directory(directory: Path, ca_file: list[x509.Certificate]) -> list
     ]
 
 
-def _identity(cert: x509.Certificate) -> tuple[x509.Name, bytes]:
-    return cert.subject, cert.public_key().public_bytes(*_SPKI)
+def _identity(cert: x509.Certificate) -> tuple[x509.Name, bytes | None]:
+    return cert.subject, _spki(cert)
 
 
 _CRL_PEM = re.compile(rb"-----BEGIN X509 CRL-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END X509 CRL-----")
