@@ -428,6 +428,9 @@ CASES = {
         "sendmail sends only its first certificate",
     ),
     "cert intermediate in the CA file": Case(_chain(into_ca_file=True), VERIFIED),
+    "cert with an unrelated CA after it": Case(
+        _server(lambda d, k: _pem(_cert(d, k)) + _pem(_intermediate(d)[0])), VERIFIED
+    ),
     "cert RSA 1024": Case(
         _server(lambda d, k: _pem(_cert(d, k)), _rsa(1024)),
         NOT_OFFERED,

@@ -575,7 +575,7 @@ def unsent_chain(
     certificate is never sent, so peers that verify cannot reach their root.
     """
     known = {_identity(c) for c in store}
-    missing = [c for c in certs[1:] if _is_intermediate(c) and _identity(c) not in known]
+    missing = [c for c in _chain(certs) if _is_intermediate(c) and _identity(c) not in known]
     if not missing:
         return []
     names = ", ".join(cert_info(c).subject for c in missing)
@@ -591,6 +591,20 @@ def unsent_chain(
             " update-ca-certificates rewrites the system bundle)",
         )
     ]
+
+
+def _chain(certs: list[x509.Certificate]) -> list[x509.Certificate]:
+    """The certificates after the first that lead from it towards its root, each the
+    issuer of the one before (by name); others in the file are no part of its chain."""
+    chain: list[x509.Certificate] = []
+    current = certs[0]
+    rest = certs[1:]
+    while True:
+        issuer = next((c for c in rest if c.subject == current.issuer and c not in chain), None)
+        if issuer is None or issuer.subject == current.subject:
+            return chain
+        chain.append(issuer)
+        current = issuer
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
