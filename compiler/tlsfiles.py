@@ -26,6 +26,15 @@ class Role:
     #: what happens when sendmail cannot use the file: "STARTTLS is not offered"
     consequence: str
     severity: Severity = "error"
+    #: sendmail reads the file even when safefile() calls it unsafe (only the CRL:
+    #: tls.c load_crlfile() opens CRLFile whatever the safety check said)
+    read_when_unsafe: bool = False
+
+    def refused(self, it: str = "it") -> str:
+        """What sendmail does with the file (`it`) once its safety check fails."""
+        if self.read_when_unsafe:
+            return f"so sendmail logs {it} as unsafe, yet still reads {it}"
+        return f"so sendmail refuses {it} and {self.consequence}"
 
 
 NO_STARTTLS = "STARTTLS is not offered"
@@ -42,4 +51,11 @@ DH_PARAMS = Role(
     "sendmail uses its built-in DH parameters",
     "warning",
 )
-CRL = Role("the CRL file", "tls.crl", False, "revoked certificates are not detected", "warning")
+CRL = Role(
+    "the CRL file",
+    "tls.crl",
+    False,
+    "revoked certificates are not detected",
+    "warning",
+    read_when_unsafe=True,
+)

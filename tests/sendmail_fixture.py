@@ -219,6 +219,9 @@ class SendmailDaemon:
         self.spec_path = work / "cluster.yaml"
         self.cf = Path(spec["defaults"]["paths"]["sendmail_cf"])
         self.pid: int | None = None
+        #: (file, host path) pairs bound over the host path for the daemon alone at start
+        #: (sendmail_launcher.py --bind), e.g. a test's own /etc/ssl/openssl.cnf
+        self.binds: list[tuple[Path, str]] = []
         self._launcher: subprocess.Popen[str] | None = None
         self._lines: queue.Queue[str] = queue.Queue()
 
@@ -292,6 +295,7 @@ class SendmailDaemon:
                 str(self.cf),
                 "--sendmail",
                 str(self.release.sendmail),
+                *(f"--bind={source}={target}" for source, target in self.binds),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -11,9 +11,11 @@ the real device nodes plus our own /dev/log, and appends every syslog message
 to W/syslog.txt; (3) binds W/etc-mail, holding only W/service.switch, over
 /etc/mail: sendmail reads /etc/mail/service.switch before its -C file, and the
 .cf's defaults (relay-domains, ...) are read from there, so the daemon never
-sees this machine's /etc/mail; (4) starts `/usr/sbin/sendmail -bD` (full
-path, so SIGHUP can re-exec it; `--sendmail PATH` runs another release's
-binary) with stdin from /dev/null.
+sees this machine's /etc/mail; (3b) binds each `--bind SRC=DST` file over
+DST (a test's own /etc/ssl/openssl.cnf, which the daemon's OpenSSL reads:
+sendmail clears its environment, so OPENSSL_CONF cannot point it elsewhere);
+(4) starts `/usr/sbin/sendmail -bD` (full path, so SIGHUP can re-exec it;
+`--sendmail PATH` runs another release's binary) with stdin from /dev/null.
 
 It talks to the fixture over stdin/stdout, one line each:
   out: "pid N" once the daemon runs, "exited RC" if it ever exits by itself;
@@ -97,12 +99,22 @@ def main() -> int:
     ap.add_argument("--cf", required=True)
     ap.add_argument("--tag", default="tlsc-test")
     ap.add_argument("--sendmail", default=SENDMAIL, help="the binary (another release's)")
+    ap.add_argument(
+        "--bind",
+        action="append",
+        default=[],
+        metavar="SRC=DST",
+        help="bind file SRC over DST for the daemon alone (e.g. /etc/ssl/openssl.cnf)",
+    )
     args = ap.parse_args()
 
     die_with_parent()
     socket.sethostname(args.hostname)
     private_dev(args.work)
     private_etc_mail(args.work)
+    for bind in args.bind:
+        source, _, target = bind.partition("=")
+        subprocess.run(["mount", "--bind", source, target], check=True)
     (args.work / "syslog.txt").touch()
     syslog_sink(args.work / "syslog.txt")
 

@@ -2,8 +2,10 @@
 
 For the host the spec describes, it checks that the certificate, key, CA and
 DH files exist and that sendmail would accept them (files.py: sendmail's
-safefile rules), what they hold (pki.py: an unencrypted key that matches the
-certificate, expiry, the host name), that sendmail.cf and access.db were
+safefile rules), what they hold as sendmail and its OpenSSL read them (pki.py:
+an unencrypted key that matches the file's first certificate, dates, the host
+name, OpenSSL's security level, the chain sendmail sends, the CA directory's
+hash links, the CRL), that sendmail.cf and access.db were
 rebuilt after their sources changed (builds.py), that the installed
 sendmail supports STARTTLS and reads sendmail.cf without error (binary.py),
 and, with tls.mta_sts, that the MTA-STS resolver answers its socket map
@@ -14,20 +16,32 @@ Each finding has a code (finding.CODES), one sentence, and the fix.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
 
 from compiler.doctor.binary import check_binary, find_sendmail, release_findings
 from compiler.doctor.builds import check_builds
-from compiler.doctor.files import SafetyRules, check_directories, check_file
+from compiler.doctor.files import SafetyRules, check_directories, check_file, check_key_mode
 from compiler.doctor.finding import CODES, Finding
 from compiler.doctor.pki import (
+    BUNDLE_SIZE,
+    ca_directory_certificates,
+    check_ca_directory,
+    check_crl,
     check_dh_params,
+    check_dh_setting,
     check_key,
     check_name,
+    check_purpose,
+    check_strength,
     check_validity,
+    is_rsa,
+    key_index,
     load_certificates,
+    security_level,
+    unsent_chain,
 )
 from compiler.doctor.resolver import check_resolver
 from compiler.doctor.stsmap import check_sts_resolver
@@ -119,7 +133,7 @@ def diagnose(
     if s.tls.enabled:
         rules = safety_rules(host, paths["sendmail_cf"])
         out += _missing_settings(host, spec_path)
-        out += _tls_files(host, root, rules, now, min_days)
+        out += _tls_files(host, spec_path, root, rules, now, min_days)
     out += check_builds(host, paths)
     if check_sendmail:
         out += check_binary(paths["sendmail_cf"], host.fqdn, s, host.name)
@@ -150,7 +164,9 @@ def preflight(
         return []
     now = now or dt.datetime.now(dt.UTC)
     rules = safety_rules(host, None)
-    out = _missing_settings(host, spec_path) + _tls_files(host, root, rules, now, min_days)
+    out = _missing_settings(host, spec_path) + _tls_files(
+        host, spec_path, root, rules, now, min_days
+    )
     binary = host_binary(root)
     if binary is not None:
         out += release_findings(binary, host.settings, host.name, host.fqdn)
@@ -188,7 +204,12 @@ def _missing_settings(host: HostConfig, spec_path: str) -> list[Finding]:
 
 
 def _tls_files(
-    host: HostConfig, root: Path, rules: SafetyRules, now: dt.datetime, min_days: int
+    host: HostConfig,
+    spec_path: str,
+    root: Path,
+    rules: SafetyRules,
+    now: dt.datetime,
+    min_days: int,
 ) -> list[Finding]:
     tls = host.settings.tls
     dh = tls.dh_params if tls.dh_params and tls.dh_params.startswith("/") else None
@@ -201,56 +222,134 @@ def _tls_files(
         (DH_PARAMS, dh),
         (CRL, tls.crl),
     ]
+    keys = {SERVER_CERT: tls.server_key, CLIENT_CERT: tls.client_key}
+    context = _Context(host.fqdn, now, min_days, security_level(root), root)
     out: list[Finding] = []
-    seen: set[str] = set()
-    certs: dict[str, x509.Certificate] = {}
+    first_role: dict[str, Role] = {}
+    unusable: set[str] = set()
     for role, value in files:
-        if value is None or value in seen:
+        if value is None or value in unusable:
             continue
-        seen.add(value)
         path = on_disk(root, value)
-        found = check_directories(path, root, rules, role) + check_file(path, role, rules)
-        out += found
-        if any(f.code in ("D001", "D002") for f in found):
+        first = first_role.get(value)
+        if first is None:
+            first_role[value] = role
+            found = check_directories(path, root, rules, role) + check_file(path, role, rules)
+            out += found
+            if any(f.code in ("D001", "D002") for f in found):
+                unusable.add(value)
+                continue
+        elif role.key and not first.key:
+            # one file holds the certificate and its key: sendmail opens it as a key too
+            out += check_key_mode(path, role, rules)
+        else:
             continue
-        out += _contents(role, path, host.fqdn, now, min_days, certs)
-    if tls.ca_cert_path and not on_disk(root, tls.ca_cert_path).is_dir():
-        out.append(
-            Finding(
-                str(on_disk(root, tls.ca_cert_path)),
-                "D001",
-                "warning",
-                "the CA directory (tls.ca_cert_path) does not exist, so peers are verified"
-                " against tls.ca_cert alone",
-                "create it (Debian uses /etc/ssl/certs), or point tls.ca_cert_path at it",
-            )
-        )
+        key = keys.get(role)
+        out += _contents(role, path, context, on_disk(root, key) if key else None)
+    out += check_dh_setting(tls.dh_params, spec_path, _rsa_server(context), context.level)
+    out += _unsent_chains(tls.ca_cert_path, context)
+    if tls.ca_cert_path and on_disk(root, tls.ca_cert_path).is_dir():
+        # the CA file's certificates are found anyway; the host's own issue no one's
+        known = [c for r, (_, certs) in context.certs.items() for c in certs]
+        out += check_ca_directory(on_disk(root, tls.ca_cert_path), known)
+    elif tls.ca_cert_path:
+        out.append(_no_ca_directory(on_disk(root, tls.ca_cert_path)))
     return out
 
 
-def _contents(
-    role: Role,
-    path: Path,
-    fqdn: str,
-    now: dt.datetime,
-    min_days: int,
-    certs: dict[str, x509.Certificate],
-) -> list[Finding]:
-    """What the file holds; `certs` collects the certificates for the key checks."""
+def _no_ca_directory(path: Path) -> Finding:
+    """D001 for a CA directory that is missing or not a directory (OpenSSL then looks up
+    nothing there, without a word: sendmail still offers STARTTLS)."""
+    what = "is not a directory" if path.exists() else "does not exist"
+    return Finding(
+        str(path),
+        "D001",
+        "warning",
+        f"the CA directory (tls.ca_cert_path) {what}, so peers are verified against"
+        " tls.ca_cert alone",
+        "create it (Debian uses /etc/ssl/certs), or point tls.ca_cert_path at it",
+    )
+
+
+@dataclass
+class _Context:
+    """What the content checks share: the host, the clock, and what was loaded so far."""
+
+    fqdn: str
+    now: dt.datetime
+    min_days: int
+    level: int  # OpenSSL's security level (pki.security_level)
+    root: Path
+    #: the certificates of each certificate file loaded, by role, and where they are
+    certs: dict[Role, tuple[Path, list[x509.Certificate]]] = field(default_factory=dict)
+    #: the certificate files whose key belongs to a later certificate than the first
+    misordered: set[Role] = field(default_factory=set)
+
+
+def _contents(role: Role, path: Path, ctx: _Context, key_path: Path | None) -> list[Finding]:
+    """What the file holds; `key_path`: the key paired with a certificate file."""
     if role in (SERVER_CERT, CLIENT_CERT, CA_FILE):
         loaded = load_certificates(path, role)
         if isinstance(loaded, Finding):
             return [loaded]
-        certs[role.setting] = loaded[0]
+        ctx.certs[role] = (path, loaded)
+        if role is not CA_FILE and key_path is not None and key_index(key_path, loaded):
+            ctx.misordered.add(role)
+            return []  # the key belongs to a later certificate: the key check says so (D011)
         out: list[Finding] = []
-        for cert in loaded if role is CA_FILE else loaded[:1]:
-            out += check_validity(path, cert, role, now, min_days)
+        for cert in _dated(role, loaded, ctx):
+            out += check_validity(path, cert, role, ctx.now, ctx.min_days)
+        if role is not CA_FILE:
+            out += check_strength(path, loaded[0], role, ctx.level)
         if role is SERVER_CERT:
-            out += check_name(path, loaded[0], fqdn)
+            out += check_name(path, loaded[0], ctx.fqdn)
+        if role is not CA_FILE:
+            out += check_purpose(path, loaded[0], role)
         return out
     if role in (SERVER_KEY, CLIENT_KEY):
-        paired = "tls.server_cert" if role is SERVER_KEY else "tls.client_cert"
-        return check_key(path, role, certs.get(paired))
+        cert_path, certs = ctx.certs.get(
+            SERVER_CERT if role is SERVER_KEY else CLIENT_CERT, (None, None)
+        )
+        return check_key(path, role, certs, cert_path)
     if role is DH_PARAMS:
-        return check_dh_params(path, role)
+        return check_dh_params(path, role, _rsa_server(ctx), ctx.level)
+    if role is CRL:
+        return check_crl(path, role, ctx.now)
     return []
+
+
+def _dated(role: Role, loaded: list[x509.Certificate], ctx: _Context) -> list[x509.Certificate]:
+    """The certificates of a file whose dates doctor reports: a server or client
+    certificate file's first; in the CA file, each of a site's own short list, but of a
+    public bundle (more than pki.BUNDLE_SIZE) only the issuer of the server
+    certificate: the bundle's expired roots (Debian's holds some) verify nothing
+    anyone still uses, and no admin can renew them."""
+    if role is not CA_FILE:
+        return loaded[:1]
+    if len(loaded) <= BUNDLE_SIZE:
+        return loaded
+    server = ctx.certs.get(SERVER_CERT)
+    issuer = server[1][0].issuer if server else None
+    return [c for c in loaded if c.subject == issuer]
+
+
+def _rsa_server(ctx: _Context) -> bool:
+    """The server certificate has an RSA key (DHE ciphers serve no other kind)."""
+    loaded = ctx.certs.get(SERVER_CERT)
+    return loaded is not None and SERVER_CERT not in ctx.misordered and is_rsa(loaded[1][0])
+
+
+def _unsent_chains(ca_cert_path: str | None, ctx: _Context) -> list[Finding]:
+    """D019 for the server and client certificate files, against the CA file and directory
+    OpenSSL completes the chain from."""
+    if not any(len(certs) > 1 for r, (_, certs) in ctx.certs.items() if r is not CA_FILE):
+        return []
+    store = list(ctx.certs.get(CA_FILE, (None, []))[1])
+    if ca_cert_path:
+        store += ca_directory_certificates(on_disk(ctx.root, ca_cert_path))
+    out: list[Finding] = []
+    for role in (SERVER_CERT, CLIENT_CERT):
+        if role in ctx.certs and role not in ctx.misordered:
+            path, certs = ctx.certs[role]
+            out += unsent_chain(path, certs, store, role)
+    return out

@@ -30,7 +30,7 @@ from pathlib import Path
 from compiler.doctor.finding import Finding
 from compiler.tlsfiles import Role
 
-__all__ = ["Role", "SafetyRules", "check_directories", "check_file"]
+__all__ = ["Role", "SafetyRules", "check_directories", "check_file", "check_key_mode"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def check_directories(path: Path, root: Path, rules: SafetyRules, role: Role) ->
             "D006",
             role.severity,
             f"{role.label} lies under {directory}, which {who} can write (mode"
-            f" {stat.S_IMODE(mode):04o}), so sendmail refuses the file and {role.consequence}",
+            f" {stat.S_IMODE(mode):04o}), {role.refused('the file')}",
             fix,
         )
     ]
@@ -165,8 +165,7 @@ def check_file(path: Path, role: Role, rules: SafetyRules) -> list[Finding]:
                 str(path),
                 "D003",
                 sev,
-                f"{role.label} is owned by uid {st.st_uid}, not {owners}, so sendmail refuses"
-                f" it and {role.consequence}",
+                f"{role.label} is owned by uid {st.st_uid}, not {owners}, {role.refused()}",
                 f"chown root {path}",
             )
         )
@@ -177,8 +176,7 @@ def check_file(path: Path, role: Role, rules: SafetyRules) -> list[Finding]:
                 str(path),
                 "D004",
                 sev,
-                f"{role.label} is writable by {who} (mode {mode:04o}), so sendmail refuses it"
-                f" and {role.consequence}",
+                f"{role.label} is writable by {who} (mode {mode:04o}), {role.refused()}",
                 f"chmod go-w {path}",
             )
         )
@@ -188,14 +186,23 @@ def check_file(path: Path, role: Role, rules: SafetyRules) -> list[Finding]:
                 str(path),
                 "D007",
                 sev,
-                f"{role.label} is not readable by its owner (mode {mode:04o}), so sendmail"
-                f" refuses it and {role.consequence}",
+                f"{role.label} is not readable by its owner (mode {mode:04o}), {role.refused()}",
                 f"chmod u+r {path}",
             )
         )
     if role.key:
         out += _key_mode(path, mode, role, rules)
     return out
+
+
+def check_key_mode(path: Path, role: Role, rules: SafetyRules) -> list[Finding]:
+    """The key's read rules alone, for a file already checked in another role (a
+    certificate file that holds the key too: sendmail opens it as the key as well)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return []
+    return _key_mode(path, mode, role, rules)
 
 
 def _key_mode(path: Path, mode: int, role: Role, rules: SafetyRules) -> list[Finding]:

@@ -18,13 +18,17 @@ CODES = {
     "D006": "a directory on the path of a TLS file is writable by its group or by others",
     "D007": "a TLS file is not readable by its owner",
     "D008": "a setting sendmail needs for STARTTLS is not set",
+    "D009": "the CA directory holds CA certificates under no hashed name",
     "D010": "a private key is not an unencrypted PEM key",
     "D011": "a private key does not match its certificate",
     "D012": "a certificate file holds no PEM certificate",
-    "D013": "a certificate has expired",
+    "D013": "a certificate has expired or is not valid yet",
     "D014": "a certificate expires within --min-days",
     "D015": "the server certificate does not name the host",
-    "D016": "the DH parameters file holds no PEM DH parameters",
+    "D016": "the DH parameters file holds no PEM DH parameters, or DH parameters are too small",
+    "D017": "a certificate's key or signature OpenSSL refuses, or a curve TLS clients lack",
+    "D018": "the CRL file holds no PEM CRL, or one past its next update",
+    "D019": "the certificate file holds intermediates sendmail does not send",
     "D020": "sendmail.cf is missing",
     "D021": "sendmail.cf is older than sendmail.mc or starttls.m4",
     "D022": "access.db is missing or older than access",
@@ -38,6 +42,7 @@ CODES = {
     "D036": "nothing answers MTA-STS socket map queries where tls.mta_sts points",
     "D037": "DANE's resolver does not answer or does not validate DNSSEC",
     "D038": "DANE's resolver is not on this host",
+    "D039": "a certificate's extended key usage does not allow its role",
 }
 
 

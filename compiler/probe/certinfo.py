@@ -98,9 +98,21 @@ class CertInfo:
             address = None
         if address is not None:
             return any(ipaddress.ip_address(a) == address for a in self.ip_addresses)
-        wanted = name.rstrip(".").lower()
+        wanted = a_label(name.rstrip(".")).lower()
         candidates = self.dns_names if self.dns_names else self.common_names
         return any(_dns_match(pattern, wanted) for pattern in candidates)
+
+
+def a_label(name: str) -> str:
+    """`name` as DNS and certificates spell it: a Unicode label in its xn-- form
+    (`mx.bücher.example` is `mx.xn--bcher-kva.example`); unchanged when it is ASCII
+    or no IDNA name at all."""
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name
 
 
 def _dns_match(pattern: str, name: str) -> bool:
