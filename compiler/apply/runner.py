@@ -46,9 +46,9 @@ from compiler.plan.observe import ObserveError, check_inside, resolve_tree
 from compiler.plan.planner import PlanError, sha256
 from compiler.plan.saved import (
     SavedPlanError,
+    already_applied,
     check_drift,
     check_links,
-    already_applied,
     load_saved_plan,
     spec_changed,
 )
