@@ -1,0 +1,172 @@
+"""The rollout's batches with the real ansible-core: after a host that did not finish, no
+later batch starts; a rollout that matches no host fails; re-run with the same reviewed
+plans, the hosts already rolled out are unchanged.
+
+A fleet of scratch roots (ansible_connection=local, TLS off, `true` as restart command,
+--no-verify), so no daemon is needed: what is checked is which hosts were reached.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ansible_helpers import COLLECTION, TLSC, playbook
+from conftest import run_cli
+from realtools import scratch_dir
+
+pytestmark = pytest.mark.realtools
+
+PLAYBOOK = COLLECTION / "playbooks" / "rollout.yml"
+HOSTS = ("mx1", "mx2", "mx3", "mx4")
+
+
+def spec_text(names: tuple[str, ...]) -> str:
+    hosts = "".join(f"  {n}: {{fqdn: {n}.example.net, address: 127.0.0.1}}\n" for n in names)
+    return (
+        "version: 1\ncluster: batches\ndefaults:\n  tls: {enabled: false}\n"
+        f"  commands: {{restart: 'true'}}\nhosts:\n{hosts}"
+    )
+
+
+class Fleet:
+    """A spec, its inventory and a scratch root and home per host."""
+
+    def __init__(self, scratch: Path, names: tuple[str, ...] = HOSTS):
+        self.scratch = scratch
+        self.names = names
+        self.spec = scratch / "cluster.yaml"
+        self.spec.write_text(spec_text(names), encoding="utf-8")
+        self.inv = scratch / "inv" / "tlsc.yml"
+        (self.inv.parent / "host_vars").mkdir(parents=True)
+        self.inv.write_text("plugin: tlsc.sendmail.spec\nspec: ../cluster.yaml\n")
+        for name in names:
+            self.root(name).mkdir()
+            self.home(name).mkdir()
+            self.host_vars(name)
+
+    def root(self, name: str) -> Path:
+        return self.scratch / f"root-{name}"
+
+    def home(self, name: str) -> Path:
+        return self.scratch / f"home-{name}"
+
+    def host_vars(self, name: str, **extra: Any) -> None:
+        hv = {
+            "ansible_connection": "local",
+            "tlsc_root": str(self.root(name)),
+            "tlsc_spec_dest": str(self.home(name) / "cluster.yaml"),
+            "tlsc_backup_dir": str(self.home(name) / "backups"),
+            "tlsc_executable": TLSC,
+            "tlsc_apply_args": ["--no-verify"],
+            "tlsc_verify": False,
+            **extra,
+        }
+        (self.inv.parent / "host_vars" / f"{name}.yml").write_text(json.dumps(hv))
+
+    def reached(self) -> list[str]:
+        """The hosts something was written to (the spec shipped, or files applied)."""
+        return [
+            n
+            for n in self.names
+            if any(self.root(n).iterdir()) or (self.home(n) / "cluster.yaml").exists()
+        ]
+
+    def run(self, *args: str | Path, **env: str) -> tuple[Any, list[dict[str, Any]]]:
+        return playbook("-i", self.inv, PLAYBOOK, *args, scratch=self.scratch, **env)
+
+
+@pytest.fixture
+def fleet() -> Iterator[Fleet]:
+    with scratch_dir("ans-batches") as scratch:
+        yield Fleet(scratch)
+
+
+def unreachable(fleet: Fleet, name: str) -> None:
+    """ssh to a port nothing listens on: Ansible reports the host unreachable."""
+    fleet.host_vars(name, ansible_connection="ssh", ansible_host="127.0.0.1", ansible_port=1)
+
+
+def failing(fleet: Fleet, name: str) -> None:
+    """A root that does not exist: tlsc apply refuses it, the task fails."""
+    fleet.host_vars(name, tlsc_root=str(fleet.scratch / "no-such-root"))
+
+
+@pytest.mark.parametrize(
+    ("broken", "how", "serial", "untouched"),
+    [
+        ("mx1", unreachable, None, ["mx2", "mx3", "mx4"]),
+        ("mx2", unreachable, [1, 2, "100%"], ["mx4"]),
+        ("mx3", unreachable, [1, 2, "100%"], ["mx4"]),
+        ("mx1", failing, None, ["mx2", "mx3", "mx4"]),
+        ("mx2", failing, [1, 2, "100%"], ["mx4"]),
+    ],
+)
+def test_a_host_that_did_not_finish_stops_every_later_batch(
+    fleet: Fleet, broken: str, how: Any, serial: list[Any] | None, untouched: list[str]
+) -> None:
+    how(fleet, broken)
+    args = ["-e", json.dumps({"tlsc_serial": serial})] if serial else []
+    proc, lines = fleet.run(*args)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    reached = fleet.reached()
+    assert not set(untouched) & set(reached), (reached, proc.stdout[-3000:])
+    if untouched != ["mx2", "mx3", "mx4"]:
+        assert "mx1" in reached  # the canary did roll out
+    stop = [x for x in lines if x["task"].startswith("Stop when") and x["status"] == "failed"]
+    if how is unreachable:
+        # the sentence names the host that did not finish
+        assert stop, proc.stdout[-3000:]
+        hosts, _, rest = stop[0]["result"]["msg"].partition(" of an earlier batch did not finish")
+        assert broken in hosts.split(", ") and rest, stop[0]["result"]["msg"]
+
+
+@pytest.mark.parametrize("how", ["refused spec", "no such host"])
+def test_a_rollout_that_matches_no_host_fails(fleet: Fleet, how: str) -> None:
+    env = {}
+    args: list[str] = []
+    if how == "refused spec":
+        # without ANSIBLE_INVENTORY_UNPARSED_FAILED the refused spec is only a warning
+        fleet.spec.write_text(spec_text(HOSTS).replace("mx2.example.net", "mx2..example.net"))
+        env["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "False"
+    else:
+        args = ["-e", "tlsc_hosts=mx9"]
+    proc, lines = fleet.run(*args, **env)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    (failed,) = [x for x in lines if x["status"] == "failed"]
+    assert "nothing would be rolled out" in failed["result"]["msg"]
+    assert fleet.reached() == []
+
+
+def test_a_stopped_rollout_reruns_with_the_same_plans(fleet: Fleet) -> None:
+    """The reviewed plans of a rollout that stopped after the canary: run again, the canary
+    is unchanged, the rest apply; a third run changes nothing."""
+    plans = fleet.scratch / "plans"
+    plans.mkdir()
+    for name in fleet.names:
+        rc, _, err = run_cli(
+            "plan",
+            fleet.spec,
+            "--root",
+            fleet.root(name),
+            "--host",
+            name,
+            "--out",
+            plans / f"{name}.plan",
+        )
+        assert rc == 0, err
+    with_plans = ("-e", f"tlsc_plan_dir={plans}")
+    proc, _ = fleet.run(*with_plans, "-e", "tlsc_hosts=mx1")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert fleet.reached() == ["mx1"]
+    for run, expect in (("again", {"mx1": False, "mx2": True}), ("third", {})):
+        proc, lines = fleet.run(*with_plans)
+        assert proc.returncode == 0, (run, proc.stdout[-3000:])
+        applied = {x["host"]: x["result"] for x in lines if x["task"].startswith("Apply")}
+        assert sorted(applied) == list(fleet.names)
+        for name, result in applied.items():
+            assert "--plan" in result["cmd"]
+            assert result["changed"] is expect.get(name, run == "again"), (run, name, result)
