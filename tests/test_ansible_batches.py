@@ -1,6 +1,7 @@
 """The rollout's batches with the real ansible-core: after a host that did not finish, no
 later batch starts; a rollout that matches no host fails; re-run with the same reviewed
-plans, the hosts already rolled out are unchanged.
+plans, the hosts already rolled out are unchanged; --check fails for a host whose apply
+would be refused.
 
 A fleet of scratch roots (ansible_connection=local, TLS off, `true` as restart command,
 --no-verify), so no daemon is needed: what is checked is which hosts were reached.
@@ -24,11 +25,12 @@ PLAYBOOK = COLLECTION / "playbooks" / "rollout.yml"
 HOSTS = ("mx1", "mx2", "mx3", "mx4")
 
 
-def spec_text(names: tuple[str, ...]) -> str:
+def spec_text(names: tuple[str, ...], level: str = "encrypt") -> str:
     hosts = "".join(f"  {n}: {{fqdn: {n}.example.net, address: 127.0.0.1}}\n" for n in names)
     return (
         "version: 1\ncluster: batches\ndefaults:\n  tls: {enabled: false}\n"
         f"  commands: {{restart: 'true'}}\nhosts:\n{hosts}"
+        f"domains:\n  secure.example.com: {{outbound: {level}}}\n"
     )
 
 
@@ -170,3 +172,71 @@ def test_a_stopped_rollout_reruns_with_the_same_plans(fleet: Fleet) -> None:
         for name, result in applied.items():
             assert "--plan" in result["cmd"]
             assert result["changed"] is expect.get(name, run == "again"), (run, name, result)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["holds", "downgrade", "downgrade allowed", "drifted", "spec changed", "other host", "link"],
+)
+def test_check_mode_fails_where_the_apply_would_refuse(fleet: Fleet, case: str) -> None:
+    """--check predicts the real run: for every refusal of tlsc apply (a plan that weakens
+    TLS, a reviewed plan that no longer holds) check mode fails, with apply's own sentence
+    for a saved plan; where the apply goes through, check mode is ok."""
+    args = ["-e", "tlsc_hosts=mx1"]
+    if case.startswith("downgrade"):
+        rc, _, err = run_cli(
+            "apply", fleet.spec, "--root", fleet.root("mx1"), "--host", "mx1", "--yes",
+            "--no-verify", "--backup-dir", fleet.home("mx1") / "backups",
+        )  # fmt: skip
+        assert rc == 0, err
+        fleet.spec.write_text(spec_text(HOSTS, level="may"))
+        if case == "downgrade allowed":
+            fleet.host_vars("mx1", tlsc_apply_args=["--no-verify", "--allow-downgrade"])
+    else:
+        plans = fleet.scratch / "plans"
+        plans.mkdir()
+        planned = "mx2" if case == "other host" else "mx1"
+        mail = fleet.root("mx1") / "etc/mail"
+        if case == "link":  # access is a link; it leads to another file of the same bytes later
+            mail.mkdir(parents=True)
+            for name in ("access.a", "access.b"):
+                (mail / name).write_text("Connect:10\tRELAY\n")
+            (mail / "access").symlink_to("access.a")
+        rc, _, err = run_cli(
+            "plan", fleet.spec, "--root", fleet.root(planned), "--host", planned,
+            "--out", plans / "mx1.plan",
+        )  # fmt: skip
+        assert rc == 0, err
+        args += ["-e", f"tlsc_plan_dir={plans}"]
+        if case == "drifted":
+            mail.mkdir(parents=True)
+            (mail / "access").write_text("Connect:10\tRELAY\n")
+        if case == "link":
+            (mail / "access").unlink()
+            (mail / "access").symlink_to("access.b")
+        if case == "spec changed":
+            fleet.spec.write_text(fleet.spec.read_text() + "# edited\n")
+    before = _tree(fleet.root("mx1"))
+    check, lines = fleet.run(*args, "--check", "--diff")
+    (planned_result,) = [x for x in lines if x["task"].startswith("Apply")]
+    assert _tree(fleet.root("mx1")) == before  # check mode wrote nothing managed
+    real, lines = fleet.run(*args)
+    (applied,) = [x for x in lines if x["task"].startswith("Apply")]
+    refused = case not in ("holds", "downgrade allowed")
+    assert (real.returncode != 0) is refused, real.stdout[-3000:]
+    assert (check.returncode != 0) is refused, check.stdout[-3000:]
+    assert planned_result["status"] == ("failed" if refused else "ok")
+    if not refused:
+        assert planned_result["result"]["changed"] is True
+        assert applied["result"]["result"] == "applied"
+        return
+    assert applied["result"]["result"] == "refused"
+    assert planned_result["result"]["changed"] is False
+    if case == "downgrade":
+        assert "the plan weakens TLS (1 downgrade(s): P001)" in planned_result["result"]["msg"]
+    else:
+        assert planned_result["result"]["msg"] == applied["result"]["msg"]
