@@ -240,3 +240,41 @@ def test_check_mode_fails_where_the_apply_would_refuse(fleet: Fleet, case: str) 
         assert "the plan weakens TLS (1 downgrade(s): P001)" in planned_result["result"]["msg"]
     else:
         assert planned_result["result"]["msg"] == applied["result"]["msg"]
+
+
+@pytest.mark.parametrize("form", ["new directories", "blanks in paths"])
+def test_the_rollout_reaches_its_paths_on_a_fresh_host(fleet: Fleet, form: str) -> None:
+    """Where the spec, the saved plan and tlsc are on the host: directories that do not
+    exist yet are made, a path with blanks is one argument, and the verify step runs the
+    same tlsc the apply runs (tlsc_executable split like a shell word list)."""
+    home = fleet.home("mx1") / ("new/er" if form == "new directories" else "a b")
+    exe = fleet.scratch / "bin dir" / "tlsc"
+    exe.parent.mkdir()
+    exe.write_text(f'#!/bin/sh\nexec {TLSC} "$@"\n')
+    exe.chmod(0o755)
+    fleet.host_vars(
+        "mx1",
+        tlsc_spec_dest=str(home / "spec dir" / "cluster.yaml"),
+        tlsc_plan_dest=str(home / "plans" / "mx1.plan"),
+        tlsc_executable=f"'{exe}'",
+        tlsc_verify=True,  # nothing listens on mx1's port 25 here: the step fails
+    )
+    plans = fleet.scratch / "plans"
+    plans.mkdir()
+    rc, _, err = run_cli(
+        "plan", fleet.spec, "--root", fleet.root("mx1"), "--host", "mx1",
+        "--out", plans / "mx1.plan",
+    )  # fmt: skip
+    assert rc == 0, err
+    proc, lines = fleet.run("-e", "tlsc_hosts=mx1", "-e", f"tlsc_plan_dir={plans}")
+    (applied,) = [x["result"] for x in lines if x["task"].startswith("Apply")]
+    assert applied["result"] == "applied", (applied.get("msg"), proc.stdout[-3000:])
+    assert applied["cmd"][0] == str(exe)
+    (verified,) = [x["result"] for x in lines if x["task"].startswith("Verify")]
+    assert verified["cmd"][:4] == [
+        str(exe),
+        "verify",
+        str(home / "spec dir" / "cluster.yaml"),
+        "--host",
+    ]
+    assert "No such file" not in str(verified.get("msg")), verified
