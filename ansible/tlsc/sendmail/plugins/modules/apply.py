@@ -40,7 +40,8 @@ options:
     type: path
   tlsc:
     description: The tlsc executable on the managed host (a name on PATH or a path), split
-      like a shell word list, e.g. C(/opt/tlsc/bin/tlsc) or C(python3 -m compiler).
+      like a shell word list, e.g. C(/opt/tlsc/bin/tlsc) or C(python3 -m compiler). When
+      its first word is no executable of the host the task fails, saying so.
     type: str
     default: tlsc
   allow_downgrade:
@@ -193,9 +194,34 @@ def _raw_sentence(stdout, stderr, fallback):
     return lines[-1].strip() if lines else fallback
 
 
+def _executable(module):
+    """The words of O(tlsc), its first an executable of this host; else the task fails with
+    one sentence (run_command would say only "Error executing command", or raise)."""
+    given = module.params["tlsc"]
+    try:
+        words = shlex.split(given)
+    except ValueError as exc:
+        module.fail_json(msg=printable(f"tlsc {given!r} is not a shell word list: {exc}"))
+    if not words:
+        module.fail_json(msg="tlsc is empty: name the tlsc executable, e.g. /opt/tlsc/bin/tlsc")
+    first = words[0]
+    if os.sep not in first:
+        found = module.get_bin_path(first)
+    else:  # run_command runs it in chdir
+        found = os.path.join(module.params["chdir"] or "", os.path.expanduser(first))
+    if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
+        module.fail_json(
+            msg=printable(
+                f"tlsc: {first} is not an executable on this host (install tlsc on every"
+                " mail host, or set tlsc to its path)"
+            )
+        )
+    return words
+
+
 def _base(module, command):
     p = module.params
-    cmd = [*shlex.split(p["tlsc"]), command, p["spec"], "--root", p["root"], "--format", "json"]
+    cmd = [*_executable(module), command, p["spec"], "--root", p["root"], "--format", "json"]
     if p["host"]:
         cmd += ["--host", p["host"]]
     return cmd
