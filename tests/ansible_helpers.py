@@ -9,6 +9,7 @@ plugin and the module's `python -m compiler` use it) and no colour.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,9 @@ from conftest import ROOT, cli_env
 
 HERE = Path(__file__).resolve().parent
 COLLECTION = ROOT / "ansible" / "tlsc" / "sendmail"
-BIN = Path(sys.executable).parent
+#: the ansible-* commands: the venv's, or TLSC_TEST_ANSIBLE_BIN's (the bin directory of a
+#: venv with another ansible-core the collection claims, e.g. 2.16)
+BIN = Path(os.environ.get("TLSC_TEST_ANSIBLE_BIN") or Path(sys.executable).parent)
 #: tlsc on the "managed host" (this machine, ansible_connection=local)
 TLSC = f"{sys.executable} -m compiler"
 

@@ -101,6 +101,41 @@ def test_saved_plan_refused_when_stale(root: Path) -> None:
     assert b"TLS_Srv:secure.example.com\tVERIFY" in access.read_bytes()
 
 
+@pytest.mark.parametrize("start", ["empty", "applied"])
+def test_a_saved_plan_applied_once_is_unchanged_the_second_time(root: Path, start: str) -> None:
+    """A rollout that stopped at a later host is run again with the same reviewed plans:
+    a host that already applied its plan is unchanged (exit 0), not refused as drifted;
+    one whose files moved on since (by hand, or by a plan applied only in part) is
+    still refused, and nothing is written."""
+    if start == "applied":
+        assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
+    s = spec(root, level="verify")
+    plan = root.parent / f"{root.name}-plan.json"
+    rc, _out, err = run_cli("plan", s, "--root", root, "--host", "h1", "--out", plan)
+    assert rc == 0, err
+    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    after = files(root)
+
+    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "unchanged", report["message"]
+    (step,) = [x for x in report["steps"] if x["name"] == "plan"]
+    assert f"the saved plan {plan} is already applied" in step["detail"]
+    assert files(root) == after
+
+    # any one planned file moved on from what the plan wrote: refused, nothing written
+    for name in ("etc/mail/access", "etc/mail/sendmail.mc"):
+        path = root / name
+        good = path.read_bytes()
+        path.write_bytes(good + b"dnl edited\n")
+        before = files(root)
+        rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
+        assert rc == 1 and report["result"] == "refused", report["message"]
+        assert report["message"].startswith(f"refusing the plan {plan}: ")
+        assert files(root) == before
+        path.write_bytes(good)
+
+
 def _paused(spec_path: Path, root: Path, marker: Path) -> subprocess.Popen[str]:
     env = {**cli_env(), "TLSC_APPLY_PAUSE_AT": "write", "TLSC_APPLY_PAUSE_FILE": str(marker)}
     proc = subprocess.Popen(

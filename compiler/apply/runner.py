@@ -56,6 +56,7 @@ from compiler.plan.observe import ObserveError, check_inside, resolve_tree
 from compiler.plan.planner import PlanError, sha256
 from compiler.plan.saved import (
     SavedPlanError,
+    already_applied,
     check_drift,
     check_links,
     load_saved_plan,
@@ -342,8 +343,7 @@ class Apply:
                 raise _Refused(str(exc)) from None
             self.report.plan = self.state.host
             if self.o.plan_file is not None:
-                self._check_saved_plan(pending)
-                detail.append(f"the saved plan {self.o.plan_file} still holds")
+                detail.append(self._check_saved_plan(pending))
             work = self._work(pending)
             if work.rebuild_access:
                 # makemap would fail only after the files were written: refuse now
@@ -568,7 +568,8 @@ class Apply:
             return None
         return submit
 
-    def _check_saved_plan(self, pending: Pending | None) -> None:
+    def _check_saved_plan(self, pending: Pending | None) -> str:
+        """Refuse a saved plan that no longer holds; the step's detail otherwise."""
         assert self.state is not None and self.loaded is not None
         name = self.loaded.config.name
         where = self.o.plan_file
@@ -583,7 +584,10 @@ class Apply:
             )
         if name not in saved.hosts:
             raise _Refused(f"the plan {where} has no host {name}; make a plan for this host")
-        drifted = [d.message() for d in check_drift(saved, {name: self.state.observed})]
+        done = not self.state.host.changes and already_applied(saved, name, self.state.observed)
+        drifted = (
+            [] if done else [d.message() for d in check_drift(saved, {name: self.state.observed})]
+        )
         drifted += check_links(saved, name, link_ends(self.root, self.files))
         if drifted:
             more = f" (and {len(drifted) - 1} more)" if len(drifted) > 1 else ""
@@ -603,6 +607,9 @@ class Apply:
                 f"the plan {where} would write other bytes than this tlsc makes from the same"
                 " spec (another tlsc version?); make a new plan"
             )
+        if done:
+            return f"the saved plan {where} is already applied"
+        return f"the saved plan {where} still holds"
 
     def _confirm(self, work: _Work) -> None:
         assert self.state is not None

@@ -277,6 +277,17 @@ def check_drift(
     return drifted
 
 
+def already_applied(saved: SavedPlan, host: str, files: Mapping[str, bytes | None]) -> bool:
+    """True when every file the plan lists for `host` already holds the bytes the plan
+    writes (`files`: path -> the file's bytes now, None absent): the plan was applied.
+
+    A rollout that stopped at a later host is run again with the same reviewed plans;
+    the hosts it already reached must not refuse theirs as drifted.
+    """
+    planned = saved.hosts.get(host, [])
+    return bool(planned) and all(_sha(files.get(p.path)) == p.after_sha256 for p in planned)
+
+
 def check_links(saved: SavedPlan, host: str, links: Mapping[str, str]) -> list[str]:
     """Why the plan no longer holds because a symbolic link leads elsewhere (one sentence each).
 

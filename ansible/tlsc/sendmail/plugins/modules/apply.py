@@ -13,7 +13,9 @@ description:
     fails.
   - In check mode it runs C(tlsc plan SPEC --root ROOT --host HOST --format json) instead and
     writes nothing; with C(--diff) the plan's per-file unified diffs are returned in Ansible's
-    diff format.
+    diff format. It fails, as the apply would, when the plan weakens TLS without
+    O(allow_downgrade) (or C(--allow-downgrade) in O(extra_args)), or when O(plan) no longer
+    holds.
   - C(changed) is true exactly when apply changed a file (in check mode, when the plan has
     changes). A refused, failed or rolled-back apply fails the task with tlsc's sentence as
     C(msg); the report (with the rollback steps) is still returned.
@@ -33,11 +35,13 @@ options:
     default: /
   plan:
     description: A saved plan (C(tlsc plan --out)) to apply; tlsc refuses it when the host's
-      files or the spec changed since. Ignored in check mode.
+      files or the spec changed since. In check mode the task fails when the apply would
+      refuse it.
     type: path
   tlsc:
     description: The tlsc executable on the managed host (a name on PATH or a path), split
-      like a shell word list, e.g. C(/opt/tlsc/bin/tlsc) or C(python3 -m compiler).
+      like a shell word list, e.g. C(/opt/tlsc/bin/tlsc) or C(python3 -m compiler). When
+      its first word is no executable of the host the task fails, saying so.
     type: str
     default: tlsc
   allow_downgrade:
@@ -146,6 +150,7 @@ cmd:
 """
 
 import json  # noqa: E402 (Ansible: the doc blocks come first)
+import os  # noqa: E402 (Ansible: the doc blocks come first)
 import re  # noqa: E402 (Ansible: the doc blocks come first)
 import shlex  # noqa: E402 (Ansible: the doc blocks come first)
 
@@ -189,20 +194,53 @@ def _raw_sentence(stdout, stderr, fallback):
     return lines[-1].strip() if lines else fallback
 
 
+def _executable(module):
+    """The words of O(tlsc), its first an executable of this host; else the task fails with
+    one sentence (run_command would say only "Error executing command", or raise)."""
+    given = module.params["tlsc"]
+    try:
+        words = shlex.split(given)
+    except ValueError as exc:
+        module.fail_json(msg=printable(f"tlsc {given!r} is not a shell word list: {exc}"))
+    if not words:
+        module.fail_json(msg="tlsc is empty: name the tlsc executable, e.g. /opt/tlsc/bin/tlsc")
+    first = words[0]
+    if os.sep not in first:
+        found = module.get_bin_path(first)
+    else:  # run_command runs it in chdir
+        found = os.path.join(module.params["chdir"] or "", os.path.expanduser(first))
+    if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
+        module.fail_json(
+            msg=printable(
+                f"tlsc: {first} is not an executable on this host (install tlsc on every"
+                " mail host, or set tlsc to its path)"
+            )
+        )
+    return words
+
+
 def _base(module, command):
     p = module.params
-    cmd = [*shlex.split(p["tlsc"]), command, p["spec"], "--root", p["root"], "--format", "json"]
+    cmd = [*_executable(module), command, p["spec"], "--root", p["root"], "--format", "json"]
     if p["host"]:
         cmd += ["--host", p["host"]]
     return cmd
 
 
 def _check(module):
+    p = module.params
     cmd = _base(module, "plan")
-    rc, out, err = module.run_command(cmd, cwd=module.params["chdir"])
+    fresh = None
+    if p["plan"]:
+        fresh = os.path.join(module.tmpdir, "now.plan")  # the module's own temp directory
+        cmd += ["--out", fresh]
+    rc, out, err = module.run_command(cmd, cwd=p["chdir"])
     if rc != 0:
         module.fail_json(msg=_sentence(out, err, f"tlsc plan exited {rc}"), cmd=cmd, rc=rc)
-    doc = json.loads(out)
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        module.fail_json(msg=_sentence(out, err, "tlsc plan wrote no JSON"), cmd=cmd, rc=rc)
     hosts = doc.get("hosts") or [{}]
     host = hosts[0]
     files = host.get("files", [])
@@ -230,7 +268,98 @@ def _check(module):
             for f in files
             if f.get("action") != "unchanged" and f.get("diff")
         ]
+    refusal = _would_refuse(module, host, fresh)
+    if refusal:
+        result["changed"] = False
+        module.fail_json(msg=printable(refusal), **result)
     module.exit_json(**result)
+
+
+def _would_refuse(module, host, fresh):
+    """Why the apply of a real run would refuse what check mode planned, or None: a plan
+    that weakens TLS without allow_downgrade, or a saved plan that no longer holds. So
+    a --check run does not report ok for a host the rollout then stops at."""
+    p = module.params
+    downgrades = [w for w in host.get("warnings", []) if w.get("downgrade")]
+    allowed = p["allow_downgrade"] or "--allow-downgrade" in p["extra_args"]
+    if downgrades and not allowed:
+        codes = ", ".join(sorted({str(w.get("code")) for w in downgrades}))
+        return (
+            f"the plan weakens TLS ({len(downgrades)} downgrade(s): {codes}), so the apply"
+            " would refuse it; allow it with allow_downgrade (--allow-downgrade) if that is"
+            " intended"
+        )
+    if fresh is None:
+        return None
+    return _stale(p["plan"], _read_json(module, p["plan"]), _read_json(module, fresh), host)
+
+
+def _read_json(module, path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg=printable(f"cannot read the saved plan {path}: {exc}"))
+
+
+def _drift(planned, found, name):
+    """compiler.plan.saved.DriftedFile.message, or None when the file is as planned."""
+    expected = planned.get("before_sha256")
+    if found == expected:
+        return None
+    now = "now exists" if expected is None else "is gone" if found is None else "changed"
+    return f"{planned.get('path')} on {name} {now} since the plan was made; make a new plan"
+
+
+def _links(then, links, name):
+    """compiler.plan.saved.check_links: a sentence per symbolic link that leads elsewhere."""
+    out = []
+    for path in sorted(set(then) | set(links)):
+        old, new = then.get(path), links.get(path)
+        if old == new:
+            continue
+        if new is None:
+            now = f"is no longer a symbolic link (it led to {old} when the plan was made)"
+        elif old is None:
+            now = f"became a symbolic link to {new} since the plan was made"
+        else:
+            now = f"is a symbolic link to {new} now, to {old} when the plan was made"
+        out.append(f"{path} on {name} {now}; make a new plan")
+    return out
+
+
+def _stale(where, saved, now, host):
+    """tlsc apply --plan's checks (compiler.apply.runner._check_saved_plan) of the saved
+    plan `saved` against `now`, the plan tlsc makes now of the same host (both written by
+    tlsc plan --out): why the apply would refuse it, or None."""
+    name = host.get("host")
+    if not isinstance(saved, dict) or saved.get("kind") != now.get("kind"):
+        return f"{where} is not a tlsc saved plan (save one with tlsc plan --out)"
+    if (saved.get("spec") or {}).get("sha256") != (now.get("spec") or {}).get("sha256"):
+        return f"{now['spec'].get('path')} changed since the plan {where} was made; make a new plan"
+    then = {h.get("host"): h for h in saved.get("hosts") or [] if isinstance(h, dict)}
+    if name not in then:
+        return f"the plan {where} has no host {name}; make a plan for this host"
+    (current,) = [h for h in now.get("hosts") or [] if h.get("host") == name]
+    before = {f["path"]: f.get("before_sha256") for f in current.get("files", [])}
+    planned = then[name].get("files") or []
+    done = not now.get("changes") and all(
+        before.get(f.get("path")) == f.get("after_sha256") for f in planned
+    )
+    drifted = [] if done else [_drift(f, before.get(f.get("path")), name) for f in planned]
+    drifted = [d for d in drifted if d]
+    if "links" in then[name]:
+        drifted += _links(then[name]["links"] or {}, current.get("links") or {}, name)
+    if drifted:
+        more = f" (and {len(drifted) - 1} more)" if len(drifted) > 1 else ""
+        return f"refusing the plan {where}: {drifted[0]}{more}"
+    after = {f["path"]: f.get("after_sha256") for f in current.get("files", [])}
+    if after != {f.get("path"): f.get("after_sha256") for f in planned}:
+        return (
+            f"the plan {where} would write other bytes than this tlsc makes from the same"
+            " spec (another tlsc version?); make a new plan"
+        )
+    return None
 
 
 def _apply(module):
