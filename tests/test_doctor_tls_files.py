@@ -86,6 +86,7 @@ def _cert(
     ca: bool = False,
     not_before: dt.timedelta = dt.timedelta(days=-1),
     days: float = 30,
+    extra: tuple[x509.ExtensionType, ...] = (),
 ) -> x509.Certificate:
     """A certificate for `key` issued by `issuer` (default: the test CA), naming the host."""
     issuer_cert, issuer_key = issuer or (d.ca.cert, d.ca.key)
@@ -105,8 +106,34 @@ def _cert(
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.DNSName(d.fqdn)]), critical=False
         )
+    for extension in extra:
+        builder = builder.add_extension(extension, critical=False)
     hash_algorithm = None if isinstance(issuer_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
     return builder.sign(issuer_key, hash_algorithm)
+
+
+#: an iPAddress of 5 bytes (RFC 5280 allows 4 or 16) in a second SAN-like extension:
+#: the issuer alternative name, so the subject's SAN still names the host
+_SAN_IP5 = (
+    x509.UnrecognizedExtension(
+        x509.ObjectIdentifier("2.5.29.18"), b"\x30\x07\x87\x05\x7f\x00\x00\x01\x01"
+    ),
+)
+
+
+def _extension_twice(d: SendmailDaemon, key: Any) -> bytes:
+    """Two private extensions, the second's OID then made the first's (the same length),
+    and the certificate signed again over the patched bytes by the test CA."""
+    oids = [x509.ObjectIdentifier(f"1.3.6.1.4.1.99999.{n}") for n in (1, 2)]
+    cert = _cert(d, key, extra=tuple(x509.UnrecognizedExtension(o, b"\x05\x00") for o in oids))
+    tbs = cert.tbs_certificate_bytes
+    second = bytes.fromhex("2b06010401868d1f02")  # 1.3.6.1.4.1.99999.2
+    assert tbs.count(second) == 1
+    tbs = tbs.replace(second, second[:-1] + b"\x01")
+    signature = d.ca.key.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    algorithm = _der(0x30, _der(0x06, bytes.fromhex("2a8648ce3d040302")))  # ecdsa-with-SHA256
+    der = _der(0x30, tbs + algorithm + _der(0x03, b"\x00" + signature))
+    return ssl.DER_cert_to_PEM_cert(der).encode("ascii")
 
 
 def _der(tag: int, body: bytes) -> bytes:
@@ -414,6 +441,19 @@ CASES = {
         ("D012", "error", "server.crt"),
         "holds no PEM certificate",
         fix="openssl x509 -inform DER -in",
+    ),
+    # OpenSSL loads these; cryptography cannot read their facts
+    "cert issuer alt name IP address of five bytes": Case(
+        _server(lambda d, k: _pem(_cert(d, k, extra=_SAN_IP5))),
+        VERIFIED,  # OpenSSL 3.0 verifies it: the warning says "may"
+        ("D012", "warning", "server.crt"),
+        "cannot be parsed here",
+    ),
+    "cert an extension twice": Case(
+        _server(_extension_twice),
+        VERIFIED,  # OpenSSL 3.0 verifies it: the warning says "may"
+        ("D012", "warning", "server.crt"),
+        "cannot be parsed here",
     ),
     "cert CA certificate first": Case(
         _server(lambda d, k: d.ca.cert_pem + _pem(_cert(d, k))),

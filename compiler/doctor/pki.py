@@ -16,7 +16,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 
 from compiler.doctor.files import Role
 from compiler.doctor.finding import Finding
-from compiler.probe.certinfo import a_label, cert_info, oneline
+from compiler.probe.certinfo import UnreadableCertificate, a_label, cert_info, oneline
 from compiler.tlsfiles import CA_FILE
 
 _SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -88,8 +88,17 @@ def load_certificates(path: Path, role: Role) -> list[x509.Certificate] | Findin
     trusted = _trusted_certificates(data)
     if role is CA_FILE:
         certs += trusted
+    if certs and role is not CA_FILE and (why := _unreadable(certs[0])) is not None:
+        return Finding(
+            str(path),
+            "D012",
+            "warning",
+            f"{role.label} cannot be parsed here ({why}), so its dates, names and key were"
+            " not checked; peers that verify it may refuse it",
+            f"issue a new certificate and install it at {path}",
+        )
     if certs:
-        return certs
+        return [c for c in certs if _unreadable(c) is None]
     if trusted:
         return Finding(
             str(path),
@@ -115,6 +124,16 @@ _TRUSTED_PEM = re.compile(
     rb"-----BEGIN TRUSTED CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*"
     rb"-----END TRUSTED CERTIFICATE-----"
 )
+
+
+def _unreadable(cert: x509.Certificate) -> str | None:
+    """Why `cert`'s facts cannot be read (an extension twice, a SAN IP address of 5
+    bytes: OpenSSL loads such a certificate), or None when they can."""
+    try:
+        cert_info(cert)
+    except UnreadableCertificate as exc:
+        return " ".join(str(exc).split())[:200] or type(exc).__name__
+    return None
 
 
 def _trusted_certificates(data: bytes) -> list[x509.Certificate]:
@@ -613,6 +632,8 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         return cert.issuer == cert.subject
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+        return False  # its extensions cannot be read (_unreadable): no CA doctor can check
 
 
 def _is_intermediate(cert: x509.Certificate) -> bool:
@@ -632,7 +653,7 @@ def ca_directory_certificates(directory: Path) -> list[x509.Certificate]:
         if not _HASHED.match(entry.name):
             continue
         try:
-            out += _pem_certificates(entry.read_bytes())
+            out += [c for c in _pem_certificates(entry.read_bytes()) if _unreadable(c) is None]
         except (OSError, ValueError):
             continue
     return out
@@ -667,7 +688,7 @@ def check_ca_directory(directory: Path, known: list[x509.Certificate]) -> list[F
         try:
             if entry.stat().st_size > _CA_FILE_LIMIT:
                 continue
-            certs = _pem_certificates(entry.read_bytes())
+            certs = [c for c in _pem_certificates(entry.read_bytes()) if _unreadable(c) is None]
         except (OSError, ValueError):
             continue
         # openssl rehash links a file of one certificate; a bundle stays unlinked
