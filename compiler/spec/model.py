@@ -541,7 +541,8 @@ class Tls(Model):
     )
     timeout: Duration | None = Field(
         "2m",
-        description="A sendmail time (30s, 2m, 1h), in starttls.m4:"
+        description="A sendmail time (30s, 2m, 1h; a number without a unit is minutes to"
+        " sendmail, a warning, S228), in starttls.m4:"
         " define(`confTO_STARTTLS', ``TIME'')dnl; null: no line.",
         examples=["1m", None],
     )

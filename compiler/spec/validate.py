@@ -680,6 +680,11 @@ def _host_list(hosts: list[str]) -> str:
     return f"hosts {', '.join(shown[:-1])} and {shown[-1]}"
 
 
+#: a number with no unit letter after it in a sendmail time: convtime(val, 'm') reads
+#: it as minutes (readcf.c settimeout), so "30" is half an hour
+_BARE_NUMBER = re.compile(r"([0-9]+)(?![0-9smhdw])")
+
+
 def _check_starttls_settings(
     cluster: Cluster, resolved: dict[str, HostSettings], rep: _Reporter
 ) -> None:
@@ -689,10 +694,13 @@ def _check_starttls_settings(
     offers no STARTTLS. The problem points at the `tls:` mapping that wrote the null.
     """
     missing: dict[tuple[Loc, str], list[str]] = {}
+    bare: dict[tuple[Loc, str], None] = {}
     for name in cluster.hosts:
         tls = resolved[name].tls
         if not tls.enabled:
             continue
+        if tls.timeout is not None and _BARE_NUMBER.search(tls.timeout):
+            bare[_written_at(cluster, name, "tls", "timeout"), tls.timeout] = None
         for field in STARTTLS_REQUIRED:
             if getattr(tls, field) is None:
                 where = _written_at(cluster, name, "tls", field)[:-1]
@@ -706,6 +714,15 @@ def _check_starttls_settings(
             f" '{STARTTLS_REQUIRED[field]} missing' and offers no STARTTLS; set tls.{field},"
             " or tls.enabled: false",
             True,
+        )
+    for where, value in bare:
+        minutes, seconds = _BARE_NUMBER.sub(r"\1m", value), _BARE_NUMBER.sub(r"\1s", value)
+        rep.add(
+            where,
+            "S228",
+            f"tls.timeout '{value}' has a number without a unit, which sendmail reads as"
+            f" minutes ('{minutes}'); write the unit: '{minutes}', or '{seconds}' for seconds",
+            severity="warning",
         )
 
 
