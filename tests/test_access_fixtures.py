@@ -18,6 +18,7 @@ from import_helpers import (
     ACCESS,
     MC,
     PLAIN_MC,
+    as_built,
     imported,
     makemap_dump,
     messages,
@@ -110,5 +111,6 @@ def test_cf_readme_examples_import_and_plan_no_changes(tmp_path: Path) -> None:
     spec = tmp_path / "cluster.yaml"
     rc, _, err = run_cli("import", root, "--host", "h1", "--fqdn", "h1.example.net", "--out", spec)
     assert rc == 0 and "lost: nothing" in err, err
+    as_built(root / "etc/mail")
     rc, out, err = run_cli("plan", spec, "--root", root, "--host", "h1", "--detailed-exitcode")
     assert rc == 0, out + err

@@ -28,6 +28,7 @@ from import_helpers import (
     ACCESS,
     PLAIN_MC,
     PLAIN_STARTTLS,
+    as_built,
     imported,
     makemap_dump,
     messages,
@@ -158,6 +159,7 @@ def check_line(
     spec = tmp_path / "cluster.yaml"
     rc, _, err = run_cli("import", root, "--host", "h1", "--fqdn", "h1.example.net", "--out", spec)
     assert rc == 0 and "lost: nothing" in err, err
+    as_built(root / "etc/mail")
     rc, out, err = run_cli("plan", spec, "--root", root, "--host", "h1", "--detailed-exitcode")
     assert rc == 0, out + err
 

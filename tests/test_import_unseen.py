@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from import_helpers import MC, write_tree
+from import_helpers import MC, as_built, write_tree
 
 from compiler.importer.host import import_host
 from compiler.importer.notes import Notes, Where
@@ -169,6 +169,7 @@ def test_a_host_without_one_of_the_four_settings_is_adopted_with_starttls_off(
     assert rc == 0, err
     assert f"I143 sendmail.mc sets TLS options from here on but no {missing}," in err
     assert "tls: {enabled: false}" in spec.read_text()
+    as_built(root / "etc/mail")
     rc, out, err = run_cli("plan", spec, "--root", root, "--host", "h1", "--detailed-exitcode")
     assert rc == 0 and "P111" not in out, out + err
     # --ownership file cannot carry the lines: each is a loss, nothing written
