@@ -167,6 +167,31 @@ def _cipher_list(value: str) -> None:
         if bad is None:
             raise ValueError("a cipher list cannot be empty; use null for OpenSSL's default")
         raise ValueError(f"a cipher list cannot contain {names.describe_char(bad)}")
+    if not _selects_a_tls12_cipher(value):
+        hint = (
+            "put TLSv1.3 suites (TLS_...) in tls.ciphersuites"
+            if re.search(r"(^|[:,\s])TLS_", value)
+            else f"check its names with: openssl ciphers -v '{shown(value)}'"
+        )
+        raise ValueError(
+            f"OpenSSL selects no TLSv1.2 cipher from '{shown(value)}', so sendmail logs 'list"
+            " ignored' yet is left with no TLSv1.2 cipher: only TLSv1.3 peers could use"
+            f" STARTTLS; {hint}"
+        )
+
+
+def _selects_a_tls12_cipher(value: str) -> bool:
+    """SSL_CTX_set_cipher_list(), as sendmail calls it, of this machine's OpenSSL (3.0
+    fails when the list selects no TLSv1.2-or-older cipher, having replaced the
+    context's list already). `ssl` is imported only here: a cold validate of a spec
+    without a cipher list does not pay for it."""
+    import ssl
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).set_ciphers(value)
+    except ssl.SSLError:
+        return False
+    return True
 
 
 def _ssl_option(value: str) -> None:
