@@ -1,4 +1,5 @@
-"""Managed files that are symbolic links: which file apply writes, and the P109 note.
+"""Managed files that are symbolic links: which file apply writes, and the P109 note;
+files with other hard links, which apply's replace leaves behind (P116).
 
 observe.resolve_tree finds, for each host path, the file at the end of its
 links; this module names those ends as host paths (for the reviewer and for
@@ -9,6 +10,7 @@ each link whose end apply will write.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -59,3 +61,27 @@ def note_links(plan: HostPlan, config: HostConfig, base: Path, files: Mapping[st
         else:
             what = f", which does not exist yet; apply creates {end} and keeps the link"
         plan.warnings.append(PlanWarning("P109", f"{path} is a symbolic link to {end}{what}", path))
+    for path in sorted(actions):
+        note = _hard_links(path, files.get(path) or host_path(base, path), plan.links.get(path))
+        if note is not None:
+            plan.warnings.append(note)
+
+
+def _hard_links(path: str, target: Path, end: str | None) -> PlanWarning | None:
+    """P116 for a file apply replaces that has other hard links: the rename puts a new
+    file under this name, and the other names keep the old one's bytes."""
+    try:
+        st = target.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink < 2:
+        return None
+    others = st.st_nlink - 1
+    name = path if end is None else f"{path} (through its link, {end})"
+    return PlanWarning(
+        "P116",
+        f"{name} has {others} other hard link{'' if others == 1 else 's'}: apply puts a new"
+        f" file in its place, so {'that name keeps' if others == 1 else 'those names keep'}"
+        " the old content; make the other names symbolic links to it",
+        path,
+    )

@@ -201,9 +201,9 @@ def _plan_root(request: PlanRequest, desired: DesiredSpec, root: str) -> list[Ho
     plan = Planner(check_headers=True).host(host, observed, consume=True)
     del observed
     note_submit(plan, host.config, base)  # its rebuild first: a link to submit.cf is P109
-    note_links(plan, host.config, base, files)
     note_leftover(plan, host.config, base)
     note_stale(plan, host.config, base)
+    note_links(plan, host.config, base, files)  # after every rebuild: each is a write
     plan.certificates = host_certificates(host.config, base)
     plan.warnings += certificate_warnings(plan.certificates)
     return [plan]

@@ -64,6 +64,7 @@ CODES = {
     " rebuilds and restart (--root)",
     "P115": "sendmail.cf or access.db missing or older than its sources: apply rebuilds it"
     " (--root)",
+    "P116": "a file apply writes has other hard links, which keep the old content (--root)",
 }
 
 
