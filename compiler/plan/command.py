@@ -216,7 +216,7 @@ def plan(
             sys.exit(1)
         # what an interrupted apply left undone, or a stale build, counts as a change
         # (--root, P114, P115): apply would act
-        from compiler.plan.formats.text import OWED
+        from compiler.plan.model import OWED
 
         pending = any(w.code in OWED for h in result.hosts for w in h.warnings)
         sys.exit(2 if detailed_exitcode and (result.changes or pending) else 0)

@@ -27,8 +27,17 @@ from compiler.apply.stale import stale_builds
 from compiler.plan.model import ActionName, HostPlan, PlannedAction, PlanWarning
 from compiler.plan.observe import host_path
 from compiler.resolve import HostConfig
+from compiler.spec.model import Paths
 
 UNFINISHED = "an interrupted apply did not finish it (P114)"
+
+
+def _access_rebuild(p: Paths) -> str:
+    return f"rebuild {p.access_db} from {p.access} (makemap hash)"
+
+
+def _cf_rebuild(p: Paths) -> str:
+    return f"rebuild {p.sendmail_cf} from {p.sendmail_mc} (m4)"
 
 
 def note_leftover(plan: HostPlan, config: HostConfig, base: Path) -> None:
@@ -58,14 +67,14 @@ def note_leftover(plan: HostPlan, config: HostConfig, base: Path) -> None:
         (
             pending.rebuild_access,
             "rebuild_access_db",
-            f"rebuild {p.access_db} from {p.access} (makemap hash)",
+            _access_rebuild(p),
             (p.access_db,),
             None,
         ),
         (
             pending.rebuild_cf,
             "rebuild_sendmail_cf",
-            f"rebuild {p.sendmail_cf} from {p.sendmail_mc} (m4)",
+            _cf_rebuild(p),
             (p.sendmail_cf,),
             None,
         ),
@@ -104,14 +113,14 @@ def note_stale(plan: HostPlan, config: HostConfig, base: Path) -> None:
         (
             stale.access_reason,
             "rebuild_access_db",
-            f"rebuild {p.access_db} from {p.access} (makemap hash)",
+            _access_rebuild(p),
             p.access_db,
             p.access,
         ),
         (
             stale.cf_reason,
             "rebuild_sendmail_cf",
-            f"rebuild {p.sendmail_cf} from {p.sendmail_mc} (m4)"
+            _cf_rebuild(p)
             + ("; sendmail is restarted if it comes out different" if restart else ""),
             p.sendmail_cf,
             p.sendmail_mc,

@@ -62,7 +62,7 @@ def note_links(plan: HostPlan, config: HostConfig, base: Path, files: Mapping[st
             what = f", which does not exist yet; apply creates {end} and keeps the link"
         plan.warnings.append(PlanWarning("P109", f"{path} is a symbolic link to {end}{what}", path))
     for path in sorted(actions):
-        note = _hard_links(path, files.get(path) or host_path(base, path), plan.links.get(path))
+        note = _hard_links(path, files[path], plan.links.get(path))
         if note is not None:
             plan.warnings.append(note)
 

@@ -66,6 +66,9 @@ CODES = {
     " (--root)",
     "P116": "a file apply writes has other hard links, which keep the old content (--root)",
 }
+#: warnings of work apply owes a host whose files all match (an interrupted apply, a
+#: stale build): a change for --detailed-exitcode
+OWED = frozenset({"P114", "P115"})
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from compiler.plan.formats.grouping import (
     merged_mail_impact,
 )
 from compiler.plan.model import (
+    OWED,
     AccessDiff,
     CertificateFacts,
     FileChange,
@@ -70,11 +71,6 @@ def printable(text: str) -> str:
     """Control characters (C0 but tab, C1, bidi) shown as escapes, so a value from a host's
     file or a log cannot move the cursor, colour the terminal or reorder the line."""
     return problems.printable(text, "\t")
-
-
-#: warnings of work apply owes a host whose files all match (an interrupted apply, a
-#: stale build)
-OWED = frozenset({"P114", "P115"})
 
 
 def count_actions(plan: Plan) -> Counter[str]:
