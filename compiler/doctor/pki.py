@@ -120,12 +120,6 @@ def load_certificates(path: Path, role: Role) -> list[x509.Certificate] | Findin
     )
 
 
-_TRUSTED_PEM = re.compile(
-    rb"-----BEGIN TRUSTED CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*"
-    rb"-----END TRUSTED CERTIFICATE-----"
-)
-
-
 def _unreadable(cert: x509.Certificate) -> str | None:
     """Why `cert`'s facts cannot be read (an extension twice, a SAN IP address of 5
     bytes: OpenSSL loads such a certificate), or None when they can."""
@@ -134,6 +128,12 @@ def _unreadable(cert: x509.Certificate) -> str | None:
     except UnreadableCertificate as exc:
         return " ".join(str(exc).split())[:200] or type(exc).__name__
     return None
+
+
+_TRUSTED_PEM = re.compile(
+    rb"-----BEGIN TRUSTED CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*"
+    rb"-----END TRUSTED CERTIFICATE-----"
+)
 
 
 def _trusted_certificates(data: bytes) -> list[x509.Certificate]:
@@ -688,7 +688,7 @@ def check_ca_directory(directory: Path, known: list[x509.Certificate]) -> list[F
         try:
             if entry.stat().st_size > _CA_FILE_LIMIT:
                 continue
-            certs = [c for c in _pem_certificates(entry.read_bytes()) if _unreadable(c) is None]
+            certs = _pem_certificates(entry.read_bytes())
         except (OSError, ValueError):
             continue
         # openssl rehash links a file of one certificate; a bundle stays unlinked
