@@ -12,6 +12,7 @@ annotations`): pydantic reads each field's type from them, and with strings it
 would evaluate every one again (a tenth of the models' build).
 """
 
+import functools
 import ipaddress
 import re
 from typing import Annotated, Any, Literal, Self
@@ -180,6 +181,7 @@ def _cipher_list(value: str) -> None:
         )
 
 
+@functools.lru_cache(maxsize=64)
 def _selects_a_tls12_cipher(value: str) -> bool:
     """SSL_CTX_set_cipher_list(), as sendmail calls it, of this machine's OpenSSL (3.0
     fails when the list selects no TLSv1.2-or-older cipher, having replaced the
