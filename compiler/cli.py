@@ -10,22 +10,19 @@ import atexit
 import contextlib
 import errno
 import gc
-import io
 import math
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from compiler import __version__
 
 if TYPE_CHECKING:
-    from compiler.problems import Problem
-    from compiler.spec.loader import LoadedSpec
-    from compiler.spec.validate import Validated
+    pass
 
 # At exit the cyclic collector's passes over every object of the run (a sixth of a
 # cold `tlsc validate`) would only free memory the process is about to give back:
@@ -166,14 +163,18 @@ class LazyGroup(click.Group):
         """click's main, with output that cannot be written (`> /dev/full`, stdout closed)
         one sentence and exit 1, not a traceback (click itself handles only EPIPE)."""
         if sys.stdout is None:  # started with stdout closed (`>&-`)
-            _stdout_closed()
+            from compiler.cliutil import stdout_closed
+
+            stdout_closed()
         try:
             try:
                 return super().main(*args, **kwargs)
             finally:
                 sys.stdout.flush()  # here, not at exit, where a failure is a traceback
         except OSError as exc:
-            _output_failed(exc)
+            from compiler.cliutil import output_failed
+
+            output_failed(exc)
 
     def invoke(self, ctx: click.Context) -> object:
         from compiler.spec import noplugins
@@ -184,140 +185,6 @@ class LazyGroup(click.Group):
         except click.UsageError as exc:
             setattr(exc, "exit_code", 1)  # noqa: B010
             raise
-
-
-class _ClosedOutput(io.RawIOBase):
-    """Standard output when the process started without one: every write fails."""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        raise OSError(errno.EBADF, "it is closed")
-
-
-def _stdout_closed() -> None:
-    try:
-        os.fstat(1)
-    except OSError:  # keep descriptor 1 taken: a file opened next must not become stdout
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        if devnull != 1:
-            os.dup2(devnull, 1)
-            os.close(devnull)
-    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedOutput()), encoding="utf-8")
-
-
-#: errors of a write that say the output, not tlsc's own files, failed
-_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF})
-
-
-def _output_failed(exc: OSError) -> NoReturn:
-    """One sentence for an OSError nothing else caught; exit 1."""
-    reason = exc.strerror or str(exc)
-    if exc.filename is None and exc.errno in _OUTPUT_ERRORS:
-        sentence = f"cannot write to standard output: {reason}"
-    else:
-        sentence = f"{exc.filename}: {reason}" if exc.filename is not None else reason
-    # what is still buffered goes nowhere: the interpreter's own flush at exit would fail again
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
-    try:
-        from compiler.problems import one_line
-
-        sys.stderr.write(f"tlsc: {one_line(sentence)}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):
-        pass
-    sys.exit(1)
-
-
-def print_problems(problems: list[Problem], fmt: str) -> None:
-    from compiler.problems import FORMATTERS, format_text
-
-    if fmt == "text":
-        color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
-        sys.stderr.write(format_text(problems, color=color))
-    else:
-        sys.stdout.write(FORMATTERS[fmt](problems))
-
-
-def spec_failed(
-    problems: list[Problem], fmt: str, sentence: str | None, *, listed: bool = True
-) -> NoReturn:
-    """Exit 1 for a spec that stops a command: it is not valid, it cannot be read, or
-    it has no host --host names.
-
-    With --format json, `problems` on stdout, as `tlsc validate` and `tlsc compile
-    --host` print them, and nothing else there; in text, on stderr (when `listed`:
-    else the sentence says it all). Then the sentence (`tlsc plan: ...`) on stderr.
-    """
-    if fmt == "json":
-        print_problems(problems, "json")
-    elif listed:
-        print_problems(problems, "text")
-    if sentence is not None:
-        from compiler.problems import one_line
-
-        click.echo(one_line(sentence), err=True)
-    sys.exit(1)
-
-
-def unreadable_spec(spec: str, fmt: str, sentence: str) -> NoReturn:
-    """spec_failed for a SPEC that cannot be read: with --format json, what `tlsc
-    validate SPEC` prints for it (Y000 at 1:1), read as validate reads it."""
-    problems: list[Problem] = []
-    if fmt == "json":
-        from compiler.compile import compile_file
-
-        problems = compile_file(spec, lazy=True).problems
-    spec_failed(problems, fmt, sentence, listed=False)
-
-
-def load_validated_or_exit(
-    spec: str, fmt: str = "text", failed: str | None = None, who: str = "tlsc"
-) -> tuple[LoadedSpec, Validated]:
-    """SPEC loaded and validated without an error; else print every problem (as `validate`
-    does), then `WHO: FAILED` when given, and exit 1 (spec_failed)."""
-    from compiler.spec.loader import SpecLoadError, load_file
-    from compiler.spec.validate import validate
-
-    sentence = None if failed is None else f"{who}: {failed}"
-    try:
-        loaded = load_file(spec)
-    except SpecLoadError as exc:
-        if fmt == "json":  # in file order, as validate's
-            from compiler.compile import load_problems
-
-            spec_failed(load_problems(exc), fmt, sentence)
-        problems = list(exc.problems)
-        if exc.partial is not None:
-            problems += validate(exc.partial).problems
-        spec_failed(problems, fmt, sentence)
-    checked = validate(loaded)
-    if not checked.ok or checked.cluster is None:
-        spec_failed(checked.problems, fmt, sentence)
-    return loaded, checked
-
-
-def unknown_hosts_or_exit(
-    loaded: LoadedSpec, checked: Validated, hosts: Sequence[str], fmt: str, who: str
-) -> None:
-    """Exit 1 (spec_failed) when the valid spec has no host named one of `hosts`:
-    `WHO: no host named NAME in SPEC; hosts are ...`, with --format json what `tlsc
-    compile --host NAME` prints (S300)."""
-    from compiler.compile import unknown_host_problems
-    from compiler.problems import no_host
-
-    assert checked.cluster is not None
-    known = checked.cluster.hosts
-    at = loaded.locate(("hosts",))
-    problems = unknown_host_problems(loaded.source, at, known, hosts, checked.problems)
-    if problems is not None:
-        name = next(h for h in hosts if h not in known)
-        sentence = f"{who}: {no_host(name, loaded.source, known)}"
-        spec_failed(problems, fmt, sentence, listed=False)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -331,19 +198,9 @@ def main() -> None:
 @click.option("--format", "fmt", type=FORMAT, default="text", show_default=True)
 def validate(spec: str, fmt: str) -> None:
     """Check SPEC and report every problem at once (exit 0 valid, 1 invalid)."""
-    from compiler.gcpause import gc_importing
+    from compiler.cliutil import run_validate
 
-    # the modules and models live as long as the process: no collector passes over them
-    with gc_importing():
-        from compiler.compile import compile_file
-
-    result = compile_file(spec, lazy=True)  # validation only: render nothing
-    print_problems(result.problems, fmt)
-    if fmt == "text" and result.ok:
-        from compiler.problems import one_line
-
-        click.echo(f"{one_line(spec)}: valid, {len(result.host_names)} host(s)", err=True)
-    sys.exit(0 if result.ok else 1)
+    run_validate(spec, fmt)
 
 
 @main.command(name="compile")
@@ -362,6 +219,8 @@ def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
 
     # lazy: each host is rendered, written and dropped before the next one
     result = compile_file(spec, [host] if host is not None else None, lazy=True)
+    from compiler.cliutil import print_problems
+
     print_problems(result.problems, fmt)
     if not result.ok:
         sys.exit(1)

@@ -115,7 +115,7 @@ def apply(
     Exit 0 done or nothing to do; 1 refused, failed or rolled back.
     """
     from compiler.apply.runner import ApplyOptions, run_apply
-    from compiler.cli import print_problems
+    from compiler.cliutil import print_problems
 
     text = fmt == "text"
     root_path = Path(root)

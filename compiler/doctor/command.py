@@ -53,7 +53,7 @@ def doctor(
     Exit 0 when nothing is wrong (warnings allowed), 1 when anything would keep
     sendmail from offering STARTTLS as the spec says.
     """
-    from compiler.cli import load_validated_or_exit, unknown_hosts_or_exit, unreadable_spec
+    from compiler.cliutil import load_validated_or_exit, unknown_hosts_or_exit, unreadable_spec
     from compiler.doctor import diagnose
     from compiler.doctor.finding import format_json, format_text
     from compiler.resolve import resolve

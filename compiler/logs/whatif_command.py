@@ -33,7 +33,7 @@ def build_evaluations(
 ) -> tuple[Evaluation, Evaluation | None]:
     """The spec's evaluation and, with proposals, the one with them; exits 1 on bad input
     (a spec that is not valid: its problems as `tlsc validate --format FMT` prints them)."""
-    from compiler.cli import load_validated_or_exit
+    from compiler.cliutil import load_validated_or_exit
     from compiler.logs.spec_tables import (
         ProposalError,
         host_tables,
@@ -53,7 +53,7 @@ def build_evaluations(
         cluster, rules = validate_proposals(loaded, parsed)
     except ProposalError as exc:
         if fmt == "json":  # the problems on stdout, the sentence on stderr
-            from compiler.cli import spec_failed
+            from compiler.cliutil import spec_failed
 
             spec_failed(exc.problems, fmt, f"tlsc: {exc}", listed=False)
         _fail(str(exc))

@@ -150,7 +150,7 @@ def plan(
         ahead = None
         if state is not None and root is None and base is None:
             ahead = stack.enter_context(StatePrefetch(state, hosts))
-        from compiler.cli import spec_failed
+        from compiler.cliutil import spec_failed
         from compiler.gcpause import gc_importing
 
         with gc_importing():  # as `tlsc validate` imports (cli.validate)

@@ -34,7 +34,7 @@ def _is_spec(arg: str) -> bool:
 
 
 def _spec_targets(spec: str, hosts: tuple[str, ...], ca: str | None, fmt: str) -> list[Target]:
-    from compiler.cli import load_validated_or_exit, unknown_hosts_or_exit
+    from compiler.cliutil import load_validated_or_exit, unknown_hosts_or_exit
     from compiler.resolve import resolve
 
     # in text the problems say it; in JSON they are on stdout, and this on stderr
@@ -201,7 +201,7 @@ def verify(
     if specs:
         reason = unreadable_reason(specs[0])
         if reason is not None:
-            from compiler.cli import unreadable_spec
+            from compiler.cliutil import unreadable_spec
 
             unreadable_spec(specs[0], fmt, f"tlsc verify: cannot read {specs[0]}: {reason}")
         targets = _spec_targets(specs[0], hosts, ca, fmt)
