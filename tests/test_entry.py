@@ -52,6 +52,9 @@ def _tree(base: Path) -> Path:
     (base / "bad.mc").write_text(BAD_MC)
     (base / "fixme.mc").write_text(BAD_MC)
     (base / "access").write_text(ACCESS)
+    shutil.copy(ROOT / "examples" / "canit-cluster.yaml", base / "canit.yaml")
+    shutil.copytree(ROOT / "examples" / "sandbox", base / "sandbox")
+    (base / "sandbox" / "colo10" / "etc" / "mail" / "access").write_text(ACCESS)
     return base
 
 
@@ -85,6 +88,20 @@ PLAIN = [
     ["lint", "fixme.mc", "--fix"],
     ["lint", "--fix", "--format", "json", "fixme.mc", "access"],
     ["lint", "--deep", "--fix", "--dry-run", "--format", "sarif", "fixme.mc"],
+    ["plan", "canit.yaml", "--state", "sandbox"],
+    ["plan", "canit.yaml", "--state=sandbox", "--detailed-exitcode"],
+    ["plan", "--format", "json", "canit.yaml", "--state", "sandbox", "--host", "colo10"],
+    ["plan", "canit.yaml", "--state", "sandbox", "--format=markdown", "--fail-on-downgrade"],
+    ["plan", "canit.yaml", "--state", "sandbox", "--host", "colo11", "--host", "colo10"],
+    ["plan", "canit.yaml", "--state", "sandbox", "--host", "nosuch"],
+    ["plan", "canit.yaml", "--state", "nothere", "--detailed-exitcode"],
+    ["plan", "bad.yaml", "--state", "sandbox"],
+    ["plan", "--format", "json", "broken.yaml", "--state", "sandbox"],
+    ["plan", "missing.yaml", "--state", "sandbox"],
+    ["plan", "canit.yaml", "--root", "sandbox/colo10", "--host", "colo10"],
+    ["plan", "canit.yaml", "--root", "empty", "--host", "colo10", "--detailed-exitcode"],
+    ["plan", "canit.yaml", "--base", "HEAD", "--host", "colo10"],
+    ["plan", "canit.yaml"],
 ]
 
 #: command lines click reads (the entry hands them over)
@@ -109,7 +126,16 @@ CLICKS = [
     ["lint", "--sendmail", "8.16", "bad.mc"],
     ["lint", "--deep", "--deep", "bad.mc"],
     ["lint", "-", "bad.mc"],
-    ["plan", "valid.yaml"],
+    ["plan", "canit.yaml", "--state", "canit.yaml"],
+    ["plan", "canit.yaml", "--state", ""],
+    ["plan", "canit.yaml", "--state", "sandbox", "--out", "plan.json"],
+    ["plan", "canit.yaml", "--state", "sandbox", "--logs", "access"],
+    ["plan", "canit.yaml", "--state", "sandbox", "--max-deferred", "3"],
+    ["plan", "canit.yaml", "--state", "sandbox", "--year", "2026"],
+    ["plan", "canit.yaml", "--state", "sandbox", "--state", "sandbox"],
+    ["plan", "canit.yaml", "--host", ""],
+    ["plan", "canit.yaml", "--base", "-x"],
+    ["plan", "--format", "text", "--format", "json", "canit.yaml"],
     ["compile", "valid.yaml", "--out", "x"],
 ]
 
@@ -133,10 +159,13 @@ def _files(base: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("argv", PLAIN, ids=lambda a: " ".join(a) or "-")
-def test_a_plain_command_line_runs_as_click_runs_it(tmp_path: Path, argv: list[str]) -> None:
-    assert entry.plain(argv) is not None
+def test_a_plain_command_line_runs_as_click_runs_it(
+    tmp_path: Path, argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     ours = _tree(tmp_path / "entry")
     theirs = _tree(tmp_path / "click")
+    monkeypatch.chdir(ours)
+    assert entry.plain(argv) is not None
     got = _run(argv, ours, via_click=False)
     want = _run(argv, theirs, via_click=True)
     assert got == want
@@ -144,11 +173,14 @@ def test_a_plain_command_line_runs_as_click_runs_it(tmp_path: Path, argv: list[s
 
 
 @pytest.mark.parametrize("argv", CLICKS, ids=lambda a: " ".join(a) or "-")
-def test_any_other_command_line_is_clicks(tmp_path: Path, argv: list[str]) -> None:
+def test_any_other_command_line_is_clicks(
+    tmp_path: Path, argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Handed to click: its usage errors and help, word for word (the program's name
     aside: `python -m compiler` against `-c`)."""
-    assert entry.plain(argv) is None
     base = _tree(tmp_path / "t")
+    monkeypatch.chdir(base)
+    assert entry.plain(argv) is None
     code, out, err = _run(argv, base, via_click=False)
     want_code, want_out, want_err = _run(argv, base, via_click=True)
     assert code == want_code
@@ -156,10 +188,11 @@ def test_any_other_command_line_is_clicks(tmp_path: Path, argv: list[str]) -> No
     assert err.replace("python -m compiler", "-c") == want_err
 
 
-def test_the_parameters_are_clicks() -> None:
+def test_the_parameters_are_clicks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What plain() passes is what click's commands get for the same words."""
     from compiler.cli import main
 
+    monkeypatch.chdir(_tree(tmp_path / "t"))
     seen: dict[str, dict[str, object]] = {}
     for argv in PLAIN:
         read = entry.plain(argv)
@@ -171,6 +204,33 @@ def test_the_parameters_are_clicks() -> None:
         assert ctx.params == params, argv
         seen[name] = params
     assert sorted(seen) == sorted(entry.COMMANDS)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "canit.yaml"],
+        ["lint", "bad.mc", "access"],
+        ["plan", "canit.yaml", "--state", "sandbox"],
+        ["plan", "canit.yaml", "--root", "sandbox/colo10"],
+    ],
+    ids=["validate", "lint", "plan-state", "plan-root"],
+)
+def test_a_path_click_would_refuse_goes_to_click(
+    tmp_path: Path, argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """click.Path refuses a path that is there but unreadable with its own usage error;
+    root reads everything, so the test takes R_OK away from the one path it names."""
+    monkeypatch.chdir(_tree(tmp_path / "t"))
+    assert entry.plain(argv) is not None
+    denied = argv[-1]
+    real = os.access
+
+    def access(path: str, mode: int) -> bool:
+        return False if path == denied and mode == os.R_OK else real(path, mode)
+
+    monkeypatch.setattr(os, "access", access)
+    assert entry.plain(argv) is None
 
 
 def test_shell_completion_goes_to_click(tmp_path: Path) -> None:
@@ -266,8 +326,12 @@ main()
     [
         (["lint", str(GOLDEN_MC)], {"click", "pydantic", "ruamel.yaml", "compiler.cli"}),
         (["validate", "examples/canit-cluster.yaml"], {"click", "compiler.cli", "rich"}),
+        (
+            ["plan", "examples/canit-cluster.yaml", "--state", "examples/sandbox"],
+            {"click", "compiler.cli", "deepdiff"},
+        ),
     ],
-    ids=["lint", "validate"],
+    ids=["lint", "validate", "plan"],
 )
 def test_a_plain_command_line_loads_no_click(argv: list[str], never: set[str]) -> None:
     proc = subprocess.run(

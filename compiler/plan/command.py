@@ -12,15 +12,11 @@ so that CI cannot read a mistyped option as "changes".
 
 from __future__ import annotations
 
-import os
-import sys
-from contextlib import ExitStack
-from typing import Any
-
 import click
 
 from compiler.cli import PathName
 from compiler.plan.formats import FORMATS
+from compiler.plan.run import run_plan
 
 
 def greedy(args: list[str], option: str) -> list[str]:
@@ -48,13 +44,6 @@ def greedy(args: list[str], option: str) -> list[str]:
 class _PlanCommand(click.Command):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, greedy(args, "--logs"))
-
-
-def _fail(message: str) -> None:
-    from compiler.problems import one_line
-
-    click.echo(f"tlsc plan: {one_line(message)}", err=True)
-    sys.exit(1)
 
 
 @click.command(cls=_PlanCommand)
@@ -143,94 +132,17 @@ def plan(
 
     Exit 0 ok; with --detailed-exitcode 0 no changes, 2 changes; 1 error.
     """
-    from compiler.plan.prefetch import StatePrefetch
-
-    with ExitStack() as stack:
-        # the state tree is read and hashed in a thread while the spec loads (plan/prefetch.py)
-        ahead = None
-        if state is not None and root is None and base is None:
-            ahead = stack.enter_context(StatePrefetch(state, hosts))
-        from compiler.cliutil import spec_failed
-        from compiler.gcpause import gc_importing
-
-        with gc_importing():  # as `tlsc validate` imports (cli.validate)
-            from compiler.plan.make import (
-                ObserveError,
-                PlanError,
-                PlanRequest,
-                SpecProblems,
-                make_plan,
-            )
-
-        if max_deferred is not None and not logs:
-            _fail("--max-deferred needs --logs, the mail logs to count the stopped messages in")
-        request = PlanRequest(
-            spec,
-            root=root,
-            state=state,
-            base=base,
-            hosts=list(hosts),
-            logs=list(logs),
-            year=year,
-            ahead=ahead,
-        )
-        try:
-            result = make_plan(request)
-        except SpecProblems as exc:
-            spec_failed(exc.problems, fmt, f"tlsc plan: {spec} is not valid; nothing was planned")
-        except (PlanError, ObserveError) as exc:
-            if isinstance(exc, PlanError) and exc.problems is not None:
-                spec_failed(exc.problems, fmt, f"tlsc plan: {exc}", listed=False)
-            _fail(str(exc))
-            return
-        if out is not None:
-            from compiler.plan.saved import SavedPlanError, write_saved_plan
-
-            try:
-                write_saved_plan(result, out, logs)
-            except SavedPlanError as exc:
-                _fail(str(exc))
-        sys.stdout.write(_render(result, fmt))
-        if out is not None and fmt == "text":
-            click.echo(f"Saved the plan to {out}.", err=True)
-        failed = False
-        if fail_on_downgrade and result.downgrades:
-            click.echo(
-                f"tlsc plan: {len(result.downgrades)} change(s) weaken TLS; failing as"
-                " --fail-on-downgrade asks",
-                err=True,
-            )
-            failed = True
-        over = result.over_deferred(max_deferred) if max_deferred is not None else []
-        if over:
-            host, worst = over[0]
-            more = f" (and {len(over) - 1} more rule(s))" if len(over) > 1 else ""
-            click.echo(
-                f"tlsc plan: {worst.key} {worst.value} on {host} would have stopped"
-                f" {worst.stopped} message(s) in the logs, more than --max-deferred"
-                f" {max_deferred}{more}",
-                err=True,
-            )
-            failed = True
-        if failed:
-            sys.exit(1)
-        # what an interrupted apply left undone, or a stale build, counts as a change
-        # (--root, P114, P115): apply would act
-        from compiler.plan.model import OWED
-
-        pending = any(w.code in OWED for h in result.hosts for w in h.warnings)
-        sys.exit(2 if detailed_exitcode and (result.changes or pending) else 0)
-
-
-def _render(result: Any, fmt: str) -> str:
-    if fmt == "json":
-        from compiler.plan.formats import json as json_format
-
-        return json_format.render(result)
-    if fmt == "markdown":
-        from compiler.plan.formats import markdown
-
-        return markdown.render(result)
-    from compiler.plan.formats import text
-
-    return text.render(result, color=text.want_color(sys.stdout, os.environ))
+    run_plan(
+        spec,
+        root,
+        state,
+        base,
+        hosts,
+        fmt,
+        out,
+        detailed_exitcode,
+        fail_on_downgrade,
+        logs,
+        year,
+        max_deferred,
+    )
