@@ -32,12 +32,15 @@ import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from compiler.lint.lexer import Call, M4Document, lex
 from compiler.plan.model import HostPlan, PlannedAction, PlanWarning, WarningLine
 from compiler.plan.observe import ObserveError, check_inside, host_path, read_file
 from compiler.resolve import HostConfig
 from compiler.sendmail.m4text import cf_tree
+
+if TYPE_CHECKING:
+    from compiler.lint.lexer import Call, M4Document
 
 #: how deep includes are followed (m4's own limit is far above what a host uses)
 MAX_DEPTH = 8
@@ -125,6 +128,8 @@ def read_submit(
     data = read(path)
     if data is None:
         return None
+    from compiler.lint.lexer import lex  # only for a host that has a submit.mc
+
     directory = os.path.dirname(path)
     doc = lex(data.decode("utf-8", "replace"), path, "mc")
     lines = doc.text.split("\n")
