@@ -90,6 +90,8 @@ def test_validate_loads_no_renderer_and_no_plan_code() -> None:
     assert code == 0
     assert "compiler.spec.model" in modules  # it did validate
     heavy = _NEVER | {"compiler.render", "compiler.plan", "subprocess", "difflib", "json"}
+    # a small spec of the plain shape: no YAML library, no big spec's fast paths
+    heavy |= {"ruamel.yaml", "compiler.spec.rulemap", "compiler.spec.accesslist"}
     assert _loaded(modules, heavy) == []
     assert loader == "compiler.spec.noplugins"
 
@@ -99,7 +101,7 @@ def test_plan_of_the_example_loads_no_git_and_no_plugin_scan() -> None:
     code, modules, loader = _run("plan", EXAMPLE, "--state", "examples/sandbox")
     assert code == 0
     assert "compiler.plan.make" in modules
-    assert _loaded(modules, _NEVER | {"subprocess", "compiler.lint.lexer"}) == []
+    assert _loaded(modules, _NEVER | {"subprocess", "compiler.lint.lexer", "ruamel.yaml"}) == []
     assert loader == "compiler.spec.noplugins"
 
 

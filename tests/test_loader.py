@@ -309,9 +309,9 @@ def _pure_parser(monkeypatch: pytest.MonkeyPatch) -> None:
     """The loader with ruamel's pure parser, what it falls back to without the C one."""
     from ruamel.yaml import YAML
 
-    from compiler.spec import loader
+    from compiler.spec import yamlcompose
 
-    monkeypatch.setattr(loader, "_yaml", lambda: YAML(typ="safe", pure=True))
+    monkeypatch.setattr(yamlcompose, "_yaml", lambda: YAML(typ="safe", pure=True))
 
 
 _OLD_YAML = "not valid YAML for tlsc: the spec is read as YAML 1.2, and %YAML {} would make"
@@ -665,7 +665,7 @@ def test_the_faster_resolver_resolves_as_ruamels(value: str, implicit: tuple[boo
     from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
     from ruamel.yaml.resolver import VersionedResolver
 
-    from compiler.spec.loader import _Resolver
+    from compiler.spec.yamlcompose import _Resolver
 
     yaml = YAML(typ="safe", pure=False)
     ours, theirs = _Resolver(loader=yaml), VersionedResolver(loader=yaml)
