@@ -12,6 +12,8 @@ so that CI cannot read a mistyped option as "changes".
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from compiler.cli import PathName
@@ -113,36 +115,10 @@ class _PlanCommand(click.Command):
     metavar="N",
     help="with --logs: exit 1 when a changed rule would have stopped more than N messages",
 )
-def plan(
-    spec: str,
-    root: str | None,
-    state: str | None,
-    base: str | None,
-    hosts: tuple[str, ...],
-    fmt: str,
-    out: str | None,
-    detailed_exitcode: bool,
-    fail_on_downgrade: bool,
-    logs: tuple[str, ...],
-    year: int | None,
-    max_deferred: int | None,
-) -> None:
+def plan(**params: Any) -> None:
     """Show what would change on each host: per-file diffs, the access map's
     changes, what apply would run, and changes that weaken TLS.
 
     Exit 0 ok; with --detailed-exitcode 0 no changes, 2 changes; 1 error.
     """
-    run_plan(
-        spec,
-        root,
-        state,
-        base,
-        hosts,
-        fmt,
-        out,
-        detailed_exitcode,
-        fail_on_downgrade,
-        logs,
-        year,
-        max_deferred,
-    )
+    run_plan(**params)  # click passes each option by its name, as run_plan takes it

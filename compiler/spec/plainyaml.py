@@ -300,14 +300,9 @@ class _Reader:
             while True:
                 value, k = self.flow_value(s, k, line, indent, (*loc, len(items)), depth)
                 items.append(value)
-                k = _skip(s, k)
-                if s[k] == close:
-                    return items, k + 1
-                if s[k] != ",":
-                    raise _Other
-                k = _skip(s, k + 1)
-                if s[k] in ",]}":
-                    raise _Other
+                k = _after_item(s, k, close)
+                if k < 0:
+                    return items, -k
         mapping: dict[str, Any] = {}
         while True:
             if s[k] in "'\"":
@@ -328,14 +323,9 @@ class _Reader:
             self.out.key_positions[here] = (line, indent + k + 1)
             k = _skip(s, after + 2)
             mapping[key], k = self.flow_value(s, k, line, indent, here, depth)
-            k = _skip(s, k)
-            if s[k] == close:
-                return mapping, k + 1
-            if s[k] != ",":
-                raise _Other
-            k = _skip(s, k + 1)
-            if s[k] in ",]}":
-                raise _Other
+            k = _after_item(s, k, close)
+            if k < 0:
+                return mapping, -k
 
     def flow_value(
         self, s: str, k: int, line: int, indent: int, loc: Loc, depth: int
@@ -383,6 +373,20 @@ class _Reader:
         if len(text) <= 3 and text.lower() in _BOOL_WORDS:
             self.out.bool_words.add(loc)
         return text
+
+
+def _after_item(s: str, k: int, close: str) -> int:
+    """After a flow item: the next item's index, or minus the index after `close`
+    when the collection ends there (a trailing comma, `,,` or anything else: _Other)."""
+    k = _skip(s, k)
+    if s[k] == close:
+        return -(k + 1)
+    if s[k] != ",":
+        raise _Other
+    k = _skip(s, k + 1)
+    if s[k] in ",]}":
+        raise _Other
+    return k
 
 
 def _skip(s: str, k: int) -> int:
