@@ -15,14 +15,11 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from compiler import __version__
-
-if TYPE_CHECKING:
-    pass
 
 # At exit the cyclic collector's passes over every object of the run (a sixth of a
 # cold `tlsc validate`) would only free memory the process is about to give back:
@@ -144,7 +141,7 @@ class LazyGroup(click.Group):
             from compiler.gcpause import gc_importing
 
             module_name, attr = LAZY_COMMANDS[cmd_name].split(":")
-            with gc_importing():  # see validate()
+            with gc_importing():  # see cliutil.run_validate
                 command = getattr(importlib.import_module(module_name), attr)
             assert isinstance(command, click.Command)
             return command
@@ -212,15 +209,14 @@ def validate(spec: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=FORMAT, default="text", show_default=True)
 def compile_cmd(spec: str, out_dir: str, host: str | None, fmt: str) -> None:
     """Write OUT/HOST/<path> for every managed file of every host (or --host)."""
+    from compiler.cliutil import print_problems
     from compiler.gcpause import gc_importing
 
-    with gc_importing():  # see validate()
+    with gc_importing():  # see cliutil.run_validate
         from compiler.compile import compile_file
 
     # lazy: each host is rendered, written and dropped before the next one
     result = compile_file(spec, [host] if host is not None else None, lazy=True)
-    from compiler.cliutil import print_problems
-
     print_problems(result.problems, fmt)
     if not result.ok:
         sys.exit(1)

@@ -2,7 +2,7 @@
 printed, a spec that stops a command, and `tlsc validate` itself.
 
 compiler/cli.py (click) and compiler/entry.py (the start path that reads a plain
-`tlsc validate` or `tlsc lint` command line without click) both run commands
+`tlsc validate`, `lint` or `plan` command line without click) both run commands
 through these, so a command prints and exits the same whichever way it started.
 """
 

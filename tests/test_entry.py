@@ -1,5 +1,6 @@
-"""compiler/entry.py: a plain `tlsc validate` or `tlsc lint` runs without click, and
-prints, writes and exits exactly as the click command line does.
+"""compiler/entry.py: a plain `tlsc validate`, `lint` or `plan` runs without click, and
+prints, writes and exits exactly as the click command line does (that it loads no
+click: tests/test_cold_start.py).
 
 Each command line below is run twice on identical trees, once through `python
 -m compiler` (the entry) and once through compiler.cli's click group, and the two
@@ -8,7 +9,6 @@ runs must agree on stdout, stderr, exit code and every file left behind.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -310,38 +310,3 @@ def test_interrupted_as_click_says_it(capsys: pytest.CaptureFixture[str]) -> Non
     want = capsys.readouterr()
     assert (ours.value.code, got.out, got.err) == (theirs.value.code, want.out, want.err)
     assert got.err == "\nAborted!\n"
-
-
-_LOADED = """
-import atexit, json, sys
-atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr))
-sys.argv = ["tlsc", *sys.argv[1:]]
-from compiler.entry import main
-main()
-"""
-
-
-@pytest.mark.parametrize(
-    ("argv", "never"),
-    [
-        (["lint", str(GOLDEN_MC)], {"click", "pydantic", "ruamel.yaml", "compiler.cli"}),
-        (["validate", "examples/canit-cluster.yaml"], {"click", "compiler.cli", "rich"}),
-        (
-            ["plan", "examples/canit-cluster.yaml", "--state", "examples/sandbox"],
-            {"click", "compiler.cli", "deepdiff"},
-        ),
-    ],
-    ids=["lint", "validate", "plan"],
-)
-def test_a_plain_command_line_loads_no_click(argv: list[str], never: set[str]) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", _LOADED, *argv],
-        cwd=ROOT,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    loaded = set(json.loads(proc.stderr.strip().splitlines()[-1]))
-    assert not never & loaded

@@ -43,7 +43,7 @@ def run_plan(
         from compiler.cliutil import spec_failed
         from compiler.gcpause import gc_importing
 
-        with gc_importing():  # as `tlsc validate` imports (cli.validate)
+        with gc_importing():  # as `tlsc validate` imports (cliutil.run_validate)
             from compiler.plan.make import (
                 ObserveError,
                 PlanError,

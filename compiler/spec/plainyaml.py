@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-Loc = tuple[str | int, ...]
+from compiler.spec.loader import Loc, is_bool_word
 
 #: YAML 1.2's implicit float, int and timestamp patterns as ruamel.yaml 0.19
 #: (resolver.py) has them; a plain scalar one of them matches is the general loader's
@@ -63,8 +63,6 @@ _FALSE = frozenset({"false", "False", "FALSE"})
 _NULL = frozenset({"~", "null", "Null", "NULL", ""})
 #: a plain decimal integer short enough to be a number (loader._integer's limit is far above)
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]{0,17})\Z")
-#: YAML 1.1's boolean words, text in 1.2 (loader.BOOL_WORDS)
-_BOOL_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 #: the first character of a plain scalar read here: no YAML indicator, no `-`
 _FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./~()$^;=+<")
@@ -370,7 +368,7 @@ class _Reader:
             raise _Other  # ruamel tries each pattern on these first characters only
         if text in ("<<", "="):
             raise _Other
-        if len(text) <= 3 and text.lower() in _BOOL_WORDS:
+        if is_bool_word(text):
             self.out.bool_words.add(loc)
         return text
 
