@@ -188,12 +188,28 @@ _TLS_RULESETS = frozenset({b"tls_server", b"tls_client", b"tls_rcpt", b"try_tls"
 _CACHE_MAX = 50_000
 
 
+@dataclass(slots=True)
+class Fragments:
+    """JSON written for what a line holds, each a function of its key alone (no time, no
+    year, no pairing): a worker keeps them over all its pieces, not one set per piece."""
+
+    #: a relay= value: its `relay` and `addr` members
+    relay: dict[bytes, bytes] = field(default_factory=dict)
+    #: (host, ruleset, rest): a refusal after its time, or None when the line is none
+    refusal: dict[tuple[bytes, ...], bytes | None] = field(default_factory=dict)
+    #: (host, direction, error): an error record after its time
+    error: dict[tuple[bytes, ...], bytes] = field(default_factory=dict)
+    #: (version, verify, cipher, bits): the end of a handshake before its cert
+    handshake: dict[tuple[bytes, ...], bytes] = field(default_factory=dict)
+
+
 class Scanner:
     """The state of one read through the inputs: pairing, what waits, counts.
 
     `mode` is "json" (write the records and refusals as JSON Lines to
     `out`) or "text" (count them in `tally`). `within` filters by time.
-    Line numbers count from any base: only distances matter.
+    Line numbers count from any base: only distances matter. `fragments`:
+    the JSON pieces an earlier Scanner wrote (a worker's, over its pieces).
     """
 
     def __init__(
@@ -202,6 +218,7 @@ class Scanner:
         out: IO[bytes] | None,
         within: Callable[[str | None], bool] | None,
         window: int = WINDOW,
+        fragments: Fragments | None = None,
     ) -> None:
         self.json = mode == "json"
         self.out = out
@@ -223,14 +240,15 @@ class Scanner:
         #: JSON: what is to be written, in order: bytes, or a handshake waiting for its cert
         self._items: list[bytes | _Slot] = []
         self._within: dict[Any, bool] = {}
-        self._relay_json: dict[bytes, bytes] = {}
-        self._tails: dict[tuple[bytes, ...], bytes | None] = {}
+        fragments = fragments or Fragments()
+        self._relay_json = fragments.relay
+        self._tails = fragments.refusal
         self._day: dict[bytes, bytes] = {}
         self._years = YearGuess(date.today())
         self._first_stamp: tuple[int, Any, YearGuess] | None = None
         self._last_time: tuple[int, Any, YearGuess] | None = None
-        self._error_tails: dict[tuple[bytes, ...], bytes] = {}
-        self._handshake_tails: dict[tuple[bytes, ...], bytes] = {}
+        self._error_tails = fragments.error
+        self._handshake_tails = fragments.handshake
         #: the last line read that is no repeat line (None: none, or one too long), its number
         self._tail: bytes | None = None
         self._tail_line = 0
