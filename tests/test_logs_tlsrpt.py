@@ -36,6 +36,7 @@ from compiler.logs.tlsrpt import (
     file_name,
     policy_domains,
     utc_day,
+    write_reports,
 )
 
 __all__ = ["sendmail_daemon", "throwaway_ca"]  # fixtures, imported for pytest
@@ -568,6 +569,47 @@ def test_file_name_follows_rfc_8460_section_5_3() -> None:
     assert file_name("s.example", "d.example", date(1970, 1, 2), "x1") == (
         "s.example!d.example!86400!172799!x1.json.gz"
     )
+
+
+def _long_domain(first: str, size: int) -> str:
+    """A domain name of `size` bytes: `first`, labels of up to 60 bytes, `.example`."""
+    labels, left = [first], size - len(first) - len(".example")
+    while left > 1:
+        label = "l" * min(60, left - 1)
+        labels.append(label)
+        left -= len(label) + 1
+    name = ".".join(labels) + ".example"
+    assert len(name) == size
+    return name
+
+
+@pytest.mark.parametrize("sender_size", [14, 120, 253])
+def test_a_file_name_fits_in_255_bytes_whatever_the_domains(
+    tmp_path: Path, sender_size: int
+) -> None:
+    """Two reports for two domains of 253 bytes that differ only in their first label:
+    each name has at most 255 bytes and keeps the rightmost whole labels of the sender
+    and of the domain, the two names differ, both files are written, and each report
+    names its whole domain."""
+    sender = _long_domain("sender", sender_size)
+    first, second = _long_domain("aaa", 253), _long_domain("bbb", 253)
+    reports = build_reports(
+        [out("OK", f"u@{first}"), out("NONE", f"u@{second}")], ORG, f"tlsrpt@{sender}"
+    )
+    names = [r.filename for r in reports]
+    assert len(set(names)) == 2
+    for report, domain in zip(reports, (first, second), strict=True):
+        assert len(report.filename.encode()) <= 255
+        cut_sender, cut_domain, begin, end, tail = report.filename.split("!")
+        for whole, cut in ((sender, cut_sender), (domain, cut_domain)):
+            assert cut and (cut == whole or whole.endswith("." + cut))
+        assert cut_domain != domain  # 253 + 47 bytes of the rest do not fit
+        assert (int(end) - int(begin), tail.endswith(".json.gz")) == (86399, True)
+        assert valid(report)["policies"][0]["policy"]["policy-domain"] == domain
+    if sender_size == 14:
+        assert all(n.startswith(sender + "!") for n in names)  # the short one stays whole
+    written, why = write_reports(reports, str(tmp_path / "out"))
+    assert why is None and sorted(Path(p).name for p in written) == sorted(names)
 
 
 def test_same_input_same_id_different_input_different_id() -> None:

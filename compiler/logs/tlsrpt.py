@@ -450,10 +450,45 @@ def unique_id(body: dict[str, object], sources: bytes = b"") -> str:
     return hashlib.sha256(canonical.encode("utf-8") + sources).hexdigest()[:16]
 
 
+#: the longest file name (in bytes) file systems take (NAME_MAX of Linux, the BSDs, macOS)
+NAME_MAX = 255
+
+
 def file_name(sender: str, domain: str, day: date, unique: str) -> str:
-    """`sender!policy-domain!begin!end!unique-id.json.gz` (RFC 8460 section 5.3), UNIX seconds."""
+    """`sender!policy-domain!begin!end!unique-id.json.gz` (RFC 8460 section 5.3), UNIX seconds.
+
+    Two long names (a domain may have 253 bytes) would make a file name over
+    NAME_MAX bytes, which no file system takes: then the longer of the two
+    keeps only its rightmost labels that fit (both, when each is over half
+    the room). The report inside names the whole domain, and its unique id,
+    a digest of that report, keeps the names of two domains so cut apart.
+    """
     start, end = day_range(day)
-    return f"{sender}!{domain}!{int(start.timestamp())}!{int(end.timestamp())}!{unique}.json.gz"
+    tail = f"!{int(start.timestamp())}!{int(end.timestamp())}!{unique}.json.gz"
+    room = NAME_MAX - len(tail.encode()) - 1  # the `!` between sender and domain
+    s, d = len(sender.encode()), len(domain.encode())
+    if s + d > room:
+        half = room // 2
+        if s <= half:
+            domain = _rightmost(domain, room - s)
+        elif d <= half:
+            sender = _rightmost(sender, room - d)
+        else:
+            sender, domain = _rightmost(sender, half), _rightmost(domain, room - half)
+    return f"{sender}!{domain}{tail}"
+
+
+def _rightmost(name: str, size: int) -> str:
+    """The rightmost whole labels of `name` within `size` bytes (its last bytes, when
+    even its last label is longer)."""
+    raw = name.encode()
+    if len(raw) <= size:
+        return name
+    cut = raw[-size:]
+    dot = cut.find(b".")
+    if 0 <= dot < len(cut) - 1:
+        cut = cut[dot + 1 :]
+    return cut.decode("utf-8", "ignore")
 
 
 def build_reports(
