@@ -242,8 +242,8 @@ def test_meanwhile_runs_once_and_the_counts_are_the_same(
 def test_a_worker_writes_each_relays_json_once_over_its_pieces(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The JSON of a relay= value is made once per worker, not once per piece (a third of
-    the JSON's time at 8 MiB pieces), and the output is still the reference's."""
+    """The JSON of a relay= value is made once per worker, not once per piece (a quarter
+    of the JSON's time at 8 MiB pieces), and the output is still the reference's."""
     log = tmp_path / "mail.log"
     log.write_bytes(generated(3000, 2))
     made = tmp_path / "made"

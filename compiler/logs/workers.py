@@ -399,8 +399,8 @@ def _run_task(
     """What a worker gives for one task: JSON parts, and lines, too long, unreadable.
 
     The summary's counts go to `tally`, and the JSON written for a line's fields to
-    `fragments` (a third of the JSON's time when each task made its own), both of which
-    the worker keeps over all its tasks.
+    `fragments`, both of which the worker keeps over all its tasks (fragments made anew
+    for each 8 MiB piece were a quarter of `--format json`'s time on 200 MB).
     """
     out = _Parts() if mode == "json" else None
     scanner = Scanner(mode, out, within, window, fragments)  # type: ignore[arg-type]
