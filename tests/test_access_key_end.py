@@ -106,3 +106,19 @@ def test_import_takes_the_entries_makemap_loads_and_says_what_it_did(
         assert len(said) == 1 and describe_char(sep) in said[0]
     if len(dumps[host]) == 1:  # makemap loads only the Connect: line
         assert said and "not imported" in said[-1]
+
+
+def test_the_odd_space_search_is_the_character_test_for_every_code_point() -> None:
+    """space_in_key finds the first character that is whitespace to Python and no blank
+    to makemap with one regular expression: it must agree with the character test
+    (str.isspace(), less makemap's blanks) on every code point, and name the first."""
+    from compiler.sendmail.accessmap import _ODD_SPACE, _unicode_space, space_in_key
+
+    chars = map(chr, range(0x110000))
+    assert [c for c in chars if (_ODD_SPACE.fullmatch(c) is not None) != _unicode_space(c)] == []
+    odd = [chr(c) for c in range(0x110000) if _unicode_space(chr(c))]
+    assert len(odd) > 20 and "\xa0" in odd and not set(BLANKS) & set(odd)
+    for c in odd:
+        found = space_in_key(f"TLS_Srv:x{c}y.example\u00e9{odd[0]}")
+        assert found is not None and found[0] == 9 and describe_char(c) in found[1]
+    assert space_in_key("TLS_Srv:x.example\u00e9") is None

@@ -730,9 +730,10 @@ def parse_entry(text: str, issuer_tags: frozenset[str] = frozenset()) -> AccessE
 def space_in_key(key: str) -> tuple[int, str] | None:
     """(where, why) when makemap's key holds a character that looks like a blank (a
     NO-BREAK SPACE, U+001C, ...): it is part of the key, which then never matches."""
-    odd = next((i for i, c in enumerate(key) if _unicode_space(c)), None)
-    if odd is None:
+    found = _ODD_SPACE.search(key)
+    if found is None:
         return None
+    odd = found.start()
     before = key[:odd]
     where = f" after '{shown(before)}'" if before else ""
     return odd, (
@@ -747,6 +748,11 @@ def _unicode_space(ch: str) -> bool:
     """A character str.split() would end a word at that makemap keeps in one: the
     controls U+001C to U+001F, NEL, NO-BREAK SPACE, U+2000 to U+200A, ..."""
     return ch.isspace() and ch not in mapline.BLANKS
+
+
+#: the first _unicode_space character of a string, in one C-level search: `\s` of a str
+#: pattern is str.isspace() (Py_UNICODE_ISSPACE), less makemap's blanks
+_ODD_SPACE = re.compile(r"[^\S" + re.escape(mapline.BLANKS) + "]")
 
 
 # -- fast paths for big access lists (tests/test_accessmap_fast.py holds them to
