@@ -104,6 +104,13 @@ def read_regular(path: str | os.PathLike[str], limit: int = MAX_INPUT_BYTES) -> 
         os.close(fd)
 
 
+def read_regular_text(path: str | os.PathLike[str], limit: int = MAX_INPUT_BYTES) -> str:
+    """read_regular, decoded as UTF-8 with a bad byte replaced and line ends made `\\n`:
+    what open(path).read() in text mode gives of a regular file."""
+    text = read_regular(path, limit).decode("utf-8", "replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def unreadable_reason(path: str | os.PathLike[str]) -> str | None:
     """Why `path` cannot be read as a file, in words (`no such file`, `it is a FIFO, not a
     regular file`), or None when it is a regular file. Nothing is opened."""

@@ -45,6 +45,7 @@ from compiler.doctor.pki import (
 )
 from compiler.doctor.resolver import check_resolver
 from compiler.doctor.stsmap import check_sts_resolver
+from compiler.fileio import read_regular_text
 from compiler.resolve import HostConfig
 from compiler.sendmail import STARTTLS_REQUIRED
 from compiler.sendmail.cfread import cf_values
@@ -90,7 +91,7 @@ def safety_rules(host: HostConfig, cf: Path | None) -> SafetyRules:
     options: dict[str, str] | None = None
     if cf is not None:
         try:
-            options = cf_values(cf.read_text(encoding="utf-8", errors="replace"))
+            options = cf_values(read_regular_text(cf))
         except OSError:
             options = None
     if options is not None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from compiler.doctor.finding import Finding
+from compiler.fileio import kind_of, read_regular_text
 from compiler.resolve import HostConfig
 from compiler.sendmail.cfread import cf_values
 
@@ -22,6 +24,15 @@ def _mtime(path: Path) -> float | None:
         return path.stat().st_mtime
     except OSError:
         return None
+
+
+def _not_regular(path: Path) -> str | None:
+    """What `path` is when it is no regular file (`a FIFO`), following links; else None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) else kind_of(mode)
 
 
 def check_builds(host: HostConfig, on_disk: dict[str, Path]) -> list[Finding]:
@@ -58,6 +69,17 @@ def check_builds(host: HostConfig, on_disk: dict[str, Path]) -> list[Finding]:
                 "error",
                 "sendmail.cf does not exist, so sendmail has no configuration to run",
                 "build it: tlsc apply (or m4 sendmail.mc > sendmail.cf), then restart sendmail",
+            )
+        )
+    elif (kind := _not_regular(cf)) is not None:
+        out.append(
+            Finding(
+                str(cf),
+                "D020",
+                "error",
+                f"sendmail.cf is {kind}, not a regular file, so sendmail has no configuration"
+                " to run",
+                f"remove it and build it: tlsc apply (or m4 {mc} > {cf}), then restart sendmail",
             )
         )
     else:
@@ -107,7 +129,7 @@ def check_builds(host: HostConfig, on_disk: dict[str, Path]) -> list[Finding]:
 
 def _check_tls_options(host: HostConfig, cf: Path) -> list[Finding]:
     try:
-        options = cf_values(cf.read_text(encoding="utf-8", errors="replace"))
+        options = cf_values(read_regular_text(cf))
     except OSError:
         return []
     out = []

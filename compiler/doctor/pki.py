@@ -16,6 +16,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 
 from compiler.doctor.files import Role
 from compiler.doctor.finding import Finding
+from compiler.fileio import read_regular
 from compiler.probe.certinfo import UnreadableCertificate, a_label, cert_info, oneline
 from compiler.tlsfiles import CA_FILE
 
@@ -52,7 +53,7 @@ BUNDLE_SIZE = 10
 
 def _read(path: Path, role: Role, code: str) -> bytes | Finding:
     try:
-        return path.read_bytes()
+        return read_regular(path)
     except OSError as exc:
         return Finding(
             str(path),
@@ -251,7 +252,7 @@ def _load_key(data: bytes) -> object | None:
 def key_index(key_path: Path, certs: list[x509.Certificate]) -> int | None:
     """Which of `certs` the key in `key_path` belongs to (None: none, or no usable key)."""
     try:
-        key = _load_key(key_path.read_bytes())
+        key = _load_key(read_regular(key_path))
     except OSError:
         return None
     public = getattr(key, "public_key", None)
@@ -463,7 +464,7 @@ def security_level(root: Path) -> int:
     host accepts. sendmail's own CipherList is set only after the certificate is
     loaded, so it does not count."""
     try:
-        text = (root / "etc/ssl/openssl.cnf").read_bytes()
+        text = read_regular(root / "etc/ssl/openssl.cnf")
     except OSError:
         return DEFAULT_SECURITY_LEVEL
     levels = [
@@ -653,7 +654,8 @@ def ca_directory_certificates(directory: Path) -> list[x509.Certificate]:
         if not _HASHED.match(entry.name):
             continue
         try:
-            out += [c for c in _pem_certificates(entry.read_bytes()) if _unreadable(c) is None]
+            data = read_regular(entry, _CA_FILE_LIMIT)
+            out += [c for c in _pem_certificates(data) if _unreadable(c) is None]
         except (OSError, ValueError):
             continue
     return out
@@ -686,9 +688,7 @@ def check_ca_directory(directory: Path, known: list[x509.Certificate]) -> list[F
         if _HASHED.match(entry.name):
             continue
         try:
-            if entry.stat().st_size > _CA_FILE_LIMIT:
-                continue
-            certs = _pem_certificates(entry.read_bytes())
+            certs = _pem_certificates(read_regular(entry, _CA_FILE_LIMIT))
         except (OSError, ValueError):
             continue
         # openssl rehash links a file of one certificate; a bundle stays unlinked

@@ -17,6 +17,7 @@ import ipaddress
 from pathlib import Path
 
 from compiler.doctor.finding import Finding
+from compiler.fileio import read_regular_text
 from compiler.spec.model import HostSettings
 
 TIMEOUT = 3.0
@@ -25,7 +26,7 @@ TIMEOUT = 3.0
 def nameserver(resolv_conf: Path) -> str | None:
     """The first `nameserver` of a resolv.conf, or None."""
     try:
-        text = resolv_conf.read_text(encoding="utf-8", errors="replace")
+        text = read_regular_text(resolv_conf)
     except OSError:
         return None
     for line in text.splitlines():
