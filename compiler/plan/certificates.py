@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from compiler.fileio import read_regular
 from compiler.plan.model import CertificateFacts, PlanWarning
 from compiler.plan.observe import host_path
 from compiler.tlsfiles import CA_FILE, CLIENT_CERT, SERVER_CERT, Role
@@ -71,7 +72,7 @@ def read_certificate(
     if not stat.S_ISREG(mode):
         return CertificateFacts(path, role, error=NOT_REGULAR)
     try:
-        data = file.read_bytes()
+        data = read_regular(file)  # a file swapped for a FIFO meanwhile is not waited on
     except OSError as exc:
         return CertificateFacts(path, role, error=f"not readable ({exc.strerror})")
     sha = hashlib.sha256(data).hexdigest()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -175,8 +174,3 @@ def cert_info_der(der: bytes) -> CertInfo:
     except _PARSE_ERRORS as exc:
         raise UnreadableCertificate(str(exc)) from None
     return cert_info(cert)
-
-
-def load_pem_certificates(path: Path) -> list[x509.Certificate]:
-    """Every certificate in a PEM file, first to last; ValueError when there is none."""
-    return x509.load_pem_x509_certificates(path.read_bytes())
