@@ -196,3 +196,50 @@ def test_files_newest_first_keep_their_years(tmp_path: Path) -> None:
     assert times == ["2026-11-29", "2026-11-30", "2026-11-22", "2026-11-23"]
     paths = (str(newest), str(older))
     assert fast(paths, tmp_path, 1000, 1) == reference(paths, 1000)
+
+
+def test_the_edges_of_the_calendar_are_no_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file dated past year 9999 (a file system that stores such a time) is dated today,
+    a reference of the last day a date holds still guesses years, and a TLS-RPT run over
+    times at the calendar's edges (a UTC day no date holds) leaves them out as unreadable:
+    exit 0, no traceback."""
+    from datetime import date
+
+    from compiler.logs import source
+    from compiler.logs.syslog import YearGuess
+    from compiler.logs.tlsrpt import utc_day
+
+    assert YearGuess(date.max).year("Dec", 31) == 9999
+    assert YearGuess(date.max).year("Jan", 1) == 9999
+    assert utc_day("9999-12-31T23:59:59-14:00") is None
+    assert utc_day("0001-01-01T00:00:00+14:00") is None
+    assert utc_day("0001-01-01T00:00:00") in (None, date(1, 1, 1))  # east of UTC: none
+    assert utc_day("2026-11-28T23:00:00-05:00") == date(2026, 11, 29)
+    edge = tmp_path / "edge.log"
+    edge.write_text(
+        log(["9999-12-31T23:59:59.000000-14:00", "0001-01-01T00:00:00.000000+14:00"], 100)
+    )
+    real_fstat = os.fstat
+
+    class Far:
+        """fstat's answer, but a modification time in the year 31,690"""
+
+        def __init__(self, fd: int) -> None:
+            self._real = real_fstat(fd)
+
+        def __getattr__(self, name: str) -> object:
+            return 1e15 if name == "st_mtime" else getattr(self._real, name)
+
+    monkeypatch.setattr(source.os, "fstat", Far)
+    with source.open_input(str(edge)) as (_stream, modified):
+        assert modified == date.today()
+    monkeypatch.undo()
+    report = ["--format", "tlsrpt", "--org", "X", "--contact", "r@sender.example"]
+    result = CliRunner().invoke(
+        main, ["logs", *report, "--out-dir", str(tmp_path / "o"), str(edge)]
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 0, result.output
+    assert "2 outbound session(s) have no readable time" in result.output

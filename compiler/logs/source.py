@@ -56,8 +56,8 @@ def open_input(path: str) -> Iterator[tuple[BinaryIO, date]]:
     try:
         try:
             modified = date.fromtimestamp(os.fstat(raw.fileno()).st_mtime)
-        except (OSError, ValueError, io.UnsupportedOperation):
-            modified = date.today()
+        except (OSError, ValueError, OverflowError, io.UnsupportedOperation):
+            modified = date.today()  # no stat, or a time no date holds (past year 9999)
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
         try:
             head = buffered.peek(2)[:2]

@@ -158,7 +158,7 @@ class YearGuess:
         return self.fixed + 1 if when < start - self.GRACE else self.fixed
 
     def _guess(self, month: str, day: int) -> int:
-        latest = self.reference + self.GRACE
+        latest = min(self.reference, date.max - self.GRACE) + self.GRACE
         number = _MONTH_NUMBER[month]
         for year in range(latest.year, latest.year - 9, -1):
             try:

@@ -107,16 +107,18 @@ def utc_day(when: str | None, local: tzinfo | None = None) -> date | None:
     """The UTC day of a logged time; None when it is missing or unreadable.
 
     A time without an offset is taken as `local` time (None: this machine's zone).
+    A time whose UTC day is outside what a date holds (`9999-12-31T23:00:00-05:00`,
+    `0001-01-01` east of UTC) is unreadable too: no report can name its day.
     """
     if not when:
         return None
     try:
         moment = datetime.fromisoformat(when)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=local) if local is not None else moment.astimezone()
+        return moment.astimezone(UTC).date()
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=local) if local is not None else moment.astimezone()
-    return moment.astimezone(UTC).date()
 
 
 def _domain(address: str) -> str | None:
