@@ -49,7 +49,7 @@ class SafetyRules:
             with contextlib.suppress(KeyError):
                 uids.add(
                     int(self.trusted_user)
-                    if self.trusted_user.isdigit()
+                    if self.trusted_user.isascii() and self.trusted_user.isdigit()
                     else pwd.getpwnam(self.trusted_user).pw_uid
                 )
         return frozenset(uids)

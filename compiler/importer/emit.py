@@ -99,7 +99,9 @@ def spec_data(parts: SpecParts) -> dict[str, Any]:
 
 def _define_value(value: str) -> Any:
     """A number written as a number when that keeps its text ("15" -> 15, "015" stays)."""
-    return int(value) if value.isdigit() and str(int(value)) == value else value
+    if value.isascii() and value.isdigit() and len(value) <= 18 and str(int(value)) == value:
+        return int(value)
+    return value  # digits no int of a spec holds, or Unicode digits (`²`): as text
 
 
 def _flow(value: Any) -> Any:

@@ -39,6 +39,7 @@ from compiler.sendmail.m4text import (
     include_allowed,
     read_prefixes,
 )
+from compiler.sendmail.names import port_digits
 from compiler.spec.model import (
     MTA_STS_SOCKET,
     AbsPath,
@@ -208,7 +209,7 @@ def mta_ports(options: list[str]) -> tuple[set[int], list[str]]:
             continue
         name = f.get("N", "").upper()
         port_text = f.get("P", "smtp")
-        port = int(port_text) if port_text.isdigit() else SERVICES.get(port_text.lower())
+        port = int(port_text) if port_digits(port_text) else SERVICES.get(port_text.lower())
         mods = f.get("M", "")
         if name.startswith(("MSA", "MSP")) or "a" in mods or "s" in mods or port in (587, 465):
             continue

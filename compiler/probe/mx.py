@@ -32,7 +32,8 @@ import dns.resolver
 
 from compiler.probe.result import ProbePolicy, ProbeResult
 from compiler.probe.smtp import Target
-from compiler.problems import one_line
+from compiler.problems import one_line, shown
+from compiler.sendmail.names import port_digits
 
 
 class MxError(Exception):
@@ -269,22 +270,24 @@ def parse_server(server: str) -> tuple[str, int]:
     if text.startswith("["):
         address, _, rest = text[1:].partition("]")
         if rest:
-            if not rest.startswith(":") or not rest[1:].isdigit():
-                raise ValueError(f"'{server}' is not ADDRESS[:PORT]")
+            if not rest.startswith(":") or not port_digits(rest[1:]):
+                raise ValueError(f"'{shown(server)}' is not ADDRESS[:PORT]")
             port = int(rest[1:])
     elif text.count(":") == 1:
         address, _, tail = text.partition(":")
-        if not tail.isdigit():
-            raise ValueError(f"'{server}' is not ADDRESS[:PORT]")
+        if not port_digits(tail):
+            raise ValueError(f"'{shown(server)}' is not ADDRESS[:PORT]")
         port = int(tail)
     else:
         address = text
     try:
         ipaddress.ip_address(address)
     except ValueError:
-        raise ValueError(f"'{server}' is not ADDRESS[:PORT] (an IP address is needed)") from None
+        raise ValueError(
+            f"'{shown(server)}' is not ADDRESS[:PORT] (an IP address is needed)"
+        ) from None
     if not 0 < port < 65536:
-        raise ValueError(f"port {port} of '{server}' is out of range")
+        raise ValueError(f"port {port} of '{shown(server)}' is out of range")
     return address, port
 
 

@@ -8,6 +8,7 @@ import re
 
 from compiler.probe.smtp import Target
 from compiler.resolve import HostConfig
+from compiler.sendmail.names import port_digits
 
 _HOST = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$")
 
@@ -40,7 +41,7 @@ def parse_target(text: str, default_port: int = 25) -> tuple[str, int]:
         raise TargetError(f"'{text}' has an empty port")
     port = default_port
     if port_text:
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        if not port_digits(port_text) or not 1 <= int(port_text) <= 65535:
             raise TargetError(f"'{port_text}' is not a port number (1-65535)")
         port = int(port_text)
     return host, port

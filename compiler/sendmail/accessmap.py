@@ -180,7 +180,9 @@ def parse_requirement(rhs: str) -> Requirement:
             f" or ENCR:bits{did_you_mean(word, ['VERIFY', 'ENCR'])}"
         )
     level: Literal["encrypt", "verify"] = "verify" if m.group(1).upper() == "VERIFY" else "encrypt"
-    bits = int(m.group(2)) if m.group(2) is not None else None
+    # digits past 65535 are out of range however many (int() cannot read 4,300 or more)
+    digits = None if m.group(2) is None else m.group(2).lstrip("0") or "0"
+    bits = None if digits is None else int(digits) if len(digits) <= 9 else 1 << 40
     if level == "encrypt" and bits is None:
         raise ValueError(f"'{shown(rhs)}': ENCR needs a number of bits, e.g. ENCR:128")
     if bits is not None and not 1 <= bits <= 65535:
@@ -543,9 +545,11 @@ def _whole_number(tag: str, word: str) -> str:
     """
     if tag in ("ClientRate", "ClientConn"):
         if _HEX.match(word):
+            value = int(word, 16)
+            number = min(value, LONG_MAX)
             raise ValueError(
                 f"sendmail reads {tag} {shown(word)} as the hexadecimal number"
-                f" {int(word, 16)}; write {int(word, 16)}"
+                f" {number}{_clipped(value)}; write {number}"
             )
         if _DIGITS.match(word) and word.startswith("0") and word != "0":
             octal = int(_OCTAL.match(word)[0], 8)  # type: ignore[index]
@@ -554,13 +558,25 @@ def _whole_number(tag: str, word: str) -> str:
                     f"sendmail takes only {tag} 0 for no limit; it reads {shown(word)} as a"
                     " limit of 0, which refuses every connection (421 4.3.2); write 0"
                 )
+            number, decimal = min(octal, LONG_MAX), shown(word.lstrip("0"))
             raise ValueError(
-                f"sendmail reads {tag} {shown(word)} as the octal number {octal}, not"
-                f" {int(word)}; write {octal}, or {int(word)} without the leading zero"
+                f"sendmail reads {tag} {shown(word)} as the octal number {number}"
+                f"{_clipped(octal)}, not {decimal}; write {number}, or {decimal} without the"
+                " leading zero"
             )
     if not _DIGITS.match(word):
         raise ValueError(f"{tag} takes a whole number, not '{shown(word)}'")
-    return str(int(word))
+    return word.lstrip("0") or "0"  # str(int(word)), for any number of digits
+
+
+#: the largest number strtol() gives (a 64-bit long): sendmail reads a bigger one as this
+LONG_MAX = (1 << 63) - 1
+
+
+def _clipped(value: int) -> str:
+    """What to say after the number strtol() reads for `value`: that it is LONG_MAX, when
+    `value` is bigger (a number of thousands of digits, which str() refuses, is not shown)."""
+    return " (strtol's largest: the number written is bigger)" if value > LONG_MAX else ""
 
 
 _DIGITS = re.compile(r"[0-9]+\Z")

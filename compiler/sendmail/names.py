@@ -48,6 +48,12 @@ LINE_BREAKS_BEYOND_ASCII = "\x80-\x9f\u2028\u2029"
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 
+def port_digits(text: str) -> bool:
+    """`text` is the digits of a port number: one to five ASCII digits (str.isdigit() also
+    takes `²` and any length, which int() then refuses or cannot read)."""
+    return 0 < len(text) <= 5 and text.isascii() and text.isdigit()
+
+
 def describe_char(ch: str) -> str:
     """A readable name for a character in an error message."""
     names = {

@@ -114,7 +114,7 @@ def newer_family(family: str, target: str) -> bool:
     """Release family `family` (`8.18`) comes after the family of `target` (`8.17.1.9`)."""
 
     def key(text: str) -> tuple[int, ...]:
-        return tuple(int(p) for p in text.split(".")[:2] if p.isdigit())
+        return tuple(int(p) for p in text.split(".")[:2] if p.isascii() and p.isdigit())
 
     return key(family) > key(target)
 

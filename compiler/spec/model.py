@@ -356,7 +356,7 @@ def _socket_map(value: str) -> None:
         _file_path(rest)
         return
     port, at, host = rest.partition("@")
-    if not at or not port.isdigit() or not 1 <= int(port) <= 65535 or port[0] == "0":
+    if not at or not names.port_digits(port) or not 1 <= int(port) <= 65535 or port[0] == "0":
         raise ValueError(
             f"'{shown(value)}' needs a port from 1 to 65535 and a host: {kind}:PORT@HOST"
         )
