@@ -96,7 +96,7 @@ class CertInfo:
         except ValueError:
             address = None
         if address is not None:
-            return any(ipaddress.ip_address(a) == address for a in self.ip_addresses)
+            return address in {_address(a) for a in self.ip_addresses}
         wanted = a_label(name.rstrip(".")).lower()
         candidates = self.dns_names if self.dns_names else self.common_names
         return any(_dns_match(pattern, wanted) for pattern in candidates)
@@ -112,6 +112,16 @@ def a_label(name: str) -> str:
         return name.encode("idna").decode("ascii")
     except UnicodeError:
         return name
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address of an iPAddress SAN; None for a network (8 or 32 bytes, `127.0.0.1/32`:
+    cryptography reads those as networks, name constraints' form), which OpenSSL's host
+    check never matches with an address."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
 
 
 def _dns_match(pattern: str, name: str) -> bool:

@@ -408,6 +408,8 @@ def _connect(target: Target, timeout: float) -> socket.socket:
         return socket.create_connection((target.host.strip("[]"), target.port), timeout=timeout)
     except socket.gaierror as exc:
         raise ProbeError(f"cannot resolve {target.host}: {exc.strerror}") from None
+    except UnicodeError:  # the idna codec: an empty label (a..b) or one over 63 bytes
+        raise ProbeError(f"cannot resolve {target.host}: it is no host name") from None
     except ConnectionRefusedError:
         raise ProbeError(f"{where} refused the connection (nothing listening?)") from None
     except TimeoutError:

@@ -7,6 +7,7 @@ import os
 import re
 
 from compiler.probe.smtp import Target
+from compiler.problems import shown
 from compiler.resolve import HostConfig
 from compiler.sendmail.names import port_digits
 
@@ -35,8 +36,9 @@ def parse_target(text: str, default_port: int = 25) -> tuple[str, int]:
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        if not _HOST.match(host):
-            raise TargetError(f"'{host}' is not a host name or IP address") from None
+        labels = host.removesuffix(".").split(".")
+        if not _HOST.match(host) or len(host) > 254 or not all(0 < len(x) <= 63 for x in labels):
+            raise TargetError(f"'{shown(host)}' is not a host name or IP address") from None
     if port_text == "" and text.endswith(":"):
         raise TargetError(f"'{text}' has an empty port")
     port = default_port
