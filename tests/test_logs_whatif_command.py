@@ -241,3 +241,22 @@ def test_spec_does_not_combine_with_tlsrpt(files: tuple[str, str]) -> None:
     )
     assert result.exit_code == 1
     assert "not tlsrpt" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        ("\udcff", "1:1"),
+        ("a.example: {outbound: encrypt} #\udcff", "1:33"),
+        ("x:\n  \udce9", "2:3"),
+    ],
+)
+def test_a_proposal_with_a_byte_no_utf8_holds(files: tuple[str, str], text: str, at: str) -> None:
+    """A --propose argument with a byte that is no UTF-8 (the shell's $'\\xff', kept by
+    surrogateescape) is refused where it stands, not passed to the parser, which raised
+    UnicodeEncodeError (a fuzzing find)."""
+    spec, log = files
+    result = tlsc(log, "--spec", spec, "--propose", text)  # raises what it does not catch
+    assert result.exit_code == 1
+    assert f":{at}: the text is not valid UTF-8" in result.output
+    assert "Traceback" not in result.output

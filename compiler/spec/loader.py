@@ -167,6 +167,7 @@ def load_text(text: str, source: str = "cluster.yaml", read: Reader | None = Non
     """
     _check_line_breaks(text, source)  # the fast paths' blocks too
     _check_bidi(text, source)
+    _check_surrogates(text, source)
     with gc_paused():
         try:
             loaded = _load_text(text, source)
@@ -229,6 +230,24 @@ def _check_bidi(text: str, source: str) -> None:
         " in a double-quoted string"
     )
     raise SpecLoadError([Problem(source, line, col, "Y001", "error", message)])
+
+
+#: a lone surrogate: a byte no UTF-8 decoder took, kept by surrogateescape (a command-line
+#: argument, such as `tlsc logs --propose`, with such a byte in it)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_surrogates(text: str, source: str) -> None:
+    """Refuse text that holds what no UTF-8 file can (Y001, as load_file does the bytes):
+    the parser, which encodes its input, would stop on it with UnicodeEncodeError."""
+    if text.isascii():
+        return
+    found = _SURROGATE.search(text)
+    if found is not None:
+        line, col = line_col(text, found.start())
+        raise SpecLoadError(
+            [Problem(source, line, col, "Y001", "error", "the text is not valid UTF-8")]
+        )
 
 
 def _read_files(loaded: LoadedSpec, read: Reader) -> None:
