@@ -73,14 +73,14 @@ def plan(root: Path) -> tuple[int, dict[str, object]]:
 
 def planned(doc: dict[str, object]) -> tuple[set[str], set[str]]:
     """(the actions, the warning codes) of the plan's one host."""
-    (host,) = doc["hosts"]  # type: ignore[attr-defined]
+    (host,) = doc["hosts"]
     return {a["action"] for a in host["actions"]}, {w["code"] for w in host["warnings"]}
 
 
 def done(report: dict[str, object]) -> set[str]:
     """What an apply did, as plan actions."""
     out = set()
-    for path in report["rebuilt"]:  # type: ignore[attr-defined]
+    for path in report["rebuilt"]:
         out.add("rebuild_access_db" if path.endswith(".db") else "rebuild_sendmail_cf")
     if report["restarted"]:
         out.add("restart")
@@ -226,3 +226,30 @@ def plan_of(root: Path, spec_path: Path) -> tuple[int, dict[str, object]]:
     )  # fmt: skip
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("built", ["sendmail.cf", "access.db"])
+def test_a_built_file_that_is_a_directory_is_owed_not_taken_for_built(
+    root: Path, built: str
+) -> None:
+    """sendmail.cf (or access.db) replaced by a directory had an mtime, so plan and apply
+    took it for an up-to-date build: "nothing to do", exit 0, while sendmail read no
+    configuration (a fuzzing find). Now the plan owes its rebuild (P115, exit 2) and says
+    to remove it; apply refuses it in one sentence and changes nothing."""
+    old = spec(root, "old")
+    target = root / "etc/mail" / built
+    target.unlink()
+    target.mkdir()
+    rc, doc = plan_of(root, old)
+    p115 = [w for h in doc["hosts"] for w in h["warnings"] if w["code"] == "P115"]
+    assert rc == 2 and len(p115) == 1, doc
+    assert p115[0]["message"] == (
+        f"/etc/mail/{built} is not a regular file, so sendmail does not run what it holds:"
+        " remove it, then tlsc apply rebuilds it"
+    )
+    etc = root / "etc"  # (run/ holds apply's lock)
+    before = sorted((p, p.stat().st_mtime_ns) for p in etc.rglob("*") if p.is_file())
+    rc_apply, report, err = apply_json(old, root, "--yes", "--no-verify")
+    assert rc_apply == 1 and f"{target} is not a regular file" in err + json.dumps(report)
+    assert sorted((p, p.stat().st_mtime_ns) for p in etc.rglob("*") if p.is_file()) == before
+    assert target.is_dir()

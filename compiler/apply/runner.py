@@ -522,9 +522,9 @@ class Apply:
             submit_cf_path(p.sendmail_cf),
         ]
 
-    def _mtime(self, path: str) -> float | None:
+    def _stat(self, path: str) -> os.stat_result | None:
         try:
-            return self._file(path).stat().st_mtime
+            return self._file(path).stat()
         except OSError:
             return None
 
@@ -535,7 +535,7 @@ class Apply:
         changed = {f.path for f in self.state.host.files if f.action != "unchanged"}
         w = _Work()
         will_have_mc = self.state.writes.get(p.sendmail_mc, b"") is not None
-        stale = stale_builds(p, self._mtime, changed)
+        stale = stale_builds(p, self._stat, changed)
         w.rebuild_cf, w.rebuild_access = stale.rebuild_cf, stale.rebuild_access
         w.reasons += [r for r in (stale.cf_reason, stale.access_reason) if r]
         if pending is not None:

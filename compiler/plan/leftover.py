@@ -94,19 +94,19 @@ def note_leftover(plan: HostPlan, config: HostConfig, base: Path) -> None:
             )
 
 
-def _mtime(base: Path, path: str) -> float | None:
+def _stat(base: Path, path: str) -> os.stat_result | None:
     try:
-        return host_path(base, path).stat().st_mtime
+        return host_path(base, path).stat()
     except OSError:
         return None
 
 
 def note_stale(plan: HostPlan, config: HostConfig, base: Path) -> None:
-    """Add P115 and the rebuild apply does when a built file under `base` is missing or
-    older than its sources while the plan changes none of them."""
+    """Add P115 and the rebuild apply does when a built file under `base` is missing, no
+    regular file, or older than its sources while the plan changes none of them."""
     p = config.settings.paths
     changed = {f.path for f in plan.files if f.action != "unchanged"}
-    stale = stale_builds(p, lambda path: _mtime(base, path), changed)
+    stale = stale_builds(p, lambda path: _stat(base, path), changed)
     have = {a.action for a in plan.actions}
     restart = config.settings.commands.restart
     owed: list[tuple[str | None, ActionName, str, str, str]] = [
@@ -129,11 +129,13 @@ def note_stale(plan: HostPlan, config: HostConfig, base: Path) -> None:
     for reason, action, description, built, source in owed:
         if reason is None or action in have:
             continue
+        # apply replaces only a regular file (or none): a directory there it refuses
+        then = (
+            "remove it, then tlsc apply rebuilds it"
+            if reason.endswith("not a regular file")
+            else "tlsc apply rebuilds it"
+        )
         plan.warnings.append(
-            PlanWarning(
-                "P115",
-                f"{reason}, so sendmail does not run what it holds: tlsc apply rebuilds it",
-                source,
-            )
+            PlanWarning("P115", f"{reason}, so sendmail does not run what it holds: {then}", source)
         )
         plan.actions.append(PlannedAction(action, f"{description}; {reason}", (built,), None))
