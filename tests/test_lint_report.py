@@ -159,3 +159,41 @@ def test_text_report_ends_the_file_with_the_count_line() -> None:
         " (only the first 100 of a rule are listed per file)"
     )
     assert len(out) == 100 * 4 + 1  # finding, source line, caret, fix; then the count
+
+
+def test_a_did_you_mean_is_asked_for_the_findings_a_report_shows_and_once_a_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file of 1,000 unknown options asked difflib 1,000 times (~1 ms each: a 100,000
+    line file took minutes, a fuzzing find): now the shown ones (the first 100 of the
+    rule) get their did-you-mean, the counted rest none, and a name asked again is
+    remembered (an access file repeating one mistyped tag asks once)."""
+    import difflib
+
+    from compiler.lint import suggest
+    from compiler.lint.engine import MAX_SHOWN_PER_RULE
+
+    asked: list[str] = []
+    real = difflib.get_close_matches
+
+    def counted(word: str, *args: object, **kw: object) -> list[str]:
+        asked.append(word)
+        return real(word, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(difflib, "get_close_matches", counted)
+    suggest._closest.cache_clear()  # what an earlier test asked is remembered too
+    text = "".join(f"define(`confTO_QUEUERETUR{i}', `1')dnl\n" for i in range(1000))
+    text += "define(`confTO_QUEUERETURN', `1')dnl\n"  # known: no finding
+    full = lint_text(text, "x.mc", "mc", LintContext())
+    mine = [f for f in full.findings if f.code == "M4006"]
+    assert len(mine) == 1000 and len(asked) == MAX_SHOWN_PER_RULE
+    assert all("did you mean 'confTO_QUEUERETURN'" in f.message for f in mine[:100])
+    assert not any("did you mean" in f.message for f in mine[100:])
+    shown = full.capped()
+    assert [f for f in shown.findings if f.code == "M4006"] == mine[:100]
+    asked.clear()
+    access = "".join(f"Conect:10.0.0.{i}\tREJECT\n" for i in range(200))
+    tags = [f for f in lint_text(access, "access", "access", LintContext()).findings]
+    assert len([f for f in tags if f.code == "A002"]) == 200
+    assert all("did you mean 'Connect'" in f.message for f in tags if f.code == "A002")
+    assert asked == ["conect"]

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from functools import partial
 
 from compiler import sendmail
-from compiler.lint.engine import Finding, LintContext
+from compiler.lint.engine import MAX_SHOWN_PER_RULE, Finding, LintContext
 from compiler.lint.lexer import M4Document
 from compiler.lint.suggest import hint
 from compiler.sendmail.m4names import DEPRECATED_ALIASES, ERROR_FEATURES
@@ -86,6 +86,7 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
     base = cf_dir(doc)
     #: directory -> the names it has, built once per file (not once per call)
     by_dir: dict[str, tuple[list[str] | None, set[str]]] = {}
+    given = 0  # findings so far: a did-you-mean only for those a report shows (m4006)
     for call in doc.top_calls(*_DIRS):
         if not call.args or call.paren is None:
             continue
@@ -103,8 +104,9 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
         listed, names = by_dir[directory]
         at = doc.value_offset(call.args[0])
         modern = DEPRECATED_ALIASES.get((call.name, name))
+        finding: Finding | None = None
         if modern is not None:
-            yield Finding(
+            finding = Finding(
                 at,
                 ID,
                 "warning",
@@ -116,11 +118,11 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
         elif call.name == "FEATURE" and name in sendmail.REFUSED_FEATURES:
             why = _REFUSED.get(name, sendmail.REFUSED_FEATURES[name])
             if name in ERROR_FEATURES:
-                yield Finding(
+                finding = Finding(
                     at, ID, "error", f"FEATURE(`{name}') is refused: {why}", length=len(name)
                 )
             else:
-                yield Finding(
+                finding = Finding(
                     at,
                     ID,
                     "warning",
@@ -130,11 +132,15 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
                 )
         elif name not in names:
             trusted = listed is not None or call.name != "DOMAIN"
-            yield Finding(
+            suggested = hint(name, names) if given < MAX_SHOWN_PER_RULE else ""
+            finding = Finding(
                 at,
                 ID,
                 "error" if trusted else "warning",
                 f"there is no {call.name} `{name}' ({sub}/{name}.m4 is not in the sendmail-cf"
-                f" tree), so m4 stops with 'cannot open'{hint(name, names)}",
+                f" tree), so m4 stops with 'cannot open'{suggested}",
                 length=len(name),
             )
+        if finding is not None:
+            given += 1
+            yield finding
