@@ -120,6 +120,16 @@ def test_wrong_name_fails_only_strict() -> None:
     assert r.as_dict(ProbePolicy(min_days=1))["error"] == r.problems(ProbePolicy(min_days=1))[0]
 
 
+def test_a_certificate_of_thousands_of_names_is_named_in_a_short_sentence() -> None:
+    many = tuple(f"n{i}.example.net" for i in range(5000))
+    r = result_with(info(dns=many))
+    (problem,) = r.problems(ProbePolicy(min_days=1))
+    listed = ", ".join(many[:10])
+    assert problem == (
+        f"the certificate is not valid for mx.example.net (it names {listed} and 4,990 more)"
+    )
+
+
 def test_json_shape_is_exactly_designs() -> None:
     d = result_with(info(dns=("mx.example.net",))).as_dict(ProbePolicy(min_days=1))
     assert list(d) == [

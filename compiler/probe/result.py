@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 
 from compiler.probe.certinfo import CertInfo
 
+#: the most of a certificate's names a sentence lists (one may hold thousands)
+_NAMES_SHOWN = 10
+
 
 @dataclass(frozen=True)
 class ProbePolicy:
@@ -84,7 +87,10 @@ class ProbeResult:
         if self.cert_error is not None:
             out.append(self.cert_error)
         if cert is not None and self.name_matches is False and self.server_name:
-            names = ", ".join(cert.names()) or "no name"
+            every = cert.names()
+            names = ", ".join(every[:_NAMES_SHOWN]) or "no name"
+            if len(every) > _NAMES_SHOWN:
+                names += f" and {len(every) - _NAMES_SHOWN:,} more"
             out.append(f"the certificate is not valid for {self.server_name} (it names {names})")
         if cert is not None:
             days = cert.days_left(self.checked_at)
