@@ -24,10 +24,15 @@ Goals, each printed as `measured / floor = ratio (goal <= N)`:
    for information, next to it: the floor of a check in Python of its list
    (checker(): tlsc's split, canonical-entry and key patterns, nothing else),
    and that floor halved for two cores;
-3. cost per entry flat: one host with 0, 10k, 100k (and 1M) access entries (0 and
-   10k run thrice as often as --runs);
+3. cost per entry flat: one host with 0, 10k, 100k (and 1M) access entries;
    the marginal cost per entry (time(N) - time(0)) / N at each size, and the
-   largest over the smallest (flat: <= 1.5x, our reading of "flat");
+   largest over the smallest (flat: <= 1.5x, our reading of "flat"), in CPU
+   time; below 1M, time(N) - time(0) is the median of runs of N less 0's, taken
+   in pairs back to back (10 x --runs pairs at 10k, 3 x at 100k): the machine's
+   speed drifts (the same run swings by 25 % here), and the shortest of separate
+   runs of each caught them at different moments, which moved the 10k marginal
+   by several microseconds an entry, either way; at 1M, the CPU time of the
+   fastest of --runs runs less that of 0's;
 4. memory: (peak RSS(N) - peak RSS(0)) / N at the largest size (<= 200 bytes);
 5. cold start against `python -c pass` of the same interpreter:
    `tlsc validate examples/canit-cluster.yaml` (<= 5x), `tlsc plan` of it
@@ -46,6 +51,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -208,6 +214,19 @@ def measure(argv: list[str], runs: int) -> Run:
     )
 
 
+def paired_difference(base: list[str], other: list[str], pairs: int) -> float:
+    """The median over `pairs` pairs of runs, back to back, of other's CPU time less
+    base's (the order alternating): a drift of the machine's speed falls on both of
+    a pair, where the shortest of separate runs of each may come from different ones,
+    and CPU time leaves out the waits a shared machine adds to the wall time."""
+    diffs = []
+    for i in range(pairs):
+        first, second = (base, other) if i % 2 == 0 else (other, base)
+        a, b = once(first), once(second)
+        diffs.append(b.cpu - a.cpu if first is base else a.cpu - b.cpu)
+    return statistics.median(diffs)
+
+
 def tlsc(*args: str | Path) -> list[str]:
     """argv for this checkout's tlsc under this interpreter."""
     return [sys.executable, "-m", "compiler", *map(str, args)]
@@ -353,12 +372,9 @@ def main() -> int:
         singles = {n: setup(f"1x{n}", 1, args.domains, n, 1) for n in [0, *sizes]}
         biggest = sizes[-1]
         print(f"\n2. one host x {biggest:,} entries, every file older")
-        # 0 and 10k thrice as often: their marginal cost is the difference of two
-        # quarter-second runs, which one disturbed run moves by a microsecond an entry
-        singles_run = {n: measure(tlsc("plan", s, "--state", st, "--format", "json",
-                                       "--out", plan_out),
-                                  1 if n >= 1_000_000 else 3 * runs if n <= 10_000 else runs)
-                       for n, (s, st) in singles.items()}  # fmt: skip
+        argvs = {n: tlsc("plan", s, "--state", st, "--format", "json", "--out", plan_out)
+                 for n, (s, st) in singles.items()}  # fmt: skip
+        singles_run = {n: measure(argv, runs) for n, argv in argvs.items()}
         big_spec, big_state = singles[biggest]
         big_floor = measure(floor(big_spec, big_state), runs)
         for n, r in singles_run.items():
@@ -379,7 +395,15 @@ def main() -> int:
 
         print("\n3. cost per entry, marginal: (time(N) - time(0)) / N")
         zero = singles_run[0]
-        per = {n: (singles_run[n].seconds - zero.seconds) / n for n in sizes}
+        per = {
+            n: (
+                (singles_run[n].cpu - zero.cpu)
+                if n >= 1_000_000
+                else paired_difference(argvs[0], argvs[n], 10 * runs if n <= 10_000 else 3 * runs)
+            )
+            / n
+            for n in sizes
+        }
         for n, cost in per.items():
             print(f"  {n:>9,} entries: {cost * 1e6:.2f} us/entry")
         if min(per.values()) <= 0:
