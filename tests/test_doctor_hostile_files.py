@@ -98,3 +98,21 @@ def test_doctor_finishes_when_a_file_is_a_device_or_a_fifo(
         assert {
             (f["code"], f["path"], f["message"].split(",")[0]) for f in found if f["code"] == "D020"
         } == {("D020", str(target), f"sendmail.cf is {what}")}
+
+
+def test_a_tls_file_swapped_for_a_fifo_after_its_check_is_no_permission_problem(
+    tmp_path: Path,
+) -> None:
+    """A file that became a FIFO (or grew past 64 MiB) between its check and its read is
+    not unreadable for want of root: the fix names the setting, not `run as root`."""
+    from compiler.doctor import pki
+    from compiler.tlsfiles import SERVER_CERT
+
+    fifo = tmp_path / "server.crt"
+    os.mkfifo(fifo)
+    found = pki._read(fifo, SERVER_CERT, "D012")
+    assert not isinstance(found, bytes)
+    assert "it is a FIFO, not a regular file" in found.message
+    assert found.fix == f"check that {SERVER_CERT.setting} names the right file"
+    denied = pki._read(tmp_path / "missing.crt", SERVER_CERT, "D012")
+    assert not isinstance(denied, bytes) and denied.fix == "run tlsc doctor as root"

@@ -16,7 +16,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 
 from compiler.doctor.files import Role
 from compiler.doctor.finding import Finding
-from compiler.fileio import read_regular
+from compiler.fileio import NotRegularFile, TooLarge, read_regular
 from compiler.probe.certinfo import UnreadableCertificate, a_label, cert_info, oneline
 from compiler.tlsfiles import CA_FILE
 
@@ -55,12 +55,14 @@ def _read(path: Path, role: Role, code: str) -> bytes | Finding:
     try:
         return read_regular(path)
     except OSError as exc:
+        # a file swapped for a FIFO since its check, or one of over 64 MiB: no TLS file
+        odd = isinstance(exc, NotRegularFile | TooLarge)
         return Finding(
             str(path),
             code,
             "warning",
             f"{role.label} cannot be read here ({exc.strerror}), so its contents were not checked",
-            "run tlsc doctor as root",
+            f"check that {role.setting} names the right file" if odd else "run tlsc doctor as root",
         )
 
 
