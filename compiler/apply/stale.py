@@ -16,6 +16,10 @@ from dataclasses import dataclass
 
 from compiler.spec.model import Paths
 
+#: the end of a reason for a built file that is no regular file (a directory, a FIFO),
+#: which apply refuses to replace: the plan says to remove it (plan/leftover.py)
+NOT_REGULAR = "is not a regular file"
+
 
 @dataclass(frozen=True)
 class Stale:
@@ -39,31 +43,32 @@ def stale_builds(
         st = stat_of(path)
         return None if st is None else st.st_mtime
 
-    def not_built(path: str) -> str | None:
+    def built(path: str) -> tuple[float, None] | tuple[None, str]:
+        """(its mtime, None) for a built file there, else (None, why it is owed)."""
         st = stat_of(path)
         if st is None:
-            return f"{path} is missing"
-        return None if stat.S_ISREG(st.st_mode) else f"{path} is not a regular file"
+            return None, f"{path} is missing"
+        if not stat.S_ISREG(st.st_mode):
+            return None, f"{path} {NOT_REGULAR}"
+        return st.st_mtime, None
 
     rebuild_cf, cf_reason = False, None
     if changed & {p.sendmail_mc, p.starttls_m4}:
         rebuild_cf = True
     else:
-        cf_time = mtime(p.sendmail_cf)
+        cf_time, cf_reason = built(p.sendmail_cf)
         sources = [t for t in (mtime(p.sendmail_mc), mtime(p.starttls_m4)) if t]
-        if (why := not_built(p.sendmail_cf)) is not None:
-            rebuild_cf, cf_reason = True, why
-        elif any(t > cf_time for t in sources if cf_time is not None):
+        if cf_time is None:
+            rebuild_cf = True
+        elif any(t > cf_time for t in sources):
             rebuild_cf, cf_reason = True, f"{p.sendmail_cf} is older than its sources"
     rebuild_access, access_reason = False, None
     if p.access in changed:
         rebuild_access = True
-    else:
-        db_time, src_time = mtime(p.access_db), mtime(p.access)
-        if src_time is None:
-            pass  # no access file (an adopted host's, none of tlsc's entries): no map
-        elif (why := not_built(p.access_db)) is not None:
-            rebuild_access, access_reason = True, why
-        elif db_time is not None and src_time > db_time:
+    elif (src_time := mtime(p.access)) is not None:  # none: no map (an adopted host's)
+        db_time, access_reason = built(p.access_db)
+        if db_time is None:
+            rebuild_access = True
+        elif src_time > db_time:
             rebuild_access, access_reason = True, f"{p.access_db} is older than {p.access}"
     return Stale(rebuild_cf, cf_reason, rebuild_access, access_reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -24,15 +25,6 @@ def _mtime(path: Path) -> float | None:
         return path.stat().st_mtime
     except OSError:
         return None
-
-
-def _not_regular(path: Path) -> str | None:
-    """What `path` is when it is no regular file (`a FIFO`), following links; else None."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return None
-    return None if stat.S_ISREG(mode) else kind_of(mode)
 
 
 def check_builds(host: HostConfig, on_disk: dict[str, Path]) -> list[Finding]:
@@ -60,8 +52,11 @@ def check_builds(host: HostConfig, on_disk: dict[str, Path]) -> list[Finding]:
                     "run tlsc apply on this host",
                 )
             )
-    cf_time = _mtime(cf)
-    if cf_time is None:
+    try:
+        cf_stat: os.stat_result | None = cf.stat()
+    except OSError:
+        cf_stat = None
+    if cf_stat is None:
         out.append(
             Finding(
                 str(cf),
@@ -71,14 +66,14 @@ def check_builds(host: HostConfig, on_disk: dict[str, Path]) -> list[Finding]:
                 "build it: tlsc apply (or m4 sendmail.mc > sendmail.cf), then restart sendmail",
             )
         )
-    elif (kind := _not_regular(cf)) is not None:
+    elif not stat.S_ISREG(cf_stat.st_mode):
         out.append(
             Finding(
                 str(cf),
                 "D020",
                 "error",
-                f"sendmail.cf is {kind}, not a regular file, so sendmail has no configuration"
-                " to run",
+                f"sendmail.cf is {kind_of(cf_stat.st_mode)}, not a regular file, so sendmail has"
+                " no configuration to run",
                 f"remove it and build it: tlsc apply (or m4 {mc} > {cf}), then restart sendmail",
             )
         )
@@ -86,7 +81,7 @@ def check_builds(host: HostConfig, on_disk: dict[str, Path]) -> list[Finding]:
         sources = [mc] + ([m4] if s.tls.enabled else [])
         for source in sources:
             source_time = _mtime(source)
-            if source_time is not None and source_time > cf_time:
+            if source_time is not None and source_time > cf_stat.st_mtime:
                 out.append(
                     Finding(
                         str(cf),

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 
 from compiler.apply.pending import PENDING_NAME, read_pending
-from compiler.apply.stale import stale_builds
+from compiler.apply.stale import NOT_REGULAR, stale_builds
 from compiler.plan.model import ActionName, HostPlan, PlannedAction, PlanWarning
 from compiler.plan.observe import host_path
 from compiler.resolve import HostConfig
@@ -132,7 +132,7 @@ def note_stale(plan: HostPlan, config: HostConfig, base: Path) -> None:
         # apply replaces only a regular file (or none): a directory there it refuses
         then = (
             "remove it, then tlsc apply rebuilds it"
-            if reason.endswith("not a regular file")
+            if reason.endswith(NOT_REGULAR)
             else "tlsc apply rebuilds it"
         )
         plan.warnings.append(
