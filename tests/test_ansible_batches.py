@@ -182,13 +182,28 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize(
     "case",
-    ["holds", "downgrade", "downgrade allowed", "drifted", "spec changed", "other host", "link"],
-)
+    [
+        "holds", "downgrade", "downgrade allowed", "drifted", "spec changed", "other host",
+        "link", "preflight", "preflight skipped",
+    ],
+)  # fmt: skip
 def test_check_mode_fails_where_the_apply_would_refuse(fleet: Fleet, case: str) -> None:
     """--check predicts the real run: for every refusal of tlsc apply (a plan that weakens
-    TLS, a reviewed plan that no longer holds) check mode fails, with apply's own sentence
-    for a saved plan; where the apply goes through, check mode is ok."""
+    TLS, a reviewed plan that no longer holds, a pre-flight that finds the TLS files
+    missing) check mode fails, with apply's own sentence for a saved plan and the
+    pre-flight; where the apply goes through, check mode is ok."""
     args = ["-e", "tlsc_hosts=mx1"]
+    if case.startswith("preflight"):  # STARTTLS on for mx1, its TLS files not there
+        fleet.spec.write_text(
+            spec_text(HOSTS).replace(
+                "  mx1: {fqdn: mx1.example.net, address: 127.0.0.1}\n",
+                "  mx1: {fqdn: mx1.example.net, address: 127.0.0.1, tls: {enabled: true,"
+                " server_cert: /etc/mail/tls/mx1.crt, server_key: /etc/mail/tls/mx1.key,"
+                " ca_cert: /etc/mail/tls/ca.crt}}\n",
+            )
+        )
+        if case == "preflight skipped":
+            fleet.host_vars("mx1", tlsc_apply_args=["--no-verify", "--skip-preflight"])
     if case.startswith("downgrade"):
         rc, _, err = run_cli(
             "apply", fleet.spec, "--root", fleet.root("mx1"), "--host", "mx1", "--yes",
@@ -234,7 +249,7 @@ def test_check_mode_fails_where_the_apply_would_refuse(fleet: Fleet, case: str) 
     )
     real, lines = fleet.run(*args)
     (applied,) = [x for x in lines if x["task"].startswith("Apply")]
-    refused = case not in ("holds", "downgrade allowed")
+    refused = case not in ("holds", "downgrade allowed", "preflight skipped")
     assert (real.returncode != 0) is refused, real.stdout[-3000:]
     assert (check.returncode != 0) is refused, check.stdout[-3000:]
     assert planned_result["status"] == ("failed" if refused else "ok")

@@ -7,6 +7,7 @@ Against a scratch --root holding real PEM files from the throw-away CA; --no-ver
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,6 +125,28 @@ def test_each_error_is_named(root: Path) -> None:
     for code in errors:
         assert f": {code} " in report["message"]
     assert "fix them" in report["message"]
+
+
+@pytest.mark.parametrize("matching", [True, False])
+def test_doctor_preflight_is_what_apply_checks(root: Path, matching: bool) -> None:
+    """`tlsc doctor --preflight` (what Ansible's check mode asks) gives the findings of
+    apply's pre-flight, no more: not the missing sendmail.cf full doctor
+    reports (D020), which apply builds; exit 1 exactly when apply refuses."""
+    install_tls(root, matching=matching)
+    path = spec(root)
+    rc, out, err = run_cli(
+        "doctor", path, "--root", root, "--host", "h1", "--preflight", "--format", "json"
+    )
+    assert rc == (0 if matching else 1), err
+    found = json.loads(out)
+    full_rc, full, _ = run_cli("doctor", path, "--root", root, "--host", "h1", "--format", "json")
+    assert full_rc == 1  # no sendmail.cf yet
+    assert "D020" in {f["code"] for f in json.loads(full)}
+    assert not {"D020", "D021", "D022", "D023"} & {f["code"] for f in found}
+    applied, report, _ = apply_json(path, root, "--yes", "--no-verify", preflight=True)
+    assert applied == (0 if matching else 1), report["message"]
+    assert found == report["preflight"]
+    assert [f["code"] for f in found if f["severity"] == "error"] == ([] if matching else ["D011"])
 
 
 def test_text_output_lists_the_findings_with_their_fixes(root: Path) -> None:

@@ -45,16 +45,31 @@ def _fail(message: str) -> None:
     help="With tls.dane: the resolver to check (default: the first nameserver of"
     " ROOT/etc/resolv.conf; env TLSC_DNS_SERVER).",
 )
+@click.option(
+    "--preflight",
+    is_flag=True,
+    help="Only the checks tlsc apply runs before it writes: the TLS files the spec names"
+    " (judged by the sendmail.cf the spec makes) and the binary; not sendmail.cf or"
+    " access.db, which apply builds.",
+)
 def doctor(
-    spec: str, root: str, host_name: str | None, min_days: int, fmt: str, dns_server: str | None
+    spec: str,
+    root: str,
+    host_name: str | None,
+    min_days: int,
+    fmt: str,
+    dns_server: str | None,
+    preflight: bool,
 ) -> None:
     """Check this host's STARTTLS setup offline: files, permissions, certificates, builds.
 
     Exit 0 when nothing is wrong (warnings allowed), 1 when anything would keep
-    sendmail from offering STARTTLS as the spec says.
+    sendmail from offering STARTTLS as the spec says (with --preflight: anything
+    that makes tlsc apply refuse to write).
     """
     from compiler.cliutil import load_validated_or_exit, unknown_hosts_or_exit, unreadable_spec
     from compiler.doctor import diagnose
+    from compiler.doctor import preflight as apply_preflight
     from compiler.doctor.finding import format_json, format_text
     from compiler.resolve import resolve
 
@@ -74,9 +89,11 @@ def doctor(
     else:
         unknown_hosts_or_exit(loaded, checked, [host_name], fmt, "tlsc doctor")
     assert host_name is not None
-    findings = diagnose(
-        resolve(cluster, host_name), spec, Path(root), min_days=min_days, dns_server=dns_server
-    )
+    config = resolve(cluster, host_name)
+    if preflight:
+        findings = apply_preflight(config, spec, Path(os.path.abspath(root)), min_days=min_days)
+    else:
+        findings = diagnose(config, spec, Path(root), min_days=min_days, dns_server=dns_server)
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
     if fmt == "json":

@@ -13,9 +13,11 @@ description:
     fails.
   - In check mode it runs C(tlsc plan SPEC --root ROOT --host HOST --format json) instead and
     writes nothing; with C(--diff) the plan's per-file unified diffs are returned in Ansible's
-    diff format. It fails, as the apply would, when the plan weakens TLS without
-    O(allow_downgrade) (or C(--allow-downgrade) in O(extra_args)), or when O(plan) no longer
-    holds.
+    diff format. It fails, as the apply would and with its sentence, when O(plan) no longer
+    holds, when the apply's pre-flight would refuse (C(tlsc doctor --preflight): the TLS
+    files the spec names, run when a file changes or a rebuild is owed, unless
+    C(--skip-preflight) is in O(extra_args)), or when the plan weakens TLS without
+    O(allow_downgrade) (or C(--allow-downgrade) in O(extra_args)).
   - C(changed) is true exactly when apply changed a file (in check mode, when the plan has
     changes). A refused, failed or rolled-back apply fails the task with tlsc's sentence as
     C(msg); the report (with the rollback steps) is still returned.
@@ -268,18 +270,28 @@ def _check(module):
             for f in files
             if f.get("action") != "unchanged" and f.get("diff")
         ]
-    refusal = _would_refuse(module, host, fresh)
+    refusal = _would_refuse(module, host, fresh, changed or bool(host.get("actions")))
     if refusal:
         result["changed"] = False
         module.fail_json(msg=printable(refusal), **result)
     module.exit_json(**result)
 
 
-def _would_refuse(module, host, fresh):
-    """Why the apply of a real run would refuse what check mode planned, or None: a plan
-    that weakens TLS without allow_downgrade, or a saved plan that no longer holds. So
-    a --check run does not report ok for a host the rollout then stops at."""
+def _would_refuse(module, host, fresh, work):
+    """Why the apply of a real run would refuse what check mode planned, or None, in the
+    order the apply looks: a saved plan that no longer holds, the pre-flight (when there
+    is `work`: a file to change or a rebuild owed), a plan that weakens TLS without
+    allow_downgrade. So a --check run does not report ok for a host the rollout then
+    stops at."""
     p = module.params
+    if fresh is not None:
+        stale = _stale(p["plan"], _read_json(module, p["plan"]), _read_json(module, fresh), host)
+        if stale:
+            return stale
+    if work and "--skip-preflight" not in p["extra_args"]:
+        failed = _preflight(module, host)
+        if failed:
+            return failed
     downgrades = [w for w in host.get("warnings", []) if w.get("downgrade")]
     allowed = p["allow_downgrade"] or "--allow-downgrade" in p["extra_args"]
     if downgrades and not allowed:
@@ -289,9 +301,34 @@ def _would_refuse(module, host, fresh):
             " would refuse it; allow it with allow_downgrade (--allow-downgrade) if that is"
             " intended"
         )
-    if fresh is None:
+    return None
+
+
+def _preflight(module, host):
+    """The apply's pre-flight (`tlsc doctor --preflight`: the checks apply runs before it
+    writes): its refusal, as compiler.apply.runner._preflight words it, or None."""
+    p = module.params
+    name = p["host"] or host.get("host")
+    cmd = [*_executable(module), "doctor", p["spec"], "--root", p["root"], "--format", "json"]
+    cmd += ["--preflight", *(["--host", name] if name else [])]
+    rc, out, err = module.run_command(cmd, cwd=p["chdir"])
+    try:
+        findings = json.loads(out)
+    except ValueError:
+        findings = None
+    if rc not in (0, 1) or not isinstance(findings, list):
+        module.fail_json(msg=_sentence(out, err, f"tlsc doctor exited {rc}"), cmd=cmd, rc=rc)
+    errors = [f for f in findings if isinstance(f, dict) and f.get("severity") == "error"]
+    if not errors:
         return None
-    return _stale(p["plan"], _read_json(module, p["plan"]), _read_json(module, fresh), host)
+    root = os.path.abspath(os.path.join(p["chdir"] or "", p["root"]))  # where tlsc runs
+    where = "" if root == "/" else f" --root {p['root']}"
+    found = "; ".join(f"{f.get('path')}: {f.get('code')} {f.get('message')}" for f in errors)
+    return (
+        f"pre-flight: {found}; nothing was changed; fix"
+        f" {'it' if len(errors) == 1 else 'them'} (tlsc doctor {p['spec']}"
+        f" --host {name}{where} shows how), or apply anyway with --skip-preflight"
+    )
 
 
 def _read_json(module, path):
