@@ -65,6 +65,7 @@ def run_m4(
     argv: list[str], cwd: str | Path, stdin: bytes | None, timeout: float
 ) -> subprocess.CompletedProcess[bytes]:
     """Run m4 under the limits; M4Stopped (one sentence) when a limit ends it."""
+    cpu_before = children_cpu()
     try:
         proc = subprocess.run(
             argv,
@@ -79,7 +80,7 @@ def run_m4(
         )
     except subprocess.TimeoutExpired:
         raise M4Stopped(f"m4 did not finish within {timeout:g} s and was stopped") from None
-    if stopped_by_limit(proc.returncode):
+    if stopped_by_limit(proc.returncode, children_cpu() - cpu_before):
         raise M4Stopped(CPU_SENTENCE)
     return proc
 
@@ -90,6 +91,17 @@ CPU_SENTENCE = (
 )
 
 
-def stopped_by_limit(returncode: int) -> bool:
-    """True when m4 was killed for its CPU time (SIGXCPU, then SIGKILL at the hard limit)."""
-    return returncode in (-signal.SIGXCPU, -signal.SIGKILL)
+def children_cpu() -> float:
+    """CPU seconds of this process's children that have ended (m4's, taken before and
+    after its run)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def stopped_by_limit(returncode: int, cpu_seconds: float) -> bool:
+    """True when m4 was killed for its CPU time (SIGXCPU, then SIGKILL at the hard limit).
+    `cpu_seconds`: what the child used; a SIGKILL before the limit was someone
+    else's (the OOM killer, an admin), not the limit's."""
+    if returncode == -signal.SIGXCPU:
+        return True
+    return returncode == -signal.SIGKILL and cpu_seconds >= CPU_SECONDS

@@ -146,3 +146,21 @@ def test_kill_9_with_a_second_spec_at_the_same_lock(sendmail_daemon: DaemonFacto
     assert rc == 0 and report["result"] == "applied", report["message"]
     assert host.sources() == new
     assert db_dump(host.work / "access.db") == expected_db(new["access"].decode())
+
+
+def test_no_restart_finishing_an_apply_killed_before_its_restart(
+    sendmail_daemon: DaemonFactory,
+) -> None:
+    """An apply killed at its restart left the new sendmail.cf in place, sendmail on the
+    old one; `apply --no-restart` finishing it must not say sendmail.cf "came out the
+    same" (no restart needed), but that the new one takes effect at the next restart."""
+    host = apply_host(sendmail_daemon)
+    host.write_spec(host.spec(variant(0)))
+    assert host.apply()[0] == 0
+    host.write_spec(host.spec(variant(1)))
+    proc, _marker = host.start_paused("restart")
+    host.kill(proc)
+    rc, report, err = host.apply("--lock-timeout", "0", "--no-restart")
+    assert rc == 0 and report["result"] == "applied", (report["message"], err)
+    assert "came out the same" not in report["message"], report["message"]
+    assert "the new sendmail.cf takes effect at its next restart" in report["message"]

@@ -339,6 +339,29 @@ def test_backups_keep_the_last_n(root: Path) -> None:
     assert b"TLS_Srv:secure.example.com\tENCR:128" in stored.read_bytes()
 
 
+def test_backups_an_apply_killed_while_making_them_left_are_pruned(root: Path) -> None:
+    """A backup directory without its manifest (its apply was killed while copying) is
+    removed by a later apply's pruning once it is over an hour old and older than the
+    newest complete backup; a younger one (perhaps in progress) is left alone."""
+    backups = root / "var/backups/tlsc"
+    stale, young = backups / "20200101T000000.000000Z", backups / "20200101T000001.000000Z"
+    for d in (stale, young):
+        (d / "files/etc/mail").mkdir(parents=True)
+        (d / "files/etc/mail/access").write_text("half a copy\n")
+        (d / ".manifest.json.tlsc-new").write_text("{")
+    hour_ago = time.time() - 3700
+    os.utime(stale, (hour_ago, hour_ago))
+    for level in ("may", "encrypt"):
+        rc, report, _ = apply_json(
+            spec(root, level), root, "--yes", "--no-verify", "--keep-backups", "1"
+        )
+        assert rc == 0, report["message"]
+    left = sorted(p.name for p in backups.iterdir())
+    assert stale.name not in left and young.name in left
+    complete = [n for n in left if (backups / n / "manifest.json").is_file()]
+    assert len(complete) == 1 and len(left) == 2, left
+
+
 def test_missing_access_db_is_rebuilt(root: Path) -> None:
     assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     (root / "etc/mail/access.db").unlink()

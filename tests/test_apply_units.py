@@ -302,6 +302,24 @@ def test_report_json_shape() -> None:
 # -- directories held open -------------------------------------------------------
 
 
+def test_safe_dirs_name_the_path_a_proc_fd_name_stands_for(tmp_path: Path) -> None:
+    """A message of an OSError raised through a held directory (its filename is
+    /proc/self/fd/N/NAME) names the real path instead; a name through a descriptor
+    these directories do not hold, or another path, is left as it is (None)."""
+    root = tmp_path / "root"
+    (root / "etc/mail").mkdir(parents=True)
+    dirs = SafeDirs(root)
+    try:
+        at = dirs.path(root.resolve() / "etc/mail/.tlsc-apply.pending")
+        assert at is not None and str(at).startswith("/proc/self/fd/")
+        assert dirs.shown(at) == root.resolve() / "etc/mail/.tlsc-apply.pending"
+        assert dirs.shown(at.parent) == root.resolve() / "etc/mail"
+        assert dirs.shown(Path("/proc/self/fd/99999/x")) is None
+        assert dirs.shown(root / "etc/mail/access") is None
+    finally:
+        dirs.close()
+
+
 def test_safe_dirs_hold_the_directory_not_its_name(tmp_path: Path) -> None:
     root = tmp_path / "root"
     (root / "etc/mail").mkdir(parents=True)

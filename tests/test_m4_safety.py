@@ -17,6 +17,8 @@ builds of a compiled .mc run with the cf tree of each release
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -40,7 +42,7 @@ from releases import release
 from compiler.apply.build import BuildError, build_cf
 from compiler.cli import main
 from compiler.compile import compile_file
-from compiler.m4run import PREFIX_NAME, m4_argv, write_prefix
+from compiler.m4run import CPU_SECONDS, PREFIX_NAME, m4_argv, stopped_by_limit, write_prefix
 from compiler.sendmail.m4text import (
     INCLUDE_GUARD_COMMENT,
     SWITCH_OFF_LINE,
@@ -460,11 +462,42 @@ def test_an_endless_recursion_ends_the_apply_build_in_one_sentence() -> None:
         mc.write_text(with_line(files[MC], "define(`r', `r()')r()").replace(ST, "/dev/null"))
         start = time.monotonic()
         with pytest.raises(BuildError) as caught:
-            build_cf(mc, tmp / "sendmail.cf", {})
+            # as apply calls it: the .mc through a held directory, its name for messages
+            build_cf(mc, tmp / "sendmail.cf", {}, shown=Path("/etc/mail/sendmail.mc"))
         took = time.monotonic() - start
         assert not (tmp / "sendmail.cf").exists()
     assert took < 10, took
-    assert str(caught.value).endswith(
-        "m4 was stopped after 4 s of CPU time: the file never finishes expanding"
-        " (an endless macro recursion?)"
+    assert str(caught.value) == (
+        "cannot build sendmail.cf from /etc/mail/sendmail.mc: m4 was stopped after 4 s of"
+        " CPU time: the file never finishes expanding (an endless macro recursion?)"
     )
+
+
+@pytest.mark.realtools
+def test_m4_killed_by_someone_else_is_not_said_to_have_hit_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A SIGKILL that is not the CPU limit's (the OOM killer, an admin: here m4 kills
+    itself at once) is said as what it is, not as 4 s of CPU time."""
+    files = compiled()
+    with scratch_dir("killed-m4") as tmp:
+        fake = tmp / "bin" / "m4"
+        fake.parent.mkdir()
+        fake.write_text("#!/bin/sh\nkill -KILL $$\n")
+        fake.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+        mc = tmp / "sendmail.mc"
+        mc.write_text(files[MC].replace(ST, "/dev/null"))
+        with pytest.raises(BuildError) as caught:
+            build_cf(mc, tmp / "sendmail.cf", {}, shown=Path("/etc/mail/sendmail.mc"))
+        assert not (tmp / "sendmail.cf").exists()
+    said = str(caught.value)
+    assert said.startswith("m4 could not build sendmail.cf from /etc/mail/sendmail.mc"), said
+    assert "SIGKILL" in said and "CPU time" not in said, said
+
+
+def test_a_sigkill_is_the_cpu_limit_only_after_the_limit() -> None:
+    assert stopped_by_limit(-signal.SIGXCPU, 0.0)
+    assert stopped_by_limit(-signal.SIGKILL, CPU_SECONDS + 0.2)
+    assert not stopped_by_limit(-signal.SIGKILL, 0.01)
+    assert not stopped_by_limit(1, CPU_SECONDS + 1)

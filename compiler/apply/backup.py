@@ -11,6 +11,7 @@ from. Only the newest `keep` complete backups are kept.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -206,15 +207,28 @@ def load_backup(directory: Path) -> Backup:
     return Backup(directory, files)
 
 
+#: an incomplete backup (no manifest: its apply was killed while making it) this old is
+#: no apply's backup in progress any more
+_INCOMPLETE_AGE = 3600
+
+
 def prune(base: Path, keep: int) -> list[Path]:
-    """Delete all but the newest `keep` (at least 1) complete backups under `base`."""
+    """Delete all but the newest `keep` (at least 1) complete backups under `base`, and
+    the incomplete ones an apply killed while making its backup left (older than the
+    newest complete one and than an hour, so that no backup in progress is touched)."""
     try:
-        entries = sorted(
-            p for p in base.iterdir() if _STAMP.match(p.name) and (p / MANIFEST).is_file()
-        )
+        stamped = sorted(p for p in base.iterdir() if _STAMP.match(p.name) and p.is_dir())
     except FileNotFoundError:
         return []
+    entries = [p for p in stamped if (p / MANIFEST).is_file()]
     old = entries[: max(len(entries) - max(keep, 1), 0)]
+    if entries:
+        now = dt.datetime.now(dt.UTC).timestamp()
+        for p in stamped:
+            if p.name < entries[-1].name and not (p / MANIFEST).is_file():
+                with contextlib.suppress(OSError):
+                    if now - p.stat().st_mtime > _INCOMPLETE_AGE:
+                        old.append(p)
     for directory in old:
         shutil.rmtree(directory, ignore_errors=True)
     return old

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from compiler.apply.atomic import existing_meta, finish, temp_path
 from compiler.lint.lexer import lex
-from compiler.m4run import CPU_SENTENCE, limits, stopped_by_limit
+from compiler.m4run import CPU_SENTENCE, children_cpu, limits, stopped_by_limit
 from compiler.sendmail.m4text import widen_guard
 
 TOOL_TIMEOUT = 300
@@ -76,6 +76,16 @@ def _first_line(text: bytes) -> str:
         if line.strip():
             return line.strip()
     return ""
+
+
+def _ended(returncode: int) -> str:
+    """How a tool ended: `exit 1`, or `killed by SIGKILL` (a negative return code)."""
+    if returncode >= 0:
+        return f"exit {returncode}"
+    try:
+        return f"killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"killed by signal {-returncode}"
 
 
 def _env() -> dict[str, str]:
@@ -156,6 +166,7 @@ def build_cf(
     text = rooted_includes(source, rooted) if rooted else source
     temp = temp_path(cf)
     temp.unlink(missing_ok=True)
+    cpu_before = children_cpu()
     try:
         with open(temp, "xb") as out:
             proc = subprocess.run(
@@ -171,12 +182,12 @@ def build_cf(
                 # an endless recursion in mc.extra ends in seconds
                 preexec_fn=dies_with_apply(limits),
             )
-        if stopped_by_limit(proc.returncode):
-            raise BuildError(f"cannot build {cf.name} from {mc}: {CPU_SENTENCE}")
+        if stopped_by_limit(proc.returncode, children_cpu() - cpu_before):
+            raise BuildError(f"cannot build {cf.name} from {shown}: {CPU_SENTENCE}")
         if proc.returncode != 0 or proc.stderr:
             said = _first_line(proc.stderr) or "no message"
             raise BuildError(
-                f"m4 could not build {cf.name} from {shown} (exit {proc.returncode}): {said}"
+                f"m4 could not build {cf.name} from {shown} ({_ended(proc.returncode)}): {said}"
             )
         try:
             changed = temp.read_bytes() != cf.read_bytes()
@@ -272,7 +283,7 @@ def build_access_db(
             said = _first_line(proc.stdout).replace(str(stem), str(shown_access)) or "no message"
             raise BuildError(
                 f"makemap could not build {db.name} from {shown_access}"
-                f" (exit {proc.returncode}): {said}"
+                f" ({_ended(proc.returncode)}): {said}"
             )
         if not built.is_file():
             raise BuildError(f"makemap exited 0 but wrote no {built}")

@@ -53,6 +53,13 @@ class SafeDirs:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
+    def shown(self, name: Path) -> Path | None:
+        """The real path that `name`, /proc/self/fd/N/..., stands for when N is one of
+        these directories (None otherwise): what a message names."""
+        fd = proc_fd(name)
+        directory = next((d for d, n in self._fds.items() if n == fd), None)
+        return None if directory is None else directory.joinpath(*name.parts[5:])
+
     def fds(self) -> tuple[int, ...]:
         """Every descriptor held (for a tool given /proc/self/fd paths)."""
         return tuple(sorted(self._fds.values()))

@@ -243,7 +243,7 @@ class Apply:
             except OSError as exc:
                 # what no step turned into a sentence: said here, never taken for the
                 # command's own output failing
-                where = f"{exc.filename}: " if exc.filename else ""
+                where = f"{self._shown_path(str(exc.filename))}: " if exc.filename else ""
                 why = f"{where}{exc.strerror or exc}"
                 self._record("error", "failed", time.monotonic(), repr(exc))
                 if self.backup is None:
@@ -275,6 +275,15 @@ class Apply:
                 self.backup_dirs.close()
                 self.report.seconds = time.monotonic() - started
         return self.report
+
+    def _shown_path(self, name: str) -> str:
+        """`name`, or the path it stands for when it goes through a directory held open
+        (/proc/self/fd/N/...): what a message names."""
+        for dirs in (self.dirs, self.backup_dirs):
+            shown = dirs.shown(Path(name))
+            if shown is not None:
+                return str(shown)
+        return name
 
     def _end(self, result: Result, message: str) -> None:
         self.report.result = result
@@ -1125,9 +1134,9 @@ class Apply:
             done.append("rebuilt " + listed)
         if self.report.restarted:
             done.append("restarted sendmail")
-        elif work.rebuild_cf and not self.cf_changed:
+        elif work.rebuild_cf and not self.cf_changed and not work.restart_pending:
             done.append("did not restart sendmail, as sendmail.cf came out the same")
-        elif work.rebuild_cf:
+        elif work.rebuild_cf or work.restart_pending:
             done.append(
                 "did not restart sendmail, so the new sendmail.cf takes effect at its next restart"
             )
