@@ -187,7 +187,7 @@ def test_defines_expanded_twice_reach_the_cf_as_written(
 
 
 @pytest.mark.parametrize(
-    "value", ["/var/spool/mqueue", "550 Access denied (see postmaster)", "a,b (c)", "x.(y)"]
+    "value", ["/var/spool/mqueue", "550 Access denied (see postmaster)", "a (c)", "x.(y)"]
 )
 def test_rescanned_values_without_calls_stay_valid(value: str) -> None:
     mc = {
@@ -207,3 +207,94 @@ def test_a_single_expanded_option_keeps_its_macro_words() -> None:
 def test_the_rescanned_defines_are_documented_or_conf() -> None:
     for name in RESCANNED_DEFINES:
         assert compile_dict(spec(defaults={"mc": {"defines": {name: "x"}}})).ok, name
+
+
+#: values that end a macro argument, comment out the rest of a line, or name macros:
+#: in a define sendmail's cf files rescan, each changed the .cf (a ',' or a ')' in
+#: confMESSAGE_TIMEOUT or LOCAL_MAILER_FLAGS wrote raw .cf lines: a relay domain,
+#: a mailer run as /bin/sh)
+BREAKOUTS = ["a,b (c) d", "a) dnl", "x dnl y", "p len q", "LOCAL_CONFIG"]
+
+
+def _accepted(names: list[str], value: str) -> list[str]:
+    return [
+        n
+        for n in names
+        if compile_dict(spec(defaults={"mc": {"defines": {n: value}}})).ok
+        and compile_dict(spec(defaults={"mc": {"defines": {n: "QQCTRL0QQ"}}})).ok
+    ]
+
+
+def _differs(names: list[str], value: str, tmp: Path, release: SendmailRelease) -> bool:
+    """Does the .cf built with `value` in every define of `names` differ from the one
+    built with a placeholder in each, the placeholders then replaced by `value`?"""
+    control = {n: f"QQCTRL{i:03d}QQ" for i, n in enumerate(names)}
+    built = []
+    for defines in (control, dict.fromkeys(names, value)):
+        files = compile_dict(spec(defaults={"mc": {"defines": defines}})).hosts["h1"]
+        rc, cf, err = m4_build(
+            files["/etc/mail/sendmail.mc"], files["/etc/mail/tls/starttls.m4"], tmp, release
+        )
+        built.append((rc, cf, err))
+    expected = built[0][1]
+    for placeholder in control.values():
+        expected = expected.replace(placeholder, value)
+    return (built[1][0], built[1][2]) != (built[0][0], built[0][2]) or built[1][1] != expected
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize("value", BREAKOUTS)
+def test_every_define_tlsc_accepts_reaches_the_cf_as_written(
+    value: str, release: SendmailRelease
+) -> None:
+    """The class: for every define name tlsc knows, a value validation accepts reaches
+    the .cf exactly as written (it does not end the macro argument sendmail's cf files
+    pass it in, nor expand): the .cf is the one built with a placeholder in its place.
+    Built 40 names at a time; a group that differs is read name by name."""
+    from compiler.sendmail import DOCUMENTED_DEFINES, TLS_DEFINES
+    from compiler.sendmail.confnames import KNOWN_OPTIONS
+
+    names = _accepted(
+        sorted((set(KNOWN_OPTIONS) | set(DOCUMENTED_DEFINES)) - set(TLS_DEFINES)), value
+    )
+    assert len(names) > 100  # most defines take any text
+    wrong = []
+    with scratch_dir("rescanned-all") as tmp:
+        for k in range(0, len(names), 40):
+            group = names[k : k + 40]
+            if _differs(group, value, tmp, release):
+                wrong += [n for n in group if _differs([n], value, tmp, release)]
+    assert wrong == []
+
+
+def _feature_cf(
+    feature: str, arg: str, tmp: Path, release: SendmailRelease
+) -> tuple[int, str, str]:
+    files = compile_dict(spec(defaults={"mc": {"features": [{"name": feature, "args": [arg]}]}}))
+    h1 = files.hosts["h1"]
+    return m4_build(h1["/etc/mail/sendmail.mc"], h1["/etc/mail/tls/starttls.m4"], tmp, release)
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize("value", ["a,b (c) d", "a) x"])
+def test_every_feature_argument_tlsc_accepts_reaches_the_cf_as_written(
+    value: str, release: SendmailRelease
+) -> None:
+    """The class, for FEATURE arguments: a ',' or an unmatched ')' accepted in any
+    FEATURE's first argument reaches the .cf as written (bestmx_is_local's `a)CR...`
+    wrote a relay class line)."""
+    wrong = []
+    with scratch_dir("rescanned-features") as tmp:
+        for feature in sorted(FEATURES - set(REFUSED_FEATURES) - {"access_db"}):
+            accepted = compile_dict(
+                spec(defaults={"mc": {"features": [{"name": feature, "args": [value]}]}})
+            )
+            if not accepted.ok:
+                continue
+            control = _feature_cf(feature, "qqctrlqq", tmp, release)
+            if control[0] != 0:  # a FEATURE this release lacks, or one needing more
+                continue
+            built = _feature_cf(feature, value, tmp, release)
+            if built != (control[0], control[1].replace("qqctrlqq", value), control[2]):
+                wrong.append(feature)
+    assert wrong == []

@@ -358,6 +358,19 @@ RESCANNED_DEFINES = frozenset(
         "USENET_MAILER_FLAGS",
         "confCT_FILE",
         "confLOCAL_MAILER",
+        # proto.m4 passes it unquoted to index(), substr() and define()
+        "confMESSAGE_TIMEOUT",
+        # mailer/*.m4: F=_MODMF_(CONCAT(_DEF_X_FLAGS, X_FLAGS), ...) rescans each
+        "LOCAL_MAILER_FLAGS",
+        "LOCAL_SHELL_FLAGS",
+        "RELAY_MAILER_FLAGS",
+        "PROCMAIL_MAILER_FLAGS",
+        "UUCP_MAILER_FLAGS",
+        "POP_MAILER_FLAGS",
+        "PH_MAILER_FLAGS",
+        "CYRUS_MAILER_FLAGS",
+        "CYRUS_BB_MAILER_FLAGS",
+        "CYRUSV2_MAILER_FLAGS",
     }
 )
 

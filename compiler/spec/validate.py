@@ -550,6 +550,15 @@ def _check_rescanned(value: str, loc: Loc, what: str, rep: _Reporter, words: boo
             " command); write no name directly before '('",
         )
         return
+    if words and ("," in value or not _balanced(value)):
+        rep.add(
+            loc,
+            "S217",
+            f"{what} holds a ',' or an unmatched parenthesis: sendmail's cf files rescan"
+            " this value as a macro argument, where a ',' splits it and a ')' ends the"
+            " call, writing the rest into sendmail.cf as raw text",
+        )
+        return
     word = next((w for w in _M4_WORD.findall(value) if words and _expands(w)), None)
     if word is not None:
         rep.add(
@@ -558,6 +567,16 @@ def _check_rescanned(value: str, loc: Loc, what: str, rep: _Reporter, words: boo
             f"{what} holds '{shown(word)}', a name m4 expands when sendmail's cf files rescan this"
             " value, so sendmail would get something else than written",
         )
+
+
+def _balanced(value: str) -> bool:
+    """True when every ')' closes a '(' before it and every '(' is closed."""
+    depth = 0
+    for ch in value:
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _expands(word: str) -> bool:
