@@ -106,6 +106,21 @@ def test_a_value_m4_rewrote_is_caught_in_the_cf(base: str, tmp_path: Path) -> No
 
 @needs_m4
 @pytest.mark.realtools
+@pytest.mark.parametrize(
+    "value", ["CERT_DIR", "CERT_DIR/host.pem", "`CERT_DIR/host.pem'", "CERT_DIR`'/host.pem"]
+)
+def test_a_value_naming_a_macro_the_mc_defines_is_what_m4_makes_of_it(
+    base: str, tmp_path: Path, value: str
+) -> None:
+    """cf/README's (and sendmail's own knecht.mc's) idiom: define(`CERT_DIR', ...) and
+    then the TLS options in terms of it. The .cf holds the expanded path: no M4021."""
+    extra = f"define(`CERT_DIR', `/etc/mail/certs')dnl\ndefine(`confCACERT_PATH', {value})dnl"
+    text = base.replace(include(), include() + "\n" + extra)
+    assert [c for _, c, _ in deep(text, tmp_path) if c == "M4021"] == []
+
+
+@needs_m4
+@pytest.mark.realtools
 def test_an_option_that_never_reaches_the_cf(base: str, tmp_path: Path) -> None:
     extra = "ifdef(`NOT_SET', `define(`confCRL', `/etc/mail/tls/crl.pem')')dnl"
     text = base.replace(include(), include() + "\n" + extra)

@@ -501,3 +501,25 @@ def test_a_sigkill_is_the_cpu_limit_only_after_the_limit() -> None:
     assert stopped_by_limit(-signal.SIGKILL, CPU_SECONDS + 0.2)
     assert not stopped_by_limit(-signal.SIGKILL, 0.01)
     assert not stopped_by_limit(1, CPU_SECONDS + 1)
+
+
+@pytest.mark.realtools
+def test_an_m4_error_under_a_root_names_the_mc_line_and_the_host_path() -> None:
+    """m4 reads the .mc on stdin and, under --root, each include of the root's files at
+    where it is here: its complaint names neither `stdin` nor that path, but the .mc's
+    line and the include as the .mc writes it."""
+    with scratch_dir("m4-names") as tmp:
+        mc = tmp / "sendmail.mc"
+        mc.write_text("divert(-1)dnl\ndnl a comment\ninclude(`/etc/mail/m4/dialup.m4')dnl\n")
+        here = tmp / "root/etc/mail/m4/dialup.m4"  # not there
+        with pytest.raises(BuildError) as caught:
+            build_cf(
+                mc, tmp / "sendmail.cf", {"/etc/mail/m4/dialup.m4": here},
+                shown=Path("/srv/mx1/etc/mail/sendmail.mc"),
+            )  # fmt: skip
+    said = str(caught.value)
+    assert said.endswith(
+        "/srv/mx1/etc/mail/sendmail.mc:3: cannot open `/etc/mail/m4/dialup.m4':"
+        " No such file or directory"
+    ), said
+    assert "stdin" not in said and str(here) not in said

@@ -186,6 +186,11 @@ def build_cf(
             raise BuildError(f"cannot build {cf.name} from {shown}: {CPU_SENTENCE}")
         if proc.returncode != 0 or proc.stderr:
             said = _first_line(proc.stderr) or "no message"
+            # m4 read the .mc on stdin and its includes through /proc/self/fd paths: named
+            # as the .mc names them
+            said = said.replace("m4:stdin:", f"{shown}:", 1)
+            for host, here in rooted.items():
+                said = said.replace(str(here), host)
             raise BuildError(
                 f"m4 could not build {cf.name} from {shown} ({_ended(proc.returncode)}): {said}"
             )

@@ -268,6 +268,11 @@ def _map_messages(doc: M4Document, traces: list[_Trace], stderr: str, rc: int) -
 def _expected(doc: M4Document, ctx: LintContext) -> dict[str, tuple[str | None, int]]:
     """conf name -> (literal value or None, offset in the .mc) after every define."""
     expected: dict[str, tuple[str | None, int]] = {}
+    # a value naming a macro (cf/README's `CERT_DIR/host.pem') is what m4 expands it to
+    defined = {doc.first_arg(c) for c in doc.all_calls() if c.name in ("define", "pushdef")}
+
+    def names_macro(value: str) -> bool:
+        return any(w in defined for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", value))
 
     def walk(source: M4Document, calls: list[Call], anchor: int | None) -> None:
         for call in calls:
@@ -275,7 +280,9 @@ def _expected(doc: M4Document, ctx: LintContext) -> dict[str, tuple[str | None, 
             name = source.first_arg(call)
             if call.name == "define" and name in TLS_OPTIONS:
                 value = source.arg_value(call.args[1]) if len(call.args) > 1 else ""
-                literal = value if re.fullmatch(r"[^`'()$,]*", value) else None
+                literal = (
+                    value if re.fullmatch(r"[^`'()$,]*", value) and not names_macro(value) else None
+                )
                 expected[name] = (literal, at)
             elif call.name == "undefine" and name in expected:
                 del expected[name]
