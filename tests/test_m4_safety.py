@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from realtools import (
 )
 from releases import release
 
+from compiler.apply import confine
 from compiler.apply.build import BuildError, build_cf
 from compiler.cli import main
 from compiler.compile import compile_file
@@ -523,3 +525,55 @@ def test_an_m4_error_under_a_root_names_the_mc_line_and_the_host_path() -> None:
         " No such file or directory"
     ), said
     assert "stdin" not in said and str(here) not in said
+
+
+#: mc.extra lines that reach m4's own include under a name built while m4 runs, past
+#: the guard (no check of the text can see the name)
+BUILT_NAMES = [
+    "define(`P', `_tlsc')dnl\ndefine(`Z', defn(P`'_include))dnl\nZ(`{secret}')dnl",
+    "define(`P', `_tl'`sc')dnl\ndefine(`Q', P`'_in`'clude(``{secret}''))dnl\nQ",
+]
+
+
+@pytest.mark.realtools
+@pytest.mark.skipif(not confine.available(), reason="this kernel has no Landlock")
+@pytest.mark.parametrize("lines", BUILT_NAMES)
+def test_apply_m4_reads_no_file_the_mc_does_not_include(lines: str) -> None:
+    """What the m4 of apply may read is confined (Landlock) to the system, the cf tree
+    and the files the .mc includes by name: a secret reached through a name m4 builds
+    at run time is "Permission denied", the build fails and no .cf is installed. The
+    control: the same .mc built by a plain m4 copies the secret into the .cf."""
+    with scratch_dir("built-names") as tmp:
+        secret = secret_file(tmp)
+        extra = lines.format(secret=secret).split("\n")
+        result = compile_dict(spec(defaults={"mc": {"extra": extra}, "tls": {"enabled": False}}))
+        assert result.ok, result.problems  # validation cannot see it
+        mc = tmp / "sendmail.mc"
+        mc.write_text(result.hosts["h1"][MC])
+        plain = subprocess.run(
+            ["m4", "-D_NO_MAKEINFO_", mc], capture_output=True, text=True, check=False
+        )
+        assert secret.read_text().strip() in plain.stdout  # the control
+        with pytest.raises(BuildError) as caught:
+            build_cf(mc, tmp / "sendmail.cf", {}, shown=Path("/etc/mail/sendmail.mc"))
+        assert not (tmp / "sendmail.cf").exists()
+    assert f"`{secret}': Permission denied" in str(caught.value)
+
+
+def test_the_m4_of_apply_may_read_the_cf_tree_and_what_the_mc_includes() -> None:
+    """The system, the cf tree of the cf.m4 included, each file included by its path
+    (relative ones from m4's directory) and, through it, the files it includes."""
+    with scratch_dir("readable") as tmp:
+        (tmp / "chain.m4").write_text(f"include(`{tmp}/tls/starttls.m4')dnl\n")
+        text = (
+            b"include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n"
+            b"include(`/proc/self/fd/7/starttls.m4')dnl\nsinclude(`chain.m4')dnl\n"
+        )
+        got = confine.readable(text, str(tmp), "/tmp/x")
+    assert got[: len(confine.SYSTEM)] == list(confine.SYSTEM)
+    assert sys.base_prefix in got and "/tmp/x" in got
+    assert got[-4:] == [
+        "/usr/share/sendmail/cf", "/proc/self/fd/7/starttls.m4", f"{tmp}/chain.m4",
+        f"{tmp}/tls/starttls.m4",
+    ]  # fmt: skip
+    assert "/etc/mail" not in got and "/etc/mail/tls" not in got

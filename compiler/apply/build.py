@@ -20,6 +20,7 @@ import contextlib
 import ctypes
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -28,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from compiler.apply.atomic import existing_meta, finish, temp_path
+from compiler.apply.confine import confined, readable
 from compiler.lint.lexer import lex
 from compiler.m4run import CPU_SENTENCE, children_cpu, limits, stopped_by_limit
 from compiler.sendmail.m4text import widen_guard
@@ -167,20 +169,31 @@ def build_cf(
     temp = temp_path(cf)
     temp.unlink(missing_ok=True)
     cpu_before = children_cpu()
+    where = str(cwd or mc.parent)
+    # m4 may read only what the .mc includes (compiler/apply/confine.py), and spills
+    # large diversions into a directory of its own
+    scratch = tempfile.mkdtemp(prefix="tlsc-m4-")
+    env = {**_env(), "TMPDIR": scratch}
+    m4 = shutil.which("m4", path=env.get("PATH")) or "m4"  # found before it is confined
+    confine = confined([m4, *readable(text, os.path.abspath(where), scratch)])
+
+    def child() -> None:  # pragma: no cover - runs in the child
+        limits()  # an endless recursion in mc.extra ends in seconds
+        confine()
+
     try:
         with open(temp, "xb") as out:
             proc = subprocess.run(
-                ["m4", "-D_NO_MAKEINFO_", "-"],
+                [m4, "-D_NO_MAKEINFO_", "-"],
                 input=text,
                 stdout=out,
                 stderr=subprocess.PIPE,
-                cwd=cwd or mc.parent,
-                env=_env(),
+                cwd=where,
+                env=env,
                 timeout=TOOL_TIMEOUT,
                 check=False,
                 pass_fds=tuple(fds),
-                # an endless recursion in mc.extra ends in seconds
-                preexec_fn=dies_with_apply(limits),
+                preexec_fn=dies_with_apply(child),
             )
         if stopped_by_limit(proc.returncode, children_cpu() - cpu_before):
             raise BuildError(f"cannot build {cf.name} from {shown}: {CPU_SENTENCE}")
@@ -205,6 +218,7 @@ def build_cf(
     except subprocess.TimeoutExpired:
         raise BuildError(f"m4 did not finish within {TOOL_TIMEOUT} s") from None
     finally:
+        shutil.rmtree(scratch, ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
 
