@@ -152,9 +152,9 @@ def test_an_include_of_a_secret_in_extra_is_refused(macro: str) -> None:
         (
             "S219",
             f"mc.extra: '{secret}' is not below /usr/share/sendmail/cf/ or /etc/mail/; m4"
-            " copies an included file into the world-readable sendmail.cf, so only files"
-            " below sendmail's cf tree, /etc/mail and the directories of the managed files"
-            " may be included",
+            " copies an included file into the world-readable sendmail.cf, so only m4 files"
+            " (.m4) below sendmail's cf tree, /etc/mail and the directories of the managed"
+            " files may be included",
         )
     ]
 
@@ -173,6 +173,17 @@ def test_every_other_spelling_of_an_include_is_refused(line: str, start: str) ->
     got = codes(spec(defaults={"mc": {"extra": [line]}}))
     assert [c for c, _ in got] == ["S219"], got
     assert got[0][1].startswith(start), got
+
+
+@pytest.mark.parametrize(
+    "path", ["/etc/mail/tls/sendmail-common.key", "/etc/mail/sasl/sasl.pw", "/etc/mail/access"]
+)
+def test_an_include_of_what_is_no_m4_file_is_refused(path: str) -> None:
+    """Below /etc/mail sit keys, password files and maps beside the m4 files: only an
+    m4 file (.m4) may be included, or m4 copies the key into the 0644 sendmail.cf."""
+    got = codes(spec(defaults={"mc": {"extra": [f"include(`{path}')dnl"]}}))
+    assert [c for c, _ in got] == ["S219"], got
+    assert got[0][1].startswith(f"mc.extra: '{path}' is no m4 file (.m4);"), got
 
 
 def test_the_names_of_the_guard_are_refused_in_extra() -> None:
@@ -430,8 +441,9 @@ def test_import_reports_an_include_tlsc_would_refuse_and_keeps_debians() -> None
         (
             "I116",
             6,
-            "cannot keep this include in mc.extra: '/usr/local/etc/mail/local.m4' is not"
-            " below /usr/share/sendmail/cf/ or /etc/mail/ and tlsc includes no other file"
+            "cannot keep this include in mc.extra: '/usr/local/etc/mail/local.m4' is not an"
+            " m4 file (.m4) below /usr/share/sendmail/cf/ or /etc/mail/ and tlsc includes no"
+            " other file"
             " (S219: m4 copies it into the world-readable sendmail.cf); move the file below"
             " /etc/mail or its lines into the .mc",
         )

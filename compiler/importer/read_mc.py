@@ -388,8 +388,8 @@ class _McReader:
             self.notes.loss(
                 at,
                 "I116",
-                f"cannot keep this include in mc.extra: '{target}' is not below"
-                f" {' or '.join(prefixes)} and tlsc includes no other file (S219: m4 copies"
+                f"cannot keep this include in mc.extra: '{target}' is not an m4 file (.m4)"
+                f" below {' or '.join(prefixes)} and tlsc includes no other file (S219: m4 copies"
                 " it into the world-readable sendmail.cf); move the file below /etc/mail"
                 " or its lines into the .mc",
             )

@@ -168,14 +168,14 @@ _CF_M4 = re.compile(r"^(/(?:[^/]+/)*(?:cf|mail|sendmail[^/]*))/m4/cf\.m4$")
 _REGEX_SPECIAL = re.compile(r"([.*+?\[\]^$\\])")
 
 
-def _plain_components(path: str) -> bool:
+def plain_components(path: str) -> bool:
     return all(part not in (".", "..") for part in path.split("/")[1:])
 
 
 def cf_tree(cf_m4: str) -> str | None:
     """The sendmail cf tree of a cf.m4 path (…/cf for …/cf/m4/cf.m4), None if it is none."""
     m = _CF_M4.match(cf_m4)
-    if m is None or not _plain_components(cf_m4):
+    if m is None or not plain_components(cf_m4):
         return None
     return m.group(1)
 
@@ -195,11 +195,14 @@ def read_prefixes(cf_m4: str, managed: list[str]) -> list[str]:
 
 
 def include_allowed(path: str, prefixes: list[str]) -> bool:
-    """True when `path` is absolute, has no . or .. part and lies below one of `prefixes`."""
+    """True when `path` is absolute, has no . or .. part, lies below one of `prefixes`
+    and names an m4 file (`.m4`: not a key, a password file or a map that sits beside
+    the m4 files in /etc/mail)."""
     return (
         path.startswith("/")
-        and _plain_components(path)
+        and plain_components(path)
         and any(path.startswith(p) for p in prefixes)
+        and path.endswith(".m4")
     )
 
 

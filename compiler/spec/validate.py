@@ -59,6 +59,7 @@ from compiler.sendmail.m4text import (
     check_line,
     include_allowed,
     included_paths,
+    plain_components,
     read_prefixes,
 )
 from compiler.sendmail.releases import MISSING_FEATURES, STS_TAG_RELEASE, release_of
@@ -617,15 +618,17 @@ def _check_reads(settings: HostSettings, loc: Loc, rep: _Reporter) -> None:
             else:
                 if not path.startswith("/"):
                     what = f"'{path}' is not an absolute path"
-                elif not include_allowed(path, ["/"]):
+                elif not plain_components(path):
                     what = f"'{path}' has a '.' or '..' part"
+                elif any(path.startswith(p) for p in prefixes):
+                    what = f"'{path}' is no m4 file (.m4)"
                 else:
                     shown = ", ".join(prefixes[:-1]) + f" or {prefixes[-1]}"
                     what = f"'{path}' is not below {shown}"
                 why = (
                     f"{what}; m4 copies an included file into the world-readable"
-                    " sendmail.cf, so only files below sendmail's cf tree, /etc/mail and"
-                    " the directories of the managed files may be included"
+                    " sendmail.cf, so only m4 files (.m4) below sendmail's cf tree, /etc/mail"
+                    " and the directories of the managed files may be included"
                 )
             rep.add((*loc, "mc", "extra", i), "S219", f"mc.extra: {why}{where}")
 
