@@ -14,9 +14,9 @@ description:
   - In check mode it runs C(tlsc plan SPEC --root ROOT --host HOST --format json) instead and
     writes nothing; with C(--diff) the plan's per-file unified diffs are returned in Ansible's
     diff format. It fails, as the apply would and with its sentence, when O(plan) no longer
-    holds, when the apply's pre-flight would refuse (C(tlsc doctor --preflight): the TLS
-    files the spec names, run when a file changes or a rebuild is owed, unless
-    C(--skip-preflight) is in O(extra_args)), or when the plan weakens TLS without
+    holds, when the apply's pre-flight would refuse (C(tlsc doctor --preflight), which
+    checks the TLS files the spec names, run when a file changes or a rebuild is owed,
+    unless C(--skip-preflight) is in O(extra_args)), or when the plan weakens TLS without
     O(allow_downgrade) (or C(--allow-downgrade) in O(extra_args)).
   - C(changed) is true exactly when apply changed a file (in check mode, when the plan has
     changes). A refused, failed or rolled-back apply fails the task with tlsc's sentence as
