@@ -580,12 +580,14 @@ def test_the_m4_of_apply_may_read_the_cf_tree_and_what_the_mc_includes() -> None
         text = (
             b"include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n"
             b"include(`/proc/self/fd/7/starttls.m4')dnl\nsinclude(`chain.m4')dnl\n"
+            b"dnl include(`/etc/mail/tls/sendmail-common.key')\ninclude(/etc/mail/m4/plain.m4)\n"
         )
         got = confine.readable(text, str(tmp), "/tmp/x")
     assert got[: len(confine.SYSTEM)] == list(confine.SYSTEM)
     assert sys.base_prefix in got and "/tmp/x" in got
-    assert got[-4:] == [
+    # a commented-out include is not read by m4, an unquoted one is
+    assert got[-5:] == [
         "/usr/share/sendmail/cf", "/proc/self/fd/7/starttls.m4", f"{tmp}/chain.m4",
-        f"{tmp}/tls/starttls.m4",
+        "/etc/mail/m4/plain.m4", f"{tmp}/tls/starttls.m4",
     ]  # fmt: skip
     assert "/etc/mail" not in got and "/etc/mail/tls" not in got

@@ -21,12 +21,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import re
 import stat
 import sys
 from collections.abc import Callable, Sequence
 
 from compiler.fileio import read_regular
+from compiler.sendmail.m4text import included_paths
 
 _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446  # the same on every arch
 _RULESET_VERSION = 1
@@ -36,8 +36,6 @@ _PR_SET_NO_NEW_PRIVS = 38
 
 #: what any program needs to start (the loader, its libraries) and nothing secret
 SYSTEM = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/etc/ld.so.cache")
-
-_INCLUDE = re.compile(rb"s?include\(`([^`'\n]+)'\)")
 
 try:
     _libc: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True)
@@ -70,8 +68,10 @@ def readable(text: bytes, cwd: str, tmpdir: str) -> list[str]:
     queue: list[bytes] = [text]
     seen: set[str] = set()
     while queue and len(seen) < MAX_INCLUDED:
-        for match in _INCLUDE.finditer(queue.pop()):
-            path = os.path.join(cwd, os.fsdecode(match.group(1)))
+        lines = queue.pop().decode("utf-8", "surrogateescape").splitlines()
+        # the same reading of an include as validation's and import's (quoted or not)
+        for name in (p for line in lines for _, p in included_paths(line) if p is not None):
+            path = os.path.join(cwd, name)
             if path in seen:
                 continue
             seen.add(path)
