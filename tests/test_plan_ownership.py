@@ -247,7 +247,10 @@ def test_tls_defines_after_the_mailers_get_the_include_right_after_them() -> Non
 
 
 def test_the_hosts_own_tls_options_and_their_undefines() -> None:
-    from compiler.plan.ownership import _own_tls_defines, with_undefines
+    from compiler.plan.ownership import _own_tls, with_undefines
+
+    def _own_tls_defines(mc: str, path: str) -> dict[str, int]:
+        return _own_tls(mc, path).defines
 
     mc = MC_HEAD + CERT + "define(`confCLIENT_KEY', `/k.pem')dnl\n" + MARKED + MAILERS
     mc += "undefine(`confCRL')dnl\ndefine(`confDONT_BLAME_SENDMAIL', `x')dnl\n"

@@ -93,7 +93,7 @@ def _tls_define_calls(doc: M4Document, live_from: int | None = None) -> Iterator
             yield c
 
 
-def _raw_options(doc: M4Document, path: str) -> Iterator[Unseen]:
+def raw_options(doc: M4Document, path: str) -> Iterator[Unseen]:
     """`O ServerCertFile=...` lines m4 copies into sendmail.cf as they are."""
     for stmt in statements(doc):
         if stmt.kind != "raw":
@@ -114,7 +114,7 @@ def in_mc(doc: M4Document, path: str) -> list[Unseen]:
             found.append(Unseen(at, doc.first_arg(c), "hash"))
         elif c.parent is not None or c.in_quotes:
             found.append(Unseen(at, doc.first_arg(c), "nested", _outer(doc, c)))
-    return found + list(_raw_options(doc, path))
+    return found + list(raw_options(doc, path))
 
 
 def in_starttls(doc: M4Document, path: str) -> list[Unseen]:
@@ -166,9 +166,7 @@ def in_includes(
             for c in _tls_define_calls(inner, 0):
                 at = Where(real, *inner.pos(c.start))
                 found.append(Unseen(at, inner.first_arg(c), "included", via))
-            found.extend(
-                Unseen(u.where, u.name, "included", via) for u in _raw_options(inner, real)
-            )
+            found.extend(Unseen(u.where, u.name, "included", via) for u in raw_options(inner, real))
             walk(inner, real, depth + 1)
 
     walk(doc, path, 0)

@@ -343,9 +343,19 @@ def host_says(mc: str, mc_path: str, starttls: str | None, starttls_path: str, t
     return have == tls.model_dump()
 
 
-def _own_tls_defines(mc: str, path: str) -> dict[str, int]:
-    """Each TLS option the host's own .mc (outside tlsc's block) defines: name -> the
-    line of its last define."""
+@dataclass(frozen=True)
+class OwnTls:
+    """The TLS options the host's own .mc (outside tlsc's block) sets: define name ->
+    the line of its last define, and for raw `O` lines (a LOCAL_CONFIG section), which
+    m4 copies into sendmail.cf as they are, the define of that option -> its last line."""
+
+    defines: dict[str, int]
+    raw: dict[str, int]
+
+
+def _own_tls(mc: str, path: str) -> OwnTls:
+    """OwnTls of the host's own .mc."""
+    from compiler.importer.unseen import TLS_OPTIONS, raw_options
     from compiler.lint.lexer import lex
     from compiler.sendmail import TLS_DEFINES
 
@@ -357,12 +367,14 @@ def _own_tls_defines(mc: str, path: str) -> dict[str, int]:
     if span is not None:
         lines = [*lines[: span[0]], *["\n"] * (span[1] - span[0] + 1), *lines[span[1] + 1 :]]
     doc = lex("".join(lines), path, "mc")
-    out: dict[str, int] = {}
+    defines: dict[str, int] = {}
     for call in _tls_calls(doc):
         name = doc.first_arg(call)
         if call.name == "define" and name in TLS_DEFINES:
-            out[name] = doc.pos(call.start)[0]
-    return out
+            defines[name] = doc.pos(call.start)[0]
+    define_of = {option: define for define, option in TLS_OPTIONS.items()}
+    raw = {define_of[u.name]: u.where.line for u in raw_options(doc, path)}
+    return OwnTls(defines, raw)
 
 
 def with_undefines(starttls: str, names: list[str]) -> str:
@@ -385,31 +397,62 @@ def with_undefines(starttls: str, names: list[str]) -> str:
     return starttls[:at] + "".join(lines) + starttls[at:]
 
 
-def _p111(own: dict[str, int], path: str, enabled: bool) -> list[PlanWarning]:
-    """P111 for each TLS option the host's own .mc sets, as it stands after the plan."""
+_OFF = (
+    "; STARTTLS is off in the spec, but that line still sets the option in"
+    " sendmail.cf -- take it out of the .mc to turn STARTTLS off there"
+)
+
+
+def _p111(own: OwnTls, path: str, enabled: bool, ours: str = "") -> list[PlanWarning]:
+    """P111 for each TLS option the host's own .mc sets, as it stands after the plan;
+    `ours` is tlsc's starttls.m4, with the defines the spec sets."""
     if enabled:
         said = (
             "; tlsc's starttls.m4 is included after it, so tls: decides the value and the"
             " host's line does nothing any more -- take it out of the .mc"
         )
     else:
-        said = (
-            "; STARTTLS is off in the spec, but that line still sets the option in"
-            " sendmail.cf -- take it out of the .mc to turn STARTTLS off there"
-        )
-    return [
+        said = _OFF
+    warnings = [
         PlanWarning("P111", f"{path} sets {name} itself (line {line}){said}", path)
-        for name, line in sorted(own.items())
+        for name, line in sorted(own.defines.items())
     ]
+    if not own.raw:
+        return warnings
+    from compiler.importer.unseen import TLS_OPTIONS
+    from compiler.lint.lexer import lex
+    from compiler.sendmail import TLS_DEFINES
+
+    doc = lex(ours, "starttls.m4", "m4")
+    set_by_spec = {doc.first_arg(c) for c in doc.top_calls("define")}
+    for name, line in sorted(own.raw.items(), key=lambda item: item[1]):
+        key = TLS_DEFINES[name]
+        if not enabled:
+            said = _OFF
+        elif name in set_by_spec:
+            said = (
+                f"; {key} sets it too, and sendmail takes whichever O line of"
+                " sendmail.cf comes last -- take the line out of the .mc"
+            )
+        else:
+            said = (
+                f"; {key} is unset in the spec, but m4 copies the line into sendmail.cf as"
+                f" it is, so it still sets the option -- take it out of the .mc, or set"
+                f" {key}"
+            )
+        text = f"{path} sets {TLS_OPTIONS[name]} itself in an O line (line {line}){said}"
+        warnings.append(PlanWarning("P111", text, path))
+    return warnings
 
 
-def _p111_off(own: dict[str, int], path: str) -> list[PlanWarning]:
-    """P111 with STARTTLS off in the spec: only while the host's own lines set every
-    option sendmail needs to offer STARTTLS, so that it still does; lines that leave one
-    out (a CA directory for the client side alone) offer none, as the spec says."""
+def _p111_off(own: OwnTls, path: str) -> list[PlanWarning]:
+    """P111 with STARTTLS off in the spec: only while the host's own lines (defines or
+    raw `O` lines) set every option sendmail needs to offer STARTTLS, so that it still
+    does; lines that leave one out (a CA directory for the client side alone) offer
+    none, as the spec says."""
     from compiler.importer.unseen import REQUIRED_DEFINES
 
-    if not all(name in own for name in REQUIRED_DEFINES):
+    if not all(name in own.defines or name in own.raw for name in REQUIRED_DEFINES):
         return []
     return _p111(own, path, False)
 
@@ -478,9 +521,10 @@ def settle(
                 files[p.starttls_m4] = tls_file
             if tls_file is not None and TLSC_HEADER in tls_file[:2048]:
                 # tlsc's own file, included after the host's lines, has the last word
-                warnings += _p111(_own_tls_defines(mc, p.sendmail_mc), p.sendmail_mc, True)
+                own = _own_tls(mc, p.sendmail_mc)
+                warnings += _p111(own, p.sendmail_mc, True, tls_file)
         else:
-            own = _own_tls_defines(mc, p.sendmail_mc)
+            own = _own_tls(mc, p.sendmail_mc)
             ours = files.get(p.starttls_m4, "")
             features = s.tls.enabled and "FEATURE(" in ours
             files[p.sendmail_mc] = splice_mc(
@@ -498,8 +542,8 @@ def settle(
                 # the host's own file (Debian's generated one), now included, says it
                 files[p.starttls_m4] = tls_file
             elif s.tls.enabled:
-                files[p.starttls_m4] = with_undefines(ours, list(own))
-                warnings += _p111(own, p.sendmail_mc, True)
+                files[p.starttls_m4] = with_undefines(ours, list(own.defines))
+                warnings += _p111(own, p.sendmail_mc, True, ours)
             else:
                 warnings += _p111_off(own, p.sendmail_mc)
     if not s.tls.enabled and observed.get(p.starttls_m4) is not None:
