@@ -45,6 +45,10 @@ def _define(name: str) -> str:
         "LOCAL_CONFIG\nO CipherList = HIGH\n",
         "LOCAL_CONFIG\nO cipherlist=HIGH\n",  # sendmail: any case
         "LOCAL_CONFIG\nO ServerCert=/etc/mail/tls/h.crt\n",  # sendmail: an abbreviation
+        # a line m4 runs two statements of: the reader takes a define alone on its line
+        "define(`SMART_HOST', `relay.example.com')" + _define("confTO_STARTTLS") + "\n",
+        _define("confSERVER_CERT").removesuffix("dnl") + _define("confSERVER_KEY") + "\n",
+        "FEATURE(`use_cw_file')" + _define("confCACERT") + " dnl # the CA\n",
     ],
 )
 def test_tls_settings_the_reader_skips_are_refused_at_their_line(tmp_path: Path, body: str) -> None:
@@ -119,6 +123,23 @@ def test_a_tls_define_in_a_quoted_argument_is_refused_at_its_line(
         first = result.notes.errors[0]
         assert (first.code, first.path) == ("I139", str(tmp_path / at.lstrip("/"))), first
         assert (first.line, first.col) == (line, col), first
+
+
+def test_a_tls_define_sharing_its_line_in_starttls_m4_is_refused_at_its_line(
+    tmp_path: Path,
+) -> None:
+    at = "/etc/mail/tls/starttls.m4"
+    first, second, third, fourth = FOUR
+    shared = _define(third).removesuffix("dnl") + _define(fourth)
+    text = _define(first) + "\n" + _define(second) + "\n" + shared + "\n"
+    write_tree(tmp_path, {MC: HEAD + f"include(`{at}')dnl\n" + TAIL, at: text})
+    for ownership in ("tls", "file"):
+        result = import_host(tmp_path, "h1", "h1.example.net", ownership=ownership)
+        assert result.text is None
+        got = [(p.code, p.path, p.line, p.col) for p in result.notes.errors]
+        where = str(tmp_path / at.lstrip("/"))
+        col = len(_define(third).removesuffix("dnl")) + 1
+        assert got == [("I139", where, 3, 1), ("I139", where, 3, col)], got
 
 
 def test_a_hash_line_before_cf_m4_is_a_comment(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ assertion names the exact line and column a person would be sent to.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -534,6 +535,38 @@ def test_dane_is_a_tls_setting_not_a_define() -> None:
         "S202",
         "confDANE is set by tls.dane; starttls.m4 is included later and would override this define",
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "define(`SMART_HOST', `relay.example.net')define(`confTO_STARTTLS', `5m')dnl",
+            "confTO_STARTTLS is set by tls.timeout",
+        ),
+        ("define(`confCIPHER_LIST', `HIGH')dnl", "confCIPHER_LIST is set by tls.cipher_list"),
+        ("undefine(`confCRL')dnl", "confCRL is set by tls.crl"),
+        ("define(`TLS', `define(`confCACERT', `/x')')TLS", "confCACERT is set by tls.ca_cert"),
+        ("O CipherList=HIGH", "this line writes the sendmail.cf option CipherList itself"),
+        ("O ServerCert=/x.crt", "this line writes the sendmail.cf option ServerCertFile itself"),
+        (
+            "O Timeout.starttls=5m",
+            "this line writes the sendmail.cf option Timeout.starttls itself",
+        ),
+        ("dnl define(`confCIPHER_LIST', `HIGH')", None),
+        ("define(`confCIPHER_LISTS', `HIGH')dnl", None),
+        ("O AliasFile=/etc/mail/aliases", None),
+        ("O  CipherList=HIGH", None),  # sendmail: 'unknown option name  CipherList'
+    ],
+)
+def test_an_extra_line_that_sets_a_tls_option_is_refused(line: str, message: str | None) -> None:
+    text = with_lines(f"defaults:\n  mc:\n    extra:\n      - {json.dumps(line)}\n")
+    got = [p for p in found(text) if p[2] == "S202"]
+    if message is None:
+        assert got == []
+    else:
+        assert [p[:2] for p in got] == [pos(text, json.dumps(line))], got
+        assert got[0][3].startswith(f"mc.extra: {message}"), got
 
 
 @pytest.mark.parametrize(

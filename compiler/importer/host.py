@@ -40,7 +40,7 @@ from compiler.plan.desired import DesiredSpec, desired_from_text
 from compiler.plan.ownership import TLSC_HEADER, BlockError, settle
 from compiler.plan.planner import decode
 from compiler.plan.submit import read_submit, submit_path
-from compiler.sendmail import TLS_DEFINES, names, releases
+from compiler.sendmail import TLS_DEFINES, TLS_OPTIONS, names, releases
 from compiler.sendmail.m4names import CF_MACROS
 from compiler.spec.model import HostName, Paths, Word
 
@@ -457,7 +457,7 @@ def _incomplete(
             " say with STARTTLS on; define it, or take the include out, and import again",
         )
         return tls
-    events = [e for e in events if e.name in unseen.TLS_OPTIONS]
+    events = [e for e in events if e.name in TLS_OPTIONS]
     first = min((e.where for e in events), key=lambda w: (w.line, w.col), default=Where(mc_real))
     if adopt:
         del notes.losses[mark:]  # the lines stay the host's: what tls: cannot say is no loss
@@ -476,7 +476,7 @@ def _incomplete(
                 f"sendmail.mc defines no {names}, so sendmail offers no STARTTLS and the spec"
                 f" has tls.enabled: false, with which tlsc writes no {e.name}",
             )
-    blame = [e for e in [*mc.tls_before, *mc.tls_after] if e.name not in unseen.TLS_OPTIONS]
+    blame = [e for e in [*mc.tls_before, *mc.tls_after] if e.name not in TLS_OPTIONS]
     blame_without_tls(replace(mc, tls_before=blame, tls_after=[]), notes)
     return TlsRead(False, set_at=tls.set_at, off=f"no {names}, so sendmail offers no STARTTLS")
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from compiler.importer.notes import Notes, Where
 from compiler.importer.statements import statements
 from compiler.lint.lexer import Call, M4Document, lex
-from compiler.sendmail import STARTTLS_REQUIRED, TLS_DEFINES
+from compiler.sendmail import STARTTLS_REQUIRED, TLS_DEFINES, TLS_OPTIONS
 from compiler.sendmail.cfread import cf_values, logical_lines, read_option
 from compiler.sendmail.m4text import cf_tree
 
@@ -34,23 +34,6 @@ from compiler.sendmail.m4text import cf_tree
 REQUIRED_DEFINES = {
     next(d for d, s in TLS_DEFINES.items() if s == f"tls.{key}"): option
     for key, option in STARTTLS_REQUIRED.items()
-}
-#: cf options the TLS defines set (proto.m4's _OPTION lines)
-TLS_OPTIONS = {
-    "confCACERT_PATH": "CACertPath",
-    "confCACERT": "CACertFile",
-    "confSERVER_CERT": "ServerCertFile",
-    "confSERVER_KEY": "ServerKeyFile",
-    "confCLIENT_CERT": "ClientCertFile",
-    "confCLIENT_KEY": "ClientKeyFile",
-    "confDH_PARAMETERS": "DHParameters",
-    "confCRL": "CRLFile",
-    "confTLS_SRV_OPTIONS": "TLSSrvOptions",
-    "confTO_STARTTLS": "Timeout.starttls",
-    "confCIPHER_LIST": "CipherList",
-    "confSERVER_SSL_OPTIONS": "ServerSSLOptions",
-    "confCLIENT_SSL_OPTIONS": "ClientSSLOptions",
-    "confDANE": "DANE",
 }
 _TLS_OPTION_NAMES = frozenset(TLS_OPTIONS.values())
 #: how deep includes are followed (m4's own limit is far above what a host uses)
@@ -63,7 +46,7 @@ class Unseen:
 
     where: Where
     name: str  # the define (confSERVER_CERT) or the cf option (ServerCertFile)
-    how: str  # "nested", "hash", "raw" or "included"
+    how: str  # "nested", "hash", "raw", "shared" or "included"
     outer: str = ""  # the call it stands in (nested), or the include line (included)
 
 
@@ -114,7 +97,22 @@ def in_mc(doc: M4Document, path: str) -> list[Unseen]:
             found.append(Unseen(at, doc.first_arg(c), "hash"))
         elif c.parent is not None or c.in_quotes:
             found.append(Unseen(at, doc.first_arg(c), "nested", _outer(doc, c)))
-    return found + list(raw_options(doc, path))
+    return found + list(_shared(doc, path)) + list(raw_options(doc, path))
+
+
+def _shared(doc: M4Document, path: str) -> Iterator[Unseen]:
+    """TLS defines m4 runs on a line they share with another statement (two defines,
+    a define and a FEATURE): the import reads a define only from a line of its own."""
+    for stmt in statements(doc):
+        if stmt.kind != "raw":
+            continue
+        for c in doc.calls:
+            if not stmt.start <= c.start < stmt.end or c.parent is not None:
+                continue
+            if c.in_quotes or c.hash_line or c.detached or c.name not in ("define", "undefine"):
+                continue
+            if c.args and doc.first_arg(c) in TLS_DEFINES:
+                yield Unseen(Where(path, *doc.pos(c.start)), doc.first_arg(c), "shared")
 
 
 def in_starttls(doc: M4Document, path: str) -> list[Unseen]:
@@ -128,7 +126,7 @@ def in_starttls(doc: M4Document, path: str) -> list[Unseen]:
         outer = _outer(doc, c)
         if outer not in ("ifdef", "ifelse"):
             found.append(Unseen(Where(path, *doc.pos(c.start)), doc.first_arg(c), "nested", outer))
-    return found
+    return found + list(_shared(doc, path))
 
 
 def _includes(doc: M4Document) -> Iterator[tuple[Call, str]]:
@@ -194,6 +192,12 @@ def report(found: list[Unseen], notes: Notes, label: Callable[[str], str]) -> No
                 f"this '#' line is live m4 text after cf.m4 is included, so m4 runs its"
                 f" {u.name} define, which tlsc does not read; write 'dnl #' for a comment (or"
                 " the define alone on its line) and import again"
+            )
+        elif u.how == "shared":
+            why = (
+                f"this line holds the {u.name} define together with another statement, and"
+                " tlsc reads a TLS define only when it stands alone on its line; put each"
+                " statement on a line of its own and import again"
             )
         elif u.how == "raw":
             why = (

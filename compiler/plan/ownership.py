@@ -355,9 +355,9 @@ class OwnTls:
 
 def _own_tls(mc: str, path: str) -> OwnTls:
     """OwnTls of the host's own .mc."""
-    from compiler.importer.unseen import TLS_OPTIONS, raw_options
+    from compiler.importer.unseen import raw_options
     from compiler.lint.lexer import lex
-    from compiler.sendmail import TLS_DEFINES
+    from compiler.sendmail import TLS_DEFINES, TLS_OPTIONS
 
     lines = split_lines(mc)  # as m4 reads it (the lexer's line numbers)
     try:
@@ -419,9 +419,8 @@ def _p111(own: OwnTls, path: str, enabled: bool, ours: str = "") -> list[PlanWar
     ]
     if not own.raw:
         return warnings
-    from compiler.importer.unseen import TLS_OPTIONS
     from compiler.lint.lexer import lex
-    from compiler.sendmail import TLS_DEFINES
+    from compiler.sendmail import TLS_DEFINES, TLS_OPTIONS
 
     doc = lex(ours, "starttls.m4", "m4")
     set_by_spec = {doc.first_arg(c) for c in doc.top_calls("define")}

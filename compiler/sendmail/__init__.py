@@ -316,6 +316,23 @@ TLS_DEFINES = {
     "confDANE": "tls.dane",
 }
 
+#: the sendmail.cf option each TLS define sets (proto.m4's _OPTION lines)
+TLS_OPTIONS = {
+    "confCACERT_PATH": "CACertPath",
+    "confCACERT": "CACertFile",
+    "confSERVER_CERT": "ServerCertFile",
+    "confSERVER_KEY": "ServerKeyFile",
+    "confCLIENT_CERT": "ClientCertFile",
+    "confCLIENT_KEY": "ClientKeyFile",
+    "confDH_PARAMETERS": "DHParameters",
+    "confCRL": "CRLFile",
+    "confTLS_SRV_OPTIONS": "TLSSrvOptions",
+    "confTO_STARTTLS": "Timeout.starttls",
+    "confCIPHER_LIST": "CipherList",
+    "confSERVER_SSL_OPTIONS": "ServerSSLOptions",
+    "confCLIENT_SSL_OPTIONS": "ClientSSLOptions",
+    "confDANE": "DANE",
+}
 #: TLSv1.3 cipher suites OpenSSL 3 implements (`CipherSuites=`, tls.ciphersuites)
 TLS13_SUITES = (
     "TLS_AES_256_GCM_SHA384",

@@ -717,7 +717,9 @@ class Mc(Model):
     extra: list[Annotated[str, StringConstraints(max_length=4096)]] = Field(
         [],
         description="Raw m4 lines, copied into sendmail.mc as written after the"
-        " DAEMON_OPTIONS lines; checked for broken quoting (S209) and includes (S219).",
+        " DAEMON_OPTIONS lines; checked for broken quoting (S209) and includes (S219);"
+        " a line that sets an option tls: owns (a define of confCIPHER_LIST, an"
+        " `O CipherList=` line) is refused (S202).",
         examples=[["LOCAL_CONFIG"]],
     )
     mailers: list[Word] = Field(

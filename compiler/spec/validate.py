@@ -45,6 +45,7 @@ from compiler.sendmail import (
     RESCANNED_FEATURE_ARGS,
     STARTTLS_REQUIRED,
     TLS_DEFINES,
+    TLS_OPTIONS,
     access_map_arg,
     names,
     option_true,
@@ -336,6 +337,41 @@ def _pydantic_problems(
             rep.add(loc, "S104", f"{where}: {msg[0].lower() + msg[1:]}", is_key)
 
 
+def _tls_in_extra(line: str) -> str | None:
+    """Why an mc.extra line sets an option tls: owns, or None: a define (undefine,
+    pushdef) of it anywhere in the line, or the raw `O` line of a LOCAL_CONFIG
+    section, which m4 copies into sendmail.cf as it is. Either decides the option
+    wherever tls: leaves it unset, where no reader of tls: sees it."""
+    name = None
+    if "conf" in line:
+        from compiler.lint.lexer import lex
+
+        doc = lex(line, "mc.extra", "mc")
+        for c in doc.quoted_calls():
+            calls = c.name in ("define", "undefine", "pushdef", "popdef") and c.args
+            if calls and doc.first_arg(c) in TLS_DEFINES:
+                name = doc.first_arg(c)
+                break
+    if name is not None:
+        return (
+            f"{name} is set by {TLS_DEFINES[name]}; a line of mc.extra that sets it would"
+            f" decide it wherever tls: leaves it unset -- set {TLS_DEFINES[name]} instead"
+        )
+    if not line.startswith("O "):
+        return None
+    from compiler.sendmail.cfread import read_option
+
+    got = read_option(line)
+    option_of = {option: define for define, option in TLS_OPTIONS.items()}
+    if got is not None and got[0] in option_of:
+        key = TLS_DEFINES[option_of[got[0]]]
+        return (
+            f"this line writes the sendmail.cf option {got[0]} itself, which {key} sets;"
+            f" set {key} instead"
+        )
+    return None
+
+
 def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
     for name in mc.defines:
         if name in TLS_DEFINES:
@@ -462,6 +498,9 @@ def _check_mc(mc: Mc, loc: Loc, rep: _Reporter) -> None:
     for i, line in enumerate(mc.extra):
         if _STS_CALL.search(line):
             rep.add((*loc, "extra", i), "S224", f"mc.extra: {_STS_BY_HAND}")
+        why = _tls_in_extra(line)
+        if why is not None:
+            rep.add((*loc, "extra", i), "S202", f"mc.extra: {why}")
         for col, message in check_line(line):
             rep.add(
                 (*loc, "extra", i),
