@@ -327,7 +327,9 @@ def _text(
     def imports() -> None:  # what prints the summary, imported while the workers read
         importlib.import_module("compiler.logs.report")
 
-    result = scan_files(files, "text", None, within, year, meanwhile=imports)
+    from compiler.logs.source import chronological
+
+    result = scan_files(chronological(files), "text", None, within, year, meanwhile=imports)
     from compiler.logs.report import print_summary
     from compiler.logs.scan import summary_of
 

@@ -43,7 +43,7 @@ from compiler.logs.parse import (
     split_with_text,
     unrepeat,
 )
-from compiler.logs.source import ReadStats, log_lines
+from compiler.logs.source import ReadStats, chronological, log_lines
 from compiler.logs.syslog import SyslogLine, YearGuess, split_syslog
 
 #: verify values under which a session is encrypted
@@ -455,7 +455,9 @@ def read_sessions(
     on_session: Callable[[Session], None],
     year: int | None = None,
 ) -> tuple[ReadStats, list[str]]:
-    """Feed the lines of `files`, in order, to one builder: (what was read, bad inputs)."""
+    """Feed the lines of `files`, oldest first (source.chronological), to one builder:
+    (what was read, bad inputs)."""
+    files = chronological(files)
     builder = SessionBuilder()
     stats = ReadStats()
     problems: list[str] = []

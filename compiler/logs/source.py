@@ -42,6 +42,24 @@ def _name(path: str) -> str:
     return "standard input" if path == "-" else path
 
 
+def chronological(files: Sequence[str]) -> tuple[str, ...]:
+    """`files` oldest first, by modification time (logrotate and gzip keep it), for
+    what counts in time order: the summary's span and each peer's last problem, the
+    sessions of the what-if and of TLS-RPT. `mail.log*` comes newest first. Files of
+    the same time, and any list with standard input or a file that cannot be
+    stat'ed (its read says why), keep the order given."""
+    times = []
+    for path in files:
+        if path == "-":
+            return tuple(files)
+        try:
+            times.append(os.stat(path).st_mtime_ns)
+        except (OSError, ValueError):
+            return tuple(files)
+    order = sorted(range(len(files)), key=times.__getitem__)
+    return tuple(files[i] for i in order)
+
+
 @contextmanager
 def open_input(path: str) -> Iterator[tuple[BinaryIO, date]]:
     """The byte stream of `path` (`-`: stdin), gunzipped when it is gzip, and its date.
