@@ -274,6 +274,7 @@ def _write_tree(root: Path, hosts: Iterable[tuple[str, dict[str, str]]], spec: s
                 for path, text in files.items():
                     target = output_path(root, name, path)
                     _make_dirs(target.parent, made)
+                    _no_link_below(root, target.parent)
                     check_write_target(target)
                     if spec_id is not None and target.exists():
                         info = target.stat()
@@ -298,6 +299,21 @@ def _write_tree(root: Path, hosts: Iterable[tuple[str, dict[str, str]]], spec: s
                 raise _TreeError(exc, target, written) from None
             raise
     return written
+
+
+def _no_link_below(root: Path, directory: Path) -> None:
+    """OSError when a directory between ROOT (itself may be a link: the user's choice)
+    and `directory` is a symbolic link: a link planted in the output tree (a
+    committed `build/mx1 -> /etc`) would take the files outside it."""
+    at = directory
+    while at != root and at.parent != at:
+        if at.is_symlink():
+            raise OSError(
+                errno.ELOOP,
+                "it is a symbolic link, and compile writes nothing through a link below --out",
+                str(at),
+            )
+        at = at.parent
 
 
 def _make_dirs(directory: Path, made: list[Path]) -> None:

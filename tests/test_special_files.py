@@ -284,6 +284,30 @@ def test_compile_out_never_writes_through_a_fifo(tmp_path: Path) -> None:
     assert (out / "h1/etc/mail/access").is_file()
 
 
+@pytest.mark.parametrize("link", ["h1", "h1/etc/mail", "h1/etc/mail/tls"])
+def test_compile_out_writes_nothing_through_a_linked_directory(tmp_path: Path, link: str) -> None:
+    spec = tmp_path / "cluster.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    out, elsewhere = tmp_path / "build", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / link).parent.mkdir(parents=True)
+    (out / link).symlink_to(elsewhere)
+    rc, _, err = tlsc("compile", spec, "--out", out)
+    assert rc == 1
+    assert f"cannot write {out / link}: it is a symbolic link" in err, err
+    assert list(elsewhere.iterdir()) == []
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == sorted(
+        {link, *(str(Path(link).parents[i]) for i in range(len(Path(link).parents) - 1))}
+    )
+    # --out itself may be a link (the user's choice): written into its target
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "via").symlink_to(real)
+    rc, _, err = tlsc("compile", spec, "--out", tmp_path / "via")
+    assert rc == 0, err
+    assert (real / "h1/etc/mail/sendmail.mc").is_file()
+
+
 @needs_root
 def test_plan_out_onto_a_device_is_refused(tmp_path: Path) -> None:
     spec = tmp_path / "cluster.yaml"
