@@ -159,6 +159,21 @@ hosts:
             "{socket: 'inet:8461@bad host'}",
             "'bad host' in inet: is not an IPv4 address or a host name",
         ),
+        # a number to the resolver (glibc's inet_aton), which reads it otherwise than it looks
+        *(
+            (
+                f"{{socket: 'inet:8461@{host}'}}",
+                f"'{host}' in inet: is not an IPv4 address in dotted-quad form (like"
+                f" 127.0.0.1); sendmail's resolver reads it as {read}",
+            )
+            for host, read in (
+                ("127.000.000.010", "127.0.0.8"),
+                ("1.2.3", "1.2.0.3"),
+                ("0x7f.1", "127.0.0.1"),
+                ("2130706433", "127.0.0.1"),
+                ("256.0.0.1", "no address at all"),
+            )
+        ),
         ("{socket: 'local:run/sts.sock'}", "'run/sts.sock' is not an absolute path"),
         ("{socket: 'local:/run/`x'}", "a path cannot contain a back-tick"),
     ],

@@ -367,6 +367,36 @@ def _socket_map(value: str) -> None:
             raise ValueError(f"'{shown(host)}' in {kind}: is not an IPv6 address") from None
     elif not _SOCKET_HOST.match(host) or len(host) > 253:
         raise ValueError(f"'{shown(host)}' in {kind}: is not an IPv4 address or a host name")
+    else:
+        _dotted_quad(host, kind)
+
+
+#: a part of a number glibc's inet_aton reads (decimal, octal with a 0, hex with 0x)
+_ATON_PART = re.compile(r"(0[xX][0-9A-Fa-f]*|[0-9]+)\Z")
+
+
+def _dotted_quad(host: str, kind: str) -> None:
+    """A host that is a number to the resolver (gethostbyname reads it with inet_aton,
+    not DNS) must be an IPv4 address as one reads it: 127.000.000.010 is 127.0.0.8
+    to sendmail, 1.2.3 is 1.2.0.3, 256.0.0.1 is no address."""
+    parts = host.split(".")
+    if len(parts) > 4 or not all(_ATON_PART.match(p) for p in parts):
+        return
+    try:
+        ipaddress.IPv4Address(host)
+        return
+    except ValueError:
+        pass
+    import socket
+
+    try:
+        read = f"as {socket.inet_ntoa(socket.inet_aton(host))}"
+    except OSError:
+        read = "as no address at all"
+    raise ValueError(
+        f"'{shown(host)}' in {kind}: is not an IPv4 address in dotted-quad form (like"
+        f" 127.0.0.1); sendmail's resolver reads it {read}"
+    )
 
 
 AbsPath = Annotated[str, _check(_path)]
