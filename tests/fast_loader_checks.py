@@ -42,7 +42,8 @@ def same_load(text: str) -> tuple[LoadedSpec, LoadedSpec] | None:
         assert fast.problems == slow.problems
         assert (fast.partial is None) == (slow.partial is None)
         return None
-    assert fast.data == slow.data
+    # (a .nan is no float equal to another: the two loads' texts are compared then)
+    assert fast.data == slow.data or repr(fast.data) == repr(slow.data)
     assert [type(v) for v in leaves(fast.data)] == [type(v) for v in leaves(slow.data)]
     assert fast.key_positions == slow.key_positions
     assert fast.bool_words == slow.bool_words

@@ -292,6 +292,35 @@ def test_bad_host_address(value: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("1d", True),
+        ("23h59m60s", True),
+        ("1440", True),  # minutes, as sendmail reads a bare number
+        ("00000000000000000000001h", True),
+        ("1441", False),
+        ("1d1s", False),
+        ("18446744073709551617s", False),  # 2^64+1: sendmail's time_t would make it 1s
+        ("9" * 5000 + "s", False),
+    ],
+)
+def test_tls_timeout_is_at_most_a_day(value: str, ok: bool) -> None:
+    text = with_lines(f"defaults:\n  tls:\n    timeout: '{value}'\n")
+    if ok:
+        assert [p for p in found(text) if p[2] != "S228"] == []  # S228: a bare number
+    else:
+        assert [p for p in found(text) if p[2] != "S228"] == [
+            (
+                *pos(text, f"'{value}'"),
+                "S104",
+                f"defaults.tls.timeout: '{value[:40] + '…' if len(value) > 40 else value}' is"
+                " longer than a day (1d), which no STARTTLS handshake takes; sendmail adds the"
+                " time up without a bound, so a far larger one comes out as another",
+            )
+        ]
+
+
+@pytest.mark.parametrize(
     ("extra", "needle", "message"),
     [
         (
@@ -1210,3 +1239,16 @@ def test_a_name_mixing_lookalike_scripts_is_refused_where_it_is_written(
     line, col, code, message = only(text)
     assert (line, col, code) == (*pos(text, needle), "S104" if "access" not in section else "S210")
     assert "mixes Latin and Cyrillic letters in the label 'ex\u0430mple'" in message
+
+
+@pytest.mark.parametrize("word", [".inf", "-.inf", "+.INF", ".nan", ".NaN", "1.5", "1e3"])
+def test_a_yaml_float_is_no_define_text(word: str) -> None:
+    """YAML's .inf and .nan are floats to every YAML reader (PyYAML, Ansible's): taken as
+    text, `.inf` would be `MaxMessageSize=.inf`, which sendmail reads as 0, no limit."""
+    text = with_lines(f"defaults:\n  mc:\n    defines:\n      confMAX_MESSAGE_SIZE: {word}\n")
+    assert only(text) == (
+        *pos(text, word),
+        "S102",
+        "defaults.mc.defines.confMAX_MESSAGE_SIZE must be a string, not a decimal number",
+    )
+    assert found(text.replace(word, f"'{word}'")) == []

@@ -146,7 +146,7 @@ def _host_name(value: str) -> None:
             " letters, digits, '.', '_' or '-'"
         )
     if len(value) > 63:
-        raise ValueError(f"host name '{value[:20]}...' is longer than 63 characters")
+        raise ValueError(f"host name '{shown(value)}' is longer than 63 characters")
 
 
 def _command(value: str) -> None:
@@ -157,9 +157,27 @@ def _command(value: str) -> None:
         raise ValueError("a command cannot be empty; use null for none")
 
 
+#: seconds of each unit of sendmail's convtime(); a bare number is minutes (settimeout)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "": 60}
+_DURATION_PART = re.compile(r"([0-9]+)([smhdw]?)")
+#: the longest tls.timeout: sendmail's convtime() adds up in a time_t without an
+#: overflow check (2^64+1 seconds would be 1), and no handshake takes a day
+MAX_TIMEOUT_SECONDS = 86400
+
+
 def _duration(value: str) -> None:
     if not _DURATION.match(value):
         raise ValueError(f"'{shown(value)}' is not a sendmail time such as 30s, 2m or 1h")
+    total = 0
+    for digits, unit in _DURATION_PART.findall(value):
+        digits = digits.lstrip("0") or "0"
+        total += int(digits[:12]) * _UNIT_SECONDS[unit]  # 12 digits: past a day already
+        if len(digits) > 12 or total > MAX_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"'{shown(value)}' is longer than a day (1d), which no STARTTLS handshake"
+                " takes; sendmail adds the time up without a bound, so a far larger one"
+                " comes out as another"
+            )
 
 
 def _cipher_list(value: str) -> None:

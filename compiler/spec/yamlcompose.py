@@ -200,6 +200,11 @@ class _Converter:
         if tag == _TAG + "int":
             return _integer(value)
         if tag == _TAG + "float":
+            # YAML's .inf, -.inf and .nan are floats to every YAML reader (Python's
+            # float() knows them only without the dot): a float, refused where text goes
+            special = value.lstrip("+-").lower()
+            if special in (".inf", ".nan"):
+                return float(value.replace(".", "", 1))
             try:
                 return float(value)
             except ValueError:
