@@ -311,3 +311,57 @@ def test_tls_access_reads_a_host_line_as_makemap_does(ch: str) -> None:
     assert out == host + block
     assert makemap_dump(host) == ["connect:127\tRELAY"]  # the rule is not in the host's map
     assert "tls_srv:a.example\tENCR:128" in makemap_dump(out)
+
+
+#: ownership: block and a host line outside the block with a key the block writes
+_SECOND_KEY_SPEC = """\
+version: 1
+cluster: c
+defaults:
+  ownership: block
+hosts:
+  mx1: {fqdn: mx1.example.org}
+domains:
+  secure.example.com: {outbound: encrypt}
+access:
+  - Connect:127 RELAY
+"""
+
+
+@pytest.mark.realtools
+@pytest.mark.parametrize(
+    ("host_line", "key"),
+    [
+        ("TLS_Srv:secure.example.com\tVERIFY:64", "TLS_Srv:secure.example.com"),
+        ("TLS_Srv:secure.example.com\tENCR:128", "TLS_Srv:secure.example.com"),  # the same
+        ("tls_srv:SECURE.example.com   ENCR:256", "tls_srv:SECURE.example.com"),
+        ("Connect:127 REJECT", "Connect:127"),
+        ("TLS_Srv:other.example\tVERIFY", None),  # another key: the host's own
+    ],
+)
+def test_block_ownership_refuses_a_host_line_with_a_key_the_block_writes(
+    tmp_path: Path, host_line: str, key: str | None
+) -> None:
+    from conftest import run_cli
+    from realtools import makemap_roundtrip, scratch_dir
+
+    spec = tmp_path / "cluster.yaml"
+    spec.write_text(_SECOND_KEY_SPEC, encoding="utf-8")
+    access = tmp_path / "state/mx1/etc/mail/access"
+    access.parent.mkdir(parents=True)
+    access.write_text(f"{host_line}\n# BEGIN tlsc\n# END tlsc\n", encoding="utf-8")
+    rc, out, err = run_cli("plan", spec, "--state", tmp_path / "state")
+    block = "TLS_Srv:secure.example.com\tENCR:128\nConnect:127\tRELAY\n"
+    with scratch_dir("dupkey") as work:  # what apply would build: makemap says why
+        made, stderr, _ = makemap_roundtrip(f"{host_line}\n{block}", work)
+    if key is None:
+        assert rc == 0 and made == 0, out + err + stderr
+        return
+    assert made == 65 and "duplicate key" in stderr
+    assert rc == 1 and out == ""
+    assert err == (
+        f"tlsc plan: host mx1: /etc/mail/access line 1, outside the tlsc block, has the key"
+        f" {key}, which the block writes too: makemap keeps the first of the two and fails"
+        " (duplicate key); take that line out of the file, or give the host ownership: tls,"
+        " which takes such lines over\n"
+    )

@@ -288,6 +288,31 @@ def splice_tls_access(observed: str | None, block: str, path: str) -> Spliced:
     return splice_block(rest, "".join(block_lines), path)
 
 
+def _no_second_key(observed: str, block: str, path: str) -> None:
+    """BlockError (ownership: block) for a host line outside the block whose key the
+    block writes too: makemap would keep the first of the two and exit 65 (duplicate
+    key), so the block's entry would never take effect and apply's build would fail."""
+    wanted = _entries(split_lines(block))
+    if not wanted:
+        return
+    lines = host_lines(observed, (BLOCK_BEGIN, BLOCK_END), path)
+    span = _block_span(lines, BLOCK_BEGIN, BLOCK_END, path)
+    for i, line in enumerate(lines):
+        if span is not None and span[0] <= i <= span[1]:
+            continue
+        found = mapline.entry(line.removesuffix("\n"))
+        if found is not None and found[0].lower() in wanted:
+            from compiler.problems import shown
+
+            key = shown(found[0])
+            raise BlockError(
+                f"{path} line {i + 1}, outside the tlsc block, has the key {key}, which the"
+                " block writes too: makemap keeps the first of the two and fails"
+                " (duplicate key); take that line out of the file, or give the host"
+                " ownership: tls, which takes such lines over"
+            )
+
+
 def _entry(line: str) -> tuple[str, str] | None:
     """(folded key, value without its trailing blanks) of the entry makemap loads from
     an access line, None for a line it loads nothing from (`mapline.entry`)."""
@@ -488,6 +513,8 @@ def settle(
     if s.ownership in ("block", "tls") and p.access in files:
         before = observed.get(p.access)
         splice = splice_tls_access if s.ownership == "tls" else splice_block
+        if s.ownership == "block" and before:
+            _no_second_key(before, files[p.access], p.access)
         spliced = splice(before, files[p.access], p.access)
         files[p.access] = spliced.text
         if before is None and not spliced.text:
