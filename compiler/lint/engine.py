@@ -248,13 +248,43 @@ def lint_text(text: str, path: str, kind: str, ctx: LintContext | None = None) -
     ctx = ctx or LintContext()
     doc = parse(text, path, kind)
     rule_kind = "access" if kind == "access" else "m4"
+    devtools = rule_kind == "m4" and _devtools(doc)
     findings: list[Finding] = []
     for rule in RULES:
-        if rule.kind == rule_kind:
+        if rule.kind == rule_kind and (not devtools or rule.id in DEVTOOLS_RULES):
             findings.extend(rule.check(doc, ctx))
     findings = _apply_disables(doc, findings)
     findings.sort(key=lambda f: (f.offset, f.code))
     return LintReport(path, doc, _dedupe(findings))
+
+
+#: the rules of m4 itself, which a devtools file (below) is held to: it is m4 input too,
+#: but of sendmail's Build, not of sendmail-cf, and goes into no sendmail.cf
+DEVTOOLS_RULES = frozenset({"M4001", "M4002", "M4003", "M4009", "M4016", "M4019", "M4023"})
+#: the cf.m4 macros a sendmail-cf file calls, and the devtools names a site.config.m4 sets
+_CF_CALLS = frozenset({"OSTYPE", "DOMAIN", "FEATURE", "MAILER", "VERSIONID", "HACK"})
+_DEVTOOLS_CALLS = frozenset({"APPENDDEF", "PREPENDDEF"})
+_DEVTOOLS_NAMES = re.compile(
+    r"conf(?:MAPDEF|ENVDEF|LIBS|LIBSEARCH|LIBDIRS|INCDIRS|OPTIMIZE|CC|CCOPTS|LDOPTS|MAN[0-9]SRC"
+    r"|MANROOT|MANOWN|MANGRP|MANMODE|SBINDIR|UBINDIR|EBINDIR|MBINDIR|STDIR|HFDIR|SHAREDLIB_EXT"
+    r"|SM_OS_HEADER|DEPEND_TYPE|INSTALL|LINKS|BLDVARIANT|SHELL)\Z"
+)
+
+
+def _devtools(doc: Any) -> bool:
+    """True for a devtools file (a Build site.config.m4, devtools/OS/*): it calls
+    APPENDDEF/PREPENDDEF or sets a devtools name (confMAPDEF, confENVDEF, ...), and
+    nothing of a sendmail-cf file (no cf.m4 include, OSTYPE, FEATURE, MAILER...)."""
+    names = {c.name for c in doc.calls}
+    if names & _CF_CALLS or any(os.path.basename(t) == "cf.m4" for _c, t in doc.includes()):
+        return False
+    if names & _DEVTOOLS_CALLS:
+        return True
+    return any(
+        _DEVTOOLS_NAMES.match(doc.first_arg(c))
+        for c in doc.calls
+        if c.name in ("define", "undefine") and c.args
+    )
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

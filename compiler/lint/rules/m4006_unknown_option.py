@@ -1,7 +1,11 @@
 """M4006 unknown-option: a conf* name sendmail does not know, is obsolete, or refuses.
 
 m4 and sendmail say nothing about `define(`confCIPHERLIST', ...)`: the name
-is simply never read, and the option keeps its default. The known names are
+is simply never read, and the option keeps its default. A known name in
+another case (`ConfSERVER_KEY`) or with a blank inside its quotes
+(`` `confCACERT_PATH ' ``) is another name to m4, never read either: an error,
+since it is a known option mistyped (without CACertPath or ServerKeyFile
+sendmail offers no STARTTLS). The known names are
 cf.README's table "TWEAKING CONFIGURATION OPTIONS"; a close match is offered.
 confDANE is refused for sendmail 8.17 (`tlsc lint --sendmail 8.17`, the
 default): Debian 12's build has no DANE and will not start with it; 8.18 has it.
@@ -15,6 +19,12 @@ FAIL at 1:9:
 
 FAIL at 1:9:
     define(`confDANE', `true')dnl
+
+FAIL at 1:9:
+    define(`ConfSERVER_KEY', `/etc/mail/tls/key.pem')dnl
+
+FAIL at 1:9:
+    define(`confCACERT_PATH ', `/etc/ssl/certs')dnl
 """
 
 from __future__ import annotations
@@ -44,6 +54,10 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
             continue
         name = doc.first_arg(call)
         if not name.startswith("conf") or not name.isidentifier():
+            near = _near_miss(name)
+            if near is not None:
+                at = doc.value_offset(call.args[0])
+                yield Finding(at, ID, "error", near, length=len(name))
             continue
         at = doc.value_offset(call.args[0])
         refused = REFUSED_DEFINES.get(name) or release.refused_define(name)
@@ -71,3 +85,31 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
             continue
         given += 1
         yield finding
+
+
+def _near_miss(name: str) -> str | None:
+    """Why a define of a known option's name in another case, or with blanks around
+    it, does nothing; None for any other name."""
+    stripped = name.strip(" \t\n")
+    if stripped in KNOWN_OPTIONS and stripped != name:
+        return (
+            f"the blank in '{name}' is part of the name m4 defines, so sendmail-cf never"
+            f" reads this {stripped}: remove the blank"
+        )
+    by_lower = _known_by_lower()
+    meant = by_lower.get(stripped.lower())
+    if meant is not None and meant != name:
+        return (
+            f"m4 names are case-sensitive: {stripped} is not {meant}, so sendmail-cf never"
+            f" reads it (write {meant})"
+        )
+    return None
+
+
+_BY_LOWER: dict[str, str] = {}
+
+
+def _known_by_lower() -> dict[str, str]:
+    if not _BY_LOWER:
+        _BY_LOWER.update({n.lower(): n for n in sorted(KNOWN_OPTIONS)})
+    return _BY_LOWER

@@ -1,5 +1,8 @@
 """M4017 ostype: a .mc that includes cf.m4 without exactly one OSTYPE before its MAILERs.
 
+A .mc with MAILER lines but no cf.m4 include (FreeBSD's and OpenBSD's make
+put cf.m4 first on m4's command line) is held to the same.
+
 Without OSTYPE sendmail-cf prints `*** ERROR: No system type defined (use
 OSTYPE macro)` and still exits 0, leaving a .cf without the system's paths;
 a second OSTYPE overrides the first one's settings half-way. proto.m4
@@ -20,6 +23,10 @@ PASS:
 FAIL at 2:1:
     include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
     MAILER(`smtp')dnl
+
+FAIL at 2:1:
+    VERSIONID(`freebsd')dnl
+    MAILER(`smtp')dnl
 """
 
 from __future__ import annotations
@@ -36,7 +43,11 @@ KIND = "m4"
 
 def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
     """Missing or repeated OSTYPE in a complete .mc."""
-    if doc.kind != "mc" or doc.cf_m4_at is None or doc.stopped_at is not None:
+    if doc.kind != "mc" or doc.stopped_at is not None:
+        return
+    # a .mc without the include is complete when it has its MAILERs: FreeBSD's and
+    # OpenBSD's make put cf.m4 first on m4's command line
+    if doc.cf_m4_at is None and not doc.top_calls("MAILER"):
         return
     ostypes = [c for c in doc.all_calls() if c.name == "OSTYPE" and not c.hash_line]
     defined = [
@@ -47,12 +58,17 @@ def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
     if not ostypes and not defined:
         mailers = doc.top_calls("MAILER")
         at = mailers[0].start if mailers else doc.cf_m4_at
+        where = (
+            "after the cf.m4 include"
+            if doc.cf_m4_at is not None
+            else "before the MAILER lines (OSTYPE(`freebsd6') on FreeBSD)"
+        )
         yield Finding(
-            at,
+            at if at is not None else 0,
             ID,
             "error",
             "there is no OSTYPE, so sendmail-cf stops with '*** ERROR: No system type"
-            " defined'; add OSTYPE(`debian')dnl after the cf.m4 include",
+            f" defined'; add OSTYPE(`debian')dnl {where}",
         )
     for extra in ostypes[1:]:
         yield Finding(
