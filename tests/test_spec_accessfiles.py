@@ -143,6 +143,13 @@ def test_space_separated_and_host_files(tmp_path: Path) -> None:
              " (CR LF), and makemap would keep each CR in its value; save it with LF line ends"],
         ),
         (
+            "  - file: bom.access\n",
+            {"bom.access": "\ufeffConnect:1 OK\n"},
+            ["bom.access:1:1: S226 the access file {d}/bom.access starts with a byte order"
+             " mark, which makemap would read as part of its first key; save it without one"
+             " (tlsc lint --fix takes it out)"],
+        ),
+        (
             "  - file: bidi.access\n",
             {"bidi.access": "Connect:1 OK\nConnect:2 REJECT # \u202eKO\n"},
             ["bidi.access:2:20: S226 the access file {d}/bidi.access holds the character"
@@ -223,8 +230,8 @@ def test_space_separated_and_host_files(tmp_path: Path) -> None:
             ],
         ),
     ],
-    ids=["missing", "directory", "not-utf8", "crlf", "bidi", "twice", "absolute", "not-a-string",
-         "unknown-key", "bad-entries", "blank-lookalikes-and-limits"],
+    ids=["missing", "directory", "not-utf8", "crlf", "bom", "bidi", "twice", "absolute",
+         "not-a-string", "unknown-key", "bad-entries", "blank-lookalikes-and-limits"],
 )  # fmt: skip
 def test_every_kind_of_problem(
     tmp_path: Path, spec_extra: str, files: dict[str, str | bytes], expected: list[str]

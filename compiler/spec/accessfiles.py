@@ -148,7 +148,15 @@ def read_access_file(name: str, spec_source: str, read: Reader) -> AccessFileRea
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         out.error = (line, col, f"the access file {out.source} is not valid UTF-8")
         return out
-    text = text.removeprefix("\ufeff")
+    if text.startswith("\ufeff"):
+        out.error = (
+            1,
+            1,
+            f"the access file {out.source} starts with a byte order mark, which makemap"
+            " would read as part of its first key; save it without one (tlsc lint --fix"
+            " takes it out)",
+        )
+        return out
     cr = text.find("\r\n")
     if cr >= 0:
         line, col = line_col(text, cr)
