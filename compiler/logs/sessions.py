@@ -67,6 +67,10 @@ class Message:
     status: str | None = None
 
 
+#: the syslog tag of sendmail's MSP queue runner (submit.cf, FEATURE(`msp'))
+MSP_TAG = "sm-msp-queue"
+
+
 @dataclass(slots=True)
 class Session:
     """One SMTP connection as the log shows it.
@@ -320,9 +324,11 @@ class SessionBuilder:
     # -- the lines
 
     def _line(self, line: SyslogLine) -> None:
-        if line.tag is not None and "/" in line.tag:
+        if line.tag is not None and ("/" in line.tag or line.tag == MSP_TAG):
             # postfix's `postfix/smtp[12]:` (syslog_name/service) on a host that runs both:
-            # its `to=... status=sent` and `connect from` lines are no sendmail session
+            # its `to=... status=sent` and `connect from` lines are no sendmail session;
+            # sendmail's MSP queue runner runs submit.cf, which reads no access map: no
+            # TLS rule of the spec applies to its sessions
             return
         message = line.message
         if message.startswith(REPEAT_HEAD):
