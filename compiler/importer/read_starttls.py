@@ -365,6 +365,13 @@ def _settings(
             continue
         if value is not None:
             problem = valid(tp, value)
+            single = re.sub("//+", "/", value)
+            # `define(`CERT_DIR', `MAIL_SETTINGS_DIR/certs')`, cf/README's idiom, is
+            # /etc/mail//certs: the same file to the kernel and to sendmail
+            if problem and single != value and value.startswith("/") and not valid(tp, single):
+                assert e is not None
+                notes.note(e.where, f"{name} `{value}' read as {single}, the same path")
+                value, problem = single, None
             if problem:
                 assert e is not None
                 notes.loss(e.where, "I136", f"{name} `{value}': {problem}")

@@ -36,7 +36,7 @@ from compiler.importer.read_access import Entry, map_entries
 from compiler.lint.lexer import lex
 from compiler.m4run import M4Stopped, m4_argv, run_m4, write_prefix
 from compiler.plan.ownership import BlockError, splice_block
-from compiler.sendmail import names
+from compiler.sendmail import names, same_option
 from compiler.sendmail.accessmap import canonical_value
 from compiler.sendmail.cfread import read_option
 from compiler.sendmail.m4text import cf_tree, widen_guard
@@ -349,7 +349,12 @@ def compare_cf(
     lost = {(p.path, p.line) for p in notes.losses}
     for name in sorted(set(before_opts) | set(after_opts)):
         a, b = before_opts.get(name), after_opts.get(name)
-        if a == b:
+        if a == b or (
+            a is not None
+            and b is not None
+            and len(a) == len(b)
+            and all(same_option(name, x, y) for x, y in zip(a, b, strict=True))
+        ):
             continue
         ok = False
         at = locate(conf_of.get(name, "")) or mc

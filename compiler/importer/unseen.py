@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from compiler.importer.notes import Notes, Where
 from compiler.importer.statements import statements
 from compiler.lint.lexer import Call, M4Document, lex
-from compiler.sendmail import STARTTLS_REQUIRED, TLS_DEFINES, TLS_OPTIONS
+from compiler.sendmail import STARTTLS_REQUIRED, TLS_DEFINES, TLS_OPTIONS, same_option
 from compiler.sendmail.cfread import cf_values, logical_lines, read_option
 from compiler.sendmail.m4text import cf_tree
 
@@ -245,7 +245,10 @@ def check_built(
         return
     for define, option in REQUIRED_DEFINES.items():
         key = TLS_DEFINES[define].removeprefix("tls.")
-        if key not in unread and have.get(option) != tls.get(key):
+        value = tls.get(key)
+        if key not in unread and not same_option(
+            option, have.get(option), value if isinstance(value, str) or value is None else None
+        ):
             notes.error(
                 where,
                 "I139",

@@ -333,6 +333,26 @@ TLS_OPTIONS = {
     "confCLIENT_SSL_OPTIONS": "ClientSSLOptions",
     "confDANE": "DANE",
 }
+#: TLS options whose value is a file or directory: `/etc/mail//certs` (cf/README's
+#: `MAIL_SETTINGS_DIR/certs` idiom) names the same one as `/etc/mail/certs`
+PATH_OPTIONS = frozenset(
+    {"CACertPath", "CACertFile", "ServerCertFile", "ServerKeyFile", "ClientCertFile"}
+    | {"ClientKeyFile", "CRLFile", "DHParameters"}
+)
+
+
+def same_option(name: str, a: str | None, b: str | None) -> bool:
+    """True when two values of cf option `name` mean the same: equal, or paths that
+    differ only in runs of slashes."""
+    if a == b:
+        return True
+    if name not in PATH_OPTIONS or a is None or b is None:
+        return False
+    import re
+
+    return re.sub("//+", "/", a) == re.sub("//+", "/", b)
+
+
 #: TLSv1.3 cipher suites OpenSSL 3 implements (`CipherSuites=`, tls.ciphersuites)
 TLS13_SUITES = (
     "TLS_AES_256_GCM_SHA384",
