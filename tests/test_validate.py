@@ -1252,3 +1252,33 @@ def test_a_yaml_float_is_no_define_text(word: str) -> None:
         "defaults.mc.defines.confMAX_MESSAGE_SIZE must be a string, not a decimal number",
     )
     assert found(text.replace(word, f"'{word}'")) == []
+
+
+_REST = (
+    "hosts:\n  mx1: {fqdn: mx1.example.org, mc: {features: [nosuchfeature]}}\n"
+    "access:\n  - Connect:1.2.3.4 RELAY\n  - Connect:1.2.3.4 REJECT\n"
+    "domains:\n  a.example: {outbound: {require: verify, issuer_tag: Nope}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("head", "first"),
+    [
+        ("version: 1\ncluster: 'bad cluster'\n", "S104"),
+        ("version: 2\ncluster: c\n", "S103"),
+        ("cluster: c\n", "S101"),  # version missing
+        ("version: 1\n", "S101"),  # cluster missing
+        ("version: 1\ncluster: c\ndefaults:\n  tls: {timeout: 30x}\n", "S104"),
+        ("version: 1\ncluster: c\ndefaults:\n  mc: {ostype: 'a b'}\n", "S104"),
+    ],
+)
+def test_a_refused_top_value_or_default_hides_no_other_problem(head: str, first: str) -> None:
+    """Every problem at once: the checks of the whole spec run on the rest of it."""
+    codes = [code for _, _, code, _ in found(head + _REST)]
+    assert codes.count(first) == 1, codes
+    assert "S204" in codes, codes  # the host's own FEATURE, whatever the defaults
+    if "defaults" not in head:
+        assert {"S200", "S201"} <= set(codes), codes
+    # and without the first problem, exactly these others
+    fixed = "version: 1\ncluster: c\n" + _REST
+    assert sorted(set(codes) - {first}) == sorted({c for _, _, c, _ in found(fixed)})

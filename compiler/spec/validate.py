@@ -1355,6 +1355,11 @@ _STILL_TRUE = frozenset(
     {"S200", "S201", "S204", "S205", "S206", "S207", "S209", "S210", "S212", "S217"}
 )
 _MAX_ROUNDS = 8
+#: required top-level values, and a valid stand-in for one the models refused
+_STAND_INS: dict[Loc, object] = {("cluster",): "cluster", ("version",): 1}
+#: findings about one value of a host's own (an unknown FEATURE or MAILER name, an extra
+#: line, an access entry), true whatever the host's settings merged from the defaults
+_PER_VALUE = frozenset({"S204", "S209", "S210", "S217"})
 
 
 def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter) -> None:
@@ -1374,8 +1379,13 @@ def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter
     for _ in range(_MAX_ROUNDS):
         for err in errors:
             loc, _key = _clean_loc(err["loc"], data)
-            if err["type"] == "missing":
+            if err["type"] == "missing" and loc not in _STAND_INS:
                 loc = loc[:-1]
+            if loc[:1] in _STAND_INS:
+                # a required top-level value: a stand-in, so that the rest is checked
+                data[loc[0]] = _STAND_INS[loc[:1]]
+                pruned.add(loc[:1])
+                continue
             removed = _remove(data, loc)
             if removed is None:
                 return
@@ -1395,7 +1405,7 @@ def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter
     def keep(loc: Loc, code: str) -> bool:
         if code not in _STILL_TRUE or _block(loc) in blocks:
             return False
-        if loc[:1] == ("hosts",) and ("defaults",) in blocks:
+        if loc[:1] == ("hosts",) and ("defaults",) in blocks and code not in _PER_VALUE:
             return False  # the hosts' settings were merged from the broken defaults
         if code == "S200" and variant_moved:
             return False
@@ -1408,6 +1418,8 @@ def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter
 def _may_set_client_cert(loc: Loc) -> bool:
     """True when removing `loc` may change a host's tls.request_client_cert."""
     block = _block(loc)
+    if block[:1] not in (("hosts",), ("defaults",)):
+        return False  # only a host's tls: or the defaults' set it
     if loc == block and block[:1] == ("hosts",):
         return False  # a host left out entirely writes no access file
     target = (*block, "tls", "request_client_cert")
