@@ -1383,7 +1383,7 @@ def _second_pass_anyway(loaded: LoadedSpec, exc: ValidationError, rep: _Reporter
                 loc = loc[:-1]
             if loc[:1] in _STAND_INS:
                 # a required top-level value: a stand-in, so that the rest is checked
-                data[loc[0]] = _STAND_INS[loc[:1]]
+                data[str(loc[0])] = _STAND_INS[loc[:1]]
                 pruned.add(loc[:1])
                 continue
             removed = _remove(data, loc)
