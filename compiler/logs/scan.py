@@ -69,9 +69,30 @@ _WORD = rb"[\x21\x23-\x39\x3b-\x5a\x5e-\x7e]"  # no blank, `[`, `]`, `:`, `"`, `
 _HOSTCH = rb"[\x21\x23-\x5a\x5e-\x7e]"  # no blank, `[`, `]`, `"`, `\`
 #: the end of a message: a printable non-blank byte (so rstrip() changes nothing), maybe \r
 _END = rb"(?<=[\x21-\x7e])\r?\Z"
+#: a day of a month and a time of day, as a clock shows them; a day no month of its name
+#: has (Nov 31), and Feb 29, whose year decides, are read by the slow path, which gives
+#: a stamp no calendar has no time (syslog.split_syslog)
+_DAY_RE = rb"[ 0]?[1-9]|[12]\d|3[01]"
+_HMS_RE = rb"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+_NOT_IN_MONTH = rb"(?<!Feb 29)(?<!Feb 3[01])(?<!(?:Apr|Jun|Sep|Nov) 31)"
+_NOT_IN_ISO_MONTH = rb"(?<!-02-29)(?<!-02-3[01])(?<!-(?:04|06|09|11)-31)"
 _CANON = re.compile(
-    rb"(?:<\d{1,3}>)?(?:(?P<mon>" + _MONTHS + rb") (?P<day>[ \d]?\d) (?P<hms>\d\d:\d\d:\d\d)"
-    rb"|(?P<date>\d{4}-\d\d-\d\d)T(?P<clock>\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)?)"
+    rb"(?:<\d{1,3}>)?(?:(?P<mon>"
+    + _MONTHS
+    + rb") (?P<day>"
+    + _DAY_RE
+    + rb")"
+    + _NOT_IN_MONTH
+    + rb" (?P<hms>"
+    + _HMS_RE
+    + rb")"
+    rb"|(?P<date>\d{4}-(?:0[1-9]|1[0-2])-(?:"
+    + _DAY_RE
+    + rb"))"
+    + _NOT_IN_ISO_MONTH
+    + rb"T(?P<clock>"
+    + _HMS_RE
+    + rb"(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)?)"
     rb" (?P<host>" + _HOSTCH + rb"*" + _WORD + rb") (?P<tag>" + _WORD + rb"+)\[(?P<pid>\d+)\]: "
     rb"(?:\[ID \d+ [\x21-\x5c\x5e-\x7e]+\] ?)?(?:(?:NOQUEUE|(?=[A-Za-z]*\d)[A-Za-z0-9]{8,20}): )?"
     rb"(?:STARTTLS=(?P<who>server|client), (?:"

@@ -223,6 +223,16 @@ def _journal_json(line: str) -> SyslogLine | None:
     return SyslogLine(when, fields.get("_HOSTNAME"), fields.get("SYSLOG_IDENTIFIER"), pid, message)
 
 
+def _real(when: str) -> str | None:
+    """`when` when a calendar and a clock have it, else None: `Nov 31`, `Feb 29` of a
+    year that has none (a wrong --year), `25:61:61` are no time (the record says so)."""
+    try:
+        datetime.fromisoformat(when)
+    except ValueError:
+        return None
+    return when
+
+
 def split_syslog(line: str, years: YearGuess) -> SyslogLine | None:
     """Split `line` (no newline) into its syslog parts; None when no known prefix starts it."""
     if line[:1] in ("{", "\x1e"):
@@ -241,10 +251,11 @@ def split_syslog(line: str, years: YearGuess) -> SyslogLine | None:
     if m is not None:
         mon, day = m["mon"], int(m["day"])
         when = f"{years.year(mon, day):04d}-{_MONTH_NUMBER[mon]:02d}-{day:02d}T{m['hms']}"
+        when = _real(when)
     elif (m := _ISO.match(line)) is not None:
-        when = m["iso"].replace(" ", "T", 1).replace(",", ".") + _zone(m["zone"])
+        when = _real(m["iso"].replace(" ", "T", 1).replace(",", ".") + _zone(m["zone"]))
     elif (m := _FULL.match(line)) is not None:
-        when = f"{m['date']}T{m['hms']}"
+        when = _real(f"{m['date']}T{m['hms']}")
     elif (m := _UNIX.match(line)) is not None:
         stamp = datetime.fromtimestamp(int(m["epoch"]), UTC)
         when = f"{stamp:%Y-%m-%dT%H:%M:%S}.{m['usec']}+00:00"
