@@ -1186,3 +1186,50 @@ def test_report_from_a_real_sendmail(
     assert detail["receiving-ip"] == "127.0.0.1"
     # the fixture logs at LogLevel 12 and above: the cert line's verify message is there
     assert detail["failure-reason-code"] == "verify=FAIL: unable to get local issuer certificate"
+
+
+# --- the MX hosts a delivery tried before the one its to= line names -------------------
+
+_MX_TRIES = "".join(
+    f"Feb 17 03:4{i}:00 mx sm-mta[24870]: STARTTLS=client,"
+    f" relay={name}.gmail-smtp-in.l.google.com., version=TLSv1.2, verify=FAIL,"
+    " cipher=ECDHE-RSA-AES128-GCM-SHA256, bits=128/128\n"
+    for i, name in enumerate(["", "alt1", "alt2"])
+).replace("relay=.gmail", "relay=gmail")
+_MX_TO = (
+    "Feb 17 03:44:00 mx sm-mta[24870]: s1H8ZKsI024804: to=<a@gmail.com>, delay=00:08:18,"
+    " xdelay=00:00:56, mailer=esmtp, pri=120310, relay=alt2.gmail-smtp-in.l.google.com."
+    " [173.194.65.27], dsn=4.0.0, stat=Deferred: 421-4.7.0 try again later\n"
+)
+
+
+@pytest.mark.parametrize("delivered", [True, False])
+def test_each_mx_host_a_delivery_tried_is_a_session_of_its_domain(
+    tmp_path: Path, delivered: bool
+) -> None:
+    """sendmail logs only the last relay it tried: the STARTTLS=client lines of the
+    process before its to= line are the MX hosts it tried first, for the same mail."""
+    from compiler.logs.sessions import read_sessions
+
+    log = tmp_path / "mail.log"
+    log.write_text(_MX_TRIES + (_MX_TO if delivered else ""))
+    builder = ReportBuilder()
+    read_sessions([str(log)], builder.add, 2014)
+    reports = builder.reports(ORG, CONTACT, None)
+    if not delivered:  # no mail named: no domain to report to
+        assert reports == []
+        return
+    (report,) = reports
+    doc = valid(report)
+    (policy,) = doc["policies"]
+    assert policy["summary"] == {
+        "total-successful-session-count": 0,
+        "total-failure-session-count": 3,
+    }
+    hosts = sorted(d["receiving-mx-hostname"] for d in policy["failure-details"])
+    assert hosts == [
+        "alt1.gmail-smtp-in.l.google.com",
+        "alt2.gmail-smtp-in.l.google.com",
+        "gmail-smtp-in.l.google.com",
+    ]
+    assert {d["result-type"] for d in policy["failure-details"]} == {"certificate-not-trusted"}

@@ -113,6 +113,10 @@ class Session:
     error: str | None = None
     #: the log has only part of the peer's name (see `peer_of`): the rules match its address
     name_cut: bool = False
+    #: outbound, no delivery line of its own: the recipients of the delivery line the
+    #: process logged next, whose MX host this session tried first (sendmail logs only
+    #: the last relay it tried); not messages this session carried
+    attempt_for: tuple[str, ...] = ()
 
     @property
     def encrypted(self) -> bool:
@@ -243,6 +247,9 @@ class SessionBuilder:
         #: queue id -> the inbound message that brought it (for its recipients)
         self._inbound: dict[str, Message] = {}
         self._closed: list[Session] = []
+        #: process -> its outbound sessions closed without a delivery line, and the line
+        #: each closed at: the MX hosts tried before the one the next `to=` line names
+        self._attempts: dict[ProcessKey, list[tuple[Session, int]]] = {}
 
     # -- the public interface
 
@@ -257,6 +264,9 @@ class SessionBuilder:
 
     def flush(self) -> list[Session]:
         """Every session still open (end of input), oldest first."""
+        for held in self._attempts.values():
+            self._closed.extend(session for session, _ in held)
+        self._attempts.clear()
         for session, _ in sorted(self._open.values(), key=lambda st: st[1]):
             self._closed.append(session)
         self._open.clear()
@@ -277,6 +287,8 @@ class SessionBuilder:
         stale = [key for key, (_, seen) in self._open.items() if seen < oldest]
         for key in stale:
             self._close(key)
+        for process in [p for p, held in self._attempts.items() if held[-1][1] < oldest]:
+            self._closed.extend(session for session, _ in self._attempts.pop(process))
 
     def _close(self, key: tuple[str, ProcessKey]) -> None:
         entry = self._open.pop(key, None)
@@ -288,6 +300,9 @@ class SessionBuilder:
         for message in session.messages:
             if message.qid is not None and self._inbound.get(message.qid) is message:
                 del self._inbound[message.qid]
+        if key[0] == "client" and not session.messages:
+            self._attempts.setdefault(key[1], []).append((session, self.lines))
+            return
         self._closed.append(session)
 
     def _open_session(self, key: tuple[str, ProcessKey], line: SyslogLine, text: str) -> Session:
@@ -432,6 +447,9 @@ class SessionBuilder:
         session = self._session(("client", process), line, relay_text)
         sender = self._senders.get(qid) if qid is not None else None
         session.messages.append(Message(qid, sender, recipients, word))
+        for attempt, _ in self._attempts.pop(process, ()):
+            attempt.attempt_for = recipients
+            self._closed.append(attempt)
 
     def _receipt(
         self, process: ProcessKey, line: SyslogLine, qid: str | None, message: str

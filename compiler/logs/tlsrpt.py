@@ -140,13 +140,14 @@ def _domain(address: str) -> str | None:
 
 
 def policy_domains(session: Session) -> set[str]:
-    """The recipient domains of the mail a session carried."""
+    """The recipient domains of the mail a session carried, or, for an MX host the
+    process tried before the one that took the delivery, of the mail it tried to."""
     domains: set[str] = set()
-    for message in session.messages:
-        for recipient in message.recipients:
-            domain = _domain(recipient)
-            if domain is not None:
-                domains.add(domain)
+    recipients = [r for m in session.messages for r in m.recipients] or session.attempt_for
+    for recipient in recipients:
+        domain = _domain(recipient)
+        if domain is not None:
+            domains.add(domain)
     return domains
 
 
