@@ -99,3 +99,19 @@ def test_a_verbatim_line_the_spec_cannot_keep_is_one_sentence(tmp_path: Path, li
     write_tree(tmp_path, {MC: text})
     result = import_host(tmp_path, "h1", "h1.example.net", ownership="file")
     assert [(p.code, p.line) for p in result.notes.losses] == [("I115", 6)]
+
+
+def test_differences_beside_a_lost_line_are_one_sentence(tmp_path: Path) -> None:
+    """A live `#FEATURE(...)` line after cf.m4 is lost (I112); the .cf lines it makes
+    cannot be blamed on a line of the .mc, and are said once, naming it, not once each."""
+    mc = (
+        "include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\nOSTYPE(`debian')dnl\n"
+        "define(`MAIL_HUB', `hub.example.com.')dnl\n#FEATURE(`stickyhost')\n"
+        "MAILER(`local')dnl\nMAILER(`smtp')dnl\n"
+    )
+    write_tree(tmp_path, {MC: mc})
+    result = import_host(tmp_path, "h1", "h1.example.net", ownership="file")
+    got = [(p.code, p.line) for p in result.notes.losses]
+    assert sorted(got) == [("I112", 4), ("I163", 1)], result.notes.losses
+    (summary,) = [p for p in result.notes.losses if p.code == "I163"]
+    assert summary.message.endswith("most likely made by the .mc line(s) reported lost (4)")

@@ -398,6 +398,19 @@ def compare_cf(
             notes.loss(cause.where, code, _caused(cause, caused))
     missing = [(n, t) for n, t in missing if Diff(True, n, t) not in causes]
     added = [(n, t) for n, t in added if Diff(False, n, t) not in causes]
+    lost_here = sorted({p.line for p in notes.losses if p.path == mc_path and p.line > 1})
+    if (missing or added) and lost_here:
+        # lines no .mc line is known to make, beside lines of the .mc already reported
+        # lost (a live `#FEATURE` line): most likely theirs; one sentence, not one a line
+        lines = ", ".join(map(str, lost_here))
+        notes.loss(
+            mc,
+            "I163",
+            f"{len(missing) + len(added)} more sendmail.cf line(s) differ ({len(missing)}"
+            f" missing, {len(added)} added), most likely made by the .mc line(s) reported"
+            f" lost ({lines})",
+        )
+        return ok
     reported = 0
     for number, text in missing:
         reported += 1
