@@ -22,7 +22,9 @@ import os
 import resource
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 #: undefines what runs a command, makes a file or calls builtins by name; no output
 SAFE_PREFIX = (
@@ -61,21 +63,68 @@ def limits() -> None:  # pragma: no cover - runs in the child
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+#: the signals that stop a command: apply turns each into an exception (a rollback)
+_STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def run_held(
+    argv: list[str],
+    *,
+    input: bytes | None = None,
+    timeout: float | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+    **popen: Any,
+) -> subprocess.CompletedProcess[bytes]:
+    """subprocess.run, with SIGINT, SIGTERM and SIGHUP held off while the child is
+    forked. Python runs its at-fork hooks (logging's) around a fork with a preexec_fn,
+    and a signal handler that raises there (apply's: a stop is a rollback) is printed
+    and dropped, so apply went on. Held, the signal comes right after the fork, where
+    it stops the command like anywhere else, and the child is killed; in the child it
+    is let through again before `preexec_fn`."""
+
+    def child() -> None:  # pragma: no cover - runs in the child
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
+        if preexec_fn is not None:
+            preexec_fn()
+
+    if input is not None:
+        popen["stdin"] = subprocess.PIPE
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+        try:
+            proc = subprocess.Popen(argv, preexec_fn=child, **popen)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    except BaseException:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
 def run_m4(
     argv: list[str], cwd: str | Path, stdin: bytes | None, timeout: float
 ) -> subprocess.CompletedProcess[bytes]:
     """Run m4 under the limits; M4Stopped (one sentence) when a limit ends it."""
     cpu_before = children_cpu()
     try:
-        proc = subprocess.run(
+        proc = run_held(
             argv,
             input=stdin,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-            capture_output=True,
+            **({} if stdin is not None else {"stdin": subprocess.DEVNULL}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             cwd=cwd,
             env={**os.environ, "LC_ALL": "C"},
             timeout=timeout,
-            check=False,
             preexec_fn=limits,
         )
     except subprocess.TimeoutExpired:

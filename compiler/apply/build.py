@@ -31,7 +31,7 @@ from pathlib import Path
 from compiler.apply.atomic import existing_meta, finish, temp_path
 from compiler.apply.confine import confined, readable
 from compiler.lint.lexer import lex
-from compiler.m4run import CPU_SENTENCE, children_cpu, limits, stopped_by_limit
+from compiler.m4run import CPU_SENTENCE, children_cpu, limits, run_held, stopped_by_limit
 from compiler.sendmail.m4text import widen_guard
 
 TOOL_TIMEOUT = 300
@@ -183,7 +183,7 @@ def build_cf(
 
     try:
         with open(temp, "xb") as out:
-            proc = subprocess.run(
+            proc = run_held(
                 [m4, "-D_NO_MAKEINFO_", "-"],
                 input=text,
                 stdout=out,
@@ -191,7 +191,6 @@ def build_cf(
                 cwd=where,
                 env=env,
                 timeout=TOOL_TIMEOUT,
-                check=False,
                 pass_fds=tuple(fds),
                 preexec_fn=dies_with_apply(child),
             )
@@ -284,14 +283,13 @@ def build_access_db(
     argv += ["hash", str(stem)]
     try:
         with access.open("rb") as src:
-            proc = subprocess.run(
+            proc = run_held(
                 argv,
                 stdin=src,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 env=_env(),
                 timeout=TOOL_TIMEOUT,
-                check=False,
                 pass_fds=tuple(fds),
                 preexec_fn=dies_with_apply(),
             )

@@ -114,7 +114,7 @@ def apply(
 
     Exit 0 done or nothing to do; 1 refused, failed or rolled back.
     """
-    from compiler.apply.runner import ApplyOptions, run_apply
+    from compiler.apply.runner import ApplyOptions, run_apply, signals_stop_apply
     from compiler.cliutil import print_problems
 
     text = fmt == "text"
@@ -140,22 +140,25 @@ def apply(
     if text:
         options.show_plan = _show_plan
         options.progress = _progress
-    report = run_apply(options)
-    if report.problems:
-        print_problems(report.problems, "text")
-    if text:
-        if report.preflight:
-            from compiler.doctor.finding import format_text
+    # a signal once the work is over is noted, not raised, until the report is out
+    with signals_stop_apply() as stops:
+        report = run_apply(options, stops)
+        if report.problems:
+            print_problems(report.problems, "text")
+        if text:
+            if report.preflight:
+                from compiler.doctor.finding import format_text
 
-            sys.stderr.write(format_text(report.preflight))
-        from compiler.problems import one_line
+                sys.stderr.write(format_text(report.preflight))
+            from compiler.problems import one_line
 
-        if report.exit_code == 0:
-            click.echo(one_line(report.message) + ".")
+            if report.exit_code == 0:
+                click.echo(one_line(report.message) + ".")
+            else:
+                click.echo(f"tlsc apply: {one_line(report.message)}.", err=True)
         else:
-            click.echo(f"tlsc apply: {one_line(report.message)}.", err=True)
-    else:
-        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+            sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        sys.stdout.flush()
     sys.exit(report.exit_code)
 
 

@@ -115,28 +115,50 @@ def _signal_name(exc: BaseException) -> str:
     return "SIGINT (^C)"
 
 
+class _Stops:
+    """What signals_stop_apply does with a signal: raise it (`raising`), or, once the
+    apply's work is over (its lock released, its report made), note it in `late`."""
+
+    def __init__(self) -> None:
+        self.raising = True
+        self.late: int | None = None
+
+
 @contextmanager
-def _signals_stop_apply() -> Iterator[None]:
+def signals_stop_apply() -> Iterator[_Stops]:
     """While apply runs, SIGTERM and SIGHUP raise Terminated, as ^C raises
     KeyboardInterrupt: a stopped apply rolls back what it changed and reports, instead
-    of dying between two steps with its temp files left. A signal ignored before
-    (nohup) stays ignored; off the main thread nothing changes."""
+    of dying between two steps with its temp files left. Once the work is over, a
+    signal is only noted: the report of a finished apply is still made and printed
+    (the command then exits as the signal asks). A signal ignored before (nohup)
+    stays ignored; off the main thread nothing changes."""
+    stops = _Stops()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stops
         return
 
     def stop(signum: int, _frame: object) -> None:
-        raise Terminated(signum)
+        if not stops.raising:
+            stops.late = signum
+        elif signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        else:
+            raise Terminated(signum)
 
     old = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) is not signal.SIG_IGN:
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        current = signal.getsignal(sig)
+        if current is not signal.SIG_IGN and (
+            sig != signal.SIGINT or current is signal.default_int_handler
+        ):
             old[sig] = signal.signal(sig, stop)
     try:
-        yield
+        yield stops
     finally:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, tuple(old))
         for sig, handler in old.items():
             signal.signal(sig, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 class _Failed(Exception):
@@ -229,51 +251,59 @@ class Apply:
 
     # -- the run ------------------------------------------------------------------
 
-    def run(self) -> ApplyReport:
-        """Apply, and return the report (never raises for anything the host does)."""
+    def run(self, stops: _Stops | None = None) -> ApplyReport:
+        """Apply, and return the report (never raises for anything the host does).
+
+        `stops`: the caller's signals_stop_apply, held on while it prints the report
+        (else this run's own)."""
+        if stops is None:
+            with signals_stop_apply() as own:
+                return self.run(own)
         started = time.monotonic()
-        with _signals_stop_apply():
+        try:
             try:
                 self._run()
-            except SpecProblems as exc:
-                self.report.problems = exc.problems
-                self._end("refused", f"{self.o.spec} is not valid; nothing was changed")
-            except _Refused as exc:
-                self._end("refused", str(exc))
-            except OSError as exc:
-                # what no step turned into a sentence: said here, never taken for the
-                # command's own output failing
-                where = f"{self._shown_path(str(exc.filename))}: " if exc.filename else ""
-                why = f"{where}{exc.strerror or exc}"
-                self._record("error", "failed", time.monotonic(), repr(exc))
-                if self.backup is None:
-                    self._end("failed", f"apply failed ({why}); nothing was changed")
-                else:
-                    self._end(
-                        "failed",
-                        f"apply failed as it finished ({why}); the next tlsc apply checks the"
-                        " host and finishes what is left",
-                    )
-            except _STOPPED as exc:
-                self._record("interrupted", "failed", time.monotonic(), _signal_name(exc))
-                if self.backup is None:
-                    self._end(
-                        "failed",
-                        f"apply was stopped by {_signal_name(exc)} before it changed anything;"
-                        " nothing was changed",
-                    )
-                else:
-                    self._end(
-                        "failed",
-                        f"apply was stopped by {_signal_name(exc)} as it finished; the next"
-                        " tlsc apply checks the host and finishes what is left",
-                    )
             finally:
-                if self.lock is not None:
-                    self.lock.release()
-                self.dirs.close()
-                self.backup_dirs.close()
-                self.report.seconds = time.monotonic() - started
+                stops.raising = False  # from here a signal is noted, the report made
+        except SpecProblems as exc:
+            self.report.problems = exc.problems
+            self._end("refused", f"{self.o.spec} is not valid; nothing was changed")
+        except _Refused as exc:
+            self._end("refused", str(exc))
+        except OSError as exc:
+            # what no step turned into a sentence: said here, never taken for the
+            # command's own output failing
+            where = f"{self._shown_path(str(exc.filename))}: " if exc.filename else ""
+            why = f"{where}{exc.strerror or exc}"
+            self._record("error", "failed", time.monotonic(), repr(exc))
+            if self.backup is None:
+                self._end("failed", f"apply failed ({why}); nothing was changed")
+            else:
+                self._end(
+                    "failed",
+                    f"apply failed as it finished ({why}); the next tlsc apply checks the"
+                    " host and finishes what is left",
+                )
+        except _STOPPED as exc:
+            self._record("interrupted", "failed", time.monotonic(), _signal_name(exc))
+            if self.backup is None:
+                self._end(
+                    "failed",
+                    f"apply was stopped by {_signal_name(exc)} before it changed anything;"
+                    " nothing was changed",
+                )
+            else:
+                self._end(
+                    "failed",
+                    f"apply was stopped by {_signal_name(exc)} as it finished; the next"
+                    " tlsc apply checks the host and finishes what is left",
+                )
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+            self.dirs.close()
+            self.backup_dirs.close()
+            self.report.seconds = time.monotonic() - started
         return self.report
 
     def _shown_path(self, name: str) -> str:
@@ -1145,6 +1175,6 @@ class Apply:
         return f"Applied {self.o.spec} to {name}: " + ", ".join(done)
 
 
-def run_apply(options: ApplyOptions) -> ApplyReport:
-    """Run one apply with `options`."""
-    return Apply(options).run()
+def run_apply(options: ApplyOptions, stops: _Stops | None = None) -> ApplyReport:
+    """Run one apply with `options` (`stops`: see Apply.run)."""
+    return Apply(options).run(stops)
