@@ -109,3 +109,28 @@ def test_a_tls_option_in_another_case_or_with_a_blank_is_never_read(name: str, f
         with scratch_dir("optcase") as work:
             rc, cf, _ = m4_build(text, None, work)
         assert rc == 0 and option not in cf_options(cf)
+
+
+@pytest.mark.parametrize(
+    ("lines", "error"),
+    [
+        ("define(`SMART_HOST', `smtp.example.net')dnl\nMAILER(`local')dnl\n", True),
+        ("define(`SMART_HOST', `esmtp:[10.0.0.1]')dnl\nMAILER(`local')dnl\n", True),
+        ("define(`MAIL_HUB', `hub.example.net')dnl\nMAILER(`local')dnl\n", True),
+        ("define(`SMART_HOST', `smtp.example.net')dnl\n" + TAIL, False),
+        ("define(`SMART_HOST', `uucp-dom:gw')dnl\nMAILER(`local')dnl\n", False),
+        ("FEATURE(`nullclient', `hub.example.net')dnl\n", False),
+    ],
+    ids=["smart host", "esmtp smart host", "mail hub", "with smtp", "uucp", "nullclient"],
+)
+def test_a_relay_host_without_the_smtp_mailer(lines: str, error: bool) -> None:
+    """M4007: the relay mailer SMART_HOST sends through is MAILER(`smtp')'s; real m4
+    builds a .cf without it, where every such message waits in the queue."""
+    text = HEAD + lines
+    found = [f for f in _codes(text) if f[1] == "M4007"]
+    assert (found != []) == error, found
+    if error:
+        assert found[0][0] == 3 and "and this .mc has no MAILER(`smtp')" in found[0][2]
+        with scratch_dir("nosmtp") as work:
+            rc, cf, _ = m4_build(text, None, work)
+        assert rc == 0 and "\nMrelay," not in cf and "\nMesmtp," not in cf

@@ -10,7 +10,9 @@ option proto.m4 reads at the end of input (confSERVER_CERT ...) builds the
 same .cf and is only a warning, as is a DOMAIN file that holds nothing of
 that kind. A MAILER listed twice is `*** ERROR: MAILER(smtp) already
 included`. LOCAL_TLS_* and the other TLS ruleset hooks must follow the
-MAILERs.
+MAILERs. A SMART_HOST (MAIL_HUB, LUSER_RELAY, LOCAL_RELAY) of a .mc without
+MAILER(`smtp') sends through a `relay` mailer that does not exist: sendmail
+queues every such message ('unknown mailer relay'), an error.
 
 PASS:
     include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
@@ -33,6 +35,12 @@ FAIL at 4:1:
     OSTYPE(`debian')dnl
     MAILER(`smtp')dnl
     MAILER(`smtp')dnl
+
+FAIL at 3:1:
+    include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+    OSTYPE(`debian')dnl
+    define(`SMART_HOST', `smtp.example.net')dnl
+    MAILER(`local')dnl
 
 FAIL at 4:1:
     include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
@@ -65,11 +73,50 @@ _HOOKS = (
 )
 
 
+#: the defines that send mail through the `relay` mailer, which MAILER(`smtp') defines
+_RELAYED = ("SMART_HOST", "MAIL_HUB", "LUSER_RELAY", "LOCAL_RELAY")
+#: the mailers MAILER(`smtp') defines (a `mailer:host` value names one)
+_SMTP_MAILERS = ("smtp", "esmtp", "smtp8", "dsmtp", "relay")
+
+
+def _no_smtp_mailer(doc: M4Document, calls: list[Call]) -> Iterator[Finding]:
+    """A SMART_HOST (MAIL_HUB, ...) of a complete .mc that has no MAILER(`smtp'): the
+    relay mailer it sends through does not exist, and sendmail queues every message
+    ('unknown mailer relay'). Not when FEATURE(nullclient|msp) writes the mailers, nor
+    when the .mc includes a file of its own, which may hold the MAILER."""
+    if doc.cf_m4_at is None:
+        return
+    if any(c.name == "MAILER" and doc.first_arg(c) == "smtp" for c in calls):
+        return
+    if any(c.name == "FEATURE" and doc.first_arg(c) in ("nullclient", "msp") for c in calls):
+        return
+    if any(os.path.basename(t) != "cf.m4" for _c, t in doc.includes()):
+        return
+    for call in calls:
+        if call.name != "define" or len(call.args) < 2 or doc.first_arg(call) not in _RELAYED:
+            continue
+        value = doc.arg_value(call.args[1])
+        mailer = value.split(":", 1)[0] if ":" in value and value[:1] != "[" else "relay"
+        if mailer not in _SMTP_MAILERS:
+            continue
+        name = doc.first_arg(call)
+        yield Finding(
+            call.start,
+            ID,
+            "error",
+            f"{name} sends mail through the {mailer} mailer, which MAILER(`smtp') defines,"
+            " and this .mc has no MAILER(`smtp'): sendmail queues every such message"
+            f" ('unknown mailer {mailer}'); add MAILER(`smtp')dnl after MAILER(`local')",
+            length=call.end - call.start,
+        )
+
+
 def check(doc: M4Document, ctx: LintContext) -> Iterator[Finding]:
     """Order of FEATURE/OSTYPE/DOMAIN/define and LOCAL_* hooks around the MAILERs."""
     if doc.kind != "mc":
         return
     calls = doc.top_calls()
+    yield from _no_smtp_mailer(doc, calls)
     mailers = [c for c in calls if c.name == "MAILER"]
     first = mailers[0] if mailers else None
     seen: dict[str, int] = {}
