@@ -191,10 +191,13 @@ def test_tls_access_keeps_a_host_line_that_already_says_what_the_block_would() -
 
 
 def test_tls_access_takes_over_host_lines_for_the_keys_it_writes() -> None:
+    """...and the TLS rules an import reads into the spec: b.example's, which the spec
+    no longer has, goes; a line tlsc cannot model (c.example's) stays the host's."""
     host = "Connect:127\tRELAY\nTLS_Srv:a.example\tENCR:112\ntls_srv:b.example\tVERIFY\n"
+    host += "TLS_Srv:c.example\tVERIFY:bits\n"
     block = "# BEGIN tlsc\nTLS_Srv:A.example\tENCR:128\n# END tlsc\n"
     out = splice_tls_access(host, block, "access").text
-    assert out == "Connect:127\tRELAY\ntls_srv:b.example\tVERIFY\n" + block
+    assert out == "Connect:127\tRELAY\nTLS_Srv:c.example\tVERIFY:bits\n" + block
 
 
 @given(

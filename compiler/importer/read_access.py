@@ -315,6 +315,16 @@ class _AccessReader:
                 self.used.add(e.line)
 
 
+def rule_lines(lines: list[tuple[int, str]], request_client_cert: bool) -> set[int]:
+    """The numbers of the `lines` (a host's access lines outside tlsc's block) that an
+    import reads as TLS rules of the spec: with ownership: tls they are tlsc's, so a
+    rule the spec no longer has goes from the file with them."""
+    notes = Notes()
+    reader = _AccessReader(map_entries(lines, "", notes), "", notes, request_client_cert, False)
+    reader.run()
+    return reader.used
+
+
 def read_access(
     text: str, path: str, notes: Notes, request_client_cert: bool, others: bool = True
 ) -> AccessRead:

@@ -251,19 +251,26 @@ def splice_mc(
     return "".join(kept)
 
 
-def splice_tls_access(observed: str | None, block: str, path: str) -> Spliced:
+def splice_tls_access(
+    observed: str | None, block: str, path: str, request_client_cert: bool = True
+) -> Spliced:
     """The host's access file with the entries tlsc owns as the spec wants them.
 
     A host line outside the block whose key the block writes is tlsc's too: kept
     where it is when it already says exactly what the block would (so an adopted
     host's own TLS rules stay put), taken out otherwise (the block's entry would
-    be a second one for the key, and makemap keeps one of the two). The block is
-    then written with the entries still missing -- and not at all while none are
-    missing and the file has no block yet.
+    be a second one for the key, and makemap keeps one of the two). So is a host
+    line an import reads as a TLS rule of the spec (`read_access.rule_lines`:
+    `TLS_Srv:bank.example VERIFY`, `Try_TLS:x NO`, an issuer tag's line): a rule
+    the spec no longer has (deleted, or `may`) is taken out with it. Lines tlsc
+    cannot model stay the host's. The block is then written with the entries
+    still missing -- and not at all while none are missing and the file has no
+    block yet.
     """
     wanted = _entries(split_lines(block))
     lines = host_lines(observed or "", (BLOCK_BEGIN, BLOCK_END), path)
     span = _block_span(lines, BLOCK_BEGIN, BLOCK_END, path)
+    owned = _rule_lines(lines, span, request_client_cert)
     keep: list[str] = []
     satisfied: set[int] = set()
     for i, line in enumerate(lines):
@@ -272,7 +279,8 @@ def splice_tls_access(observed: str | None, block: str, path: str) -> Spliced:
             continue
         entry = _entry(line)
         if entry is None or entry[0] not in wanted:
-            keep.append(line)
+            if i + 1 not in owned:
+                keep.append(line)
             continue
         at, value = wanted[entry[0]]
         if value == entry[1] and at not in satisfied:
@@ -286,6 +294,22 @@ def splice_tls_access(observed: str | None, block: str, path: str) -> Spliced:
         # then none is made)
         return Spliced(rest, False)
     return splice_block(rest, "".join(block_lines), path)
+
+
+def _rule_lines(
+    lines: list[str], span: tuple[int, int] | None, request_client_cert: bool
+) -> set[int]:
+    """The numbers of the host's lines outside the block that are TLS rules tlsc owns."""
+    if not any("tls" in line.lower() or "features" in line.lower() for line in lines):
+        return set()  # no TLS tag, no issuer tag's rule to read: skip the reader
+    from compiler.importer.read_access import rule_lines
+
+    outside = [
+        (i + 1, line.removesuffix("\n"))
+        for i, line in enumerate(lines)
+        if span is None or not span[0] <= i <= span[1]
+    ]
+    return rule_lines(outside, request_client_cert)
 
 
 def _no_second_key(observed: str, block: str, path: str) -> None:
@@ -512,10 +536,13 @@ def settle(
     warnings: list[PlanWarning] = []
     if s.ownership in ("block", "tls") and p.access in files:
         before = observed.get(p.access)
-        splice = splice_tls_access if s.ownership == "tls" else splice_block
         if s.ownership == "block" and before:
             _no_second_key(before, files[p.access], p.access)
-        spliced = splice(before, files[p.access], p.access)
+        if s.ownership == "tls":
+            client_cert = s.tls.request_client_cert
+            spliced = splice_tls_access(before, files[p.access], p.access, client_cert)
+        else:
+            spliced = splice_block(before, files[p.access], p.access)
         files[p.access] = spliced.text
         if before is None and not spliced.text:
             del files[p.access]  # no access file, and no entry to put in one
