@@ -1282,3 +1282,32 @@ def test_a_refused_top_value_or_default_hides_no_other_problem(head: str, first:
     # and without the first problem, exactly these others
     fixed = "version: 1\ncluster: c\n" + _REST
     assert sorted(set(codes) - {first}) == sorted({c for _, _, c, _ in found(fixed)})
+
+
+def test_a_rule_a_host_without_starttls_cannot_meet_is_a_warning() -> None:
+    """STARTTLS off: the server offers none (inbound encrypt/verify refuse the client's
+    mail) and no CA file checks a server (outbound and recipient verify defer all such
+    mail: `454 4.7.0 authentication failed`, seen with a real sendmail); outbound
+    encrypt still holds. One warning a rule, naming the hosts."""
+    text = (
+        "version: 1\ncluster: c\ndefaults:\n  tls: {enabled: false}\nhosts:\n"
+        "  mx1: {fqdn: mx1.example.net}\n  mx2: {fqdn: mx2.example.net}\n"
+        "  mx3: {fqdn: mx3.example.net, tls: {enabled: true}}\n"
+        "domains:\n  bank.example: {outbound: verify}\n  enc.example: {outbound: encrypt}\n"
+        "  laptop.example: {inbound: encrypt}\n  may.example: {inbound: may}\n"
+        "recipients:\n  ceo@bank.example: verify\n  cfo@bank.example: encrypt\n"
+    )
+    got = [(line, col, message) for line, col, code, message in found(text) if code == "S229"]
+    hosts = "host(s) mx1, mx2 (tls.enabled: false)"
+    assert got == [
+        (*pos(text, "verify}"), f"this rule requires verify, but STARTTLS is off on {hosts}:"
+         " sendmail has no CA file to check the server's certificate with, so it defers all"
+         " such mail (454 4.7.0 authentication failed)"),
+        (*pos(text, "encrypt}\n  may"), f"this rule requires encrypt, but STARTTLS is off on"
+         f" {hosts}: sendmail offers no STARTTLS, so it refuses such clients' mail (encryption"
+         " too weak)"),
+        (*pos(text, "verify\n  cfo"), f"this rule requires verify, but STARTTLS is off on"
+         f" {hosts}: sendmail has no CA file to check the server's certificate with, so it"
+         " defers all such mail (454 4.7.0 authentication failed)"),
+    ]  # fmt: skip
+    assert [c for _, _, c, _ in found(text.replace("enabled: false", "enabled: true"))] == []

@@ -983,6 +983,7 @@ def _check_cluster(cluster: Cluster, rep: _Reporter, release: bool = False) -> C
     for loc, message in unknown_tags.items():
         rep.add(loc, "S201", message)
 
+    _check_rules_without_tls(resolved, by_host, rep)
     _check_duplicate_keys(cluster, resolved, by_host, rep)
     _check_session_features(resolved, by_host, rep)
     _check_clt_features(resolved, by_host, rep)
@@ -1157,6 +1158,56 @@ def _check_bounce_instead_of_defer(rule_sets: list[ClusterRules], rep: _Reporter
                 True,
                 "warning",
             )
+
+
+def _check_rules_without_tls(
+    resolved: dict[str, Any], by_host: dict[str, ClusterRules], rep: _Reporter
+) -> None:
+    """S229 (warning): a rule no session of a host with STARTTLS off can meet.
+
+    Without the starttls include the server offers no STARTTLS, so an inbound
+    `encrypt`/`verify` rule refuses the client's mail (`encryption too weak`), and
+    sendmail has no CA file to check a server's certificate with, so an outbound or
+    recipient `verify` rule defers all such mail (`454 4.7.0 authentication
+    failed`, seen with a real sendmail). Outbound `encrypt` still holds: sendmail
+    still sends STARTTLS as a client. One warning a rule, naming the hosts.
+    """
+    off = [name for name in by_host if not resolved[name].tls.enabled]
+    if not off:
+        return
+    found: dict[Loc, tuple[str, str, list[str]]] = {}
+    for name in off:
+        rules = by_host[name]
+        for _raw, _norm, rule, loc in rules.domain_items:
+            for direction in ("outbound", "inbound"):
+                peer = getattr(rule, direction)
+                if peer is None or not peer.starttls or peer.require == "may":
+                    continue
+                if peer.require == "verify" or direction == "inbound":
+                    at = (*loc, direction)
+                    found.setdefault(at, (peer.require, _WITHOUT_TLS[direction], []))[2].append(
+                        name
+                    )
+        for _raw, _norm, req, loc in rules.recipient_items:
+            if req.require == "verify":
+                found.setdefault(loc, ("verify", _WITHOUT_TLS["outbound"], []))[2].append(name)
+    for loc, (level, why, hosts) in found.items():
+        where = ", ".join(hosts[:5]) + (f" and {len(hosts) - 5} more" if len(hosts) > 5 else "")
+        rep.add(
+            loc,
+            "S229",
+            f"this rule requires {level}, but STARTTLS is off on host(s) {where}"
+            f" (tls.enabled: false): {why}",
+            severity="warning",
+        )
+
+
+_WITHOUT_TLS = {
+    "outbound": "sendmail has no CA file to check the server's certificate with, so it"
+    " defers all such mail (454 4.7.0 authentication failed)",
+    "inbound": "sendmail offers no STARTTLS, so it refuses such clients' mail (encryption"
+    " too weak)",
+}
 
 
 def _first_parent(domain: str, order: dict[str, int]) -> str | None:
