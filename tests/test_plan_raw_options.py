@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 from import_helpers import write_tree
-from realtools import cf_options
+from realtools import cf_options, m4_build, scratch_dir
 
 MC_PATH = "/etc/mail/sendmail.mc"
 HEAD = "divert(0)dnl\ninclude(`/usr/share/sendmail/cf/m4/cf.m4')dnl\nOSTYPE(`debian')dnl\n"
@@ -80,20 +80,40 @@ def test_a_raw_line_the_spec_sets_is_named_without_the_unset_advice(
     assert options["CipherList"] == ["HIGH:!aNULL", "HIGH"]
 
 
-def test_raw_lines_that_keep_starttls_on_are_named_when_the_spec_turns_it_off(
-    tmp_path: Path, root: Path
+@pytest.mark.parametrize("form", ["raw", "define"])
+def test_the_hosts_own_lines_that_keep_starttls_on_stop_a_plan_that_turns_it_off(
+    tmp_path: Path, root: Path, form: str
 ) -> None:
+    """With ownership: tls the .mc stays the host's: its own lines setting the four
+    options sendmail needs keep STARTTLS on (real m4's .cf has them), whatever tlsc
+    writes, so a spec that says off cannot be met; the plan says so, at once."""
     option = {"server_cert": "ServerCertFile", "server_key": "ServerKeyFile"}
     option |= {"ca_cert": "CACertFile", "ca_cert_path": "CACertPath"}
-    raw = "LOCAL_CONFIG\n" + "".join(f"O {option[k]}={v}\n" for k, v in CERTS.items())
-    write_tree(root, {MC_PATH: HEAD + raw + MAILERS})
-    out, options = _plan_and_apply(_spec(tmp_path, "{enabled: false}"), root)
-    assert [name for name, _ in _p111(out)] == list(option.values()), out
-    assert "STARTTLS is off in the spec, but that line still sets the option" in out
-    for key, name in option.items():  # sendmail still has all four: it offers STARTTLS
-        assert options[name] == [CERTS[key]]
-    # three of the four: sendmail offers no STARTTLS, as the spec says; no warning
-    write_tree(root, {MC_PATH: HEAD + raw.replace("O CACertPath", "dnl O CACertPath") + MAILERS})
+    define = {"server_cert": "confSERVER_CERT", "server_key": "confSERVER_KEY"}
+    define |= {"ca_cert": "confCACERT", "ca_cert_path": "confCACERT_PATH"}
+    if form == "raw":
+        own = "LOCAL_CONFIG\n" + "".join(f"O {option[k]}={v}\n" for k, v in CERTS.items())
+        at = "5, 6, 7, 8"  # after the LOCAL_CONFIG line
+    else:
+        own = "".join(f"define(`{define[k]}', `{v}')dnl\n" for k, v in CERTS.items())
+        at = "4, 5, 6, 7"
+    write_tree(root, {MC_PATH: HEAD + own + MAILERS})
     spec = _spec(tmp_path, "{enabled: false}")
+    rc, out, err = run_cli("plan", spec, "--root", root, "--host", "mx1")
+    assert rc == 1 and out == "", out + err
+    assert err == (
+        f"tlsc plan: host mx1: STARTTLS is off in the spec, but {MC_PATH} sets ServerCertFile,"
+        f" ServerKeyFile, CACertFile, CACertPath itself (lines {at}), so sendmail would still"
+        " offer STARTTLS; take those lines out of the .mc (with ownership: tls it stays the"
+        " host's), or set tls.enabled: true\n"
+    )
+    with scratch_dir("stillon") as work:  # what the refusal says: m4 builds all four
+        rc, cf, _ = m4_build((root / MC_PATH.lstrip("/")).read_text(), None, work)
+    assert rc == 0
+    for key, name in option.items():
+        assert cf_options(cf)[name] == [CERTS[key]]
+    # three of the four: sendmail offers no STARTTLS, as the spec says; planned
+    lines = own.splitlines(keepends=True)
+    write_tree(root, {MC_PATH: HEAD + "".join(lines[:-1]) + MAILERS})
     rc, out, err = run_cli("plan", spec, "--root", root, "--host", "mx1")
     assert rc == 0 and "P111" not in out, out + err

@@ -56,7 +56,7 @@ CODES = {
     "P109": "a file apply writes is a symbolic link; apply writes the file it leads to (--root)",
     "P110": "a starttls.m4 no include names (STARTTLS off): left as it is, never deleted",
     "P111": "the host's own sendmail.mc sets a TLS option that tlsc's starttls.m4 now"
-    " overrides (or, STARTTLS off, that still sets it), or sets one in a raw O line",
+    " overrides, or sets one in a raw O line",
     "P112": "an access file holding what looks like key material; its diff shows it withheld",
     "P113": "the host's submit.mc includes a file the plan changes, and tlsc cannot rebuild"
     " submit.cf from it (no cf.m4 m4 finds, or an include of a file the plan deletes)",

@@ -446,22 +446,13 @@ def with_undefines(starttls: str, names: list[str]) -> str:
     return starttls[:at] + "".join(lines) + starttls[at:]
 
 
-_OFF = (
-    "; STARTTLS is off in the spec, but that line still sets the option in"
-    " sendmail.cf -- take it out of the .mc to turn STARTTLS off there"
-)
-
-
-def _p111(own: OwnTls, path: str, enabled: bool, ours: str = "") -> list[PlanWarning]:
-    """P111 for each TLS option the host's own .mc sets, as it stands after the plan;
-    `ours` is tlsc's starttls.m4, with the defines the spec sets."""
-    if enabled:
-        said = (
-            "; tlsc's starttls.m4 is included after it, so tls: decides the value and the"
-            " host's line does nothing any more -- take it out of the .mc"
-        )
-    else:
-        said = _OFF
+def _p111(own: OwnTls, path: str, ours: str = "") -> list[PlanWarning]:
+    """P111 for each TLS option the host's own .mc sets, as it stands after the plan
+    (STARTTLS on); `ours` is tlsc's starttls.m4, with the defines the spec sets."""
+    said = (
+        "; tlsc's starttls.m4 is included after it, so tls: decides the value and the"
+        " host's line does nothing any more -- take it out of the .mc"
+    )
     warnings = [
         PlanWarning("P111", f"{path} sets {name} itself (line {line}){said}", path)
         for name, line in sorted(own.defines.items())
@@ -475,9 +466,7 @@ def _p111(own: OwnTls, path: str, enabled: bool, ours: str = "") -> list[PlanWar
     set_by_spec = {doc.first_arg(c) for c in doc.top_calls("define")}
     for name, line in sorted(own.raw.items(), key=lambda item: item[1]):
         key = TLS_DEFINES[name]
-        if not enabled:
-            said = _OFF
-        elif name in set_by_spec:
+        if name in set_by_spec:
             said = (
                 f"; {key} sets it too, and sendmail takes whichever O line of"
                 " sendmail.cf comes last -- take the line out of the .mc"
@@ -493,16 +482,24 @@ def _p111(own: OwnTls, path: str, enabled: bool, ours: str = "") -> list[PlanWar
     return warnings
 
 
-def _p111_off(own: OwnTls, path: str) -> list[PlanWarning]:
-    """P111 with STARTTLS off in the spec: only while the host's own lines (defines or
-    raw `O` lines) set every option sendmail needs to offer STARTTLS, so that it still
-    does; lines that leave one out (a CA directory for the client side alone) offer
-    none, as the spec says."""
+def _still_on(own: OwnTls, path: str) -> None:
+    """STARTTLS off in the spec: BlockError while the host's own lines (defines or raw
+    `O` lines) set every option sendmail needs to offer STARTTLS, so that it still
+    would, whatever tlsc writes (an ownership: tls host keeps its .mc). Lines that
+    leave one out (a CA directory for the client side alone) offer none, as the spec
+    says."""
     from compiler.importer.unseen import REQUIRED_DEFINES
 
     if not all(name in own.defines or name in own.raw for name in REQUIRED_DEFINES):
-        return []
-    return _p111(own, path, False)
+        return
+    lines = sorted({own.defines.get(n) or own.raw[n] for n in REQUIRED_DEFINES})
+    options = ", ".join(REQUIRED_DEFINES.values())
+    raise BlockError(
+        f"STARTTLS is off in the spec, but {path} sets {options} itself (lines"
+        f" {', '.join(map(str, lines))}), so sendmail would still offer STARTTLS; take those"
+        " lines out of the .mc (with ownership: tls it stays the host's), or set"
+        " tls.enabled: true"
+    )
 
 
 @dataclass(frozen=True)
@@ -575,7 +572,7 @@ def settle(
             if tls_file is not None and TLSC_HEADER in tls_file[:2048]:
                 # tlsc's own file, included after the host's lines, has the last word
                 own = _own_tls(mc, p.sendmail_mc)
-                warnings += _p111(own, p.sendmail_mc, True, tls_file)
+                warnings += _p111(own, p.sendmail_mc, tls_file)
         else:
             own = _own_tls(mc, p.sendmail_mc)
             ours = files.get(p.starttls_m4, "")
@@ -596,9 +593,9 @@ def settle(
                 files[p.starttls_m4] = tls_file
             elif s.tls.enabled:
                 files[p.starttls_m4] = with_undefines(ours, list(own.defines))
-                warnings += _p111(own, p.sendmail_mc, True, ours)
+                warnings += _p111(own, p.sendmail_mc, ours)
             else:
-                warnings += _p111_off(own, p.sendmail_mc)
+                _still_on(own, p.sendmail_mc)
     if not s.tls.enabled and observed.get(p.starttls_m4) is not None:
         files[p.starttls_m4] = observed[p.starttls_m4] or ""
         warnings.append(
