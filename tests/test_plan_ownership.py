@@ -368,3 +368,20 @@ def test_block_ownership_refuses_a_host_line_with_a_key_the_block_writes(
         " (duplicate key); take that line out of the file, or give the host ownership: tls,"
         " which takes such lines over\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("host_value", "kept"),
+    [("ENCR:128", True), ("encr:128", True), ("Encr:128  ", True), ("ENCR:256", False)],
+)
+def test_tls_access_keeps_a_host_line_in_another_spelling_of_the_same_value(
+    host_value: str, kept: bool
+) -> None:
+    """`encr:128` is ENCR:128 to sendmail's rulesets (the import says 'same meaning'):
+    an adopted host's line stays where it is, so the first plan is empty."""
+    host = f"Connect:127\tRELAY\nTLS_Srv:a.example\t{host_value}\n"
+    block = "# BEGIN tlsc\nTLS_Srv:a.example\tENCR:128\n# END tlsc\n"
+    out = splice_tls_access(host, block, "access").text
+    assert (out == host) == kept, out
+    if not kept:
+        assert out == "Connect:127\tRELAY\n" + block

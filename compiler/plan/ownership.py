@@ -283,7 +283,7 @@ def splice_tls_access(
                 keep.append(line)
             continue
         at, value = wanted[entry[0]]
-        if value == entry[1] and at not in satisfied:
+        if _same_value(entry[0], entry[1], value) and at not in satisfied:
             satisfied.add(at)
             keep.append(line)
     block_lines = [x for i, x in enumerate(split_lines(block)) if i not in satisfied]
@@ -294,6 +294,22 @@ def splice_tls_access(
         # then none is made)
         return Spliced(rest, False)
     return splice_block(rest, "".join(block_lines), path)
+
+
+def _same_value(folded_key: str, host: str, ours: str) -> bool:
+    """Whether a host line's value says what the block's does: the same text, or the
+    same in sendmail's canonical spelling (`encr:128` is ENCR:128 to sendmail's
+    rulesets, as the import notes)."""
+    if host == ours:
+        return True
+    from compiler.sendmail.accessmap import TAGS, canonical_value
+
+    head = folded_key.partition(":")[0]
+    tag = next((t for t in TAGS if t.lower() == head), None)
+    try:
+        return canonical_value(tag, host) == ours
+    except ValueError:
+        return False
 
 
 def _rule_lines(
