@@ -233,3 +233,24 @@ def test_progress_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     results = _run([adhoc_target(f"127.0.0.1:{p}") for p in ports], options)
     assert [r.port for r in results] == ports
     assert all(r.error and "refused the connection" in r.error for r in results)
+
+
+def test_a_host_with_starttls_off_in_the_spec_is_not_probed(tmp_path: Path) -> None:
+    """Off by design: `tlsc verify SPEC` leaves it out with a note (a monitor of the
+    cluster would else fail for good); named with --host it is probed."""
+    from conftest import run_cli
+    from sendmail_fixture import free_port
+
+    port = free_port()  # nothing listens there: a probe of it fails
+    spec = tmp_path / "cluster.yaml"
+    spec.write_text(
+        "version: 1\ncluster: c\nhosts:\n"
+        f"  mx1: {{fqdn: mx1.example.net, address: 127.0.0.1, smtp_port: {port},"
+        " tls: {enabled: false}}\n"
+    )
+    rc, out, err = run_cli("verify", spec)
+    assert rc == 0, out + err
+    assert "tlsc verify: mx1: STARTTLS is off in the spec (tls.enabled: false); not probed" in err
+    assert "0 of 0 target(s) passed" in err
+    rc, out, err = run_cli("verify", spec, "--host", "mx1")
+    assert rc == 1 and "not probed" not in err, out + err

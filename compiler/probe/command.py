@@ -46,6 +46,14 @@ def _spec_targets(spec: str, hosts: tuple[str, ...], ca: str | None, fmt: str) -
     targets = []
     for name in hosts or tuple(cluster.hosts):
         host = resolve(cluster, name)
+        if not host.settings.tls.enabled and not hosts:
+            # off by design: no STARTTLS to find; named with --host, it is probed
+            click.echo(
+                f"tlsc verify: {name}: STARTTLS is off in the spec (tls.enabled: false);"
+                " not probed (name it with --host to probe it anyway)",
+                err=True,
+            )
+            continue
         target = host_target(host, ca)
         tls = host.settings.tls
         if not ca and tls.ca_cert and target.ca_file is None:
