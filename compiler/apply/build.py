@@ -144,8 +144,12 @@ def build_cf(
     fds: Sequence[int] = (),
     shown: Path | None = None,
     source: bytes | None = None,
+    sources: Sequence[Path] = (),
 ) -> bool:
     """m4 `mc` into a temp .cf beside `cf`, then rename it into place.
+
+    The .cf is not older than `mc` and `sources` (the files the staleness check
+    compares it with) even when one is dated in the future (_future_mtime).
 
     `rooted` maps host paths the .mc may include to where they are on this
     machine (empty when the root is /). m4 runs in `cwd` (default: the .mc's
@@ -210,7 +214,7 @@ def build_cf(
             changed = temp.read_bytes() != cf.read_bytes()
         except FileNotFoundError:
             changed = True
-        finish(temp, cf, existing_meta(cf), CF_MODE)
+        finish(temp, cf, existing_meta(cf), CF_MODE, _future_mtime(mc, *sources))
         return changed
     except FileNotFoundError as exc:
         raise BuildError(f"cannot run m4: {exc.strerror}") from None
@@ -220,6 +224,21 @@ def build_cf(
         shutil.rmtree(scratch, ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+
+
+def _future_mtime(*sources: Path) -> int | None:
+    """The newest modification time of `sources` (ns) when it is in the future (a clock
+    stepped back, files copied from a host whose clock ran ahead), for the file built
+    from them: else it would stay older than its sources, and every apply rebuild it
+    (and back up, and plan a change) until the clock caught up. None otherwise: the
+    build keeps the time it was written."""
+    newest = 0
+    for path in sources:
+        try:
+            newest = max(newest, os.stat(path).st_mtime_ns)
+        except (OSError, ValueError):
+            continue
+    return newest if newest > time.time_ns() else None
 
 
 def db_temp(db: Path) -> tuple[Path, Path]:
@@ -306,7 +325,7 @@ def build_access_db(
             raise BuildError(f"makemap exited 0 but wrote no {built}")
         if pause is not None:
             pause("build-access.built")
-        finish(built, db, existing_meta(db), 0o640)
+        finish(built, db, existing_meta(db), 0o640, _future_mtime(access))
     except FileNotFoundError as exc:
         raise BuildError(f"cannot run makemap: {exc.strerror} ({exc.filename})") from None
     except subprocess.TimeoutExpired:

@@ -921,6 +921,7 @@ class Apply:
                         cwd=None if cwd is None else cwd.parent,
                         fds=self.dirs.fds(),
                         shown=self._file(p.sendmail_mc),
+                        sources=(self._io(p.starttls_m4),),
                     )
                 except DirError as exc:
                     raise _Failed(str(exc)) from None

@@ -1,0 +1,44 @@
+"""A source dated in the future (a clock stepped back, files copied from a host whose
+clock ran ahead) is not a build owed for ever: apply rebuilds once, dating the built
+file no older than its sources, and the next apply and plan have nothing to do."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_cli
+from realtools import scratch_dir
+
+pytestmark = pytest.mark.realtools
+
+SPEC = ROOT / "examples" / "canit-cluster.yaml"
+FLAGS = ("--host", "colo10", "--yes", "--no-restart", "--no-verify", "--skip-preflight")
+
+
+@pytest.fixture
+def root() -> Iterator[Path]:
+    with scratch_dir("future") as path:
+        shutil.copytree(ROOT / "examples" / "sandbox" / "colo10", path, dirs_exist_ok=True)
+        yield path
+
+
+def test_a_source_from_the_future_is_built_once(root: Path) -> None:
+    rc, out, err = run_cli("apply", SPEC, "--root", root, *FLAGS)
+    assert rc == 0, out + err
+    mail = root / "etc" / "mail"
+    future = time.time() + 3 * 365 * 86400
+    for name in ("sendmail.mc", "access"):
+        os.utime(mail / name, (future, future))
+    rc, out, err = run_cli("apply", SPEC, "--root", root, *FLAGS)
+    assert rc == 0 and "rebuilt sendmail.cf and access.db" in out, out + err
+    for built, source in (("sendmail.cf", "sendmail.mc"), ("access.db", "access")):
+        assert (mail / built).stat().st_mtime >= (mail / source).stat().st_mtime
+    rc, out, err = run_cli("apply", SPEC, "--root", root, *FLAGS)
+    assert rc == 0 and "already matches" in out, out + err
+    rc, out, err = run_cli("plan", SPEC, "--root", root, "--host", "colo10", "--detailed-exitcode")
+    assert rc == 0, out + err
