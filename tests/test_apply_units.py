@@ -350,3 +350,39 @@ def test_safe_dirs_hold_the_directory_not_its_name(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
         dirs.close()
+
+
+def test_prune_keeps_the_backup_this_apply_made_whatever_its_name(tmp_path: Path) -> None:
+    """Backups a clock that ran ahead named (2099...) do not outrank the one just made:
+    it stays, and counts as the newest of the `keep`."""
+    base = tmp_path / "b"
+    f = tmp_path / "f"
+    f.write_bytes(b"x")
+    future = []
+    for day in (1, 2, 3):
+        made = make_backup(base, {"/f": f}, {}).directory
+        future.append(made.rename(base / f"209912{day:02d}T000000.000000Z"))
+    ours = make_backup(base, {"/f": f}, {}).directory
+    removed = prune(base, 2, ours.name)
+    assert removed == future[:2]
+    assert sorted(p.name for p in base.iterdir()) == sorted([future[2].name, ours.name])
+
+
+def test_a_stop_while_the_backup_is_made_leaves_no_backup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop (the exception apply's signal handler raises) halfway through the backup
+    takes the partial directory away, as a failure there does."""
+    from compiler.apply import backup as backup_module
+
+    base = tmp_path / "b"
+    f = tmp_path / "f"
+    f.write_bytes(b"x")
+
+    def stopped(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backup_module, "write_atomic", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        make_backup(base, {"/f": f}, {})
+    assert list(base.iterdir()) == []

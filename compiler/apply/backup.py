@@ -149,6 +149,10 @@ def make_backup(
             f"cannot write the backup under {shown or base}: {exc.strerror or exc};"
             " nothing was changed"
         ) from None
+    except BaseException:  # a stop (^C, SIGTERM) while the backup is made: as a failure
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
     return Backup(directory, tuple(saved))
 
 
@@ -212,20 +216,26 @@ def load_backup(directory: Path) -> Backup:
 _INCOMPLETE_AGE = 3600
 
 
-def prune(base: Path, keep: int) -> list[Path]:
+def prune(base: Path, keep: int, made: str | None = None) -> list[Path]:
     """Delete all but the newest `keep` (at least 1) complete backups under `base`, and
     the incomplete ones an apply killed while making its backup left (older than the
-    newest complete one and than an hour, so that no backup in progress is touched)."""
+    newest complete one and than an hour, so that no backup in progress is touched).
+
+    `made`, the name of the backup this apply made, is kept and counts as the newest,
+    whatever it says: backups named by a clock that ran ahead (20991201T...) would else
+    outrank it, and the report would name a backup that is gone."""
     try:
         stamped = sorted(p for p in base.iterdir() if _STAMP.match(p.name) and p.is_dir())
     except FileNotFoundError:
         return []
     entries = [p for p in stamped if (p / MANIFEST).is_file()]
+    ours = [p for p in entries if p.name == made]
+    entries = [p for p in entries if p.name != made] + ours
     old = entries[: max(len(entries) - max(keep, 1), 0)]
     if entries:
         now = dt.datetime.now(dt.UTC).timestamp()
         for p in stamped:
-            if p.name < entries[-1].name and not (p / MANIFEST).is_file():
+            if p.name < entries[-1].name and p.name != made and not (p / MANIFEST).is_file():
                 with contextlib.suppress(OSError):
                     if now - p.stat().st_mtime > _INCOMPLETE_AGE:
                         old.append(p)

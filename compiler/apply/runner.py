@@ -1138,7 +1138,8 @@ class Apply:
 
     def _prune(self) -> None:
         with contextlib.suppress(_Failed):  # old backups stay; the next apply prunes them
-            prune(self._backup_base(), self.o.keep_backups)
+            made = self.backup.directory.name if self.backup is not None else None
+            prune(self._backup_base(), self.o.keep_backups, made)
 
     def _applied_message(self, work: _Work) -> str:
         assert self.loaded is not None and self.state is not None
