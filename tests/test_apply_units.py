@@ -386,3 +386,25 @@ def test_a_stop_while_the_backup_is_made_leaves_no_backup(
     with pytest.raises(KeyboardInterrupt):
         make_backup(base, {"/f": f}, {})
     assert list(base.iterdir()) == []
+
+
+def test_a_restore_puts_back_every_file_it_can_and_names_the_others(tmp_path: Path) -> None:
+    from compiler.apply.backup import RestoreError
+
+    a, b = tmp_path / "a", tmp_path / "d" / "b"
+    b.parent.mkdir()
+    a.write_bytes(b"old a")
+    b.write_bytes(b"old b")
+    files = {"/etc/mail/b": b, "/etc/mail/a": a}
+    backup = make_backup(tmp_path / "backups", files, {})
+    a.write_bytes(b"new a")
+    b.write_bytes(b"new b")
+    # b's directory replaced by a file: the file system refuses to put b back
+    (tmp_path / "d" / "b").unlink()
+    (tmp_path / "d").rmdir()
+    (tmp_path / "d").write_bytes(b"")
+    with pytest.raises(RestoreError) as caught:
+        restore(backup, files)
+    assert [path for path, _ in caught.value.failed] == ["/etc/mail/b"]
+    assert caught.value.restored == ["/etc/mail/a"]
+    assert a.read_bytes() == b"old a"  # tried after the one that failed: back too

@@ -156,36 +156,55 @@ def make_backup(
     return Backup(directory, tuple(saved))
 
 
+class RestoreError(Exception):
+    """Some files could not be put back: `failed` (host path, why), the rest were."""
+
+    def __init__(self, failed: list[tuple[str, str]], restored: list[str]):
+        paths = ", ".join(path for path, _ in failed)
+        super().__init__(f"{paths}: {failed[0][1]}")
+        self.failed, self.restored = failed, restored
+
+
 def restore(backup: Backup, on_disk: Mapping[str, Path]) -> list[str]:
     """Put every saved file back byte for byte (and delete the ones that did not exist).
 
     Returns the host paths whose bytes were not what the backup holds before
     the restore (the ones actually put back). Raises BackupError when a saved
-    copy does not match its manifest hash; OSError from the file system.
+    copy does not match its manifest hash; RestoreError, once every file was
+    tried, naming those the file system refused (the others are back).
     """
-    changed = []
+    changed: list[str] = []
+    failed: list[tuple[str, str]] = []
     for saved in backup.files:
-        target = on_disk[saved.path]
-        if not saved.existed:
-            if remove(target):
-                changed.append(saved.path)
-            continue
-        data = backup.stored(saved.path).read_bytes()
-        if hashlib.sha256(data).hexdigest() != saved.sha256:
-            raise BackupError(f"the backup of {saved.path} in {backup.directory} is damaged")
         try:
-            current = target.read_bytes()
-        except FileNotFoundError:
-            current = None
-        meta = saved.meta
-        if current == data:
-            st = target.stat()
-            now = FileMeta.of(st, read_xattrs(target))
-            if now == meta and st.st_mtime_ns == saved.mtime_ns:
-                continue
-        write_atomic(target, data, saved.mode, mtime_ns=saved.mtime_ns, meta=meta)
-        changed.append(saved.path)
+            if _restore_one(backup, saved, on_disk[saved.path]):
+                changed.append(saved.path)
+        except OSError as exc:
+            failed.append((saved.path, exc.strerror or str(exc)))
+    if failed:
+        raise RestoreError(failed, changed)
     return changed
+
+
+def _restore_one(backup: Backup, saved: SavedFile, target: Path) -> bool:
+    """Put one saved file back; whether its bytes (or metadata) had to change."""
+    if not saved.existed:
+        return remove(target)
+    data = backup.stored(saved.path).read_bytes()
+    if hashlib.sha256(data).hexdigest() != saved.sha256:
+        raise BackupError(f"the backup of {saved.path} in {backup.directory} is damaged")
+    try:
+        current = target.read_bytes()
+    except FileNotFoundError:
+        current = None
+    meta = saved.meta
+    if current == data:
+        st = target.stat()
+        now = FileMeta.of(st, read_xattrs(target))
+        if now == meta and st.st_mtime_ns == saved.mtime_ns:
+            return False
+    write_atomic(target, data, saved.mode, mtime_ns=saved.mtime_ns, meta=meta)
+    return True
 
 
 def load_backup(directory: Path) -> Backup:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from compiler.apply import hooks
 from compiler.apply.atomic import clean_temps, remove, temp_path, write_atomic
-from compiler.apply.backup import Backup, BackupError, make_backup, prune, restore
+from compiler.apply.backup import Backup, BackupError, RestoreError, make_backup, prune, restore
 from compiler.apply.build import (
     BuildError,
     build_access_db,
@@ -1068,6 +1068,17 @@ class Apply:
         try:
             files = {f.path: self._io(f.path) for f in self.backup.files}
             restored = restore(self.backup, files)
+        except RestoreError as exc:
+            paths = ", ".join(path for path, _ in exc.failed)
+            why = exc.failed[0][1]
+            self._failed_step("rollback", start, str(exc))
+            self._end(
+                "failed",
+                f"{failure}, and putting back {paths} from {backup} failed ({why}); every"
+                " other file is back, so those are new and the rest old; the next tlsc apply"
+                " rebuilds and restarts",
+            )
+            return
         except (BackupError, OSError, _Failed) as exc:
             why = str(exc) if not isinstance(exc, OSError) else (exc.strerror or str(exc))
             self._failed_step("rollback", start, why)
