@@ -367,8 +367,10 @@ class Apply:
                 except DirError as exc:
                     raise _Refused(str(exc)) from None
                 except OSError as exc:
+                    # the one in the way: makemap's own name (.access.db.tlsc-new.db) too
+                    name = self._shown_path(str(exc.filename)) if exc.filename else temp_path(place)
                     raise _Refused(
-                        f"cannot remove the temp file {temp_path(place)} an interrupted apply"
+                        f"cannot remove the temp file {name} an interrupted apply"
                         f" left: {exc.strerror}; nothing was changed"
                     ) from None
             if leftovers:

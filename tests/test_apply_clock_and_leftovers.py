@@ -1,6 +1,7 @@
 """A source dated in the future (a clock stepped back, files copied from a host whose
 clock ran ahead) is not a build owed for ever: apply rebuilds once, dating the built
-file no older than its sources, and the next apply and plan have nothing to do."""
+file no older than its sources, and the next apply and plan have nothing to do. And
+a temp file an interrupted apply left that is in the way is named as it is."""
 
 from __future__ import annotations
 
@@ -42,3 +43,15 @@ def test_a_source_from_the_future_is_built_once(root: Path) -> None:
     assert rc == 0 and "already matches" in out, out + err
     rc, out, err = run_cli("plan", SPEC, "--root", root, "--host", "colo10", "--detailed-exitcode")
     assert rc == 0, out + err
+
+
+@pytest.mark.parametrize("name", [".access.tlsc-new", ".access.db.tlsc-new.db"])
+def test_a_leftover_temp_in_the_way_is_named_as_it_is(root: Path, name: str) -> None:
+    """A temp name an interrupted apply (or its makemap, whose name ends in .db) left,
+    that cannot be removed (a directory there): the sentence names that very path."""
+    blocker = root / "etc" / "mail" / name
+    blocker.mkdir()
+    (blocker / "x").write_bytes(b"")
+    rc, out, err = run_cli("apply", SPEC, "--root", root, *FLAGS)
+    assert rc == 1, out + err
+    assert f"cannot remove the temp file {blocker} an interrupted apply left" in err, err
