@@ -55,3 +55,33 @@ def test_a_leftover_temp_in_the_way_is_named_as_it_is(root: Path, name: str) -> 
     rc, out, err = run_cli("apply", SPEC, "--root", root, *FLAGS)
     assert rc == 1, out + err
     assert f"cannot remove the temp file {blocker} an interrupted apply left" in err, err
+
+
+def test_an_old_empty_m4_scratch_directory_is_cleared(root: Path, tmp_path: Path) -> None:
+    """m4's private TMPDIR of a build whose apply was killed (-9) while m4 ran: the
+    next build clears it when it is an hour old and empty; a fresh one, or one that
+    holds something, stays."""
+    import tempfile
+
+    base = tmp_path / "tmp"
+    base.mkdir()
+    old, fresh, full = base / "tlsc-m4-old", base / "tlsc-m4-fresh", base / "tlsc-m4-full"
+    for d in (old, fresh, full):
+        d.mkdir()
+    (full / "x").write_bytes(b"")
+    hour_ago = time.time() - 7200
+    for d in (old, full):
+        os.utime(d, (hour_ago, hour_ago))
+    env_tmp = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(base)
+    tempfile.tempdir = None
+    try:
+        rc, out, err = run_cli("apply", SPEC, "--root", root, *FLAGS)
+    finally:
+        if env_tmp is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = env_tmp
+        tempfile.tempdir = None
+    assert rc == 0, out + err
+    assert sorted(p.name for p in base.iterdir()) == ["tlsc-m4-fresh", "tlsc-m4-full"]

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -176,7 +177,8 @@ def build_cf(
     where = str(cwd or mc.parent)
     # m4 may read only what the .mc includes (compiler/apply/confine.py), and spills
     # large diversions into a directory of its own
-    scratch = tempfile.mkdtemp(prefix="tlsc-m4-")
+    _clear_old_scratch()
+    scratch = tempfile.mkdtemp(prefix=_SCRATCH)
     env = {**_env(), "TMPDIR": scratch}
     m4 = shutil.which("m4", path=env.get("PATH")) or "m4"  # found before it is confined
     confine = confined([m4, *readable(text, os.path.abspath(where), scratch)])
@@ -239,6 +241,25 @@ def _future_mtime(*sources: Path) -> int | None:
         except (OSError, ValueError):
             continue
     return newest if newest > time.time_ns() else None
+
+
+#: the prefix of m4's private TMPDIR (below the system's), and the age at which one is
+#: no build's in progress any more: an apply killed (-9) while m4 ran left it
+_SCRATCH = "tlsc-m4-"
+_SCRATCH_AGE = 3600
+
+
+def _clear_old_scratch() -> None:
+    """Remove the empty m4 TMPDIRs of builds killed an hour ago or more."""
+    base = Path(tempfile.gettempdir())
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for old in base.glob(f"{_SCRATCH}*"):
+            with contextlib.suppress(OSError):
+                st = old.lstat()
+                ours = stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
+                if ours and now - st.st_mtime > _SCRATCH_AGE:
+                    old.rmdir()  # only an empty one: m4 writes nothing there
 
 
 def db_temp(db: Path) -> tuple[Path, Path]:
