@@ -1311,3 +1311,26 @@ def test_a_rule_a_host_without_starttls_cannot_meet_is_a_warning() -> None:
          " defers all such mail (454 4.7.0 authentication failed)"),
     ]  # fmt: skip
     assert [c for _, _, c, _ in found(text.replace("enabled: false", "enabled: true"))] == []
+
+
+@pytest.mark.parametrize("digits", [35, 4301, 5000])
+@pytest.mark.parametrize("where", ["version", "smtp_port"])
+def test_a_number_too_large_to_read_is_said_so(digits: int, where: str) -> None:
+    number = "9" * digits
+    if where == "version":
+        text = MINIMAL_SPEC.replace("version: 1", f"version: {number}")
+        expected = "version must be the number 1"
+    else:
+        text = MINIMAL_SPEC + f"    smtp_port: {number}\n"
+        expected = "hosts.mx1.smtp_port must be a whole number"
+    problems = [p for p in found(text) if p[2] in ("S102", "S104")]
+    if where == "smtp_port" and digits == 35:  # read: a number over the range
+        assert problems and problems[0][2] == "S104" and "65535" in problems[0][3], problems
+        return
+    assert problems == [
+        (
+            *pos(text, number),
+            "S102",
+            f"{expected}, not a number of {digits} digits, too large to read",
+        )
+    ], problems

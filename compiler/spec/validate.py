@@ -93,6 +93,10 @@ def _kind(value: Any) -> str:
     if isinstance(value, float):
         return "a decimal number"
     if isinstance(value, str):
+        digits = value.lstrip("+-").replace("_", "")
+        if len(digits) > 18 and digits.isdigit():
+            # the loader keeps an integer too large to read as its text
+            return f"a number of {len(digits)} digits, too large to read"
         return "a string"
     if isinstance(value, list):
         return "a list"
@@ -284,6 +288,17 @@ def _pydantic_problems(
         loc, is_key = _clean_loc(err["loc"], data)
         kind = err["type"]
         where = ".".join(str(p) for p in loc) or "the spec"
+        if kind == "int_parsing_size" and loc not in seen:  # pydantic reads no such number
+            seen.add(loc)
+            given = str(err.get("input")).lstrip("+-").replace("_", "")
+            expected = "the number 1" if loc == ("version",) else "a whole number"
+            rep.add(
+                loc,
+                "S102",
+                f"{where} must be {expected}, not a number of {len(given)} digits, too large"
+                " to read",
+            )
+            continue
         if loc in seen and kind != "extra_forbidden":
             continue
         seen.add(loc)
