@@ -104,10 +104,18 @@ def test_every_tls_form_round_trips_through_real_makemap(
 
 
 def test_verify_without_its_srv_features_line_stays_verbatim() -> None:
-    """tlsc would add `Srv_Features:KEY v`; the original has none, so no rule."""
-    _notes, out = read("TLS_Clt:laptop.example.com\tVERIFY\n")
+    """tlsc would add `Srv_Features:KEY v`; the original has none, so no rule, and the
+    import says why (the rule never passes on a host that asks for no certificate)."""
+    notes, out = read("TLS_Clt:laptop.example.com\tVERIFY\n")
     assert out.domains == {}
     assert [t for t, _ in out.access] == ["TLS_Clt:laptop.example.com VERIFY"]
+    said = [m for _, m in notes.info if "is not read into the spec" in m]
+    assert said == [
+        "TLS_Clt:laptop.example.com VERIFY is not read into the spec: this host asks no"
+        " client for a certificate, so the rule never passes without a"
+        " Srv_Features:laptop.example.com v line; in the spec, laptop.example.com:"
+        " {inbound: verify} writes both"
+    ]
     _, asked = read("TLS_Clt:laptop.example.com\tVERIFY\n", request=True)
     assert asked.domains == {"laptop.example.com": {"inbound": "verify"}}
 

@@ -257,6 +257,13 @@ class _AccessReader:
         if direction == "inbound" and rule["require"] == "verify" and not self.request_client_cert:
             partner = self.by_key.get(f"srv_features:{e.rest}".lower())
             if partner is None or partner.value.strip() != "v":
+                self.notes.note(
+                    self.at(e),
+                    f"{e.key} {e.value.strip()} is not read into the spec: this host asks no"
+                    " client for a certificate, so the rule never passes without a"
+                    f" Srv_Features:{e.rest} v line; in the spec, {key}: {{inbound: verify}}"
+                    " writes both",
+                )
                 return
         slot = self.out.domains.setdefault(key, {})
         if direction in slot:
