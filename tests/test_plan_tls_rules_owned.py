@@ -87,3 +87,32 @@ def test_a_rule_the_spec_no_longer_has_leaves_the_access_file(
     assert entries["try_tls:broken.example"] == "NO"
     rc, out, err = run_cli("plan", spec, "--root", root, "--host", "h1", "--detailed-exitcode")
     assert rc == 0, out + err
+
+
+def test_a_host_tlsc_already_adopted_imports_again_to_the_same_rules(
+    tmp_path: Path, root: Path
+) -> None:
+    """Once apply wrote its block, the host's own TLS lines outside it are still the
+    spec's rules (ownership: tls): a second import reads both, and plans empty."""
+    write_tree(root, {MC: HOST_MC, ACCESS: HOST_ACCESS})
+    as_built(root / "etc/mail")
+    spec = tmp_path / "cluster.yaml"
+    rc, _, err = run_cli("import", root, "--host", "h1", "--fqdn", "h1.example.net", "--out", spec)
+    assert rc == 0, err
+    data = yaml.safe_load(spec.read_text())
+    data["domains"]["new.example"] = {"outbound": "encrypt"}  # apply writes a block for it
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    rc, out, err = run_cli(
+        "apply", spec, "--root", root, "--host", "h1", "--yes",
+        "--no-restart", "--no-verify", "--skip-preflight",
+    )  # fmt: skip
+    assert rc == 0, out + err
+    assert "# BEGIN tlsc" in (root / "etc/mail/access").read_text()
+    again = tmp_path / "again" / "cluster.yaml"  # the same file name: the same header
+    again.parent.mkdir()
+    rc, _, err = run_cli("import", root, "--host", "h1", "--fqdn", "h1.example.net", "--out", again)
+    assert rc == 0 and "lost: nothing" in err, err
+    rules = yaml.safe_load(again.read_text())
+    assert rules["domains"] == data["domains"] and rules["recipients"] == data["recipients"]
+    rc, out, err = run_cli("plan", again, "--root", root, "--host", "h1", "--detailed-exitcode")
+    assert rc == 0, out + err

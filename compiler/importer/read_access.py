@@ -342,6 +342,15 @@ def read_access(
     """
     if "\r\n" in text:
         notes.note(Where(path), "CRLF line endings: tlsc writes LF (the CR was part of values)")
+    if not others:
+        # ownership: tls owns the TLS rules of the whole file, its block's and the host's
+        # lines' alike (plan.ownership.splice_tls_access): all of them are read
+        lines = list(enumerate(text.split("\n"), start=1))
+        lines = [(n, t) for n, t in lines if t.rstrip("\r") not in (BLOCK_BEGIN, BLOCK_END)]
+        entries = map_entries(lines, path, notes)
+        out = _AccessReader(entries, path, notes, request_client_cert, others).run()
+        out.ownership = "tls"
+        return out
     ownership, lines = block_lines(text, path, notes)
     entries = map_entries(lines, path, notes)
     out = _AccessReader(entries, path, notes, request_client_cert, others).run()
