@@ -447,6 +447,17 @@ class _McReader:
             return
         assert name is not None
         clean = [a for a in args if a is not None]
+        if name == "access_db" and clean:
+            from compiler.importer.read_starttls import expand_helpers
+
+            # `hash -o -T<TMPF> CF/access` with CF defined once: the map m4 writes
+            expanded = expand_helpers(clean[0], self.out.macros)
+            if expanded is not None:
+                self.notes.note(
+                    Where(self.path, stmt.line),
+                    f"FEATURE(`access_db') map `{clean[0]}' is {expanded} once m4 expands it",
+                )
+                clean[0] = expanded
         self.out.features.append({"name": name, "args": clean})
         if name == "access_db" and clean:
             self.out.access_db_map = clean[0]

@@ -1,4 +1,4 @@
-"""cf/README's `define(`CERT_DIR', `MAIL_SETTINGS_DIR/certs')`: on Debian
+"""Values m4 builds from helper macros. cf/README's `define(`CERT_DIR', `MAIL_SETTINGS_DIR/certs')`:
 MAIL_SETTINGS_DIR ends in `/`, so the TLS paths m4 builds hold `//`
 (/etc/mail//certs/cert.pem), the same file to the kernel and to sendmail. The
 import reads them with one slash, and the round trip (the real m4 build of the
@@ -68,3 +68,21 @@ def test_same_option() -> None:
     assert not same_option("ServerCertFile", "/etc/mail/x.pem", "/etc/mail/y.pem")
     assert not same_option("CipherList", "HIGH//x", "HIGH/x")  # no path
     assert not same_option("ServerCertFile", None, "/x")
+
+
+def test_an_access_db_map_named_with_a_helper_macro_is_expanded(tmp_path: Path) -> None:
+    """`FEATURE(`access_db', `hash -o -T<TMPF> CF/access')` with CF defined once: the
+    map m4 writes is /etc/mail/access; the spec says so (and the round trip agrees)."""
+    mc = MC_TEXT.replace(
+        "define(`CERT_DIR'",
+        "define(`CF', `/etc/mail')dnl\nFEATURE(`access_db', `hash -o -T<TMPF> CF/access')dnl\n"
+        "define(`CERT_DIR'",
+    )
+    root = tmp_path / "root"
+    write_tree(root, {MC: mc, "/etc/mail/access": "Connect:127.0.0.1\tRELAY\n"})
+    result = import_host(root, "h1", "h1.example.net", ownership="file")
+    assert result.notes.errors == [] and result.notes.losses == [], result.notes
+    assert result.text is not None
+    data = yaml.safe_load(result.text)
+    features = (data["hosts"]["h1"].get("mc") or data["defaults"]["mc"])["features"]
+    assert {"name": "access_db", "args": ["hash -o -T<TMPF> /etc/mail/access"]} in features
