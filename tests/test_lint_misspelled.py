@@ -5,6 +5,8 @@ input and is held only to m4's own rules. Each claim is checked with real m4."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from realtools import cf_options, m4_build, proto_options, scratch_dir
 
@@ -134,3 +136,17 @@ def test_a_relay_host_without_the_smtp_mailer(lines: str, error: bool) -> None:
         with scratch_dir("nosmtp") as work:
             rc, cf, _ = m4_build(text, None, work)
         assert rc == 0 and "\nMrelay," not in cf and "\nMesmtp," not in cf
+
+
+def test_a_starttls_file_the_mc_does_not_include_is_a_warning(tmp_path: Path) -> None:
+    """A stock Debian /etc/mail linted whole: its starttls.m4 is there, the .mc does not
+    include it, so STARTTLS is off -- which is what the .mc says (the .cf is the one it
+    means): a warning, and the lint of the directory passes."""
+    from conftest import run_cli
+
+    (tmp_path / "tls").mkdir()
+    (tmp_path / "sendmail.mc").write_text(HEAD + TAIL)
+    (tmp_path / "tls" / "starttls.m4").write_text("define(`confSERVER_CERT', `/x.pem')dnl\n")
+    rc, out, err = run_cli("lint", tmp_path)
+    assert rc == 0, out + err
+    assert "warning: M4004" in err and "never included, so STARTTLS is off" in err, err

@@ -271,7 +271,9 @@ def import_host(
         return result
     for label, value, tp in (("host name", host, HostName), ("cluster name", cluster, Word)):
         if value is not None and valid(tp, value):
-            notes.error(Where(str(root)), "I002", f"{label} {value!r}: {valid(tp, value)}")
+            problem = valid(tp, value) or ""
+            said = problem if problem.startswith(label) else f"{label} {value!r}: {problem}"
+            notes.error(Where(str(root)), "I002", said)
     root_path, etc_mail_only = host_root(root_path)
     tree = _Tree(root_path, notes, etc_mail_only)
     result.inputs = tree.inputs
