@@ -556,3 +556,48 @@ def test_base_in_a_repository_of_another_user_names_safe_directory(
         " running tlsc (git's safe.directory); in a CI container run"
         f" `git config --global --add safe.directory {repo}` first"
     )
+
+
+def _reindented(text: str) -> str:
+    """The spec rewritten as a pull request may (four blanks an indent, comments): too
+    different for git's rename detection, the same spec to tlsc."""
+    lines = [("  " * (len(x) - len(x.lstrip(" ")))) + x.lstrip(" ") for x in text.splitlines()]
+    return "# moved and tidied\n" + "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("config", [[], ["diff.relative", "true"]])
+def test_base_finds_a_spec_moved_and_rewritten_by_its_cluster(
+    repo: Path, config: list[str]
+) -> None:
+    """Moved and re-indented in one change, with a rule weakened: git sees no rename, but
+    the revision holds one spec of that cluster, which the plan compares with (a plan of
+    new files would show nothing weakened, and --fail-on-downgrade pass). And a user's
+    diff.relative does not hide a rename."""
+    if config:
+        git(repo, "config", *config)
+    (repo / "infra").mkdir()
+    git(repo, "mv", "mail/cluster.yaml", "infra/tls.yaml")
+    weaker = (repo / "infra/tls.yaml").read_text()
+    weaker = weaker.replace("{require: verify, on_failure: permanent}", "{require: encrypt}")
+    write(repo / "infra/tls.yaml", _reindented(weaker) if not config else weaker)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "moved, tidied, one rule less")
+    plan = make_plan(PlanRequest(str(repo / "infra/tls.yaml"), base="HEAD~1"))
+    assert not plan.observed.spec_absent
+    assert plan.observed.renamed_from == "mail/cluster.yaml"
+    downgrades = [w for _, w in plan.downgrades]
+    assert any("laptop.example.com" in w.message for w in downgrades), downgrades
+
+
+def test_base_finds_no_spec_when_two_name_the_cluster(repo: Path) -> None:
+    write(repo / "other/copy.yaml", (repo / "mail/cluster.yaml").read_text())
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "a copy")
+    (repo / "infra").mkdir()
+    git(repo, "mv", "mail/cluster.yaml", "infra/tls.yaml")
+    write(repo / "infra/tls.yaml", _reindented((repo / "infra/tls.yaml").read_text()))
+    git(repo, "rm", "-q", "other/copy.yaml")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "moved and tidied")
+    plan = make_plan(PlanRequest(str(repo / "infra/tls.yaml"), base="HEAD~1"))
+    assert plan.observed.spec_absent  # which of the two it was, no one can tell

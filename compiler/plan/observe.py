@@ -414,7 +414,7 @@ def spec_at_revision(spec: str | Path, ref: str) -> SpecAtRevision:
         raise ObserveError(f"{spec} at {ref} is {exc}") from None
     renamed = None
     if data is None:
-        renamed = _renamed_from(cwd, commit, path.name)
+        renamed = _renamed_from(cwd, commit, path.name) or _same_cluster(cwd, commit, path)
         if renamed is None:
             return SpecAtRevision(ref, commit, None)
         try:
@@ -430,6 +430,48 @@ def spec_at_revision(spec: str | Path, ref: str) -> SpecAtRevision:
     return SpecAtRevision(ref, commit, text.removeprefix("\ufeff"), renamed)
 
 
+#: a spec's `cluster: NAME` line, as a plain or quoted word
+_CLUSTER_LINE = r"^cluster:[ \t]*['\"]?([A-Za-z0-9._-]+)['\"]?[ \t]*(?:#.*)?$"
+
+
+def _same_cluster(cwd: Path, commit: str, path: Path) -> str | None:
+    """The one spec file at `commit` of the cluster `path` names (`cluster: NAME`), when
+    git saw no rename and that file is gone from the work tree: a spec moved and
+    rewritten in one change (re-indented, reordered) is too different for rename
+    detection, and compared with nothing every file would be new, and no downgrade
+    seen. None when no file, or more than one, names it, or it is still there."""
+    import re  # only plan --base of a spec that moved
+
+    try:
+        found = re.search(_CLUSTER_LINE, path.read_text(encoding="utf-8", errors="replace"), re.M)
+    except OSError:
+        return None
+    if found is None:
+        return None
+    name = found.group(1).replace(".", "[.]")  # an ERE of git grep's: the word as it is
+    pattern = f"^cluster:[[:space:]]*['\"]?{name}['\"]?[[:space:]]*(#.*)?$"
+    done = _git(
+        cwd, "grep", "-l", "-z", "--full-name", "-E", "-e", pattern, commit, "--",
+        ":(top,glob)**/*.yaml", ":(top,glob)**/*.yml", ":(top,glob)*.yaml", ":(top,glob)*.yml",
+    )  # fmt: skip
+    if done.returncode != 0:
+        return None
+    names = {
+        n.split(":", 1)[1]
+        for n in done.stdout.decode(errors="surrogateescape").split("\0")
+        if ":" in n
+    }
+    if len(names) != 1:
+        return None
+    top = _git(cwd, "rev-parse", "--show-toplevel")
+    if top.returncode != 0:
+        return None
+    name = names.pop()
+    where = Path(top.stdout.decode(errors="surrogateescape").strip("\n")) / name
+    # still there: another spec of the cluster, not this one before it moved
+    return None if os.path.lexists(where) else name
+
+
 def _renamed_from(cwd: Path, commit: str, name: str) -> str | None:
     """Where `name` (in `cwd`) was at `commit`, when git finds it renamed or moved since
     (its rename detection, `git diff --cached -M`, between the commit and the index: a
@@ -439,8 +481,9 @@ def _renamed_from(cwd: Path, commit: str, name: str) -> str | None:
         return None
     now = prefix.stdout.decode(errors="surrogateescape").strip("\n") + name
     done = _git(
-        cwd, "diff", "--cached", "-M", "--name-status", "-z", "--diff-filter=R", commit, "--"
-    )
+        cwd, "diff", "--cached", "-M", "--no-relative", "--no-ext-diff", "--name-status",
+        "-z", "--diff-filter=R", commit, "--",
+    )  # fmt: skip
     if done.returncode != 0:
         return None
     fields = done.stdout.decode(errors="surrogateescape").split("\0")
