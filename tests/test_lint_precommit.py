@@ -32,6 +32,9 @@ def test_both_hooks_are_offered() -> None:
         ("mail/tls/starttls.m4", True),
         ("etc/mail/access", True),
         ("hosts/colo10/access.local", True),
+        ("mail/blocklist.access", True),  # a file a spec names (access: [{file: ...}])
+        ("blocklist.access", True),
+        ("mail/blocklist.access.db", False),
         ("etc/mail/access.db", False),
         ("README.md", False),
         ("cluster.yaml", False),
