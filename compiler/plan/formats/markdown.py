@@ -53,9 +53,17 @@ def marker(spec: str) -> str:
     return f"<!-- tlsc-plan: {spec.replace('--', '-')} -->"
 
 
-def code(text: str) -> str:
-    """`text` as an inline code span, safe whatever backticks it holds."""
-    text = printable(text).replace("|", "\\|")
+#: a `|` in a table cell, as GitHub's table reader takes it
+_PIPE = "\\|"
+
+
+def code(text: str, cell: bool = False) -> str:
+    """`text` as an inline code span, safe whatever backticks it holds; in a table
+    `cell`, each `|` escaped (GitHub's table reader takes `\\|` for a `|`, where a code
+    span anywhere else shows the backslash)."""
+    text = printable(text)
+    if cell:
+        text = text.replace("|", _PIPE)
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
@@ -75,7 +83,7 @@ def _files_cell(plan: HostPlan) -> str:
     changed = [f for f in plan.files if f.action != "unchanged"]
     if not changed:
         return "no changes"
-    return "<br>".join(f"{f.action} {code(f.path)}" for f in changed)
+    return "<br>".join(f"{f.action} {code(f.path, cell=True)}" for f in changed)
 
 
 def _access_cell(access: AccessDiff) -> str:
@@ -210,16 +218,18 @@ def _certificates(plan: Plan) -> list[str]:
     for names, f in rows[:MAX_CERTIFICATES_LISTED]:
         who = html.escape(label(names))
         if f.error:
-            sha = code(f.sha256[:12]) if f.sha256 else ""
-            out.append(
-                f"| {who} | {f.role} | {code(f.path)} | {html.escape(printable(f.error))}"
-                f" | | | {sha} |"
-            )
+            sha = code(f.sha256[:12], cell=True) if f.sha256 else ""
+            error = html.escape(printable(f.error)).replace("|", _PIPE)
+            path = code(f.path, cell=True)
+            out.append(f"| {who} | {f.role} | {path} | {error} | | | {sha} |")
             continue
-        subject = code(f.subject or "") + (f" (first of {f.count})" if f.count > 1 else "")
+        subject = code(f.subject or "", cell=True) + (
+            f" (first of {f.count})" if f.count > 1 else ""
+        )
+        path, issuer = code(f.path, cell=True), code(f.issuer or "", cell=True)
         out.append(
-            f"| {who} | {f.role} | {code(f.path)} | {subject} | {code(f.issuer or '')}"
-            f" | {expiry_text(f)} | {code((f.sha256 or '')[:12])} |"
+            f"| {who} | {f.role} | {path} | {subject} | {issuer}"
+            f" | {expiry_text(f)} | {code((f.sha256 or '')[:12], cell=True)} |"
         )
     if len(rows) > MAX_CERTIFICATES_LISTED:
         out.append(
@@ -265,13 +275,13 @@ def _mail_impact(plan: Plan, budget: _Budget) -> list[str]:
                     left_out += 1
                     continue
                 change = (
-                    f"{code(m.old or '')} → {code(m.value)}"
+                    f"{code(m.old or '', cell=True)} → {code(m.value, cell=True)}"
                     if m.change == "changed"
-                    else (f"added {code(m.value)}")
+                    else (f"added {code(m.value, cell=True)}")
                 )
                 text = html.escape(printable(m.summary))
                 row = (
-                    f"| {html.escape(label(names))} | {code(m.key)} | {change} |"
+                    f"| {html.escape(label(names))} | {code(m.key, cell=True)} | {change} |"
                     f" {f'**{text}**' if m.stopped else text} |"
                 )
                 if budget.take_lines([row]):
