@@ -84,9 +84,14 @@ def run_plan(
             echo_err(f"Saved the plan to {out}.")
         failed = False
         if fail_on_downgrade and result.downgrades:
+            from compiler.plan.formats.grouping import merged_downgrades
+
+            # counted as the plan shows them: one change on several hosts is one
+            merged = merged_downgrades(result.hosts)
+            hosts = {h for names, _ in merged for h in names}
             echo_err(
-                f"tlsc plan: {len(result.downgrades)} change(s) weaken TLS; failing as"
-                " --fail-on-downgrade asks",
+                f"tlsc plan: {len(merged)} change(s) weaken TLS on {len(hosts)} host(s);"
+                " failing as --fail-on-downgrade asks",
             )
             failed = True
         over = result.over_deferred(max_deferred) if max_deferred is not None else []
