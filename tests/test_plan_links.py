@@ -135,3 +135,22 @@ def test_a_saved_plan_with_mistyped_links_is_refused(tmp_path: Path, links: obje
     doc["hosts"][0]["links"] = links
     with pytest.raises(SavedPlanError, match="'links'"):
         parse_saved_plan(doc)
+
+
+@pytest.mark.parametrize("action", ["unchanged", "create", "delete", "update", "renamed"])
+def test_a_saved_plan_whose_action_its_hashes_deny_is_refused(tmp_path: Path, action: str) -> None:
+    """tlsc plan writes each file's action with its two hashes; apply goes by the
+    hashes, so an action edited (`unchanged` over an update) would hide a write from a
+    reader of the plan: refused, naming the file. The plan as written is taken."""
+    root = linked_root(tmp_path)
+    spec = write(tmp_path / "cluster.yaml", CHANGED)
+    doc = saved_document(make_plan(PlanRequest(str(spec), root=str(root), hosts=["mx1"])))
+    parse_saved_plan(doc)  # as written: consistent
+    files = doc["hosts"][0]["files"]
+    target = next(f for f in files if f["action"] == "update")
+    if action == "update":  # an update whose two hashes are the same
+        target["after_sha256"] = target["before_sha256"]
+    else:
+        target["action"] = action
+    with pytest.raises(SavedPlanError, match=f"{target['path']} is '{target['action']}' but"):
+        parse_saved_plan(doc)

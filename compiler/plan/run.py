@@ -88,9 +88,9 @@ def run_plan(
 
             # counted as the plan shows them: one change on several hosts is one
             merged = merged_downgrades(result.hosts)
-            hosts = {h for names, _ in merged for h in names}
+            weakened = {h for names, _ in merged for h in names}
             echo_err(
-                f"tlsc plan: {len(merged)} change(s) weaken TLS on {len(hosts)} host(s);"
+                f"tlsc plan: {len(merged)} change(s) weaken TLS on {len(weakened)} host(s);"
                 " failing as --fail-on-downgrade asks",
             )
             failed = True

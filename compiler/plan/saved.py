@@ -176,6 +176,19 @@ def _field(data: Any, key: str, kind: type | tuple[type, ...], where: str) -> An
     return data[key]
 
 
+def _consistent(f: PlannedFile) -> bool:
+    """Whether a file's action is the one its two hashes make (tlsc plan writes them
+    together): an action edited to `unchanged` would hide a write from a reader of the
+    plan, as apply goes by the hashes."""
+    before, after = f.before_sha256, f.after_sha256
+    return {
+        "create": before is None and after is not None,
+        "delete": before is not None and after is None,
+        "update": before is not None and after is not None and before != after,
+        "unchanged": before == after,
+    }.get(f.action, False)
+
+
 def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
@@ -203,14 +216,18 @@ def parse_saved_plan(doc: Any, where: str = "the plan") -> SavedPlan:
             links[name] = found
         files = []
         for f in _field(host, "files", list, where):
-            files.append(
-                PlannedFile(
-                    _field(f, "path", str, where),
-                    _field(f, "action", str, where),
-                    _field(f, "before_sha256", (str, type(None)), where),
-                    _field(f, "after_sha256", (str, type(None)), where),
-                )
+            planned = PlannedFile(
+                _field(f, "path", str, where),
+                _field(f, "action", str, where),
+                _field(f, "before_sha256", (str, type(None)), where),
+                _field(f, "after_sha256", (str, type(None)), where),
             )
+            if not _consistent(planned):
+                raise SavedPlanError(
+                    f"{where} is not a tlsc saved plan: host {name}'s {planned.path} is"
+                    f" '{planned.action}' but its hashes say otherwise (the file was edited)"
+                )
+            files.append(planned)
         hosts[name] = files
     return SavedPlan(
         spec=_field(spec, "path", str, where),
