@@ -24,6 +24,31 @@ from compiler.apply.report import ApplyReport, Step
 # -- lock ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("stale", ["", "4242 2026-01-01T00:00:00Z\n"])
+def test_a_lock_another_process_took_names_its_pid(tmp_path: Path, stale: str) -> None:
+    """`flock FILE CMD` writes no pid (or the file still names an earlier apply): the
+    kernel's /proc/locks tells who holds it."""
+    import subprocess
+    import sys
+
+    path = tmp_path / ".tlsc-apply.lock"
+    path.write_text(stale)
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1]);"
+         " fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)", str(path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "held\n"
+        with pytest.raises(LockError) as err:
+            ApplyLock(path).acquire(0)
+        assert str(err.value).startswith("another process holds the lock")
+        assert f"(pid {child.pid}, which is no tlsc apply)" in str(err.value)
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_lock_excludes_a_second_holder(tmp_path: Path) -> None:
     path = tmp_path / "etc" / ".tlsc-apply.lock"
     first = ApplyLock(path)

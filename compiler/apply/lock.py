@@ -35,14 +35,40 @@ class LockError(Exception):
 
 
 def holder(path: Path) -> str:
-    """Who holds the lock, as its file says: 'pid 123 (since 2024-...)', or 'another apply'."""
+    """Who holds the lock: 'pid 123 (since 2024-...)' as the file a tlsc apply writes
+    says; else the pid the kernel names (/proc/locks: a process that took the lock
+    itself, `flock FILE CMD`, which writes no pid, or one whose file an earlier apply
+    wrote), with 'which is no tlsc apply'; 'another process' when neither tells."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace").split()
     except OSError:
-        return "another apply"
-    if len(text) >= 2 and text[0].isdigit():
-        return f"pid {text[0]} (since {text[1]})"
-    return "another apply"
+        text = []
+    named = text[0] if len(text) >= 2 and text[0].isdigit() else None
+    locked = _flock_pid(path)
+    if named is not None and (locked is None or str(locked) == named):
+        return f"pid {named} (since {text[1]})"
+    if locked is not None:
+        return f"pid {locked}, which is no tlsc apply"
+    return "another process"
+
+
+def _flock_pid(path: Path) -> int | None:
+    """The pid /proc/locks names for a FLOCK on `path`'s inode, or None."""
+    try:
+        st = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
+            lines = locks.read().splitlines()
+    except OSError:
+        return None
+    inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in lines:
+        fields = line.split()
+        # `1: FLOCK  ADVISORY  WRITE 12345 08:01:1234567 0 EOF` (`->` marks a waiter)
+        if "->" in fields or len(fields) < 6 or fields[1] != "FLOCK":
+            continue
+        if fields[5] == inode and fields[4].isdigit() and int(fields[4]) != os.getpid():
+            return int(fields[4])
+    return None
 
 
 class ApplyLock:
@@ -97,8 +123,9 @@ class ApplyLock:
                 who = holder(self.path)
                 os.close(fd)
                 raise LockError(
-                    f"another tlsc apply holds the lock {self.shown} ({who}); waited"
-                    f" {timeout:g} s (--lock-timeout)"
+                    f"{'another process' if 'no tlsc apply' in who else 'another tlsc apply'}"
+                    f" holds the lock {self.shown} ({who}); waited {timeout:g} s"
+                    " (--lock-timeout)"
                 )
             if not told and waiting is not None:
                 waiting(holder(self.path))
