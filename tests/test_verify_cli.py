@@ -254,3 +254,14 @@ def test_a_host_with_starttls_off_in_the_spec_is_not_probed(tmp_path: Path) -> N
     assert "0 of 0 target(s) passed" in err
     rc, out, err = run_cli("verify", spec, "--host", "mx1")
     assert rc == 1 and "not probed" not in err, out + err
+
+
+@pytest.mark.parametrize("domain", ["", ".", " "])
+def test_an_empty_mx_domain_is_refused_before_any_lookup(domain: str) -> None:
+    """`--mx "$DOMAIN"` with DOMAIN unset: refused as an empty path is, not a DNS query
+    for the root answered 'no MX record'."""
+    from conftest import run_cli
+
+    rc, out, err = run_cli("verify", "--mx", domain)
+    assert rc == 1 and out == "", out + err
+    assert f"'{domain}' names no domain (an unset variable?)" in err

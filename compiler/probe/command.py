@@ -73,6 +73,14 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
+def _no_empty(param: click.Parameter, value: str | None) -> str | None:
+    """An empty value (`--mx "$DOMAIN"` with DOMAIN unset) is refused before any work,
+    as an empty path is: it would ask DNS for the root."""
+    if value is not None and not value.strip(". "):
+        raise click.BadParameter(f"'{value}' names no domain (an unset variable?)", param=param)
+    return value
+
+
 def _check_ehlo(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is not None and not valid_ehlo_name(value):
         from compiler.problems import one_line
@@ -107,6 +115,7 @@ def _run(targets: list[Target], options: ProbeOptions) -> list[ProbeResult]:
     "--mx",
     "mx_domain",
     metavar="DOMAIN",
+    callback=lambda _ctx, param, value: _no_empty(param, value),
     help="Check DOMAIN's mail servers: its MX hosts from DNS, each probed, with the"
     " TLS_Srv keys that match them, MTA-STS and TLSA records.",
 )
