@@ -496,8 +496,13 @@ def test_base_revision_forms(tmp_path: Path, ref: str, undone: bool) -> None:
 @pytest.mark.parametrize(
     ("ref", "message"),
     [
-        ("main..feature", "--base takes one git revision, not the range 'main..feature'"),
-        ("..main", "not the range '..main': give 'HEAD', or 'HEAD...' for"),
+        (
+            "main..feature",
+            "--base takes one git revision, not the range 'main..feature': give 'main', or"
+            " 'main...feature' for the commit feature forked from it at",
+        ),
+        ("..main", "not the range '..main': give 'HEAD', or 'HEAD...main' for the commit main"),
+        ("main..", "not the range 'main..': give 'main', or 'main...' for the commit HEAD"),
         ("--output=x", "--base needs a git revision, not '--output=x'"),
         ("main...--output=x", "--base needs a git revision, not 'main...--output=x'"),
         ("HEAD^{tree}", "git revision 'HEAD^{tree}' is not a commit"),

@@ -390,10 +390,11 @@ def base_commit(cwd: Path, ref: str) -> str:
             )
         raise ObserveError(f"git merge-base failed: {_last_line(fork)}")
     if ".." in ref:
-        first = ref.split("..", 1)[0] or "HEAD"
+        first, second = ref.split("..", 1)
+        first = first or "HEAD"
         raise ObserveError(
             f"--base takes one git revision, not the range '{ref}': give '{first}', or"
-            f" '{first}...' for the commit HEAD forked from it at"
+            f" '{first}...{second}' for the commit {second or 'HEAD'} forked from it at"
         )
     return _resolve(cwd, ref, ref)
 
