@@ -136,6 +136,52 @@ def test_a_saved_plan_applied_once_is_unchanged_the_second_time(root: Path, star
         path.write_bytes(good)
 
 
+def test_a_saved_plan_applied_in_part_is_finished(root: Path) -> None:
+    """Each planned file holds what the plan saw or what it writes (one put back by
+    hand after the plan was applied, a rollout stopped half-way): the plan ends where
+    it says, so apply writes the rest; a file that holds neither is still refused."""
+    assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
+    access = root / "etc/mail/access"
+    old_access = access.read_bytes()
+    s = spec(root, level="verify")
+    plan = root.parent / f"{root.name}-plan.json"
+    rc, _out, err = run_cli("plan", s, "--root", root, "--host", "h1", "--out", plan)
+    assert rc == 0, err
+    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    after = files(root)
+    assert access.read_bytes() != old_access
+    access.write_bytes(old_access)  # one file back as the plan saw it
+    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    db = "etc/mail/access.db"  # rebuilt: a hash map of the same entries, not the same bytes
+    assert {k: v for k, v in files(root).items() if k != db} == {
+        k: v for k, v in after.items() if k != db
+    }
+
+
+def test_a_plan_saved_with_base_is_not_applied(root: Path, tmp_path: Path) -> None:
+    """A --base plan compares two revisions of the spec, not this host's files."""
+    import json
+
+    s = spec(root)
+    plan = root.parent / f"{root.name}-plan.json"
+    rc, _out, err = run_cli("plan", s, "--root", root, "--host", "h1", "--out", plan)
+    assert rc == 0, err
+    doc = json.loads(plan.read_text())
+    doc["observed"] = {**doc["observed"], "kind": "base", "location": "main"}
+    plan.write_text(json.dumps(doc))
+    before = files(root)
+    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert rc == 1 and report["result"] == "refused", report
+    assert report["message"] == (
+        f"the plan {plan} was made with --base: it compares the spec with itself at git"
+        " revision main, not with this host's files; make the plan with --root (or --state)"
+        " to apply it"
+    )
+    assert files(root) == before
+
+
 def _paused(spec_path: Path, root: Path, marker: Path) -> subprocess.Popen[str]:
     env = {**cli_env(), "TLSC_APPLY_PAUSE_AT": "write", "TLSC_APPLY_PAUSE_FILE": str(marker)}
     proc = subprocess.Popen(

@@ -145,30 +145,13 @@ def test_a_saved_plan_after_a_kill_finishes_it_or_says_why_not(root: Path, point
     rc, report, err = apply_json(
         spec(root, "new"), root, "--yes", "--no-verify", "--plan", str(saved)
     )
-    if point != "write.partial":
-        # every file the saved plan writes is written: the plan is applied, and this
-        # apply finishes the rebuilds and the restart of the one killed
-        assert rc == 0 and report["result"] == "applied", (report, err)
-        assert "finished the apply started" in str(report["message"]), report
-        assert "is already applied" in " ".join(str(s["detail"]) for s in report["steps"])
-        assert not journal.exists()
-        assert plan(root)[0] == 0
-        return
-    # the files the saved plan was made from drifted (a file half written): the
-    # refusal says it was the interrupted apply, and what to do
-    assert rc == 1 and report["result"] == "refused", report
-    message = str(report["message"])
-    assert f"its journal {journal} is there" in message, message
-    assert "P114" in message, message
-    proc = subprocess.run(
-        cli_command("plan", spec(root, "new"), "--root", root, "--host", "h1", "--out", saved),
-        capture_output=True, text=True, env=cli_env(), timeout=120, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    rc, report, err = apply_json(
-        spec(root, "new"), root, "--yes", "--no-verify", "--plan", str(saved)
-    )
+    # every file holds what the plan saw or what it writes (apply writes each whole): the
+    # plan ends where it says, and this apply finishes the rebuilds and the restart of
+    # the one killed, even killed half-way through the writes
     assert rc == 0 and report["result"] == "applied", (report, err)
+    assert "finished the apply started" in str(report["message"]), report
+    if point != "write.partial":  # every file written: the plan was applied already
+        assert "is already applied" in " ".join(str(s["detail"]) for s in report["steps"])
     assert not journal.exists()
     assert plan(root)[0] == 0
 

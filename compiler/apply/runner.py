@@ -625,13 +625,28 @@ class Apply:
             )
         if name not in saved.hosts:
             raise _Refused(f"the plan {where} has no host {name}; make a plan for this host")
+        if saved.observed_kind == "base":
+            raise _Refused(
+                f"the plan {where} was made with --base: it compares the spec with itself at"
+                f" git revision {saved.observed_location}, not with this host's files; make"
+                " the plan with --root (or --state) to apply it"
+            )
         done = not self.state.host.changes and already_applied(saved, name, self.state.observed)
+        planned_after = {f.path: f.after_sha256 for f in saved.hosts[name]}
         drifted = (
-            [] if done else [d.message() for d in check_drift(saved, {name: self.state.observed})]
+            []
+            if done
+            else [
+                d.message()
+                for d in check_drift(saved, {name: self.state.observed})
+                # a file that already holds what the plan writes (a rollout stopped
+                # half-way through the host) is no drift: the plan ends where it says
+                if d.found_sha256 != planned_after.get(d.path)
+            ]
         )
         drifted += check_links(saved, name, link_ends(self.root, self.files))
         if drifted:
-            more = f" (and {len(drifted) - 1} more)" if len(drifted) > 1 else ""
+            more = f" ({len(drifted) - 1} more file(s) too)" if len(drifted) > 1 else ""
             why = ""
             if pending is not None:
                 # the files drifted because an apply died half-way: say so, and what to do
@@ -640,7 +655,8 @@ class Apply:
                     f" {self.pending_path} is there), and the new plan lists what the"
                     " next apply finishes (P114)"
                 )
-            raise _Refused(f"refusing the plan {where}: {drifted[0]}{more}{why}")
+            first = drifted[0].removesuffix("; make a new plan")
+            raise _Refused(f"refusing the plan {where}: {first}{more}; make a new plan{why}")
         now = {f.path: f.after_sha256 for f in self.state.host.files}
         then = {f.path: f.after_sha256 for f in saved.hosts[name]}
         if now != then:
