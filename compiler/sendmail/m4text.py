@@ -279,3 +279,18 @@ def included_paths(line: str) -> list[tuple[int, str | None]]:
     if len(_INCLUDE_WORD.findall(unquoted)) > len(found):
         found.append((1, None))
     return found
+
+
+#: a define-like call and its first argument's name, in a line with its quotes taken out
+_DEFINING = re.compile(
+    r"(?<![A-Za-z0-9_])(?:define|undefine|pushdef|popdef)\(\s*([A-Za-z_][A-Za-z0-9_]*)"
+)
+
+
+def defined_names(line: str) -> list[str]:
+    """The names one m4 line defines, undefines or pushes anywhere in it, in a quoted
+    argument too (a macro's body runs where it is called), up to a `dnl` that ends the
+    line: quotes taken out, as m4 sees the text once it rescans it."""
+    end = next((i for i in range(len(line)) if _is_dnl(line, i)), len(line))
+    unquoted = line[:end].replace("`", "").replace("'", "")
+    return _DEFINING.findall(unquoted)

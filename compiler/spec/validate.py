@@ -58,6 +58,7 @@ from compiler.sendmail.m4quote import TRIPLE_QUOTED
 from compiler.sendmail.m4text import (
     cf_tree,
     check_line,
+    defined_names,
     include_allowed,
     included_paths,
     plain_components,
@@ -359,14 +360,7 @@ def _tls_in_extra(line: str) -> str | None:
     wherever tls: leaves it unset, where no reader of tls: sees it."""
     name = None
     if "conf" in line:
-        from compiler.lint.lexer import lex
-
-        doc = lex(line, "mc.extra", "mc")
-        for c in doc.quoted_calls():
-            calls = c.name in ("define", "undefine", "pushdef", "popdef") and c.args
-            if calls and doc.first_arg(c) in TLS_DEFINES:
-                name = doc.first_arg(c)
-                break
+        name = next((n for n in defined_names(line) if n in TLS_DEFINES), None)
     if name is not None:
         return (
             f"{name} is set by {TLS_DEFINES[name]}; a line of mc.extra that sets it would"
