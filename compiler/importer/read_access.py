@@ -25,12 +25,11 @@ from compiler.importer.read_mc import valid
 from compiler.render.access import BLOCK_BEGIN, BLOCK_END
 from compiler.rules import map_value_dn, requirement_of
 from compiler.sendmail import mapline, names
-from compiler.sendmail.accessmap import TAGS, is_tag_name, parse_entry, parse_requirement
+from compiler.sendmail.accessmap import TAG_BY_LOWER, is_tag_name, parse_entry, parse_requirement
 from compiler.sendmail.xtext import unxtext, xtext
 from compiler.spec.model import DistinguishedName, PeerRule
 from compiler.spec.model import Requirement as RequirementSpec
 
-_TAG_BY_LOWER = {t.lower(): t for t in TAGS}
 _CITAG = re.compile(r"CITag:([A-Za-z][A-Za-z0-9_-]*)", re.IGNORECASE)
 
 
@@ -46,7 +45,7 @@ class Entry:
     def tag(self) -> str | None:
         """The canonical tag of the key, or None."""
         head, sep, _ = self.key.partition(":")
-        return _TAG_BY_LOWER.get(head.lower()) if sep else None
+        return TAG_BY_LOWER.get(head.lower()) if sep else None
 
     @property
     def rest(self) -> str:
@@ -342,16 +341,17 @@ def read_access(
     """
     if "\r\n" in text:
         notes.note(Where(path), "CRLF line endings: tlsc writes LF (the CR was part of values)")
-    if not others:
+    if others:
+        ownership, lines = block_lines(text, path, notes)
+    else:
         # ownership: tls owns the TLS rules of the whole file, its block's and the host's
         # lines' alike (plan.ownership.splice_tls_access): all of them are read
-        lines = list(enumerate(text.split("\n"), start=1))
-        lines = [(n, t) for n, t in lines if t.rstrip("\r") not in (BLOCK_BEGIN, BLOCK_END)]
-        entries = map_entries(lines, path, notes)
-        out = _AccessReader(entries, path, notes, request_client_cert, others).run()
-        out.ownership = "tls"
-        return out
-    ownership, lines = block_lines(text, path, notes)
+        ownership = "tls"
+        lines = [
+            (n, t)
+            for n, t in enumerate(text.split("\n"), start=1)
+            if t.rstrip("\r") not in (BLOCK_BEGIN, BLOCK_END)
+        ]
     entries = map_entries(lines, path, notes)
     out = _AccessReader(entries, path, notes, request_client_cert, others).run()
     out.ownership = ownership

@@ -302,29 +302,35 @@ def _same_value(folded_key: str, host: str, ours: str) -> bool:
     rulesets, as the import notes)."""
     if host == ours:
         return True
-    from compiler.sendmail.accessmap import TAGS, canonical_value
+    from compiler.sendmail.accessmap import TAG_BY_LOWER, canonical_value
 
-    head = folded_key.partition(":")[0]
-    tag = next((t for t in TAGS if t.lower() == head), None)
     try:
-        return canonical_value(tag, host) == ours
+        return canonical_value(TAG_BY_LOWER.get(folded_key.partition(":")[0]), host) == ours
     except ValueError:
         return False
+
+
+#: the start of a host line the import may read as a TLS rule: a TLS tag, Srv_Features
+#: (its `v` goes with a TLS_Clt VERIFY rule), an issuer tag's DN line; no other line
+#: changes what the reader makes of these (a line starting with a blank makemap skips)
+_RULE_LINE = re.compile(r"(?:tls_|try_tls:|srv_features:|[a-z][a-z0-9_-]*:/)", re.IGNORECASE)
 
 
 def _rule_lines(
     lines: list[str], span: tuple[int, int] | None, request_client_cert: bool
 ) -> set[int]:
-    """The numbers of the host's lines outside the block that are TLS rules tlsc owns."""
-    if not any("tls" in line.lower() or "features" in line.lower() for line in lines):
-        return set()  # no TLS tag, no issuer tag's rule to read: skip the reader
-    from compiler.importer.read_access import rule_lines
-
+    """The numbers of the host's lines outside the block that are TLS rules tlsc owns.
+    Only lines that may be one go to the import's reader: a host's block list of a
+    million lines is one regular expression a line, not an entry each."""
     outside = [
         (i + 1, line.removesuffix("\n"))
         for i, line in enumerate(lines)
-        if span is None or not span[0] <= i <= span[1]
+        if (span is None or not span[0] <= i <= span[1]) and _RULE_LINE.match(line)
     ]
+    if not outside:
+        return set()
+    from compiler.importer.read_access import rule_lines
+
     return rule_lines(outside, request_client_cert)
 
 
@@ -422,7 +428,7 @@ def _own_tls(mc: str, path: str) -> OwnTls:
     """OwnTls of the host's own .mc."""
     from compiler.importer.unseen import raw_options
     from compiler.lint.lexer import lex
-    from compiler.sendmail import TLS_DEFINES, TLS_OPTIONS
+    from compiler.sendmail import OPTION_DEFINES, TLS_DEFINES
 
     lines = split_lines(mc)  # as m4 reads it (the lexer's line numbers)
     try:
@@ -437,8 +443,7 @@ def _own_tls(mc: str, path: str) -> OwnTls:
         name = doc.first_arg(call)
         if call.name == "define" and name in TLS_DEFINES:
             defines[name] = doc.pos(call.start)[0]
-    define_of = {option: define for define, option in TLS_OPTIONS.items()}
-    raw = {define_of[u.name]: u.where.line for u in raw_options(doc, path)}
+    raw = {OPTION_DEFINES[u.name]: u.where.line for u in raw_options(doc, path)}
     return OwnTls(defines, raw)
 
 

@@ -51,7 +51,8 @@ TAGS: dict[str, str] = {
     "CertIssuer": "cert_issuer",
     "CertSubject": "cert_subject",
 }
-_TAG_BY_LOWER = {t.lower(): t for t in TAGS}
+#: each tag by its name in lower case (makemap folds keys)
+TAG_BY_LOWER = {t.lower(): t for t in TAGS}
 #: tags whose bare form (`TAG:` with nothing after it) is a default sendmail consults
 BARE_OK = frozenset(
     {
@@ -325,7 +326,7 @@ def canonical_key(key: str, issuer_tags: frozenset[str] = frozenset()) -> str:
         return names.parse_ipv6(key)
     if not sep or key.startswith("["):  # `[IPv6:...]` is untagged
         return _plain_key(key)
-    tag = _TAG_BY_LOWER.get(head.lower())
+    tag = TAG_BY_LOWER.get(head.lower())
     if tag is None:
         for t in issuer_tags:
             if t.lower() == head.lower():
@@ -800,4 +801,4 @@ def _already_canonical(key: str) -> bool:
 
 def is_tag_name(name: str) -> bool:
     """True when `name` is usable as an issuer tag (and is not a sendmail tag)."""
-    return bool(_TAG_NAME.match(name)) and name.lower() not in _TAG_BY_LOWER
+    return bool(_TAG_NAME.match(name)) and name.lower() not in TAG_BY_LOWER
