@@ -19,14 +19,15 @@ on, so such a host is read as STARTTLS off (see `incomplete`).
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from compiler.importer.notes import Notes, Where
-from compiler.importer.statements import statements
+from compiler.importer.statements import Statement, statements
 from compiler.lint.lexer import Call, M4Document, lex
-from compiler.sendmail import STARTTLS_REQUIRED, TLS_DEFINES, TLS_OPTIONS, same_option
+from compiler.sendmail import OPTION_DEFINES, STARTTLS_REQUIRED, TLS_DEFINES, same_option
 from compiler.sendmail.cfread import cf_values, logical_lines, read_option
 from compiler.sendmail.m4text import cf_tree
 
@@ -35,7 +36,6 @@ REQUIRED_DEFINES = {
     next(d for d, s in TLS_DEFINES.items() if s == f"tls.{key}"): option
     for key, option in STARTTLS_REQUIRED.items()
 }
-_TLS_OPTION_NAMES = frozenset(TLS_OPTIONS.values())
 #: how deep includes are followed (m4's own limit is far above what a host uses)
 MAX_DEPTH = 8
 
@@ -76,14 +76,17 @@ def _tls_define_calls(doc: M4Document, live_from: int | None = None) -> Iterator
             yield c
 
 
-def raw_options(doc: M4Document, path: str) -> Iterator[Unseen]:
-    """`O ServerCertFile=...` lines m4 copies into sendmail.cf as they are."""
-    for stmt in statements(doc):
+def raw_options(
+    doc: M4Document, path: str, stmts: list[Statement] | None = None
+) -> Iterator[Unseen]:
+    """`O ServerCertFile=...` lines m4 copies into sendmail.cf as they are (`stmts`:
+    the file's statements, when the caller has them)."""
+    for stmt in statements(doc) if stmts is None else stmts:
         if stmt.kind != "raw":
             continue
         for offset, line in logical_lines(stmt.text):
             got = read_option(line)
-            if got is not None and got[0] in _TLS_OPTION_NAMES:
+            if got is not None and got[0] in OPTION_DEFINES:
                 yield Unseen(Where(path, stmt.line + offset - 1, 1), got[0], "raw")
 
 
@@ -97,22 +100,27 @@ def in_mc(doc: M4Document, path: str) -> list[Unseen]:
             found.append(Unseen(at, doc.first_arg(c), "hash"))
         elif c.parent is not None or c.in_quotes:
             found.append(Unseen(at, doc.first_arg(c), "nested", _outer(doc, c)))
-    return found + list(_shared(doc, path)) + list(raw_options(doc, path))
+    stmts = statements(doc)
+    return found + list(_shared(doc, path, stmts)) + list(raw_options(doc, path, stmts))
 
 
-def _shared(doc: M4Document, path: str) -> Iterator[Unseen]:
+def _shared(doc: M4Document, path: str, stmts: list[Statement] | None = None) -> Iterator[Unseen]:
     """TLS defines m4 runs on a line they share with another statement (two defines,
     a define and a FEATURE): the import reads a define only from a line of its own."""
-    for stmt in statements(doc):
-        if stmt.kind != "raw":
-            continue
-        for c in doc.calls:
-            if not stmt.start <= c.start < stmt.end or c.parent is not None:
-                continue
-            if c.in_quotes or c.hash_line or c.detached or c.name not in ("define", "undefine"):
-                continue
-            if c.args and doc.first_arg(c) in TLS_DEFINES:
-                yield Unseen(Where(path, *doc.pos(c.start)), doc.first_arg(c), "shared")
+    calls = [
+        c
+        for c in _tls_define_calls(doc)  # no `#` line's
+        if c.parent is None and not c.in_quotes and not c.detached
+    ]
+    if not calls:
+        return
+    every = statements(doc) if stmts is None else stmts
+    raw = [(st.start, st.end) for st in every if st.kind == "raw"]
+    starts = [start for start, _ in raw]
+    for c in calls:
+        at = bisect.bisect_right(starts, c.start) - 1
+        if at >= 0 and c.start < raw[at][1]:
+            yield Unseen(Where(path, *doc.pos(c.start)), doc.first_arg(c), "shared")
 
 
 def in_starttls(doc: M4Document, path: str) -> list[Unseen]:
@@ -222,7 +230,7 @@ def incomplete(set_at: dict[str, Where]) -> list[str]:
 
 def cf_tls_options(cf: str) -> dict[str, str]:
     """The TLS options an `O Name=value` line of a sendmail.cf sets (the last one wins)."""
-    return {name: value for name, value in cf_values(cf).items() if name in _TLS_OPTION_NAMES}
+    return {name: value for name, value in cf_values(cf).items() if name in OPTION_DEFINES}
 
 
 def check_built(
@@ -246,9 +254,8 @@ def check_built(
     for define, option in REQUIRED_DEFINES.items():
         key = TLS_DEFINES[define].removeprefix("tls.")
         value = tls.get(key)
-        if key not in unread and not same_option(
-            option, have.get(option), value if isinstance(value, str) or value is None else None
-        ):
+        wanted = value if isinstance(value, str) else None  # a path, or unset
+        if key not in unread and not same_option(option, have.get(option), wanted):
             notes.error(
                 where,
                 "I139",

@@ -333,6 +333,8 @@ TLS_OPTIONS = {
     "confCLIENT_SSL_OPTIONS": "ClientSSLOptions",
     "confDANE": "DANE",
 }
+#: the TLS define that sets each of those sendmail.cf options
+OPTION_DEFINES = {option: define for define, option in TLS_OPTIONS.items()}
 #: TLS options whose value is a file or directory: `/etc/mail//certs` (cf/README's
 #: `MAIL_SETTINGS_DIR/certs` idiom) names the same one as `/etc/mail/certs`
 PATH_OPTIONS = frozenset(

@@ -38,6 +38,7 @@ from compiler.sendmail import (
     MAILERS,
     NEEDS_ACCESS_DB,
     NODELAY_FEATURES,
+    OPTION_DEFINES,
     OSTYPES,
     REFUSED_DEFINES,
     REFUSED_FEATURES,
@@ -45,7 +46,6 @@ from compiler.sendmail import (
     RESCANNED_FEATURE_ARGS,
     STARTTLS_REQUIRED,
     TLS_DEFINES,
-    TLS_OPTIONS,
     access_map_arg,
     names,
     option_true,
@@ -291,14 +291,9 @@ def _pydantic_problems(
         where = ".".join(str(p) for p in loc) or "the spec"
         if kind == "int_parsing_size" and loc not in seen:  # pydantic reads no such number
             seen.add(loc)
-            given = str(err.get("input")).lstrip("+-").replace("_", "")
             expected = "the number 1" if loc == ("version",) else "a whole number"
-            rep.add(
-                loc,
-                "S102",
-                f"{where} must be {expected}, not a number of {len(given)} digits, too large"
-                " to read",
-            )
+            # the input as the loader's text: _kind says how many digits
+            rep.add(loc, "S102", f"{where} must be {expected}, not {_kind(str(err.get('input')))}")
             continue
         if loc in seen and kind != "extra_forbidden":
             continue
@@ -371,9 +366,8 @@ def _tls_in_extra(line: str) -> str | None:
     from compiler.sendmail.cfread import read_option
 
     got = read_option(line)
-    option_of = {option: define for define, option in TLS_OPTIONS.items()}
-    if got is not None and got[0] in option_of:
-        key = TLS_DEFINES[option_of[got[0]]]
+    if got is not None and got[0] in OPTION_DEFINES:
+        key = TLS_DEFINES[OPTION_DEFINES[got[0]]]
         return (
             f"this line writes the sendmail.cf option {got[0]} itself, which {key} sets;"
             f" set {key} instead"
