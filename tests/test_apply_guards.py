@@ -101,6 +101,16 @@ def test_saved_plan_refused_when_stale(root: Path) -> None:
     assert b"TLS_Srv:secure.example.com\tVERIFY" in access.read_bytes()
 
 
+def _saved_and_applied(s: Path, root: Path) -> Path:
+    """A plan of `s` saved for h1 (`plan --out`), then applied: its path."""
+    plan = root.parent / f"{root.name}-plan.json"
+    rc, _out, err = run_cli("plan", s, "--root", root, "--host", "h1", "--out", plan)
+    assert rc == 0, err
+    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
+    assert rc == 0 and report["result"] == "applied", report["message"]
+    return plan
+
+
 @pytest.mark.parametrize("start", ["empty", "applied"])
 def test_a_saved_plan_applied_once_is_unchanged_the_second_time(root: Path, start: str) -> None:
     """A rollout that stopped at a later host is run again with the same reviewed plans:
@@ -110,11 +120,7 @@ def test_a_saved_plan_applied_once_is_unchanged_the_second_time(root: Path, star
     if start == "applied":
         assert apply_json(spec(root), root, "--yes", "--no-verify")[0] == 0
     s = spec(root, level="verify")
-    plan = root.parent / f"{root.name}-plan.json"
-    rc, _out, err = run_cli("plan", s, "--root", root, "--host", "h1", "--out", plan)
-    assert rc == 0, err
-    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
-    assert rc == 0 and report["result"] == "applied", report["message"]
+    plan = _saved_and_applied(s, root)
     after = files(root)
 
     rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
@@ -144,11 +150,7 @@ def test_a_saved_plan_applied_in_part_is_finished(root: Path) -> None:
     access = root / "etc/mail/access"
     old_access = access.read_bytes()
     s = spec(root, level="verify")
-    plan = root.parent / f"{root.name}-plan.json"
-    rc, _out, err = run_cli("plan", s, "--root", root, "--host", "h1", "--out", plan)
-    assert rc == 0, err
-    rc, report, _ = apply_json(s, root, "--plan", str(plan), "--yes", "--no-verify")
-    assert rc == 0 and report["result"] == "applied", report["message"]
+    plan = _saved_and_applied(s, root)
     after = files(root)
     assert access.read_bytes() != old_access
     access.write_bytes(old_access)  # one file back as the plan saw it

@@ -35,10 +35,16 @@ class LockError(Exception):
 
 
 def holder(path: Path) -> str:
-    """Who holds the lock: 'pid 123 (since 2024-...)' as the file a tlsc apply writes
-    says; else the pid the kernel names (/proc/locks: a process that took the lock
-    itself, `flock FILE CMD`, which writes no pid, or one whose file an earlier apply
-    wrote), with 'which is no tlsc apply'; 'another process' when neither tells."""
+    """Who holds the lock, as a phrase (see _holder)."""
+    return _holder(path)[0]
+
+
+def _holder(path: Path) -> tuple[str, bool]:
+    """(who holds the lock, whether it is a tlsc apply): 'pid 123 (since 2024-...)' as
+    the file a tlsc apply writes says; else the pid the kernel names (/proc/locks: a
+    process that took the lock itself, `flock FILE CMD`, which writes no pid, or one
+    whose file an earlier apply wrote), 'which is no tlsc apply'; 'another process'
+    when neither tells."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace").split()
     except OSError:
@@ -46,10 +52,10 @@ def holder(path: Path) -> str:
     named = text[0] if len(text) >= 2 and text[0].isdigit() else None
     locked = _flock_pid(path)
     if named is not None and (locked is None or str(locked) == named):
-        return f"pid {named} (since {text[1]})"
+        return f"pid {named} (since {text[1]})", True
     if locked is not None:
-        return f"pid {locked}, which is no tlsc apply"
-    return "another process"
+        return f"pid {locked}, which is no tlsc apply", False
+    return "another process", False
 
 
 def _flock_pid(path: Path) -> int | None:
@@ -120,12 +126,11 @@ class ApplyLock:
                     os.close(fd)
                     raise LockError(f"cannot lock {self.shown}: {exc.strerror}") from None
             if time.monotonic() >= deadline:
-                who = holder(self.path)
+                who, an_apply = _holder(self.path)
                 os.close(fd)
                 raise LockError(
-                    f"{'another process' if 'no tlsc apply' in who else 'another tlsc apply'}"
-                    f" holds the lock {self.shown} ({who}); waited {timeout:g} s"
-                    " (--lock-timeout)"
+                    f"{'another tlsc apply' if an_apply else 'another process'} holds the"
+                    f" lock {self.shown} ({who}); waited {timeout:g} s (--lock-timeout)"
                 )
             if not told and waiting is not None:
                 waiting(holder(self.path))

@@ -129,9 +129,9 @@ def signals_stop_apply() -> Iterator[_Stops]:
     """While apply runs, SIGTERM and SIGHUP raise Terminated, as ^C raises
     KeyboardInterrupt: a stopped apply rolls back what it changed and reports, instead
     of dying between two steps with its temp files left. Once the work is over, a
-    signal is only noted: the report of a finished apply is still made and printed
-    (the command then exits as the signal asks). A signal ignored before (nohup)
-    stays ignored; off the main thread nothing changes."""
+    signal is only noted (`late`): the report of a finished apply is still made and
+    printed, and the command exits with it. A signal ignored before (nohup) stays
+    ignored; off the main thread nothing changes."""
     stops = _Stops()
     if threading.current_thread() is not threading.main_thread():
         yield stops

@@ -170,9 +170,11 @@ def _duration(value: str) -> None:
         raise ValueError(f"'{shown(value)}' is not a sendmail time such as 30s, 2m or 1h")
     total = 0
     for digits, unit in _DURATION_PART.findall(value):
+        # more than 12 digits (beyond leading zeros) is past a day already: not read
         digits = digits.lstrip("0") or "0"
-        total += int(digits[:12]) * _UNIT_SECONDS[unit]  # 12 digits: past a day already
-        if len(digits) > 12 or total > MAX_TIMEOUT_SECONDS:
+        number = int(digits) if len(digits) <= 12 else MAX_TIMEOUT_SECONDS + 1
+        total += number * _UNIT_SECONDS[unit]
+        if total > MAX_TIMEOUT_SECONDS:
             raise ValueError(
                 f"'{shown(value)}' is longer than a day (1d), which no STARTTLS handshake"
                 " takes; sendmail adds the time up without a bound, so a far larger one"

@@ -30,6 +30,7 @@ FAIL at 1:9:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 
 from compiler.lint.engine import MAX_SHOWN_PER_RULE, Finding, LintContext
 from compiler.lint.lexer import M4Document
@@ -96,8 +97,7 @@ def _near_miss(name: str) -> str | None:
             f"the blank in '{name}' is part of the name m4 defines, so sendmail-cf never"
             f" reads this {stripped}: remove the blank"
         )
-    by_lower = _known_by_lower()
-    meant = by_lower.get(stripped.lower())
+    meant = _known_by_lower().get(stripped.lower())
     if meant is not None and meant != name:
         return (
             f"m4 names are case-sensitive: {stripped} is not {meant}, so sendmail-cf never"
@@ -106,10 +106,7 @@ def _near_miss(name: str) -> str | None:
     return None
 
 
-_BY_LOWER: dict[str, str] = {}
-
-
+@cache
 def _known_by_lower() -> dict[str, str]:
-    if not _BY_LOWER:
-        _BY_LOWER.update({n.lower(): n for n in sorted(KNOWN_OPTIONS)})
-    return _BY_LOWER
+    """Each known option by its name in lower case (made when a name is first asked)."""
+    return {n.lower(): n for n in sorted(KNOWN_OPTIONS)}

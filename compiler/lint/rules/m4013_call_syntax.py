@@ -46,6 +46,8 @@ KIND = "m4"
 _BY_LOWER = {name.lower(): name for name in sorted(CF_MACROS | BUILTINS)}
 #: a word that looks like a sendmail-cf macro name
 _MACRO_LIKE = re.compile(r"[A-Z][A-Z0-9_]{3,}\Z")
+#: sendmail-cf's macros in a fixed order, for the first close one of a misspelling
+_CF_SORTED = tuple(sorted(CF_MACROS))
 #: macros of sendmail's devtools (devtools/M4/*.m4, a Build site.config.m4)
 _DEVTOOLS = ("APPENDDEF", "PREPENDDEF")
 
@@ -75,7 +77,7 @@ def _not_a_macro(word: str) -> str | None:
             f" m4 or sendmail-cf: m4 copies {word}(...) into sendmail.cf as text; write"
             " the define it means"
         )
-    close = [m for m in sorted(CF_MACROS) if abs(len(m) - len(word)) <= 2 and _edits(m, word) <= 2]
+    close = [m for m in _CF_SORTED if abs(len(m) - len(word)) <= 2 and _edits(m, word) <= 2]
     if not close:
         return None
     return (
